@@ -1,0 +1,138 @@
+//! The account claim as web pages: the link in the welcome email opens a page where the new
+//! admin confirms their email and receives the company's admin token, once. Plain HTML
+//! forms, no script; the pages send no referrer, so the secret link never leaks onward.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use prov_core::provisioning::{self, ClaimView};
+use prov_core::{Error, ErrorDetail, Services};
+use prov_web::PathParam;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::no_store;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ClaimForm {
+    email: String,
+}
+
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
+                         label,input,button{display:block;font-size:1rem}input{width:100%;padding:.5rem;margin:.25rem 0 1rem}\
+                         button{padding:.5rem 1rem}code{word-break:break-all;background:#f4f4f4;padding:.25rem}\
+                         .error{color:#a00}" }
+            }
+            body { main { h1 { (title) } (body) } }
+        }
+    }
+}
+
+fn page(status: StatusCode, markup: Markup) -> Response {
+    let mut response = no_store((status, axum::response::Html(markup.into_string())).into_response());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+fn form(view: &ClaimView, problem: Option<&str>) -> Markup {
+    html! {
+        p { "You were named the primary payroll administrator of " strong { (view.company_name) } "." }
+        @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+        form method="post" {
+            label for="email" { "Confirm the email address this invitation was sent to (" (view.email_hint) ")" }
+            input id="email" name="email" type="email" autocomplete="email" required;
+            button type="submit" { "Claim account" }
+        }
+        p { small { "This link works once and expires on " (view.expires_at.format("%B %-d, %Y at %H:%M UTC")) "." } }
+    }
+}
+
+fn failure(error: Error) -> Response {
+    match error {
+        Error::Refused(details) => {
+            let status = details
+                .first()
+                .and_then(|d| StatusCode::from_u16(d.category.status()).ok())
+                .unwrap_or(StatusCode::BAD_REQUEST);
+            page(status, layout("This claim link cannot be used", messages(&details)))
+        }
+        other => {
+            tracing::error!(error = %other, "claim page failed");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                layout("Something went wrong", html! { p { "Please try again in a moment." } }),
+            )
+        }
+    }
+}
+
+fn messages(details: &[ErrorDetail]) -> Markup {
+    html! { @for d in details { p.error role="alert" { (d.message) } } }
+}
+
+pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathParam<String>) -> Response {
+    match provisioning::open_claim(&svc, &claim_id).await {
+        Ok(view) => page(StatusCode::OK, layout("Claim your account", form(&view, None))),
+        Err(e) => failure(e),
+    }
+}
+
+pub(crate) async fn confirm(
+    State(svc): State<Services>,
+    PathParam(claim_id): PathParam<String>,
+    submitted: Result<Form<ClaimForm>, FormRejection>,
+) -> Response {
+    let view = match provisioning::open_claim(&svc, &claim_id).await {
+        Ok(view) => view,
+        Err(e) => return failure(e),
+    };
+    let Ok(Form(submitted)) = submitted else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout("Claim your account", form(&view, Some("Enter your email address."))),
+        );
+    };
+    let body = Map::from_iter([("email".to_owned(), Value::String(submitted.email))]);
+    match provisioning::confirm_claim(&svc, &claim_id, &body).await {
+        Ok(granted) => page(
+            StatusCode::OK,
+            layout(
+                "Your account is ready",
+                html! {
+                    p { "You are now the admin of " strong { (view.company_name) } "." }
+                    p { "Your company ID: " code { (granted.company_id) } }
+                    p { "Your admin API token. It is shown " strong { "only once" } "; store it in a password manager now:" }
+                    p { code { (granted.token.expose_secret()) } }
+                    p { "Use it as " code { "Authorization: Token <token>" } "." }
+                },
+            ),
+        ),
+        Err(Error::Refused(details)) if details.iter().all(|d| d.category == prov_core::Category::InvalidAttributeValue) => {
+            let problem = details.first().map(|d| d.message.clone()).unwrap_or_default();
+            page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout("Claim your account", form(&view, Some(&problem))),
+            )
+        }
+        Err(e) => failure(e),
+    }
+}

@@ -1,0 +1,141 @@
+//! `devserver`: run the whole service locally on embedded adapters, or administer it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use devserver::Local;
+use prov_core::auth::{self, ensure_partner_token};
+use prov_core::clock::{Clock, SystemClock};
+use prov_core::store::ItemStore;
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Parser)]
+#[command(about = "Runs the provisioning service locally on embedded adapters (no cloud account).")]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000", global = true)]
+    addr: SocketAddr,
+    /// Where the embedded store keeps its data (survives restarts).
+    #[arg(long, default_value = ".data", global = true)]
+    data_dir: PathBuf,
+    /// A partner token to register (at least 32 letters, digits, `-`, `_`), for scripts
+    /// and tests. Without it, a dev partner token is made once and kept in the data dir.
+    #[arg(long, env = "DEV_PARTNER_TOKEN", hide_env_values = true)]
+    partner_token: Option<String>,
+    /// Base URL in links (claim links); defaults to http://<addr>.
+    #[arg(long)]
+    public_base_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a partner and print its API token once.
+    CreatePartner {
+        #[arg(long)]
+        name: String,
+        /// Create it in this DynamoDB table (deployed stack; uses the usual AWS credentials)
+        /// instead of the local data dir.
+        #[arg(long)]
+        dynamodb_table: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    prov_platform::init_tracing();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let base_url = cli.public_base_url.clone().unwrap_or_else(|| format!("http://{}", cli.addr));
+    match cli.command {
+        Some(Command::CreatePartner { name, dynamodb_table }) => {
+            let store: Arc<dyn ItemStore> = match dynamodb_table {
+                Some(table) => {
+                    let sdk = aws_config_from_env().await;
+                    Arc::new(prov_store::DynamoStore::new(aws_sdk_dynamodb_client(&sdk), table))
+                }
+                None => Local::open(&cli.data_dir, &base_url, clock.clone())?.services.store,
+            };
+            let (partner, token) = auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("partner {} ({})", partner.id, partner.name);
+            println!("token (shown once, store it now): {}", token.expose_secret());
+            Ok(())
+        }
+        None => serve(cli.addr, &cli.data_dir, &base_url, cli.partner_token, clock).await,
+    }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    data_dir: &std::path::Path,
+    base_url: &str,
+    partner_token: Option<String>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), String> {
+    let local = Local::open(data_dir, base_url, clock.clone())?;
+    let token = match partner_token {
+        Some(t) => SecretString::from(t),
+        None => dev_token(data_dir)?,
+    };
+    ensure_partner_token(local.services.store.as_ref(), clock.as_ref(), "Dev partner", &token)
+        .await
+        .map_err(|e| format!("cannot register the partner token: {e}"))?;
+    let drained = local.drain_mail().await.map_err(|e| e.to_string())?;
+    if drained > 0 {
+        tracing::info!(drained, "sent queued emails");
+    }
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!("devserver listening on {base_url}");
+    println!("dev partner token: {}", token.expose_secret());
+    println!("sent emails: {base_url}/_dev/outbox");
+    axum::serve(listener, local.app())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The dev partner token kept in the data dir (0600), made on first start.
+fn dev_token(data_dir: &std::path::Path) -> Result<SecretString, String> {
+    let path = data_dir.join("dev-partner-token");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(SecretString::from(existing.trim().to_owned()));
+    }
+    let token = auth::generate_token();
+    write_private(&path, token.expose_secret()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(token)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+async fn aws_config_from_env() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}

@@ -1,0 +1,140 @@
+//! The one error model. Every failure a client can see is a list of `ErrorDetail`s with a
+//! category; the HTTP edge turns the category into a status code and the list into
+//! `{"errors":[{"error_key":..,"category":..,"message":..}]}`.
+
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 400: the request cannot be read (malformed JSON, bad header).
+    InvalidRequest,
+    /// 401
+    InvalidToken,
+    /// 403
+    Forbidden,
+    /// 404
+    NotFound,
+    /// 405
+    MethodNotAllowed,
+    /// 409: the resource changed under the request; retry after reading it again.
+    Conflict,
+    /// 410: a one-time thing that was used or expired.
+    Gone,
+    /// 413
+    PayloadTooLarge,
+    /// 415
+    UnsupportedMediaType,
+    /// 422
+    InvalidAttributeValue,
+    /// 422
+    DuplicateOperation,
+    /// 429
+    RateLimited,
+    /// 500
+    InternalError,
+    /// 503
+    ServiceUnavailable,
+}
+
+impl Category {
+    pub fn status(self) -> u16 {
+        match self {
+            Category::InvalidRequest => 400,
+            Category::InvalidToken => 401,
+            Category::Forbidden => 403,
+            Category::NotFound => 404,
+            Category::MethodNotAllowed => 405,
+            Category::Conflict => 409,
+            Category::Gone => 410,
+            Category::PayloadTooLarge => 413,
+            Category::UnsupportedMediaType => 415,
+            Category::InvalidAttributeValue | Category::DuplicateOperation => 422,
+            Category::RateLimited => 429,
+            Category::InternalError => 500,
+            Category::ServiceUnavailable => 503,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorDetail {
+    pub error_key: String,
+    pub category: Category,
+    pub message: String,
+}
+
+impl ErrorDetail {
+    pub fn new(error_key: impl Into<String>, category: Category, message: impl Into<String>) -> Self {
+        Self {
+            error_key: error_key.into(),
+            category,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request was refused for reasons the client can act on. Never empty.
+    #[error("request refused: {0:?}")]
+    Refused(Vec<ErrorDetail>),
+    /// Contention in the store that outlasted our retries: the client may retry.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// Anything else. The message is logged with the request id, never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn refused(error_key: impl Into<String>, category: Category, message: impl Into<String>) -> Self {
+        Error::Refused(vec![ErrorDetail::new(error_key, category, message)])
+    }
+
+    pub fn invalid(error_key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::refused(error_key, Category::InvalidAttributeValue, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::refused(
+            "authorization",
+            Category::InvalidToken,
+            "A valid API token is required: send `Authorization: Token <token>`.",
+        )
+    }
+
+    /// The resource does not exist *or the caller may not know it does*.
+    pub fn not_found(what: &str) -> Self {
+        Self::refused(what, Category::NotFound, format!("No such {what}."))
+    }
+
+    pub fn forbidden(error_key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::refused(error_key, Category::Forbidden, message)
+    }
+
+    /// The details, for the edge; `None` for internal errors.
+    pub fn details(&self) -> Option<&[ErrorDetail]> {
+        match self {
+            Error::Refused(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Contention(m) => Error::Busy(m),
+            StoreError::InvalidCursor => Error::invalid(
+                "cursor",
+                "The cursor is not valid for this list; start again without it.",
+            ),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The domain of the provisioning service: types, validation, ports and use cases.
+//! Nothing here knows about AWS or HTTP; adapters and the HTTP edge live elsewhere.
+
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod listing;
+pub mod mail;
+pub mod provisioning;
+pub mod secret;
+pub mod services;
+pub mod store;
+pub mod validate;
+pub mod values;
+
+pub use error::{Category, Error, ErrorDetail, Result};
+pub use services::{Services, Settings};

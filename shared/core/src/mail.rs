@@ -1,0 +1,113 @@
+//! The `Mailer` port and the mail queue that makes sending reliable.
+//!
+//! A use case that must send an email writes it into the store *in the same transaction*
+//! as the change it announces (`MailQueue::enqueue`), then tries to deliver it at once.
+//! If delivery fails (or the process dies), the email stays queued and a later
+//! `MailQueue::drain` sends it. So a committed change never loses its email.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::secret::new_id;
+use crate::store::{Item, ItemStore, Key, PageRequest, StoreError, WriteOp};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The recipient or content was refused; retrying will not help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The mail service could not be reached or was busy.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    async fn send(&self, email: &Email) -> Result<(), MailError>;
+}
+
+const QUEUE_PK: &str = "MAILQ";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Queued {
+    email: Email,
+    queued_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A queued email's handle, returned by `enqueue` for the immediate delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail(Key);
+
+pub struct MailQueue;
+
+impl MailQueue {
+    /// The write that queues `email`; put it in the transaction of the change it announces.
+    pub fn enqueue(email: Email, clock: &dyn Clock) -> Result<(WriteOp, QueuedMail)> {
+        let now = clock.now();
+        // The timestamp prefix keeps the queue in order for `drain`.
+        let key = Key::new(QUEUE_PK, format!("{}#{}", now.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")));
+        let item = Item::from_record(key.clone(), &Queued { email, queued_at: now })?;
+        Ok((WriteOp::Create(item), QueuedMail(key)))
+    }
+
+    /// Sends one queued email and removes it from the queue. A failure leaves it queued.
+    pub async fn deliver(store: &dyn ItemStore, mailer: &dyn Mailer, mail: &QueuedMail) -> Result<()> {
+        let Some(item) = store.get(&mail.0).await? else {
+            return Ok(()); // already delivered by someone else
+        };
+        let queued: Queued = item.record()?;
+        mailer
+            .send(&queued.email)
+            .await
+            .map_err(|e| Error::Internal(format!("mail delivery failed: {e}")))?;
+        // Deleting at the version read means a concurrent drain that also sent it cannot
+        // make us fail; at worst an email goes twice, never zero times.
+        match store.delete(&item.key, Some(item.version)).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends every queued email, oldest first. Returns how many were sent; stops at the first
+    /// failure so a broken mailer is not hammered.
+    pub async fn drain(store: &dyn ItemStore, mailer: &dyn Mailer) -> Result<usize> {
+        let mut sent = 0;
+        let mut cursor = None;
+        loop {
+            let page = store
+                .query(QUEUE_PK, "", PageRequest::first(100).after(cursor))
+                .await?;
+            for item in &page.items {
+                Self::deliver(store, mailer, &QueuedMail(item.key.clone())).await?;
+                sent += 1;
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(sent),
+            }
+        }
+    }
+
+    /// How many emails wait to be sent.
+    pub async fn pending(store: &dyn ItemStore) -> Result<usize> {
+        let mut count = 0;
+        let mut cursor = None;
+        loop {
+            let page = store.query(QUEUE_PK, "", PageRequest::first(1000).after(cursor)).await?;
+            count += page.items.len();
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(count),
+            }
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! Company provisioning (`POST /v1/provision`), account claims and reading companies.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Principal, generate_token, store_token_op};
+use crate::error::{Category, Error, Result};
+use crate::listing::{ListQuery, Listing};
+use crate::mail::{Email, MailQueue};
+use crate::secret::{hash_secret, new_id, random_hex};
+use crate::services::Services;
+use crate::store::{Item, Key, StoreError, WriteOp};
+use crate::validate::{Obj, Text, Validator, join};
+use crate::values;
+
+/// Retries of a transaction that met contention before giving up with `Busy`.
+const CONTENTION_ATTEMPTS: usize = 3;
+
+// ---------------------------------------------------------------------------------------
+// Request
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub street_1: String,
+    pub street_2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub phone: String,
+    pub is_primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCompany {
+    pub name: String,
+    pub trade_name: Option<String>,
+    pub ein: Option<String>,
+    pub number_employees: Option<u32>,
+    pub states: Vec<String>,
+    pub addresses: Vec<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    pub user: NewUser,
+    pub company: NewCompany,
+}
+
+const MAX_ADDRESSES: usize = 100;
+const MAX_EMPLOYEES: i64 = 10_000_000;
+
+impl ProvisionRequest {
+    /// Reads the seed's request body, reporting every missing or invalid attribute.
+    pub fn parse(body: &Map<String, Value>) -> Result<Self> {
+        let mut v = Validator::new();
+        let root = Obj::root(body);
+        v.only(&root, &["user", "company"]);
+        let user = v.object(&root, "user", true).and_then(|o| parse_user(&mut v, &o));
+        let company = v.object(&root, "company", true).and_then(|o| parse_company(&mut v, &o));
+        let parsed = match (user, company) {
+            (Some(user), Some(company)) => Some(ProvisionRequest { user, company }),
+            _ => None,
+        };
+        v.finish(parsed)
+    }
+}
+
+fn parse_user(v: &mut Validator, o: &Obj<'_>) -> Option<NewUser> {
+    v.only(o, &["first_name", "last_name", "email", "phone"]);
+    let first_name = v.text(o, "first_name", true, Text::NAME);
+    let last_name = v.text(o, "last_name", true, Text::NAME);
+    let email = v.parsed(o, "email", true, values::email);
+    let phone = v.parsed(o, "phone", false, values::phone);
+    Some(NewUser {
+        first_name: first_name?,
+        last_name: last_name?,
+        email: email?,
+        phone,
+    })
+}
+
+fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
+    v.only(o, &["name", "trade_name", "ein", "number_employees", "states", "addresses"]);
+    let name = v.text(o, "name", true, Text::LONG_NAME);
+    let trade_name = v.text(o, "trade_name", false, Text::LONG_NAME);
+    let ein = v.parsed(o, "ein", false, values::ein);
+    let number_employees = v
+        .integer(o, "number_employees", false, 0, MAX_EMPLOYEES)
+        .map(|n| u32::try_from(n).expect("bounded above"));
+
+    let states_path = join(o.path(), "states");
+    let mut states: Vec<String> = Vec::new();
+    for (i, s) in v.array(o, "states", values::US_STATES.len() * 2).unwrap_or_default().iter().enumerate() {
+        let path = format!("{states_path}[{i}]");
+        match s.as_str().map(values::state) {
+            Some(Ok(code)) if !states.contains(&code) => states.push(code),
+            Some(Ok(_)) => {} // a repeated state adds nothing
+            Some(Err(why)) => v.error(&path, format!("`{path}` {why}")),
+            None => v.error(&path, format!("`{path}` must be a string.")),
+        }
+    }
+
+    let addresses_path = join(o.path(), "addresses");
+    let mut addresses = Vec::new();
+    for (i, a) in v.array(o, "addresses", MAX_ADDRESSES).unwrap_or_default().iter().enumerate() {
+        if let Some(obj) = v.element(a, &addresses_path, i) {
+            addresses.extend(parse_address(v, &obj));
+        }
+    }
+    if addresses.iter().filter(|a| a.is_primary).count() > 1 {
+        v.error(&addresses_path, format!("Only one of `{addresses_path}` can be primary."));
+    }
+    Some(NewCompany {
+        name: name?,
+        trade_name,
+        ein,
+        number_employees,
+        states,
+        addresses,
+    })
+}
+
+fn parse_address(v: &mut Validator, o: &Obj<'_>) -> Option<Address> {
+    v.only(o, &["street_1", "street_2", "city", "state", "zip", "phone", "is_primary"]);
+    let street_1 = v.text(o, "street_1", true, Text::LONG_NAME);
+    let street_2 = v.text(o, "street_2", false, Text::LONG_NAME);
+    let city = v.text(o, "city", true, Text::NAME);
+    let state = v.parsed(o, "state", true, values::state);
+    let zip = v.parsed(o, "zip", true, values::zip);
+    let phone = v.parsed(o, "phone", true, values::phone);
+    let is_primary = v.boolish(o, "is_primary").unwrap_or(false);
+    Some(Address {
+        street_1: street_1?,
+        street_2,
+        city: city?,
+        state: state?,
+        zip: zip?,
+        phone: phone?,
+        is_primary,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Records
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    #[default]
+    Simple,
+    Plus,
+    Premium,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: String,
+    pub partner_id: String,
+    pub name: String,
+    pub trade_name: Option<String>,
+    pub ein: Option<String>,
+    pub number_employees: Option<u32>,
+    pub states: Vec<String>,
+    pub addresses: Vec<Address>,
+    pub plan: Plan,
+    pub primary_admin_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    PrimaryAdmin,
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub company_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Owner of an email address; its key makes emails unique across the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EmailOwner {
+    company_id: String,
+    user_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Claim {
+    company_id: String,
+    user_id: String,
+    company_name: String,
+    email_key: String,
+    expires_at: DateTime<Utc>,
+    claimed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IdempotencyRecord {
+    request_hash: String,
+    response: ProvisionResponse,
+}
+
+pub fn company_key(company_id: &str) -> Key {
+    Key::new(format!("COMPANY#{company_id}"), "COMPANY")
+}
+
+pub fn user_key(company_id: &str, user_id: &str) -> Key {
+    Key::new(format!("COMPANY#{company_id}"), format!("USER#{user_id}"))
+}
+
+fn email_owner_key(email: &str) -> Key {
+    Key::new(format!("EMAIL#{}", values::email_key(email)), "EMAIL")
+}
+
+/// Claims are stored under the hash of their id: the id in the link is a bearer secret.
+fn claim_key(claim_id: &str) -> Key {
+    Key::new(format!("CLAIM#{}", hash_secret(claim_id)), "CLAIM")
+}
+
+fn partner_companies_index(partner_id: &str) -> String {
+    format!("PARTNER#{partner_id}#COMPANIES")
+}
+
+// ---------------------------------------------------------------------------------------
+// Provision
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionResponse {
+    pub account_claim_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provisioned {
+    Created(ProvisionResponse),
+    /// The same `Idempotency-Key` and body were seen before: this is the first answer.
+    Replayed(ProvisionResponse),
+}
+
+/// An `Idempotency-Key` bound to the partner that sent it and the body it came with.
+struct Idempotency {
+    key: Key,
+    request_hash: String,
+}
+
+impl Idempotency {
+    fn new(partner_id: &str, header: &str, body: &Map<String, Value>) -> Result<Self> {
+        if header.is_empty() || header.len() > 255 || !header.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "Idempotency-Key",
+                "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
+            ));
+        }
+        let mut canonical = String::new();
+        write_canonical(&Value::Object(body.clone()), &mut canonical);
+        Ok(Self {
+            key: Key::new(
+                format!("IDEMPOTENCY#{partner_id}#{}", hash_secret(header)),
+                "IDEMPOTENCY",
+            ),
+            request_hash: hex::encode(Sha256::digest(canonical.as_bytes())),
+        })
+    }
+
+    /// The first answer for this key, if any; refuses a key reused with another body.
+    async fn previous(&self, svc: &Services) -> Result<Option<ProvisionResponse>> {
+        let Some(item) = svc.store.get(&self.key).await? else {
+            return Ok(None);
+        };
+        if item.expires_at.is_some_and(|t| t <= svc.clock.now().timestamp()) {
+            // Expired but not yet removed by the TTL sweeper: forget it now, so the key
+            // can be used afresh.
+            match svc.store.delete(&self.key, Some(item.version)).await {
+                Ok(()) | Err(StoreError::ConditionFailed) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let record: IdempotencyRecord = item.record()?;
+        if record.request_hash != self.request_hash {
+            return Err(Error::refused(
+                "Idempotency-Key",
+                Category::DuplicateOperation,
+                "This `Idempotency-Key` was already used with a different request body.",
+            ));
+        }
+        Ok(Some(record.response))
+    }
+}
+
+/// JSON with object keys sorted, so equal bodies hash equally whatever their key order.
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+fn email_taken() -> Error {
+    Error::invalid("user.email", "A user with this email already exists.")
+}
+
+/// Creates the company, its primary payroll admin and the account claim in one
+/// transaction, queues the welcome email with it, and answers with the claim URL.
+pub async fn provision(
+    svc: &Services,
+    partner_id: &str,
+    body: &Map<String, Value>,
+    idempotency_key: Option<&str>,
+) -> Result<Provisioned> {
+    let request = ProvisionRequest::parse(body)?;
+    let idempotency = idempotency_key.map(|k| Idempotency::new(partner_id, k, body)).transpose()?;
+    if let Some(idem) = &idempotency {
+        if let Some(previous) = idem.previous(svc).await? {
+            return Ok(Provisioned::Replayed(previous));
+        }
+    }
+    // A friendly early answer; the transaction's condition below is what guarantees it.
+    if svc.store.get(&email_owner_key(&request.user.email)).await?.is_some() {
+        return Err(email_taken());
+    }
+
+    let now = svc.clock.now();
+    let company_id = new_id("com");
+    let user_id = new_id("usr");
+    let claim_id = random_hex(32);
+    let expires_at = now + svc.settings.claim_ttl;
+    let response = ProvisionResponse {
+        account_claim_url: format!("{}/claim_account/{claim_id}", svc.settings.public_base_url),
+    };
+
+    let ProvisionRequest { user: new_user, company: new_company } = request;
+    let company = Company {
+        id: company_id.clone(),
+        partner_id: partner_id.to_owned(),
+        name: new_company.name,
+        trade_name: new_company.trade_name,
+        ein: new_company.ein,
+        number_employees: new_company.number_employees,
+        states: new_company.states,
+        addresses: new_company.addresses,
+        plan: Plan::default(),
+        primary_admin_id: user_id.clone(),
+        created_at: now,
+    };
+    let user = User {
+        id: user_id.clone(),
+        company_id: company_id.clone(),
+        first_name: new_user.first_name,
+        last_name: new_user.last_name,
+        email: new_user.email,
+        phone: new_user.phone,
+        role: Role::PrimaryAdmin,
+        email_confirmed_at: None,
+        created_at: now,
+    };
+    let claim = Claim {
+        company_id: company_id.clone(),
+        user_id: user_id.clone(),
+        company_name: company.name.clone(),
+        email_key: values::email_key(&user.email),
+        expires_at,
+        claimed_at: None,
+    };
+    let welcome = Email {
+        to: user.email.clone(),
+        subject: format!("Claim your account for {}", company.name),
+        text: format!(
+            "Hi {},\n\nAn account was created for you as the primary payroll administrator of {}.\n\
+             Confirm your email and claim your account here:\n\n{}\n\n\
+             This link works once and expires on {}.\n",
+            user.first_name,
+            company.name,
+            response.account_claim_url,
+            expires_at.format("%B %-d, %Y at %H:%M UTC"),
+        ),
+    };
+    let (mail_op, queued_mail) = MailQueue::enqueue(welcome, svc.clock.as_ref())?;
+
+    const EMAIL_OP: usize = 0;
+    let mut ops = vec![
+        WriteOp::Create(Item::from_record(
+            email_owner_key(&user.email),
+            &EmailOwner {
+                company_id: company_id.clone(),
+                user_id: user_id.clone(),
+            },
+        )?),
+        WriteOp::Create(
+            Item::from_record(company_key(&company_id), &company)?
+                .with_index(partner_companies_index(partner_id), format!("{}#{company_id}", now.to_rfc3339())),
+        ),
+        WriteOp::Create(Item::from_record(user_key(&company_id, &user_id), &user)?),
+        WriteOp::Create(Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp())),
+        mail_op,
+    ];
+    let idempotency_op = idempotency
+        .as_ref()
+        .map(|idem| -> Result<usize> {
+            let record = IdempotencyRecord {
+                request_hash: idem.request_hash.clone(),
+                response: response.clone(),
+            };
+            let expiry = (now + svc.settings.idempotency_ttl).timestamp();
+            ops.push(WriteOp::Create(Item::from_record(idem.key.clone(), &record)?.with_expiry(expiry)));
+            Ok(ops.len() - 1)
+        })
+        .transpose()?;
+
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match svc.store.transact(ops.clone()).await {
+            Ok(()) => break,
+            Err(StoreError::TransactionCancelled { failed }) => {
+                // A concurrent request with the same key won: answer as it did.
+                if let (Some(i), Some(idem)) = (idempotency_op, &idempotency) {
+                    if failed.contains(&i) {
+                        if let Some(previous) = idem.previous(svc).await? {
+                            return Ok(Provisioned::Replayed(previous));
+                        }
+                    }
+                }
+                if failed.contains(&EMAIL_OP) {
+                    return Err(email_taken());
+                }
+                return Err(Error::Internal(format!("provision transaction cancelled at {failed:?}")));
+            }
+            Err(StoreError::Contention(_)) if attempt < CONTENTION_ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::info!(company_id, user_id, "company provisioned");
+
+    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), &queued_mail).await {
+        // The email stays queued and is sent by the next drain of the mail queue.
+        tracing::warn!(company_id, error = %e, "welcome email not sent yet");
+    }
+    Ok(Provisioned::Created(response))
+}
+
+// ---------------------------------------------------------------------------------------
+// Claims
+
+/// What the claim page shows: enough to recognise the invitation, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimView {
+    pub company_name: String,
+    pub email_hint: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub struct ClaimGranted {
+    pub company_id: String,
+    pub user_id: String,
+    /// The company-scoped admin token, shown once.
+    pub token: SecretString,
+}
+
+fn claim_not_found() -> Error {
+    Error::not_found("claim")
+}
+
+async fn load_claim(svc: &Services, claim_id: &str) -> Result<(Item, Claim)> {
+    if claim_id.len() != 64 || !claim_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(claim_not_found());
+    }
+    let item = svc.store.get(&claim_key(claim_id)).await?.ok_or_else(claim_not_found)?;
+    let claim: Claim = item.record()?;
+    if claim.claimed_at.is_some() {
+        return Err(Error::refused(
+            "claim",
+            Category::Gone,
+            "This account was already claimed. Sign in with the token you received, or ask your partner for help.",
+        ));
+    }
+    if claim.expires_at <= svc.clock.now() {
+        return Err(Error::refused(
+            "claim",
+            Category::Gone,
+            "This claim link has expired. Ask your partner to send a new one.",
+        ));
+    }
+    Ok((item, claim))
+}
+
+/// `f***@example.com`: recognisable to its owner, useless to anyone else.
+fn email_hint(email_key: &str) -> String {
+    match email_key.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+pub async fn open_claim(svc: &Services, claim_id: &str) -> Result<ClaimView> {
+    let (_, claim) = load_claim(svc, claim_id).await?;
+    Ok(ClaimView {
+        company_name: claim.company_name,
+        email_hint: email_hint(&claim.email_key),
+        expires_at: claim.expires_at,
+    })
+}
+
+/// Confirms the claimant's email and hands out the company's admin token, once.
+pub async fn confirm_claim(svc: &Services, claim_id: &str, body: &Map<String, Value>) -> Result<ClaimGranted> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["email"]);
+    let email = v.parsed(&root, "email", true, values::email);
+    let email = v.finish(email)?;
+
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (claim_item, claim) = load_claim(svc, claim_id).await?;
+        if values::email_key(&email) != claim.email_key {
+            return Err(Error::invalid("email", "This is not the email address the account was created for."));
+        }
+        let user_key = user_key(&claim.company_id, &claim.user_id);
+        let user_item = svc
+            .store
+            .get(&user_key)
+            .await?
+            .ok_or_else(|| Error::Internal("claimed user is missing".into()))?;
+        let mut user: User = user_item.record()?;
+        let now = svc.clock.now();
+        user.email_confirmed_at = Some(now);
+        let mut claimed = claim.clone();
+        claimed.claimed_at = Some(now);
+
+        let token = generate_token();
+        let principal = Principal::Admin {
+            company_id: claim.company_id.clone(),
+            user_id: claim.user_id.clone(),
+        };
+        let ops = vec![
+            WriteOp::Replace {
+                item: Item::from_record(claim_item.key.clone(), &claimed)?.with_expiry(claim.expires_at.timestamp()),
+                expected_version: claim_item.version,
+            },
+            WriteOp::Replace {
+                item: Item::from_record(user_key, &user)?,
+                expected_version: user_item.version,
+            },
+            store_token_op(&token, principal, svc.clock.as_ref())?,
+        ];
+        match svc.store.transact(ops).await {
+            Ok(()) => {
+                tracing::info!(company_id = claim.company_id, user_id = claim.user_id, "account claimed");
+                return Ok(ClaimGranted {
+                    company_id: claim.company_id,
+                    user_id: claim.user_id,
+                    token,
+                });
+            }
+            // Someone changed the claim or the user meanwhile: read again. A claim used by
+            // the other request now answers "already claimed".
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) if attempt < CONTENTION_ATTEMPTS => {
+                continue;
+            }
+            Err(StoreError::TransactionCancelled { .. }) => {
+                return Err(Error::Busy("claim kept changing".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading companies
+
+/// Whether `principal` may see `company`. Anyone else is told it does not exist.
+pub fn may_see(principal: &Principal, company: &Company) -> bool {
+    match principal {
+        Principal::Partner { partner_id } => *partner_id == company.partner_id,
+        Principal::Admin { company_id, .. } => *company_id == company.id,
+    }
+}
+
+pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str) -> Result<Company> {
+    let not_found = || Error::not_found("company");
+    if company_id.is_empty() || company_id.len() > 64 {
+        return Err(not_found());
+    }
+    let item = svc.store.get(&company_key(company_id)).await?.ok_or_else(not_found)?;
+    let company: Company = item.record()?;
+    if may_see(principal, &company) {
+        Ok(company)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// The companies a partner provisioned (oldest first), or an admin's own company.
+pub async fn list_companies(svc: &Services, principal: &Principal, query: ListQuery) -> Result<Listing<Company>> {
+    match principal {
+        Principal::Partner { partner_id } => {
+            let page = svc
+                .store
+                .query_index(&partner_companies_index(partner_id), query.page_request()?)
+                .await?;
+            Listing::from_page(page)
+        }
+        Principal::Admin { company_id, .. } => Ok(Listing {
+            items: vec![get_company(svc, principal, company_id).await?],
+            next_cursor: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn canonical_form_ignores_key_order() {
+        let mut a = String::new();
+        let mut b = String::new();
+        write_canonical(&json!({"b": [1, {"y": 2, "x": "é"}], "a": null}), &mut a);
+        write_canonical(&json!({"a": null, "b": [1, {"x": "é", "y": 2}]}), &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a, r#"{"a":null,"b":[1,{"x":"é","y":2}]}"#);
+    }
+
+    #[test]
+    fn parses_the_maximum_payload() {
+        let body = obj(json!({
+          "user": {"first_name": "Frank", "last_name": "Ocean", "email": "frank@example.com", "phone": "2345558899"},
+          "company": {
+            "name": "Frank's Ocean, LLC", "trade_name": "Frank’s Ocean", "ein": "123456789",
+            "states": ["CO", "CA"], "number_employees": 8,
+            "addresses": [
+              {"street_1": "1201 16th Street Mall", "street_2": "Suite 350", "city": "Denver", "zip": "80202", "state": "CO", "phone": "2345678900", "is_primary": "true"},
+              {"street_1": "525 20th Street", "city": "San Francisco", "zip": "94107", "state": "CA", "phone": "2345678901"}
+            ]
+          }
+        }));
+        let r = ProvisionRequest::parse(&body).unwrap();
+        assert_eq!(r.company.states, ["CO", "CA"]);
+        assert_eq!(r.company.number_employees, Some(8));
+        assert!(r.company.addresses[0].is_primary);
+        assert!(!r.company.addresses[1].is_primary);
+        assert_eq!(r.company.addresses[0].street_2.as_deref(), Some("Suite 350"));
+    }
+
+    #[test]
+    fn email_hints_hide_the_address() {
+        assert_eq!(email_hint("frank@example.com"), "f***@example.com");
+    }
+}

@@ -1,0 +1,48 @@
+//! The ports a use case may need, injected once at start-up.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::clock::Clock;
+use crate::mail::Mailer;
+use crate::store::ItemStore;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where people reach the service, e.g. `https://api.example.com` (no trailing slash).
+    pub public_base_url: String,
+    /// How long an account claim link works.
+    pub claim_ttl: Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
+}
+
+impl Settings {
+    pub fn new(public_base_url: &str) -> Self {
+        Self {
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            claim_ttl: Duration::days(7),
+            idempotency_ttl: Duration::hours(24),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn ItemStore>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn ItemStore>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            store,
+            mailer,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+}

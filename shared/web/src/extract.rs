@@ -1,0 +1,144 @@
+//! Extractors that refuse bad requests in the one error shape.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use prov_core::auth::{Principal, authenticate};
+use prov_core::{Category, Error, Services};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// A JSON object body: `Content-Type: application/json`, within the size limit, valid JSON,
+/// an object at the top.
+#[derive(Debug, Clone)]
+pub struct JsonObject(pub Map<String, Value>);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !is_json(content_type) {
+            return Err(ApiError::refused(
+                "content-type",
+                Category::UnsupportedMediaType,
+                "Send the body as JSON with `Content-Type: application/json`.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::refused(
+                    "body",
+                    Category::PayloadTooLarge,
+                    format!("The body is larger than {} bytes.", crate::MAX_BODY_BYTES),
+                )
+            } else {
+                ApiError::refused("body", Category::InvalidRequest, "The body could not be read.")
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::refused(
+                "body",
+                Category::InvalidRequest,
+                "The body is empty; send a JSON object.",
+            ));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(JsonObject(map)),
+            Ok(_) => Err(ApiError::refused(
+                "body",
+                Category::InvalidAttributeValue,
+                "The body must be a JSON object.",
+            )),
+            Err(e) => Err(ApiError::refused(
+                "body",
+                Category::InvalidRequest,
+                format!("The body is not valid JSON: {e}."),
+            )),
+        }
+    }
+}
+
+/// The authenticated caller, from `Authorization: Token <token>` (or `Bearer <token>`).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    Services: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError(Error::unauthorized()))?;
+        let (scheme, token) = header.trim().split_once(' ').ok_or_else(|| ApiError(Error::unauthorized()))?;
+        if !scheme.eq_ignore_ascii_case("token") && !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError(Error::unauthorized()));
+        }
+        let services = Services::from_ref(state);
+        let principal = authenticate(services.store.as_ref(), token.trim()).await?;
+        Ok(Caller(principal))
+    }
+}
+
+/// Query parameters; unknown or malformed ones are refused with a 422.
+#[derive(Debug, Clone)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| QueryParams(v))
+            .map_err(|e| ApiError::refused("query", Category::InvalidAttributeValue, e.body_text()))
+    }
+}
+
+/// Path parameters. A malformed one (invalid percent-encoding) is a 404: no such resource.
+#[derive(Debug, Clone)]
+pub struct PathParam<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| PathParam(v))
+            .map_err(|_| ApiError::refused("path", Category::NotFound, "No such resource."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+    }
+}

@@ -1,0 +1,14 @@
+//! The HTTP edge every function shares: the one error shape, request extractors that answer
+//! in that shape, authentication, request ids and the outer layers of a router.
+//!
+//! A function builds its routes and passes them through [`finish`]; everything a client can
+//! get wrong (bad JSON, wrong content type, oversized body, unknown route, wrong method, no
+//! token) is then answered as `{"errors":[{"error_key":..,"category":..,"message":..}]}`.
+
+mod error;
+mod extract;
+mod layers;
+
+pub use error::ApiError;
+pub use extract::{Caller, JsonObject, PathParam, QueryParams};
+pub use layers::{MAX_BODY_BYTES, REQUEST_ID, RequestId, finish};
