@@ -1,0 +1,4 @@
+//! End-to-end tests across crates: HTTP in, real adapters out.
+
+mod dynamodb;
+mod local;

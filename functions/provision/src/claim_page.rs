@@ -40,7 +40,8 @@ fn layout(title: &str, body: Markup) -> Markup {
 }
 
 fn page(status: StatusCode, markup: Markup) -> Response {
-    let mut response = no_store((status, axum::response::Html(markup.into_string())).into_response());
+    let mut response =
+        no_store((status, axum::response::Html(markup.into_string())).into_response());
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -48,8 +49,14 @@ fn page(status: StatusCode, markup: Markup) -> Response {
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -73,13 +80,19 @@ fn failure(error: Error) -> Response {
                 .first()
                 .and_then(|d| StatusCode::from_u16(d.category.status()).ok())
                 .unwrap_or(StatusCode::BAD_REQUEST);
-            page(status, layout("This claim link cannot be used", messages(&details)))
+            page(
+                status,
+                layout("This claim link cannot be used", messages(&details)),
+            )
         }
         other => {
             tracing::error!(error = %other, "claim page failed");
             page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                layout("Something went wrong", html! { p { "Please try again in a moment." } }),
+                layout(
+                    "Something went wrong",
+                    html! { p { "Please try again in a moment." } },
+                ),
             )
         }
     }
@@ -89,9 +102,15 @@ fn messages(details: &[ErrorDetail]) -> Markup {
     html! { @for d in details { p.error role="alert" { (d.message) } } }
 }
 
-pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathParam<String>) -> Response {
+pub(crate) async fn open(
+    State(svc): State<Services>,
+    PathParam(claim_id): PathParam<String>,
+) -> Response {
     match provisioning::open_claim(&svc, &claim_id).await {
-        Ok(view) => page(StatusCode::OK, layout("Claim your account", form(&view, None))),
+        Ok(view) => page(
+            StatusCode::OK,
+            layout("Claim your account", form(&view, None)),
+        ),
         Err(e) => failure(e),
     }
 }
@@ -108,7 +127,10 @@ pub(crate) async fn confirm(
     let Ok(Form(submitted)) = submitted else {
         return page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            layout("Claim your account", form(&view, Some("Enter your email address."))),
+            layout(
+                "Claim your account",
+                form(&view, Some("Enter your email address.")),
+            ),
         );
     };
     let body = Map::from_iter([("email".to_owned(), Value::String(submitted.email))]);
@@ -126,8 +148,15 @@ pub(crate) async fn confirm(
                 },
             ),
         ),
-        Err(Error::Refused(details)) if details.iter().all(|d| d.category == prov_core::Category::InvalidAttributeValue) => {
-            let problem = details.first().map(|d| d.message.clone()).unwrap_or_default();
+        Err(Error::Refused(details))
+            if details
+                .iter()
+                .all(|d| d.category == prov_core::Category::InvalidAttributeValue) =>
+        {
+            let problem = details
+                .first()
+                .map(|d| d.message.clone())
+                .unwrap_or_default();
             page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 layout("Claim your account", form(&view, Some(&problem))),

@@ -39,7 +39,10 @@ pub fn router(services: Services) -> Router {
 pub fn routes(services: Services) -> Router {
     Router::new()
         .route("/v1/provision", post(provision))
-        .route("/claim_account/{claim_id}", get(claim_page::open).post(claim_page::confirm))
+        .route(
+            "/claim_account/{claim_id}",
+            get(claim_page::open).post(claim_page::confirm),
+        )
         .route("/v1/claims/{claim_id}", post(confirm_claim))
         .route("/v1/companies", get(list_companies))
         .route("/v1/companies/{company_id}", get(get_company))
@@ -107,7 +110,9 @@ async fn confirm_claim(
         user_id: granted.user_id,
         token: granted.token.expose_secret().to_owned(),
     };
-    Ok(no_store((StatusCode::CREATED, Json(answer)).into_response()))
+    Ok(no_store(
+        (StatusCode::CREATED, Json(answer)).into_response(),
+    ))
 }
 
 async fn list_companies(

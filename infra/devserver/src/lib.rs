@@ -25,12 +25,22 @@ pub struct Local {
 
 impl Local {
     /// Opens the embedded store under `data_dir` (created if missing).
-    pub fn open(data_dir: &Path, public_base_url: &str, clock: Arc<dyn Clock>) -> Result<Self, String> {
-        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    pub fn open(
+        data_dir: &Path,
+        public_base_url: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
         let store: Arc<dyn ItemStore> =
             Arc::new(EmbeddedStore::open(data_dir.join("store.redb")).map_err(|e| e.to_string())?);
         let outbox = LocalOutbox::new(store.clone(), clock.clone());
-        let services = Services::new(store, Arc::new(outbox.clone()), clock, Settings::new(public_base_url));
+        let services = Services::new(
+            store,
+            Arc::new(outbox.clone()),
+            clock,
+            Settings::new(public_base_url),
+        );
         Ok(Self { services, outbox })
     }
 

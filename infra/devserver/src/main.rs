@@ -55,21 +55,38 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let base_url = cli.public_base_url.clone().unwrap_or_else(|| format!("http://{}", cli.addr));
+    let base_url = cli
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cli.addr));
     match cli.command {
-        Some(Command::CreatePartner { name, dynamodb_table }) => {
+        Some(Command::CreatePartner {
+            name,
+            dynamodb_table,
+        }) => {
             let store: Arc<dyn ItemStore> = match dynamodb_table {
                 Some(table) => {
                     let sdk = aws_config_from_env().await;
-                    Arc::new(prov_store::DynamoStore::new(aws_sdk_dynamodb_client(&sdk), table))
+                    Arc::new(prov_store::DynamoStore::new(
+                        aws_sdk_dynamodb_client(&sdk),
+                        table,
+                    ))
                 }
-                None => Local::open(&cli.data_dir, &base_url, clock.clone())?.services.store,
+                None => {
+                    Local::open(&cli.data_dir, &base_url, clock.clone())?
+                        .services
+                        .store
+                }
             };
-            let (partner, token) = auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (partner, token) =
+                auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!("partner {} ({})", partner.id, partner.name);
-            println!("token (shown once, store it now): {}", token.expose_secret());
+            println!(
+                "token (shown once, store it now): {}",
+                token.expose_secret()
+            );
             Ok(())
         }
         None => serve(cli.addr, &cli.data_dir, &base_url, cli.partner_token, clock).await,
@@ -88,9 +105,14 @@ async fn serve(
         Some(t) => SecretString::from(t),
         None => dev_token(data_dir)?,
     };
-    ensure_partner_token(local.services.store.as_ref(), clock.as_ref(), "Dev partner", &token)
-        .await
-        .map_err(|e| format!("cannot register the partner token: {e}"))?;
+    ensure_partner_token(
+        local.services.store.as_ref(),
+        clock.as_ref(),
+        "Dev partner",
+        &token,
+    )
+    .await
+    .map_err(|e| format!("cannot register the partner token: {e}"))?;
     let drained = local.drain_mail().await.map_err(|e| e.to_string())?;
     if drained > 0 {
         tracing::info!(drained, "sent queued emails");
@@ -117,7 +139,8 @@ fn dev_token(data_dir: &std::path::Path) -> Result<SecretString, String> {
         return Ok(SecretString::from(existing.trim().to_owned()));
     }
     let token = auth::generate_token();
-    write_private(&path, token.expose_secret()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_private(&path, token.expose_secret())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(token)
 }
 

@@ -64,12 +64,18 @@ pub fn generate_token() -> SecretString {
 }
 
 /// The write that stores `token` for `principal` (fails if its lookup id is taken).
-pub fn store_token_op(token: &SecretString, principal: Principal, clock: &dyn Clock) -> Result<WriteOp> {
+pub fn store_token_op(
+    token: &SecretString,
+    principal: Principal,
+    clock: &dyn Clock,
+) -> Result<WriteOp> {
     let token = token.expose_secret();
     if !well_formed(token) {
         return Err(Error::invalid(
             "token",
-            format!("A token is {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} characters of letters, digits, `-`, `_` or `.`."),
+            format!(
+                "A token is {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} characters of letters, digits, `-`, `_` or `.`."
+            ),
         ));
     }
     let key = token_key(token).expect("well-formed tokens are long enough");
@@ -107,7 +113,10 @@ pub async fn create_partner(
 ) -> Result<(Partner, SecretString)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid("name", "A partner name is 1 to 200 characters."));
+        return Err(Error::invalid(
+            "name",
+            "A partner name is 1 to 200 characters.",
+        ));
     }
     let partner = Partner {
         id: new_id("ptn"),
@@ -137,13 +146,23 @@ pub async fn create_partner(
 
 /// Makes sure a partner with exactly this token exists (for the devserver's
 /// `--partner-token`): creates it on first use, reuses it afterwards.
-pub async fn ensure_partner_token(store: &dyn ItemStore, clock: &dyn Clock, name: &str, token: &SecretString) -> Result<Principal> {
+pub async fn ensure_partner_token(
+    store: &dyn ItemStore,
+    clock: &dyn Clock,
+    name: &str,
+    token: &SecretString,
+) -> Result<Principal> {
     match authenticate(store, token.expose_secret()).await {
         Ok(principal @ Principal::Partner { .. }) => Ok(principal),
-        Ok(Principal::Admin { .. }) => Err(Error::invalid("token", "This token belongs to a company admin.")),
+        Ok(Principal::Admin { .. }) => Err(Error::invalid(
+            "token",
+            "This token belongs to a company admin.",
+        )),
         Err(Error::Refused(_)) => {
             let (partner, _) = create_partner(store, clock, name, Some(token.clone())).await?;
-            Ok(Principal::Partner { partner_id: partner.id })
+            Ok(Principal::Partner {
+                partner_id: partner.id,
+            })
         }
         Err(e) => Err(e),
     }
@@ -159,6 +178,10 @@ mod tests {
         assert!(!well_formed("short"));
         assert!(!well_formed(&"x".repeat(MAX_TOKEN_LEN + 1)));
         assert!(!well_formed(&format!("{}é", "a".repeat(40))));
-        assert!(!well_formed(&format!("{} {}", "a".repeat(20), "b".repeat(20))));
+        assert!(!well_formed(&format!(
+            "{} {}",
+            "a".repeat(20),
+            "b".repeat(20)
+        )));
     }
 }

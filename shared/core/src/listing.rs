@@ -27,7 +27,10 @@ impl ListQuery {
             None => Ok(DEFAULT_LIMIT),
             Some(raw) => match raw.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-                _ => Err(Error::invalid("limit", format!("`limit` must be a whole number from 1 to {MAX_LIMIT}."))),
+                _ => Err(Error::invalid(
+                    "limit",
+                    format!("`limit` must be a whole number from 1 to {MAX_LIMIT}."),
+                )),
             },
         }
     }
@@ -47,7 +50,11 @@ pub struct Listing<T> {
 
 impl<T: DeserializeOwned> Listing<T> {
     pub fn from_page(page: Page) -> Result<Self> {
-        let items = page.items.iter().map(|i| i.record()).collect::<Result<Vec<T>, _>>()?;
+        let items = page
+            .items
+            .iter()
+            .map(|i| i.record())
+            .collect::<Result<Vec<T>, _>>()?;
         Ok(Self {
             items,
             next_cursor: page.next.map(|c| c.as_str().to_owned()),

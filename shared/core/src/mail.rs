@@ -54,13 +54,26 @@ impl MailQueue {
     pub fn enqueue(email: Email, clock: &dyn Clock) -> Result<(WriteOp, QueuedMail)> {
         let now = clock.now();
         // The timestamp prefix keeps the queue in order for `drain`.
-        let key = Key::new(QUEUE_PK, format!("{}#{}", now.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")));
-        let item = Item::from_record(key.clone(), &Queued { email, queued_at: now })?;
+        let key = Key::new(
+            QUEUE_PK,
+            format!("{}#{}", now.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")),
+        );
+        let item = Item::from_record(
+            key.clone(),
+            &Queued {
+                email,
+                queued_at: now,
+            },
+        )?;
         Ok((WriteOp::Create(item), QueuedMail(key)))
     }
 
     /// Sends one queued email and removes it from the queue. A failure leaves it queued.
-    pub async fn deliver(store: &dyn ItemStore, mailer: &dyn Mailer, mail: &QueuedMail) -> Result<()> {
+    pub async fn deliver(
+        store: &dyn ItemStore,
+        mailer: &dyn Mailer,
+        mail: &QueuedMail,
+    ) -> Result<()> {
         let Some(item) = store.get(&mail.0).await? else {
             return Ok(()); // already delivered by someone else
         };
@@ -102,7 +115,9 @@ impl MailQueue {
         let mut count = 0;
         let mut cursor = None;
         loop {
-            let page = store.query(QUEUE_PK, "", PageRequest::first(1000).after(cursor)).await?;
+            let page = store
+                .query(QUEUE_PK, "", PageRequest::first(1000).after(cursor))
+                .await?;
             count += page.items.len();
             match page.next {
                 Some(next) => cursor = Some(next),

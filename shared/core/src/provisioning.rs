@@ -66,8 +66,12 @@ impl ProvisionRequest {
         let mut v = Validator::new();
         let root = Obj::root(body);
         v.only(&root, &["user", "company"]);
-        let user = v.object(&root, "user", true).and_then(|o| parse_user(&mut v, &o));
-        let company = v.object(&root, "company", true).and_then(|o| parse_company(&mut v, &o));
+        let user = v
+            .object(&root, "user", true)
+            .and_then(|o| parse_user(&mut v, &o));
+        let company = v
+            .object(&root, "company", true)
+            .and_then(|o| parse_company(&mut v, &o));
         let parsed = match (user, company) {
             (Some(user), Some(company)) => Some(ProvisionRequest { user, company }),
             _ => None,
@@ -91,7 +95,17 @@ fn parse_user(v: &mut Validator, o: &Obj<'_>) -> Option<NewUser> {
 }
 
 fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
-    v.only(o, &["name", "trade_name", "ein", "number_employees", "states", "addresses"]);
+    v.only(
+        o,
+        &[
+            "name",
+            "trade_name",
+            "ein",
+            "number_employees",
+            "states",
+            "addresses",
+        ],
+    );
     let name = v.text(o, "name", true, Text::LONG_NAME);
     let trade_name = v.text(o, "trade_name", false, Text::LONG_NAME);
     let ein = v.parsed(o, "ein", false, values::ein);
@@ -101,7 +115,12 @@ fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
 
     let states_path = join(o.path(), "states");
     let mut states: Vec<String> = Vec::new();
-    for (i, s) in v.array(o, "states", values::US_STATES.len() * 2).unwrap_or_default().iter().enumerate() {
+    for (i, s) in v
+        .array(o, "states", values::US_STATES.len() * 2)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let path = format!("{states_path}[{i}]");
         match s.as_str().map(values::state) {
             Some(Ok(code)) if !states.contains(&code) => states.push(code),
@@ -113,13 +132,21 @@ fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
 
     let addresses_path = join(o.path(), "addresses");
     let mut addresses = Vec::new();
-    for (i, a) in v.array(o, "addresses", MAX_ADDRESSES).unwrap_or_default().iter().enumerate() {
+    for (i, a) in v
+        .array(o, "addresses", MAX_ADDRESSES)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         if let Some(obj) = v.element(a, &addresses_path, i) {
             addresses.extend(parse_address(v, &obj));
         }
     }
     if addresses.iter().filter(|a| a.is_primary).count() > 1 {
-        v.error(&addresses_path, format!("Only one of `{addresses_path}` can be primary."));
+        v.error(
+            &addresses_path,
+            format!("Only one of `{addresses_path}` can be primary."),
+        );
     }
     Some(NewCompany {
         name: name?,
@@ -132,7 +159,18 @@ fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
 }
 
 fn parse_address(v: &mut Validator, o: &Obj<'_>) -> Option<Address> {
-    v.only(o, &["street_1", "street_2", "city", "state", "zip", "phone", "is_primary"]);
+    v.only(
+        o,
+        &[
+            "street_1",
+            "street_2",
+            "city",
+            "state",
+            "zip",
+            "phone",
+            "is_primary",
+        ],
+    );
     let street_1 = v.text(o, "street_1", true, Text::LONG_NAME);
     let street_2 = v.text(o, "street_2", false, Text::LONG_NAME);
     let city = v.text(o, "city", true, Text::NAME);
@@ -265,7 +303,8 @@ struct Idempotency {
 
 impl Idempotency {
     fn new(partner_id: &str, header: &str, body: &Map<String, Value>) -> Result<Self> {
-        if header.is_empty() || header.len() > 255 || !header.bytes().all(|b| b.is_ascii_graphic()) {
+        if header.is_empty() || header.len() > 255 || !header.bytes().all(|b| b.is_ascii_graphic())
+        {
             return Err(Error::invalid(
                 "Idempotency-Key",
                 "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
@@ -287,7 +326,10 @@ impl Idempotency {
         let Some(item) = svc.store.get(&self.key).await? else {
             return Ok(None);
         };
-        if item.expires_at.is_some_and(|t| t <= svc.clock.now().timestamp()) {
+        if item
+            .expires_at
+            .is_some_and(|t| t <= svc.clock.now().timestamp())
+        {
             // Expired but not yet removed by the TTL sweeper: forget it now, so the key
             // can be used afresh.
             match svc.store.delete(&self.key, Some(item.version)).await {
@@ -351,14 +393,21 @@ pub async fn provision(
     idempotency_key: Option<&str>,
 ) -> Result<Provisioned> {
     let request = ProvisionRequest::parse(body)?;
-    let idempotency = idempotency_key.map(|k| Idempotency::new(partner_id, k, body)).transpose()?;
-    if let Some(idem) = &idempotency {
-        if let Some(previous) = idem.previous(svc).await? {
-            return Ok(Provisioned::Replayed(previous));
-        }
+    let idempotency = idempotency_key
+        .map(|k| Idempotency::new(partner_id, k, body))
+        .transpose()?;
+    if let Some(idem) = &idempotency
+        && let Some(previous) = idem.previous(svc).await?
+    {
+        return Ok(Provisioned::Replayed(previous));
     }
     // A friendly early answer; the transaction's condition below is what guarantees it.
-    if svc.store.get(&email_owner_key(&request.user.email)).await?.is_some() {
+    if svc
+        .store
+        .get(&email_owner_key(&request.user.email))
+        .await?
+        .is_some()
+    {
         return Err(email_taken());
     }
 
@@ -371,7 +420,10 @@ pub async fn provision(
         account_claim_url: format!("{}/claim_account/{claim_id}", svc.settings.public_base_url),
     };
 
-    let ProvisionRequest { user: new_user, company: new_company } = request;
+    let ProvisionRequest {
+        user: new_user,
+        company: new_company,
+    } = request;
     let company = Company {
         id: company_id.clone(),
         partner_id: partner_id.to_owned(),
@@ -429,11 +481,15 @@ pub async fn provision(
             },
         )?),
         WriteOp::Create(
-            Item::from_record(company_key(&company_id), &company)?
-                .with_index(partner_companies_index(partner_id), format!("{}#{company_id}", now.to_rfc3339())),
+            Item::from_record(company_key(&company_id), &company)?.with_index(
+                partner_companies_index(partner_id),
+                format!("{}#{company_id}", now.to_rfc3339()),
+            ),
         ),
         WriteOp::Create(Item::from_record(user_key(&company_id, &user_id), &user)?),
-        WriteOp::Create(Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp())),
+        WriteOp::Create(
+            Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp()),
+        ),
         mail_op,
     ];
     let idempotency_op = idempotency
@@ -444,7 +500,9 @@ pub async fn provision(
                 response: response.clone(),
             };
             let expiry = (now + svc.settings.idempotency_ttl).timestamp();
-            ops.push(WriteOp::Create(Item::from_record(idem.key.clone(), &record)?.with_expiry(expiry)));
+            ops.push(WriteOp::Create(
+                Item::from_record(idem.key.clone(), &record)?.with_expiry(expiry),
+            ));
             Ok(ops.len() - 1)
         })
         .transpose()?;
@@ -456,17 +514,18 @@ pub async fn provision(
             Ok(()) => break,
             Err(StoreError::TransactionCancelled { failed }) => {
                 // A concurrent request with the same key won: answer as it did.
-                if let (Some(i), Some(idem)) = (idempotency_op, &idempotency) {
-                    if failed.contains(&i) {
-                        if let Some(previous) = idem.previous(svc).await? {
-                            return Ok(Provisioned::Replayed(previous));
-                        }
-                    }
+                if let (Some(i), Some(idem)) = (idempotency_op, &idempotency)
+                    && failed.contains(&i)
+                    && let Some(previous) = idem.previous(svc).await?
+                {
+                    return Ok(Provisioned::Replayed(previous));
                 }
                 if failed.contains(&EMAIL_OP) {
                     return Err(email_taken());
                 }
-                return Err(Error::Internal(format!("provision transaction cancelled at {failed:?}")));
+                return Err(Error::Internal(format!(
+                    "provision transaction cancelled at {failed:?}"
+                )));
             }
             Err(StoreError::Contention(_)) if attempt < CONTENTION_ATTEMPTS => continue,
             Err(e) => return Err(e.into()),
@@ -474,7 +533,8 @@ pub async fn provision(
     }
     tracing::info!(company_id, user_id, "company provisioned");
 
-    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), &queued_mail).await {
+    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), &queued_mail).await
+    {
         // The email stays queued and is sent by the next drain of the mail queue.
         tracing::warn!(company_id, error = %e, "welcome email not sent yet");
     }
@@ -507,7 +567,11 @@ async fn load_claim(svc: &Services, claim_id: &str) -> Result<(Item, Claim)> {
     if claim_id.len() != 64 || !claim_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(claim_not_found());
     }
-    let item = svc.store.get(&claim_key(claim_id)).await?.ok_or_else(claim_not_found)?;
+    let item = svc
+        .store
+        .get(&claim_key(claim_id))
+        .await?
+        .ok_or_else(claim_not_found)?;
     let claim: Claim = item.record()?;
     if claim.claimed_at.is_some() {
         return Err(Error::refused(
@@ -547,7 +611,11 @@ pub async fn open_claim(svc: &Services, claim_id: &str) -> Result<ClaimView> {
 }
 
 /// Confirms the claimant's email and hands out the company's admin token, once.
-pub async fn confirm_claim(svc: &Services, claim_id: &str, body: &Map<String, Value>) -> Result<ClaimGranted> {
+pub async fn confirm_claim(
+    svc: &Services,
+    claim_id: &str,
+    body: &Map<String, Value>,
+) -> Result<ClaimGranted> {
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["email"]);
@@ -559,7 +627,10 @@ pub async fn confirm_claim(svc: &Services, claim_id: &str, body: &Map<String, Va
         attempt += 1;
         let (claim_item, claim) = load_claim(svc, claim_id).await?;
         if values::email_key(&email) != claim.email_key {
-            return Err(Error::invalid("email", "This is not the email address the account was created for."));
+            return Err(Error::invalid(
+                "email",
+                "This is not the email address the account was created for.",
+            ));
         }
         let user_key = user_key(&claim.company_id, &claim.user_id);
         let user_item = svc
@@ -580,7 +651,8 @@ pub async fn confirm_claim(svc: &Services, claim_id: &str, body: &Map<String, Va
         };
         let ops = vec![
             WriteOp::Replace {
-                item: Item::from_record(claim_item.key.clone(), &claimed)?.with_expiry(claim.expires_at.timestamp()),
+                item: Item::from_record(claim_item.key.clone(), &claimed)?
+                    .with_expiry(claim.expires_at.timestamp()),
                 expected_version: claim_item.version,
             },
             WriteOp::Replace {
@@ -591,7 +663,11 @@ pub async fn confirm_claim(svc: &Services, claim_id: &str, body: &Map<String, Va
         ];
         match svc.store.transact(ops).await {
             Ok(()) => {
-                tracing::info!(company_id = claim.company_id, user_id = claim.user_id, "account claimed");
+                tracing::info!(
+                    company_id = claim.company_id,
+                    user_id = claim.user_id,
+                    "account claimed"
+                );
                 return Ok(ClaimGranted {
                     company_id: claim.company_id,
                     user_id: claim.user_id,
@@ -600,7 +676,9 @@ pub async fn confirm_claim(svc: &Services, claim_id: &str, body: &Map<String, Va
             }
             // Someone changed the claim or the user meanwhile: read again. A claim used by
             // the other request now answers "already claimed".
-            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) if attempt < CONTENTION_ATTEMPTS => {
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
+                if attempt < CONTENTION_ATTEMPTS =>
+            {
                 continue;
             }
             Err(StoreError::TransactionCancelled { .. }) => {
@@ -622,12 +700,20 @@ pub fn may_see(principal: &Principal, company: &Company) -> bool {
     }
 }
 
-pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str) -> Result<Company> {
+pub async fn get_company(
+    svc: &Services,
+    principal: &Principal,
+    company_id: &str,
+) -> Result<Company> {
     let not_found = || Error::not_found("company");
     if company_id.is_empty() || company_id.len() > 64 {
         return Err(not_found());
     }
-    let item = svc.store.get(&company_key(company_id)).await?.ok_or_else(not_found)?;
+    let item = svc
+        .store
+        .get(&company_key(company_id))
+        .await?
+        .ok_or_else(not_found)?;
     let company: Company = item.record()?;
     if may_see(principal, &company) {
         Ok(company)
@@ -637,7 +723,11 @@ pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str
 }
 
 /// The companies a partner provisioned (oldest first), or an admin's own company.
-pub async fn list_companies(svc: &Services, principal: &Principal, query: ListQuery) -> Result<Listing<Company>> {
+pub async fn list_companies(
+    svc: &Services,
+    principal: &Principal,
+    query: ListQuery,
+) -> Result<Listing<Company>> {
     match principal {
         Principal::Partner { partner_id } => {
             let page = svc
@@ -693,7 +783,10 @@ mod tests {
         assert_eq!(r.company.number_employees, Some(8));
         assert!(r.company.addresses[0].is_primary);
         assert!(!r.company.addresses[1].is_primary);
-        assert_eq!(r.company.addresses[0].street_2.as_deref(), Some("Suite 350"));
+        assert_eq!(
+            r.company.addresses[0].street_2.as_deref(),
+            Some("Suite 350")
+        );
     }
 
     #[test]

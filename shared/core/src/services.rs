@@ -37,7 +37,12 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn ItemStore>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+    pub fn new(
+        store: Arc<dyn ItemStore>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
         Self {
             store,
             mailer,

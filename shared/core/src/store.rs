@@ -66,8 +66,12 @@ impl Item {
                 expires_at: None,
                 data,
             }),
-            Ok(_) => Err(StoreError::Invalid("a record must serialize to an object".into())),
-            Err(e) => Err(StoreError::Invalid(format!("record does not serialize: {e}"))),
+            Ok(_) => Err(StoreError::Invalid(
+                "a record must serialize to an object".into(),
+            )),
+            Err(e) => Err(StoreError::Invalid(format!(
+                "record does not serialize: {e}"
+            ))),
         }
     }
 
@@ -87,7 +91,10 @@ impl Item {
     /// Reads the data back into a record type.
     pub fn record<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
         serde_json::from_value(Value::Object(self.data.clone())).map_err(|e| {
-            StoreError::Corrupt(format!("item {}/{} does not parse: {e}", self.key.pk, self.key.sk))
+            StoreError::Corrupt(format!(
+                "item {}/{} does not parse: {e}",
+                self.key.pk, self.key.sk
+            ))
         })
     }
 }
@@ -108,7 +115,10 @@ pub enum WriteOp {
     /// Replace; fails unless the stored item has exactly this version.
     Replace { item: Item, expected_version: u64 },
     /// Delete; with `Some(v)` only at that version, with `None` whether or not it exists.
-    Delete { key: Key, expected_version: Option<u64> },
+    Delete {
+        key: Key,
+        expected_version: Option<u64>,
+    },
     /// Writes nothing; fails unless the expectation holds.
     Check { key: Key, expect: Expect },
 }
@@ -296,7 +306,8 @@ pub trait ItemStore: Send + Sync + 'static {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 
     /// Items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
-    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError>;
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest)
+    -> Result<Page, StoreError>;
 
     /// Items whose index partition key is `index_pk`, in index sort-key order.
     async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError>;
@@ -316,9 +327,18 @@ mod tests {
         };
         let c = Cursor::encode(&keys);
         assert_eq!(c.decode_for_query("COMPANY#1", "USER#").unwrap(), keys);
-        assert_eq!(c.decode_for_query("COMPANY#9", "USER#"), Err(StoreError::InvalidCursor));
-        assert_eq!(c.decode_for_query("COMPANY#1", "TM#"), Err(StoreError::InvalidCursor));
-        assert_eq!(c.decode_for_index("COMPANY#1"), Err(StoreError::InvalidCursor));
+        assert_eq!(
+            c.decode_for_query("COMPANY#9", "USER#"),
+            Err(StoreError::InvalidCursor)
+        );
+        assert_eq!(
+            c.decode_for_query("COMPANY#1", "TM#"),
+            Err(StoreError::InvalidCursor)
+        );
+        assert_eq!(
+            c.decode_for_index("COMPANY#1"),
+            Err(StoreError::InvalidCursor)
+        );
         assert_eq!(
             Cursor::from_client("not base64!").decode_for_query("COMPANY#1", ""),
             Err(StoreError::InvalidCursor)
@@ -335,8 +355,14 @@ mod tests {
                 expect: Expect::Exists,
             },
         ];
-        assert!(matches!(validate_transaction(&dup), Err(StoreError::Invalid(_))));
-        assert!(matches!(validate_transaction(&[]), Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            validate_transaction(&dup),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            validate_transaction(&[]),
+            Err(StoreError::Invalid(_))
+        ));
         assert!(validate_transaction(&[WriteOp::Create(item)]).is_ok());
     }
 }

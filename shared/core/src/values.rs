@@ -104,7 +104,15 @@ mod tests {
     fn emails() {
         assert_eq!(email(" Frank@Example.com ").unwrap(), "Frank@Example.com");
         assert_eq!(email_key(" Frank@Example.COM"), "frank@example.com");
-        for bad in ["frank", "frank@", "@example.com", "frank@localhost", "frank@[10.0.0.1]", "Frank <f@example.com>", "a b@example.com"] {
+        for bad in [
+            "frank",
+            "frank@",
+            "@example.com",
+            "frank@localhost",
+            "frank@[10.0.0.1]",
+            "Frank <f@example.com>",
+            "a b@example.com",
+        ] {
             assert!(email(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -122,7 +130,13 @@ mod tests {
     fn eins() {
         assert_eq!(ein("123456789").unwrap(), "123456789");
         assert_eq!(ein("12-3456789").unwrap(), "123456789");
-        for bad in ["12345678", "1234567890", "12345678a", "123-456789", "000000000"] {
+        for bad in [
+            "12345678",
+            "1234567890",
+            "12345678a",
+            "123-456789",
+            "000000000",
+        ] {
             assert!(ein(bad).is_err(), "{bad} should be refused");
         }
     }

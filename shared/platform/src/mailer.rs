@@ -51,9 +51,11 @@ impl Mailer for SesMailer {
             .send()
             .await
             .map_err(|e| match e.code() {
-                Some("MessageRejected" | "MailFromDomainNotVerifiedException" | "BadRequestException") => {
-                    MailError::Rejected(DisplayErrorContext(&e).to_string())
-                }
+                Some(
+                    "MessageRejected"
+                    | "MailFromDomainNotVerifiedException"
+                    | "BadRequestException",
+                ) => MailError::Rejected(DisplayErrorContext(&e).to_string()),
                 _ => MailError::Unavailable(DisplayErrorContext(&e).to_string()),
             })?;
         Ok(())
@@ -88,7 +90,11 @@ impl LocalOutbox {
             .store
             .query(OUTBOX_PK, "", PageRequest::first(limit).descending())
             .await?;
-        Ok(page.items.iter().map(Item::record).collect::<Result<_, _>>()?)
+        Ok(page
+            .items
+            .iter()
+            .map(Item::record)
+            .collect::<Result<_, _>>()?)
     }
 }
 
@@ -96,9 +102,22 @@ impl LocalOutbox {
 impl Mailer for LocalOutbox {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         let sent_at = self.clock.now();
-        let key = Key::new(OUTBOX_PK, format!("{}#{}", sent_at.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")));
-        let item = Item::from_record(key, &SentEmail { email: email.clone(), sent_at })
-            .map_err(|e| MailError::Rejected(e.to_string()))?;
+        let key = Key::new(
+            OUTBOX_PK,
+            format!(
+                "{}#{}",
+                sent_at.format("%Y%m%dT%H%M%S%.6fZ"),
+                new_id("mail")
+            ),
+        );
+        let item = Item::from_record(
+            key,
+            &SentEmail {
+                email: email.clone(),
+                sent_at,
+            },
+        )
+        .map_err(|e| MailError::Rejected(e.to_string()))?;
         self.store
             .create(item)
             .await

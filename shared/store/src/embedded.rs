@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use prov_core::store::{
-    Cursor, CursorKeys, Expect, IndexKey, Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp,
-    validate_key, validate_transaction,
+    Cursor, CursorKeys, Expect, IndexKey, Item, ItemStore, Key, Page, PageRequest, StoreError,
+    WriteOp, validate_key, validate_transaction,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -144,15 +144,22 @@ fn apply(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<u64>, StoreError> {
         let mut failed = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             let key = op.key();
-            let existing = match items.get(join(&[&key.pk, &key.sk]).as_slice()).map_err(unavailable)? {
+            let existing = match items
+                .get(join(&[&key.pk, &key.sk]).as_slice())
+                .map_err(unavailable)?
+            {
                 Some(guard) => Some(decode(key.clone(), guard.value())?),
                 None => None,
             };
             let version = existing.as_ref().map(|e| e.version);
             let holds = match op {
                 WriteOp::Create(_) => version.is_none(),
-                WriteOp::Replace { expected_version, .. } => version == Some(*expected_version),
-                WriteOp::Delete { expected_version, .. } => expected_version.is_none() || version == *expected_version,
+                WriteOp::Replace {
+                    expected_version, ..
+                } => version == Some(*expected_version),
+                WriteOp::Delete {
+                    expected_version, ..
+                } => expected_version.is_none() || version == *expected_version,
                 WriteOp::Check { expect, .. } => match expect {
                     Expect::Exists => version.is_some(),
                     Expect::Absent => version.is_none(),
@@ -169,23 +176,33 @@ fn apply(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<u64>, StoreError> {
         }
 
         for (op, existing) in ops.into_iter().zip(current) {
-            if let Some(old) = &existing {
-                if let (Some(old_index), true) = (&old.index, !matches!(op, WriteOp::Check { .. })) {
-                    index.remove(index_entry(&old.key, old_index).as_slice()).map_err(unavailable)?;
-                }
+            // A write replaces or removes the item, so its old index entry goes.
+            if let Some(old) = &existing
+                && let Some(old_index) = &old.index
+                && !matches!(op, WriteOp::Check { .. })
+            {
+                index
+                    .remove(index_entry(&old.key, old_index).as_slice())
+                    .map_err(unavailable)?;
             }
             match op {
                 WriteOp::Create(item) | WriteOp::Replace { item, .. } => {
                     let version = existing.map_or(1, |e| e.version + 1);
                     let raw_key = join(&[&item.key.pk, &item.key.sk]);
-                    items.insert(raw_key.as_slice(), encode(&item, version).as_slice()).map_err(unavailable)?;
+                    items
+                        .insert(raw_key.as_slice(), encode(&item, version).as_slice())
+                        .map_err(unavailable)?;
                     if let Some(ix) = &item.index {
-                        index.insert(index_entry(&item.key, ix).as_slice(), ()).map_err(unavailable)?;
+                        index
+                            .insert(index_entry(&item.key, ix).as_slice(), ())
+                            .map_err(unavailable)?;
                     }
                     versions.push(version);
                 }
                 WriteOp::Delete { key, .. } => {
-                    items.remove(join(&[&key.pk, &key.sk]).as_slice()).map_err(unavailable)?;
+                    items
+                        .remove(join(&[&key.pk, &key.sk]).as_slice())
+                        .map_err(unavailable)?;
                     versions.push(0);
                 }
                 WriteOp::Check { .. } => versions.push(0),
@@ -205,7 +222,12 @@ fn single(result: Result<Vec<u64>, StoreError>) -> Result<u64, StoreError> {
 }
 
 /// Bounds for a page within `[start, end)`, resuming after `resume` when given.
-fn bounds(start: Vec<u8>, end: Vec<u8>, resume: Option<Vec<u8>>, descending: bool) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+fn bounds(
+    start: Vec<u8>,
+    end: Vec<u8>,
+    resume: Option<Vec<u8>>,
+    descending: bool,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     match (resume, descending) {
         (None, _) => (Bound::Included(start), Bound::Excluded(end)),
         (Some(r), false) => (Bound::Excluded(r), Bound::Excluded(end)),
@@ -229,8 +251,16 @@ where
     );
     let iter = table.range::<&[u8]>(as_slices).map_err(unavailable)?;
     let mut keys = Vec::with_capacity(limit + 1);
-    let mut push = |entry: Result<(redb::AccessGuard<'_, &'static [u8]>, redb::AccessGuard<'_, T>), redb::StorageError>| {
-        entry.map(|(k, _)| keys.push(k.value().to_vec())).map_err(unavailable)
+    let mut push = |entry: Result<
+        (
+            redb::AccessGuard<'_, &'static [u8]>,
+            redb::AccessGuard<'_, T>,
+        ),
+        redb::StorageError,
+    >| {
+        entry
+            .map(|(k, _)| keys.push(k.value().to_vec()))
+            .map_err(unavailable)
     };
     if descending {
         for entry in iter.rev().take(limit + 1) {
@@ -246,7 +276,10 @@ where
 
 fn split_key(raw: &[u8]) -> Result<Vec<String>, StoreError> {
     raw.split(|b| *b == SEP)
-        .map(|p| String::from_utf8(p.to_vec()).map_err(|_| StoreError::Corrupt("key is not UTF-8".into())))
+        .map(|p| {
+            String::from_utf8(p.to_vec())
+                .map_err(|_| StoreError::Corrupt("key is not UTF-8".into()))
+        })
         .collect()
 }
 
@@ -258,7 +291,10 @@ impl ItemStore for EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let items = txn.open_table(ITEMS).map_err(unavailable)?;
-            match items.get(join(&[&key.pk, &key.sk]).as_slice()).map_err(unavailable)? {
+            match items
+                .get(join(&[&key.pk, &key.sk]).as_slice())
+                .map_err(unavailable)?
+            {
                 Some(guard) => Ok(Some(decode(key, guard.value())?)),
                 None => Ok(None),
             }
@@ -269,23 +305,45 @@ impl ItemStore for EmbeddedStore {
     async fn create(&self, item: Item) -> Result<u64, StoreError> {
         validate_key(&item.key)?;
         validate_index(&item.index)?;
-        single(self.blocking(move |db| apply(db, vec![WriteOp::Create(item)])).await)
+        single(
+            self.blocking(move |db| apply(db, vec![WriteOp::Create(item)]))
+                .await,
+        )
     }
 
     async fn replace(&self, item: Item, expected_version: u64) -> Result<u64, StoreError> {
         validate_key(&item.key)?;
         validate_index(&item.index)?;
         single(
-            self.blocking(move |db| apply(db, vec![WriteOp::Replace { item, expected_version }]))
-                .await,
+            self.blocking(move |db| {
+                apply(
+                    db,
+                    vec![WriteOp::Replace {
+                        item,
+                        expected_version,
+                    }],
+                )
+            })
+            .await,
         )
     }
 
     async fn delete(&self, key: &Key, expected_version: Option<u64>) -> Result<(), StoreError> {
         validate_key(key)?;
         let key = key.clone();
-        single(self.blocking(move |db| apply(db, vec![WriteOp::Delete { key, expected_version }])).await)
-            .map(|_| ())
+        single(
+            self.blocking(move |db| {
+                apply(
+                    db,
+                    vec![WriteOp::Delete {
+                        key,
+                        expected_version,
+                    }],
+                )
+            })
+            .await,
+        )
+        .map(|_| ())
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -298,7 +356,12 @@ impl ItemStore for EmbeddedStore {
         self.blocking(move |db| apply(db, ops)).await.map(|_| ())
     }
 
-    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+    async fn query(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        page: PageRequest,
+    ) -> Result<Page, StoreError> {
         validate_key(&Key::new(pk, "x"))?;
         let resume = match &page.cursor {
             Some(c) => Some(c.decode_for_query(pk, sk_prefix)?),
@@ -312,13 +375,23 @@ impl ItemStore for EmbeddedStore {
             let resume = resume.map(|c| join(&[&c.pk, &c.sk]));
             let txn = db.begin_read().map_err(unavailable)?;
             let items = txn.open_table(ITEMS).map_err(unavailable)?;
-            let keys = scan(&items, bounds(start, end, resume, page.descending), page.descending, limit)?;
+            let keys = scan(
+                &items,
+                bounds(start, end, resume, page.descending),
+                page.descending,
+                limit,
+            )?;
             let more = keys.len() > limit;
             let mut out = Vec::with_capacity(limit);
             for raw in keys.into_iter().take(limit) {
-                let [pk, sk] = split_key(&raw)?.try_into().map_err(|_| StoreError::Corrupt("bad item key".into()))?;
+                let [pk, sk] = split_key(&raw)?
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("bad item key".into()))?;
                 let key = Key::new(pk, sk);
-                let guard = items.get(raw.as_slice()).map_err(unavailable)?.expect("key just listed");
+                let guard = items
+                    .get(raw.as_slice())
+                    .map_err(unavailable)?
+                    .expect("key just listed");
                 out.push(decode(key, guard.value())?);
             }
             let next = more.then(|| {
@@ -357,7 +430,12 @@ impl ItemStore for EmbeddedStore {
             let txn = db.begin_read().map_err(unavailable)?;
             let index = txn.open_table(INDEX).map_err(unavailable)?;
             let items = txn.open_table(ITEMS).map_err(unavailable)?;
-            let entries = scan(&index, bounds(start, end, resume, page.descending), page.descending, limit)?;
+            let entries = scan(
+                &index,
+                bounds(start, end, resume, page.descending),
+                page.descending,
+                limit,
+            )?;
             let more = entries.len() > limit;
             let mut out = Vec::with_capacity(limit);
             for raw in entries.into_iter().take(limit) {
@@ -374,7 +452,10 @@ impl ItemStore for EmbeddedStore {
             }
             let next = more.then(|| {
                 let last = out.last().expect("a full page");
-                let ix = last.index.as_ref().expect("indexed items carry their index key");
+                let ix = last
+                    .index
+                    .as_ref()
+                    .expect("indexed items carry their index key");
                 Cursor::encode(&CursorKeys {
                     pk: last.key.pk.clone(),
                     sk: last.key.sk.clone(),

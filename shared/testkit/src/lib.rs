@@ -59,10 +59,9 @@ pub fn moto() -> &'static Moto {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("moto prints its port");
-        let port: u16 = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("moto did not start (is moto[server] installed?): {line:?}"));
+        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+            panic!("moto did not start (is moto[server] installed?): {line:?}")
+        });
         Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             _stdin: Mutex::new(child.stdin.take().expect("piped stdin")),
@@ -98,7 +97,11 @@ pub fn sesv2_client() -> aws_sdk_sesv2::Client {
 /// A table name no other test in this process uses.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// An answer read back from a router.
@@ -111,8 +114,12 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "answer is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -126,25 +133,37 @@ impl Answer {
     /// The `error_key`s of an error answer, after checking it has the one error shape.
     pub fn error_keys(&self) -> Vec<String> {
         let body = self.json();
-        let errors = body["errors"].as_array().unwrap_or_else(|| panic!("not the error shape: {body}"));
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not the error shape: {body}"));
         assert!(!errors.is_empty(), "empty error list: {body}");
         errors
             .iter()
             .map(|e| {
-                assert!(e["category"].is_string() && e["message"].is_string(), "not the error shape: {e}");
+                assert!(
+                    e["category"].is_string() && e["message"].is_string(),
+                    "not the error shape: {e}"
+                );
                 e["error_key"].as_str().expect("error_key").to_owned()
             })
             .collect()
     }
 
     pub fn category(&self) -> String {
-        self.json()["errors"][0]["category"].as_str().expect("category").to_owned()
+        self.json()["errors"][0]["category"]
+            .as_str()
+            .expect("category")
+            .to_owned()
     }
 }
 
 /// Sends one request through `router`.
 pub async fn call(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.expect("routers are infallible");
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("routers are infallible");
     let status = response.status();
     let headers = response.headers().clone();
     let body = response
@@ -154,7 +173,11 @@ pub async fn call(router: &Router, request: Request<Body>) -> Answer {
         .expect("body reads")
         .to_bytes()
         .to_vec();
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A JSON request with an optional `Authorization: Token` header.

@@ -17,8 +17,14 @@ use crate::error::ApiError;
 pub struct JsonObject(pub Map<String, Value>);
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
@@ -45,7 +51,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                     format!("The body is larger than {} bytes.", crate::MAX_BODY_BYTES),
                 )
             } else {
-                ApiError::refused("body", Category::InvalidRequest, "The body could not be read.")
+                ApiError::refused(
+                    "body",
+                    Category::InvalidRequest,
+                    "The body could not be read.",
+                )
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -88,7 +98,10 @@ where
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ApiError(Error::unauthorized()))?;
-        let (scheme, token) = header.trim().split_once(' ').ok_or_else(|| ApiError(Error::unauthorized()))?;
+        let (scheme, token) = header
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| ApiError(Error::unauthorized()))?;
         if !scheme.eq_ignore_ascii_case("token") && !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError(Error::unauthorized()));
         }

@@ -31,8 +31,12 @@ pub fn finish(router: Router) -> Router {
             ApiError::refused("path", Category::NotFound, "No such route.").into_response()
         })
         .method_not_allowed_fallback(|| async {
-            ApiError::refused("method", Category::MethodNotAllowed, "This route does not take that method.")
-                .into_response()
+            ApiError::refused(
+                "method",
+                Category::MethodNotAllowed,
+                "This route does not take that method.",
+            )
+            .into_response()
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(on_panic))
@@ -50,7 +54,10 @@ fn on_panic(_: Box<dyn Any + Send + 'static>) -> Response {
 /// A caller's request id is kept when it is a plain token (for correlation across
 /// systems); anything else is replaced, so log lines never carry caller-made text.
 fn acceptable(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 async fn request_context(mut req: Request, next: Next) -> Response {
@@ -67,7 +74,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| req.uri().path().to_owned());
+        .unwrap_or_else(|| "(no route)".to_owned());
     let span = tracing::info_span!("request", request_id = %id, %method, route);
     let started = Instant::now();
 
@@ -80,7 +87,11 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     span.in_scope(|| {
         if method != Method::OPTIONS {
-            tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
+            tracing::info!(
+                status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "answered"
+            );
         }
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -103,20 +114,35 @@ mod tests {
         let status = res.status();
         let id = res.headers()[REQUEST_ID].to_str().unwrap().to_owned();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, id, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            id,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     fn app() -> Router {
         finish(
             Router::new()
-                .route("/boom", get(|| async { ApiError(prov_core::Error::Internal("db password=hunter2".into())) }))
-                .route("/panic", get(|| async { panic!("secret detail") as &'static str })),
+                .route(
+                    "/boom",
+                    get(|| async {
+                        ApiError(prov_core::Error::Internal("db password=hunter2".into()))
+                    }),
+                )
+                .route(
+                    "/panic",
+                    get(|| async { panic!("secret detail") as &'static str }),
+                ),
         )
     }
 
     #[tokio::test]
     async fn internal_errors_show_only_the_request_id() {
-        let req = Request::get("/boom").header(REQUEST_ID, "abc-123").body(Body::empty()).unwrap();
+        let req = Request::get("/boom")
+            .header(REQUEST_ID, "abc-123")
+            .body(Body::empty())
+            .unwrap();
         let (status, id, body) = send(&app(), req).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(id, "abc-123");
@@ -128,7 +154,8 @@ mod tests {
 
     #[tokio::test]
     async fn panics_become_internal_errors() {
-        let (status, id, body) = send(&app(), Request::get("/panic").body(Body::empty()).unwrap()).await;
+        let (status, id, body) =
+            send(&app(), Request::get("/panic").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(body["errors"][0]["message"].as_str().unwrap().contains(&id));
         assert!(!body.to_string().contains("secret detail"));
@@ -136,10 +163,12 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_routes_and_methods_answer_in_the_error_shape() {
-        let (status, _, body) = send(&app(), Request::get("/nope").body(Body::empty()).unwrap()).await;
+        let (status, _, body) =
+            send(&app(), Request::get("/nope").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["errors"][0]["category"], "not_found");
-        let (status, _, body) = send(&app(), Request::post("/boom").body(Body::empty()).unwrap()).await;
+        let (status, _, body) =
+            send(&app(), Request::post("/boom").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(body["errors"][0]["category"], "method_not_allowed");
     }

@@ -23,16 +23,27 @@ async fn the_claim_page_opens_and_hides_what_it_must() {
     let id = claim_id(&answer);
     let page = call(&app.router, get(&format!("/claim_account/{id}"), None)).await;
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     let html = page.text();
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"),
+        "{html}"
+    );
     assert!(!html.contains("<script>"));
     assert!(html.contains("f***@example.com"));
     assert!(!html.contains("frank@example.com"));
 
-    let unknown = call(&app.router, get(&format!("/claim_account/{}", "0".repeat(64)), None)).await;
+    let unknown = call(
+        &app.router,
+        get(&format!("/claim_account/{}", "0".repeat(64)), None),
+    )
+    .await;
     assert_eq!(unknown.status, 404);
     let malformed = call(&app.router, get("/claim_account/..%2F..", None)).await;
     assert_eq!(malformed.status, 404);
@@ -45,7 +56,12 @@ async fn a_claim_confirms_the_email_and_gives_a_company_token_once() {
     let claim = |email: &str| {
         call(
             &app.router,
-            json_request("POST", &format!("/v1/claims/{id}"), None, &json!({ "email": email })),
+            json_request(
+                "POST",
+                &format!("/v1/claims/{id}"),
+                None,
+                &json!({ "email": email }),
+            ),
         )
     };
     let wrong = claim("someone@example.com").await;
@@ -60,7 +76,11 @@ async fn a_claim_confirms_the_email_and_gives_a_company_token_once() {
     let token = body["token"].as_str().unwrap();
     assert_eq!(token.len(), 56);
 
-    let company = call(&app.router, get(&format!("/v1/companies/{company_id}"), Some(token))).await;
+    let company = call(
+        &app.router,
+        get(&format!("/v1/companies/{company_id}"), Some(token)),
+    )
+    .await;
     assert_eq!(company.status, 200);
     assert_eq!(company.json()["id"], company_id);
 
@@ -72,9 +92,22 @@ async fn a_claim_confirms_the_email_and_gives_a_company_token_once() {
     assert!(page.text().contains("already claimed"));
 
     // The token is stored only as a hash: its text is nowhere in the store.
-    let items = app.services.store.query(&format!("TOKEN#{}", &token[..16]), "", PageRequest::first(10)).await.unwrap();
+    let items = app
+        .services
+        .store
+        .query(
+            &format!("TOKEN#{}", &token[..16]),
+            "",
+            PageRequest::first(10),
+        )
+        .await
+        .unwrap();
     assert_eq!(items.items.len(), 1);
-    assert!(!serde_json::to_string(&items.items[0].data).unwrap().contains(token));
+    assert!(
+        !serde_json::to_string(&items.items[0].data)
+            .unwrap()
+            .contains(token)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -88,7 +121,12 @@ async fn racing_claims_hand_out_one_token() {
             tokio::spawn(async move {
                 call(
                     &app.router,
-                    json_request("POST", &format!("/v1/claims/{id}"), None, &json!({"email": "frank@example.com"})),
+                    json_request(
+                        "POST",
+                        &format!("/v1/claims/{id}"),
+                        None,
+                        &json!({"email": "frank@example.com"}),
+                    ),
                 )
                 .await
                 .status
@@ -100,22 +138,40 @@ async fn racing_claims_hand_out_one_token() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 410), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 410),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_claim_expires() {
     let app = App::new().await;
     let (_, id) = app.provisioned("frank@example.com").await;
-    app.clock.advance(chrono::Duration::days(7) + chrono::Duration::seconds(1));
+    app.clock
+        .advance(chrono::Duration::days(7) + chrono::Duration::seconds(1));
     let answer = call(
         &app.router,
-        json_request("POST", &format!("/v1/claims/{id}"), None, &json!({"email": "frank@example.com"})),
+        json_request(
+            "POST",
+            &format!("/v1/claims/{id}"),
+            None,
+            &json!({"email": "frank@example.com"}),
+        ),
     )
     .await;
     assert_eq!(answer.status, 410);
-    assert!(answer.json()["errors"][0]["message"].as_str().unwrap().contains("expired"));
+    assert!(
+        answer.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
 }
 
 #[tokio::test]
@@ -155,8 +211,16 @@ async fn companies_are_visible_only_to_their_partner_and_admins() {
     let (other_company, other_admin) = app.claimed("other@example.com").await;
     let path = format!("/v1/companies/{mine}");
 
-    assert_eq!(call(&app.router, get(&path, Some(&app.partner))).await.status, 200);
-    assert_eq!(call(&app.router, get(&path, Some(&admin))).await.status, 200);
+    assert_eq!(
+        call(&app.router, get(&path, Some(&app.partner)))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        call(&app.router, get(&path, Some(&admin))).await.status,
+        200
+    );
     for stranger in [&app.other_partner, &other_admin] {
         let answer = call(&app.router, get(&path, Some(stranger))).await;
         assert_eq!(answer.status, 404);
@@ -164,7 +228,11 @@ async fn companies_are_visible_only_to_their_partner_and_admins() {
         assert!(!answer.text().contains(&mine));
     }
     assert_eq!(call(&app.router, get(&path, None)).await.status, 401);
-    let missing = call(&app.router, get("/v1/companies/com_nope", Some(&app.partner))).await;
+    let missing = call(
+        &app.router,
+        get("/v1/companies/com_nope", Some(&app.partner)),
+    )
+    .await;
     assert_eq!(missing.status, 404);
     // An admin lists only its own company.
     let listed = call(&app.router, get("/v1/companies", Some(&other_admin))).await;
@@ -177,7 +245,12 @@ async fn company_lists_page_with_a_cursor() {
     let app = App::new().await;
     for i in 0..5 {
         app.clock.advance(chrono::Duration::seconds(1));
-        assert_eq!(app.provision(&minimal(&format!("c{i}@example.com"))).await.status, 200);
+        assert_eq!(
+            app.provision(&minimal(&format!("c{i}@example.com")))
+                .await
+                .status,
+            200
+        );
     }
     let mut names = Vec::new();
     let mut uri = "/v1/companies?limit=2".to_owned();
@@ -193,21 +266,44 @@ async fn company_lists_page_with_a_cursor() {
             None => break,
         }
     }
-    let expected: Vec<String> = (0..5).map(|i| format!("Company of c{i}@example.com")).collect();
+    let expected: Vec<String> = (0..5)
+        .map(|i| format!("Company of c{i}@example.com"))
+        .collect();
     assert_eq!(names, expected);
-    assert!(call(&app.router, get("/v1/companies", Some(&app.other_partner))).await.json()["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        call(&app.router, get("/v1/companies", Some(&app.other_partner)))
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
-    for bad in ["/v1/companies?limit=0", "/v1/companies?limit=101", "/v1/companies?limit=x", "/v1/companies?cursor=abc", "/v1/companies?sort=name"] {
+    for bad in [
+        "/v1/companies?limit=0",
+        "/v1/companies?limit=101",
+        "/v1/companies?limit=x",
+        "/v1/companies?cursor=abc",
+        "/v1/companies?sort=name",
+    ] {
         let answer = call(&app.router, get(bad, Some(&app.partner))).await;
         assert_eq!(answer.status, 422, "{bad}: {}", answer.text());
     }
     // Another partner's cursor does not open this partner's list.
-    let first = call(&app.router, get("/v1/companies?limit=1", Some(&app.partner))).await;
+    let first = call(
+        &app.router,
+        get("/v1/companies?limit=1", Some(&app.partner)),
+    )
+    .await;
     let cursor = first.json()["next_cursor"].as_str().unwrap().to_owned();
-    let stolen = call(&app.router, get(&format!("/v1/companies?cursor={cursor}"), Some(&app.other_partner))).await;
+    let stolen = call(
+        &app.router,
+        get(
+            &format!("/v1/companies?cursor={cursor}"),
+            Some(&app.other_partner),
+        ),
+    )
+    .await;
     assert_eq!(stolen.status, 422);
 }
 
@@ -231,7 +327,9 @@ impl ItemStore for BrokenWrites {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         // Partners are created at start-up; provisioning transactions fail.
         if ops.len() > 2 {
-            return Err(StoreError::Unavailable("connection to db-internal-7 refused, password=hunter2".into()));
+            return Err(StoreError::Unavailable(
+                "connection to db-internal-7 refused, password=hunter2".into(),
+            ));
         }
         self.0.transact(ops).await
     }
@@ -246,13 +344,23 @@ impl ItemStore for BrokenWrites {
 #[tokio::test]
 async fn a_server_error_shows_a_request_id_and_no_internals() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(BrokenWrites(EmbeddedStore::open(dir.path().join("s.redb")).unwrap()));
+    let store = Arc::new(BrokenWrites(
+        EmbeddedStore::open(dir.path().join("s.redb")).unwrap(),
+    ));
     let app = App::on_store(store, |o| Arc::new(o), dir).await;
     let answer = app.provision(&minimal("frank@example.com")).await;
     assert_eq!(answer.status, 500);
     assert_eq!(answer.category(), "internal_error");
     let request_id = answer.header("x-request-id").unwrap().to_owned();
-    assert!(answer.json()["errors"][0]["message"].as_str().unwrap().contains(&request_id));
+    assert!(
+        answer.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&request_id)
+    );
     let text = answer.text();
-    assert!(!text.contains("hunter2") && !text.contains("db-internal"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("db-internal"),
+        "{text}"
+    );
 }

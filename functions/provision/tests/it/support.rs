@@ -51,7 +51,8 @@ impl App {
 
     pub async fn with_mailer(make: impl FnOnce(LocalOutbox) -> Arc<dyn Mailer>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn ItemStore> = Arc::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap());
+        let store: Arc<dyn ItemStore> =
+            Arc::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap());
         Self::on_store(store, make, dir).await
     }
 
@@ -62,9 +63,18 @@ impl App {
     ) -> Self {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
         let outbox = LocalOutbox::new(store.clone(), Arc::new(clock.clone()));
-        let services = Services::new(store, make(outbox.clone()), Arc::new(clock.clone()), Settings::new(BASE));
-        let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None).await.unwrap();
-        let (_, other) = create_partner(services.store.as_ref(), &clock, "Other HR", None).await.unwrap();
+        let services = Services::new(
+            store,
+            make(outbox.clone()),
+            Arc::new(clock.clone()),
+            Settings::new(BASE),
+        );
+        let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
+            .await
+            .unwrap();
+        let (_, other) = create_partner(services.store.as_ref(), &clock, "Other HR", None)
+            .await
+            .unwrap();
         Self {
             router: provision::router(services.clone()),
             services,
@@ -77,7 +87,11 @@ impl App {
     }
 
     pub async fn provision(&self, body: &Value) -> Answer {
-        call(&self.router, json_request("POST", "/v1/provision", Some(&self.partner), body)).await
+        call(
+            &self.router,
+            json_request("POST", "/v1/provision", Some(&self.partner), body),
+        )
+        .await
     }
 
     /// Provisions `minimal(email)` and returns (company id, claim id).
@@ -85,7 +99,11 @@ impl App {
         let answer = self.provision(&minimal(email)).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
         let claim_id = claim_id(&answer);
-        let companies = call(&self.router, prov_testkit::get("/v1/companies?limit=100", Some(&self.partner))).await;
+        let companies = call(
+            &self.router,
+            prov_testkit::get("/v1/companies?limit=100", Some(&self.partner)),
+        )
+        .await;
         let company = companies.json()["items"]
             .as_array()
             .unwrap()
@@ -101,11 +119,19 @@ impl App {
         let (company_id, claim_id) = self.provisioned(email).await;
         let answer = call(
             &self.router,
-            json_request("POST", &format!("/v1/claims/{claim_id}"), None, &json!({ "email": email })),
+            json_request(
+                "POST",
+                &format!("/v1/claims/{claim_id}"),
+                None,
+                &json!({ "email": email }),
+            ),
         )
         .await;
         assert_eq!(answer.status, 201, "{}", answer.text());
-        (company_id, answer.json()["token"].as_str().unwrap().to_owned())
+        (
+            company_id,
+            answer.json()["token"].as_str().unwrap().to_owned(),
+        )
     }
 }
 
@@ -134,7 +160,10 @@ pub fn maximal(email: &str) -> Value {
 }
 
 pub fn claim_id(answer: &Answer) -> String {
-    let url = answer.json()["account_claim_url"].as_str().unwrap().to_owned();
+    let url = answer.json()["account_claim_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let id = url
         .strip_prefix(&format!("{BASE}/claim_account/"))
         .unwrap_or_else(|| panic!("unexpected claim url {url}"));

@@ -47,7 +47,10 @@ pub async fn create_refuses_an_existing_item(store: &dyn ItemStore) {
 
 pub async fn replace_needs_the_version_it_read(store: &dyn ItemStore) {
     store.create(item("P", "A", json!({"n": 1}))).await.unwrap();
-    assert_eq!(store.replace(item("P", "A", json!({"n": 2})), 1).await, Ok(2));
+    assert_eq!(
+        store.replace(item("P", "A", json!({"n": 2})), 1).await,
+        Ok(2)
+    );
     // A writer still holding version 1 loses.
     assert_eq!(
         store.replace(item("P", "A", json!({"n": 3})), 1).await,
@@ -65,18 +68,27 @@ pub async fn replace_needs_the_version_it_read(store: &dyn ItemStore) {
 pub async fn delete_checks_the_version_when_asked(store: &dyn ItemStore) {
     store.create(item("P", "A", json!({}))).await.unwrap();
     let key = Key::new("P", "A");
-    assert_eq!(store.delete(&key, Some(2)).await, Err(StoreError::ConditionFailed));
+    assert_eq!(
+        store.delete(&key, Some(2)).await,
+        Err(StoreError::ConditionFailed)
+    );
     assert!(store.get(&key).await.unwrap().is_some());
     store.delete(&key, Some(1)).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), None);
     // Deleting what is gone succeeds, unless a version was expected.
     store.delete(&key, None).await.unwrap();
-    assert_eq!(store.delete(&key, Some(1)).await, Err(StoreError::ConditionFailed));
+    assert_eq!(
+        store.delete(&key, Some(1)).await,
+        Err(StoreError::ConditionFailed)
+    );
 }
 
 pub async fn a_failed_condition_rolls_back_the_whole_transaction(store: &dyn ItemStore) {
     store.create(item("P", "A", json!({"n": 1}))).await.unwrap();
-    store.create(item("P", "C", json!({"keep": true}))).await.unwrap();
+    store
+        .create(item("P", "C", json!({"keep": true})))
+        .await
+        .unwrap();
     let ops = vec![
         WriteOp::Create(item("P", "B", json!({"new": true}))),
         WriteOp::Replace {
@@ -92,9 +104,21 @@ pub async fn a_failed_condition_rolls_back_the_whole_transaction(store: &dyn Ite
         store.transact(ops).await,
         Err(StoreError::TransactionCancelled { failed: vec![1] })
     );
-    assert_eq!(data_of(store, "P", "B").await, None, "created item rolled back");
-    assert_eq!(data_of(store, "P", "A").await, Some(json!({"n": 1})), "replace rolled back");
-    assert_eq!(data_of(store, "P", "C").await, Some(json!({"keep": true})), "delete rolled back");
+    assert_eq!(
+        data_of(store, "P", "B").await,
+        None,
+        "created item rolled back"
+    );
+    assert_eq!(
+        data_of(store, "P", "A").await,
+        Some(json!({"n": 1})),
+        "replace rolled back"
+    );
+    assert_eq!(
+        data_of(store, "P", "C").await,
+        Some(json!({"keep": true})),
+        "delete rolled back"
+    );
 
     // The same transaction at the right version applies every operation.
     store
@@ -144,7 +168,12 @@ pub async fn transactions_report_every_failed_check(store: &dyn ItemStore) {
             },
         ])
         .await;
-    assert_eq!(result, Err(StoreError::TransactionCancelled { failed: vec![0, 1, 4] }));
+    assert_eq!(
+        result,
+        Err(StoreError::TransactionCancelled {
+            failed: vec![0, 1, 4]
+        })
+    );
     assert_eq!(data_of(store, "P", "D").await, None);
 }
 
@@ -162,7 +191,13 @@ pub async fn transactions_refuse_two_operations_on_one_item(store: &dyn ItemStor
     assert_eq!(data_of(store, "P", "A").await, None);
 }
 
-async fn all_pages(store: &dyn ItemStore, pk: &str, prefix: &str, limit: u32, descending: bool) -> Vec<Vec<String>> {
+async fn all_pages(
+    store: &dyn ItemStore,
+    pk: &str,
+    prefix: &str,
+    limit: u32,
+    descending: bool,
+) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     let mut cursor = None;
     loop {
@@ -181,7 +216,11 @@ async fn all_pages(store: &dyn ItemStore, pk: &str, prefix: &str, limit: u32, de
 pub async fn queries_page_through_a_prefix_in_order(store: &dyn ItemStore) {
     let mut ops = Vec::new();
     for i in 0..25 {
-        ops.push(WriteOp::Create(item("P", &format!("ITEM#{i:02}"), json!({"i": i}))));
+        ops.push(WriteOp::Create(item(
+            "P",
+            &format!("ITEM#{i:02}"),
+            json!({"i": i}),
+        )));
     }
     // Neighbours that must never show up: other prefixes, another partition whose name
     // extends this one.
@@ -205,14 +244,26 @@ pub async fn queries_page_through_a_prefix_in_order(store: &dyn ItemStore) {
     assert_eq!(exact.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5]);
 
     // An empty prefix is the whole partition.
-    assert_eq!(all_pages(store, "P", "", 100, false).await.concat().len(), 28);
-    assert_eq!(all_pages(store, "NOPE", "", 10, false).await, vec![Vec::<String>::new()]);
+    assert_eq!(
+        all_pages(store, "P", "", 100, false).await.concat().len(),
+        28
+    );
+    assert_eq!(
+        all_pages(store, "NOPE", "", 10, false).await,
+        vec![Vec::<String>::new()]
+    );
 }
 
 pub async fn a_cursor_only_works_for_its_own_query(store: &dyn ItemStore) {
     for i in 0..3 {
-        store.create(item("P", &format!("A#{i}"), json!({}))).await.unwrap();
-        store.create(item("Q", &format!("A#{i}"), json!({}))).await.unwrap();
+        store
+            .create(item("P", &format!("A#{i}"), json!({})))
+            .await
+            .unwrap();
+        store
+            .create(item("Q", &format!("A#{i}"), json!({})))
+            .await
+            .unwrap();
     }
     let page = store.query("P", "A#", PageRequest::first(1)).await.unwrap();
     let cursor = page.next.expect("more follow");
@@ -220,7 +271,9 @@ pub async fn a_cursor_only_works_for_its_own_query(store: &dyn ItemStore) {
         .query("Q", "A#", PageRequest::first(1).after(Some(cursor.clone())))
         .await;
     assert_eq!(elsewhere, Err(StoreError::InvalidCursor));
-    let on_index = store.query_index("P", PageRequest::first(1).after(Some(cursor))).await;
+    let on_index = store
+        .query_index("P", PageRequest::first(1).after(Some(cursor)))
+        .await;
     assert_eq!(on_index, Err(StoreError::InvalidCursor));
     let garbage = store
         .query(
@@ -234,11 +287,20 @@ pub async fn a_cursor_only_works_for_its_own_query(store: &dyn ItemStore) {
 
 pub async fn the_index_finds_items_and_follows_their_changes(store: &dyn ItemStore) {
     for i in 0..7 {
-        let it = item(&format!("COMPANY#{i}"), "COMPANY", json!({"i": i}))
-            .with_index(if i % 2 == 0 { "PARTNER#even" } else { "PARTNER#odd" }, format!("2026-0{i}#{i}"));
+        let it = item(&format!("COMPANY#{i}"), "COMPANY", json!({"i": i})).with_index(
+            if i % 2 == 0 {
+                "PARTNER#even"
+            } else {
+                "PARTNER#odd"
+            },
+            format!("2026-0{i}#{i}"),
+        );
         store.create(it).await.unwrap();
     }
-    store.create(item("COMPANY#x", "COMPANY", json!({}))).await.unwrap(); // not indexed
+    store
+        .create(item("COMPANY#x", "COMPANY", json!({})))
+        .await
+        .unwrap(); // not indexed
 
     let mut seen = Vec::new();
     let mut cursor = None;
@@ -260,20 +322,45 @@ pub async fn the_index_finds_items_and_follows_their_changes(store: &dyn ItemSto
         .query_index("PARTNER#even", PageRequest::first(10).descending())
         .await
         .unwrap();
-    let down: Vec<i64> = down.items.iter().map(|i| i.data["i"].as_i64().unwrap()).collect();
+    let down: Vec<i64> = down
+        .items
+        .iter()
+        .map(|i| i.data["i"].as_i64().unwrap())
+        .collect();
     assert_eq!(down, [6, 4, 2, 0]);
 
     // Moving an item to another index key moves it in the index; deleting removes it.
-    let moved = item("COMPANY#0", "COMPANY", json!({"i": 0})).with_index("PARTNER#odd", "2026-00#0");
+    let moved =
+        item("COMPANY#0", "COMPANY", json!({"i": 0})).with_index("PARTNER#odd", "2026-00#0");
     store.replace(moved, 1).await.unwrap();
-    store.delete(&Key::new("COMPANY#2", "COMPANY"), None).await.unwrap();
-    let even = store.query_index("PARTNER#even", PageRequest::first(10)).await.unwrap();
-    let even: Vec<i64> = even.items.iter().map(|i| i.data["i"].as_i64().unwrap()).collect();
+    store
+        .delete(&Key::new("COMPANY#2", "COMPANY"), None)
+        .await
+        .unwrap();
+    let even = store
+        .query_index("PARTNER#even", PageRequest::first(10))
+        .await
+        .unwrap();
+    let even: Vec<i64> = even
+        .items
+        .iter()
+        .map(|i| i.data["i"].as_i64().unwrap())
+        .collect();
     assert_eq!(even, [4, 6]);
-    let odd = store.query_index("PARTNER#odd", PageRequest::first(10)).await.unwrap();
-    let odd: Vec<i64> = odd.items.iter().map(|i| i.data["i"].as_i64().unwrap()).collect();
+    let odd = store
+        .query_index("PARTNER#odd", PageRequest::first(10))
+        .await
+        .unwrap();
+    let odd: Vec<i64> = odd
+        .items
+        .iter()
+        .map(|i| i.data["i"].as_i64().unwrap())
+        .collect();
     assert_eq!(odd, [0, 1, 3, 5]);
-    let none = store.query_index("PARTNER#none", PageRequest::first(10)).await.unwrap();
+    let none = store
+        .query_index("PARTNER#none", PageRequest::first(10))
+        .await
+        .unwrap();
     assert!(none.items.is_empty() && none.next.is_none());
 }
 
@@ -281,7 +368,11 @@ pub async fn concurrent_creates_of_one_key_have_one_winner(store: Arc<dyn ItemSt
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.create(item("RACE", "ONE", json!({"writer": i}))).await })
+            tokio::spawn(async move {
+                store
+                    .create(item("RACE", "ONE", json!({"writer": i})))
+                    .await
+            })
         })
         .collect();
     let mut wins = 0;
@@ -296,7 +387,10 @@ pub async fn concurrent_creates_of_one_key_have_one_winner(store: Arc<dyn ItemSt
 }
 
 pub async fn bad_keys_are_refused(store: &dyn ItemStore) {
-    assert!(matches!(store.get(&Key::new("", "x")).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store.get(&Key::new("", "x")).await,
+        Err(StoreError::Invalid(_))
+    ));
     assert!(matches!(
         store.create(item("P", "a\0b", json!({}))).await,
         Err(StoreError::Invalid(_))
