@@ -33,10 +33,7 @@ async fn deployed_like() -> (axum::Router, String) {
     let (_, token) = create_partner(services.store.as_ref(), &SystemClock, "Acme", None)
         .await
         .unwrap();
-    (
-        provision::router(services),
-        token.expose_secret().to_owned(),
-    )
+    (provision::router(services), token.expose_secret().to_owned())
 }
 
 fn body(email: &str) -> serde_json::Value {
@@ -63,10 +60,7 @@ async fn provision_claim_and_read_through_dynamodb_and_ses() {
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let url = answer.json()["account_claim_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = answer.json()["account_claim_url"].as_str().unwrap().to_owned();
     let claim_id = url.rsplit('/').next().unwrap().to_owned();
 
     let duplicate = call(
@@ -98,11 +92,7 @@ async fn provision_claim_and_read_through_dynamodb_and_ses() {
     let company_id = granted.json()["company_id"].as_str().unwrap().to_owned();
     let admin = granted.json()["token"].as_str().unwrap().to_owned();
 
-    let company = call(
-        &router,
-        get(&format!("/v1/companies/{company_id}"), Some(&admin)),
-    )
-    .await;
+    let company = call(&router, get(&format!("/v1/companies/{company_id}"), Some(&admin))).await;
     assert_eq!(company.status, 200);
     assert_eq!(company.json()["addresses"][0]["is_primary"], true);
     let listed = call(&router, get("/v1/companies", Some(&partner))).await;
@@ -147,15 +137,8 @@ async fn racing_duplicate_emails_on_dynamodb_create_one_company() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 422),
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 422), "{statuses:?}");
     let listed = call(&router, get("/v1/companies", Some(&partner))).await;
     assert_eq!(listed.json()["items"].as_array().unwrap().len(), 1);
 }
@@ -173,10 +156,7 @@ async fn ses_sends_from_a_verified_sender_and_rejects_others() {
         subject: "Hello".into(),
         text: "Body".into(),
     };
-    SesMailer::new(ses.clone(), SENDER)
-        .send(&email)
-        .await
-        .unwrap();
+    SesMailer::new(ses.clone(), SENDER).send(&email).await.unwrap();
     let unverified = SesMailer::new(ses, "someone@unverified.example.com")
         .send(&email)
         .await;

@@ -32,11 +32,7 @@ async fn data_survives_a_restart() {
         let app = local.app();
         let body = json!({"user": {"first_name": "Frank", "last_name": "Ocean", "email": "frank@example.com"},
                           "company": {"name": "Frank's Ocean, LLC"}});
-        let answer = call(
-            &app,
-            json_request("POST", "/v1/provision", Some(TOKEN), &body),
-        )
-        .await;
+        let answer = call(&app, json_request("POST", "/v1/provision", Some(TOKEN), &body)).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
         let listed = call(&app, get("/v1/companies", Some(TOKEN))).await;
         listed.json()["items"][0]["id"].as_str().unwrap().to_owned()
@@ -45,11 +41,7 @@ async fn data_survives_a_restart() {
     // A new process on the same data dir: same partner token, same company, same outbox.
     let local = start(dir.path()).await;
     let app = local.app();
-    let company = call(
-        &app,
-        get(&format!("/v1/companies/{company_id}"), Some(TOKEN)),
-    )
-    .await;
+    let company = call(&app, get(&format!("/v1/companies/{company_id}"), Some(TOKEN))).await;
     assert_eq!(company.status, 200);
     assert_eq!(company.json()["name"], "Frank's Ocean, LLC");
     let outbox = call(&app, get("/_dev/outbox", None)).await;

@@ -40,8 +40,7 @@ fn layout(title: &str, body: Markup) -> Markup {
 }
 
 fn page(status: StatusCode, markup: Markup) -> Response {
-    let mut response =
-        no_store((status, axum::response::Html(markup.into_string())).into_response());
+    let mut response = no_store((status, axum::response::Html(markup.into_string())).into_response());
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -49,10 +48,7 @@ fn page(status: StatusCode, markup: Markup) -> Response {
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -102,15 +98,9 @@ fn messages(details: &[ErrorDetail]) -> Markup {
     html! { @for d in details { p.error role="alert" { (d.message) } } }
 }
 
-pub(crate) async fn open(
-    State(svc): State<Services>,
-    PathParam(claim_id): PathParam<String>,
-) -> Response {
+pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathParam<String>) -> Response {
     match provisioning::open_claim(&svc, &claim_id).await {
-        Ok(view) => page(
-            StatusCode::OK,
-            layout("Claim your account", form(&view, None)),
-        ),
+        Ok(view) => page(StatusCode::OK, layout("Claim your account", form(&view, None))),
         Err(e) => failure(e),
     }
 }
@@ -153,10 +143,7 @@ pub(crate) async fn confirm(
                 .iter()
                 .all(|d| d.category == prov_core::Category::InvalidAttributeValue) =>
         {
-            let problem = details
-                .first()
-                .map(|d| d.message.clone())
-                .unwrap_or_default();
+            let problem = details.first().map(|d| d.message.clone()).unwrap_or_default();
             page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 layout("Claim your account", form(&view, Some(&problem))),

@@ -110,9 +110,7 @@ async fn confirm_claim(
         user_id: granted.user_id,
         token: granted.token.expose_secret().to_owned(),
     };
-    Ok(no_store(
-        (StatusCode::CREATED, Json(answer)).into_response(),
-    ))
+    Ok(no_store((StatusCode::CREATED, Json(answer)).into_response()))
 }
 
 async fn list_companies(

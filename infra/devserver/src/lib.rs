@@ -25,11 +25,7 @@ pub struct Local {
 
 impl Local {
     /// Opens the embedded store under `data_dir` (created if missing).
-    pub fn open(
-        data_dir: &Path,
-        public_base_url: &str,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
+    pub fn open(data_dir: &Path, public_base_url: &str, clock: Arc<dyn Clock>) -> Result<Self, String> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
         let store: Arc<dyn ItemStore> =

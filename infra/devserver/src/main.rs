@@ -1,7 +1,7 @@
 //! `devserver`: run the whole service locally on embedded adapters, or administer it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
@@ -9,6 +9,7 @@ use devserver::Local;
 use prov_core::auth::{self, ensure_partner_token};
 use prov_core::clock::{Clock, SystemClock};
 use prov_core::store::ItemStore;
+use prov_store::DynamoStore;
 use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Parser)]
@@ -55,52 +56,54 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let base_url = cli
-        .public_base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", cli.addr));
     match cli.command {
-        Some(Command::CreatePartner {
-            name,
-            dynamodb_table,
-        }) => {
+        Some(Command::CreatePartner { name, dynamodb_table }) => {
             let store: Arc<dyn ItemStore> = match dynamodb_table {
                 Some(table) => {
-                    let sdk = aws_config_from_env().await;
-                    Arc::new(prov_store::DynamoStore::new(
-                        aws_sdk_dynamodb_client(&sdk),
-                        table,
-                    ))
+                    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                    Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table))
                 }
+                // Links are not made here, so the base URL does not matter.
                 None => {
-                    Local::open(&cli.data_dir, &base_url, clock.clone())?
+                    Local::open(&cli.data_dir, "http://localhost", clock.clone())?
                         .services
                         .store
                 }
             };
-            let (partner, token) =
-                auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let (partner, token) = auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("partner {} ({})", partner.id, partner.name);
-            println!(
-                "token (shown once, store it now): {}",
-                token.expose_secret()
-            );
+            println!("token (shown once, store it now): {}", token.expose_secret());
             Ok(())
         }
-        None => serve(cli.addr, &cli.data_dir, &base_url, cli.partner_token, clock).await,
+        None => {
+            serve(
+                cli.addr,
+                &cli.data_dir,
+                cli.public_base_url,
+                cli.partner_token,
+                clock,
+            )
+            .await
+        }
     }
 }
 
 async fn serve(
     addr: SocketAddr,
-    data_dir: &std::path::Path,
-    base_url: &str,
+    data_dir: &Path,
+    public_base_url: Option<String>,
     partner_token: Option<String>,
     clock: Arc<dyn Clock>,
 ) -> Result<(), String> {
-    let local = Local::open(data_dir, base_url, clock.clone())?;
+    // Bind first, so `--addr 127.0.0.1:0` works and the printed URL has the real port.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = public_base_url.unwrap_or_else(|| format!("http://{bound}"));
+    let local = Local::open(data_dir, &base_url, clock.clone())?;
     let token = match partner_token {
         Some(t) => SecretString::from(t),
         None => dev_token(data_dir)?,
@@ -118,9 +121,6 @@ async fn serve(
         tracing::info!(drained, "sent queued emails");
     }
 
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
     println!("sent emails: {base_url}/_dev/outbox");
@@ -133,7 +133,7 @@ async fn serve(
 }
 
 /// The dev partner token kept in the data dir (0600), made on first start.
-fn dev_token(data_dir: &std::path::Path) -> Result<SecretString, String> {
+fn dev_token(data_dir: &Path) -> Result<SecretString, String> {
     let path = data_dir.join("dev-partner-token");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(existing.trim().to_owned()));
@@ -144,7 +144,7 @@ fn dev_token(data_dir: &std::path::Path) -> Result<SecretString, String> {
     Ok(token)
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -153,12 +153,4 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     #[cfg(unix)]
     options.mode(0o600);
     options.open(path)?.write_all(contents.as_bytes())
-}
-
-async fn aws_config_from_env() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
-}
-
-fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(sdk)
 }

@@ -64,11 +64,7 @@ pub fn generate_token() -> SecretString {
 }
 
 /// The write that stores `token` for `principal` (fails if its lookup id is taken).
-pub fn store_token_op(
-    token: &SecretString,
-    principal: Principal,
-    clock: &dyn Clock,
-) -> Result<WriteOp> {
+pub fn store_token_op(token: &SecretString, principal: Principal, clock: &dyn Clock) -> Result<WriteOp> {
     let token = token.expose_secret();
     if !well_formed(token) {
         return Err(Error::invalid(
@@ -113,10 +109,7 @@ pub async fn create_partner(
 ) -> Result<(Partner, SecretString)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid(
-            "name",
-            "A partner name is 1 to 200 characters.",
-        ));
+        return Err(Error::invalid("name", "A partner name is 1 to 200 characters."));
     }
     let partner = Partner {
         id: new_id("ptn"),
@@ -154,10 +147,7 @@ pub async fn ensure_partner_token(
 ) -> Result<Principal> {
     match authenticate(store, token.expose_secret()).await {
         Ok(principal @ Principal::Partner { .. }) => Ok(principal),
-        Ok(Principal::Admin { .. }) => Err(Error::invalid(
-            "token",
-            "This token belongs to a company admin.",
-        )),
+        Ok(Principal::Admin { .. }) => Err(Error::invalid("token", "This token belongs to a company admin.")),
         Err(Error::Refused(_)) => {
             let (partner, _) = create_partner(store, clock, name, Some(token.clone())).await?;
             Ok(Principal::Partner {
@@ -178,10 +168,6 @@ mod tests {
         assert!(!well_formed("short"));
         assert!(!well_formed(&"x".repeat(MAX_TOKEN_LEN + 1)));
         assert!(!well_formed(&format!("{}é", "a".repeat(40))));
-        assert!(!well_formed(&format!(
-            "{} {}",
-            "a".repeat(20),
-            "b".repeat(20)
-        )));
+        assert!(!well_formed(&format!("{} {}", "a".repeat(20), "b".repeat(20))));
     }
 }

@@ -67,11 +67,7 @@ pub struct ErrorDetail {
 }
 
 impl ErrorDetail {
-    pub fn new(
-        error_key: impl Into<String>,
-        category: Category,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(error_key: impl Into<String>, category: Category, message: impl Into<String>) -> Self {
         Self {
             error_key: error_key.into(),
             category,
@@ -96,11 +92,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn refused(
-        error_key: impl Into<String>,
-        category: Category,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn refused(error_key: impl Into<String>, category: Category, message: impl Into<String>) -> Self {
         Error::Refused(vec![ErrorDetail::new(error_key, category, message)])
     }
 

@@ -69,11 +69,7 @@ impl MailQueue {
     }
 
     /// Sends one queued email and removes it from the queue. A failure leaves it queued.
-    pub async fn deliver(
-        store: &dyn ItemStore,
-        mailer: &dyn Mailer,
-        mail: &QueuedMail,
-    ) -> Result<()> {
+    pub async fn deliver(store: &dyn ItemStore, mailer: &dyn Mailer, mail: &QueuedMail) -> Result<()> {
         let Some(item) = store.get(&mail.0).await? else {
             return Ok(()); // already delivered by someone else
         };

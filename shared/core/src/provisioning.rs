@@ -66,9 +66,7 @@ impl ProvisionRequest {
         let mut v = Validator::new();
         let root = Obj::root(body);
         v.only(&root, &["user", "company"]);
-        let user = v
-            .object(&root, "user", true)
-            .and_then(|o| parse_user(&mut v, &o));
+        let user = v.object(&root, "user", true).and_then(|o| parse_user(&mut v, &o));
         let company = v
             .object(&root, "company", true)
             .and_then(|o| parse_company(&mut v, &o));
@@ -303,8 +301,7 @@ struct Idempotency {
 
 impl Idempotency {
     fn new(partner_id: &str, header: &str, body: &Map<String, Value>) -> Result<Self> {
-        if header.is_empty() || header.len() > 255 || !header.bytes().all(|b| b.is_ascii_graphic())
-        {
+        if header.is_empty() || header.len() > 255 || !header.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::invalid(
                 "Idempotency-Key",
                 "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
@@ -326,10 +323,7 @@ impl Idempotency {
         let Some(item) = svc.store.get(&self.key).await? else {
             return Ok(None);
         };
-        if item
-            .expires_at
-            .is_some_and(|t| t <= svc.clock.now().timestamp())
-        {
+        if item.expires_at.is_some_and(|t| t <= svc.clock.now().timestamp()) {
             // Expired but not yet removed by the TTL sweeper: forget it now, so the key
             // can be used afresh.
             match svc.store.delete(&self.key, Some(item.version)).await {
@@ -480,16 +474,12 @@ pub async fn provision(
                 user_id: user_id.clone(),
             },
         )?),
-        WriteOp::Create(
-            Item::from_record(company_key(&company_id), &company)?.with_index(
-                partner_companies_index(partner_id),
-                format!("{}#{company_id}", now.to_rfc3339()),
-            ),
-        ),
+        WriteOp::Create(Item::from_record(company_key(&company_id), &company)?.with_index(
+            partner_companies_index(partner_id),
+            format!("{}#{company_id}", now.to_rfc3339()),
+        )),
         WriteOp::Create(Item::from_record(user_key(&company_id, &user_id), &user)?),
-        WriteOp::Create(
-            Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp()),
-        ),
+        WriteOp::Create(Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp())),
         mail_op,
     ];
     let idempotency_op = idempotency
@@ -533,8 +523,7 @@ pub async fn provision(
     }
     tracing::info!(company_id, user_id, "company provisioned");
 
-    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), &queued_mail).await
-    {
+    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), &queued_mail).await {
         // The email stays queued and is sent by the next drain of the mail queue.
         tracing::warn!(company_id, error = %e, "welcome email not sent yet");
     }
@@ -700,11 +689,7 @@ pub fn may_see(principal: &Principal, company: &Company) -> bool {
     }
 }
 
-pub async fn get_company(
-    svc: &Services,
-    principal: &Principal,
-    company_id: &str,
-) -> Result<Company> {
+pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str) -> Result<Company> {
     let not_found = || Error::not_found("company");
     if company_id.is_empty() || company_id.len() > 64 {
         return Err(not_found());
@@ -783,10 +768,7 @@ mod tests {
         assert_eq!(r.company.number_employees, Some(8));
         assert!(r.company.addresses[0].is_primary);
         assert!(!r.company.addresses[1].is_primary);
-        assert_eq!(
-            r.company.addresses[0].street_2.as_deref(),
-            Some("Suite 350")
-        );
+        assert_eq!(r.company.addresses[0].street_2.as_deref(), Some("Suite 350"));
     }
 
     #[test]

@@ -66,12 +66,8 @@ impl Item {
                 expires_at: None,
                 data,
             }),
-            Ok(_) => Err(StoreError::Invalid(
-                "a record must serialize to an object".into(),
-            )),
-            Err(e) => Err(StoreError::Invalid(format!(
-                "record does not serialize: {e}"
-            ))),
+            Ok(_) => Err(StoreError::Invalid("a record must serialize to an object".into())),
+            Err(e) => Err(StoreError::Invalid(format!("record does not serialize: {e}"))),
         }
     }
 
@@ -115,10 +111,7 @@ pub enum WriteOp {
     /// Replace; fails unless the stored item has exactly this version.
     Replace { item: Item, expected_version: u64 },
     /// Delete; with `Some(v)` only at that version, with `None` whether or not it exists.
-    Delete {
-        key: Key,
-        expected_version: Option<u64>,
-    },
+    Delete { key: Key, expected_version: Option<u64> },
     /// Writes nothing; fails unless the expectation holds.
     Check { key: Key, expect: Expect },
 }
@@ -279,9 +272,7 @@ pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
 pub fn validate_key(key: &Key) -> Result<(), StoreError> {
     for part in [&key.pk, &key.sk] {
         if part.is_empty() || part.contains('\0') || part.len() > 1024 {
-            return Err(StoreError::Invalid(
-                "keys are 1 to 1024 bytes without NUL".into(),
-            ));
+            return Err(StoreError::Invalid("keys are 1 to 1024 bytes without NUL".into()));
         }
     }
     Ok(())
@@ -306,8 +297,7 @@ pub trait ItemStore: Send + Sync + 'static {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 
     /// Items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
-    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest)
-    -> Result<Page, StoreError>;
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError>;
 
     /// Items whose index partition key is `index_pk`, in index sort-key order.
     async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError>;
@@ -335,10 +325,7 @@ mod tests {
             c.decode_for_query("COMPANY#1", "TM#"),
             Err(StoreError::InvalidCursor)
         );
-        assert_eq!(
-            c.decode_for_index("COMPANY#1"),
-            Err(StoreError::InvalidCursor)
-        );
+        assert_eq!(c.decode_for_index("COMPANY#1"), Err(StoreError::InvalidCursor));
         assert_eq!(
             Cursor::from_client("not base64!").decode_for_query("COMPANY#1", ""),
             Err(StoreError::InvalidCursor)
@@ -355,14 +342,8 @@ mod tests {
                 expect: Expect::Exists,
             },
         ];
-        assert!(matches!(
-            validate_transaction(&dup),
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            validate_transaction(&[]),
-            Err(StoreError::Invalid(_))
-        ));
+        assert!(matches!(validate_transaction(&dup), Err(StoreError::Invalid(_))));
+        assert!(matches!(validate_transaction(&[]), Err(StoreError::Invalid(_))));
         assert!(validate_transaction(&[WriteOp::Create(item)]).is_ok());
     }
 }

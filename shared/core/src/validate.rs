@@ -64,11 +64,8 @@ impl Validator {
     }
 
     pub fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(ErrorDetail::new(
-            key,
-            Category::InvalidAttributeValue,
-            message,
-        ));
+        self.errors
+            .push(ErrorDetail::new(key, Category::InvalidAttributeValue, message));
     }
 
     pub fn is_ok(&self) -> bool {
@@ -121,12 +118,7 @@ impl Validator {
     }
 
     /// Element `index` of the array at `array_path`, which must be an object.
-    pub fn element<'a>(
-        &mut self,
-        value: &'a Value,
-        array_path: &str,
-        index: usize,
-    ) -> Option<Obj<'a>> {
+    pub fn element<'a>(&mut self, value: &'a Value, array_path: &str, index: usize) -> Option<Obj<'a>> {
         let path = format!("{array_path}[{index}]");
         match value {
             Value::Object(map) => Some(Obj { path, map }),
@@ -139,13 +131,7 @@ impl Validator {
 
     /// A string attribute: trimmed, non-empty when present, within `limits`, without
     /// control characters.
-    pub fn text(
-        &mut self,
-        obj: &Obj<'_>,
-        key: &str,
-        required: bool,
-        limits: Text,
-    ) -> Option<String> {
+    pub fn text(&mut self, obj: &Obj<'_>, key: &str, required: bool, limits: Text) -> Option<String> {
         let path = join(&obj.path, key);
         match obj.get(key) {
             None => {
@@ -170,10 +156,7 @@ impl Validator {
                     );
                     None
                 } else if s.chars().any(char::is_control) {
-                    self.error(
-                        &path,
-                        format!("`{path}` must not contain control characters."),
-                    );
+                    self.error(&path, format!("`{path}` must not contain control characters."));
                     None
                 } else {
                     Some(s.to_owned())
@@ -206,14 +189,7 @@ impl Validator {
     }
 
     /// A whole number between `min` and `max`.
-    pub fn integer(
-        &mut self,
-        obj: &Obj<'_>,
-        key: &str,
-        required: bool,
-        min: i64,
-        max: i64,
-    ) -> Option<i64> {
+    pub fn integer(&mut self, obj: &Obj<'_>, key: &str, required: bool, min: i64, max: i64) -> Option<i64> {
         let path = join(&obj.path, key);
         match obj.get(key) {
             None => {
@@ -289,8 +265,7 @@ mod tests {
 
     #[test]
     fn collects_every_problem_with_its_path() {
-        let body =
-            map(json!({"name": "  ", "count": -1, "flag": "yes", "extra": 1, "user": {"x": 1}}));
+        let body = map(json!({"name": "  ", "count": -1, "flag": "yes", "extra": 1, "user": {"x": 1}}));
         let root = Obj::root(&body);
         let mut v = Validator::new();
         assert_eq!(v.text(&root, "name", true, Text::NAME), None);
@@ -304,10 +279,7 @@ mod tests {
             panic!("expected refusal")
         };
         let keys: Vec<_> = errors.iter().map(|e| e.error_key.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["name", "count", "flag", "user.email", "user.x", "extra"]
-        );
+        assert_eq!(keys, ["name", "count", "flag", "user.email", "user.x", "extra"]);
         assert!(errors[1].message.contains("negative"));
     }
 
@@ -316,10 +288,7 @@ mod tests {
         let body = map(json!({"name": " Frank ", "count": 8, "flag": "false", "note": null}));
         let root = Obj::root(&body);
         let mut v = Validator::new();
-        assert_eq!(
-            v.text(&root, "name", true, Text::NAME).as_deref(),
-            Some("Frank")
-        );
+        assert_eq!(v.text(&root, "name", true, Text::NAME).as_deref(), Some("Frank"));
         assert_eq!(v.integer(&root, "count", false, 0, 10), Some(8));
         assert_eq!(v.boolish(&root, "flag"), Some(false));
         assert_eq!(v.text(&root, "note", false, Text::NAME), None);

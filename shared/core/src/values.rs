@@ -5,10 +5,9 @@ use std::str::FromStr;
 
 /// The 50 states and the District of Columbia.
 pub const US_STATES: [&str; 51] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
-    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
-    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
-    "WV", "WI", "WY",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
+    "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
 ];
 
 /// An email address, trimmed; `key()` is its case-insensitive identity.
@@ -130,13 +129,7 @@ mod tests {
     fn eins() {
         assert_eq!(ein("123456789").unwrap(), "123456789");
         assert_eq!(ein("12-3456789").unwrap(), "123456789");
-        for bad in [
-            "12345678",
-            "1234567890",
-            "12345678a",
-            "123-456789",
-            "000000000",
-        ] {
+        for bad in ["12345678", "1234567890", "12345678a", "123-456789", "000000000"] {
             assert!(ein(bad).is_err(), "{bad} should be refused");
         }
     }

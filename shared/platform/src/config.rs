@@ -40,9 +40,7 @@ impl FunctionConfig {
                 .ok_or(ConfigError::Missing(name))
         };
         let public_base_url = required("PUBLIC_BASE_URL")?;
-        if !public_base_url.starts_with("https://")
-            && !public_base_url.starts_with("http://localhost")
-        {
+        if !public_base_url.starts_with("https://") && !public_base_url.starts_with("http://localhost") {
             return Err(ConfigError::Invalid {
                 name: "PUBLIC_BASE_URL",
                 why: "must be an https:// URL".into(),
@@ -82,11 +80,7 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder
-            .json()
-            .with_current_span(false)
-            .without_time()
-            .init();
+        builder.json().with_current_span(false).without_time().init();
     } else {
         builder.init();
     }
@@ -119,12 +113,8 @@ mod tests {
     #[test]
     fn names_what_is_missing_or_wrong() {
         let missing =
-            FunctionConfig::from_lookup(env(&[("PUBLIC_BASE_URL", "https://a.example.com")]))
-                .unwrap_err();
-        assert_eq!(
-            missing.to_string(),
-            "environment variable SES_SENDER is not set"
-        );
+            FunctionConfig::from_lookup(env(&[("PUBLIC_BASE_URL", "https://a.example.com")])).unwrap_err();
+        assert_eq!(missing.to_string(), "environment variable SES_SENDER is not set");
         let insecure = FunctionConfig::from_lookup(env(&[
             ("TABLE_NAME", "main"),
             ("PUBLIC_BASE_URL", "http://api.example.com"),

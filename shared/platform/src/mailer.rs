@@ -51,11 +51,9 @@ impl Mailer for SesMailer {
             .send()
             .await
             .map_err(|e| match e.code() {
-                Some(
-                    "MessageRejected"
-                    | "MailFromDomainNotVerifiedException"
-                    | "BadRequestException",
-                ) => MailError::Rejected(DisplayErrorContext(&e).to_string()),
+                Some("MessageRejected" | "MailFromDomainNotVerifiedException" | "BadRequestException") => {
+                    MailError::Rejected(DisplayErrorContext(&e).to_string())
+                }
                 _ => MailError::Unavailable(DisplayErrorContext(&e).to_string()),
             })?;
         Ok(())
@@ -90,11 +88,7 @@ impl LocalOutbox {
             .store
             .query(OUTBOX_PK, "", PageRequest::first(limit).descending())
             .await?;
-        Ok(page
-            .items
-            .iter()
-            .map(Item::record)
-            .collect::<Result<_, _>>()?)
+        Ok(page.items.iter().map(Item::record).collect::<Result<_, _>>()?)
     }
 }
 
@@ -104,11 +98,7 @@ impl Mailer for LocalOutbox {
         let sent_at = self.clock.now();
         let key = Key::new(
             OUTBOX_PK,
-            format!(
-                "{}#{}",
-                sent_at.format("%Y%m%dT%H%M%S%.6fZ"),
-                new_id("mail")
-            ),
+            format!("{}#{}", sent_at.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")),
         );
         let item = Item::from_record(
             key,

@@ -12,12 +12,12 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem,
 };
 use prov_core::store::{
-    Cursor, CursorKeys, Expect, IndexKey, Item, ItemStore, Key, Page, PageRequest, StoreError,
-    WriteOp, validate_key, validate_transaction,
+    Cursor, CursorKeys, Expect, IndexKey, Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp,
+    validate_key, validate_transaction,
 };
 use serde_json::{Map, Value};
 
@@ -63,8 +63,7 @@ fn to_attrs(item: &Item, version: u64) -> Result<Attrs, StoreError> {
 }
 
 fn from_attrs(mut attrs: Attrs) -> Result<Item, StoreError> {
-    let corrupt =
-        |what: &str| StoreError::Corrupt(format!("item attribute `{what}` missing or malformed"));
+    let corrupt = |what: &str| StoreError::Corrupt(format!("item attribute `{what}` missing or malformed"));
     let mut string = |name: &str| match attrs.remove(name) {
         Some(AttributeValue::S(v)) => Ok(Some(v)),
         None => Ok(None),
@@ -112,16 +111,12 @@ fn map_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt:
         Some("ValidationException") => {
             StoreError::Invalid(err.message().unwrap_or("validation failed").to_owned())
         }
-        _ => {
-            StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
-        }
+        _ => StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()),
     }
 }
 
 fn transaction_error(err: SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> StoreError {
-    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
         let reasons = cancelled.cancellation_reasons();
         let failed: Vec<usize> = reasons
             .iter()
@@ -192,11 +187,7 @@ impl DynamoStore {
                     .index_name(INDEX_NAME)
                     .key_schema(key("gsi1pk", KeyType::Hash))
                     .key_schema(key("gsi1sk", KeyType::Range))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
                     .build()
                     .expect("complete index"),
             )
@@ -308,12 +299,8 @@ fn finish_page(mut items: Vec<Item>, limit: usize, index: bool) -> Page {
         Cursor::encode(&CursorKeys {
             pk: last.key.pk.clone(),
             sk: last.key.sk.clone(),
-            ipk: index
-                .then(|| last.index.as_ref().map(|i| i.pk.clone()))
-                .flatten(),
-            isk: index
-                .then(|| last.index.as_ref().map(|i| i.sk.clone()))
-                .flatten(),
+            ipk: index.then(|| last.index.as_ref().map(|i| i.pk.clone())).flatten(),
+            isk: index.then(|| last.index.as_ref().map(|i| i.sk.clone())).flatten(),
         })
     });
     Page { items, next }
@@ -393,12 +380,7 @@ impl ItemStore for DynamoStore {
         Ok(())
     }
 
-    async fn query(
-        &self,
-        pk: &str,
-        sk_prefix: &str,
-        page: PageRequest,
-    ) -> Result<Page, StoreError> {
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
         validate_key(&Key::new(pk, "x"))?;
         let start = match &page.cursor {
             Some(c) => Some(key_attrs(&{

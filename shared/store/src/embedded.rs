@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use prov_core::store::{
-    Cursor, CursorKeys, Expect, IndexKey, Item, ItemStore, Key, Page, PageRequest, StoreError,
-    WriteOp, validate_key, validate_transaction,
+    Cursor, CursorKeys, Expect, IndexKey, Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp,
+    validate_key, validate_transaction,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -110,9 +110,8 @@ fn encode(item: &Item, version: u64) -> Vec<u8> {
 impl EmbeddedStore {
     /// Opens (or creates) the store file at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = Database::create(path.as_ref()).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open {}: {e}", path.as_ref().display()))
-        })?;
+        let db = Database::create(path.as_ref())
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.as_ref().display())))?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(ITEMS).map_err(unavailable)?;
         txn.open_table(INDEX).map_err(unavailable)?;
@@ -154,12 +153,10 @@ fn apply(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<u64>, StoreError> {
             let version = existing.as_ref().map(|e| e.version);
             let holds = match op {
                 WriteOp::Create(_) => version.is_none(),
-                WriteOp::Replace {
-                    expected_version, ..
-                } => version == Some(*expected_version),
-                WriteOp::Delete {
-                    expected_version, ..
-                } => expected_version.is_none() || version == *expected_version,
+                WriteOp::Replace { expected_version, .. } => version == Some(*expected_version),
+                WriteOp::Delete { expected_version, .. } => {
+                    expected_version.is_none() || version == *expected_version
+                }
                 WriteOp::Check { expect, .. } => match expect {
                     Expect::Exists => version.is_some(),
                     Expect::Absent => version.is_none(),
@@ -252,10 +249,7 @@ where
     let iter = table.range::<&[u8]>(as_slices).map_err(unavailable)?;
     let mut keys = Vec::with_capacity(limit + 1);
     let mut push = |entry: Result<
-        (
-            redb::AccessGuard<'_, &'static [u8]>,
-            redb::AccessGuard<'_, T>,
-        ),
+        (redb::AccessGuard<'_, &'static [u8]>, redb::AccessGuard<'_, T>),
         redb::StorageError,
     >| {
         entry
@@ -276,10 +270,7 @@ where
 
 fn split_key(raw: &[u8]) -> Result<Vec<String>, StoreError> {
     raw.split(|b| *b == SEP)
-        .map(|p| {
-            String::from_utf8(p.to_vec())
-                .map_err(|_| StoreError::Corrupt("key is not UTF-8".into()))
-        })
+        .map(|p| String::from_utf8(p.to_vec()).map_err(|_| StoreError::Corrupt("key is not UTF-8".into())))
         .collect()
 }
 
@@ -356,12 +347,7 @@ impl ItemStore for EmbeddedStore {
         self.blocking(move |db| apply(db, ops)).await.map(|_| ())
     }
 
-    async fn query(
-        &self,
-        pk: &str,
-        sk_prefix: &str,
-        page: PageRequest,
-    ) -> Result<Page, StoreError> {
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
         validate_key(&Key::new(pk, "x"))?;
         let resume = match &page.cursor {
             Some(c) => Some(c.decode_for_query(pk, sk_prefix)?),
@@ -452,10 +438,7 @@ impl ItemStore for EmbeddedStore {
             }
             let next = more.then(|| {
                 let last = out.last().expect("a full page");
-                let ix = last
-                    .index
-                    .as_ref()
-                    .expect("indexed items carry their index key");
+                let ix = last.index.as_ref().expect("indexed items carry their index key");
                 Cursor::encode(&CursorKeys {
                     pk: last.key.pk.clone(),
                     sk: last.key.sk.clone(),

@@ -59,9 +59,10 @@ pub fn moto() -> &'static Moto {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("moto prints its port");
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
-            panic!("moto did not start (is moto[server] installed?): {line:?}")
-        });
+        let port: u16 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("moto did not start (is moto[server] installed?): {line:?}"));
         Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             _stdin: Mutex::new(child.stdin.take().expect("piped stdin")),

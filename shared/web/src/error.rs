@@ -32,11 +32,8 @@ struct Body<'a> {
 pub(crate) struct InternalFailure(pub String);
 
 pub(crate) fn respond(details: &[ErrorDetail]) -> Response {
-    let category = details
-        .first()
-        .map_or(Category::InternalError, |d| d.category);
-    let status =
-        StatusCode::from_u16(category.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let category = details.first().map_or(Category::InternalError, |d| d.category);
+    let status = StatusCode::from_u16(category.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(Body { errors: details })).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

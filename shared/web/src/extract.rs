@@ -23,8 +23,7 @@ fn is_json(content_type: &str) -> bool {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
@@ -51,11 +50,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                     format!("The body is larger than {} bytes.", crate::MAX_BODY_BYTES),
                 )
             } else {
-                ApiError::refused(
-                    "body",
-                    Category::InvalidRequest,
-                    "The body could not be read.",
-                )
+                ApiError::refused("body", Category::InvalidRequest, "The body could not be read.")
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -126,9 +126,7 @@ mod tests {
             Router::new()
                 .route(
                     "/boom",
-                    get(|| async {
-                        ApiError(prov_core::Error::Internal("db password=hunter2".into()))
-                    }),
+                    get(|| async { ApiError(prov_core::Error::Internal("db password=hunter2".into())) }),
                 )
                 .route(
                     "/panic",
@@ -154,8 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn panics_become_internal_errors() {
-        let (status, id, body) =
-            send(&app(), Request::get("/panic").body(Body::empty()).unwrap()).await;
+        let (status, id, body) = send(&app(), Request::get("/panic").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(body["errors"][0]["message"].as_str().unwrap().contains(&id));
         assert!(!body.to_string().contains("secret detail"));
@@ -163,12 +160,10 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_routes_and_methods_answer_in_the_error_shape() {
-        let (status, _, body) =
-            send(&app(), Request::get("/nope").body(Body::empty()).unwrap()).await;
+        let (status, _, body) = send(&app(), Request::get("/nope").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["errors"][0]["category"], "not_found");
-        let (status, _, body) =
-            send(&app(), Request::post("/boom").body(Body::empty()).unwrap()).await;
+        let (status, _, body) = send(&app(), Request::post("/boom").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(body["errors"][0]["category"], "method_not_allowed");
     }

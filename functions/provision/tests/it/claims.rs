@@ -23,11 +23,7 @@ async fn the_claim_page_opens_and_hides_what_it_must() {
     let id = claim_id(&answer);
     let page = call(&app.router, get(&format!("/claim_account/{id}"), None)).await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.header("content-type")
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     let html = page.text();
@@ -95,11 +91,7 @@ async fn a_claim_confirms_the_email_and_gives_a_company_token_once() {
     let items = app
         .services
         .store
-        .query(
-            &format!("TOKEN#{}", &token[..16]),
-            "",
-            PageRequest::first(10),
-        )
+        .query(&format!("TOKEN#{}", &token[..16]), "", PageRequest::first(10))
         .await
         .unwrap();
     assert_eq!(items.items.len(), 1);
@@ -138,15 +130,8 @@ async fn racing_claims_hand_out_one_token() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 410),
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 410), "{statuses:?}");
 }
 
 #[tokio::test]
@@ -212,15 +197,10 @@ async fn companies_are_visible_only_to_their_partner_and_admins() {
     let path = format!("/v1/companies/{mine}");
 
     assert_eq!(
-        call(&app.router, get(&path, Some(&app.partner)))
-            .await
-            .status,
+        call(&app.router, get(&path, Some(&app.partner))).await.status,
         200
     );
-    assert_eq!(
-        call(&app.router, get(&path, Some(&admin))).await.status,
-        200
-    );
+    assert_eq!(call(&app.router, get(&path, Some(&admin))).await.status, 200);
     for stranger in [&app.other_partner, &other_admin] {
         let answer = call(&app.router, get(&path, Some(stranger))).await;
         assert_eq!(answer.status, 404);
@@ -228,11 +208,7 @@ async fn companies_are_visible_only_to_their_partner_and_admins() {
         assert!(!answer.text().contains(&mine));
     }
     assert_eq!(call(&app.router, get(&path, None)).await.status, 401);
-    let missing = call(
-        &app.router,
-        get("/v1/companies/com_nope", Some(&app.partner)),
-    )
-    .await;
+    let missing = call(&app.router, get("/v1/companies/com_nope", Some(&app.partner))).await;
     assert_eq!(missing.status, 404);
     // An admin lists only its own company.
     let listed = call(&app.router, get("/v1/companies", Some(&other_admin))).await;
@@ -246,9 +222,7 @@ async fn company_lists_page_with_a_cursor() {
     for i in 0..5 {
         app.clock.advance(chrono::Duration::seconds(1));
         assert_eq!(
-            app.provision(&minimal(&format!("c{i}@example.com")))
-                .await
-                .status,
+            app.provision(&minimal(&format!("c{i}@example.com"))).await.status,
             200
         );
     }
@@ -266,9 +240,7 @@ async fn company_lists_page_with_a_cursor() {
             None => break,
         }
     }
-    let expected: Vec<String> = (0..5)
-        .map(|i| format!("Company of c{i}@example.com"))
-        .collect();
+    let expected: Vec<String> = (0..5).map(|i| format!("Company of c{i}@example.com")).collect();
     assert_eq!(names, expected);
     assert!(
         call(&app.router, get("/v1/companies", Some(&app.other_partner)))
@@ -290,11 +262,7 @@ async fn company_lists_page_with_a_cursor() {
         assert_eq!(answer.status, 422, "{bad}: {}", answer.text());
     }
     // Another partner's cursor does not open this partner's list.
-    let first = call(
-        &app.router,
-        get("/v1/companies?limit=1", Some(&app.partner)),
-    )
-    .await;
+    let first = call(&app.router, get("/v1/companies?limit=1", Some(&app.partner))).await;
     let cursor = first.json()["next_cursor"].as_str().unwrap().to_owned();
     let stolen = call(
         &app.router,

@@ -78,12 +78,7 @@ async fn the_minimum_payload_creates_company_admin_claim_and_welcome_email() {
     let company = &companies.json()["items"][0];
     assert_eq!(company["name"], "Company of frank@example.com");
     assert_eq!(company["plan"], "simple");
-    assert!(
-        company["primary_admin_id"]
-            .as_str()
-            .unwrap()
-            .starts_with("usr_")
-    );
+    assert!(company["primary_admin_id"].as_str().unwrap().starts_with("usr_"));
 }
 
 #[tokio::test]
@@ -150,9 +145,7 @@ async fn each_missing_required_attribute_is_named() {
         &["company", "addresses", "1", "phone"],
     ];
     for path in cases {
-        let answer = app
-            .provision(&without(maximal("frank@example.com"), path))
-            .await;
+        let answer = app.provision(&without(maximal("frank@example.com"), path)).await;
         assert_eq!(answer.status, 422, "{path:?}: {}", answer.text());
         let expected = match path {
             [.., "addresses", i, field] => format!("company.addresses[{i}].{field}"),
@@ -168,7 +161,8 @@ async fn each_missing_required_attribute_is_named() {
         );
     }
     // Blank counts as missing; every problem is reported at once.
-    let blank = json!({"user": {"first_name": " ", "last_name": "", "email": "x@example.com"}, "company": {}});
+    let blank =
+        json!({"user": {"first_name": " ", "last_name": "", "email": "x@example.com"}, "company": {}});
     let answer = app.provision(&blank).await;
     assert_eq!(
         answer.error_keys(),
@@ -187,11 +181,7 @@ async fn invalid_values_are_refused_by_name() {
         (&["company", "ein"], json!("12345678"), "company.ein"),
         (&["company", "ein"], json!("1234567890"), "company.ein"),
         (&["company", "ein"], json!(123456789), "company.ein"),
-        (
-            &["company", "states"],
-            json!(["CO", "XX"]),
-            "company.states[1]",
-        ),
+        (&["company", "states"], json!(["CO", "XX"]), "company.states[1]"),
         (&["company", "states"], json!("CO"), "company.states"),
         (
             &["company", "number_employees"],
@@ -228,11 +218,7 @@ async fn invalid_values_are_refused_by_name() {
             json!(true),
             "company.addresses",
         ),
-        (
-            &["company", "addresses"],
-            json!([1]),
-            "company.addresses[0]",
-        ),
+        (&["company", "addresses"], json!([1]), "company.addresses[0]"),
         (&["company", "name"], json!("x".repeat(201)), "company.name"),
         (&["user", "nickname"], json!("Frankie"), "user.nickname"),
         (&["extra"], json!(1), "extra"),
@@ -251,10 +237,7 @@ async fn invalid_values_are_refused_by_name() {
 #[tokio::test]
 async fn an_existing_email_is_refused_whatever_its_case() {
     let app = App::new().await;
-    assert_eq!(
-        app.provision(&minimal("frank@example.com")).await.status,
-        200
-    );
+    assert_eq!(app.provision(&minimal("frank@example.com")).await.status, 200);
     let again = app.provision(&minimal(" Frank@EXAMPLE.com ")).await;
     assert_eq!(again.status, 422);
     assert_eq!(again.error_keys(), ["user.email"]);
@@ -298,16 +281,8 @@ async fn racing_requests_for_one_email_create_exactly_one_company() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 422).count(),
-        11,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 11, "{statuses:?}");
     assert_eq!(app.outbox.recent(100).await.unwrap().len(), 1);
 }
 
@@ -315,11 +290,7 @@ async fn racing_requests_for_one_email_create_exactly_one_company() {
 async fn tokens_are_required_and_must_be_a_partners() {
     let app = App::new().await;
     let body = minimal("frank@example.com");
-    let no_token = call(
-        &app.router,
-        json_request("POST", "/v1/provision", None, &body),
-    )
-    .await;
+    let no_token = call(&app.router, json_request("POST", "/v1/provision", None, &body)).await;
     assert_eq!(no_token.status, 401);
     assert_eq!(no_token.category(), "invalid_token");
     assert_eq!(no_token.header("www-authenticate"), Some("Token"));
@@ -342,9 +313,7 @@ async fn tokens_are_required_and_must_be_a_partners() {
         assert_eq!(answer.status, 401, "{header}");
     }
     // Missing token wins over a bad body: nothing is read before authentication.
-    let req = Request::post("/v1/provision")
-        .body(Body::from("{"))
-        .unwrap();
+    let req = Request::post("/v1/provision").body(Body::from("{")).unwrap();
     assert_eq!(call(&app.router, req).await.status, 401);
 
     // An admin token is not a partner token.
@@ -362,8 +331,8 @@ async fn tokens_are_required_and_must_be_a_partners() {
 async fn bodies_that_cannot_be_read_get_clear_errors() {
     let app = App::new().await;
     let send = |content_type: Option<&'static str>, body: Vec<u8>| {
-        let mut req = Request::post("/v1/provision")
-            .header("authorization", format!("Token {}", app.partner));
+        let mut req =
+            Request::post("/v1/provision").header("authorization", format!("Token {}", app.partner));
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
@@ -446,12 +415,7 @@ async fn an_idempotency_key_replays_the_first_answer() {
     assert_eq!(other.error_keys(), ["Idempotency-Key"]);
 
     // Keys belong to their partner: another partner's same key is a new request.
-    let theirs = send(
-        "key-1",
-        app.other_partner.clone(),
-        minimal("theirs@example.com"),
-    )
-    .await;
+    let theirs = send("key-1", app.other_partner.clone(), minimal("theirs@example.com")).await;
     assert_eq!(theirs.status, 200);
     assert_ne!(theirs.json(), first.json());
 
@@ -517,25 +481,15 @@ async fn a_mail_outage_loses_no_welcome_email() {
     .await;
     let mailer = mailer.lock().unwrap().clone().unwrap();
     let answer = app.provision(&minimal("frank@example.com")).await;
-    assert_eq!(
-        answer.status, 200,
-        "the company exists; the email will follow"
-    );
+    assert_eq!(answer.status, 200, "the company exists; the email will follow");
     let store = app.services.store.as_ref();
     assert_eq!(MailQueue::pending(store).await.unwrap(), 1);
     assert!(app.outbox.recent(10).await.unwrap().is_empty());
 
-    mailer
-        .broken
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    mailer.broken.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(MailQueue::drain(store, mailer.as_ref()).await.unwrap(), 1);
     assert_eq!(MailQueue::pending(store).await.unwrap(), 0);
     let sent = app.outbox.recent(10).await.unwrap();
     assert_eq!(sent.len(), 1);
-    assert!(
-        sent[0]
-            .email
-            .text
-            .contains(&format!("{BASE}/claim_account/"))
-    );
+    assert!(sent[0].email.text.contains(&format!("{BASE}/claim_account/")));
 }

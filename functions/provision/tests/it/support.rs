@@ -51,8 +51,7 @@ impl App {
 
     pub async fn with_mailer(make: impl FnOnce(LocalOutbox) -> Arc<dyn Mailer>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn ItemStore> =
-            Arc::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap());
+        let store: Arc<dyn ItemStore> = Arc::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap());
         Self::on_store(store, make, dir).await
     }
 
@@ -128,10 +127,7 @@ impl App {
         )
         .await;
         assert_eq!(answer.status, 201, "{}", answer.text());
-        (
-            company_id,
-            answer.json()["token"].as_str().unwrap().to_owned(),
-        )
+        (company_id, answer.json()["token"].as_str().unwrap().to_owned())
     }
 }
 
@@ -160,10 +156,7 @@ pub fn maximal(email: &str) -> Value {
 }
 
 pub fn claim_id(answer: &Answer) -> String {
-    let url = answer.json()["account_claim_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = answer.json()["account_claim_url"].as_str().unwrap().to_owned();
     let id = url
         .strip_prefix(&format!("{BASE}/claim_account/"))
         .unwrap_or_else(|| panic!("unexpected claim url {url}"));

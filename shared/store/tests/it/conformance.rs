@@ -47,10 +47,7 @@ pub async fn create_refuses_an_existing_item(store: &dyn ItemStore) {
 
 pub async fn replace_needs_the_version_it_read(store: &dyn ItemStore) {
     store.create(item("P", "A", json!({"n": 1}))).await.unwrap();
-    assert_eq!(
-        store.replace(item("P", "A", json!({"n": 2})), 1).await,
-        Ok(2)
-    );
+    assert_eq!(store.replace(item("P", "A", json!({"n": 2})), 1).await, Ok(2));
     // A writer still holding version 1 loses.
     assert_eq!(
         store.replace(item("P", "A", json!({"n": 3})), 1).await,
@@ -85,10 +82,7 @@ pub async fn delete_checks_the_version_when_asked(store: &dyn ItemStore) {
 
 pub async fn a_failed_condition_rolls_back_the_whole_transaction(store: &dyn ItemStore) {
     store.create(item("P", "A", json!({"n": 1}))).await.unwrap();
-    store
-        .create(item("P", "C", json!({"keep": true})))
-        .await
-        .unwrap();
+    store.create(item("P", "C", json!({"keep": true}))).await.unwrap();
     let ops = vec![
         WriteOp::Create(item("P", "B", json!({"new": true}))),
         WriteOp::Replace {
@@ -104,11 +98,7 @@ pub async fn a_failed_condition_rolls_back_the_whole_transaction(store: &dyn Ite
         store.transact(ops).await,
         Err(StoreError::TransactionCancelled { failed: vec![1] })
     );
-    assert_eq!(
-        data_of(store, "P", "B").await,
-        None,
-        "created item rolled back"
-    );
+    assert_eq!(data_of(store, "P", "B").await, None, "created item rolled back");
     assert_eq!(
         data_of(store, "P", "A").await,
         Some(json!({"n": 1})),
@@ -244,10 +234,7 @@ pub async fn queries_page_through_a_prefix_in_order(store: &dyn ItemStore) {
     assert_eq!(exact.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5]);
 
     // An empty prefix is the whole partition.
-    assert_eq!(
-        all_pages(store, "P", "", 100, false).await.concat().len(),
-        28
-    );
+    assert_eq!(all_pages(store, "P", "", 100, false).await.concat().len(), 28);
     assert_eq!(
         all_pages(store, "NOPE", "", 10, false).await,
         vec![Vec::<String>::new()]
@@ -288,11 +275,7 @@ pub async fn a_cursor_only_works_for_its_own_query(store: &dyn ItemStore) {
 pub async fn the_index_finds_items_and_follows_their_changes(store: &dyn ItemStore) {
     for i in 0..7 {
         let it = item(&format!("COMPANY#{i}"), "COMPANY", json!({"i": i})).with_index(
-            if i % 2 == 0 {
-                "PARTNER#even"
-            } else {
-                "PARTNER#odd"
-            },
+            if i % 2 == 0 { "PARTNER#even" } else { "PARTNER#odd" },
             format!("2026-0{i}#{i}"),
         );
         store.create(it).await.unwrap();
@@ -322,16 +305,11 @@ pub async fn the_index_finds_items_and_follows_their_changes(store: &dyn ItemSto
         .query_index("PARTNER#even", PageRequest::first(10).descending())
         .await
         .unwrap();
-    let down: Vec<i64> = down
-        .items
-        .iter()
-        .map(|i| i.data["i"].as_i64().unwrap())
-        .collect();
+    let down: Vec<i64> = down.items.iter().map(|i| i.data["i"].as_i64().unwrap()).collect();
     assert_eq!(down, [6, 4, 2, 0]);
 
     // Moving an item to another index key moves it in the index; deleting removes it.
-    let moved =
-        item("COMPANY#0", "COMPANY", json!({"i": 0})).with_index("PARTNER#odd", "2026-00#0");
+    let moved = item("COMPANY#0", "COMPANY", json!({"i": 0})).with_index("PARTNER#odd", "2026-00#0");
     store.replace(moved, 1).await.unwrap();
     store
         .delete(&Key::new("COMPANY#2", "COMPANY"), None)
@@ -341,21 +319,13 @@ pub async fn the_index_finds_items_and_follows_their_changes(store: &dyn ItemSto
         .query_index("PARTNER#even", PageRequest::first(10))
         .await
         .unwrap();
-    let even: Vec<i64> = even
-        .items
-        .iter()
-        .map(|i| i.data["i"].as_i64().unwrap())
-        .collect();
+    let even: Vec<i64> = even.items.iter().map(|i| i.data["i"].as_i64().unwrap()).collect();
     assert_eq!(even, [4, 6]);
     let odd = store
         .query_index("PARTNER#odd", PageRequest::first(10))
         .await
         .unwrap();
-    let odd: Vec<i64> = odd
-        .items
-        .iter()
-        .map(|i| i.data["i"].as_i64().unwrap())
-        .collect();
+    let odd: Vec<i64> = odd.items.iter().map(|i| i.data["i"].as_i64().unwrap()).collect();
     assert_eq!(odd, [0, 1, 3, 5]);
     let none = store
         .query_index("PARTNER#none", PageRequest::first(10))
@@ -368,11 +338,7 @@ pub async fn concurrent_creates_of_one_key_have_one_winner(store: Arc<dyn ItemSt
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .create(item("RACE", "ONE", json!({"writer": i})))
-                    .await
-            })
+            tokio::spawn(async move { store.create(item("RACE", "ONE", json!({"writer": i}))).await })
         })
         .collect();
     let mut wins = 0;
