@@ -17,7 +17,9 @@ const SENDER: &str = "no-reply@provisioning.example.com";
 async fn deployed_like() -> (axum::Router, String) {
     let client = prov_testkit::dynamodb_client();
     let table = prov_testkit::unique_name("e2e");
+    let audit = prov_testkit::unique_name("e2e-audit");
     DynamoStore::create_table(&client, &table).await.unwrap();
+    DynamoStore::create_table(&client, &audit).await.unwrap();
     let ses = prov_testkit::sesv2_client();
     ses.create_email_identity()
         .email_identity(SENDER)
@@ -25,7 +27,8 @@ async fn deployed_like() -> (axum::Router, String) {
         .await
         .unwrap();
     let services = Services::new(
-        Arc::new(DynamoStore::new(client, table)),
+        Arc::new(DynamoStore::new(client.clone(), table)),
+        Arc::new(DynamoStore::new(client, audit)),
         Arc::new(SesMailer::new(ses, SENDER)),
         Arc::new(SystemClock),
         Settings::new("https://api.example.test"),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use prov_core::provisioning::{self, ClaimView};
 use prov_core::{Error, ErrorDetail, Services};
-use prov_web::PathParam;
+use prov_web::{PathParam, ReqId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -107,6 +107,7 @@ pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathP
 
 pub(crate) async fn confirm(
     State(svc): State<Services>,
+    ReqId(request_id): ReqId,
     PathParam(claim_id): PathParam<String>,
     submitted: Result<Form<ClaimForm>, FormRejection>,
 ) -> Response {
@@ -124,7 +125,7 @@ pub(crate) async fn confirm(
         );
     };
     let body = Map::from_iter([("email".to_owned(), Value::String(submitted.email))]);
-    match provisioning::confirm_claim(&svc, &claim_id, &body).await {
+    match provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await {
         Ok(granted) => page(
             StatusCode::OK,
             layout(

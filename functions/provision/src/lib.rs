@@ -12,11 +12,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prov_core::auth::Principal;
 use prov_core::listing::ListQuery;
 use prov_core::provisioning::{self, Provisioned};
 use prov_core::{Error, Services};
-use prov_web::{ApiError, Caller, JsonObject, PathParam, QueryParams};
+use prov_web::{ApiError, Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
@@ -28,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/claims/{claim_id}"),
     ("GET", "/v1/companies"),
     ("GET", "/v1/companies/{company_id}"),
+    ("PATCH", "/v1/companies/{company_id}"),
 ];
 
 /// The function's HTTP surface, ready to serve.
@@ -45,22 +45,16 @@ pub fn routes(services: Services) -> Router {
         )
         .route("/v1/claims/{claim_id}", post(confirm_claim))
         .route("/v1/companies", get(list_companies))
-        .route("/v1/companies/{company_id}", get(get_company))
+        .route("/v1/companies/{company_id}", get(get_company).patch(update_company))
         .with_state(services)
 }
 
 async fn provision(
     State(svc): State<Services>,
-    Caller(principal): Caller,
+    Ctx(actor): Ctx,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let Principal::Partner { partner_id } = principal else {
-        return Err(ApiError(Error::forbidden(
-            "authorization",
-            "Only a partner token can provision companies.",
-        )));
-    };
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(v.to_str().map_err(|_| {
             ApiError(Error::invalid(
@@ -70,7 +64,7 @@ async fn provision(
         })?),
         None => None,
     };
-    let answer = match provisioning::provision(&svc, &partner_id, &body, key).await? {
+    let answer = match provisioning::provision(&svc, &actor, &body, key).await? {
         Provisioned::Created(r) => Json(r).into_response(),
         Provisioned::Replayed(r) => {
             let mut response = Json(r).into_response();
@@ -101,10 +95,11 @@ struct ClaimAnswer {
 
 async fn confirm_claim(
     State(svc): State<Services>,
+    ReqId(request_id): ReqId,
     PathParam(claim_id): PathParam<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let granted = provisioning::confirm_claim(&svc, &claim_id, &body).await?;
+    let granted = provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await?;
     let answer = ClaimAnswer {
         company_id: granted.company_id,
         user_id: granted.user_id,
@@ -120,6 +115,16 @@ async fn list_companies(
 ) -> Result<Response, ApiError> {
     let listing = provisioning::list_companies(&svc, &principal, query).await?;
     Ok(Json(listing).into_response())
+}
+
+async fn update_company(
+    State(svc): State<Services>,
+    Ctx(actor): Ctx,
+    PathParam(company_id): PathParam<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let company = provisioning::update_company(&svc, &actor, &company_id, &body).await?;
+    Ok(Json(company).into_response())
 }
 
 async fn get_company(

@@ -32,6 +32,7 @@ impl Local {
             Arc::new(EmbeddedStore::open(data_dir.join("store.redb")).map_err(|e| e.to_string())?);
         let outbox = LocalOutbox::new(store.clone(), clock.clone());
         let services = Services::new(
+            store.clone(),
             store,
             Arc::new(outbox.clone()),
             clock,
@@ -50,7 +51,11 @@ impl Local {
         let dev = Router::new()
             .route("/_dev/outbox", get(outbox))
             .with_state(self.outbox.clone());
-        prov_web::finish(provision::routes(self.services.clone()).merge(dev))
+        prov_web::finish(
+            provision::routes(self.services.clone())
+                .merge(accounts::routes(self.services.clone()))
+                .merge(dev),
+        )
     }
 }
 

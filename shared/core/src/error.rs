@@ -31,6 +31,8 @@ pub enum Category {
     InvalidAttributeValue,
     /// 422
     DuplicateOperation,
+    /// 422: the team member (or admin) cannot have provisioned accounts.
+    NotEligible,
     /// 429
     RateLimited,
     /// 500
@@ -51,7 +53,7 @@ impl Category {
             Category::Gone => 410,
             Category::PayloadTooLarge => 413,
             Category::UnsupportedMediaType => 415,
-            Category::InvalidAttributeValue | Category::DuplicateOperation => 422,
+            Category::InvalidAttributeValue | Category::DuplicateOperation | Category::NotEligible => 422,
             Category::RateLimited => 429,
             Category::InternalError => 500,
             Category::ServiceUnavailable => 503,

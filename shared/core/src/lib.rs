@@ -1,8 +1,13 @@
 //! The domain of the provisioning service: types, validation, ports and use cases.
 //! Nothing here knows about AWS or HTTP; adapters and the HTTP edge live elsewhere.
 
+pub mod access;
+pub mod admins;
+pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
+pub mod connections;
 pub mod error;
 pub mod listing;
 pub mod mail;
@@ -10,6 +15,7 @@ pub mod provisioning;
 pub mod secret;
 pub mod services;
 pub mod store;
+pub mod team;
 pub mod validate;
 pub mod values;
 

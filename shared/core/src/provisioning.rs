@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::access::{Need, authorize};
 use crate::auth::{Principal, generate_token, store_token_op};
 use crate::error::{Category, Error, Result};
 use crate::listing::{ListQuery, Listing};
-use crate::mail::{Email, MailQueue};
+use crate::audit::{self, Actor, ActorRef, Outcome, Target};
+use crate::mail::{Email, MailQueue, QueuedMail};
 use crate::secret::{hash_secret, new_id, random_hex};
 use crate::services::Services;
 use crate::store::{Item, Key, StoreError, WriteOp};
@@ -221,6 +223,14 @@ pub enum Role {
     Admin,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Connect apps and manage team members' app accounts.
+    ManageApps,
+}
+
+/// An admin of a company: the primary payroll admin, or an invited admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
@@ -230,8 +240,20 @@ pub struct User {
     pub email: String,
     pub phone: Option<String>,
     pub role: Role,
+    /// Granted permissions; the primary admin holds every permission implicitly.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    /// The admin's own team member record, when the admin is also an employee.
+    #[serde(default)]
+    pub team_member_id: Option<String>,
     pub email_confirmed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn has(&self, permission: Permission) -> bool {
+        self.role == Role::PrimaryAdmin || self.permissions.contains(&permission)
+    }
 }
 
 /// Owner of an email address; its key makes emails unique across the service.
@@ -265,7 +287,7 @@ pub fn user_key(company_id: &str, user_id: &str) -> Key {
     Key::new(format!("COMPANY#{company_id}"), format!("USER#{user_id}"))
 }
 
-fn email_owner_key(email: &str) -> Key {
+pub(crate) fn email_owner_key(email: &str) -> Key {
     Key::new(format!("EMAIL#{}", values::email_key(email)), "EMAIL")
 }
 
@@ -276,6 +298,14 @@ fn claim_key(claim_id: &str) -> Key {
 
 fn partner_companies_index(partner_id: &str) -> String {
     format!("PARTNER#{partner_id}#COMPANIES")
+}
+
+/// A company as stored: listed in its partner's index in the order companies were made.
+fn company_item(company: &Company) -> Result<Item> {
+    Ok(Item::from_record(company_key(&company.id), company)?.with_index(
+        partner_companies_index(&company.partner_id),
+        format!("{}#{}", company.created_at.to_rfc3339(), company.id),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -374,7 +404,7 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-fn email_taken() -> Error {
+pub(crate) fn email_taken() -> Error {
     Error::invalid("user.email", "A user with this email already exists.")
 }
 
@@ -382,10 +412,16 @@ fn email_taken() -> Error {
 /// transaction, queues the welcome email with it, and answers with the claim URL.
 pub async fn provision(
     svc: &Services,
-    partner_id: &str,
+    actor: &Actor,
     body: &Map<String, Value>,
     idempotency_key: Option<&str>,
 ) -> Result<Provisioned> {
+    let Principal::Partner { partner_id } = &actor.principal else {
+        return Err(Error::forbidden(
+            "authorization",
+            "Only a partner token can provision companies.",
+        ));
+    };
     let request = ProvisionRequest::parse(body)?;
     let idempotency = idempotency_key
         .map(|k| Idempotency::new(partner_id, k, body))
@@ -408,12 +444,6 @@ pub async fn provision(
     let now = svc.clock.now();
     let company_id = new_id("com");
     let user_id = new_id("usr");
-    let claim_id = random_hex(32);
-    let expires_at = now + svc.settings.claim_ttl;
-    let response = ProvisionResponse {
-        account_claim_url: format!("{}/claim_account/{claim_id}", svc.settings.public_base_url),
-    };
-
     let ProvisionRequest {
         user: new_user,
         company: new_company,
@@ -439,49 +469,27 @@ pub async fn provision(
         email: new_user.email,
         phone: new_user.phone,
         role: Role::PrimaryAdmin,
+        permissions: Vec::new(),
+        team_member_id: None,
         email_confirmed_at: None,
         created_at: now,
     };
-    let claim = Claim {
-        company_id: company_id.clone(),
-        user_id: user_id.clone(),
-        company_name: company.name.clone(),
-        email_key: values::email_key(&user.email),
-        expires_at,
-        claimed_at: None,
-    };
-    let welcome = Email {
+    let (mut ops, queued_mail, claim_url) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
         to: user.email.clone(),
         subject: format!("Claim your account for {}", company.name),
         text: format!(
             "Hi {},\n\nAn account was created for you as the primary payroll administrator of {}.\n\
-             Confirm your email and claim your account here:\n\n{}\n\n\
+             Confirm your email and claim your account here:\n\n{url}\n\n\
              This link works once and expires on {}.\n",
             user.first_name,
             company.name,
-            response.account_claim_url,
-            expires_at.format("%B %-d, %Y at %H:%M UTC"),
+            expires.format("%B %-d, %Y at %H:%M UTC"),
         ),
+    })?;
+    let response = ProvisionResponse {
+        account_claim_url: claim_url,
     };
-    let (mail_op, queued_mail) = MailQueue::enqueue(welcome, svc.clock.as_ref())?;
-
-    const EMAIL_OP: usize = 0;
-    let mut ops = vec![
-        WriteOp::Create(Item::from_record(
-            email_owner_key(&user.email),
-            &EmailOwner {
-                company_id: company_id.clone(),
-                user_id: user_id.clone(),
-            },
-        )?),
-        WriteOp::Create(Item::from_record(company_key(&company_id), &company)?.with_index(
-            partner_companies_index(partner_id),
-            format!("{}#{company_id}", now.to_rfc3339()),
-        )),
-        WriteOp::Create(Item::from_record(user_key(&company_id, &user_id), &user)?),
-        WriteOp::Create(Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp())),
-        mail_op,
-    ];
+    ops.push(WriteOp::Create(company_item(&company)?));
     let idempotency_op = idempotency
         .as_ref()
         .map(|idem| -> Result<usize> {
@@ -510,7 +518,7 @@ pub async fn provision(
                 {
                     return Ok(Provisioned::Replayed(previous));
                 }
-                if failed.contains(&EMAIL_OP) {
+                if failed.contains(&ADMIN_EMAIL_OP) {
                     return Err(email_taken());
                 }
                 return Err(Error::Internal(format!(
@@ -522,12 +530,63 @@ pub async fn provision(
         }
     }
     tracing::info!(company_id, user_id, "company provisioned");
-
-    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), &queued_mail).await {
-        // The email stays queued and is sent by the next drain of the mail queue.
-        tracing::warn!(company_id, error = %e, "welcome email not sent yet");
-    }
+    audit::succeeded(
+        svc,
+        actor,
+        &company_id,
+        "company.provisioned",
+        Target::new("company", &company_id),
+        Some(format!("primary admin {user_id}")),
+    )
+    .await;
+    send_queued(svc, &queued_mail).await;
     Ok(Provisioned::Created(response))
+}
+
+/// Tries to send a queued email now; on failure it stays queued for the next drain.
+pub(crate) async fn send_queued(svc: &Services, mail: &QueuedMail) {
+    if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), mail).await {
+        tracing::warn!(error = %e, "email not sent yet; it stays queued");
+    }
+}
+
+/// Position of the email lock in the writes `admin_with_claim` returns.
+pub(crate) const ADMIN_EMAIL_OP: usize = 0;
+
+/// The writes that add an admin who sets up their access through a claim link: the email
+/// lock (first, at `ADMIN_EMAIL_OP`), the user, the one-time claim and the invitation
+/// email. Returns them with the queued email and the claim URL.
+pub(crate) fn admin_with_claim(
+    svc: &Services,
+    company_name: &str,
+    user: &User,
+    invitation: impl FnOnce(&str, DateTime<Utc>) -> Email,
+) -> Result<(Vec<WriteOp>, QueuedMail, String)> {
+    let claim_id = random_hex(32);
+    let expires_at = svc.clock.now() + svc.settings.claim_ttl;
+    let url = format!("{}/claim_account/{claim_id}", svc.settings.public_base_url);
+    let claim = Claim {
+        company_id: user.company_id.clone(),
+        user_id: user.id.clone(),
+        company_name: company_name.to_owned(),
+        email_key: values::email_key(&user.email),
+        expires_at,
+        claimed_at: None,
+    };
+    let (mail_op, queued) = MailQueue::enqueue(invitation(&url, expires_at), svc.clock.as_ref())?;
+    let ops = vec![
+        WriteOp::Create(Item::from_record(
+            email_owner_key(&user.email),
+            &EmailOwner {
+                company_id: user.company_id.clone(),
+                user_id: user.id.clone(),
+            },
+        )?),
+        WriteOp::Create(Item::from_record(user_key(&user.company_id, &user.id), user)?),
+        WriteOp::Create(Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp())),
+        mail_op,
+    ];
+    Ok((ops, queued, url))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -602,6 +661,7 @@ pub async fn open_claim(svc: &Services, claim_id: &str) -> Result<ClaimView> {
 /// Confirms the claimant's email and hands out the company's admin token, once.
 pub async fn confirm_claim(
     svc: &Services,
+    request_id: &str,
     claim_id: &str,
     body: &Map<String, Value>,
 ) -> Result<ClaimGranted> {
@@ -652,11 +712,22 @@ pub async fn confirm_claim(
         ];
         match svc.store.transact(ops).await {
             Ok(()) => {
-                tracing::info!(
-                    company_id = claim.company_id,
-                    user_id = claim.user_id,
-                    "account claimed"
-                );
+                tracing::info!(company_id = claim.company_id, user_id = claim.user_id, "account claimed");
+                audit::record(
+                    svc,
+                    audit::Record {
+                        company_id: &claim.company_id,
+                        actor: ActorRef::Claimant {
+                            user_id: claim.user_id.clone(),
+                        },
+                        request_id,
+                        action: "account.claimed",
+                        target: Target::new("user", &claim.user_id),
+                        result: Outcome::Succeeded,
+                        detail: None,
+                    },
+                )
+                .await;
                 return Ok(ClaimGranted {
                     company_id: claim.company_id,
                     user_id: claim.user_id,
@@ -690,20 +761,50 @@ pub fn may_see(principal: &Principal, company: &Company) -> bool {
 }
 
 pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str) -> Result<Company> {
-    let not_found = || Error::not_found("company");
-    if company_id.is_empty() || company_id.len() > 64 {
-        return Err(not_found());
-    }
-    let item = svc
-        .store
-        .get(&company_key(company_id))
-        .await?
-        .ok_or_else(not_found)?;
-    let company: Company = item.record()?;
-    if may_see(principal, &company) {
-        Ok(company)
-    } else {
-        Err(not_found())
+    Ok(authorize(svc, principal, company_id, Need::Read).await?.company)
+}
+
+/// Changes what a partner may change about a company: its plan.
+pub async fn update_company(svc: &Services, actor: &Actor, company_id: &str, body: &Map<String, Value>) -> Result<Company> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["plan"]);
+    let plan = v.parsed(&root, "plan", true, |raw| match raw {
+        "simple" => Ok(Plan::Simple),
+        "plus" => Ok(Plan::Plus),
+        "premium" => Ok(Plan::Premium),
+        _ => Err("must be `simple`, `plus` or `premium`.".to_owned()),
+    });
+    let plan = v.finish(plan)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let access = authorize(svc, &actor.principal, company_id, Need::ChangePlan).await?;
+        let before = access.company.plan;
+        if before == plan {
+            return Ok(access.company);
+        }
+        let mut company = access.company;
+        company.plan = plan;
+        match svc.store.replace(company_item(&company)?, access.company_version).await {
+            Ok(_) => {
+                audit::succeeded(
+                    svc,
+                    actor,
+                    company_id,
+                    "company.plan_changed",
+                    Target::new("company", company_id),
+                    Some(format!("{before:?} -> {plan:?}").to_lowercase()),
+                )
+                .await;
+                return Ok(company);
+            }
+            Err(StoreError::ConditionFailed) if attempt < CONTENTION_ATTEMPTS => {}
+            Err(StoreError::ConditionFailed) => {
+                return Err(Error::refused("company", Category::Conflict, "The company kept changing; retry."));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

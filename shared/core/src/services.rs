@@ -30,7 +30,10 @@ impl Settings {
 
 #[derive(Clone)]
 pub struct Services {
+    /// The main table.
     pub store: Arc<dyn ItemStore>,
+    /// The audit table (may be the same store locally: its keys do not collide).
+    pub audit: Arc<dyn ItemStore>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
@@ -39,12 +42,14 @@ pub struct Services {
 impl Services {
     pub fn new(
         store: Arc<dyn ItemStore>,
+        audit: Arc<dyn ItemStore>,
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
         Self {
             store,
+            audit,
             mailer,
             clock,
             settings: Arc::new(settings),

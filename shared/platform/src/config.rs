@@ -21,6 +21,8 @@ pub enum ConfigError {
 pub struct FunctionConfig {
     /// `TABLE_NAME`: the main DynamoDB table.
     pub table_name: String,
+    /// `AUDIT_TABLE_NAME`: the audit table.
+    pub audit_table_name: String,
     /// `PUBLIC_BASE_URL`: where people reach the API, e.g. `https://api.example.com`.
     pub public_base_url: String,
     /// `SES_SENDER`: the verified address emails come from.
@@ -55,6 +57,7 @@ impl FunctionConfig {
         }
         Ok(Self {
             table_name: required("TABLE_NAME")?,
+            audit_table_name: required("AUDIT_TABLE_NAME")?,
             public_base_url,
             ses_sender,
         })
@@ -64,10 +67,13 @@ impl FunctionConfig {
 /// The services of a function running in AWS: DynamoDB, SES and the system clock.
 pub async fn aws_services(config: &FunctionConfig) -> Services {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = DynamoStore::new(dynamodb.clone(), &config.table_name);
+    let audit = DynamoStore::new(dynamodb, &config.audit_table_name);
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), &config.ses_sender);
     Services::new(
         Arc::new(store),
+        Arc::new(audit),
         Arc::new(mailer),
         Arc::new(SystemClock),
         Settings::new(&config.public_base_url),
@@ -103,6 +109,7 @@ mod tests {
     fn reads_a_complete_environment() {
         let c = FunctionConfig::from_lookup(env(&[
             ("TABLE_NAME", "main"),
+            ("AUDIT_TABLE_NAME", "audit"),
             ("PUBLIC_BASE_URL", "https://api.example.com"),
             ("SES_SENDER", "no-reply@example.com"),
         ]))

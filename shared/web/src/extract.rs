@@ -4,11 +4,13 @@ use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use prov_core::audit::Actor;
 use prov_core::auth::{Principal, authenticate};
 use prov_core::{Category, Error, Services};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::RequestId;
 use crate::error::ApiError;
 
 /// A JSON object body: `Content-Type: application/json`, within the size limit, valid JSON,
@@ -103,6 +105,41 @@ where
         let services = Services::from_ref(state);
         let principal = authenticate(services.store.as_ref(), token.trim()).await?;
         Ok(Caller(principal))
+    }
+}
+
+/// The request's id (see `RequestId`), for audit records.
+#[derive(Debug, Clone)]
+pub struct ReqId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReqId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReqId(
+            parts
+                .extensions
+                .get::<RequestId>()
+                .map_or_else(|| "unknown".to_owned(), |r| r.0.clone()),
+        ))
+    }
+}
+
+/// The authenticated caller with the request id: what use cases take as their `Actor`.
+#[derive(Debug, Clone)]
+pub struct Ctx(pub Actor);
+
+impl<S> FromRequestParts<S> for Ctx
+where
+    Services: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        let Ok(ReqId(request_id)) = ReqId::from_request_parts(parts, state).await;
+        Ok(Ctx(Actor { principal, request_id }))
     }
 }
 

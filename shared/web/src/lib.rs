@@ -10,5 +10,5 @@ mod extract;
 mod layers;
 
 pub use error::ApiError;
-pub use extract::{Caller, JsonObject, PathParam, QueryParams};
+pub use extract::{Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId};
 pub use layers::{MAX_BODY_BYTES, REQUEST_ID, RequestId, finish};

@@ -63,6 +63,7 @@ impl App {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
         let outbox = LocalOutbox::new(store.clone(), Arc::new(clock.clone()));
         let services = Services::new(
+            store.clone(),
             store,
             make(outbox.clone()),
             Arc::new(clock.clone()),

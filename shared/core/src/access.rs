@@ -1,0 +1,73 @@
+//! Who may do what to a company. Every company route goes through `authorize`.
+//!
+//! Anyone who may not see the company is told it does not exist (404). Someone who may see
+//! it but lacks the permission for the action gets 403.
+
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::provisioning::{Company, Permission, Role, User, company_key, may_see, user_key};
+use crate::services::Services;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Read the company, its team, admins and audit log: the owning partner, any admin.
+    Read,
+    /// Add and change team members: the owning partner, any admin.
+    ManageTeam,
+    /// App, connection and account routes: the owning partner, the primary admin, or an
+    /// admin with `manage_apps`.
+    ManageApps,
+    /// Invite admins and change permissions: the owning partner or the primary admin.
+    ManageAdmins,
+    /// Change the plan: the owning partner.
+    ChangePlan,
+}
+
+/// What `authorize` found: the company (at the version read) and the calling admin, if any.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub company: Company,
+    pub company_version: u64,
+    pub admin: Option<User>,
+}
+
+pub async fn authorize(svc: &Services, principal: &Principal, company_id: &str, need: Need) -> Result<Access> {
+    let not_found = || Error::not_found("company");
+    if company_id.is_empty() || company_id.len() > 64 {
+        return Err(not_found());
+    }
+    let item = svc.store.get(&company_key(company_id)).await?.ok_or_else(not_found)?;
+    let company: Company = item.record()?;
+    if !may_see(principal, &company) {
+        return Err(not_found());
+    }
+    let admin = match principal {
+        Principal::Partner { .. } => None,
+        Principal::Admin { user_id, .. } => {
+            // An admin removed since the token was issued no longer sees the company.
+            let user_item = svc.store.get(&user_key(company_id, user_id)).await?.ok_or_else(not_found)?;
+            Some(user_item.record::<User>()?)
+        }
+    };
+    if let Some(admin) = &admin {
+        let allowed = match need {
+            Need::Read | Need::ManageTeam => true,
+            Need::ManageApps => admin.has(Permission::ManageApps),
+            Need::ManageAdmins => admin.role == Role::PrimaryAdmin,
+            Need::ChangePlan => false,
+        };
+        if !allowed {
+            let why = match need {
+                Need::ManageApps => "Managing apps needs the primary admin or the `manage_apps` permission.",
+                Need::ManageAdmins => "Only the primary admin can manage admins and permissions.",
+                _ => "Only the company's partner can change its plan.",
+            };
+            return Err(Error::forbidden("authorization", why));
+        }
+    }
+    Ok(Access {
+        company,
+        company_version: item.version,
+        admin,
+    })
+}

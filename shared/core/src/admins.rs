@@ -1,0 +1,249 @@
+//! A company's admins: listing them, inviting non-employee admins, and granting or revoking
+//! the `manage_apps` permission (the grantee is told by email).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::access::Access;
+use crate::audit::{self, Actor, Target};
+use crate::error::{Category, Error, Result};
+use crate::listing::{ListQuery, Listing};
+use crate::mail::{Email, MailQueue};
+use crate::provisioning::{
+    ADMIN_EMAIL_OP, Permission, Role, User, admin_with_claim, email_taken, send_queued, user_key,
+};
+use crate::secret::new_id;
+use crate::services::Services;
+use crate::store::{Item, StoreError, WriteOp};
+use crate::validate::{Obj, Text, Validator, join};
+use crate::values;
+
+const CONFLICT_ATTEMPTS: usize = 3;
+
+/// An admin as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminView {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    /// Effective permissions (the primary admin has them all).
+    pub permissions: Vec<Permission>,
+    /// Not on the team: provisioning apps do not serve this admin.
+    pub non_employee: bool,
+    /// Whether the admin has claimed their access (confirmed their email).
+    pub claimed: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for AdminView {
+    fn from(u: &User) -> Self {
+        let permissions = if u.role == Role::PrimaryAdmin {
+            vec![Permission::ManageApps]
+        } else {
+            u.permissions.clone()
+        };
+        Self {
+            id: u.id.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+            role: u.role,
+            permissions,
+            non_employee: u.team_member_id.is_none(),
+            claimed: u.email_confirmed_at.is_some(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<AdminView>> {
+    let page = svc
+        .store
+        .query(&format!("COMPANY#{company_id}"), "USER#", query.page_request()?)
+        .await?;
+    let users: Listing<User> = Listing::from_page(page)?;
+    Ok(Listing {
+        items: users.items.iter().map(AdminView::from).collect(),
+        next_cursor: users.next_cursor,
+    })
+}
+
+fn permissions(v: &mut Validator, root: &Obj<'_>, required: bool) -> Option<Vec<Permission>> {
+    let path = join(root.path(), "permissions");
+    if required && root.get("permissions").is_none() {
+        v.error(&path, format!("`{path}` is required (an empty list revokes every permission)."));
+        return None;
+    }
+    let items = v.array(root, "permissions", 10)?;
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str() {
+            Some("manage_apps") => {
+                if !out.contains(&Permission::ManageApps) {
+                    out.push(Permission::ManageApps);
+                }
+            }
+            _ => v.error(format!("{path}[{i}]"), format!("`{path}[{i}]` must be `manage_apps`.")),
+        }
+    }
+    Some(out)
+}
+
+/// Invites a non-employee admin: they claim their access through a one-time link.
+pub async fn invite(svc: &Services, actor: &Actor, access: &Access, body: &Map<String, Value>) -> Result<AdminView> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["first_name", "last_name", "email", "permissions"]);
+    let first_name = v.text(&root, "first_name", true, Text::NAME);
+    let last_name = v.text(&root, "last_name", true, Text::NAME);
+    let email = v.parsed(&root, "email", true, values::email);
+    let perms = permissions(&mut v, &root, false).unwrap_or_default();
+    let company = &access.company;
+    let user = match (first_name, last_name, email) {
+        (Some(first_name), Some(last_name), Some(email)) => Some(User {
+            id: new_id("usr"),
+            company_id: company.id.clone(),
+            first_name,
+            last_name,
+            email,
+            phone: None,
+            role: Role::Admin,
+            permissions: perms,
+            team_member_id: None,
+            email_confirmed_at: None,
+            created_at: svc.clock.now(),
+        }),
+        _ => None,
+    };
+    let user = v.finish(user)?;
+    if svc.store.get(&crate::provisioning::email_owner_key(&user.email)).await?.is_some() {
+        return Err(email_taken());
+    }
+    let can_manage_apps = user.has(Permission::ManageApps);
+    let (ops, mail, _) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
+        to: user.email.clone(),
+        subject: format!("You are invited to be an admin of {}", company.name),
+        text: format!(
+            "Hi {},\n\nYou were invited to be an admin of {}{}.\n\
+             Confirm your email and set up your access here:\n\n{url}\n\n\
+             This link works once and expires on {}.\n",
+            user.first_name,
+            company.name,
+            if can_manage_apps { ", with permission to manage apps" } else { "" },
+            expires.format("%B %-d, %Y at %H:%M UTC"),
+        ),
+    })?;
+    match svc.store.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&ADMIN_EMAIL_OP) => {
+            return Err(email_taken());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::succeeded(
+        svc,
+        actor,
+        &company.id,
+        "admin.invited",
+        Target::new("user", &user.id),
+        can_manage_apps.then(|| "with manage_apps".to_owned()),
+    )
+    .await;
+    send_queued(svc, &mail).await;
+    Ok(AdminView::from(&user))
+}
+
+/// Sets an admin's permissions. When `manage_apps` is granted or revoked, the admin gets
+/// an email, written in the same transaction as the change.
+pub async fn set_permissions(
+    svc: &Services,
+    actor: &Actor,
+    access: &Access,
+    admin_id: &str,
+    body: &Map<String, Value>,
+) -> Result<AdminView> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["permissions"]);
+    let wanted = permissions(&mut v, &root, true);
+    let wanted = v.finish(wanted)?;
+    let company = &access.company;
+    let not_found = || Error::not_found("admin");
+    if admin_id.is_empty() || admin_id.len() > 64 {
+        return Err(not_found());
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let item = svc.store.get(&user_key(&company.id, admin_id)).await?.ok_or_else(not_found)?;
+        let mut user: User = item.record()?;
+        if user.role == Role::PrimaryAdmin {
+            return Err(Error::invalid(
+                "permissions",
+                "The primary admin holds every permission; it cannot be changed.",
+            ));
+        }
+        let had = user.has(Permission::ManageApps);
+        user.permissions = wanted.clone();
+        let has = user.has(Permission::ManageApps);
+        if had == has {
+            return Ok(AdminView::from(&user));
+        }
+        let (subject, text) = if has {
+            (
+                format!("You can now manage apps for {}", company.name),
+                format!(
+                    "Hi {},\n\nYou were given permission to manage apps for {}: connect apps and create, suspend and remove team members' app accounts.\n",
+                    user.first_name, company.name
+                ),
+            )
+        } else {
+            (
+                format!("Your permission to manage apps for {} was removed", company.name),
+                format!(
+                    "Hi {},\n\nYour permission to manage apps for {} was removed. Ask your primary admin if this is unexpected.\n",
+                    user.first_name, company.name
+                ),
+            )
+        };
+        let (mail_op, mail) = MailQueue::enqueue(
+            Email {
+                to: user.email.clone(),
+                subject,
+                text,
+            },
+            svc.clock.as_ref(),
+        )?;
+        let ops = vec![
+            WriteOp::Replace {
+                item: Item::from_record(item.key.clone(), &user)?,
+                expected_version: item.version,
+            },
+            mail_op,
+        ];
+        match svc.store.transact(ops).await {
+            Ok(()) => {
+                let change = if has { "granted manage_apps" } else { "revoked manage_apps" };
+                audit::succeeded(
+                    svc,
+                    actor,
+                    &company.id,
+                    "admin.permissions_changed",
+                    Target::new("user", &user.id),
+                    Some(change.to_owned()),
+                )
+                .await;
+                send_queued(svc, &mail).await;
+                return Ok(AdminView::from(&user));
+            }
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) if attempt < CONFLICT_ATTEMPTS => {}
+            Err(StoreError::TransactionCancelled { .. }) => {
+                return Err(Error::refused("admin", Category::Conflict, "The admin kept changing; retry."));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

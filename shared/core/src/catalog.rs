@@ -1,0 +1,414 @@
+//! The app directory: the 19 provisioning apps of the product documentation.
+//!
+//! Capabilities follow the product's table (create, suspend, delete/remove, groups). Where a
+//! vendor's real API differs from that table, the entry says what really happens
+//! (`remove_means`, `differences_from_product_docs`): we never report an action the vendor
+//! did not take.
+
+use serde::Serialize;
+
+use crate::connections::{self, ConnectionState};
+use crate::error::{Error, Result};
+use crate::provisioning::{Company, Plan};
+use crate::services::Services;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionType {
+    /// The admin is sent to the vendor to approve access and comes back.
+    Oauth,
+    /// The admin pastes credentials into a form.
+    ApiKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub create: bool,
+    pub suspend: bool,
+    /// Remove the account (see `remove_means` for what the vendor really does).
+    pub delete: bool,
+    pub groups: bool,
+    /// Can create a work email (mailbox) for a new employee.
+    pub work_email: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    /// An https URL (checked against the vendor's host pattern at connect).
+    Url,
+    Choice { options: &'static [&'static str] },
+}
+
+/// One field of an API-key app's connect form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CredentialField {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// Secrets go to the secret store only and are never shown again.
+    pub secret: bool,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct App {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub connection_type: ConnectionType,
+    pub capabilities: Capabilities,
+    /// Whether the company needs the Plus or Premium plan (all apps but Google Workspace and
+    /// Microsoft 365).
+    pub requires_plus_or_premium: bool,
+    /// What the vendor's own plan must be, when it matters.
+    pub vendor_plan_note: Option<&'static str>,
+    pub remove_means: &'static str,
+    pub suspend_means: Option<&'static str>,
+    pub credential_fields: &'static [CredentialField],
+    pub differences_from_product_docs: &'static [&'static str],
+}
+
+const fn caps(create: bool, suspend: bool, delete: bool, groups: bool, work_email: bool) -> Capabilities {
+    Capabilities {
+        create,
+        suspend,
+        delete,
+        groups,
+        work_email,
+    }
+}
+
+const CREATE_REMOVE: Capabilities = caps(true, false, true, false, false);
+const CREATE_SUSPEND_REMOVE: Capabilities = caps(true, true, true, false, false);
+
+const fn secret(name: &'static str, label: &'static str) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: true,
+        kind: FieldKind::Text,
+    }
+}
+
+const fn text(name: &'static str, label: &'static str) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: false,
+        kind: FieldKind::Text,
+    }
+}
+
+const fn url(name: &'static str, label: &'static str) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: false,
+        kind: FieldKind::Url,
+    }
+}
+
+const fn choice(name: &'static str, label: &'static str, options: &'static [&'static str]) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: false,
+        kind: FieldKind::Choice { options },
+    }
+}
+
+const fn app(slug: &'static str, name: &'static str, connection_type: ConnectionType, capabilities: Capabilities) -> App {
+    App {
+        slug,
+        name,
+        connection_type,
+        capabilities,
+        requires_plus_or_premium: true,
+        vendor_plan_note: None,
+        remove_means: "Deletes the account in the app.",
+        suspend_means: None,
+        credential_fields: &[],
+        differences_from_product_docs: &[],
+    }
+}
+
+use ConnectionType::{ApiKey, Oauth};
+
+/// Every app, in directory (alphabetical) order.
+pub const APPS: &[App] = &[
+    App {
+        remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
+        credential_fields: &[
+            url("scim_base_url", "SCIM 2.0 base URL (Settings → Integrations → SCIM 2.0)"),
+            secret("scim_token", "SCIM 2.0 token (30 characters)"),
+        ],
+        ..app("fifteen_five", "15Five", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Removes the user from the Asana organization (their tasks stay).",
+        ..app("asana", "Asana", Oauth, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Deletes the managed user and their content (force delete).",
+        suspend_means: Some("Sets the user inactive: no sign-in, content kept."),
+        ..app("box", "Box", Oauth, CREATE_SUSPEND_REMOVE)
+    },
+    App {
+        vendor_plan_note: Some("ClickUp's user management API needs the Enterprise plan."),
+        remove_means: "Removes the user from the ClickUp workspace.",
+        credential_fields: &[
+            secret("api_token", "Personal API token (starts with pk_) of a workspace owner or admin"),
+            text("team_id", "Workspace (team) ID"),
+        ],
+        differences_from_product_docs: &[
+            "ClickUp's user endpoints need the Enterprise plan; other plans are refused at connect.",
+        ],
+        ..app("clickup", "ClickUp", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Closes the user's membership of the DocuSign account.",
+        ..app("docusign", "DocuSign", Oauth, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Removes the member from the Dropbox team.",
+        suspend_means: Some("Suspends the member: no sign-in, files kept."),
+        ..app("dropbox", "Dropbox", Oauth, CREATE_SUSPEND_REMOVE)
+    },
+    App {
+        vendor_plan_note: Some("Requires a Digital Experience Monitoring plan or higher."),
+        remove_means: "Deletes the user from the Dynatrace account.",
+        credential_fields: &[
+            text("account_uuid", "Account UUID"),
+            text("client_id", "OAuth client ID (dt0s02.…)"),
+            secret("client_secret", "OAuth client secret"),
+        ],
+        differences_from_product_docs: &[
+            "Dynatrace's Account Management API uses an OAuth client (ID and secret) that the admin pastes, not a static API key.",
+            "Dynatrace documents no plan gate for its API; a refusal is detected by the connect check.",
+        ],
+        ..app("dynatrace", "Dynatrace", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Removes the person from the GitHub organization (or cancels a pending invitation); their personal account stays.",
+        ..app("github", "GitHub", Oauth, CREATE_REMOVE)
+    },
+    App {
+        requires_plus_or_premium: false,
+        remove_means: "Deletes the Google Workspace user (Google can restore it for about 20 days).",
+        suspend_means: Some("Suspends the user: no sign-in, mail and files kept."),
+        differences_from_product_docs: &[
+            "Creating an account creates a mailbox with a one-time password instead of sending an invitation.",
+        ],
+        ..app("google_workspace", "Google Workspace", Oauth, caps(true, true, true, true, true))
+    },
+    App {
+        remove_means: "Removes the user from the HubSpot account.",
+        ..app("hubspot", "HubSpot", Oauth, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Deletes the user from the LastPass business account.",
+        credential_fields: &[
+            text("cid", "Account number (CID)"),
+            secret("provhash", "Provisioning hash"),
+        ],
+        differences_from_product_docs: &[
+            "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
+        ],
+        ..app("lastpass", "LastPass", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        requires_plus_or_premium: false,
+        remove_means: "Deletes the user (Microsoft keeps it restorable for 30 days).",
+        suspend_means: Some("Blocks sign-in (account disabled), mailbox kept."),
+        differences_from_product_docs: &[
+            "Creating an account creates a user with a one-time password and assigns a licence for the mailbox; no invitation is sent.",
+        ],
+        ..app("microsoft_365", "Microsoft 365", Oauth, caps(true, true, true, false, true))
+    },
+    App {
+        vendor_plan_note: Some("Requires a paid Okta plan."),
+        remove_means: "Deactivates the user, then deletes them.",
+        credential_fields: &[url("org_url", "Okta org URL (https://your-org.okta.com)"), secret("api_token", "API token")],
+        ..app("okta", "Okta", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        vendor_plan_note: Some("Requires a paid Planview LeanKit plan."),
+        remove_means: "Deletes the user from the LeanKit account.",
+        credential_fields: &[
+            text("account", "Account subdomain (the part before .leankit.com)"),
+            secret("api_token", "API token"),
+        ],
+        ..app("planview_leankit", "Planview LeanKit", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
+        differences_from_product_docs: &["Salesforce users cannot be deleted: removing one deactivates it."],
+        ..app("salesforce", "Salesforce", Oauth, CREATE_REMOVE)
+    },
+    App {
+        vendor_plan_note: Some("Requires a Live Testing plan or higher."),
+        remove_means: "Deactivates the user (Sauce Labs offers no delete).",
+        credential_fields: &[
+            choice("data_center", "Data center", &["us-west-1", "us-east-4", "eu-central-1"]),
+            text("username", "Admin username"),
+            secret("access_key", "Access key"),
+        ],
+        differences_from_product_docs: &["Sauce Labs has no delete: removing a user deactivates it."],
+        ..app("sauce_labs", "Sauce Labs", ApiKey, CREATE_REMOVE)
+    },
+    App {
+        vendor_plan_note: Some("Requires a paid Slack plan with SCIM: Business+ or Enterprise Grid."),
+        remove_means: "Deactivates the member (Slack never deletes members; their messages stay).",
+        differences_from_product_docs: &[
+            "Slack's SCIM API needs Business+ or Enterprise Grid; a Pro workspace is refused at connect.",
+            "Slack deactivates rather than deletes members.",
+        ],
+        ..app("slack", "Slack", Oauth, CREATE_REMOVE)
+    },
+    App {
+        remove_means: "Removes the member from the Trello workspace.",
+        differences_from_product_docs: &[
+            "The product docs give no connection type; Trello connects through its authorization page (a redirect).",
+        ],
+        ..app("trello", "Trello", Oauth, CREATE_REMOVE)
+    },
+    App {
+        vendor_plan_note: Some("Supports Zoho Desk, Zoho Books and Zoho CRM. Zoho Desk needs the Standard or Professional plan."),
+        remove_means: "Deletes the user (Zoho Desk: deactivates agents who accepted their invitation).",
+        credential_fields: &[
+            choice("product", "Zoho product", &["desk", "books", "crm"]),
+            choice("data_center", "Data center", &["us", "eu", "in", "au", "jp", "ca", "cn", "sa"]),
+            text("client_id", "Self Client ID"),
+            secret("client_secret", "Self Client secret"),
+            secret("grant_code", "Grant code (generated in the Self Client)"),
+        ],
+        differences_from_product_docs: &[
+            "Zoho has no static API keys: the admin pastes a Self Client's ID, secret and grant code, exchanged once for a refresh token.",
+        ],
+        ..app("zoho", "Zoho", ApiKey, CREATE_REMOVE)
+    },
+];
+
+pub fn find(slug: &str) -> Option<&'static App> {
+    APPS.iter().find(|a| a.slug == slug)
+}
+
+pub fn get(slug: &str) -> Result<&'static App> {
+    find(slug).ok_or_else(|| Error::not_found("app"))
+}
+
+impl App {
+    /// Whether a company on `plan` may use this app; the refusal says why.
+    pub fn allowed_on(&self, plan: Plan) -> Result<(), String> {
+        if self.requires_plus_or_premium && plan == Plan::Simple {
+            Err(format!(
+                "{} needs the Plus or Premium plan; this company is on Simple. Upgrade to use provisioning apps (Google Workspace and Microsoft 365 work on every plan).",
+                self.name
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// An app as one company sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompanyApp {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub connection_type: ConnectionType,
+    /// For connected apps: the connection's state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_state: Option<ConnectionState>,
+    /// For unavailable apps: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable_reason: Option<String>,
+}
+
+/// The company's App directory: apps it has connected, apps it can connect, and apps its
+/// plan does not include (with the reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompanyApps {
+    pub connected: Vec<CompanyApp>,
+    pub available: Vec<CompanyApp>,
+    pub unavailable: Vec<CompanyApp>,
+}
+
+pub async fn company_apps(svc: &Services, company: &Company) -> Result<CompanyApps> {
+    let connections = connections::summaries(svc, &company.id).await?;
+    let mut out = CompanyApps {
+        connected: Vec::new(),
+        available: Vec::new(),
+        unavailable: Vec::new(),
+    };
+    for app in APPS {
+        let entry = |connection_state, unavailable_reason| CompanyApp {
+            slug: app.slug,
+            name: app.name,
+            connection_type: app.connection_type,
+            connection_state,
+            unavailable_reason,
+        };
+        let connection = connections
+            .iter()
+            .find(|c| c.app == app.slug && c.state != ConnectionState::Disconnected);
+        match (connection, app.allowed_on(company.plan)) {
+            (Some(c), _) => out.connected.push(entry(Some(c.state), None)),
+            (None, Ok(())) => out.available.push(entry(None, None)),
+            (None, Err(why)) => out.unavailable.push(entry(None, Some(why))),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nineteen_apps_with_unique_slugs_in_order() {
+        assert_eq!(APPS.len(), 19);
+        let slugs: Vec<_> = APPS.iter().map(|a| a.slug).collect();
+        let mut sorted = slugs.clone();
+        sorted.sort_by_key(|s| APPS.iter().find(|a| a.slug == *s).unwrap().name.to_lowercase());
+        assert_eq!(slugs, sorted, "directory order is by name");
+        sorted.dedup();
+        assert_eq!(sorted.len(), 19);
+    }
+
+    #[test]
+    fn capabilities_follow_the_product_table() {
+        let suspendable: Vec<_> = APPS.iter().filter(|a| a.capabilities.suspend).map(|a| a.slug).collect();
+        assert_eq!(suspendable, ["box", "dropbox", "google_workspace", "microsoft_365"]);
+        let groups: Vec<_> = APPS.iter().filter(|a| a.capabilities.groups).map(|a| a.slug).collect();
+        assert_eq!(groups, ["google_workspace"]);
+        assert!(APPS.iter().all(|a| a.capabilities.create && a.capabilities.delete));
+        let free: Vec<_> = APPS.iter().filter(|a| !a.requires_plus_or_premium).map(|a| a.slug).collect();
+        assert_eq!(free, ["google_workspace", "microsoft_365"]);
+    }
+
+    #[test]
+    fn api_key_apps_declare_their_fields_and_oauth_apps_none() {
+        for a in APPS {
+            match a.connection_type {
+                ConnectionType::ApiKey => assert!(
+                    a.credential_fields.iter().any(|f| f.secret),
+                    "{} needs a secret field",
+                    a.slug
+                ),
+                ConnectionType::Oauth => assert!(a.credential_fields.is_empty(), "{}", a.slug),
+            }
+        }
+    }
+
+    #[test]
+    fn plan_gating() {
+        let slack = find("slack").unwrap();
+        assert!(slack.allowed_on(Plan::Simple).unwrap_err().contains("Plus or Premium"));
+        assert!(slack.allowed_on(Plan::Plus).is_ok());
+        assert!(slack.allowed_on(Plan::Premium).is_ok());
+        assert!(find("google_workspace").unwrap().allowed_on(Plan::Simple).is_ok());
+        assert!(find("microsoft_365").unwrap().allowed_on(Plan::Simple).is_ok());
+    }
+}

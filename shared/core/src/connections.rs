@@ -1,0 +1,38 @@
+//! App connections of a company (the records; connecting is another module's work).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::services::Services;
+use crate::store::{Key, PageRequest};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Connected,
+    /// The vendor refused our credentials; an admin must connect again.
+    NeedsReauth,
+    /// Paused by a safeguard until an admin confirms.
+    Quarantined,
+    Disconnected,
+}
+
+/// What every connection record holds, whatever else its app keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionSummary {
+    pub app: String,
+    pub state: ConnectionState,
+}
+
+pub fn connection_key(company_id: &str, app: &str) -> Key {
+    Key::new(format!("COMPANY#{company_id}"), format!("CONNECTION#{app}"))
+}
+
+/// Every connection record of a company (at most one per app, so one page).
+pub async fn summaries(svc: &Services, company_id: &str) -> Result<Vec<ConnectionSummary>> {
+    let page = svc
+        .store
+        .query(&format!("COMPANY#{company_id}"), "CONNECTION#", PageRequest::first(100))
+        .await?;
+    Ok(page.items.iter().map(|i| i.record()).collect::<Result<_, _>>()?)
+}

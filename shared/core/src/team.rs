@@ -1,0 +1,444 @@
+//! Team members (employees and contractors) and who of them provisioning serves.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::access::Access;
+use crate::audit::{self, Actor, Target};
+use crate::error::{Category, Error, Result};
+use crate::listing::{ListQuery, Listing};
+use crate::provisioning::User;
+use crate::secret::new_ordered_id;
+use crate::services::Services;
+use crate::store::{Item, Key, StoreError, WriteOp};
+use crate::validate::{Obj, Text, Validator};
+use crate::values;
+
+const CONFLICT_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Employee,
+    Contractor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    /// No offer letter was sent through the platform.
+    #[default]
+    None,
+    Sent,
+    Accepted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentStatus {
+    #[default]
+    Active,
+    /// Dismissed; `last_day` says when access ends.
+    Dismissed,
+    /// Dismissed once, then rehired.
+    Rehired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: String,
+    pub company_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Without an email, no app account can be created for the person.
+    pub email: Option<String>,
+    pub kind: Kind,
+    /// ISO 3166-1 alpha-2 country of work, e.g. `US`.
+    pub work_country: String,
+    pub start_date: Option<NaiveDate>,
+    pub offer_status: OfferStatus,
+    pub employment_status: EmploymentStatus,
+    pub last_day: Option<NaiveDate>,
+    pub rehired_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TeamMember {
+    pub fn is_us(&self) -> bool {
+        self.work_country == "US"
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+/// Who a provisioning action is for.
+pub enum Subject<'a> {
+    TeamMember(&'a TeamMember),
+    /// An admin who is not on the team (a non-employee admin).
+    Admin(&'a User),
+}
+
+/// Provisioning serves employees and US contractors. International employees,
+/// international contractors and non-employee admins are refused, and told why.
+pub fn eligibility(subject: Subject<'_>) -> Result<()> {
+    let why = match subject {
+        Subject::TeamMember(tm) => match (tm.kind, tm.is_us()) {
+            (Kind::Employee, true) | (Kind::Contractor, true) => return Ok(()),
+            (Kind::Employee, false) => format!(
+                "{} is an international employee (works in {}); provisioning apps support employees and contractors working in the US.",
+                tm.full_name(),
+                tm.work_country
+            ),
+            (Kind::Contractor, false) => format!(
+                "{} is an international contractor (works in {}); provisioning apps support US contractors only.",
+                tm.full_name(),
+                tm.work_country
+            ),
+        },
+        Subject::Admin(admin) if admin.team_member_id.is_some() => return Ok(()),
+        Subject::Admin(admin) => format!(
+            "{} {} is an admin who is not an employee; provisioning apps do not support non-employee admins.",
+            admin.first_name, admin.last_name
+        ),
+    };
+    Err(Error::refused("team_member", Category::NotEligible, why))
+}
+
+pub fn team_member_key(company_id: &str, id: &str) -> Key {
+    Key::new(format!("COMPANY#{company_id}"), format!("TM#{id}"))
+}
+
+/// Holds a team member's email within the company: one person per email.
+fn email_key(company_id: &str, email: &str) -> Key {
+    Key::new(format!("COMPANY#{company_id}"), format!("TMEMAIL#{}", values::email_key(email)))
+}
+
+fn email_taken() -> Error {
+    Error::invalid("email", "Another team member of this company has this email.")
+}
+
+/// ISO 3166-1 alpha-2 codes.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+fn country(raw: &str) -> Result<String, String> {
+    let code = raw.to_ascii_uppercase();
+    if code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code) {
+        Ok(code)
+    } else {
+        Err("must be a two-letter ISO country code such as US or CA.".into())
+    }
+}
+
+fn date(raw: &str) -> Result<NaiveDate, String> {
+    const WHY: &str = "must be a date as YYYY-MM-DD.";
+    if raw.len() != 10 {
+        return Err(WHY.into());
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| WHY.to_owned())
+}
+
+fn kind(raw: &str) -> Result<Kind, String> {
+    match raw {
+        "employee" => Ok(Kind::Employee),
+        "contractor" => Ok(Kind::Contractor),
+        _ => Err("must be `employee` or `contractor`.".into()),
+    }
+}
+
+fn offer_status(raw: &str) -> Result<OfferStatus, String> {
+    match raw {
+        "none" => Ok(OfferStatus::None),
+        "sent" => Ok(OfferStatus::Sent),
+        "accepted" => Ok(OfferStatus::Accepted),
+        _ => Err("must be `none`, `sent` or `accepted`.".into()),
+    }
+}
+
+const WRITABLE: &[&str] = &["first_name", "last_name", "email", "kind", "work_country", "start_date", "offer_status"];
+const MANAGED_ELSEWHERE: &[&str] = &["employment_status", "last_day", "rehired_on"];
+
+/// Refuses attributes a client may not write, with a hint for the employment ones.
+fn only_writable(v: &mut Validator, root: &Obj<'_>, body: &Map<String, Value>) {
+    for key in MANAGED_ELSEWHERE {
+        if body.contains_key(*key) {
+            v.error(
+                *key,
+                format!("`{key}` changes through the dismissal and rehire routes, not here."),
+            );
+        }
+    }
+    let mut allowed: Vec<&str> = WRITABLE.to_vec();
+    allowed.extend_from_slice(MANAGED_ELSEWHERE);
+    v.only(root, &allowed);
+}
+
+/// Creates a team member from a request body.
+pub async fn create(svc: &Services, actor: &Actor, access: &Access, body: &Map<String, Value>) -> Result<TeamMember> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    only_writable(&mut v, &root, body);
+    let first_name = v.text(&root, "first_name", true, Text::NAME);
+    let last_name = v.text(&root, "last_name", true, Text::NAME);
+    let email = v.parsed(&root, "email", false, values::email);
+    let kind = v.parsed(&root, "kind", true, kind);
+    let work_country = v.parsed(&root, "work_country", false, country).unwrap_or_else(|| "US".into());
+    let start_date = v.parsed(&root, "start_date", false, date);
+    let offer_status = v.parsed(&root, "offer_status", false, offer_status).unwrap_or_default();
+    let now = svc.clock.now();
+    let company_id = access.company.id.clone();
+    let member = match (first_name, last_name, kind) {
+        (Some(first_name), Some(last_name), Some(kind)) => Some(TeamMember {
+            id: new_ordered_id("tm"),
+            company_id: company_id.clone(),
+            first_name,
+            last_name,
+            email,
+            kind,
+            work_country,
+            start_date,
+            offer_status,
+            employment_status: EmploymentStatus::Active,
+            last_day: None,
+            rehired_on: None,
+            created_at: now,
+            updated_at: now,
+        }),
+        _ => None,
+    };
+    let member = v.finish(member)?;
+
+    let mut ops = vec![WriteOp::Create(Item::from_record(
+        team_member_key(&company_id, &member.id),
+        &member,
+    )?)];
+    if let Some(email) = &member.email {
+        ops.push(WriteOp::Create(Item::from_record(
+            email_key(&company_id, email),
+            &serde_json::json!({ "team_member_id": member.id }),
+        )?));
+    }
+    match svc.store.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { failed }) if failed == [1] => return Err(email_taken()),
+        Err(e) => return Err(e.into()),
+    }
+    audit::succeeded(svc, actor, &company_id, "team_member.created", Target::new("team_member", &member.id), None).await;
+    Ok(member)
+}
+
+pub async fn get(svc: &Services, company_id: &str, id: &str) -> Result<TeamMember> {
+    Ok(load(svc, company_id, id).await?.1)
+}
+
+async fn load(svc: &Services, company_id: &str, id: &str) -> Result<(u64, TeamMember)> {
+    let not_found = || Error::not_found("team_member");
+    if id.is_empty() || id.len() > 64 {
+        return Err(not_found());
+    }
+    let item = svc
+        .store
+        .get(&team_member_key(company_id, id))
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((item.version, item.record()?))
+}
+
+/// Applies a partial update; `null` clears an optional attribute.
+pub async fn update(
+    svc: &Services,
+    actor: &Actor,
+    company_id: &str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<TeamMember> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (version, current) = load(svc, company_id, id).await?;
+        let updated = apply_patch(&current, body, svc.clock.now())?;
+        let mut ops = vec![WriteOp::Replace {
+            item: Item::from_record(team_member_key(company_id, id), &updated)?,
+            expected_version: version,
+        }];
+        // The email lock moves with the email (a change of case only keeps it).
+        let mut email_op = None;
+        if current.email.as_deref().map(values::email_key) != updated.email.as_deref().map(values::email_key) {
+            if let Some(old) = &current.email {
+                ops.push(WriteOp::Delete {
+                    key: email_key(company_id, old),
+                    expected_version: None,
+                });
+            }
+            if let Some(new) = &updated.email {
+                ops.push(WriteOp::Create(Item::from_record(
+                    email_key(company_id, new),
+                    &serde_json::json!({ "team_member_id": id }),
+                )?));
+                email_op = Some(ops.len() - 1);
+            }
+        }
+        match svc.store.transact(ops).await {
+            Ok(()) => {
+                let changed: Vec<&str> = WRITABLE.iter().copied().filter(|k| body.contains_key(*k)).collect();
+                audit::succeeded(
+                    svc,
+                    actor,
+                    company_id,
+                    "team_member.updated",
+                    Target::new("team_member", id),
+                    Some(format!("changed: {}", changed.join(", "))),
+                )
+                .await;
+                return Ok(updated);
+            }
+            Err(StoreError::TransactionCancelled { failed }) if email_op.is_some_and(|i| failed.contains(&i)) => {
+                return Err(email_taken());
+            }
+            // Someone else changed the team member meanwhile: apply the patch to theirs.
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) if attempt < CONFLICT_ATTEMPTS => {}
+            Err(StoreError::TransactionCancelled { .. }) => {
+                return Err(Error::refused(
+                    "team_member",
+                    Category::Conflict,
+                    "The team member kept changing; read it again and retry.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn apply_patch(current: &TeamMember, body: &Map<String, Value>, now: DateTime<Utc>) -> Result<TeamMember> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    only_writable(&mut v, &root, body);
+    if body.is_empty() {
+        v.error("body", "Send at least one attribute to change.");
+    }
+    let mut next = current.clone();
+    let is_null = |k: &str| body.get(k).is_some_and(Value::is_null);
+    for required in ["first_name", "last_name", "kind", "work_country", "offer_status"] {
+        if is_null(required) {
+            v.error(required, format!("`{required}` cannot be cleared."));
+        }
+    }
+    if let Some(x) = v.text(&root, "first_name", false, Text::NAME) {
+        next.first_name = x;
+    }
+    if let Some(x) = v.text(&root, "last_name", false, Text::NAME) {
+        next.last_name = x;
+    }
+    if let Some(x) = v.parsed(&root, "email", false, values::email) {
+        next.email = Some(x);
+    } else if is_null("email") {
+        next.email = None;
+    }
+    if let Some(x) = v.parsed(&root, "kind", false, kind) {
+        next.kind = x;
+    }
+    if let Some(x) = v.parsed(&root, "work_country", false, country) {
+        next.work_country = x;
+    }
+    if let Some(x) = v.parsed(&root, "start_date", false, date) {
+        next.start_date = Some(x);
+    } else if is_null("start_date") {
+        next.start_date = None;
+    }
+    if let Some(x) = v.parsed(&root, "offer_status", false, offer_status) {
+        next.offer_status = x;
+    }
+    next.updated_at = now;
+    v.finish(Some(next))
+}
+
+/// A company's team members in the order they were added.
+pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<TeamMember>> {
+    let page = svc
+        .store
+        .query(&format!("COMPANY#{company_id}"), "TM#", query.page_request()?)
+        .await?;
+    Listing::from_page(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provisioning::Role;
+    use chrono::TimeZone;
+
+    fn member(kind: Kind, country: &str) -> TeamMember {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        TeamMember {
+            id: "tm_1".into(),
+            company_id: "com_1".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: None,
+            kind,
+            work_country: country.into(),
+            start_date: None,
+            offer_status: OfferStatus::None,
+            employment_status: EmploymentStatus::Active,
+            last_day: None,
+            rehired_on: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    fn refusal(r: Result<()>) -> String {
+        match r {
+            Err(Error::Refused(d)) => {
+                assert_eq!(d[0].category, Category::NotEligible);
+                d[0].message.clone()
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn employees_and_us_contractors_are_eligible() {
+        assert!(eligibility(Subject::TeamMember(&member(Kind::Employee, "US"))).is_ok());
+        assert!(eligibility(Subject::TeamMember(&member(Kind::Contractor, "US"))).is_ok());
+    }
+
+    #[test]
+    fn international_people_and_non_employee_admins_are_refused_with_the_reason() {
+        let why = refusal(eligibility(Subject::TeamMember(&member(Kind::Employee, "CA"))));
+        assert!(why.contains("international employee") && why.contains("CA"), "{why}");
+        let why = refusal(eligibility(Subject::TeamMember(&member(Kind::Contractor, "GB"))));
+        assert!(why.contains("international contractor"), "{why}");
+        let t = Utc::now();
+        let mut admin = User {
+            id: "usr_1".into(),
+            company_id: "com_1".into(),
+            first_name: "Grace".into(),
+            last_name: "Hopper".into(),
+            email: "g@example.com".into(),
+            phone: None,
+            role: Role::Admin,
+            permissions: vec![],
+            team_member_id: None,
+            email_confirmed_at: None,
+            created_at: t,
+        };
+        let why = refusal(eligibility(Subject::Admin(&admin)));
+        assert!(why.contains("not an employee"), "{why}");
+        admin.team_member_id = Some("tm_9".into());
+        assert!(eligibility(Subject::Admin(&admin)).is_ok());
+    }
+
+    #[test]
+    fn countries_and_dates() {
+        assert_eq!(country("us").unwrap(), "US");
+        assert!(country("XX").is_err());
+        assert!(country("USA").is_err());
+        assert!(date("2026-02-29").is_err());
+        assert!(date("2026-1-5").is_err());
+        assert_eq!(date("2028-02-29").unwrap(), NaiveDate::from_ymd_opt(2028, 2, 29).unwrap());
+    }
+}
