@@ -20,7 +20,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies/{company_id}/team_members"),
     ("POST", "/v1/companies/{company_id}/team_members"),
     ("GET", "/v1/companies/{company_id}/team_members/{team_member_id}"),
-    ("PATCH", "/v1/companies/{company_id}/team_members/{team_member_id}"),
+    (
+        "PATCH",
+        "/v1/companies/{company_id}/team_members/{team_member_id}",
+    ),
     ("GET", "/v1/companies/{company_id}/admins"),
     ("POST", "/v1/companies/{company_id}/admins"),
     ("PATCH", "/v1/companies/{company_id}/admins/{admin_id}"),
@@ -38,13 +41,22 @@ pub fn router(services: Services) -> Router {
 /// The routes alone, for mounting beside other functions' routes (the devserver).
 pub fn routes(services: Services) -> Router {
     Router::new()
-        .route("/v1/companies/{company_id}/team_members", get(list_team).post(create_team_member))
+        .route(
+            "/v1/companies/{company_id}/team_members",
+            get(list_team).post(create_team_member),
+        )
         .route(
             "/v1/companies/{company_id}/team_members/{team_member_id}",
             get(get_team_member).patch(update_team_member),
         )
-        .route("/v1/companies/{company_id}/admins", get(list_admins).post(invite_admin))
-        .route("/v1/companies/{company_id}/admins/{admin_id}", patch(set_permissions))
+        .route(
+            "/v1/companies/{company_id}/admins",
+            get(list_admins).post(invite_admin),
+        )
+        .route(
+            "/v1/companies/{company_id}/admins/{admin_id}",
+            patch(set_permissions),
+        )
         .route("/v1/apps", get(list_apps))
         .route("/v1/apps/{app}", get(get_app))
         .route("/v1/companies/{company_id}/apps", get(company_apps))
@@ -75,7 +87,9 @@ async fn create_team_member(
     JsonObject(body): JsonObject,
 ) -> Answer {
     let access = authorize(&svc, &actor.principal, &company_id, Need::ManageTeam).await?;
-    Ok(created(team::create(&svc, &actor, &access, &body).await?))
+    Ok(created(team::TeamMemberView::from(
+        team::create(&svc, &actor, &access, &body).await?,
+    )))
 }
 
 async fn get_team_member(
@@ -84,7 +98,10 @@ async fn get_team_member(
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
 ) -> Answer {
     authorize(&svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(team::get(&svc, &company_id, &team_member_id).await?).into_response())
+    Ok(Json(team::TeamMemberView::from(
+        team::get(&svc, &company_id, &team_member_id).await?,
+    ))
+    .into_response())
 }
 
 async fn update_team_member(
@@ -94,7 +111,8 @@ async fn update_team_member(
     JsonObject(body): JsonObject,
 ) -> Answer {
     authorize(&svc, &actor.principal, &company_id, Need::ManageTeam).await?;
-    Ok(Json(team::update(&svc, &actor, &company_id, &team_member_id, &body).await?).into_response())
+    let member = team::update(&svc, &actor, &company_id, &team_member_id, &body).await?;
+    Ok(Json(team::TeamMemberView::from(member)).into_response())
 }
 
 async fn list_admins(

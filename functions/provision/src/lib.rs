@@ -45,7 +45,10 @@ pub fn routes(services: Services) -> Router {
         )
         .route("/v1/claims/{claim_id}", post(confirm_claim))
         .route("/v1/companies", get(list_companies))
-        .route("/v1/companies/{company_id}", get(get_company).patch(update_company))
+        .route(
+            "/v1/companies/{company_id}",
+            get(get_company).patch(update_company),
+        )
         .with_state(services)
 }
 

@@ -31,12 +31,21 @@ pub struct Access {
     pub admin: Option<User>,
 }
 
-pub async fn authorize(svc: &Services, principal: &Principal, company_id: &str, need: Need) -> Result<Access> {
+pub async fn authorize(
+    svc: &Services,
+    principal: &Principal,
+    company_id: &str,
+    need: Need,
+) -> Result<Access> {
     let not_found = || Error::not_found("company");
     if company_id.is_empty() || company_id.len() > 64 {
         return Err(not_found());
     }
-    let item = svc.store.get(&company_key(company_id)).await?.ok_or_else(not_found)?;
+    let item = svc
+        .store
+        .get(&company_key(company_id))
+        .await?
+        .ok_or_else(not_found)?;
     let company: Company = item.record()?;
     if !may_see(principal, &company) {
         return Err(not_found());
@@ -45,7 +54,11 @@ pub async fn authorize(svc: &Services, principal: &Principal, company_id: &str, 
         Principal::Partner { .. } => None,
         Principal::Admin { user_id, .. } => {
             // An admin removed since the token was issued no longer sees the company.
-            let user_item = svc.store.get(&user_key(company_id, user_id)).await?.ok_or_else(not_found)?;
+            let user_item = svc
+                .store
+                .get(&user_key(company_id, user_id))
+                .await?
+                .ok_or_else(not_found)?;
             Some(user_item.record::<User>()?)
         }
     };

@@ -64,17 +64,16 @@ pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result
         .store
         .query(&format!("COMPANY#{company_id}"), "USER#", query.page_request()?)
         .await?;
-    let users: Listing<User> = Listing::from_page(page)?;
-    Ok(Listing {
-        items: users.items.iter().map(AdminView::from).collect(),
-        next_cursor: users.next_cursor,
-    })
+    Ok(Listing::<User>::from_page(page)?.map(|u| AdminView::from(&u)))
 }
 
 fn permissions(v: &mut Validator, root: &Obj<'_>, required: bool) -> Option<Vec<Permission>> {
     let path = join(root.path(), "permissions");
     if required && root.get("permissions").is_none() {
-        v.error(&path, format!("`{path}` is required (an empty list revokes every permission)."));
+        v.error(
+            &path,
+            format!("`{path}` is required (an empty list revokes every permission)."),
+        );
         return None;
     }
     let items = v.array(root, "permissions", 10)?;
@@ -86,14 +85,22 @@ fn permissions(v: &mut Validator, root: &Obj<'_>, required: bool) -> Option<Vec<
                     out.push(Permission::ManageApps);
                 }
             }
-            _ => v.error(format!("{path}[{i}]"), format!("`{path}[{i}]` must be `manage_apps`.")),
+            _ => v.error(
+                format!("{path}[{i}]"),
+                format!("`{path}[{i}]` must be `manage_apps`."),
+            ),
         }
     }
     Some(out)
 }
 
 /// Invites a non-employee admin: they claim their access through a one-time link.
-pub async fn invite(svc: &Services, actor: &Actor, access: &Access, body: &Map<String, Value>) -> Result<AdminView> {
+pub async fn invite(
+    svc: &Services,
+    actor: &Actor,
+    access: &Access,
+    body: &Map<String, Value>,
+) -> Result<AdminView> {
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["first_name", "last_name", "email", "permissions"]);
@@ -119,8 +126,13 @@ pub async fn invite(svc: &Services, actor: &Actor, access: &Access, body: &Map<S
         _ => None,
     };
     let user = v.finish(user)?;
-    if svc.store.get(&crate::provisioning::email_owner_key(&user.email)).await?.is_some() {
-        return Err(email_taken());
+    if svc
+        .store
+        .get(&crate::provisioning::email_owner_key(&user.email))
+        .await?
+        .is_some()
+    {
+        return Err(email_taken("email"));
     }
     let can_manage_apps = user.has(Permission::ManageApps);
     let (ops, mail, _) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
@@ -132,14 +144,18 @@ pub async fn invite(svc: &Services, actor: &Actor, access: &Access, body: &Map<S
              This link works once and expires on {}.\n",
             user.first_name,
             company.name,
-            if can_manage_apps { ", with permission to manage apps" } else { "" },
+            if can_manage_apps {
+                ", with permission to manage apps"
+            } else {
+                ""
+            },
             expires.format("%B %-d, %Y at %H:%M UTC"),
         ),
     })?;
     match svc.store.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&ADMIN_EMAIL_OP) => {
-            return Err(email_taken());
+            return Err(email_taken("email"));
         }
         Err(e) => return Err(e.into()),
     }
@@ -178,7 +194,11 @@ pub async fn set_permissions(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let item = svc.store.get(&user_key(&company.id, admin_id)).await?.ok_or_else(not_found)?;
+        let item = svc
+            .store
+            .get(&user_key(&company.id, admin_id))
+            .await?
+            .ok_or_else(not_found)?;
         let mut user: User = item.record()?;
         if user.role == Role::PrimaryAdmin {
             return Err(Error::invalid(
@@ -226,7 +246,11 @@ pub async fn set_permissions(
         ];
         match svc.store.transact(ops).await {
             Ok(()) => {
-                let change = if has { "granted manage_apps" } else { "revoked manage_apps" };
+                let change = if has {
+                    "granted manage_apps"
+                } else {
+                    "revoked manage_apps"
+                };
                 audit::succeeded(
                     svc,
                     actor,
@@ -239,9 +263,14 @@ pub async fn set_permissions(
                 send_queued(svc, &mail).await;
                 return Ok(AdminView::from(&user));
             }
-            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) if attempt < CONFLICT_ATTEMPTS => {}
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
+                if attempt < CONFLICT_ATTEMPTS => {}
             Err(StoreError::TransactionCancelled { .. }) => {
-                return Err(Error::refused("admin", Category::Conflict, "The admin kept changing; retry."));
+                return Err(Error::refused(
+                    "admin",
+                    Category::Conflict,
+                    "The admin kept changing; retry.",
+                ));
             }
             Err(e) => return Err(e.into()),
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Principal;
 use crate::error::Result;
 use crate::listing::{ListQuery, Listing};
-use crate::secret::new_id;
+use crate::secret::new_ordered_id;
 use crate::services::Services;
 use crate::store::{Item, Key};
 
@@ -26,10 +26,16 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActorRef {
-    Partner { partner_id: String },
-    Admin { user_id: String },
+    Partner {
+        partner_id: String,
+    },
+    Admin {
+        user_id: String,
+    },
     /// The person who opened a claim link.
-    Claimant { user_id: String },
+    Claimant {
+        user_id: String,
+    },
     /// The service itself (scheduled work).
     System,
 }
@@ -104,7 +110,7 @@ pub struct Record<'a> {
 pub async fn record(svc: &Services, event: Record<'_>) {
     let at = svc.clock.now();
     let event = AuditEvent {
-        id: new_id("evt"),
+        id: new_ordered_id("evt"),
         company_id: event.company_id.to_owned(),
         at,
         actor: event.actor,
@@ -114,7 +120,7 @@ pub async fn record(svc: &Services, event: Record<'_>) {
         detail: event.detail,
         request_id: event.request_id.to_owned(),
     };
-    // Nanosecond timestamps order events; the id breaks ties.
+    // Timestamps order events; the time-ordered id breaks ties in creation order.
     let key = Key::new(
         partition(&event.company_id),
         format!("{}#{}", at.format("%Y%m%dT%H%M%S%.9fZ"), event.id),
@@ -133,7 +139,14 @@ pub async fn record(svc: &Services, event: Record<'_>) {
 }
 
 /// Shorthand for the common case: the caller of a request did something that succeeded.
-pub async fn succeeded(svc: &Services, actor: &Actor, company_id: &str, action: &str, target: Target, detail: Option<String>) {
+pub async fn succeeded(
+    svc: &Services,
+    actor: &Actor,
+    company_id: &str,
+    action: &str,
+    target: Target,
+    detail: Option<String>,
+) {
     record(
         svc,
         Record {

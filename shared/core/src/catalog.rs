@@ -38,7 +38,9 @@ pub enum FieldKind {
     Text,
     /// An https URL (checked against the vendor's host pattern at connect).
     Url,
-    Choice { options: &'static [&'static str] },
+    Choice {
+        options: &'static [&'static str],
+    },
 }
 
 /// One field of an API-key app's connect form.
@@ -109,7 +111,11 @@ const fn url(name: &'static str, label: &'static str) -> CredentialField {
     }
 }
 
-const fn choice(name: &'static str, label: &'static str, options: &'static [&'static str]) -> CredentialField {
+const fn choice(
+    name: &'static str,
+    label: &'static str,
+    options: &'static [&'static str],
+) -> CredentialField {
     CredentialField {
         name,
         label,
@@ -118,7 +124,12 @@ const fn choice(name: &'static str, label: &'static str, options: &'static [&'st
     }
 }
 
-const fn app(slug: &'static str, name: &'static str, connection_type: ConnectionType, capabilities: Capabilities) -> App {
+const fn app(
+    slug: &'static str,
+    name: &'static str,
+    connection_type: ConnectionType,
+    capabilities: Capabilities,
+) -> App {
     App {
         slug,
         name,
@@ -140,7 +151,10 @@ pub const APPS: &[App] = &[
     App {
         remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
         credential_fields: &[
-            url("scim_base_url", "SCIM 2.0 base URL (Settings → Integrations → SCIM 2.0)"),
+            url(
+                "scim_base_url",
+                "SCIM 2.0 base URL (Settings → Integrations → SCIM 2.0)",
+            ),
             secret("scim_token", "SCIM 2.0 token (30 characters)"),
         ],
         ..app("fifteen_five", "15Five", ApiKey, CREATE_REMOVE)
@@ -158,7 +172,10 @@ pub const APPS: &[App] = &[
         vendor_plan_note: Some("ClickUp's user management API needs the Enterprise plan."),
         remove_means: "Removes the user from the ClickUp workspace.",
         credential_fields: &[
-            secret("api_token", "Personal API token (starts with pk_) of a workspace owner or admin"),
+            secret(
+                "api_token",
+                "Personal API token (starts with pk_) of a workspace owner or admin",
+            ),
             text("team_id", "Workspace (team) ID"),
         ],
         differences_from_product_docs: &[
@@ -200,7 +217,12 @@ pub const APPS: &[App] = &[
         differences_from_product_docs: &[
             "Creating an account creates a mailbox with a one-time password instead of sending an invitation.",
         ],
-        ..app("google_workspace", "Google Workspace", Oauth, caps(true, true, true, true, true))
+        ..app(
+            "google_workspace",
+            "Google Workspace",
+            Oauth,
+            caps(true, true, true, true, true),
+        )
     },
     App {
         remove_means: "Removes the user from the HubSpot account.",
@@ -224,12 +246,20 @@ pub const APPS: &[App] = &[
         differences_from_product_docs: &[
             "Creating an account creates a user with a one-time password and assigns a licence for the mailbox; no invitation is sent.",
         ],
-        ..app("microsoft_365", "Microsoft 365", Oauth, caps(true, true, true, false, true))
+        ..app(
+            "microsoft_365",
+            "Microsoft 365",
+            Oauth,
+            caps(true, true, true, false, true),
+        )
     },
     App {
         vendor_plan_note: Some("Requires a paid Okta plan."),
         remove_means: "Deactivates the user, then deletes them.",
-        credential_fields: &[url("org_url", "Okta org URL (https://your-org.okta.com)"), secret("api_token", "API token")],
+        credential_fields: &[
+            url("org_url", "Okta org URL (https://your-org.okta.com)"),
+            secret("api_token", "API token"),
+        ],
         ..app("okta", "Okta", ApiKey, CREATE_REMOVE)
     },
     App {
@@ -250,7 +280,11 @@ pub const APPS: &[App] = &[
         vendor_plan_note: Some("Requires a Live Testing plan or higher."),
         remove_means: "Deactivates the user (Sauce Labs offers no delete).",
         credential_fields: &[
-            choice("data_center", "Data center", &["us-west-1", "us-east-4", "eu-central-1"]),
+            choice(
+                "data_center",
+                "Data center",
+                &["us-west-1", "us-east-4", "eu-central-1"],
+            ),
             text("username", "Admin username"),
             secret("access_key", "Access key"),
         ],
@@ -274,11 +308,17 @@ pub const APPS: &[App] = &[
         ..app("trello", "Trello", Oauth, CREATE_REMOVE)
     },
     App {
-        vendor_plan_note: Some("Supports Zoho Desk, Zoho Books and Zoho CRM. Zoho Desk needs the Standard or Professional plan."),
+        vendor_plan_note: Some(
+            "Supports Zoho Desk, Zoho Books and Zoho CRM. Zoho Desk needs the Standard or Professional plan.",
+        ),
         remove_means: "Deletes the user (Zoho Desk: deactivates agents who accepted their invitation).",
         credential_fields: &[
             choice("product", "Zoho product", &["desk", "books", "crm"]),
-            choice("data_center", "Data center", &["us", "eu", "in", "au", "jp", "ca", "cn", "sa"]),
+            choice(
+                "data_center",
+                "Data center",
+                &["us", "eu", "in", "au", "jp", "ca", "cn", "sa"],
+            ),
             text("client_id", "Self Client ID"),
             secret("client_secret", "Self Client secret"),
             secret("grant_code", "Grant code (generated in the Self Client)"),
@@ -379,12 +419,30 @@ mod tests {
 
     #[test]
     fn capabilities_follow_the_product_table() {
-        let suspendable: Vec<_> = APPS.iter().filter(|a| a.capabilities.suspend).map(|a| a.slug).collect();
-        assert_eq!(suspendable, ["box", "dropbox", "google_workspace", "microsoft_365"]);
-        let groups: Vec<_> = APPS.iter().filter(|a| a.capabilities.groups).map(|a| a.slug).collect();
+        let suspendable: Vec<_> = APPS
+            .iter()
+            .filter(|a| a.capabilities.suspend)
+            .map(|a| a.slug)
+            .collect();
+        assert_eq!(
+            suspendable,
+            ["box", "dropbox", "google_workspace", "microsoft_365"]
+        );
+        let groups: Vec<_> = APPS
+            .iter()
+            .filter(|a| a.capabilities.groups)
+            .map(|a| a.slug)
+            .collect();
         assert_eq!(groups, ["google_workspace"]);
-        assert!(APPS.iter().all(|a| a.capabilities.create && a.capabilities.delete));
-        let free: Vec<_> = APPS.iter().filter(|a| !a.requires_plus_or_premium).map(|a| a.slug).collect();
+        assert!(
+            APPS.iter()
+                .all(|a| a.capabilities.create && a.capabilities.delete)
+        );
+        let free: Vec<_> = APPS
+            .iter()
+            .filter(|a| !a.requires_plus_or_premium)
+            .map(|a| a.slug)
+            .collect();
         assert_eq!(free, ["google_workspace", "microsoft_365"]);
     }
 
@@ -405,7 +463,12 @@ mod tests {
     #[test]
     fn plan_gating() {
         let slack = find("slack").unwrap();
-        assert!(slack.allowed_on(Plan::Simple).unwrap_err().contains("Plus or Premium"));
+        assert!(
+            slack
+                .allowed_on(Plan::Simple)
+                .unwrap_err()
+                .contains("Plus or Premium")
+        );
         assert!(slack.allowed_on(Plan::Plus).is_ok());
         assert!(slack.allowed_on(Plan::Premium).is_ok());
         assert!(find("google_workspace").unwrap().allowed_on(Plan::Simple).is_ok());

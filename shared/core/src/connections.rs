@@ -32,7 +32,11 @@ pub fn connection_key(company_id: &str, app: &str) -> Key {
 pub async fn summaries(svc: &Services, company_id: &str) -> Result<Vec<ConnectionSummary>> {
     let page = svc
         .store
-        .query(&format!("COMPANY#{company_id}"), "CONNECTION#", PageRequest::first(100))
+        .query(
+            &format!("COMPANY#{company_id}"),
+            "CONNECTION#",
+            PageRequest::first(100),
+        )
         .await?;
     Ok(page.items.iter().map(|i| i.record()).collect::<Result<_, _>>()?)
 }

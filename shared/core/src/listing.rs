@@ -61,3 +61,13 @@ impl<T: DeserializeOwned> Listing<T> {
         })
     }
 }
+
+impl<T> Listing<T> {
+    /// The same page with each item turned into its view.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U> {
+        Listing {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::secret::new_id;
+use crate::secret::new_ordered_id;
 use crate::store::{Item, ItemStore, Key, PageRequest, StoreError, WriteOp};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,7 @@ impl MailQueue {
         // The timestamp prefix keeps the queue in order for `drain`.
         let key = Key::new(
             QUEUE_PK,
-            format!("{}#{}", now.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")),
+            format!("{}#{}", now.format("%Y%m%dT%H%M%S%.6fZ"), new_ordered_id("mail")),
         );
         let item = Item::from_record(
             key.clone(),

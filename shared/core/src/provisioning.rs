@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::access::{Need, authorize};
+use crate::audit::{self, Actor, ActorRef, Outcome, Target};
 use crate::auth::{Principal, generate_token, store_token_op};
 use crate::error::{Category, Error, Result};
 use crate::listing::{ListQuery, Listing};
-use crate::audit::{self, Actor, ActorRef, Outcome, Target};
 use crate::mail::{Email, MailQueue, QueuedMail};
 use crate::secret::{hash_secret, new_id, random_hex};
 use crate::services::Services;
@@ -404,8 +404,9 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-pub(crate) fn email_taken() -> Error {
-    Error::invalid("user.email", "A user with this email already exists.")
+/// An email already used by a user; `error_key` names the attribute in the request.
+pub(crate) fn email_taken(error_key: &str) -> Error {
+    Error::invalid(error_key, "A user with this email already exists.")
 }
 
 /// Creates the company, its primary payroll admin and the account claim in one
@@ -438,7 +439,7 @@ pub async fn provision(
         .await?
         .is_some()
     {
-        return Err(email_taken());
+        return Err(email_taken("user.email"));
     }
 
     let now = svc.clock.now();
@@ -474,18 +475,19 @@ pub async fn provision(
         email_confirmed_at: None,
         created_at: now,
     };
-    let (mut ops, queued_mail, claim_url) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
-        to: user.email.clone(),
-        subject: format!("Claim your account for {}", company.name),
-        text: format!(
-            "Hi {},\n\nAn account was created for you as the primary payroll administrator of {}.\n\
+    let (mut ops, queued_mail, claim_url) =
+        admin_with_claim(svc, &company.name, &user, |url, expires| Email {
+            to: user.email.clone(),
+            subject: format!("Claim your account for {}", company.name),
+            text: format!(
+                "Hi {},\n\nAn account was created for you as the primary payroll administrator of {}.\n\
              Confirm your email and claim your account here:\n\n{url}\n\n\
              This link works once and expires on {}.\n",
-            user.first_name,
-            company.name,
-            expires.format("%B %-d, %Y at %H:%M UTC"),
-        ),
-    })?;
+                user.first_name,
+                company.name,
+                expires.format("%B %-d, %Y at %H:%M UTC"),
+            ),
+        })?;
     let response = ProvisionResponse {
         account_claim_url: claim_url,
     };
@@ -519,7 +521,7 @@ pub async fn provision(
                     return Ok(Provisioned::Replayed(previous));
                 }
                 if failed.contains(&ADMIN_EMAIL_OP) {
-                    return Err(email_taken());
+                    return Err(email_taken("user.email"));
                 }
                 return Err(Error::Internal(format!(
                     "provision transaction cancelled at {failed:?}"
@@ -712,7 +714,11 @@ pub async fn confirm_claim(
         ];
         match svc.store.transact(ops).await {
             Ok(()) => {
-                tracing::info!(company_id = claim.company_id, user_id = claim.user_id, "account claimed");
+                tracing::info!(
+                    company_id = claim.company_id,
+                    user_id = claim.user_id,
+                    "account claimed"
+                );
                 audit::record(
                     svc,
                     audit::Record {
@@ -765,7 +771,12 @@ pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str
 }
 
 /// Changes what a partner may change about a company: its plan.
-pub async fn update_company(svc: &Services, actor: &Actor, company_id: &str, body: &Map<String, Value>) -> Result<Company> {
+pub async fn update_company(
+    svc: &Services,
+    actor: &Actor,
+    company_id: &str,
+    body: &Map<String, Value>,
+) -> Result<Company> {
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["plan"]);
@@ -786,7 +797,11 @@ pub async fn update_company(svc: &Services, actor: &Actor, company_id: &str, bod
         }
         let mut company = access.company;
         company.plan = plan;
-        match svc.store.replace(company_item(&company)?, access.company_version).await {
+        match svc
+            .store
+            .replace(company_item(&company)?, access.company_version)
+            .await
+        {
             Ok(_) => {
                 audit::succeeded(
                     svc,
@@ -801,7 +816,11 @@ pub async fn update_company(svc: &Services, actor: &Actor, company_id: &str, bod
             }
             Err(StoreError::ConditionFailed) if attempt < CONTENTION_ATTEMPTS => {}
             Err(StoreError::ConditionFailed) => {
-                return Err(Error::refused("company", Category::Conflict, "The company kept changing; retry."));
+                return Err(Error::refused(
+                    "company",
+                    Category::Conflict,
+                    "The company kept changing; retry.",
+                ));
             }
             Err(e) => return Err(e.into()),
         }

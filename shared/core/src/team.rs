@@ -75,6 +75,37 @@ impl TeamMember {
     }
 }
 
+/// Whether provisioning apps serve this person, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provisioning {
+    pub eligible: bool,
+    pub reason: Option<String>,
+}
+
+/// A team member as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TeamMemberView {
+    #[serde(flatten)]
+    pub member: TeamMember,
+    pub provisioning: Provisioning,
+}
+
+impl From<TeamMember> for TeamMemberView {
+    fn from(member: TeamMember) -> Self {
+        let provisioning = match eligibility(Subject::TeamMember(&member)) {
+            Ok(()) => Provisioning {
+                eligible: true,
+                reason: None,
+            },
+            Err(e) => Provisioning {
+                eligible: false,
+                reason: e.details().and_then(|d| d.first()).map(|d| d.message.clone()),
+            },
+        };
+        Self { member, provisioning }
+    }
+}
+
 /// Who a provisioning action is for.
 pub enum Subject<'a> {
     TeamMember(&'a TeamMember),
@@ -114,7 +145,10 @@ pub fn team_member_key(company_id: &str, id: &str) -> Key {
 
 /// Holds a team member's email within the company: one person per email.
 fn email_key(company_id: &str, email: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), format!("TMEMAIL#{}", values::email_key(email)))
+    Key::new(
+        format!("COMPANY#{company_id}"),
+        format!("TMEMAIL#{}", values::email_key(email)),
+    )
 }
 
 fn email_taken() -> Error {
@@ -158,7 +192,15 @@ fn offer_status(raw: &str) -> Result<OfferStatus, String> {
     }
 }
 
-const WRITABLE: &[&str] = &["first_name", "last_name", "email", "kind", "work_country", "start_date", "offer_status"];
+const WRITABLE: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "kind",
+    "work_country",
+    "start_date",
+    "offer_status",
+];
 const MANAGED_ELSEWHERE: &[&str] = &["employment_status", "last_day", "rehired_on"];
 
 /// Refuses attributes a client may not write, with a hint for the employment ones.
@@ -177,7 +219,12 @@ fn only_writable(v: &mut Validator, root: &Obj<'_>, body: &Map<String, Value>) {
 }
 
 /// Creates a team member from a request body.
-pub async fn create(svc: &Services, actor: &Actor, access: &Access, body: &Map<String, Value>) -> Result<TeamMember> {
+pub async fn create(
+    svc: &Services,
+    actor: &Actor,
+    access: &Access,
+    body: &Map<String, Value>,
+) -> Result<TeamMember> {
     let mut v = Validator::new();
     let root = Obj::root(body);
     only_writable(&mut v, &root, body);
@@ -185,9 +232,13 @@ pub async fn create(svc: &Services, actor: &Actor, access: &Access, body: &Map<S
     let last_name = v.text(&root, "last_name", true, Text::NAME);
     let email = v.parsed(&root, "email", false, values::email);
     let kind = v.parsed(&root, "kind", true, kind);
-    let work_country = v.parsed(&root, "work_country", false, country).unwrap_or_else(|| "US".into());
+    let work_country = v
+        .parsed(&root, "work_country", false, country)
+        .unwrap_or_else(|| "US".into());
     let start_date = v.parsed(&root, "start_date", false, date);
-    let offer_status = v.parsed(&root, "offer_status", false, offer_status).unwrap_or_default();
+    let offer_status = v
+        .parsed(&root, "offer_status", false, offer_status)
+        .unwrap_or_default();
     let now = svc.clock.now();
     let company_id = access.company.id.clone();
     let member = match (first_name, last_name, kind) {
@@ -226,7 +277,15 @@ pub async fn create(svc: &Services, actor: &Actor, access: &Access, body: &Map<S
         Err(StoreError::TransactionCancelled { failed }) if failed == [1] => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     }
-    audit::succeeded(svc, actor, &company_id, "team_member.created", Target::new("team_member", &member.id), None).await;
+    audit::succeeded(
+        svc,
+        actor,
+        &company_id,
+        "team_member.created",
+        Target::new("team_member", &member.id),
+        None,
+    )
+    .await;
     Ok(member)
 }
 
@@ -266,7 +325,8 @@ pub async fn update(
         }];
         // The email lock moves with the email (a change of case only keeps it).
         let mut email_op = None;
-        if current.email.as_deref().map(values::email_key) != updated.email.as_deref().map(values::email_key) {
+        if current.email.as_deref().map(values::email_key) != updated.email.as_deref().map(values::email_key)
+        {
             if let Some(old) = &current.email {
                 ops.push(WriteOp::Delete {
                     key: email_key(company_id, old),
@@ -283,7 +343,11 @@ pub async fn update(
         }
         match svc.store.transact(ops).await {
             Ok(()) => {
-                let changed: Vec<&str> = WRITABLE.iter().copied().filter(|k| body.contains_key(*k)).collect();
+                let changed: Vec<&str> = WRITABLE
+                    .iter()
+                    .copied()
+                    .filter(|k| body.contains_key(*k))
+                    .collect();
                 audit::succeeded(
                     svc,
                     actor,
@@ -295,11 +359,14 @@ pub async fn update(
                 .await;
                 return Ok(updated);
             }
-            Err(StoreError::TransactionCancelled { failed }) if email_op.is_some_and(|i| failed.contains(&i)) => {
+            Err(StoreError::TransactionCancelled { failed })
+                if email_op.is_some_and(|i| failed.contains(&i)) =>
+            {
                 return Err(email_taken());
             }
             // Someone else changed the team member meanwhile: apply the patch to theirs.
-            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) if attempt < CONFLICT_ATTEMPTS => {}
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
+                if attempt < CONFLICT_ATTEMPTS => {}
             Err(StoreError::TransactionCancelled { .. }) => {
                 return Err(Error::refused(
                     "team_member",
@@ -356,12 +423,12 @@ fn apply_patch(current: &TeamMember, body: &Map<String, Value>, now: DateTime<Ut
 }
 
 /// A company's team members in the order they were added.
-pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<TeamMember>> {
+pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<TeamMemberView>> {
     let page = svc
         .store
         .query(&format!("COMPANY#{company_id}"), "TM#", query.page_request()?)
         .await?;
-    Listing::from_page(page)
+    Ok(Listing::<TeamMember>::from_page(page)?.map(TeamMemberView::from))
 }
 
 #[cfg(test)]
@@ -409,7 +476,10 @@ mod tests {
     #[test]
     fn international_people_and_non_employee_admins_are_refused_with_the_reason() {
         let why = refusal(eligibility(Subject::TeamMember(&member(Kind::Employee, "CA"))));
-        assert!(why.contains("international employee") && why.contains("CA"), "{why}");
+        assert!(
+            why.contains("international employee") && why.contains("CA"),
+            "{why}"
+        );
         let why = refusal(eligibility(Subject::TeamMember(&member(Kind::Contractor, "GB"))));
         assert!(why.contains("international contractor"), "{why}");
         let t = Utc::now();
@@ -439,6 +509,9 @@ mod tests {
         assert!(country("USA").is_err());
         assert!(date("2026-02-29").is_err());
         assert!(date("2026-1-5").is_err());
-        assert_eq!(date("2028-02-29").unwrap(), NaiveDate::from_ymd_opt(2028, 2, 29).unwrap());
+        assert_eq!(
+            date("2028-02-29").unwrap(),
+            NaiveDate::from_ymd_opt(2028, 2, 29).unwrap()
+        );
     }
 }

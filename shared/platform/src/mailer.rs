@@ -8,7 +8,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use chrono::{DateTime, Utc};
 use prov_core::clock::Clock;
 use prov_core::mail::{Email, MailError, Mailer};
-use prov_core::secret::new_id;
+use prov_core::secret::new_ordered_id;
 use prov_core::store::{Item, ItemStore, Key, PageRequest};
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +98,11 @@ impl Mailer for LocalOutbox {
         let sent_at = self.clock.now();
         let key = Key::new(
             OUTBOX_PK,
-            format!("{}#{}", sent_at.format("%Y%m%dT%H%M%S%.6fZ"), new_id("mail")),
+            format!(
+                "{}#{}",
+                sent_at.format("%Y%m%dT%H%M%S%.6fZ"),
+                new_ordered_id("mail")
+            ),
         );
         let item = Item::from_record(
             key,

@@ -139,7 +139,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
         let Ok(ReqId(request_id)) = ReqId::from_request_parts(parts, state).await;
-        Ok(Ctx(Actor { principal, request_id }))
+        Ok(Ctx(Actor {
+            principal,
+            request_id,
+        }))
     }
 }
 
