@@ -36,7 +36,8 @@ async fn deployed_like() -> (axum::Router, String) {
     let (_, token) = create_partner(services.store.as_ref(), &SystemClock, "Acme", None)
         .await
         .unwrap();
-    (provision::router(services), token.expose_secret().to_owned())
+    let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(services)));
+    (router, token.expose_secret().to_owned())
 }
 
 fn body(email: &str) -> serde_json::Value {
@@ -169,5 +170,130 @@ async fn ses_sends_from_a_verified_sender_and_rejects_others() {
     assert!(
         matches!(unverified, Err(MailError::Rejected(_))),
         "{unverified:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_admins_plan_and_audit_through_dynamodb() {
+    let (router, partner) = deployed_like().await;
+    let answer = call(
+        &router,
+        json_request(
+            "POST",
+            "/v1/provision",
+            Some(&partner),
+            &body("owner@example.com"),
+        ),
+    )
+    .await;
+    let claim_id = answer.json()["account_claim_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let granted = call(
+        &router,
+        json_request(
+            "POST",
+            &format!("/v1/claims/{claim_id}"),
+            None,
+            &json!({"email": "owner@example.com"}),
+        ),
+    )
+    .await;
+    let company = granted.json()["company_id"].as_str().unwrap().to_owned();
+    let admin = granted.json()["token"].as_str().unwrap().to_owned();
+
+    let members = format!("/v1/companies/{company}/team_members");
+    for i in 0..3 {
+        let m = json!({"first_name": format!("P{i}"), "last_name": "X", "kind": "employee", "email": format!("p{i}@example.com")});
+        let created = call(&router, json_request("POST", &members, Some(&admin), &m)).await;
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    let dup = json!({"first_name": "D", "last_name": "X", "kind": "employee", "email": "P0@example.com"});
+    assert_eq!(
+        call(&router, json_request("POST", &members, Some(&admin), &dup))
+            .await
+            .status,
+        422
+    );
+    let page = call(&router, get(&format!("{members}?limit=2"), Some(&admin)))
+        .await
+        .json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = call(
+        &router,
+        get(&format!("{members}?limit=2&cursor={cursor}"), Some(&admin)),
+    )
+    .await
+    .json();
+    assert_eq!(rest["items"][0]["first_name"], "P2");
+    assert!(rest["next_cursor"].is_null());
+
+    let invite = json!({"first_name": "Ivy", "last_name": "I", "email": "ivy@example.com", "permissions": ["manage_apps"]});
+    let invited = call(
+        &router,
+        json_request(
+            "POST",
+            &format!("/v1/companies/{company}/admins"),
+            Some(&admin),
+            &invite,
+        ),
+    )
+    .await;
+    assert_eq!(invited.status, 201, "{}", invited.text());
+
+    let apps = call(
+        &router,
+        get(&format!("/v1/companies/{company}/apps"), Some(&admin)),
+    )
+    .await
+    .json();
+    assert_eq!(apps["available"].as_array().unwrap().len(), 2);
+    let upgraded = call(
+        &router,
+        json_request(
+            "PATCH",
+            &format!("/v1/companies/{company}"),
+            Some(&partner),
+            &json!({"plan": "premium"}),
+        ),
+    )
+    .await;
+    assert_eq!(upgraded.status, 200);
+    let apps = call(
+        &router,
+        get(&format!("/v1/companies/{company}/apps"), Some(&admin)),
+    )
+    .await
+    .json();
+    assert_eq!(apps["available"].as_array().unwrap().len(), 19);
+
+    let events = call(
+        &router,
+        get(&format!("/v1/companies/{company}/events"), Some(&admin)),
+    )
+    .await
+    .json();
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "company.plan_changed",
+            "admin.invited",
+            "team_member.created",
+            "team_member.created",
+            "team_member.created",
+            "account.claimed",
+            "company.provisioned"
+        ]
     );
 }

@@ -2,3 +2,4 @@
 
 mod dynamodb;
 mod local;
+mod template;
