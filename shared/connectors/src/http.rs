@@ -1,0 +1,430 @@
+//! The HTTP plumbing every connector shares, written once: timeouts, the egress policy, a
+//! per company+app throttle, retries with backoff and jitter that honour `Retry-After` and
+//! the vendors' reset headers, and one credential refresh on 401.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::egress::{EgressPolicy, GuardedResolver, HostPattern, redact};
+use crate::error::{ConnectorError, brief};
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    /// The whole request, answer included.
+    pub request_timeout: Duration,
+    /// Tries per call, the first included.
+    pub max_attempts: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A vendor asking us to wait longer than this gets `RateLimited` back instead of a wait.
+    pub max_wait: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            max_attempts: 4,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(20),
+            max_wait: Duration::from_secs(60),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// How waiting happens: real sleeps in production, recorded ones in tests.
+#[async_trait]
+pub trait Sleeper: Send + Sync {
+    async fn sleep(&self, duration: Duration);
+}
+
+#[derive(Debug, Default)]
+pub struct TokioSleeper;
+
+#[async_trait]
+impl Sleeper for TokioSleeper {
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// Puts credentials on requests, and refreshes them when the vendor refuses them.
+#[async_trait]
+pub trait Authenticator: Send + Sync {
+    /// The header carrying the current credentials, if any.
+    async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError>;
+    /// Gets fresh credentials after a 401; `false` when there is nothing to refresh.
+    async fn refresh(&self) -> Result<bool, ConnectorError>;
+}
+
+/// A fixed credential in a header, e.g. `Authorization: Bearer <token>` or `SSWS <token>`.
+pub struct StaticAuth {
+    header: HeaderName,
+    value: SecretString,
+}
+
+impl StaticAuth {
+    pub fn bearer(token: &SecretString) -> Self {
+        Self::scheme("Bearer", token)
+    }
+
+    pub fn scheme(scheme: &str, token: &SecretString) -> Self {
+        Self {
+            header: reqwest::header::AUTHORIZATION,
+            value: SecretString::from(format!("{scheme} {}", token.expose_secret())),
+        }
+    }
+}
+
+#[async_trait]
+impl Authenticator for StaticAuth {
+    async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError> {
+        Ok(Some((self.header.clone(), self.value.clone())))
+    }
+
+    async fn refresh(&self) -> Result<bool, ConnectorError> {
+        Ok(false)
+    }
+}
+
+/// No credentials (token endpoints, public calls).
+pub struct NoAuth;
+
+#[async_trait]
+impl Authenticator for NoAuth {
+    async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError> {
+        Ok(None)
+    }
+
+    async fn refresh(&self) -> Result<bool, ConnectorError> {
+        Ok(false)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Empty,
+    Json(serde_json::Value),
+    Form(Vec<(String, String)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct VendorRequest {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Body,
+}
+
+impl VendorRequest {
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    pub fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Whether sending it twice does no more than sending it once (so a timeout or 5xx
+    /// may be retried). POST is not: it is retried only when it surely was not processed.
+    fn idempotent(&self) -> bool {
+        self.method != Method::POST
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VendorResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl VendorResponse {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ConnectorError::Transient(format!("the vendor's answer did not parse: {e}")))
+    }
+
+    pub fn text(&self) -> String {
+        brief(&String::from_utf8_lossy(&self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// How a vendor says "slow down", beyond a plain 429.
+pub type RateLimitSignal = fn(&VendorResponse) -> bool;
+
+/// A vendor's published limit for the per company+app throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+/// The process-wide HTTP machinery: one client (connection pool), the egress policy and
+/// the throttles. Build once at start and share.
+pub struct VendorHttp {
+    client: reqwest::Client,
+    policy: Arc<EgressPolicy>,
+    config: HttpConfig,
+    sleeper: Arc<dyn Sleeper>,
+    throttles: Mutex<HashMap<&'static str, Arc<DefaultKeyedRateLimiter<String>>>>,
+}
+
+impl VendorHttp {
+    pub fn new(policy: EgressPolicy, config: HttpConfig) -> Self {
+        Self::with_sleeper(policy, config, Arc::new(TokioSleeper))
+    }
+
+    pub fn with_sleeper(policy: EgressPolicy, config: HttpConfig, sleeper: Arc<dyn Sleeper>) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                sandbox: policy.is_sandbox(),
+            }))
+            .user_agent(concat!("app-provisioning/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds");
+        Self {
+            client,
+            policy: Arc::new(policy),
+            config,
+            sleeper,
+            throttles: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn policy(&self) -> &EgressPolicy {
+        &self.policy
+    }
+
+    fn throttle(&self, app: &'static str, limit: RateLimit) -> Arc<DefaultKeyedRateLimiter<String>> {
+        let mut throttles = self.throttles.lock().expect("throttle lock");
+        throttles
+            .entry(app)
+            .or_insert_with(|| {
+                let per_minute = NonZeroU32::new(limit.per_minute.max(1)).expect("non-zero");
+                let burst = NonZeroU32::new(limit.burst.max(1)).expect("non-zero");
+                Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)))
+            })
+            .clone()
+    }
+}
+
+/// What one connection talks to, and how.
+pub struct Session {
+    pub http: Arc<VendorHttp>,
+    pub app: &'static str,
+    pub company_id: String,
+    /// The hosts this connection may call (the vendor's, plus its tenant host).
+    pub hosts: Vec<HostPattern>,
+    pub auth: Arc<dyn Authenticator>,
+    pub limit: Option<RateLimit>,
+    pub rate_limit_signal: Option<RateLimitSignal>,
+}
+
+/// Seconds to wait from `Retry-After` (seconds or an HTTP date) or the vendors' reset
+/// headers (epoch seconds, or seconds from now for small values).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(v) = get("retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            return Some(Duration::from_secs_f64(secs.max(0.0)));
+        }
+        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
+            let wait = at.signed_duration_since(chrono::Utc::now()).num_milliseconds().max(0);
+            return Some(Duration::from_millis(wait as u64));
+        }
+    }
+    for name in ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"] {
+        if let Some(secs) = get(name).and_then(|v| v.parse::<i64>().ok()) {
+            let now = chrono::Utc::now().timestamp();
+            // Large values are epoch seconds; small ones are seconds from now.
+            let wait = if secs > 1_000_000_000 { secs - now } else { secs };
+            return Some(Duration::from_secs(wait.max(0) as u64));
+        }
+    }
+    None
+}
+
+impl Session {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let config = &self.http.config;
+        let exp = config.base_backoff.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let capped = exp.min(config.max_backoff);
+        // Full jitter: anywhere from half to all of the capped backoff.
+        let jitter = rand_fraction();
+        capped.mul_f64(0.5 + 0.5 * jitter)
+    }
+
+    async fn wait_for_throttle(&self) {
+        let Some(limit) = self.limit else { return };
+        let limiter = self.http.throttle(self.app, limit);
+        let clock = DefaultClock::default();
+        while let Err(not_until) = limiter.check_key(&self.company_id) {
+            self.http.sleeper.sleep(not_until.wait_time_from(clock.now())).await;
+        }
+    }
+
+    async fn send_once(&self, request: &VendorRequest, target: &Url) -> Result<VendorResponse, reqwest::Error> {
+        let mut builder = self.http.client.request(request.method.clone(), target.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        builder = match &request.body {
+            Body::Empty => builder,
+            Body::Json(v) => builder.json(v),
+            Body::Form(fields) => builder.form(fields),
+        };
+        builder = builder.header(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        let auth = self.auth.header().await;
+        if let Ok(Some((name, value))) = &auth
+            && let Ok(mut v) = HeaderValue::from_str(value.expose_secret())
+        {
+            v.set_sensitive(true);
+            builder = builder.header(name, v);
+        }
+        let mut response = builder.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > self.http.config.max_body_bytes {
+                break; // a larger answer is cut; it will not parse and is reported as such
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(VendorResponse { status, headers, body })
+    }
+
+    /// Sends `request`, retrying what may be retried. Answers with the vendor's response for
+    /// every status the plumbing does not handle itself (429 and 5xx are retried, a 401 gets
+    /// one credential refresh); the connector maps those to its errors.
+    pub async fn send(&self, request: VendorRequest) -> Result<VendorResponse, ConnectorError> {
+        let target = self.http.policy.prepare(&request.url, &self.hosts)?;
+        let config = &self.http.config;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_for_throttle().await;
+            let last = attempt >= config.max_attempts;
+            let response = match self.send_once(&request, &target).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Nothing reached the vendor when the connection failed, so any method
+                    // may retry it; after a timeout only idempotent ones may.
+                    let unsent = e.is_connect();
+                    let what = if e.is_timeout() { "timed out" } else { "failed" };
+                    let error = ConnectorError::Transient(format!("the call to {} {what}", redact(&target)));
+                    if last || !(unsent || request.idempotent()) {
+                        return Err(error);
+                    }
+                    tracing::warn!(app = self.app, attempt, "vendor call {what}; retrying");
+                    self.http.sleeper.sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let status = response.status;
+            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+                || self.rate_limit_signal.is_some_and(|signal| signal(&response));
+            if rate_limited {
+                let told = retry_after(&response.headers);
+                let wait = told.unwrap_or_else(|| self.backoff(attempt));
+                if last || wait > config.max_wait {
+                    return Err(ConnectorError::RateLimited { retry_after: told });
+                }
+                tracing::info!(app = self.app, wait_ms = wait.as_millis() as u64, "vendor rate limit; waiting");
+                self.http.sleeper.sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() {
+                if last || !request.idempotent() {
+                    return Err(ConnectorError::Transient(format!(
+                        "the vendor answered {status}: {}",
+                        response.text()
+                    )));
+                }
+                let wait = retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
+                self.http.sleeper.sleep(wait.min(config.max_wait)).await;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                if self.auth.refresh().await? {
+                    attempt -= 1; // the refresh is not the vendor's failure
+                    continue;
+                }
+            }
+            if status.is_redirection() {
+                return Err(ConnectorError::Invalid(format!(
+                    "the vendor answered with a redirect ({status}), which is not followed"
+                )));
+            }
+            return Ok(response);
+        }
+    }
+}
+
+/// A uniformly random number in [0, 1), for jitter.
+fn rand_fraction() -> f64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let mut h = HeaderMap::new();
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).timestamp();
+        h.insert("x-ratelimit-reset", HeaderValue::from_str(&soon.to_string()).unwrap());
+        let wait = retry_after(&h).unwrap();
+        assert!(wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28), "{wait:?}");
+        let mut h = HeaderMap::new();
+        h.insert("x-rate-limit-reset", HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+}

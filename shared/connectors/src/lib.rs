@@ -1,0 +1,11 @@
+//! Connectors: the `Connector` trait every app implements, the HTTP plumbing they all share
+//! (written once, in `http` and `egress`), and the generic SCIM 2.0 connector.
+
+pub mod egress;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod scim;
+
+pub use error::ConnectorError;
+pub use model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};

@@ -1,0 +1,81 @@
+//! What every connector speaks: vendor accounts, their normalised status, and the trait.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConnectorError;
+
+/// A vendor account's status, normalised across vendors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    /// Invited; the person has not accepted yet ("Invite Sent").
+    InviteSent,
+    /// Access removed, account and data kept (suspend, or a vendor's "deactivate").
+    Suspended,
+    /// Removed at the vendor.
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorAccount {
+    /// The vendor's id for the account.
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The vendor's display name when it has no separate first and last name.
+    pub display_name: Option<String>,
+    pub status: AccountStatus,
+}
+
+/// Who to create an account for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// One page of accounts; `next` continues the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPage {
+    pub accounts: Vec<VendorAccount>,
+    pub next: Option<String>,
+}
+
+/// What a connector can do (the catalog says the same for the product).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectorCapabilities {
+    pub create: bool,
+    pub suspend: bool,
+    pub reactivate: bool,
+    pub delete: bool,
+}
+
+/// One vendor, one connection. Semantics are idempotent: creating an account that exists
+/// returns it; deleting one that is gone succeeds.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn capabilities(&self) -> ConnectorCapabilities;
+
+    /// One cheap call proving the credentials work (used before a connection is saved).
+    async fn verify(&self) -> Result<(), ConnectorError>;
+
+    async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError>;
+
+    async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError>;
+
+    async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError>;
+
+    /// Creates (or invites) the account; an existing account with the email is returned.
+    async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError>;
+
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError>;
+
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError>;
+
+    /// Removes the account the way the vendor removes (see the catalog); gone is fine.
+    async fn delete(&self, id: &str) -> Result<(), ConnectorError>;
+}

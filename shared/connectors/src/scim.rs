@@ -1,0 +1,346 @@
+//! A generic SCIM 2.0 client (RFC 7643 resources, RFC 7644 protocol) for any app that
+//! offers SCIM: a base URL and a bearer token (or any `Authenticator`).
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderValue, IF_MATCH};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::error::{ConnectorError, brief};
+use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const PAGE_SIZE: u32 = 100;
+
+/// What "remove" does in this app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimRemove {
+    /// `DELETE /Users/{id}`.
+    Delete,
+    /// `active: false` (apps that never hard-delete through SCIM).
+    Deactivate,
+}
+
+/// An app's SCIM specifics.
+#[derive(Debug, Clone, Copy)]
+pub struct ScimFlavor {
+    pub remove: ScimRemove,
+    /// Whether the product offers suspend (reversible `active: false`) for this app.
+    pub suspend: bool,
+}
+
+pub struct ScimConnector {
+    session: Session,
+    /// The SCIM base, ending in `/` (e.g. `https://api.slack.com/scim/v2/`).
+    base: Url,
+    flavor: ScimFlavor,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScimName {
+    given_name: Option<String>,
+    family_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScimEmail {
+    value: Option<String>,
+    #[serde(default)]
+    primary: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScimMeta {
+    version: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScimUser {
+    id: String,
+    user_name: Option<String>,
+    name: Option<ScimName>,
+    display_name: Option<String>,
+    #[serde(default)]
+    emails: Vec<ScimEmail>,
+    active: Option<bool>,
+    meta: Option<ScimMeta>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListResponse {
+    total_results: Option<u64>,
+    start_index: Option<u64>,
+    #[serde(default, rename = "Resources")]
+    resources: Vec<ScimUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScimErrorBody {
+    detail: Option<String>,
+    scim_type: Option<String>,
+}
+
+/// Maps a SCIM error answer to the typed error.
+pub fn scim_error(response: &VendorResponse) -> ConnectorError {
+    let parsed: Option<ScimErrorBody> = serde_json::from_slice(&response.body).ok();
+    let detail = parsed
+        .as_ref()
+        .and_then(|b| b.detail.clone())
+        .map(|d| brief(&d))
+        .unwrap_or_else(|| response.text());
+    let scim_type = parsed.and_then(|b| b.scim_type).unwrap_or_default();
+    match response.status {
+        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(detail),
+        StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!("forbidden: {detail}")),
+        StatusCode::NOT_FOUND => ConnectorError::NotFound,
+        StatusCode::CONFLICT => ConnectorError::Conflict(format!("{scim_type} {detail}").trim().to_owned()),
+        StatusCode::PRECONDITION_FAILED => ConnectorError::Conflict(format!("the account changed meanwhile: {detail}")),
+        s if s.is_client_error() => ConnectorError::Invalid(format!("{scim_type} {detail}").trim().to_owned()),
+        s => ConnectorError::Transient(format!("unexpected answer {s}: {detail}")),
+    }
+}
+
+impl ScimConnector {
+    /// `base` is the SCIM base URL (a trailing `/` is added when missing).
+    pub fn new(session: Session, base: &Url, flavor: ScimFlavor) -> Self {
+        let mut base = base.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        Self { session, base, flavor }
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ConnectorError> {
+        self.base
+            .join(path)
+            .map_err(|e| ConnectorError::Invalid(format!("bad SCIM path: {e}")))
+    }
+
+    fn user_url(&self, id: &str) -> Result<Url, ConnectorError> {
+        // Ids are opaque: keep them inside one path segment.
+        let mut url = self.url("Users")?;
+        url.path_segments_mut()
+            .map_err(|_| ConnectorError::Invalid("bad SCIM base".into()))?
+            .push(id);
+        Ok(url)
+    }
+
+    fn account(&self, user: ScimUser) -> VendorAccount {
+        let email = user
+            .emails
+            .iter()
+            .find(|e| e.primary)
+            .or_else(|| user.emails.first())
+            .and_then(|e| e.value.clone())
+            .or_else(|| user.user_name.clone().filter(|u| u.contains('@')));
+        let status = match user.active {
+            Some(false) if self.flavor.suspend => AccountStatus::Suspended,
+            Some(false) => AccountStatus::Deleted,
+            _ => AccountStatus::Active,
+        };
+        VendorAccount {
+            id: user.id,
+            email,
+            first_name: user.name.as_ref().and_then(|n| n.given_name.clone()),
+            last_name: user.name.as_ref().and_then(|n| n.family_name.clone()),
+            display_name: user.display_name,
+            status,
+        }
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<ScimUser>, ConnectorError> {
+        let response = self.session.send(VendorRequest::get(self.user_url(id)?)).await?;
+        match response.status {
+            s if s.is_success() => Ok(Some(response.json()?)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(scim_error(&response)),
+        }
+    }
+
+    /// Sets `active`, with the account's ETag when the app offers one; a changed ETag is
+    /// read again once.
+    async fn set_active(&self, id: &str, active: bool) -> Result<VendorAccount, ConnectorError> {
+        for _ in 0..2 {
+            let Some(user) = self.fetch(id).await? else {
+                return Err(ConnectorError::NotFound);
+            };
+            let patch = json!({
+                "schemas": [PATCH_SCHEMA],
+                "Operations": [{"op": "replace", "value": {"active": active}}]
+            });
+            let mut request = VendorRequest::new(Method::PATCH, self.user_url(id)?).json(patch);
+            if let Some(version) = user.meta.and_then(|m| m.version)
+                && let Ok(v) = HeaderValue::from_str(&version)
+            {
+                request = request.header(IF_MATCH, v);
+            }
+            let response = self.session.send(request).await?;
+            match response.status {
+                StatusCode::PRECONDITION_FAILED => continue,
+                StatusCode::NO_CONTENT => {
+                    let user = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+                    return Ok(self.account(user));
+                }
+                s if s.is_success() => return Ok(self.account(response.json()?)),
+                _ => return Err(scim_error(&response)),
+            }
+        }
+        Err(ConnectorError::Conflict("the account kept changing".into()))
+    }
+}
+
+/// A SCIM filter string literal; refuses what cannot be quoted safely.
+fn filter_literal(email: &str) -> Result<String, ConnectorError> {
+    if email.contains(['"', '\\']) || email.chars().any(char::is_control) {
+        return Err(ConnectorError::Invalid("the email cannot be searched for".into()));
+    }
+    Ok(format!("\"{email}\""))
+}
+
+#[async_trait]
+impl Connector for ScimConnector {
+    fn capabilities(&self) -> ConnectorCapabilities {
+        ConnectorCapabilities {
+            create: true,
+            suspend: self.flavor.suspend,
+            reactivate: self.flavor.suspend,
+            delete: true,
+        }
+    }
+
+    async fn verify(&self) -> Result<(), ConnectorError> {
+        let mut url = self.url("Users")?;
+        url.query_pairs_mut().append_pair("count", "1");
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if response.status.is_success() {
+            response.json::<ListResponse>().map(|_| ())
+        } else {
+            Err(scim_error(&response))
+        }
+    }
+
+    async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
+        let start: u64 = match cursor {
+            Some(c) => c.parse().map_err(|_| ConnectorError::Invalid("bad SCIM cursor".into()))?,
+            None => 1,
+        };
+        let mut url = self.url("Users")?;
+        url.query_pairs_mut()
+            .append_pair("startIndex", &start.to_string())
+            .append_pair("count", &PAGE_SIZE.to_string());
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(scim_error(&response));
+        }
+        let page: ListResponse = response.json()?;
+        let got = page.resources.len() as u64;
+        let first = page.start_index.unwrap_or(start);
+        let next_start = first + got;
+        let more = got > 0 && page.total_results.is_some_and(|total| next_start <= total);
+        Ok(AccountPage {
+            accounts: page.resources.into_iter().map(|u| self.account(u)).collect(),
+            next: more.then(|| next_start.to_string()),
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        Ok(self.fetch(id).await?.map(|u| self.account(u)))
+    }
+
+    async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        let mut url = self.url("Users")?;
+        url.query_pairs_mut()
+            .append_pair("filter", &format!("userName eq {}", filter_literal(email)?));
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(scim_error(&response));
+        }
+        let page: ListResponse = response.json()?;
+        Ok(page
+            .resources
+            .into_iter()
+            .map(|u| self.account(u))
+            .find(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))))
+    }
+
+    async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError> {
+        if let Some(existing) = self.find_by_email(&account.email).await? {
+            return Ok(existing);
+        }
+        let user = json!({
+            "schemas": [USER_SCHEMA],
+            "userName": account.email,
+            "name": {"givenName": account.first_name, "familyName": account.last_name},
+            "emails": [{"value": account.email, "type": "work", "primary": true}],
+            "active": true
+        });
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, self.url("Users")?).json(user))
+            .await?;
+        match response.status {
+            s if s.is_success() => Ok(self.account(response.json()?)),
+            // Created meanwhile (or by an earlier attempt whose answer was lost).
+            StatusCode::CONFLICT => match self.find_by_email(&account.email).await? {
+                Some(existing) => Ok(existing),
+                None => Err(scim_error(&response)),
+            },
+            _ => Err(scim_error(&response)),
+        }
+    }
+
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        if !self.flavor.suspend {
+            return Err(ConnectorError::Unsupported("suspend"));
+        }
+        self.set_active(id, false).await
+    }
+
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        if !self.flavor.suspend {
+            return Err(ConnectorError::Unsupported("reactivate"));
+        }
+        self.set_active(id, true).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+        match self.flavor.remove {
+            ScimRemove::Deactivate => match self.set_active(id, false).await {
+                Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+                Err(e) => Err(e),
+            },
+            ScimRemove::Delete => {
+                let response = self
+                    .session
+                    .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))
+                    .await?;
+                match response.status {
+                    s if s.is_success() => Ok(()),
+                    StatusCode::NOT_FOUND => Ok(()),
+                    _ => Err(scim_error(&response)),
+                }
+            }
+        }
+    }
+}
+
+/// The user as our sandbox and tests see it (also handy to build fixtures).
+pub fn user_resource(id: &str, email: &str, first: &str, last: &str, active: bool) -> Value {
+    json!({
+        "schemas": [USER_SCHEMA],
+        "id": id,
+        "userName": email,
+        "name": {"givenName": first, "familyName": last},
+        "emails": [{"value": email, "primary": true, "type": "work"}],
+        "active": active,
+        "meta": {"resourceType": "User", "version": format!("W/\"{id}-{active}\"")}
+    })
+}

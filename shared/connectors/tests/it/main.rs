@@ -1,0 +1,5 @@
+//! Connector tests: the shared plumbing and the SCIM connector against local fakes.
+
+mod plumbing;
+mod scim;
+mod support;

@@ -1,0 +1,47 @@
+//! Sessions pointed at a wiremock server, with a sleeper that records instead of waiting.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use prov_connectors::egress::{EgressPolicy, HostPattern};
+use prov_connectors::http::{HttpConfig, Session, Sleeper, StaticAuth, VendorHttp};
+use secrecy::SecretString;
+use wiremock::MockServer;
+
+/// The made-up vendor host the tests' sessions call (routed to the mock server).
+pub const VENDOR: &str = "api.vendor.test";
+
+#[derive(Default)]
+pub struct RecordingSleeper(Mutex<Vec<Duration>>);
+
+impl RecordingSleeper {
+    pub fn waits(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Sleeper for RecordingSleeper {
+    async fn sleep(&self, duration: Duration) {
+        self.0.lock().unwrap().push(duration);
+        // Yield so a throttle's clock moves a little between checks.
+        tokio::task::yield_now().await;
+    }
+}
+
+pub fn session_for(server: &MockServer, config: HttpConfig) -> (Session, Arc<RecordingSleeper>) {
+    let policy = EgressPolicy::sandbox().route(VENDOR, &server.uri()).unwrap();
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let http = Arc::new(VendorHttp::with_sleeper(policy, config, sleeper.clone()));
+    let session = Session {
+        http,
+        app: "test",
+        company_id: "com_1".into(),
+        hosts: vec![HostPattern::new(VENDOR).unwrap()],
+        auth: Arc::new(StaticAuth::bearer(&SecretString::from("test-token"))),
+        limit: None,
+        rate_limit_signal: None,
+    };
+    (session, sleeper)
+}
