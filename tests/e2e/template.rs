@@ -17,7 +17,11 @@ fn template_routes() -> (Vec<Route>, usize) {
         {
             resource = name.to_owned();
         }
-        let Some(props) = line.trim().strip_prefix("Properties: {").and_then(|l| l.strip_suffix('}')) else {
+        let Some(props) = line
+            .trim()
+            .strip_prefix("Properties: {")
+            .and_then(|l| l.strip_suffix('}'))
+        else {
             continue;
         };
         let field = |key: &str| {
@@ -52,7 +56,10 @@ fn template_routes_match_the_routers() {
         .collect();
     let missing: Vec<_> = routers.difference(&template).collect();
     let extra: Vec<_> = template.difference(&routers).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "not in template: {missing:?}\nnot served: {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "not in template: {missing:?}\nnot served: {extra:?}"
+    );
 }
 
 /// The routers really serve their `ROUTES` (a route listed but not mounted answers 404
@@ -63,7 +70,8 @@ async fn every_listed_route_is_mounted() {
     use axum::http::Request;
     use prov_core::clock::SystemClock;
     let dir = tempfile::tempdir().unwrap();
-    let local = devserver::Local::open(dir.path(), "http://localhost", std::sync::Arc::new(SystemClock)).unwrap();
+    let local =
+        devserver::Local::open(dir.path(), "http://localhost", std::sync::Arc::new(SystemClock)).unwrap();
     let app = local.app();
     for (method, path) in provision::ROUTES.iter().chain(accounts::ROUTES) {
         let concrete = path
@@ -72,11 +80,18 @@ async fn every_listed_route_is_mounted() {
             .replace("{admin_id}", "usr_x")
             .replace("{claim_id}", "x")
             .replace("{app}", "slack");
-        let req = Request::builder().method(*method).uri(&concrete).body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .method(*method)
+            .uri(&concrete)
+            .body(Body::empty())
+            .unwrap();
         let answer = prov_testkit::call(&app, req).await;
         assert_ne!(answer.status, 405, "{method} {path}");
         if answer.status == 404 {
-            assert!(!answer.text().contains("No such route"), "{method} {path} is not mounted");
+            assert!(
+                !answer.text().contains("No such route"),
+                "{method} {path} is not mounted"
+            );
         }
     }
 }

@@ -57,7 +57,10 @@ pub fn address_allowed(ip: IpAddr, sandbox: bool) -> bool {
                 if v6.is_loopback() {
                     return sandbox;
                 }
-                !(v6.is_unspecified() || v6.is_multicast() || v6.is_unique_local() || v6.is_unicast_link_local())
+                !(v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
             }
         },
     }
@@ -142,7 +145,9 @@ impl EgressPolicy {
             }
         };
         if !allowed.iter().any(|p| p.matches(&host)) {
-            return Err(ConnectorError::Refused(format!("{host} is not one of this app's hosts")));
+            return Err(ConnectorError::Refused(format!(
+                "{host} is not one of this app's hosts"
+            )));
         }
         let target = match self.routes.iter().find(|r| r.pattern.matches(&host)) {
             Some(route) => rebase(url, &route.base),
@@ -205,7 +210,11 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found.iter().copied().filter(|a| address_allowed(a.ip(), sandbox)).collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| address_allowed(a.ip(), sandbox))
+                .collect();
             // A name with any refused address is refused whole: mixed answers are how DNS
             // rebinding slips an internal address in.
             if allowed.is_empty() || allowed.len() != found.len() {
@@ -233,19 +242,39 @@ mod tests {
         assert!(!p.matches("okta.com"));
         assert!(!p.matches("acme.okta.com.evil.net"));
         assert!(!p.matches("evilokta.com"));
-        assert!(HostPattern::new("api.slack.com").unwrap().matches("api.slack.com"));
+        assert!(
+            HostPattern::new("api.slack.com")
+                .unwrap()
+                .matches("api.slack.com")
+        );
         assert!(HostPattern::new("*").is_err());
         assert!(HostPattern::new("http://x.com").is_err());
     }
 
     #[test]
     fn addresses() {
-        for bad in ["10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "127.0.0.1", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00:ec2::254", "::ffff:10.0.0.1", "::ffff:169.254.169.254"] {
+        for bad in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "127.0.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00:ec2::254",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
             assert!(!address_allowed(bad.parse().unwrap(), false), "{bad}");
         }
         let aws_metadata_v6 = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
         assert!(!address_allowed(IpAddr::V6(aws_metadata_v6), true));
-        assert!(!address_allowed("169.254.169.254".parse().unwrap(), true), "metadata never");
+        assert!(
+            !address_allowed("169.254.169.254".parse().unwrap(), true),
+            "metadata never"
+        );
         assert!(address_allowed("127.0.0.1".parse().unwrap(), true));
         assert!(address_allowed("93.184.216.34".parse().unwrap(), false));
         assert!(address_allowed("2606:4700::1111".parse().unwrap(), false));
@@ -258,11 +287,20 @@ mod tests {
         let url = Url::parse("https://api.slack.com/scim/v2/Users?count=1").unwrap();
         assert_eq!(prod.prepare(&url, &allowed).unwrap(), url);
         let other = Url::parse("https://evil.example.com/scim").unwrap();
-        assert!(matches!(prod.prepare(&other, &allowed), Err(ConnectorError::Refused(_))));
+        assert!(matches!(
+            prod.prepare(&other, &allowed),
+            Err(ConnectorError::Refused(_))
+        ));
         let http = Url::parse("http://api.slack.com/scim").unwrap();
-        assert!(matches!(prod.prepare(&http, &allowed), Err(ConnectorError::Refused(_))));
+        assert!(matches!(
+            prod.prepare(&http, &allowed),
+            Err(ConnectorError::Refused(_))
+        ));
         let ip = Url::parse("https://169.254.169.254/latest").unwrap();
-        assert!(matches!(prod.prepare(&ip, &allow(&["api.slack.com"])), Err(ConnectorError::Refused(_))));
+        assert!(matches!(
+            prod.prepare(&ip, &allow(&["api.slack.com"])),
+            Err(ConnectorError::Refused(_))
+        ));
 
         let sandbox = EgressPolicy::sandbox()
             .route("api.slack.com", "http://127.0.0.1:3000/_sandbox/slack")
@@ -275,9 +313,25 @@ mod tests {
 
     #[test]
     fn production_refuses_internal_routes() {
-        assert!(EgressPolicy::production().route("api.slack.com", "http://127.0.0.1:9/").is_err());
-        assert!(EgressPolicy::production().route("api.slack.com", "https://10.1.2.3/").is_err());
-        assert!(EgressPolicy::production().route("api.slack.com", "https://slack-proxy.example.com/").is_ok());
-        assert!(EgressPolicy::sandbox().route("api.slack.com", "http://10.1.2.3/").is_err());
+        assert!(
+            EgressPolicy::production()
+                .route("api.slack.com", "http://127.0.0.1:9/")
+                .is_err()
+        );
+        assert!(
+            EgressPolicy::production()
+                .route("api.slack.com", "https://10.1.2.3/")
+                .is_err()
+        );
+        assert!(
+            EgressPolicy::production()
+                .route("api.slack.com", "https://slack-proxy.example.com/")
+                .is_ok()
+        );
+        assert!(
+            EgressPolicy::sandbox()
+                .route("api.slack.com", "http://10.1.2.3/")
+                .is_err()
+        );
     }
 }

@@ -35,7 +35,10 @@ pub enum ConnectorError {
 impl ConnectorError {
     /// Whether retrying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ConnectorError::RateLimited { .. } | ConnectorError::Transient(_))
+        matches!(
+            self,
+            ConnectorError::RateLimited { .. } | ConnectorError::Transient(_)
+        )
     }
 }
 

@@ -240,7 +240,9 @@ impl VendorHttp {
             .or_insert_with(|| {
                 let per_minute = NonZeroU32::new(limit.per_minute.max(1)).expect("non-zero");
                 let burst = NonZeroU32::new(limit.burst.max(1)).expect("non-zero");
-                Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)))
+                Arc::new(DefaultKeyedRateLimiter::keyed(
+                    Quota::per_minute(per_minute).allow_burst(burst),
+                ))
             })
             .clone()
     }
@@ -267,7 +269,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             return Some(Duration::from_secs_f64(secs.max(0.0)));
         }
         if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
-            let wait = at.signed_duration_since(chrono::Utc::now()).num_milliseconds().max(0);
+            let wait = at
+                .signed_duration_since(chrono::Utc::now())
+                .num_milliseconds()
+                .max(0);
             return Some(Duration::from_millis(wait as u64));
         }
     }
@@ -285,7 +290,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 impl Session {
     fn backoff(&self, attempt: u32) -> Duration {
         let config = &self.http.config;
-        let exp = config.base_backoff.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let exp = config
+            .base_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
         let capped = exp.min(config.max_backoff);
         // Full jitter: anywhere from half to all of the capped backoff.
         let jitter = rand_fraction();
@@ -297,11 +304,18 @@ impl Session {
         let limiter = self.http.throttle(self.app, limit);
         let clock = DefaultClock::default();
         while let Err(not_until) = limiter.check_key(&self.company_id) {
-            self.http.sleeper.sleep(not_until.wait_time_from(clock.now())).await;
+            self.http
+                .sleeper
+                .sleep(not_until.wait_time_from(clock.now()))
+                .await;
         }
     }
 
-    async fn send_once(&self, request: &VendorRequest, target: &Url) -> Result<VendorResponse, reqwest::Error> {
+    async fn send_once(
+        &self,
+        request: &VendorRequest,
+        target: &Url,
+    ) -> Result<VendorResponse, reqwest::Error> {
         let mut builder = self.http.client.request(request.method.clone(), target.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -311,7 +325,10 @@ impl Session {
             Body::Json(v) => builder.json(v),
             Body::Form(fields) => builder.form(fields),
         };
-        builder = builder.header(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        builder = builder.header(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         let auth = self.auth.header().await;
         if let Ok(Some((name, value))) = &auth
             && let Ok(mut v) = HeaderValue::from_str(value.expose_secret())
@@ -329,7 +346,11 @@ impl Session {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(VendorResponse { status, headers, body })
+        Ok(VendorResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Sends `request`, retrying what may be retried. Answers with the vendor's response for
@@ -369,7 +390,11 @@ impl Session {
                 if last || wait > config.max_wait {
                     return Err(ConnectorError::RateLimited { retry_after: told });
                 }
-                tracing::info!(app = self.app, wait_ms = wait.as_millis() as u64, "vendor rate limit; waiting");
+                tracing::info!(
+                    app = self.app,
+                    wait_ms = wait.as_millis() as u64,
+                    "vendor rate limit; waiting"
+                );
                 self.http.sleeper.sleep(wait).await;
                 continue;
             }
@@ -419,9 +444,15 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         let mut h = HeaderMap::new();
         let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).timestamp();
-        h.insert("x-ratelimit-reset", HeaderValue::from_str(&soon.to_string()).unwrap());
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&soon.to_string()).unwrap(),
+        );
         let wait = retry_after(&h).unwrap();
-        assert!(wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28), "{wait:?}");
+        assert!(
+            wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28),
+            "{wait:?}"
+        );
         let mut h = HeaderMap::new();
         h.insert("x-rate-limit-reset", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));

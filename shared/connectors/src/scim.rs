@@ -102,8 +102,12 @@ pub fn scim_error(response: &VendorResponse) -> ConnectorError {
         StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!("forbidden: {detail}")),
         StatusCode::NOT_FOUND => ConnectorError::NotFound,
         StatusCode::CONFLICT => ConnectorError::Conflict(format!("{scim_type} {detail}").trim().to_owned()),
-        StatusCode::PRECONDITION_FAILED => ConnectorError::Conflict(format!("the account changed meanwhile: {detail}")),
-        s if s.is_client_error() => ConnectorError::Invalid(format!("{scim_type} {detail}").trim().to_owned()),
+        StatusCode::PRECONDITION_FAILED => {
+            ConnectorError::Conflict(format!("the account changed meanwhile: {detail}"))
+        }
+        s if s.is_client_error() => {
+            ConnectorError::Invalid(format!("{scim_type} {detail}").trim().to_owned())
+        }
         s => ConnectorError::Transient(format!("unexpected answer {s}: {detail}")),
     }
 }
@@ -115,7 +119,11 @@ impl ScimConnector {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        Self { session, base, flavor }
+        Self {
+            session,
+            base,
+            flavor,
+        }
     }
 
     fn url(&self, path: &str) -> Result<Url, ConnectorError> {
@@ -229,7 +237,9 @@ impl Connector for ScimConnector {
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let start: u64 = match cursor {
-            Some(c) => c.parse().map_err(|_| ConnectorError::Invalid("bad SCIM cursor".into()))?,
+            Some(c) => c
+                .parse()
+                .map_err(|_| ConnectorError::Invalid("bad SCIM cursor".into()))?,
             None => 1,
         };
         let mut url = self.url("Users")?;

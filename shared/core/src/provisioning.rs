@@ -432,6 +432,16 @@ pub async fn provision(
     {
         return Ok(Provisioned::Replayed(previous));
     }
+    // The email is taken. If a request with the same key took it meanwhile, answer as it
+    // did; otherwise the email belongs to someone else.
+    let taken = async || -> Result<Provisioned> {
+        if let Some(idem) = &idempotency
+            && let Some(previous) = idem.previous(svc).await?
+        {
+            return Ok(Provisioned::Replayed(previous));
+        }
+        Err(email_taken("user.email"))
+    };
     // A friendly early answer; the transaction's condition below is what guarantees it.
     if svc
         .store
@@ -439,7 +449,7 @@ pub async fn provision(
         .await?
         .is_some()
     {
-        return Err(email_taken("user.email"));
+        return taken().await;
     }
 
     let now = svc.clock.now();
@@ -513,15 +523,8 @@ pub async fn provision(
         match svc.store.transact(ops.clone()).await {
             Ok(()) => break,
             Err(StoreError::TransactionCancelled { failed }) => {
-                // A concurrent request with the same key won: answer as it did.
-                if let (Some(i), Some(idem)) = (idempotency_op, &idempotency)
-                    && failed.contains(&i)
-                    && let Some(previous) = idem.previous(svc).await?
-                {
-                    return Ok(Provisioned::Replayed(previous));
-                }
-                if failed.contains(&ADMIN_EMAIL_OP) {
-                    return Err(email_taken("user.email"));
+                if failed.contains(&ADMIN_EMAIL_OP) || idempotency_op.is_some_and(|i| failed.contains(&i)) {
+                    return taken().await;
                 }
                 return Err(Error::Internal(format!(
                     "provision transaction cancelled at {failed:?}"

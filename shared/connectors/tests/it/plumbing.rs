@@ -36,7 +36,10 @@ async fn a_429_waits_as_told_then_succeeds() {
         .mount(&server)
         .await;
     let (session, sleeper) = session_for(&server, HttpConfig::default());
-    let answer = session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap();
+    let answer = session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap();
     assert_eq!(answer.status, 200);
     assert_eq!(sleeper.waits(), [Duration::from_secs(7)]);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
@@ -69,25 +72,43 @@ async fn server_errors_are_retried_with_backoff_then_surfaced() {
         .await;
     let config = HttpConfig::default();
     let (session, sleeper) = session_for(&server, config.clone());
-    let error = session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap_err();
-    assert!(matches!(&error, ConnectorError::Transient(m) if m.contains("503") && m.contains("maintenance")), "{error:?}");
-    assert_eq!(server.received_requests().await.unwrap().len(), config.max_attempts as usize);
+    let error = session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ConnectorError::Transient(m) if m.contains("503") && m.contains("maintenance")),
+        "{error:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        config.max_attempts as usize
+    );
     let waits = sleeper.waits();
     assert_eq!(waits.len(), config.max_attempts as usize - 1);
     // Exponential with jitter: each wait within [half, all] of base * 2^n.
     for (n, wait) in waits.iter().enumerate() {
         let full = config.base_backoff * 2u32.pow(n as u32);
-        assert!(*wait >= full / 2 && *wait <= full, "wait {n}: {wait:?} vs {full:?}");
+        assert!(
+            *wait >= full / 2 && *wait <= full,
+            "wait {n}: {wait:?} vs {full:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_post_that_may_have_been_processed_is_not_repeated() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(502)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
     let (session, _) = session_for(&server, HttpConfig::default());
     let request = VendorRequest::new(reqwest::Method::POST, vendor_url("/users")).json(serde_json::json!({}));
-    assert!(matches!(session.send(request).await, Err(ConnectorError::Transient(_))));
+    assert!(matches!(
+        session.send(request).await,
+        Err(ConnectorError::Transient(_))
+    ));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
@@ -104,8 +125,14 @@ async fn a_slow_vendor_times_out() {
         ..HttpConfig::default()
     };
     let (session, _) = session_for(&server, config);
-    let error = session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap_err();
-    assert!(matches!(&error, ConnectorError::Transient(m) if m.contains("timed out")), "{error:?}");
+    let error = session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ConnectorError::Transient(m) if m.contains("timed out")),
+        "{error:?}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
@@ -113,14 +140,31 @@ async fn a_slow_vendor_times_out() {
 async fn redirects_are_not_followed() {
     let server = MockServer::start().await;
     Mock::given(path("/users"))
-        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}/elsewhere", server.uri())))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", format!("{}/elsewhere", server.uri())),
+        )
         .mount(&server)
         .await;
-    Mock::given(path("/elsewhere")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     let (session, _) = session_for(&server, HttpConfig::default());
-    let error = session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap_err();
-    assert!(matches!(&error, ConnectorError::Invalid(m) if m.contains("redirect")), "{error:?}");
-    let paths: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| r.url.path().to_owned()).collect();
+    let error = session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ConnectorError::Invalid(m) if m.contains("redirect")),
+        "{error:?}"
+    );
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
     assert_eq!(paths, ["/users"]);
 }
 
@@ -134,7 +178,10 @@ async fn hosts_outside_the_allow_list_and_internal_addresses_are_refused() {
         "https://169.254.169.254/latest/meta-data",
         "https://10.0.0.5/users",
     ] {
-        let error = session.send(VendorRequest::get(Url::parse(url).unwrap())).await.unwrap_err();
+        let error = session
+            .send(VendorRequest::get(Url::parse(url).unwrap()))
+            .await
+            .unwrap_err();
         assert!(matches!(error, ConnectorError::Refused(_)), "{url}: {error:?}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -150,7 +197,12 @@ async fn hosts_outside_the_allow_list_and_internal_addresses_are_refused() {
 
 #[test]
 fn production_refuses_routes_to_loopback_and_private_addresses() {
-    for base in ["http://127.0.0.1:1/", "https://127.0.0.1/", "https://192.168.0.10/", "https://[::1]/"] {
+    for base in [
+        "http://127.0.0.1:1/",
+        "https://127.0.0.1/",
+        "https://192.168.0.10/",
+        "https://[::1]/",
+    ] {
         assert!(EgressPolicy::production().route(VENDOR, base).is_err(), "{base}");
     }
 }
@@ -164,7 +216,10 @@ struct Refreshing {
 impl Authenticator for Refreshing {
     async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError> {
         let n = self.refreshes.load(Ordering::SeqCst);
-        Ok(Some((reqwest::header::AUTHORIZATION, SecretString::from(format!("Bearer token-{n}")))))
+        Ok(Some((
+            reqwest::header::AUTHORIZATION,
+            SecretString::from(format!("Bearer token-{n}")),
+        )))
     }
     async fn refresh(&self) -> Result<bool, ConnectorError> {
         self.refreshes.fetch_add(1, Ordering::SeqCst);
@@ -188,19 +243,28 @@ async fn a_401_gets_exactly_one_refresh() {
         refreshes: AtomicU32::new(0),
     });
     session.auth = auth.clone();
-    let answer = session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap();
+    let answer = session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap();
     assert_eq!(answer.status, 200);
     assert_eq!(auth.refreshes.load(Ordering::SeqCst), 1);
 
     // Still refused after the refresh: the 401 is handed to the connector, no second refresh.
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(401)).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
     let (mut session, _) = session_for(&server, HttpConfig::default());
     let auth = Arc::new(Refreshing {
         refreshes: AtomicU32::new(0),
     });
     session.auth = auth.clone();
-    let answer = session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap();
+    let answer = session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap();
     assert_eq!(answer.status, 401);
     assert_eq!(auth.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
@@ -209,7 +273,10 @@ async fn a_401_gets_exactly_one_refresh() {
 #[tokio::test]
 async fn the_throttle_spaces_calls_to_the_published_limit() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     let (mut session, sleeper) = session_for(&server, HttpConfig::default());
     session.limit = Some(RateLimit {
         per_minute: 600,
@@ -219,10 +286,16 @@ async fn the_throttle_spaces_calls_to_the_published_limit() {
     // waits until the real clock catches up; what matters is that it waited before the
     // third call and never before the first two.
     for _ in 0..2 {
-        session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap();
+        session
+            .send(VendorRequest::get(vendor_url("/users")))
+            .await
+            .unwrap();
     }
     assert!(sleeper.waits().is_empty());
-    session.send(VendorRequest::get(vendor_url("/users"))).await.unwrap();
+    session
+        .send(VendorRequest::get(vendor_url("/users")))
+        .await
+        .unwrap();
     let waits = sleeper.waits();
     assert!(!waits.is_empty());
     assert!(waits[0] <= Duration::from_millis(100), "{waits:?}");
@@ -239,12 +312,17 @@ async fn credentials_never_appear_in_errors_or_debug_output() {
     let token = SecretString::from("s3cr3t-t0ken-value");
     session.auth = Arc::new(StaticAuth::bearer(&token));
     let error = session
-        .send(VendorRequest::get(vendor_url("/users?access_token=s3cr3t-t0ken-value")))
+        .send(VendorRequest::get(vendor_url(
+            "/users?access_token=s3cr3t-t0ken-value",
+        )))
         .await
         .unwrap_err();
     assert!(!format!("{error} {error:?}").contains(token.expose_secret()));
     assert!(!format!("{token:?}").contains(token.expose_secret()));
     // The token did go to the vendor, as a header.
     let sent = &server.received_requests().await.unwrap()[0];
-    assert_eq!(sent.headers.get("authorization").unwrap(), &HeaderValue::from_static("Bearer s3cr3t-t0ken-value"));
+    assert_eq!(
+        sent.headers.get("authorization").unwrap(),
+        &HeaderValue::from_static("Bearer s3cr3t-t0ken-value")
+    );
 }
