@@ -13,6 +13,7 @@ pub mod listing;
 pub mod mail;
 pub mod provisioning;
 pub mod secret;
+pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod team;

@@ -1,9 +1,12 @@
 //! Platform adapters and start-up wiring shared by the functions:
-//! the `Mailer` adapters (SES v2 and a local outbox), typed configuration read once from
+//! the `Mailer` adapters (SES v2 and a local outbox), the `SecretStore` adapters (Secrets
+//! Manager and local files), typed configuration read once from
 //! the environment, tracing set-up, and the AWS `Services` a Lambda function runs on.
 
 mod config;
 mod mailer;
+mod secrets;
 
 pub use config::{ConfigError, FunctionConfig, aws_services, init_tracing};
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
+pub use secrets::{FileSecretStore, SecretsManagerStore};

@@ -95,6 +95,16 @@ pub fn sesv2_client() -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::from_conf(config)
 }
 
+pub fn secretsmanager_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .endpoint_url(&moto().endpoint)
+        .region(aws_sdk_secretsmanager::config::Region::new(REGION))
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 /// A table name no other test in this process uses.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);

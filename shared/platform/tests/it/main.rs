@@ -1,0 +1,3 @@
+//! Platform adapter tests: the SecretStore conformance suite on both adapters.
+
+mod secrets;
