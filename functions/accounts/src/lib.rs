@@ -146,12 +146,17 @@ async fn set_permissions(
 }
 
 /// The catalog is the same for everyone with a token.
-async fn list_apps(Caller(_): Caller) -> Answer {
-    Ok(Json(json!({ "items": catalog::APPS })).into_response())
+async fn list_apps(State(svc): State<Services>, Caller(_): Caller) -> Answer {
+    let apps: Vec<_> = catalog::directory(svc.settings.sandbox).collect();
+    Ok(Json(json!({ "items": apps })).into_response())
 }
 
-async fn get_app(Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
-    Ok(Json(catalog::get(&app)?).into_response())
+async fn get_app(
+    State(svc): State<Services>,
+    Caller(_): Caller,
+    PathParam(app): PathParam<String>,
+) -> Answer {
+    Ok(Json(catalog::get(&app, svc.settings.sandbox)?).into_response())
 }
 
 async fn company_apps(

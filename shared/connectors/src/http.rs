@@ -121,6 +121,8 @@ pub enum Body {
     Empty,
     Json(serde_json::Value),
     Form(Vec<(String, String)>),
+    /// Bytes whose content type the request's headers say.
+    Raw(Vec<u8>),
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +326,7 @@ impl Session {
             Body::Empty => builder,
             Body::Json(v) => builder.json(v),
             Body::Form(fields) => builder.form(fields),
+            Body::Raw(bytes) => builder.body(bytes.clone()),
         };
         builder = builder.header(
             reqwest::header::ACCEPT,

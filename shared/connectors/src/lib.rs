@@ -1,10 +1,13 @@
 //! Connectors: the `Connector` trait every app implements, the HTTP plumbing they all share
 //! (written once, in `http` and `egress`), and the generic SCIM 2.0 connector.
 
+pub mod connections;
 pub mod egress;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod oauth;
+pub mod registry;
 pub mod scim;
 
 pub use error::ConnectorError;

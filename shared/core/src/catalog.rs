@@ -330,12 +330,43 @@ pub const APPS: &[App] = &[
     },
 ];
 
+/// Fake apps served by the devserver's sandbox, in the directory only in sandbox mode, so
+/// every flow can be tried offline through the real connector code.
+pub const SANDBOX_APPS: &[App] = &[
+    App {
+        requires_plus_or_premium: false,
+        remove_means: "Deletes the user in the sandbox SCIM app.",
+        suspend_means: Some("Sets the user inactive in the sandbox SCIM app."),
+        credential_fields: &[
+            url(
+                "scim_base_url",
+                "SCIM base URL (https://scim.sandbox.test/scim/v2)",
+            ),
+            secret("scim_token", "SCIM token (any value starting with sandbox-)"),
+        ],
+        ..app("sandbox_scim", "Sandbox SCIM app", ApiKey, CREATE_SUSPEND_REMOVE)
+    },
+    App {
+        requires_plus_or_premium: false,
+        remove_means: "Deletes the user in the sandbox OAuth app.",
+        suspend_means: Some("Sets the user inactive in the sandbox OAuth app."),
+        ..app("sandbox_oauth", "Sandbox OAuth app", Oauth, CREATE_SUSPEND_REMOVE)
+    },
+];
+
 pub fn find(slug: &str) -> Option<&'static App> {
     APPS.iter().find(|a| a.slug == slug)
 }
 
-pub fn get(slug: &str) -> Result<&'static App> {
-    find(slug).ok_or_else(|| Error::not_found("app"))
+/// The apps a service shows: the 19, plus the sandbox apps in sandbox mode.
+pub fn directory(sandbox: bool) -> impl Iterator<Item = &'static App> {
+    APPS.iter().chain(SANDBOX_APPS.iter().filter(move |_| sandbox))
+}
+
+pub fn get(slug: &str, sandbox: bool) -> Result<&'static App> {
+    directory(sandbox)
+        .find(|a| a.slug == slug)
+        .ok_or_else(|| Error::not_found("app"))
 }
 
 impl App {
@@ -382,7 +413,7 @@ pub async fn company_apps(svc: &Services, company: &Company) -> Result<CompanyAp
         available: Vec::new(),
         unavailable: Vec::new(),
     };
-    for app in APPS {
+    for app in directory(svc.settings.sandbox) {
         let entry = |connection_state, unavailable_reason| CompanyApp {
             slug: app.slug,
             name: app.name,

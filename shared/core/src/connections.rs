@@ -1,7 +1,11 @@
 //! App connections of a company (the records; connecting is another module's work).
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::ActorRef;
 use crate::error::Result;
 use crate::services::Services;
 use crate::store::{Key, PageRequest};
@@ -22,6 +26,25 @@ pub enum ConnectionState {
 pub struct ConnectionSummary {
     pub app: String,
     pub state: ConnectionState,
+}
+
+/// A company's connection to one app. Credentials are not here: they are in the secret
+/// store under `secret_name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub app: String,
+    pub company_id: String,
+    pub state: ConnectionState,
+    /// Non-secret details: what the admin entered (e.g. the Okta org URL) and what the
+    /// vendor told us at connect time (e.g. Salesforce's instance URL). Never taken from a
+    /// later request.
+    pub tenant: BTreeMap<String, String>,
+    pub secret_name: String,
+    pub connected_at: DateTime<Utc>,
+    pub connected_by: ActorRef,
+    pub updated_at: DateTime<Utc>,
+    /// Why the connection needs attention, when it does.
+    pub problem: Option<String>,
 }
 
 pub fn connection_key(company_id: &str, app: &str) -> Key {

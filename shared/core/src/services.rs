@@ -16,6 +16,11 @@ pub struct Settings {
     pub claim_ttl: Duration,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl: Duration,
+    /// Sandbox mode (devserver, tests): the sandbox apps are in the directory.
+    pub sandbox: bool,
+    /// Where an OAuth connect may send the admin back to: origins such as
+    /// `https://app.example.com` (an exact origin, any path under it).
+    pub oauth_return_origins: Vec<String>,
 }
 
 impl Settings {
@@ -24,6 +29,8 @@ impl Settings {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             claim_ttl: Duration::days(7),
             idempotency_ttl: Duration::hours(24),
+            sandbox: false,
+            oauth_return_origins: Vec::new(),
         }
     }
 }

@@ -1,0 +1,760 @@
+//! App connections: connecting with an API key (verified by one real call before anything is
+//! saved), connecting with OAuth (state + PKCE, tokens kept in the secret store and refreshed
+//! before they expire), disconnecting, and the connector of a connection.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use prov_core::Services;
+use prov_core::access::Access;
+use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
+use prov_core::catalog::{self, App, ConnectionType, FieldKind};
+use prov_core::connections::{Connection, ConnectionState, connection_key};
+use prov_core::error::{Category, Error, Result};
+use prov_core::secret::hash_secret;
+use prov_core::secrets::{SecretStore, connection_secret_name};
+use prov_core::store::{Item, Key, StoreError};
+use prov_core::validate::{Obj, Text, Validator};
+use reqwest::header::HeaderName;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+
+use crate::error::ConnectorError;
+use crate::http::{Authenticator, StaticAuth, VendorHttp};
+use crate::model::Connector;
+use crate::oauth::{self, OAuthClientConfig, TokenSet};
+use crate::registry::{self, AppSpec, Secrets, Tenant};
+
+/// How long an OAuth `state` may wait for the vendor's redirect.
+const STATE_TTL_MINUTES: i64 = 10;
+/// Refresh an access token this long before it expires.
+const REFRESH_MARGIN_SECONDS: i64 = 120;
+
+/// What app connections need besides the core services.
+#[derive(Clone)]
+pub struct Apps {
+    pub services: Services,
+    pub secrets: Arc<dyn SecretStore>,
+    pub http: Arc<VendorHttp>,
+    /// Our OAuth registration per app slug.
+    pub oauth_clients: Arc<HashMap<String, OAuthClientConfig>>,
+}
+
+/// A connection as the API shows it (never with credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionView {
+    pub app: String,
+    /// `not_connected`, or the connection's state.
+    pub state: String,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub connected_by: Option<ActorRef>,
+    pub tenant: BTreeMap<String, String>,
+    pub problem: Option<String>,
+}
+
+impl ConnectionView {
+    fn of(connection: &Connection) -> Self {
+        Self {
+            app: connection.app.clone(),
+            state: serde_json::to_value(connection.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            connected_at: Some(connection.connected_at),
+            connected_by: Some(connection.connected_by.clone()),
+            tenant: connection.tenant.clone(),
+            problem: connection.problem.clone(),
+        }
+    }
+
+    fn none(app: &str) -> Self {
+        Self {
+            app: app.to_owned(),
+            state: "not_connected".into(),
+            connected_at: None,
+            connected_by: None,
+            tenant: BTreeMap::new(),
+            problem: None,
+        }
+    }
+}
+
+/// A vendor's refusal, said to the admin who is connecting.
+pub fn connect_error(app: &App, e: ConnectorError) -> Error {
+    match e {
+        ConnectorError::Unauthorized(why) => Error::invalid(
+            "credentials",
+            format!("{} refused these credentials: {why}", app.name),
+        ),
+        ConnectorError::PlanRequired(why) => Error::invalid("plan", format!("{}: {why}", app.name)),
+        ConnectorError::Invalid(why) | ConnectorError::Conflict(why) => {
+            Error::invalid("credentials", format!("{}: {why}", app.name))
+        }
+        ConnectorError::Refused(why) => {
+            Error::invalid("credentials", format!("That address cannot be used: {why}"))
+        }
+        ConnectorError::NotFound => {
+            Error::invalid("credentials", format!("{} did not find the account.", app.name))
+        }
+        ConnectorError::Unsupported(what) => {
+            Error::invalid("app", format!("{} does not support {what}.", app.name))
+        }
+        ConnectorError::RateLimited { .. } => Error::refused(
+            "app",
+            Category::RateLimited,
+            format!("{} is rate limiting us; try again in a minute.", app.name),
+        ),
+        ConnectorError::Transient(why) => Error::refused(
+            "app",
+            Category::ServiceUnavailable,
+            format!("{} could not be reached: {why}", app.name),
+        ),
+    }
+}
+
+/// The app, if this company may connect it, and how to talk to it.
+fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, &'static AppSpec)> {
+    let app = catalog::get(slug, apps.services.settings.sandbox)?;
+    if let Err(why) = app.allowed_on(access.company.plan) {
+        return Err(Error::forbidden("plan", why));
+    }
+    let spec = registry::spec(slug)
+        .ok_or_else(|| Error::invalid("app", format!("Connecting {} is not available yet.", app.name)))?;
+    Ok((app, spec))
+}
+
+async fn load(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<(u64, Connection)>> {
+    Ok(
+        match apps.services.store.get(&connection_key(company_id, slug)).await? {
+            Some(item) => Some((item.version, item.record()?)),
+            None => None,
+        },
+    )
+}
+
+pub async fn status(apps: &Apps, company_id: &str, slug: &str) -> Result<ConnectionView> {
+    catalog::get(slug, apps.services.settings.sandbox)?;
+    Ok(match load(apps, company_id, slug).await? {
+        Some((_, c)) => ConnectionView::of(&c),
+        None => ConnectionView::none(slug),
+    })
+}
+
+/// Writes the connection record, whatever state it was in.
+async fn save(apps: &Apps, connection: &Connection) -> Result<()> {
+    let key = connection_key(&connection.company_id, &connection.app);
+    for _ in 0..3 {
+        let item = Item::from_record(key.clone(), connection)?;
+        let result = match apps.services.store.get(&key).await? {
+            Some(existing) => apps
+                .services
+                .store
+                .replace(item, existing.version)
+                .await
+                .map(|_| ()),
+            None => apps.services.store.create(item).await.map(|_| ()),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::refused(
+        "connection",
+        Category::Conflict,
+        "The connection kept changing; retry.",
+    ))
+}
+
+/// The credentials kept in the secret store for a connection.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Stored {
+    ApiKey {
+        fields: BTreeMap<String, SecretString>,
+    },
+    Oauth {
+        access_token: SecretString,
+        refresh_token: Option<SecretString>,
+        expires_at: Option<DateTime<Utc>>,
+    },
+}
+
+fn api_key_secret(fields: &Secrets) -> SecretString {
+    let fields: Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.expose_secret().to_owned())))
+        .collect();
+    SecretString::from(json!({ "kind": "api_key", "fields": fields }).to_string())
+}
+
+fn oauth_secret(tokens: &TokenSet) -> SecretString {
+    SecretString::from(
+        json!({
+            "kind": "oauth",
+            "access_token": tokens.access_token.expose_secret(),
+            "refresh_token": tokens.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            "expires_at": tokens.expires_at,
+            "scope": tokens.scope,
+        })
+        .to_string(),
+    )
+}
+
+fn new_connection(
+    company_id: &str,
+    slug: &str,
+    tenant: Tenant,
+    by: ActorRef,
+    now: DateTime<Utc>,
+) -> Connection {
+    Connection {
+        app: slug.to_owned(),
+        company_id: company_id.to_owned(),
+        state: ConnectionState::Connected,
+        tenant,
+        secret_name: connection_secret_name(company_id, slug),
+        connected_at: now,
+        connected_by: by,
+        updated_at: now,
+        problem: None,
+    }
+}
+
+/// Reads the connect form against the app's credential fields.
+fn read_fields(app: &App, body: &Map<String, Value>) -> Result<(Tenant, Secrets)> {
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+    v.only(&root, &names);
+    let mut tenant = Tenant::new();
+    let mut secrets = Secrets::new();
+    for field in app.credential_fields {
+        let value = match field.kind {
+            FieldKind::Choice { options } => v.parsed(&root, field.name, true, |raw| {
+                if options.contains(&raw) {
+                    Ok(raw.to_owned())
+                } else {
+                    Err(format!("must be one of {}.", options.join(", ")))
+                }
+            }),
+            FieldKind::Url => v.parsed(&root, field.name, true, |raw| {
+                url::Url::parse(raw)
+                    .ok()
+                    .filter(|u| u.scheme() == "https" && u.host_str().is_some())
+                    .map(|_| raw.to_owned())
+                    .ok_or_else(|| "must be an https URL.".to_owned())
+            }),
+            FieldKind::Text => v.text(&root, field.name, true, Text { max_chars: 4096 }),
+        };
+        if let Some(value) = value {
+            if field.secret {
+                secrets.insert(field.name.to_owned(), SecretString::from(value));
+            } else {
+                tenant.insert(field.name.to_owned(), value);
+            }
+        }
+    }
+    v.finish(Some((tenant, secrets)))
+}
+
+/// Connects an API-key app: the credentials are checked with one real call to the vendor
+/// before anything is saved; refused credentials store nothing.
+pub async fn connect_api_key(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    body: &Map<String, Value>,
+) -> Result<ConnectionView> {
+    let (app, spec) = connectable(apps, access, slug)?;
+    if app.connection_type != ConnectionType::ApiKey {
+        return Err(Error::invalid(
+            "app",
+            format!(
+                "{} connects with OAuth: start at `POST …/apps/{slug}/connection/oauth`.",
+                app.name
+            ),
+        ));
+    }
+    let (tenant, secrets) = read_fields(app, body)?;
+    for (name, value) in &secrets {
+        (spec.check)(&tenant, name, value.expose_secret()).map_err(|e| connect_error(app, e))?;
+    }
+    let make_auth = spec
+        .api_key_auth
+        .ok_or_else(|| Error::Internal(format!("{slug} has no API-key auth")))?;
+    let auth = make_auth(&secrets).map_err(|e| connect_error(app, e))?;
+    let company_id = &access.company.id;
+    let connector = spec
+        .connector(apps.http.clone(), company_id, &tenant, auth)
+        .map_err(|e| connect_error(app, e))?;
+    connector.verify().await.map_err(|e| connect_error(app, e))?;
+
+    let now = apps.services.clock.now();
+    let connection = new_connection(company_id, slug, tenant, ActorRef::from(&actor.principal), now);
+    apps.secrets
+        .put(&connection.secret_name, &api_key_secret(&secrets))
+        .await?;
+    save(apps, &connection).await?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "connection.connected",
+        Target::new("app", slug),
+        None,
+    )
+    .await;
+    Ok(ConnectionView::of(&connection))
+}
+
+/// The pending OAuth authorization, keyed by the hash of its `state`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingAuthorization {
+    company_id: String,
+    app: String,
+    started_by: ActorRef,
+    pkce_verifier: String,
+    return_url: Option<String>,
+    expires_at: DateTime<Utc>,
+}
+
+fn state_key(state: &str) -> Key {
+    Key::new(format!("OAUTHSTATE#{}", hash_secret(state)), "STATE")
+}
+
+fn redirect_uri(apps: &Apps) -> String {
+    format!("{}/v1/oauth/callback", apps.services.settings.public_base_url)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StartedAuthorization {
+    /// Send the admin's browser here.
+    pub authorize_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Whether `url` is under one of the configured return origins.
+fn allowed_return(apps: &Apps, url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let origin = parsed.origin().ascii_serialization();
+    apps.services
+        .settings
+        .oauth_return_origins
+        .iter()
+        .any(|allowed| allowed.trim_end_matches('/') == origin)
+}
+
+/// Starts connecting an OAuth app: answers the vendor's authorize URL, with a single-use,
+/// expiring `state` bound to the company, the app and the admin, and a PKCE S256 challenge.
+pub async fn start_oauth(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    body: &Map<String, Value>,
+) -> Result<StartedAuthorization> {
+    let (app, spec) = connectable(apps, access, slug)?;
+    if app.connection_type != ConnectionType::Oauth {
+        return Err(Error::invalid(
+            "app",
+            format!(
+                "{} connects with an API key: send its credentials to `POST …/apps/{slug}/connection`.",
+                app.name
+            ),
+        ));
+    }
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["return_url"]);
+    let return_url = v.parsed(&root, "return_url", false, |raw| {
+        if allowed_return(apps, raw) {
+            Ok(raw.to_owned())
+        } else {
+            Err("is not one of the allowed return addresses.".to_owned())
+        }
+    });
+    v.finish(Some(()))?;
+    let client = apps.oauth_clients.get(slug).ok_or_else(|| {
+        Error::refused(
+            "app",
+            Category::ServiceUnavailable,
+            format!("OAuth for {} is not configured on this service.", app.name),
+        )
+    })?;
+    let authorization =
+        oauth::authorize(&apps.http, spec, client, &redirect_uri(apps)).map_err(|e| connect_error(app, e))?;
+    let expires_at = apps.services.clock.now() + Duration::minutes(STATE_TTL_MINUTES);
+    let pending = PendingAuthorization {
+        company_id: access.company.id.clone(),
+        app: slug.to_owned(),
+        started_by: ActorRef::from(&actor.principal),
+        pkce_verifier: authorization.pkce_verifier.expose_secret().to_owned(),
+        return_url,
+        expires_at,
+    };
+    let item = Item::from_record(state_key(authorization.state.expose_secret()), &pending)?
+        .with_expiry(expires_at.timestamp());
+    apps.services.store.create(item).await?;
+    Ok(StartedAuthorization {
+        authorize_url: authorization.url.to_string(),
+        expires_at,
+    })
+}
+
+/// How an OAuth callback ended, for the page or redirect that tells the admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackOutcome {
+    /// Where to send the admin (only from a valid state: never from the request).
+    pub return_url: Option<String>,
+    pub app: Option<String>,
+    pub result: std::result::Result<(), CallbackError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackError {
+    /// `invalid_state`, `expired`, `access_denied`, `vendor_error`, `exchange_failed`,
+    /// `verification_failed`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn failed(code: &'static str, message: impl Into<String>) -> std::result::Result<(), CallbackError> {
+    Err(CallbackError {
+        code,
+        message: message.into(),
+    })
+}
+
+/// Finishes an OAuth connect. Forged, replayed or expired states, a vendor refusal, a failed
+/// exchange or tokens that do not work store nothing.
+pub async fn finish_oauth(
+    apps: &Apps,
+    request_id: &str,
+    query: &HashMap<String, String>,
+) -> Result<CallbackOutcome> {
+    let invalid = || CallbackOutcome {
+        return_url: None,
+        app: None,
+        result: failed(
+            "invalid_state",
+            "This sign-in link is not valid or was already used. Start connecting again.",
+        ),
+    };
+    let Some(state) = query.get("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return Ok(invalid());
+    };
+    let key = state_key(state);
+    let Some(item) = apps.services.store.get(&key).await? else {
+        return Ok(invalid());
+    };
+    // Single use: whoever deletes it first owns this callback.
+    match apps.services.store.delete(&key, Some(item.version)).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) => return Ok(invalid()),
+        Err(e) => return Err(e.into()),
+    }
+    let pending: PendingAuthorization = item.record()?;
+    let outcome = |result| CallbackOutcome {
+        return_url: pending.return_url.clone(),
+        app: Some(pending.app.clone()),
+        result,
+    };
+    if pending.expires_at <= apps.services.clock.now() {
+        return Ok(outcome(failed(
+            "expired",
+            "The sign-in took too long. Start connecting again.",
+        )));
+    }
+    if let Some(error) = query.get("error") {
+        let code = if error == "access_denied" {
+            "access_denied"
+        } else {
+            "vendor_error"
+        };
+        let description = query.get("error_description").map(|d| crate::error::brief(d));
+        let message = match (code, description) {
+            ("access_denied", _) => "Access was not granted, so the app was not connected.".to_owned(),
+            (_, Some(d)) => format!("The app refused: {error}: {d}"),
+            _ => format!("The app refused: {error}"),
+        };
+        return Ok(outcome(failed(code, message)));
+    }
+    let Some(code) = query.get("code").filter(|c| !c.is_empty()) else {
+        return Ok(outcome(failed(
+            "vendor_error",
+            "The app sent no authorization code.",
+        )));
+    };
+    let app = catalog::get(&pending.app, apps.services.settings.sandbox)?;
+    let spec =
+        registry::spec(&pending.app).ok_or_else(|| Error::Internal("state for an unknown app".into()))?;
+    let client = apps
+        .oauth_clients
+        .get(&pending.app)
+        .ok_or_else(|| Error::Internal("OAuth client vanished".into()))?;
+    let verifier = SecretString::from(pending.pkce_verifier.clone());
+    let tokens = match oauth::exchange_code(
+        apps.http.clone(),
+        spec,
+        &pending.company_id,
+        client,
+        &redirect_uri(apps),
+        code,
+        &verifier,
+    )
+    .await
+    {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            tracing::warn!(app = pending.app, error = %e, "OAuth code exchange failed");
+            return Ok(outcome(failed(
+                "exchange_failed",
+                connect_error(app, e).to_string_for_people(),
+            )));
+        }
+    };
+    // The new tokens must work before they are kept (this is also where a vendor plan
+    // that cannot provision is detected).
+    let probe = spec.connector(
+        apps.http.clone(),
+        &pending.company_id,
+        &Tenant::new(),
+        Arc::new(StaticAuth::bearer(&tokens.access_token)),
+    );
+    let verified = match probe {
+        Ok(connector) => connector.verify().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = verified {
+        return Ok(outcome(failed(
+            "verification_failed",
+            connect_error(app, e).to_string_for_people(),
+        )));
+    }
+
+    let now = apps.services.clock.now();
+    let connection = new_connection(
+        &pending.company_id,
+        &pending.app,
+        Tenant::new(),
+        pending.started_by.clone(),
+        now,
+    );
+    apps.secrets
+        .put(&connection.secret_name, &oauth_secret(&tokens))
+        .await?;
+    save(apps, &connection).await?;
+    audit::record(
+        &apps.services,
+        audit::Record {
+            company_id: &pending.company_id,
+            actor: pending.started_by.clone(),
+            request_id,
+            action: "connection.connected",
+            target: Target::new("app", &pending.app),
+            result: Outcome::Succeeded,
+            detail: Some("oauth".into()),
+        },
+    )
+    .await;
+    Ok(outcome(Ok(())))
+}
+
+/// Disconnects: the credentials are deleted and the connection marked disconnected. Nothing
+/// changes at the vendor; accounts stay, unmanaged, until the app is connected again.
+pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<ConnectionView> {
+    catalog::get(slug, apps.services.settings.sandbox)?;
+    let company_id = &access.company.id;
+    let Some((_, mut connection)) = load(apps, company_id, slug).await? else {
+        return Err(Error::not_found("connection"));
+    };
+    if connection.state == ConnectionState::Disconnected {
+        return Ok(ConnectionView::of(&connection));
+    }
+    apps.secrets.delete(&connection.secret_name).await?;
+    connection.state = ConnectionState::Disconnected;
+    connection.problem = None;
+    connection.updated_at = apps.services.clock.now();
+    save(apps, &connection).await?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "connection.disconnected",
+        Target::new("app", slug),
+        None,
+    )
+    .await;
+    Ok(ConnectionView::of(&connection))
+}
+
+/// The connector of a company's connected app.
+pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<Box<dyn Connector>> {
+    let app = catalog::get(slug, apps.services.settings.sandbox)?;
+    let not_connected = || Error::invalid("app", format!("{} is not connected.", app.name));
+    let (_, connection) = load(apps, company_id, slug).await?.ok_or_else(not_connected)?;
+    if connection.state != ConnectionState::Connected {
+        return Err(not_connected());
+    }
+    let spec = registry::spec(slug).ok_or_else(not_connected)?;
+    let raw = apps
+        .secrets
+        .get(&connection.secret_name)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("the credentials of {slug} are missing")))?;
+    let stored: Stored = serde_json::from_str(raw.expose_secret())
+        .map_err(|_| Error::Internal(format!("the credentials of {slug} do not parse")))?;
+    let auth: Arc<dyn Authenticator> = match stored {
+        Stored::ApiKey { fields } => {
+            let make = spec.api_key_auth.ok_or_else(not_connected)?;
+            make(&fields).map_err(|e| connect_error(app, e))?
+        }
+        Stored::Oauth {
+            access_token,
+            refresh_token,
+            expires_at,
+        } => Arc::new(OAuthAuthenticator {
+            apps: apps.clone(),
+            spec,
+            connection: connection.clone(),
+            tokens: Mutex::new(Tokens {
+                access_token,
+                refresh_token,
+                expires_at,
+            }),
+        }),
+    };
+    spec.connector(apps.http.clone(), company_id, &connection.tenant, auth)
+        .map_err(|e| connect_error(app, e))
+}
+
+struct Tokens {
+    access_token: SecretString,
+    refresh_token: Option<SecretString>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// OAuth credentials of a connection: refreshed shortly before they expire and once after a
+/// 401; a rotated refresh token is saved at once. A refused refresh marks the connection
+/// `needs_reauth`.
+struct OAuthAuthenticator {
+    apps: Apps,
+    spec: &'static AppSpec,
+    connection: Connection,
+    tokens: Mutex<Tokens>,
+}
+
+impl OAuthAuthenticator {
+    async fn refresh_locked(&self, tokens: &mut Tokens) -> std::result::Result<bool, ConnectorError> {
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return Ok(false);
+        };
+        let client = self
+            .apps
+            .oauth_clients
+            .get(&self.connection.app)
+            .ok_or(ConnectorError::Unauthorized("OAuth is not configured".into()))?;
+        let fresh = match oauth::refresh(
+            self.apps.http.clone(),
+            self.spec,
+            &self.connection.company_id,
+            client,
+            &refresh_token,
+        )
+        .await
+        {
+            Ok(fresh) => fresh,
+            Err(ConnectorError::Unauthorized(why)) => {
+                self.needs_reauth(&why).await;
+                return Err(ConnectorError::Unauthorized(why));
+            }
+            Err(e) => return Err(e),
+        };
+        let kept = TokenSet {
+            access_token: fresh.access_token.clone(),
+            // Vendors that do not rotate send no new refresh token: keep the old one.
+            refresh_token: fresh.refresh_token.clone().or(Some(refresh_token)),
+            expires_at: fresh.expires_at,
+            scope: fresh.scope,
+        };
+        self.apps
+            .secrets
+            .put(&self.connection.secret_name, &oauth_secret(&kept))
+            .await
+            .map_err(|e| ConnectorError::Transient(e.to_string()))?;
+        *tokens = Tokens {
+            access_token: kept.access_token,
+            refresh_token: kept.refresh_token,
+            expires_at: kept.expires_at,
+        };
+        Ok(true)
+    }
+
+    async fn needs_reauth(&self, why: &str) {
+        let mut connection = self.connection.clone();
+        connection.state = ConnectionState::NeedsReauth;
+        connection.problem = Some(format!("The app refused our access; connect it again. ({why})"));
+        connection.updated_at = self.apps.services.clock.now();
+        if let Err(e) = save(&self.apps, &connection).await {
+            tracing::error!(error = %e, app = connection.app, "could not mark the connection needs_reauth");
+        }
+        audit::record(
+            &self.apps.services,
+            audit::Record {
+                company_id: &connection.company_id,
+                actor: ActorRef::System,
+                request_id: "",
+                action: "connection.needs_reauth",
+                target: Target::new("app", &connection.app),
+                result: Outcome::Failed,
+                detail: connection.problem.clone(),
+            },
+        )
+        .await;
+    }
+}
+
+#[async_trait]
+impl Authenticator for OAuthAuthenticator {
+    async fn header(&self) -> std::result::Result<Option<(HeaderName, SecretString)>, ConnectorError> {
+        let mut tokens = self.tokens.lock().await;
+        let expiring = tokens
+            .expires_at
+            .is_some_and(|at| at - Duration::seconds(REFRESH_MARGIN_SECONDS) <= Utc::now());
+        if expiring {
+            self.refresh_locked(&mut tokens).await?;
+        }
+        Ok(Some((
+            reqwest::header::AUTHORIZATION,
+            SecretString::from(format!("Bearer {}", tokens.access_token.expose_secret())),
+        )))
+    }
+
+    async fn refresh(&self) -> std::result::Result<bool, ConnectorError> {
+        let mut tokens = self.tokens.lock().await;
+        self.refresh_locked(&mut tokens).await
+    }
+}
+
+/// An error's first message, for pages shown to people.
+trait ForPeople {
+    fn to_string_for_people(&self) -> String;
+}
+
+impl ForPeople for Error {
+    fn to_string_for_people(&self) -> String {
+        self.details()
+            .and_then(|d| d.first())
+            .map(|d| d.message.clone())
+            .unwrap_or_else(|| "Something went wrong.".into())
+    }
+}

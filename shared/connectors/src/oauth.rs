@@ -1,0 +1,209 @@
+//! OAuth 2.0 authorization code with PKCE (S256), through the `oauth2` crate, with every
+//! call to the vendor's token endpoint made by our own guarded HTTP plumbing (egress policy,
+//! no redirects, timeouts).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardErrorResponse, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::error::{ConnectorError, brief};
+use crate::http::{Body, NoAuth, Session, VendorHttp, VendorRequest};
+use crate::registry::{AppSpec, OAuthSpec};
+
+/// Our registration at a vendor (from configuration, never from a request).
+#[derive(Clone)]
+pub struct OAuthClientConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// Tokens from a vendor's token endpoint.
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub scope: Option<String>,
+}
+
+/// A started authorization: the URL to send the admin to, the `state` to expect back and
+/// the PKCE verifier to prove it was us.
+pub struct Authorization {
+    pub url: Url,
+    pub state: SecretString,
+    pub pkce_verifier: SecretString,
+}
+
+fn oauth_spec(spec: &AppSpec) -> Result<OAuthSpec, ConnectorError> {
+    spec.oauth.ok_or(ConnectorError::Unsupported("OAuth"))
+}
+
+fn invalid(e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::Invalid(e.to_string())
+}
+
+/// The authorize URL, with `state` and a PKCE S256 challenge. The URL is routed like any
+/// vendor URL (so the sandbox serves its own consent page).
+pub fn authorize(
+    http: &VendorHttp,
+    spec: &AppSpec,
+    client: &OAuthClientConfig,
+    redirect: &str,
+) -> Result<Authorization, ConnectorError> {
+    let o = oauth_spec(spec)?;
+    let oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(o.authorize_url.to_owned()).map_err(invalid)?)
+        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(invalid)?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = oauth
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(o.scopes.iter().map(|s| Scope::new((*s).to_owned())))
+        .set_pkce_challenge(challenge)
+        .url();
+    let url = http.policy().prepare(&url, &spec.host_patterns())?;
+    Ok(Authorization {
+        url,
+        state: SecretString::from(state.secret().clone()),
+        pkce_verifier: SecretString::from(verifier.secret().clone()),
+    })
+}
+
+/// Sends the `oauth2` crate's requests through our session.
+struct Through<'s>(&'s Session);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Through<'_> {
+    type Error = ConnectorError;
+    type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, ConnectorError>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let url = Url::parse(&parts.uri.to_string()).map_err(invalid)?;
+            let mut vendor = VendorRequest::new(parts.method, url);
+            vendor.headers = parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect();
+            vendor.body = Body::Raw(body);
+            let response = self.0.send(vendor).await?;
+            let mut builder = http::Response::builder().status(response.status);
+            for (name, value) in &response.headers {
+                builder = builder.header(name, value);
+            }
+            builder.body(response.body).map_err(invalid)
+        })
+    }
+}
+
+type TokenError = RequestTokenError<ConnectorError, StandardErrorResponse<BasicErrorResponseType>>;
+
+fn token_error(e: TokenError) -> ConnectorError {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            let description = r
+                .error_description()
+                .map(|d| format!(": {}", brief(d)))
+                .unwrap_or_default();
+            match r.error() {
+                BasicErrorResponseType::InvalidGrant
+                | BasicErrorResponseType::InvalidClient
+                | BasicErrorResponseType::UnauthorizedClient => {
+                    ConnectorError::Unauthorized(format!("{}{description}", r.error()))
+                }
+                other => ConnectorError::Invalid(format!("{other}{description}")),
+            }
+        }
+        RequestTokenError::Request(e) => e,
+        RequestTokenError::Parse(e, _) => {
+            ConnectorError::Transient(format!("the token answer did not parse: {e}"))
+        }
+        RequestTokenError::Other(e) => ConnectorError::Transient(brief(&e)),
+    }
+}
+
+fn session(http: Arc<VendorHttp>, spec: &AppSpec, company_id: &str) -> Session {
+    Session {
+        http,
+        app: spec.slug,
+        company_id: company_id.to_owned(),
+        hosts: spec.host_patterns(),
+        auth: Arc::new(NoAuth),
+        limit: spec.limit,
+        rate_limit_signal: None,
+    }
+}
+
+fn tokens(response: &oauth2::basic::BasicTokenResponse) -> TokenSet {
+    TokenSet {
+        access_token: SecretString::from(response.access_token().secret().clone()),
+        refresh_token: response
+            .refresh_token()
+            .map(|r| SecretString::from(r.secret().clone())),
+        expires_at: response
+            .expires_in()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .map(|d| Utc::now() + d),
+        scope: response
+            .scopes()
+            .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
+    }
+}
+
+/// A client that knows only the token endpoint.
+type TokenClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+fn token_client(spec: &AppSpec, client: &OAuthClientConfig) -> Result<TokenClient, ConnectorError> {
+    let o = oauth_spec(spec)?;
+    Ok(BasicClient::new(ClientId::new(client.client_id.clone()))
+        .set_client_secret(ClientSecret::new(client.client_secret.expose_secret().to_owned()))
+        .set_token_uri(TokenUrl::new(o.token_url.to_owned()).map_err(invalid)?))
+}
+
+/// Trades the authorization code (with the PKCE verifier) for tokens.
+pub async fn exchange_code(
+    http: Arc<VendorHttp>,
+    spec: &AppSpec,
+    company_id: &str,
+    client: &OAuthClientConfig,
+    redirect: &str,
+    code: &str,
+    verifier: &SecretString,
+) -> Result<TokenSet, ConnectorError> {
+    let session = session(http, spec, company_id);
+    let response = token_client(spec, client)?
+        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(invalid)?)
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
+        .request_async(&Through(&session))
+        .await
+        .map_err(token_error)?;
+    Ok(tokens(&response))
+}
+
+/// Trades a refresh token for new tokens (the answer may carry a rotated refresh token).
+pub async fn refresh(
+    http: Arc<VendorHttp>,
+    spec: &AppSpec,
+    company_id: &str,
+    client: &OAuthClientConfig,
+    refresh_token: &SecretString,
+) -> Result<TokenSet, ConnectorError> {
+    let session = session(http, spec, company_id);
+    let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
+    let response = token_client(spec, client)?
+        .exchange_refresh_token(&token)
+        .request_async(&Through(&session))
+        .await
+        .map_err(token_error)?;
+    Ok(tokens(&response))
+}

@@ -1,0 +1,237 @@
+//! What the service knows about talking to each app: its hosts, published rate limit, OAuth
+//! endpoints, and how to build its connector from a connection's tenant details and
+//! credentials. Apps without an entry here cannot be connected yet.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::egress::HostPattern;
+use crate::error::ConnectorError;
+use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
+use crate::model::Connector;
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+
+/// Non-secret connection details (what the admin typed, what the vendor told us).
+pub type Tenant = BTreeMap<String, String>;
+
+/// The secret fields an admin pasted, by field name.
+pub type Secrets = BTreeMap<String, SecretString>;
+
+fn bearer_of(field: &'static str) -> impl Fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    move |secrets| {
+        let token = secrets
+            .get(field)
+            .ok_or_else(|| ConnectorError::Invalid(format!("`{field}` is required")))?;
+        Ok(Arc::new(StaticAuth::bearer(token)) as Arc<dyn Authenticator>)
+    }
+}
+
+fn scim_token_bearer(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    bearer_of("scim_token")(secrets)
+}
+
+/// An app's OAuth 2.0 authorization-code endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthSpec {
+    pub authorize_url: &'static str,
+    pub token_url: &'static str,
+    pub scopes: &'static [&'static str],
+}
+
+pub struct AppSpec {
+    pub slug: &'static str,
+    /// Hosts every connection of the app may call (API, OAuth).
+    pub hosts: &'static [&'static str],
+    /// The published limit the per company+app throttle keeps to.
+    pub limit: Option<RateLimit>,
+    pub oauth: Option<OAuthSpec>,
+    /// Checks the tenant details and a secret field's value before anything is called.
+    pub check: fn(&Tenant, &str, &str) -> Result<(), ConnectorError>,
+    /// For API-key apps: how the pasted secret fields authenticate calls.
+    pub api_key_auth: Option<fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError>>,
+    pub build: fn(Session, &Tenant) -> Result<Box<dyn Connector>, ConnectorError>,
+}
+
+impl AppSpec {
+    pub fn host_patterns(&self) -> Vec<HostPattern> {
+        self.hosts
+            .iter()
+            .map(|h| HostPattern::new(h).expect("registry hosts are valid patterns"))
+            .collect()
+    }
+
+    /// The connector of one connection.
+    pub fn connector(
+        &self,
+        http: Arc<VendorHttp>,
+        company_id: &str,
+        tenant: &Tenant,
+        auth: Arc<dyn Authenticator>,
+    ) -> Result<Box<dyn Connector>, ConnectorError> {
+        let session = Session {
+            http,
+            app: self.slug,
+            company_id: company_id.to_owned(),
+            hosts: self.host_patterns(),
+            auth,
+            limit: self.limit,
+            rate_limit_signal: None,
+        };
+        (self.build)(session, tenant)
+    }
+}
+
+/// A tenant URL field, parsed, https, on one of the app's hosts.
+fn tenant_url(tenant: &Tenant, field: &str, hosts: &[&str]) -> Result<Url, ConnectorError> {
+    let raw = tenant
+        .get(field)
+        .ok_or_else(|| ConnectorError::Invalid(format!("`{field}` is required")))?;
+    let url = Url::parse(raw).map_err(|_| ConnectorError::Invalid(format!("`{field}` is not a URL")))?;
+    let host_ok = url.host_str().is_some_and(|h| {
+        hosts
+            .iter()
+            .any(|p| HostPattern::new(p).is_ok_and(|p| p.matches(h)))
+    });
+    if url.scheme() != "https" || !host_ok || url.query().is_some() || !url.username().is_empty() {
+        return Err(ConnectorError::Invalid(format!(
+            "`{field}` must be an https URL on {}",
+            hosts.join(" or ")
+        )));
+    }
+    Ok(url)
+}
+
+fn no_check(_: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
+    Ok(())
+}
+
+const FIFTEEN_FIVE_HOSTS: &[&str] = &["*.15five.com"];
+
+fn fifteen_five_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
+    // 15Five's SCIM token is 30 characters; its Public API key (32) does not work for SCIM.
+    if field == "scim_token" && value.chars().count() != 30 {
+        return Err(ConnectorError::Invalid(
+            "`scim_token` must be the 30-character SCIM 2.0 token (a 32-character value is 15Five's Public API key, which cannot manage users)".into(),
+        ));
+    }
+    Ok(())
+}
+
+const SANDBOX_SCIM_HOSTS: &[&str] = &["scim.sandbox.test"];
+
+fn sandbox_scim_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
+    tenant_url(tenant, "scim_base_url", SANDBOX_SCIM_HOSTS).map(|_| ())
+}
+
+/// The sandbox's SCIM API, which the sandbox OAuth app also uses.
+const SANDBOX_SCIM_BASE: &str = "https://scim.sandbox.test/scim/v2/";
+const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
+    remove: ScimRemove::Delete,
+    suspend: true,
+};
+
+pub const APPS: &[AppSpec] = &[
+    AppSpec {
+        slug: "fifteen_five",
+        hosts: FIFTEEN_FIVE_HOSTS,
+        // 15Five publishes no limit; stay well below what a SCIM endpoint takes.
+        limit: Some(RateLimit {
+            per_minute: 300,
+            burst: 10,
+        }),
+        oauth: None,
+        check: fifteen_five_check,
+        api_key_auth: Some(scim_token_bearer),
+        build: |session, tenant| {
+            let base = tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
+            let flavor = ScimFlavor {
+                remove: ScimRemove::Deactivate,
+                suspend: false,
+            };
+            Ok(Box::new(ScimConnector::new(session, &base, flavor)))
+        },
+    },
+    AppSpec {
+        slug: "sandbox_scim",
+        hosts: SANDBOX_SCIM_HOSTS,
+        limit: Some(RateLimit {
+            per_minute: 600,
+            burst: 50,
+        }),
+        oauth: None,
+        check: sandbox_scim_check,
+        api_key_auth: Some(scim_token_bearer),
+        build: |session, tenant| {
+            let base = tenant_url(tenant, "scim_base_url", SANDBOX_SCIM_HOSTS)?;
+            Ok(Box::new(ScimConnector::new(session, &base, SANDBOX_FLAVOR)))
+        },
+    },
+    AppSpec {
+        slug: "sandbox_oauth",
+        hosts: &["scim.sandbox.test", "auth.sandbox.test"],
+        limit: Some(RateLimit {
+            per_minute: 600,
+            burst: 50,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://auth.sandbox.test/oauth/authorize",
+            token_url: "https://auth.sandbox.test/oauth/token",
+            scopes: &["users:read", "users:write"],
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, _| {
+            let base = Url::parse(SANDBOX_SCIM_BASE).expect("valid");
+            Ok(Box::new(ScimConnector::new(session, &base, SANDBOX_FLAVOR)))
+        },
+    },
+];
+
+pub fn spec(slug: &str) -> Option<&'static AppSpec> {
+    APPS.iter().find(|a| a.slug == slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(url: &str) -> Tenant {
+        Tenant::from([("scim_base_url".to_owned(), url.to_owned())])
+    }
+
+    #[test]
+    fn fifteen_five_checks_its_host_and_token_length() {
+        let check = spec("fifteen_five").unwrap().check;
+        let good = tenant("https://acme.15five.com/scim/v2/");
+        assert!(check(&good, "scim_token", &"t".repeat(30)).is_ok());
+        assert!(check(&good, "scim_token", &"t".repeat(32)).is_err());
+        for bad in [
+            "http://acme.15five.com/scim/v2/",
+            "https://15five.evil.com/scim",
+            "https://acme.15five.com.evil.com/x",
+            "https://user@acme.15five.com/scim",
+        ] {
+            assert!(
+                check(&tenant(bad), "scim_token", &"t".repeat(30)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_spec_is_a_catalog_app_and_names_valid_hosts() {
+        for app in APPS {
+            app.host_patterns();
+            if let Some(oauth) = app.oauth {
+                for u in [oauth.authorize_url, oauth.token_url] {
+                    let host = Url::parse(u).unwrap().host_str().unwrap().to_owned();
+                    assert!(app.host_patterns().iter().any(|p| p.matches(&host)), "{u}");
+                }
+            }
+        }
+    }
+}
