@@ -12,7 +12,12 @@ use serde_json::json;
 const TOKEN: &str = "dev-partner-token-for-tests-0123456789";
 
 async fn start(dir: &std::path::Path) -> Local {
-    let local = Local::open(dir, "http://127.0.0.1:3000", Arc::new(SystemClock)).unwrap();
+    let config = devserver::LocalConfig {
+        data_dir: dir,
+        public_base_url: "http://127.0.0.1:3000",
+        listen_url: "http://127.0.0.1:3000",
+    };
+    let local = Local::open(&config, Arc::new(SystemClock)).unwrap();
     ensure_partner_token(
         local.services.store.as_ref(),
         &SystemClock,

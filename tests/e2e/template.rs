@@ -53,6 +53,7 @@ fn template_routes_match_the_routers() {
     let routers: BTreeSet<Route> = served("ProvisionFunction", provision::ROUTES)
         .into_iter()
         .chain(served("AccountsFunction", accounts::ROUTES))
+        .chain(served("ConnectFunction", connect::ROUTES))
         .collect();
     let missing: Vec<_> = routers.difference(&template).collect();
     let extra: Vec<_> = template.difference(&routers).collect();
@@ -70,16 +71,29 @@ async fn every_listed_route_is_mounted() {
     use axum::http::Request;
     use prov_core::clock::SystemClock;
     let dir = tempfile::tempdir().unwrap();
-    let local =
-        devserver::Local::open(dir.path(), "http://localhost", std::sync::Arc::new(SystemClock)).unwrap();
+    let config = devserver::LocalConfig {
+        data_dir: dir.path(),
+        public_base_url: "http://localhost",
+        listen_url: "http://localhost",
+    };
+    let local = devserver::Local::open(&config, std::sync::Arc::new(SystemClock)).unwrap();
     let app = local.app();
-    for (method, path) in provision::ROUTES.iter().chain(accounts::ROUTES) {
+    for (method, path) in provision::ROUTES
+        .iter()
+        .chain(accounts::ROUTES)
+        .chain(connect::ROUTES)
+    {
         let concrete = path
             .replace("{company_id}", "com_x")
             .replace("{team_member_id}", "tm_x")
             .replace("{admin_id}", "usr_x")
             .replace("{claim_id}", "x")
             .replace("{app}", "slack");
+        let concrete = if concrete.ends_with("/callback") {
+            format!("{concrete}?state=x")
+        } else {
+            concrete
+        };
         let req = Request::builder()
             .method(*method)
             .uri(&concrete)

@@ -4,56 +4,20 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, Markup, html};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
 use prov_core::provisioning::{self, ClaimView};
 use prov_core::{Error, ErrorDetail, Services};
+use prov_web::html::{layout, page};
 use prov_web::{PathParam, ReqId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::no_store;
-
 #[derive(Debug, Deserialize)]
 pub(crate) struct ClaimForm {
     email: String,
-}
-
-fn layout(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
-                         label,input,button{display:block;font-size:1rem}input{width:100%;padding:.5rem;margin:.25rem 0 1rem}\
-                         button{padding:.5rem 1rem}code{word-break:break-all;background:#f4f4f4;padding:.25rem}\
-                         .error{color:#a00}" }
-            }
-            body { main { h1 { (title) } (body) } }
-        }
-    }
-}
-
-fn page(status: StatusCode, markup: Markup) -> Response {
-    let mut response = no_store((status, axum::response::Html(markup.into_string())).into_response());
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }
 
 fn form(view: &ClaimView, problem: Option<&str>) -> Markup {

@@ -1,19 +1,26 @@
 //! The devserver: every function's routes on the embedded adapters, in one local process,
 //! plus development tools (`GET /_dev/outbox`). Nothing here is deployed.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use prov_connectors::connections::Apps;
+use prov_connectors::egress::EgressPolicy;
+use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::oauth::OAuthClientConfig;
 use prov_core::clock::Clock;
 use prov_core::mail::MailQueue;
 use prov_core::store::ItemStore;
 use prov_core::{Services, Settings};
-use prov_platform::LocalOutbox;
+use prov_platform::{FileSecretStore, LocalOutbox};
+use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_web::ApiError;
+use secrecy::SecretString;
 use serde_json::json;
 
 /// What a local run is made of.
@@ -21,24 +28,57 @@ use serde_json::json;
 pub struct Local {
     pub services: Services,
     pub outbox: LocalOutbox,
+    pub apps: Apps,
+    pub sandbox: Sandbox,
+}
+
+/// Where a local run lives and how it is reached.
+pub struct LocalConfig<'a> {
+    pub data_dir: &'a Path,
+    /// Base of links in emails and the OAuth redirect URI.
+    pub public_base_url: &'a str,
+    /// Where this process itself listens (`http://127.0.0.1:3000`): the sandbox apps'
+    /// vendor hosts are routed there.
+    pub listen_url: &'a str,
 }
 
 impl Local {
-    /// Opens the embedded store under `data_dir` (created if missing).
-    pub fn open(data_dir: &Path, public_base_url: &str, clock: Arc<dyn Clock>) -> Result<Self, String> {
+    /// Opens the embedded store and secret files under `data_dir` (created if missing).
+    pub fn open(config: &LocalConfig<'_>, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let data_dir = config.data_dir;
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
         let store: Arc<dyn ItemStore> =
             Arc::new(EmbeddedStore::open(data_dir.join("store.redb")).map_err(|e| e.to_string())?);
+        let secrets = FileSecretStore::open(&data_dir.join("secrets")).map_err(|e| e.to_string())?;
         let outbox = LocalOutbox::new(store.clone(), clock.clone());
-        let services = Services::new(
-            store.clone(),
-            store,
-            Arc::new(outbox.clone()),
-            clock,
-            Settings::new(public_base_url),
-        );
-        Ok(Self { services, outbox })
+        let mut settings = Settings::new(config.public_base_url);
+        settings.sandbox = true;
+        settings.oauth_return_origins = vec![origin(config.public_base_url)?];
+        let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
+        let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
+        let policy = EgressPolicy::sandbox()
+            .route("scim.sandbox.test", &format!("{sandbox_base}/scim"))?
+            .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?;
+        let oauth_clients = HashMap::from([(
+            "sandbox_oauth".to_owned(),
+            OAuthClientConfig {
+                client_id: prov_sandbox::CLIENT_ID.to_owned(),
+                client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
+            },
+        )]);
+        let apps = Apps {
+            services: services.clone(),
+            secrets: Arc::new(secrets),
+            http: Arc::new(VendorHttp::new(policy, HttpConfig::default())),
+            oauth_clients: Arc::new(oauth_clients),
+        };
+        Ok(Self {
+            services,
+            outbox,
+            apps,
+            sandbox: Sandbox::new(),
+        })
     }
 
     /// Sends whatever the mail queue still holds (e.g. after a crash mid-request).
@@ -54,7 +94,9 @@ impl Local {
         prov_web::finish(
             provision::routes(self.services.clone())
                 .merge(accounts::routes(self.services.clone()))
-                .merge(dev),
+                .merge(connect::routes(self.apps.clone()))
+                .merge(dev)
+                .nest("/_sandbox", self.sandbox.router()),
         )
     }
 }
@@ -63,4 +105,11 @@ impl Local {
 async fn outbox(State(outbox): State<LocalOutbox>) -> Result<Json<serde_json::Value>, ApiError> {
     let items = outbox.recent(100).await?;
     Ok(Json(json!({ "items": items })))
+}
+
+/// The origin (`scheme://host:port`) of a base URL.
+fn origin(base: &str) -> Result<String, String> {
+    url::Url::parse(base)
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(|e| format!("`{base}` is not a URL: {e}"))
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use devserver::Local;
+use devserver::{Local, LocalConfig};
 use prov_core::auth::{self, ensure_partner_token};
 use prov_core::clock::{Clock, SystemClock};
 use prov_core::store::ItemStore;
@@ -63,11 +63,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                     Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table))
                 }
-                // Links are not made here, so the base URL does not matter.
+                // Links are not made here, so the URLs do not matter.
                 None => {
-                    Local::open(&cli.data_dir, "http://localhost", clock.clone())?
-                        .services
-                        .store
+                    let config = LocalConfig {
+                        data_dir: &cli.data_dir,
+                        public_base_url: "http://localhost",
+                        listen_url: "http://localhost",
+                    };
+                    Local::open(&config, clock.clone())?.services.store
                 }
             };
             let (partner, token) = auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
@@ -102,8 +105,14 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let base_url = public_base_url.unwrap_or_else(|| format!("http://{bound}"));
-    let local = Local::open(data_dir, &base_url, clock.clone())?;
+    let listen_url = format!("http://{bound}");
+    let base_url = public_base_url.unwrap_or_else(|| listen_url.clone());
+    let config = LocalConfig {
+        data_dir,
+        public_base_url: &base_url,
+        listen_url: &listen_url,
+    };
+    let local = Local::open(&config, clock.clone())?;
     let token = match partner_token {
         Some(t) => SecretString::from(t),
         None => dev_token(data_dir)?,

@@ -20,6 +20,12 @@ pub type Tenant = BTreeMap<String, String>;
 /// The secret fields an admin pasted, by field name.
 pub type Secrets = BTreeMap<String, SecretString>;
 
+/// Turns an API-key app's secret fields into the credentials of its calls.
+pub type ApiKeyAuth = fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError>;
+
+/// Builds a connection's connector from its session and tenant details.
+pub type Build = fn(Session, &Tenant) -> Result<Box<dyn Connector>, ConnectorError>;
+
 fn bearer_of(field: &'static str) -> impl Fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
     move |secrets| {
         let token = secrets
@@ -51,8 +57,8 @@ pub struct AppSpec {
     /// Checks the tenant details and a secret field's value before anything is called.
     pub check: fn(&Tenant, &str, &str) -> Result<(), ConnectorError>,
     /// For API-key apps: how the pasted secret fields authenticate calls.
-    pub api_key_auth: Option<fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError>>,
-    pub build: fn(Session, &Tenant) -> Result<Box<dyn Connector>, ConnectorError>,
+    pub api_key_auth: Option<ApiKeyAuth>,
+    pub build: Build,
 }
 
 impl AppSpec {

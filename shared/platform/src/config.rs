@@ -1,13 +1,21 @@
 //! Configuration of a deployed function, read once at start from environment variables,
 //! and the AWS adapters built from it (once, at init, never per request).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use prov_connectors::connections::Apps;
+use prov_connectors::egress::EgressPolicy;
+use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::oauth::OAuthClientConfig;
 use prov_core::clock::SystemClock;
 use prov_core::{Services, Settings};
 use prov_store::DynamoStore;
 
+use secrecy::SecretString;
+
 use crate::mailer::SesMailer;
+use crate::secrets::SecretsManagerStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -27,6 +35,14 @@ pub struct FunctionConfig {
     pub public_base_url: String,
     /// `SES_SENDER`: the verified address emails come from.
     pub ses_sender: String,
+    /// `SECRETS_PREFIX`: where connection credentials live in Secrets Manager
+    /// (e.g. `app-provisioning/prod`). Needed by the functions that talk to vendors.
+    pub secrets_prefix: Option<String>,
+    /// `OAUTH_CLIENTS_SECRET`: the Secrets Manager secret holding our OAuth registrations,
+    /// `{"<app>": {"client_id": "…", "client_secret": "…"}}`.
+    pub oauth_clients_secret: Option<String>,
+    /// `OAUTH_RETURN_ORIGINS`: comma-separated origins an OAuth connect may return to.
+    pub oauth_return_origins: Vec<String>,
 }
 
 impl FunctionConfig {
@@ -55,7 +71,25 @@ impl FunctionConfig {
                 why: "must be an email address".into(),
             });
         }
+        let optional = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let oauth_return_origins: Vec<String> = optional("OAUTH_RETURN_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = oauth_return_origins.iter().find(|o| !o.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "OAUTH_RETURN_ORIGINS",
+                why: format!("`{bad}` is not an https origin"),
+            });
+        }
         Ok(Self {
+            secrets_prefix: optional("SECRETS_PREFIX"),
+            oauth_clients_secret: optional("OAUTH_CLIENTS_SECRET"),
+            oauth_return_origins,
             table_name: required("TABLE_NAME")?,
             audit_table_name: required("AUDIT_TABLE_NAME")?,
             public_base_url,
@@ -67,17 +101,91 @@ impl FunctionConfig {
 /// The services of a function running in AWS: DynamoDB, SES and the system clock.
 pub async fn aws_services(config: &FunctionConfig) -> Services {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    services_on(&sdk, config)
+}
+
+fn services_on(sdk: &aws_config::SdkConfig, config: &FunctionConfig) -> Services {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let store = DynamoStore::new(dynamodb.clone(), &config.table_name);
     let audit = DynamoStore::new(dynamodb, &config.audit_table_name);
-    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), &config.ses_sender);
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk), &config.ses_sender);
+    let mut settings = Settings::new(&config.public_base_url);
+    settings.oauth_return_origins = config.oauth_return_origins.clone();
     Services::new(
         Arc::new(store),
         Arc::new(audit),
         Arc::new(mailer),
         Arc::new(SystemClock),
-        Settings::new(&config.public_base_url),
+        settings,
     )
+}
+
+/// Parses our OAuth registrations (`{"<app>": {"client_id", "client_secret"}}`).
+pub fn oauth_clients(json: &str) -> Result<HashMap<String, OAuthClientConfig>, ConfigError> {
+    #[derive(serde::Deserialize)]
+    struct Registration {
+        client_id: String,
+        client_secret: SecretString,
+    }
+    let parsed: HashMap<String, Registration> =
+        serde_json::from_str(json).map_err(|e| ConfigError::Invalid {
+            name: "OAUTH_CLIENTS_SECRET",
+            // Only the position: serde messages may quote the (secret) input.
+            why: format!(
+                "the secret is not the expected JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        })?;
+    Ok(parsed
+        .into_iter()
+        .map(|(app, r)| {
+            (
+                app,
+                OAuthClientConfig {
+                    client_id: r.client_id,
+                    client_secret: r.client_secret,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Everything a function that talks to vendors needs: the services, Secrets Manager for
+/// connection credentials, the guarded HTTP client and our OAuth registrations.
+pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let services = services_on(&sdk, config);
+    let prefix = config
+        .secrets_prefix
+        .as_deref()
+        .ok_or(ConfigError::Missing("SECRETS_PREFIX"))?;
+    let secrets_client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let oauth = match &config.oauth_clients_secret {
+        Some(name) => {
+            let value = secrets_client
+                .get_secret_value()
+                .secret_id(name)
+                .send()
+                .await
+                .map_err(|e| ConfigError::Invalid {
+                    name: "OAUTH_CLIENTS_SECRET",
+                    why: format!(
+                        "cannot be read: {}",
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                    ),
+                })?;
+            oauth_clients(value.secret_string().unwrap_or("{}"))?
+        }
+        None => HashMap::new(),
+    };
+    let secrets = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::from_secs(300));
+    Ok(Apps {
+        services,
+        secrets: Arc::new(secrets),
+        http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
+        oauth_clients: Arc::new(oauth),
+    })
 }
 
 /// Structured logs: JSON in Lambda (CloudWatch), readable text locally. `RUST_LOG` filters.

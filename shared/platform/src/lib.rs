@@ -7,6 +7,6 @@ mod config;
 mod mailer;
 mod secrets;
 
-pub use config::{ConfigError, FunctionConfig, aws_services, init_tracing};
+pub use config::{ConfigError, FunctionConfig, aws_apps, aws_services, init_tracing, oauth_clients};
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
 pub use secrets::{FileSecretStore, SecretsManagerStore};

@@ -7,6 +7,7 @@
 
 mod error;
 mod extract;
+pub mod html;
 mod layers;
 
 pub use error::ApiError;

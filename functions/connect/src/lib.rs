@@ -1,0 +1,151 @@
+//! The connect function: app connections. API-key connect (verified with the vendor before
+//! anything is saved), OAuth start and callback, status and disconnect.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRef, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use maud::html;
+use prov_connectors::connections::{self, Apps, CallbackOutcome};
+use prov_core::Services;
+use prov_core::access::{Need, authorize};
+use prov_web::html::{layout, page, protect};
+use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
+
+/// Routes this function serves, as `(method, path)`; the SAM template maps the same set.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/companies/{company_id}/apps/{app}/connection"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/connection"),
+    ("DELETE", "/v1/companies/{company_id}/apps/{app}/connection"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/connection/oauth"),
+    ("GET", "/v1/oauth/callback"),
+];
+
+/// The router's state: the app-connection services.
+#[derive(Clone)]
+pub struct ConnectState(pub Apps);
+
+impl FromRef<ConnectState> for Services {
+    fn from_ref(state: &ConnectState) -> Services {
+        state.0.services.clone()
+    }
+}
+
+/// The function's HTTP surface, ready to serve.
+pub fn router(apps: Apps) -> Router {
+    prov_web::finish(routes(apps))
+}
+
+/// The routes alone, for mounting beside other functions' routes (the devserver).
+pub fn routes(apps: Apps) -> Router {
+    Router::new()
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/connection",
+            get(status).post(connect).delete(disconnect),
+        )
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/connection/oauth",
+            post(start_oauth),
+        )
+        .route("/v1/oauth/callback", get(callback))
+        .with_state(ConnectState(apps))
+}
+
+type Answer = Result<Response, ApiError>;
+
+async fn status(
+    State(ConnectState(apps)): State<ConnectState>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(connections::status(&apps, &company_id, &app).await?).into_response())
+}
+
+async fn connect(
+    State(ConnectState(apps)): State<ConnectState>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let view = connections::connect_api_key(&apps, &actor, &access, &app, &body).await?;
+    Ok(Json(view).into_response())
+}
+
+async fn disconnect(
+    State(ConnectState(apps)): State<ConnectState>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(connections::disconnect(&apps, &actor, &access, &app).await?).into_response())
+}
+
+async fn start_oauth(
+    State(ConnectState(apps)): State<ConnectState>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let started = connections::start_oauth(&apps, &actor, &access, &app, &body).await?;
+    let mut response = Json(started).into_response();
+    protect(&mut response);
+    Ok(response)
+}
+
+/// The vendor sends the admin's browser here. The answer is a redirect to the return URL
+/// chosen when the connect started (with `status=connected` or `error=…`), or a page.
+async fn callback(
+    State(ConnectState(apps)): State<ConnectState>,
+    ReqId(request_id): ReqId,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let outcome = connections::finish_oauth(&apps, &request_id, &query).await?;
+    Ok(tell(outcome))
+}
+
+fn tell(outcome: CallbackOutcome) -> Response {
+    if let Some(return_url) = &outcome.return_url
+        && let Ok(mut url) = url::Url::parse(return_url)
+    {
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(app) = &outcome.app {
+                pairs.append_pair("app", app);
+            }
+            match &outcome.result {
+                Ok(()) => pairs.append_pair("status", "connected"),
+                Err(e) => pairs
+                    .append_pair("error", e.code)
+                    .append_pair("message", &e.message),
+            };
+        }
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        if let Ok(location) = HeaderValue::from_str(url.as_str()) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        protect(&mut response);
+        return response;
+    }
+    match outcome.result {
+        Ok(()) => page(
+            StatusCode::OK,
+            layout(
+                "App connected",
+                html! { p { "The app is connected. You can close this window." } },
+            ),
+        ),
+        Err(e) => page(
+            StatusCode::BAD_REQUEST,
+            layout(
+                "The app was not connected",
+                html! { p.error role="alert" { (e.message) } },
+            ),
+        ),
+    }
+}

@@ -1,0 +1,430 @@
+//! Connecting apps through the API: API-key connect against the sandbox SCIM app, the SCIM
+//! connector's whole lifecycle, OAuth against the sandbox authorization server (and every
+//! way its callback can go wrong), token refresh, disconnect, and secret hygiene.
+
+use prov_connectors::connections::connector_for;
+use prov_connectors::{AccountStatus, ConnectorError, NewAccount};
+use serde_json::json;
+
+use crate::support::{RETURN_ORIGIN, World};
+
+const SCIM_BASE: &str = "https://scim.sandbox.test/scim/v2";
+
+fn api_key(token: &str) -> serde_json::Value {
+    json!({"scim_base_url": SCIM_BASE, "scim_token": token})
+}
+
+#[tokio::test]
+async fn an_api_key_is_verified_before_anything_is_saved() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "simple").await;
+    let path = w.connection_path(&c, "sandbox_scim");
+
+    let wrong = w
+        .send("POST", &path, Some(&c.admin), Some(api_key("wrong-key")))
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text());
+    assert_eq!(wrong.error_keys(), ["credentials"]);
+    assert!(
+        wrong.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused these credentials")
+    );
+    assert_eq!(w.secret_of(&c, "sandbox_scim").await, None);
+    assert_eq!(w.state_of(&c, "sandbox_scim").await, "not_connected");
+
+    let elsewhere = w
+        .send(
+            "POST",
+            &path,
+            Some(&c.admin),
+            Some(json!({"scim_base_url": "https://evil.example.com/scim/v2", "scim_token": "sandbox-acme"})),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 422);
+    let missing = w
+        .send(
+            "POST",
+            &path,
+            Some(&c.admin),
+            Some(json!({"scim_token": "sandbox-acme", "extra": 1})),
+        )
+        .await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(missing.error_keys(), ["extra", "scim_base_url"]);
+    assert_eq!(w.secret_of(&c, "sandbox_scim").await, None);
+
+    let good = w
+        .send("POST", &path, Some(&c.admin), Some(api_key("sandbox-acme")))
+        .await;
+    assert_eq!(good.status, 200, "{}", good.text());
+    let body = good.json();
+    assert_eq!(body["state"], "connected");
+    assert_eq!(body["tenant"], json!({"scim_base_url": SCIM_BASE}));
+    assert!(!good.text().contains("sandbox-acme"), "no secret in the answer");
+    assert!(
+        w.secret_of(&c, "sandbox_scim")
+            .await
+            .unwrap()
+            .contains("sandbox-acme")
+    );
+    let status = w.send("GET", &path, Some(&c.admin), None).await;
+    assert_eq!(status.json()["connected_by"]["kind"], "admin");
+    assert!(!status.text().contains("sandbox-acme"));
+}
+
+#[tokio::test]
+async fn the_scim_connector_lives_a_whole_lifecycle_in_the_sandbox() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let connected = w
+        .send(
+            "POST",
+            &w.connection_path(&c, "sandbox_scim"),
+            Some(&c.admin),
+            Some(api_key("sandbox-life")),
+        )
+        .await;
+    assert_eq!(connected.status, 200);
+    for i in 0..150 {
+        w.sandbox.seed_user(
+            "sandbox-life",
+            &format!("seed{i}@example.com"),
+            "Seed",
+            &format!("{i}"),
+        );
+    }
+    let connector = connector_for(&w.apps, &c.id, "sandbox_scim").await.unwrap();
+
+    // Two pages: 100, then 50.
+    let first = connector.list(None).await.unwrap();
+    assert_eq!(first.accounts.len(), 100);
+    let second = connector.list(first.next.as_deref()).await.unwrap();
+    assert_eq!(second.accounts.len(), 50);
+    assert_eq!(second.next, None);
+
+    let ada = NewAccount {
+        email: "ada@example.com".into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+    };
+    let created = connector.create(&ada).await.unwrap();
+    assert_eq!(created.status, AccountStatus::Active);
+    assert_eq!(created.email.as_deref(), Some("ada@example.com"));
+    // Creating again returns the same account: no second account for one person.
+    let again = connector.create(&ada).await.unwrap();
+    assert_eq!(again.id, created.id);
+    let found = connector.find_by_email("ADA@example.com").await.unwrap().unwrap();
+    assert_eq!(found.id, created.id);
+
+    let suspended = connector.suspend(&created.id).await.unwrap();
+    assert_eq!(suspended.status, AccountStatus::Suspended);
+    let back = connector.reactivate(&created.id).await.unwrap();
+    assert_eq!(back.status, AccountStatus::Active);
+
+    connector.delete(&created.id).await.unwrap();
+    assert_eq!(connector.get(&created.id).await.unwrap(), None);
+    connector.delete(&created.id).await.unwrap(); // deleting what is gone succeeds
+    assert_eq!(connector.find_by_email("ada@example.com").await.unwrap(), None);
+    assert!(matches!(
+        connector.suspend(&created.id).await,
+        Err(ConnectorError::NotFound)
+    ));
+
+    // Transient vendor trouble is retried; what persists is reported as transient.
+    w.sandbox.fail_next(2, 503);
+    assert_eq!(connector.list(None).await.unwrap().accounts.len(), 100);
+    w.sandbox.fail_next(10, 503);
+    assert!(matches!(
+        connector.list(None).await,
+        Err(ConnectorError::Transient(_))
+    ));
+}
+
+#[tokio::test]
+async fn oauth_connects_with_state_and_pkce_and_refreshes_tokens() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let location = w.oauth_round_trip(&c, "allow").await;
+    let done = w.callback(&location).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(
+        done.header("location"),
+        Some(format!("{RETURN_ORIGIN}/apps?app=sandbox_oauth&status=connected").as_str())
+    );
+    assert_eq!(done.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "connected");
+    let stored = w.secret_of(&c, "sandbox_oauth").await.unwrap();
+    assert!(stored.contains("\"kind\":\"oauth\"") && stored.contains("sbx-rt-"));
+
+    let connector = connector_for(&w.apps, &c.id, "sandbox_oauth").await.unwrap();
+    w.sandbox
+        .seed_user(prov_sandbox::OAUTH_TENANT, "grace@example.com", "Grace", "Hopper");
+    assert_eq!(connector.list(None).await.unwrap().accounts.len(), 1);
+
+    // The vendor expires the access token: one 401, one refresh, and the rotated refresh
+    // token is saved.
+    w.sandbox.expire_access_tokens();
+    assert_eq!(connector.list(None).await.unwrap().accounts.len(), 1);
+    assert_eq!(w.sandbox.refreshes(), 1);
+    let rotated = w.secret_of(&c, "sandbox_oauth").await.unwrap();
+    assert_ne!(rotated, stored);
+
+    // A fresh connector (another process) uses the saved, rotated tokens.
+    let later = connector_for(&w.apps, &c.id, "sandbox_oauth").await.unwrap();
+    assert_eq!(later.list(None).await.unwrap().accounts.len(), 1);
+
+    // The vendor revokes everything: the connection needs to be connected again.
+    w.sandbox.revoke_all_tokens();
+    assert!(matches!(
+        later.list(None).await,
+        Err(ConnectorError::Unauthorized(_))
+    ));
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "needs_reauth");
+    let events = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(events["items"][0]["action"], "connection.needs_reauth");
+}
+
+#[tokio::test]
+async fn every_failed_callback_stores_nothing() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let assert_nothing = |label: &'static str| {
+        let w = &w;
+        let c = &c;
+        async move {
+            assert_eq!(w.secret_of(c, "sandbox_oauth").await, None, "{label}");
+            assert_eq!(w.state_of(c, "sandbox_oauth").await, "not_connected", "{label}");
+        }
+    };
+
+    // A forged state: a plain page, no redirect (the return URL cannot be trusted).
+    let forged = w
+        .callback("https://api.example.test/v1/oauth/callback?code=x&state=forged")
+        .await;
+    assert_eq!(forged.status, 400);
+    assert!(forged.header("location").is_none());
+    assert!(forged.text().contains("not valid"));
+    assert_nothing("forged").await;
+
+    // The admin says no.
+    let denied = w.callback(&w.oauth_round_trip(&c, "deny").await).await;
+    assert_eq!(denied.status, 303);
+    assert!(denied.header("location").unwrap().contains("error=access_denied"));
+    assert_nothing("denied").await;
+
+    // Too slow: the state expired.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    w.clock.advance(chrono::Duration::minutes(11));
+    let expired = w.callback(&location).await;
+    assert!(expired.header("location").unwrap().contains("error=expired"));
+    assert_nothing("expired").await;
+
+    // A code the vendor does not know: the exchange fails.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    let tampered = location
+        .split('&')
+        .map(|p| {
+            if p.starts_with("code=") || p.contains("?code=") {
+                p.split("code=").next().unwrap().to_owned() + "code=bogus"
+            } else {
+                p.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let failed = w.callback(&tampered).await;
+    assert!(
+        failed
+            .header("location")
+            .unwrap()
+            .contains("error=exchange_failed"),
+        "{:?}",
+        failed.header("location")
+    );
+    assert_nothing("exchange").await;
+
+    // A replayed callback: the state works once.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    assert_eq!(w.callback(&location).await.status, 303);
+    w.send(
+        "DELETE",
+        &w.connection_path(&c, "sandbox_oauth"),
+        Some(&c.admin),
+        None,
+    )
+    .await;
+    let replay = w.callback(&location).await;
+    assert_eq!(replay.status, 400);
+    assert_eq!(w.secret_of(&c, "sandbox_oauth").await, None, "replay");
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "disconnected", "replay");
+}
+
+#[tokio::test]
+async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "simple").await;
+    let (w, c) = (&w, &c);
+    let start = |app: &str, body: serde_json::Value| {
+        let path = format!("{}/oauth", w.connection_path(c, app));
+        async move { w.send("POST", &path, Some(&c.admin), Some(body)).await }
+    };
+    let evil = start(
+        "sandbox_oauth",
+        json!({"return_url": "https://evil.example.com/steal"}),
+    )
+    .await;
+    assert_eq!(
+        (evil.status.as_u16(), evil.error_keys()),
+        (422, vec!["return_url".to_owned()])
+    );
+    let api_key_app = start("sandbox_scim", json!({})).await;
+    assert_eq!(api_key_app.status, 422);
+    let gated = start("box", json!({})).await;
+    assert_eq!(
+        (gated.status.as_u16(), gated.category()),
+        (403, "forbidden".to_owned())
+    );
+    let unknown = start("myspace", json!({})).await;
+    assert_eq!(unknown.status, 404);
+
+    let started = start("sandbox_oauth", json!({})).await;
+    assert_eq!(started.status, 200);
+    assert_eq!(started.header("cache-control"), Some("no-store"));
+    let url = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert!(q["state"].len() >= 16);
+    assert_eq!(q["redirect_uri"], "https://api.example.test/v1/oauth/callback");
+    assert_eq!(q["client_id"], prov_sandbox::CLIENT_ID);
+
+    // Apps without a connector yet say so instead of pretending.
+    w.send(
+        "PATCH",
+        &format!("/v1/companies/{}", c.id),
+        Some(&w.partner),
+        Some(json!({"plan": "plus"})),
+    )
+    .await;
+    let not_yet = start("box", json!({})).await;
+    assert_eq!(not_yet.status, 422);
+    assert!(
+        not_yet.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not available yet")
+    );
+}
+
+#[tokio::test]
+async fn disconnect_forgets_the_credentials_and_a_reconnect_restores_management() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let path = w.connection_path(&c, "sandbox_scim");
+    assert_eq!(w.send("DELETE", &path, Some(&c.admin), None).await.status, 404);
+    w.send("POST", &path, Some(&c.admin), Some(api_key("sandbox-dis")))
+        .await;
+    w.sandbox
+        .seed_user("sandbox-dis", "kept@example.com", "Kept", "User");
+
+    let gone = w.send("DELETE", &path, Some(&c.admin), None).await;
+    assert_eq!(gone.status, 200);
+    assert_eq!(gone.json()["state"], "disconnected");
+    assert_eq!(w.secret_of(&c, "sandbox_scim").await, None);
+    assert!(connector_for(&w.apps, &c.id, "sandbox_scim").await.is_err());
+
+    // Nothing changed at the vendor; connecting again manages the same accounts.
+    let again = w
+        .send("POST", &path, Some(&c.admin), Some(api_key("sandbox-dis")))
+        .await;
+    assert_eq!(again.json()["state"], "connected");
+    let connector = connector_for(&w.apps, &c.id, "sandbox_scim").await.unwrap();
+    assert!(
+        connector
+            .find_by_email("kept@example.com")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let events = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await
+        .json();
+    let actions: Vec<_> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "connection.connected",
+            "connection.disconnected",
+            "connection.connected"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_plain_admin_cannot_touch_connections() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let invited = w
+        .send(
+            "POST",
+            &format!("/v1/companies/{}/admins", c.id),
+            Some(&c.admin),
+            Some(json!({"first_name": "P", "last_name": "A", "email": "plain@example.com"})),
+        )
+        .await;
+    assert_eq!(invited.status, 201);
+    let mail = &w.outbox.recent(1).await.unwrap()[0];
+    let claim = mail
+        .email
+        .text
+        .split_whitespace()
+        .find(|s| s.contains("/claim_account/"))
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let plain = w
+        .send(
+            "POST",
+            &format!("/v1/claims/{claim}"),
+            None,
+            Some(json!({"email": "plain@example.com"})),
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = w.connection_path(&c, "sandbox_scim");
+    assert_eq!(
+        w.send("POST", &path, Some(&plain), Some(api_key("sandbox-x")))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(w.send("GET", &path, Some(&plain), None).await.status, 403);
+    assert_eq!(w.secret_of(&c, "sandbox_scim").await, None);
+}

@@ -1,0 +1,4 @@
+//! Connect function tests against the sandbox apps.
+
+mod connect;
+mod support;

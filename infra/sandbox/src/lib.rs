@@ -1,0 +1,90 @@
+//! Fake vendor apps for offline use: a SCIM 2.0 app and an OAuth 2.0 authorization server,
+//! served under `/_sandbox` by the devserver and by tests. The service reaches them through
+//! its normal egress routing (`scim.sandbox.test`, `auth.sandbox.test` are routed here), so
+//! every call goes through the real connector code.
+//!
+//! State is in memory: a restart of the devserver empties the sandbox apps.
+
+mod oauth;
+mod scim;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+
+pub use oauth::{CLIENT_ID, CLIENT_SECRET};
+
+/// API-key tokens the sandbox SCIM app accepts start with this.
+pub const API_TOKEN_PREFIX: &str = "sandbox-";
+/// The SCIM tenant that OAuth access tokens open.
+pub const OAUTH_TENANT: &str = "oauth";
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub scim: scim::Directory,
+    pub oauth: oauth::Grants,
+}
+
+/// The sandbox: clones share state.
+#[derive(Clone, Default)]
+pub struct Sandbox {
+    state: Arc<Mutex<State>>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Routes to mount at `/_sandbox`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .nest("/scim", scim::router(self.state.clone()))
+            .nest("/oauth", oauth::router(self.state.clone()))
+    }
+
+    /// Makes every access token invalid (as a vendor's expiry would), keeping refresh tokens.
+    pub fn expire_access_tokens(&self) {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .oauth
+            .expire_access_tokens();
+    }
+
+    /// Makes every token invalid (as a vendor's revocation would).
+    pub fn revoke_all_tokens(&self) {
+        self.state.lock().expect("sandbox lock").oauth.revoke_all();
+    }
+
+    /// How many token refreshes the authorization server answered.
+    pub fn refreshes(&self) -> usize {
+        self.state.lock().expect("sandbox lock").oauth.refreshes
+    }
+
+    /// The SCIM tenant an access token opens, if it is valid.
+    pub(crate) fn tenant_of(state: &State, token: &str) -> Option<String> {
+        if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
+            return Some(token.to_owned());
+        }
+        state.oauth.access_valid(token).then(|| OAUTH_TENANT.to_owned())
+    }
+
+    /// Adds users straight into a tenant (test and demo fixtures).
+    pub fn seed_user(&self, tenant: &str, email: &str, first: &str, last: &str) -> String {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .scim
+            .insert(tenant, email, first, last)
+    }
+
+    /// Makes the next `count` SCIM calls answer `status` (with `Retry-After` for 429).
+    pub fn fail_next(&self, count: usize, status: u16) {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .scim
+            .fail_next(count, status);
+    }
+}

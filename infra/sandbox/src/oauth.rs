@@ -1,0 +1,220 @@
+//! An OAuth 2.0 authorization server: a consent page, authorization codes bound to their
+//! redirect URI and PKCE S256 challenge, and a token endpoint that rotates refresh tokens.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::State;
+
+pub const CLIENT_ID: &str = "sandbox-client";
+pub const CLIENT_SECRET: &str = "sandbox-client-secret";
+const ACCESS_TOKEN_SECONDS: u64 = 3600;
+
+struct PendingRequest {
+    redirect_uri: String,
+    state: String,
+    challenge: String,
+}
+
+struct IssuedCode {
+    redirect_uri: String,
+    challenge: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Grants {
+    requests: HashMap<String, PendingRequest>,
+    codes: HashMap<String, IssuedCode>,
+    access: HashSet<String>,
+    refresh: HashSet<String>,
+    counter: u64,
+    pub refreshes: usize,
+}
+
+impl Grants {
+    fn token(&mut self, kind: &str) -> String {
+        self.counter += 1;
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).expect("random source");
+        format!("sbx-{kind}-{}-{}", self.counter, URL_SAFE_NO_PAD.encode(random))
+    }
+
+    pub(crate) fn access_valid(&self, token: &str) -> bool {
+        self.access.contains(token)
+    }
+
+    pub(crate) fn expire_access_tokens(&mut self) {
+        self.access.clear();
+    }
+
+    pub(crate) fn revoke_all(&mut self) {
+        self.access.clear();
+        self.refresh.clear();
+    }
+
+    fn issue(&mut self) -> serde_json::Value {
+        let access = self.token("at");
+        let refresh = self.token("rt");
+        self.access.insert(access.clone());
+        self.refresh.insert(refresh.clone());
+        json!({
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "refresh_token": refresh,
+            "scope": "users:read users:write"
+        })
+    }
+}
+
+type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/oauth/authorize", get(authorize))
+        .route("/oauth/decide", get(decide))
+        .route("/oauth/token", post(token))
+        .with_state(state)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The consent page. It checks the request like a real server: our client id, a code
+/// response, a S256 challenge and a state.
+async fn authorize(AxState(state): AxState<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    if get("client_id") != CLIENT_ID
+        || get("response_type") != "code"
+        || get("code_challenge_method") != "S256"
+        || get("code_challenge").is_empty()
+        || get("state").is_empty()
+        || get("redirect_uri").is_empty()
+    {
+        return (StatusCode::BAD_REQUEST, "invalid authorization request").into_response();
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    let id = state.oauth.token("req");
+    state.oauth.requests.insert(
+        id.clone(),
+        PendingRequest {
+            redirect_uri: get("redirect_uri"),
+            state: get("state"),
+            challenge: get("code_challenge"),
+        },
+    );
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sandbox app: allow access?</title></head>\
+         <body><main><h1>Allow the provisioning service to manage users of the Sandbox OAuth app?</h1>\
+         <p>Scopes: {}</p>\
+         <p><a id=\"allow\" href=\"decide?request={id}&amp;decision=allow\">Allow</a> \
+         <a id=\"deny\" href=\"decide?request={id}&amp;decision=deny\">Deny</a></p></main></body></html>",
+        escape(&get("scope"))
+    );
+    Html(page).into_response()
+}
+
+/// Sends the browser back to the client with a code, or with `error=access_denied`.
+async fn decide(AxState(state): AxState<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let Some(request) = q.get("request").and_then(|id| state.oauth.requests.remove(id)) else {
+        return (StatusCode::BAD_REQUEST, "unknown or used authorization request").into_response();
+    };
+    let Ok(mut back) = url::Url::parse(&request.redirect_uri) else {
+        return (StatusCode::BAD_REQUEST, "bad redirect_uri").into_response();
+    };
+    if q.get("decision").map(String::as_str) == Some("allow") {
+        let code = state.oauth.token("code");
+        state.oauth.codes.insert(
+            code.clone(),
+            IssuedCode {
+                redirect_uri: request.redirect_uri.clone(),
+                challenge: request.challenge,
+            },
+        );
+        back.query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &request.state);
+    } else {
+        back.query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "The user denied access")
+            .append_pair("state", &request.state);
+    }
+    Redirect::to(back.as_str()).into_response()
+}
+
+fn token_error(status: StatusCode, error: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": format!("sandbox: {error}")})),
+    )
+        .into_response()
+}
+
+/// The client's id and secret from HTTP Basic auth or the form.
+fn client(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String, String)> {
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    {
+        let decoded = String::from_utf8(STANDARD.decode(basic).ok()?).ok()?;
+        let (id, secret) = decoded.split_once(':')?;
+        let unescape = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
+        return Some((unescape(id)?, unescape(secret)?));
+    }
+    Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone()))
+}
+
+async fn token(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if client(&headers, &form) != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let Some(code) = form.get("code").and_then(|c| state.oauth.codes.remove(c)) else {
+                return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            };
+            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+            let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            if form.get("redirect_uri") != Some(&code.redirect_uri) || challenge != code.challenge {
+                return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            Json(state.oauth.issue()).into_response()
+        }
+        Some("refresh_token") => {
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            // Rotation: a refresh token works once.
+            if !state.oauth.refresh.remove(&presented) {
+                return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            state.oauth.refreshes += 1;
+            Json(state.oauth.issue()).into_response()
+        }
+        _ => token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    }
+}

@@ -1,0 +1,290 @@
+//! A SCIM 2.0 Users endpoint (the parts apps use for provisioning), per tenant.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::{Sandbox, State};
+
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+#[derive(Clone, Debug)]
+struct User {
+    id: String,
+    user_name: String,
+    given: String,
+    family: String,
+    active: bool,
+    version: u64,
+}
+
+impl User {
+    fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+
+    fn resource(&self) -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": self.id,
+            "userName": self.user_name,
+            "name": {"givenName": self.given, "familyName": self.family},
+            "emails": [{"value": self.user_name, "primary": true, "type": "work"}],
+            "active": self.active,
+            "meta": {"resourceType": "User", "version": self.etag()}
+        })
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Directory {
+    tenants: HashMap<String, BTreeMap<String, User>>,
+    next_id: u64,
+    faults: Vec<u16>,
+}
+
+impl Directory {
+    pub(crate) fn insert(&mut self, tenant: &str, email: &str, first: &str, last: &str) -> String {
+        self.next_id += 1;
+        // Zero-padded so the tenant's users list in creation order.
+        let id = format!("u{:08}", self.next_id);
+        self.tenants.entry(tenant.to_owned()).or_default().insert(
+            id.clone(),
+            User {
+                id: id.clone(),
+                user_name: email.to_owned(),
+                given: first.to_owned(),
+                family: last.to_owned(),
+                active: true,
+                version: 1,
+            },
+        );
+        id
+    }
+
+    pub(crate) fn fail_next(&mut self, count: usize, status: u16) {
+        self.faults.extend(std::iter::repeat_n(status, count));
+    }
+}
+
+type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/scim/v2/Users", get(list).post(create))
+        .route("/scim/v2/Users/{id}", get(read).patch(patch).delete(remove))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, scim_type: &str, detail: &str) -> Response {
+    let body = json!({"schemas": [ERROR_SCHEMA], "status": status.as_u16().to_string(), "scimType": scim_type, "detail": detail});
+    (status, Json(body)).into_response()
+}
+
+/// Why a request gets no tenant.
+enum Refusal {
+    /// An injected fault answers with this status.
+    Fault(StatusCode),
+    Unauthorized,
+}
+
+impl Refusal {
+    fn answer(self) -> Response {
+        match self {
+            Refusal::Fault(status) => {
+                let mut response = error(status, "", "injected fault");
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
+                }
+                response
+            }
+            Refusal::Unauthorized => error(StatusCode::UNAUTHORIZED, "", "invalid or expired token"),
+        }
+    }
+}
+
+/// The tenant of the request's bearer token; an injected fault comes first.
+fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
+    if !state.scim.faults.is_empty() {
+        let status =
+            StatusCode::from_u16(state.scim.faults.remove(0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Err(Refusal::Fault(status));
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    Sandbox::tenant_of(state, token).ok_or(Refusal::Unauthorized)
+}
+
+fn with_etag(user: &User, status: StatusCode) -> Response {
+    let mut response = (status, Json(user.resource())).into_response();
+    if let Ok(v) = user.etag().parse() {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+async fn list(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r.answer(),
+    };
+    let users: Vec<&User> = state
+        .scim
+        .tenants
+        .get(&tenant)
+        .map(|t| t.values().collect())
+        .unwrap_or_default();
+    let filtered: Vec<&User> = match q.get("filter") {
+        Some(f) => {
+            let Some(wanted) = f.strip_prefix("userName eq \"").and_then(|r| r.strip_suffix('"')) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidFilter",
+                    "only userName eq is supported",
+                );
+            };
+            users
+                .into_iter()
+                .filter(|u| u.user_name.eq_ignore_ascii_case(wanted))
+                .collect()
+        }
+        None => users,
+    };
+    let start: usize = q
+        .get("startIndex")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let count: usize = q
+        .get("count")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+        .min(100);
+    let page: Vec<Value> = filtered
+        .iter()
+        .skip(start - 1)
+        .take(count)
+        .map(|u| u.resource())
+        .collect();
+    Json(json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": filtered.len(),
+        "startIndex": start,
+        "itemsPerPage": page.len(),
+        "Resources": page
+    }))
+    .into_response()
+}
+
+async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r.answer(),
+    };
+    let Some(user_name) = body["userName"].as_str().filter(|u| u.contains('@')) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+            "userName must be an email",
+        );
+    };
+    let exists = state
+        .scim
+        .tenants
+        .get(&tenant)
+        .is_some_and(|t| t.values().any(|u| u.user_name.eq_ignore_ascii_case(user_name)));
+    if exists {
+        return error(StatusCode::CONFLICT, "uniqueness", "userName is already taken");
+    }
+    let given = body["name"]["givenName"].as_str().unwrap_or_default().to_owned();
+    let family = body["name"]["familyName"].as_str().unwrap_or_default().to_owned();
+    let id = state.scim.insert(&tenant, user_name, &given, &family);
+    let user = state.scim.tenants[&tenant][&id].clone();
+    with_etag(&user, StatusCode::CREATED)
+}
+
+async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r.answer(),
+    };
+    match state.scim.tenants.get(&tenant).and_then(|t| t.get(&id)) {
+        Some(user) => with_etag(user, StatusCode::OK),
+        None => error(StatusCode::NOT_FOUND, "", "no such user"),
+    }
+}
+
+async fn patch(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r.answer(),
+    };
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(user) = state.scim.tenants.get_mut(&tenant).and_then(|t| t.get_mut(&id)) else {
+        return error(StatusCode::NOT_FOUND, "", "no such user");
+    };
+    if if_match.is_some_and(|m| m != user.etag()) {
+        return error(StatusCode::PRECONDITION_FAILED, "", "the user changed");
+    }
+    let Some(operations) = body["Operations"].as_array() else {
+        return error(StatusCode::BAD_REQUEST, "invalidSyntax", "Operations is required");
+    };
+    for op in operations {
+        match (
+            op["op"].as_str().map(str::to_ascii_lowercase).as_deref(),
+            op["value"]["active"].as_bool(),
+        ) {
+            (Some("replace"), Some(active)) => user.active = active,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidValue",
+                    "only replace of active is supported",
+                );
+            }
+        }
+    }
+    user.version += 1;
+    let user = user.clone();
+    with_etag(&user, StatusCode::OK)
+}
+
+async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r.answer(),
+    };
+    match state.scim.tenants.get_mut(&tenant).and_then(|t| t.remove(&id)) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "", "no such user"),
+    }
+}
