@@ -510,6 +510,7 @@ pub async fn finish_oauth(
         &redirect_uri(apps),
         code,
         &verifier,
+        apps.services.clock.now(),
     )
     .await
     {
@@ -669,6 +670,7 @@ impl OAuthAuthenticator {
             &self.connection.company_id,
             client,
             &refresh_token,
+            self.apps.services.clock.now(),
         )
         .await
         {
@@ -727,9 +729,9 @@ impl OAuthAuthenticator {
 impl Authenticator for OAuthAuthenticator {
     async fn header(&self) -> std::result::Result<Option<(HeaderName, SecretString)>, ConnectorError> {
         let mut tokens = self.tokens.lock().await;
-        let expiring = tokens
-            .expires_at
-            .is_some_and(|at| at - Duration::seconds(REFRESH_MARGIN_SECONDS) <= Utc::now());
+        let expiring = tokens.expires_at.is_some_and(|at| {
+            at - Duration::seconds(REFRESH_MARGIN_SECONDS) <= self.apps.services.clock.now()
+        });
         if expiring {
             self.refresh_locked(&mut tokens).await?;
         }

@@ -143,7 +143,8 @@ fn session(http: Arc<VendorHttp>, spec: &AppSpec, company_id: &str) -> Session {
     }
 }
 
-fn tokens(response: &oauth2::basic::BasicTokenResponse) -> TokenSet {
+/// The tokens of an answer; `now` (the service's clock) dates their expiry.
+fn tokens(response: &oauth2::basic::BasicTokenResponse, now: DateTime<Utc>) -> TokenSet {
     TokenSet {
         access_token: SecretString::from(response.access_token().secret().clone()),
         refresh_token: response
@@ -152,7 +153,7 @@ fn tokens(response: &oauth2::basic::BasicTokenResponse) -> TokenSet {
         expires_at: response
             .expires_in()
             .and_then(|d| chrono::Duration::from_std(d).ok())
-            .map(|d| Utc::now() + d),
+            .map(|d| now + d),
         scope: response
             .scopes()
             .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
@@ -178,6 +179,7 @@ pub async fn exchange_code(
     redirect: &str,
     code: &str,
     verifier: &SecretString,
+    now: DateTime<Utc>,
 ) -> Result<TokenSet, ConnectorError> {
     let session = session(http, spec, company_id);
     let response = token_client(spec, client)?
@@ -187,7 +189,7 @@ pub async fn exchange_code(
         .request_async(&Through(&session))
         .await
         .map_err(token_error)?;
-    Ok(tokens(&response))
+    Ok(tokens(&response, now))
 }
 
 /// Trades a refresh token for new tokens (the answer may carry a rotated refresh token).
@@ -197,6 +199,7 @@ pub async fn refresh(
     company_id: &str,
     client: &OAuthClientConfig,
     refresh_token: &SecretString,
+    now: DateTime<Utc>,
 ) -> Result<TokenSet, ConnectorError> {
     let session = session(http, spec, company_id);
     let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
@@ -205,5 +208,5 @@ pub async fn refresh(
         .request_async(&Through(&session))
         .await
         .map_err(token_error)?;
-    Ok(tokens(&response))
+    Ok(tokens(&response, now))
 }

@@ -428,3 +428,136 @@ async fn a_plain_admin_cannot_touch_connections() {
     assert_eq!(w.send("GET", &path, Some(&plain), None).await.status, 403);
     assert_eq!(w.secret_of(&c, "sandbox_scim").await, None);
 }
+
+#[tokio::test]
+async fn access_tokens_are_refreshed_before_they_expire() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    w.callback(&w.oauth_round_trip(&c, "allow").await).await;
+    let connector = connector_for(&w.apps, &c.id, "sandbox_oauth").await.unwrap();
+    connector.list(None).await.unwrap();
+    assert_eq!(w.sandbox.refreshes(), 0);
+    // The sandbox's tokens last an hour; 59 minutes later the next call refreshes first.
+    w.clock.advance(chrono::Duration::minutes(59));
+    connector.list(None).await.unwrap();
+    assert_eq!(w.sandbox.refreshes(), 1);
+    connector.list(None).await.unwrap();
+    assert_eq!(
+        w.sandbox.refreshes(),
+        1,
+        "the new token is used until it nears expiry"
+    );
+}
+
+/// Collects everything the service logs.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_credential_reaches_a_response_or_a_log_line() {
+    // One process-wide subscriber: a thread-local one misses events whose callsites other
+    // tests (on other threads) registered first. Every test's logs land here; the secrets
+    // below are this test's own.
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    let capture = CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+            capture
+        })
+        .clone();
+
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let mut answers = Vec::new();
+    let scim_path = w.connection_path(&c, "sandbox_scim");
+    answers.push(
+        w.send(
+            "POST",
+            &scim_path,
+            Some(&c.admin),
+            Some(api_key("wrong-secret-4711")),
+        )
+        .await,
+    );
+    answers.push(
+        w.send(
+            "POST",
+            &scim_path,
+            Some(&c.admin),
+            Some(api_key("sandbox-hygiene-secret-42")),
+        )
+        .await,
+    );
+    answers.push(w.send("GET", &scim_path, Some(&c.admin), None).await);
+    let location = w.oauth_round_trip(&c, "allow").await;
+    answers.push(w.callback(&location).await);
+    let oauth_secret = w.secret_of(&c, "sandbox_oauth").await.unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&oauth_secret).unwrap();
+    let connector = connector_for(&w.apps, &c.id, "sandbox_oauth").await.unwrap();
+    w.sandbox.expire_access_tokens();
+    connector.list(None).await.unwrap();
+    let refreshed: serde_json::Value =
+        serde_json::from_str(&w.secret_of(&c, "sandbox_oauth").await.unwrap()).unwrap();
+    answers.push(
+        w.send(
+            "GET",
+            &w.connection_path(&c, "sandbox_oauth"),
+            Some(&c.admin),
+            None,
+        )
+        .await,
+    );
+    answers.push(w.send("DELETE", &scim_path, Some(&c.admin), None).await);
+    answers.push(
+        w.send(
+            "GET",
+            &format!("/v1/companies/{}/events?limit=100", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await,
+    );
+
+    let secrets = [
+        "wrong-secret-4711".to_owned(),
+        "sandbox-hygiene-secret-42".to_owned(),
+        prov_sandbox::CLIENT_SECRET.to_owned(),
+        stored["access_token"].as_str().unwrap().to_owned(),
+        stored["refresh_token"].as_str().unwrap().to_owned(),
+        refreshed["access_token"].as_str().unwrap().to_owned(),
+        refreshed["refresh_token"].as_str().unwrap().to_owned(),
+    ];
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("answered") && logs.contains("connection"),
+        "logs were captured"
+    );
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a log line holds a credential");
+        for answer in &answers {
+            assert!(
+                !answer.text().contains(secret.as_str()),
+                "an answer holds a credential"
+            );
+            for value in answer.headers.values() {
+                assert!(!value.to_str().unwrap_or_default().contains(secret.as_str()));
+            }
+        }
+    }
+}
