@@ -36,7 +36,20 @@ async fn deployed_like() -> (axum::Router, String) {
     let (_, token) = create_partner(services.store.as_ref(), &SystemClock, "Acme", None)
         .await
         .unwrap();
-    let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(services)));
+    let apps = prov_connectors::connections::Apps {
+        services: services.clone(),
+        secrets: Arc::new(prov_platform::SecretsManagerStore::new(
+            prov_testkit::secretsmanager_client(),
+            &prov_testkit::unique_name("e2e"),
+            std::time::Duration::from_secs(60),
+        )),
+        http: Arc::new(prov_connectors::http::VendorHttp::new(
+            prov_connectors::egress::EgressPolicy::production(),
+            prov_connectors::http::HttpConfig::default(),
+        )),
+        oauth_clients: Arc::new(std::collections::HashMap::new()),
+    };
+    let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
     (router, token.expose_secret().to_owned())
 }
 

@@ -1,5 +1,8 @@
 //! End-to-end tests across crates: HTTP in, real adapters out.
 
+mod access;
 mod dynamodb;
+mod flows;
 mod local;
+mod support;
 mod template;

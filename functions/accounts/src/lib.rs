@@ -1,5 +1,6 @@
-//! The accounts function: team members, admins and permissions, the app directory and the
-//! audit log (app accounts and checklists join as they land).
+//! The accounts function: team members, admins and permissions, the app directory, app
+//! accounts (sync, matching, create, suspend, delete, unmatch, remove all), the onboarding
+//! checklist and the audit log.
 //!
 //! Handlers only translate HTTP: each authorizes the caller for the company with the `Need`
 //! of its route, then calls one use case of `prov-core`.
@@ -7,11 +8,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
+use prov_connectors::accounts::{self, AccountQuery, Action};
+use prov_connectors::connections::Apps;
+use prov_connectors::onboarding;
 use prov_core::access::{Need, authorize};
 use prov_core::listing::ListQuery;
-use prov_core::{Services, admins, audit, catalog, team};
+use prov_core::{Error, admins, audit, catalog, team};
 use prov_web::{ApiError, Caller, Ctx, JsonObject, PathParam, QueryParams};
 use serde_json::json;
 
@@ -31,15 +35,51 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/apps/{app}"),
     ("GET", "/v1/companies/{company_id}/apps"),
     ("GET", "/v1/companies/{company_id}/events"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/sync"),
+    ("GET", "/v1/companies/{company_id}/apps/{app}/accounts"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/accounts"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/matches"),
+    (
+        "POST",
+        "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/suspend",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/reactivate",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/delete",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/unmatch",
+    ),
+    (
+        "GET",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/apps",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/apps/remove_all",
+    ),
+    (
+        "GET",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
+    ),
 ];
 
 /// The function's HTTP surface, ready to serve.
-pub fn router(services: Services) -> Router {
-    prov_web::finish(routes(services))
+pub fn router(apps: Apps) -> Router {
+    prov_web::finish(routes(apps))
 }
 
 /// The routes alone, for mounting beside other functions' routes (the devserver).
-pub fn routes(services: Services) -> Router {
+pub fn routes(apps: Apps) -> Router {
     Router::new()
         .route(
             "/v1/companies/{company_id}/team_members",
@@ -61,7 +101,29 @@ pub fn routes(services: Services) -> Router {
         .route("/v1/apps/{app}", get(get_app))
         .route("/v1/companies/{company_id}/apps", get(company_apps))
         .route("/v1/companies/{company_id}/events", get(list_events))
-        .with_state(services)
+        .route("/v1/companies/{company_id}/apps/{app}/sync", post(sync))
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/accounts",
+            get(list_accounts).post(create_account),
+        )
+        .route("/v1/companies/{company_id}/apps/{app}/matches", post(matches))
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/{action}",
+            post(account_action),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/apps",
+            get(member_apps),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/apps/remove_all",
+            post(remove_all),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
+            get(onboarding).post(run_onboarding),
+        )
+        .with_state(apps)
 }
 
 type Answer = Result<Response, ApiError>;
@@ -71,109 +133,229 @@ fn created<T: serde::Serialize>(value: T) -> Response {
 }
 
 async fn list_team(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Answer {
-    authorize(&svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(team::list(&svc, &company_id, &query).await?).into_response())
+    let svc = &apps.services;
+    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(team::list(svc, &company_id, &query).await?).into_response())
 }
 
 async fn create_team_member(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
     JsonObject(body): JsonObject,
 ) -> Answer {
-    let access = authorize(&svc, &actor.principal, &company_id, Need::ManageTeam).await?;
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageTeam).await?;
     Ok(created(team::TeamMemberView::from(
-        team::create(&svc, &actor, &access, &body).await?,
+        team::create(svc, &actor, &access, &body).await?,
     )))
 }
 
 async fn get_team_member(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
 ) -> Answer {
-    authorize(&svc, &actor.principal, &company_id, Need::Read).await?;
+    let svc = &apps.services;
+    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
     Ok(Json(team::TeamMemberView::from(
-        team::get(&svc, &company_id, &team_member_id).await?,
+        team::get(svc, &company_id, &team_member_id).await?,
     ))
     .into_response())
 }
 
 async fn update_team_member(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
     JsonObject(body): JsonObject,
 ) -> Answer {
-    authorize(&svc, &actor.principal, &company_id, Need::ManageTeam).await?;
-    let member = team::update(&svc, &actor, &company_id, &team_member_id, &body).await?;
+    let svc = &apps.services;
+    authorize(svc, &actor.principal, &company_id, Need::ManageTeam).await?;
+    let member = team::update(svc, &actor, &company_id, &team_member_id, &body).await?;
     Ok(Json(team::TeamMemberView::from(member)).into_response())
 }
 
 async fn list_admins(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Answer {
-    authorize(&svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(admins::list(&svc, &company_id, &query).await?).into_response())
+    let svc = &apps.services;
+    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(admins::list(svc, &company_id, &query).await?).into_response())
 }
 
 async fn invite_admin(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
     JsonObject(body): JsonObject,
 ) -> Answer {
-    let access = authorize(&svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
-    Ok(created(admins::invite(&svc, &actor, &access, &body).await?))
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
+    Ok(created(admins::invite(svc, &actor, &access, &body).await?))
 }
 
 async fn set_permissions(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, admin_id)): PathParam<(String, String)>,
     JsonObject(body): JsonObject,
 ) -> Answer {
-    let access = authorize(&svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
-    Ok(Json(admins::set_permissions(&svc, &actor, &access, &admin_id, &body).await?).into_response())
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
+    Ok(Json(admins::set_permissions(svc, &actor, &access, &admin_id, &body).await?).into_response())
 }
 
 /// The catalog is the same for everyone with a token.
-async fn list_apps(State(svc): State<Services>, Caller(_): Caller) -> Answer {
-    let apps: Vec<_> = catalog::directory(svc.settings.sandbox).collect();
-    Ok(Json(json!({ "items": apps })).into_response())
+async fn list_apps(State(apps): State<Apps>, Caller(_): Caller) -> Answer {
+    let items: Vec<_> = catalog::directory(apps.services.settings.sandbox).collect();
+    Ok(Json(json!({ "items": items })).into_response())
 }
 
-async fn get_app(
-    State(svc): State<Services>,
-    Caller(_): Caller,
-    PathParam(app): PathParam<String>,
-) -> Answer {
-    Ok(Json(catalog::get(&app, svc.settings.sandbox)?).into_response())
+async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
+    Ok(Json(catalog::get(&app, apps.services.settings.sandbox)?).into_response())
 }
 
 async fn company_apps(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
 ) -> Answer {
-    let access = authorize(&svc, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(catalog::company_apps(&svc, &access.company).await?).into_response())
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(catalog::company_apps(svc, &access.company).await?).into_response())
 }
 
 async fn list_events(
-    State(svc): State<Services>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Answer {
-    authorize(&svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(audit::list(&svc, &company_id, &query).await?).into_response())
+    let svc = &apps.services;
+    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(audit::list(svc, &company_id, &query).await?).into_response())
+}
+
+async fn sync(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(accounts::sync(&apps, &actor, &access, &app).await?).into_response())
+}
+
+async fn list_accounts(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    QueryParams(query): QueryParams<AccountQuery>,
+) -> Answer {
+    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(accounts::list_accounts(&apps, &company_id, &app, &query).await?).into_response())
+}
+
+async fn create_account(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let mut v = prov_core::validate::Validator::new();
+    let root = prov_core::validate::Obj::root(&body);
+    v.only(&root, &["team_member_id"]);
+    let team_member_id = v.text(
+        &root,
+        "team_member_id",
+        true,
+        prov_core::validate::Text { max_chars: 64 },
+    );
+    let team_member_id = v.finish(team_member_id)?;
+    Ok(created(
+        accounts::create_account(&apps, &actor, &access, &app, &team_member_id).await?,
+    ))
+}
+
+async fn matches(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let results = accounts::submit_matches(&apps, &actor, &access, &app, &body).await?;
+    Ok(Json(json!({ "results": results })).into_response())
+}
+
+async fn account_action(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app, account_id, action)): PathParam<(String, String, String, String)>,
+) -> Answer {
+    let action = match action.as_str() {
+        "suspend" => Action::Suspend,
+        "reactivate" => Action::Reactivate,
+        "delete" => Action::Delete,
+        "unmatch" => Action::Unmatch,
+        _ => return Err(ApiError(Error::not_found("action"))),
+    };
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(accounts::act(&apps, &actor, &access, &app, &account_id, action).await?).into_response())
+}
+
+async fn member_apps(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let items = accounts::member_apps(&apps, &company_id, &team_member_id).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// `?dry_run=true` answers exactly what would be done, doing nothing.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DryRun {
+    dry_run: Option<bool>,
+}
+
+async fn remove_all(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+    QueryParams(query): QueryParams<DryRun>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let dry_run = query.dry_run.unwrap_or(false);
+    Ok(Json(accounts::remove_all(&apps, &actor, &access, &team_member_id, dry_run).await?).into_response())
+}
+
+async fn onboarding(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(onboarding::view(&apps, &access, &team_member_id).await?).into_response())
+}
+
+async fn run_onboarding(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(onboarding::run(&apps, &actor, &access, &team_member_id, &body).await?).into_response())
 }

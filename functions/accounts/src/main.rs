@@ -1,11 +1,11 @@
 //! The accounts Lambda function: AWS adapters built once at init, then the router.
 
-use prov_platform::{FunctionConfig, aws_services, init_tracing};
+use prov_platform::{FunctionConfig, aws_apps, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     let config = FunctionConfig::from_env()?;
-    let services = aws_services(&config).await;
-    lambda_http::run(accounts::router(services)).await
+    let apps = aws_apps(&config).await?;
+    lambda_http::run(accounts::router(apps)).await
 }

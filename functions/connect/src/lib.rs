@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::html;
 use prov_connectors::connections::{self, Apps, CallbackOutcome};
-use prov_core::Services;
 use prov_core::access::{Need, authorize};
 use prov_web::html::{layout, page, protect};
 use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
@@ -23,16 +22,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/companies/{company_id}/apps/{app}/connection/oauth"),
     ("GET", "/v1/oauth/callback"),
 ];
-
-/// The router's state: the app-connection services.
-#[derive(Clone)]
-pub struct ConnectState(pub Apps);
-
-impl FromRef<ConnectState> for Services {
-    fn from_ref(state: &ConnectState) -> Services {
-        state.0.services.clone()
-    }
-}
 
 /// The function's HTTP surface, ready to serve.
 pub fn router(apps: Apps) -> Router {
@@ -51,13 +40,13 @@ pub fn routes(apps: Apps) -> Router {
             post(start_oauth),
         )
         .route("/v1/oauth/callback", get(callback))
-        .with_state(ConnectState(apps))
+        .with_state(apps)
 }
 
 type Answer = Result<Response, ApiError>;
 
 async fn status(
-    State(ConnectState(apps)): State<ConnectState>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
 ) -> Answer {
@@ -66,7 +55,7 @@ async fn status(
 }
 
 async fn connect(
-    State(ConnectState(apps)): State<ConnectState>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
     JsonObject(body): JsonObject,
@@ -77,7 +66,7 @@ async fn connect(
 }
 
 async fn disconnect(
-    State(ConnectState(apps)): State<ConnectState>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
 ) -> Answer {
@@ -86,7 +75,7 @@ async fn disconnect(
 }
 
 async fn start_oauth(
-    State(ConnectState(apps)): State<ConnectState>,
+    State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
     JsonObject(body): JsonObject,
@@ -101,7 +90,7 @@ async fn start_oauth(
 /// The vendor sends the admin's browser here. The answer is a redirect to the return URL
 /// chosen when the connect started (with `status=connected` or `error=…`), or a page.
 async fn callback(
-    State(ConnectState(apps)): State<ConnectState>,
+    State(apps): State<Apps>,
     ReqId(request_id): ReqId,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {

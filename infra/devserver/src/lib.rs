@@ -93,7 +93,7 @@ impl Local {
             .with_state(self.outbox.clone());
         prov_web::finish(
             provision::routes(self.services.clone())
-                .merge(accounts::routes(self.services.clone()))
+                .merge(accounts::routes(self.apps.clone()))
                 .merge(connect::routes(self.apps.clone()))
                 .merge(dev)
                 .nest("/_sandbox", self.sandbox.router()),

@@ -79,6 +79,34 @@ impl Sandbox {
             .insert(tenant, email, first, last)
     }
 
+    /// The emails of a tenant's users, in creation order.
+    pub fn emails(&self, tenant: &str) -> Vec<String> {
+        self.state.lock().expect("sandbox lock").scim.emails(tenant)
+    }
+
+    /// Someone removes a user in the app itself (outside the service).
+    pub fn remove_user(&self, tenant: &str, email: &str) -> bool {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .scim
+            .remove_by_email(tenant, email)
+    }
+
+    /// The invited person accepts (as clicking the app's invitation email would).
+    pub fn accept_invitation(&self, tenant: &str, email: &str) -> bool {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .scim
+            .accept(tenant, email)
+    }
+
+    /// Drops the faults not yet answered.
+    pub fn clear_faults(&self) {
+        self.state.lock().expect("sandbox lock").scim.clear_faults();
+    }
+
     /// Makes the next `count` SCIM calls answer `status` (with `Retry-After` for 429).
     pub fn fail_next(&self, count: usize, status: u16) {
         self.state

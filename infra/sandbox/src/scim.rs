@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use crate::{Sandbox, State};
 
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// Marks invitations not yet accepted (the service's sandbox connector reads it).
+const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 #[derive(Clone, Debug)]
@@ -22,6 +24,8 @@ struct User {
     given: String,
     family: String,
     active: bool,
+    /// Created through the API: invited, not yet accepted.
+    invite_pending: bool,
     version: u64,
 }
 
@@ -38,6 +42,7 @@ impl User {
             "name": {"givenName": self.given, "familyName": self.family},
             "emails": [{"value": self.user_name, "primary": true, "type": "work"}],
             "active": self.active,
+            EXTENSION: {"invitePending": self.invite_pending},
             "meta": {"resourceType": "User", "version": self.etag()}
         })
     }
@@ -63,10 +68,46 @@ impl Directory {
                 given: first.to_owned(),
                 family: last.to_owned(),
                 active: true,
+                invite_pending: false,
                 version: 1,
             },
         );
         id
+    }
+
+    pub(crate) fn emails(&self, tenant: &str) -> Vec<String> {
+        self.tenants
+            .get(tenant)
+            .map(|t| t.values().map(|u| u.user_name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn remove_by_email(&mut self, tenant: &str, email: &str) -> bool {
+        let Some(users) = self.tenants.get_mut(tenant) else {
+            return false;
+        };
+        let id = users
+            .values()
+            .find(|u| u.user_name.eq_ignore_ascii_case(email))
+            .map(|u| u.id.clone());
+        id.is_some_and(|id| users.remove(&id).is_some())
+    }
+
+    /// The person accepts the invitation sent to `email`; false when there is none.
+    pub(crate) fn accept(&mut self, tenant: &str, email: &str) -> bool {
+        let Some(user) = self.tenants.get_mut(tenant).and_then(|t| {
+            t.values_mut()
+                .find(|u| u.user_name.eq_ignore_ascii_case(email) && u.invite_pending)
+        }) else {
+            return false;
+        };
+        user.invite_pending = false;
+        user.version += 1;
+        true
+    }
+
+    pub(crate) fn clear_faults(&mut self) {
+        self.faults.clear();
     }
 
     pub(crate) fn fail_next(&mut self, count: usize, status: u16) {
@@ -217,7 +258,17 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     let given = body["name"]["givenName"].as_str().unwrap_or_default().to_owned();
     let family = body["name"]["familyName"].as_str().unwrap_or_default().to_owned();
     let id = state.scim.insert(&tenant, user_name, &given, &family);
-    let user = state.scim.tenants[&tenant][&id].clone();
+    // The app emails an invitation; the account is pending until the person accepts.
+    let user = {
+        let user = state
+            .scim
+            .tenants
+            .get_mut(&tenant)
+            .and_then(|t| t.get_mut(&id))
+            .expect("just inserted");
+        user.invite_pending = true;
+        user.clone()
+    };
     with_etag(&user, StatusCode::CREATED)
 }
 

@@ -44,6 +44,13 @@ pub struct Apps {
     pub oauth_clients: Arc<HashMap<String, OAuthClientConfig>>,
 }
 
+/// Routers whose state is `Apps` still hand `Services` to the extractors that need them.
+impl axum::extract::FromRef<Apps> for Services {
+    fn from_ref(apps: &Apps) -> Services {
+        apps.services.clone()
+    }
+}
+
 /// A connection as the API shows it (never with credentials).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConnectionView {
@@ -502,14 +509,18 @@ pub async fn finish_oauth(
         .get(&pending.app)
         .ok_or_else(|| Error::Internal("OAuth client vanished".into()))?;
     let verifier = SecretString::from(pending.pkce_verifier.clone());
+    let redirect = redirect_uri(apps);
+    let grant = oauth::CodeGrant {
+        redirect: &redirect,
+        code,
+        verifier: &verifier,
+    };
     let tokens = match oauth::exchange_code(
         apps.http.clone(),
         spec,
         &pending.company_id,
         client,
-        &redirect_uri(apps),
-        code,
-        &verifier,
+        grant,
         apps.services.clock.now(),
     )
     .await

@@ -1,12 +1,14 @@
 //! Connectors: the `Connector` trait every app implements, the HTTP plumbing they all share
 //! (written once, in `http` and `egress`), and the generic SCIM 2.0 connector.
 
+pub mod accounts;
 pub mod connections;
 pub mod egress;
 pub mod error;
 pub mod http;
 pub mod model;
 pub mod oauth;
+pub mod onboarding;
 pub mod registry;
 pub mod scim;
 

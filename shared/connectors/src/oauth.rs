@@ -170,22 +170,27 @@ fn token_client(spec: &AppSpec, client: &OAuthClientConfig) -> Result<TokenClien
         .set_token_uri(TokenUrl::new(o.token_url.to_owned()).map_err(invalid)?))
 }
 
+/// What the vendor's redirect brought back, with what proves we asked for it.
+pub struct CodeGrant<'a> {
+    pub redirect: &'a str,
+    pub code: &'a str,
+    pub verifier: &'a SecretString,
+}
+
 /// Trades the authorization code (with the PKCE verifier) for tokens.
 pub async fn exchange_code(
     http: Arc<VendorHttp>,
     spec: &AppSpec,
     company_id: &str,
     client: &OAuthClientConfig,
-    redirect: &str,
-    code: &str,
-    verifier: &SecretString,
+    grant: CodeGrant<'_>,
     now: DateTime<Utc>,
 ) -> Result<TokenSet, ConnectorError> {
     let session = session(http, spec, company_id);
     let response = token_client(spec, client)?
-        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(invalid)?)
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
+        .set_redirect_uri(RedirectUrl::new(grant.redirect.to_owned()).map_err(invalid)?)
+        .exchange_code(AuthorizationCode::new(grant.code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(grant.verifier.expose_secret().to_owned()))
         .request_async(&Through(&session))
         .await
         .map_err(token_error)?;

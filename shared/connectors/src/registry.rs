@@ -138,7 +138,11 @@ const SANDBOX_SCIM_BASE: &str = "https://scim.sandbox.test/scim/v2/";
 const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     remove: ScimRemove::Delete,
     suspend: true,
+    invite_pending: Some((SANDBOX_EXTENSION, "invitePending")),
 };
+
+/// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
+pub const SANDBOX_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
 
 pub const APPS: &[AppSpec] = &[
     AppSpec {
@@ -157,6 +161,7 @@ pub const APPS: &[AppSpec] = &[
             let flavor = ScimFlavor {
                 remove: ScimRemove::Deactivate,
                 suspend: false,
+                invite_pending: None,
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
         },

@@ -31,6 +31,9 @@ pub struct ScimFlavor {
     pub remove: ScimRemove,
     /// Whether the product offers suspend (reversible `active: false`) for this app.
     pub suspend: bool,
+    /// An extension attribute (schema URN, attribute) that is `true` while the person has
+    /// not accepted their invitation, for apps that expose one; core SCIM has no such state.
+    pub invite_pending: Option<(&'static str, &'static str)>,
 }
 
 pub struct ScimConnector {
@@ -70,6 +73,9 @@ struct ScimUser {
     emails: Vec<ScimEmail>,
     active: Option<bool>,
     meta: Option<ScimMeta>,
+    /// Everything else, for extension attributes.
+    #[serde(flatten)]
+    extensions: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,9 +155,17 @@ impl ScimConnector {
             .or_else(|| user.emails.first())
             .and_then(|e| e.value.clone())
             .or_else(|| user.user_name.clone().filter(|u| u.contains('@')));
+        let pending = self.flavor.invite_pending.is_some_and(|(schema, attribute)| {
+            user.extensions
+                .get(schema)
+                .and_then(|ext| ext.get(attribute))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        });
         let status = match user.active {
             Some(false) if self.flavor.suspend => AccountStatus::Suspended,
             Some(false) => AccountStatus::Deleted,
+            _ if pending => AccountStatus::InviteSent,
             _ => AccountStatus::Active,
         };
         VendorAccount {

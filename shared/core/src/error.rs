@@ -2,11 +2,11 @@
 //! category; the HTTP edge turns the category into a status code and the list into
 //! `{"errors":[{"error_key":..,"category":..,"message":..}]}`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// 400: the request cannot be read (malformed JSON, bad header).
@@ -61,7 +61,7 @@ impl Category {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     pub error_key: String,
     pub category: Category,

@@ -6,23 +6,27 @@ use std::sync::Arc;
 
 use axum::Router;
 use chrono::{TimeZone, Utc};
+use prov_connectors::connections::Apps;
+use prov_connectors::egress::EgressPolicy;
+use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_core::auth::create_partner;
 use prov_core::clock::ManualClock;
 use prov_core::store::ItemStore;
 use prov_core::{Services, Settings};
-use prov_platform::LocalOutbox;
+use prov_platform::{FileSecretStore, LocalOutbox};
 use prov_store::EmbeddedStore;
 use prov_testkit::{Answer, call, get, json_request};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub struct World {
     pub router: Router,
     pub outbox: LocalOutbox,
     pub clock: ManualClock,
     pub partner: String,
-    pub other_partner: String,
     _dir: Option<tempfile::TempDir>,
+    _secrets_dir: tempfile::TempDir,
 }
 
 /// A company made through the API, with its primary admin's token.
@@ -57,18 +61,21 @@ impl World {
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await
             .unwrap();
-        let (_, other) = create_partner(services.store.as_ref(), &clock, "Other HR", None)
-            .await
-            .unwrap();
-        let router =
-            prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(services.clone())));
+        let secrets_dir = tempfile::tempdir().unwrap();
+        let apps = Apps {
+            services: services.clone(),
+            secrets: Arc::new(FileSecretStore::open(secrets_dir.path()).unwrap()),
+            http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
+            oauth_clients: Arc::new(HashMap::new()),
+        };
+        let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
         Self {
             router,
             outbox,
             clock,
             partner: partner.expose_secret().to_owned(),
-            other_partner: other.expose_secret().to_owned(),
             _dir: dir,
+            _secrets_dir: secrets_dir,
         }
     }
 

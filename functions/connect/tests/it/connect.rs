@@ -110,13 +110,22 @@ async fn the_scim_connector_lives_a_whole_lifecycle_in_the_sandbox() {
         last_name: "Lovelace".into(),
     };
     let created = connector.create(&ada).await.unwrap();
-    assert_eq!(created.status, AccountStatus::Active);
+    assert_eq!(
+        created.status,
+        AccountStatus::InviteSent,
+        "invited until Ada accepts"
+    );
     assert_eq!(created.email.as_deref(), Some("ada@example.com"));
     // Creating again returns the same account: no second account for one person.
     let again = connector.create(&ada).await.unwrap();
     assert_eq!(again.id, created.id);
     let found = connector.find_by_email("ADA@example.com").await.unwrap().unwrap();
     assert_eq!(found.id, created.id);
+    assert!(w.sandbox.accept_invitation("sandbox-life", "ada@example.com"));
+    assert_eq!(
+        connector.get(&created.id).await.unwrap().unwrap().status,
+        AccountStatus::Active
+    );
 
     let suspended = connector.suspend(&created.id).await.unwrap();
     assert_eq!(suspended.status, AccountStatus::Suspended);

@@ -94,7 +94,7 @@ impl World {
             .unwrap();
         let router = prov_web::finish(
             provision::routes(services.clone())
-                .merge(accounts::routes(services.clone()))
+                .merge(accounts::routes(apps.clone()))
                 .merge(connect::routes(apps.clone())),
         );
         Self {

@@ -1,0 +1,1524 @@
+//! App accounts: syncing them from the vendor, matching them to team members (automatically
+//! when name and email agree, otherwise with ranked suggestions), creating accounts,
+//! suspending, deleting, unmatching, removing all of a person's accounts, and the views.
+//!
+//! Records (all in the company's partition):
+//! - `ACCT#<app>#<account id>`: one vendor account as last seen, with its match.
+//! - `TMACCT#<team member>#<app>`: the link that makes "one account per person per app" hold.
+//! - `INTENT#<app>#<team member>`: a creation in flight, written before the vendor call, so a
+//!   crash or timeout is reconciled by looking the person up rather than creating twice.
+//! - `SYNC#<app>`: when the app was last synced and what changed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use prov_core::access::Access;
+use prov_core::audit::{self, Actor, Target};
+use prov_core::catalog::{self, App};
+use prov_core::connections::{ConnectionState, connection_key, summaries};
+use prov_core::error::{Category, Error, ErrorDetail, Result};
+use prov_core::listing::{ListQuery, Listing};
+use prov_core::secret::hash_secret;
+use prov_core::store::{Cursor, Item, Key, PageRequest, StoreError, WriteOp};
+use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
+use prov_core::validate::{Obj, Text, Validator};
+use prov_core::values;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::connections::{Apps, connector_for};
+use crate::error::ConnectorError;
+use crate::model::{AccountStatus, Connector, NewAccount, VendorAccount};
+
+/// How long a creation may stay in flight before another request may take it over.
+const INTENT_LEASE_MINUTES: i64 = 5;
+const CONFLICT_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// Same name and email in both.
+    Auto,
+    /// An admin matched it.
+    Manual,
+    /// We created the account for the person.
+    Created,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Matching {
+    Matched {
+        team_member_id: String,
+        by: MatchedBy,
+    },
+    Unmatched,
+    /// "Do not match": bots and service accounts; never a seat, never touched.
+    DoNotMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub team_member_id: String,
+    /// 0–100: how alike the two look.
+    pub score: u8,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppAccount {
+    pub id: String,
+    pub app: String,
+    pub vendor_id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub status: AccountStatus,
+    /// Whether the vendor still has it (as of the last sync or action).
+    pub present: bool,
+    pub matching: Matching,
+    pub suggestions: Vec<Suggestion>,
+    pub first_seen_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AppAccount {
+    pub fn team_member_id(&self) -> Option<&str> {
+        match &self.matching {
+            Matching::Matched { team_member_id, .. } => Some(team_member_id),
+            _ => None,
+        }
+    }
+
+    fn live(&self) -> bool {
+        self.present && self.status != AccountStatus::Deleted
+    }
+}
+
+pub fn account_id(app: &str, vendor_id: &str) -> String {
+    format!("acc_{}", &hash_secret(&format!("{app}\0{vendor_id}"))[..24])
+}
+
+fn partition(company_id: &str) -> String {
+    format!("COMPANY#{company_id}")
+}
+
+fn account_key(company_id: &str, app: &str, id: &str) -> Key {
+    Key::new(partition(company_id), format!("ACCT#{app}#{id}"))
+}
+
+fn link_key(company_id: &str, team_member_id: &str, app: &str) -> Key {
+    Key::new(partition(company_id), format!("TMACCT#{team_member_id}#{app}"))
+}
+
+fn intent_key(company_id: &str, app: &str, team_member_id: &str) -> Key {
+    Key::new(partition(company_id), format!("INTENT#{app}#{team_member_id}"))
+}
+
+fn sync_key(company_id: &str, app: &str) -> Key {
+    Key::new(partition(company_id), format!("SYNC#{app}"))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Link {
+    account_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Intent {
+    started_at: DateTime<Utc>,
+    email: String,
+}
+
+/// A vendor's refusal of an action on an account, said to the admin.
+pub fn action_error(app: &App, e: ConnectorError) -> Error {
+    match e {
+        ConnectorError::Unauthorized(why) => Error::invalid(
+            "app",
+            format!("{} refused our access ({why}); connect the app again.", app.name),
+        ),
+        ConnectorError::PlanRequired(why) => Error::invalid("app", format!("{}: {why}", app.name)),
+        ConnectorError::NotFound => {
+            Error::invalid("account", format!("{} no longer has this account.", app.name))
+        }
+        ConnectorError::Conflict(why) | ConnectorError::Invalid(why) => {
+            Error::invalid("account", format!("{} refused: {why}", app.name))
+        }
+        ConnectorError::Unsupported(what) => {
+            Error::invalid("action", format!("{} cannot {what} accounts.", app.name))
+        }
+        ConnectorError::RateLimited { .. } => Error::refused(
+            "app",
+            Category::RateLimited,
+            format!("{} is rate limiting us; try again in a minute.", app.name),
+        ),
+        ConnectorError::Transient(why) | ConnectorError::Refused(why) => Error::refused(
+            "app",
+            Category::ServiceUnavailable,
+            format!("{} could not be reached: {why}", app.name),
+        ),
+    }
+}
+
+fn app_of(apps: &Apps, slug: &str) -> Result<&'static App> {
+    catalog::get(slug, apps.services.settings.sandbox)
+}
+
+async fn load_account(apps: &Apps, company_id: &str, app: &str, id: &str) -> Result<(u64, AppAccount)> {
+    let not_found = || Error::not_found("account");
+    if id.is_empty() || id.len() > 64 {
+        return Err(not_found());
+    }
+    let item = apps
+        .services
+        .store
+        .get(&account_key(company_id, app, id))
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((item.version, item.record()?))
+}
+
+/// Every record of one kind in a partition, following pages.
+async fn all_records<T: serde::de::DeserializeOwned>(
+    apps: &Apps,
+    pk: &str,
+    prefix: &str,
+) -> Result<Vec<(u64, T)>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = apps
+            .services
+            .store
+            .query(pk, prefix, PageRequest::first(1000).after(cursor))
+            .await?;
+        for item in &page.items {
+            out.push((item.version, item.record()?));
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+async fn all_team_members(apps: &Apps, company_id: &str) -> Result<Vec<TeamMember>> {
+    Ok(all_records::<TeamMember>(apps, &partition(company_id), "TM#")
+        .await?
+        .into_iter()
+        .map(|(_, tm)| tm)
+        .collect())
+}
+
+fn put(item: Item, version: Option<u64>) -> WriteOp {
+    match version {
+        Some(expected_version) => WriteOp::Replace {
+            item,
+            expected_version,
+        },
+        None => WriteOp::Create(item),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching
+
+fn normalise(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// What an account and a team member are compared by.
+struct Identity {
+    email: Option<String>,
+    local_part: Option<String>,
+    full_name: Option<String>,
+    last_name: Option<String>,
+}
+
+impl Identity {
+    fn of_account(a: &AppAccount) -> Self {
+        let full = match (&a.first_name, &a.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            _ => a.display_name.clone(),
+        };
+        Self::new(a.email.as_deref(), full.as_deref(), a.last_name.as_deref())
+    }
+
+    fn of_member(tm: &TeamMember) -> Self {
+        Self::new(tm.email.as_deref(), Some(&tm.full_name()), Some(&tm.last_name))
+    }
+
+    fn new(email: Option<&str>, full_name: Option<&str>, last_name: Option<&str>) -> Self {
+        let email = email.map(values::email_key).filter(|e| !e.is_empty());
+        Self {
+            local_part: email
+                .as_deref()
+                .and_then(|e| e.split('@').next())
+                .map(str::to_owned),
+            email,
+            full_name: full_name.map(normalise).filter(|n| !n.is_empty()),
+            last_name: last_name.map(normalise).filter(|n| !n.is_empty()),
+        }
+    }
+}
+
+/// Team members indexed for matching: a sync of 100k accounts stays linear.
+struct Roster<'a> {
+    members: &'a [TeamMember],
+    by_email: HashMap<String, Vec<usize>>,
+    by_local: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+    by_last: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> Roster<'a> {
+    fn new(members: &'a [TeamMember]) -> Self {
+        let mut r = Roster {
+            members,
+            by_email: HashMap::new(),
+            by_local: HashMap::new(),
+            by_name: HashMap::new(),
+            by_last: HashMap::new(),
+        };
+        for (i, tm) in members.iter().enumerate() {
+            let id = Identity::of_member(tm);
+            for (map, key) in [
+                (&mut r.by_email, id.email),
+                (&mut r.by_local, id.local_part),
+                (&mut r.by_name, id.full_name),
+                (&mut r.by_last, id.last_name),
+            ] {
+                if let Some(k) = key {
+                    map.entry(k).or_default().push(i);
+                }
+            }
+        }
+        r
+    }
+
+    /// The one team member whose name and email are both the same, if exactly one.
+    fn exact(&self, account: &AppAccount) -> Option<&'a TeamMember> {
+        let id = Identity::of_account(account);
+        let (email, name) = (id.email?, id.full_name?);
+        let mut hits = self
+            .by_email
+            .get(&email)?
+            .iter()
+            .map(|&i| &self.members[i])
+            .filter(|tm| Identity::of_member(tm).full_name.as_deref() == Some(name.as_str()));
+        let first = hits.next()?;
+        hits.next().is_none().then_some(first)
+    }
+
+    /// Ranked guesses for the admin (best first, at most three).
+    fn suggestions(&self, account: &AppAccount) -> Vec<Suggestion> {
+        let id = Identity::of_account(account);
+        let mut scores: BTreeMap<usize, (u8, Vec<&'static str>)> = BTreeMap::new();
+        let mut add =
+            |map: &HashMap<String, Vec<usize>>, key: &Option<String>, points: u8, why: &'static str| {
+                if let Some(hits) = key.as_ref().and_then(|k| map.get(k)) {
+                    for &i in hits {
+                        let entry = scores.entry(i).or_insert((0, Vec::new()));
+                        entry.0 = entry.0.saturating_add(points);
+                        entry.1.push(why);
+                    }
+                }
+            };
+        add(&self.by_email, &id.email, 60, "same email");
+        add(&self.by_name, &id.full_name, 30, "same name");
+        if id.email.is_none()
+            || !self
+                .by_email
+                .contains_key(id.email.as_deref().unwrap_or_default())
+        {
+            add(&self.by_local, &id.local_part, 25, "same email name");
+        }
+        if !id
+            .full_name
+            .as_ref()
+            .is_some_and(|n| self.by_name.contains_key(n))
+        {
+            add(&self.by_last, &id.last_name, 10, "same last name");
+        }
+        let mut ranked: Vec<Suggestion> = scores
+            .into_iter()
+            .filter(|(_, (score, _))| *score >= 25)
+            .map(|(i, (score, why))| Suggestion {
+                team_member_id: self.members[i].id.clone(),
+                score: score.min(100),
+                reason: why.join(", "),
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then_with(|| a.team_member_id.cmp(&b.team_member_id))
+        });
+        ranked.truncate(3);
+        ranked
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sync
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub total: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub vanished: usize,
+    pub auto_matched: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SyncRecord {
+    synced_at: DateTime<Utc>,
+    report: SyncReport,
+}
+
+fn from_vendor(
+    existing: Option<&AppAccount>,
+    app: &str,
+    v: &VendorAccount,
+    now: DateTime<Utc>,
+) -> AppAccount {
+    let base = existing.cloned().unwrap_or_else(|| AppAccount {
+        id: account_id(app, &v.id),
+        app: app.to_owned(),
+        vendor_id: v.id.clone(),
+        email: None,
+        first_name: None,
+        last_name: None,
+        display_name: None,
+        status: v.status,
+        present: true,
+        matching: Matching::Unmatched,
+        suggestions: Vec::new(),
+        first_seen_at: now,
+        updated_at: now,
+    });
+    AppAccount {
+        email: v.email.clone(),
+        first_name: v.first_name.clone(),
+        last_name: v.last_name.clone(),
+        display_name: v.display_name.clone(),
+        status: v.status,
+        present: true,
+        ..base
+    }
+}
+
+/// Whether two records differ in anything but their update time.
+fn differs(a: &AppAccount, b: &AppAccount) -> bool {
+    AppAccount {
+        updated_at: b.updated_at,
+        ..a.clone()
+    } != *b
+}
+
+/// Pulls every account of a connected app (all pages), records what changed, marks the
+/// ones that vanished, and matches those whose name and email agree with one team member.
+/// Running it again without vendor changes writes nothing.
+pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<SyncReport> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    let connector = connector_for(apps, company_id, slug).await?;
+    let mut vendor = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = connector
+            .list(cursor.as_deref())
+            .await
+            .map_err(|e| action_error(app, e))?;
+        vendor.extend(page.accounts);
+        match page.next {
+            Some(next) if vendor.len() < 1_000_000 => cursor = Some(next),
+            _ => break,
+        }
+    }
+    let now = apps.services.clock.now();
+    let mut known: HashMap<String, (u64, AppAccount)> =
+        all_records::<AppAccount>(apps, &partition(company_id), &format!("ACCT#{slug}#"))
+            .await?
+            .into_iter()
+            .map(|(v, a)| (a.vendor_id.clone(), (v, a)))
+            .collect();
+    let mut report = SyncReport {
+        total: vendor.len(),
+        ..SyncReport::default()
+    };
+    let mut seen = HashSet::new();
+    let mut current: Vec<(Option<u64>, AppAccount)> = Vec::with_capacity(vendor.len());
+    for v in &vendor {
+        if !seen.insert(v.id.clone()) {
+            continue; // a vendor listing an account twice (pages shifting) counts once
+        }
+        let existing = known.remove(&v.id);
+        let next = from_vendor(existing.as_ref().map(|(_, a)| a), slug, v, now);
+        match &existing {
+            Some((_, before)) if !differs(before, &next) => {
+                report.unchanged += 1;
+                current.push((existing.as_ref().map(|(ver, _)| *ver), next));
+                continue;
+            }
+            Some(_) => report.updated += 1,
+            None => report.created += 1,
+        }
+        let version = existing.as_ref().map(|(ver, _)| *ver);
+        let next = AppAccount {
+            updated_at: now,
+            ..next
+        };
+        let new_version = write(apps, company_id, &next, version).await?;
+        current.push((Some(new_version), next));
+    }
+    for (_, (version, mut gone)) in known {
+        if gone.present {
+            gone.present = false;
+            gone.updated_at = now;
+            write(apps, company_id, &gone, Some(version)).await?;
+            report.vanished += 1;
+        }
+    }
+
+    // Match what agrees exactly; suggest for the rest.
+    let members = all_team_members(apps, company_id).await?;
+    let roster = Roster::new(&members);
+    let links: HashSet<(String, String)> = all_records::<Value>(apps, &partition(company_id), "TMACCT#")
+        .await?
+        .into_iter()
+        .filter_map(|(_, v)| {
+            v.get("app")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .zip(v.get("team_member_id").and_then(Value::as_str).map(str::to_owned))
+        })
+        .collect();
+    for (version, account) in current {
+        if account.matching != Matching::Unmatched || !account.live() {
+            continue;
+        }
+        let version = version.expect("every current account is stored");
+        if let Some(tm) = roster.exact(&account)
+            && eligibility(Subject::TeamMember(tm)).is_ok()
+            && !links.contains(&(slug.to_owned(), tm.id.clone()))
+        {
+            match link(apps, company_id, &account, version, &tm.id, MatchedBy::Auto).await {
+                Ok(_) => {
+                    report.auto_matched += 1;
+                    continue;
+                }
+                Err(e) if e.details().is_some() => {} // lost a race: leave it for the admin
+                Err(e) => return Err(e),
+            }
+        }
+        let suggestions = roster.suggestions(&account);
+        if suggestions != account.suggestions {
+            let next = AppAccount {
+                suggestions,
+                updated_at: now,
+                ..account
+            };
+            write(apps, company_id, &next, Some(version)).await?;
+        }
+    }
+    let record = SyncRecord {
+        synced_at: now,
+        report: report.clone(),
+    };
+    let key = sync_key(company_id, slug);
+    let item = Item::from_record(key.clone(), &record)?;
+    match apps.services.store.get(&key).await? {
+        Some(old) => apps.services.store.replace(item, old.version).await.map(|_| ())?,
+        None => apps.services.store.create(item).await.map(|_| ())?,
+    }
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "app.synced",
+        Target::new("app", slug),
+        Some(format!(
+            "{} accounts: {} new, {} changed, {} vanished, {} matched automatically",
+            report.total, report.created, report.updated, report.vanished, report.auto_matched
+        )),
+    )
+    .await;
+    Ok(report)
+}
+
+/// Writes an account record at the version read (`None`: it must not exist yet).
+async fn write(
+    apps: &Apps,
+    company_id: &str,
+    account: &AppAccount,
+    version: Option<u64>,
+) -> std::result::Result<u64, StoreError> {
+    let item = Item::from_record(account_key(company_id, &account.app, &account.id), account)?;
+    match version {
+        Some(v) => apps.services.store.replace(item, v).await,
+        None => apps.services.store.create(item).await,
+    }
+}
+
+fn conflict(message: impl Into<String>) -> Error {
+    Error::refused("team_member_id", Category::Conflict, message)
+}
+
+/// Links an account to a team member in one transaction with the one-per-person lock.
+/// A person who already has a (live) account of this app is refused.
+async fn link(
+    apps: &Apps,
+    company_id: &str,
+    account: &AppAccount,
+    version: u64,
+    team_member_id: &str,
+    by: MatchedBy,
+) -> Result<AppAccount> {
+    let now = apps.services.clock.now();
+    let mut ops = Vec::new();
+    if let Some(old) = account.team_member_id() {
+        if old == team_member_id {
+            return Ok(account.clone());
+        }
+        ops.push(WriteOp::Delete {
+            key: link_key(company_id, old, &account.app),
+            expected_version: None,
+        });
+    }
+    let lock = link_key(company_id, team_member_id, &account.app);
+    // A link to a deleted account may be replaced (a rehire gets a new account).
+    let existing_lock = apps.services.store.get(&lock).await?;
+    let lock_version = match &existing_lock {
+        Some(item) => {
+            let other: Link = item.record()?;
+            let (_, other_account) = load_account(apps, company_id, &account.app, &other.account_id).await?;
+            if other_account.live() && other.account_id != account.id {
+                return Err(conflict(
+                    "This team member already has a matched account in this app.",
+                ));
+            }
+            Some(item.version)
+        }
+        None => None,
+    };
+    let next = AppAccount {
+        matching: Matching::Matched {
+            team_member_id: team_member_id.to_owned(),
+            by,
+        },
+        suggestions: Vec::new(),
+        updated_at: now,
+        ..account.clone()
+    };
+    ops.push(WriteOp::Replace {
+        item: Item::from_record(account_key(company_id, &account.app, &account.id), &next)?,
+        expected_version: version,
+    });
+    let link_value =
+        serde_json::json!({"account_id": account.id, "app": account.app, "team_member_id": team_member_id});
+    ops.push(put(Item::from_record(lock, &link_value)?, lock_version));
+    match apps.services.store.transact(ops).await {
+        Ok(()) => Ok(next),
+        Err(StoreError::TransactionCancelled { .. }) => Err(conflict(
+            "The account or the team member's accounts changed meanwhile; read them again.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets an account unmatched or "do not match", releasing its link.
+async fn unlink(
+    apps: &Apps,
+    company_id: &str,
+    account: &AppAccount,
+    version: u64,
+    to: Matching,
+) -> Result<AppAccount> {
+    let mut ops = Vec::new();
+    if let Some(tm) = account.team_member_id() {
+        ops.push(WriteOp::Delete {
+            key: link_key(company_id, tm, &account.app),
+            expected_version: None,
+        });
+    }
+    let next = AppAccount {
+        matching: to,
+        updated_at: apps.services.clock.now(),
+        ..account.clone()
+    };
+    ops.push(WriteOp::Replace {
+        item: Item::from_record(account_key(company_id, &account.app, &account.id), &next)?,
+        expected_version: version,
+    });
+    match apps.services.store.transact(ops).await {
+        Ok(()) => Ok(next),
+        Err(StoreError::TransactionCancelled { .. }) => Err(Error::refused(
+            "account",
+            Category::Conflict,
+            "The account changed meanwhile; read it again.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Views
+
+/// What an admin may do with an account now.
+fn allowed_actions(app: &App, account: &AppAccount, connected: bool) -> Vec<&'static str> {
+    let mut actions = Vec::new();
+    match &account.matching {
+        Matching::Matched { .. } => {
+            if connected && account.live() {
+                if app.capabilities.suspend && account.status != AccountStatus::Suspended {
+                    actions.push("suspend");
+                }
+                if app.capabilities.suspend && account.status == AccountStatus::Suspended {
+                    actions.push("reactivate");
+                }
+                if app.capabilities.delete {
+                    actions.push("delete");
+                }
+            }
+            actions.push("unmatch");
+        }
+        Matching::Unmatched => actions.extend(["match", "do_not_match"]),
+        Matching::DoNotMatch => actions.push("match"),
+    }
+    actions
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub app: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    /// `invite_sent`, `connected`, `suspended` or `deleted`.
+    pub status: &'static str,
+    /// The status as the product says it: "Invite Sent", "Connected", …
+    pub status_label: &'static str,
+    /// Whether the vendor still has the account (as of the last sync or action).
+    pub present: bool,
+    #[serde(rename = "match")]
+    pub matching: Matching,
+    /// Managed from here: matched, and the app connected.
+    pub managed: bool,
+    pub suggestions: Vec<Suggestion>,
+    pub allowed_actions: Vec<&'static str>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn status_name(status: AccountStatus) -> (&'static str, &'static str) {
+    match status {
+        AccountStatus::InviteSent => ("invite_sent", "Invite Sent"),
+        AccountStatus::Active => ("connected", "Connected"),
+        AccountStatus::Suspended => ("suspended", "Suspended"),
+        AccountStatus::Deleted => ("deleted", "Deleted"),
+    }
+}
+
+impl AccountView {
+    pub fn of(app: &App, account: AppAccount, connected: bool) -> Self {
+        let (status, status_label) = status_name(account.status);
+        let allowed = allowed_actions(app, &account, connected);
+        Self {
+            managed: connected && account.team_member_id().is_some(),
+            id: account.id,
+            app: account.app,
+            email: account.email,
+            first_name: account.first_name,
+            last_name: account.last_name,
+            display_name: account.display_name,
+            status,
+            status_label,
+            present: account.present,
+            matching: account.matching,
+            suggestions: account.suggestions,
+            allowed_actions: allowed,
+            updated_at: account.updated_at,
+        }
+    }
+}
+
+async fn is_connected(apps: &Apps, company_id: &str, app: &str) -> Result<bool> {
+    Ok(
+        match apps.services.store.get(&connection_key(company_id, app)).await? {
+            Some(item) => {
+                item.record::<prov_core::connections::ConnectionSummary>()?.state
+                    == ConnectionState::Connected
+            }
+            None => false,
+        },
+    )
+}
+
+/// Filters of an app's account list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountQuery {
+    pub status: Option<String>,
+    #[serde(rename = "match")]
+    pub matching: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// An app's accounts, filtered by status and match state, in a stable order.
+pub async fn list_accounts(
+    apps: &Apps,
+    company_id: &str,
+    slug: &str,
+    query: &AccountQuery,
+) -> Result<Listing<AccountView>> {
+    let app = app_of(apps, slug)?;
+    let mut v = Validator::new();
+    let statuses = ["invite_sent", "connected", "suspended", "deleted"];
+    let matches = ["matched", "unmatched", "do_not_match"];
+    if let Some(s) = &query.status
+        && !statuses.contains(&s.as_str())
+    {
+        v.error(
+            "status",
+            format!("`status` must be one of {}.", statuses.join(", ")),
+        );
+    }
+    if let Some(m) = &query.matching
+        && !matches.contains(&m.as_str())
+    {
+        v.error("match", format!("`match` must be one of {}.", matches.join(", ")));
+    }
+    let page = ListQuery {
+        limit: query.limit.clone(),
+        cursor: query.cursor.clone(),
+    }
+    .page_request();
+    let page = match page {
+        Ok(p) => Some(p),
+        Err(Error::Refused(details)) => {
+            for d in details {
+                v.error(d.error_key, d.message);
+            }
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let request = v.finish(page)?;
+    let connected = is_connected(apps, company_id, slug).await?;
+    let wanted = |a: &AppAccount| {
+        query
+            .status
+            .as_deref()
+            .is_none_or(|s| status_name(a.status).0 == s)
+            && query.matching.as_deref().is_none_or(|m| {
+                matches!(
+                    (&a.matching, m),
+                    (Matching::Matched { .. }, "matched")
+                        | (Matching::Unmatched, "unmatched")
+                        | (Matching::DoNotMatch, "do_not_match")
+                )
+            })
+    };
+    // Filters apply after reading, so keep reading until the page is full or the list ends.
+    let limit = request.effective_limit();
+    let mut items = Vec::new();
+    let mut cursor = request.cursor.clone();
+    let mut next_cursor = None;
+    'pages: loop {
+        let page = apps
+            .services
+            .store
+            .query(
+                &partition(company_id),
+                &format!("ACCT#{slug}#"),
+                PageRequest::first(limit as u32).after(cursor.clone()),
+            )
+            .await?;
+        let count = page.items.len();
+        for (i, item) in page.items.iter().enumerate() {
+            let account: AppAccount = item.record()?;
+            if wanted(&account) {
+                items.push(AccountView::of(app, account, connected));
+                if items.len() == limit {
+                    let more = i + 1 < count || page.next.is_some();
+                    if more {
+                        next_cursor = Some(Cursor::encode(&prov_core::store::CursorKeys {
+                            pk: item.key.pk.clone(),
+                            sk: item.key.sk.clone(),
+                            ipk: None,
+                            isk: None,
+                        }));
+                    }
+                    break 'pages;
+                }
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(Listing {
+        items,
+        next_cursor: next_cursor.map(|c| c.as_str().to_owned()),
+    })
+}
+
+/// One app in a team member's Apps view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberApp {
+    pub app: &'static str,
+    pub name: &'static str,
+    pub connected: bool,
+    pub account: Option<AccountView>,
+    /// What can be done for the person in this app (`create` when they have no account).
+    pub allowed_actions: Vec<&'static str>,
+}
+
+async fn member_links(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(
+        all_records::<Value>(apps, &partition(company_id), &format!("TMACCT#{team_member_id}#"))
+            .await?
+            .into_iter()
+            .filter_map(|(_, v)| {
+                Some((
+                    v.get("app")?.as_str()?.to_owned(),
+                    v.get("account_id")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// A team member's Apps: every matched account with its status and actions, and every
+/// connected app where the person could get an account.
+pub async fn member_apps(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Vec<MemberApp>> {
+    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    let links: HashMap<String, String> = member_links(apps, company_id, team_member_id)
+        .await?
+        .into_iter()
+        .collect();
+    let connected: HashSet<String> = summaries(&apps.services, company_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.state == ConnectionState::Connected)
+        .map(|c| c.app)
+        .collect();
+    let can_create = eligibility(Subject::TeamMember(&member)).is_ok()
+        && member.email.is_some()
+        && member.employment_status != EmploymentStatus::Dismissed;
+    let mut out = Vec::new();
+    for app in catalog::directory(apps.services.settings.sandbox) {
+        let is_connected = connected.contains(app.slug);
+        let account = match links.get(app.slug) {
+            Some(id) => Some(load_account(apps, company_id, app.slug, id).await?.1),
+            None => None,
+        };
+        if account.is_none() && !is_connected {
+            continue;
+        }
+        let view = account.map(|a| AccountView::of(app, a, is_connected));
+        let mut allowed = view
+            .as_ref()
+            .map(|v| v.allowed_actions.clone())
+            .unwrap_or_default();
+        let has_live = view.as_ref().is_some_and(|v| v.present && v.status != "deleted");
+        if is_connected && !has_live && can_create && app.capabilities.create {
+            allowed.push("create");
+        }
+        out.push(MemberApp {
+            app: app.slug,
+            name: app.name,
+            connected: is_connected,
+            account: view,
+            allowed_actions: allowed,
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Manual matching
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchResult {
+    pub account_id: String,
+    pub account: Option<AccountView>,
+    pub error: Option<ErrorDetail>,
+}
+
+enum MatchChange {
+    To(String),
+    DoNotMatch,
+}
+
+/// Matches several accounts at once (or marks them "do not match"). Each item succeeds or
+/// fails on its own; a conflicting match is refused.
+pub async fn submit_matches(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    body: &Map<String, Value>,
+) -> Result<Vec<MatchResult>> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["matches"]);
+    let items = v.array(&root, "matches", 100);
+    if root.get("matches").is_none() {
+        v.error("matches", "`matches` is required.");
+    }
+    let mut changes = Vec::new();
+    for (i, item) in items.unwrap_or_default().iter().enumerate() {
+        let Some(obj) = v.element(item, "matches", i) else {
+            continue;
+        };
+        v.only(&obj, &["account_id", "team_member_id", "do_not_match"]);
+        let account_id = v.text(&obj, "account_id", true, Text { max_chars: 64 });
+        let team_member_id = v.text(&obj, "team_member_id", false, Text { max_chars: 64 });
+        let dnm = v.boolish(&obj, "do_not_match").unwrap_or(false);
+        let change = match (team_member_id, dnm) {
+            (Some(tm), false) => Some(MatchChange::To(tm)),
+            (None, true) => Some(MatchChange::DoNotMatch),
+            _ => {
+                v.error(
+                    format!("matches[{i}]"),
+                    format!("`matches[{i}]` needs either `team_member_id` or `do_not_match: true`."),
+                );
+                None
+            }
+        };
+        if let (Some(a), Some(c)) = (account_id, change) {
+            changes.push((a, c));
+        }
+    }
+    let changes = v.finish(Some(changes))?;
+    let connected = is_connected(apps, company_id, slug).await?;
+    let mut results = Vec::with_capacity(changes.len());
+    for (account_id, change) in changes {
+        let outcome = apply_match(apps, actor, company_id, app, &account_id, change).await;
+        results.push(match outcome {
+            Ok(account) => MatchResult {
+                account_id,
+                account: Some(AccountView::of(app, account, connected)),
+                error: None,
+            },
+            Err(Error::Refused(details)) => MatchResult {
+                account_id,
+                account: None,
+                error: details.into_iter().next(),
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(results)
+}
+
+async fn apply_match(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    app: &App,
+    account_id: &str,
+    change: MatchChange,
+) -> Result<AppAccount> {
+    let (version, account) = load_account(apps, company_id, app.slug, account_id).await?;
+    let (next, action, detail) = match change {
+        MatchChange::DoNotMatch => (
+            unlink(apps, company_id, &account, version, Matching::DoNotMatch).await?,
+            "account.do_not_match",
+            None,
+        ),
+        MatchChange::To(tm_id) => {
+            let member = team::get(&apps.services, company_id, &tm_id).await?;
+            eligibility(Subject::TeamMember(&member))?;
+            if !account.present {
+                return Err(Error::invalid(
+                    "account_id",
+                    "The app no longer has this account.",
+                ));
+            }
+            (
+                link(apps, company_id, &account, version, &tm_id, MatchedBy::Manual).await?,
+                "account.matched",
+                Some(format!("to team member {tm_id}")),
+            )
+        }
+    };
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        action,
+        Target::new("account", account_id),
+        detail,
+    )
+    .await;
+    Ok(next)
+}
+
+// ---------------------------------------------------------------------------------------
+// Create
+
+/// Creates an app account for an eligible team member: the vendor sends the invitation.
+/// The intent is recorded first; a creation in flight refuses a second one, and a stale one
+/// is reconciled by looking the person up at the vendor (never two accounts for one person).
+pub async fn create_account(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    team_member_id: &str,
+) -> Result<AccountView> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    if let Err(why) = app.allowed_on(access.company.plan) {
+        return Err(Error::forbidden("plan", why));
+    }
+    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    eligibility(Subject::TeamMember(&member))?;
+    let Some(email) = member.email.clone() else {
+        return Err(Error::invalid(
+            "team_member_id",
+            format!(
+                "{} has no email; add one to their profile before creating app accounts.",
+                member.full_name()
+            ),
+        ));
+    };
+    if member.employment_status == EmploymentStatus::Dismissed {
+        return Err(Error::invalid(
+            "team_member_id",
+            format!("{} is dismissed.", member.full_name()),
+        ));
+    }
+    if !app.capabilities.create {
+        return Err(Error::invalid(
+            "app",
+            format!("{} cannot create accounts.", app.name),
+        ));
+    }
+    let connector = connector_for(apps, company_id, slug).await?;
+
+    // Already has a live account here? Then that is the answer.
+    if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
+        return Ok(AccountView::of(app, existing, true));
+    }
+
+    // Claim the creation.
+    let now = apps.services.clock.now();
+    let key = intent_key(company_id, slug, team_member_id);
+    let intent = Item::from_record(
+        key.clone(),
+        &Intent {
+            started_at: now,
+            email: email.clone(),
+        },
+    )?
+    .with_expiry((now + Duration::days(1)).timestamp());
+    match apps.services.store.create(intent.clone()).await {
+        Ok(_) => {}
+        Err(StoreError::ConditionFailed) => {
+            let held = apps.services.store.get(&key).await?;
+            match held {
+                Some(item)
+                    if item.record::<Intent>()?.started_at + Duration::minutes(INTENT_LEASE_MINUTES)
+                        > now =>
+                {
+                    return Err(Error::refused(
+                        "team_member_id",
+                        Category::Conflict,
+                        "An account is already being created for this team member in this app; wait for it.",
+                    ));
+                }
+                // A creation that never finished (crash, timeout): take it over. The vendor
+                // lookup inside `create` finds an account it may have made.
+                Some(item) => {
+                    apps.services
+                        .store
+                        .replace(intent, item.version)
+                        .await
+                        .map_err(|_| {
+                            Error::refused(
+                                "team_member_id",
+                                Category::Conflict,
+                                "Another request took over this creation.",
+                            )
+                        })?;
+                }
+                None => {
+                    apps.services.store.create(intent).await.map_err(|_| {
+                        Error::refused(
+                            "team_member_id",
+                            Category::Conflict,
+                            "Another request is creating this account.",
+                        )
+                    })?;
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+
+    let result = create_and_record(apps, company_id, app, connector.as_ref(), &member, &email).await;
+    // The intent goes whatever happened: on success the account is recorded; on a clear
+    // failure nothing was made. (A crash leaves it, and the next attempt reconciles.)
+    if let Err(e) = apps.services.store.delete(&key, None).await {
+        tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
+    }
+    let account = result?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "account.created",
+        Target::new("account", &account.id),
+        Some(format!(
+            "for team member {}; status {}",
+            member.id,
+            status_name(account.status).0
+        )),
+    )
+    .await;
+    Ok(AccountView::of(app, account, true))
+}
+
+async fn existing_live(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+    slug: &str,
+) -> Result<Option<AppAccount>> {
+    let Some(item) = apps
+        .services
+        .store
+        .get(&link_key(company_id, team_member_id, slug))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let link: Link = item.record()?;
+    let (_, account) = load_account(apps, company_id, slug, &link.account_id).await?;
+    Ok(account.live().then_some(account))
+}
+
+async fn create_and_record(
+    apps: &Apps,
+    company_id: &str,
+    app: &App,
+    connector: &dyn Connector,
+    member: &TeamMember,
+    email: &str,
+) -> Result<AppAccount> {
+    let vendor = connector
+        .create(&NewAccount {
+            email: email.to_owned(),
+            first_name: member.first_name.clone(),
+            last_name: member.last_name.clone(),
+        })
+        .await
+        .map_err(|e| action_error(app, e))?;
+    let now = apps.services.clock.now();
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let existing = apps
+            .services
+            .store
+            .get(&account_key(
+                company_id,
+                app.slug,
+                &account_id(app.slug, &vendor.id),
+            ))
+            .await?;
+        let (version, before) = match &existing {
+            Some(item) => (Some(item.version), Some(item.record::<AppAccount>()?)),
+            None => (None, None),
+        };
+        if let Some(other) = before.as_ref().and_then(|b| b.team_member_id())
+            && other != member.id
+        {
+            return Err(conflict(format!(
+                "{} already has an account with {email}, matched to another team member.",
+                app.name
+            )));
+        }
+        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, now);
+        account.updated_at = now;
+        let version = match write(apps, company_id, &account, version).await {
+            Ok(v) => v,
+            Err(StoreError::ConditionFailed) => continue, // changed meanwhile: read again
+            Err(e) => return Err(e.into()),
+        };
+        match link(
+            apps,
+            company_id,
+            &account,
+            version,
+            &member.id,
+            MatchedBy::Created,
+        )
+        .await
+        {
+            Ok(linked) => return Ok(linked),
+            Err(Error::Refused(d)) if d.iter().all(|d| d.category == Category::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::refused(
+        "account",
+        Category::Conflict,
+        "The account kept changing; read it again.",
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Suspend, reactivate, delete, unmatch
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Suspend,
+    Reactivate,
+    Delete,
+    Unmatch,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Suspend => "suspend",
+            Action::Reactivate => "reactivate",
+            Action::Delete => "delete",
+            Action::Unmatch => "unmatch",
+        }
+    }
+}
+
+/// Does `action` to one matched account.
+pub async fn act(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    account_id: &str,
+    action: Action,
+) -> Result<AccountView> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    let (version, account) = load_account(apps, company_id, slug, account_id).await?;
+    let account = perform(apps, company_id, app, version, account, action).await?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        &format!("account.{}", past(action)),
+        Target::new("account", account_id),
+        Some(match action {
+            Action::Delete => app.remove_means.to_owned(),
+            _ => format!("in {}", app.name),
+        }),
+    )
+    .await;
+    let connected = is_connected(apps, company_id, slug).await?;
+    Ok(AccountView::of(app, account, connected))
+}
+
+fn past(action: Action) -> &'static str {
+    match action {
+        Action::Suspend => "suspended",
+        Action::Reactivate => "reactivated",
+        Action::Delete => "deleted",
+        Action::Unmatch => "unmatched",
+    }
+}
+
+/// The action itself (vendor call, then the record), shared by single actions and
+/// "remove all".
+async fn perform(
+    apps: &Apps,
+    company_id: &str,
+    app: &App,
+    version: u64,
+    account: AppAccount,
+    action: Action,
+) -> Result<AppAccount> {
+    if account.team_member_id().is_none() {
+        return Err(Error::invalid(
+            "account",
+            "Only matched accounts are managed here; match the account first.",
+        ));
+    }
+    if action == Action::Unmatch {
+        return unlink(apps, company_id, &account, version, Matching::Unmatched).await;
+    }
+    let supported = match action {
+        Action::Suspend | Action::Reactivate => app.capabilities.suspend,
+        _ => app.capabilities.delete,
+    };
+    if !supported {
+        return Err(Error::invalid(
+            "action",
+            format!("{} cannot {} accounts.", app.name, action.name()),
+        ));
+    }
+    if !account.live() {
+        return Err(Error::invalid(
+            "account",
+            "This account is already gone from the app.",
+        ));
+    }
+    let connector = connector_for(apps, company_id, app.slug).await?;
+    let vendor = match action {
+        Action::Suspend => connector.suspend(&account.vendor_id).await.map(Some),
+        Action::Reactivate => connector.reactivate(&account.vendor_id).await.map(Some),
+        Action::Delete => connector.delete(&account.vendor_id).await.map(|()| None),
+        Action::Unmatch => unreachable!("handled above"),
+    };
+    let now = apps.services.clock.now();
+    let next = match vendor {
+        Ok(Some(v)) => AppAccount {
+            updated_at: now,
+            ..from_vendor(Some(&account), app.slug, &v, now)
+        },
+        Ok(None) => AppAccount {
+            status: AccountStatus::Deleted,
+            updated_at: now,
+            ..account
+        },
+        // Gone at the vendor: record the truth.
+        Err(ConnectorError::NotFound) => {
+            let gone = AppAccount {
+                present: false,
+                updated_at: now,
+                ..account
+            };
+            write(apps, company_id, &gone, Some(version)).await?;
+            return Err(action_error(app, ConnectorError::NotFound));
+        }
+        Err(e) => return Err(action_error(app, e)),
+    };
+    // The vendor changed; record it even if someone else updated the record meanwhile.
+    match write(apps, company_id, &next, Some(version)).await {
+        Ok(_) => Ok(next),
+        Err(StoreError::ConditionFailed) => {
+            let (v, mut fresh) = load_account(apps, company_id, app.slug, &next.id).await?;
+            fresh.status = next.status;
+            fresh.present = next.present;
+            fresh.updated_at = now;
+            write(apps, company_id, &fresh, Some(v)).await?;
+            Ok(fresh)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Remove all
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Removal {
+    pub app: String,
+    pub app_name: String,
+    pub account_id: String,
+    pub email: Option<String>,
+    /// `delete`, or `skip` when it cannot be done here.
+    pub action: &'static str,
+    /// What the action really does in this app, or why it is skipped.
+    pub means: String,
+    /// After a real run: `deleted`, `failed` or `skipped`.
+    pub result: Option<&'static str>,
+    pub error: Option<ErrorDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoveAll {
+    pub team_member_id: String,
+    pub dry_run: bool,
+    pub accounts: Vec<Removal>,
+}
+
+/// Deletes every managed account of a team member (dry run: says exactly what would happen).
+pub async fn remove_all(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    team_member_id: &str,
+    dry_run: bool,
+) -> Result<RemoveAll> {
+    let company_id = access.company.id.as_str();
+    team::get(&apps.services, company_id, team_member_id).await?;
+    let mut plan = Vec::new();
+    for (slug, account_id) in member_links(apps, company_id, team_member_id).await? {
+        let app = app_of(apps, &slug)?;
+        let (version, account) = load_account(apps, company_id, &slug, &account_id).await?;
+        if !account.live() {
+            continue;
+        }
+        let connected = is_connected(apps, company_id, &slug).await?;
+        let (action, means) = if !connected {
+            (
+                "skip",
+                format!(
+                    "{} is not connected: remove the account in the app itself.",
+                    app.name
+                ),
+            )
+        } else if !app.capabilities.delete {
+            ("skip", format!("{} cannot remove accounts from here.", app.name))
+        } else {
+            ("delete", app.remove_means.to_owned())
+        };
+        plan.push((app, version, account, action, means));
+    }
+    let mut accounts = Vec::with_capacity(plan.len());
+    for (app, version, account, action, means) in plan {
+        let mut removal = Removal {
+            app: app.slug.to_owned(),
+            app_name: app.name.to_owned(),
+            account_id: account.id.clone(),
+            email: account.email.clone(),
+            action,
+            means,
+            result: None,
+            error: None,
+        };
+        if !dry_run {
+            if action == "skip" {
+                removal.result = Some("skipped");
+            } else {
+                match perform(apps, company_id, app, version, account, Action::Delete).await {
+                    Ok(_) => {
+                        removal.result = Some("deleted");
+                        audit::succeeded(
+                            &apps.services,
+                            actor,
+                            company_id,
+                            "account.deleted",
+                            Target::new("account", &removal.account_id),
+                            Some(format!("remove all: {}", app.remove_means)),
+                        )
+                        .await;
+                    }
+                    Err(Error::Refused(details)) => {
+                        removal.result = Some("failed");
+                        removal.error = details.into_iter().next();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        accounts.push(removal);
+    }
+    Ok(RemoveAll {
+        team_member_id: team_member_id.to_owned(),
+        dry_run,
+        accounts,
+    })
+}

@@ -1,0 +1,229 @@
+//! The authorization walk: every company route of every function, with a real company that
+//! has a connected sandbox app, a matched account and team members, so that the owning
+//! partner's requests succeed and every refusal below is authorization's alone.
+
+use serde_json::{Value, json};
+
+use crate::support::{OTHER_PARTNER, PARTNER, Walk};
+
+struct Victim {
+    company: String,
+    admin: String,
+    plain_admin: String,
+    admin_id: String,
+    bob: String,
+    carol: String,
+    account: String,
+}
+
+async fn victim(w: &Walk) -> Victim {
+    let (company, admin) = w.company(PARTNER, "victim@example.com").await;
+    let connect = w
+        .send(
+            "POST",
+            &format!("/v1/companies/{company}/apps/sandbox_scim/connection"),
+            Some(&admin),
+            Some(
+                json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-victim"}),
+            ),
+        )
+        .await;
+    assert_eq!(connect.status, 200, "{}", connect.text());
+    w.local
+        .sandbox
+        .seed_user("sandbox-victim", "bob@example.com", "Bob", "Builder");
+    let member = |first: &str, email: &str| json!({"first_name": first, "last_name": "Builder", "kind": "employee", "email": email});
+    let members = format!("/v1/companies/{company}/team_members");
+    let bob = w
+        .send(
+            "POST",
+            &members,
+            Some(&admin),
+            Some(member("Bob", "bob@example.com")),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let carol = w
+        .send(
+            "POST",
+            &members,
+            Some(&admin),
+            Some(member("Carol", "carol@example.com")),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let synced = w
+        .send(
+            "POST",
+            &format!("/v1/companies/{company}/apps/sandbox_scim/sync"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(synced.json()["auto_matched"], 1, "{}", synced.text());
+    let accounts = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{company}/apps/sandbox_scim/accounts"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+    let account = accounts["items"][0]["id"].as_str().unwrap().to_owned();
+    let invite = json!({"first_name": "Plain", "last_name": "Admin", "email": "plain@example.com"});
+    let invited = w
+        .send(
+            "POST",
+            &format!("/v1/companies/{company}/admins"),
+            Some(&admin),
+            Some(invite),
+        )
+        .await
+        .json();
+    let admin_id = invited["id"].as_str().unwrap().to_owned();
+    let (_, plain_admin) = w.claim("plain@example.com").await;
+    Victim {
+        company,
+        admin,
+        plain_admin,
+        admin_id,
+        bob,
+        carol,
+        account,
+    }
+}
+
+/// Every route with a company in its path, from every function.
+fn company_routes() -> Vec<(&'static str, &'static str)> {
+    provision::ROUTES
+        .iter()
+        .chain(accounts::ROUTES)
+        .chain(connect::ROUTES)
+        .copied()
+        .filter(|(_, path)| path.contains("{company_id}"))
+        .collect()
+}
+
+fn concrete(template: &str, v: &Victim) -> String {
+    let app = if template.ends_with("/oauth") {
+        "sandbox_oauth"
+    } else {
+        "sandbox_scim"
+    };
+    let path = template
+        .replace("{company_id}", &v.company)
+        .replace("{team_member_id}", &v.bob)
+        .replace("{admin_id}", &v.admin_id)
+        .replace("{app}", app)
+        .replace("{account_id}", &v.account);
+    if path.ends_with("/remove_all") {
+        format!("{path}?dry_run=true")
+    } else {
+        path
+    }
+}
+
+/// A valid body for each writing route, so only authorization can refuse it.
+fn body_for(method: &str, template: &str, n: usize, v: &Victim) -> Option<Value> {
+    let t = template;
+    match method {
+        "GET" | "DELETE" => None,
+        _ if t == "/v1/companies/{company_id}" => Some(json!({"plan": "plus"})),
+        _ if t.ends_with("/team_members") => Some(json!({
+            "first_name": "Walk", "last_name": "Er", "kind": "employee", "email": format!("walk{n}@example.com")
+        })),
+        _ if t.ends_with("{team_member_id}") => Some(json!({"first_name": "Bob"})),
+        _ if t.ends_with("/admins") => {
+            Some(json!({"first_name": "N", "last_name": "A", "email": format!("new{n}@example.com")}))
+        }
+        _ if t.ends_with("{admin_id}") => Some(json!({"permissions": ["manage_apps"]})),
+        _ if t.ends_with("/apps/{app}/accounts") => Some(json!({"team_member_id": v.carol})),
+        _ if t.ends_with("/matches") => {
+            Some(json!({"matches": [{"account_id": v.account, "team_member_id": v.bob}]}))
+        }
+        _ if t.ends_with("/onboarding") => Some(json!({"apps": ["sandbox_scim"]})),
+        _ if t.ends_with("/connection") => Some(
+            json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-victim"}),
+        ),
+        _ if t.ends_with("/oauth") => Some(json!({})),
+        // Routes whose request is the path alone.
+        _ if t.ends_with("/sync") || t.contains("{account_id}") || t.ends_with("/remove_all") => None,
+        _ => panic!("no sample body for {method} {template}: add one"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_company_route_refuses_everyone_but_its_company() {
+    let w = Walk::start().await;
+    let v = victim(&w).await;
+    let (_, stranger) = w.company(OTHER_PARTNER, "stranger@example.com").await;
+    let (_, sibling) = w.company(PARTNER, "sibling@example.com").await;
+    let routes = company_routes();
+    assert!(routes.len() >= 25, "{routes:?}");
+    let events = format!("/v1/companies/{}/events?limit=100", v.company);
+    let before = w.send("GET", &events, Some(&v.admin), None).await.json();
+
+    for (n, (method, template)) in routes.iter().enumerate() {
+        let path = concrete(template, &v);
+        let body = body_for(method, template, n, &v);
+        for (who, token) in [
+            ("another partner", OTHER_PARTNER),
+            ("another partner's company admin", stranger.as_str()),
+            ("a sibling company's admin", sibling.as_str()),
+        ] {
+            let answer = w.send(method, &path, Some(token), body.clone()).await;
+            assert_eq!(
+                answer.status,
+                404,
+                "{who}: {method} {template}: {}",
+                answer.text()
+            );
+            assert_eq!(answer.category(), "not_found");
+            assert!(
+                !answer.text().contains(&v.company),
+                "{method} {template} leaks the id"
+            );
+        }
+        assert_eq!(
+            w.send(method, &path, None, body.clone()).await.status,
+            401,
+            "{method} {template}"
+        );
+        let app_route = template.contains("/apps") || template.ends_with("/onboarding");
+        if app_route {
+            let plain = w.send(method, &path, Some(&v.plain_admin), body.clone()).await;
+            assert_eq!(
+                plain.status,
+                403,
+                "plain admin: {method} {template}: {}",
+                plain.text()
+            );
+            assert_eq!(plain.category(), "forbidden");
+        }
+    }
+    assert_eq!(
+        w.send("GET", &events, Some(&v.admin), None).await.json(),
+        before,
+        "nobody changed anything"
+    );
+
+    // The owning partner may use every route with the same requests.
+    for (n, (method, template)) in routes.iter().enumerate() {
+        let path = concrete(template, &v);
+        let answer = w
+            .send(method, &path, Some(PARTNER), body_for(method, template, n, &v))
+            .await;
+        assert!(
+            answer.status.is_success(),
+            "partner: {method} {template}: {}",
+            answer.text()
+        );
+    }
+}

@@ -1,0 +1,564 @@
+//! Account operations end to end through the HTTP API against the sandbox SCIM app: sync,
+//! auto-match, suggestions, manual match, do-not-match, create with invitations, suspend,
+//! delete, unmatch and rematch, remove all, onboarding, races and failures.
+
+use chrono::Duration;
+use prov_core::store::{Item, Key};
+use serde_json::{Value, json};
+
+use crate::support::{PARTNER, Walk};
+
+const TOKEN: &str = "sandbox-flows";
+
+struct Co {
+    id: String,
+    admin: String,
+}
+
+impl Co {
+    fn path(&self, rest: &str) -> String {
+        format!("/v1/companies/{}{rest}", self.id)
+    }
+}
+
+async fn setup(w: &Walk) -> Co {
+    let (id, admin) = w.company(PARTNER, "owner@example.com").await;
+    let co = Co { id, admin };
+    let connected = w
+        .send(
+            "POST",
+            &co.path("/apps/sandbox_scim/connection"),
+            Some(&co.admin),
+            Some(json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": TOKEN})),
+        )
+        .await;
+    assert_eq!(connected.status, 200, "{}", connected.text());
+    co
+}
+
+async fn member(w: &Walk, co: &Co, body: Value) -> String {
+    let answer = w
+        .send("POST", &co.path("/team_members"), Some(&co.admin), Some(body))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    answer.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn person(first: &str, last: &str, email: Option<&str>) -> Value {
+    json!({"first_name": first, "last_name": last, "kind": "employee", "email": email})
+}
+
+async fn sync(w: &Walk, co: &Co) -> Value {
+    let answer = w
+        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()
+}
+
+async fn accounts(w: &Walk, co: &Co, filter: &str) -> Vec<Value> {
+    let answer = w
+        .send(
+            "GET",
+            &co.path(&format!("/apps/sandbox_scim/accounts{filter}")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()["items"].as_array().unwrap().clone()
+}
+
+fn by_email<'a>(list: &'a [Value], email: &str) -> &'a Value {
+    list.iter()
+        .find(|a| a["email"] == email)
+        .unwrap_or_else(|| panic!("no account {email}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_matches_what_agrees_suggests_the_rest_and_changes_nothing_twice() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    w.local
+        .sandbox
+        .seed_user(TOKEN, " ADA@example.com", "Ada", "Lovelace");
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "grace@example.com", "Grace", "Hopper");
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "bot@example.com", "Build", "Bot");
+    let ada = member(&w, &co, person("ada", " Lovelace ", Some("ada@example.com"))).await;
+    let grace = member(
+        &w,
+        &co,
+        person("Grace", "Hopper", Some("grace.hopper@example.com")),
+    )
+    .await;
+    member(&w, &co, person("Carol", "Danvers", Some("carol@example.com"))).await;
+
+    let first = sync(&w, &co).await;
+    assert_eq!(
+        first,
+        json!({"total": 3, "created": 3, "updated": 0, "unchanged": 0, "vanished": 0, "auto_matched": 1})
+    );
+    let list = accounts(&w, &co, "").await;
+    let ada_account = by_email(&list, " ADA@example.com");
+    assert_eq!(
+        ada_account["match"],
+        json!({"state": "matched", "team_member_id": ada, "by": "auto"})
+    );
+    assert_eq!(ada_account["managed"], true);
+    // Grace's email differs: not adopted silently, suggested.
+    let grace_account = by_email(&list, "grace@example.com");
+    assert_eq!(grace_account["match"]["state"], "unmatched");
+    assert_eq!(grace_account["suggestions"][0]["team_member_id"], grace);
+    assert!(
+        grace_account["suggestions"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("same name")
+    );
+    assert!(
+        by_email(&list, "bot@example.com")["suggestions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Nothing changed at the vendor: nothing changes here.
+    let second = sync(&w, &co).await;
+    assert_eq!(
+        second,
+        json!({"total": 3, "created": 0, "updated": 0, "unchanged": 3, "vanished": 0, "auto_matched": 0})
+    );
+    assert_eq!(accounts(&w, &co, "").await, list);
+
+    // Someone removes the bot in the app: the next sync marks it vanished.
+    assert!(w.local.sandbox.remove_user(TOKEN, "bot@example.com"));
+    let third = sync(&w, &co).await;
+    assert_eq!(third["vanished"], 1);
+    assert_eq!(
+        by_email(&accounts(&w, &co, "").await, "bot@example.com")["present"],
+        false
+    );
+    assert_eq!(accounts(&w, &co, "?match=matched").await.len(), 1);
+    assert_eq!(accounts(&w, &co, "?match=unmatched").await.len(), 2);
+    let bad = w
+        .send(
+            "GET",
+            &co.path("/apps/sandbox_scim/accounts?status=gone"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.error_keys()),
+        (422, vec!["status".to_owned()])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matching_by_hand_do_not_match_unmatch_and_rematch() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "Ada", "Lovelace");
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "grace@example.com", "Grace", "Hopper");
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "bot@example.com", "Build", "Bot");
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let grace = member(
+        &w,
+        &co,
+        person("Grace", "Hopper", Some("grace.hopper@example.com")),
+    )
+    .await;
+    let abroad = member(
+        &w,
+        &co,
+        json!({"first_name": "Ian", "last_name": "Abroad", "kind": "employee", "work_country": "GB"}),
+    )
+    .await;
+    sync(&w, &co).await;
+    let list = accounts(&w, &co, "").await;
+    let id = |email: &str| by_email(&list, email)["id"].as_str().unwrap().to_owned();
+
+    let submitted = w
+        .send(
+            "POST",
+            &co.path("/apps/sandbox_scim/matches"),
+            Some(&co.admin),
+            Some(json!({"matches": [
+                {"account_id": id("grace@example.com"), "team_member_id": grace},
+                {"account_id": id("bot@example.com"), "do_not_match": true},
+                {"account_id": id("bot@example.com"), "team_member_id": ada},
+                {"account_id": id("bot@example.com"), "team_member_id": abroad},
+                {"account_id": "acc_nope", "team_member_id": grace}
+            ]})),
+        )
+        .await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text());
+    let results = submitted.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results[0]["account"]["match"]["team_member_id"], grace);
+    assert_eq!(results[1]["account"]["match"]["state"], "do_not_match");
+    // Ada already has an account in this app: refused.
+    assert_eq!(results[2]["error"]["category"], "conflict");
+    assert_eq!(results[3]["error"]["category"], "not_eligible");
+    assert_eq!(results[4]["error"]["category"], "not_found");
+    assert_eq!(
+        by_email(&accounts(&w, &co, "").await, "bot@example.com")["match"]["state"],
+        "do_not_match"
+    );
+
+    // Unmatch keeps the vendor account; it can be matched again.
+    let unmatched = w
+        .send(
+            "POST",
+            &co.path(&format!(
+                "/apps/sandbox_scim/accounts/{}/unmatch",
+                id("grace@example.com")
+            )),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(unmatched.json()["match"]["state"], "unmatched");
+    assert_eq!(unmatched.json()["managed"], false);
+    assert!(
+        w.local
+            .sandbox
+            .emails(TOKEN)
+            .contains(&"grace@example.com".to_owned())
+    );
+    let rematched = w
+        .send(
+            "POST",
+            &co.path("/apps/sandbox_scim/matches"),
+            Some(&co.admin),
+            Some(json!({"matches": [{"account_id": id("grace@example.com"), "team_member_id": grace}]})),
+        )
+        .await;
+    assert_eq!(rematched.json()["results"][0]["account"]["match"]["by"], "manual");
+    let bad = w
+        .send(
+            "POST",
+            &co.path("/apps/sandbox_scim/matches"),
+            Some(&co.admin),
+            Some(json!({"matches": [{"account_id": "x"}]})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_account_is_invite_sent_until_accepted_then_connected() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let carol = member(&w, &co, person("Carol", "Danvers", Some("carol@example.com"))).await;
+    let create = |tm: &str| {
+        let body = json!({"team_member_id": tm});
+        let path = co.path("/apps/sandbox_scim/accounts");
+        let admin = co.admin.clone();
+        let w = &w;
+        async move { w.send("POST", &path, Some(&admin), Some(body)).await }
+    };
+    let created = create(&carol).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let account = created.json();
+    assert_eq!(
+        (account["status"].as_str(), account["status_label"].as_str()),
+        (Some("invite_sent"), Some("Invite Sent"))
+    );
+    assert_eq!(
+        account["match"],
+        json!({"state": "matched", "team_member_id": carol, "by": "created"})
+    );
+    // Asking again gives the same account, not a second one.
+    assert_eq!(create(&carol).await.json()["id"], account["id"]);
+    assert_eq!(w.local.sandbox.emails(TOKEN), ["carol@example.com"]);
+
+    assert!(w.local.sandbox.accept_invitation(TOKEN, "carol@example.com"));
+    assert_eq!(sync(&w, &co).await["updated"], 1);
+    let apps = w
+        .send(
+            "GET",
+            &co.path(&format!("/team_members/{carol}/apps")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    let entry = apps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "sandbox_scim")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["account"]["status_label"], "Connected");
+    assert_eq!(entry["allowed_actions"], json!(["suspend", "delete", "unmatch"]));
+
+    // Who cannot get an account, and why.
+    let abroad = member(&w, &co, json!({"first_name": "I", "last_name": "A", "kind": "contractor", "work_country": "CA", "email": "i@example.com"})).await;
+    let refused = create(&abroad).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.category()),
+        (422, "not_eligible".to_owned())
+    );
+    let no_email = member(&w, &co, person("No", "Email", None)).await;
+    let refused = create(&no_email).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no email")
+    );
+    let unknown = create("tm_nope").await;
+    assert_eq!(unknown.status, 404);
+    let apps = w
+        .send(
+            "GET",
+            &co.path(&format!("/team_members/{no_email}/apps")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        apps["items"][0]["allowed_actions"],
+        json!([]),
+        "no create without an email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_reactivate_delete_and_remove_all_with_a_dry_run_first() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "Ada", "Lovelace");
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    sync(&w, &co).await;
+    let account = accounts(&w, &co, "").await[0]["id"].as_str().unwrap().to_owned();
+    let act = |action: &str| {
+        let path = co.path(&format!("/apps/sandbox_scim/accounts/{account}/{action}"));
+        let admin = co.admin.clone();
+        let w = &w;
+        async move { w.send("POST", &path, Some(&admin), None).await }
+    };
+    let suspended = act("suspend").await;
+    assert_eq!(suspended.json()["status"], "suspended", "{}", suspended.text());
+    assert_eq!(
+        suspended.json()["allowed_actions"],
+        json!(["reactivate", "delete", "unmatch"])
+    );
+    assert_eq!(act("reactivate").await.json()["status"], "connected");
+
+    // Remove all: the dry run says exactly what will happen and does nothing.
+    let remove = |dry: bool| {
+        let path = co.path(&format!("/team_members/{ada}/apps/remove_all?dry_run={dry}"));
+        let admin = co.admin.clone();
+        let w = &w;
+        async move { w.send("POST", &path, Some(&admin), None).await }
+    };
+    let plan = remove(true).await.json();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["accounts"][0]["action"], "delete");
+    assert_eq!(
+        plan["accounts"][0]["means"],
+        "Deletes the user in the sandbox SCIM app."
+    );
+    assert!(plan["accounts"][0]["result"].is_null());
+    assert_eq!(
+        w.local.sandbox.emails(TOKEN),
+        ["ada@example.com"],
+        "the dry run deleted nothing"
+    );
+    let done = remove(false).await.json();
+    assert_eq!(done["accounts"][0]["result"], "deleted");
+    assert!(w.local.sandbox.emails(TOKEN).is_empty());
+    assert_eq!(accounts(&w, &co, "").await[0]["status"], "deleted");
+    // Deleting again is refused clearly: the account is gone.
+    assert_eq!(act("delete").await.status, 422);
+    assert!(
+        remove(false).await.json()["accounts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let events = w
+        .send("GET", &co.path("/events?limit=100"), Some(&co.admin), None)
+        .await
+        .json();
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.starts_with(&[
+            "account.deleted",
+            "account.reactivated",
+            "account.suspended",
+            "app.synced"
+        ]),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_make_one_vendor_account() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let carol = member(&w, &co, person("Carol", "Danvers", Some("carol@example.com"))).await;
+    let path = co.path("/apps/sandbox_scim/accounts");
+    let body = json!({"team_member_id": carol});
+    let (a, b, c) = tokio::join!(
+        w.send("POST", &path, Some(&co.admin), Some(body.clone())),
+        w.send("POST", &path, Some(&co.admin), Some(body.clone())),
+        w.send("POST", &path, Some(&co.admin), Some(body.clone())),
+    );
+    let statuses = [a.status.as_u16(), b.status.as_u16(), c.status.as_u16()];
+    assert!(statuses.contains(&201), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert_eq!(w.local.sandbox.emails(TOKEN), ["carol@example.com"]);
+    assert_eq!(accounts(&w, &co, "").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_mid_way_leave_a_true_record_and_a_crash_is_reconciled() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let carol = member(&w, &co, person("Carol", "Danvers", Some("carol@example.com"))).await;
+    let path = co.path("/apps/sandbox_scim/accounts");
+    let body = json!({"team_member_id": carol});
+
+    // The vendor fails the creation: a clear error, no record, nothing at the vendor.
+    w.local.sandbox.fail_next(10, 500);
+    let failed = w.send("POST", &path, Some(&co.admin), Some(body.clone())).await;
+    assert_eq!(failed.status, 503, "{}", failed.text());
+    assert!(accounts(&w, &co, "").await.is_empty());
+    assert!(w.local.sandbox.emails(TOKEN).is_empty());
+    w.local.sandbox.clear_faults();
+
+    // A process died after the vendor created the account but before we recorded it: its
+    // intent is left and the vendor has the account.
+    let svc = &w.local.services;
+    let started = svc.clock.now();
+    let intent = Item::from_record(
+        Key::new(
+            format!("COMPANY#{}", co.id),
+            format!("INTENT#sandbox_scim#{carol}"),
+        ),
+        &json!({"started_at": started, "email": "carol@example.com"}),
+    )
+    .unwrap();
+    svc.store.create(intent).await.unwrap();
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "carol@example.com", "Carol", "Danvers");
+    let busy = w.send("POST", &path, Some(&co.admin), Some(body.clone())).await;
+    assert_eq!(
+        (busy.status.as_u16(), busy.category()),
+        (409, "conflict".to_owned())
+    );
+    // After the lease, the next attempt looks the person up and records that account.
+    w.clock.advance(Duration::minutes(6));
+    let reconciled = w.send("POST", &path, Some(&co.admin), Some(body)).await;
+    assert_eq!(reconciled.status, 201, "{}", reconciled.text());
+    assert_eq!(
+        w.local.sandbox.emails(TOKEN),
+        ["carol@example.com"],
+        "no second vendor account"
+    );
+    assert_eq!(accounts(&w, &co, "").await[0]["match"]["team_member_id"], carol);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_waits_for_the_offer_then_creates_the_picked_accounts() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let dave = member(
+        &w,
+        &co,
+        json!({"first_name": "Dave", "last_name": "New", "kind": "employee", "email": "dave@example.com", "offer_status": "sent"}),
+    )
+    .await;
+    let task = co.path(&format!("/team_members/{dave}/onboarding"));
+    let before = w.send("GET", &task, Some(&co.admin), None).await.json();
+    assert_eq!(before["title"], "Create app accounts");
+    assert_eq!(before["status"], "blocked");
+    assert!(
+        before["blocked_reason"]
+            .as_str()
+            .unwrap()
+            .contains("accepted their offer")
+    );
+    let early = w
+        .send(
+            "POST",
+            &task,
+            Some(&co.admin),
+            Some(json!({"apps": ["sandbox_scim"]})),
+        )
+        .await;
+    assert_eq!(early.status, 422);
+    assert!(w.local.sandbox.emails(TOKEN).is_empty());
+
+    w.send(
+        "PATCH",
+        &co.path(&format!("/team_members/{dave}")),
+        Some(&co.admin),
+        Some(json!({"offer_status": "accepted"})),
+    )
+    .await;
+    let ready = w.send("GET", &task, Some(&co.admin), None).await.json();
+    assert_eq!(ready["status"], "not_started");
+    let connected: Vec<&str> = ready["connected_apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["app"].as_str().unwrap())
+        .collect();
+    assert_eq!(connected, ["sandbox_scim"]);
+    assert!(
+        ready["available_apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["app"] == "google_workspace")
+    );
+    let wrong = w
+        .send("POST", &task, Some(&co.admin), Some(json!({"apps": ["slack"]})))
+        .await;
+    assert_eq!(
+        (wrong.status.as_u16(), wrong.error_keys()),
+        (422, vec!["apps[0]".to_owned()])
+    );
+
+    let done = w
+        .send(
+            "POST",
+            &task,
+            Some(&co.admin),
+            Some(json!({"apps": ["sandbox_scim"]})),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    let done = done.json();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["items"][0]["state"], "created");
+    assert_eq!(w.local.sandbox.emails(TOKEN), ["dave@example.com"]);
+    assert_eq!(
+        w.send("GET", &task, Some(&co.admin), None).await.json()["status"],
+        "completed"
+    );
+}

@@ -1,0 +1,116 @@
+//! A devserver in the test process: every function's routes on the embedded store, the
+//! sandbox apps served on a real loopback port (vendor calls go over the network through the
+//! egress routing), and helpers that drive the API as partners and admins do.
+
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::{TimeZone, Utc};
+use devserver::{Local, LocalConfig};
+use prov_core::auth::ensure_partner_token;
+use prov_core::clock::ManualClock;
+use prov_testkit::{Answer, call, json_request};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const PARTNER: &str = "walk-partner-token-0123456789abcdef";
+pub const OTHER_PARTNER: &str = "walk-other-partner-token-0123456789";
+
+pub struct Walk {
+    pub app: Router,
+    pub local: Local,
+    pub clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Walk {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listen_url = format!("http://{}", listener.local_addr().unwrap());
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+        let config = LocalConfig {
+            data_dir: dir.path(),
+            public_base_url: &listen_url,
+            listen_url: &listen_url,
+        };
+        let local = Local::open(&config, Arc::new(clock.clone())).unwrap();
+        for token in [PARTNER, OTHER_PARTNER] {
+            ensure_partner_token(
+                local.services.store.as_ref(),
+                &clock,
+                "P",
+                &SecretString::from(token),
+            )
+            .await
+            .unwrap();
+        }
+        let app = local.app();
+        let served = app.clone();
+        tokio::spawn(async move { axum::serve(listener, served).await });
+        Self {
+            app,
+            local,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        match body {
+            Some(b) => call(&self.app, json_request(method, uri, token, &b)).await,
+            None => {
+                let mut req = axum::http::Request::builder().method(method).uri(uri);
+                if let Some(t) = token {
+                    req = req.header("authorization", format!("Token {t}"));
+                }
+                call(&self.app, req.body(axum::body::Body::empty()).unwrap()).await
+            }
+        }
+    }
+
+    pub async fn claim(&self, email: &str) -> (String, String) {
+        let mail = self
+            .local
+            .outbox
+            .recent(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.email.to == email)
+            .unwrap();
+        let claim = mail
+            .email
+            .text
+            .split_whitespace()
+            .find(|w| w.contains("/claim_account/"))
+            .unwrap();
+        let id = claim.rsplit('/').next().unwrap();
+        let granted = self
+            .send(
+                "POST",
+                &format!("/v1/claims/{id}"),
+                None,
+                Some(json!({"email": email})),
+            )
+            .await
+            .json();
+        (
+            granted["company_id"].as_str().unwrap().to_owned(),
+            granted["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A claimed company of `partner`: (company id, primary admin token).
+    pub async fn company(&self, partner: &str, email: &str) -> (String, String) {
+        let body =
+            json!({"user": {"first_name": "P", "last_name": "A", "email": email}, "company": {"name": "Co"}});
+        assert_eq!(
+            self.send("POST", "/v1/provision", Some(partner), Some(body))
+                .await
+                .status,
+            200
+        );
+        self.claim(email).await
+    }
+}
