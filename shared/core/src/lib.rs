@@ -12,6 +12,7 @@ pub mod error;
 pub mod listing;
 pub mod mail;
 pub mod provisioning;
+pub mod schedule;
 pub mod secret;
 pub mod secrets;
 pub mod services;

@@ -5,8 +5,10 @@
 
 mod config;
 mod mailer;
+mod scheduler;
 mod secrets;
 
 pub use config::{ConfigError, FunctionConfig, aws_apps, aws_services, init_tracing, oauth_clients};
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
+pub use scheduler::{EventBridgeScheduler, EventBridgeTarget};
 pub use secrets::{FileSecretStore, SecretsManagerStore};

@@ -105,6 +105,16 @@ pub fn secretsmanager_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
+pub fn scheduler_client() -> aws_sdk_scheduler::Client {
+    let config = aws_sdk_scheduler::Config::builder()
+        .behavior_version(aws_sdk_scheduler::config::BehaviorVersion::latest())
+        .endpoint_url(&moto().endpoint)
+        .region(aws_sdk_scheduler::config::Region::new(REGION))
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_scheduler::Client::from_conf(config)
+}
+
 /// A table name no other test in this process uses.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
