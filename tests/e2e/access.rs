@@ -149,12 +149,20 @@ fn body_for(method: &str, template: &str, n: usize, v: &Victim) -> Option<Value>
             Some(json!({"matches": [{"account_id": v.account, "team_member_id": v.bob}]}))
         }
         _ if t.ends_with("/onboarding") => Some(json!({"apps": ["sandbox_scim"]})),
+        _ if t.ends_with("/dismissal") => Some(json!({"last_day": "2026-12-31"})),
+        _ if t.ends_with("/offboarding") => Some(json!({"removal": {"sandbox_scim": "suspend"}})),
         _ if t.ends_with("/connection") => Some(
             json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-victim"}),
         ),
         _ if t.ends_with("/oauth") => Some(json!({})),
         // Routes whose request is the path alone.
-        _ if t.ends_with("/sync") || t.contains("{account_id}") || t.ends_with("/remove_all") => None,
+        _ if t.ends_with("/sync")
+            || t.contains("{account_id}")
+            || t.ends_with("/remove_all")
+            || t.ends_with("/rehire") =>
+        {
+            None
+        }
         _ => panic!("no sample body for {method} {template}: add one"),
     }
 }
@@ -196,7 +204,9 @@ async fn every_company_route_refuses_everyone_but_its_company() {
             401,
             "{method} {template}"
         );
-        let app_route = template.contains("/apps") || template.ends_with("/onboarding");
+        let app_route = template.contains("/apps")
+            || template.ends_with("/onboarding")
+            || template.ends_with("/offboarding");
         if app_route {
             let plain = w.send(method, &path, Some(&v.plain_admin), body.clone()).await;
             assert_eq!(
@@ -217,6 +227,24 @@ async fn every_company_route_refuses_everyone_but_its_company() {
     // The owning partner may use every route with the same requests.
     for (n, (method, template)) in routes.iter().enumerate() {
         let path = concrete(template, &v);
+        // Cancelling, rehiring and choosing removals need a scheduled dismissal first.
+        let needs_dismissal = template.ends_with("/rehire")
+            || (*method != "GET" && (template.ends_with("/dismissal") || template.ends_with("/offboarding")));
+        if needs_dismissal && *method != "PUT" {
+            let dismissal = concrete(
+                "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+                &v,
+            );
+            let put = w
+                .send(
+                    "PUT",
+                    &dismissal,
+                    Some(PARTNER),
+                    Some(json!({"last_day": "2026-12-31"})),
+                )
+                .await;
+            assert_eq!(put.status, 200, "{}", put.text());
+        }
         let answer = w
             .send(method, &path, Some(PARTNER), body_for(method, template, n, &v))
             .await;

@@ -48,6 +48,7 @@ async fn deployed_like() -> (axum::Router, String) {
             prov_connectors::http::HttpConfig::default(),
         )),
         oauth_clients: Arc::new(std::collections::HashMap::new()),
+        scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
     };
     let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
     (router, token.expose_secret().to_owned())

@@ -8,11 +8,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use prov_connectors::accounts::{self, AccountQuery, Action};
 use prov_connectors::connections::Apps;
-use prov_connectors::onboarding;
+use prov_connectors::{dismissal, onboarding};
 use prov_core::access::{Need, authorize};
 use prov_core::listing::ListQuery;
 use prov_core::{Error, admins, audit, catalog, team};
@@ -71,6 +71,26 @@ pub const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
     ),
+    (
+        "PUT",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    ),
+    (
+        "DELETE",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/rehire",
+    ),
+    (
+        "GET",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    ),
 ];
 
 /// The function's HTTP surface, ready to serve.
@@ -122,6 +142,18 @@ pub fn routes(apps: Apps) -> Router {
         .route(
             "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
             get(onboarding).post(run_onboarding),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+            put(dismiss).delete(cancel_dismissal),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/rehire",
+            post(rehire),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+            get(offboarding).post(update_offboarding),
         )
         .with_state(apps)
 }
@@ -358,4 +390,60 @@ async fn run_onboarding(
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     Ok(Json(onboarding::run(&apps, &actor, &access, &team_member_id, &body).await?).into_response())
+}
+
+/// Dismisses (or moves the last day); `?dry_run=true` answers what would happen and when.
+async fn dismiss(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+    QueryParams(query): QueryParams<DryRun>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
+    let dry_run = query.dry_run.unwrap_or(false);
+    Ok(
+        Json(dismissal::dismiss(&apps, &actor, &access, &team_member_id, &body, dry_run).await?)
+            .into_response(),
+    )
+}
+
+async fn cancel_dismissal(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
+    Ok(Json(dismissal::cancel(&apps, &actor, &access, &team_member_id).await?).into_response())
+}
+
+async fn rehire(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
+    Ok(Json(dismissal::rehire(&apps, &actor, &access, &team_member_id).await?).into_response())
+}
+
+async fn offboarding(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(dismissal::offboarding(&apps, &access, &team_member_id).await?).into_response())
+}
+
+async fn update_offboarding(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(
+        Json(dismissal::update_offboarding(&apps, &actor, &access, &team_member_id, &body).await?)
+            .into_response(),
+    )
 }

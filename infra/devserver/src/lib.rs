@@ -9,11 +9,13 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use prov_connectors::connections::Apps;
+use prov_connectors::dismissal::{self, CleanupEvent};
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::OAuthClientConfig;
 use prov_core::clock::Clock;
 use prov_core::mail::MailQueue;
+use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox};
@@ -30,6 +32,8 @@ pub struct Local {
     pub outbox: LocalOutbox,
     pub apps: Apps,
     pub sandbox: Sandbox,
+    /// The local scheduler: `tick` fires what is due through the cleanup handler.
+    pub scheduler: Arc<StoreScheduler>,
 }
 
 /// Where a local run lives and how it is reached.
@@ -55,6 +59,7 @@ impl Local {
         let mut settings = Settings::new(config.public_base_url);
         settings.sandbox = true;
         settings.oauth_return_origins = vec![origin(config.public_base_url)?];
+        let scheduler = Arc::new(StoreScheduler::new(store.clone()));
         let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
         let policy = EgressPolicy::sandbox()
@@ -72,13 +77,36 @@ impl Local {
             secrets: Arc::new(secrets),
             http: Arc::new(VendorHttp::new(policy, HttpConfig::default())),
             oauth_clients: Arc::new(oauth_clients),
+            scheduler: scheduler.clone(),
         };
         Ok(Self {
             services,
             outbox,
             apps,
             sandbox: Sandbox::new(),
+            scheduler,
         })
+    }
+
+    /// Fires the scheduled jobs that are due (through the cleanup function's own handler),
+    /// then sweeps, as the deployed rate schedule does. Answers how many jobs fired.
+    pub async fn tick(&self) -> Result<usize, prov_core::Error> {
+        let due = self.scheduler.take_due(self.services.clock.now()).await?;
+        let fired = due.len();
+        for job in due {
+            match serde_json::from_value::<CleanupEvent>(job.payload) {
+                Ok(event) => {
+                    if let Err(e) = dismissal::handle(&self.apps, event).await {
+                        tracing::error!(error = %e, job = job.name, "scheduled job failed; the sweep retries it");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, job = job.name, "scheduled job with an unknown payload")
+                }
+            }
+        }
+        dismissal::handle(&self.apps, CleanupEvent::Sweep).await?;
+        Ok(fired)
     }
 
     /// Sends whatever the mail queue still holds (e.g. after a crash mid-request).

@@ -130,6 +130,18 @@ async fn serve(
         tracing::info!(drained, "sent queued emails");
     }
 
+    // The local scheduler really fires: dismissals come due, the sweep runs.
+    let ticker = local.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            every.tick().await;
+            if let Err(e) = ticker.tick().await {
+                tracing::error!(error = %e, "scheduler tick failed");
+            }
+        }
+    });
+
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
     println!("sent emails: {base_url}/_dev/outbox");

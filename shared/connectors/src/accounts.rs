@@ -165,7 +165,8 @@ fn app_of(apps: &Apps, slug: &str) -> Result<&'static App> {
     catalog::get(slug, apps.services.settings.sandbox)
 }
 
-async fn load_account(apps: &Apps, company_id: &str, app: &str, id: &str) -> Result<(u64, AppAccount)> {
+/// An account record and its version.
+pub async fn load(apps: &Apps, company_id: &str, app: &str, id: &str) -> Result<(u64, AppAccount)> {
     let not_found = || Error::not_found("account");
     if id.is_empty() || id.len() > 64 {
         return Err(not_found());
@@ -595,7 +596,7 @@ async fn link(
     let lock_version = match &existing_lock {
         Some(item) => {
             let other: Link = item.record()?;
-            let (_, other_account) = load_account(apps, company_id, &account.app, &other.account_id).await?;
+            let (_, other_account) = load(apps, company_id, &account.app, &other.account_id).await?;
             if other_account.live() && other.account_id != account.id {
                 return Err(conflict(
                     "This team member already has a matched account in this app.",
@@ -725,6 +726,14 @@ pub fn status_name(status: AccountStatus) -> (&'static str, &'static str) {
 }
 
 impl AccountView {
+    /// The team member the account is matched to.
+    pub fn matching_team_member(&self) -> Option<&str> {
+        match &self.matching {
+            Matching::Matched { team_member_id, .. } => Some(team_member_id),
+            _ => None,
+        }
+    }
+
     pub fn of(app: &App, account: AppAccount, connected: bool) -> Self {
         let (status, status_label) = status_name(account.status);
         let allowed = allowed_actions(app, &account, connected);
@@ -917,7 +926,7 @@ pub async fn member_apps(apps: &Apps, company_id: &str, team_member_id: &str) ->
     for app in catalog::directory(apps.services.settings.sandbox) {
         let is_connected = connected.contains(app.slug);
         let account = match links.get(app.slug) {
-            Some(id) => Some(load_account(apps, company_id, app.slug, id).await?.1),
+            Some(id) => Some(load(apps, company_id, app.slug, id).await?.1),
             None => None,
         };
         if account.is_none() && !is_connected {
@@ -1030,7 +1039,7 @@ async fn apply_match(
     account_id: &str,
     change: MatchChange,
 ) -> Result<AppAccount> {
-    let (version, account) = load_account(apps, company_id, app.slug, account_id).await?;
+    let (version, account) = load(apps, company_id, app.slug, account_id).await?;
     let (next, action, detail) = match change {
         MatchChange::DoNotMatch => (
             unlink(apps, company_id, &account, version, Matching::DoNotMatch).await?,
@@ -1206,7 +1215,7 @@ async fn existing_live(
         return Ok(None);
     };
     let link: Link = item.record()?;
-    let (_, account) = load_account(apps, company_id, slug, &link.account_id).await?;
+    let (_, account) = load(apps, company_id, slug, &link.account_id).await?;
     Ok(account.live().then_some(account))
 }
 
@@ -1312,8 +1321,8 @@ pub async fn act(
 ) -> Result<AccountView> {
     let app = app_of(apps, slug)?;
     let company_id = access.company.id.as_str();
-    let (version, account) = load_account(apps, company_id, slug, account_id).await?;
-    let account = perform(apps, company_id, app, version, account, action).await?;
+    let (version, account) = load(apps, company_id, slug, account_id).await?;
+    let account = perform_action(apps, company_id, app, version, account, action).await?;
     audit::succeeded(
         &apps.services,
         actor,
@@ -1339,9 +1348,9 @@ fn past(action: Action) -> &'static str {
     }
 }
 
-/// The action itself (vendor call, then the record), shared by single actions and
-/// "remove all".
-async fn perform(
+/// The action itself (vendor call, then the record), shared by single actions, "remove
+/// all" and dismissals.
+pub async fn perform_action(
     apps: &Apps,
     company_id: &str,
     app: &App,
@@ -1408,7 +1417,7 @@ async fn perform(
     match write(apps, company_id, &next, Some(version)).await {
         Ok(_) => Ok(next),
         Err(StoreError::ConditionFailed) => {
-            let (v, mut fresh) = load_account(apps, company_id, app.slug, &next.id).await?;
+            let (v, mut fresh) = load(apps, company_id, app.slug, &next.id).await?;
             fresh.status = next.status;
             fresh.present = next.present;
             fresh.updated_at = now;
@@ -1417,6 +1426,30 @@ async fn perform(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Records what the vendor says of an account (after a dismissal found it already handled).
+pub async fn record_status(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    id: &str,
+    at_vendor: Option<VendorAccount>,
+) -> Result<()> {
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let (version, mut account) = load(apps, company_id, app, id).await?;
+        match &at_vendor {
+            Some(v) => account.status = v.status,
+            None => account.status = AccountStatus::Deleted,
+        }
+        account.updated_at = apps.services.clock.now();
+        match write(apps, company_id, &account, Some(version)).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Busy("account kept changing".into()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1457,7 +1490,7 @@ pub async fn remove_all(
     let mut plan = Vec::new();
     for (slug, account_id) in member_links(apps, company_id, team_member_id).await? {
         let app = app_of(apps, &slug)?;
-        let (version, account) = load_account(apps, company_id, &slug, &account_id).await?;
+        let (version, account) = load(apps, company_id, &slug, &account_id).await?;
         if !account.live() {
             continue;
         }
@@ -1493,7 +1526,7 @@ pub async fn remove_all(
             if action == "skip" {
                 removal.result = Some("skipped");
             } else {
-                match perform(apps, company_id, app, version, account, Action::Delete).await {
+                match perform_action(apps, company_id, app, version, account, Action::Delete).await {
                     Ok(_) => {
                         removal.result = Some("deleted");
                         audit::succeeded(

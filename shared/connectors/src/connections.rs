@@ -42,6 +42,8 @@ pub struct Apps {
     pub http: Arc<VendorHttp>,
     /// Our OAuth registration per app slug.
     pub oauth_clients: Arc<HashMap<String, OAuthClientConfig>>,
+    /// Schedules dismissals' removals.
+    pub scheduler: Arc<dyn prov_core::schedule::Scheduler>,
 }
 
 /// Routers whose state is `Apps` still hand `Services` to the extractors that need them.

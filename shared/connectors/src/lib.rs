@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod dismissal;
 pub mod egress;
 pub mod error;
 pub mod http;

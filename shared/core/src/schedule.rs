@@ -28,7 +28,9 @@ pub fn removal_time(last_day: NaiveDate) -> DateTime<Utc> {
 /// The wall-clock form EventBridge Scheduler's `at(...)` expressions take, in
 /// `REMOVAL_TIME_ZONE`.
 pub fn pacific_wall_clock(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Los_Angeles).format("%Y-%m-%dT%H:%M:%S").to_string()
+    at.with_timezone(&Los_Angeles)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
 }
 
 /// A one-time job: at `at`, deliver `payload` to the cleanup handler.
@@ -112,7 +114,10 @@ impl Scheduler for StoreScheduler {
         let key = timer_key(&job.name);
         let item = Item::from_record(key.clone(), job)
             .map_err(unavailable)?
-            .with_index(TIMERS, format!("{}#{}", job.at.format("%Y%m%dT%H%M%S%.6fZ"), job.name));
+            .with_index(
+                TIMERS,
+                format!("{}#{}", job.at.format("%Y%m%dT%H%M%S%.6fZ"), job.name),
+            );
         for _ in 0..3 {
             let written = match self.store.get(&key).await.map_err(unavailable)? {
                 Some(existing) => self.store.replace(item.clone(), existing.version).await,
@@ -153,17 +158,41 @@ mod tests {
     #[test]
     fn the_products_example_and_both_daylight_saving_changes() {
         // Last day January 1: access ends between 00:00 and 01:00 PT on January 2 (PST).
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()), utc("2026-01-02T08:00:00Z"));
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+            utc("2026-01-02T08:00:00Z")
+        );
         // Clocks spring forward at 02:00 on March 8, 2026: midnight that day is still PST.
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap()), utc("2026-03-08T08:00:00Z"));
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap()), utc("2026-03-09T07:00:00Z"));
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap()),
+            utc("2026-03-08T08:00:00Z")
+        );
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap()),
+            utc("2026-03-09T07:00:00Z")
+        );
         // Clocks fall back at 02:00 on November 1, 2026: midnight that day is still PDT.
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()), utc("2026-11-01T07:00:00Z"));
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()), utc("2026-11-02T08:00:00Z"));
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2026, 10, 31).unwrap()),
+            utc("2026-11-01T07:00:00Z")
+        );
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
+            utc("2026-11-02T08:00:00Z")
+        );
         // Year end and a leap day.
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()), utc("2027-01-01T08:00:00Z"));
-        assert_eq!(removal_time(NaiveDate::from_ymd_opt(2028, 2, 28).unwrap()), utc("2028-02-29T08:00:00Z"));
-        assert_eq!(pacific_wall_clock(utc("2026-01-02T08:00:00Z")), "2026-01-02T00:00:00");
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+            utc("2027-01-01T08:00:00Z")
+        );
+        assert_eq!(
+            removal_time(NaiveDate::from_ymd_opt(2028, 2, 28).unwrap()),
+            utc("2028-02-29T08:00:00Z")
+        );
+        assert_eq!(
+            pacific_wall_clock(utc("2026-01-02T08:00:00Z")),
+            "2026-01-02T00:00:00"
+        );
     }
 
     proptest! {

@@ -422,6 +422,38 @@ fn apply_patch(current: &TeamMember, body: &Map<String, Value>, now: DateTime<Ut
     v.finish(Some(next))
 }
 
+/// Sets a team member's employment status (dismissal, cancel, rehire), re-reading on a
+/// concurrent change. Answers the member as stored.
+pub async fn set_employment(
+    svc: &Services,
+    company_id: &str,
+    id: &str,
+    status: EmploymentStatus,
+    last_day: Option<NaiveDate>,
+    rehired_on: Option<NaiveDate>,
+) -> Result<TeamMember> {
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let (version, mut member) = load(svc, company_id, id).await?;
+        member.employment_status = status;
+        member.last_day = last_day;
+        if rehired_on.is_some() {
+            member.rehired_on = rehired_on;
+        }
+        member.updated_at = svc.clock.now();
+        let item = Item::from_record(team_member_key(company_id, id), &member)?;
+        match svc.store.replace(item, version).await {
+            Ok(_) => return Ok(member),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::refused(
+        "team_member",
+        Category::Conflict,
+        "The team member kept changing; read it again and retry.",
+    ))
+}
+
 /// A company's team members in the order they were added.
 pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<TeamMemberView>> {
     let page = svc

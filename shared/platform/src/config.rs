@@ -15,6 +15,7 @@ use prov_store::DynamoStore;
 use secrecy::SecretString;
 
 use crate::mailer::SesMailer;
+use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,9 @@ pub struct FunctionConfig {
     pub oauth_clients_secret: Option<String>,
     /// `OAUTH_RETURN_ORIGINS`: comma-separated origins an OAuth connect may return to.
     pub oauth_return_origins: Vec<String>,
+    /// `SCHEDULER_GROUP`, `CLEANUP_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`, `DEAD_LETTER_QUEUE_ARN`:
+    /// where dismissal schedules go and what they invoke (all four, or none).
+    pub scheduler: Option<EventBridgeTarget>,
 }
 
 impl FunctionConfig {
@@ -86,7 +90,17 @@ impl FunctionConfig {
                 why: format!("`{bad}` is not an https origin"),
             });
         }
+        let scheduler = match optional("SCHEDULER_GROUP") {
+            Some(group) => Some(EventBridgeTarget {
+                group,
+                function_arn: required("CLEANUP_FUNCTION_ARN")?,
+                role_arn: required("SCHEDULER_ROLE_ARN")?,
+                dead_letter_arn: required("DEAD_LETTER_QUEUE_ARN")?,
+            }),
+            None => None,
+        };
         Ok(Self {
+            scheduler,
             secrets_prefix: optional("SECRETS_PREFIX"),
             oauth_clients_secret: optional("OAUTH_CLIENTS_SECRET"),
             oauth_return_origins,
@@ -180,11 +194,19 @@ pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
         None => HashMap::new(),
     };
     let secrets = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::from_secs(300));
+    let scheduler = EventBridgeScheduler::new(
+        aws_sdk_scheduler::Client::new(&sdk),
+        config
+            .scheduler
+            .clone()
+            .ok_or(ConfigError::Missing("SCHEDULER_GROUP"))?,
+    );
     Ok(Apps {
         services,
         secrets: Arc::new(secrets),
         http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
         oauth_clients: Arc::new(oauth),
+        scheduler: Arc::new(scheduler),
     })
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_scheduler::types::{
 use prov_core::schedule::{REMOVAL_TIME_ZONE, ScheduleError, ScheduledJob, Scheduler, pacific_wall_clock};
 
 /// Where schedules go and what they invoke.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventBridgeTarget {
     pub group: String,
     /// The cleanup function's ARN.
@@ -46,7 +46,11 @@ impl EventBridgeScheduler {
                     .maximum_event_age_in_seconds(24 * 3600)
                     .build(),
             )
-            .dead_letter_config(DeadLetterConfig::builder().arn(&self.target.dead_letter_arn).build())
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .arn(&self.target.dead_letter_arn)
+                    .build(),
+            )
             .build()
             .map_err(|e| ScheduleError::Invalid(e.to_string()))
     }
@@ -61,7 +65,14 @@ impl EventBridgeScheduler {
     /// The schedule as EventBridge holds it (name, expression, time zone, input), for tests
     /// and operators.
     pub async fn describe(&self, name: &str) -> Result<Option<(String, String, String)>, ScheduleError> {
-        match self.client.get_schedule().group_name(&self.target.group).name(name).send().await {
+        match self
+            .client
+            .get_schedule()
+            .group_name(&self.target.group)
+            .name(name)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some((
                 out.schedule_expression.unwrap_or_default(),
                 out.schedule_expression_timezone.unwrap_or_default(),
@@ -76,8 +87,14 @@ impl EventBridgeScheduler {
 /// EventBridge schedule names: 1–64 of letters, digits, `.`, `-`, `_`.
 fn check_name(name: &str) -> Result<(), ScheduleError> {
     let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    if ok { Ok(()) } else { Err(ScheduleError::Invalid(format!("`{name}` is not a schedule name"))) }
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ScheduleError::Invalid(format!("`{name}` is not a schedule name")))
+    }
 }
 
 #[async_trait]
@@ -120,7 +137,14 @@ impl Scheduler for EventBridgeScheduler {
 
     async fn cancel(&self, name: &str) -> Result<(), ScheduleError> {
         check_name(name)?;
-        match self.client.delete_schedule().group_name(&self.target.group).name(name).send().await {
+        match self
+            .client
+            .delete_schedule()
+            .group_name(&self.target.group)
+            .name(name)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
             Err(e) => Err(unavailable(e)),

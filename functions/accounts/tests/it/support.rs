@@ -67,6 +67,7 @@ impl World {
             secrets: Arc::new(FileSecretStore::open(secrets_dir.path()).unwrap()),
             http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
             oauth_clients: Arc::new(HashMap::new()),
+            scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
         };
         let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
         Self {

@@ -88,6 +88,7 @@ impl World {
                     client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
                 },
             )])),
+            scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
         };
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await

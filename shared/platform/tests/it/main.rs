@@ -1,4 +1,4 @@
 //! Platform adapter tests: the SecretStore conformance suite on both adapters.
 
-mod secrets;
 mod scheduler;
+mod secrets;

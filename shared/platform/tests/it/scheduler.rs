@@ -29,7 +29,10 @@ async fn schedules_are_created_moved_and_cancelled() {
     let (expression, zone, input) = scheduler.describe(&job.name).await.unwrap().unwrap();
     assert_eq!(expression, "at(2026-01-02T00:00:00)");
     assert_eq!(zone, "America/Los_Angeles");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&input).unwrap(), job.payload);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&input).unwrap(),
+        job.payload
+    );
 
     // Scheduling the same name again moves it (a summer date is PDT).
     let moved = ScheduledJob {
@@ -43,5 +46,13 @@ async fn schedules_are_created_moved_and_cancelled() {
     scheduler.cancel(&job.name).await.unwrap();
     assert_eq!(scheduler.describe(&job.name).await.unwrap(), None);
     scheduler.cancel(&job.name).await.unwrap(); // cancelling what is gone is fine
-    assert!(scheduler.schedule(&ScheduledJob { name: "bad name!".into(), ..job }).await.is_err());
+    assert!(
+        scheduler
+            .schedule(&ScheduledJob {
+                name: "bad name!".into(),
+                ..job
+            })
+            .await
+            .is_err()
+    );
 }

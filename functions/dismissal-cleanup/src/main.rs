@@ -1,0 +1,18 @@
+//! The dismissal cleanup Lambda function: AWS adapters built once at init, then the typed
+//! handler.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use prov_connectors::dismissal::CleanupEvent;
+use prov_platform::{FunctionConfig, aws_apps, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let config = FunctionConfig::from_env()?;
+    let apps = aws_apps(&config).await?;
+    let apps = &apps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<CleanupEvent>| async move {
+        dismissal_cleanup::handle(apps, event).await
+    }))
+    .await
+}
