@@ -102,6 +102,11 @@ impl Sandbox {
             .accept(tenant, email)
     }
 
+    /// How many user-changing calls (`POST`, `PATCH`, `DELETE`) the SCIM app answered.
+    pub fn changes(&self, method: &str) -> usize {
+        self.state.lock().expect("sandbox lock").scim.changes(method)
+    }
+
     /// Drops the faults not yet answered.
     pub fn clear_faults(&self) {
         self.state.lock().expect("sandbox lock").scim.clear_faults();

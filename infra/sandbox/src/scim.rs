@@ -53,6 +53,8 @@ pub(crate) struct Directory {
     tenants: HashMap<String, BTreeMap<String, User>>,
     next_id: u64,
     faults: Vec<u16>,
+    /// Calls that change users, by method (`POST`, `PATCH`, `DELETE`).
+    changes: HashMap<&'static str, usize>,
 }
 
 impl Directory {
@@ -104,6 +106,14 @@ impl Directory {
         user.invite_pending = false;
         user.version += 1;
         true
+    }
+
+    pub(crate) fn changes(&self, method: &str) -> usize {
+        self.changes.get(method).copied().unwrap_or(0)
+    }
+
+    fn count(&mut self, method: &'static str) {
+        *self.changes.entry(method).or_default() += 1;
     }
 
     pub(crate) fn clear_faults(&mut self) {
@@ -240,6 +250,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         Ok(t) => t,
         Err(r) => return r.answer(),
     };
+    state.scim.count("POST");
     let Some(user_name) = body["userName"].as_str().filter(|u| u.contains('@')) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -334,6 +345,7 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): P
         Ok(t) => t,
         Err(r) => return r.answer(),
     };
+    state.scim.count("DELETE");
     match state.scim.tenants.get_mut(&tenant).and_then(|t| t.remove(&id)) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => error(StatusCode::NOT_FOUND, "", "no such user"),

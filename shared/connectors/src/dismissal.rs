@@ -892,7 +892,7 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         }
         let outcome = remove_one(apps, company_id, &d.steps[i], stale_claim).await;
         let done_at = apps.services.clock.now();
-        d.steps[i].state = match &outcome {
+        let result = match &outcome {
             Ok(()) => {
                 report.removed += 1;
                 StepState::Done { at: done_at }
@@ -904,11 +904,10 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                 }
             }
         };
-        match save(apps, &d, Some(version)).await? {
-            Some(v) => version = v,
-            None => return Box::pin(run(apps, company_id, team_member_id)).await,
-        }
-        let step = &d.steps[i];
+        // The vendor has acted: the result must land even if another run wrote meanwhile.
+        let step = d.steps[i].clone();
+        (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
+        let step = &step;
         audit::record(
             &apps.services,
             audit::Record {
@@ -930,8 +929,51 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         )
         .await;
     }
-    finish(apps, &mut d, version, &mut report).await?;
-    Ok(report)
+    for _ in 0..10 {
+        if finish(apps, &mut d, version, &mut report).await? {
+            return Ok(report);
+        }
+        // Another run wrote meanwhile: decide again on what is stored now.
+        let Some((v, latest)) = load(apps, company_id, team_member_id).await? else {
+            return Ok(report);
+        };
+        if matches!(latest.state, DismissalState::Done | DismissalState::Cancelled) {
+            report.state = Some(latest.state);
+            return Ok(report);
+        }
+        (version, d) = (v, latest);
+    }
+    Err(Error::Busy("the dismissal kept changing".into()))
+}
+
+/// Writes a step's result into the dismissal, re-reading it when another run changed it.
+async fn record_step(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+    step: &Step,
+    result: StepState,
+    mut version: u64,
+    mut d: Dismissal,
+) -> Result<(u64, Dismissal)> {
+    for _ in 0..10 {
+        if let Some(s) = d
+            .steps
+            .iter_mut()
+            .find(|s| s.app == step.app && s.account_id == step.account_id)
+        {
+            s.state = result.clone();
+        }
+        d.updated_at = apps.services.clock.now();
+        if let Some(v) = save(apps, &d, Some(version)).await? {
+            return Ok((v, d));
+        }
+        let Some((v, latest)) = load(apps, company_id, team_member_id).await? else {
+            return Err(Error::Internal("the dismissal vanished during its run".into()));
+        };
+        (version, d) = (v, latest);
+    }
+    Err(Error::Busy("the dismissal kept changing".into()))
 }
 
 /// The vendor call of one step. After a crash (`reconcile`), the vendor is asked first
@@ -961,11 +1003,11 @@ async fn remove_one(
             .get(&account.vendor_id)
             .await
             .map_err(|e| e.to_string())?;
-        let already = match (step.removal, at_vendor.as_ref().map(|a| a.status)) {
-            (Removal::Delete, None | Some(AccountStatus::Deleted)) => true,
-            (Removal::Suspend, Some(AccountStatus::Suspended)) => true,
-            _ => false,
-        };
+        let already = matches!(
+            (step.removal, at_vendor.as_ref().map(|a| a.status)),
+            (Removal::Delete, None | Some(AccountStatus::Deleted))
+                | (Removal::Suspend, Some(AccountStatus::Suspended))
+        );
         if already {
             accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor)
                 .await
@@ -987,7 +1029,8 @@ async fn remove_one(
     Ok(())
 }
 
-async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunReport) -> Result<()> {
+/// Settles the dismissal's state after a run; `false` when another run wrote first.
+async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunReport) -> Result<bool> {
     let now = apps.services.clock.now();
     let open = |s: &Step| matches!(s.state, StepState::Pending | StepState::Claimed { .. });
     let failed: Vec<&Step> = d
@@ -1037,7 +1080,8 @@ async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunRe
     let mut next = d.clone();
     if second_step {
         let days = i64::from(d.two_step_days.unwrap_or(0));
-        let at = d.due_at + Duration::days(days);
+        // Midnight Pacific again, N days on (not N × 24 hours: DST may change between).
+        let at = removal_time(d.last_day + Duration::days(days));
         next.phase = Phase::DeleteSuspended;
         next.state = DismissalState::Scheduled;
         next.due_at = at;
@@ -1057,7 +1101,7 @@ async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunRe
         }
     }
     if save(apps, &next, Some(version)).await?.is_none() {
-        return Ok(()); // another run moved it on; it finishes there
+        return Ok(false);
     }
     if second_step {
         apps.scheduler
@@ -1084,7 +1128,7 @@ async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunRe
     }
     report.state = Some(next.state);
     *d = next;
-    Ok(())
+    Ok(true)
 }
 
 /// Runs every dismissal whose time has come (lost schedules, retries, stale runs) and sends
