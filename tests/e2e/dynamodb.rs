@@ -47,7 +47,7 @@ async fn deployed_like() -> (axum::Router, String) {
             prov_connectors::egress::EgressPolicy::production(),
             prov_connectors::http::HttpConfig::default(),
         )),
-        oauth_clients: Arc::new(std::collections::HashMap::new()),
+        oauth_clients: Arc::new(prov_connectors::oauth::OAuthClients::none()),
         scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
     };
     let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));

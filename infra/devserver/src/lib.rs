@@ -12,7 +12,7 @@ use prov_connectors::connections::Apps;
 use prov_connectors::dismissal::{self, CleanupEvent};
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
-use prov_connectors::oauth::OAuthClientConfig;
+use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
 use prov_core::clock::Clock;
 use prov_core::mail::MailQueue;
 use prov_core::schedule::StoreScheduler;
@@ -76,7 +76,7 @@ impl Local {
             services: services.clone(),
             secrets: Arc::new(secrets),
             http: Arc::new(VendorHttp::new(policy, HttpConfig::default())),
-            oauth_clients: Arc::new(oauth_clients),
+            oauth_clients: Arc::new(OAuthClients::fixed(oauth_clients)),
             scheduler: scheduler.clone(),
         };
         Ok(Self {

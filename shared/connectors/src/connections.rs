@@ -26,7 +26,7 @@ use tokio::sync::Mutex;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, StaticAuth, VendorHttp};
 use crate::model::Connector;
-use crate::oauth::{self, OAuthClientConfig, TokenSet};
+use crate::oauth::{self, OAuthClients, TokenSet};
 use crate::registry::{self, AppSpec, Secrets, Tenant};
 
 /// How long an OAuth `state` may wait for the vendor's redirect.
@@ -41,7 +41,7 @@ pub struct Apps {
     pub secrets: Arc<dyn SecretStore>,
     pub http: Arc<VendorHttp>,
     /// Our OAuth registration per app slug.
-    pub oauth_clients: Arc<HashMap<String, OAuthClientConfig>>,
+    pub oauth_clients: Arc<OAuthClients>,
     /// Schedules dismissals' removals.
     pub scheduler: Arc<dyn prov_core::schedule::Scheduler>,
 }
@@ -392,15 +392,16 @@ pub async fn start_oauth(
         }
     });
     v.finish(Some(()))?;
-    let client = apps.oauth_clients.get(slug).ok_or_else(|| {
+    let client = apps.oauth_clients.get(slug).await.map_err(Error::Internal)?;
+    let client = client.ok_or_else(|| {
         Error::refused(
             "app",
             Category::ServiceUnavailable,
             format!("OAuth for {} is not configured on this service.", app.name),
         )
     })?;
-    let authorization =
-        oauth::authorize(&apps.http, spec, client, &redirect_uri(apps)).map_err(|e| connect_error(app, e))?;
+    let authorization = oauth::authorize(&apps.http, spec, &client, &redirect_uri(apps))
+        .map_err(|e| connect_error(app, e))?;
     let expires_at = apps.services.clock.now() + Duration::minutes(STATE_TTL_MINUTES);
     let pending = PendingAuthorization {
         company_id: access.company.id.clone(),
@@ -509,6 +510,8 @@ pub async fn finish_oauth(
     let client = apps
         .oauth_clients
         .get(&pending.app)
+        .await
+        .map_err(Error::Internal)?
         .ok_or_else(|| Error::Internal("OAuth client vanished".into()))?;
     let verifier = SecretString::from(pending.pkce_verifier.clone());
     let redirect = redirect_uri(apps);
@@ -521,7 +524,7 @@ pub async fn finish_oauth(
         apps.http.clone(),
         spec,
         &pending.company_id,
-        client,
+        &client,
         grant,
         apps.services.clock.now(),
     )
@@ -676,12 +679,14 @@ impl OAuthAuthenticator {
             .apps
             .oauth_clients
             .get(&self.connection.app)
+            .await
+            .map_err(ConnectorError::Transient)?
             .ok_or(ConnectorError::Unauthorized("OAuth is not configured".into()))?;
         let fresh = match oauth::refresh(
             self.apps.http.clone(),
             self.spec,
             &self.connection.company_id,
-            client,
+            &client,
             &refresh_token,
             self.apps.services.clock.now(),
         )

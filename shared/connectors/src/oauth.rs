@@ -27,6 +27,53 @@ pub struct OAuthClientConfig {
     pub client_secret: SecretString,
 }
 
+/// Where our OAuth registrations come from, read once, on first use (so a function starts
+/// without calling anything).
+#[async_trait::async_trait]
+pub trait OAuthClientSource: Send + Sync {
+    async fn load(&self) -> Result<std::collections::HashMap<String, OAuthClientConfig>, String>;
+}
+
+/// Our OAuth registrations per app.
+pub struct OAuthClients {
+    loaded: tokio::sync::OnceCell<std::collections::HashMap<String, OAuthClientConfig>>,
+    source: Option<Box<dyn OAuthClientSource>>,
+}
+
+impl OAuthClients {
+    pub fn fixed(clients: std::collections::HashMap<String, OAuthClientConfig>) -> Self {
+        Self {
+            loaded: tokio::sync::OnceCell::from(clients),
+            source: None,
+        }
+    }
+
+    pub fn lazy(source: Box<dyn OAuthClientSource>) -> Self {
+        Self {
+            loaded: tokio::sync::OnceCell::new(),
+            source: Some(source),
+        }
+    }
+
+    pub fn none() -> Self {
+        Self::fixed(std::collections::HashMap::new())
+    }
+
+    /// Our registration at `app`'s vendor, if configured.
+    pub async fn get(&self, app: &str) -> Result<Option<OAuthClientConfig>, String> {
+        let clients = self
+            .loaded
+            .get_or_try_init(|| async {
+                match &self.source {
+                    Some(source) => source.load().await,
+                    None => Ok(std::collections::HashMap::new()),
+                }
+            })
+            .await?;
+        Ok(clients.get(app).cloned())
+    }
+}
+
 /// Tokens from a vendor's token endpoint.
 pub struct TokenSet {
     pub access_token: SecretString,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use prov_connectors::connections::Apps;
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
-use prov_connectors::oauth::OAuthClientConfig;
+use prov_connectors::oauth::{OAuthClientConfig, OAuthClientSource, OAuthClients};
 use prov_core::clock::SystemClock;
 use prov_core::{Services, Settings};
 use prov_store::DynamoStore;
@@ -165,6 +165,31 @@ pub fn oauth_clients(json: &str) -> Result<HashMap<String, OAuthClientConfig>, C
         .collect())
 }
 
+/// Our OAuth registrations, read from Secrets Manager on first use.
+struct OAuthSecret {
+    client: aws_sdk_secretsmanager::Client,
+    name: String,
+}
+
+#[async_trait::async_trait]
+impl OAuthClientSource for OAuthSecret {
+    async fn load(&self) -> Result<HashMap<String, OAuthClientConfig>, String> {
+        let value = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.name)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "OAUTH_CLIENTS_SECRET cannot be read: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                )
+            })?;
+        oauth_clients(value.secret_string().unwrap_or("{}")).map_err(|e| e.to_string())
+    }
+}
+
 /// Everything a function that talks to vendors needs: the services, Secrets Manager for
 /// connection credentials, the guarded HTTP client and our OAuth registrations.
 pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
@@ -176,22 +201,11 @@ pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
         .ok_or(ConfigError::Missing("SECRETS_PREFIX"))?;
     let secrets_client = aws_sdk_secretsmanager::Client::new(&sdk);
     let oauth = match &config.oauth_clients_secret {
-        Some(name) => {
-            let value = secrets_client
-                .get_secret_value()
-                .secret_id(name)
-                .send()
-                .await
-                .map_err(|e| ConfigError::Invalid {
-                    name: "OAUTH_CLIENTS_SECRET",
-                    why: format!(
-                        "cannot be read: {}",
-                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                    ),
-                })?;
-            oauth_clients(value.secret_string().unwrap_or("{}"))?
-        }
-        None => HashMap::new(),
+        Some(name) => OAuthClients::lazy(Box::new(OAuthSecret {
+            client: secrets_client.clone(),
+            name: name.clone(),
+        })),
+        None => OAuthClients::none(),
     };
     let secrets = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::from_secs(300));
     let scheduler = EventBridgeScheduler::new(

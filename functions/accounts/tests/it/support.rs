@@ -18,7 +18,6 @@ use prov_store::EmbeddedStore;
 use prov_testkit::{Answer, call, get, json_request};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 pub struct World {
     pub router: Router,
@@ -66,7 +65,7 @@ impl World {
             services: services.clone(),
             secrets: Arc::new(FileSecretStore::open(secrets_dir.path()).unwrap()),
             http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
-            oauth_clients: Arc::new(HashMap::new()),
+            oauth_clients: Arc::new(prov_connectors::oauth::OAuthClients::none()),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
         };
         let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));

@@ -81,13 +81,13 @@ impl World {
             services: services.clone(),
             secrets: secrets.clone(),
             http: Arc::new(VendorHttp::new(policy, config)),
-            oauth_clients: Arc::new(HashMap::from([(
+            oauth_clients: Arc::new(prov_connectors::oauth::OAuthClients::fixed(HashMap::from([(
                 "sandbox_oauth".to_owned(),
                 OAuthClientConfig {
                     client_id: prov_sandbox::CLIENT_ID.to_owned(),
                     client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
                 },
-            )])),
+            )]))),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
         };
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
