@@ -5,48 +5,20 @@ use chrono::{DateTime, Duration, Utc};
 use prov_connectors::dismissal::{self, CleanupEvent, schedule_name};
 use serde_json::{Value, json};
 
-use crate::support::{PARTNER, Walk};
+use crate::support::{Co, Walk};
 
 const TOKEN: &str = "sandbox-dismiss";
-
-struct Co {
-    id: String,
-    admin: String,
-}
-
-impl Co {
-    fn path(&self, rest: &str) -> String {
-        format!("/v1/companies/{}{rest}", self.id)
-    }
-}
 
 /// A company whose sandbox app has one matched account per person in `people`, plus a
 /// do-not-match bot and an unmatched stranger. Answers the team member ids in order.
 async fn setup(w: &Walk, people: &[&str]) -> (Co, Vec<String>) {
-    let (id, admin) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin };
-    let connected = w
-        .send(
-            "POST",
-            &co.path("/apps/sandbox_scim/connection"),
-            Some(&co.admin),
-            Some(json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": TOKEN})),
-        )
-        .await;
-    assert_eq!(connected.status, 200);
+    let co = w.connected_company("owner@example.com", TOKEN).await;
     let mut ids = Vec::new();
     for name in people {
         let email = format!("{name}@example.com");
         w.local.sandbox.seed_user(TOKEN, &email, name, "Person");
-        let tm = w
-            .send(
-                "POST",
-                &co.path("/team_members"),
-                Some(&co.admin),
-                Some(json!({"first_name": name, "last_name": "Person", "kind": "employee", "email": email})),
-            )
-            .await;
-        ids.push(tm.json()["id"].as_str().unwrap().to_owned());
+        let body = json!({"first_name": name, "last_name": "Person", "kind": "employee", "email": email});
+        ids.push(w.team_member(&co, body).await);
     }
     w.local
         .sandbox

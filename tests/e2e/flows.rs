@@ -6,42 +6,16 @@ use chrono::Duration;
 use prov_core::store::{Item, Key};
 use serde_json::{Value, json};
 
-use crate::support::{PARTNER, Walk};
+use crate::support::{Co, Walk};
 
 const TOKEN: &str = "sandbox-flows";
 
-struct Co {
-    id: String,
-    admin: String,
-}
-
-impl Co {
-    fn path(&self, rest: &str) -> String {
-        format!("/v1/companies/{}{rest}", self.id)
-    }
-}
-
 async fn setup(w: &Walk) -> Co {
-    let (id, admin) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin };
-    let connected = w
-        .send(
-            "POST",
-            &co.path("/apps/sandbox_scim/connection"),
-            Some(&co.admin),
-            Some(json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": TOKEN})),
-        )
-        .await;
-    assert_eq!(connected.status, 200, "{}", connected.text());
-    co
+    w.connected_company("owner@example.com", TOKEN).await
 }
 
 async fn member(w: &Walk, co: &Co, body: Value) -> String {
-    let answer = w
-        .send("POST", &co.path("/team_members"), Some(&co.admin), Some(body))
-        .await;
-    assert_eq!(answer.status, 201, "{}", answer.text());
-    answer.json()["id"].as_str().unwrap().to_owned()
+    w.team_member(co, body).await
 }
 
 fn person(first: &str, last: &str, email: Option<&str>) -> Value {

@@ -113,4 +113,41 @@ impl Walk {
         );
         self.claim(email).await
     }
+
+    /// A claimed company of `PARTNER` with the sandbox SCIM app connected under `token`.
+    pub async fn connected_company(&self, owner: &str, token: &str) -> Co {
+        let (id, admin) = self.company(PARTNER, owner).await;
+        let co = Co { id, admin };
+        let connected = self
+            .send(
+                "POST",
+                &co.path("/apps/sandbox_scim/connection"),
+                Some(&co.admin),
+                Some(json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": token})),
+            )
+            .await;
+        assert_eq!(connected.status, 200, "{}", connected.text());
+        co
+    }
+
+    /// Adds a team member; answers its id.
+    pub async fn team_member(&self, co: &Co, body: Value) -> String {
+        let answer = self
+            .send("POST", &co.path("/team_members"), Some(&co.admin), Some(body))
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text());
+        answer.json()["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A company as its primary admin sees it.
+pub struct Co {
+    pub id: String,
+    pub admin: String,
+}
+
+impl Co {
+    pub fn path(&self, rest: &str) -> String {
+        format!("/v1/companies/{}{rest}", self.id)
+    }
 }
