@@ -109,3 +109,26 @@ async fn every_listed_route_is_mounted() {
         }
     }
 }
+
+/// `cargo lambda watch` routes each path to the function the template routes it to.
+#[test]
+fn the_local_lambda_router_matches_the_routers() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("a [workspace.metadata.lambda.watch.router] table");
+    let configured: BTreeSet<(String, String)> = router
+        .iter()
+        .map(|(path, function)| (path.clone(), function.as_str().unwrap().to_owned()))
+        .collect();
+    let served: BTreeSet<(String, String)> = [
+        ("provision", provision::ROUTES),
+        ("accounts", accounts::ROUTES),
+        ("connect", connect::ROUTES),
+    ]
+    .iter()
+    .flat_map(|(function, routes)| routes.iter().map(move |(_, path)| ((*path).to_owned(), (*function).to_owned())))
+    .collect();
+    assert_eq!(configured, served);
+}
