@@ -128,7 +128,11 @@ fn the_local_lambda_router_matches_the_routers() {
         ("connect", connect::ROUTES),
     ]
     .iter()
-    .flat_map(|(function, routes)| routes.iter().map(move |(_, path)| ((*path).to_owned(), (*function).to_owned())))
+    .flat_map(|(function, routes)| {
+        routes
+            .iter()
+            .map(move |(_, path)| ((*path).to_owned(), (*function).to_owned()))
+    })
     .collect();
     assert_eq!(configured, served);
 }
