@@ -188,6 +188,21 @@ async fn matching_by_hand_do_not_match_unmatch_and_rematch() {
         by_email(&accounts(&w, &co, "").await, "bot@example.com")["match"]["state"],
         "do_not_match"
     );
+    let summary = w
+        .send(
+            "GET",
+            &co.path("/apps/sandbox_scim/accounts"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json()["summary"]
+        .clone();
+    assert_eq!(
+        summary,
+        json!({"present": 3, "matched": 2, "unmatched": 0, "do_not_match": 1, "invite_sent": 0, "seats": 2}),
+        "the bot is not a seat"
+    );
 
     // Unmatch keeps the vendor account; it can be matched again.
     let unmatched = w

@@ -17,7 +17,7 @@ use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::{self, App};
 use prov_core::connections::{ConnectionState, connection_key, summaries};
 use prov_core::error::{Category, Error, ErrorDetail, Result};
-use prov_core::listing::{ListQuery, Listing};
+use prov_core::listing::ListQuery;
 use prov_core::secret::hash_secret;
 use prov_core::store::{Cursor, Item, Key, PageRequest, StoreError, WriteOp};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
@@ -785,7 +785,7 @@ pub async fn list_accounts(
     company_id: &str,
     slug: &str,
     query: &AccountQuery,
-) -> Result<Listing<AccountView>> {
+) -> Result<AccountListing> {
     let app = app_of(apps, slug)?;
     let mut v = Validator::new();
     let statuses = ["invite_sent", "connected", "suspended", "deleted"];
@@ -873,10 +873,55 @@ pub async fn list_accounts(
             None => break,
         }
     }
-    Ok(Listing {
+    let summary = summarise(apps, company_id, slug).await?;
+    Ok(AccountListing {
         items,
         next_cursor: next_cursor.map(|c| c.as_str().to_owned()),
+        summary,
     })
+}
+
+/// An app's accounts, the page asked for, and counts over all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountListing {
+    pub items: Vec<AccountView>,
+    pub next_cursor: Option<String>,
+    pub summary: AccountSummary,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountSummary {
+    /// Accounts the vendor still has.
+    pub present: usize,
+    pub matched: usize,
+    pub unmatched: usize,
+    pub do_not_match: usize,
+    pub invite_sent: usize,
+    /// Accounts that take a seat: present, not deleted, not marked "do not match" (bots and
+    /// service accounts are not seats).
+    pub seats: usize,
+}
+
+async fn summarise(apps: &Apps, company_id: &str, slug: &str) -> Result<AccountSummary> {
+    let mut s = AccountSummary::default();
+    for (_, a) in all_records::<AppAccount>(apps, &partition(company_id), &format!("ACCT#{slug}#")).await? {
+        if !a.live() {
+            continue;
+        }
+        s.present += 1;
+        match a.matching {
+            Matching::Matched { .. } => s.matched += 1,
+            Matching::Unmatched => s.unmatched += 1,
+            Matching::DoNotMatch => s.do_not_match += 1,
+        }
+        if a.status == AccountStatus::InviteSent {
+            s.invite_sent += 1;
+        }
+        if a.matching != Matching::DoNotMatch {
+            s.seats += 1;
+        }
+    }
+    Ok(s)
 }
 
 /// One app in a team member's Apps view.
