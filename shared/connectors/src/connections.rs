@@ -562,7 +562,7 @@ pub async fn finish_oauth(
     let connection = new_connection(
         &pending.company_id,
         &pending.app,
-        Tenant::new(),
+        tokens.tenant.iter().cloned().collect(),
         pending.started_by.clone(),
         now,
     );
@@ -705,6 +705,7 @@ impl OAuthAuthenticator {
             refresh_token: fresh.refresh_token.clone().or(Some(refresh_token)),
             expires_at: fresh.expires_at,
             scope: fresh.scope,
+            tenant: fresh.tenant,
         };
         self.apps
             .secrets

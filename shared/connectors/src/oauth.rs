@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::{Body, NoAuth, Session, VendorHttp, VendorRequest};
-use crate::registry::{AppSpec, OAuthSpec};
+use crate::registry::{AppSpec, OAuthSpec, TokenStyle};
 
 /// Our registration at a vendor (from configuration, never from a request).
 #[derive(Clone)]
@@ -80,6 +80,8 @@ pub struct TokenSet {
     pub refresh_token: Option<SecretString>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scope: Option<String>,
+    /// What the vendor said about the tenant (e.g. Slack's team), kept on the connection.
+    pub tenant: Vec<(String, String)>,
 }
 
 /// A started authorization: the URL to send the admin to, the `state` to expect back and
@@ -111,11 +113,14 @@ pub fn authorize(
         .set_auth_uri(AuthUrl::new(o.authorize_url.to_owned()).map_err(invalid)?)
         .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(invalid)?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = oauth
+    let mut request = oauth
         .authorize_url(CsrfToken::new_random)
         .add_scopes(o.scopes.iter().map(|s| Scope::new((*s).to_owned())))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    for (name, value) in o.extra_params {
+        request = request.add_extra_param(*name, *value);
+    }
+    let (url, state) = request.url();
     let url = http.policy().prepare(&url, &spec.host_patterns())?;
     Ok(Authorization {
         url,
@@ -204,6 +209,7 @@ fn tokens(response: &oauth2::basic::BasicTokenResponse, now: DateTime<Utc>) -> T
         scope: response
             .scopes()
             .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
+        tenant: Vec::new(),
     }
 }
 
@@ -234,6 +240,17 @@ pub async fn exchange_code(
     now: DateTime<Utc>,
 ) -> Result<TokenSet, ConnectorError> {
     let session = session(http, spec, company_id);
+    if oauth_spec(spec)?.style == TokenStyle::SlackUser {
+        let form = vec![
+            ("code".to_owned(), grant.code.to_owned()),
+            ("redirect_uri".to_owned(), grant.redirect.to_owned()),
+            (
+                "code_verifier".to_owned(),
+                grant.verifier.expose_secret().to_owned(),
+            ),
+        ];
+        return slack_token(&session, spec, client, form, now).await;
+    }
     let response = token_client(spec, client)?
         .set_redirect_uri(RedirectUrl::new(grant.redirect.to_owned()).map_err(invalid)?)
         .exchange_code(AuthorizationCode::new(grant.code.to_owned()))
@@ -254,6 +271,16 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<TokenSet, ConnectorError> {
     let session = session(http, spec, company_id);
+    if oauth_spec(spec)?.style == TokenStyle::SlackUser {
+        let form = vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            (
+                "refresh_token".to_owned(),
+                refresh_token.expose_secret().to_owned(),
+            ),
+        ];
+        return slack_token(&session, spec, client, form, now).await;
+    }
     let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
     let response = token_client(spec, client)?
         .exchange_refresh_token(&token)
@@ -261,4 +288,88 @@ pub async fn refresh(
         .await
         .map_err(token_error)?;
     Ok(tokens(&response, now))
+}
+
+#[derive(serde::Deserialize)]
+struct SlackTokens {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_in: Option<i64>,
+    scope: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SlackTeam {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SlackAnswer {
+    ok: bool,
+    error: Option<String>,
+    authed_user: Option<SlackTokens>,
+    #[serde(flatten)]
+    top: SlackTokens,
+    team: Option<SlackTeam>,
+}
+
+/// Slack's `oauth.v2.access`: always HTTP 200; `ok: false` carries the error; a user token
+/// (what SCIM needs) comes under `authed_user` (a refresh answers at the top level).
+async fn slack_token(
+    session: &Session,
+    spec: &AppSpec,
+    client: &OAuthClientConfig,
+    mut form: Vec<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<TokenSet, ConnectorError> {
+    let o = oauth_spec(spec)?;
+    form.push(("client_id".to_owned(), client.client_id.clone()));
+    form.push((
+        "client_secret".to_owned(),
+        client.client_secret.expose_secret().to_owned(),
+    ));
+    let mut request = VendorRequest::new(http::Method::POST, Url::parse(o.token_url).map_err(invalid)?);
+    request.body = Body::Form(form);
+    let response = session.send(request).await?;
+    if !response.status.is_success() {
+        return Err(ConnectorError::Transient(format!(
+            "Slack answered {}",
+            response.status
+        )));
+    }
+    let answer: SlackAnswer = response.json()?;
+    if !answer.ok {
+        let error = answer.error.unwrap_or_else(|| "unknown_error".into());
+        return Err(match error.as_str() {
+            "invalid_code"
+            | "code_already_used"
+            | "invalid_refresh_token"
+            | "invalid_client_id"
+            | "bad_client_secret"
+            | "token_revoked"
+            | "invalid_grant_type" => ConnectorError::Unauthorized(error),
+            "ratelimited" => ConnectorError::RateLimited { retry_after: None },
+            _ => ConnectorError::Invalid(error),
+        });
+    }
+    let tokens = answer
+        .authed_user
+        .filter(|u| u.access_token.is_some())
+        .unwrap_or(answer.top);
+    let access = tokens.access_token.ok_or_else(|| {
+        ConnectorError::Invalid("Slack sent no user token; the `admin` user scope is needed".into())
+    })?;
+    let mut tenant = Vec::new();
+    if let Some(team) = answer.team {
+        tenant.extend(team.id.map(|id| ("team_id".to_owned(), id)));
+        tenant.extend(team.name.map(|name| ("team_name".to_owned(), name)));
+    }
+    Ok(TokenSet {
+        access_token: SecretString::from(access),
+        refresh_token: tokens.refresh_token.map(SecretString::from),
+        expires_at: tokens.expires_in.map(|s| now + chrono::Duration::seconds(s)),
+        scope: tokens.scope,
+        tenant,
+    })
 }

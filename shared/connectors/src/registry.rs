@@ -45,6 +45,19 @@ pub struct OAuthSpec {
     pub authorize_url: &'static str,
     pub token_url: &'static str,
     pub scopes: &'static [&'static str],
+    /// Extra authorize parameters (e.g. Slack's `user_scope`).
+    pub extra_params: &'static [(&'static str, &'static str)],
+    pub style: TokenStyle,
+}
+
+/// How an app's token endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStyle {
+    /// RFC 6749: `access_token`, `token_type`, errors as 4xx with `error`.
+    Standard,
+    /// Slack's `oauth.v2.access`: HTTP 200 with `ok`, the user token under `authed_user`,
+    /// errors as `{"ok": false, "error": …}`.
+    SlackUser,
 }
 
 pub struct AppSpec {
@@ -139,10 +152,23 @@ const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     remove: ScimRemove::Delete,
     suspend: true,
     invite_pending: Some((SANDBOX_EXTENSION, "invitePending")),
+    forbidden_means_plan: None,
 };
 
 /// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
 pub const SANDBOX_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
+
+/// Slack's SCIM API (Business+ and Enterprise Grid only).
+const SLACK_SCIM_BASE: &str = "https://api.slack.com/scim/v2/";
+const SLACK_FLAVOR: ScimFlavor = ScimFlavor {
+    // SCIM DELETE deactivates: Slack never hard-deletes members.
+    remove: ScimRemove::Delete,
+    suspend: false,
+    invite_pending: None,
+    forbidden_means_plan: Some(
+        "Slack's user provisioning (SCIM) needs the Business+ or Enterprise Grid plan, and the person connecting must be a Workspace Owner or Admin.",
+    ),
+};
 
 pub const APPS: &[AppSpec] = &[
     AppSpec {
@@ -162,8 +188,32 @@ pub const APPS: &[AppSpec] = &[
                 remove: ScimRemove::Deactivate,
                 suspend: false,
                 invite_pending: None,
+                forbidden_means_plan: None,
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
+        },
+    },
+    AppSpec {
+        slug: "slack",
+        hosts: &["slack.com", "api.slack.com"],
+        // SCIM writes: 180 per minute per endpoint, bursts of 20.
+        limit: Some(RateLimit {
+            per_minute: 180,
+            burst: 20,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://slack.com/oauth/v2/authorize",
+            token_url: "https://slack.com/api/oauth.v2.access",
+            scopes: &[],
+            // SCIM needs a user token with the `admin` scope.
+            extra_params: &[("user_scope", "admin")],
+            style: TokenStyle::SlackUser,
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, _| {
+            let base = Url::parse(SLACK_SCIM_BASE).expect("valid");
+            Ok(Box::new(ScimConnector::new(session, &base, SLACK_FLAVOR)))
         },
     },
     AppSpec {
@@ -192,6 +242,8 @@ pub const APPS: &[AppSpec] = &[
             authorize_url: "https://auth.sandbox.test/oauth/authorize",
             token_url: "https://auth.sandbox.test/oauth/token",
             scopes: &["users:read", "users:write"],
+            extra_params: &[],
+            style: TokenStyle::Standard,
         }),
         check: no_check,
         api_key_auth: None,

@@ -34,6 +34,9 @@ pub struct ScimFlavor {
     /// An extension attribute (schema URN, attribute) that is `true` while the person has
     /// not accepted their invitation, for apps that expose one; core SCIM has no such state.
     pub invite_pending: Option<(&'static str, &'static str)>,
+    /// When the app answers 403 because of its plan (not a missing permission), what to
+    /// tell the admin.
+    pub forbidden_means_plan: Option<&'static str>,
 }
 
 pub struct ScimConnector {
@@ -95,7 +98,7 @@ struct ScimErrorBody {
 }
 
 /// Maps a SCIM error answer to the typed error.
-pub fn scim_error(response: &VendorResponse) -> ConnectorError {
+fn scim_error(response: &VendorResponse, forbidden_means_plan: Option<&str>) -> ConnectorError {
     let parsed: Option<ScimErrorBody> = serde_json::from_slice(&response.body).ok();
     let detail = parsed
         .as_ref()
@@ -105,7 +108,10 @@ pub fn scim_error(response: &VendorResponse) -> ConnectorError {
     let scim_type = parsed.and_then(|b| b.scim_type).unwrap_or_default();
     match response.status {
         StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(detail),
-        StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!("forbidden: {detail}")),
+        StatusCode::FORBIDDEN => match forbidden_means_plan {
+            Some(plan) => ConnectorError::PlanRequired(format!("{plan} ({detail})")),
+            None => ConnectorError::Unauthorized(format!("forbidden: {detail}")),
+        },
         StatusCode::NOT_FOUND => ConnectorError::NotFound,
         StatusCode::CONFLICT => ConnectorError::Conflict(format!("{scim_type} {detail}").trim().to_owned()),
         StatusCode::PRECONDITION_FAILED => {
@@ -130,6 +136,10 @@ impl ScimConnector {
             base,
             flavor,
         }
+    }
+
+    fn error(&self, response: &VendorResponse) -> ConnectorError {
+        scim_error(response, self.flavor.forbidden_means_plan)
     }
 
     fn url(&self, path: &str) -> Result<Url, ConnectorError> {
@@ -183,7 +193,7 @@ impl ScimConnector {
         match response.status {
             s if s.is_success() => Ok(Some(response.json()?)),
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(scim_error(&response)),
+            _ => Err(self.error(&response)),
         }
     }
 
@@ -212,7 +222,7 @@ impl ScimConnector {
                     return Ok(self.account(user));
                 }
                 s if s.is_success() => return Ok(self.account(response.json()?)),
-                _ => return Err(scim_error(&response)),
+                _ => return Err(self.error(&response)),
             }
         }
         Err(ConnectorError::Conflict("the account kept changing".into()))
@@ -245,7 +255,7 @@ impl Connector for ScimConnector {
         if response.status.is_success() {
             response.json::<ListResponse>().map(|_| ())
         } else {
-            Err(scim_error(&response))
+            Err(self.error(&response))
         }
     }
 
@@ -262,7 +272,7 @@ impl Connector for ScimConnector {
             .append_pair("count", &PAGE_SIZE.to_string());
         let response = self.session.send(VendorRequest::get(url)).await?;
         if !response.status.is_success() {
-            return Err(scim_error(&response));
+            return Err(self.error(&response));
         }
         let page: ListResponse = response.json()?;
         let got = page.resources.len() as u64;
@@ -285,7 +295,7 @@ impl Connector for ScimConnector {
             .append_pair("filter", &format!("userName eq {}", filter_literal(email)?));
         let response = self.session.send(VendorRequest::get(url)).await?;
         if !response.status.is_success() {
-            return Err(scim_error(&response));
+            return Err(self.error(&response));
         }
         let page: ListResponse = response.json()?;
         Ok(page
@@ -315,9 +325,9 @@ impl Connector for ScimConnector {
             // Created meanwhile (or by an earlier attempt whose answer was lost).
             StatusCode::CONFLICT => match self.find_by_email(&account.email).await? {
                 Some(existing) => Ok(existing),
-                None => Err(scim_error(&response)),
+                None => Err(self.error(&response)),
             },
-            _ => Err(scim_error(&response)),
+            _ => Err(self.error(&response)),
         }
     }
 
@@ -349,7 +359,7 @@ impl Connector for ScimConnector {
                 match response.status {
                     s if s.is_success() => Ok(()),
                     StatusCode::NOT_FOUND => Ok(()),
-                    _ => Err(scim_error(&response)),
+                    _ => Err(self.error(&response)),
                 }
             }
         }

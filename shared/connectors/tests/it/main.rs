@@ -2,4 +2,5 @@
 
 mod plumbing;
 mod scim;
+mod slack;
 mod support;
