@@ -551,3 +551,88 @@ async fn onboarding_waits_for_the_offer_then_creates_the_picked_accounts() {
         "completed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
+    let w = Walk::start().await;
+    let (id, admin) = w
+        .company(crate::support::PARTNER, "slack-owner@example.com")
+        .await;
+    let co = Co { id, admin };
+    let plan = w
+        .send(
+            "PATCH",
+            &co.path(""),
+            Some(crate::support::PARTNER),
+            Some(json!({"plan": "plus"})),
+        )
+        .await;
+    assert_eq!(plan.status, 200);
+    let started = w
+        .send(
+            "POST",
+            &co.path("/apps/slack/connection/oauth"),
+            Some(&co.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text());
+    let authorize = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    let url = url::Url::parse(&authorize).unwrap();
+    assert_eq!(
+        url.path(),
+        "/_sandbox/slack/oauth/v2/authorize",
+        "slack.com is routed to the sandbox"
+    );
+    assert!(url.query_pairs().any(|(k, v)| k == "user_scope" && v == "admin"));
+
+    let consent = w
+        .send(
+            "GET",
+            &format!("{}?{}", url.path(), url.query().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    let href = consent
+        .text()
+        .split("id=\"allow\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let decided = w
+        .send("GET", &format!("/_sandbox/slack/oauth/v2/{href}"), None, None)
+        .await;
+    let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
+    let done = w
+        .send(
+            "GET",
+            &format!("{}?{}", callback.path(), callback.query().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("App connected"));
+
+    let status = w
+        .send("GET", &co.path("/apps/slack/connection"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_eq!(status["state"], "connected");
+    assert_eq!(
+        status["tenant"],
+        json!({"team_id": "TSANDBOX", "team_name": "Sandbox workspace"})
+    );
+    w.local
+        .sandbox
+        .seed_user(prov_sandbox::OAUTH_TENANT, "grace@example.com", "Grace", "Hopper");
+    let synced = w
+        .send("POST", &co.path("/apps/slack/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.status, 200, "{}", synced.text());
+    assert_eq!(synced.json()["created"], 1);
+}

@@ -62,16 +62,21 @@ impl Local {
         let scheduler = Arc::new(StoreScheduler::new(store.clone()));
         let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
+        // Offline, vendors are the sandbox's fakes: the same connector code, other hosts.
         let policy = EgressPolicy::sandbox()
             .route("scim.sandbox.test", &format!("{sandbox_base}/scim"))?
-            .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?;
-        let oauth_clients = HashMap::from([(
-            "sandbox_oauth".to_owned(),
-            OAuthClientConfig {
-                client_id: prov_sandbox::CLIENT_ID.to_owned(),
-                client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
-            },
-        )]);
+            .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
+            .route("api.slack.com", &format!("{sandbox_base}/scim"))?
+            .route("slack.com", &format!("{sandbox_base}/slack"))?
+            .route("*.15five.com", &format!("{sandbox_base}/scim"))?;
+        let sandbox_client = || OAuthClientConfig {
+            client_id: prov_sandbox::CLIENT_ID.to_owned(),
+            client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
+        };
+        let oauth_clients = HashMap::from([
+            ("sandbox_oauth".to_owned(), sandbox_client()),
+            ("slack".to_owned(), sandbox_client()),
+        ]);
         let apps = Apps {
             services: services.clone(),
             secrets: Arc::new(secrets),

@@ -1,7 +1,8 @@
-//! Fake vendor apps for offline use: a SCIM 2.0 app and an OAuth 2.0 authorization server,
-//! served under `/_sandbox` by the devserver and by tests. The service reaches them through
-//! its normal egress routing (`scim.sandbox.test`, `auth.sandbox.test` are routed here), so
-//! every call goes through the real connector code.
+//! Fake vendor apps for offline use: a SCIM 2.0 app and an OAuth 2.0 authorization server
+//! (also at Slack's paths with Slack's token answers), served under `/_sandbox` by the
+//! devserver and by tests. The service reaches them through its normal egress routing (the
+//! sandbox apps' hosts, and Slack's and 15Five's in the devserver, are routed here), so every
+//! call goes through the real connector code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
@@ -41,6 +42,7 @@ impl Sandbox {
         Router::new()
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
+            .nest("/slack", oauth::slack_router(self.state.clone()))
     }
 
     /// Makes every access token invalid (as a vendor's expiry would), keeping refresh tokens.

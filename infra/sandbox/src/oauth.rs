@@ -87,6 +87,15 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at Slack's paths and with Slack's token answers.
+pub(crate) fn slack_router(state: Shared) -> Router {
+    Router::new()
+        .route("/oauth/v2/authorize", get(authorize))
+        .route("/oauth/v2/decide", get(decide))
+        .route("/api/oauth.v2.access", post(slack_access))
+        .with_state(state)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -185,6 +194,41 @@ fn client(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String
     Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone()))
 }
 
+/// The grant both token endpoints share: a code (bound to its redirect URI and PKCE
+/// challenge) or a refresh token (which works once: rotation). Answers new tokens or the
+/// OAuth error code.
+fn grant(
+    state: &mut State,
+    form: &HashMap<String, String>,
+) -> Result<serde_json::Value, (StatusCode, &'static str)> {
+    let kind = form
+        .get("grant_type")
+        .map(String::as_str)
+        .or_else(|| form.contains_key("code").then_some("authorization_code"));
+    match kind {
+        Some("authorization_code") => {
+            let Some(code) = form.get("code").and_then(|c| state.oauth.codes.remove(c)) else {
+                return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
+            };
+            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+            let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            if form.get("redirect_uri") != Some(&code.redirect_uri) || challenge != code.challenge {
+                return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
+            }
+            Ok(state.oauth.issue())
+        }
+        Some("refresh_token") => {
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            if !state.oauth.refresh.remove(&presented) {
+                return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
+            }
+            state.oauth.refreshes += 1;
+            Ok(state.oauth.issue())
+        }
+        _ => Err((StatusCode::BAD_REQUEST, "unsupported_grant_type")),
+    }
+}
+
 async fn token(
     AxState(state): AxState<Shared>,
     headers: HeaderMap,
@@ -194,27 +238,46 @@ async fn token(
         return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
-    match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => {
-            let Some(code) = form.get("code").and_then(|c| state.oauth.codes.remove(c)) else {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
-            };
-            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-            let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if form.get("redirect_uri") != Some(&code.redirect_uri) || challenge != code.challenge {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
-            }
-            Json(state.oauth.issue()).into_response()
+    match grant(&mut state, &form) {
+        Ok(tokens) => Json(tokens).into_response(),
+        Err((status, error)) => token_error(status, error),
+    }
+}
+
+/// Slack's `oauth.v2.access`: HTTP 200 always, `ok: false` with Slack's error names, the
+/// user token under `authed_user` (a refresh answers at the top level), and the team.
+async fn slack_access(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if client(&headers, &form) != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+        return Json(json!({"ok": false, "error": "invalid_client_id"})).into_response();
+    }
+    let refresh = form.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let mut state = state.lock().expect("sandbox lock");
+    match grant(&mut state, &form) {
+        Ok(tokens) if refresh => {
+            let mut answer = tokens;
+            answer["ok"] = json!(true);
+            answer["token_type"] = json!("user");
+            Json(answer).into_response()
         }
-        Some("refresh_token") => {
-            let presented = form.get("refresh_token").cloned().unwrap_or_default();
-            // Rotation: a refresh token works once.
-            if !state.oauth.refresh.remove(&presented) {
-                return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
-            }
-            state.oauth.refreshes += 1;
-            Json(state.oauth.issue()).into_response()
+        Ok(tokens) => Json(json!({
+            "ok": true,
+            "app_id": "ASANDBOX",
+            "authed_user": {
+                "id": "USANDBOX", "scope": "admin", "token_type": "user",
+                "access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"],
+                "expires_in": tokens["expires_in"]
+            },
+            "team": {"id": "TSANDBOX", "name": "Sandbox workspace"}
+        }))
+        .into_response(),
+        Err((_, "invalid_grant")) if refresh => {
+            Json(json!({"ok": false, "error": "invalid_refresh_token"})).into_response()
         }
-        _ => token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        Err((_, "invalid_grant")) => Json(json!({"ok": false, "error": "invalid_code"})).into_response(),
+        Err((_, error)) => Json(json!({"ok": false, "error": error})).into_response(),
     }
 }
