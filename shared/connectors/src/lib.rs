@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod oauth;
+pub mod okta;
 pub mod onboarding;
 pub mod registry;
 pub mod scim;

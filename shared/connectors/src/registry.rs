@@ -12,6 +12,7 @@ use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::model::Connector;
+use crate::okta::{self, OktaConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 
 /// Non-secret connection details (what the admin typed, what the vendor told us).
@@ -37,6 +38,17 @@ fn bearer_of(field: &'static str) -> impl Fn(&Secrets) -> Result<Arc<dyn Authent
 
 fn scim_token_bearer(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
     bearer_of("scim_token")(secrets)
+}
+
+fn okta_ssws(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    let token = secrets
+        .get("api_token")
+        .ok_or_else(|| ConnectorError::Invalid("`api_token` is required".into()))?;
+    Ok(Arc::new(StaticAuth::scheme("SSWS", token)))
+}
+
+fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
+    tenant_url(tenant, "org_url", okta::HOSTS).map(|_| ())
 }
 
 /// An app's OAuth 2.0 authorization-code endpoints.
@@ -191,6 +203,22 @@ pub const APPS: &[AppSpec] = &[
                 forbidden_means_plan: None,
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
+        },
+    },
+    AppSpec {
+        slug: "okta",
+        hosts: okta::HOSTS,
+        // Okta's limits depend on the org's SKU; stay under the smallest management bucket.
+        limit: Some(RateLimit {
+            per_minute: 300,
+            burst: 25,
+        }),
+        oauth: None,
+        check: okta_check,
+        api_key_auth: Some(okta_ssws),
+        build: |session, tenant| {
+            let org = tenant_url(tenant, "org_url", okta::HOSTS)?;
+            Ok(Box::new(OktaConnector::new(session, &org)))
         },
     },
     AppSpec {

@@ -1,0 +1,310 @@
+//! Okta: the Users API of an Okta org (`https://{org}.okta.com/api/v1`), with an API token
+//! (`Authorization: SSWS …`). Okta is a SCIM client, not a server, so this is its REST API.
+//!
+//! Create uses `activate=true` without a password: Okta emails the person an activation link
+//! and the user stays `PROVISIONED` ("Invite Sent") until they activate. Remove is what Okta
+//! requires: deactivate, then delete.
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+use crate::error::{ConnectorError, brief};
+use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+
+/// The hosts an Okta org lives on.
+pub const HOSTS: &[&str] = &["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"];
+const PAGE_SIZE: &str = "200";
+
+pub struct OktaConnector {
+    session: Session,
+    /// The org, e.g. `https://acme.okta.com/`.
+    org: Url,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    login: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    id: String,
+    status: String,
+    profile: Profile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OktaError {
+    error_code: Option<String>,
+    error_summary: Option<String>,
+    #[serde(default)]
+    error_causes: Vec<Cause>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cause {
+    error_summary: Option<String>,
+}
+
+fn status(okta: &str) -> AccountStatus {
+    match okta {
+        // Created, activation email sent (or staged): not yet signed in.
+        "PROVISIONED" | "STAGED" => AccountStatus::InviteSent,
+        "SUSPENDED" => AccountStatus::Suspended,
+        "DEPROVISIONED" => AccountStatus::Deleted,
+        // ACTIVE, LOCKED_OUT, PASSWORD_EXPIRED, RECOVERY: an account in use.
+        _ => AccountStatus::Active,
+    }
+}
+
+fn account(user: User) -> VendorAccount {
+    VendorAccount {
+        id: user.id,
+        email: user.profile.email.or(user.profile.login),
+        first_name: user.profile.first_name,
+        last_name: user.profile.last_name,
+        display_name: None,
+        status: status(&user.status),
+    }
+}
+
+/// Okta's error body, mapped to the typed error.
+fn okta_error(response: &VendorResponse) -> ConnectorError {
+    let parsed: Option<OktaError> = serde_json::from_slice(&response.body).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|e| e.error_code.clone())
+        .unwrap_or_default();
+    let summary = parsed
+        .as_ref()
+        .map(|e| {
+            let causes: Vec<String> = e
+                .error_causes
+                .iter()
+                .filter_map(|c| c.error_summary.clone())
+                .collect();
+            let head = e.error_summary.clone().unwrap_or_default();
+            brief(&if causes.is_empty() {
+                head
+            } else {
+                format!("{head}: {}", causes.join("; "))
+            })
+        })
+        .unwrap_or_else(|| response.text());
+    match response.status {
+        StatusCode::UNAUTHORIZED => {
+            ConnectorError::Unauthorized(format!("{code} {summary}").trim().to_owned())
+        }
+        StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
+            "{code} {summary} (the token's admin may not manage users)"
+        )),
+        StatusCode::NOT_FOUND => ConnectorError::NotFound,
+        s if s.is_client_error() && summary.to_lowercase().contains("already exists") => {
+            ConnectorError::Conflict(summary)
+        }
+        s if s.is_client_error() => ConnectorError::Invalid(format!("{code} {summary}").trim().to_owned()),
+        s => ConnectorError::Transient(format!("Okta answered {s}: {summary}")),
+    }
+}
+
+/// The `after` cursor of Okta's `Link: <…>; rel="next"` header, if that link stays on the org.
+fn next_cursor(response: &VendorResponse, org: &Url) -> Option<String> {
+    response
+        .headers
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|header| {
+            header.split(',').find_map(|link| {
+                let (target, params) = link.split_once(';')?;
+                if !params.contains("rel=\"next\"") {
+                    return None;
+                }
+                let url = Url::parse(target.trim().trim_start_matches('<').trim_end_matches('>')).ok()?;
+                if url.host_str() != org.host_str() {
+                    return None; // never follow a link off the vendor
+                }
+                url.query_pairs()
+                    .find(|(k, _)| k == "after")
+                    .map(|(_, v)| v.into_owned())
+            })
+        })
+}
+
+impl OktaConnector {
+    pub fn new(session: Session, org: &Url) -> Self {
+        let mut org = org.clone();
+        org.set_path("/");
+        org.set_query(None);
+        Self { session, org }
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ConnectorError> {
+        self.org
+            .join(path)
+            .map_err(|e| ConnectorError::Invalid(format!("bad Okta path: {e}")))
+    }
+
+    fn user_url(&self, id: &str, action: Option<&str>) -> Result<Url, ConnectorError> {
+        let mut url = self.url("api/v1/users")?;
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|_| ConnectorError::Invalid("bad Okta org".into()))?;
+            segments.push(id);
+            if let Some(action) = action {
+                segments.push("lifecycle").push(action);
+            }
+        }
+        Ok(url)
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<User>, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.user_url(id, None)?))
+            .await?;
+        match response.status {
+            s if s.is_success() => Ok(Some(response.json()?)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(okta_error(&response)),
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for OktaConnector {
+    fn capabilities(&self) -> ConnectorCapabilities {
+        ConnectorCapabilities {
+            create: true,
+            suspend: false,
+            reactivate: false,
+            delete: true,
+        }
+    }
+
+    async fn verify(&self) -> Result<(), ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.url("api/v1/users/me")?))
+            .await?;
+        if response.status.is_success() {
+            Ok(())
+        } else {
+            Err(okta_error(&response))
+        }
+    }
+
+    async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
+        let mut url = self.url("api/v1/users")?;
+        url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
+        if let Some(after) = cursor {
+            url.query_pairs_mut().append_pair("after", after);
+        }
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(okta_error(&response));
+        }
+        let users: Vec<User> = response.json()?;
+        Ok(AccountPage {
+            next: next_cursor(&response, &self.org),
+            accounts: users.into_iter().map(account).collect(),
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        Ok(self.fetch(id).await?.map(account))
+    }
+
+    async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        if email.contains(['"', '\\']) || email.chars().any(char::is_control) {
+            return Err(ConnectorError::Invalid("the email cannot be searched for".into()));
+        }
+        let mut url = self.url("api/v1/users")?;
+        // `filter` is consistent at once, unlike `search`.
+        url.query_pairs_mut()
+            .append_pair("filter", &format!("profile.email eq \"{email}\""));
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(okta_error(&response));
+        }
+        let users: Vec<User> = response.json()?;
+        Ok(users
+            .into_iter()
+            .map(account)
+            .find(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))))
+    }
+
+    async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
+        if let Some(existing) = self.find_by_email(&new.email).await? {
+            return Ok(existing);
+        }
+        let mut url = self.url("api/v1/users")?;
+        url.query_pairs_mut().append_pair("activate", "true");
+        let body = json!({"profile": {
+            "firstName": new.first_name, "lastName": new.last_name, "email": new.email, "login": new.email
+        }});
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, url).json(body))
+            .await?;
+        match response.status {
+            s if s.is_success() => Ok(account(response.json()?)),
+            _ => match okta_error(&response) {
+                // The login exists (perhaps created by an earlier attempt): that account.
+                ConnectorError::Conflict(why) => self
+                    .find_by_email(&new.email)
+                    .await?
+                    .ok_or(ConnectorError::Conflict(why)),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("suspend"))
+    }
+
+    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("reactivate"))
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+        let Some(user) = self.fetch(id).await? else {
+            return Ok(()); // already gone
+        };
+        if user.status != "DEPROVISIONED" {
+            let response = self
+                .session
+                .send(VendorRequest::new(
+                    Method::POST,
+                    self.user_url(id, Some("deactivate"))?,
+                ))
+                .await?;
+            match response.status {
+                s if s.is_success() => {}
+                StatusCode::NOT_FOUND => return Ok(()),
+                _ => return Err(okta_error(&response)),
+            }
+        }
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::DELETE, self.user_url(id, None)?))
+            .await?;
+        match response.status {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(okta_error(&response)),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Okta: the Users API with an `SSWS` API token, against a wiremock org. Requests are checked
+//! for the method, path, query, headers and body Okta documents.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prov_connectors::egress::EgressPolicy;
+use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::registry::{self, Secrets, Tenant};
+use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::RecordingSleeper;
+
+const ORG: &str = "https://acme.okta.com";
+
+fn okta(server: &MockServer, token: &str) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
+    let policy = EgressPolicy::sandbox()
+        .route("acme.okta.com", &server.uri())
+        .unwrap();
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let http = Arc::new(VendorHttp::with_sleeper(
+        policy,
+        HttpConfig::default(),
+        sleeper.clone(),
+    ));
+    let spec = registry::spec("okta").unwrap();
+    let tenant = Tenant::from([("org_url".to_owned(), ORG.to_owned())]);
+    let secrets = Secrets::from([("api_token".to_owned(), SecretString::from(token))]);
+    (spec.check)(&tenant, "api_token", token).unwrap();
+    let auth = (spec.api_key_auth.unwrap())(&secrets).unwrap();
+    (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
+}
+
+fn user(id: &str, email: &str, status: &str) -> Value {
+    json!({"id": id, "status": status, "profile": {"firstName": "F", "lastName": id, "email": email, "login": email}})
+}
+
+#[tokio::test]
+async fn the_org_url_must_be_an_okta_host() {
+    let check = registry::spec("okta").unwrap().check;
+    for bad in [
+        "https://acme.example.com",
+        "http://acme.okta.com",
+        "https://okta.com.evil.net",
+    ] {
+        let tenant = Tenant::from([("org_url".to_owned(), bad.to_owned())]);
+        assert!(check(&tenant, "api_token", "t").is_err(), "{bad}");
+    }
+    let preview = Tenant::from([("org_url".to_owned(), "https://acme.oktapreview.com".to_owned())]);
+    assert!(check(&preview, "api_token", "t").is_ok());
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_refused_at_verification() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/me"))
+        .and(header("authorization", "SSWS wrong"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"errorCode": "E0000011", "errorSummary": "Invalid token provided"})),
+        )
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "wrong");
+    match connector.verify().await {
+        Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("E0000011"), "{why}"),
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn users_page_with_the_link_header_and_never_leave_the_org() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "200"))
+        .and(query_param("after", "00u2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([user(
+            "00u3",
+            "c@example.com",
+            "ACTIVE"
+        )])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "200"))
+        .and(header("authorization", "SSWS good-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", format!("<{ORG}/api/v1/users?limit=200>; rel=\"self\", <{ORG}/api/v1/users?after=00u2&limit=200>; rel=\"next\"").as_str())
+                .set_body_json(json!([user("00u1", "a@example.com", "ACTIVE"), user("00u2", "b@example.com", "SUSPENDED")])),
+        )
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    let first = connector.list(None).await.unwrap();
+    assert_eq!(first.accounts.len(), 2);
+    assert_eq!(first.accounts[1].status, AccountStatus::Suspended);
+    assert_eq!(first.next.as_deref(), Some("00u2"));
+    let second = connector.list(first.next.as_deref()).await.unwrap();
+    assert_eq!((second.accounts.len(), second.next), (1, None));
+}
+
+#[tokio::test]
+async fn create_invites_and_is_pending_until_activated() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("filter", "profile.email eq \"ada@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users"))
+        .and(query_param("activate", "true"))
+        .and(body_json(json!({"profile": {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "login": "ada@example.com"}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u9", "ada@example.com", "PROVISIONED")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u9"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u9", "ada@example.com", "ACTIVE")))
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    let ada = NewAccount {
+        email: "ada@example.com".into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+    };
+    let created = connector.create(&ada).await.unwrap();
+    assert_eq!(
+        created.status,
+        AccountStatus::InviteSent,
+        "Okta emailed an activation link"
+    );
+    // Once Ada activates, Okta says ACTIVE.
+    assert_eq!(
+        connector.get("00u9").await.unwrap().unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn create_of_an_existing_login_returns_that_user() {
+    let server = MockServer::start().await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    // The first lookup misses (another request is creating it), the POST says the login
+    // exists, the second lookup finds it.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(move |_: &wiremock::Request| {
+            if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                ResponseTemplate::new(200).set_body_json(json!([]))
+            } else {
+                ResponseTemplate::new(200).set_body_json(json!([user("00u5", "ada@example.com", "ACTIVE")]))
+            }
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "errorCode": "E0000001", "errorSummary": "Api validation failed: login",
+            "errorCauses": [{"errorSummary": "login: An object with this field already exists in the current organization"}]
+        })))
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    let ada = NewAccount {
+        email: "ada@example.com".into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+    };
+    assert_eq!(connector.create(&ada).await.unwrap().id, "00u5");
+}
+
+#[tokio::test]
+async fn delete_deactivates_then_deletes_and_a_missing_user_is_fine() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u1", "a@example.com", "ACTIVE")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/00u1/lifecycle/deactivate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/users/00u1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u404"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "E0000007", "errorSummary": "Not found: Resource not found: 00u404 (User)"}),
+        ))
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    connector.delete("00u1").await.unwrap();
+    connector.delete("00u404").await.unwrap();
+    assert!(matches!(
+        connector.suspend("00u1").await,
+        Err(ConnectorError::Unsupported(_))
+    ));
+    let order: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        &order[..3],
+        [
+            "GET /api/v1/users/00u1",
+            "POST /api/v1/users/00u1/lifecycle/deactivate",
+            "DELETE /api/v1/users/00u1"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn oktas_rate_limit_reset_header_is_waited_for() {
+    let server = MockServer::start().await;
+    let reset = (chrono::Utc::now() + chrono::Duration::seconds(20))
+        .timestamp()
+        .to_string();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u1"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-rate-limit-reset", reset.as_str())
+                .set_body_json(json!({"errorCode": "E0000047", "errorSummary": "API call exceeded rate limit due to too many requests."})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u1", "a@example.com", "ACTIVE")))
+        .mount(&server)
+        .await;
+    let (connector, sleeper) = okta(&server, "good-token");
+    assert!(connector.get("00u1").await.unwrap().is_some());
+    let waits = sleeper.waits();
+    assert_eq!(waits.len(), 1);
+    assert!(
+        waits[0] <= Duration::from_secs(20) && waits[0] >= Duration::from_secs(18),
+        "{waits:?}"
+    );
+}
