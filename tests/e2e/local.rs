@@ -16,6 +16,7 @@ async fn start(dir: &std::path::Path) -> Local {
         data_dir: dir,
         public_base_url: "http://127.0.0.1:3000",
         listen_url: "http://127.0.0.1:3000",
+        vendor_routes: &[],
     };
     let local = Local::open(&config, Arc::new(SystemClock)).unwrap();
     ensure_partner_token(

@@ -33,6 +33,7 @@ impl Walk {
             data_dir: dir.path(),
             public_base_url: &listen_url,
             listen_url: &listen_url,
+            vendor_routes: &[],
         };
         let local = Local::open(&config, Arc::new(clock.clone())).unwrap();
         for token in [PARTNER, OTHER_PARTNER] {

@@ -75,6 +75,7 @@ async fn every_listed_route_is_mounted() {
         data_dir: dir.path(),
         public_base_url: "http://localhost",
         listen_url: "http://localhost",
+        vendor_routes: &[],
     };
     let local = devserver::Local::open(&config, std::sync::Arc::new(SystemClock)).unwrap();
     let app = local.app();

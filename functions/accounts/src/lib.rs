@@ -253,7 +253,15 @@ async fn list_apps(State(apps): State<Apps>, Caller(_): Caller) -> Answer {
 }
 
 async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
-    Ok(Json(catalog::get(&app, apps.services.settings.sandbox)?).into_response())
+    let found = catalog::get(&app, apps.services.settings.sandbox)?;
+    // The hosts the app's connector calls, so a security review can allow-list them.
+    let hosts: Vec<&str> = prov_connectors::registry::spec(&app)
+        .map(|s| s.hosts.to_vec())
+        .unwrap_or_default();
+    let mut body = serde_json::to_value(found).map_err(|e| ApiError(Error::Internal(e.to_string())))?;
+    body["hosts"] = json!(hosts);
+    body["connectable"] = json!(!hosts.is_empty());
+    Ok(Json(body).into_response())
 }
 
 async fn company_apps(

@@ -18,7 +18,7 @@ use prov_core::mail::MailQueue;
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
 use prov_core::{Services, Settings};
-use prov_platform::{FileSecretStore, LocalOutbox};
+use prov_platform::{FileSecretStore, LocalOutbox, parse_routes};
 use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_web::ApiError;
@@ -44,6 +44,8 @@ pub struct LocalConfig<'a> {
     /// Where this process itself listens (`http://127.0.0.1:3000`): the sandbox apps'
     /// vendor hosts are routed there.
     pub listen_url: &'a str,
+    /// `host-or-*.domain=base-url` overrides, consulted before the sandbox's own routes.
+    pub vendor_routes: &'a [String],
 }
 
 impl Local {
@@ -63,7 +65,7 @@ impl Local {
         let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
         // Offline, vendors are the sandbox's fakes: the same connector code, other hosts.
-        let policy = EgressPolicy::sandbox()
+        let policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?
             .route("scim.sandbox.test", &format!("{sandbox_base}/scim"))?
             .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?

@@ -28,6 +28,10 @@ struct Cli {
     /// Base URL in links (claim links); defaults to http://<addr>.
     #[arg(long)]
     public_base_url: Option<String>,
+    /// Send a vendor host (or `*.domain`) somewhere else: `--vendor-route api.slack.com=http://127.0.0.1:9000`.
+    /// Repeatable; consulted before the sandbox's own routes.
+    #[arg(long = "vendor-route", value_name = "HOST=BASE_URL")]
+    vendor_routes: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -69,6 +73,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                         data_dir: &cli.data_dir,
                         public_base_url: "http://localhost",
                         listen_url: "http://localhost",
+                        vendor_routes: &[],
                     };
                     Local::open(&config, clock.clone())?.services.store
                 }
@@ -81,25 +86,33 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         None => {
-            serve(
-                cli.addr,
-                &cli.data_dir,
-                cli.public_base_url,
-                cli.partner_token,
-                clock,
-            )
-            .await
+            let options = ServeOptions {
+                public_base_url: cli.public_base_url,
+                partner_token: cli.partner_token,
+                vendor_routes: cli.vendor_routes,
+            };
+            serve(cli.addr, &cli.data_dir, options, clock).await
         }
     }
+}
+
+struct ServeOptions {
+    public_base_url: Option<String>,
+    partner_token: Option<String>,
+    vendor_routes: Vec<String>,
 }
 
 async fn serve(
     addr: SocketAddr,
     data_dir: &Path,
-    public_base_url: Option<String>,
-    partner_token: Option<String>,
+    options: ServeOptions,
     clock: Arc<dyn Clock>,
 ) -> Result<(), String> {
+    let ServeOptions {
+        public_base_url,
+        partner_token,
+        vendor_routes,
+    } = options;
     // Bind first, so `--addr 127.0.0.1:0` works and the printed URL has the real port.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -111,6 +124,7 @@ async fn serve(
         data_dir,
         public_base_url: &base_url,
         listen_url: &listen_url,
+        vendor_routes: &vendor_routes,
     };
     let local = Local::open(&config, clock.clone())?;
     let token = match partner_token {

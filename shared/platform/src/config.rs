@@ -26,7 +26,7 @@ pub enum ConfigError {
     Invalid { name: &'static str, why: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct FunctionConfig {
     /// `TABLE_NAME`: the main DynamoDB table.
     pub table_name: String,
@@ -47,6 +47,10 @@ pub struct FunctionConfig {
     /// `SCHEDULER_GROUP`, `CLEANUP_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`, `DEAD_LETTER_QUEUE_ARN`:
     /// where dismissal schedules go and what they invoke (all four, or none).
     pub scheduler: Option<EventBridgeTarget>,
+    /// `VENDOR_ROUTES` (`host-or-*.domain=base-url`, comma-separated) and `EGRESS_MODE`
+    /// (`production`, the default, or `sandbox`): the vendor routing table. Overrides to
+    /// loopback or private addresses are refused at start outside sandbox mode.
+    pub egress: EgressPolicy,
 }
 
 impl FunctionConfig {
@@ -90,6 +94,22 @@ impl FunctionConfig {
                 why: format!("`{bad}` is not an https origin"),
             });
         }
+        let egress = match optional("EGRESS_MODE").as_deref() {
+            None | Some("production") => EgressPolicy::production(),
+            Some("sandbox") => EgressPolicy::sandbox(),
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "EGRESS_MODE",
+                    why: format!("`{other}` is not `production` or `sandbox`"),
+                });
+            }
+        };
+        let egress = parse_routes(egress, optional("VENDOR_ROUTES").as_deref().unwrap_or_default()).map_err(
+            |why| ConfigError::Invalid {
+                name: "VENDOR_ROUTES",
+                why,
+            },
+        )?;
         let scheduler = match optional("SCHEDULER_GROUP") {
             Some(group) => Some(EventBridgeTarget {
                 group,
@@ -101,6 +121,7 @@ impl FunctionConfig {
         };
         Ok(Self {
             scheduler,
+            egress,
             secrets_prefix: optional("SECRETS_PREFIX"),
             oauth_clients_secret: optional("OAUTH_CLIENTS_SECRET"),
             oauth_return_origins,
@@ -110,6 +131,18 @@ impl FunctionConfig {
             ses_sender,
         })
     }
+}
+
+/// Adds `host=base` overrides (comma-separated) to a policy; each is checked by the policy
+/// (no loopback or private targets outside sandbox mode).
+pub fn parse_routes(mut policy: EgressPolicy, spec: &str) -> Result<EgressPolicy, String> {
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (pattern, base) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{entry}` is not `host=base-url`"))?;
+        policy = policy.route(pattern.trim(), base.trim())?;
+    }
+    Ok(policy)
 }
 
 /// The services of a function running in AWS: DynamoDB, SES and the system clock.
@@ -218,7 +251,7 @@ pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
     Ok(Apps {
         services,
         secrets: Arc::new(secrets),
-        http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
+        http: Arc::new(VendorHttp::new(config.egress.clone(), HttpConfig::default())),
         oauth_clients: Arc::new(oauth),
         scheduler: Arc::new(scheduler),
     })
@@ -259,6 +292,54 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.table_name, "main");
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("TABLE_NAME", "main"),
+            ("AUDIT_TABLE_NAME", "audit"),
+            ("PUBLIC_BASE_URL", "https://api.example.com"),
+            ("SES_SENDER", "no-reply@example.com"),
+        ]
+    }
+
+    #[test]
+    fn vendor_routes_to_internal_addresses_need_sandbox_mode() {
+        let mut production = base();
+        production.push(("VENDOR_ROUTES", "api.slack.com=http://127.0.0.1:9000/fake"));
+        let refused = FunctionConfig::from_lookup(env(&production))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("VENDOR_ROUTES") && refused.contains("api.slack.com"),
+            "{refused}"
+        );
+
+        let mut sandbox = production.clone();
+        sandbox.push(("EGRESS_MODE", "sandbox"));
+        let config = FunctionConfig::from_lookup(env(&sandbox)).unwrap();
+        assert_eq!(config.egress.routes().len(), 1);
+
+        let mut proxy = base();
+        proxy.push((
+            "VENDOR_ROUTES",
+            "*.okta.com=https://okta-preview-proxy.example.com, api.slack.com=https://slack-fake.example.com",
+        ));
+        assert_eq!(
+            FunctionConfig::from_lookup(env(&proxy))
+                .unwrap()
+                .egress
+                .routes()
+                .len(),
+            2
+        );
+
+        let mut bad = base();
+        bad.push(("EGRESS_MODE", "yolo"));
+        assert!(FunctionConfig::from_lookup(env(&bad)).is_err());
+        let mut malformed = base();
+        malformed.push(("VENDOR_ROUTES", "api.slack.com"));
+        assert!(FunctionConfig::from_lookup(env(&malformed)).is_err());
     }
 
     #[test]

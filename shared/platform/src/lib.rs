@@ -8,7 +8,9 @@ mod mailer;
 mod scheduler;
 mod secrets;
 
-pub use config::{ConfigError, FunctionConfig, aws_apps, aws_services, init_tracing, oauth_clients};
+pub use config::{
+    ConfigError, FunctionConfig, aws_apps, aws_services, init_tracing, oauth_clients, parse_routes,
+};
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
 pub use scheduler::{EventBridgeScheduler, EventBridgeTarget};
 pub use secrets::{FileSecretStore, SecretsManagerStore};

@@ -237,6 +237,13 @@ async fn the_catalog_lists_the_nineteen_apps() {
     assert_eq!(gw.status, 200);
     assert_eq!(gw.json()["capabilities"]["groups"], true);
     assert_eq!(gw.json()["requires_plus_or_premium"], false);
+    let okta = w.get("/v1/apps/okta", &w.partner).await.json();
+    assert_eq!(
+        okta["hosts"],
+        json!(["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"])
+    );
+    assert_eq!(okta["connectable"], true);
+    assert_eq!(gw.json()["connectable"], false);
     assert_eq!(w.get("/v1/apps/myspace", &w.partner).await.status, 404);
     assert_eq!(w.send("GET", "/v1/apps", None, None).await.status, 401);
 }

@@ -139,3 +139,81 @@ async fn create_partner_prints_a_token_that_works() {
     assert_ne!(server.token, token);
     assert_eq!(companies(&server, &token).await.status(), 200);
 }
+
+/// What a fake vendor received.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
+
+/// A fake vendor that records requests and answers an empty SCIM list.
+async fn recording_vendor() -> (String, Seen) {
+    use axum::extract::{Request, State};
+    let seen: Seen = Default::default();
+    let app = axum::Router::new()
+        .fallback(|State(seen): State<Seen>, req: Request| async move {
+            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            seen.lock().unwrap().push((req.method().to_string(), req.uri().to_string(), auth));
+            axum::Json(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []}))
+        })
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_routes_send_a_vendors_calls_elsewhere_with_their_own_paths() {
+    let (vendor, seen) = recording_vendor().await;
+    let dir = tempfile::tempdir().unwrap();
+    let route = format!("scim.sandbox.test={vendor}/recorded");
+    let server = start(dir.path(), &["--vendor-route", &route]);
+    let client = reqwest::Client::new();
+    let token = server.token.clone();
+    let provision = json!({"user": {"first_name": "R", "last_name": "V", "email": "route@example.com"}, "company": {"name": "Routed"}});
+    let answer = client
+        .post(format!("{}/v1/provision", server.url))
+        .header("authorization", format!("Token {token}"))
+        .json(&provision)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let companies: Value = companies(&server, &token).await.json().await.unwrap();
+    let company = companies["items"][0]["id"].as_str().unwrap().to_owned();
+    let connected = client
+        .post(format!(
+            "{}/v1/companies/{company}/apps/sandbox_scim/connection",
+            server.url
+        ))
+        .header("authorization", format!("Token {token}"))
+        .json(&json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-routed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status(), 200, "{}", connected.text().await.unwrap());
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [(
+            "GET".to_owned(),
+            "/recorded/scim/v2/Users?count=1".to_owned(),
+            Some("Bearer sandbox-routed".to_owned())
+        )]
+    );
+}
+
+#[test]
+fn a_route_to_a_private_address_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .args(["--vendor-route", "api.slack.com=http://10.1.2.3/"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("10.1.2.3") && stderr.contains("api.slack.com"),
+        "{stderr}"
+    );
+}
