@@ -217,3 +217,74 @@ fn a_route_to_a_private_address_is_refused_at_start() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_calls_go_through_the_configured_proxy() {
+    // The "proxy" records what it is asked to fetch; the vendor's address has nobody
+    // listening, so only the proxy can answer.
+    let (proxy, seen) = recording_vendor().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--vendor-route",
+            "scim.sandbox.test=http://127.0.0.1:9/behind-proxy",
+        ])
+        .env("HTTP_PROXY", &proxy)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("devserver listening on ")
+        .unwrap()
+        .to_owned();
+    let token = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("dev partner token: ")
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let provision = json!({"user": {"first_name": "P", "last_name": "X", "email": "proxy@example.com"}, "company": {"name": "Proxied"}});
+    let sent = client
+        .post(format!("{url}/v1/provision"))
+        .header("authorization", format!("Token {token}"))
+        .json(&provision)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let companies: Value = client
+        .get(format!("{url}/v1/companies"))
+        .header("authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let company = companies["items"][0]["id"].as_str().unwrap().to_owned();
+    let connected = client
+        .post(format!(
+            "{url}/v1/companies/{company}/apps/sandbox_scim/connection"
+        ))
+        .header("authorization", format!("Token {token}"))
+        .json(&json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-proxied"}))
+        .send()
+        .await
+        .unwrap();
+    let status = connected.status();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].1, "http://127.0.0.1:9/behind-proxy/scim/v2/Users?count=1");
+}
