@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::egress::{EgressPolicy, GuardedResolver, HostPattern, redact};
+use crate::egress::{EgressPolicy, GuardedResolver, HostPattern, configured_proxy_hosts, redact};
 use crate::error::{ConnectorError, brief};
 
 #[derive(Debug, Clone)]
@@ -218,6 +218,7 @@ impl VendorHttp {
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver {
                 sandbox: policy.is_sandbox(),
+                trusted: configured_proxy_hosts(),
             }))
             .user_agent(concat!("app-provisioning/", env!("CARGO_PKG_VERSION")))
             .build()
