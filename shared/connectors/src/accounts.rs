@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::connections::{Apps, connector_for};
 use crate::error::ConnectorError;
-use crate::model::{AccountStatus, Connector, NewAccount, VendorAccount};
+use crate::model::{AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
 
 /// How long a creation may stay in flight before another request may take it over.
 const INTENT_LEASE_MINUTES: i64 = 5;
@@ -384,6 +384,7 @@ fn from_vendor(
     existing: Option<&AppAccount>,
     app: &str,
     v: &VendorAccount,
+    caps: ConnectorCapabilities,
     now: DateTime<Utc>,
 ) -> AppAccount {
     let base = existing.cloned().unwrap_or_else(|| AppAccount {
@@ -406,9 +407,24 @@ fn from_vendor(
         first_name: v.first_name.clone(),
         last_name: v.last_name.clone(),
         display_name: v.display_name.clone(),
-        status: v.status,
+        status: status_from_vendor(existing.map(|a| a.status), v.status, caps),
         present: true,
         ..base
+    }
+}
+
+/// The status to record: the vendor's, except that an invitation we sent stays "Invite
+/// Sent" while a vendor that cannot show invitations calls the account active.
+fn status_from_vendor(
+    recorded: Option<AccountStatus>,
+    vendor: AccountStatus,
+    caps: ConnectorCapabilities,
+) -> AccountStatus {
+    match (recorded, vendor) {
+        (Some(AccountStatus::InviteSent), AccountStatus::Active) if !caps.shows_invites => {
+            AccountStatus::InviteSent
+        }
+        _ => vendor,
     }
 }
 
@@ -427,6 +443,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
     let app = app_of(apps, slug)?;
     let company_id = access.company.id.as_str();
     let connector = connector_for(apps, company_id, slug).await?;
+    let caps = connector.capabilities();
     let mut vendor = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -458,7 +475,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
             continue; // a vendor listing an account twice (pages shifting) counts once
         }
         let existing = known.remove(&v.id);
-        let next = from_vendor(existing.as_ref().map(|(_, a)| a), slug, v, now);
+        let next = from_vendor(existing.as_ref().map(|(_, a)| a), slug, v, caps, now);
         match &existing {
             Some((_, before)) if !differs(before, &next) => {
                 report.unchanged += 1;
@@ -1280,6 +1297,7 @@ async fn create_and_record(
         })
         .await
         .map_err(|e| action_error(app, e))?;
+    let caps = connector.capabilities();
     let now = apps.services.clock.now();
     for _ in 0..CONFLICT_ATTEMPTS {
         let existing = apps
@@ -1303,7 +1321,7 @@ async fn create_and_record(
                 app.name
             )));
         }
-        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, now);
+        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, caps, now);
         account.updated_at = now;
         let version = match write(apps, company_id, &account, version).await {
             Ok(v) => v,
@@ -1439,7 +1457,7 @@ pub async fn perform_action(
     let next = match vendor {
         Ok(Some(v)) => AppAccount {
             updated_at: now,
-            ..from_vendor(Some(&account), app.slug, &v, now)
+            ..from_vendor(Some(&account), app.slug, &v, connector.capabilities(), now)
         },
         Ok(None) => AppAccount {
             status: AccountStatus::Deleted,
@@ -1599,4 +1617,32 @@ pub async fn remove_all(
         dry_run,
         accounts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(shows_invites: bool) -> ConnectorCapabilities {
+        ConnectorCapabilities {
+            create: true,
+            suspend: false,
+            reactivate: false,
+            delete: true,
+            shows_invites,
+        }
+    }
+
+    #[test]
+    fn an_invitation_stays_sent_where_the_vendor_cannot_show_it() {
+        use AccountStatus::*;
+        let blind = caps(false);
+        assert_eq!(status_from_vendor(Some(InviteSent), Active, blind), InviteSent);
+        // Everything else the vendor says is recorded as said.
+        assert_eq!(status_from_vendor(None, Active, blind), Active);
+        assert_eq!(status_from_vendor(Some(Active), Active, blind), Active);
+        assert_eq!(status_from_vendor(Some(InviteSent), Deleted, blind), Deleted);
+        // A vendor that shows invitations is believed when it says the person joined.
+        assert_eq!(status_from_vendor(Some(InviteSent), Active, caps(true)), Active);
+    }
 }

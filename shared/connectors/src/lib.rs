@@ -7,6 +7,7 @@ pub mod dismissal;
 pub mod egress;
 pub mod error;
 pub mod http;
+pub mod hubspot;
 pub mod model;
 pub mod oauth;
 pub mod okta;

@@ -52,6 +52,9 @@ pub struct ConnectorCapabilities {
     pub suspend: bool,
     pub reactivate: bool,
     pub delete: bool,
+    /// Whether the vendor's listing tells a pending invitation from an account in use. When
+    /// it cannot (HubSpot), the "Invite Sent" recorded at creation is kept.
+    pub shows_invites: bool,
 }
 
 /// One vendor, one connection. Semantics are idempotent: creating an account that exists

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     StandardErrorResponse, TokenResponse, TokenUrl,
 };
@@ -218,8 +218,14 @@ type TokenClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, E
 
 fn token_client(spec: &AppSpec, client: &OAuthClientConfig) -> Result<TokenClient, ConnectorError> {
     let o = oauth_spec(spec)?;
+    let auth_type = if o.credentials_in_body {
+        AuthType::RequestBody
+    } else {
+        AuthType::BasicAuth
+    };
     Ok(BasicClient::new(ClientId::new(client.client_id.clone()))
         .set_client_secret(ClientSecret::new(client.client_secret.expose_secret().to_owned()))
+        .set_auth_type(auth_type)
         .set_token_uri(TokenUrl::new(o.token_url.to_owned()).map_err(invalid)?))
 }
 

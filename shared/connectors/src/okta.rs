@@ -190,6 +190,7 @@ impl Connector for OktaConnector {
             suspend: false,
             reactivate: false,
             delete: true,
+            shows_invites: true,
         }
     }
 

@@ -11,6 +11,7 @@ use url::Url;
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
+use crate::hubspot::{self, HubSpotConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
@@ -60,6 +61,9 @@ pub struct OAuthSpec {
     /// Extra authorize parameters (e.g. Slack's `user_scope`).
     pub extra_params: &'static [(&'static str, &'static str)],
     pub style: TokenStyle,
+    /// Whether our client id and secret go in the token request's form body (some vendors
+    /// take only that) rather than HTTP Basic authentication.
+    pub credentials_in_body: bool,
 }
 
 /// How an app's token endpoint answers.
@@ -206,6 +210,28 @@ pub const APPS: &[AppSpec] = &[
         },
     },
     AppSpec {
+        slug: "hubspot",
+        hosts: hubspot::HOSTS,
+        // 100 calls per 10 seconds per installed account: a 10-call burst refilled at 9 a
+        // second never exceeds it in any 10-second window.
+        limit: Some(RateLimit {
+            per_minute: 540,
+            burst: 10,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://app.hubspot.com/oauth/authorize",
+            // v3: every parameter in the form body (v1 is deprecated from 2027-02-16).
+            token_url: "https://api.hubapi.com/oauth/v3/token",
+            scopes: &["settings.users.read", "settings.users.write"],
+            extra_params: &[],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, _| Ok(Box::new(HubSpotConnector::new(session))),
+    },
+    AppSpec {
         slug: "okta",
         hosts: okta::HOSTS,
         // Okta's limits depend on the org's SKU; stay under the smallest management bucket.
@@ -236,6 +262,7 @@ pub const APPS: &[AppSpec] = &[
             // SCIM needs a user token with the `admin` scope.
             extra_params: &[("user_scope", "admin")],
             style: TokenStyle::SlackUser,
+            credentials_in_body: true,
         }),
         check: no_check,
         api_key_auth: None,
@@ -272,6 +299,7 @@ pub const APPS: &[AppSpec] = &[
             scopes: &["users:read", "users:write"],
             extra_params: &[],
             style: TokenStyle::Standard,
+            credentials_in_body: false,
         }),
         check: no_check,
         api_key_auth: None,

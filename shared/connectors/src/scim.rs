@@ -245,6 +245,7 @@ impl Connector for ScimConnector {
             suspend: self.flavor.suspend,
             reactivate: self.flavor.suspend,
             delete: true,
+            shows_invites: self.flavor.invite_pending.is_some(),
         }
     }
 

@@ -226,6 +226,9 @@ pub const APPS: &[App] = &[
     },
     App {
         remove_means: "Removes the user from the HubSpot account.",
+        differences_from_product_docs: &[
+            "HubSpot does not say whether an invited user has accepted: \"Invite Sent\" is what the service recorded when it sent HubSpot's welcome email, and it stays so.",
+        ],
         ..app("hubspot", "HubSpot", Oauth, CREATE_REMOVE)
     },
     App {

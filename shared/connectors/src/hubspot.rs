@@ -1,0 +1,234 @@
+//! HubSpot: the Settings user-provisioning API (`https://api.hubapi.com/settings/v3/users/`)
+//! with an OAuth access token. HubSpot documents no public SCIM endpoint for third parties.
+//!
+//! Create sends HubSpot's welcome email (`sendWelcomeEmail: true`), which is the invitation.
+//! HubSpot's users carry no pending/accepted field, so the connector cannot tell an invited
+//! user from an active one: it reports `shows_invites: false` and the service keeps the
+//! "Invite Sent" it recorded at creation. HubSpot has no suspend; remove deletes the user
+//! from the account.
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+use crate::error::{ConnectorError, brief};
+use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+
+pub const HOSTS: &[&str] = &["api.hubapi.com", "app.hubspot.com"];
+const USERS: &str = "https://api.hubapi.com/settings/v3/users/";
+const PAGE_SIZE: &str = "100";
+
+pub struct HubSpotConnector {
+    session: Session,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct User {
+    id: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Next {
+    after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Paging {
+    next: Option<Next>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Users {
+    #[serde(default)]
+    results: Vec<User>,
+    paging: Option<Paging>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HubSpotError {
+    message: Option<String>,
+    category: Option<String>,
+}
+
+fn account(user: User, status: AccountStatus) -> VendorAccount {
+    VendorAccount {
+        id: user.id,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        display_name: None,
+        status,
+    }
+}
+
+/// HubSpot's error body (`{status, message, category, correlationId, …}`), mapped.
+fn hubspot_error(response: &VendorResponse) -> ConnectorError {
+    let parsed: Option<HubSpotError> = serde_json::from_slice(&response.body).ok();
+    let category = parsed
+        .as_ref()
+        .and_then(|e| e.category.clone())
+        .unwrap_or_default();
+    let message = parsed
+        .and_then(|e| e.message)
+        .map(|m| brief(&m))
+        .unwrap_or_else(|| response.text());
+    let said = format!("{category} {message}").trim().to_owned();
+    match response.status {
+        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(said),
+        StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
+            "{said} (the connection needs the settings.users.read and settings.users.write scopes, granted by a user who may manage users)"
+        )),
+        StatusCode::NOT_FOUND => ConnectorError::NotFound,
+        StatusCode::CONFLICT => ConnectorError::Conflict(said),
+        s if s.is_client_error() && message.to_lowercase().contains("already") => {
+            ConnectorError::Conflict(said)
+        }
+        s if s.is_client_error() => ConnectorError::Invalid(said),
+        s => ConnectorError::Transient(format!("HubSpot answered {s}: {said}")),
+    }
+}
+
+impl HubSpotConnector {
+    pub fn new(session: Session) -> Self {
+        Self { session }
+    }
+
+    fn users() -> Url {
+        Url::parse(USERS).expect("valid")
+    }
+
+    /// `/settings/v3/users/{id}`, the id as one path segment.
+    fn user_url(id: &str) -> Result<Url, ConnectorError> {
+        let mut url = Self::users();
+        url.path_segments_mut()
+            .map_err(|_| ConnectorError::Invalid("bad HubSpot path".into()))?
+            .pop_if_empty()
+            .push(id);
+        Ok(url)
+    }
+
+    async fn user(&self, url: Url) -> Result<Option<VendorAccount>, ConnectorError> {
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        match response.status {
+            s if s.is_success() => Ok(Some(account(response.json()?, AccountStatus::Active))),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(hubspot_error(&response)),
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for HubSpotConnector {
+    fn capabilities(&self) -> ConnectorCapabilities {
+        ConnectorCapabilities {
+            create: true,
+            suspend: false,
+            reactivate: false,
+            delete: true,
+            shows_invites: false,
+        }
+    }
+
+    async fn verify(&self) -> Result<(), ConnectorError> {
+        let mut url = Self::users();
+        url.query_pairs_mut().append_pair("limit", "1");
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if response.status.is_success() {
+            Ok(())
+        } else {
+            Err(hubspot_error(&response))
+        }
+    }
+
+    async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
+        let mut url = Self::users();
+        url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
+        if let Some(after) = cursor {
+            url.query_pairs_mut().append_pair("after", after);
+        }
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(hubspot_error(&response));
+        }
+        let users: Users = response.json()?;
+        Ok(AccountPage {
+            next: users
+                .paging
+                .and_then(|p| p.next)
+                .and_then(|n| n.after)
+                .filter(|a| !a.is_empty()),
+            accounts: users
+                .results
+                .into_iter()
+                .map(|u| account(u, AccountStatus::Active))
+                .collect(),
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        self.user(Self::user_url(id)?).await
+    }
+
+    async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        let mut url = Self::user_url(email)?;
+        url.query_pairs_mut().append_pair("idProperty", "EMAIL");
+        Ok(self
+            .user(url)
+            .await?
+            .filter(|a| a.email.as_deref().is_none_or(|e| e.eq_ignore_ascii_case(email))))
+    }
+
+    async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
+        if let Some(existing) = self.find_by_email(&new.email).await? {
+            return Ok(existing);
+        }
+        let body = json!({
+            "email": new.email,
+            "firstName": new.first_name,
+            "lastName": new.last_name,
+            "sendWelcomeEmail": true,
+        });
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, Self::users()).json(body))
+            .await?;
+        if response.status.is_success() {
+            return Ok(account(response.json()?, AccountStatus::InviteSent));
+        }
+        match hubspot_error(&response) {
+            // The user exists (perhaps created by an earlier attempt): that user.
+            ConnectorError::Conflict(why) => self
+                .find_by_email(&new.email)
+                .await?
+                .ok_or(ConnectorError::Conflict(why)),
+            other => Err(other),
+        }
+    }
+
+    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("suspend"))
+    }
+
+    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("reactivate"))
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::DELETE, Self::user_url(id)?))
+            .await?;
+        match response.status {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(()), // already gone
+            _ => Err(hubspot_error(&response)),
+        }
+    }
+}
