@@ -552,12 +552,10 @@ async fn onboarding_waits_for_the_offer_then_creates_the_picked_accounts() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
-    let w = Walk::start().await;
-    let (id, admin) = w
-        .company(crate::support::PARTNER, "slack-owner@example.com")
-        .await;
+/// A Plus company that connects `app` through the sandbox's consent page at `sandbox`
+/// (where the vendor's authorize host is routed); answers the authorize URL's query.
+async fn oauth_connected(w: &Walk, owner: &str, app: &str, sandbox: &str) -> (Co, Vec<(String, String)>) {
+    let (id, admin) = w.company(crate::support::PARTNER, owner).await;
     let co = Co { id, admin };
     let plan = w
         .send(
@@ -571,7 +569,7 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
     let started = w
         .send(
             "POST",
-            &co.path("/apps/slack/connection/oauth"),
+            &co.path(&format!("/apps/{app}/connection/oauth")),
             Some(&co.admin),
             Some(json!({})),
         )
@@ -581,11 +579,9 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
     let url = url::Url::parse(&authorize).unwrap();
     assert_eq!(
         url.path(),
-        "/_sandbox/slack/oauth/v2/authorize",
-        "slack.com is routed to the sandbox"
+        format!("{sandbox}/authorize"),
+        "the vendor's authorize host is routed to the sandbox"
     );
-    assert!(url.query_pairs().any(|(k, v)| k == "user_scope" && v == "admin"));
-
     let consent = w
         .send(
             "GET",
@@ -603,9 +599,7 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         .next()
         .unwrap()
         .replace("&amp;", "&");
-    let decided = w
-        .send("GET", &format!("/_sandbox/slack/oauth/v2/{href}"), None, None)
-        .await;
+    let decided = w.send("GET", &format!("{sandbox}/{href}"), None, None).await;
     let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
     let done = w
         .send(
@@ -617,12 +611,29 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         .await;
     assert_eq!(done.status, 200, "{}", done.text());
     assert!(done.text().contains("App connected"));
+    let status = w
+        .send(
+            "GET",
+            &co.path(&format!("/apps/{app}/connection")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(status["state"], "connected");
+    (co, url.query_pairs().into_owned().collect())
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
+    let w = Walk::start().await;
+    let (co, query) =
+        oauth_connected(&w, "slack-owner@example.com", "slack", "/_sandbox/slack/oauth/v2").await;
+    assert!(query.contains(&("user_scope".to_owned(), "admin".to_owned())));
     let status = w
         .send("GET", &co.path("/apps/slack/connection"), Some(&co.admin), None)
         .await
         .json();
-    assert_eq!(status["state"], "connected");
     assert_eq!(
         status["tenant"],
         json!({"team_id": "TSANDBOX", "team_name": "Sandbox workspace"})
@@ -635,4 +646,76 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         .await;
     assert_eq!(synced.status, 200, "{}", synced.text());
     assert_eq!(synced.json()["created"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
+    let w = Walk::start().await;
+    let (co, query) = oauth_connected(
+        &w,
+        "hubspot-owner@example.com",
+        "hubspot",
+        "/_sandbox/hubspot/oauth",
+    )
+    .await;
+    assert!(query.contains(&(
+        "scope".to_owned(),
+        "settings.users.read settings.users.write".to_owned()
+    )));
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    w.local
+        .sandbox
+        .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/hubspot/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let account = created.json();
+    assert_eq!(account["status"], "invite_sent");
+    assert!(
+        w.local
+            .sandbox
+            .emails(tenant)
+            .contains(&"ada@example.com".to_owned())
+    );
+
+    // HubSpot cannot show that Ada accepted: the recorded "Invite Sent" stays through a sync.
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = w
+        .send("POST", &co.path("/apps/hubspot/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.status, 200, "{}", synced.text());
+    assert_eq!(synced.json()["created"], 1, "Grace is new; Ada is known");
+    let id = account["id"].as_str().unwrap();
+    let listed = w
+        .send("GET", &co.path("/apps/hubspot/accounts"), Some(&co.admin), None)
+        .await
+        .json();
+    let after = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(after["status"], "invite_sent", "{after}");
+    assert_eq!(after["allowed_actions"], json!(["delete", "unmatch"]));
+
+    let deleted = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/hubspot/accounts/{id}/delete")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert_eq!(deleted.json()["status"], "deleted");
+    assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
 }

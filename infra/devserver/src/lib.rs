@@ -70,6 +70,8 @@ impl Local {
             .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?
             .route("slack.com", &format!("{sandbox_base}/slack"))?
+            .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
+            .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;
         let sandbox_client = || OAuthClientConfig {
             client_id: prov_sandbox::CLIENT_ID.to_owned(),
@@ -78,6 +80,7 @@ impl Local {
         let oauth_clients = HashMap::from([
             ("sandbox_oauth".to_owned(), sandbox_client()),
             ("slack".to_owned(), sandbox_client()),
+            ("hubspot".to_owned(), sandbox_client()),
         ]);
         let apps = Apps {
             services: services.clone(),

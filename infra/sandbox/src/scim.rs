@@ -18,14 +18,14 @@ const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 #[derive(Clone, Debug)]
-struct User {
-    id: String,
-    user_name: String,
-    given: String,
-    family: String,
+pub(crate) struct User {
+    pub id: String,
+    pub user_name: String,
+    pub given: String,
+    pub family: String,
     active: bool,
     /// Created through the API: invited, not yet accepted.
-    invite_pending: bool,
+    pub invite_pending: bool,
     version: u64,
 }
 
@@ -108,11 +108,48 @@ impl Directory {
         true
     }
 
+    /// A tenant's users in creation order.
+    pub(crate) fn users(&self, tenant: &str) -> Vec<User> {
+        self.tenants
+            .get(tenant)
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn by_email(&self, tenant: &str, email: &str) -> Option<User> {
+        self.tenants
+            .get(tenant)?
+            .values()
+            .find(|u| u.user_name.eq_ignore_ascii_case(email))
+            .cloned()
+    }
+
+    pub(crate) fn by_id(&self, tenant: &str, id: &str) -> Option<User> {
+        self.tenants.get(tenant)?.get(id).cloned()
+    }
+
+    /// Creates an invited user; `None` when the email is taken.
+    pub(crate) fn invite(&mut self, tenant: &str, email: &str, first: &str, last: &str) -> Option<User> {
+        if self.by_email(tenant, email).is_some() {
+            return None;
+        }
+        let id = self.insert(tenant, email, first, last);
+        let user = self.tenants.get_mut(tenant)?.get_mut(&id)?;
+        user.invite_pending = true;
+        Some(user.clone())
+    }
+
+    pub(crate) fn remove(&mut self, tenant: &str, id: &str) -> bool {
+        self.tenants
+            .get_mut(tenant)
+            .is_some_and(|t| t.remove(id).is_some())
+    }
+
     pub(crate) fn changes(&self, method: &str) -> usize {
         self.changes.get(method).copied().unwrap_or(0)
     }
 
-    fn count(&mut self, method: &'static str) {
+    pub(crate) fn count(&mut self, method: &'static str) {
         *self.changes.entry(method).or_default() += 1;
     }
 
@@ -140,7 +177,7 @@ fn error(status: StatusCode, scim_type: &str, detail: &str) -> Response {
 }
 
 /// Why a request gets no tenant.
-enum Refusal {
+pub(crate) enum Refusal {
     /// An injected fault answers with this status.
     Fault(StatusCode),
     Unauthorized,
@@ -164,7 +201,7 @@ impl Refusal {
 }
 
 /// The tenant of the request's bearer token; an injected fault comes first.
-fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
+pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
             StatusCode::from_u16(state.scim.faults.remove(0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -258,27 +295,11 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
             "userName must be an email",
         );
     };
-    let exists = state
-        .scim
-        .tenants
-        .get(&tenant)
-        .is_some_and(|t| t.values().any(|u| u.user_name.eq_ignore_ascii_case(user_name)));
-    if exists {
-        return error(StatusCode::CONFLICT, "uniqueness", "userName is already taken");
-    }
-    let given = body["name"]["givenName"].as_str().unwrap_or_default().to_owned();
-    let family = body["name"]["familyName"].as_str().unwrap_or_default().to_owned();
-    let id = state.scim.insert(&tenant, user_name, &given, &family);
+    let given = body["name"]["givenName"].as_str().unwrap_or_default();
+    let family = body["name"]["familyName"].as_str().unwrap_or_default();
     // The app emails an invitation; the account is pending until the person accepts.
-    let user = {
-        let user = state
-            .scim
-            .tenants
-            .get_mut(&tenant)
-            .and_then(|t| t.get_mut(&id))
-            .expect("just inserted");
-        user.invite_pending = true;
-        user.clone()
+    let Some(user) = state.scim.invite(&tenant, user_name, given, family) else {
+        return error(StatusCode::CONFLICT, "uniqueness", "userName is already taken");
     };
     with_etag(&user, StatusCode::CREATED)
 }
@@ -346,8 +367,9 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): P
         Err(r) => return r.answer(),
     };
     state.scim.count("DELETE");
-    match state.scim.tenants.get_mut(&tenant).and_then(|t| t.remove(&id)) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => error(StatusCode::NOT_FOUND, "", "no such user"),
+    if state.scim.remove(&tenant, &id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "", "no such user")
     }
 }

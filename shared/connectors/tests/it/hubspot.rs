@@ -324,3 +324,39 @@ async fn the_ten_second_limit_is_waited_out() {
         sleeper.waits()
     );
 }
+
+#[tokio::test]
+async fn a_refresh_uses_the_v3_body_and_keeps_a_rotated_refresh_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/v3/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=hs-refresh"))
+        .and(body_string_contains("client_id=hs-client"))
+        .and(body_string_contains("client_secret=hs-secret"))
+        .and(|r: &Request| !r.headers.contains_key("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "hs-access-2", "refresh_token": "hs-refresh-2", "expires_in": 1799, "token_type": "bearer"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (http, _) = http(&server);
+    let now = chrono::Utc::now();
+    let tokens = oauth::refresh(
+        http,
+        registry::spec("hubspot").unwrap(),
+        "com_1",
+        &client(),
+        &SecretString::from("hs-refresh"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(tokens.access_token.expose_secret(), "hs-access-2");
+    assert_eq!(
+        tokens.refresh_token.map(|t| t.expose_secret().to_owned()),
+        Some("hs-refresh-2".to_owned())
+    );
+    assert_eq!(tokens.expires_at, Some(now + chrono::Duration::seconds(1799)));
+}

@@ -1,0 +1,167 @@
+//! HubSpot's Settings user-provisioning API (`/settings/v3/users/`) over the sandbox's users,
+//! with HubSpot's answers: `{results, paging.next.after}` pages, 201 on create, 204 on delete,
+//! and errors as `{status: "error", message, correlationId, category}`. Like HubSpot, a user
+//! carries no pending/accepted field.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::State;
+use crate::scim::{Refusal, User, tenant};
+
+const USERS: &str = "/settings/v3/users/";
+
+type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route(USERS, get(list).post(create))
+        .route("/settings/v3/users/{id}", get(read).delete(remove))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, category: &str, message: &str) -> Response {
+    let body =
+        json!({"status": "error", "message": message, "correlationId": "sandbox", "category": category});
+    (status, Json(body)).into_response()
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => {
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITS",
+                "You have reached your ten_secondly_rolling limit.",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
+            response
+        }
+        Refusal::Fault(status) => error(status, "INTERNAL_ERROR", "injected fault"),
+        Refusal::Unauthorized => error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found.",
+        ),
+    }
+}
+
+fn public_user(user: &User) -> Value {
+    json!({
+        "id": user.id, "email": user.user_name, "firstName": user.given, "lastName": user.family,
+        "roleIds": [], "secondaryTeamIds": [], "superAdmin": false, "sendWelcomeEmail": false
+    })
+}
+
+async fn list(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return refused(r),
+    };
+    let limit: usize = q
+        .get("limit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let users = state.scim.users(&tenant);
+    // The cursor is the id of the last user of the previous page (ids sort in creation order).
+    let rest: Vec<&User> = users
+        .iter()
+        .filter(|u| q.get("after").is_none_or(|after| u.id.as_str() > after.as_str()))
+        .collect();
+    let page: Vec<Value> = rest.iter().take(limit).map(|u| public_user(u)).collect();
+    let mut answer = json!({"results": page});
+    if rest.len() > limit {
+        let after = &rest[limit - 1].id;
+        answer["paging"] =
+            json!({"next": {"after": after, "link": format!("https://api.hubapi.com{USERS}?after={after}")}});
+    }
+    Json(answer).into_response()
+}
+
+async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return refused(r),
+    };
+    state.scim.count("POST");
+    let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
+        return error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "email is required");
+    };
+    let Some(welcome) = body["sendWelcomeEmail"].as_bool() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "sendWelcomeEmail is required",
+        );
+    };
+    let first = body["firstName"].as_str().unwrap_or_default();
+    let last = body["lastName"].as_str().unwrap_or_default();
+    let Some(user) = state.scim.invite(&tenant, email, first, last) else {
+        return error(
+            StatusCode::CONFLICT,
+            "CONFLICT",
+            "A user with this email already exists.",
+        );
+    };
+    let mut answer = public_user(&user);
+    answer["sendWelcomeEmail"] = json!(welcome);
+    (StatusCode::CREATED, Json(answer)).into_response()
+}
+
+async fn read(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return refused(r),
+    };
+    let user = match q.get("idProperty").map(String::as_str) {
+        Some("EMAIL") => state.scim.by_email(&tenant, &id),
+        None | Some("USER_ID") => state.scim.by_id(&tenant, &id),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                "idProperty must be USER_ID or EMAIL",
+            );
+        }
+    };
+    match user {
+        Some(user) => Json(public_user(&user)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", "User not found"),
+    }
+}
+
+async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return refused(r),
+    };
+    state.scim.count("DELETE");
+    if state.scim.remove(&tenant, &id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", "User not found")
+    }
+}
