@@ -131,6 +131,8 @@ pub struct VendorRequest {
     pub url: Url,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Body,
+    /// A POST that reads or sets a state (an RPC-style API's reads), so repeating it is safe.
+    pub repeatable: bool,
 }
 
 impl VendorRequest {
@@ -140,7 +142,14 @@ impl VendorRequest {
             url,
             headers: Vec::new(),
             body: Body::Empty,
+            repeatable: false,
         }
+    }
+
+    /// Marks a POST as safe to send twice (it reads, or sets a state it may already have).
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
     }
 
     pub fn get(url: Url) -> Self {
@@ -158,9 +167,10 @@ impl VendorRequest {
     }
 
     /// Whether sending it twice does no more than sending it once (so a timeout or 5xx
-    /// may be retried). POST is not: it is retried only when it surely was not processed.
+    /// may be retried). POST is not, unless marked repeatable: it is retried only when it
+    /// surely was not processed.
     fn idempotent(&self) -> bool {
-        self.method != Method::POST
+        self.method != Method::POST || self.repeatable
     }
 }
 
@@ -300,6 +310,12 @@ impl Session {
         // Full jitter: anywhere from half to all of the capped backoff.
         let jitter = rand_fraction();
         capped.mul_f64(0.5 + 0.5 * jitter)
+    }
+
+    /// Waits between polls of a vendor's asynchronous job (on the session's sleeper, so
+    /// tests do not wait).
+    pub async fn pause(&self, duration: Duration) {
+        self.http.sleeper.sleep(duration).await;
     }
 
     async fn wait_for_throttle(&self) {

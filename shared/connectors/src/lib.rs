@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod dismissal;
+pub mod dropbox;
 pub mod egress;
 pub mod error;
 pub mod http;

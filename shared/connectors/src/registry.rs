@@ -8,6 +8,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::dropbox::{self, DropboxConnector};
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
@@ -208,6 +209,32 @@ pub const APPS: &[AppSpec] = &[
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
         },
+    },
+    AppSpec {
+        slug: "dropbox",
+        hosts: dropbox::HOSTS,
+        // Dropbox publishes no number; it answers 429 with `Retry-After` when over.
+        limit: Some(RateLimit {
+            per_minute: 300,
+            burst: 20,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://www.dropbox.com/oauth2/authorize",
+            token_url: "https://api.dropboxapi.com/oauth2/token",
+            scopes: &[
+                "members.read",
+                "members.write",
+                "members.delete",
+                "team_info.read",
+            ],
+            // A refresh token (short-lived access tokens otherwise end the connection).
+            extra_params: &[("token_access_type", "offline")],
+            style: TokenStyle::Standard,
+            credentials_in_body: false,
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, _| Ok(Box::new(DropboxConnector::new(session))),
     },
     AppSpec {
         slug: "hubspot",

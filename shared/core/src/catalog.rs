@@ -188,7 +188,7 @@ pub const APPS: &[App] = &[
         ..app("docusign", "DocuSign", Oauth, CREATE_REMOVE)
     },
     App {
-        remove_means: "Removes the member from the Dropbox team.",
+        remove_means: "Removes the member from the Dropbox team and wipes team data from their linked devices; for 7 days an admin can recover the member or transfer their files.",
         suspend_means: Some("Suspends the member: no sign-in, files kept."),
         ..app("dropbox", "Dropbox", Oauth, CREATE_SUSPEND_REMOVE)
     },

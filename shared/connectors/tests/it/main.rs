@@ -1,5 +1,6 @@
 //! Connector tests: the shared plumbing and the SCIM connector against local fakes.
 
+mod dropbox;
 mod hubspot;
 mod okta;
 mod plumbing;
