@@ -719,3 +719,51 @@ async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
     assert_eq!(deleted.json()["status"], "deleted");
     assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropbox_connects_invites_suspends_and_removes_offline() {
+    let w = Walk::start().await;
+    let (co, query) = oauth_connected(
+        &w,
+        "dropbox-owner@example.com",
+        "dropbox",
+        "/_sandbox/dropbox/oauth2",
+    )
+    .await;
+    assert!(query.contains(&("token_access_type".to_owned(), "offline".to_owned())));
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/dropbox/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "invite_sent");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+
+    // Dropbox shows the join: the next sync says Connected.
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = w
+        .send("POST", &co.path("/apps/dropbox/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+
+    let act = |action: &'static str| {
+        let path = co.path(&format!("/apps/dropbox/accounts/{id}/{action}"));
+        let admin = co.admin.clone();
+        let w = &w;
+        async move {
+            let answer = w.send("POST", &path, Some(&admin), None).await;
+            assert_eq!(answer.status, 200, "{action}: {}", answer.text());
+            answer.json()
+        }
+    };
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert_eq!(act("delete").await["status"], "deleted");
+    assert!(w.local.sandbox.emails(tenant).is_empty());
+}

@@ -70,6 +70,8 @@ impl Local {
             .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?
             .route("slack.com", &format!("{sandbox_base}/slack"))?
+            .route("www.dropbox.com", &format!("{sandbox_base}/dropbox"))?
+            .route("api.dropboxapi.com", &format!("{sandbox_base}/dropbox"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;
@@ -81,6 +83,7 @@ impl Local {
             ("sandbox_oauth".to_owned(), sandbox_client()),
             ("slack".to_owned(), sandbox_client()),
             ("hubspot".to_owned(), sandbox_client()),
+            ("dropbox".to_owned(), sandbox_client()),
         ]);
         let apps = Apps {
             services: services.clone(),

@@ -1,11 +1,13 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at Slack's and HubSpot's paths with their token answers) and HubSpot's users API, served
-//! under `/_sandbox` by the devserver and by tests. The service reaches them through its
-//! normal egress routing (the sandbox apps' hosts, and Slack's, HubSpot's and 15Five's in the
-//! devserver, are routed here), so every call goes through the real connector code.
+//! at Slack's, Dropbox's and HubSpot's paths with their token answers), Dropbox's Team API and
+//! HubSpot's users API, served under `/_sandbox` by the devserver and by tests. The service
+//! reaches them through its normal egress routing (the sandbox apps' hosts, and the real
+//! vendors' in the devserver, are routed here), so every call goes through the real connector
+//! code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
+mod dropbox;
 mod hubspot;
 mod oauth;
 mod scim;
@@ -44,6 +46,10 @@ impl Sandbox {
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest("/slack", oauth::slack_router(self.state.clone()))
+            .nest(
+                "/dropbox",
+                oauth::dropbox_router(self.state.clone()).merge(dropbox::router(self.state.clone())),
+            )
             .nest(
                 "/hubspot",
                 oauth::hubspot_router(self.state.clone()).merge(hubspot::router(self.state.clone())),

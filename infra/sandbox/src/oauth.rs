@@ -96,6 +96,16 @@ pub(crate) fn slack_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at Dropbox's paths (`www.dropbox.com` and `api.dropboxapi.com` both
+/// land here).
+pub(crate) fn dropbox_router(state: Shared) -> Router {
+    Router::new()
+        .route("/oauth2/authorize", get(authorize))
+        .route("/oauth2/decide", get(decide))
+        .route("/oauth2/token", post(token))
+        .with_state(state)
+}
+
 /// The same server at HubSpot's paths; its v3 token endpoint takes our client's id and
 /// secret only in the form body.
 pub(crate) fn hubspot_router(state: Shared) -> Router {

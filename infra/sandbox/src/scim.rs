@@ -23,7 +23,7 @@ pub(crate) struct User {
     pub user_name: String,
     pub given: String,
     pub family: String,
-    active: bool,
+    pub active: bool,
     /// Created through the API: invited, not yet accepted.
     pub invite_pending: bool,
     version: u64,
@@ -136,6 +136,14 @@ impl Directory {
         let id = self.insert(tenant, email, first, last);
         let user = self.tenants.get_mut(tenant)?.get_mut(&id)?;
         user.invite_pending = true;
+        Some(user.clone())
+    }
+
+    /// Suspends (`false`) or reactivates a user; `None` when there is no such user.
+    pub(crate) fn set_active(&mut self, tenant: &str, id: &str, active: bool) -> Option<User> {
+        let user = self.tenants.get_mut(tenant)?.get_mut(id)?;
+        user.active = active;
+        user.version += 1;
         Some(user.clone())
     }
 
