@@ -6,33 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, StaticAuth, VendorHttp};
+use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{self, OAuthClientConfig};
-use prov_connectors::registry::{self, Tenant};
+use prov_connectors::registry;
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::RecordingSleeper;
+use crate::support::{RecordingSleeper, oauth_connector};
 
 fn dropbox(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
-    let policy = EgressPolicy::sandbox()
-        .route("api.dropboxapi.com", &server.uri())
-        .unwrap();
-    let sleeper = Arc::new(RecordingSleeper::default());
-    let http = Arc::new(VendorHttp::with_sleeper(
-        policy,
-        HttpConfig::default(),
-        sleeper.clone(),
-    ));
-    let auth = Arc::new(StaticAuth::bearer(&SecretString::from("sl.team-token")));
-    let spec = registry::spec("dropbox").unwrap();
-    (
-        spec.connector(http, "com_1", &Tenant::new(), auth).unwrap(),
-        sleeper,
-    )
+    oauth_connector(server, "dropbox", &["api.dropboxapi.com"], "sl.team-token")
 }
 
 fn profile(id: &str, email: &str, status: &str) -> Value {

@@ -6,30 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, StaticAuth, VendorHttp};
+use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{self, CodeGrant, OAuthClientConfig};
-use prov_connectors::registry::{self, Tenant};
+use prov_connectors::registry;
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::support::RecordingSleeper;
+use crate::support::{RecordingSleeper, oauth_connector, vendor_http};
 
 fn http(server: &MockServer) -> (Arc<VendorHttp>, Arc<RecordingSleeper>) {
-    let policy = EgressPolicy::sandbox()
-        .route("api.hubapi.com", &server.uri())
-        .unwrap();
-    let sleeper = Arc::new(RecordingSleeper::default());
-    (
-        Arc::new(VendorHttp::with_sleeper(
-            policy,
-            HttpConfig::default(),
-            sleeper.clone(),
-        )),
-        sleeper,
-    )
+    vendor_http(server, &["api.hubapi.com"])
 }
 
 fn client() -> OAuthClientConfig {
@@ -40,13 +29,7 @@ fn client() -> OAuthClientConfig {
 }
 
 fn hubspot(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
-    let (http, sleeper) = http(server);
-    let auth = Arc::new(StaticAuth::bearer(&SecretString::from("hs-access")));
-    let spec = registry::spec("hubspot").unwrap();
-    (
-        spec.connector(http, "com_1", &Tenant::new(), auth).unwrap(),
-        sleeper,
-    )
+    oauth_connector(server, "hubspot", &["api.hubapi.com"], "hs-access")
 }
 
 fn user(id: &str, email: &str) -> Value {

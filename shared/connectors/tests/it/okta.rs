@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::registry::{self, Secrets, Tenant};
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
 use secrecy::SecretString;
@@ -13,20 +11,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::RecordingSleeper;
+use crate::support::{RecordingSleeper, vendor_http};
 
 const ORG: &str = "https://acme.okta.com";
 
 fn okta(server: &MockServer, token: &str) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
-    let policy = EgressPolicy::sandbox()
-        .route("acme.okta.com", &server.uri())
-        .unwrap();
-    let sleeper = Arc::new(RecordingSleeper::default());
-    let http = Arc::new(VendorHttp::with_sleeper(
-        policy,
-        HttpConfig::default(),
-        sleeper.clone(),
-    ));
+    let (http, sleeper) = vendor_http(server, &["acme.okta.com"]);
     let spec = registry::spec("okta").unwrap();
     let tenant = Tenant::from([("org_url".to_owned(), ORG.to_owned())]);
     let secrets = Secrets::from([("api_token".to_owned(), SecretString::from(token))]);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, StaticAuth, VendorHttp};
+use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{self, CodeGrant, OAuthClientConfig};
-use prov_connectors::registry::{self, Tenant};
+use prov_connectors::registry;
 use prov_connectors::scim::user_resource;
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
 use secrecy::{ExposeSecret, SecretString};
@@ -16,23 +16,10 @@ use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::RecordingSleeper;
+use crate::support::{RecordingSleeper, oauth_connector, vendor_http};
 
 fn http(server: &MockServer) -> (Arc<VendorHttp>, Arc<RecordingSleeper>) {
-    let policy = EgressPolicy::sandbox()
-        .route("slack.com", &server.uri())
-        .unwrap()
-        .route("api.slack.com", &server.uri())
-        .unwrap();
-    let sleeper = Arc::new(RecordingSleeper::default());
-    (
-        Arc::new(VendorHttp::with_sleeper(
-            policy,
-            HttpConfig::default(),
-            sleeper.clone(),
-        )),
-        sleeper,
-    )
+    vendor_http(server, &["slack.com", "api.slack.com"])
 }
 
 fn client() -> OAuthClientConfig {
@@ -43,12 +30,11 @@ fn client() -> OAuthClientConfig {
 }
 
 fn slack_connector(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
-    let (http, sleeper) = http(server);
-    let auth = Arc::new(StaticAuth::bearer(&SecretString::from("xoxp-user-token")));
-    let spec = registry::spec("slack").unwrap();
-    (
-        spec.connector(http, "com_1", &Tenant::new(), auth).unwrap(),
-        sleeper,
+    oauth_connector(
+        server,
+        "slack",
+        &["slack.com", "api.slack.com"],
+        "xoxp-user-token",
     )
 }
 

@@ -45,3 +45,32 @@ pub fn session_for(server: &MockServer, config: HttpConfig) -> (Session, Arc<Rec
     };
     (session, sleeper)
 }
+
+/// The HTTP machinery with `hosts` routed to the mock server, and a recording sleeper.
+pub fn vendor_http(server: &MockServer, hosts: &[&str]) -> (Arc<VendorHttp>, Arc<RecordingSleeper>) {
+    let policy = hosts.iter().fold(EgressPolicy::sandbox(), |p, host| {
+        p.route(host, &server.uri()).unwrap()
+    });
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let http = Arc::new(VendorHttp::with_sleeper(
+        policy,
+        HttpConfig::default(),
+        sleeper.clone(),
+    ));
+    (http, sleeper)
+}
+
+/// The registry's connector for an OAuth `app` (no tenant details) with a bearer token, its
+/// hosts routed to the mock server.
+pub fn oauth_connector(
+    server: &MockServer,
+    app: &str,
+    hosts: &[&str],
+    token: &str,
+) -> (Box<dyn prov_connectors::Connector>, Arc<RecordingSleeper>) {
+    let (http, sleeper) = vendor_http(server, hosts);
+    let auth = Arc::new(StaticAuth::bearer(&SecretString::from(token)));
+    let spec = prov_connectors::registry::spec(app).unwrap();
+    let tenant = prov_connectors::registry::Tenant::new();
+    (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
+}
