@@ -5,17 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, VendorHttp};
-use prov_connectors::oauth::{self, OAuthClientConfig};
-use prov_connectors::registry;
+use prov_connectors::oauth::OAuthClientConfig;
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, oauth_connector};
+use crate::support::{RecordingSleeper, authorize_in_production, oauth_connector};
 
 fn dropbox(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
     oauth_connector(server, "dropbox", &["api.dropboxapi.com"], "sl.team-token")
@@ -68,21 +65,13 @@ async fn lookup(server: &MockServer, email: &str, answer: Value) {
 
 #[tokio::test]
 async fn the_authorize_url_asks_for_offline_access_and_the_member_scopes() {
-    let http = VendorHttp::new(EgressPolicy::production(), HttpConfig::default());
     let client = OAuthClientConfig {
         client_id: "dbx-app".into(),
         client_secret: SecretString::from("dbx-secret"),
     };
-    let auth = oauth::authorize(
-        &http,
-        registry::spec("dropbox").unwrap(),
-        &client,
-        "https://api.example.test/v1/oauth/callback",
-    )
-    .unwrap();
-    assert_eq!(auth.url.host_str(), Some("www.dropbox.com"));
-    assert_eq!(auth.url.path(), "/oauth2/authorize");
-    let q: std::collections::HashMap<_, _> = auth.url.query_pairs().into_owned().collect();
+    let (url, q, _) = authorize_in_production("dropbox", &client);
+    assert_eq!(url.host_str(), Some("www.dropbox.com"));
+    assert_eq!(url.path(), "/oauth2/authorize");
     assert_eq!(q["token_access_type"], "offline");
     assert_eq!(
         q["scope"],

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::http::VendorHttp;
 use prov_connectors::oauth::{self, CodeGrant, OAuthClientConfig};
 use prov_connectors::registry;
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, oauth_connector, vendor_http};
+use crate::support::{RecordingSleeper, authorize_in_production, oauth_connector, vendor_http};
 
 fn http(server: &MockServer) -> (Arc<VendorHttp>, Arc<RecordingSleeper>) {
     vendor_http(server, &["api.hubapi.com"])
@@ -53,20 +52,12 @@ fn ada() -> NewAccount {
 
 #[tokio::test]
 async fn the_authorize_url_asks_for_the_user_settings_scopes() {
-    let http = VendorHttp::new(EgressPolicy::production(), HttpConfig::default());
-    let auth = oauth::authorize(
-        &http,
-        registry::spec("hubspot").unwrap(),
-        &client(),
-        "https://api.example.test/v1/oauth/callback",
-    )
-    .unwrap();
-    assert_eq!(auth.url.host_str(), Some("app.hubspot.com"));
-    assert_eq!(auth.url.path(), "/oauth/authorize");
-    let q: std::collections::HashMap<_, _> = auth.url.query_pairs().into_owned().collect();
+    let (url, q, state) = authorize_in_production("hubspot", &client());
+    assert_eq!(url.host_str(), Some("app.hubspot.com"));
+    assert_eq!(url.path(), "/oauth/authorize");
     assert_eq!(q["scope"], "settings.users.read settings.users.write");
     assert_eq!(q["client_id"], "hs-client");
-    assert_eq!(q["state"], auth.state.expose_secret());
+    assert_eq!(q["state"], state);
 }
 
 #[tokio::test]

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::http::VendorHttp;
 use prov_connectors::oauth::{self, CodeGrant, OAuthClientConfig};
 use prov_connectors::registry;
 use prov_connectors::scim::user_resource;
@@ -16,7 +15,7 @@ use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, oauth_connector, vendor_http};
+use crate::support::{RecordingSleeper, authorize_in_production, oauth_connector, vendor_http};
 
 fn http(server: &MockServer) -> (Arc<VendorHttp>, Arc<RecordingSleeper>) {
     vendor_http(server, &["slack.com", "api.slack.com"])
@@ -42,20 +41,12 @@ fn slack_connector(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSle
 async fn the_authorize_url_asks_for_a_user_token_with_the_admin_scope() {
     let server = MockServer::start().await;
     // Production routing: the admin is sent to slack.com itself.
-    let http = VendorHttp::new(EgressPolicy::production(), HttpConfig::default());
-    let auth = oauth::authorize(
-        &http,
-        registry::spec("slack").unwrap(),
-        &client(),
-        "https://api.example.test/v1/oauth/callback",
-    )
-    .unwrap();
-    assert_eq!(auth.url.host_str(), Some("slack.com"));
-    assert_eq!(auth.url.path(), "/oauth/v2/authorize");
-    let q: std::collections::HashMap<_, _> = auth.url.query_pairs().into_owned().collect();
+    let (url, q, state) = authorize_in_production("slack", &client());
+    assert_eq!(url.host_str(), Some("slack.com"));
+    assert_eq!(url.path(), "/oauth/v2/authorize");
     assert_eq!(q["user_scope"], "admin");
     assert_eq!(q["client_id"], "123.456");
-    assert_eq!(q["state"], auth.state.expose_secret());
+    assert_eq!(q["state"], state);
     assert_eq!(q["code_challenge_method"], "S256");
     drop(server);
 }

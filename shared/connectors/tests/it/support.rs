@@ -74,3 +74,22 @@ pub fn oauth_connector(
     let tenant = prov_connectors::registry::Tenant::new();
     (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
 }
+
+/// Starts `app`'s authorization as production would (the vendor's own hosts); answers the
+/// authorize URL, its query and the state it carries.
+pub fn authorize_in_production(
+    app: &str,
+    client: &prov_connectors::oauth::OAuthClientConfig,
+) -> (url::Url, std::collections::HashMap<String, String>, String) {
+    use secrecy::ExposeSecret;
+    let http = VendorHttp::new(EgressPolicy::production(), HttpConfig::default());
+    let auth = prov_connectors::oauth::authorize(
+        &http,
+        prov_connectors::registry::spec(app).unwrap(),
+        client,
+        "https://api.example.test/v1/oauth/callback",
+    )
+    .unwrap();
+    let query = auth.url.query_pairs().into_owned().collect();
+    (auth.url, query, auth.state.expose_secret().to_owned())
+}
