@@ -18,7 +18,9 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
-use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+use crate::model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+};
 
 pub const HOSTS: &[&str] = &["www.dropbox.com", "api.dropboxapi.com"];
 const API: &str = "https://api.dropboxapi.com/2/";
@@ -306,44 +308,42 @@ impl Connector for DropboxConnector {
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        if let Some(existing) = self.find_by_email(&new.email).await? {
-            return Ok(existing);
-        }
-        let launched = self
-            .rpc(
-                "team/members/add_v2",
-                Some(json!({"new_members": [{
-                    "member_email": new.email,
-                    "member_given_name": new.first_name,
-                    "member_surname": new.last_name,
-                    "send_welcome_email": true,
-                }], "force_async": false})),
-                false,
-            )
-            .await?;
-        let done = self
-            .finish(launched, "team/members/add/job_status/get_v2")
-            .await?;
-        let Some(result) = done["complete"].as_array().and_then(|a| a.first()) else {
-            return Err(ConnectorError::Transient(
-                "Dropbox's add answered no result".into(),
-            ));
-        };
-        match result[".tag"].as_str().unwrap_or_default() {
-            "success" => {
-                let member: Member = serde_json::from_value(result.clone()).map_err(|e| {
-                    ConnectorError::Transient(format!("Dropbox's answer did not parse: {e}"))
-                })?;
-                Ok(account(member.profile))
-            }
-            // Added meanwhile (or still recoverable): that member.
-            "user_already_on_team" => self.find_by_email(&new.email).await?.ok_or_else(|| {
-                ConnectorError::Conflict(
-                    "Dropbox says the email is already on the team (a removed member can be recovered in the admin console)".into(),
+        let post = async {
+            let launched = self
+                .rpc(
+                    "team/members/add_v2",
+                    Some(json!({"new_members": [{
+                        "member_email": new.email,
+                        "member_given_name": new.first_name,
+                        "member_surname": new.last_name,
+                        "send_welcome_email": true,
+                    }], "force_async": false})),
+                    false,
                 )
-            }),
-            other => Err(add_refusal(other)),
-        }
+                .await?;
+            let done = self
+                .finish(launched, "team/members/add/job_status/get_v2")
+                .await?;
+            let Some(result) = done["complete"].as_array().and_then(|a| a.first()) else {
+                return Err(ConnectorError::Transient(
+                    "Dropbox's add answered no result".into(),
+                ));
+            };
+            match result[".tag"].as_str().unwrap_or_default() {
+                "success" => {
+                    let member: Member = serde_json::from_value(result.clone()).map_err(|e| {
+                        ConnectorError::Transient(format!("Dropbox's answer did not parse: {e}"))
+                    })?;
+                    Ok(account(member.profile))
+                }
+                // Added meanwhile: that member (or, if still recoverable only, this says so).
+                "user_already_on_team" => Err(ConnectorError::Conflict(
+                    "Dropbox says the email is already on the team (a removed member can be recovered in the admin console)".into(),
+                )),
+                other => Err(add_refusal(other)),
+            }
+        };
+        create_once(self, &new.email, post).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

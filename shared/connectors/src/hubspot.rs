@@ -15,7 +15,9 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
-use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+use crate::model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+};
 
 pub const HOSTS: &[&str] = &["api.hubapi.com", "app.hubspot.com"];
 const USERS: &str = "https://api.hubapi.com/settings/v3/users/";
@@ -186,30 +188,24 @@ impl Connector for HubSpotConnector {
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        if let Some(existing) = self.find_by_email(&new.email).await? {
-            return Ok(existing);
-        }
-        let body = json!({
-            "email": new.email,
-            "firstName": new.first_name,
-            "lastName": new.last_name,
-            "sendWelcomeEmail": true,
-        });
-        let response = self
-            .session
-            .send(VendorRequest::new(Method::POST, Self::users()).json(body))
-            .await?;
-        if response.status.is_success() {
-            return Ok(account(response.json()?, AccountStatus::InviteSent));
-        }
-        match hubspot_error(&response) {
-            // The user exists (perhaps created by an earlier attempt): that user.
-            ConnectorError::Conflict(why) => self
-                .find_by_email(&new.email)
-                .await?
-                .ok_or(ConnectorError::Conflict(why)),
-            other => Err(other),
-        }
+        let post = async {
+            let body = json!({
+                "email": new.email,
+                "firstName": new.first_name,
+                "lastName": new.last_name,
+                "sendWelcomeEmail": true,
+            });
+            let response = self
+                .session
+                .send(VendorRequest::new(Method::POST, Self::users()).json(body))
+                .await?;
+            if response.status.is_success() {
+                Ok(account(response.json()?, AccountStatus::InviteSent))
+            } else {
+                Err(hubspot_error(&response))
+            }
+        };
+        create_once(self, &new.email, post).await
     }
 
     async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {

@@ -82,3 +82,23 @@ pub trait Connector: Send + Sync {
     /// Removes the account the way the vendor removes (see the catalog); gone is fine.
     async fn delete(&self, id: &str) -> Result<(), ConnectorError>;
 }
+
+/// The idempotent create of a vendor without an idempotency key: the account with the email
+/// if there is one; otherwise `post` (not started until then); a conflict (the account was
+/// created meanwhile, perhaps by an earlier attempt) resolves to the account found after it.
+pub async fn create_once<C, F>(connector: &C, email: &str, post: F) -> Result<VendorAccount, ConnectorError>
+where
+    C: Connector + ?Sized,
+    F: std::future::Future<Output = Result<VendorAccount, ConnectorError>>,
+{
+    if let Some(existing) = connector.find_by_email(email).await? {
+        return Ok(existing);
+    }
+    match post.await {
+        Err(ConnectorError::Conflict(why)) => connector
+            .find_by_email(email)
+            .await?
+            .ok_or(ConnectorError::Conflict(why)),
+        other => other,
+    }
+}

@@ -13,7 +13,9 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
-use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+use crate::model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+};
 
 /// The hosts an Okta org lives on.
 pub const HOSTS: &[&str] = &["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"];
@@ -247,29 +249,23 @@ impl Connector for OktaConnector {
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        if let Some(existing) = self.find_by_email(&new.email).await? {
-            return Ok(existing);
-        }
-        let mut url = self.url("api/v1/users")?;
-        url.query_pairs_mut().append_pair("activate", "true");
-        let body = json!({"profile": {
-            "firstName": new.first_name, "lastName": new.last_name, "email": new.email, "login": new.email
-        }});
-        let response = self
-            .session
-            .send(VendorRequest::new(Method::POST, url).json(body))
-            .await?;
-        match response.status {
-            s if s.is_success() => Ok(account(response.json()?)),
-            _ => match okta_error(&response) {
-                // The login exists (perhaps created by an earlier attempt): that account.
-                ConnectorError::Conflict(why) => self
-                    .find_by_email(&new.email)
-                    .await?
-                    .ok_or(ConnectorError::Conflict(why)),
-                other => Err(other),
-            },
-        }
+        let post = async {
+            let mut url = self.url("api/v1/users")?;
+            url.query_pairs_mut().append_pair("activate", "true");
+            let body = json!({"profile": {
+                "firstName": new.first_name, "lastName": new.last_name, "email": new.email, "login": new.email
+            }});
+            let response = self
+                .session
+                .send(VendorRequest::new(Method::POST, url).json(body))
+                .await?;
+            if response.status.is_success() {
+                Ok(account(response.json()?))
+            } else {
+                Err(okta_error(&response))
+            }
+        };
+        create_once(self, &new.email, post).await
     }
 
     async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {

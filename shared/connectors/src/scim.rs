@@ -10,7 +10,9 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
-use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+use crate::model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -307,29 +309,27 @@ impl Connector for ScimConnector {
     }
 
     async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        if let Some(existing) = self.find_by_email(&account.email).await? {
-            return Ok(existing);
-        }
-        let user = json!({
-            "schemas": [USER_SCHEMA],
-            "userName": account.email,
-            "name": {"givenName": account.first_name, "familyName": account.last_name},
-            "emails": [{"value": account.email, "type": "work", "primary": true}],
-            "active": true
-        });
-        let response = self
-            .session
-            .send(VendorRequest::new(Method::POST, self.url("Users")?).json(user))
-            .await?;
-        match response.status {
-            s if s.is_success() => Ok(self.account(response.json()?)),
-            // Created meanwhile (or by an earlier attempt whose answer was lost).
-            StatusCode::CONFLICT => match self.find_by_email(&account.email).await? {
-                Some(existing) => Ok(existing),
-                None => Err(self.error(&response)),
-            },
-            _ => Err(self.error(&response)),
-        }
+        let post = async {
+            let user = json!({
+                "schemas": [USER_SCHEMA],
+                "userName": account.email,
+                "name": {"givenName": account.first_name, "familyName": account.last_name},
+                "emails": [{"value": account.email, "type": "work", "primary": true}],
+                "active": true
+            });
+            let response = self
+                .session
+                .send(VendorRequest::new(Method::POST, self.url("Users")?).json(user))
+                .await?;
+            if response.status.is_success() {
+                Ok(self.account(response.json()?))
+            } else {
+                // A 409 (created meanwhile, or by an earlier attempt whose answer was lost)
+                // is a `Conflict`, which resolves to the account found after it.
+                Err(self.error(&response))
+            }
+        };
+        create_once(self, &account.email, post).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

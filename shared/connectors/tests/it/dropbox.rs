@@ -323,3 +323,33 @@ async fn a_read_is_retried_after_a_429_and_a_5xx() {
     assert_eq!(sleeper.waits()[0], Duration::from_secs(3));
     assert_eq!(sleeper.waits().len(), 2);
 }
+
+#[tokio::test]
+async fn an_add_that_finds_the_member_already_on_the_team_returns_that_member() {
+    let server = MockServer::start().await;
+    // Not there at the first look; on the team by the time the add runs.
+    rpc("members/get_info_v2")
+        .respond_with(ResponseTemplate::new(200).set_body_json(not_found("ada@example.com")))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    rpc("members/get_info_v2")
+        .respond_with(ResponseTemplate::new(200).set_body_json(info("dbmid:5", "ada@example.com", "invited")))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    rpc("members/add_v2")
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            ".tag": "complete", "complete": [{".tag": "user_already_on_team", "user_already_on_team": "ada@example.com"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = dropbox(&server);
+    let found = connector.create(&ada()).await.unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.status),
+        ("dbmid:5", AccountStatus::InviteSent)
+    );
+}
