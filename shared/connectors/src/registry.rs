@@ -8,6 +8,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::box_com::{self, BoxConnector};
 use crate::dropbox::{self, DropboxConnector};
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
@@ -209,6 +210,29 @@ pub const APPS: &[AppSpec] = &[
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
         },
+    },
+    AppSpec {
+        slug: "box",
+        hosts: box_com::HOSTS,
+        // Box publishes no number (about 1,000 a minute per user is commonly cited); it
+        // answers 429 with `retry-after` when over.
+        limit: Some(RateLimit {
+            per_minute: 600,
+            burst: 20,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://account.box.com/api/oauth2/authorize",
+            token_url: "https://api.box.com/oauth2/token",
+            // Box grants the scopes configured on the app ("Manage users", read/write all
+            // files for the content move); none are named here.
+            scopes: &[],
+            extra_params: &[],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, _| Ok(Box::new(BoxConnector::new(session))),
     },
     AppSpec {
         slug: "dropbox",

@@ -164,8 +164,11 @@ pub const APPS: &[App] = &[
         ..app("asana", "Asana", Oauth, CREATE_REMOVE)
     },
     App {
-        remove_means: "Deletes the managed user and their content (force delete).",
+        remove_means: "Moves the managed user's files and folders to the admin who connected Box, then deletes the user.",
         suspend_means: Some("Sets the user inactive: no sign-in, content kept."),
+        differences_from_product_docs: &[
+            "Box has no invitation state: a created managed user is an active account at once (Box emails them to set it up).",
+        ],
         ..app("box", "Box", Oauth, CREATE_SUSPEND_REMOVE)
     },
     App {
