@@ -552,6 +552,14 @@ async fn onboarding_waits_for_the_offer_then_creates_the_picked_accounts() {
     );
 }
 
+/// Performs `action` on an app account; it must succeed.
+async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
+    let path = co.path(&format!("/apps/{app}/accounts/{id}/{action}"));
+    let answer = w.send("POST", &path, Some(&co.admin), None).await;
+    assert_eq!(answer.status, 200, "{action}: {}", answer.text());
+    answer.json()
+}
+
 /// A Plus company that connects `app` through the sandbox's consent page at `sandbox`
 /// (where the vendor's authorize host is routed); answers the authorize URL's query.
 async fn oauth_connected(w: &Walk, owner: &str, app: &str, sandbox: &str) -> (Co, Vec<(String, String)>) {
@@ -752,16 +760,32 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
         .await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
 
-    let act = |action: &'static str| {
-        let path = co.path(&format!("/apps/dropbox/accounts/{id}/{action}"));
-        let admin = co.admin.clone();
-        let w = &w;
-        async move {
-            let answer = w.send("POST", &path, Some(&admin), None).await;
-            assert_eq!(answer.status, 200, "{action}: {}", answer.text());
-            answer.json()
-        }
-    };
+    let act = |action| act_on(&w, &co, "dropbox", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert_eq!(act("delete").await["status"], "deleted");
+    assert!(w.local.sandbox.emails(tenant).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn box_connects_creates_suspends_and_removes_offline() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(&w, "box-owner@example.com", "box", "/_sandbox/box/api/oauth2").await;
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/box/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    // Box has no invitation state: the managed user is an account at once.
+    assert_eq!(created.json()["status"], "connected");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let act = |action| act_on(&w, &co, "box", &id, action);
     assert_eq!(act("suspend").await["status"], "suspended");
     assert_eq!(act("reactivate").await["status"], "connected");
     assert_eq!(act("delete").await["status"], "deleted");

@@ -70,6 +70,8 @@ impl Local {
             .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?
             .route("slack.com", &format!("{sandbox_base}/slack"))?
+            .route("account.box.com", &format!("{sandbox_base}/box"))?
+            .route("api.box.com", &format!("{sandbox_base}/box"))?
             .route("www.dropbox.com", &format!("{sandbox_base}/dropbox"))?
             .route("api.dropboxapi.com", &format!("{sandbox_base}/dropbox"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
@@ -84,6 +86,7 @@ impl Local {
             ("slack".to_owned(), sandbox_client()),
             ("hubspot".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
+            ("box".to_owned(), sandbox_client()),
         ]);
         let apps = Apps {
             services: services.clone(),

@@ -1,12 +1,13 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at Slack's, Dropbox's and HubSpot's paths with their token answers), Dropbox's Team API and
-//! HubSpot's users API, served under `/_sandbox` by the devserver and by tests. The service
-//! reaches them through its normal egress routing (the sandbox apps' hosts, and the real
-//! vendors' in the devserver, are routed here), so every call goes through the real connector
-//! code.
+//! at Slack's, Box's, Dropbox's and HubSpot's paths with their token answers), and Box's,
+//! Dropbox's and HubSpot's user APIs, served under `/_sandbox` by the devserver and by tests.
+//! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
+//! the real vendors' in the devserver, are routed here), so every call goes through the real
+//! connector code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
+mod box_com;
 mod dropbox;
 mod hubspot;
 mod oauth;
@@ -46,6 +47,10 @@ impl Sandbox {
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest("/slack", oauth::slack_router(self.state.clone()))
+            .nest(
+                "/box",
+                oauth::box_router(self.state.clone()).merge(box_com::router(self.state.clone())),
+            )
             .nest(
                 "/dropbox",
                 oauth::dropbox_router(self.state.clone()).merge(dropbox::router(self.state.clone())),

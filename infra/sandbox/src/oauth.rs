@@ -106,6 +106,15 @@ pub(crate) fn dropbox_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at Box's paths (`account.box.com` and `api.box.com` both land here).
+pub(crate) fn box_router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/oauth2/authorize", get(authorize))
+        .route("/api/oauth2/decide", get(decide))
+        .route("/oauth2/token", post(token))
+        .with_state(state)
+}
+
 /// The same server at HubSpot's paths; its v3 token endpoint takes our client's id and
 /// secret only in the form body.
 pub(crate) fn hubspot_router(state: Shared) -> Router {

@@ -1,0 +1,179 @@
+//! Box's managed-users API (`/2.0/users`) over the sandbox's users, with Box's answers:
+//! `entries` + `next_marker` pages, `status` `active`/`inactive`, the content move to another
+//! user (`PUT /users/{id}/folders/0`), and errors as `{type: "error", status, code, message}`.
+//! Like Box, a user has no invitation state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::State;
+use crate::scim::{Refusal, User, tenant};
+
+/// The id of the admin who connected (the sandbox's `/users/me`).
+const ADMIN_ID: &str = "admin";
+
+type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/2.0/users", get(list).post(create))
+        .route("/2.0/users/me", get(me))
+        .route("/2.0/users/{id}", get(read).put(update).delete(remove))
+        .route("/2.0/users/{id}/folders/0", put(move_content))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, code: &str) -> Response {
+    let body = json!({"type": "error", "status": status.as_u16(), "code": code, "message": format!("sandbox: {code}"), "request_id": "sandbox"});
+    (status, Json(body)).into_response()
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
+            response
+        }
+        Refusal::Fault(status) => error(status, "internal_server_error"),
+        Refusal::Unauthorized => error(StatusCode::UNAUTHORIZED, "unauthorized"),
+    }
+}
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "type": "user", "id": user.id, "name": format!("{} {}", user.given, user.family).trim(),
+        "login": user.user_name, "status": if user.active { "active" } else { "inactive" }
+    })
+}
+
+macro_rules! tenant_or_refuse {
+    ($state:expr, $headers:expr) => {
+        match tenant(&mut $state, &$headers) {
+            Ok(t) => t,
+            Err(r) => return refused(r),
+        }
+    };
+}
+
+async fn list(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let users = state.scim.users(&tenant);
+    let rest: Vec<&User> = users
+        .iter()
+        .filter(|u| {
+            q.get("filter_term").is_none_or(|term| {
+                let term = term.to_lowercase();
+                u.user_name.to_lowercase().starts_with(&term) || u.given.to_lowercase().starts_with(&term)
+            })
+        })
+        .filter(|u| q.get("marker").is_none_or(|m| u.id.as_str() > m.as_str()))
+        .collect();
+    let shown = &rest[..rest.len().min(limit)];
+    let next = (rest.len() > limit)
+        .then(|| shown.last().map(|u| u.id.clone()))
+        .flatten();
+    Json(json!({"entries": shown.iter().map(|u| user_json(u)).collect::<Vec<_>>(), "limit": limit, "next_marker": next}))
+        .into_response()
+}
+
+async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let _ = tenant_or_refuse!(state, headers);
+    Json(json!({"type": "user", "id": ADMIN_ID, "role": "admin"})).into_response()
+}
+
+async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("POST");
+    let (Some(name), Some(login)) = (body["name"].as_str(), body["login"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request");
+    };
+    let (given, family) = name.split_once(' ').unwrap_or((name, ""));
+    match state.scim.invite(&tenant, login, given, family) {
+        Some(user) => {
+            // Box has no invitation state: the managed user is active at once.
+            state.scim.accept(&tenant, login);
+            (StatusCode::CREATED, Json(user_json(&user))).into_response()
+        }
+        None => error(StatusCode::CONFLICT, "user_login_already_used"),
+    }
+}
+
+async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    match state.scim.by_id(&tenant, &id) {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+async fn update(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("PATCH");
+    let active = match body["status"].as_str() {
+        Some("active") => true,
+        Some("inactive") => false,
+        _ => return error(StatusCode::BAD_REQUEST, "bad_request"),
+    };
+    match state.scim.set_active(&tenant, &id, active) {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+async fn move_content(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if body["owned_by"]["id"] != ADMIN_ID {
+        return error(StatusCode::BAD_REQUEST, "bad_request");
+    }
+    match state.scim.by_id(&tenant, &id) {
+        Some(user) => Json(json!({"type": "folder", "id": format!("moved-{id}"), "name": format!("{} Files and Folders", user.user_name)}))
+            .into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("DELETE");
+    if state.scim.remove(&tenant, &id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "not_found")
+    }
+}
