@@ -2,6 +2,7 @@
 //! (written once, in `http` and `egress`), and the generic SCIM 2.0 connector.
 
 pub mod accounts;
+pub mod asana;
 pub mod box_com;
 pub mod connections;
 pub mod dismissal;

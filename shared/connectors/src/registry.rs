@@ -8,6 +8,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::asana::{self, AsanaConnector};
 use crate::box_com::{self, BoxConnector};
 use crate::dropbox::{self, DropboxConnector};
 use crate::egress::HostPattern;
@@ -210,6 +211,27 @@ pub const APPS: &[AppSpec] = &[
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
         },
+    },
+    AppSpec {
+        slug: "asana",
+        hosts: asana::HOSTS,
+        // 150 requests a minute on free domains (1,500 on paid): keep to the lower.
+        limit: Some(RateLimit {
+            per_minute: 150,
+            burst: 10,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://app.asana.com/-/oauth_authorize",
+            token_url: "https://app.asana.com/-/oauth_token",
+            // addUser/removeUser have no granular scope: the app's full (`default`) access.
+            scopes: &[],
+            extra_params: &[],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, tenant| Ok(Box::new(AsanaConnector::new(session, tenant))),
     },
     AppSpec {
         slug: "box",

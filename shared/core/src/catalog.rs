@@ -160,7 +160,10 @@ pub const APPS: &[App] = &[
         ..app("fifteen_five", "15Five", ApiKey, CREATE_REMOVE)
     },
     App {
-        remove_means: "Removes the user from the Asana organization (their tasks stay).",
+        remove_means: "Removes the user from the Asana organization; Asana hands their tasks and projects to the admin who connected Asana.",
+        differences_from_product_docs: &[
+            "Asana shows no invitation state, and the person sets their own name: a member added by email is listed as active.",
+        ],
         ..app("asana", "Asana", Oauth, CREATE_REMOVE)
     },
     App {

@@ -1,5 +1,6 @@
 //! Connector tests: the shared plumbing and the SCIM connector against local fakes.
 
+mod asana;
 mod box_com;
 mod dropbox;
 mod hubspot;
