@@ -560,9 +560,14 @@ async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
     answer.json()
 }
 
-/// A Plus company that connects `app` through the sandbox's consent page at `sandbox`
-/// (where the vendor's authorize host is routed); answers the authorize URL's query.
-async fn oauth_connected(w: &Walk, owner: &str, app: &str, sandbox: &str) -> (Co, Vec<(String, String)>) {
+/// A Plus company that connects `app` through the sandbox's consent page at `consent_path`
+/// (where the vendor's authorize URL is routed); answers the authorize URL's query.
+async fn oauth_connected(
+    w: &Walk,
+    owner: &str,
+    app: &str,
+    consent_path: &str,
+) -> (Co, Vec<(String, String)>) {
     let (id, admin) = w.company(crate::support::PARTNER, owner).await;
     let co = Co { id, admin };
     let plan = w
@@ -587,9 +592,10 @@ async fn oauth_connected(w: &Walk, owner: &str, app: &str, sandbox: &str) -> (Co
     let url = url::Url::parse(&authorize).unwrap();
     assert_eq!(
         url.path(),
-        format!("{sandbox}/authorize"),
+        consent_path,
         "the vendor's authorize host is routed to the sandbox"
     );
+    let (consent_dir, _) = consent_path.rsplit_once('/').unwrap();
     let consent = w
         .send(
             "GET",
@@ -607,7 +613,7 @@ async fn oauth_connected(w: &Walk, owner: &str, app: &str, sandbox: &str) -> (Co
         .next()
         .unwrap()
         .replace("&amp;", "&");
-    let decided = w.send("GET", &format!("{sandbox}/{href}"), None, None).await;
+    let decided = w.send("GET", &format!("{consent_dir}/{href}"), None, None).await;
     let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
     let done = w
         .send(
@@ -635,8 +641,13 @@ async fn oauth_connected(w: &Walk, owner: &str, app: &str, sandbox: &str) -> (Co
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
     let w = Walk::start().await;
-    let (co, query) =
-        oauth_connected(&w, "slack-owner@example.com", "slack", "/_sandbox/slack/oauth/v2").await;
+    let (co, query) = oauth_connected(
+        &w,
+        "slack-owner@example.com",
+        "slack",
+        "/_sandbox/slack/oauth/v2/authorize",
+    )
+    .await;
     assert!(query.contains(&("user_scope".to_owned(), "admin".to_owned())));
     let status = w
         .send("GET", &co.path("/apps/slack/connection"), Some(&co.admin), None)
@@ -663,7 +674,7 @@ async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
         &w,
         "hubspot-owner@example.com",
         "hubspot",
-        "/_sandbox/hubspot/oauth",
+        "/_sandbox/hubspot/oauth/authorize",
     )
     .await;
     assert!(query.contains(&(
@@ -735,7 +746,7 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
         &w,
         "dropbox-owner@example.com",
         "dropbox",
-        "/_sandbox/dropbox/oauth2",
+        "/_sandbox/dropbox/oauth2/authorize",
     )
     .await;
     assert!(query.contains(&("token_access_type".to_owned(), "offline".to_owned())));
@@ -770,7 +781,13 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn box_connects_creates_suspends_and_removes_offline() {
     let w = Walk::start().await;
-    let (co, _) = oauth_connected(&w, "box-owner@example.com", "box", "/_sandbox/box/api/oauth2").await;
+    let (co, _) = oauth_connected(
+        &w,
+        "box-owner@example.com",
+        "box",
+        "/_sandbox/box/api/oauth2/authorize",
+    )
+    .await;
     let tenant = prov_sandbox::OAUTH_TENANT;
     let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
@@ -790,4 +807,39 @@ async fn box_connects_creates_suspends_and_removes_offline() {
     assert_eq!(act("reactivate").await["status"], "connected");
     assert_eq!(act("delete").await["status"], "deleted");
     assert!(w.local.sandbox.emails(tenant).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asana_connects_adds_and_removes_a_member_offline() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "asana-owner@example.com",
+        "asana",
+        "/_sandbox/asana/-/oauth_authorize",
+    )
+    .await;
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    w.local
+        .sandbox
+        .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
+    let synced = w
+        .send("POST", &co.path("/apps/asana/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/asana/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "connected");
+    assert_eq!(created.json()["allowed_actions"], json!(["delete", "unmatch"]));
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(act_on(&w, &co, "asana", &id, "delete").await["status"], "deleted");
+    assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
 }

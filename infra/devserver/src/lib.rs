@@ -70,6 +70,7 @@ impl Local {
             .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?
             .route("slack.com", &format!("{sandbox_base}/slack"))?
+            .route("app.asana.com", &format!("{sandbox_base}/asana"))?
             .route("account.box.com", &format!("{sandbox_base}/box"))?
             .route("api.box.com", &format!("{sandbox_base}/box"))?
             .route("www.dropbox.com", &format!("{sandbox_base}/dropbox"))?
@@ -87,6 +88,7 @@ impl Local {
             ("hubspot".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
             ("box".to_owned(), sandbox_client()),
+            ("asana".to_owned(), sandbox_client()),
         ]);
         let apps = Apps {
             services: services.clone(),

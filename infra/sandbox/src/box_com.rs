@@ -56,15 +56,6 @@ fn user_json(user: &User) -> Value {
     })
 }
 
-macro_rules! tenant_or_refuse {
-    ($state:expr, $headers:expr) => {
-        match tenant(&mut $state, &$headers) {
-            Ok(t) => t,
-            Err(r) => return refused(r),
-        }
-    };
-}
-
 async fn list(
     AxState(state): AxState<Shared>,
     headers: HeaderMap,

@@ -1,5 +1,5 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at Slack's, Box's, Dropbox's and HubSpot's paths with their token answers), and Box's,
+//! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and Asana's, Box's,
 //! Dropbox's and HubSpot's user APIs, served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
@@ -7,6 +7,17 @@
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
+/// The tenant of a fake vendor's request, or the `refused(…)` answer of the calling module.
+macro_rules! tenant_or_refuse {
+    ($state:expr, $headers:expr) => {
+        match tenant(&mut $state, &$headers) {
+            Ok(t) => t,
+            Err(r) => return refused(r),
+        }
+    };
+}
+
+mod asana;
 mod box_com;
 mod dropbox;
 mod hubspot;
@@ -47,6 +58,10 @@ impl Sandbox {
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest("/slack", oauth::slack_router(self.state.clone()))
+            .nest(
+                "/asana",
+                oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),
+            )
             .nest(
                 "/box",
                 oauth::box_router(self.state.clone()).merge(box_com::router(self.state.clone())),

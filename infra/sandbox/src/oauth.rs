@@ -106,6 +106,15 @@ pub(crate) fn dropbox_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at Asana's paths.
+pub(crate) fn asana_router(state: Shared) -> Router {
+    Router::new()
+        .route("/-/oauth_authorize", get(authorize))
+        .route("/-/decide", get(decide))
+        .route("/-/oauth_token", post(token))
+        .with_state(state)
+}
+
 /// The same server at Box's paths (`account.box.com` and `api.box.com` both land here).
 pub(crate) fn box_router(state: Shared) -> Router {
     Router::new()

@@ -1,0 +1,158 @@
+//! Asana's REST API for organization membership (`/api/1.0/…`) over the sandbox's users,
+//! with Asana's answers: `{data}` envelopes, `next_page.offset` pages, `addUser` /
+//! `removeUser`, and errors as `{errors: [{message}]}`. The connecting admin belongs to one
+//! organization (and a personal workspace). Like Asana, a member has no invitation state.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::State;
+use crate::scim::{Refusal, User, tenant};
+
+/// The sandbox organization's gid.
+const ORG: &str = "1200000000000001";
+
+type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/1.0/users", get(list))
+        .route("/api/1.0/users/{user}", get(read))
+        .route("/api/1.0/workspaces/{workspace}/addUser", post(add))
+        .route("/api/1.0/workspaces/{workspace}/removeUser", post(remove))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"errors": [{"message": message}]}))).into_response()
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit enforced");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
+            response
+        }
+        Refusal::Fault(status) => error(status, "sandbox: injected fault"),
+        Refusal::Unauthorized => error(StatusCode::UNAUTHORIZED, "Not Authorized"),
+    }
+}
+
+fn user_json(user: &User) -> Value {
+    json!({"gid": user.id, "resource_type": "user", "email": user.user_name,
+           "name": format!("{} {}", user.given, user.family).trim(), "workspaces": [{"gid": ORG, "resource_type": "workspace"}]})
+}
+
+async fn list(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if q.get("workspace").map(String::as_str) != Some(ORG) {
+        return error(StatusCode::BAD_REQUEST, "workspace: Not a recognized ID");
+    }
+    let limit: usize = q
+        .get("limit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let users = state.scim.users(&tenant);
+    let rest: Vec<&User> = users
+        .iter()
+        .filter(|u| q.get("offset").is_none_or(|o| u.id.as_str() > o.as_str()))
+        .collect();
+    let shown = &rest[..rest.len().min(limit)];
+    let next = (rest.len() > limit)
+        .then(|| shown.last().map(|u| json!({"offset": u.id})))
+        .flatten();
+    Json(json!({"data": shown.iter().map(|u| user_json(u)).collect::<Vec<_>>(), "next_page": next}))
+        .into_response()
+}
+
+async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(user): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if user == "me" {
+        return Json(json!({"data": {"gid": "1", "workspaces": [
+            {"gid": "1100000000000001", "is_organization": false},
+            {"gid": ORG, "is_organization": true}
+        ]}}))
+        .into_response();
+    }
+    let found = if user.contains('@') {
+        state.scim.by_email(&tenant, &user)
+    } else {
+        state.scim.by_id(&tenant, &user)
+    };
+    match found {
+        Some(u) => Json(json!({"data": user_json(&u)})).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("user: Unknown object: {user}")),
+    }
+}
+
+async fn add(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(workspace): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if workspace != ORG {
+        return error(StatusCode::NOT_FOUND, "workspace: Unknown object");
+    }
+    state.scim.count("POST");
+    let Some(email) = body["data"]["user"].as_str().filter(|e| e.contains('@')) else {
+        return error(StatusCode::BAD_REQUEST, "user: Missing input");
+    };
+    // Adding a member again answers the member, as Asana does.
+    let user = match state.scim.by_email(&tenant, email) {
+        Some(existing) => existing,
+        None => {
+            let Some(user) = state.scim.invite(&tenant, email, "", "") else {
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "sandbox: add failed");
+            };
+            // No invitation state at Asana: the member is listed at once.
+            state.scim.accept(&tenant, email);
+            user
+        }
+    };
+    Json(json!({"data": user_json(&user)})).into_response()
+}
+
+async fn remove(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(workspace): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if workspace != ORG {
+        return error(StatusCode::NOT_FOUND, "workspace: Unknown object");
+    }
+    state.scim.count("DELETE");
+    let user = body["data"]["user"].as_str().unwrap_or_default().to_owned();
+    let removed = if user.contains('@') {
+        state.scim.remove_by_email(&tenant, &user)
+    } else {
+        state.scim.remove(&tenant, &user)
+    };
+    if removed {
+        Json(json!({"data": {}})).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, &format!("user: Unknown object: {user}"))
+    }
+}
