@@ -711,6 +711,14 @@ async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
         .await;
     assert_eq!(synced.status, 200, "{}", synced.text());
     assert_eq!(synced.json()["created"], 1, "Grace is new; Ada is known");
+    // HubSpot's access tokens last 30 minutes: an expired one is refreshed (v3, credentials
+    // in the body) and the call goes through.
+    w.local.sandbox.expire_access_tokens();
+    let again = w
+        .send("POST", &co.path("/apps/hubspot/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(w.local.sandbox.refreshes(), 1);
     let id = account["id"].as_str().unwrap();
     let listed = w
         .send("GET", &co.path("/apps/hubspot/accounts"), Some(&co.admin), None)
