@@ -33,7 +33,7 @@ fn slack_connector(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSle
         server,
         "slack",
         &["slack.com", "api.slack.com"],
-        "xoxp-user-token",
+        "slack-user-token-fake",
     )
 }
 
@@ -63,7 +63,7 @@ async fn the_code_exchange_reads_the_user_token_and_the_team() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "ok": true,
             "app_id": "A1",
-            "authed_user": {"id": "U1", "scope": "admin", "access_token": "xoxp-user-token", "token_type": "user"},
+            "authed_user": {"id": "U1", "scope": "admin", "access_token": "slack-user-token-fake", "token_type": "user"},
             "team": {"id": "T123", "name": "Acme"}
         })))
         .expect(1)
@@ -87,7 +87,7 @@ async fn the_code_exchange_reads_the_user_token_and_the_team() {
     )
     .await
     .unwrap();
-    assert_eq!(tokens.access_token.expose_secret(), "xoxp-user-token");
+    assert_eq!(tokens.access_token.expose_secret(), "slack-user-token-fake");
     assert!(
         tokens.refresh_token.is_none() && tokens.expires_at.is_none(),
         "no rotation: the token does not expire"
@@ -152,7 +152,7 @@ async fn scim_lists_across_pages_with_the_user_token() {
         .and(path("/scim/v2/Users"))
         .and(query_param("startIndex", "1"))
         .and(query_param("count", "100"))
-        .and(header("authorization", "Bearer xoxp-user-token"))
+        .and(header("authorization", "Bearer slack-user-token-fake"))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(1, 100, 150)))
         .mount(&server)
         .await;
@@ -236,7 +236,7 @@ async fn removal_deactivates_and_a_missing_member_is_fine() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
         .and(path("/scim/v2/Users/U1"))
-        .and(header("authorization", "Bearer xoxp-user-token"))
+        .and(header("authorization", "Bearer slack-user-token-fake"))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
