@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,17 +35,11 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn refused(refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => {
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit enforced");
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
-            response
-        }
-        Refusal::Fault(status) => error(status, "sandbox: injected fault"),
-        Refusal::Unauthorized => error(StatusCode::UNAUTHORIZED, "Not Authorized"),
-    }
+    refusal.answer_as(|status| match status {
+        StatusCode::TOO_MANY_REQUESTS => error(status, "Rate limit enforced"),
+        StatusCode::UNAUTHORIZED => error(status, "Not Authorized"),
+        _ => error(status, "sandbox: injected fault"),
+    })
 }
 
 fn user_json(user: &User) -> Value {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -36,17 +36,11 @@ fn error(status: StatusCode, code: &str) -> Response {
 }
 
 fn refused(refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => {
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded");
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
-            response
-        }
-        Refusal::Fault(status) => error(status, "internal_server_error"),
-        Refusal::Unauthorized => error(StatusCode::UNAUTHORIZED, "unauthorized"),
-    }
+    refusal.answer_as(|status| match status {
+        StatusCode::TOO_MANY_REQUESTS => error(status, "rate_limit_exceeded"),
+        StatusCode::UNAUTHORIZED => error(status, "unauthorized"),
+        _ => error(status, "internal_server_error"),
+    })
 }
 
 fn user_json(user: &User) -> Value {

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State as AxState;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -36,24 +36,18 @@ fn route_error(tag: &str) -> Response {
 }
 
 fn refused(refusal: Refusal) -> Response {
-    let (status, body) = match refusal {
-        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"error_summary": "too_many_requests/..", "error": {"reason": {".tag": "too_many_requests"}, "retry_after": 1}}),
-        ),
-        Refusal::Fault(status) => (status, json!({"error_summary": "internal_error/.."})),
-        Refusal::Unauthorized => (
-            StatusCode::UNAUTHORIZED,
-            json!({"error_summary": "expired_access_token/..", "error": {".tag": "expired_access_token"}}),
-        ),
-    };
-    let mut response = (status, Json(body)).into_response();
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
-    }
-    response
+    refusal.answer_as(|status| {
+        let body = match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                json!({"error_summary": "too_many_requests/..", "error": {"reason": {".tag": "too_many_requests"}, "retry_after": 1}})
+            }
+            StatusCode::UNAUTHORIZED => {
+                json!({"error_summary": "expired_access_token/..", "error": {".tag": "expired_access_token"}})
+            }
+            _ => json!({"error_summary": "internal_error/.."}),
+        };
+        (status, Json(body)).into_response()
+    })
 }
 
 fn profile(user: &User) -> Value {

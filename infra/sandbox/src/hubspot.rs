@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -34,25 +34,19 @@ fn error(status: StatusCode, category: &str, message: &str) -> Response {
 }
 
 fn refused(refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::Fault(StatusCode::TOO_MANY_REQUESTS) => {
-            let mut response = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITS",
-                "You have reached your ten_secondly_rolling limit.",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
-            response
-        }
-        Refusal::Fault(status) => error(status, "INTERNAL_ERROR", "injected fault"),
-        Refusal::Unauthorized => error(
-            StatusCode::UNAUTHORIZED,
+    refusal.answer_as(|status| match status {
+        StatusCode::TOO_MANY_REQUESTS => error(
+            status,
+            "RATE_LIMITS",
+            "You have reached your ten_secondly_rolling limit.",
+        ),
+        StatusCode::UNAUTHORIZED => error(
+            status,
             "INVALID_AUTHENTICATION",
             "Authentication credentials not found.",
         ),
-    }
+        _ => error(status, "INTERNAL_ERROR", "injected fault"),
+    })
 }
 
 fn public_user(user: &User) -> Value {

@@ -192,19 +192,33 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    fn answer(self) -> Response {
+    /// The status a refusal answers with.
+    fn status(&self) -> StatusCode {
         match self {
-            Refusal::Fault(status) => {
-                let mut response = error(status, "", "injected fault");
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
-                }
-                response
-            }
-            Refusal::Unauthorized => error(StatusCode::UNAUTHORIZED, "", "invalid or expired token"),
+            Refusal::Fault(status) => *status,
+            Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
         }
+    }
+
+    /// The refusal in a fake vendor's own error shape: `body` builds the answer for the
+    /// status (401 for a bad token, 429 and others for injected faults); a 429 also gets
+    /// `Retry-After`, as every vendor sends.
+    pub(crate) fn answer_as(self, body: impl FnOnce(StatusCode) -> Response) -> Response {
+        let status = self.status();
+        let mut response = body(status);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "1".parse().expect("valid"));
+        }
+        response
+    }
+
+    fn answer(self) -> Response {
+        self.answer_as(|status| match status {
+            StatusCode::UNAUTHORIZED => error(status, "", "invalid or expired token"),
+            _ => error(status, "", "injected fault"),
+        })
     }
 }
 
