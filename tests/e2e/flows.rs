@@ -851,3 +851,76 @@ async fn asana_connects_adds_and_removes_a_member_offline() {
     assert_eq!(act_on(&w, &co, "asana", &id, "delete").await["status"], "deleted");
     assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
+    let w = Walk::start().await;
+    let (id, admin) = w.company(crate::support::PARTNER, "okta-owner@example.com").await;
+    let co = Co { id, admin };
+    w.send(
+        "PATCH",
+        &co.path(""),
+        Some(crate::support::PARTNER),
+        Some(json!({"plan": "plus"})),
+    )
+    .await;
+    let token = "sandbox-okta";
+    let wrong = w
+        .send(
+            "POST",
+            &co.path("/apps/okta/connection"),
+            Some(&co.admin),
+            Some(json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": "wrong"})),
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text());
+    let connected = w
+        .send(
+            "POST",
+            &co.path("/apps/okta/connection"),
+            Some(&co.admin),
+            Some(json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": token})),
+        )
+        .await;
+    assert_eq!(connected.status, 200, "{}", connected.text());
+
+    // More than one page of 200 (Okta's Link header, on the org's own host).
+    for i in 0..201 {
+        w.local
+            .sandbox
+            .seed_user(token, &format!("p{i}@example.com"), "P", &i.to_string());
+    }
+    let synced = w
+        .send("POST", &co.path("/apps/okta/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["created"], 201, "{}", synced.text());
+
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/okta/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "invite_sent");
+    let account = created.json()["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
+    let synced = w
+        .send("POST", &co.path("/apps/okta/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(
+        act_on(&w, &co, "okta", &account, "delete").await["status"],
+        "deleted"
+    );
+    assert!(
+        !w.local
+            .sandbox
+            .emails(token)
+            .contains(&"ada@example.com".to_owned())
+    );
+    assert_eq!(w.local.sandbox.emails(token).len(), 201);
+}

@@ -70,6 +70,7 @@ impl Local {
             .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?
             .route("slack.com", &format!("{sandbox_base}/slack"))?
+            .route("*.okta.com", &format!("{sandbox_base}/okta"))?
             .route("app.asana.com", &format!("{sandbox_base}/asana"))?
             .route("account.box.com", &format!("{sandbox_base}/box"))?
             .route("api.box.com", &format!("{sandbox_base}/box"))?

@@ -1,6 +1,6 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and Asana's, Box's,
-//! Dropbox's and HubSpot's user APIs, served under `/_sandbox` by the devserver and by tests.
+//! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and the user APIs of
+//! Asana, Box, Dropbox, HubSpot and Okta, served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -22,6 +22,7 @@ mod box_com;
 mod dropbox;
 mod hubspot;
 mod oauth;
+mod okta;
 mod scim;
 
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
+pub use okta::ORG as OKTA_ORG;
 
 /// API-key tokens the sandbox SCIM app accepts start with this.
 pub const API_TOKEN_PREFIX: &str = "sandbox-";
@@ -58,6 +60,7 @@ impl Sandbox {
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest("/slack", oauth::slack_router(self.state.clone()))
+            .nest("/okta", okta::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

@@ -222,7 +222,8 @@ impl Refusal {
     }
 }
 
-/// The tenant of the request's bearer token; an injected fault comes first.
+/// The tenant of the request's token (`Bearer`, or Okta's `SSWS`); an injected fault comes
+/// first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
@@ -232,7 +233,7 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("SSWS ")))
         .unwrap_or_default();
     Sandbox::tenant_of(state, token).ok_or(Refusal::Unauthorized)
 }

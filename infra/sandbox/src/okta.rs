@@ -1,0 +1,194 @@
+//! Okta's Users API (`/api/v1/users`) over the sandbox's users, with Okta's answers: `SSWS`
+//! tokens, `Link: <…>; rel="next"` pages (on the sandbox org `https://sandbox.okta.com`),
+//! `filter=profile.email eq "…"`, `PROVISIONED` until the person activates, deactivate then
+//! delete, and errors as `{errorCode, errorSummary, errorCauses}`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::State;
+use crate::scim::{Refusal, User, tenant};
+
+/// The org the sandbox's links point at (connect with this org URL).
+pub const ORG: &str = "https://sandbox.okta.com";
+
+type Shared = Arc<Mutex<State>>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/users", get(list).post(create))
+        .route("/api/v1/users/{id}", get(read).delete(remove))
+        .route("/api/v1/users/{id}/lifecycle/deactivate", post(deactivate))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, code: &str, summary: &str) -> Response {
+    let body = json!({"errorCode": code, "errorSummary": summary, "errorLink": code, "errorId": "sandbox", "errorCauses": []});
+    (status, Json(body)).into_response()
+}
+
+fn refused(refusal: Refusal) -> Response {
+    refusal.answer_as(|status| match status {
+        StatusCode::TOO_MANY_REQUESTS => error(
+            status,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        ),
+        StatusCode::UNAUTHORIZED => error(status, "E0000011", "Invalid token provided"),
+        _ => error(status, "E0000009", "Internal Server Error"),
+    })
+}
+
+fn user_json(user: &User) -> Value {
+    let status = match (user.invite_pending, user.active) {
+        (true, _) => "PROVISIONED",
+        (false, true) => "ACTIVE",
+        (false, false) => "DEPROVISIONED",
+    };
+    json!({"id": user.id, "status": status, "profile": {
+        "firstName": user.given, "lastName": user.family, "email": user.user_name, "login": user.user_name
+    }})
+}
+
+async fn list(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    let users = state.scim.users(&tenant);
+    if let Some(filter) = q.get("filter") {
+        let Some(email) = filter
+            .strip_prefix("profile.email eq \"")
+            .and_then(|r| r.strip_suffix('"'))
+        else {
+            return error(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.");
+        };
+        let found: Vec<Value> = users
+            .iter()
+            .filter(|u| u.user_name.eq_ignore_ascii_case(email))
+            .map(user_json)
+            .collect();
+        return Json(found).into_response();
+    }
+    let limit: usize = q
+        .get("limit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200)
+        .clamp(1, 200);
+    let rest: Vec<&User> = users
+        .iter()
+        .filter(|u| q.get("after").is_none_or(|a| u.id.as_str() > a.as_str()))
+        .collect();
+    let shown = &rest[..rest.len().min(limit)];
+    let mut response = Json(shown.iter().map(|u| user_json(u)).collect::<Vec<_>>()).into_response();
+    let mut link = format!("<{ORG}/api/v1/users?limit={limit}>; rel=\"self\"");
+    if let (true, Some(last)) = (rest.len() > limit, shown.last()) {
+        link.push_str(&format!(
+            ", <{ORG}/api/v1/users?after={}&limit={limit}>; rel=\"next\"",
+            last.id
+        ));
+    }
+    if let Ok(value) = link.parse() {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+/// `activate=true` (what the connector sends) emails an activation link: `PROVISIONED`.
+async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("POST");
+    let profile = &body["profile"];
+    let Some(login) = profile["login"].as_str().filter(|l| l.contains('@')) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: login",
+        );
+    };
+    let first = profile["firstName"].as_str().unwrap_or_default();
+    let last = profile["lastName"].as_str().unwrap_or_default();
+    match state.scim.invite(&tenant, login, first, last) {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: login: An object with this field already exists in the current organization",
+        ),
+    }
+}
+
+async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if id == "me" {
+        return Json(
+            json!({"id": "00usandboxadmin", "status": "ACTIVE", "profile": {"login": "admin@sandbox.test"}}),
+        )
+        .into_response();
+    }
+    match state.scim.by_id(&tenant, &id) {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            &format!("Not found: Resource not found: {id} (User)"),
+        ),
+    }
+}
+
+async fn deactivate(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("PATCH");
+    if deprovision(&mut state, &tenant, &id) {
+        Json(json!({})).into_response()
+    } else {
+        error(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            "Not found: Resource not found (User)",
+        )
+    }
+}
+
+/// `DEPROVISIONED`: inactive, and no activation pending any more.
+fn deprovision(state: &mut State, tenant: &str, id: &str) -> bool {
+    let Some(user) = state.scim.set_active(tenant, id, false) else {
+        return false;
+    };
+    state.scim.accept(tenant, &user.user_name);
+    true
+}
+
+/// Okta's DELETE: a user not yet deactivated is deactivated; a deactivated one is deleted.
+async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("DELETE");
+    match state.scim.by_id(&tenant, &id) {
+        None => error(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            "Not found: Resource not found (User)",
+        ),
+        Some(user) if user.active || user.invite_pending => {
+            deprovision(&mut state, &tenant, &id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Some(_) => {
+            state.scim.remove(&tenant, &id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
