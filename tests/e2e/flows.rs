@@ -772,18 +772,29 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
     assert_eq!(created.json()["status"], "invite_sent");
     let id = created.json()["id"].as_str().unwrap().to_owned();
 
-    // Dropbox shows the join: the next sync says Connected.
+    // Dropbox shows the join: the next sync says Connected. With 200 more members, the
+    // listing takes list_v2 then list/continue_v2.
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    for i in 0..200 {
+        w.local
+            .sandbox
+            .seed_user(tenant, &format!("p{i}@example.com"), "P", &i.to_string());
+    }
     let synced = w
         .send("POST", &co.path("/apps/dropbox/sync"), Some(&co.admin), None)
-        .await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+        .await
+        .json();
+    assert_eq!(
+        (synced["updated"].as_u64(), synced["created"].as_u64()),
+        (Some(1), Some(200)),
+        "{synced}"
+    );
 
     let act = |action| act_on(&w, &co, "dropbox", &id, action);
     assert_eq!(act("suspend").await["status"], "suspended");
     assert_eq!(act("reactivate").await["status"], "connected");
     assert_eq!(act("delete").await["status"], "deleted");
-    assert!(w.local.sandbox.emails(tenant).is_empty());
+    assert_eq!(w.local.sandbox.emails(tenant).len(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

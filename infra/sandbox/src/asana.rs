@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
 use crate::scim::{Refusal, User, tenant};
+use crate::{State, page_size};
 
 /// The sandbox organization's gid.
 const ORG: &str = "1200000000000001";
@@ -57,21 +57,11 @@ async fn list(
     if q.get("workspace").map(String::as_str) != Some(ORG) {
         return error(StatusCode::BAD_REQUEST, "workspace: Not a recognized ID");
     }
-    let limit: usize = q
-        .get("limit")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100)
-        .clamp(1, 100);
-    let users = state.scim.users(&tenant);
-    let rest: Vec<&User> = users
-        .iter()
-        .filter(|u| q.get("offset").is_none_or(|o| u.id.as_str() > o.as_str()))
-        .collect();
-    let shown = &rest[..rest.len().min(limit)];
-    let next = (rest.len() > limit)
-        .then(|| shown.last().map(|u| json!({"offset": u.id})))
-        .flatten();
-    Json(json!({"data": shown.iter().map(|u| user_json(u)).collect::<Vec<_>>(), "next_page": next}))
+    let limit = page_size(&q, "limit", 100, 100);
+    let (page, next) = state
+        .scim
+        .page(&tenant, q.get("offset").map(String::as_str), limit);
+    Json(json!({"data": page.iter().map(user_json).collect::<Vec<_>>(), "next_page": next.map(|o| json!({"offset": o}))}))
         .into_response()
 }
 

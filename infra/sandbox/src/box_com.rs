@@ -13,8 +13,8 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
 use crate::scim::{Refusal, User, tenant};
+use crate::{State, page_size};
 
 /// The id of the admin who connected (the sandbox's `/users/me`).
 const ADMIN_ID: &str = "admin";
@@ -57,27 +57,25 @@ async fn list(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    let limit: usize = q
-        .get("limit")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100)
-        .clamp(1, 1000);
-    let users = state.scim.users(&tenant);
-    let rest: Vec<&User> = users
-        .iter()
-        .filter(|u| {
-            q.get("filter_term").is_none_or(|term| {
-                let term = term.to_lowercase();
+    let limit = page_size(&q, "limit", 100, 1000);
+    if let Some(term) = q.get("filter_term").map(|t| t.to_lowercase()) {
+        // A prefix match on login or name, as Box's is.
+        let found: Vec<Value> = state
+            .scim
+            .users(&tenant)
+            .iter()
+            .filter(|u| {
                 u.user_name.to_lowercase().starts_with(&term) || u.given.to_lowercase().starts_with(&term)
             })
-        })
-        .filter(|u| q.get("marker").is_none_or(|m| u.id.as_str() > m.as_str()))
-        .collect();
-    let shown = &rest[..rest.len().min(limit)];
-    let next = (rest.len() > limit)
-        .then(|| shown.last().map(|u| u.id.clone()))
-        .flatten();
-    Json(json!({"entries": shown.iter().map(|u| user_json(u)).collect::<Vec<_>>(), "limit": limit, "next_marker": next}))
+            .take(limit)
+            .map(user_json)
+            .collect();
+        return Json(json!({"entries": found, "limit": limit})).into_response();
+    }
+    let (page, next) = state
+        .scim
+        .page(&tenant, q.get("marker").map(String::as_str), limit);
+    Json(json!({"entries": page.iter().map(user_json).collect::<Vec<_>>(), "limit": limit, "next_marker": next}))
         .into_response()
 }
 

@@ -89,19 +89,18 @@ async fn list(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): J
             body["limit"].as_u64().unwrap_or(1000).clamp(1, 1000) as usize,
         ),
     };
-    let users = state.scim.users(&tenant);
-    let rest: Vec<&User> = users
-        .iter()
-        .filter(|u| after.as_ref().is_none_or(|a| u.id.as_str() > a.as_str()))
-        .collect();
-    let shown = &rest[..rest.len().min(limit)];
-    let page: Vec<Value> = shown
+    let (page, next) = state.scim.page(&tenant, after.as_deref(), limit);
+    let members: Vec<Value> = page
         .iter()
         .map(|u| json!({"profile": profile(u), "roles": []}))
         .collect();
-    // An empty page keeps the cursor where it was.
-    let last = shown.last().map(|u| u.id.clone()).or(after).unwrap_or_default();
-    Json(json!({"members": page, "cursor": format!("{last}|{limit}"), "has_more": rest.len() > limit}))
+    // The cursor carries the page size; at the end it stays where the listing stopped.
+    let last = next
+        .clone()
+        .or_else(|| page.last().map(|u| u.id.clone()))
+        .or(after)
+        .unwrap_or_default();
+    Json(json!({"members": members, "cursor": format!("{last}|{limit}"), "has_more": next.is_some()}))
         .into_response()
 }
 

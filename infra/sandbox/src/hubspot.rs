@@ -13,8 +13,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
 use crate::scim::{Refusal, User, tenant};
+use crate::{State, page_size};
 
 const USERS: &str = "/settings/v3/users/";
 
@@ -66,21 +66,12 @@ async fn list(
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    let limit: usize = q
-        .get("limit")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100)
-        .clamp(1, 100);
-    let users = state.scim.users(&tenant);
-    // The cursor is the id of the last user of the previous page (ids sort in creation order).
-    let rest: Vec<&User> = users
-        .iter()
-        .filter(|u| q.get("after").is_none_or(|after| u.id.as_str() > after.as_str()))
-        .collect();
-    let page: Vec<Value> = rest.iter().take(limit).map(|u| public_user(u)).collect();
-    let mut answer = json!({"results": page});
-    if rest.len() > limit {
-        let after = &rest[limit - 1].id;
+    let limit = page_size(&q, "limit", 100, 100);
+    let (page, next) = state
+        .scim
+        .page(&tenant, q.get("after").map(String::as_str), limit);
+    let mut answer = json!({"results": page.iter().map(public_user).collect::<Vec<_>>()});
+    if let Some(after) = next {
         answer["paging"] =
             json!({"next": {"after": after, "link": format!("https://api.hubapi.com{USERS}?after={after}")}});
     }

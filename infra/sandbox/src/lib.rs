@@ -17,6 +17,20 @@ macro_rules! tenant_or_refuse {
     };
 }
 
+/// A page size from a query parameter: `default` when absent, kept within 1..=`max`.
+fn page_size(
+    query: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> usize {
+    query
+        .get(name)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+        .clamp(1, max)
+}
+
 mod asana;
 mod box_com;
 mod dropbox;

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
 use crate::scim::{Refusal, User, tenant};
+use crate::{State, page_size};
 
 /// The org the sandbox's links point at (connect with this org URL).
 pub const ORG: &str = "https://sandbox.okta.com";
@@ -64,7 +64,6 @@ async fn list(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    let users = state.scim.users(&tenant);
     if let Some(filter) = q.get("filter") {
         let Some(email) = filter
             .strip_prefix("profile.email eq \"")
@@ -72,29 +71,23 @@ async fn list(
         else {
             return error(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.");
         };
-        let found: Vec<Value> = users
+        let found: Vec<Value> = state
+            .scim
+            .by_email(&tenant, email)
             .iter()
-            .filter(|u| u.user_name.eq_ignore_ascii_case(email))
             .map(user_json)
             .collect();
         return Json(found).into_response();
     }
-    let limit: usize = q
-        .get("limit")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
-        .clamp(1, 200);
-    let rest: Vec<&User> = users
-        .iter()
-        .filter(|u| q.get("after").is_none_or(|a| u.id.as_str() > a.as_str()))
-        .collect();
-    let shown = &rest[..rest.len().min(limit)];
-    let mut response = Json(shown.iter().map(|u| user_json(u)).collect::<Vec<_>>()).into_response();
+    let limit = page_size(&q, "limit", 200, 200);
+    let (page, next) = state
+        .scim
+        .page(&tenant, q.get("after").map(String::as_str), limit);
+    let mut response = Json(page.iter().map(user_json).collect::<Vec<_>>()).into_response();
     let mut link = format!("<{ORG}/api/v1/users?limit={limit}>; rel=\"self\"");
-    if let (true, Some(last)) = (rest.len() > limit, shown.last()) {
+    if let Some(after) = next {
         link.push_str(&format!(
-            ", <{ORG}/api/v1/users?after={}&limit={limit}>; rel=\"next\"",
-            last.id
+            ", <{ORG}/api/v1/users?after={after}&limit={limit}>; rel=\"next\""
         ));
     }
     if let Ok(value) = link.parse() {

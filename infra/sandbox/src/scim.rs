@@ -116,6 +116,25 @@ impl Directory {
             .unwrap_or_default()
     }
 
+    /// One page of a tenant's users after the cursor `after` (the last id of the previous
+    /// page: ids sort in creation order), with the next cursor when more follow.
+    pub(crate) fn page(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<User>, Option<String>) {
+        let mut rest: Vec<User> = self
+            .users(tenant)
+            .into_iter()
+            .filter(|u| after.is_none_or(|a| u.id.as_str() > a))
+            .collect();
+        let more = rest.len() > limit;
+        rest.truncate(limit);
+        let next = more.then(|| rest.last().map(|u| u.id.clone())).flatten();
+        (rest, next)
+    }
+
     pub(crate) fn by_email(&self, tenant: &str, email: &str) -> Option<User> {
         self.tenants
             .get(tenant)?
