@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, oauth_connector};
+use crate::support::{RecordingSleeper, first_then, oauth_connector};
 
 const ORG: &str = "1200";
 
@@ -196,26 +196,16 @@ async fn a_premium_gate_a_non_admin_and_429_are_typed() {
         )
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/1.0/users"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "5")
-                .set_body_json(json!({"errors": [{"message": "Rate limit enforced"}]})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/1.0/users"))
-        .respond_with(
-            ResponseTemplate::new(402)
-                .set_body_json(json!({"errors": [{"message": "This feature requires a premium account"}]})),
-        )
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/api/1.0/users")),
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "5")
+            .set_body_json(json!({"errors": [{"message": "Rate limit enforced"}]})),
+        ResponseTemplate::new(402)
+            .set_body_json(json!({"errors": [{"message": "This feature requires a premium account"}]})),
+    )
+    .await;
     let (connector, sleeper) = asana(&server);
     match connector.delete("9").await {
         Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("admin"), "{why}"),

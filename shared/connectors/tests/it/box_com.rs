@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, authorize_in_production, oauth_connector};
+use crate::support::{RecordingSleeper, authorize_in_production, first_then, oauth_connector};
 
 fn boxed(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
     oauth_connector(server, "box", &["api.box.com"], "box-access")
@@ -114,24 +114,18 @@ async fn create_looks_up_the_exact_login_then_posts_name_and_login() {
 #[tokio::test]
 async fn a_login_already_used_resolves_to_that_user() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/users"))
-        .and(query_param("filter_term", "ada@example.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"entries": []})))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/users"))
-        .and(query_param("filter_term", "ada@example.com"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"entries": [user("9", "ada@example.com", "active")]})),
-        )
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    first_then(
+        &server,
+        || {
+            Mock::given(method("GET"))
+                .and(path("/2.0/users"))
+                .and(query_param("filter_term", "ada@example.com"))
+        },
+        ResponseTemplate::new(200).set_body_json(json!({"entries": []})),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"entries": [user("9", "ada@example.com", "active")]})),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/2.0/users"))
         .respond_with(error(409, "user_login_already_used"))
@@ -212,19 +206,13 @@ async fn a_non_admin_is_refused_and_429_is_waited_out() {
         .respond_with(error(403, "access_denied_insufficient_permissions"))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/users/9"))
-        .respond_with(error(429, "rate_limit_exceeded").insert_header("retry-after", "4"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/2.0/users/9"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user("9", "ada@example.com", "active")))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/2.0/users/9")),
+        error(429, "rate_limit_exceeded").insert_header("retry-after", "4"),
+        ResponseTemplate::new(200).set_body_json(user("9", "ada@example.com", "active")),
+    )
+    .await;
     let (connector, sleeper) = boxed(&server);
     match connector.verify().await {
         Err(ConnectorError::Unauthorized(why)) => {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, authorize_in_production, oauth_connector};
+use crate::support::{RecordingSleeper, authorize_in_production, first_then, oauth_connector};
 
 fn dropbox(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
     oauth_connector(server, "dropbox", &["api.dropboxapi.com"], "sl.team-token")
@@ -245,17 +245,13 @@ async fn suspend_keeps_data_and_reactivating_an_active_member_is_no_error() {
         .expect(1)
         .mount(&server)
         .await;
-    rpc("members/get_info_v2")
-        .respond_with(ResponseTemplate::new(200).set_body_json(info("dbmid:1", "a@example.com", "suspended")))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    rpc("members/get_info_v2")
-        .respond_with(ResponseTemplate::new(200).set_body_json(info("dbmid:1", "a@example.com", "active")))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    first_then(
+        &server,
+        || rpc("members/get_info_v2"),
+        ResponseTemplate::new(200).set_body_json(info("dbmid:1", "a@example.com", "suspended")),
+        ResponseTemplate::new(200).set_body_json(info("dbmid:1", "a@example.com", "active")),
+    )
+    .await;
     let (connector, _) = dropbox(&server);
     assert_eq!(
         connector.suspend("dbmid:1").await.unwrap().status,
@@ -328,17 +324,13 @@ async fn a_read_is_retried_after_a_429_and_a_5xx() {
 async fn an_add_that_finds_the_member_already_on_the_team_returns_that_member() {
     let server = MockServer::start().await;
     // Not there at the first look; on the team by the time the add runs.
-    rpc("members/get_info_v2")
-        .respond_with(ResponseTemplate::new(200).set_body_json(not_found("ada@example.com")))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    rpc("members/get_info_v2")
-        .respond_with(ResponseTemplate::new(200).set_body_json(info("dbmid:5", "ada@example.com", "invited")))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    first_then(
+        &server,
+        || rpc("members/get_info_v2"),
+        ResponseTemplate::new(200).set_body_json(not_found("ada@example.com")),
+        ResponseTemplate::new(200).set_body_json(info("dbmid:5", "ada@example.com", "invited")),
+    )
+    .await;
     rpc("members/add_v2")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             ".tag": "complete", "complete": [{".tag": "user_already_on_team", "user_already_on_team": "ada@example.com"}]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, authorize_in_production, oauth_connector, vendor_http};
+use crate::support::{RecordingSleeper, authorize_in_production, first_then, oauth_connector, vendor_http};
 
 fn http(server: &MockServer) -> (Arc<VendorHttp>, Arc<RecordingSleeper>) {
     vendor_http(server, &["api.hubapi.com"])
@@ -196,19 +196,13 @@ async fn create_of_an_existing_user_returns_it_without_posting() {
 async fn a_conflicting_create_resolves_to_the_user_that_now_exists() {
     let server = MockServer::start().await;
     // Not there at the first look; there after the 409 (an earlier attempt created it).
-    Mock::given(method("GET"))
-        .and(path("/settings/v3/users/ada@example.com"))
-        .respond_with(error(404, "OBJECT_NOT_FOUND", "User not found"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/settings/v3/users/ada@example.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user("9", "ada@example.com")))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/settings/v3/users/ada@example.com")),
+        error(404, "OBJECT_NOT_FOUND", "User not found"),
+        ResponseTemplate::new(200).set_body_json(user("9", "ada@example.com")),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/settings/v3/users/"))
         .respond_with(error(409, "CONFLICT", "User already exists"))
@@ -269,26 +263,18 @@ async fn a_missing_scope_is_refused_with_what_to_grant() {
 #[tokio::test]
 async fn the_ten_second_limit_is_waited_out() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/settings/v3/users/5"))
-        .respond_with(
-            error(
-                429,
-                "RATE_LIMITS",
-                "You have reached your ten_secondly_rolling limit.",
-            )
-            .insert_header("retry-after", "2"),
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/settings/v3/users/5")),
+        error(
+            429,
+            "RATE_LIMITS",
+            "You have reached your ten_secondly_rolling limit.",
         )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/settings/v3/users/5"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user("5", "e@example.com")))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+        .insert_header("retry-after", "2"),
+        ResponseTemplate::new(200).set_body_json(user("5", "e@example.com")),
+    )
+    .await;
     let (connector, sleeper) = hubspot(&server);
     let found = connector.get("5").await.unwrap().unwrap();
     assert_eq!(found.email.as_deref(), Some("e@example.com"));

@@ -93,3 +93,21 @@ pub fn authorize_in_production(
     let query = auth.url.query_pairs().into_owned().collect();
     (auth.url, query, auth.state.expose_secret().to_owned())
 }
+
+/// Mounts `first` for the first request `given()` matches and `then` for every later one
+/// (a vendor that answers differently the second time: a 429 then the page, not there then
+/// there).
+pub async fn first_then(
+    server: &MockServer,
+    given: impl Fn() -> wiremock::MockBuilder,
+    first: wiremock::ResponseTemplate,
+    then: wiremock::ResponseTemplate,
+) {
+    given()
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    given().respond_with(then).with_priority(2).mount(server).await;
+}
