@@ -562,12 +562,8 @@ async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
 
 /// A Plus company that connects `app` through the sandbox's consent page at `consent_path`
 /// (where the vendor's authorize URL is routed); answers the authorize URL's query.
-async fn oauth_connected(
-    w: &Walk,
-    owner: &str,
-    app: &str,
-    consent_path: &str,
-) -> (Co, Vec<(String, String)>) {
+/// A company on the Plus plan (which every provisioning app needs), owned by `owner`.
+async fn plus_company(w: &Walk, owner: &str) -> Co {
     let (id, admin) = w.company(crate::support::PARTNER, owner).await;
     let co = Co { id, admin };
     let plan = w
@@ -578,7 +574,31 @@ async fn oauth_connected(
             Some(json!({"plan": "plus"})),
         )
         .await;
-    assert_eq!(plan.status, 200);
+    assert_eq!(plan.status, 200, "{}", plan.text());
+    co
+}
+
+/// A company connected to API-key `app` with `fields`, after `wrong` fields were refused
+/// (422, nothing stored).
+async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, fields: Value) -> Co {
+    let co = plus_company(w, owner).await;
+    let path = co.path(&format!("/apps/{app}/connection"));
+    let refused = w.send("POST", &path, Some(&co.admin), Some(wrong)).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let state = w.send("GET", &path, Some(&co.admin), None).await;
+    assert_ne!(state.json()["state"], "connected", "{}", state.text());
+    let connected = w.send("POST", &path, Some(&co.admin), Some(fields)).await;
+    assert_eq!(connected.status, 200, "{}", connected.text());
+    co
+}
+
+async fn oauth_connected(
+    w: &Walk,
+    owner: &str,
+    app: &str,
+    consent_path: &str,
+) -> (Co, Vec<(String, String)>) {
+    let co = plus_company(w, owner).await;
     let started = w
         .send(
             "POST",
@@ -866,34 +886,15 @@ async fn asana_connects_adds_and_removes_a_member_offline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
     let w = Walk::start().await;
-    let (id, admin) = w.company(crate::support::PARTNER, "okta-owner@example.com").await;
-    let co = Co { id, admin };
-    w.send(
-        "PATCH",
-        &co.path(""),
-        Some(crate::support::PARTNER),
-        Some(json!({"plan": "plus"})),
+    let token = "sandbox-okta";
+    let co = api_key_connected(
+        &w,
+        "okta-owner@example.com",
+        "okta",
+        json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": "wrong"}),
+        json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": token}),
     )
     .await;
-    let token = "sandbox-okta";
-    let wrong = w
-        .send(
-            "POST",
-            &co.path("/apps/okta/connection"),
-            Some(&co.admin),
-            Some(json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": "wrong"})),
-        )
-        .await;
-    assert_eq!(wrong.status, 422, "{}", wrong.text());
-    let connected = w
-        .send(
-            "POST",
-            &co.path("/apps/okta/connection"),
-            Some(&co.admin),
-            Some(json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": token})),
-        )
-        .await;
-    assert_eq!(connected.status, 200, "{}", connected.text());
 
     // More than one page of 200 (Okta's Link header, on the org's own host).
     for i in 0..201 {
@@ -934,4 +935,51 @@ async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
             .contains(&"ada@example.com".to_owned())
     );
     assert_eq!(w.local.sandbox.emails(token).len(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynatrace_connects_with_an_oauth_client_invites_and_removes_offline() {
+    let w = Walk::start().await;
+    let account_uuid = "6f1c1b9e-0c52-4d7a-9a43-2b8f4f0e3c11";
+    let fields = |secret: &str| json!({"account_uuid": account_uuid, "client_id": "dt0s02.SANDBOX", "client_secret": secret});
+    let co = api_key_connected(
+        &w,
+        "dynatrace-owner@example.com",
+        "dynatrace",
+        fields("not-a-sandbox-secret"),
+        fields("sandbox-dynatrace-client"),
+    )
+    .await;
+    // The sandbox's tokens open the account named in the token request's `resource`.
+    let tenant = format!("sandbox-dynatrace-{account_uuid}");
+    w.local
+        .sandbox
+        .seed_user(&tenant, "grace@example.com", "Grace", "Hopper");
+    let synced = w
+        .send("POST", &co.path("/apps/dynatrace/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/dynatrace/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "invite_sent");
+    let account = created.json()["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(&tenant, "ada@example.com"));
+    let synced = w
+        .send("POST", &co.path("/apps/dynatrace/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(
+        act_on(&w, &co, "dynatrace", &account, "delete").await["status"],
+        "deleted"
+    );
+    assert_eq!(w.local.sandbox.emails(&tenant), ["grace@example.com"]);
 }

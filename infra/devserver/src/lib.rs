@@ -71,6 +71,8 @@ impl Local {
             .route("api.slack.com", &format!("{sandbox_base}/scim"))?
             .route("slack.com", &format!("{sandbox_base}/slack"))?
             .route("*.okta.com", &format!("{sandbox_base}/okta"))?
+            .route("api.dynatrace.com", &format!("{sandbox_base}/dynatrace"))?
+            .route("sso.dynatrace.com", &format!("{sandbox_base}/dynatrace"))?
             .route("app.asana.com", &format!("{sandbox_base}/asana"))?
             .route("account.box.com", &format!("{sandbox_base}/box"))?
             .route("api.box.com", &format!("{sandbox_base}/box"))?

@@ -295,11 +295,10 @@ pub async fn connect_api_key(
     for (name, value) in &secrets {
         (spec.check)(&tenant, name, value.expose_secret()).map_err(|e| connect_error(app, e))?;
     }
-    let make_auth = spec
-        .api_key_auth
-        .ok_or_else(|| Error::Internal(format!("{slug} has no API-key auth")))?;
-    let auth = make_auth(&secrets).map_err(|e| connect_error(app, e))?;
     let company_id = &access.company.id;
+    let auth = spec
+        .api_key_authenticator(apps.http.clone(), company_id, &tenant, &secrets)
+        .map_err(|e| connect_error(app, e))?;
     let connector = spec
         .connector(apps.http.clone(), company_id, &tenant, auth)
         .map_err(|e| connect_error(app, e))?;
@@ -631,10 +630,9 @@ pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<
     let stored: Stored = serde_json::from_str(raw.expose_secret())
         .map_err(|_| Error::Internal(format!("the credentials of {slug} do not parse")))?;
     let auth: Arc<dyn Authenticator> = match stored {
-        Stored::ApiKey { fields } => {
-            let make = spec.api_key_auth.ok_or_else(not_connected)?;
-            make(&fields).map_err(|e| connect_error(app, e))?
-        }
+        Stored::ApiKey { fields } => spec
+            .api_key_authenticator(apps.http.clone(), company_id, &connection.tenant, &fields)
+            .map_err(|e| connect_error(app, e))?,
         Stored::Oauth {
             access_token,
             refresh_token,

@@ -262,6 +262,7 @@ impl VendorHttp {
 }
 
 /// What one connection talks to, and how.
+#[derive(Clone)]
 pub struct Session {
     pub http: Arc<VendorHttp>,
     pub app: &'static str,
@@ -334,6 +335,7 @@ impl Session {
         &self,
         request: &VendorRequest,
         target: &Url,
+        auth: Option<(HeaderName, SecretString)>,
     ) -> Result<VendorResponse, reqwest::Error> {
         let mut builder = self.http.client.request(request.method.clone(), target.clone());
         for (name, value) in &request.headers {
@@ -349,8 +351,7 @@ impl Session {
             reqwest::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        let auth = self.auth.header().await;
-        if let Ok(Some((name, value))) = &auth
+        if let Some((name, value)) = &auth
             && let Ok(mut v) = HeaderValue::from_str(value.expose_secret())
         {
             v.set_sensitive(true);
@@ -385,7 +386,9 @@ impl Session {
             attempt += 1;
             self.wait_for_throttle().await;
             let last = attempt >= config.max_attempts;
-            let response = match self.send_once(&request, &target).await {
+            // Credentials that cannot be had (a refused token grant) send nothing.
+            let auth = self.auth.header().await?;
+            let response = match self.send_once(&request, &target, auth).await {
                 Ok(r) => r,
                 Err(e) => {
                     // Nothing reached the vendor when the connection failed, so any method

@@ -7,6 +7,7 @@ pub mod box_com;
 pub mod connections;
 pub mod dismissal;
 pub mod dropbox;
+pub mod dynatrace;
 pub mod egress;
 pub mod error;
 pub mod http;

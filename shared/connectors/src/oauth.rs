@@ -379,3 +379,107 @@ async fn slack_token(
         tenant,
     })
 }
+
+/// OAuth 2.0 client credentials (RFC 6749 §4.4) for apps whose admin pastes an OAuth
+/// client's id and secret: a token is minted on first use, reused until shortly before it
+/// expires, and minted again after a 401. Nothing but the client's secret is stored.
+pub struct ClientCredentials {
+    /// An unauthenticated session to the app's hosts (the token endpoint is one).
+    session: Session,
+    token_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+    /// Further form fields of the token request (`scope`, a vendor's `resource`, …).
+    params: Vec<(String, String)>,
+    current: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
+}
+
+#[derive(serde::Deserialize)]
+struct MintedToken {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+/// A token is minted again this long before its stated expiry.
+const EXPIRY_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl ClientCredentials {
+    pub fn new(
+        session: Session,
+        token_url: Url,
+        client_id: &str,
+        client_secret: &SecretString,
+        params: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            session,
+            token_url,
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.clone(),
+            params,
+            current: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn mint(&self) -> Result<(SecretString, std::time::Instant), ConnectorError> {
+        let mut form = vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("client_id".to_owned(), self.client_id.clone()),
+            (
+                "client_secret".to_owned(),
+                self.client_secret.expose_secret().to_owned(),
+            ),
+        ];
+        form.extend(self.params.iter().cloned());
+        let mut request = VendorRequest::new(http::Method::POST, self.token_url.clone()).repeatable();
+        request.body = Body::Form(form);
+        let response = self.session.send(request).await?;
+        if response.status.is_success() {
+            let minted: MintedToken = response.json()?;
+            let lifetime = std::time::Duration::from_secs(minted.expires_in.unwrap_or(300));
+            let renew_at = std::time::Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN);
+            return Ok((SecretString::from(minted.access_token), renew_at));
+        }
+        // RFC 6749 errors (`error`, `error_description`) or a vendor's own (`message`).
+        let said: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+        let reason = ["error_description", "error", "message"]
+            .iter()
+            .find_map(|k| said.get(k).and_then(|v| v.as_str()))
+            .map(brief)
+            .unwrap_or_else(|| response.status.to_string());
+        if response.status.is_client_error() {
+            Err(ConnectorError::Unauthorized(format!(
+                "the OAuth client was refused: {reason}"
+            )))
+        } else {
+            Err(ConnectorError::Transient(format!(
+                "the token endpoint answered {}: {reason}",
+                response.status
+            )))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::http::Authenticator for ClientCredentials {
+    async fn header(&self) -> Result<Option<(http::HeaderName, SecretString)>, ConnectorError> {
+        let mut current = self.current.lock().await;
+        let fresh = current
+            .as_ref()
+            .is_some_and(|(_, renew_at)| std::time::Instant::now() < *renew_at);
+        if !fresh {
+            *current = Some(self.mint().await?);
+        }
+        let (token, _) = current.as_ref().expect("just minted");
+        Ok(Some((
+            http::header::AUTHORIZATION,
+            SecretString::from(format!("Bearer {}", token.expose_secret())),
+        )))
+    }
+
+    async fn refresh(&self) -> Result<bool, ConnectorError> {
+        let minted = self.mint().await?;
+        *self.current.lock().await = Some(minted);
+        Ok(true)
+    }
+}

@@ -11,9 +11,10 @@ use url::Url;
 use crate::asana::{self, AsanaConnector};
 use crate::box_com::{self, BoxConnector};
 use crate::dropbox::{self, DropboxConnector};
+use crate::dynatrace::{self, DynatraceConnector};
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
-use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
+use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
@@ -25,30 +26,44 @@ pub type Tenant = BTreeMap<String, String>;
 /// The secret fields an admin pasted, by field name.
 pub type Secrets = BTreeMap<String, SecretString>;
 
-/// Turns an API-key app's secret fields into the credentials of its calls.
-pub type ApiKeyAuth = fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError>;
+/// What an API-key app's credentials are made from: the secret fields the admin pasted, the
+/// connection's tenant details, and an unauthenticated session to the app's hosts (for apps
+/// whose pasted credentials are exchanged for tokens, e.g. an OAuth client's).
+pub struct ApiKeyContext<'a> {
+    pub secrets: &'a Secrets,
+    pub tenant: &'a Tenant,
+    pub session: Session,
+}
+
+impl ApiKeyContext<'_> {
+    /// A required secret field.
+    pub fn secret(&self, field: &str) -> Result<&SecretString, ConnectorError> {
+        self.secrets
+            .get(field)
+            .ok_or_else(|| ConnectorError::Invalid(format!("`{field}` is required")))
+    }
+
+    /// A required tenant field.
+    pub fn tenant_field(&self, field: &str) -> Result<&str, ConnectorError> {
+        self.tenant
+            .get(field)
+            .map(String::as_str)
+            .ok_or_else(|| ConnectorError::Invalid(format!("`{field}` is required")))
+    }
+}
+
+/// Turns an API-key app's pasted fields into the credentials of its calls.
+pub type ApiKeyAuth = fn(&ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError>;
 
 /// Builds a connection's connector from its session and tenant details.
 pub type Build = fn(Session, &Tenant) -> Result<Box<dyn Connector>, ConnectorError>;
 
-fn bearer_of(field: &'static str) -> impl Fn(&Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
-    move |secrets| {
-        let token = secrets
-            .get(field)
-            .ok_or_else(|| ConnectorError::Invalid(format!("`{field}` is required")))?;
-        Ok(Arc::new(StaticAuth::bearer(token)) as Arc<dyn Authenticator>)
-    }
+fn scim_token_bearer(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::bearer(c.secret("scim_token")?)))
 }
 
-fn scim_token_bearer(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
-    bearer_of("scim_token")(secrets)
-}
-
-fn okta_ssws(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
-    let token = secrets
-        .get("api_token")
-        .ok_or_else(|| ConnectorError::Invalid("`api_token` is required".into()))?;
-    Ok(Arc::new(StaticAuth::scheme("SSWS", token)))
+fn okta_ssws(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::scheme("SSWS", c.secret("api_token")?)))
 }
 
 fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
@@ -101,6 +116,19 @@ impl AppSpec {
             .collect()
     }
 
+    /// A session of one company with this app's hosts, limit and credentials.
+    pub fn session(&self, http: Arc<VendorHttp>, company_id: &str, auth: Arc<dyn Authenticator>) -> Session {
+        Session {
+            http,
+            app: self.slug,
+            company_id: company_id.to_owned(),
+            hosts: self.host_patterns(),
+            auth,
+            limit: self.limit,
+            rate_limit_signal: None,
+        }
+    }
+
     /// The connector of one connection.
     pub fn connector(
         &self,
@@ -109,16 +137,25 @@ impl AppSpec {
         tenant: &Tenant,
         auth: Arc<dyn Authenticator>,
     ) -> Result<Box<dyn Connector>, ConnectorError> {
-        let session = Session {
-            http,
-            app: self.slug,
-            company_id: company_id.to_owned(),
-            hosts: self.host_patterns(),
-            auth,
-            limit: self.limit,
-            rate_limit_signal: None,
-        };
-        (self.build)(session, tenant)
+        (self.build)(self.session(http, company_id, auth), tenant)
+    }
+
+    /// The credentials of an API-key connection, from its pasted fields.
+    pub fn api_key_authenticator(
+        &self,
+        http: Arc<VendorHttp>,
+        company_id: &str,
+        tenant: &Tenant,
+        secrets: &Secrets,
+    ) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+        let make = self
+            .api_key_auth
+            .ok_or(ConnectorError::Unsupported("API-key connections"))?;
+        make(&ApiKeyContext {
+            secrets,
+            tenant,
+            session: self.session(http, company_id, Arc::new(NoAuth)),
+        })
     }
 }
 
@@ -281,6 +318,19 @@ pub const APPS: &[AppSpec] = &[
         check: no_check,
         api_key_auth: None,
         build: |session, _| Ok(Box::new(DropboxConnector::new(session))),
+    },
+    AppSpec {
+        slug: "dynatrace",
+        hosts: dynatrace::HOSTS,
+        // Dynatrace publishes no number for the account API; it answers 429 when over.
+        limit: Some(RateLimit {
+            per_minute: 120,
+            burst: 10,
+        }),
+        oauth: None,
+        check: |tenant, _, _| dynatrace::account_uuid(tenant).map(|_| ()),
+        api_key_auth: Some(dynatrace::auth),
+        build: |session, tenant| Ok(Box::new(DynatraceConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "hubspot",

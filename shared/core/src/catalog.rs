@@ -209,6 +209,7 @@ pub const APPS: &[App] = &[
         differences_from_product_docs: &[
             "Dynatrace's Account Management API uses an OAuth client (ID and secret) that the admin pastes, not a static API key.",
             "Dynatrace documents no plan gate for its API; a refusal is detected by the connect check.",
+            "A created user is invited with no permissions: a Dynatrace admin puts them in groups.",
         ],
         ..app("dynatrace", "Dynatrace", ApiKey, CREATE_REMOVE)
     },

@@ -3,6 +3,7 @@
 mod asana;
 mod box_com;
 mod dropbox;
+mod dynatrace;
 mod hubspot;
 mod okta;
 mod plumbing;

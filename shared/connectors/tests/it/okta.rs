@@ -4,25 +4,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prov_connectors::registry::{self, Secrets, Tenant};
+use prov_connectors::registry::{self, Tenant};
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, vendor_http};
+use crate::support::{RecordingSleeper, api_key_connector};
 
 const ORG: &str = "https://acme.okta.com";
 
 fn okta(server: &MockServer, token: &str) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
-    let (http, sleeper) = vendor_http(server, &["acme.okta.com"]);
-    let spec = registry::spec("okta").unwrap();
-    let tenant = Tenant::from([("org_url".to_owned(), ORG.to_owned())]);
-    let secrets = Secrets::from([("api_token".to_owned(), SecretString::from(token))]);
-    (spec.check)(&tenant, "api_token", token).unwrap();
-    let auth = (spec.api_key_auth.unwrap())(&secrets).unwrap();
-    (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
+    api_key_connector(
+        server,
+        "okta",
+        &["acme.okta.com"],
+        &[("org_url", ORG)],
+        &[("api_token", token)],
+    )
 }
 
 fn user(id: &str, email: &str, status: &str) -> Value {

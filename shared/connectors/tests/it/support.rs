@@ -111,3 +111,33 @@ pub async fn first_then(
         .await;
     given().respond_with(then).with_priority(2).mount(server).await;
 }
+
+/// The registry's connector for an API-key `app` with the pasted `tenant` and `secrets`
+/// fields (checked as connect checks them), its hosts routed to the mock server.
+pub fn api_key_connector(
+    server: &MockServer,
+    app: &str,
+    hosts: &[&str],
+    tenant: &[(&str, &str)],
+    secrets: &[(&str, &str)],
+) -> (Box<dyn prov_connectors::Connector>, Arc<RecordingSleeper>) {
+    use prov_connectors::registry::{Secrets, Tenant};
+    let (http, sleeper) = vendor_http(server, hosts);
+    let spec = prov_connectors::registry::spec(app).unwrap();
+    let tenant: Tenant = tenant
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let secrets: Secrets = secrets
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), SecretString::from(*v)))
+        .collect();
+    for (name, value) in &secrets {
+        use secrecy::ExposeSecret;
+        (spec.check)(&tenant, name, value.expose_secret()).unwrap();
+    }
+    let auth = spec
+        .api_key_authenticator(http.clone(), "com_1", &tenant, &secrets)
+        .unwrap();
+    (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
+}
