@@ -598,13 +598,24 @@ async fn oauth_connected(
     app: &str,
     consent_path: &str,
 ) -> (Co, Vec<(String, String)>) {
+    oauth_connected_with(w, owner, app, consent_path, json!({})).await
+}
+
+/// As `oauth_connected`, starting the authorization with `start` (e.g. an environment).
+async fn oauth_connected_with(
+    w: &Walk,
+    owner: &str,
+    app: &str,
+    consent_path: &str,
+    start: Value,
+) -> (Co, Vec<(String, String)>) {
     let co = plus_company(w, owner).await;
     let started = w
         .send(
             "POST",
             &co.path(&format!("/apps/{app}/connection/oauth")),
             Some(&co.admin),
-            Some(json!({})),
+            Some(start),
         )
         .await;
     assert_eq!(started.status, 200, "{}", started.text());
@@ -982,4 +993,77 @@ async fn dynatrace_connects_with_an_oauth_client_invites_and_removes_offline() {
         "deleted"
     );
     assert_eq!(w.local.sandbox.emails(&tenant), ["grace@example.com"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivates_offline() {
+    let w = Walk::start().await;
+    let (co, query) = oauth_connected_with(
+        &w,
+        "salesforce-owner@example.com",
+        "salesforce",
+        "/_sandbox/salesforce/services/oauth2/authorize",
+        json!({"environment": "sandbox"}),
+    )
+    .await;
+    assert_eq!(
+        query.iter().find(|(k, _)| k == "scope").unwrap().1,
+        "api refresh_token"
+    );
+    let connection = w
+        .send(
+            "GET",
+            &co.path("/apps/salesforce/connection"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(connection["tenant"]["environment"], "sandbox");
+    assert_eq!(
+        connection["tenant"]["instance_url"],
+        prov_sandbox::SALESFORCE_INSTANCE
+    );
+    let unknown = w
+        .send(
+            "POST",
+            &co.path("/apps/salesforce/connection/oauth"),
+            Some(&co.admin),
+            Some(json!({"environment": "staging"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.text());
+
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    w.local
+        .sandbox
+        .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
+    let synced = w
+        .send("POST", &co.path("/apps/salesforce/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/salesforce/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    // SCIM has no invitation state: active at once (Salesforce emails a password link).
+    assert_eq!(created.json()["status"], "connected");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "salesforce", &id, "delete").await["status"],
+        "deleted"
+    );
+    // Deactivated, not deleted: Salesforce keeps the user record.
+    assert!(
+        w.local
+            .sandbox
+            .emails(tenant)
+            .contains(&"ada@example.com".to_owned())
+    );
 }

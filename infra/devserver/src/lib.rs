@@ -78,6 +78,9 @@ impl Local {
             .route("api.box.com", &format!("{sandbox_base}/box"))?
             .route("www.dropbox.com", &format!("{sandbox_base}/dropbox"))?
             .route("api.dropboxapi.com", &format!("{sandbox_base}/dropbox"))?
+            .route("login.salesforce.com", &format!("{sandbox_base}/salesforce"))?
+            .route("test.salesforce.com", &format!("{sandbox_base}/salesforce"))?
+            .route("*.my.salesforce.com", &format!("{sandbox_base}/salesforce"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;
@@ -89,6 +92,7 @@ impl Local {
             ("sandbox_oauth".to_owned(), sandbox_client()),
             ("slack".to_owned(), sandbox_client()),
             ("hubspot".to_owned(), sandbox_client()),
+            ("salesforce".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
             ("box".to_owned(), sandbox_client()),
             ("asana".to_owned(), sandbox_client()),

@@ -1,6 +1,6 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and the user APIs of
-//! Asana, Box, Dropbox, Dynatrace, HubSpot and Okta, served under `/_sandbox` by the devserver and by tests.
+//! at the paths of Slack, Asana, Box, Dropbox, HubSpot and Salesforce), and the user APIs of
+//! Asana, Box, Dropbox, Dynatrace, HubSpot, Okta and Salesforce (SCIM), served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -38,6 +38,7 @@ mod dynatrace;
 mod hubspot;
 mod oauth;
 mod okta;
+mod salesforce;
 mod scim;
 
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,9 @@ use axum::Router;
 
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
+
+/// The My Domain host the sandbox's Salesforce token answers name as `instance_url`.
+pub const SALESFORCE_INSTANCE: &str = "https://sandbox.my.salesforce.com";
 
 /// API-key tokens the sandbox SCIM app accepts start with this.
 pub const API_TOKEN_PREFIX: &str = "sandbox-";
@@ -88,6 +92,10 @@ impl Sandbox {
             .nest(
                 "/dropbox",
                 oauth::dropbox_router(self.state.clone()).merge(dropbox::router(self.state.clone())),
+            )
+            .nest(
+                "/salesforce",
+                oauth::salesforce_router(self.state.clone()).merge(salesforce::router(self.state.clone())),
             )
             .nest(
                 "/hubspot",

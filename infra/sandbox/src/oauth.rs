@@ -134,6 +134,16 @@ pub(crate) fn hubspot_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at Salesforce's paths (`login.salesforce.com`, `test.salesforce.com`):
+/// client credentials in the body, no `expires_in`, and the org's `instance_url`.
+pub(crate) fn salesforce_router(state: Shared) -> Router {
+    Router::new()
+        .route("/services/oauth2/authorize", get(authorize))
+        .route("/services/oauth2/decide", get(decide))
+        .route("/services/oauth2/token", post(salesforce_token))
+        .with_state(state)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -338,6 +348,35 @@ async fn hubspot_token(
         Ok(mut tokens) => {
             tokens["hub_id"] = json!(4242);
             tokens["scope"] = json!("settings.users.read settings.users.write");
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => token_error(status, error),
+    }
+}
+
+/// Salesforce's `/services/oauth2/token`: credentials in the body; the answer names the org's
+/// API host (`instance_url`, the sandbox's My Domain) and carries no `expires_in` (a token
+/// lives as long as the org's session timeout).
+async fn salesforce_token(
+    AxState(state): AxState<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let in_body = (
+        form.get("client_id").map(String::as_str),
+        form.get("client_secret").map(String::as_str),
+    );
+    if in_body != (Some(CLIENT_ID), Some(CLIENT_SECRET)) {
+        return token_error(StatusCode::BAD_REQUEST, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match grant(&mut state, &form) {
+        Ok(mut tokens) => {
+            if let Some(fields) = tokens.as_object_mut() {
+                fields.remove("expires_in");
+            }
+            tokens["instance_url"] = json!(crate::SALESFORCE_INSTANCE);
+            tokens["id"] = json!("https://login.salesforce.com/id/00Dsandbox/005sandbox");
+            tokens["token_type"] = json!("Bearer");
             Json(tokens).into_response()
         }
         Err((status, error)) => token_error(status, error),

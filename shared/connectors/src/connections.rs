@@ -322,6 +322,9 @@ pub async fn connect_api_key(
     Ok(ConnectionView::of(&connection))
 }
 
+/// The tenant detail naming a connection's vendor test environment (absent: production).
+pub const ENVIRONMENT: &str = "environment";
+
 /// The pending OAuth authorization, keyed by the hash of its `state`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PendingAuthorization {
@@ -330,6 +333,9 @@ struct PendingAuthorization {
     started_by: ActorRef,
     pkce_verifier: String,
     return_url: Option<String>,
+    /// The vendor test environment chosen (absent: production).
+    #[serde(default)]
+    environment: Option<String>,
     expires_at: DateTime<Utc>,
 }
 
@@ -382,7 +388,7 @@ pub async fn start_oauth(
     }
     let mut v = Validator::new();
     let root = Obj::root(body);
-    v.only(&root, &["return_url"]);
+    v.only(&root, &["return_url", "environment"]);
     let return_url = v.parsed(&root, "return_url", false, |raw| {
         if allowed_return(apps, raw) {
             Ok(raw.to_owned())
@@ -390,7 +396,16 @@ pub async fn start_oauth(
             Err("is not one of the allowed return addresses.".to_owned())
         }
     });
+    let environments = spec.oauth.map(|o| o.environment_names()).unwrap_or_default();
+    let environment = v.parsed(&root, "environment", false, |raw| {
+        if environments.contains(&raw) {
+            Ok(raw.to_owned())
+        } else {
+            Err(format!("must be one of {}.", environments.join(", ")))
+        }
+    });
     v.finish(Some(()))?;
+    let environment = environment.filter(|e| e != registry::PRODUCTION);
     let client = apps.oauth_clients.get(slug).await.map_err(Error::Internal)?;
     let client = client.ok_or_else(|| {
         Error::refused(
@@ -399,8 +414,14 @@ pub async fn start_oauth(
             format!("OAuth for {} is not configured on this service.", app.name),
         )
     })?;
-    let authorization = oauth::authorize(&apps.http, spec, &client, &redirect_uri(apps))
-        .map_err(|e| connect_error(app, e))?;
+    let authorization = oauth::authorize(
+        &apps.http,
+        spec,
+        &client,
+        &redirect_uri(apps),
+        environment.as_deref(),
+    )
+    .map_err(|e| connect_error(app, e))?;
     let expires_at = apps.services.clock.now() + Duration::minutes(STATE_TTL_MINUTES);
     let pending = PendingAuthorization {
         company_id: access.company.id.clone(),
@@ -408,6 +429,7 @@ pub async fn start_oauth(
         started_by: ActorRef::from(&actor.principal),
         pkce_verifier: authorization.pkce_verifier.expose_secret().to_owned(),
         return_url,
+        environment,
         expires_at,
     };
     let item = Item::from_record(state_key(authorization.state.expose_secret()), &pending)?
@@ -518,6 +540,7 @@ pub async fn finish_oauth(
         redirect: &redirect,
         code,
         verifier: &verifier,
+        environment: pending.environment.as_deref(),
     };
     let tokens = match oauth::exchange_code(
         apps.http.clone(),
@@ -538,12 +561,17 @@ pub async fn finish_oauth(
             )));
         }
     };
+    // What the vendor said about the tenant (its API host, team) and the environment used.
+    let mut tenant: Tenant = tokens.tenant.iter().cloned().collect();
+    if let Some(environment) = &pending.environment {
+        tenant.insert(ENVIRONMENT.to_owned(), environment.clone());
+    }
     // The new tokens must work before they are kept (this is also where a vendor plan
     // that cannot provision is detected).
     let probe = spec.connector(
         apps.http.clone(),
         &pending.company_id,
-        &Tenant::new(),
+        &tenant,
         Arc::new(StaticAuth::bearer(&tokens.access_token)),
     );
     let verified = match probe {
@@ -561,7 +589,7 @@ pub async fn finish_oauth(
     let connection = new_connection(
         &pending.company_id,
         &pending.app,
-        tokens.tenant.iter().cloned().collect(),
+        tenant,
         pending.started_by.clone(),
         now,
     );
@@ -686,6 +714,7 @@ impl OAuthAuthenticator {
             &self.connection.company_id,
             &client,
             &refresh_token,
+            self.connection.tenant.get(ENVIRONMENT).map(String::as_str),
             self.apps.services.clock.now(),
         )
         .await

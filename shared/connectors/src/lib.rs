@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod okta;
 pub mod onboarding;
 pub mod registry;
+pub mod salesforce;
 pub mod scim;
 
 pub use error::ConnectorError;

@@ -107,10 +107,12 @@ pub fn authorize(
     spec: &AppSpec,
     client: &OAuthClientConfig,
     redirect: &str,
+    environment: Option<&str>,
 ) -> Result<Authorization, ConnectorError> {
     let o = oauth_spec(spec)?;
+    let (authorize_url, _) = o.endpoints(environment)?;
     let oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(o.authorize_url.to_owned()).map_err(invalid)?)
+        .set_auth_uri(AuthUrl::new(authorize_url.to_owned()).map_err(invalid)?)
         .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(invalid)?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = oauth
@@ -195,8 +197,31 @@ fn session(http: Arc<VendorHttp>, spec: &AppSpec, company_id: &str) -> Session {
     }
 }
 
-/// The tokens of an answer; `now` (the service's clock) dates their expiry.
-fn tokens(response: &oauth2::basic::BasicTokenResponse, now: DateTime<Utc>) -> TokenSet {
+/// The fields of a token answer beyond RFC 6749's (e.g. Salesforce's `instance_url`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExtraFields {
+    #[serde(flatten)]
+    fields: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl oauth2::ExtraTokenFields for ExtraFields {}
+
+type TokenAnswer = oauth2::StandardTokenResponse<ExtraFields, oauth2::basic::BasicTokenType>;
+
+/// The tokens of an answer; `now` (the service's clock) dates their expiry. The answer's
+/// `tenant_fields` (strings only) are kept as tenant details.
+fn tokens(response: &TokenAnswer, spec: &OAuthSpec, now: DateTime<Utc>) -> TokenSet {
+    let extras = &response.extra_fields().fields;
+    let tenant = spec
+        .tenant_fields
+        .iter()
+        .filter_map(|f| {
+            extras
+                .get(*f)
+                .and_then(|v| v.as_str())
+                .map(|v| ((*f).to_owned(), v.to_owned()))
+        })
+        .collect();
     TokenSet {
         access_token: SecretString::from(response.access_token().secret().clone()),
         refresh_token: response
@@ -209,24 +234,40 @@ fn tokens(response: &oauth2::basic::BasicTokenResponse, now: DateTime<Utc>) -> T
         scope: response
             .scopes()
             .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
-        tenant: Vec::new(),
+        tenant,
     }
 }
 
-/// A client that knows only the token endpoint.
-type TokenClient = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// A client that knows only the token endpoint, keeping the answer's extra fields.
+type TokenClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    TokenAnswer,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
-fn token_client(spec: &AppSpec, client: &OAuthClientConfig) -> Result<TokenClient, ConnectorError> {
+fn token_client(
+    spec: &AppSpec,
+    client: &OAuthClientConfig,
+    environment: Option<&str>,
+) -> Result<TokenClient, ConnectorError> {
     let o = oauth_spec(spec)?;
+    let (_, token_url) = o.endpoints(environment)?;
     let auth_type = if o.credentials_in_body {
         AuthType::RequestBody
     } else {
         AuthType::BasicAuth
     };
-    Ok(BasicClient::new(ClientId::new(client.client_id.clone()))
+    Ok(oauth2::Client::new(ClientId::new(client.client_id.clone()))
         .set_client_secret(ClientSecret::new(client.client_secret.expose_secret().to_owned()))
         .set_auth_type(auth_type)
-        .set_token_uri(TokenUrl::new(o.token_url.to_owned()).map_err(invalid)?))
+        .set_token_uri(TokenUrl::new(token_url.to_owned()).map_err(invalid)?))
 }
 
 /// What the vendor's redirect brought back, with what proves we asked for it.
@@ -234,6 +275,8 @@ pub struct CodeGrant<'a> {
     pub redirect: &'a str,
     pub code: &'a str,
     pub verifier: &'a SecretString,
+    /// The vendor environment the authorization was started in (`None`: production).
+    pub environment: Option<&'a str>,
 }
 
 /// Trades the authorization code (with the PKCE verifier) for tokens.
@@ -257,14 +300,14 @@ pub async fn exchange_code(
         ];
         return slack_token(&session, spec, client, form, now).await;
     }
-    let response = token_client(spec, client)?
+    let response = token_client(spec, client, grant.environment)?
         .set_redirect_uri(RedirectUrl::new(grant.redirect.to_owned()).map_err(invalid)?)
         .exchange_code(AuthorizationCode::new(grant.code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(grant.verifier.expose_secret().to_owned()))
         .request_async(&Through(&session))
         .await
         .map_err(token_error)?;
-    Ok(tokens(&response, now))
+    Ok(tokens(&response, &oauth_spec(spec)?, now))
 }
 
 /// Trades a refresh token for new tokens (the answer may carry a rotated refresh token).
@@ -274,6 +317,7 @@ pub async fn refresh(
     company_id: &str,
     client: &OAuthClientConfig,
     refresh_token: &SecretString,
+    environment: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TokenSet, ConnectorError> {
     let session = session(http, spec, company_id);
@@ -288,12 +332,12 @@ pub async fn refresh(
         return slack_token(&session, spec, client, form, now).await;
     }
     let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
-    let response = token_client(spec, client)?
+    let response = token_client(spec, client, environment)?
         .exchange_refresh_token(&token)
         .request_async(&Through(&session))
         .await
         .map_err(token_error)?;
-    Ok(tokens(&response, now))
+    Ok(tokens(&response, &oauth_spec(spec)?, now))
 }
 
 #[derive(serde::Deserialize)]

@@ -18,6 +18,7 @@ use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorH
 use crate::hubspot::{self, HubSpotConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
+use crate::salesforce::{self, SalesforceConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 
 /// Non-secret connection details (what the admin typed, what the vendor told us).
@@ -82,6 +83,50 @@ pub struct OAuthSpec {
     /// Whether our client id and secret go in the token request's form body (some vendors
     /// take only that) rather than HTTP Basic authentication.
     pub credentials_in_body: bool,
+    /// Fields of the token answer kept on the connection as tenant details (e.g.
+    /// Salesforce's `instance_url`, the API host of the org).
+    pub tenant_fields: &'static [&'static str],
+    /// The vendor's test environments a connection may use instead of production.
+    pub environments: &'static [OAuthEnvironment],
+}
+
+/// A vendor test environment: its own authorization server.
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthEnvironment {
+    /// What the connection records, e.g. `sandbox`.
+    pub name: &'static str,
+    pub authorize_url: &'static str,
+    pub token_url: &'static str,
+}
+
+/// The environment a connection uses when it names none.
+pub const PRODUCTION: &str = "production";
+
+impl OAuthSpec {
+    /// The authorize and token URLs of `environment` (production when `None`).
+    pub fn endpoints(
+        &self,
+        environment: Option<&str>,
+    ) -> Result<(&'static str, &'static str), ConnectorError> {
+        match environment {
+            None | Some(PRODUCTION) => Ok((self.authorize_url, self.token_url)),
+            Some(name) => self
+                .environments
+                .iter()
+                .find(|e| e.name == name)
+                .map(|e| (e.authorize_url, e.token_url))
+                .ok_or_else(|| {
+                    ConnectorError::Invalid(format!("`{name}` is not one of the app's environments"))
+                }),
+        }
+    }
+
+    /// Every environment's name, production first.
+    pub fn environment_names(&self) -> Vec<&'static str> {
+        std::iter::once(PRODUCTION)
+            .chain(self.environments.iter().map(|e| e.name))
+            .collect()
+    }
 }
 
 /// How an app's token endpoint answers.
@@ -265,6 +310,8 @@ pub const APPS: &[AppSpec] = &[
             extra_params: &[],
             style: TokenStyle::Standard,
             credentials_in_body: true,
+            tenant_fields: &[],
+            environments: &[],
         }),
         check: no_check,
         api_key_auth: None,
@@ -288,6 +335,8 @@ pub const APPS: &[AppSpec] = &[
             extra_params: &[],
             style: TokenStyle::Standard,
             credentials_in_body: true,
+            tenant_fields: &[],
+            environments: &[],
         }),
         check: no_check,
         api_key_auth: None,
@@ -314,6 +363,8 @@ pub const APPS: &[AppSpec] = &[
             extra_params: &[("token_access_type", "offline")],
             style: TokenStyle::Standard,
             credentials_in_body: false,
+            tenant_fields: &[],
+            environments: &[],
         }),
         check: no_check,
         api_key_auth: None,
@@ -349,6 +400,8 @@ pub const APPS: &[AppSpec] = &[
             extra_params: &[],
             style: TokenStyle::Standard,
             credentials_in_body: true,
+            tenant_fields: &[],
+            environments: &[],
         }),
         check: no_check,
         api_key_auth: None,
@@ -371,6 +424,37 @@ pub const APPS: &[AppSpec] = &[
         },
     },
     AppSpec {
+        slug: "salesforce",
+        hosts: salesforce::HOSTS,
+        // The org's allowance is per 24 hours (by edition and licences), not per minute;
+        // stay gentle. Over it Salesforce answers 403 `REQUEST_LIMIT_EXCEEDED`.
+        limit: Some(RateLimit {
+            per_minute: 120,
+            burst: 10,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://login.salesforce.com/services/oauth2/authorize",
+            token_url: "https://login.salesforce.com/services/oauth2/token",
+            scopes: &["api", "refresh_token"],
+            extra_params: &[],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+            // The org's API host.
+            tenant_fields: &["instance_url"],
+            environments: &[OAuthEnvironment {
+                name: "sandbox",
+                authorize_url: "https://test.salesforce.com/services/oauth2/authorize",
+                token_url: "https://test.salesforce.com/services/oauth2/token",
+            }],
+        }),
+        check: no_check,
+        api_key_auth: None,
+        build: |session, tenant| {
+            let instance = tenant_url(tenant, "instance_url", &["*.my.salesforce.com"])?;
+            Ok(Box::new(SalesforceConnector::new(session, &instance)))
+        },
+    },
+    AppSpec {
         slug: "slack",
         hosts: &["slack.com", "api.slack.com"],
         // SCIM writes: 180 per minute per endpoint, bursts of 20.
@@ -386,6 +470,8 @@ pub const APPS: &[AppSpec] = &[
             extra_params: &[("user_scope", "admin")],
             style: TokenStyle::SlackUser,
             credentials_in_body: true,
+            tenant_fields: &[],
+            environments: &[],
         }),
         check: no_check,
         api_key_auth: None,
@@ -423,6 +509,8 @@ pub const APPS: &[AppSpec] = &[
             extra_params: &[],
             style: TokenStyle::Standard,
             credentials_in_body: false,
+            tenant_fields: &[],
+            environments: &[],
         }),
         check: no_check,
         api_key_auth: None,
@@ -469,7 +557,14 @@ mod tests {
         for app in APPS {
             app.host_patterns();
             if let Some(oauth) = app.oauth {
-                for u in [oauth.authorize_url, oauth.token_url] {
+                let environments = oauth
+                    .environments
+                    .iter()
+                    .flat_map(|e| [e.authorize_url, e.token_url]);
+                for u in [oauth.authorize_url, oauth.token_url]
+                    .into_iter()
+                    .chain(environments)
+                {
                     let host = Url::parse(u).unwrap().host_str().unwrap().to_owned();
                     assert!(app.host_patterns().iter().any(|p| p.matches(&host)), "{u}");
                 }

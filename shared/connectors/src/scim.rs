@@ -199,6 +199,36 @@ impl ScimConnector {
         }
     }
 
+    /// Posts a new user with `extra` attributes beside the core ones (an app's required
+    /// fields, e.g. Salesforce's profile in `entitlements`). A 409 (created meanwhile, or by
+    /// an earlier attempt whose answer was lost) is a `Conflict`, which `create_once`
+    /// resolves to the account found after it.
+    pub async fn post_user(
+        &self,
+        account: &NewAccount,
+        extra: serde_json::Map<String, Value>,
+    ) -> Result<VendorAccount, ConnectorError> {
+        let mut user = json!({
+            "schemas": [USER_SCHEMA],
+            "userName": account.email,
+            "name": {"givenName": account.first_name, "familyName": account.last_name},
+            "emails": [{"value": account.email, "type": "work", "primary": true}],
+            "active": true
+        });
+        if let Some(fields) = user.as_object_mut() {
+            fields.extend(extra);
+        }
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, self.url("Users")?).json(user))
+            .await?;
+        if response.status.is_success() {
+            Ok(self.account(response.json()?))
+        } else {
+            Err(self.error(&response))
+        }
+    }
+
     /// Sets `active`, with the account's ETag when the app offers one; a changed ETag is
     /// read again once.
     async fn set_active(&self, id: &str, active: bool) -> Result<VendorAccount, ConnectorError> {
@@ -309,27 +339,12 @@ impl Connector for ScimConnector {
     }
 
     async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        let post = async {
-            let user = json!({
-                "schemas": [USER_SCHEMA],
-                "userName": account.email,
-                "name": {"givenName": account.first_name, "familyName": account.last_name},
-                "emails": [{"value": account.email, "type": "work", "primary": true}],
-                "active": true
-            });
-            let response = self
-                .session
-                .send(VendorRequest::new(Method::POST, self.url("Users")?).json(user))
-                .await?;
-            if response.status.is_success() {
-                Ok(self.account(response.json()?))
-            } else {
-                // A 409 (created meanwhile, or by an earlier attempt whose answer was lost)
-                // is a `Conflict`, which resolves to the account found after it.
-                Err(self.error(&response))
-            }
-        };
-        create_once(self, &account.email, post).await
+        create_once(
+            self,
+            &account.email,
+            self.post_user(account, serde_json::Map::new()),
+        )
+        .await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

@@ -283,7 +283,11 @@ pub const APPS: &[App] = &[
     },
     App {
         remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
-        differences_from_product_docs: &["Salesforce users cannot be deleted: removing one deactivates it."],
+        differences_from_product_docs: &[
+            "Salesforce users cannot be deleted: removing one deactivates it.",
+            "New users get the org's \"Standard User\" profile; Salesforce emails them to set a password, and shows no invitation state (they are listed active).",
+            "Sandbox orgs can be connected: start the connection with `environment: sandbox` (test.salesforce.com).",
+        ],
         ..app("salesforce", "Salesforce", Oauth, CREATE_REMOVE)
     },
     App {

@@ -94,6 +94,7 @@ async fn the_v3_token_exchange_sends_every_parameter_in_the_body() {
             redirect: "https://api.example.test/v1/oauth/callback",
             code: "the-code",
             verifier: &verifier,
+            environment: None,
         },
         now,
     )
@@ -309,6 +310,7 @@ async fn a_refresh_uses_the_v3_body_and_keeps_a_rotated_refresh_token() {
         "com_1",
         &client(),
         &SecretString::from("hs-refresh"),
+        None,
         now,
     )
     .await

@@ -7,6 +7,7 @@ mod dynatrace;
 mod hubspot;
 mod okta;
 mod plumbing;
+mod salesforce;
 mod scim;
 mod slack;
 mod support;

@@ -75,6 +75,7 @@ async fn the_code_exchange_reads_the_user_token_and_the_team() {
         redirect: "https://api.example.test/v1/oauth/callback",
         code: "the-code",
         verifier: &verifier,
+        environment: None,
     };
     let now = chrono::Utc::now();
     let tokens = oauth::exchange_code(
@@ -114,6 +115,7 @@ async fn errors_inside_a_200_are_errors() {
         redirect: "https://api.example.test/v1/oauth/callback",
         code: "stale",
         verifier: &verifier,
+        environment: None,
     };
     let error = oauth::exchange_code(
         http,

@@ -88,6 +88,7 @@ pub fn authorize_in_production(
         prov_connectors::registry::spec(app).unwrap(),
         client,
         "https://api.example.test/v1/oauth/callback",
+        None,
     )
     .unwrap();
     let query = auth.url.query_pairs().into_owned().collect();
