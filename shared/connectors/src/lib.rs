@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod okta;
 pub mod onboarding;
 pub mod registry;
+pub mod sauce_labs;
 pub mod scim;
 
 pub use error::ConnectorError;

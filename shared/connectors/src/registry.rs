@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::asana::{self, AsanaConnector};
@@ -17,6 +17,7 @@ use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
+use crate::sauce_labs::{self, SauceLabsConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 
 /// Non-secret connection details (what the admin typed, what the vendor told us).
@@ -53,6 +54,43 @@ fn okta_ssws(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError
 
 fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
     tenant_url(tenant, "org_url", okta::HOSTS).map(|_| ())
+}
+
+/// Sauce Labs authenticates with HTTP Basic: an organization admin's username and access key.
+/// The username is a secret field (the catalog's), so that this function, which sees only
+/// the secret fields, can build the header; it also stays out of the connection's details.
+fn sauce_labs_basic(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    let field = |name: &str| {
+        secrets
+            .get(name)
+            .ok_or_else(|| ConnectorError::Invalid(format!("`{name}` is required")))
+    };
+    let username = field("username")?;
+    Ok(Arc::new(StaticAuth::basic(
+        username.expose_secret(),
+        field("access_key")?,
+    )))
+}
+
+fn sauce_labs_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    let data_center = tenant
+        .get("data_center")
+        .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
+    sauce_labs::host(data_center)?;
+    let value = value.trim();
+    match field {
+        // Basic authentication cannot carry a colon in the username.
+        "username" if value.is_empty() || value.contains(':') || value.chars().any(char::is_whitespace) => {
+            Err(ConnectorError::Invalid(
+                "`username` must be the Sauce Labs username of an organization admin (no spaces or colons)"
+                    .into(),
+            ))
+        }
+        "access_key" if value.is_empty() || value.chars().any(char::is_whitespace) => Err(
+            ConnectorError::Invalid("`access_key` must be the user's Sauce Labs access key".into()),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// An app's OAuth 2.0 authorization-code endpoints.
@@ -318,6 +356,25 @@ pub const APPS: &[AppSpec] = &[
         build: |session, tenant| {
             let org = tenant_url(tenant, "org_url", okta::HOSTS)?;
             Ok(Box::new(OktaConnector::new(session, &org)))
+        },
+    },
+    AppSpec {
+        slug: "sauce_labs",
+        hosts: sauce_labs::HOSTS,
+        // Sauce Labs' REST limit is 10 requests a second and 3,500 an hour per account (its
+        // 2016 announcement; the Team Management API states none): keep under the hourly one.
+        limit: Some(RateLimit {
+            per_minute: 55,
+            burst: 10,
+        }),
+        oauth: None,
+        check: sauce_labs_check,
+        api_key_auth: Some(sauce_labs_basic),
+        build: |session, tenant| {
+            let data_center = tenant
+                .get("data_center")
+                .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
+            Ok(Box::new(SauceLabsConnector::new(session, data_center)?))
         },
     },
     AppSpec {
