@@ -6,6 +6,7 @@ mod dropbox;
 mod hubspot;
 mod okta;
 mod plumbing;
+mod sauce_labs;
 mod scim;
 mod slack;
 mod support;
