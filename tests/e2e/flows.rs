@@ -1067,3 +1067,46 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
             .contains(&"ada@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sauce_labs_connects_on_a_data_center_creates_active_users_and_deactivates_offline() {
+    let w = Walk::start().await;
+    let key = "sandbox-sauce";
+    let fields =
+        |key: &str| json!({"data_center": "eu-central-1", "username": "acme-admin", "access_key": key});
+    let co = api_key_connected(
+        &w,
+        "sauce-owner@example.com",
+        "sauce_labs",
+        fields("wrong-key"),
+        fields(key),
+    )
+    .await;
+    // More than one page of 100.
+    for i in 0..101 {
+        w.local
+            .sandbox
+            .seed_user(key, &format!("s{i}@example.com"), "S", &i.to_string());
+    }
+    let synced = w
+        .send("POST", &co.path("/apps/sauce_labs/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/sauce_labs/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    // Users made by the API are active at once (no invitation at Sauce Labs).
+    assert_eq!(created.json()["status"], "connected");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "sauce_labs", &id, "delete").await["status"],
+        "deleted"
+    );
+}

@@ -1,6 +1,7 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
 //! at the paths of Slack, Asana, Box, Dropbox, HubSpot and Salesforce), and the user APIs of
-//! Asana, Box, Dropbox, Dynatrace, HubSpot, Okta and Salesforce (SCIM), served under `/_sandbox` by the devserver and by tests.
+//! Asana, Box, ClickUp, Dropbox, Dynatrace, HubSpot, Okta, Planview LeanKit, Salesforce (SCIM)
+//! and Sauce Labs, served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -39,6 +40,7 @@ mod hubspot;
 mod oauth;
 mod okta;
 mod salesforce;
+mod sauce_labs;
 mod scim;
 
 use std::sync::{Arc, Mutex};
@@ -60,6 +62,7 @@ pub const OAUTH_TENANT: &str = "oauth";
 pub(crate) struct State {
     pub scim: scim::Directory,
     pub oauth: oauth::Grants,
+    pub sauce_labs: sauce_labs::Usernames,
 }
 
 /// The sandbox: clones share state.
@@ -81,6 +84,7 @@ impl Sandbox {
             .nest("/slack", oauth::slack_router(self.state.clone()))
             .nest("/okta", okta::router(self.state.clone()))
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
+            .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

@@ -241,20 +241,36 @@ impl Refusal {
     }
 }
 
-/// The tenant of the request's token (`Bearer`, or Okta's `SSWS`); an injected fault comes
-/// first.
+/// The password of HTTP Basic credentials (`Basic base64(user:password)`).
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    pair.split_once(':').map(|(_, password)| password.to_owned())
+}
+
+/// The tenant of the request's token (`Bearer`, Okta's `SSWS`, or the password of HTTP Basic
+/// as Sauce Labs' access key is); an injected fault comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
             StatusCode::from_u16(state.scim.faults.remove(0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Err(Refusal::Fault(status));
     }
-    let token = headers
+    let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("SSWS ")))
         .unwrap_or_default();
-    Sandbox::tenant_of(state, token).ok_or(Refusal::Unauthorized)
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("SSWS "))
+        .map(str::to_owned)
+        .or_else(|| basic_password(value))
+        .unwrap_or_default();
+    Sandbox::tenant_of(state, &token).ok_or(Refusal::Unauthorized)
 }
 
 fn with_etag(user: &User, status: StatusCode) -> Response {

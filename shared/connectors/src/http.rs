@@ -72,7 +72,8 @@ pub trait Authenticator: Send + Sync {
     async fn refresh(&self) -> Result<bool, ConnectorError>;
 }
 
-/// A fixed credential in a header, e.g. `Authorization: Bearer <token>` or `SSWS <token>`.
+/// A fixed credential in a header, e.g. `Authorization: Bearer <token>`, `SSWS <token>` or
+/// `Basic <base64 of user:password>`.
 pub struct StaticAuth {
     header: HeaderName,
     value: SecretString,
@@ -81,6 +82,14 @@ pub struct StaticAuth {
 impl StaticAuth {
     pub fn bearer(token: &SecretString) -> Self {
         Self::scheme("Bearer", token)
+    }
+
+    /// HTTP Basic authentication: `Authorization: Basic base64(user:password)`.
+    pub fn basic(user: &str, password: &SecretString) -> Self {
+        use base64::Engine as _;
+        let pair = SecretString::from(format!("{user}:{}", password.expose_secret()));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair.expose_secret());
+        Self::scheme("Basic", &SecretString::from(encoded))
     }
 
     pub fn scheme(scheme: &str, token: &SecretString) -> Self {

@@ -18,6 +18,7 @@ pub mod okta;
 pub mod onboarding;
 pub mod registry;
 pub mod salesforce;
+pub mod sauce_labs;
 pub mod scim;
 
 pub use error::ConnectorError;

@@ -19,6 +19,7 @@ use crate::hubspot::{self, HubSpotConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
 use crate::salesforce::{self, SalesforceConnector};
+use crate::sauce_labs::{self, SauceLabsConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 
 /// Non-secret connection details (what the admin typed, what the vendor told us).
@@ -69,6 +70,39 @@ fn okta_ssws(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorE
 
 fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
     tenant_url(tenant, "org_url", okta::HOSTS).map(|_| ())
+}
+
+/// Sauce Labs authenticates with HTTP Basic: an organization admin's username and access key.
+/// The username is a secret field (the catalog's), so that this function, which sees only
+/// the secret fields, can build the header; it also stays out of the connection's details.
+fn sauce_labs_basic(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::basic(
+        c.tenant_field("username")?,
+        c.secret("access_key")?,
+    )))
+}
+
+/// The data center and the username (a tenant field, checked with every secret field), and
+/// the access key.
+fn sauce_labs_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    let data_center = tenant
+        .get("data_center")
+        .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
+    sauce_labs::host(data_center)?;
+    let username = tenant.get("username").map(|u| u.trim()).unwrap_or_default();
+    // Basic authentication cannot carry a colon in the username.
+    if username.is_empty() || username.contains(':') || username.chars().any(char::is_whitespace) {
+        return Err(ConnectorError::Invalid(
+            "`username` must be the Sauce Labs username of an organization admin (no spaces or colons)"
+                .into(),
+        ));
+    }
+    if field == "access_key" && (value.trim().is_empty() || value.chars().any(char::is_whitespace)) {
+        return Err(ConnectorError::Invalid(
+            "`access_key` must be the user's Sauce Labs access key".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// An app's OAuth 2.0 authorization-code endpoints.
@@ -452,6 +486,25 @@ pub const APPS: &[AppSpec] = &[
         build: |session, tenant| {
             let instance = tenant_url(tenant, "instance_url", &["*.my.salesforce.com"])?;
             Ok(Box::new(SalesforceConnector::new(session, &instance)))
+        },
+    },
+    AppSpec {
+        slug: "sauce_labs",
+        hosts: sauce_labs::HOSTS,
+        // Sauce Labs' REST limit is 10 requests a second and 3,500 an hour per account (its
+        // 2016 announcement; the Team Management API states none): keep under the hourly one.
+        limit: Some(RateLimit {
+            per_minute: 55,
+            burst: 10,
+        }),
+        oauth: None,
+        check: sauce_labs_check,
+        api_key_auth: Some(sauce_labs_basic),
+        build: |session, tenant| {
+            let data_center = tenant
+                .get("data_center")
+                .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
+            Ok(Box::new(SauceLabsConnector::new(session, data_center)?))
         },
     },
     AppSpec {

@@ -291,18 +291,25 @@ pub const APPS: &[App] = &[
         ..app("salesforce", "Salesforce", Oauth, CREATE_REMOVE)
     },
     App {
-        vendor_plan_note: Some("Requires a Live Testing plan or higher."),
-        remove_means: "Deactivates the user (Sauce Labs offers no delete).",
+        vendor_plan_note: Some(
+            "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
+        ),
+        remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
         credential_fields: &[
             choice(
                 "data_center",
                 "Data center",
                 &["us-west-1", "us-east-4", "eu-central-1"],
             ),
+            // A secret field: it goes with the access key into the HTTP Basic credentials.
             text("username", "Admin username"),
             secret("access_key", "Access key"),
         ],
-        differences_from_product_docs: &["Sauce Labs has no delete: removing a user deactivates it."],
+        differences_from_product_docs: &[
+            "Sauce Labs has no delete: removing a user deactivates it.",
+            "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
+            "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
+        ],
         ..app("sauce_labs", "Sauce Labs", ApiKey, CREATE_REMOVE)
     },
     App {

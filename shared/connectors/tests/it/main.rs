@@ -8,6 +8,7 @@ mod hubspot;
 mod okta;
 mod plumbing;
 mod salesforce;
+mod sauce_labs;
 mod scim;
 mod slack;
 mod support;

@@ -1,0 +1,479 @@
+//! Sauce Labs: the Team Management API of a Sauce Labs organization
+//! (`https://api.{data center}.saucelabs.com/team-management/v1/users/`), with HTTP Basic
+//! authentication: the username and access key of an organization admin. The connection's
+//! data center (`us-west-1`, `us-east-4`, `eu-central-1`) picks the host.
+//!
+//! Create makes a member (role 3) in the organization's default team, with a username derived
+//! from the email and a random password that is sent once and never kept: the person signs in
+//! with "Forgot password" (or the organization's SSO). Sauce Labs sends no invitation and the
+//! user is active at once, so the listing shows no pending state (`shows_invites: false`).
+//!
+//! Sauce Labs has no user delete in its API: remove is `POST …/users/{id}/deactivate/`
+//! ("suspends the account, preventing all access"); the user stays listed with
+//! `is_active: false`, reported as `Deleted`. `POST …/users/{id}/activate/` undoes it; this
+//! connector offers no suspend or reactivate, but creating an account for the email of a
+//! deactivated user activates that user again (Sauce Labs' emails and usernames stay taken).
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::error::{ConnectorError, brief};
+use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+};
+
+/// The data centers a Sauce Labs organization can live in (the catalog's choice field).
+pub const DATA_CENTERS: &[&str] = &["us-west-1", "us-east-4", "eu-central-1"];
+/// Their API hosts, in the same order.
+pub const HOSTS: &[&str] = &[
+    "api.us-west-1.saucelabs.com",
+    "api.us-east-4.saucelabs.com",
+    "api.eu-central-1.saucelabs.com",
+];
+/// The documented maximum of `limit`.
+const PAGE_SIZE: usize = 100;
+/// The "Member" role (1 is Organization Admin, 4 Team Admin).
+const MEMBER: u8 = 3;
+/// Longest username the connector derives (Sauce Labs documents no limit; kept short).
+const MAX_USERNAME: usize = 40;
+
+pub struct SauceLabsConnector {
+    session: Session,
+    /// `https://api.{data center}.saucelabs.com/team-management/v1/users/`.
+    users: Url,
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    id: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    is_active: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Links {
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Users {
+    #[serde(default)]
+    results: Vec<User>,
+    count: Option<u64>,
+    #[serde(default)]
+    links: Option<Links>,
+}
+
+fn account(user: User) -> VendorAccount {
+    VendorAccount {
+        id: user.id,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        display_name: None,
+        // Deactivated is what remove leaves; an absent flag is an account in use.
+        status: if user.is_active == Some(false) {
+            AccountStatus::Deleted
+        } else {
+            AccountStatus::Active
+        },
+    }
+}
+
+/// The messages of Sauce Labs' error body, whose shape it does not document: `detail`,
+/// `message`, `non_field_errors`, or field errors (`{"email": ["…"]}`); the raw text otherwise.
+fn messages(body: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let Some(fields) = body.as_object() else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "status_code" | "code" | "status"))
+        .flat_map(|(k, v)| text(v).into_iter().map(move |m| (k.clone(), m)))
+        .collect()
+}
+
+fn summary(response: &VendorResponse) -> String {
+    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let found = parsed.as_ref().map(messages).unwrap_or_default();
+    if found.is_empty() {
+        return response.text();
+    }
+    brief(
+        &found
+            .iter()
+            .map(|(field, message)| match field.as_str() {
+                "detail" | "message" | "non_field_errors" | "error" => message.clone(),
+                _ => format!("{field}: {message}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+/// The fields a 400 says are already taken (`username`, `email`).
+fn taken_fields(response: &VendorResponse) -> Vec<String> {
+    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+    parsed
+        .as_ref()
+        .map(messages)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, m)| {
+            let m = m.to_lowercase();
+            m.contains("already") || m.contains("taken") || m.contains("in use")
+        })
+        .map(|(field, _)| field)
+        .collect()
+}
+
+/// Sauce Labs' answer, mapped to the typed error.
+fn sauce_error(response: &VendorResponse) -> ConnectorError {
+    let summary = summary(response);
+    match response.status {
+        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(if summary.is_empty() {
+            "Sauce Labs refused the username or access key".into()
+        } else {
+            summary
+        }),
+        StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
+            "{summary} (the username must be an organization admin of Sauce Labs to manage users)"
+        )),
+        StatusCode::NOT_FOUND => ConnectorError::NotFound,
+        s if s.is_client_error() && !taken_fields(response).is_empty() => ConnectorError::Conflict(summary),
+        s if s.is_client_error() => ConnectorError::Invalid(summary),
+        s => ConnectorError::Transient(format!("Sauce Labs answered {s}: {summary}")),
+    }
+}
+
+/// The API host of a data center.
+pub fn host(data_center: &str) -> Result<&'static str, ConnectorError> {
+    DATA_CENTERS
+        .iter()
+        .position(|d| *d == data_center)
+        .map(|i| HOSTS[i])
+        .ok_or_else(|| {
+            ConnectorError::Invalid(format!(
+                "`data_center` must be one of {}",
+                DATA_CENTERS.join(", ")
+            ))
+        })
+}
+
+/// A short hash of the email (FNV-1a), to tell apart usernames derived alike.
+fn tag(email: &str) -> String {
+    let hash = email
+        .to_lowercase()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("{:06x}", hash & 0xff_ffff)
+}
+
+/// The usernames to try for `email`, in order: `local-domain` (e.g. `ada.lovelace-example`
+/// for `ada.lovelace@example.com`), then the same with a hash of the email, since Sauce Labs
+/// usernames are unique across all its customers. Lowercase letters, digits, `.`, `_`, `-`.
+fn usernames(email: &str) -> Vec<String> {
+    let clean = |s: &str| -> String {
+        let mapped: String = s
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        mapped.trim_matches(['.', '-', '_']).to_owned()
+    };
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let label = domain.split('.').next().unwrap_or_default();
+    let mut base = [clean(local), clean(label)]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if base.is_empty() {
+        base = "user".into();
+    }
+    let cut = |s: &str, max: usize| s.chars().take(max).collect::<String>();
+    let first = cut(&base, MAX_USERNAME);
+    let second = format!("{}-{}", cut(&base, MAX_USERNAME - 7), tag(email));
+    vec![first, second]
+}
+
+/// A uniformly random index below `n` from the operating system's random source.
+fn random_below(n: usize) -> usize {
+    let n = n as u32;
+    let zone = u32::MAX - u32::MAX % n;
+    loop {
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).expect("the operating system's random source works");
+        let v = u32::from_le_bytes(bytes);
+        if v < zone {
+            return (v % n) as usize;
+        }
+    }
+}
+
+/// A random 24-character password meeting Sauce Labs' rules (a lowercase letter, an
+/// uppercase letter, a digit and a special character, no spaces). Sent once, never kept.
+fn password() -> SecretString {
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    const SPECIAL: &[u8] = b"!#%*+-=?@^_";
+    let all: Vec<u8> = [LOWER, UPPER, DIGIT, SPECIAL].concat();
+    let mut chars: Vec<u8> = [LOWER, UPPER, DIGIT, SPECIAL]
+        .iter()
+        .map(|set| set[random_below(set.len())])
+        .collect();
+    while chars.len() < 24 {
+        chars.push(all[random_below(all.len())]);
+    }
+    for i in (1..chars.len()).rev() {
+        chars.swap(i, random_below(i + 1));
+    }
+    SecretString::from(String::from_utf8(chars).expect("ASCII"))
+}
+
+impl SauceLabsConnector {
+    pub fn new(session: Session, data_center: &str) -> Result<Self, ConnectorError> {
+        let users = Url::parse(&format!(
+            "https://{}/team-management/v1/users/",
+            host(data_center)?
+        ))
+        .map_err(|e| ConnectorError::Invalid(format!("bad Sauce Labs host: {e}")))?;
+        Ok(Self { session, users })
+    }
+
+    /// `…/users/{id}/` or `…/users/{id}/{action}/` (Sauce Labs' paths end with a slash).
+    fn user_url(&self, id: &str, action: Option<&str>) -> Result<Url, ConnectorError> {
+        let mut url = self.users.clone();
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|_| ConnectorError::Invalid("bad Sauce Labs URL".into()))?;
+            segments.pop_if_empty().push(id);
+            if let Some(action) = action {
+                segments.push(action);
+            }
+            segments.push("");
+        }
+        Ok(url)
+    }
+
+    async fn users_page(&self, query: &[(&str, String)]) -> Result<Users, ConnectorError> {
+        let mut url = self.users.clone();
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(sauce_error(&response));
+        }
+        response.json()
+    }
+
+    /// `POST …/users/{id}/{action}/` (`activate`, `deactivate`); `None` when the user is gone.
+    async fn lifecycle(&self, id: &str, action: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        // Setting a state it may already have: safe to send again.
+        let request = VendorRequest::new(Method::POST, self.user_url(id, Some(action))?).repeatable();
+        let response = self.session.send(request).await?;
+        match response.status {
+            s if s.is_success() => Ok(Some(account(response.json()?))),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(sauce_error(&response)),
+        }
+    }
+
+    /// One POST of a new user; `Ok(None)` when only the username was taken.
+    async fn post_user(
+        &self,
+        new: &NewAccount,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Option<VendorAccount>, ConnectorError> {
+        let body = json!({
+            "first_name": new.first_name,
+            "last_name": new.last_name,
+            "email": new.email,
+            "username": username,
+            "password": password.expose_secret(),
+            "role": MEMBER,
+        });
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, self.users.clone()).json(body))
+            .await?;
+        if response.status.is_success() {
+            return Ok(Some(account(response.json()?)));
+        }
+        let taken = taken_fields(&response);
+        if response.status == StatusCode::BAD_REQUEST
+            && taken.iter().all(|f| f == "username")
+            && !taken.is_empty()
+        {
+            return Ok(None);
+        }
+        Err(sauce_error(&response))
+    }
+}
+
+#[async_trait]
+impl Connector for SauceLabsConnector {
+    fn capabilities(&self) -> ConnectorCapabilities {
+        ConnectorCapabilities {
+            create: true,
+            suspend: false,
+            reactivate: false,
+            delete: true,
+            shows_invites: false,
+        }
+    }
+
+    async fn verify(&self) -> Result<(), ConnectorError> {
+        // Listing users needs an organization admin (403 otherwise).
+        self.users_page(&[("limit", "1".into())]).await.map(|_| ())
+    }
+
+    async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
+        let offset: u64 = match cursor {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| ConnectorError::Invalid("bad Sauce Labs cursor".into()))?,
+        };
+        let page = self
+            .users_page(&[("limit", PAGE_SIZE.to_string()), ("offset", offset.to_string())])
+            .await?;
+        let seen = offset + page.results.len() as u64;
+        // The `next` link says more follow; the offset is ours (never a link to follow).
+        let more = page.links.and_then(|l| l.next).is_some() || page.count.is_some_and(|c| c > seen);
+        Ok(AccountPage {
+            next: (more && !page.results.is_empty()).then(|| seen.to_string()),
+            accounts: page.results.into_iter().map(account).collect(),
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.user_url(id, None)?))
+            .await?;
+        match response.status {
+            s if s.is_success() => Ok(Some(account(response.json()?))),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(sauce_error(&response)),
+        }
+    }
+
+    async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        // `phrase` matches names and emails that begin with it; the exact email is ours.
+        let page = self
+            .users_page(&[("phrase", email.to_owned()), ("limit", PAGE_SIZE.to_string())])
+            .await?;
+        Ok(page
+            .results
+            .into_iter()
+            .map(account)
+            .find(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))))
+    }
+
+    async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
+        let post = async {
+            let password = password();
+            for username in usernames(&new.email) {
+                if let Some(created) = self.post_user(new, &username, &password).await? {
+                    return Ok(created);
+                }
+            }
+            Err(ConnectorError::Conflict(
+                "every username derived from the email is taken at Sauce Labs".into(),
+            ))
+        };
+        let found = create_once(self, &new.email, post).await?;
+        if found.status != AccountStatus::Deleted {
+            return Ok(found);
+        }
+        // The person's old account, deactivated by an earlier remove: Sauce Labs keeps its
+        // email taken, so giving the person access again means activating it.
+        self.lifecycle(&found.id, "activate")
+            .await?
+            .ok_or(ConnectorError::NotFound)
+    }
+
+    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("suspend"))
+    }
+
+    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("reactivate"))
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+        // A missing user is done. Sauce Labs does not document its answer for a user already
+        // deactivated: a refusal is fine when the user is in fact deactivated.
+        match self.lifecycle(id, "deactivate").await {
+            Ok(_) => Ok(()),
+            Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => {
+                match self.get(id).await? {
+                    None => Ok(()),
+                    Some(user) if user.status == AccountStatus::Deleted => Ok(()),
+                    Some(_) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_derived_from_the_email() {
+        assert_eq!(usernames("Ada.Lovelace@Example.com")[0], "ada.lovelace-example");
+        assert_eq!(usernames("o'brien+qa@acme.co.uk")[0], "o-brien-qa-acme");
+        let second = &usernames("ada@example.com")[1];
+        assert!(second.starts_with("ada-example-") && second.len() == "ada-example-".len() + 6);
+        assert_eq!(usernames("ada@example.com"), usernames("ADA@example.com"));
+        let long = format!("{}@example.com", "a".repeat(80));
+        assert!(usernames(&long).iter().all(|u| u.chars().count() <= MAX_USERNAME));
+    }
+
+    #[test]
+    fn passwords_meet_the_rules() {
+        for _ in 0..50 {
+            let p = password();
+            let p = p.expose_secret();
+            assert_eq!(p.len(), 24);
+            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+            assert!(p.chars().any(|c| c.is_ascii_digit()));
+            assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
+            assert!(!p.contains(' '));
+        }
+        assert_ne!(password().expose_secret(), password().expose_secret());
+    }
+}
