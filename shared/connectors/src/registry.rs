@@ -15,6 +15,7 @@ use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
+use crate::leankit::{self, LeanKitConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
@@ -49,6 +50,10 @@ fn okta_ssws(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError
         .get("api_token")
         .ok_or_else(|| ConnectorError::Invalid("`api_token` is required".into()))?;
     Ok(Arc::new(StaticAuth::scheme("SSWS", token)))
+}
+
+fn api_token_bearer(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    bearer_of("api_token")(secrets)
 }
 
 fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
@@ -319,6 +324,21 @@ pub const APPS: &[AppSpec] = &[
             let org = tenant_url(tenant, "org_url", okta::HOSTS)?;
             Ok(Box::new(OktaConnector::new(session, &org)))
         },
+    },
+    AppSpec {
+        slug: "planview_leankit",
+        hosts: leankit::HOSTS,
+        // LeanKit limits points per user per 60 s window and publishes no fixed number (its
+        // example is 120; the real one is in `X-RateLimit-Limit`). The token's user shares it
+        // with their other integrations, so stay well under the example.
+        limit: Some(RateLimit {
+            per_minute: 60,
+            burst: 10,
+        }),
+        oauth: None,
+        check: leankit::check,
+        api_key_auth: Some(api_token_bearer),
+        build: |session, tenant| Ok(Box::new(LeanKitConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "slack",

@@ -4,6 +4,7 @@ mod asana;
 mod box_com;
 mod dropbox;
 mod hubspot;
+mod leankit;
 mod okta;
 mod plumbing;
 mod scim;
