@@ -1,6 +1,6 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
 //! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and the user APIs of
-//! Asana, Box, Dropbox, HubSpot and Okta, served under `/_sandbox` by the devserver and by tests.
+//! Asana, Box, Dropbox, HubSpot, Okta and Planview LeanKit, served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -35,6 +35,7 @@ mod asana;
 mod box_com;
 mod dropbox;
 mod hubspot;
+mod leankit;
 mod oauth;
 mod okta;
 mod scim;
@@ -75,6 +76,7 @@ impl Sandbox {
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest("/slack", oauth::slack_router(self.state.clone()))
             .nest("/okta", okta::router(self.state.clone()))
+            .nest("/leankit", leankit::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),
