@@ -1110,3 +1110,64 @@ async fn sauce_labs_connects_on_a_data_center_creates_active_users_and_deactivat
         "deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leankit_needs_an_administrator_pages_creates_pending_and_deletes_offline() {
+    let w = Walk::start().await;
+    let token = "sandbox-lk-1";
+    let co = api_key_connected(
+        &w,
+        "leankit-owner@example.com",
+        "planview_leankit",
+        // A token of a user who is not an account administrator.
+        json!({"account": "acme", "api_token": "sandbox-member-1"}),
+        json!({"account": "acme", "api_token": token}),
+    )
+    .await;
+    for i in 0..101 {
+        w.local
+            .sandbox
+            .seed_user(token, &format!("l{i}@example.com"), "L", &i.to_string());
+    }
+    let synced = w
+        .send(
+            "POST",
+            &co.path("/apps/planview_leankit/sync"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/planview_leankit/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "invite_sent");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
+    let synced = w
+        .send(
+            "POST",
+            &co.path("/apps/planview_leankit/sync"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(
+        act_on(&w, &co, "planview_leankit", &id, "delete").await["status"],
+        "deleted"
+    );
+    assert!(
+        !w.local
+            .sandbox
+            .emails(token)
+            .contains(&"ada@example.com".to_owned())
+    );
+}

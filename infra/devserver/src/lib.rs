@@ -93,6 +93,7 @@ impl Local {
                 "api.eu-central-1.saucelabs.com",
                 &format!("{sandbox_base}/sauce_labs"),
             )?
+            .route("*.leankit.com", &format!("{sandbox_base}/leankit"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;

@@ -37,6 +37,7 @@ mod box_com;
 mod dropbox;
 mod dynatrace;
 mod hubspot;
+mod leankit;
 mod oauth;
 mod okta;
 mod salesforce;
@@ -85,6 +86,7 @@ impl Sandbox {
             .nest("/okta", okta::router(self.state.clone()))
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
             .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
+            .nest("/leankit", leankit::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

@@ -12,6 +12,7 @@ pub mod egress;
 pub mod error;
 pub mod http;
 pub mod hubspot;
+pub mod leankit;
 pub mod model;
 pub mod oauth;
 pub mod okta;

@@ -16,6 +16,7 @@ use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
+use crate::leankit::{self, LeanKitConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
 use crate::salesforce::{self, SalesforceConnector};
@@ -66,6 +67,10 @@ fn scim_token_bearer(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, Co
 
 fn okta_ssws(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
     Ok(Arc::new(StaticAuth::scheme("SSWS", c.secret("api_token")?)))
+}
+
+fn api_token_bearer(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::bearer(c.secret("api_token")?)))
 }
 
 fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
@@ -506,6 +511,21 @@ pub const APPS: &[AppSpec] = &[
                 .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
             Ok(Box::new(SauceLabsConnector::new(session, data_center)?))
         },
+    },
+    AppSpec {
+        slug: "planview_leankit",
+        hosts: leankit::HOSTS,
+        // LeanKit limits points per user per 60 s window and publishes no fixed number (its
+        // example is 120; the real one is in `X-RateLimit-Limit`). The token's user shares it
+        // with their other integrations, so stay well under the example.
+        limit: Some(RateLimit {
+            per_minute: 60,
+            burst: 10,
+        }),
+        oauth: None,
+        check: leankit::check,
+        api_key_auth: Some(api_token_bearer),
+        build: |session, tenant| Ok(Box::new(LeanKitConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "slack",

@@ -273,11 +273,16 @@ pub const APPS: &[App] = &[
         ..app("okta", "Okta", ApiKey, CREATE_REMOVE)
     },
     App {
-        vendor_plan_note: Some("Requires a paid Planview LeanKit plan."),
+        vendor_plan_note: Some(
+            "Requires a paid Planview LeanKit (AgilePlace) plan; the API token must be an account administrator's.",
+        ),
         remove_means: "Deletes the user from the LeanKit account.",
         credential_fields: &[
             text("account", "Account subdomain (the part before .leankit.com)"),
-            secret("api_token", "API token"),
+            secret("api_token", "API token of an account administrator"),
+        ],
+        differences_from_product_docs: &[
+            "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
         ],
         ..app("planview_leankit", "Planview LeanKit", ApiKey, CREATE_REMOVE)
     },

@@ -5,6 +5,7 @@ mod box_com;
 mod dropbox;
 mod dynatrace;
 mod hubspot;
+mod leankit;
 mod okta;
 mod plumbing;
 mod salesforce;
