@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::asana::{self, AsanaConnector};
 use crate::box_com::{self, BoxConnector};
+use crate::clickup::{self, ClickUpConnector};
 use crate::dropbox::{self, DropboxConnector};
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
@@ -53,6 +54,24 @@ fn okta_ssws(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError
 
 fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
     tenant_url(tenant, "org_url", okta::HOSTS).map(|_| ())
+}
+
+/// ClickUp's personal token goes in `Authorization` as it is, without a scheme.
+fn clickup_token(secrets: &Secrets) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    let token = secrets
+        .get("api_token")
+        .ok_or_else(|| ConnectorError::Invalid("`api_token` is required".into()))?;
+    Ok(Arc::new(StaticAuth::bare(token)))
+}
+
+fn clickup_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    clickup::workspace_id(tenant)?;
+    if field == "api_token" && !clickup::is_personal_token(value) {
+        return Err(ConnectorError::Invalid(
+            "`api_token` must be a ClickUp personal API token, which starts with `pk_` (ClickUp: Settings, Apps, API Token)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// An app's OAuth 2.0 authorization-code endpoints.
@@ -255,6 +274,25 @@ pub const APPS: &[AppSpec] = &[
         check: no_check,
         api_key_auth: None,
         build: |session, _| Ok(Box::new(BoxConnector::new(session))),
+    },
+    AppSpec {
+        slug: "clickup",
+        hosts: clickup::HOSTS,
+        // Per token: 100 a minute below Business Plus, 10,000 on Enterprise, which connecting
+        // requires. The personal token is an admin's own and may serve their other
+        // integrations too, so keep to a tenth of Enterprise's; a 429 still waits for
+        // `X-RateLimit-Reset`.
+        limit: Some(RateLimit {
+            per_minute: 1_000,
+            burst: 50,
+        }),
+        oauth: None,
+        check: clickup_check,
+        api_key_auth: Some(clickup_token),
+        build: |session, tenant| {
+            let team_id = clickup::workspace_id(tenant)?;
+            Ok(Box::new(ClickUpConnector::new(session, &team_id)))
+        },
     },
     AppSpec {
         slug: "dropbox",
