@@ -1,6 +1,6 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
 //! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and the user APIs of
-//! Asana, Box, Dropbox, HubSpot and Okta, served under `/_sandbox` by the devserver and by tests.
+//! Asana, Box, ClickUp, Dropbox, HubSpot and Okta, served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -33,6 +33,7 @@ fn page_size(
 
 mod asana;
 mod box_com;
+mod clickup;
 mod dropbox;
 mod hubspot;
 mod oauth;
@@ -43,6 +44,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
 
@@ -75,6 +77,7 @@ impl Sandbox {
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest("/slack", oauth::slack_router(self.state.clone()))
             .nest("/okta", okta::router(self.state.clone()))
+            .nest("/clickup", clickup::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

@@ -241,8 +241,9 @@ impl Refusal {
     }
 }
 
-/// The tenant of the request's token (`Bearer`, or Okta's `SSWS`); an injected fault comes
-/// first.
+/// The tenant of the request's token (`Bearer`, Okta's `SSWS`, or ClickUp's bare personal
+/// token, whose `pk_` is dropped: `pk_sandbox-acme` opens `sandbox-acme`); an injected fault
+/// comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
@@ -252,7 +253,11 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("SSWS ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("SSWS "))
+                .or_else(|| v.strip_prefix("pk_"))
+        })
         .unwrap_or_default();
     Sandbox::tenant_of(state, token).ok_or(Refusal::Unauthorized)
 }
