@@ -95,10 +95,13 @@ fn other_team() -> Response {
     error(StatusCode::UNAUTHORIZED, "OAUTH_027", "Team not authorized")
 }
 
-/// ClickUp's user ids are numbers: the sandbox's `u00000007` is 7.
+/// ClickUp's user ids are numbers: the sandbox's `u00000007` is 81000007 (clear of the
+/// admin's id, 1).
 fn numeric_id(id: &str) -> u64 {
-    id.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .parse()
+    const BASE: u64 = 81_000_000;
+    BASE + id
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse::<u64>()
         .unwrap_or_default()
 }
 
