@@ -1171,3 +1171,48 @@ async fn leankit_needs_an_administrator_pages_creates_pending_and_deletes_offlin
             .contains(&"ada@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clickup_connects_an_enterprise_workspace_invites_and_removes_offline() {
+    let w = Walk::start().await;
+    let team = prov_sandbox::CLICKUP_TEAM_ID.to_string();
+    let co = api_key_connected(
+        &w,
+        "clickup-owner@example.com",
+        "clickup",
+        // A Workspace the token does not see.
+        json!({"api_token": "pk_sandbox-acme", "team_id": "123"}),
+        json!({"api_token": "pk_sandbox-acme", "team_id": team}),
+    )
+    .await;
+    let tenant = "sandbox-acme";
+    w.local
+        .sandbox
+        .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
+    let synced = w
+        .send("POST", &co.path("/apps/clickup/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/clickup/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "invite_sent");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = w
+        .send("POST", &co.path("/apps/clickup/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(
+        act_on(&w, &co, "clickup", &id, "delete").await["status"],
+        "deleted"
+    );
+    assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
+}

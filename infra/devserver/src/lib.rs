@@ -94,6 +94,7 @@ impl Local {
                 &format!("{sandbox_base}/sauce_labs"),
             )?
             .route("*.leankit.com", &format!("{sandbox_base}/leankit"))?
+            .route("api.clickup.com", &format!("{sandbox_base}/clickup"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;

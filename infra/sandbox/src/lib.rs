@@ -34,6 +34,7 @@ fn page_size(
 
 mod asana;
 mod box_com;
+mod clickup;
 mod dropbox;
 mod dynatrace;
 mod hubspot;
@@ -48,6 +49,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
 
@@ -87,6 +89,7 @@ impl Sandbox {
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
             .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
             .nest("/leankit", leankit::router(self.state.clone()))
+            .nest("/clickup", clickup::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

@@ -252,8 +252,9 @@ fn basic_password(value: &str) -> Option<String> {
     pair.split_once(':').map(|(_, password)| password.to_owned())
 }
 
-/// The tenant of the request's token (`Bearer`, Okta's `SSWS`, or the password of HTTP Basic
-/// as Sauce Labs' access key is); an injected fault comes first.
+/// The tenant of the request's token (`Bearer`, Okta's `SSWS`, the password of HTTP Basic as
+/// Sauce Labs' access key is, or ClickUp's bare personal token, whose `pk_` is dropped:
+/// `pk_sandbox-acme` opens `sandbox-acme`); an injected fault comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
@@ -267,6 +268,7 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("SSWS "))
+        .or_else(|| value.strip_prefix("pk_"))
         .map(str::to_owned)
         .or_else(|| basic_password(value))
         .unwrap_or_default();

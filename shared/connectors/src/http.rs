@@ -98,6 +98,15 @@ impl StaticAuth {
             value: SecretString::from(format!("{scheme} {}", token.expose_secret())),
         }
     }
+
+    /// The token alone as the `Authorization` value, without a scheme (e.g. ClickUp's
+    /// personal tokens: `Authorization: pk_…`).
+    pub fn bare(token: &SecretString) -> Self {
+        Self {
+            header: reqwest::header::AUTHORIZATION,
+            value: token.clone(),
+        }
+    }
 }
 
 #[async_trait]

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod asana;
 pub mod box_com;
+pub mod clickup;
 pub mod connections;
 pub mod dismissal;
 pub mod dropbox;

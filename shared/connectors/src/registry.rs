@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::asana::{self, AsanaConnector};
 use crate::box_com::{self, BoxConnector};
+use crate::clickup::{self, ClickUpConnector};
 use crate::dropbox::{self, DropboxConnector};
 use crate::dynatrace::{self, DynatraceConnector};
 use crate::egress::HostPattern;
@@ -105,6 +106,21 @@ fn sauce_labs_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), Con
     if field == "access_key" && (value.trim().is_empty() || value.chars().any(char::is_whitespace)) {
         return Err(ConnectorError::Invalid(
             "`access_key` must be the user's Sauce Labs access key".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// ClickUp's personal token goes in `Authorization` as it is, without a scheme.
+fn clickup_token(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::bare(c.secret("api_token")?)))
+}
+
+fn clickup_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    clickup::workspace_id(tenant)?;
+    if field == "api_token" && !clickup::is_personal_token(value) {
+        return Err(ConnectorError::Invalid(
+            "`api_token` must be a ClickUp personal API token, which starts with `pk_` (ClickUp: Settings, Apps, API Token)".into(),
         ));
     }
     Ok(())
@@ -380,6 +396,25 @@ pub const APPS: &[AppSpec] = &[
         check: no_check,
         api_key_auth: None,
         build: |session, _| Ok(Box::new(BoxConnector::new(session))),
+    },
+    AppSpec {
+        slug: "clickup",
+        hosts: clickup::HOSTS,
+        // Per token: 100 a minute below Business Plus, 10,000 on Enterprise, which connecting
+        // requires. The personal token is an admin's own and may serve their other
+        // integrations too, so keep to a tenth of Enterprise's; a 429 still waits for
+        // `X-RateLimit-Reset`.
+        limit: Some(RateLimit {
+            per_minute: 1_000,
+            burst: 50,
+        }),
+        oauth: None,
+        check: clickup_check,
+        api_key_auth: Some(clickup_token),
+        build: |session, tenant| {
+            let team_id = clickup::workspace_id(tenant)?;
+            Ok(Box::new(ClickUpConnector::new(session, &team_id)))
+        },
     },
     AppSpec {
         slug: "dropbox",

@@ -176,16 +176,22 @@ pub const APPS: &[App] = &[
     },
     App {
         vendor_plan_note: Some("ClickUp's user management API needs the Enterprise plan."),
-        remove_means: "Removes the user from the ClickUp workspace.",
+        remove_means: "Removes the member from the ClickUp Workspace (ClickUp deactivates them there): they lose access to the Workspace; their ClickUp account stays.",
         credential_fields: &[
             secret(
                 "api_token",
                 "Personal API token (starts with pk_) of a workspace owner or admin",
             ),
-            text("team_id", "Workspace (team) ID"),
+            text(
+                "team_id",
+                "Workspace (team) ID: the number after app.clickup.com/ in ClickUp's address",
+            ),
         ],
         differences_from_product_docs: &[
             "ClickUp's user endpoints need the Enterprise plan; other plans are refused at connect.",
+            "Creating an account invites the email as a Workspace member; it shows \"Invite Sent\" until the person accepts ClickUp's invitation.",
+            "Only members are listed and managed: the Workspace's guests are left out.",
+            "ClickUp keeps one display name per user, not a first and last name.",
         ],
         ..app("clickup", "ClickUp", ApiKey, CREATE_REMOVE)
     },

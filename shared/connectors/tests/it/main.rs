@@ -2,6 +2,7 @@
 
 mod asana;
 mod box_com;
+mod clickup;
 mod dropbox;
 mod dynatrace;
 mod hubspot;
