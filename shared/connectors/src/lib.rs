@@ -18,6 +18,7 @@ pub mod okta;
 pub mod onboarding;
 pub mod registry;
 pub mod scim;
+pub mod trello;
 
 pub use error::ConnectorError;
 pub use model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};

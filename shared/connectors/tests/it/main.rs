@@ -10,3 +10,4 @@ mod plumbing;
 mod scim;
 mod slack;
 mod support;
+mod trello;
