@@ -1,6 +1,6 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
 //! at the paths of Slack, Asana, Box, Dropbox and HubSpot), and the user APIs of
-//! Asana, Box, Dropbox, Dynatrace, HubSpot and Okta, served under `/_sandbox` by the devserver and by tests.
+//! Asana, Box, Dropbox, Dynatrace, HubSpot, Okta and Trello, served under `/_sandbox` by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -39,6 +39,7 @@ mod hubspot;
 mod oauth;
 mod okta;
 mod scim;
+mod trello;
 
 use std::sync::{Arc, Mutex};
 
@@ -46,6 +47,7 @@ use axum::Router;
 
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
+pub use trello::WORKSPACE as TRELLO_WORKSPACE;
 
 /// API-key tokens the sandbox SCIM app accepts start with this.
 pub const API_TOKEN_PREFIX: &str = "sandbox-";
@@ -77,6 +79,7 @@ impl Sandbox {
             .nest("/slack", oauth::slack_router(self.state.clone()))
             .nest("/okta", okta::router(self.state.clone()))
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
+            .nest("/trello", trello::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

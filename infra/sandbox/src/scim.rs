@@ -241,8 +241,8 @@ impl Refusal {
     }
 }
 
-/// The tenant of the request's token (`Bearer`, or Okta's `SSWS`); an injected fault comes
-/// first.
+/// The tenant of the request's token (`Bearer`, Okta's `SSWS`, or the `oauth_token` of
+/// Trello's `OAuth oauth_consumer_key="…", oauth_token="…"`); an injected fault comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
@@ -252,9 +252,22 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("SSWS ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("SSWS "))
+                .or_else(|| v.strip_prefix("OAuth ").and_then(oauth_token))
+        })
         .unwrap_or_default();
     Sandbox::tenant_of(state, token).ok_or(Refusal::Unauthorized)
+}
+
+/// The `oauth_token="…"` parameter of an `OAuth` authorization header.
+fn oauth_token(params: &str) -> Option<&str> {
+    params.split(',').find_map(|p| {
+        p.trim()
+            .strip_prefix("oauth_token=\"")
+            .and_then(|v| v.strip_suffix('"'))
+    })
 }
 
 fn with_etag(user: &User, status: StatusCode) -> Response {
