@@ -1216,3 +1216,40 @@ async fn clickup_connects_an_enterprise_workspace_invites_and_removes_offline() 
     );
     assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trello_connects_with_a_key_and_token_invites_once_and_removes_offline() {
+    let w = Walk::start().await;
+    let token = "sandbox-trello-0123456789abcdef0123";
+    let fields = |token: &str| json!({"workspace": prov_sandbox::TRELLO_WORKSPACE, "api_key": "0123456789abcdef0123456789abcdef", "api_token": token});
+    let co = api_key_connected(
+        &w,
+        "trello-owner@example.com",
+        "trello",
+        fields("wrongtoken-wrongtoken-wrongtoken-00"),
+        fields(token),
+    )
+    .await;
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/trello/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "invite_sent");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
+    let synced = w
+        .send("POST", &co.path("/apps/trello/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(synced.status, 200, "{}", synced.text());
+    assert_eq!(
+        act_on(&w, &co, "trello", &id, "delete").await["status"],
+        "deleted"
+    );
+    assert!(w.local.sandbox.emails(token).is_empty());
+}

@@ -95,6 +95,7 @@ impl Local {
             )?
             .route("*.leankit.com", &format!("{sandbox_base}/leankit"))?
             .route("api.clickup.com", &format!("{sandbox_base}/clickup"))?
+            .route("api.trello.com", &format!("{sandbox_base}/trello"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;

@@ -253,8 +253,9 @@ fn basic_password(value: &str) -> Option<String> {
 }
 
 /// The tenant of the request's token (`Bearer`, Okta's `SSWS`, the password of HTTP Basic as
-/// Sauce Labs' access key is, or ClickUp's bare personal token, whose `pk_` is dropped:
-/// `pk_sandbox-acme` opens `sandbox-acme`); an injected fault comes first.
+/// Sauce Labs' access key is, ClickUp's bare personal token, whose `pk_` is dropped
+/// (`pk_sandbox-acme` opens `sandbox-acme`), or the `oauth_token` of Trello's `OAuth
+/// oauth_consumer_key="…", oauth_token="…"`); an injected fault comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
@@ -269,10 +270,20 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("SSWS "))
         .or_else(|| value.strip_prefix("pk_"))
+        .or_else(|| value.strip_prefix("OAuth ").and_then(oauth_token))
         .map(str::to_owned)
         .or_else(|| basic_password(value))
         .unwrap_or_default();
     Sandbox::tenant_of(state, &token).ok_or(Refusal::Unauthorized)
+}
+
+/// The `oauth_token="…"` parameter of an `OAuth` authorization header.
+fn oauth_token(params: &str) -> Option<&str> {
+    params.split(',').find_map(|p| {
+        p.trim()
+            .strip_prefix("oauth_token=\"")
+            .and_then(|v| v.strip_suffix('"'))
+    })
 }
 
 fn with_etag(user: &User, status: StatusCode) -> Response {

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod salesforce;
 pub mod sauce_labs;
 pub mod scim;
+pub mod trello;
 
 pub use error::ConnectorError;
 pub use model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};

@@ -23,6 +23,7 @@ use crate::okta::{self, OktaConnector};
 use crate::salesforce::{self, SalesforceConnector};
 use crate::sauce_labs::{self, SauceLabsConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::trello::{self, TrelloConnector};
 
 /// Non-secret connection details (what the admin typed, what the vendor told us).
 pub type Tenant = BTreeMap<String, String>;
@@ -587,6 +588,20 @@ pub const APPS: &[AppSpec] = &[
             let base = Url::parse(SLACK_SCIM_BASE).expect("valid");
             Ok(Box::new(ScimConnector::new(session, &base, SLACK_FLAVOR)))
         },
+    },
+    AppSpec {
+        slug: "trello",
+        hosts: trello::HOSTS,
+        // 100 requests per 10 seconds per token (300 per API key): a 10-call burst refilled
+        // at 9 a second never exceeds it in any 10-second window.
+        limit: Some(RateLimit {
+            per_minute: 540,
+            burst: 10,
+        }),
+        oauth: None,
+        check: trello::check,
+        api_key_auth: Some(trello::auth),
+        build: |session, tenant| Ok(Box::new(TrelloConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "sandbox_scim",

@@ -333,11 +333,30 @@ pub const APPS: &[App] = &[
         ..app("slack", "Slack", Oauth, CREATE_REMOVE)
     },
     App {
-        remove_means: "Removes the member from the Trello workspace.",
-        differences_from_product_docs: &[
-            "The product docs give no connection type; Trello connects through its authorization page (a redirect).",
+        vendor_plan_note: Some(
+            "Free Trello Workspaces take 10 collaborators (members, guests and pending invitations); more need a paid plan.",
+        ),
+        remove_means: "Removes the member from the Trello Workspace and from every board in it; their Trello account, which they own, stays.",
+        credential_fields: &[
+            text(
+                "workspace",
+                "Workspace ID or short name (the part after trello.com/w/ in its URL)",
+            ),
+            secret(
+                "api_key",
+                "API key of a Power-Up you own (trello.com/power-ups/admin → API key)",
+            ),
+            secret(
+                "api_token",
+                "User token of a Workspace admin (Trello's authorize page with scope=read,write,account and expiration=never)",
+            ),
         ],
-        ..app("trello", "Trello", Oauth, CREATE_REMOVE)
+        differences_from_product_docs: &[
+            "The product docs give no connection type; Trello connects with a pasted API key and a Workspace admin's user token (Trello's OAuth 2.0 endpoints are not confirmed yet).",
+            "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
+            "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
+        ],
+        ..app("trello", "Trello", ApiKey, CREATE_REMOVE)
     },
     App {
         vendor_plan_note: Some(

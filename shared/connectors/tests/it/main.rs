@@ -14,3 +14,4 @@ mod sauce_labs;
 mod scim;
 mod slack;
 mod support;
+mod trello;
