@@ -255,11 +255,17 @@ async fn list_apps(State(apps): State<Apps>, Caller(_): Caller) -> Answer {
 async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
     let found = catalog::get(&app, apps.services.settings.sandbox)?;
     // The hosts the app's connector calls, so a security review can allow-list them.
-    let hosts: Vec<&str> = prov_connectors::registry::spec(&app)
-        .map(|s| s.hosts.to_vec())
+    let spec = prov_connectors::registry::spec(&app);
+    let hosts: Vec<&str> = spec.map(|s| s.hosts.to_vec()).unwrap_or_default();
+    // The vendor test environments an OAuth connection may choose (`environment` at start).
+    let environments: Vec<&str> = spec
+        .and_then(|s| s.oauth)
+        .filter(|o| !o.environments.is_empty())
+        .map(|o| o.environment_names())
         .unwrap_or_default();
     let mut body = serde_json::to_value(found).map_err(|e| ApiError(Error::Internal(e.to_string())))?;
     body["hosts"] = json!(hosts);
+    body["environments"] = json!(environments);
     body["connectable"] = json!(!hosts.is_empty());
     Ok(Json(body).into_response())
 }

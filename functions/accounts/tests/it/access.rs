@@ -243,7 +243,10 @@ async fn the_catalog_lists_the_nineteen_apps() {
         json!(["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"])
     );
     assert_eq!(okta["connectable"], true);
+    assert_eq!(okta["environments"], json!([]));
     assert_eq!(gw.json()["connectable"], false);
+    let salesforce = w.get("/v1/apps/salesforce", &w.partner).await.json();
+    assert_eq!(salesforce["environments"], json!(["production", "sandbox"]));
     assert_eq!(w.get("/v1/apps/myspace", &w.partner).await.status, 404);
     assert_eq!(w.send("GET", "/v1/apps", None, None).await.status, 401);
 }
