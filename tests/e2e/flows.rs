@@ -553,6 +553,32 @@ async fn onboarding_waits_for_the_offer_then_creates_the_picked_accounts() {
 }
 
 /// Performs `action` on an app account; it must succeed.
+/// Ada Lovelace as a team member, and her account in `app` (201); the account's view.
+async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
+    let ada = member(w, co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/{app}/accounts")),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    created.json()
+}
+
+/// Syncs `app`'s accounts.
+async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
+    w.send(
+        "POST",
+        &co.path(&format!("/apps/{app}/sync")),
+        Some(&co.admin),
+        None,
+    )
+    .await
+}
+
 async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
     let path = co.path(&format!("/apps/{app}/accounts/{id}/{action}"));
     let answer = w.send("POST", &path, Some(&co.admin), None).await;
@@ -913,27 +939,14 @@ async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
             .sandbox
             .seed_user(token, &format!("p{i}@example.com"), "P", &i.to_string());
     }
-    let synced = w
-        .send("POST", &co.path("/apps/okta/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "okta").await;
     assert_eq!(synced.json()["created"], 201, "{}", synced.text());
 
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/okta/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    assert_eq!(created.json()["status"], "invite_sent");
-    let account = created.json()["id"].as_str().unwrap().to_owned();
+    let created = ada_account(&w, &co, "okta").await;
+    assert_eq!(created["status"], "invite_sent");
+    let account = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
-    let synced = w
-        .send("POST", &co.path("/apps/okta/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "okta").await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
     assert_eq!(
         act_on(&w, &co, "okta", &account, "delete").await["status"],
@@ -966,27 +979,14 @@ async fn dynatrace_connects_with_an_oauth_client_invites_and_removes_offline() {
     w.local
         .sandbox
         .seed_user(&tenant, "grace@example.com", "Grace", "Hopper");
-    let synced = w
-        .send("POST", &co.path("/apps/dynatrace/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "dynatrace").await;
     assert_eq!(synced.json()["created"], 1, "{}", synced.text());
 
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/dynatrace/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    assert_eq!(created.json()["status"], "invite_sent");
-    let account = created.json()["id"].as_str().unwrap().to_owned();
+    let created = ada_account(&w, &co, "dynatrace").await;
+    assert_eq!(created["status"], "invite_sent");
+    let account = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(&tenant, "ada@example.com"));
-    let synced = w
-        .send("POST", &co.path("/apps/dynatrace/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "dynatrace").await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
     assert_eq!(
         act_on(&w, &co, "dynatrace", &account, "delete").await["status"],
@@ -1038,23 +1038,12 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
-    let synced = w
-        .send("POST", &co.path("/apps/salesforce/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "salesforce").await;
     assert_eq!(synced.json()["created"], 1, "{}", synced.text());
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/salesforce/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
+    let created = ada_account(&w, &co, "salesforce").await;
     // SCIM has no invitation state: active at once (Salesforce emails a password link).
-    assert_eq!(created.json()["status"], "connected");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "connected");
+    let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(
         act_on(&w, &co, "salesforce", &id, "delete").await["status"],
         "deleted"
@@ -1088,23 +1077,12 @@ async fn sauce_labs_connects_on_a_data_center_creates_active_users_and_deactivat
             .sandbox
             .seed_user(key, &format!("s{i}@example.com"), "S", &i.to_string());
     }
-    let synced = w
-        .send("POST", &co.path("/apps/sauce_labs/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "sauce_labs").await;
     assert_eq!(synced.json()["created"], 101, "{}", synced.text());
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/sauce_labs/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
+    let created = ada_account(&w, &co, "sauce_labs").await;
     // Users made by the API are active at once (no invitation at Sauce Labs).
-    assert_eq!(created.json()["status"], "connected");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "connected");
+    let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(
         act_on(&w, &co, "sauce_labs", &id, "delete").await["status"],
         "deleted"
@@ -1129,36 +1107,13 @@ async fn leankit_needs_an_administrator_pages_creates_pending_and_deletes_offlin
             .sandbox
             .seed_user(token, &format!("l{i}@example.com"), "L", &i.to_string());
     }
-    let synced = w
-        .send(
-            "POST",
-            &co.path("/apps/planview_leankit/sync"),
-            Some(&co.admin),
-            None,
-        )
-        .await;
+    let synced = sync_app(&w, &co, "planview_leankit").await;
     assert_eq!(synced.json()["created"], 101, "{}", synced.text());
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/planview_leankit/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    assert_eq!(created.json()["status"], "invite_sent");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let created = ada_account(&w, &co, "planview_leankit").await;
+    assert_eq!(created["status"], "invite_sent");
+    let id = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
-    let synced = w
-        .send(
-            "POST",
-            &co.path("/apps/planview_leankit/sync"),
-            Some(&co.admin),
-            None,
-        )
-        .await;
+    let synced = sync_app(&w, &co, "planview_leankit").await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
     assert_eq!(
         act_on(&w, &co, "planview_leankit", &id, "delete").await["status"],
@@ -1189,26 +1144,13 @@ async fn clickup_connects_an_enterprise_workspace_invites_and_removes_offline() 
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
-    let synced = w
-        .send("POST", &co.path("/apps/clickup/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "clickup").await;
     assert_eq!(synced.json()["created"], 1, "{}", synced.text());
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/clickup/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    assert_eq!(created.json()["status"], "invite_sent");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let created = ada_account(&w, &co, "clickup").await;
+    assert_eq!(created["status"], "invite_sent");
+    let id = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
-    let synced = w
-        .send("POST", &co.path("/apps/clickup/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "clickup").await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
     assert_eq!(
         act_on(&w, &co, "clickup", &id, "delete").await["status"],
@@ -1230,22 +1172,11 @@ async fn trello_connects_with_a_key_and_token_invites_once_and_removes_offline()
         fields(token),
     )
     .await;
-    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
-    let created = w
-        .send(
-            "POST",
-            &co.path("/apps/trello/accounts"),
-            Some(&co.admin),
-            Some(json!({"team_member_id": ada})),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    assert_eq!(created.json()["status"], "invite_sent");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let created = ada_account(&w, &co, "trello").await;
+    assert_eq!(created["status"], "invite_sent");
+    let id = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
-    let synced = w
-        .send("POST", &co.path("/apps/trello/sync"), Some(&co.admin), None)
-        .await;
+    let synced = sync_app(&w, &co, "trello").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
     assert_eq!(
         act_on(&w, &co, "trello", &id, "delete").await["status"],
