@@ -336,11 +336,7 @@ async fn hubspot_token(
     AxState(state): AxState<Shared>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let in_body = (
-        form.get("client_id").map(String::as_str),
-        form.get("client_secret").map(String::as_str),
-    );
-    if in_body != (Some(CLIENT_ID), Some(CLIENT_SECRET)) {
+    if !client_in_body(&form) {
         return token_error(StatusCode::BAD_REQUEST, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
@@ -354,6 +350,13 @@ async fn hubspot_token(
     }
 }
 
+/// Whether the form body carries our sandbox client's id and secret (vendors that read them
+/// only there).
+fn client_in_body(form: &HashMap<String, String>) -> bool {
+    form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+        && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET)
+}
+
 /// Salesforce's `/services/oauth2/token`: credentials in the body; the answer names the org's
 /// API host (`instance_url`, the sandbox's My Domain) and carries no `expires_in` (a token
 /// lives as long as the org's session timeout).
@@ -361,11 +364,7 @@ async fn salesforce_token(
     AxState(state): AxState<Shared>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let in_body = (
-        form.get("client_id").map(String::as_str),
-        form.get("client_secret").map(String::as_str),
-    );
-    if in_body != (Some(CLIENT_ID), Some(CLIENT_SECRET)) {
+    if !client_in_body(&form) {
         return token_error(StatusCode::BAD_REQUEST, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
