@@ -25,4 +25,7 @@ pub mod scim;
 pub mod trello;
 
 pub use error::ConnectorError;
-pub use model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+pub use model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
+    VendorGroup,
+};

@@ -38,6 +38,27 @@ pub struct NewAccount {
     pub last_name: String,
 }
 
+/// A new mailbox user for a new employee (Google Workspace, Microsoft 365): the work
+/// address is created; the person's personal email (if any) becomes the account's recovery
+/// address, so they can set their own password (the random one set at creation is never
+/// stored, logged or returned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWorkAccount {
+    /// The work address to create, on one of the tenant's domains.
+    pub work_email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub personal_email: Option<String>,
+}
+
+/// A group an account can be put in (Google Workspace Groups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorGroup {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
 /// One page of accounts; `next` continues the listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountPage {
@@ -81,6 +102,27 @@ pub trait Connector: Send + Sync {
 
     /// Removes the account the way the vendor removes (see the catalog); gone is fine.
     async fn delete(&self, id: &str) -> Result<(), ConnectorError>;
+
+    /// The domains a work address may be created on (apps with mailboxes).
+    async fn work_email_domains(&self) -> Result<Vec<String>, ConnectorError> {
+        Err(ConnectorError::Unsupported("work email"))
+    }
+
+    /// Creates a mailbox user for a new employee (apps with mailboxes); an existing user
+    /// with the work address is returned.
+    async fn create_work_account(&self, _new: &NewWorkAccount) -> Result<VendorAccount, ConnectorError> {
+        Err(ConnectorError::Unsupported("work email"))
+    }
+
+    /// The tenant's groups (apps with groups).
+    async fn groups(&self) -> Result<Vec<VendorGroup>, ConnectorError> {
+        Err(ConnectorError::Unsupported("groups"))
+    }
+
+    /// Puts an account in a group; already a member is fine.
+    async fn add_to_group(&self, _account_id: &str, _group_id: &str) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported("groups"))
+    }
 }
 
 /// The idempotent create of a vendor without an idempotency key: the account with the email
