@@ -296,6 +296,10 @@ pub async fn connect_api_key(
         (spec.check)(&tenant, name, value.expose_secret()).map_err(|e| connect_error(app, e))?;
     }
     let company_id = &access.company.id;
+    let secrets = spec
+        .exchanged(apps.http.clone(), company_id, &tenant, secrets)
+        .await
+        .map_err(|e| connect_error(app, e))?;
     let auth = spec
         .api_key_authenticator(apps.http.clone(), company_id, &tenant, &secrets)
         .map_err(|e| connect_error(app, e))?;

@@ -21,7 +21,7 @@ use crate::http::{Authenticator, Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
-use crate::oauth::ClientCredentials;
+use crate::oauth::MintedToken;
 use crate::registry::{ApiKeyContext, Tenant};
 
 pub const HOSTS: &[&str] = &["api.dynatrace.com", "sso.dynatrace.com"];
@@ -58,7 +58,7 @@ pub fn auth(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorEr
         ("scope".to_owned(), SCOPES.to_owned()),
         ("resource".to_owned(), format!("urn:dtaccount:{uuid}")),
     ];
-    Ok(Arc::new(ClientCredentials::new(
+    Ok(Arc::new(MintedToken::client_credentials(
         c.session.clone(),
         Url::parse(TOKEN_URL).expect("valid"),
         client_id,

@@ -424,88 +424,157 @@ async fn slack_token(
     })
 }
 
-/// OAuth 2.0 client credentials (RFC 6749 §4.4) for apps whose admin pastes an OAuth
-/// client's id and secret: a token is minted on first use, reused until shortly before it
-/// expires, and minted again after a 401. Nothing but the client's secret is stored.
-pub struct ClientCredentials {
-    /// An unauthenticated session to the app's hosts (the token endpoint is one).
-    session: Session,
-    token_url: Url,
-    client_id: String,
-    client_secret: SecretString,
-    /// Further form fields of the token request (`scope`, a vendor's `resource`, …).
-    params: Vec<(String, String)>,
-    current: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
+/// A token endpoint's answer to a grant the service makes itself (client credentials, a
+/// refresh token, a pasted authorization code).
+pub struct GrantAnswer {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    /// Seconds the access token lives (300 when the vendor does not say).
+    pub lifetime: std::time::Duration,
 }
 
 #[derive(serde::Deserialize)]
-struct MintedToken {
-    access_token: String,
+struct RawGrantAnswer {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
     expires_in: Option<u64>,
+}
+
+/// Posts `form` to a token endpoint through `session` (the egress policy applies). Refusals
+/// are `Unauthorized` with the vendor's reason (never the form's secrets), including the
+/// errors some vendors (Zoho) send with HTTP 200.
+pub async fn request_grant(
+    session: &Session,
+    token_url: &Url,
+    form: &[(String, SecretString)],
+) -> Result<GrantAnswer, ConnectorError> {
+    let fields = form
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose_secret().to_owned()))
+        .collect();
+    let mut request = VendorRequest::new(http::Method::POST, token_url.clone()).repeatable();
+    request.body = Body::Form(fields);
+    let response = session.send(request).await?;
+    // RFC 6749 errors (`error`, `error_description`) or a vendor's own (`message`).
+    let said: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+    let reason = || {
+        ["error_description", "error", "message"]
+            .iter()
+            .find_map(|k| said.get(k).and_then(|v| v.as_str()))
+            .map(brief)
+            .unwrap_or_else(|| response.status.to_string())
+    };
+    if response.status.is_success() {
+        let raw: RawGrantAnswer = response.json()?;
+        let Some(access) = raw.access_token else {
+            return Err(ConnectorError::Unauthorized(format!(
+                "the token endpoint refused: {}",
+                reason()
+            )));
+        };
+        return Ok(GrantAnswer {
+            access_token: SecretString::from(access),
+            refresh_token: raw.refresh_token.map(SecretString::from),
+            lifetime: std::time::Duration::from_secs(raw.expires_in.unwrap_or(300)),
+        });
+    }
+    if response.status.is_client_error() {
+        Err(ConnectorError::Unauthorized(format!(
+            "the token endpoint refused: {}",
+            reason()
+        )))
+    } else {
+        Err(ConnectorError::Transient(format!(
+            "the token endpoint answered {}: {}",
+            response.status,
+            reason()
+        )))
+    }
+}
+
+/// Credentials minted by a grant the service makes itself: OAuth 2.0 client credentials (RFC
+/// 6749 §4.4) for apps whose admin pastes an OAuth client, or a stored refresh token (§6)
+/// for apps whose admin pastes a one-time grant. A token is minted on first use, reused until
+/// shortly before it expires, and minted again after a 401. Only what was pasted (or the
+/// refresh token it was exchanged for) is stored.
+pub struct MintedToken {
+    /// An unauthenticated session to the app's hosts (the token endpoint is one).
+    session: Session,
+    token_url: Url,
+    form: Vec<(String, SecretString)>,
+    /// The scheme of the `Authorization` header (`Bearer`; Zoho's `Zoho-oauthtoken`).
+    scheme: &'static str,
+    current: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
 }
 
 /// A token is minted again this long before its stated expiry.
 const EXPIRY_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
 
-impl ClientCredentials {
-    pub fn new(
+fn client_form(
+    grant_type: &str,
+    client_id: &str,
+    client_secret: &SecretString,
+) -> Vec<(String, SecretString)> {
+    vec![
+        ("grant_type".to_owned(), SecretString::from(grant_type)),
+        ("client_id".to_owned(), SecretString::from(client_id)),
+        ("client_secret".to_owned(), client_secret.clone()),
+    ]
+}
+
+impl MintedToken {
+    /// The client-credentials grant with further form fields (`scope`, a vendor's
+    /// `resource`, …); tokens go in `Authorization: Bearer`.
+    pub fn client_credentials(
         session: Session,
         token_url: Url,
         client_id: &str,
         client_secret: &SecretString,
         params: Vec<(String, String)>,
     ) -> Self {
+        let mut form = client_form("client_credentials", client_id, client_secret);
+        form.extend(params.into_iter().map(|(k, v)| (k, SecretString::from(v))));
+        Self::new(session, token_url, form, "Bearer")
+    }
+
+    /// The refresh-token grant; tokens go in `Authorization: {scheme}`.
+    pub fn refresh_token(
+        session: Session,
+        token_url: Url,
+        client_id: &str,
+        client_secret: &SecretString,
+        refresh_token: &SecretString,
+        scheme: &'static str,
+    ) -> Self {
+        let mut form = client_form("refresh_token", client_id, client_secret);
+        form.push(("refresh_token".to_owned(), refresh_token.clone()));
+        Self::new(session, token_url, form, scheme)
+    }
+
+    fn new(
+        session: Session,
+        token_url: Url,
+        form: Vec<(String, SecretString)>,
+        scheme: &'static str,
+    ) -> Self {
         Self {
             session,
             token_url,
-            client_id: client_id.to_owned(),
-            client_secret: client_secret.clone(),
-            params,
+            form,
+            scheme,
             current: tokio::sync::Mutex::new(None),
         }
     }
 
     async fn mint(&self) -> Result<(SecretString, std::time::Instant), ConnectorError> {
-        let mut form = vec![
-            ("grant_type".to_owned(), "client_credentials".to_owned()),
-            ("client_id".to_owned(), self.client_id.clone()),
-            (
-                "client_secret".to_owned(),
-                self.client_secret.expose_secret().to_owned(),
-            ),
-        ];
-        form.extend(self.params.iter().cloned());
-        let mut request = VendorRequest::new(http::Method::POST, self.token_url.clone()).repeatable();
-        request.body = Body::Form(form);
-        let response = self.session.send(request).await?;
-        if response.status.is_success() {
-            let minted: MintedToken = response.json()?;
-            let lifetime = std::time::Duration::from_secs(minted.expires_in.unwrap_or(300));
-            let renew_at = std::time::Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN);
-            return Ok((SecretString::from(minted.access_token), renew_at));
-        }
-        // RFC 6749 errors (`error`, `error_description`) or a vendor's own (`message`).
-        let said: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-        let reason = ["error_description", "error", "message"]
-            .iter()
-            .find_map(|k| said.get(k).and_then(|v| v.as_str()))
-            .map(brief)
-            .unwrap_or_else(|| response.status.to_string());
-        if response.status.is_client_error() {
-            Err(ConnectorError::Unauthorized(format!(
-                "the OAuth client was refused: {reason}"
-            )))
-        } else {
-            Err(ConnectorError::Transient(format!(
-                "the token endpoint answered {}: {reason}",
-                response.status
-            )))
-        }
+        let answer = request_grant(&self.session, &self.token_url, &self.form).await?;
+        let renew_at = std::time::Instant::now() + answer.lifetime.saturating_sub(EXPIRY_MARGIN);
+        Ok((answer.access_token, renew_at))
     }
 }
 
 #[async_trait::async_trait]
-impl crate::http::Authenticator for ClientCredentials {
+impl crate::http::Authenticator for MintedToken {
     async fn header(&self) -> Result<Option<(http::HeaderName, SecretString)>, ConnectorError> {
         let mut current = self.current.lock().await;
         let fresh = current
@@ -517,7 +586,7 @@ impl crate::http::Authenticator for ClientCredentials {
         let (token, _) = current.as_ref().expect("just minted");
         Ok(Some((
             http::header::AUTHORIZATION,
-            SecretString::from(format!("Bearer {}", token.expose_secret())),
+            SecretString::from(format!("{} {}", self.scheme, token.expose_secret())),
         )))
     }
 

@@ -60,6 +60,14 @@ impl ApiKeyContext<'_> {
 /// Turns an API-key app's pasted fields into the credentials of its calls.
 pub type ApiKeyAuth = fn(&ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError>;
 
+/// Trades what an API-key app's admin pasted for what is stored, at connect (e.g. a one-time
+/// grant code for a refresh token); the answer replaces the secret fields.
+pub type Exchange = for<'a> fn(
+    &'a ApiKeyContext<'a>,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Secrets, ConnectorError>> + Send + 'a>,
+>;
+
 /// Builds a connection's connector from its session and tenant details.
 pub type Build = fn(Session, &Tenant) -> Result<Box<dyn Connector>, ConnectorError>;
 
@@ -206,6 +214,8 @@ pub struct AppSpec {
     pub check: fn(&Tenant, &str, &str) -> Result<(), ConnectorError>,
     /// For API-key apps: how the pasted secret fields authenticate calls.
     pub api_key_auth: Option<ApiKeyAuth>,
+    /// For API-key apps whose pasted secret is one-time: what is stored instead.
+    pub exchange: Option<Exchange>,
     pub build: Build,
 }
 
@@ -239,6 +249,26 @@ impl AppSpec {
         auth: Arc<dyn Authenticator>,
     ) -> Result<Box<dyn Connector>, ConnectorError> {
         (self.build)(self.session(http, company_id, auth), tenant)
+    }
+
+    /// The secret fields to store for what the admin pasted (exchanged when the app trades a
+    /// one-time grant for lasting credentials).
+    pub async fn exchanged(
+        &self,
+        http: Arc<VendorHttp>,
+        company_id: &str,
+        tenant: &Tenant,
+        secrets: Secrets,
+    ) -> Result<Secrets, ConnectorError> {
+        let Some(exchange) = self.exchange else {
+            return Ok(secrets);
+        };
+        let context = ApiKeyContext {
+            secrets: &secrets,
+            tenant,
+            session: self.session(http, company_id, Arc::new(NoAuth)),
+        };
+        exchange(&context).await
     }
 
     /// The credentials of an API-key connection, from its pasted fields.
@@ -339,6 +369,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: fifteen_five_check,
         api_key_auth: Some(scim_token_bearer),
+        exchange: None,
         build: |session, tenant| {
             let base = tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
             let flavor = ScimFlavor {
@@ -371,6 +402,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, tenant| Ok(Box::new(AsanaConnector::new(session, tenant))),
     },
     AppSpec {
@@ -396,6 +428,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, _| Ok(Box::new(BoxConnector::new(session))),
     },
     AppSpec {
@@ -412,6 +445,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: clickup_check,
         api_key_auth: Some(clickup_token),
+        exchange: None,
         build: |session, tenant| {
             let team_id = clickup::workspace_id(tenant)?;
             Ok(Box::new(ClickUpConnector::new(session, &team_id)))
@@ -443,6 +477,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, _| Ok(Box::new(DropboxConnector::new(session))),
     },
     AppSpec {
@@ -456,6 +491,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: |tenant, _, _| dynatrace::account_uuid(tenant).map(|_| ()),
         api_key_auth: Some(dynatrace::auth),
+        exchange: None,
         build: |session, tenant| Ok(Box::new(DynatraceConnector::new(session, tenant)?)),
     },
     AppSpec {
@@ -480,6 +516,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, _| Ok(Box::new(HubSpotConnector::new(session))),
     },
     AppSpec {
@@ -493,6 +530,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: okta_check,
         api_key_auth: Some(okta_ssws),
+        exchange: None,
         build: |session, tenant| {
             let org = tenant_url(tenant, "org_url", okta::HOSTS)?;
             Ok(Box::new(OktaConnector::new(session, &org)))
@@ -524,6 +562,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, tenant| {
             let instance = tenant_url(tenant, "instance_url", &["*.my.salesforce.com"])?;
             Ok(Box::new(SalesforceConnector::new(session, &instance)))
@@ -541,6 +580,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: sauce_labs_check,
         api_key_auth: Some(sauce_labs_basic),
+        exchange: None,
         build: |session, tenant| {
             let data_center = tenant
                 .get("data_center")
@@ -561,6 +601,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: leankit::check,
         api_key_auth: Some(api_token_bearer),
+        exchange: None,
         build: |session, tenant| Ok(Box::new(LeanKitConnector::new(session, tenant)?)),
     },
     AppSpec {
@@ -584,6 +625,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, _| {
             let base = Url::parse(SLACK_SCIM_BASE).expect("valid");
             Ok(Box::new(ScimConnector::new(session, &base, SLACK_FLAVOR)))
@@ -601,6 +643,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: trello::check,
         api_key_auth: Some(trello::auth),
+        exchange: None,
         build: |session, tenant| Ok(Box::new(TrelloConnector::new(session, tenant)?)),
     },
     AppSpec {
@@ -613,6 +656,7 @@ pub const APPS: &[AppSpec] = &[
         oauth: None,
         check: sandbox_scim_check,
         api_key_auth: Some(scim_token_bearer),
+        exchange: None,
         build: |session, tenant| {
             let base = tenant_url(tenant, "scim_base_url", SANDBOX_SCIM_HOSTS)?;
             Ok(Box::new(ScimConnector::new(session, &base, SANDBOX_FLAVOR)))
@@ -637,6 +681,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, _| {
             let base = Url::parse(SANDBOX_SCIM_BASE).expect("valid");
             Ok(Box::new(ScimConnector::new(session, &base, SANDBOX_FLAVOR)))
