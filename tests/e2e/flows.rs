@@ -1184,3 +1184,40 @@ async fn trello_connects_with_a_key_and_token_invites_once_and_removes_offline()
     );
     assert!(w.local.sandbox.emails(token).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates_offline() {
+    let w = Walk::start().await;
+    // The 30-character SCIM token (the sandbox's tokens start with `sandbox-`).
+    let token = "sandbox-15five-0123456789abcde";
+    assert_eq!(token.len(), 30);
+    let fields = |token: &str| json!({"scim_base_url": "https://my.15five.com/scim/v2", "scim_token": token});
+    let co = api_key_connected(
+        &w,
+        "fifteen-five-owner@example.com",
+        "fifteen_five",
+        fields("wrong-15five-0123456789abcdefg"),
+        fields(token),
+    )
+    .await;
+    for i in 0..101 {
+        w.local
+            .sandbox
+            .seed_user(token, &format!("f{i}@example.com"), "F", &i.to_string());
+    }
+    let synced = sync_app(&w, &co, "fifteen_five").await;
+    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
+    let created = ada_account(&w, &co, "fifteen_five").await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "fifteen_five", &id, "delete").await["status"],
+        "deleted"
+    );
+    // Deactivated at 15Five (no hard delete): the user is still there.
+    assert!(
+        w.local
+            .sandbox
+            .emails(token)
+            .contains(&"ada@example.com".to_owned())
+    );
+}

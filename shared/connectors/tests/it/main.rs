@@ -5,6 +5,7 @@ mod box_com;
 mod clickup;
 mod dropbox;
 mod dynatrace;
+mod fifteen_five;
 mod hubspot;
 mod leankit;
 mod okta;
