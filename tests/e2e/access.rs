@@ -122,7 +122,8 @@ fn concrete(template: &str, v: &Victim) -> String {
         .replace("{team_member_id}", &v.bob)
         .replace("{admin_id}", &v.admin_id)
         .replace("{app}", app)
-        .replace("{account_id}", &v.account);
+        .replace("{account_id}", &v.account)
+        .replace("{group_id}", "group-1");
     if path.ends_with("/remove_all") {
         format!("{path}?dry_run=true")
     } else {
@@ -145,6 +146,7 @@ fn body_for(method: &str, template: &str, n: usize, v: &Victim) -> Option<Value>
         }
         _ if t.ends_with("{admin_id}") => Some(json!({"permissions": ["manage_apps"]})),
         _ if t.ends_with("/apps/{app}/accounts") => Some(json!({"team_member_id": v.carol})),
+        _ if t.ends_with("/groups/{group_id}/members") => Some(json!({"account_id": v.account})),
         _ if t.ends_with("/matches") => {
             Some(json!({"matches": [{"account_id": v.account, "team_member_id": v.bob}]}))
         }
@@ -248,8 +250,13 @@ async fn every_company_route_refuses_everyone_but_its_company() {
         let answer = w
             .send(method, &path, Some(PARTNER), body_for(method, template, n, &v))
             .await;
+        // The sandbox app has no groups or work emails: those routes get past authorization
+        // to the app's own refusal (422), which is all this walk is about.
+        let capability_route = template.ends_with("/domains") || template.contains("/groups");
+        let refused_by_app =
+            capability_route && answer.status == 422 && answer.category() == "invalid_attribute_value";
         assert!(
-            answer.status.is_success(),
+            answer.status.is_success() || refused_by_app,
             "partner: {method} {template}: {}",
             answer.text()
         );

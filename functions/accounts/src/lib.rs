@@ -39,6 +39,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies/{company_id}/apps/{app}/accounts"),
     ("POST", "/v1/companies/{company_id}/apps/{app}/accounts"),
     ("POST", "/v1/companies/{company_id}/apps/{app}/matches"),
+    ("GET", "/v1/companies/{company_id}/apps/{app}/domains"),
+    ("GET", "/v1/companies/{company_id}/apps/{app}/groups"),
+    (
+        "POST",
+        "/v1/companies/{company_id}/apps/{app}/groups/{group_id}/members",
+    ),
     (
         "POST",
         "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/suspend",
@@ -127,6 +133,12 @@ pub fn routes(apps: Apps) -> Router {
             get(list_accounts).post(create_account),
         )
         .route("/v1/companies/{company_id}/apps/{app}/matches", post(matches))
+        .route("/v1/companies/{company_id}/apps/{app}/domains", get(domains))
+        .route("/v1/companies/{company_id}/apps/{app}/groups", get(groups))
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/groups/{group_id}/members",
+            post(add_to_group),
+        )
         .route(
             "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/{action}",
             post(account_action),
@@ -319,17 +331,73 @@ async fn create_account(
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     let mut v = prov_core::validate::Validator::new();
     let root = prov_core::validate::Obj::root(&body);
-    v.only(&root, &["team_member_id"]);
+    v.only(&root, &["team_member_id", "work_email"]);
     let team_member_id = v.text(
         &root,
         "team_member_id",
         true,
         prov_core::validate::Text { max_chars: 64 },
     );
+    // A new mailbox at this address (apps that create work emails).
+    let work_email = v.text(
+        &root,
+        "work_email",
+        false,
+        prov_core::validate::Text { max_chars: 254 },
+    );
     let team_member_id = v.finish(team_member_id)?;
     Ok(created(
-        accounts::create_account(&apps, &actor, &access, &app, &team_member_id).await?,
+        accounts::create_account(
+            &apps,
+            &actor,
+            &access,
+            &app,
+            &team_member_id,
+            work_email.as_deref(),
+        )
+        .await?,
     ))
+}
+
+async fn domains(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let items = accounts::work_email_domains(&apps, &company_id, &app).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn groups(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let items = accounts::groups(&apps, &company_id, &app).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn add_to_group(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app, group_id)): PathParam<(String, String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let mut v = prov_core::validate::Validator::new();
+    let root = prov_core::validate::Obj::root(&body);
+    v.only(&root, &["account_id"]);
+    let account_id = v.text(
+        &root,
+        "account_id",
+        true,
+        prov_core::validate::Text { max_chars: 64 },
+    );
+    let account_id = v.finish(account_id)?;
+    let view = accounts::add_to_group(&apps, &actor, &access, &app, &group_id, &account_id).await?;
+    Ok(Json(view).into_response())
 }
 
 async fn matches(

@@ -28,7 +28,9 @@ use serde_json::{Map, Value};
 
 use crate::connections::{Apps, connector_for};
 use crate::error::ConnectorError;
-use crate::model::{AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+use crate::model::{
+    AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount, VendorGroup,
+};
 
 /// How long a creation may stay in flight before another request may take it over.
 const INTENT_LEASE_MINUTES: i64 = 5;
@@ -1148,6 +1150,7 @@ pub async fn create_account(
     access: &Access,
     slug: &str,
     team_member_id: &str,
+    work_email: Option<&str>,
 ) -> Result<AccountView> {
     let app = app_of(apps, slug)?;
     let company_id = access.company.id.as_str();
@@ -1156,7 +1159,15 @@ pub async fn create_account(
     }
     let member = team::get(&apps.services, company_id, team_member_id).await?;
     eligibility(Subject::TeamMember(&member))?;
-    let Some(email) = member.email.clone() else {
+    if work_email.is_some() && !app.capabilities.work_email {
+        return Err(Error::invalid(
+            "work_email",
+            format!("{} does not create work emails.", app.name),
+        ));
+    }
+    // A new work address needs no email on file; any other account is made for the email
+    // the team member has.
+    let Some(email) = work_email.map(str::to_owned).or_else(|| member.email.clone()) else {
         return Err(Error::invalid(
             "team_member_id",
             format!(
@@ -1178,6 +1189,9 @@ pub async fn create_account(
         ));
     }
     let connector = connector_for(apps, company_id, slug).await?;
+    if work_email.is_some() {
+        on_a_work_domain(app, connector.as_ref(), &email).await?;
+    }
 
     // Already has a live account here? Then that is the answer.
     if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
@@ -1239,13 +1253,20 @@ pub async fn create_account(
         Err(e) => return Err(e.into()),
     }
 
-    let result = create_and_record(apps, company_id, app, connector.as_ref(), &member, &email).await;
+    let kind = match work_email {
+        Some(_) => Creation::WorkEmail,
+        None => Creation::Account,
+    };
+    let result = create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await;
     // The intent goes whatever happened: on success the account is recorded; on a clear
     // failure nothing was made. (A crash leaves it, and the next attempt reconciles.)
     if let Err(e) = apps.services.store.delete(&key, None).await {
         tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
     }
     let account = result?;
+    if kind == Creation::WorkEmail {
+        adopt_work_email(apps, actor, company_id, &member, &email).await;
+    }
     audit::succeeded(
         &apps.services,
         actor,
@@ -1281,6 +1302,59 @@ async fn existing_live(
     Ok(account.live().then_some(account))
 }
 
+/// What an account creation makes at the vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// An account (or invitation) for the email the team member has.
+    Account,
+    /// A new mailbox user at a work address (Google Workspace, Microsoft 365); the team
+    /// member's email on file, if any, is its recovery address.
+    WorkEmail,
+}
+
+/// Refuses a work address that is not on one of the tenant's domains.
+async fn on_a_work_domain(app: &App, connector: &dyn Connector, email: &str) -> Result<()> {
+    let domain = email
+        .rsplit_once('@')
+        .map(|(local, domain)| (local, domain.to_ascii_lowercase()))
+        .filter(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        .map(|(_, domain)| domain)
+        .ok_or_else(|| Error::invalid("work_email", "must be an email address."))?;
+    let domains = connector
+        .work_email_domains()
+        .await
+        .map_err(|e| action_error(app, e))?;
+    if domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "work_email",
+            format!(
+                "must be on one of the {} domains: {}.",
+                app.name,
+                domains.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The new work address becomes the team member's email (later app accounts are made for
+/// it). A failure here leaves the account made and is logged: the admin can set it by hand.
+async fn adopt_work_email(apps: &Apps, actor: &Actor, company_id: &str, member: &TeamMember, email: &str) {
+    if member
+        .email
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    {
+        return;
+    }
+    let mut patch = serde_json::Map::new();
+    patch.insert("email".into(), serde_json::Value::from(email));
+    if let Err(e) = team::update(&apps.services, actor, company_id, &member.id, &patch).await {
+        tracing::warn!(error = %e, "the new work email was not set on the team member");
+    }
+}
+
 async fn create_and_record(
     apps: &Apps,
     company_id: &str,
@@ -1288,15 +1362,30 @@ async fn create_and_record(
     connector: &dyn Connector,
     member: &TeamMember,
     email: &str,
+    kind: Creation,
 ) -> Result<AppAccount> {
-    let vendor = connector
-        .create(&NewAccount {
-            email: email.to_owned(),
-            first_name: member.first_name.clone(),
-            last_name: member.last_name.clone(),
-        })
-        .await
-        .map_err(|e| action_error(app, e))?;
+    let made = match kind {
+        Creation::Account => {
+            connector
+                .create(&NewAccount {
+                    email: email.to_owned(),
+                    first_name: member.first_name.clone(),
+                    last_name: member.last_name.clone(),
+                })
+                .await
+        }
+        Creation::WorkEmail => {
+            connector
+                .create_work_account(&NewWorkAccount {
+                    work_email: email.to_owned(),
+                    first_name: member.first_name.clone(),
+                    last_name: member.last_name.clone(),
+                    personal_email: member.email.clone(),
+                })
+                .await
+        }
+    };
+    let vendor = made.map_err(|e| action_error(app, e))?;
     let caps = connector.capabilities();
     let now = apps.services.clock.now();
     for _ in 0..CONFLICT_ATTEMPTS {
@@ -1617,6 +1706,70 @@ pub async fn remove_all(
         dry_run,
         accounts,
     })
+}
+
+/// The domains a work email may be created on in `slug` (Google Workspace, Microsoft 365).
+pub async fn work_email_domains(apps: &Apps, company_id: &str, slug: &str) -> Result<Vec<String>> {
+    let app = app_of(apps, slug)?;
+    if !app.capabilities.work_email {
+        return Err(Error::invalid(
+            "app",
+            format!("{} does not create work emails.", app.name),
+        ));
+    }
+    let connector = connector_for(apps, company_id, slug).await?;
+    connector
+        .work_email_domains()
+        .await
+        .map_err(|e| action_error(app, e))
+}
+
+/// The groups of `slug` (Google Workspace) accounts can be put in.
+pub async fn groups(apps: &Apps, company_id: &str, slug: &str) -> Result<Vec<VendorGroup>> {
+    let app = app_of(apps, slug)?;
+    if !app.capabilities.groups {
+        return Err(Error::invalid("app", format!("{} has no groups.", app.name)));
+    }
+    let connector = connector_for(apps, company_id, slug).await?;
+    connector.groups().await.map_err(|e| action_error(app, e))
+}
+
+/// Puts an account of `slug` in one of its groups (already a member is fine).
+pub async fn add_to_group(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    group_id: &str,
+    account_id: &str,
+) -> Result<AccountView> {
+    let app = app_of(apps, slug)?;
+    if !app.capabilities.groups {
+        return Err(Error::invalid("app", format!("{} has no groups.", app.name)));
+    }
+    let company_id = access.company.id.as_str();
+    let (_, account) = load(apps, company_id, slug, account_id).await?;
+    if !account.live() {
+        return Err(Error::invalid(
+            "account_id",
+            format!("The {} account is gone.", app.name),
+        ));
+    }
+    let connector = connector_for(apps, company_id, slug).await?;
+    connector
+        .add_to_group(&account.vendor_id, group_id)
+        .await
+        .map_err(|e| action_error(app, e))?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "account.added_to_group",
+        Target::new("account", &account.id),
+        Some(format!("group {group_id}")),
+    )
+    .await;
+    Ok(AccountView::of(app, account, true))
 }
 
 #[cfg(test)]

@@ -222,7 +222,7 @@ pub async fn run(
             continue;
         }
         let slug = record.items[i].app.clone();
-        match create_account(apps, actor, access, &slug, team_member_id).await {
+        match create_account(apps, actor, access, &slug, team_member_id, None).await {
             Ok(account) => {
                 record.items[i].state = ItemState::Created;
                 record.items[i].account_id = Some(account.id);
