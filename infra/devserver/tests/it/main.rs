@@ -288,3 +288,279 @@ async fn outbound_calls_go_through_the_configured_proxy() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].1, "http://127.0.0.1:9/behind-proxy/scim/v2/Users?count=1");
 }
+
+/// What a recording vendor saw: method, path and query, and the `Authorization` header.
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
+
+/// A recording stand-in for vendors: each request under `/{app}/…` is recorded (with the
+/// vendor's own path) and forwarded to the devserver's fake of that app, so a whole flow
+/// works and every call can be checked. The devserver's address is set once it is started.
+async fn recording_vendors() -> (String, Calls, std::sync::Arc<std::sync::OnceLock<String>>) {
+    use axum::extract::{Request, State};
+    use axum::response::IntoResponse;
+    type Shared = (Calls, std::sync::Arc<std::sync::OnceLock<String>>);
+    let calls: Calls = Default::default();
+    let upstream = std::sync::Arc::new(std::sync::OnceLock::new());
+    let app = axum::Router::new()
+        .fallback(
+            |State((calls, upstream)): State<Shared>, req: Request| async move {
+                let (parts, body) = req.into_parts();
+                let path_and_query = parts.uri.path_and_query().unwrap().as_str().to_owned();
+                let (app, vendor_path) = path_and_query[1..].split_once('/').unwrap();
+                let auth = parts
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                calls
+                    .lock()
+                    .unwrap()
+                    .push((parts.method.to_string(), format!("/{vendor_path}"), auth));
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap();
+                let target = format!("{}/_sandbox/{app}/{vendor_path}", upstream.get().unwrap());
+                let mut forward = client.request(parts.method.clone(), target).body(body.to_vec());
+                for (name, value) in &parts.headers {
+                    if name != "host" {
+                        forward = forward.header(name, value);
+                    }
+                }
+                let answer = forward.send().await.unwrap();
+                let mut response = axum::http::Response::builder().status(answer.status().as_u16());
+                for (name, value) in answer.headers() {
+                    response = response.header(name.as_str(), value.as_bytes());
+                }
+                response
+                    .body(axum::body::Body::from(answer.bytes().await.unwrap()))
+                    .unwrap()
+                    .into_response()
+            },
+        )
+        .with_state((calls.clone(), upstream.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, calls, upstream)
+}
+
+/// The paths (without queries) the service called, in order, with whether they carried
+/// credentials.
+fn paths(calls: &Calls) -> Vec<(String, String)> {
+    calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(m, p, _)| (m.clone(), p.split('?').next().unwrap().to_owned()))
+        .collect()
+}
+
+async fn call(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.url))
+        .header("authorization", format!("Token {}", server.token));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+/// A company on the Plus plan with one team member (Ada); answers the company and member.
+async fn company_with_ada(server: &Server, name: &str) -> (String, String) {
+    let provision = json!({"user": {"first_name": "R", "last_name": "V", "email": format!("{name}@example.com")}, "company": {"name": name}});
+    let (status, _) = call(server, reqwest::Method::POST, "/v1/provision", Some(provision)).await;
+    assert_eq!(status, 200);
+    let (_, companies) = call(server, reqwest::Method::GET, "/v1/companies", None).await;
+    let company = companies["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plan = json!({"plan": "plus"});
+    let (status, _) = call(
+        server,
+        reqwest::Method::PATCH,
+        &format!("/v1/companies/{company}"),
+        Some(plan),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ada =
+        json!({"first_name": "Ada", "last_name": "Lovelace", "kind": "employee", "email": "ada@example.com"});
+    let (status, member) = call(
+        server,
+        reqwest::Method::POST,
+        &format!("/v1/companies/{company}/team_members"),
+        Some(ada),
+    )
+    .await;
+    assert_eq!(status, 201, "{member}");
+    (company, member["id"].as_str().unwrap().to_owned())
+}
+
+/// Creates Ada's account in `app`, syncs, and deletes it; answers nothing (the calls are
+/// what the test reads).
+async fn create_sync_delete(server: &Server, company: &str, ada: &str, app: &str) {
+    let base = format!("/v1/companies/{company}/apps/{app}");
+    let (status, created) = call(
+        server,
+        reqwest::Method::POST,
+        &format!("{base}/accounts"),
+        Some(json!({"team_member_id": ada})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, synced) = call(server, reqwest::Method::POST, &format!("{base}/sync"), None).await;
+    assert_eq!(status, 200, "{synced}");
+    let id = created["id"].as_str().unwrap();
+    let (status, deleted) = call(
+        server,
+        reqwest::Method::POST,
+        &format!("{base}/accounts/{id}/delete"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{deleted}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths() {
+    let (vendors, calls, upstream) = recording_vendors().await;
+    let dir = tempfile::tempdir().unwrap();
+    let route = format!("sandbox.okta.com={vendors}/okta");
+    let server = start(dir.path(), &["--vendor-route", &route]);
+    upstream.set(server.url.clone()).unwrap();
+    let (company, ada) = company_with_ada(&server, "okta-routed").await;
+    let (status, connected) = call(
+        &server,
+        reqwest::Method::POST,
+        &format!("/v1/companies/{company}/apps/okta/connection"),
+        Some(json!({"org_url": "https://sandbox.okta.com", "api_token": "sandbox-routed"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{connected}");
+    create_sync_delete(&server, &company, &ada, "okta").await;
+    let paths = paths(&calls);
+    let expected = [
+        ("GET", "/api/v1/users/me"),   // connect: the token works
+        ("GET", "/api/v1/users"),      // create: is there one with the email?
+        ("POST", "/api/v1/users"),     // create, activation email
+        ("GET", "/api/v1/users"),      // sync
+        ("GET", "/api/v1/users/{id}"), // delete: read it
+        ("POST", "/api/v1/users/{id}/lifecycle/deactivate"),
+        ("DELETE", "/api/v1/users/{id}"),
+    ];
+    assert_eq!(paths.len(), expected.len(), "{paths:?}");
+    for ((method, path), (want_method, want)) in paths.iter().zip(expected) {
+        assert_eq!(method, want_method, "{paths:?}");
+        let (head, tail) = want.split_once("{id}").unwrap_or((want, ""));
+        assert!(
+            path.starts_with(head) && path.ends_with(tail),
+            "{path} is not {want}"
+        );
+    }
+    assert!(
+        calls
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(_, _, auth)| auth.as_deref() == Some("SSWS sandbox-routed")),
+        "every call carries the API token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths() {
+    let (vendors, calls, upstream) = recording_vendors().await;
+    let dir = tempfile::tempdir().unwrap();
+    let authorize_route = format!("app.hubspot.com={vendors}/hubspot");
+    let api_route = format!("api.hubapi.com={vendors}/hubspot");
+    let server = start(
+        dir.path(),
+        &["--vendor-route", &authorize_route, "--vendor-route", &api_route],
+    );
+    upstream.set(server.url.clone()).unwrap();
+    let (company, ada) = company_with_ada(&server, "hubspot-routed").await;
+    let (status, started) = call(
+        &server,
+        reqwest::Method::POST,
+        &format!("/v1/companies/{company}/apps/hubspot/connection/oauth"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    // The admin's browser is sent where HubSpot's authorize host is routed, same path.
+    let authorize = started["authorize_url"].as_str().unwrap().to_owned();
+    assert!(
+        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
+        "{authorize}"
+    );
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let consent = browser
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let allow = consent
+        .split("id=\"allow\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let decided = browser
+        .get(format!("{vendors}/hubspot/oauth/{allow}"))
+        .send()
+        .await
+        .unwrap();
+    let callback = decided.headers()["location"].to_str().unwrap().to_owned();
+    let done = browser.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
+    create_sync_delete(&server, &company, &ada, "hubspot").await;
+
+    let paths = paths(&calls);
+    let expected = [
+        ("GET", "/oauth/authorize"),           // the admin's browser
+        ("GET", "/oauth/decide"),              // consent given
+        ("POST", "/oauth/v3/token"),           // the code exchange
+        ("GET", "/settings/v3/users/"),        // the new token works
+        ("GET", "/settings/v3/users/"),        // create: is there one with the email?
+        ("POST", "/settings/v3/users/"),       // create
+        ("GET", "/settings/v3/users/"),        // sync
+        ("DELETE", "/settings/v3/users/{id}"), // delete
+    ];
+    assert_eq!(paths.len(), expected.len(), "{paths:?}");
+    for ((method, path), (want_method, want)) in paths.iter().zip(expected) {
+        assert_eq!(method, want_method, "{paths:?}");
+        let (head, tail) = want.split_once("{id}").unwrap_or((want, ""));
+        assert!(
+            path.starts_with(head) && path.ends_with(tail),
+            "{path} is not {want}"
+        );
+    }
+    // The browser and the token exchange (HubSpot takes our client in the form body) carry
+    // no Authorization header; every API call carries the token HubSpot issued.
+    let calls = calls.lock().unwrap().clone();
+    assert!(calls[..3].iter().all(|(_, _, auth)| auth.is_none()), "{calls:?}");
+    assert!(
+        calls[3..]
+            .iter()
+            .all(|(_, _, auth)| auth.as_deref().is_some_and(|a| a.starts_with("Bearer "))),
+        "{calls:?}"
+    );
+}
