@@ -1145,7 +1145,8 @@ async fn clickup_connects_an_enterprise_workspace_invites_and_removes_offline() 
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
     let synced = sync_app(&w, &co, "clickup").await;
-    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+    // The seeded member and the Workspace's owner (the token's user).
+    assert_eq!(synced.json()["created"], 2, "{}", synced.text());
     let created = ada_account(&w, &co, "clickup").await;
     assert_eq!(created["status"], "invite_sent");
     let id = created["id"].as_str().unwrap().to_owned();

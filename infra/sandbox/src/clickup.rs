@@ -138,14 +138,26 @@ fn member_json(user: &User) -> Value {
     })
 }
 
+/// The token's owner, the Workspace's owner (listed first among its members, as ClickUp does).
+fn owner_json() -> Value {
+    json!({"user": {
+        "id": 1, "username": "Sandbox Admin", "email": "admin@sandbox.test", "color": "#536cfe",
+        "profilePicture": null, "initials": "SA", "role": 1, "custom_role": null,
+        "last_active": INVITED_AT, "date_joined": INVITED_AT, "date_invited": INVITED_AT
+    }})
+}
+
 /// The tenant's Workspace with its members (a deactivated user is no member).
 fn team_json(state: &State, tenant: &str) -> Value {
-    let members: Vec<Value> = state
-        .scim
-        .users(tenant)
-        .iter()
-        .filter(|u| u.active)
-        .map(member_json)
+    let members: Vec<Value> = std::iter::once(owner_json())
+        .chain(
+            state
+                .scim
+                .users(tenant)
+                .iter()
+                .filter(|u| u.active)
+                .map(member_json),
+        )
         .collect();
     json!({"id": TEAM_ID, "name": TEAM_NAME, "color": "#536cfe", "avatar": null, "members": members})
 }

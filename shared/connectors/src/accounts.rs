@@ -438,6 +438,9 @@ fn differs(a: &AppAccount, b: &AppAccount) -> bool {
     } != *b
 }
 
+/// A sync reads at most this many pages (at 100 a page, a million accounts).
+const MAX_SYNC_PAGES: usize = 10_000;
+
 /// Pulls every account of a connected app (all pages), records what changed, marks the
 /// ones that vanished, and matches those whose name and email agree with one team member.
 /// Running it again without vendor changes writes nothing.
@@ -446,18 +449,26 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
     let company_id = access.company.id.as_str();
     let connector = connector_for(apps, company_id, slug).await?;
     let caps = connector.capabilities();
+    // The whole listing or nothing: a listing cut short would make the rest look vanished.
     let mut vendor = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut cursors = std::collections::HashSet::new();
     loop {
         let page = connector
             .list(cursor.as_deref())
             .await
             .map_err(|e| action_error(app, e))?;
         vendor.extend(page.accounts);
-        match page.next {
-            Some(next) if vendor.len() < 1_000_000 => cursor = Some(next),
-            _ => break,
+        let Some(next) = page.next else { break };
+        if cursors.len() >= MAX_SYNC_PAGES || !cursors.insert(next.clone()) {
+            return Err(action_error(
+                app,
+                ConnectorError::Transient(format!(
+                    "the listing did not end (a repeated page, or more than {MAX_SYNC_PAGES} pages); nothing was changed"
+                )),
+            ));
         }
+        cursor = Some(next);
     }
     let now = apps.services.clock.now();
     let mut known: HashMap<String, (u64, AppAccount)> =
@@ -1209,8 +1220,9 @@ pub async fn create_account(
         },
     )?
     .with_expiry((now + Duration::days(1)).timestamp());
-    match apps.services.store.create(intent.clone()).await {
-        Ok(_) => {}
+    // The address an earlier, unfinished attempt was creating (its account may exist).
+    let resumed = match apps.services.store.create(intent.clone()).await {
+        Ok(_) => None,
         Err(StoreError::ConditionFailed) => {
             let held = apps.services.store.get(&key).await?;
             match held {
@@ -1227,6 +1239,7 @@ pub async fn create_account(
                 // A creation that never finished (crash, timeout): take it over. The vendor
                 // lookup inside `create` finds an account it may have made.
                 Some(item) => {
+                    let earlier = item.record::<Intent>()?.email;
                     apps.services
                         .store
                         .replace(intent, item.version)
@@ -1238,6 +1251,7 @@ pub async fn create_account(
                                 "Another request took over this creation.",
                             )
                         })?;
+                    Some(earlier)
                 }
                 None => {
                     apps.services.store.create(intent).await.map_err(|_| {
@@ -1247,17 +1261,36 @@ pub async fn create_account(
                             "Another request is creating this account.",
                         )
                     })?;
+                    None
                 }
             }
         }
         Err(e) => return Err(e.into()),
-    }
+    };
 
     let kind = match work_email {
         Some(_) => Creation::WorkEmail,
         None => Creation::Account,
     };
-    let result = create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await;
+    let result = async {
+        // A work address is new: one that exists already belongs to someone (unless this
+        // creation's own earlier attempt made it), and is never handed to this person.
+        let own_earlier = resumed.is_some_and(|e| e.eq_ignore_ascii_case(&email));
+        if kind == Creation::WorkEmail && !own_earlier {
+            let existing = connector
+                .find_by_email(&email)
+                .await
+                .map_err(|e| action_error(app, e))?;
+            if existing.is_some() {
+                return Err(conflict(format!(
+                    "{email} already exists in {}; choose another address, or match that account to the team member instead.",
+                    app.name
+                )));
+            }
+        }
+        create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await
+    }
+    .await;
     // The intent goes whatever happened: on success the account is recorded; on a clear
     // failure nothing was made. (A crash leaves it, and the next attempt reconciles.)
     if let Err(e) = apps.services.store.delete(&key, None).await {
@@ -1315,10 +1348,9 @@ enum Creation {
 /// Refuses a work address that is not on one of the tenant's domains.
 async fn on_a_work_domain(app: &App, connector: &dyn Connector, email: &str) -> Result<()> {
     let domain = email
-        .rsplit_once('@')
-        .map(|(local, domain)| (local, domain.to_ascii_lowercase()))
-        .filter(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        .map(|(_, domain)| domain)
+        .split_once('@')
+        .filter(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        .map(|(_, domain)| domain.to_ascii_lowercase())
         .ok_or_else(|| Error::invalid("work_email", "must be an email address."))?;
     let domains = connector
         .work_email_domains()
@@ -1748,7 +1780,16 @@ pub async fn add_to_group(
         return Err(Error::invalid("app", format!("{} has no groups.", app.name)));
     }
     let company_id = access.company.id.as_str();
+    if let Err(why) = app.allowed_on(access.company.plan) {
+        return Err(Error::forbidden("plan", why));
+    }
     let (_, account) = load(apps, company_id, slug, account_id).await?;
+    if account.team_member_id().is_none() {
+        return Err(Error::invalid(
+            "account_id",
+            "Only an account matched to a team member is managed here; match it first.",
+        ));
+    }
     if !account.live() {
         return Err(Error::invalid(
             "account_id",

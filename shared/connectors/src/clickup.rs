@@ -386,14 +386,21 @@ impl Connector for ClickUpConnector {
             .iter()
             .find(|m| m.user.id == me.user.id)
             .and_then(|m| m.user.role);
-        if let Some(role) = role
-            && role > ADMIN
-        {
-            return Err(ConnectorError::Unauthorized(format!(
-                "the token belongs to a {} of Workspace {}; ClickUp lets only the Workspace's owners and admins manage users",
-                role_name(role),
-                self.team_id
-            )));
+        match role {
+            Some(role) if role <= ADMIN => {}
+            Some(role) => {
+                return Err(ConnectorError::Unauthorized(format!(
+                    "the token belongs to a {} of Workspace {}; ClickUp lets only the Workspace's owners and admins manage users",
+                    role_name(role),
+                    self.team_id
+                )));
+            }
+            None => {
+                return Err(ConnectorError::Unauthorized(format!(
+                    "the token's user is not listed as an owner or admin of Workspace {}; ClickUp lets only them manage users",
+                    self.team_id
+                )));
+            }
         }
         let plan: Plan = self
             .call(VendorRequest::get(self.url(&["team", &self.team_id, "plan"])?))
@@ -482,15 +489,15 @@ impl Connector for ClickUpConnector {
             .session
             .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))
             .await?;
-        if response.status.is_success() || self.says_missing(&response) {
+        if response.status.is_success() {
             return Ok(());
         }
         let error = self.error(&response);
-        // ClickUp does not document its answer for a user already gone: on an unclear
-        // refusal, look whether the user is still in the Workspace.
-        if matches!(error, ConnectorError::Invalid(_) | ConnectorError::Conflict(_))
-            && self.fetch(id).await?.is_none()
-        {
+        // ClickUp does not document its answer for a user already gone: on a refusal that
+        // may mean it, the Workspace's member list (authoritative) decides.
+        let maybe_gone = self.says_missing(&response)
+            || matches!(error, ConnectorError::Invalid(_) | ConnectorError::Conflict(_));
+        if maybe_gone && !self.workspace().await?.members.iter().any(|m| m.user.id == id) {
             return Ok(());
         }
         Err(error)

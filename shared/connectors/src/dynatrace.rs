@@ -199,8 +199,12 @@ impl Connector for DynatraceConnector {
             return Err(dynatrace_error(&response));
         }
         let list: UserList = response.json()?;
+        // An empty page ends the listing whatever it says comes next.
+        let next = list
+            .next_page_key
+            .filter(|k| !k.is_empty() && !list.items.is_empty());
         Ok(AccountPage {
-            next: list.next_page_key.filter(|k| !k.is_empty()),
+            next,
             accounts: list.items.into_iter().map(account).collect(),
         })
     }

@@ -19,7 +19,7 @@
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 use url::Url;
@@ -28,6 +28,7 @@ use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    random_password,
 };
 use crate::registry::Tenant;
 
@@ -215,54 +216,6 @@ fn leankit_error(response: &VendorResponse) -> ConnectorError {
     }
 }
 
-/// A random password for a created user: 24 characters with upper and lower case letters,
-/// digits and symbols, from the operating system's random source. It is sent once and kept
-/// nowhere.
-fn random_password() -> Result<SecretString, ConnectorError> {
-    const CLASSES: [&[u8]; 4] = [
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"abcdefghijkmnopqrstuvwxyz",
-        b"23456789",
-        b"!#%*+-=?@^_",
-    ];
-    const LENGTH: usize = 24;
-    let all: Vec<u8> = CLASSES.concat();
-    let mut password = Vec::with_capacity(LENGTH);
-    let mut bytes = [0u8; 64];
-    while password.len() < LENGTH {
-        getrandom::fill(&mut bytes)
-            .map_err(|_| ConnectorError::Transient("no random source for the new user's password".into()))?;
-        // The first characters come one from each class; rejection sampling keeps every
-        // character uniform over its set.
-        for b in bytes {
-            let set = CLASSES.get(password.len()).copied().unwrap_or(&all);
-            let bound = 256 - (256 % set.len());
-            if usize::from(b) < bound {
-                password.push(set[usize::from(b) % set.len()]);
-                if password.len() == LENGTH {
-                    break;
-                }
-            }
-        }
-    }
-    // Shuffle so the classes are not always first (Fisher–Yates, same rejection rule).
-    for i in (1..LENGTH).rev() {
-        let j = loop {
-            let mut b = [0u8; 1];
-            getrandom::fill(&mut b).map_err(|_| {
-                ConnectorError::Transient("no random source for the new user's password".into())
-            })?;
-            let bound = 256 - (256 % (i + 1));
-            if usize::from(b[0]) < bound {
-                break usize::from(b[0]) % (i + 1);
-            }
-        };
-        password.swap(i, j);
-    }
-    let text = String::from_utf8(password).expect("ASCII");
-    Ok(SecretString::from(text))
-}
-
 impl LeanKitConnector {
     pub fn new(session: Session, tenant: &Tenant) -> Result<Self, ConnectorError> {
         let host = account_host(tenant)?;
@@ -403,16 +356,20 @@ impl Connector for LeanKitConnector {
     /// the person's account.
     async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
         let mut offset = 0;
-        loop {
+        // A search is a handful of users; a listing that does not end is LeanKit's fault.
+        for _ in 0..100 {
             let (users, next) = self.page(offset, Some(email)).await?;
             if let Some(user) = users.into_iter().find(|u| !u.deleted && u.has_email(email)) {
                 return Ok(Some(account(user)));
             }
             match next {
-                Some(n) => offset = n,
-                None => return Ok(None),
+                Some(n) if n > offset => offset = n,
+                _ => return Ok(None),
             }
         }
+        Err(ConnectorError::Transient(
+            "LeanKit's search for the email did not end".into(),
+        ))
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {

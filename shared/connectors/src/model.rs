@@ -1,6 +1,7 @@
 //! What every connector speaks: vendor accounts, their normalised status, and the trait.
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
@@ -57,6 +58,44 @@ pub struct VendorGroup {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+}
+
+/// A random 24-character password with a lowercase and an uppercase letter, a digit and a
+/// special character, no spaces: for vendors that want one at creation (the person then sets
+/// their own through the vendor's recovery or SSO). Sent once; never kept, logged or returned.
+pub fn random_password() -> Result<SecretString, ConnectorError> {
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    const SPECIAL: &[u8] = b"!#%*+-=?@^_";
+    // A uniformly random index below `n` (rejection sampling).
+    let below = |n: usize| -> Result<usize, ConnectorError> {
+        let n = n as u32;
+        let zone = u32::MAX - u32::MAX % n;
+        loop {
+            let mut bytes = [0u8; 4];
+            getrandom::fill(&mut bytes).map_err(|_| {
+                ConnectorError::Transient("no random source for the new user's password".into())
+            })?;
+            let v = u32::from_le_bytes(bytes);
+            if v < zone {
+                return Ok((v % n) as usize);
+            }
+        }
+    };
+    let all: Vec<u8> = [LOWER, UPPER, DIGIT, SPECIAL].concat();
+    let mut chars = Vec::with_capacity(24);
+    for set in [LOWER, UPPER, DIGIT, SPECIAL] {
+        chars.push(set[below(set.len())?]);
+    }
+    while chars.len() < 24 {
+        chars.push(all[below(all.len())?]);
+    }
+    // Shuffle so the classes are not always first (Fisher–Yates).
+    for i in (1..chars.len()).rev() {
+        chars.swap(i, below(i + 1)?);
+    }
+    Ok(SecretString::from(String::from_utf8(chars).expect("ASCII")))
 }
 
 /// One page of accounts; `next` continues the listing.
@@ -142,5 +181,28 @@ where
             .await?
             .ok_or(ConnectorError::Conflict(why)),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::random_password;
+
+    #[test]
+    fn passwords_meet_the_usual_rules_and_differ() {
+        for _ in 0..50 {
+            let p = random_password().unwrap();
+            let p = p.expose_secret();
+            assert_eq!(p.len(), 24);
+            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+            assert!(p.chars().any(|c| c.is_ascii_digit()));
+            assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
+            assert!(!p.contains(' '));
+        }
+        let (a, b) = (random_password().unwrap(), random_password().unwrap());
+        assert_ne!(a.expose_secret(), b.expose_secret());
     }
 }

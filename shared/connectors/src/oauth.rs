@@ -443,16 +443,24 @@ struct RawGrantAnswer {
 /// Posts `form` to a token endpoint through `session` (the egress policy applies). Refusals
 /// are `Unauthorized` with the vendor's reason (never the form's secrets), including the
 /// errors some vendors (Zoho) send with HTTP 200.
+///
+/// `repeatable`: whether the grant may be sent again after a timeout or a 5xx (client
+/// credentials and refresh tokens may; a one-time authorization code may not: a replayed
+/// code is refused, and may revoke what it was first exchanged for).
 pub async fn request_grant(
     session: &Session,
     token_url: &Url,
     form: &[(String, SecretString)],
+    repeatable: bool,
 ) -> Result<GrantAnswer, ConnectorError> {
     let fields = form
         .iter()
         .map(|(k, v)| (k.clone(), v.expose_secret().to_owned()))
         .collect();
-    let mut request = VendorRequest::new(http::Method::POST, token_url.clone()).repeatable();
+    let mut request = VendorRequest::new(http::Method::POST, token_url.clone());
+    if repeatable {
+        request = request.repeatable();
+    }
     request.body = Body::Form(fields);
     let response = session.send(request).await?;
     // RFC 6749 errors (`error`, `error_description`) or a vendor's own (`message`).
@@ -567,7 +575,7 @@ impl MintedToken {
     }
 
     async fn mint(&self) -> Result<(SecretString, std::time::Instant), ConnectorError> {
-        let answer = request_grant(&self.session, &self.token_url, &self.form).await?;
+        let answer = request_grant(&self.session, &self.token_url, &self.form, true).await?;
         let renew_at = std::time::Instant::now() + answer.lifetime.saturating_sub(EXPIRY_MARGIN);
         Ok((answer.access_token, renew_at))
     }

@@ -87,9 +87,8 @@ fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
     tenant_url(tenant, "org_url", okta::HOSTS).map(|_| ())
 }
 
-/// Sauce Labs authenticates with HTTP Basic: an organization admin's username and access key.
-/// The username is a secret field (the catalog's), so that this function, which sees only
-/// the secret fields, can build the header; it also stays out of the connection's details.
+/// Sauce Labs authenticates with HTTP Basic: an organization admin's username (a tenant
+/// field, shown on the connection) and access key (a secret field).
 fn sauce_labs_basic(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
     Ok(Arc::new(StaticAuth::basic(
         c.tenant_field("username")?,
@@ -301,7 +300,8 @@ fn tenant_url(tenant: &Tenant, field: &str, hosts: &[&str]) -> Result<Url, Conne
             .iter()
             .any(|p| HostPattern::new(p).is_ok_and(|p| p.matches(h)))
     });
-    if url.scheme() != "https" || !host_ok || url.query().is_some() || !url.username().is_empty() {
+    let plain = url.username().is_empty() && url.password().is_none() && url.port().is_none();
+    if url.scheme() != "https" || !host_ok || url.query().is_some() || url.fragment().is_some() || !plain {
         return Err(ConnectorError::Invalid(format!(
             "`{field}` must be an https URL on {}",
             hosts.join(" or ")

@@ -86,11 +86,20 @@ impl SalesforceConnector {
         );
         let response = self.session.send(VendorRequest::get(url)).await?;
         if !response.status.is_success() {
-            return Err(ConnectorError::Invalid(format!(
+            let why = format!(
                 "Salesforce refused the profile lookup ({}): {}",
                 response.status,
                 crate::error::brief(&response.text())
-            )));
+            );
+            return Err(match response.status {
+                // The token no longer works (the session already refreshed once).
+                reqwest::StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(why),
+                reqwest::StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
+                    "{why} (the connecting user needs API access and the Manage Users permission)"
+                )),
+                s if s.is_server_error() => ConnectorError::Transient(why),
+                _ => ConnectorError::Invalid(why),
+            });
         }
         let answer: QueryAnswer = response.json()?;
         answer.records.into_iter().next().map(|r| r.id).ok_or_else(|| {

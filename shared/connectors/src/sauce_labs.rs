@@ -25,6 +25,7 @@ use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    random_password,
 };
 
 /// The data centers a Sauce Labs organization can live in (the catalog's choice field).
@@ -222,41 +223,6 @@ fn usernames(email: &str) -> Vec<String> {
     vec![first, second]
 }
 
-/// A uniformly random index below `n` from the operating system's random source.
-fn random_below(n: usize) -> usize {
-    let n = n as u32;
-    let zone = u32::MAX - u32::MAX % n;
-    loop {
-        let mut bytes = [0u8; 4];
-        getrandom::fill(&mut bytes).expect("the operating system's random source works");
-        let v = u32::from_le_bytes(bytes);
-        if v < zone {
-            return (v % n) as usize;
-        }
-    }
-}
-
-/// A random 24-character password meeting Sauce Labs' rules (a lowercase letter, an
-/// uppercase letter, a digit and a special character, no spaces). Sent once, never kept.
-fn password() -> SecretString {
-    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
-    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    const DIGIT: &[u8] = b"23456789";
-    const SPECIAL: &[u8] = b"!#%*+-=?@^_";
-    let all: Vec<u8> = [LOWER, UPPER, DIGIT, SPECIAL].concat();
-    let mut chars: Vec<u8> = [LOWER, UPPER, DIGIT, SPECIAL]
-        .iter()
-        .map(|set| set[random_below(set.len())])
-        .collect();
-    while chars.len() < 24 {
-        chars.push(all[random_below(all.len())]);
-    }
-    for i in (1..chars.len()).rev() {
-        chars.swap(i, random_below(i + 1));
-    }
-    SecretString::from(String::from_utf8(chars).expect("ASCII"))
-}
-
 impl SauceLabsConnector {
     pub fn new(session: Session, data_center: &str) -> Result<Self, ConnectorError> {
         let users = Url::parse(&format!(
@@ -401,7 +367,7 @@ impl Connector for SauceLabsConnector {
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
         let post = async {
-            let password = password();
+            let password = random_password()?;
             for username in usernames(&new.email) {
                 if let Some(created) = self.post_user(new, &username, &password).await? {
                     return Ok(created);
@@ -460,20 +426,5 @@ mod tests {
         assert_eq!(usernames("ada@example.com"), usernames("ADA@example.com"));
         let long = format!("{}@example.com", "a".repeat(80));
         assert!(usernames(&long).iter().all(|u| u.chars().count() <= MAX_USERNAME));
-    }
-
-    #[test]
-    fn passwords_meet_the_rules() {
-        for _ in 0..50 {
-            let p = password();
-            let p = p.expose_secret();
-            assert_eq!(p.len(), 24);
-            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
-            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
-            assert!(p.chars().any(|c| c.is_ascii_digit()));
-            assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
-            assert!(!p.contains(' '));
-        }
-        assert_ne!(password().expose_secret(), password().expose_secret());
     }
 }

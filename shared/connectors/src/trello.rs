@@ -288,9 +288,10 @@ impl TrelloConnector {
             return Ok(found.clone());
         }
         let known: HashSet<&str> = before.iter().map(|m| m.id_member.as_str()).collect();
-        let (fresh, old): (Vec<Membership>, Vec<Membership>) = after
+        let fresh: Vec<Membership> = after
             .into_iter()
-            .partition(|m| !known.contains(m.id_member.as_str()));
+            .filter(|m| !known.contains(m.id_member.as_str()))
+            .collect();
         let one = |mut found: Vec<Membership>| (found.len() == 1).then(|| found.remove(0));
         let named = |list: &[Membership]| -> Vec<Membership> {
             list.iter().filter(|m| m.full_name_is(&name)).cloned().collect()
@@ -306,12 +307,13 @@ impl TrelloConnector {
                 )
             });
         }
-        // Nobody new: the email's account was already a member, known here by name only.
-        one(named(&old)).ok_or_else(|| {
-            ConnectorError::Conflict(format!(
-                "the person is already a member of the Trello Workspace, but Trello does not show members' emails and no single member is named \"{name}\""
-            ))
-        })
+        // Nobody new: the email's account was already a member. Trello does not show whose
+        // email it is, and a name alone could be a namesake (whose access a later remove
+        // would take): the admin matches the member instead.
+        Err(ConnectorError::Conflict(format!(
+            "{} is already a member of the Trello Workspace, and Trello does not show members' emails: match the member named \"{name}\" to the team member in Accounts instead",
+            new.email
+        )))
     }
 }
 

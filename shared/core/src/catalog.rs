@@ -312,7 +312,7 @@ pub const APPS: &[App] = &[
                 "Data center",
                 &["us-west-1", "us-east-4", "eu-central-1"],
             ),
-            // A secret field: it goes with the access key into the HTTP Basic credentials.
+            // Goes with the access key into the HTTP Basic credentials.
             text("username", "Admin username"),
             secret("access_key", "Access key"),
         ],

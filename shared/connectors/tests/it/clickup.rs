@@ -184,6 +184,25 @@ async fn a_token_of_a_plain_member_is_refused_at_verification() {
 }
 
 #[tokio::test]
+async fn a_token_whose_user_is_not_listed_in_the_workspace_is_refused_at_verification() {
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/team"))
+        .respond_with(teams(vec![workspace(
+            TEAM,
+            vec![member(2, "someone@example.com", 1, Some("1600000000000"))],
+        )]))
+        .mount(&server)
+        .await;
+    let (connector, _) = clickup(&server, TOKEN);
+    match connector.verify().await {
+        Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("not listed"), "{why}"),
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_workspace_below_enterprise_is_plan_required_at_verification() {
     let server = MockServer::start().await;
     mount_me(&server).await;
@@ -442,13 +461,22 @@ async fn delete_removes_the_member_and_a_missing_one_is_done() {
         .expect(1)
         .mount(&server)
         .await;
+    // The member list (authoritative) confirms they are gone.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/team"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"teams": [workspace(TEAM, vec![owner()])]})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
     let (connector, _) = clickup(&server, TOKEN);
     connector.delete("812").await.unwrap();
     connector.delete("404").await.unwrap();
     connector.delete("405").await.unwrap();
     // Not a ClickUp user id: nothing to remove, nothing sent.
     connector.delete("u-1").await.unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_eq!(server.received_requests().await.unwrap().len(), 5);
     assert!(matches!(
         connector.suspend("812").await,
         Err(ConnectorError::Unsupported("suspend"))
@@ -473,20 +501,16 @@ async fn delete_looks_again_after_an_unclear_refusal() {
             .mount(&server)
             .await;
     }
-    // 7 is gone when looked at; 8 is still there, so the refusal stands.
+    // The member list decides: 7 is gone; 8 is still there, so the refusal stands.
     Mock::given(method("GET"))
-        .and(path("/api/v2/team/9001/user/7"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"err": "Not found", "ECODE": "X_404"})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/team/9001/user/8"))
+        .and(path("/api/v2/team"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"member": member(8, "h@example.com", 3, Some("1"))})),
+            ResponseTemplate::new(200).set_body_json(json!({"teams": [workspace(
+                TEAM,
+                vec![owner(), member(8, "h@example.com", 3, Some("1"))]
+            )]})),
         )
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     let (connector, _) = clickup(&server, TOKEN);
