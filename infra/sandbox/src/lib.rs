@@ -1,10 +1,10 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at the paths of Slack, Asana, Box, Dropbox, HubSpot and Salesforce), and the user APIs of
-//! Asana, Box, ClickUp, Dropbox, Dynatrace, HubSpot, Okta, Planview LeanKit, Salesforce (SCIM),
-//! Sauce Labs and Trello, served under `/_sandbox` by the devserver and by tests.
-//! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
-//! the real vendors' in the devserver, are routed here), so every call goes through the real
-//! connector code.
+//! at the paths of Slack, Asana, Box, Dropbox, GitHub, HubSpot and Salesforce), and the user
+//! APIs of Asana, Box, ClickUp, Dropbox, Dynatrace, GitHub, HubSpot, Okta, Planview LeanKit,
+//! Salesforce (SCIM), Sauce Labs and Trello, served under `/_sandbox` by the devserver and by
+//! tests. The service reaches them through its normal egress routing (the sandbox apps' hosts,
+//! and the real vendors' in the devserver, are routed here), so every call goes through the
+//! real connector code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
@@ -37,6 +37,7 @@ mod box_com;
 mod clickup;
 mod dropbox;
 mod dynatrace;
+mod github;
 mod hubspot;
 mod leankit;
 mod oauth;
@@ -51,6 +52,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
+pub use github::ORG as GITHUB_ORG;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
@@ -108,6 +110,10 @@ impl Sandbox {
             .nest(
                 "/salesforce",
                 oauth::salesforce_router(self.state.clone()).merge(salesforce::router(self.state.clone())),
+            )
+            .nest(
+                "/github",
+                oauth::github_router(self.state.clone()).merge(github::router(self.state.clone())),
             )
             .nest(
                 "/hubspot",

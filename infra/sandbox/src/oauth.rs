@@ -144,6 +144,17 @@ pub(crate) fn salesforce_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at GitHub's paths (`github.com`): client credentials in the body,
+/// answers without a refresh token or expiry (a classic OAuth app token lasts until
+/// revoked), and token errors with HTTP 200 as GitHub sends them.
+pub(crate) fn github_router(state: Shared) -> Router {
+    Router::new()
+        .route("/login/oauth/authorize", get(authorize))
+        .route("/login/oauth/decide", get(decide))
+        .route("/login/oauth/access_token", post(github_token))
+        .with_state(state)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -379,5 +390,35 @@ async fn salesforce_token(
             Json(tokens).into_response()
         }
         Err((status, error)) => token_error(status, error),
+    }
+}
+
+/// GitHub's `/login/oauth/access_token`: `{access_token, token_type, scope}` only; a bad
+/// client or code is an `error` in an HTTP 200 answer (GitHub's own error names).
+async fn github_token(
+    AxState(state): AxState<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let refusal = |error: &str, description: &str| {
+        Json(json!({"error": error, "error_description": description,
+                    "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"}))
+        .into_response()
+    };
+    if !client_in_body(&form) {
+        return refusal(
+            "incorrect_client_credentials",
+            "The client_id and/or client_secret passed are incorrect.",
+        );
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match grant(&mut state, &form) {
+        Ok(tokens) => Json(json!({
+            "access_token": tokens["access_token"], "token_type": "bearer", "scope": "admin:org"
+        }))
+        .into_response(),
+        Err(_) => refusal(
+            "bad_verification_code",
+            "The code passed is incorrect or expired.",
+        ),
     }
 }

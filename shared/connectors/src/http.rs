@@ -365,10 +365,17 @@ impl Session {
             Body::Form(fields) => builder.form(fields),
             Body::Raw(bytes) => builder.body(bytes.clone()),
         };
-        builder = builder.header(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
+        // JSON unless the request names its own media type (e.g. GitHub's).
+        if !request
+            .headers
+            .iter()
+            .any(|(name, _)| name == reqwest::header::ACCEPT)
+        {
+            builder = builder.header(
+                reqwest::header::ACCEPT,
+                HeaderValue::from_static("application/json"),
+            );
+        }
         if let Some((name, value)) = &auth
             && let Ok(mut v) = HeaderValue::from_str(value.expose_secret())
         {

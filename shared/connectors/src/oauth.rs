@@ -178,8 +178,12 @@ fn token_error(e: TokenError) -> ConnectorError {
             }
         }
         RequestTokenError::Request(e) => e,
-        RequestTokenError::Parse(e, _) => {
-            ConnectorError::Transient(format!("the token answer did not parse: {e}"))
+        RequestTokenError::Parse(e, body) => {
+            // Some vendors (GitHub) send an RFC 6749 error with HTTP 200.
+            match serde_json::from_slice::<StandardErrorResponse<BasicErrorResponseType>>(&body) {
+                Ok(refusal) => token_error(RequestTokenError::ServerResponse(refusal)),
+                Err(_) => ConnectorError::Transient(format!("the token answer did not parse: {e}")),
+            }
         }
         RequestTokenError::Other(e) => ConnectorError::Transient(brief(&e)),
     }

@@ -15,6 +15,7 @@ use crate::dropbox::{self, DropboxConnector};
 use crate::dynatrace::{self, DynatraceConnector};
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
+use crate::github::{self, GitHubConnector};
 use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
 use crate::leankit::{self, LeanKitConnector};
@@ -493,6 +494,33 @@ pub const APPS: &[AppSpec] = &[
         api_key_auth: Some(dynatrace::auth),
         exchange: None,
         build: |session, tenant| Ok(Box::new(DynatraceConnector::new(session, tenant)?)),
+    },
+    AppSpec {
+        slug: "github",
+        hosts: github::HOSTS,
+        // 5,000 requests an hour per user token: 80 a minute (4,800 an hour) stays under it.
+        // The small burst also keeps under GitHub's secondary limit on content-creating calls
+        // (invitations), published as at most 80 a minute and 500 an hour.
+        limit: Some(RateLimit {
+            per_minute: 80,
+            burst: 20,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://github.com/login/oauth/authorize",
+            token_url: "https://github.com/login/oauth/access_token",
+            // Inviting and removing members needs `admin:org` (`read:org` only reads).
+            scopes: &[github::SCOPE],
+            // The person connecting must already own the organization: no sign-up on the way.
+            extra_params: &[("allow_signup", "false")],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+            tenant_fields: &[],
+            environments: &[],
+        }),
+        check: no_check,
+        api_key_auth: None,
+        exchange: None,
+        build: |session, tenant| Ok(Box::new(GitHubConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "hubspot",

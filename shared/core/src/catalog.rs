@@ -220,7 +220,17 @@ pub const APPS: &[App] = &[
         ..app("dynatrace", "Dynatrace", ApiKey, CREATE_REMOVE)
     },
     App {
+        vendor_plan_note: Some(
+            "Any GitHub organization plan; the person connecting must be an owner of the organization.",
+        ),
         remove_means: "Removes the person from the GitHub organization (or cancels a pending invitation); their personal account stays.",
+        differences_from_product_docs: &[
+            "Creating an account sends a GitHub organization invitation to the email (as a member, not an owner); it shows \"Invite Sent\" until the person accepts, and an invitation that expires or fails shows as removed.",
+            "GitHub does not show members' email addresses: a member is listed by their GitHub login, and only pending invitations can be matched by email. Once someone accepts an invitation sent to their email, they appear as a member under their login in the next sync, to be matched to the team member by hand.",
+            "Someone who is already a member cannot be invited again; match them to the team member by their GitHub login instead.",
+            "The organization is the one the person connecting owns; an account that owns several organizations is refused (choosing one is not built yet).",
+            "If the organization restricts OAuth app access, an owner must approve the app in the organization's settings (Third-party access) before it can connect.",
+        ],
         ..app("github", "GitHub", Oauth, CREATE_REMOVE)
     },
     App {

@@ -6,6 +6,7 @@ mod clickup;
 mod dropbox;
 mod dynatrace;
 mod fifteen_five;
+mod github;
 mod hubspot;
 mod leankit;
 mod okta;
