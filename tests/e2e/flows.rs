@@ -1222,3 +1222,62 @@ async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates
             .contains(&"ada@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_invites_by_email_and_the_accepted_member_is_matched_by_login_offline() {
+    let w = Walk::start().await;
+    let (co, query) = oauth_connected(
+        &w,
+        "github-owner@example.com",
+        "github",
+        "/_sandbox/github/login/oauth/authorize",
+    )
+    .await;
+    assert_eq!(query.iter().find(|(k, _)| k == "scope").unwrap().1, "admin:org");
+    let created = ada_account(&w, &co, "github").await;
+    assert_eq!(created["status"], "invite_sent");
+    // She accepts: GitHub shows a member with a login, and never her email.
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = sync_app(&w, &co, "github").await;
+    assert_eq!(synced.status, 200, "{}", synced.text());
+    let unmatched = w
+        .send(
+            "GET",
+            &co.path("/apps/github/accounts?match=unmatched"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    let member = unmatched["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["display_name"] == "ada")
+        .unwrap_or_else(|| panic!("the member `ada` is listed: {unmatched}"))
+        .clone();
+    assert_eq!(member["status"], "connected");
+    // The invitation's account is Ada's (created for her); the member is matched to her by hand.
+    let ada = created["match"]["team_member_id"].as_str().unwrap().to_owned();
+    let matched = w
+        .send(
+            "POST",
+            &co.path("/apps/github/matches"),
+            Some(&co.admin),
+            Some(json!({"matches": [{"account_id": member["id"], "team_member_id": ada}]})),
+        )
+        .await;
+    assert_eq!(matched.status, 200, "{}", matched.text());
+    let member_id = member["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "github", &member_id, "delete").await["status"],
+        "deleted"
+    );
+    assert!(
+        !w.local
+            .sandbox
+            .emails(tenant)
+            .contains(&"ada@example.com".to_owned())
+    );
+}

@@ -96,6 +96,8 @@ impl Local {
             .route("*.leankit.com", &format!("{sandbox_base}/leankit"))?
             .route("api.clickup.com", &format!("{sandbox_base}/clickup"))?
             .route("api.trello.com", &format!("{sandbox_base}/trello"))?
+            .route("github.com", &format!("{sandbox_base}/github"))?
+            .route("api.github.com", &format!("{sandbox_base}/github"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
             .route("*.15five.com", &format!("{sandbox_base}/scim"))?;
@@ -108,6 +110,7 @@ impl Local {
             ("slack".to_owned(), sandbox_client()),
             ("hubspot".to_owned(), sandbox_client()),
             ("salesforce".to_owned(), sandbox_client()),
+            ("github".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
             ("box".to_owned(), sandbox_client()),
             ("asana".to_owned(), sandbox_client()),
