@@ -298,7 +298,7 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     );
     let api_key_app = start("sandbox_scim", json!({})).await;
     assert_eq!(api_key_app.status, 422);
-    let gated = start("docusign", json!({})).await;
+    let gated = start("github", json!({})).await;
     assert_eq!(
         (gated.status.as_u16(), gated.category()),
         (403, "forbidden".to_owned())
@@ -325,7 +325,7 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
         Some(json!({"plan": "plus"})),
     )
     .await;
-    let not_yet = start("docusign", json!({})).await;
+    let not_yet = start("github", json!({})).await;
     assert_eq!(not_yet.status, 422);
     assert!(
         not_yet.json()["errors"][0]["message"]
