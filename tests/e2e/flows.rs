@@ -1281,3 +1281,37 @@ async fn github_invites_by_email_and_the_accepted_member_is_matched_by_login_off
             .contains(&"ada@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docusign_connects_a_demo_account_adds_a_user_pending_activation_and_closes_offline() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected_with(
+        &w,
+        "docusign-owner@example.com",
+        "docusign",
+        "/_sandbox/docusign/oauth/auth",
+        json!({"environment": "demo"}),
+    )
+    .await;
+    let connection = w
+        .send(
+            "GET",
+            &co.path("/apps/docusign/connection"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(connection["tenant"]["environment"], "demo");
+    let created = ada_account(&w, &co, "docusign").await;
+    assert_eq!(created["status"], "invite_sent");
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = sync_app(&w, &co, "docusign").await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "docusign", &id, "delete").await["status"],
+        "deleted"
+    );
+}

@@ -97,6 +97,9 @@ impl Local {
             .route("api.clickup.com", &format!("{sandbox_base}/clickup"))?
             .route("api.trello.com", &format!("{sandbox_base}/trello"))?
             .route("github.com", &format!("{sandbox_base}/github"))?
+            .route("account.docusign.com", &format!("{sandbox_base}/docusign"))?
+            .route("account-d.docusign.com", &format!("{sandbox_base}/docusign"))?
+            .route("*.docusign.net", &format!("{sandbox_base}/docusign"))?
             .route("api.github.com", &format!("{sandbox_base}/github"))?
             .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
             .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
@@ -111,6 +114,7 @@ impl Local {
             ("hubspot".to_owned(), sandbox_client()),
             ("salesforce".to_owned(), sandbox_client()),
             ("github".to_owned(), sandbox_client()),
+            ("docusign".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
             ("box".to_owned(), sandbox_client()),
             ("asana".to_owned(), sandbox_client()),

@@ -1,10 +1,10 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at the paths of Slack, Asana, Box, Dropbox, GitHub, HubSpot and Salesforce), and the user
-//! APIs of Asana, Box, ClickUp, Dropbox, Dynatrace, GitHub, HubSpot, Okta, Planview LeanKit,
-//! Salesforce (SCIM), Sauce Labs and Trello, served under `/_sandbox` by the devserver and by
-//! tests. The service reaches them through its normal egress routing (the sandbox apps' hosts,
-//! and the real vendors' in the devserver, are routed here), so every call goes through the
-//! real connector code.
+//! at the paths of Slack, Asana, Box, DocuSign, Dropbox, GitHub, HubSpot and Salesforce), and
+//! the user APIs of Asana, Box, ClickUp, DocuSign (eSignature), Dropbox, Dynatrace, GitHub,
+//! HubSpot, Okta, Planview LeanKit, Salesforce (SCIM), Sauce Labs and Trello, served under
+//! `/_sandbox` by the devserver and by tests. The service reaches them through its normal
+//! egress routing (the sandbox apps' hosts, and the real vendors' in the devserver, are routed
+//! here), so every call goes through the real connector code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
@@ -35,6 +35,7 @@ fn page_size(
 mod asana;
 mod box_com;
 mod clickup;
+mod docusign;
 mod dropbox;
 mod dynatrace;
 mod github;
@@ -52,6 +53,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
+pub use docusign::{ACCOUNT_ID as DOCUSIGN_ACCOUNT_ID, BASE_URI as DOCUSIGN_BASE_URI};
 pub use github::ORG as GITHUB_ORG;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
@@ -102,6 +104,10 @@ impl Sandbox {
             .nest(
                 "/box",
                 oauth::box_router(self.state.clone()).merge(box_com::router(self.state.clone())),
+            )
+            .nest(
+                "/docusign",
+                oauth::docusign_router(self.state.clone()).merge(docusign::router(self.state.clone())),
             )
             .nest(
                 "/dropbox",

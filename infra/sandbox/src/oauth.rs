@@ -155,6 +155,18 @@ pub(crate) fn github_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at DocuSign's paths (`account.docusign.com` and, for demo connections,
+/// `account-d.docusign.com` both land here): our client in HTTP Basic authentication only,
+/// eight-hour access tokens, and `/oauth/userinfo` naming the sandbox's DocuSign account.
+pub(crate) fn docusign_router(state: Shared) -> Router {
+    Router::new()
+        .route("/oauth/auth", get(authorize))
+        .route("/oauth/decide", get(decide))
+        .route("/oauth/token", post(docusign_token))
+        .route("/oauth/userinfo", get(docusign_userinfo))
+        .with_state(state)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -421,4 +433,56 @@ async fn github_token(
             "The code passed is incorrect or expired.",
         ),
     }
+}
+
+/// DocuSign's `/oauth/token`: the integration key and secret only as HTTP Basic
+/// authentication; access tokens last eight hours (`expires_in` 28800).
+async fn docusign_token(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Basic "));
+    if !basic || client(&headers, &form) != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match grant(&mut state, &form) {
+        Ok(mut tokens) => {
+            tokens["token_type"] = json!("Bearer");
+            tokens["expires_in"] = json!(28800);
+            if let Some(fields) = tokens.as_object_mut() {
+                fields.remove("scope");
+            }
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => token_error(status, error),
+    }
+}
+
+/// DocuSign's `/oauth/userinfo`: the token's user and their one (default) account, whose
+/// `base_uri` is the sandbox's `*.docusign.net` host.
+async fn docusign_userinfo(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    if let Err(refusal) = crate::scim::tenant(&mut state, &headers) {
+        return crate::docusign::refused(refusal);
+    }
+    Json(json!({
+        "sub": "5a4d0c00-0000-4000-8000-00000000a0d1",
+        "name": "Sandbox Admin",
+        "given_name": "Sandbox",
+        "family_name": "Admin",
+        "created": "2025-01-01T00:00:00.000",
+        "email": "admin@sandbox.test",
+        "accounts": [{
+            "account_id": crate::docusign::ACCOUNT_ID,
+            "is_default": true,
+            "account_name": "Sandbox DocuSign account",
+            "base_uri": crate::docusign::BASE_URI
+        }]
+    }))
+    .into_response()
 }

@@ -7,6 +7,7 @@ pub mod box_com;
 pub mod clickup;
 pub mod connections;
 pub mod dismissal;
+pub mod docusign;
 pub mod dropbox;
 pub mod dynatrace;
 pub mod egress;

@@ -11,6 +11,7 @@ use url::Url;
 use crate::asana::{self, AsanaConnector};
 use crate::box_com::{self, BoxConnector};
 use crate::clickup::{self, ClickUpConnector};
+use crate::docusign::{self, DocuSignConnector};
 use crate::dropbox::{self, DropboxConnector};
 use crate::dynatrace::{self, DynatraceConnector};
 use crate::egress::HostPattern;
@@ -451,6 +452,40 @@ pub const APPS: &[AppSpec] = &[
             let team_id = clickup::workspace_id(tenant)?;
             Ok(Box::new(ClickUpConnector::new(session, &team_id)))
         },
+    },
+    AppSpec {
+        slug: "docusign",
+        hosts: docusign::HOSTS,
+        // 3,000 calls an hour per account by default, shared by every app the account uses
+        // (and at most 500 in 30 seconds, 200 in demo): keep to a third, about 1,000 an hour.
+        // Over it DocuSign answers 429 (formerly 400 `HOURLY_APIINVOCATION_LIMIT_EXCEEDED`)
+        // with `X-RateLimit-Reset`.
+        limit: Some(RateLimit {
+            per_minute: 16,
+            burst: 10,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://account.docusign.com/oauth/auth",
+            token_url: "https://account.docusign.com/oauth/token",
+            // `signature` is the eSignature API (users included, for an account admin);
+            // `extended` keeps the refresh token's lifetime renewed at each refresh.
+            scopes: &["signature", "extended"],
+            extra_params: &[],
+            style: TokenStyle::Standard,
+            // DocuSign takes the integration key and secret as HTTP Basic authentication.
+            credentials_in_body: false,
+            // The account and its API host come from `/oauth/userinfo`, not the token answer.
+            tenant_fields: &[],
+            environments: &[OAuthEnvironment {
+                name: docusign::DEMO,
+                authorize_url: "https://account-d.docusign.com/oauth/auth",
+                token_url: "https://account-d.docusign.com/oauth/token",
+            }],
+        }),
+        check: no_check,
+        api_key_auth: None,
+        exchange: None,
+        build: |session, tenant| Ok(Box::new(DocuSignConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "dropbox",

@@ -196,7 +196,12 @@ pub const APPS: &[App] = &[
         ..app("clickup", "ClickUp", ApiKey, CREATE_REMOVE)
     },
     App {
-        remove_means: "Closes the user's membership of the DocuSign account.",
+        remove_means: "Closes the user's membership of the DocuSign account (DocuSign never deletes users; an admin can reactivate a closed user).",
+        differences_from_product_docs: &[
+            "The person who connects DocuSign must be an administrator of the DocuSign account; the connection manages their default account.",
+            "A created user gets DocuSign's activation email and shows as Invite Sent until they activate their account.",
+            "Developer (demo) accounts can be connected: start the connection with `environment: demo` (account-d.docusign.com).",
+        ],
         ..app("docusign", "DocuSign", Oauth, CREATE_REMOVE)
     },
     App {

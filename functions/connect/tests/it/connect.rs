@@ -298,7 +298,7 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     );
     let api_key_app = start("sandbox_scim", json!({})).await;
     assert_eq!(api_key_app.status, 422);
-    let gated = start("docusign", json!({})).await;
+    let gated = start("github", json!({})).await;
     assert_eq!(
         (gated.status.as_u16(), gated.category()),
         (403, "forbidden".to_owned())
@@ -317,7 +317,7 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     assert_eq!(q["redirect_uri"], "https://api.example.test/v1/oauth/callback");
     assert_eq!(q["client_id"], prov_sandbox::CLIENT_ID);
 
-    // Apps without a connector yet say so instead of pretending.
+    // An OAuth app whose client this service has no registration for says so.
     w.send(
         "PATCH",
         &format!("/v1/companies/{}", c.id),
@@ -325,13 +325,13 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
         Some(json!({"plan": "plus"})),
     )
     .await;
-    let not_yet = start("docusign", json!({})).await;
-    assert_eq!(not_yet.status, 422);
+    let unconfigured = start("github", json!({})).await;
+    assert_eq!(unconfigured.status, 503, "{}", unconfigured.text());
     assert!(
-        not_yet.json()["errors"][0]["message"]
+        unconfigured.json()["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("not available yet")
+            .contains("not configured")
     );
 }
 

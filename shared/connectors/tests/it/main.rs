@@ -3,6 +3,7 @@
 mod asana;
 mod box_com;
 mod clickup;
+mod docusign;
 mod dropbox;
 mod dynatrace;
 mod fifteen_five;
