@@ -15,3 +15,4 @@ mod scim;
 mod slack;
 mod support;
 mod trello;
+mod zoho;
