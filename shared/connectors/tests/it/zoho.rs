@@ -444,6 +444,45 @@ async fn desk_create_of_an_existing_agent_returns_it_without_posting() {
 }
 
 #[tokio::test]
+async fn desk_duplicate_email_at_create_resolves_to_the_agent_invited_meanwhile() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    desk_orgs(&server, "PROFESSIONAL").await;
+    // Not listed before the POST; listed once Desk says the email is taken.
+    first_then(
+        &server,
+        || desk_agents("0", "100"),
+        ResponseTemplate::new(204),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"data": [agent("4009", "ada@example.com", "ACTIVE", false)]})),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/departments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": "502", "isDefault": true, "isEnabled": true}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agents"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "errorCode": "INVALID_DATA", "message": "An invalid value was given for a field.",
+            "errors": [{"fieldName": "/emailId", "errorType": "duplicate", "errorMessage": ""}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = zoho(&server, "desk");
+    let found = connector.create(&ada("ada@example.com")).await.unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.status),
+        ("4009", AccountStatus::InviteSent)
+    );
+}
+
+#[tokio::test]
 async fn desk_agent_is_invite_sent_until_confirmed_then_active() {
     let server = MockServer::start().await;
     mint(&server, 1).await;
