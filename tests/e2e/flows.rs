@@ -1315,3 +1315,50 @@ async fn docusign_connects_a_demo_account_adds_a_user_pending_activation_and_clo
         "deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoho_books_exchanges_the_grant_code_once_and_invites_and_removes_offline() {
+    let w = Walk::start().await;
+    let fields = |code: &str| {
+        json!({"product": "books", "data_center": "us", "client_id": "1000.SANDBOX",
+               "client_secret": "sandbox-secret", "grant_code": code})
+    };
+    let co = api_key_connected(
+        &w,
+        "zoho-owner@example.com",
+        "zoho",
+        fields("not-a-sandbox-code"),
+        fields("sandbox-acme"),
+    )
+    .await;
+    // What is stored is the refresh token the code was exchanged for, never the code.
+    let connection = w
+        .send("GET", &co.path("/apps/zoho/connection"), Some(&co.admin), None)
+        .await;
+    assert!(
+        !connection.text().contains("sandbox-acme"),
+        "{}",
+        connection.text()
+    );
+    let tenant = "sandbox-acme";
+    for i in 0..201 {
+        w.local
+            .sandbox
+            .seed_user(tenant, &format!("z{i}@example.com"), "Z", &i.to_string());
+    }
+    let synced = sync_app(&w, &co, "zoho").await;
+    assert_eq!(synced.json()["created"], 201, "{}", synced.text());
+    let created = ada_account(&w, &co, "zoho").await;
+    assert_eq!(created["status"], "invite_sent");
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = sync_app(&w, &co, "zoho").await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(act_on(&w, &co, "zoho", &id, "delete").await["status"], "deleted");
+    assert!(
+        !w.local
+            .sandbox
+            .emails(tenant)
+            .contains(&"ada@example.com".to_owned())
+    );
+}

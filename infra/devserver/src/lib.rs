@@ -25,6 +25,40 @@ use prov_web::ApiError;
 use secrecy::SecretString;
 use serde_json::json;
 
+/// Offline, each vendor host goes to the sandbox's fake of that app (`/_sandbox/{fake}`):
+/// the same connector code, other hosts. `--vendor-route` overrides come first.
+const SANDBOX_ROUTES: &[(&str, &str)] = &[
+    ("scim.sandbox.test", "scim"),
+    ("auth.sandbox.test", "oauth"),
+    ("api.slack.com", "scim"),
+    ("slack.com", "slack"),
+    ("*.okta.com", "okta"),
+    ("api.dynatrace.com", "dynatrace"),
+    ("sso.dynatrace.com", "dynatrace"),
+    ("app.asana.com", "asana"),
+    ("account.box.com", "box"),
+    ("api.box.com", "box"),
+    ("www.dropbox.com", "dropbox"),
+    ("api.dropboxapi.com", "dropbox"),
+    ("login.salesforce.com", "salesforce"),
+    ("test.salesforce.com", "salesforce"),
+    ("*.my.salesforce.com", "salesforce"),
+    ("api.us-west-1.saucelabs.com", "sauce_labs"),
+    ("api.us-east-4.saucelabs.com", "sauce_labs"),
+    ("api.eu-central-1.saucelabs.com", "sauce_labs"),
+    ("*.leankit.com", "leankit"),
+    ("api.clickup.com", "clickup"),
+    ("api.trello.com", "trello"),
+    ("github.com", "github"),
+    ("account.docusign.com", "docusign"),
+    ("account-d.docusign.com", "docusign"),
+    ("*.docusign.net", "docusign"),
+    ("api.github.com", "github"),
+    ("app.hubspot.com", "hubspot"),
+    ("api.hubapi.com", "hubspot"),
+    ("*.15five.com", "scim"),
+];
+
 /// What a local run is made of.
 #[derive(Clone)]
 pub struct Local {
@@ -64,46 +98,11 @@ impl Local {
         let scheduler = Arc::new(StoreScheduler::new(store.clone()));
         let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
-        // Offline, vendors are the sandbox's fakes: the same connector code, other hosts.
-        let policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?
-            .route("scim.sandbox.test", &format!("{sandbox_base}/scim"))?
-            .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))?
-            .route("api.slack.com", &format!("{sandbox_base}/scim"))?
-            .route("slack.com", &format!("{sandbox_base}/slack"))?
-            .route("*.okta.com", &format!("{sandbox_base}/okta"))?
-            .route("api.dynatrace.com", &format!("{sandbox_base}/dynatrace"))?
-            .route("sso.dynatrace.com", &format!("{sandbox_base}/dynatrace"))?
-            .route("app.asana.com", &format!("{sandbox_base}/asana"))?
-            .route("account.box.com", &format!("{sandbox_base}/box"))?
-            .route("api.box.com", &format!("{sandbox_base}/box"))?
-            .route("www.dropbox.com", &format!("{sandbox_base}/dropbox"))?
-            .route("api.dropboxapi.com", &format!("{sandbox_base}/dropbox"))?
-            .route("login.salesforce.com", &format!("{sandbox_base}/salesforce"))?
-            .route("test.salesforce.com", &format!("{sandbox_base}/salesforce"))?
-            .route("*.my.salesforce.com", &format!("{sandbox_base}/salesforce"))?
-            .route(
-                "api.us-west-1.saucelabs.com",
-                &format!("{sandbox_base}/sauce_labs"),
-            )?
-            .route(
-                "api.us-east-4.saucelabs.com",
-                &format!("{sandbox_base}/sauce_labs"),
-            )?
-            .route(
-                "api.eu-central-1.saucelabs.com",
-                &format!("{sandbox_base}/sauce_labs"),
-            )?
-            .route("*.leankit.com", &format!("{sandbox_base}/leankit"))?
-            .route("api.clickup.com", &format!("{sandbox_base}/clickup"))?
-            .route("api.trello.com", &format!("{sandbox_base}/trello"))?
-            .route("github.com", &format!("{sandbox_base}/github"))?
-            .route("account.docusign.com", &format!("{sandbox_base}/docusign"))?
-            .route("account-d.docusign.com", &format!("{sandbox_base}/docusign"))?
-            .route("*.docusign.net", &format!("{sandbox_base}/docusign"))?
-            .route("api.github.com", &format!("{sandbox_base}/github"))?
-            .route("app.hubspot.com", &format!("{sandbox_base}/hubspot"))?
-            .route("api.hubapi.com", &format!("{sandbox_base}/hubspot"))?
-            .route("*.15five.com", &format!("{sandbox_base}/scim"))?;
+        let mut policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?;
+        let zoho = prov_connectors::zoho::HOSTS.iter().map(|h| (*h, "zoho"));
+        for (host, fake) in SANDBOX_ROUTES.iter().copied().chain(zoho) {
+            policy = policy.route(host, &format!("{sandbox_base}/{fake}"))?;
+        }
         let sandbox_client = || OAuthClientConfig {
             client_id: prov_sandbox::CLIENT_ID.to_owned(),
             client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),

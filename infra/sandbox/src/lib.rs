@@ -1,10 +1,11 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
 //! at the paths of Slack, Asana, Box, DocuSign, Dropbox, GitHub, HubSpot and Salesforce), and
 //! the user APIs of Asana, Box, ClickUp, DocuSign (eSignature), Dropbox, Dynatrace, GitHub,
-//! HubSpot, Okta, Planview LeanKit, Salesforce (SCIM), Sauce Labs and Trello, served under
-//! `/_sandbox` by the devserver and by tests. The service reaches them through its normal
-//! egress routing (the sandbox apps' hosts, and the real vendors' in the devserver, are routed
-//! here), so every call goes through the real connector code.
+//! HubSpot, Okta, Planview LeanKit, Salesforce (SCIM), Sauce Labs, Trello and Zoho (Desk,
+//! Books, CRM, with Zoho's token endpoint), served under `/_sandbox` by the devserver and by
+//! tests. The service reaches them through its normal egress routing (the sandbox apps' hosts,
+//! and the real vendors' in the devserver, are routed here), so every call goes through the
+//! real connector code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
@@ -47,6 +48,7 @@ mod salesforce;
 mod sauce_labs;
 mod scim;
 mod trello;
+mod zoho;
 
 use std::sync::{Arc, Mutex};
 
@@ -58,6 +60,7 @@ pub use github::ORG as GITHUB_ORG;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
+pub use zoho::{BOOKS_ORG as ZOHO_BOOKS_ORG, DESK_ORG as ZOHO_DESK_ORG};
 
 /// The My Domain host the sandbox's Salesforce token answers name as `instance_url`.
 pub const SALESFORCE_INSTANCE: &str = "https://sandbox.my.salesforce.com";
@@ -97,6 +100,7 @@ impl Sandbox {
             .nest("/leankit", leankit::router(self.state.clone()))
             .nest("/clickup", clickup::router(self.state.clone()))
             .nest("/trello", trello::router(self.state.clone()))
+            .nest("/zoho", zoho::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

@@ -254,8 +254,9 @@ fn basic_password(value: &str) -> Option<String> {
 
 /// The tenant of the request's token (`Bearer`, Okta's `SSWS`, the password of HTTP Basic as
 /// Sauce Labs' access key is, ClickUp's bare personal token, whose `pk_` is dropped
-/// (`pk_sandbox-acme` opens `sandbox-acme`), or the `oauth_token` of Trello's `OAuth
-/// oauth_consumer_key="…", oauth_token="…"`); an injected fault comes first.
+/// (`pk_sandbox-acme` opens `sandbox-acme`), the `oauth_token` of Trello's `OAuth
+/// oauth_consumer_key="…", oauth_token="…"`, or Zoho's `Zoho-oauthtoken`); an injected fault
+/// comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
     if !state.scim.faults.is_empty() {
         let status =
@@ -269,6 +270,7 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("SSWS "))
+        .or_else(|| value.strip_prefix("Zoho-oauthtoken "))
         .or_else(|| value.strip_prefix("pk_"))
         .or_else(|| value.strip_prefix("OAuth ").and_then(oauth_token))
         .map(str::to_owned)

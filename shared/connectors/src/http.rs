@@ -232,6 +232,8 @@ pub struct VendorHttp {
     config: HttpConfig,
     sleeper: Arc<dyn Sleeper>,
     throttles: Mutex<HashMap<&'static str, Arc<DefaultKeyedRateLimiter<String>>>>,
+    /// Tokens minted by grants the service makes itself, by grant (see `oauth::MintedToken`).
+    pub(crate) minted: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
 }
 
 impl VendorHttp {
@@ -257,6 +259,7 @@ impl VendorHttp {
             config,
             sleeper,
             throttles: Mutex::new(HashMap::new()),
+            minted: Mutex::new(HashMap::new()),
         }
     }
 

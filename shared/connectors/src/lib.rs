@@ -25,6 +25,7 @@ pub mod salesforce;
 pub mod sauce_labs;
 pub mod scim;
 pub mod trello;
+pub mod zoho;
 
 pub use error::ConnectorError;
 pub use model::{

@@ -516,6 +516,8 @@ pub struct MintedToken {
     form: Vec<(String, SecretString)>,
     /// The scheme of the `Authorization` header (`Bearer`; Zoho's `Zoho-oauthtoken`).
     scheme: &'static str,
+    /// The grant's key in the process's token cache.
+    key: String,
     current: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
 }
 
@@ -569,19 +571,43 @@ impl MintedToken {
         form: Vec<(String, SecretString)>,
         scheme: &'static str,
     ) -> Self {
+        // The grant's identity (a digest: no secret is kept as a key).
+        let grant = std::iter::once(token_url.as_str().to_owned())
+            .chain(form.iter().map(|(k, v)| format!("{k}={}", v.expose_secret())))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let key = prov_core::secret::hash_secret(&grant);
+        let cached = session
+            .http
+            .minted
+            .lock()
+            .expect("token cache")
+            .get(&key)
+            .cloned();
         Self {
             session,
             token_url,
             form,
             scheme,
-            current: tokio::sync::Mutex::new(None),
+            key,
+            current: tokio::sync::Mutex::new(cached),
         }
     }
 
     async fn mint(&self) -> Result<(SecretString, std::time::Instant), ConnectorError> {
         let answer = request_grant(&self.session, &self.token_url, &self.form, true).await?;
         let renew_at = std::time::Instant::now() + answer.lifetime.saturating_sub(EXPIRY_MARGIN);
-        Ok((answer.access_token, renew_at))
+        let minted = (answer.access_token, renew_at);
+        // Connectors are built per request, and vendors limit how often one grant may mint
+        // (Zoho: a handful of tokens per refresh token in ten minutes): the process's HTTP
+        // machinery keeps the token for the next connector until it is due for renewal.
+        self.session
+            .http
+            .minted
+            .lock()
+            .expect("token cache")
+            .insert(self.key.clone(), minted.clone());
+        Ok(minted)
     }
 }
 

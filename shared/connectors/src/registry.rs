@@ -26,6 +26,7 @@ use crate::salesforce::{self, SalesforceConnector};
 use crate::sauce_labs::{self, SauceLabsConnector};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 use crate::trello::{self, TrelloConnector};
+use crate::zoho::{self, ZohoConnector};
 
 /// Non-secret connection details (what the admin typed, what the vendor told us).
 pub type Tenant = BTreeMap<String, String>;
@@ -708,6 +709,24 @@ pub const APPS: &[AppSpec] = &[
         api_key_auth: Some(trello::auth),
         exchange: None,
         build: |session, tenant| Ok(Box::new(TrelloConnector::new(session, tenant)?)),
+    },
+    AppSpec {
+        slug: "zoho",
+        hosts: zoho::HOSTS,
+        // Zoho Books allows 100 requests a minute per organization (and 1,000 to 10,000 a
+        // day by plan); Desk and CRM count API credits per day by edition (CRM also caps
+        // concurrent calls, 5 to 25). A per-minute throttle cannot express a day's credits:
+        // stay at half of Books' minute, with bursts of one create's calls; a 429 still
+        // waits.
+        limit: Some(RateLimit {
+            per_minute: 50,
+            burst: 10,
+        }),
+        oauth: None,
+        check: zoho::check,
+        api_key_auth: Some(zoho::auth),
+        exchange: Some(zoho::exchange),
+        build: |session, tenant| Ok(Box::new(ZohoConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "sandbox_scim",

@@ -320,3 +320,35 @@ async fn a_429_is_backed_off_and_retried() {
     connector.list(None).await.unwrap();
     assert_eq!(sleeper.waits().len(), 1, "one back-off: {:?}", sleeper.waits());
 }
+
+/// Connectors are built per request: the next one on the same HTTP machinery reuses the
+/// token the first minted (vendors limit how often a grant may mint).
+#[tokio::test]
+async fn a_token_is_reused_by_the_next_connector_of_the_process() {
+    let server = MockServer::start().await;
+    mint(&server, "right", "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .and(header("authorization", "Bearer tok"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 0, "items": []})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (http, _) = crate::support::vendor_http(&server, HOSTS);
+    let spec = registry::spec("dynatrace").unwrap();
+    let tenant = Tenant::from([
+        ("account_uuid".to_owned(), ACCOUNT.to_owned()),
+        ("client_id".to_owned(), CLIENT_ID.to_owned()),
+    ]);
+    let secrets = prov_connectors::registry::Secrets::from([(
+        "client_secret".to_owned(),
+        secrecy::SecretString::from("right"),
+    )]);
+    for _ in 0..2 {
+        let auth = spec
+            .api_key_authenticator(http.clone(), "com_1", &tenant, &secrets)
+            .unwrap();
+        let connector = spec.connector(http.clone(), "com_1", &tenant, auth).unwrap();
+        connector.verify().await.unwrap();
+    }
+}

@@ -18,3 +18,4 @@ mod scim;
 mod slack;
 mod support;
 mod trello;
+mod zoho;
