@@ -50,6 +50,10 @@ const LICENCE_FIELDS: &str = "assignedLicenses,usageLocation";
 const EXCHANGE_PLAN: &str = "EXCHANGE_S_";
 /// Included in many SKUs without giving a mailbox.
 const EXCHANGE_FOUNDATION: &str = "EXCHANGE_S_FOUNDATION";
+/// Tries of a call on a just-created user while directory replicas catch up, and the wait
+/// between them.
+const REPLICATION_TRIES: u32 = 3;
+const REPLICATION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The one-time password's length.
 const PASSWORD_LENGTH: usize = 24;
 
@@ -512,11 +516,25 @@ impl Microsoft365Connector {
             "addLicenses": [{"skuId": sku.sku_id, "disabledPlans": []}],
             "removeLicenses": []
         });
-        // Assigning a licence the user already holds changes nothing: safe to repeat.
-        let response = self
-            .session
-            .send(VendorRequest::new(Method::POST, url).json(body).repeatable())
-            .await?;
+        let mut attempt = 1;
+        let response = loop {
+            // Assigning a licence the user already holds changes nothing: safe to repeat.
+            let response = self
+                .session
+                .send(
+                    VendorRequest::new(Method::POST, url.clone())
+                        .json(body.clone())
+                        .repeatable(),
+                )
+                .await?;
+            // A user created a moment ago may not have reached every directory replica yet.
+            if response.status == StatusCode::NOT_FOUND && attempt < REPLICATION_TRIES {
+                attempt += 1;
+                self.session.pause(REPLICATION_WAIT).await;
+                continue;
+            }
+            break response;
+        };
         if response.status.is_success() {
             return Ok(());
         }

@@ -950,3 +950,53 @@ async fn an_existing_user_without_a_mailbox_licence_gets_a_usage_location_and_on
     let (connector, _) = m365(&server);
     assert_eq!(connector.create_work_account(&ada()).await.unwrap().id, "u-old");
 }
+
+#[tokio::test]
+async fn a_just_created_user_not_yet_replicated_is_licensed_after_a_short_wait() {
+    let server = MockServer::start().await;
+    mount_domains(&server).await;
+    mount_organization(&server).await;
+    mount_skus(
+        &server,
+        vec![sku(
+            BASIC,
+            "O365_BUSINESS_ESSENTIALS",
+            10,
+            2,
+            &["EXCHANGE_S_STANDARD"],
+        )],
+    )
+    .await;
+    find("ada.lovelace@contoso.com")
+        .respond_with(none())
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/users"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(user(
+            "u-ada",
+            "ada.lovelace@contoso.com",
+            None,
+            true,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    first_then(
+        &server,
+        || {
+            Mock::given(method("POST"))
+                .and(path("/v1.0/users/u-ada/assignLicense"))
+                .and(body_json(assign_body(BASIC)))
+        },
+        ResponseTemplate::new(404).set_body_json(graph_error(
+            "Request_ResourceNotFound",
+            "Resource 'u-ada' does not exist or one of its queried reference-property objects are not present.",
+        )),
+        ResponseTemplate::new(200).set_body_json(user("u-ada", "ada.lovelace@contoso.com", None, true)),
+    )
+    .await;
+    let (connector, sleeper) = m365(&server);
+    assert_eq!(connector.create_work_account(&ada()).await.unwrap().id, "u-ada");
+    assert_eq!(sleeper.waits(), [Duration::from_secs(2)]);
+}
