@@ -22,7 +22,7 @@
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::OnceCell;
@@ -32,6 +32,7 @@ use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
+    random_password,
 };
 use crate::registry::Tenant;
 
@@ -54,8 +55,6 @@ const EXCHANGE_FOUNDATION: &str = "EXCHANGE_S_FOUNDATION";
 /// between them.
 const REPLICATION_TRIES: u32 = 3;
 const REPLICATION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-/// The one-time password's length.
-const PASSWORD_LENGTH: usize = 24;
 
 pub struct Microsoft365Connector {
     session: Session,
@@ -296,46 +295,6 @@ fn mail_nickname(email: &str) -> String {
     }
 }
 
-/// A uniformly random index below `n` from the operating system's random source.
-fn random_below(n: usize) -> Result<usize, ConnectorError> {
-    let n = n as u32;
-    // Values at or above the largest multiple of `n` are drawn again (no modulo bias).
-    let zone = u32::MAX - (u32::MAX % n);
-    loop {
-        let mut bytes = [0u8; 4];
-        getrandom::fill(&mut bytes)
-            .map_err(|_| ConnectorError::Transient("no random source for the password".into()))?;
-        let value = u32::from_le_bytes(bytes);
-        if value < zone {
-            return Ok((value % n) as usize);
-        }
-    }
-}
-
-/// A one-time password meeting Entra ID's policy with room to spare: 24 characters with
-/// lower and upper case letters, digits and symbols (at least one of each), shuffled.
-fn one_time_password() -> Result<SecretString, ConnectorError> {
-    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
-    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    const DIGITS: &[u8] = b"23456789";
-    const SYMBOLS: &[u8] = b"!#$%&*+-=?@^_";
-    let classes = [LOWER, UPPER, DIGITS, SYMBOLS];
-    let all: Vec<u8> = classes.concat();
-    let mut chars = Vec::with_capacity(PASSWORD_LENGTH);
-    for class in classes {
-        chars.push(class[random_below(class.len())?]);
-    }
-    while chars.len() < PASSWORD_LENGTH {
-        chars.push(all[random_below(all.len())?]);
-    }
-    for i in (1..chars.len()).rev() {
-        chars.swap(i, random_below(i + 1)?);
-    }
-    Ok(SecretString::from(
-        String::from_utf8(chars).expect("ASCII characters"),
-    ))
-}
-
 impl Microsoft365Connector {
     pub fn new(session: Session, _tenant: &Tenant) -> Self {
         Self {
@@ -458,7 +417,7 @@ impl Microsoft365Connector {
         let display_name = format!("{} {}", new.first_name.trim(), new.last_name.trim())
             .trim()
             .to_owned();
-        let password = one_time_password()?;
+        let password = random_password()?;
         let mut body = json!({
             "accountEnabled": true,
             "displayName": if display_name.is_empty() { email.to_owned() } else { display_name },

@@ -610,6 +610,7 @@ pub const APPS: &[AppSpec] = &[
         }),
         check: no_check,
         api_key_auth: None,
+        exchange: None,
         build: |session, tenant| Ok(Box::new(Microsoft365Connector::new(session, tenant))),
     },
     AppSpec {
