@@ -1362,3 +1362,116 @@ async fn zoho_books_exchanges_the_grant_code_once_and_invites_and_removes_offlin
             .contains(&"ada@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microsoft_365_creates_a_work_email_with_a_licence_for_a_new_employee_offline() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "m365-owner@example.com",
+        "microsoft_365",
+        "/_sandbox/microsoft_365/organizations/oauth2/v2.0/authorize",
+    )
+    .await;
+    let domains = w
+        .send(
+            "GET",
+            &co.path("/apps/microsoft_365/domains"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        domains.json()["items"],
+        json!([prov_sandbox::MICROSOFT_365_DOMAIN])
+    );
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let create = |work_email: String| {
+        let w = &w;
+        let co = &co;
+        let ada = ada.clone();
+        async move {
+            w.send(
+                "POST",
+                &co.path("/apps/microsoft_365/accounts"),
+                Some(&co.admin),
+                Some(json!({"team_member_id": ada, "work_email": work_email})),
+            )
+            .await
+        }
+    };
+    // Only the tenant's verified domains.
+    let outside = create("ada@gmail.com".into()).await;
+    assert_eq!(outside.status, 422, "{}", outside.text());
+    assert!(
+        outside.text().contains(prov_sandbox::MICROSOFT_365_DOMAIN),
+        "{}",
+        outside.text()
+    );
+    // An address someone already has is never handed to the new person.
+    let taken = format!("grace@{}", prov_sandbox::MICROSOFT_365_DOMAIN);
+    w.local
+        .sandbox
+        .seed_user(prov_sandbox::OAUTH_TENANT, &taken, "Grace", "Hopper");
+    let conflict = create(taken).await;
+    assert_eq!(conflict.status, 409, "{}", conflict.text());
+
+    let work = format!("ada.lovelace@{}", prov_sandbox::MICROSOFT_365_DOMAIN);
+    let created = create(work.clone()).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "connected");
+    // The new address is Ada's email from now on (her personal one is the recovery address).
+    let profile = w
+        .send(
+            "GET",
+            &co.path(&format!("/team_members/{ada}")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(profile["email"], work);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "microsoft_365", &id, "suspend").await["status"],
+        "suspended"
+    );
+    assert_eq!(
+        act_on(&w, &co, "microsoft_365", &id, "reactivate").await["status"],
+        "connected"
+    );
+    assert_eq!(
+        act_on(&w, &co, "microsoft_365", &id, "delete").await["status"],
+        "deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_without_mailboxes_or_groups_refuses_work_emails_and_groups() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let refused = w
+        .send(
+            "POST",
+            &co.path("/apps/sandbox_scim/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada, "work_email": "ada@acme.test"})),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(
+        refused.text().contains("does not create work emails"),
+        "{}",
+        refused.text()
+    );
+    let groups = w
+        .send(
+            "GET",
+            &co.path("/apps/sandbox_scim/groups"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(groups.status, 422, "{}", groups.text());
+}

@@ -57,6 +57,8 @@ const SANDBOX_ROUTES: &[(&str, &str)] = &[
     ("app.hubspot.com", "hubspot"),
     ("api.hubapi.com", "hubspot"),
     ("*.15five.com", "scim"),
+    ("login.microsoftonline.com", "microsoft_365"),
+    ("graph.microsoft.com", "microsoft_365"),
 ];
 
 /// What a local run is made of.
@@ -114,6 +116,7 @@ impl Local {
             ("salesforce".to_owned(), sandbox_client()),
             ("github".to_owned(), sandbox_client()),
             ("docusign".to_owned(), sandbox_client()),
+            ("microsoft_365".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
             ("box".to_owned(), sandbox_client()),
             ("asana".to_owned(), sandbox_client()),

@@ -1,11 +1,8 @@
-//! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at the paths of Slack, Asana, Box, DocuSign, Dropbox, GitHub, HubSpot and Salesforce), and
-//! the user APIs of Asana, Box, ClickUp, DocuSign (eSignature), Dropbox, Dynatrace, GitHub,
-//! HubSpot, Okta, Planview LeanKit, Salesforce (SCIM), Sauce Labs, Trello and Zoho (Desk,
-//! Books, CRM, with Zoho's token endpoint), served under `/_sandbox` by the devserver and by
-//! tests. The service reaches them through its normal egress routing (the sandbox apps' hosts,
-//! and the real vendors' in the devserver, are routed here), so every call goes through the
-//! real connector code.
+//! Fake vendor apps for offline use: a generic SCIM 2.0 app, an OAuth 2.0 authorization
+//! server (also at each OAuth vendor's own paths), and each connectable vendor's user API in
+//! its own shapes (one module per vendor), served under `/_sandbox/{app}` by the devserver
+//! and by tests. The service reaches them through its normal egress routing (the vendors'
+//! hosts are routed here), so every call goes through the real connector code.
 //!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
@@ -42,6 +39,7 @@ mod dynatrace;
 mod github;
 mod hubspot;
 mod leankit;
+mod microsoft_365;
 mod oauth;
 mod okta;
 mod salesforce;
@@ -57,6 +55,7 @@ use axum::Router;
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use docusign::{ACCOUNT_ID as DOCUSIGN_ACCOUNT_ID, BASE_URI as DOCUSIGN_BASE_URI};
 pub use github::ORG as GITHUB_ORG;
+pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
@@ -75,6 +74,7 @@ pub(crate) struct State {
     pub scim: scim::Directory,
     pub oauth: oauth::Grants,
     pub sauce_labs: sauce_labs::Usernames,
+    pub microsoft_365: microsoft_365::Mailboxes,
 }
 
 /// The sandbox: clones share state.
@@ -128,6 +128,10 @@ impl Sandbox {
             .nest(
                 "/hubspot",
                 oauth::hubspot_router(self.state.clone()).merge(hubspot::router(self.state.clone())),
+            )
+            .nest(
+                "/microsoft_365",
+                oauth::microsoft_router(self.state.clone()).merge(microsoft_365::router(self.state.clone())),
             )
     }
 

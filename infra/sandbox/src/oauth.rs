@@ -167,6 +167,16 @@ pub(crate) fn docusign_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at the Microsoft identity platform's multi-tenant paths
+/// (`login.microsoftonline.com/organizations/oauth2/v2.0/…`), with its token answers.
+pub(crate) fn microsoft_router(state: Shared) -> Router {
+    Router::new()
+        .route("/organizations/oauth2/v2.0/authorize", get(authorize))
+        .route("/organizations/oauth2/v2.0/decide", get(decide))
+        .route("/organizations/oauth2/v2.0/token", post(microsoft_token))
+        .with_state(state)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -485,4 +495,52 @@ async fn docusign_userinfo(AxState(state): AxState<Shared>, headers: HeaderMap) 
         }]
     }))
     .into_response()
+}
+
+/// The Microsoft identity platform's v2.0 token endpoint: a web app's secret in the form body;
+/// answers with `ext_expires_in` and the granted Graph scopes as full URIs, errors with an
+/// `AADSTS` description and `error_codes`; refresh tokens rotate.
+async fn microsoft_token(
+    AxState(state): AxState<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let aad_error = |status: StatusCode, error: &str, code: u32, description: &str| {
+        let body = json!({
+            "error": error, "error_description": format!("AADSTS{code}: {description}"),
+            "error_codes": [code], "timestamp": "2025-01-01 00:00:00Z",
+            "trace_id": "sandbox", "correlation_id": "sandbox"
+        });
+        (status, Json(body)).into_response()
+    };
+    if !client_in_body(&form) {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7_000_215,
+            "Invalid client secret provided.",
+        );
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match grant(&mut state, &form) {
+        Ok(mut tokens) => {
+            tokens["token_type"] = json!("Bearer");
+            tokens["ext_expires_in"] = tokens["expires_in"].clone();
+            tokens["scope"] = json!(
+                "https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/User.ReadWrite.All"
+            );
+            Json(tokens).into_response()
+        }
+        Err((_, "invalid_grant")) => aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70_008,
+            "The provided authorization code or refresh token has expired due to inactivity.",
+        ),
+        Err((status, error)) => aad_error(
+            status,
+            error,
+            70_003,
+            "The app requested an unsupported grant type.",
+        ),
+    }
 }

@@ -16,6 +16,7 @@ pub mod github;
 pub mod http;
 pub mod hubspot;
 pub mod leankit;
+pub mod microsoft_365;
 pub mod model;
 pub mod oauth;
 pub mod okta;

@@ -20,6 +20,7 @@ use crate::github::{self, GitHubConnector};
 use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
 use crate::leankit::{self, LeanKitConnector};
+use crate::microsoft_365::{self, Microsoft365Connector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
 use crate::salesforce::{self, SalesforceConnector};
@@ -582,6 +583,36 @@ pub const APPS: &[AppSpec] = &[
         api_key_auth: None,
         exchange: None,
         build: |session, _| Ok(Box::new(HubSpotConnector::new(session))),
+    },
+    AppSpec {
+        slug: "microsoft_365",
+        hosts: microsoft_365::HOSTS,
+        // Graph's identity limits are resource units per app and tenant per 10 seconds
+        // (thousands, by tenant size) and about 3,000 writes per 2.5 minutes; a listing page
+        // of users costs a few units. Stay far below; a 429 still waits for `Retry-After`.
+        limit: Some(RateLimit {
+            per_minute: 600,
+            burst: 20,
+        }),
+        oauth: Some(OAuthSpec {
+            // `organizations`: any work account's tenant (not personal Microsoft accounts);
+            // a refresh token is redeemed at the same endpoint.
+            authorize_url: "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
+            token_url: "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+            // Users (create, update, delete, assign licences); domains, organization and
+            // subscribed SKUs (read); a refresh token.
+            scopes: &["User.ReadWrite.All", "Directory.Read.All", "offline_access"],
+            extra_params: &[],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+            // The token answer names no tenant; the connector asks `GET /organization`.
+            tenant_fields: &[],
+            environments: &[],
+        }),
+        check: no_check,
+        api_key_auth: None,
+        exchange: None,
+        build: |session, tenant| Ok(Box::new(Microsoft365Connector::new(session, tenant))),
     },
     AppSpec {
         slug: "okta",

@@ -272,10 +272,15 @@ pub const APPS: &[App] = &[
     },
     App {
         requires_plus_or_premium: false,
-        remove_means: "Deletes the user (Microsoft keeps it restorable for 30 days).",
+        vendor_plan_note: Some(
+            "Needs a Microsoft 365 subscription that includes Exchange Online, with a free licence for each new user. An administrator who can consent for the organization (e.g. a Global Administrator) approves the app's permissions; the person connecting needs the User Administrator or Global Administrator role.",
+        ),
+        remove_means: "Deletes the user (Microsoft keeps it restorable for 30 days) and frees its licence.",
         suspend_means: Some("Blocks sign-in (account disabled), mailbox kept."),
         differences_from_product_docs: &[
-            "Creating an account creates a user with a one-time password and assigns a licence for the mailbox; no invitation is sent.",
+            "Creating an account creates a member user with a random one-time password (never shown or stored; it must be changed at first sign-in) and assigns a licence that includes an Exchange Online mailbox; no invitation is sent, and Microsoft shows no invitation state, so new accounts are listed active.",
+            "Accounts are created only on the organization's verified domains; an outside address would be a guest, which the app does not invite.",
+            "When no licence with Exchange Online is free, nothing is created and the error says so; a user created without one (the last licence taken meanwhile) gets a licence on the next attempt.",
         ],
         ..app(
             "microsoft_365",

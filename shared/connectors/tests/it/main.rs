@@ -10,6 +10,7 @@ mod fifteen_five;
 mod github;
 mod hubspot;
 mod leankit;
+mod microsoft_365;
 mod okta;
 mod plumbing;
 mod salesforce;
