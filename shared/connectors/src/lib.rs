@@ -13,6 +13,7 @@ pub mod egress;
 pub mod error;
 pub mod http;
 pub mod hubspot;
+pub mod lastpass;
 pub mod leankit;
 pub mod model;
 pub mod oauth;

@@ -17,6 +17,7 @@ use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
+use crate::lastpass::{self, LastPassConnector};
 use crate::leankit::{self, LeanKitConnector};
 use crate::model::Connector;
 use crate::okta::{self, OktaConnector};
@@ -481,6 +482,20 @@ pub const APPS: &[AppSpec] = &[
         check: no_check,
         api_key_auth: None,
         build: |session, _| Ok(Box::new(HubSpotConnector::new(session))),
+    },
+    AppSpec {
+        slug: "lastpass",
+        hosts: lastpass::HOSTS,
+        // LastPass publishes no limit for its Enterprise API: stay gentle (a listing page, a
+        // lookup and a command a second at most).
+        limit: Some(RateLimit {
+            per_minute: 60,
+            burst: 5,
+        }),
+        oauth: None,
+        check: lastpass::check,
+        api_key_auth: Some(lastpass::auth),
+        build: |session, tenant| Ok(Box::new(LastPassConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "okta",

@@ -6,6 +6,7 @@ mod clickup;
 mod dropbox;
 mod dynatrace;
 mod hubspot;
+mod lastpass;
 mod leankit;
 mod okta;
 mod plumbing;
