@@ -1,7 +1,8 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
 //! at the paths of Slack, Asana, Box, Dropbox, HubSpot and Salesforce), and the user APIs of
-//! Asana, Box, ClickUp, Dropbox, Dynatrace, HubSpot, Okta, Planview LeanKit, Salesforce (SCIM),
-//! Sauce Labs and Trello, served under `/_sandbox` by the devserver and by tests.
+//! Asana, Box, ClickUp, Dropbox, Dynatrace, HubSpot, LastPass, Okta, Planview LeanKit,
+//! Salesforce (SCIM), Sauce Labs and Trello, served under `/_sandbox` by the devserver and by
+//! tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -38,6 +39,7 @@ mod clickup;
 mod dropbox;
 mod dynatrace;
 mod hubspot;
+mod lastpass;
 mod leankit;
 mod oauth;
 mod okta;
@@ -93,6 +95,7 @@ impl Sandbox {
             .nest("/leankit", leankit::router(self.state.clone()))
             .nest("/clickup", clickup::router(self.state.clone()))
             .nest("/trello", trello::router(self.state.clone()))
+            .nest("/lastpass", lastpass::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),
