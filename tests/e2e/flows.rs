@@ -1475,3 +1475,41 @@ async fn an_app_without_mailboxes_or_groups_refuses_work_emails_and_groups() {
         .await;
     assert_eq!(groups.status, 422, "{}", groups.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lastpass_connects_with_its_provisioning_hash_invites_and_deletes_offline() {
+    let w = Walk::start().await;
+    let hash = "sandbox-lastpass";
+    let fields = |hash: &str| json!({"region": "us", "cid": "1234567", "provhash": hash});
+    let co = api_key_connected(
+        &w,
+        "lastpass-owner@example.com",
+        "lastpass",
+        fields("wrong-hash-0123456789"),
+        fields(hash),
+    )
+    .await;
+    for i in 0..101 {
+        w.local
+            .sandbox
+            .seed_user(hash, &format!("l{i}@example.com"), "L", &i.to_string());
+    }
+    let synced = sync_app(&w, &co, "lastpass").await;
+    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
+    let created = ada_account(&w, &co, "lastpass").await;
+    assert_eq!(created["status"], "invite_sent");
+    assert!(w.local.sandbox.accept_invitation(hash, "ada@example.com"));
+    let synced = sync_app(&w, &co, "lastpass").await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act_on(&w, &co, "lastpass", &id, "delete").await["status"],
+        "deleted"
+    );
+    assert!(
+        !w.local
+            .sandbox
+            .emails(hash)
+            .contains(&"ada@example.com".to_owned())
+    );
+}

@@ -59,6 +59,8 @@ const SANDBOX_ROUTES: &[(&str, &str)] = &[
     ("*.15five.com", "scim"),
     ("login.microsoftonline.com", "microsoft_365"),
     ("graph.microsoft.com", "microsoft_365"),
+    ("lastpass.com", "lastpass"),
+    ("lastpass.eu", "lastpass"),
 ];
 
 /// What a local run is made of.

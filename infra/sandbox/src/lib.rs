@@ -38,6 +38,7 @@ mod dropbox;
 mod dynatrace;
 mod github;
 mod hubspot;
+mod lastpass;
 mod leankit;
 mod microsoft_365;
 mod oauth;
@@ -101,6 +102,7 @@ impl Sandbox {
             .nest("/clickup", clickup::router(self.state.clone()))
             .nest("/trello", trello::router(self.state.clone()))
             .nest("/zoho", zoho::router(self.state.clone()))
+            .nest("/lastpass", lastpass::router(self.state.clone()))
             .nest(
                 "/asana",
                 oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),

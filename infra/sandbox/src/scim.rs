@@ -258,11 +258,6 @@ fn basic_password(value: &str) -> Option<String> {
 /// oauth_consumer_key="…", oauth_token="…"`, or Zoho's `Zoho-oauthtoken`); an injected fault
 /// comes first.
 pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, Refusal> {
-    if !state.scim.faults.is_empty() {
-        let status =
-            StatusCode::from_u16(state.scim.faults.remove(0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Err(Refusal::Fault(status));
-    }
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -276,7 +271,18 @@ pub(crate) fn tenant(state: &mut State, headers: &HeaderMap) -> Result<String, R
         .map(str::to_owned)
         .or_else(|| basic_password(value))
         .unwrap_or_default();
-    Sandbox::tenant_of(state, &token).ok_or(Refusal::Unauthorized)
+    tenant_of_token(state, &token)
+}
+
+/// The tenant a token opens, wherever the request carried it (LastPass's provisioning hash is
+/// in the JSON body); an injected fault comes first.
+pub(crate) fn tenant_of_token(state: &mut State, token: &str) -> Result<String, Refusal> {
+    if !state.scim.faults.is_empty() {
+        let status =
+            StatusCode::from_u16(state.scim.faults.remove(0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Err(Refusal::Fault(status));
+    }
+    Sandbox::tenant_of(state, token).ok_or(Refusal::Unauthorized)
 }
 
 /// The `oauth_token="…"` parameter of an `OAuth` authorization header.

@@ -70,6 +70,14 @@ pub trait Authenticator: Send + Sync {
     async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError>;
     /// Gets fresh credentials after a 401; `false` when there is nothing to refresh.
     async fn refresh(&self) -> Result<bool, ConnectorError>;
+
+    /// Credentials that travel inside the JSON body instead of a header (e.g. LastPass's
+    /// `cid` and `provhash`): the text of a JSON object whose fields the session adds to
+    /// every JSON-object body it sends, at the moment of sending (so no request, error or log
+    /// line holds them). None for the usual header credentials.
+    async fn body_fields(&self) -> Result<Option<SecretString>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 /// A fixed credential in a header, e.g. `Authorization: Bearer <token>`, `SSWS <token>` or
@@ -118,6 +126,46 @@ impl Authenticator for StaticAuth {
     async fn refresh(&self) -> Result<bool, ConnectorError> {
         Ok(false)
     }
+}
+
+/// Fixed credentials sent as fields of every JSON request body, no header (see
+/// [`Authenticator::body_fields`]).
+pub struct BodyAuth {
+    fields: SecretString,
+}
+
+impl BodyAuth {
+    /// `fields` is the text of a JSON object, e.g. `{"cid": 123, "provhash": "…"}`.
+    pub fn new(fields: SecretString) -> Self {
+        Self { fields }
+    }
+}
+
+#[async_trait]
+impl Authenticator for BodyAuth {
+    async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError> {
+        Ok(None)
+    }
+
+    async fn refresh(&self) -> Result<bool, ConnectorError> {
+        Ok(false)
+    }
+
+    async fn body_fields(&self) -> Result<Option<SecretString>, ConnectorError> {
+        Ok(Some(self.fields.clone()))
+    }
+}
+
+/// `body` with the credential `fields` (a JSON object's text) added, when both are objects.
+fn with_body_fields(body: &serde_json::Value, fields: Option<&SecretString>) -> serde_json::Value {
+    let mut body = body.clone();
+    let extra = fields.and_then(|f| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(f.expose_secret()).ok()
+    });
+    if let (Some(object), Some(extra)) = (body.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+    body
 }
 
 /// No credentials (token endpoints, public calls).
@@ -357,6 +405,7 @@ impl Session {
         request: &VendorRequest,
         target: &Url,
         auth: Option<(HeaderName, SecretString)>,
+        body_fields: Option<&SecretString>,
     ) -> Result<VendorResponse, reqwest::Error> {
         let mut builder = self.http.client.request(request.method.clone(), target.clone());
         for (name, value) in &request.headers {
@@ -364,6 +413,7 @@ impl Session {
         }
         builder = match &request.body {
             Body::Empty => builder,
+            Body::Json(v) if body_fields.is_some() => builder.json(&with_body_fields(v, body_fields)),
             Body::Json(v) => builder.json(v),
             Body::Form(fields) => builder.form(fields),
             Body::Raw(bytes) => builder.body(bytes.clone()),
@@ -416,7 +466,11 @@ impl Session {
             let last = attempt >= config.max_attempts;
             // Credentials that cannot be had (a refused token grant) send nothing.
             let auth = self.auth.header().await?;
-            let response = match self.send_once(&request, &target, auth).await {
+            let body_fields = self.auth.body_fields().await?;
+            let response = match self
+                .send_once(&request, &target, auth, body_fields.as_ref())
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     // Nothing reached the vendor when the connection failed, so any method
@@ -487,6 +541,17 @@ fn rand_fraction() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_fields_join_json_object_bodies_only() {
+        let fields = SecretString::from(r#"{"cid": 7, "provhash": "h"}"#);
+        let merged = with_body_fields(&serde_json::json!({"cmd": "x"}), Some(&fields));
+        assert_eq!(merged, serde_json::json!({"cmd": "x", "cid": 7, "provhash": "h"}));
+        let array = serde_json::json!([1]);
+        assert_eq!(with_body_fields(&array, Some(&fields)), array);
+        let plain = serde_json::json!({"a": 1});
+        assert_eq!(with_body_fields(&plain, None), plain);
+    }
 
     #[test]
     fn retry_after_forms() {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod github;
 pub mod http;
 pub mod hubspot;
+pub mod lastpass;
 pub mod leankit;
 pub mod microsoft_365;
 pub mod model;

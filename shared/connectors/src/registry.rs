@@ -19,6 +19,7 @@ use crate::error::ConnectorError;
 use crate::github::{self, GitHubConnector};
 use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
+use crate::lastpass::{self, LastPassConnector};
 use crate::leankit::{self, LeanKitConnector};
 use crate::microsoft_365::{self, Microsoft365Connector};
 use crate::model::Connector;
@@ -613,6 +614,21 @@ pub const APPS: &[AppSpec] = &[
         api_key_auth: None,
         exchange: None,
         build: |session, tenant| Ok(Box::new(Microsoft365Connector::new(session, tenant))),
+    },
+    AppSpec {
+        slug: "lastpass",
+        hosts: lastpass::HOSTS,
+        // LastPass publishes no limit for its Enterprise API: stay gentle (a listing page, a
+        // lookup and a command a second at most).
+        limit: Some(RateLimit {
+            per_minute: 60,
+            burst: 5,
+        }),
+        oauth: None,
+        check: lastpass::check,
+        api_key_auth: Some(lastpass::auth),
+        exchange: None,
+        build: |session, tenant| Ok(Box::new(LastPassConnector::new(session, tenant)?)),
     },
     AppSpec {
         slug: "okta",

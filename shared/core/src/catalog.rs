@@ -260,13 +260,22 @@ pub const APPS: &[App] = &[
         ..app("hubspot", "HubSpot", Oauth, CREATE_REMOVE)
     },
     App {
-        remove_means: "Deletes the user from the LastPass business account.",
+        vendor_plan_note: Some(
+            "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
+        ),
+        remove_means: "Deletes the user's LastPass account entirely, vault included (LastPass cannot undo this); an invitation not yet accepted is withdrawn instead.",
         credential_fields: &[
+            choice(
+                "region",
+                "Data center (us: lastpass.com, eu: lastpass.eu)",
+                &["us", "eu"],
+            ),
             text("cid", "Account number (CID)"),
             secret("provhash", "Provisioning hash"),
         ],
         differences_from_product_docs: &[
             "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
+            "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
         ],
         ..app("lastpass", "LastPass", ApiKey, CREATE_REMOVE)
     },

@@ -9,6 +9,7 @@ mod dynatrace;
 mod fifteen_five;
 mod github;
 mod hubspot;
+mod lastpass;
 mod leankit;
 mod microsoft_365;
 mod okta;
