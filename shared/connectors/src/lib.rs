@@ -11,6 +11,7 @@ pub mod dropbox;
 pub mod dynatrace;
 pub mod egress;
 pub mod error;
+pub mod google_workspace;
 pub mod http;
 pub mod hubspot;
 pub mod leankit;
