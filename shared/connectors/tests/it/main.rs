@@ -5,6 +5,7 @@ mod box_com;
 mod clickup;
 mod dropbox;
 mod dynatrace;
+mod google_workspace;
 mod hubspot;
 mod leankit;
 mod okta;
