@@ -62,7 +62,23 @@ const NOT_ADMIN: &str = "the Google account that connected must be a super admin
 pub struct GoogleWorkspaceConnector {
     session: Session,
     /// The Workspace's domains, asked once per connector.
-    domains: OnceCell<Vec<String>>,
+    domains: OnceCell<WorkspaceDomains>,
+}
+
+/// The domains a Workspace's addresses can be on.
+#[derive(Debug, Default)]
+struct WorkspaceDomains {
+    /// Where users can be created: the primary domain first, then the verified secondary ones.
+    domains: Vec<String>,
+    /// Verified domain aliases: every user also receives mail at their name on these, but no
+    /// user can be created on them.
+    aliases: Vec<String>,
+}
+
+impl WorkspaceDomains {
+    fn covers(&self, domain: &str) -> bool {
+        self.domains.iter().chain(&self.aliases).any(|d| d == domain)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +116,16 @@ struct Domain {
     domain_name: String,
     #[serde(default)]
     is_primary: bool,
+    #[serde(default)]
+    verified: bool,
+    #[serde(default)]
+    domain_aliases: Vec<DomainAlias>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DomainAlias {
+    domain_alias_name: String,
     #[serde(default)]
     verified: bool,
 }
@@ -316,8 +342,8 @@ impl GoogleWorkspaceConnector {
         }
     }
 
-    /// The domains users can be created on (primary first), asked once.
-    async fn domains(&self) -> Result<&[String], ConnectorError> {
+    /// The Workspace's domains and domain aliases, asked once.
+    async fn domains(&self) -> Result<&WorkspaceDomains, ConnectorError> {
         self.domains
             .get_or_try_init(|| async {
                 let url = Self::url(&["customer", CUSTOMER, "domains"])?;
@@ -332,20 +358,28 @@ impl GoogleWorkspaceConnector {
                     .filter(|d| d.verified || d.is_primary)
                     .collect();
                 domains.sort_by_key(|d| !d.is_primary);
+                let aliases = domains
+                    .iter()
+                    .flat_map(|d| &d.domain_aliases)
+                    .filter(|a| a.verified)
+                    .map(|a| a.domain_alias_name.to_ascii_lowercase())
+                    .collect();
                 let mut seen = HashSet::new();
-                Ok(domains
-                    .into_iter()
-                    .map(|d| d.domain_name.to_ascii_lowercase())
-                    .filter(|d| seen.insert(d.clone()))
-                    .collect())
+                Ok(WorkspaceDomains {
+                    domains: domains
+                        .into_iter()
+                        .map(|d| d.domain_name.to_ascii_lowercase())
+                        .filter(|d| seen.insert(d.clone()))
+                        .collect(),
+                    aliases,
+                })
             })
             .await
-            .map(Vec::as_slice)
     }
 
     /// Refuses an address that is not on one of the Workspace's domains.
     async fn check_domain(&self, email: &str) -> Result<(), ConnectorError> {
-        let domains = self.domains().await?;
+        let domains = &self.domains().await?.domains;
         let domain = domain_of(email)
             .ok_or_else(|| ConnectorError::Invalid(format!("`{email}` is not an email address")))?;
         if domains.contains(&domain) {
@@ -434,10 +468,14 @@ impl Connector for GoogleWorkspaceConnector {
     /// Google resolves a primary address, an alias or a domain alias to the one user who
     /// receives its mail (addresses are unique across all three), so the user found is kept
     /// even when its primary email differs: that person already has an account, and Google
-    /// would refuse to create another user with the address anyway.
+    /// would refuse to create another user with the address anyway. An address on none of
+    /// the Workspace's domains has no user, and is not asked (Google answers 403 for it).
     async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
         let email = email.trim();
-        if domain_of(email).is_none() {
+        let Some(domain) = domain_of(email) else {
+            return Ok(None);
+        };
+        if !self.domains().await?.covers(&domain) {
             return Ok(None);
         }
         self.user(email).await
@@ -474,7 +512,7 @@ impl Connector for GoogleWorkspaceConnector {
     }
 
     async fn work_email_domains(&self) -> Result<Vec<String>, ConnectorError> {
-        self.domains().await.map(<[String]>::to_vec)
+        Ok(self.domains().await?.domains.clone())
     }
 
     async fn create_work_account(&self, new: &NewWorkAccount) -> Result<VendorAccount, ConnectorError> {

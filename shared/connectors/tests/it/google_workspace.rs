@@ -255,6 +255,7 @@ async fn users_are_listed_across_pages_with_next_page_token() {
 #[tokio::test]
 async fn find_by_email_gets_the_user_by_address_and_a_404_is_none() {
     let server = MockServer::start().await;
+    mount_domains(&server).await;
     Mock::given(method("GET"))
         .and(path(api("/users/ada@acme.com")))
         .and(header("authorization", "Bearer gw-access"))
@@ -285,6 +286,35 @@ async fn find_by_email_gets_the_user_by_address_and_a_404_is_none() {
         .unwrap();
     assert_eq!(by_alias.email.as_deref(), Some("ada@acme.com"));
     assert_eq!(connector.find_by_email("nobody@acme.com").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn find_by_email_on_a_domain_alias_asks_google_and_outside_the_domains_does_not() {
+    let server = MockServer::start().await;
+    mount_domains(&server).await;
+    // Every user receives mail on the domain alias too.
+    Mock::given(method("GET"))
+        .and(path(api("/users/ada@acme.net")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("1001", "ada@acme.com", false, false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Google answers 403 for a user outside the customer's domains: never asked.
+    Mock::given(method("GET"))
+        .and(path(api("/users/ada@gmail.com")))
+        .respond_with(error(
+            403,
+            "forbidden",
+            "Not Authorized to access this resource/api",
+        ))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = google(&server);
+    let by_alias_domain = connector.find_by_email("ada@acme.net").await.unwrap();
+    assert_eq!(by_alias_domain.map(|a| a.id).as_deref(), Some("1001"));
+    assert_eq!(connector.find_by_email("ada@gmail.com").await.unwrap(), None);
+    assert_eq!(connector.find_by_email("not-an-address").await.unwrap(), None);
 }
 
 #[tokio::test]
