@@ -1,7 +1,8 @@
 //! Fake vendor apps for offline use: a SCIM 2.0 app, an OAuth 2.0 authorization server (also
-//! at the paths of Slack, Asana, Box, Dropbox, HubSpot and Salesforce), and the user APIs of
-//! Asana, Box, ClickUp, Dropbox, Dynatrace, HubSpot, Okta, Planview LeanKit, Salesforce (SCIM),
-//! Sauce Labs and Trello, served under `/_sandbox` by the devserver and by tests.
+//! at the paths of Slack, Asana, Box, Dropbox, Google, HubSpot and Salesforce), and the user
+//! APIs of Asana, Box, ClickUp, Dropbox, Dynatrace, Google Workspace (Directory API), HubSpot,
+//! Okta, Planview LeanKit, Salesforce (SCIM), Sauce Labs and Trello, served under `/_sandbox`
+//! by the devserver and by tests.
 //! The service reaches them through its normal egress routing (the sandbox apps' hosts, and
 //! the real vendors' in the devserver, are routed here), so every call goes through the real
 //! connector code.
@@ -37,6 +38,7 @@ mod box_com;
 mod clickup;
 mod dropbox;
 mod dynatrace;
+mod google_workspace;
 mod hubspot;
 mod leankit;
 mod oauth;
@@ -51,6 +53,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
+pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
@@ -68,6 +71,7 @@ pub(crate) struct State {
     pub scim: scim::Directory,
     pub oauth: oauth::Grants,
     pub sauce_labs: sauce_labs::Usernames,
+    pub google: google_workspace::Workspaces,
 }
 
 /// The sandbox: clones share state.
@@ -108,6 +112,10 @@ impl Sandbox {
             .nest(
                 "/salesforce",
                 oauth::salesforce_router(self.state.clone()).merge(salesforce::router(self.state.clone())),
+            )
+            .nest(
+                "/google_workspace",
+                oauth::google_router(self.state.clone()).merge(google_workspace::router(self.state.clone())),
             )
             .nest(
                 "/hubspot",
@@ -172,6 +180,33 @@ impl Sandbox {
             .expect("sandbox lock")
             .scim
             .accept(tenant, email)
+    }
+
+    /// Adds a verified secondary domain to a tenant's Google Workspace (its primary domain is
+    /// `GOOGLE_WORKSPACE_DOMAIN`; the domains of its users count too).
+    pub fn add_workspace_domain(&self, tenant: &str, domain: &str) {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .google
+            .add_domain(tenant, domain);
+    }
+
+    /// The primary emails of a Google Workspace group's members (the group by its id or email,
+    /// e.g. `engineering@sandbox-workspace.test`).
+    pub fn workspace_group_members(&self, tenant: &str, group: &str) -> Vec<String> {
+        let mut state = self.state.lock().expect("sandbox lock");
+        let ids = state.google.member_ids(tenant, group);
+        ids.iter()
+            .filter_map(|id| state.scim.by_id(tenant, id).map(|u| u.user_name))
+            .collect()
+    }
+
+    /// The recovery email a Google Workspace user was created with.
+    pub fn workspace_recovery_email(&self, tenant: &str, email: &str) -> Option<String> {
+        let state = self.state.lock().expect("sandbox lock");
+        let user = state.scim.by_email(tenant, email)?;
+        state.google.recovery_email(tenant, &user.id)
     }
 
     /// How many user-changing calls (`POST`, `PATCH`, `DELETE`) the SCIM app answered.
