@@ -701,6 +701,44 @@ async fn a_non_admin_token_is_refused_at_verification() {
 }
 
 #[tokio::test]
+async fn an_invalid_token_is_refused_at_verification() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/users")))
+        .and(query_param("maxResults", "1"))
+        .and(header("authorization", "Bearer gw-access"))
+        .respond_with(error(401, "authError", "Invalid Credentials"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = google(&server);
+    assert_eq!(
+        connector.verify().await,
+        Err(ConnectorError::Unauthorized("Invalid Credentials".into()))
+    );
+}
+
+#[tokio::test]
+async fn an_admin_sdk_api_not_enabled_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/users")))
+        .respond_with(error(
+            403,
+            "accessNotConfigured",
+            "Admin SDK API has not been used in project 123 before or it is disabled.",
+        ))
+        .mount(&server)
+        .await;
+    let (connector, sleeper) = google(&server);
+    match connector.verify().await {
+        Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("not enabled"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(sleeper.waits().is_empty());
+}
+
+#[tokio::test]
 async fn a_valid_token_passes_verification() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
