@@ -1513,3 +1513,95 @@ async fn lastpass_connects_with_its_provisioning_hash_invites_and_deletes_offlin
             .contains(&"ada@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_workspace_creates_a_work_email_puts_it_in_a_group_suspends_and_deletes_offline() {
+    let w = Walk::start().await;
+    let (co, query) = oauth_connected(
+        &w,
+        "google-owner@example.com",
+        "google_workspace",
+        "/_sandbox/google_workspace/o/oauth2/v2/auth",
+    )
+    .await;
+    assert_eq!(
+        query.iter().find(|(k, _)| k == "access_type").unwrap().1,
+        "offline"
+    );
+    let domain = prov_sandbox::GOOGLE_WORKSPACE_DOMAIN;
+    let domains = w
+        .send(
+            "GET",
+            &co.path("/apps/google_workspace/domains"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(domains.json()["items"], json!([domain]), "{}", domains.text());
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let work = format!("ada@{domain}");
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/google_workspace/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada, "work_email": work})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"], "connected");
+    let tenant = prov_sandbox::OAUTH_TENANT;
+    // Her personal address is the way she sets her own password.
+    assert_eq!(
+        w.local.sandbox.workspace_recovery_email(tenant, &work).as_deref(),
+        Some("ada@example.com")
+    );
+    let groups = w
+        .send(
+            "GET",
+            &co.path("/apps/google_workspace/groups"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    let engineering = groups["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["email"] == format!("engineering@{domain}"))
+        .unwrap_or_else(|| panic!("{groups}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        // Twice: already a member is fine.
+        let added = w
+            .send(
+                "POST",
+                &co.path(&format!("/apps/google_workspace/groups/{engineering}/members")),
+                Some(&co.admin),
+                Some(json!({"account_id": id})),
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.text());
+    }
+    assert_eq!(
+        w.local.sandbox.workspace_group_members(tenant, &engineering),
+        [work.clone()]
+    );
+    assert_eq!(
+        act_on(&w, &co, "google_workspace", &id, "suspend").await["status"],
+        "suspended"
+    );
+    assert_eq!(
+        act_on(&w, &co, "google_workspace", &id, "reactivate").await["status"],
+        "connected"
+    );
+    assert_eq!(
+        act_on(&w, &co, "google_workspace", &id, "delete").await["status"],
+        "deleted"
+    );
+    assert!(!w.local.sandbox.emails(tenant).contains(&work));
+}

@@ -61,6 +61,9 @@ const SANDBOX_ROUTES: &[(&str, &str)] = &[
     ("graph.microsoft.com", "microsoft_365"),
     ("lastpass.com", "lastpass"),
     ("lastpass.eu", "lastpass"),
+    ("accounts.google.com", "google_workspace"),
+    ("oauth2.googleapis.com", "google_workspace"),
+    ("admin.googleapis.com", "google_workspace"),
 ];
 
 /// What a local run is made of.
@@ -119,6 +122,7 @@ impl Local {
             ("github".to_owned(), sandbox_client()),
             ("docusign".to_owned(), sandbox_client()),
             ("microsoft_365".to_owned(), sandbox_client()),
+            ("google_workspace".to_owned(), sandbox_client()),
             ("dropbox".to_owned(), sandbox_client()),
             ("box".to_owned(), sandbox_client()),
             ("asana".to_owned(), sandbox_client()),

@@ -37,6 +37,7 @@ mod docusign;
 mod dropbox;
 mod dynatrace;
 mod github;
+mod google_workspace;
 mod hubspot;
 mod lastpass;
 mod leankit;
@@ -56,6 +57,7 @@ use axum::Router;
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use docusign::{ACCOUNT_ID as DOCUSIGN_ACCOUNT_ID, BASE_URI as DOCUSIGN_BASE_URI};
 pub use github::ORG as GITHUB_ORG;
+pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
@@ -76,6 +78,7 @@ pub(crate) struct State {
     pub oauth: oauth::Grants,
     pub sauce_labs: sauce_labs::Usernames,
     pub microsoft_365: microsoft_365::Mailboxes,
+    pub google: google_workspace::Workspaces,
 }
 
 /// The sandbox: clones share state.
@@ -126,6 +129,10 @@ impl Sandbox {
             .nest(
                 "/github",
                 oauth::github_router(self.state.clone()).merge(github::router(self.state.clone())),
+            )
+            .nest(
+                "/google_workspace",
+                oauth::google_router(self.state.clone()).merge(google_workspace::router(self.state.clone())),
             )
             .nest(
                 "/hubspot",
@@ -194,6 +201,33 @@ impl Sandbox {
             .expect("sandbox lock")
             .scim
             .accept(tenant, email)
+    }
+
+    /// Adds a verified secondary domain to a tenant's Google Workspace (its primary domain is
+    /// `GOOGLE_WORKSPACE_DOMAIN`; the domains of its users count too).
+    pub fn add_workspace_domain(&self, tenant: &str, domain: &str) {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .google
+            .add_domain(tenant, domain);
+    }
+
+    /// The primary emails of a Google Workspace group's members (the group by its id or email,
+    /// e.g. `engineering@sandbox-workspace.test`).
+    pub fn workspace_group_members(&self, tenant: &str, group: &str) -> Vec<String> {
+        let mut state = self.state.lock().expect("sandbox lock");
+        let ids = state.google.member_ids(tenant, group);
+        ids.iter()
+            .filter_map(|id| state.scim.by_id(tenant, id).map(|u| u.user_name))
+            .collect()
+    }
+
+    /// The recovery email a Google Workspace user was created with.
+    pub fn workspace_recovery_email(&self, tenant: &str, email: &str) -> Option<String> {
+        let state = self.state.lock().expect("sandbox lock");
+        let user = state.scim.by_email(tenant, email)?;
+        state.google.recovery_email(tenant, &user.id)
     }
 
     /// How many user-changing calls (`POST`, `PATCH`, `DELETE`) the SCIM app answered.

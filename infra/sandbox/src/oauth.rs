@@ -177,6 +177,16 @@ pub(crate) fn microsoft_router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The same server at Google's paths (`accounts.google.com` and `oauth2.googleapis.com` both
+/// land here): credentials in the body, and refresh tokens that do not rotate.
+pub(crate) fn google_router(state: Shared) -> Router {
+    Router::new()
+        .route("/o/oauth2/v2/auth", get(authorize))
+        .route("/o/oauth2/v2/decide", get(decide))
+        .route("/token", post(google_token))
+        .with_state(state)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -542,5 +552,40 @@ async fn microsoft_token(
             70_003,
             "The app requested an unsupported grant type.",
         ),
+    }
+}
+
+/// The Directory API scopes the Google Workspace connector asks for.
+const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly";
+
+/// Google's `/token`: credentials in the body, `token_type: Bearer`, and a refresh that
+/// answers a new access token only: the refresh token stays valid (Google does not rotate it).
+async fn google_token(
+    AxState(state): AxState<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !client_in_body(&form) {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let refreshing = form.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let presented = form.get("refresh_token").cloned().unwrap_or_default();
+    let mut state = state.lock().expect("sandbox lock");
+    match grant(&mut state, &form) {
+        Ok(mut tokens) => {
+            if refreshing && let Some(fields) = tokens.as_object_mut() {
+                if let Some(issued) = fields
+                    .remove("refresh_token")
+                    .and_then(|t| t.as_str().map(str::to_owned))
+                {
+                    state.oauth.refresh.remove(&issued);
+                }
+                state.oauth.refresh.insert(presented);
+            }
+            tokens["token_type"] = json!("Bearer");
+            tokens["expires_in"] = json!(ACCESS_TOKEN_SECONDS - 1);
+            tokens["scope"] = json!(GOOGLE_SCOPES);
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => token_error(status, error),
     }
 }

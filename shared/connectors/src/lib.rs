@@ -13,6 +13,7 @@ pub mod dynatrace;
 pub mod egress;
 pub mod error;
 pub mod github;
+pub mod google_workspace;
 pub mod http;
 pub mod hubspot;
 pub mod lastpass;

@@ -17,6 +17,7 @@ use crate::dynatrace::{self, DynatraceConnector};
 use crate::egress::HostPattern;
 use crate::error::ConnectorError;
 use crate::github::{self, GitHubConnector};
+use crate::google_workspace::{self, GoogleWorkspaceConnector};
 use crate::http::{Authenticator, NoAuth, RateLimit, Session, StaticAuth, VendorHttp};
 use crate::hubspot::{self, HubSpotConnector};
 use crate::lastpass::{self, LastPassConnector};
@@ -559,6 +560,39 @@ pub const APPS: &[AppSpec] = &[
         api_key_auth: None,
         exchange: None,
         build: |session, tenant| Ok(Box::new(GitHubConnector::new(session, tenant)?)),
+    },
+    AppSpec {
+        slug: "google_workspace",
+        hosts: google_workspace::HOSTS,
+        // The Directory API allows 2,400 queries a minute per user per Google Cloud project
+        // (the service's project, shared by every company): keep each company to a quarter.
+        // Over it Google answers 403 `userRateLimitExceeded` (or `quotaExceeded`).
+        limit: Some(RateLimit {
+            per_minute: 600,
+            burst: 20,
+        }),
+        oauth: Some(OAuthSpec {
+            authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
+            token_url: "https://oauth2.googleapis.com/token",
+            // The least that works: users, group listing and membership, domain listing.
+            scopes: &[
+                "https://www.googleapis.com/auth/admin.directory.user",
+                "https://www.googleapis.com/auth/admin.directory.group.readonly",
+                "https://www.googleapis.com/auth/admin.directory.group.member",
+                "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+            ],
+            // A refresh token comes back only with offline access, and reliably only when
+            // consent is asked again.
+            extra_params: &[("access_type", "offline"), ("prompt", "consent")],
+            style: TokenStyle::Standard,
+            credentials_in_body: true,
+            tenant_fields: &[],
+            environments: &[],
+        }),
+        check: no_check,
+        api_key_auth: None,
+        exchange: None,
+        build: |session, _| Ok(Box::new(GoogleWorkspaceConnector::new(session))),
     },
     AppSpec {
         slug: "hubspot",

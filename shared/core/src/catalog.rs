@@ -243,7 +243,10 @@ pub const APPS: &[App] = &[
         remove_means: "Deletes the Google Workspace user (Google can restore it for about 20 days).",
         suspend_means: Some("Suspends the user: no sign-in, mail and files kept."),
         differences_from_product_docs: &[
-            "Creating an account creates a mailbox with a one-time password instead of sending an invitation.",
+            "Creating an account creates a mailbox with a random one-time password (never shown or stored) instead of sending an invitation; the person's personal email becomes the account's recovery email, and the password must be changed at the first sign-in.",
+            "Google has no invitation state: a created user is listed as active at once.",
+            "Only addresses on the Workspace's verified domains can be created; Google cannot invite an outside address.",
+            "The connection must be made by a super admin (or an admin with the user management privileges).",
         ],
         ..app(
             "google_workspace",

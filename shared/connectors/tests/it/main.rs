@@ -8,6 +8,7 @@ mod dropbox;
 mod dynatrace;
 mod fifteen_five;
 mod github;
+mod google_workspace;
 mod hubspot;
 mod lastpass;
 mod leankit;
