@@ -247,7 +247,11 @@ async fn the_catalog_lists_the_nineteen_apps() {
     assert_eq!(gw.json()["connectable"], true);
     assert_eq!(
         gw.json()["hosts"],
-        json!(["admin.googleapis.com", "accounts.google.com", "oauth2.googleapis.com"])
+        json!([
+            "admin.googleapis.com",
+            "accounts.google.com",
+            "oauth2.googleapis.com"
+        ])
     );
     let salesforce = w.get("/v1/apps/salesforce", &w.partner).await.json();
     assert_eq!(salesforce["environments"], json!(["production", "sandbox"]));

@@ -15,6 +15,7 @@ mod leankit;
 mod microsoft_365;
 mod okta;
 mod plumbing;
+mod refresh;
 mod salesforce;
 mod sauce_labs;
 mod scim;
