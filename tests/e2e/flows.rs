@@ -553,6 +553,30 @@ async fn onboarding_waits_for_the_offer_then_creates_the_picked_accounts() {
 }
 
 /// Performs `action` on an app account; it must succeed.
+/// What every inviting app shows offline: `seeded` users of `tenant` synced (over pages when
+/// many; `listed` accounts appear, the app's own admin included where it lists one), Ada's
+/// account created ("Invite Sent"), accepted ("Connected" after a sync) and removed (gone at
+/// the vendor).
+async fn invite_lifecycle(w: &Walk, co: &Co, app: &str, tenant: &str, seeded: usize, listed: usize) {
+    for i in 0..seeded {
+        w.local
+            .sandbox
+            .seed_user(tenant, &format!("{app}{i}@example.com"), "P", &i.to_string());
+    }
+    let synced = sync_app(w, co, app).await;
+    assert_eq!(synced.json()["created"], listed, "{}", synced.text());
+    let created = ada_account(w, co, app).await;
+    assert_eq!(created["status"], "invite_sent");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = sync_app(w, co, app).await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(act_on(w, co, app, &id, "delete").await["status"], "deleted");
+    let left = w.local.sandbox.emails(tenant);
+    assert!(!left.contains(&"ada@example.com".to_owned()), "{left:?}");
+    assert_eq!(left.len(), seeded, "the others are untouched");
+}
+
 /// Ada Lovelace as a team member, and her account in `app` (201); the account's view.
 async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
     let ada = member(w, co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
@@ -934,31 +958,7 @@ async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
     .await;
 
     // More than one page of 200 (Okta's Link header, on the org's own host).
-    for i in 0..201 {
-        w.local
-            .sandbox
-            .seed_user(token, &format!("p{i}@example.com"), "P", &i.to_string());
-    }
-    let synced = sync_app(&w, &co, "okta").await;
-    assert_eq!(synced.json()["created"], 201, "{}", synced.text());
-
-    let created = ada_account(&w, &co, "okta").await;
-    assert_eq!(created["status"], "invite_sent");
-    let account = created["id"].as_str().unwrap().to_owned();
-    assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
-    let synced = sync_app(&w, &co, "okta").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
-    assert_eq!(
-        act_on(&w, &co, "okta", &account, "delete").await["status"],
-        "deleted"
-    );
-    assert!(
-        !w.local
-            .sandbox
-            .emails(token)
-            .contains(&"ada@example.com".to_owned())
-    );
-    assert_eq!(w.local.sandbox.emails(token).len(), 201);
+    invite_lifecycle(&w, &co, "okta", token, 201, 201).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -976,23 +976,7 @@ async fn dynatrace_connects_with_an_oauth_client_invites_and_removes_offline() {
     .await;
     // The sandbox's tokens open the account named in the token request's `resource`.
     let tenant = format!("sandbox-dynatrace-{account_uuid}");
-    w.local
-        .sandbox
-        .seed_user(&tenant, "grace@example.com", "Grace", "Hopper");
-    let synced = sync_app(&w, &co, "dynatrace").await;
-    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
-
-    let created = ada_account(&w, &co, "dynatrace").await;
-    assert_eq!(created["status"], "invite_sent");
-    let account = created["id"].as_str().unwrap().to_owned();
-    assert!(w.local.sandbox.accept_invitation(&tenant, "ada@example.com"));
-    let synced = sync_app(&w, &co, "dynatrace").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
-    assert_eq!(
-        act_on(&w, &co, "dynatrace", &account, "delete").await["status"],
-        "deleted"
-    );
-    assert_eq!(w.local.sandbox.emails(&tenant), ["grace@example.com"]);
+    invite_lifecycle(&w, &co, "dynatrace", &tenant, 1, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1102,29 +1086,7 @@ async fn leankit_needs_an_administrator_pages_creates_pending_and_deletes_offlin
         json!({"account": "acme", "api_token": token}),
     )
     .await;
-    for i in 0..101 {
-        w.local
-            .sandbox
-            .seed_user(token, &format!("l{i}@example.com"), "L", &i.to_string());
-    }
-    let synced = sync_app(&w, &co, "planview_leankit").await;
-    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
-    let created = ada_account(&w, &co, "planview_leankit").await;
-    assert_eq!(created["status"], "invite_sent");
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
-    let synced = sync_app(&w, &co, "planview_leankit").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
-    assert_eq!(
-        act_on(&w, &co, "planview_leankit", &id, "delete").await["status"],
-        "deleted"
-    );
-    assert!(
-        !w.local
-            .sandbox
-            .emails(token)
-            .contains(&"ada@example.com".to_owned())
-    );
+    invite_lifecycle(&w, &co, "planview_leankit", token, 101, 101).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1140,24 +1102,8 @@ async fn clickup_connects_an_enterprise_workspace_invites_and_removes_offline() 
         json!({"api_token": "pk_sandbox-acme", "team_id": team}),
     )
     .await;
-    let tenant = "sandbox-acme";
-    w.local
-        .sandbox
-        .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
-    let synced = sync_app(&w, &co, "clickup").await;
-    // The seeded member and the Workspace's owner (the token's user).
-    assert_eq!(synced.json()["created"], 2, "{}", synced.text());
-    let created = ada_account(&w, &co, "clickup").await;
-    assert_eq!(created["status"], "invite_sent");
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
-    let synced = sync_app(&w, &co, "clickup").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
-    assert_eq!(
-        act_on(&w, &co, "clickup", &id, "delete").await["status"],
-        "deleted"
-    );
-    assert_eq!(w.local.sandbox.emails(tenant), ["grace@example.com"]);
+    // The seeded member and the Workspace's owner (the token's user) are listed.
+    invite_lifecycle(&w, &co, "clickup", "sandbox-acme", 1, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1340,27 +1286,7 @@ async fn zoho_books_exchanges_the_grant_code_once_and_invites_and_removes_offlin
         "{}",
         connection.text()
     );
-    let tenant = "sandbox-acme";
-    for i in 0..201 {
-        w.local
-            .sandbox
-            .seed_user(tenant, &format!("z{i}@example.com"), "Z", &i.to_string());
-    }
-    let synced = sync_app(&w, &co, "zoho").await;
-    assert_eq!(synced.json()["created"], 201, "{}", synced.text());
-    let created = ada_account(&w, &co, "zoho").await;
-    assert_eq!(created["status"], "invite_sent");
-    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
-    let synced = sync_app(&w, &co, "zoho").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(act_on(&w, &co, "zoho", &id, "delete").await["status"], "deleted");
-    assert!(
-        !w.local
-            .sandbox
-            .emails(tenant)
-            .contains(&"ada@example.com".to_owned())
-    );
+    invite_lifecycle(&w, &co, "zoho", "sandbox-acme", 201, 201).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1489,29 +1415,7 @@ async fn lastpass_connects_with_its_provisioning_hash_invites_and_deletes_offlin
         fields(hash),
     )
     .await;
-    for i in 0..101 {
-        w.local
-            .sandbox
-            .seed_user(hash, &format!("l{i}@example.com"), "L", &i.to_string());
-    }
-    let synced = sync_app(&w, &co, "lastpass").await;
-    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
-    let created = ada_account(&w, &co, "lastpass").await;
-    assert_eq!(created["status"], "invite_sent");
-    assert!(w.local.sandbox.accept_invitation(hash, "ada@example.com"));
-    let synced = sync_app(&w, &co, "lastpass").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        act_on(&w, &co, "lastpass", &id, "delete").await["status"],
-        "deleted"
-    );
-    assert!(
-        !w.local
-            .sandbox
-            .emails(hash)
-            .contains(&"ada@example.com".to_owned())
-    );
+    invite_lifecycle(&w, &co, "lastpass", hash, 101, 101).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
