@@ -1509,3 +1509,143 @@ async fn google_workspace_creates_a_work_email_puts_it_in_a_group_suspends_and_d
     );
     assert!(!w.local.sandbox.emails(tenant).contains(&work));
 }
+
+/// A log sink for one test's thread.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whole flows with known credentials — API-key apps' keys, tokens, client secrets, a grant
+/// code, a provisioning hash, and our own OAuth client's secret — with every log line (debug
+/// and up) and every answer kept: none of them appears in a log, an answer or the store, and
+/// the partner token is kept only hashed. (A current-thread runtime: the log subscriber set
+/// for this thread sees every task of the test.)
+#[tokio::test]
+async fn no_credential_reaches_a_log_an_answer_or_the_store() {
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let w = Walk::start().await;
+    let okta = "sandbox-okta-hygiene-token";
+    let dynatrace = "sandbox-dynatrace-hygiene-secret";
+    let zoho_secret = "sandbox-zoho-hygiene-secret";
+    let zoho_code = "sandbox-zoho-hygiene-grant";
+    let lastpass = "sandbox-lastpass-hygiene-hash";
+    let sauce = "sandbox-sauce-hygiene-key";
+    let wrong = "wrong-hygiene-credential-0123456789";
+    let uuid = "6f1c1b9e-0c52-4d7a-9a43-2b8f4f0e3c99";
+    // The connect form of each app with `secret` as its credential; whether to run a
+    // whole account lifecycle (Zoho's calls are throttled hard: connecting, the grant
+    // exchange, is the point there).
+    let fields = |app: &str, secret: &str| match app {
+        "okta" => json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": secret}),
+        "dynatrace" => json!({"account_uuid": uuid, "client_id": "dt0s02.HYGIENE", "client_secret": secret}),
+        "lastpass" => json!({"region": "us", "cid": "1234567", "provhash": secret}),
+        "sauce_labs" => {
+            json!({"data_center": "us-west-1", "username": "hygiene-admin", "access_key": secret})
+        }
+        _ => {
+            json!({"product": "books", "data_center": "us", "client_id": "1000.HYGIENE", "client_secret": zoho_secret, "grant_code": secret})
+        }
+    };
+    let apps = [
+        ("okta", okta, true),
+        ("dynatrace", dynatrace, true),
+        ("lastpass", lastpass, true),
+        ("sauce_labs", sauce, true),
+        ("zoho", zoho_code, false),
+    ];
+    let secrets = [
+        okta,
+        dynatrace,
+        zoho_secret,
+        zoho_code,
+        lastpass,
+        sauce,
+        wrong,
+        prov_sandbox::CLIENT_SECRET,
+    ];
+    let co = plus_company(&w, "hygiene-owner@example.com").await;
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let mut answers = Vec::new();
+    for (app, secret, lifecycle) in apps {
+        let path = co.path(&format!("/apps/{app}/connection"));
+        let refused = w
+            .send("POST", &path, Some(&co.admin), Some(fields(app, wrong)))
+            .await;
+        assert_eq!(refused.status, 422, "{app}: {}", refused.text());
+        answers.push(refused.text());
+        let connected = w
+            .send("POST", &path, Some(&co.admin), Some(fields(app, secret)))
+            .await;
+        assert_eq!(connected.status, 200, "{app}: {}", connected.text());
+        answers.push(connected.text());
+        answers.push(w.send("GET", &path, Some(&co.admin), None).await.text());
+        if !lifecycle {
+            continue;
+        }
+        let accounts = co.path(&format!("/apps/{app}/accounts"));
+        let created = w
+            .send(
+                "POST",
+                &accounts,
+                Some(&co.admin),
+                Some(json!({"team_member_id": ada})),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{app}: {}", created.text());
+        answers.push(created.text());
+        answers.push(sync_app(&w, &co, app).await.text());
+        answers.push(w.send("GET", &accounts, Some(&co.admin), None).await.text());
+        let id = created.json()["id"].as_str().unwrap().to_owned();
+        let deleted = w
+            .send("POST", &format!("{accounts}/{id}/delete"), Some(&co.admin), None)
+            .await;
+        answers.push(deleted.text());
+    }
+    // An OAuth app: our client's secret goes to the token endpoint only.
+    let (oauth_co, _) = oauth_connected(
+        &w,
+        "hygiene-oauth@example.com",
+        "hubspot",
+        "/_sandbox/hubspot/oauth/authorize",
+    )
+    .await;
+    answers.push(sync_app(&w, &oauth_co, "hubspot").await.text());
+    answers.push(
+        w.send("GET", &oauth_co.path("/events"), Some(&oauth_co.admin), None)
+            .await
+            .text(),
+    );
+
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("INFO") || logged.contains("DEBUG"),
+        "logs were captured"
+    );
+    let store = std::fs::read(w.data_dir().join("store.redb")).unwrap();
+    let store = String::from_utf8_lossy(&store);
+    for secret in secrets.iter().chain([&crate::support::PARTNER]) {
+        assert!(!logged.contains(secret), "{secret} was logged");
+        for answer in &answers {
+            assert!(!answer.contains(secret), "{secret} was answered: {answer}");
+        }
+        assert!(!store.contains(secret), "{secret} is in the store");
+    }
+}

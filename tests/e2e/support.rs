@@ -20,7 +20,7 @@ pub struct Walk {
     pub app: Router,
     pub local: Local,
     pub clock: ManualClock,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Walk {
@@ -53,8 +53,13 @@ impl Walk {
             app,
             local,
             clock,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Where the devserver keeps its store and secrets.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub async fn send(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
