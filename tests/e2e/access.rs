@@ -262,3 +262,89 @@ async fn every_company_route_refuses_everyone_but_its_company() {
         );
     }
 }
+
+/// Whether `answer` is the one error shape: `{"errors": [{error_key, category, message}]}`.
+fn one_error_shape(answer: &prov_testkit::Answer) -> bool {
+    let Ok(body) = serde_json::from_slice::<Value>(&answer.body) else {
+        return false;
+    };
+    body["errors"].as_array().is_some_and(|errors| {
+        !errors.is_empty()
+            && errors.iter().all(|e| {
+                ["error_key", "category", "message"]
+                    .iter()
+                    .all(|k| e[k].as_str().is_some_and(|s| !s.is_empty()))
+            })
+    })
+}
+
+/// Bad input on every route that reads a body (issue 12, item 6): too large, not UTF-8,
+/// nested past any sane depth, a huge array, not an object, wrong types, unknown fields.
+/// Each gets a client error in the one error shape, never a 5xx or a panic, and changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_writing_route_refuses_bad_bodies_in_the_one_error_shape() {
+    let w = Walk::start().await;
+    let v = victim(&w).await;
+    let events = format!("/v1/companies/{}/events?limit=100", v.company);
+    let before = w.send("GET", &events, Some(&v.admin), None).await.json();
+    let huge_array = format!("{{\"items\": [{}0]}}", "0,".repeat(200_000));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "too large",
+            format!("{{\"x\": \"{}\"}}", "a".repeat(70 * 1024)).into_bytes(),
+        ),
+        ("not UTF-8", b"{\"first_name\": \"\xff\xfe\"}".to_vec()),
+        ("nested deep", "[".repeat(100_000).into_bytes()),
+        ("huge array", huge_array.into_bytes()),
+        ("not an object", b"[1, 2, 3]".to_vec()),
+        ("not JSON", b"first_name=Ada".to_vec()),
+        ("empty", Vec::new()),
+    ];
+    let mut tried = 0;
+    for (n, (method, template)) in company_routes().iter().enumerate() {
+        let Some(valid) = body_for(method, template, n, &v) else {
+            continue;
+        };
+        let path = concrete(template, &v);
+        // Wrong types: every field of a valid body turned into a list; and a field nobody has.
+        let mut wrong_types = valid.as_object().cloned().unwrap_or_default();
+        for value in wrong_types.values_mut() {
+            *value = json!([[]]);
+        }
+        let mut unknown = valid.as_object().cloned().unwrap_or_default();
+        unknown.insert("no_such_field".into(), json!(true));
+        let mut shaped = vec![("unknown field", Value::Object(unknown).to_string().into_bytes())];
+        if !wrong_types.is_empty() {
+            shaped.push(("wrong types", Value::Object(wrong_types).to_string().into_bytes()));
+        }
+        for (case, body) in cases.iter().cloned().chain(shaped) {
+            let request = axum::http::Request::builder()
+                .method(*method)
+                .uri(&path)
+                .header("authorization", format!("Token {PARTNER}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let answer = prov_testkit::call(&w.app, request).await;
+            assert!(
+                answer.status.is_client_error(),
+                "{case}: {method} {template}: {} {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            );
+            assert!(
+                one_error_shape(&answer),
+                "{case}: {method} {template}: {}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 100, "{tried} bad requests tried");
+    assert_eq!(
+        w.send("GET", &events, Some(&v.admin), None).await.json(),
+        before,
+        "nothing changed"
+    );
+}
