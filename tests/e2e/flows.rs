@@ -1649,3 +1649,33 @@ async fn no_credential_reaches_a_log_an_answer_or_the_store() {
         assert!(!store.contains(secret), "{secret} is in the store");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_names_the_organization_when_one_sign_in_reaches_several() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected_with(
+        &w,
+        "github-named@example.com",
+        "github",
+        "/_sandbox/github/login/oauth/authorize",
+        json!({"organization": prov_sandbox::GITHUB_ORG}),
+    )
+    .await;
+    let connection = w
+        .send("GET", &co.path("/apps/github/connection"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_eq!(connection["tenant"]["org"], prov_sandbox::GITHUB_ORG);
+    let created = ada_account(&w, &co, "github").await;
+    assert_eq!(created["status"], "invite_sent");
+    // Apps where a sign-in reaches one tenant take no organization.
+    let slack = w
+        .send(
+            "POST",
+            &co.path("/apps/slack/connection/oauth"),
+            Some(&co.admin),
+            Some(json!({"organization": "acme"})),
+        )
+        .await;
+    assert_eq!(slack.status, 422, "{}", slack.text());
+}

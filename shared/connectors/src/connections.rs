@@ -340,6 +340,10 @@ struct PendingAuthorization {
     /// The vendor test environment chosen (absent: production).
     #[serde(default)]
     environment: Option<String>,
+    /// The organization (workspace, account) the admin named, for vendors where one sign-in
+    /// reaches several.
+    #[serde(default)]
+    organization: Option<String>,
     expires_at: DateTime<Utc>,
 }
 
@@ -392,7 +396,13 @@ pub async fn start_oauth(
     }
     let mut v = Validator::new();
     let root = Obj::root(body);
-    v.only(&root, &["return_url", "environment"]);
+    let organization_field = spec.oauth.and_then(|o| o.organization_field);
+    let allowed: &[&str] = if organization_field.is_some() {
+        &["return_url", "environment", "organization"]
+    } else {
+        &["return_url", "environment"]
+    };
+    v.only(&root, allowed);
     let return_url = v.parsed(&root, "return_url", false, |raw| {
         if allowed_return(apps, raw) {
             Ok(raw.to_owned())
@@ -408,6 +418,7 @@ pub async fn start_oauth(
             Err(format!("must be one of {}.", environments.join(", ")))
         }
     });
+    let organization = v.text(&root, "organization", false, Text { max_chars: 200 });
     v.finish(Some(()))?;
     let environment = environment.filter(|e| e != registry::PRODUCTION);
     let client = apps.oauth_clients.get(slug).await.map_err(Error::Internal)?;
@@ -434,6 +445,7 @@ pub async fn start_oauth(
         pkce_verifier: authorization.pkce_verifier.expose_secret().to_owned(),
         return_url,
         environment,
+        organization,
         expires_at,
     };
     let item = Item::from_record(state_key(authorization.state.expose_secret()), &pending)?
@@ -569,6 +581,12 @@ pub async fn finish_oauth(
     let mut tenant: Tenant = tokens.tenant.iter().cloned().collect();
     if let Some(environment) = &pending.environment {
         tenant.insert(ENVIRONMENT.to_owned(), environment.clone());
+    }
+    if let (Some(field), Some(organization)) = (
+        spec.oauth.and_then(|o| o.organization_field),
+        &pending.organization,
+    ) {
+        tenant.insert(field.to_owned(), organization.clone());
     }
     // The new tokens must work before they are kept (this is also where a vendor plan
     // that cannot provision is detected).

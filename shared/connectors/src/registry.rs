@@ -157,6 +157,10 @@ pub struct OAuthSpec {
     pub tenant_fields: &'static [&'static str],
     /// The vendor's test environments a connection may use instead of production.
     pub environments: &'static [OAuthEnvironment],
+    /// For vendors where one sign-in reaches several tenants (organizations, workspaces,
+    /// accounts): the tenant field an admin may name at OAuth start (`"organization"`), so
+    /// the connection manages that one instead of the only one the connector would discover.
+    pub organization_field: Option<&'static str>,
 }
 
 /// A vendor test environment: its own authorization server.
@@ -405,6 +409,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: true,
             tenant_fields: &[],
             environments: &[],
+            organization_field: Some("workspace_gid"),
         }),
         check: no_check,
         api_key_auth: None,
@@ -431,6 +436,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: true,
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -485,6 +491,7 @@ pub const APPS: &[AppSpec] = &[
                 authorize_url: "https://account-d.docusign.com/oauth/auth",
                 token_url: "https://account-d.docusign.com/oauth/token",
             }],
+            organization_field: Some("account_id"),
         }),
         check: no_check,
         api_key_auth: None,
@@ -514,6 +521,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: false,
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -555,6 +563,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: true,
             tenant_fields: &[],
             environments: &[],
+            organization_field: Some("org"),
         }),
         check: no_check,
         api_key_auth: None,
@@ -588,6 +597,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: true,
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -613,6 +623,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: true,
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -643,6 +654,7 @@ pub const APPS: &[AppSpec] = &[
             // The token answer names no tenant; the connector asks `GET /organization`.
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -704,6 +716,7 @@ pub const APPS: &[AppSpec] = &[
                 authorize_url: "https://test.salesforce.com/services/oauth2/authorize",
                 token_url: "https://test.salesforce.com/services/oauth2/token",
             }],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -767,6 +780,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: true,
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
@@ -841,6 +855,7 @@ pub const APPS: &[AppSpec] = &[
             credentials_in_body: false,
             tenant_fields: &[],
             environments: &[],
+            organization_field: None,
         }),
         check: no_check,
         api_key_auth: None,
