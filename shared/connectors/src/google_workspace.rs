@@ -444,13 +444,7 @@ impl Connector for GoogleWorkspaceConnector {
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        self.create_work_account(&NewWorkAccount {
-            work_email: new.email.clone(),
-            first_name: new.first_name.clone(),
-            last_name: new.last_name.clone(),
-            personal_email: None,
-        })
-        .await
+        self.create_work_account(&NewWorkAccount::from(new)).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

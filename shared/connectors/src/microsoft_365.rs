@@ -617,13 +617,7 @@ impl Connector for Microsoft365Connector {
             "Microsoft 365 accounts are created on the company's own domains (outside people would be guests, which this app does not invite)",
         )
         .await?;
-        self.create_mailbox_user(&NewWorkAccount {
-            work_email: new.email.clone(),
-            first_name: new.first_name.clone(),
-            last_name: new.last_name.clone(),
-            personal_email: None,
-        })
-        .await
+        self.create_mailbox_user(&NewWorkAccount::from(new)).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

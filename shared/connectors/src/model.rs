@@ -52,6 +52,19 @@ pub struct NewWorkAccount {
     pub personal_email: Option<String>,
 }
 
+impl From<&NewAccount> for NewWorkAccount {
+    /// A plain create on an app with mailboxes: the address is the work address, with no
+    /// personal email to recover it by.
+    fn from(new: &NewAccount) -> Self {
+        Self {
+            work_email: new.email.clone(),
+            first_name: new.first_name.clone(),
+            last_name: new.last_name.clone(),
+            personal_email: None,
+        }
+    }
+}
+
 /// A group an account can be put in (Google Workspace Groups).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorGroup {

@@ -660,19 +660,12 @@ impl ZohoConnector {
                     )
                     .await?;
                 let body = self.call(request).await?;
-                let users = body
-                    .get("users")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let more = body
-                    .pointer("/page_context/has_more_page")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                Ok(AccountPage {
-                    next: more.then(|| (page + 1).to_string()),
-                    accounts: users.iter().filter_map(books_account).collect(),
-                })
+                Ok(users_page(
+                    &body,
+                    page,
+                    "/page_context/has_more_page",
+                    books_account,
+                ))
             }
             Product::Crm => {
                 let page: u32 = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
@@ -688,19 +681,7 @@ impl ZohoConnector {
                     )
                     .await?;
                 let body = self.call(request).await?;
-                let users = body
-                    .get("users")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let more = body
-                    .pointer("/info/more_records")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                Ok(AccountPage {
-                    next: more.then(|| (page + 1).to_string()),
-                    accounts: users.iter().filter_map(crm_account).collect(),
-                })
+                Ok(users_page(&body, page, "/info/more_records", crm_account))
             }
         }
     }
@@ -1128,6 +1109,24 @@ impl Connector for ZohoConnector {
             Product::Desk => self.remove_desk(id).await,
             Product::Books | Product::Crm => self.remove_user(id).await,
         }
+    }
+}
+
+/// A Books or CRM page of `users` (page-numbered; `more` points at the flag saying another
+/// page follows), each mapped by `account`.
+fn users_page(
+    body: &Value,
+    page: u32,
+    more: &str,
+    account: fn(&Value) -> Option<VendorAccount>,
+) -> AccountPage {
+    let users = body.get("users").and_then(Value::as_array);
+    let more = body.pointer(more).and_then(Value::as_bool).unwrap_or(false);
+    AccountPage {
+        next: more.then(|| (page + 1).to_string()),
+        accounts: users
+            .map(|u| u.iter().filter_map(account).collect())
+            .unwrap_or_default(),
     }
 }
 
