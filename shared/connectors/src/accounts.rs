@@ -9,7 +9,7 @@
 //!   crash or timeout is reconciled by looking the person up rather than creating twice.
 //! - `SYNC#<app>`: when the app was last synced and what changed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use prov_core::access::Access;
@@ -227,42 +227,86 @@ fn put(item: Item, version: Option<u64>) -> WriteOp {
 // ---------------------------------------------------------------------------------------
 // Matching
 
-fn normalise(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+/// Appends the words of `parts` to `out`, one space between words, lower-cased: the form names
+/// are compared in. ASCII (nearly every name) takes a path without intermediate strings; other
+/// text is lower-cased as a whole, so context-dependent rules (a final sigma) still apply.
+fn normalise_into(out: &mut String, parts: &[&str]) {
+    out.clear();
+    let words = parts.iter().flat_map(|p| p.split_whitespace());
+    if parts.iter().all(|p| p.is_ascii()) {
+        for word in words {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        }
+    } else {
+        out.push_str(&words.collect::<Vec<_>>().join(" ").to_lowercase());
+    }
 }
 
-/// What an account and a team member are compared by.
+/// What an account and a team member are compared by; an empty field is an absent one.
+/// The buffers are reused from one account to the next, so matching a sync allocates little.
+#[derive(Default)]
 struct Identity {
-    email: Option<String>,
-    local_part: Option<String>,
-    full_name: Option<String>,
-    last_name: Option<String>,
+    /// `values::email_key` of the email.
+    email: String,
+    full_name: String,
+    last_name: String,
 }
 
 impl Identity {
-    fn of_account(a: &AppAccount) -> Self {
-        let full = match (&a.first_name, &a.last_name) {
-            (Some(f), Some(l)) => Some(format!("{f} {l}")),
-            _ => a.display_name.clone(),
-        };
-        Self::new(a.email.as_deref(), full.as_deref(), a.last_name.as_deref())
-    }
-
     fn of_member(tm: &TeamMember) -> Self {
-        Self::new(tm.email.as_deref(), Some(&tm.full_name()), Some(&tm.last_name))
+        let mut id = Identity::default();
+        id.fill(
+            tm.email.as_deref(),
+            &[&tm.first_name, &tm.last_name],
+            Some(&tm.last_name),
+        );
+        id
     }
 
-    fn new(email: Option<&str>, full_name: Option<&str>, last_name: Option<&str>) -> Self {
-        let email = email.map(values::email_key).filter(|e| !e.is_empty());
-        Self {
-            local_part: email
-                .as_deref()
-                .and_then(|e| e.split('@').next())
-                .map(str::to_owned),
-            email,
-            full_name: full_name.map(normalise).filter(|n| !n.is_empty()),
-            last_name: last_name.map(normalise).filter(|n| !n.is_empty()),
+    fn fill_from_account(&mut self, a: &AppAccount) {
+        let last = a.last_name.as_deref();
+        match (&a.first_name, last) {
+            (Some(f), Some(l)) => self.fill(a.email.as_deref(), &[f, l], last),
+            _ => self.fill(
+                a.email.as_deref(),
+                &[a.display_name.as_deref().unwrap_or("")],
+                last,
+            ),
         }
+    }
+
+    fn fill(&mut self, email: Option<&str>, full_name: &[&str], last_name: Option<&str>) {
+        self.email.clear();
+        if let Some(e) = email.map(str::trim) {
+            if e.is_ascii() {
+                self.email.push_str(e);
+                self.email.make_ascii_lowercase();
+            } else {
+                self.email.push_str(&values::email_key(e));
+            }
+        }
+        normalise_into(&mut self.full_name, full_name);
+        normalise_into(&mut self.last_name, &[last_name.unwrap_or("")]);
+    }
+
+    fn email(&self) -> Option<&str> {
+        Some(self.email.as_str()).filter(|e| !e.is_empty())
+    }
+
+    /// The email's name (before the `@`).
+    fn local_part(&self) -> Option<&str> {
+        self.email().and_then(|e| e.split('@').next())
+    }
+
+    fn full_name(&self) -> Option<&str> {
+        Some(self.full_name.as_str()).filter(|n| !n.is_empty())
+    }
+
+    fn last_name(&self) -> Option<&str> {
+        Some(self.last_name.as_str()).filter(|n| !n.is_empty())
     }
 }
 
@@ -273,11 +317,13 @@ pub fn match_accounts<'a>(
     members: &'a [TeamMember],
     accounts: &[AppAccount],
 ) -> Vec<(Option<&'a TeamMember>, Vec<Suggestion>)> {
-    let roster = Roster::new(members);
+    let identities = Roster::identities(members);
+    let roster = Roster::new(members, &identities);
+    let mut id = Identity::default();
     accounts
         .iter()
         .map(|account| {
-            let id = Identity::of_account(account);
+            id.fill_from_account(account);
             match roster.exact(&id) {
                 Some(tm) => (Some(tm), Vec::new()),
                 None => (None, roster.suggestions(&id)),
@@ -286,38 +332,83 @@ pub fn match_accounts<'a>(
         .collect()
 }
 
-/// Team members indexed for matching: a sync of 100k accounts stays linear.
-struct Roster<'a> {
-    members: &'a [TeamMember],
-    /// Each member's normalised full name (the exact match compares it).
-    names: Vec<Option<String>>,
-    by_email: HashMap<String, Vec<usize>>,
-    by_local: HashMap<String, Vec<usize>>,
-    by_name: HashMap<String, Vec<usize>>,
-    by_last: HashMap<String, Vec<usize>>,
+/// The team members an index key leads to: nearly always one, so no allocation for it.
+enum Hits {
+    One(usize),
+    Many(Vec<usize>),
 }
 
-impl<'a> Roster<'a> {
-    fn new(members: &'a [TeamMember]) -> Self {
+impl Hits {
+    fn push(&mut self, i: usize) {
+        match self {
+            Hits::One(first) => *self = Hits::Many(vec![*first, i]),
+            Hits::Many(all) => all.push(i),
+        }
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Hits::One(i) => std::slice::from_ref(i),
+            Hits::Many(all) => all,
+        }
+    }
+}
+
+/// An index from a normalised key to team members. Keys come from vendors and team members;
+/// foldhash is seeded per process and several times faster than the standard SipHash here.
+type Index<'i> = foldhash::HashMap<&'i str, Hits>;
+
+/// Team members indexed for matching: a sync of 100k accounts stays linear.
+struct Roster<'a, 'i> {
+    members: &'a [TeamMember],
+    identities: &'i [Identity],
+    by_email: Index<'i>,
+    by_local: Index<'i>,
+    by_name: Index<'i>,
+    by_last: Index<'i>,
+}
+
+/// What can agree between an account and a team member, the points each earns, and what it
+/// tells the admin (in this order in a suggestion's reason).
+const LIKENESSES: [(u8, &str); 4] = [
+    (60, "same email"),
+    (30, "same name"),
+    (25, "same email name"),
+    (10, "same last name"),
+];
+const SAME_EMAIL: usize = 0;
+const SAME_NAME: usize = 1;
+const SAME_EMAIL_NAME: usize = 2;
+const SAME_LAST_NAME: usize = 3;
+/// Below this a likeness is not worth showing.
+const SUGGESTION_FLOOR: u8 = 25;
+
+impl<'a, 'i> Roster<'a, 'i> {
+    fn identities(members: &[TeamMember]) -> Vec<Identity> {
+        members.iter().map(Identity::of_member).collect()
+    }
+
+    fn new(members: &'a [TeamMember], identities: &'i [Identity]) -> Self {
+        let index = || Index::with_capacity_and_hasher(members.len(), Default::default());
         let mut r = Roster {
             members,
-            names: Vec::with_capacity(members.len()),
-            by_email: HashMap::with_capacity(members.len()),
-            by_local: HashMap::with_capacity(members.len()),
-            by_name: HashMap::with_capacity(members.len()),
-            by_last: HashMap::with_capacity(members.len()),
+            identities,
+            by_email: index(),
+            by_local: index(),
+            by_name: index(),
+            by_last: index(),
         };
-        for (i, tm) in members.iter().enumerate() {
-            let id = Identity::of_member(tm);
-            r.names.push(id.full_name.clone());
+        for (i, id) in identities.iter().enumerate() {
             for (map, key) in [
-                (&mut r.by_email, id.email),
-                (&mut r.by_local, id.local_part),
-                (&mut r.by_name, id.full_name),
-                (&mut r.by_last, id.last_name),
+                (&mut r.by_email, id.email()),
+                (&mut r.by_local, id.local_part()),
+                (&mut r.by_name, id.full_name()),
+                (&mut r.by_last, id.last_name()),
             ] {
                 if let Some(k) = key {
-                    map.entry(k).or_default().push(i);
+                    map.entry(k)
+                        .and_modify(|hits| hits.push(i))
+                        .or_insert(Hits::One(i));
                 }
             }
         }
@@ -326,12 +417,13 @@ impl<'a> Roster<'a> {
 
     /// The one team member whose name and email are both the same, if exactly one.
     fn exact(&self, id: &Identity) -> Option<&'a TeamMember> {
-        let (email, name) = (id.email.as_ref()?, id.full_name.as_ref()?);
+        let (email, name) = (id.email()?, id.full_name()?);
         let mut hits = self
             .by_email
             .get(email)?
+            .as_slice()
             .iter()
-            .filter(|&&i| self.names[i].as_ref() == Some(name))
+            .filter(|&&i| self.identities[i].full_name() == Some(name))
             .map(|&i| &self.members[i]);
         let first = hits.next()?;
         hits.next().is_none().then_some(first)
@@ -339,40 +431,42 @@ impl<'a> Roster<'a> {
 
     /// Ranked guesses for the admin (best first, at most three).
     fn suggestions(&self, id: &Identity) -> Vec<Suggestion> {
-        let mut scores: BTreeMap<usize, (u8, Vec<&'static str>)> = BTreeMap::new();
-        let mut add =
-            |map: &HashMap<String, Vec<usize>>, key: &Option<String>, points: u8, why: &'static str| {
-                if let Some(hits) = key.as_ref().and_then(|k| map.get(k)) {
-                    for &i in hits {
-                        let entry = scores.entry(i).or_insert((0, Vec::new()));
-                        entry.0 = entry.0.saturating_add(points);
-                        entry.1.push(why);
+        // Few members share a key, so a short list beats a map here; each member's
+        // likenesses are a bit set, turned into words only for what is shown.
+        let mut scores: Vec<(usize, u8, u8)> = Vec::new();
+        let mut add = |map: &Index<'i>, key: Option<&str>, likeness: usize| {
+            for &i in key.and_then(|k| map.get(k)).map_or(&[][..], Hits::as_slice) {
+                let points = LIKENESSES[likeness].0;
+                match scores.iter_mut().find(|(m, _, _)| *m == i) {
+                    Some((_, score, seen)) => {
+                        *score = score.saturating_add(points);
+                        *seen |= 1 << likeness;
                     }
+                    None => scores.push((i, points, 1 << likeness)),
                 }
-            };
-        add(&self.by_email, &id.email, 60, "same email");
-        add(&self.by_name, &id.full_name, 30, "same name");
-        if id.email.is_none()
-            || !self
-                .by_email
-                .contains_key(id.email.as_deref().unwrap_or_default())
-        {
-            add(&self.by_local, &id.local_part, 25, "same email name");
+            }
+        };
+        add(&self.by_email, id.email(), SAME_EMAIL);
+        add(&self.by_name, id.full_name(), SAME_NAME);
+        if !id.email().is_some_and(|e| self.by_email.contains_key(e)) {
+            add(&self.by_local, id.local_part(), SAME_EMAIL_NAME);
         }
-        if !id
-            .full_name
-            .as_ref()
-            .is_some_and(|n| self.by_name.contains_key(n))
-        {
-            add(&self.by_last, &id.last_name, 10, "same last name");
+        if !id.full_name().is_some_and(|n| self.by_name.contains_key(n)) {
+            add(&self.by_last, id.last_name(), SAME_LAST_NAME);
         }
         let mut ranked: Vec<Suggestion> = scores
             .into_iter()
-            .filter(|(_, (score, _))| *score >= 25)
-            .map(|(i, (score, why))| Suggestion {
+            .filter(|(_, score, _)| *score >= SUGGESTION_FLOOR)
+            .map(|(i, score, seen)| Suggestion {
                 team_member_id: self.members[i].id.clone(),
                 score: score.min(100),
-                reason: why.join(", "),
+                reason: LIKENESSES
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| seen & (1 << bit) != 0)
+                    .map(|(_, (_, why))| *why)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
             .collect();
         ranked.sort_by(|a, b| {
@@ -539,7 +633,8 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
 
     // Match what agrees exactly; suggest for the rest.
     let members = all_team_members(apps, company_id).await?;
-    let roster = Roster::new(&members);
+    let identities = Roster::identities(&members);
+    let roster = Roster::new(&members, &identities);
     let links: HashSet<(String, String)> = all_records::<Value>(apps, &partition(company_id), "TMACCT#")
         .await?
         .into_iter()
@@ -555,7 +650,8 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
             continue;
         }
         let version = version.expect("every current account is stored");
-        let id = Identity::of_account(&account);
+        let mut id = Identity::default();
+        id.fill_from_account(&account);
         if let Some(tm) = roster.exact(&id)
             && eligibility(Subject::TeamMember(tm)).is_ok()
             && !links.contains(&(slug.to_owned(), tm.id.clone()))
@@ -1861,5 +1957,97 @@ mod tests {
         assert_eq!(status_from_vendor(Some(InviteSent), Deleted, blind), Deleted);
         // A vendor that shows invitations is believed when it says the person joined.
         assert_eq!(status_from_vendor(Some(InviteSent), Active, caps(true)), Active);
+    }
+
+    /// The plain definition the fast normalisation must agree with.
+    fn normalised(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn names_normalise_as_their_plain_definition(
+            first in "[ a-zA-Z\t\u{0b}\u{a0}ΣσςÉé'-]{0,12}",
+            last in "[ a-zA-Z\t\u{0b}\u{a0}ΣσςÉé'-]{0,12}",
+            email in "[ a-zA-Z0-9@.É]{0,16}",
+        ) {
+            let mut out = String::from("left over");
+            normalise_into(&mut out, &[&first, &last]);
+            proptest::prop_assert_eq!(&out, &normalised(&format!("{first} {last}")));
+            let mut id = Identity::default();
+            id.fill(Some(&email), &[&first], Some(&last));
+            let email_key = values::email_key(&email);
+            let last_key = normalised(&last);
+            proptest::prop_assert_eq!(id.email(), Some(email_key.as_str()).filter(|e| !e.is_empty()));
+            proptest::prop_assert_eq!(id.last_name(), Some(last_key.as_str()).filter(|n| !n.is_empty()));
+        }
+    }
+
+    #[test]
+    fn suggestions_rank_what_agrees() {
+        let now = chrono::Utc::now();
+        let member = |id: &str, first: &str, last: &str, email: &str| TeamMember {
+            id: id.into(),
+            company_id: "com_1".into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            email: Some(email.into()),
+            kind: team::Kind::Employee,
+            work_country: "US".into(),
+            start_date: None,
+            offer_status: team::OfferStatus::None,
+            employment_status: EmploymentStatus::Active,
+            last_day: None,
+            rehired_on: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let members = [
+            member("tm_1", "Ada", "Lovelace", "ada@example.com"),
+            member("tm_2", "Ada", "Lovelace", "ada.l@other.example"),
+            member("tm_3", "Grace", "Hopper", "grace@example.com"),
+            member("tm_4", "Alan", "Turing", "alan@example.com"),
+        ];
+        let account = |first: &str, last: &str, email: &str| AppAccount {
+            id: "acc".into(),
+            app: "app".into(),
+            vendor_id: "v".into(),
+            email: Some(email.into()),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            display_name: None,
+            status: AccountStatus::Active,
+            present: true,
+            matching: Matching::Unmatched,
+            suggestions: Vec::new(),
+            first_seen_at: now,
+            updated_at: now,
+        };
+        let got = match_accounts(
+            &members,
+            &[
+                account(" ADA ", "lovelace", "Ada@Example.com "),
+                account("Ada", "Lovelace", "someone@else.example"),
+                account("G.", "Hopper", "grace@elsewhere.example"),
+                account("Bot", "Number 9", "bot@vendor.example"),
+            ],
+        );
+        // Name and email agree with exactly one member (case and spaces aside): matched.
+        assert_eq!(got[0].0.map(|tm| tm.id.as_str()), Some("tm_1"));
+        // Two members share the name: suggested, not matched.
+        assert_eq!(got[1].0, None);
+        let ids: Vec<_> = got[1]
+            .1
+            .iter()
+            .map(|s| (s.team_member_id.as_str(), s.score))
+            .collect();
+        assert_eq!(ids, [("tm_1", 30), ("tm_2", 30)]);
+        // Email name and last name: one suggestion with both reasons.
+        assert_eq!(got[2].1.len(), 1);
+        assert_eq!(got[2].1[0].team_member_id, "tm_3");
+        assert_eq!(got[2].1[0].score, 35);
+        assert_eq!(got[2].1[0].reason, "same email name, same last name");
+        // Nothing in common: nothing suggested.
+        assert_eq!(got[3], (None, Vec::new()));
     }
 }

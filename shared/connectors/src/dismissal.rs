@@ -772,8 +772,16 @@ async fn update_breaker(
 }
 
 /// Whether one more removal in `app` now would be unusual: more than a fifth of its managed
-/// accounts (and at least five) within an hour, unless an admin confirmed.
-async fn breaker_trips(apps: &Apps, company_id: &str, app: &str, managed: usize) -> Result<bool> {
+/// accounts (and at least five) within an hour, unless an admin confirmed. The managed
+/// accounts are counted (a query over the app's accounts, kept in `managed` for the run)
+/// only when the hour's removals reach the floor, so a usual dismissal never pages through
+/// a large app.
+async fn breaker_trips(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    managed: &mut HashMap<String, usize>,
+) -> Result<bool> {
     let now = apps.services.clock.now();
     let breaker: Breaker = match apps.services.store.get(&breaker_key(company_id, app)).await? {
         Some(i) => i.record()?,
@@ -787,6 +795,17 @@ async fn breaker_trips(apps: &Apps, company_id: &str, app: &str, managed: usize)
         .iter()
         .filter(|t| **t > now - Duration::hours(1))
         .count();
+    if recent < BREAKER_FLOOR {
+        return Ok(false);
+    }
+    let managed = match managed.get(app) {
+        Some(n) => *n,
+        None => {
+            let n = managed_count(apps, company_id, app).await?;
+            managed.insert(app.to_owned(), n);
+            n
+        }
+    };
     let limit = ((managed as f64 * BREAKER_SHARE).ceil() as usize).max(BREAKER_FLOOR);
     Ok(recent >= limit)
 }
@@ -866,13 +885,7 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             continue;
         }
         let app_slug = d.steps[i].app.clone();
-        if !managed.contains_key(&app_slug) {
-            managed.insert(
-                app_slug.clone(),
-                managed_count(apps, company_id, &app_slug).await?,
-            );
-        }
-        if breaker_trips(apps, company_id, &app_slug, managed[&app_slug]).await? {
+        if breaker_trips(apps, company_id, &app_slug, &mut managed).await? {
             d.steps[i].state = StepState::Paused {
                 reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
             };

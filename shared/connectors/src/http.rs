@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -51,7 +53,34 @@ impl Default for HttpConfig {
 #[async_trait]
 pub trait Sleeper: Send + Sync {
     async fn sleep(&self, duration: Duration);
+
+    /// Time passed on a simulated clock that only this sleeper's waits move (a benchmark of
+    /// hours of throttled calls); `None`, the default, means real time.
+    fn simulated_now(&self) -> Option<Duration> {
+        None
+    }
 }
+
+/// What the throttles read the time from: real time since the machinery was built, or the
+/// sleeper's simulated time, so throttle and waits always agree.
+#[derive(Clone)]
+struct ThrottleClock {
+    started: std::time::Instant,
+    sleeper: Arc<dyn Sleeper>,
+}
+
+impl Clock for ThrottleClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.sleeper
+            .simulated_now()
+            .unwrap_or_else(|| self.started.elapsed())
+    }
+}
+
+/// One app's throttle: a GCRA limiter per company.
+type Throttle = RateLimiter<String, DefaultKeyedStateStore<String>, ThrottleClock, NoOpMiddleware<Duration>>;
 
 #[derive(Debug, Default)]
 pub struct TokioSleeper;
@@ -275,11 +304,14 @@ pub struct RateLimit {
 /// The process-wide HTTP machinery: one client (connection pool), the egress policy and
 /// the throttles. Build once at start and share.
 pub struct VendorHttp {
-    client: reqwest::Client,
+    /// Built on the first vendor call: building it parses the system's root certificates
+    /// (milliseconds), which a function start should not pay for requests that never call
+    /// a vendor.
+    client: std::sync::OnceLock<reqwest::Client>,
     policy: Arc<EgressPolicy>,
     config: HttpConfig,
     sleeper: Arc<dyn Sleeper>,
-    throttles: Mutex<HashMap<&'static str, Arc<DefaultKeyedRateLimiter<String>>>>,
+    throttles: Mutex<HashMap<&'static str, Arc<Throttle>>>,
     /// Tokens minted by grants the service makes itself, by grant (see `oauth::MintedToken`).
     pub(crate) minted: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
 }
@@ -290,19 +322,8 @@ impl VendorHttp {
     }
 
     pub fn with_sleeper(policy: EgressPolicy, config: HttpConfig, sleeper: Arc<dyn Sleeper>) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver {
-                sandbox: policy.is_sandbox(),
-                trusted: configured_proxy_hosts(),
-            }))
-            .user_agent(concat!("app-provisioning/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds");
         Self {
-            client,
+            client: std::sync::OnceLock::new(),
             policy: Arc::new(policy),
             config,
             sleeper,
@@ -315,15 +336,37 @@ impl VendorHttp {
         &self.policy
     }
 
-    fn throttle(&self, app: &'static str, limit: RateLimit) -> Arc<DefaultKeyedRateLimiter<String>> {
+    fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(self.config.connect_timeout)
+                .timeout(self.config.request_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .dns_resolver(Arc::new(GuardedResolver {
+                    sandbox: self.policy.is_sandbox(),
+                    trusted: configured_proxy_hosts(),
+                }))
+                .user_agent(concat!("app-provisioning/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds")
+        })
+    }
+
+    fn throttle(&self, app: &'static str, limit: RateLimit) -> Arc<Throttle> {
         let mut throttles = self.throttles.lock().expect("throttle lock");
         throttles
             .entry(app)
             .or_insert_with(|| {
                 let per_minute = NonZeroU32::new(limit.per_minute.max(1)).expect("non-zero");
                 let burst = NonZeroU32::new(limit.burst.max(1)).expect("non-zero");
-                Arc::new(DefaultKeyedRateLimiter::keyed(
+                let clock = ThrottleClock {
+                    started: std::time::Instant::now(),
+                    sleeper: self.sleeper.clone(),
+                };
+                Arc::new(RateLimiter::new(
                     Quota::per_minute(per_minute).allow_burst(burst),
+                    DefaultKeyedStateStore::default(),
+                    clock,
                 ))
             })
             .clone()
@@ -391,11 +434,10 @@ impl Session {
     async fn wait_for_throttle(&self) {
         let Some(limit) = self.limit else { return };
         let limiter = self.http.throttle(self.app, limit);
-        let clock = DefaultClock::default();
         while let Err(not_until) = limiter.check_key(&self.company_id) {
             self.http
                 .sleeper
-                .sleep(not_until.wait_time_from(clock.now()))
+                .sleep(not_until.wait_time_from(limiter.clock().now()))
                 .await;
         }
     }
@@ -407,7 +449,7 @@ impl Session {
         auth: Option<(HeaderName, SecretString)>,
         body_fields: Option<&SecretString>,
     ) -> Result<VendorResponse, reqwest::Error> {
-        let mut builder = self.http.client.request(request.method.clone(), target.clone());
+        let mut builder = self.http.client().request(request.method.clone(), target.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }

@@ -75,44 +75,93 @@ fn credentials() -> aws_sdk_dynamodb::config::Credentials {
     aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto")
 }
 
+/// A client of AWS service `$sdk` pointed at moto, counting its round trips in `$counter`
+/// (an `Option<&RoundTrips>`).
+macro_rules! moto_client {
+    ($sdk:ident, $counter:expr) => {{
+        let mut config = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .endpoint_url(&moto().endpoint)
+            .region($sdk::config::Region::new(REGION))
+            .credentials_provider(credentials());
+        if let Some(counter) = $counter {
+            config = config.interceptor(RoundTrips::clone(counter));
+        }
+        $sdk::Client::from_conf(config.build())
+    }};
+}
+
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .endpoint_url(&moto().endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new(REGION))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    moto_client!(aws_sdk_dynamodb, None::<&RoundTrips>)
 }
 
 pub fn sesv2_client() -> aws_sdk_sesv2::Client {
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-        .endpoint_url(&moto().endpoint)
-        .region(aws_sdk_sesv2::config::Region::new(REGION))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_sesv2::Client::from_conf(config)
+    moto_client!(aws_sdk_sesv2, None::<&RoundTrips>)
 }
 
 pub fn secretsmanager_client() -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(&moto().endpoint)
-        .region(aws_sdk_secretsmanager::config::Region::new(REGION))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    moto_client!(aws_sdk_secretsmanager, None::<&RoundTrips>)
 }
 
 pub fn scheduler_client() -> aws_sdk_scheduler::Client {
-    let config = aws_sdk_scheduler::Config::builder()
-        .behavior_version(aws_sdk_scheduler::config::BehaviorVersion::latest())
-        .endpoint_url(&moto().endpoint)
-        .region(aws_sdk_scheduler::config::Region::new(REGION))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_scheduler::Client::from_conf(config)
+    moto_client!(aws_sdk_scheduler, None::<&RoundTrips>)
+}
+
+/// Every AWS client the service uses, pointed at moto, all counting into one `RoundTrips`.
+pub struct CountedClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub round_trips: RoundTrips,
+}
+
+pub fn counted_clients() -> CountedClients {
+    let round_trips = RoundTrips::default();
+    let counter = Some(&round_trips);
+    CountedClients {
+        dynamodb: moto_client!(aws_sdk_dynamodb, counter),
+        sesv2: moto_client!(aws_sdk_sesv2, counter),
+        secretsmanager: moto_client!(aws_sdk_secretsmanager, counter),
+        scheduler: moto_client!(aws_sdk_scheduler, counter),
+        round_trips,
+    }
+}
+
+/// An SDK interceptor that records each request sent to AWS (every attempt, retries
+/// included) as `(service, operation)`.
+#[derive(Debug, Clone, Default)]
+pub struct RoundTrips(std::sync::Arc<Mutex<Vec<(String, String)>>>);
+
+impl RoundTrips {
+    /// The round trips since the last call, in order.
+    pub fn take(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.0.lock().expect("round trips lock"))
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map(|m| (m.service().to_owned(), m.name().to_owned()))
+            .unwrap_or_else(|| ("unknown".into(), "unknown".into()));
+        self.0
+            .lock()
+            .expect("round trips lock")
+            .push((service, operation));
+        Ok(())
+    }
 }
 
 /// A table name no other test in this process uses.

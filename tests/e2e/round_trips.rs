@@ -1,0 +1,345 @@
+//! AWS round trips per operation (issue 11, item 3): the whole service on its AWS adapters
+//! (DynamoDB, Secrets Manager, EventBridge Scheduler and SES, all on moto, every SDK client
+//! counting what it sends), the sandbox apps as vendors. Each operation's round trips are
+//! printed (`infra/scripts/bench` collects the lines into BENCHMARKS.md) and held to a budget:
+//! the minimum its data needs, so a change that adds a round trip fails here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use devserver::{Local, LocalConfig};
+use prov_connectors::dismissal::{self, CleanupEvent};
+use prov_core::Services;
+use prov_core::auth::ensure_partner_token;
+use prov_core::clock::ManualClock;
+use prov_platform::{EventBridgeScheduler, EventBridgeTarget, SecretsManagerStore, SesMailer};
+use prov_store::DynamoStore;
+use prov_testkit::{Answer, RoundTrips, call, json_request};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const PARTNER: &str = "round-trips-partner-token-0123456789";
+const SENDER: &str = "no-reply@provisioning.example.com";
+
+struct Deployed {
+    app: axum::Router,
+    local: Local,
+    clock: ManualClock,
+    round_trips: RoundTrips,
+    /// Each measured operation: (name, round trips by service and operation).
+    measured: Vec<(String, Vec<(String, String)>)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Deployed {
+    async fn start() -> Self {
+        let aws = prov_testkit::counted_clients();
+        let (table, audit) = (
+            prov_testkit::unique_name("rt"),
+            prov_testkit::unique_name("rt-audit"),
+        );
+        DynamoStore::create_table(&aws.dynamodb, &table).await.unwrap();
+        DynamoStore::create_table(&aws.dynamodb, &audit).await.unwrap();
+        aws.sesv2
+            .create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await
+            .unwrap();
+        let group = prov_testkit::unique_name("rt-dismissals");
+        aws.scheduler
+            .create_schedule_group()
+            .name(&group)
+            .send()
+            .await
+            .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listen_url = format!("http://{}", listener.local_addr().unwrap());
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+        let config = LocalConfig {
+            data_dir: dir.path(),
+            public_base_url: &listen_url,
+            listen_url: &listen_url,
+            vendor_routes: &[],
+        };
+        // The devserver's wiring (sandbox vendors, egress routes, OAuth clients) with the
+        // AWS adapters in place of the embedded ones.
+        let mut local = Local::open(&config, Arc::new(clock.clone())).unwrap();
+        let services = Services {
+            store: Arc::new(DynamoStore::new(aws.dynamodb.clone(), table)),
+            audit: Arc::new(DynamoStore::new(aws.dynamodb.clone(), audit)),
+            mailer: Arc::new(SesMailer::new(aws.sesv2.clone(), SENDER)),
+            ..local.services.clone()
+        };
+        local.services = services.clone();
+        local.apps.services = services;
+        local.apps.secrets = Arc::new(SecretsManagerStore::new(
+            aws.secretsmanager.clone(),
+            &prov_testkit::unique_name("rt"),
+            std::time::Duration::from_secs(300),
+        ));
+        local.apps.scheduler = Arc::new(EventBridgeScheduler::new(
+            aws.scheduler.clone(),
+            EventBridgeTarget {
+                group,
+                function_arn: "arn:aws:lambda:us-east-1:123456789012:function:cleanup".into(),
+                role_arn: "arn:aws:iam::123456789012:role/scheduler".into(),
+                dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:dlq".into(),
+            },
+        ));
+        ensure_partner_token(
+            local.services.store.as_ref(),
+            &clock,
+            "P",
+            &SecretString::from(PARTNER),
+        )
+        .await
+        .unwrap();
+        let app = local.app();
+        let served = app.clone();
+        tokio::spawn(async move { axum::serve(listener, served).await });
+        aws.round_trips.take();
+        Self {
+            app,
+            local,
+            clock,
+            round_trips: aws.round_trips,
+            measured: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, method: &str, uri: &str, token: &str, body: Option<Value>) -> Answer {
+        let body = body.unwrap_or(Value::Null);
+        let token = Some(token).filter(|t| !t.is_empty());
+        let mut request = json_request(method, uri, token, &body);
+        if body.is_null() {
+            *request.body_mut() = axum::body::Body::empty();
+            request.headers_mut().remove("content-type");
+        }
+        call(&self.app, request).await
+    }
+
+    /// Sends one request and records its round trips under `name`.
+    async fn measure(
+        &mut self,
+        name: &str,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        self.round_trips.take();
+        let answer = self.send(method, uri, token, body).await;
+        assert!(answer.status.is_success(), "{name}: {}", answer.text());
+        self.record(name);
+        answer
+    }
+
+    fn record(&mut self, name: &str) {
+        self.measured.push((name.to_owned(), self.round_trips.take()));
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.measured
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, trips)| trips.len())
+    }
+}
+
+/// `Service.Operation×n, …`, in first-seen order.
+fn summarise(trips: &[(String, String)]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for (service, operation) in trips {
+        let key = format!("{service}.{operation}");
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| if *n == 1 { k.clone() } else { format!("{k}×{n}") })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// API-key apps of the sandbox a person gets an account in, with their connect fields.
+fn five_apps() -> [(&'static str, Value); 5] {
+    [
+        (
+            "sandbox_scim",
+            json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-rt-scim"}),
+        ),
+        (
+            "okta",
+            json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": "sandbox-okta"}),
+        ),
+        (
+            "fifteen_five",
+            json!({"scim_base_url": "https://my.15five.com/scim/v2", "scim_token": "sandbox-15five-0123456789abcde"}),
+        ),
+        (
+            "planview_leankit",
+            json!({"account": "acme", "api_token": "sandbox-lk-1"}),
+        ),
+        (
+            "clickup",
+            json!({"api_token": "pk_sandbox-acme", "team_id": prov_sandbox::CLICKUP_TEAM_ID.to_string()}),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trips_per_operation_are_what_the_data_needs() {
+    let mut d = Deployed::start().await;
+    let provisioned = d
+        .measure(
+            "provision a company",
+            "POST",
+            "/v1/provision",
+            PARTNER,
+            Some(json!({"user": {"first_name": "P", "last_name": "A", "email": "owner@example.com"}, "company": {"name": "Co"}})),
+        )
+        .await
+        .json();
+    let claim_url = provisioned["account_claim_url"].as_str().unwrap();
+    let claim_id = claim_url.rsplit('/').next().unwrap().to_owned();
+    let claimed = d
+        .measure(
+            "claim the company",
+            "POST",
+            &format!("/v1/claims/{claim_id}"),
+            "",
+            Some(json!({"email": "owner@example.com"})),
+        )
+        .await
+        .json();
+    let company = claimed["company_id"].as_str().unwrap().to_owned();
+    let admin = claimed["token"].as_str().unwrap().to_owned();
+    let path = |rest: &str| format!("/v1/companies/{company}{rest}");
+    d.measure(
+        "set the plan",
+        "PATCH",
+        &path(""),
+        PARTNER,
+        Some(json!({"plan": "plus"})),
+    )
+    .await;
+    for (i, (app, fields)) in five_apps().into_iter().enumerate() {
+        let name = if i == 0 {
+            "connect an app (API key)"
+        } else {
+            "connect another app"
+        };
+        d.measure(
+            name,
+            "POST",
+            &path(&format!("/apps/{app}/connection")),
+            &admin,
+            Some(fields),
+        )
+        .await;
+    }
+    let person = |first: &str| json!({"first_name": first, "last_name": "Person", "kind": "employee", "email": format!("{}@example.com", first.to_lowercase())});
+    let ada = d
+        .measure(
+            "add a team member",
+            "POST",
+            &path("/team_members"),
+            &admin,
+            Some(person("Ada")),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |tm: &str| Some(json!({"team_member_id": tm}));
+    for (i, (app, _)) in five_apps().into_iter().enumerate() {
+        let name = if i == 0 {
+            "create an account"
+        } else {
+            "create another account"
+        };
+        d.measure(
+            name,
+            "POST",
+            &path(&format!("/apps/{app}/accounts")),
+            &admin,
+            create(&ada),
+        )
+        .await;
+    }
+    d.measure(
+        "list a person's apps",
+        "GET",
+        &path(&format!("/team_members/{ada}/apps")),
+        &admin,
+        None,
+    )
+    .await;
+
+    // Dismissal with a future last day: scheduled, then the cleanup removes five accounts.
+    let dismissed = d
+        .measure(
+            "dismiss a person with 5 accounts (schedule)",
+            "PUT",
+            &path(&format!("/team_members/{ada}/dismissal")),
+            &admin,
+            Some(json!({"last_day": "2026-03-10"})),
+        )
+        .await
+        .json();
+    assert_eq!(dismissed["status"], "scheduled", "{dismissed}");
+    d.clock.set(Utc.with_ymd_and_hms(2026, 3, 11, 9, 0, 0).unwrap());
+    d.round_trips.take();
+    let ran = dismissal::handle(
+        &d.local.apps,
+        CleanupEvent::DismissalDue {
+            company_id: company.clone(),
+            team_member_id: ada.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    d.record("the scheduled cleanup removing 5 accounts");
+    assert_eq!(
+        (ran["state"].as_str(), ran["removed"].as_u64()),
+        (Some("done"), Some(5)),
+        "{ran}"
+    );
+    let left = d.local.sandbox.emails("sandbox-rt-scim");
+    assert!(!left.contains(&"ada@example.com".to_owned()), "{left:?}");
+
+    println!("| operation | AWS round trips | which |");
+    println!("|---|---|---|");
+    // Repeats of an operation are printed once when they cost the same.
+    let mut printed: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, trips) in &d.measured {
+        if printed.insert(name, trips.len()) != Some(trips.len()) {
+            println!("| {name} | {} | {} |", trips.len(), summarise(trips));
+        }
+    }
+
+    // Budgets: what each operation takes today (BENCHMARKS.md says what it is spent on and
+    // what is above the minimum); a change that adds a round trip must say why here.
+    let budgets = [
+        ("provision a company", 7),
+        ("claim the company", 4),
+        ("create an account", 13),
+        ("dismiss a person with 5 accounts (schedule)", 20),
+        ("the scheduled cleanup removing 5 accounts", 57),
+    ];
+    for (name, budget) in budgets {
+        assert!(
+            d.count(name) <= budget,
+            "{name}: {} round trips, budget {budget}",
+            d.count(name)
+        );
+    }
+}
