@@ -189,4 +189,136 @@ mod tests {
         assert!(!is_json(""));
         assert!(!is_json("application/x-www-form-urlencoded"));
     }
+
+    mod parsers {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::http::{Request, StatusCode};
+        use axum::routing::{get, post};
+        use http_body_util::BodyExt;
+        use proptest::prelude::*;
+        use tower::ServiceExt;
+
+        use super::super::{JsonObject, PathParam, QueryParams};
+
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Page {
+            limit: Option<u32>,
+            cursor: Option<String>,
+        }
+
+        /// The request parsers behind the edge's layers, each handler answering 200.
+        fn router() -> Router {
+            crate::finish(
+                Router::new()
+                    .route("/body", post(|JsonObject(_): JsonObject| async { "ok" }))
+                    .route(
+                        "/items/{id}",
+                        get(|PathParam(_): PathParam<String>| async { "ok" }),
+                    )
+                    .route("/page", get(|QueryParams(_): QueryParams<Page>| async { "ok" })),
+            )
+        }
+
+        /// Sends one request; answers its status and, for a refusal, whether the body is
+        /// the one error shape (`{"errors": [{"error_key", "category", "message"}, ...]}`).
+        fn answer(request: Request<Body>) -> (StatusCode, bool) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let response = router().oneshot(request).await.expect("infallible");
+                let status = response.status();
+                let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+                let shaped = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
+                    .is_some_and(|errors| {
+                        !errors.is_empty()
+                            && errors.iter().all(|e| {
+                                ["error_key", "category", "message"]
+                                    .iter()
+                                    .all(|k| e.get(k).is_some_and(|v| v.is_string()))
+                            })
+                    });
+                (status, shaped)
+            })
+        }
+
+        fn refused_in_shape((status, shaped): (StatusCode, bool)) -> Result<(), TestCaseError> {
+            prop_assert!(status == StatusCode::OK || status.is_client_error(), "{status}");
+            prop_assert!(
+                status == StatusCode::OK || shaped,
+                "{status} not in the error shape"
+            );
+            Ok(())
+        }
+
+        /// Bodies: raw bytes, near-JSON text and JSON values of every kind and depth.
+        fn bodies() -> impl Strategy<Value = Vec<u8>> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                ".{0,20}".prop_map(serde_json::Value::from),
+            ];
+            let json = leaf
+                .prop_recursive(4, 64, 8, |inner| {
+                    prop_oneof![
+                        prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+                        prop::collection::btree_map(".{0,10}", inner, 0..8)
+                            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                    ]
+                })
+                .prop_map(|v| v.to_string().into_bytes());
+            let nested = (1usize..3000, prop::bool::ANY).prop_map(|(depth, object)| {
+                let (open, close) = if object { ("{\"a\":", "}") } else { ("[", "]") };
+                format!("{}1{}", open.repeat(depth), close.repeat(depth)).into_bytes()
+            });
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..512),
+                "[ -~\\t\\n{}\\[\\]\":,0-9a-z\\\\]{0,200}".prop_map(String::into_bytes),
+                json,
+                nested,
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            #[test]
+            fn any_body_is_parsed_or_refused_in_the_one_shape(
+                body in bodies(),
+                content_type in prop_oneof![
+                    Just("application/json"),
+                    Just("application/json; charset=utf-8"),
+                    Just("text/plain"),
+                    Just(""),
+                ],
+            ) {
+                let mut request = Request::post("/body");
+                if !content_type.is_empty() {
+                    request = request.header("content-type", content_type);
+                }
+                refused_in_shape(answer(request.body(Body::from(body)).unwrap()))?;
+            }
+
+            #[test]
+            fn any_path_segment_and_query_is_parsed_or_refused_in_the_one_shape(
+                segment in "[!-~]{1,40}",
+                query in "[!-~]{0,60}",
+            ) {
+                // Only what the HTTP layer itself would let through as a URI.
+                if let Ok(request) = Request::get(format!("/items/{segment}")).body(Body::empty()) {
+                    refused_in_shape(answer(request))?;
+                }
+                if let Ok(request) = Request::get(format!("/page?{query}")).body(Body::empty()) {
+                    refused_in_shape(answer(request))?;
+                }
+            }
+        }
+    }
 }

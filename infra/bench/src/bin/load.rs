@@ -127,7 +127,11 @@ async fn main() {
         .send()
         .await
         .expect("the devserver answers");
-    assert!(made.status().is_success(), "provisioning failed: {}", made.status());
+    assert!(
+        made.status().is_success(),
+        "provisioning failed: {}",
+        made.status()
+    );
     // The partner's companies: the one just made.
     let listed: Value = client
         .get(format!("{base}/v1/companies"))
@@ -146,7 +150,11 @@ async fn main() {
     println!("| route | requests | concurrent clients | requests/s | p50 | p99 | failures |");
     println!("|---|---|---|---|---|---|---|");
     let read = {
-        let (client, auth, url) = (client.clone(), auth.clone(), format!("{base}/v1/companies/{company}"));
+        let (client, auth, url) = (
+            client.clone(),
+            auth.clone(),
+            format!("{base}/v1/companies/{company}"),
+        );
         move |_| {
             let (client, auth, url) = (client.clone(), auth.clone(), url.clone());
             async move {
@@ -160,7 +168,11 @@ async fn main() {
         }
     };
     load(100, concurrency, read.clone()).await; // warm-up, not counted
-    row("GET /v1/companies/{company_id}", concurrency, &load(requests, concurrency, read).await);
+    row(
+        "GET /v1/companies/{company_id}",
+        concurrency,
+        &load(requests, concurrency, read).await,
+    );
 
     let provision = {
         let (client, auth, url) = (client.clone(), auth.clone(), format!("{base}/v1/provision"));
@@ -178,7 +190,11 @@ async fn main() {
         }
     };
     let provisions = requests / 4;
-    row("POST /v1/provision", concurrency, &load(provisions, concurrency, provision).await);
+    row(
+        "POST /v1/provision",
+        concurrency,
+        &load(provisions, concurrency, provision).await,
+    );
 
     let _ = server.kill();
     let _ = server.wait();
