@@ -79,6 +79,18 @@ impl Clock for ThrottleClock {
     }
 }
 
+/// The pace a vendor stricter than its published limit taught us: after a 429, calls of
+/// that app for that company are spaced at least `spacing` apart (half as fast again as the
+/// published rate, then slower still on each further 429); each call that gets through
+/// shortens the spacing by 1 %, back to the published limit alone once below it. So a vendor
+/// that refuses beyond its real pace sees a 429 now and then, not one per call.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    spacing: Duration,
+    /// On the throttle clock: when the next call may go.
+    next_at: Duration,
+}
+
 /// One app's throttle: a GCRA limiter per company.
 type Throttle = RateLimiter<String, DefaultKeyedStateStore<String>, ThrottleClock, NoOpMiddleware<Duration>>;
 
@@ -312,6 +324,8 @@ pub struct VendorHttp {
     config: HttpConfig,
     sleeper: Arc<dyn Sleeper>,
     throttles: Mutex<HashMap<&'static str, Arc<Throttle>>>,
+    /// Per app and company, the slower pace a 429 taught us (see `Pace`).
+    paces: Mutex<HashMap<(&'static str, String), Pace>>,
     /// Tokens minted by grants the service makes itself, by grant (see `oauth::MintedToken`).
     pub(crate) minted: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
 }
@@ -328,6 +342,7 @@ impl VendorHttp {
             config,
             sleeper,
             throttles: Mutex::new(HashMap::new()),
+            paces: Mutex::new(HashMap::new()),
             minted: Mutex::new(HashMap::new()),
         }
     }
@@ -440,6 +455,51 @@ impl Session {
                 .sleep(not_until.wait_time_from(limiter.clock().now()))
                 .await;
         }
+        let wait = {
+            let mut paces = self.http.paces.lock().expect("pace lock");
+            match paces.get_mut(&(self.app, self.company_id.clone())) {
+                Some(pace) => {
+                    let now = limiter.clock().now();
+                    let at = pace.next_at.max(now);
+                    pace.next_at = at + pace.spacing;
+                    at - now
+                }
+                None => Duration::ZERO,
+            }
+        };
+        if !wait.is_zero() {
+            self.http.sleeper.sleep(wait).await;
+        }
+    }
+
+    /// A 429: space this app's calls for this company further apart.
+    fn slow_down(&self) {
+        let Some(limit) = self.limit else { return };
+        let published = Duration::from_secs(60) / limit.per_minute.max(1);
+        let mut paces = self.http.paces.lock().expect("pace lock");
+        let pace = paces.entry((self.app, self.company_id.clone())).or_insert(Pace {
+            spacing: Duration::ZERO,
+            next_at: Duration::ZERO,
+        });
+        pace.spacing = pace
+            .spacing
+            .max(published)
+            .mul_f64(1.5)
+            .min(self.http.config.max_wait);
+    }
+
+    /// A call got through: move back toward the published pace.
+    fn speed_up(&self) {
+        let Some(limit) = self.limit else { return };
+        let published = Duration::from_secs(60) / limit.per_minute.max(1);
+        let key = (self.app, self.company_id.clone());
+        let mut paces = self.http.paces.lock().expect("pace lock");
+        if let Some(pace) = paces.get_mut(&key) {
+            pace.spacing = pace.spacing.mul_f64(0.99);
+            if pace.spacing <= published {
+                paces.remove(&key);
+            }
+        }
     }
 
     async fn send_once(
@@ -542,6 +602,7 @@ impl Session {
                     wait_ms = wait.as_millis() as u64,
                     "vendor rate limit; waiting"
                 );
+                self.slow_down();
                 self.http.sleeper.sleep(wait).await;
                 continue;
             }
@@ -568,6 +629,7 @@ impl Session {
                     "the vendor answered with a redirect ({status}), which is not followed"
                 )));
             }
+            self.speed_up();
             return Ok(response);
         }
     }

@@ -15,7 +15,7 @@ use url::Url;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{VENDOR, session_for};
+use crate::support::{VENDOR, first_then, session_for};
 
 fn vendor_url(p: &str) -> Url {
     Url::parse(&format!("https://{VENDOR}{p}")).unwrap()
@@ -291,9 +291,8 @@ async fn the_throttle_spaces_calls_to_the_published_limit() {
         per_minute: 600,
         burst: 2,
     });
-    // The recording sleeper does not really wait, so each throttled call loops through
-    // waits until the real clock catches up; what matters is that it waited before the
-    // third call and never before the first two.
+    // On the recording sleeper's simulated clock the three calls come at once: the burst
+    // lets two through, the third waits exactly the published spacing (100 ms).
     for _ in 0..2 {
         session
             .send(VendorRequest::get(vendor_url("/users")))
@@ -305,9 +304,42 @@ async fn the_throttle_spaces_calls_to_the_published_limit() {
         .send(VendorRequest::get(vendor_url("/users")))
         .await
         .unwrap();
-    let waits = sleeper.waits();
-    assert!(!waits.is_empty());
-    assert!(waits[0] <= Duration::from_millis(100), "{waits:?}");
+    assert_eq!(sleeper.waits(), [Duration::from_millis(100)]);
+}
+
+#[tokio::test]
+async fn after_a_429_calls_are_spaced_slower_than_published_then_speed_up_again() {
+    let server = MockServer::start().await;
+    first_then(
+        &server,
+        || Mock::given(method("GET")),
+        ResponseTemplate::new(429).insert_header("retry-after", "0"),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    let (mut session, sleeper) = session_for(&server, HttpConfig::default());
+    // One call a second published, with room for bursts: the throttle alone never waits here.
+    session.limit = Some(RateLimit {
+        per_minute: 60,
+        burst: 100,
+    });
+    let call = || session.send(VendorRequest::get(vendor_url("/users")));
+    // The 429 (told to retry at once), then the retry gets through.
+    assert_eq!(call().await.unwrap().status, 200);
+    assert_eq!(sleeper.waits(), [Duration::ZERO]);
+    // The vendor is stricter than it says: the next call waits half as long again as the
+    // published spacing.
+    assert_eq!(call().await.unwrap().status, 200);
+    assert_eq!(sleeper.waits(), [Duration::ZERO, Duration::from_millis(1500)]);
+    // Each call that gets through shortens the spacing until the published limit alone
+    // governs again (1.5 s × 0.99ⁿ ≤ 1 s after 41 calls); then no more waits.
+    for _ in 0..41 {
+        call().await.unwrap();
+    }
+    let before = sleeper.waits().len();
+    call().await.unwrap();
+    call().await.unwrap();
+    assert_eq!(sleeper.waits().len(), before, "{:?}", sleeper.waits());
 }
 
 #[tokio::test]

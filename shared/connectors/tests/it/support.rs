@@ -12,6 +12,8 @@ use wiremock::MockServer;
 /// The made-up vendor host the tests' sessions call (routed to the mock server).
 pub const VENDOR: &str = "api.vendor.test";
 
+/// Records each wait instead of waiting, and keeps a simulated clock that only those waits
+/// move: the throttles read it, so what they decide does not depend on how fast the machine is.
 #[derive(Default)]
 pub struct RecordingSleeper(Mutex<Vec<Duration>>);
 
@@ -25,8 +27,11 @@ impl RecordingSleeper {
 impl Sleeper for RecordingSleeper {
     async fn sleep(&self, duration: Duration) {
         self.0.lock().unwrap().push(duration);
-        // Yield so a throttle's clock moves a little between checks.
         tokio::task::yield_now().await;
+    }
+
+    fn simulated_now(&self) -> Option<Duration> {
+        Some(self.0.lock().unwrap().iter().sum())
     }
 }
 
