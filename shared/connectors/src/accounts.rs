@@ -1227,14 +1227,22 @@ pub async fn create_account(
         on_a_work_domain(app, connector.as_ref(), &email).await?;
     }
 
-    // Already has a live account here? Then that is the answer.
+    let key = intent_key(company_id, slug, team_member_id);
+    // Already has a live account here? Then that is the answer. A creation that died after
+    // recording the account (before clearing its intent) left the intent: clear it now, so
+    // nothing stays "in flight" (a creation still running finds the account too).
     if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
+        if let Some(leftover) = apps.services.store.get(&key).await? {
+            match apps.services.store.delete(&key, Some(leftover.version)).await {
+                Ok(()) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         return Ok(AccountView::of(app, existing, true));
     }
 
     // Claim the creation.
     let now = apps.services.clock.now();
-    let key = intent_key(company_id, slug, team_member_id);
     let intent = Item::from_record(
         key.clone(),
         &Intent {
