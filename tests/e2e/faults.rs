@@ -153,14 +153,12 @@ impl ItemStore for CrashingStore {
 
     async fn replace(&self, item: Item, expected_version: u64) -> Result<u64, StoreError> {
         let what = format!("replace {}", kind(&item.key));
-        self.write(what, self.inner.replace(item, expected_version))
-            .await
+        self.write(what, self.inner.replace(item, expected_version)).await
     }
 
     async fn delete(&self, key: &Key, expected_version: Option<u64>) -> Result<(), StoreError> {
         let what = format!("delete {}", kind(key));
-        self.write(what, self.inner.delete(key, expected_version))
-            .await
+        self.write(what, self.inner.delete(key, expected_version)).await
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -271,7 +269,11 @@ async fn create_with_crash(crash: Crash) -> (Vec<String>, CreationOutcome) {
     }
     // Nothing done twice: one create call reached the vendor, one account is there.
     let what = crash.describe();
-    assert_eq!(w.local.sandbox.changes("POST") - posts_before, 1, "{what}: vendor creates");
+    assert_eq!(
+        w.local.sandbox.changes("POST") - posts_before,
+        1,
+        "{what}: vendor creates"
+    );
     let at_vendor = w.local.sandbox.emails(CREATE_TOKEN);
     assert_eq!(
         at_vendor.iter().filter(|e| *e == "ada@example.com").count(),
@@ -305,7 +307,10 @@ async fn create_with_crash(crash: Crash) -> (Vec<String>, CreationOutcome) {
         )
         .await
         .json();
-    assert_eq!(apps["items"][0]["account"]["id"], items[0]["id"], "{what}: {apps}");
+    assert_eq!(
+        apps["items"][0]["account"]["id"], items[0]["id"],
+        "{what}: {apps}"
+    );
     // No creation left in flight.
     let partition = format!("COMPANY#{}", co.id);
     let intents = w
@@ -317,7 +322,7 @@ async fn create_with_crash(crash: Crash) -> (Vec<String>, CreationOutcome) {
         .unwrap();
     assert!(intents.items.is_empty(), "{what}: an intent was left behind");
     outcome.audit_events = events(&w, &co, "account.created").await;
-    assert!(outcome.audit_events <= 1, "{what}: the creation is logged at most once");
+    assert_eq!(outcome.audit_events, 1, "{what}: the creation is logged once");
     (store.writes(), outcome)
 }
 
@@ -342,29 +347,20 @@ async fn account_creation_survives_a_crash_at_every_write() {
     assert!(!writes.is_empty());
     let mut survived = 0;
     let mut waited = 0;
-    let mut audit_lost = Vec::new();
     for n in 1..=writes.len() {
         for crash in [Crash::Before(n), Crash::After(n)] {
             let (_, outcome) = create_with_crash(crash).await;
             survived += 1;
             waited += usize::from(outcome.waited_for_lease);
-            if outcome.audit_events == 0 {
-                audit_lost.push(crash.describe());
-            }
         }
     }
     println!(
         "fault-injection: account creation: {} writes ({}); {} crash points, {survived} survived \
-         (one account, linked, one vendor create); {waited} retries waited for the 5-minute lease; \
-         audit event lost at: {}",
+         (one account, linked, one vendor create, no intent left, one audit event); \
+         {waited} retries were told to wait for the 5-minute lease first",
         writes.len(),
         writes.join(", "),
         2 * writes.len(),
-        if audit_lost.is_empty() {
-            "none".to_owned()
-        } else {
-            audit_lost.join(", ")
-        }
     );
 }
 
@@ -449,6 +445,8 @@ fn at_vendor(w: &Walk, token: &str) -> bool {
 #[derive(Debug, Default)]
 struct DismissalOutcome {
     restarts: usize,
+    /// Audit events of the removals and of the completion that are missing.
+    events_missing: usize,
 }
 
 /// Runs the due cleanup (the scheduler's delivery, then the sweep) in a process that dies
@@ -456,7 +454,10 @@ struct DismissalOutcome {
 async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
     let w = Walk::start().await;
     let (co, bob) = dismissal_setup(&w).await;
-    let (deletes, patches) = (w.local.sandbox.changes("DELETE"), w.local.sandbox.changes("PATCH"));
+    let (deletes, patches) = (
+        w.local.sandbox.changes("DELETE"),
+        w.local.sandbox.changes("PATCH"),
+    );
     let store = CrashingStore::new(w.local.services.store.clone(), crash);
     let dying = crashing_local(&w, &store);
     let first = until_crash(&store, dying.tick()).await;
@@ -495,16 +496,35 @@ async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
         )
         .await
         .json();
-    assert_eq!(deleted["items"][0]["email"], "bob@example.com", "{what}: {deleted}");
+    assert_eq!(
+        deleted["items"][0]["email"], "bob@example.com",
+        "{what}: {deleted}"
+    );
     // Nothing done twice: one removal call per app; Carol untouched.
-    assert_eq!(w.local.sandbox.changes("DELETE") - deletes, 1, "{what}: SCIM deletes");
-    assert_eq!(w.local.sandbox.changes("PATCH") - patches, 1, "{what}: 15Five deactivations");
+    assert_eq!(
+        w.local.sandbox.changes("DELETE") - deletes,
+        1,
+        "{what}: SCIM deletes"
+    );
+    assert_eq!(
+        w.local.sandbox.changes("PATCH") - patches,
+        1,
+        "{what}: 15Five deactivations"
+    );
     assert!(
         w.local
             .sandbox
             .emails(SCIM_TOKEN)
             .contains(&"carol@example.com".to_owned())
     );
+    // The log: never an event twice; the figures say how many a crash cost.
+    let removed = events(&w, &co, "account.removed_at_dismissal").await;
+    let completed = events(&w, &co, "dismissal.completed").await;
+    assert!(
+        removed <= 2 && completed <= 1,
+        "{what}: {removed} removals, {completed} completions logged"
+    );
+    outcome.events_missing = 3 - removed - completed;
     (store.writes(), outcome)
 }
 
@@ -521,23 +541,31 @@ async fn task(w: &Walk, co: &Co, tm: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dismissal_cleanup_survives_a_crash_at_every_write() {
-    let (writes, _) = dismiss_with_crash(Crash::Never).await;
+    let (writes, clean) = dismiss_with_crash(Crash::Never).await;
     assert!(!writes.is_empty());
+    assert_eq!(clean.events_missing, 0);
     let mut survived = 0;
     let mut most_restarts = 0;
+    let mut events_lost = Vec::new();
     for n in 1..=writes.len() {
         for crash in [Crash::Before(n), Crash::After(n)] {
             let (_, outcome) = dismiss_with_crash(crash).await;
             survived += 1;
             most_restarts = most_restarts.max(outcome.restarts);
+            if outcome.events_missing > 0 {
+                events_lost.push(crash.describe());
+            }
         }
     }
     println!(
         "fault-injection: dismissal cleanup (2 apps): {} writes ({}); {} crash points, {survived} survived \
-         (completed, access removed in both apps, one removal call per app); at most {most_restarts} sweeps after a restart",
+         (completed, access removed in both apps, one removal call per app); at most {most_restarts} sweep(s) \
+         after a restart; an audit event was lost at {} crash points ({})",
         writes.len(),
         writes.join(", "),
         2 * writes.len(),
+        events_lost.len(),
+        events_lost.join(", "),
     );
 }
 
@@ -601,7 +629,10 @@ async fn dynamodb_throttling_and_outages_answer_a_retryable_503_in_the_one_error
             assert!(answer.header("x-request-id").is_some());
             answered += 1;
         }
-        assert!(rules.iter().any(|r| r.num_calls() > 0), "{fault}: DynamoDB was called");
+        assert!(
+            rules.iter().any(|r| r.num_calls() > 0),
+            "{fault}: DynamoDB was called"
+        );
     }
     println!(
         "fault-injection: dynamodb faults at the HTTP edge (3 faults × 2 routes): {answered}/{answered} answered 503 service_unavailable with Retry-After in the one error shape"
@@ -666,7 +697,12 @@ async fn a_vendors_unreadable_answer_is_a_503_in_the_one_error_shape() {
         }
         // Nothing was recorded from the broken answers.
         let listed = w
-            .send("GET", &co.path("/apps/sandbox_scim/accounts"), Some(&co.admin), None)
+            .send(
+                "GET",
+                &co.path("/apps/sandbox_scim/accounts"),
+                Some(&co.admin),
+                None,
+            )
             .await
             .json();
         assert_eq!(listed["items"], json!([]));

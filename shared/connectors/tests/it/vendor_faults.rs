@@ -86,7 +86,10 @@ fn connectors(server: &MockServer) -> Vec<(&'static str, Box<dyn Connector>)> {
             )
             .0,
         ),
-        ("asana", oauth_connector(server, "asana", &["app.asana.com"], SECRET).0),
+        (
+            "asana",
+            oauth_connector(server, "asana", &["app.asana.com"], SECRET).0,
+        ),
         ("box", oauth_connector(server, "box", &["api.box.com"], SECRET).0),
         (
             "dropbox",
@@ -181,7 +184,10 @@ async fn an_unreadable_answer_to_a_create_is_an_error_and_the_create_is_not_repe
         );
         let result = outcome(async move { connector.create(&ada()).await }).await;
         assert!(
-            matches!(result, Err(ConnectorError::Transient(_) | ConnectorError::Invalid(_))),
+            matches!(
+                result,
+                Err(ConnectorError::Transient(_) | ConnectorError::Invalid(_))
+            ),
             "{answer}: {result:?}"
         );
         let posts = server
@@ -191,7 +197,10 @@ async fn an_unreadable_answer_to_a_create_is_an_error_and_the_create_is_not_repe
             .iter()
             .filter(|r| r.method.as_str() == "POST")
             .count();
-        assert_eq!(posts, 1, "{answer}: a create that may have happened is not repeated");
+        assert_eq!(
+            posts, 1,
+            "{answer}: a create that may have happened is not repeated"
+        );
         checked += 1;
     }
     println!(
@@ -260,7 +269,11 @@ async fn a_body_that_stops_halfway_times_out_and_only_idempotent_calls_are_retri
         matches!(&error, ConnectorError::Transient(m) if m.contains("timed out")),
         "{error:?}"
     );
-    assert_eq!(connections.load(Ordering::SeqCst), 1, "a POST that may have landed is not repeated");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "a POST that may have landed is not repeated"
+    );
     println!(
         "fault-injection: vendors: body stalled mid-way (300 ms timeout): GET timed out after 2 attempts, POST after 1; both a Transient error"
     );

@@ -102,7 +102,11 @@ async fn throttled_calls_succeed_within_the_retry_budget() {
             .sequence()
             .http_status(status_of(fault), error(fault))
             .times(throttles)
-            .output(|| QueryOutput::builder().set_items(Some(vec![stored("P", "A")])).build())
+            .output(|| {
+                QueryOutput::builder()
+                    .set_items(Some(vec![stored("P", "A")]))
+                    .build()
+            })
             .build();
         let page = store_with(&[&query])
             .query("P", "", PageRequest::first(10))
@@ -156,7 +160,11 @@ async fn exhausted_retries_are_a_retryable_unavailability_never_a_success_or_a_p
                 "{fault} on {call}: {e:?}"
             );
             // The edge answers 503 `service_unavailable` (with Retry-After): retry later.
-            assert_eq!(edge_category(e), Some(Category::ServiceUnavailable), "{fault} on {call}");
+            assert_eq!(
+                edge_category(e),
+                Some(Category::ServiceUnavailable),
+                "{fault} on {call}"
+            );
         }
         for rule in [&get, &put, &transact, &query] {
             assert_eq!(rule.num_calls(), DYNAMODB_ATTEMPTS as usize, "{fault}");
