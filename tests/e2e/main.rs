@@ -3,6 +3,7 @@
 mod access;
 mod dismissal;
 mod dynamodb;
+mod faults;
 mod flows;
 mod local;
 mod round_trips;

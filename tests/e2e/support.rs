@@ -25,6 +25,11 @@ pub struct Walk {
 
 impl Walk {
     pub async fn start() -> Self {
+        Self::start_routed(&[]).await
+    }
+
+    /// As `start`, with `host=base-url` vendor routes consulted before the sandbox's own.
+    pub async fn start_routed(vendor_routes: &[String]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let listen_url = format!("http://{}", listener.local_addr().unwrap());
@@ -33,7 +38,7 @@ impl Walk {
             data_dir: dir.path(),
             public_base_url: &listen_url,
             listen_url: &listen_url,
-            vendor_routes: &[],
+            vendor_routes,
         };
         let local = Local::open(&config, Arc::new(clock.clone())).unwrap();
         for token in [PARTNER, OTHER_PARTNER] {

@@ -406,6 +406,7 @@ async fn patch(
         Ok(t) => t,
         Err(r) => return r.answer(),
     };
+    state.scim.count("PATCH");
     let if_match = headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())

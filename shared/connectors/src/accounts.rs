@@ -131,6 +131,10 @@ struct Link {
 struct Intent {
     started_at: DateTime<Utc>,
     email: String,
+    /// The id of the creation's `account.created` event, reserved with the intent so that a
+    /// resumed creation logs the same event (once, in its place in the log).
+    #[serde(default)]
+    event_id: Option<String>,
 }
 
 /// A vendor's refusal of an action on an account, said to the admin.
@@ -1323,19 +1327,42 @@ pub async fn create_account(
         on_a_work_domain(app, connector.as_ref(), &email).await?;
     }
 
-    // Already has a live account here? Then that is the answer.
+    let key = intent_key(company_id, slug, team_member_id);
+    // Already has a live account here? Then that is the answer. A creation that died after
+    // linking the account (before logging it and clearing its intent) left the intent:
+    // finish its work now (the event is written at most once), so nothing stays "in
+    // flight" and nothing is missing from the log.
     if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
+        if let Some(leftover) = apps.services.store.get(&key).await? {
+            let died = leftover.record::<Intent>()?;
+            let event_id = died.event_id.unwrap_or_else(audit::new_event_id);
+            log_created(
+                apps,
+                actor,
+                company_id,
+                &existing,
+                team_member_id,
+                &event_id,
+                died.started_at,
+            )
+            .await;
+            match apps.services.store.delete(&key, Some(leftover.version)).await {
+                Ok(()) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         return Ok(AccountView::of(app, existing, true));
     }
 
     // Claim the creation.
     let now = apps.services.clock.now();
-    let key = intent_key(company_id, slug, team_member_id);
+    let event_id = audit::new_event_id();
     let intent = Item::from_record(
         key.clone(),
         &Intent {
             started_at: now,
             email: email.clone(),
+            event_id: Some(event_id.clone()),
         },
     )?
     .with_expiry((now + Duration::days(1)).timestamp());
@@ -1410,29 +1437,58 @@ pub async fn create_account(
         create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await
     }
     .await;
-    // The intent goes whatever happened: on success the account is recorded; on a clear
-    // failure nothing was made. (A crash leaves it, and the next attempt reconciles.)
-    if let Err(e) = apps.services.store.delete(&key, None).await {
-        tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
-    }
-    let account = result?;
+    // The intent goes whatever happened, last: on success the account is recorded and
+    // logged; on a clear failure nothing was made. (A crash leaves it, and the next attempt
+    // reconciles.)
+    let clear_intent = || async {
+        if let Err(e) = apps.services.store.delete(&key, None).await {
+            tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
+        }
+    };
+    let account = match result {
+        Ok(account) => account,
+        Err(e) => {
+            clear_intent().await;
+            return Err(e);
+        }
+    };
     if kind == Creation::WorkEmail {
         adopt_work_email(apps, actor, company_id, &member, &email).await;
     }
-    audit::succeeded(
+    log_created(apps, actor, company_id, &account, &member.id, &event_id, now).await;
+    clear_intent().await;
+    Ok(AccountView::of(app, account, true))
+}
+
+/// The `account.created` event of the creation whose intent reserved `event_id` at
+/// `started_at`: the same event however often a crashed creation is resumed.
+async fn log_created(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    account: &AppAccount,
+    team_member_id: &str,
+    event_id: &str,
+    started_at: DateTime<Utc>,
+) {
+    audit::record_once(
         &apps.services,
-        actor,
-        company_id,
-        "account.created",
-        Target::new("account", &account.id),
-        Some(format!(
-            "for team member {}; status {}",
-            member.id,
-            status_name(account.status).0
-        )),
+        audit::Record {
+            company_id,
+            actor: audit::ActorRef::from(&actor.principal),
+            request_id: &actor.request_id,
+            action: "account.created",
+            target: Target::new("account", &account.id),
+            result: audit::Outcome::Succeeded,
+            detail: Some(format!(
+                "for team member {team_member_id}; status {}",
+                status_name(account.status).0
+            )),
+        },
+        event_id,
+        started_at,
     )
     .await;
-    Ok(AccountView::of(app, account, true))
 }
 
 async fn existing_live(

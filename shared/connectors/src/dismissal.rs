@@ -84,6 +84,26 @@ pub struct Step {
     pub removal: Removal,
     pub state: StepState,
     pub attempts: u32,
+    /// The audit event of the current attempt, reserved when it was claimed: a run that
+    /// resumes the attempt after a crash logs the same event, so the log has it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ReservedEvent>,
+}
+
+/// An audit event's id and time, chosen before the change it describes (`audit::record_once`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedEvent {
+    pub id: String,
+    pub at: DateTime<Utc>,
+}
+
+impl ReservedEvent {
+    fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            id: audit::new_event_id(),
+            at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +144,9 @@ pub struct Dismissal {
     pub problem: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The `dismissal.completed` event, reserved with the last step's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_event: Option<ReservedEvent>,
 }
 
 fn key(company_id: &str, team_member_id: &str) -> Key {
@@ -261,6 +284,7 @@ async fn plan(
             removal,
             state,
             attempts: 0,
+            event: None,
         });
     }
     Ok(steps)
@@ -473,6 +497,7 @@ pub async fn dismiss(
         problem: None,
         updated_at: now,
         completed_at: None,
+        completion_event: None,
     };
     if dry_run {
         return view_of(apps, &dismissal, true).await;
@@ -896,9 +921,13 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             }
             continue;
         }
-        // Claim the step: only the run whose write lands calls the vendor.
+        // Claim the step: only the run whose write lands calls the vendor. A new attempt
+        // reserves its audit event; resuming a dead run's attempt keeps that one's.
         d.steps[i].state = StepState::Claimed { at: now };
         d.steps[i].attempts += 1;
+        if !stale_claim || d.steps[i].event.is_none() {
+            d.steps[i].event = Some(ReservedEvent::new(now));
+        }
         match save(apps, &d, Some(version)).await? {
             Some(v) => version = v,
             None => return Box::pin(run(apps, company_id, team_member_id)).await,
@@ -917,11 +946,16 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                 }
             }
         };
-        // The vendor has acted: the result must land even if another run wrote meanwhile.
+        // The event first (once, under the reserved id): a crash before the result lands
+        // leaves the claim, and the run that resumes it logs the same event.
         let step = d.steps[i].clone();
-        (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
-        let step = &step;
-        audit::record(
+        let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
+        // A failed try and the success of the run that resumes it are two events.
+        let event_id = match outcome {
+            Ok(()) => event.id.clone(),
+            Err(_) => format!("{}f", event.id),
+        };
+        audit::record_once(
             &apps.services,
             audit::Record {
                 company_id,
@@ -937,10 +971,14 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                 } else {
                     Outcome::Failed
                 },
-                detail: outcome.err(),
+                detail: outcome.clone().err(),
             },
+            &event_id,
+            event.at,
         )
         .await;
+        // The vendor has acted: the result must land even if another run wrote meanwhile.
+        (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
     }
     for _ in 0..10 {
         if finish(apps, &mut d, version, &mut report).await? {
@@ -978,6 +1016,13 @@ async fn record_step(
             s.state = result.clone();
         }
         d.updated_at = apps.services.clock.now();
+        let all_done = d
+            .steps
+            .iter()
+            .all(|s| matches!(s.state, StepState::Done { .. } | StepState::Skipped { .. }));
+        if all_done && d.completion_event.is_none() {
+            d.completion_event = Some(ReservedEvent::new(d.updated_at));
+        }
         if let Some(v) = save(apps, &d, Some(version)).await? {
             return Ok((v, d));
         }
@@ -1104,6 +1149,7 @@ async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunRe
         next.steps = Vec::new();
         next.problem = None;
         next.updated_at = now;
+        next.completion_event = None;
     } else {
         next.state = state;
         next.next_run_at = next_run_at;
@@ -1112,6 +1158,30 @@ async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunRe
         if state == DismissalState::Done {
             next.completed_at = Some(now);
         }
+    }
+    let completed = state == DismissalState::Done && !second_step;
+    if completed {
+        // Logged before the state is saved, once, under the reserved id: a crash between
+        // the two leaves the dismissal running, and the run that finishes it logs the same.
+        let event = d
+            .completion_event
+            .clone()
+            .unwrap_or_else(|| ReservedEvent::new(now));
+        audit::record_once(
+            &apps.services,
+            audit::Record {
+                company_id: &d.company_id,
+                actor: ActorRef::System,
+                request_id: "",
+                action: "dismissal.completed",
+                target: Target::new("team_member", &d.team_member_id),
+                result: Outcome::Succeeded,
+                detail: Some(format!("{} accounts", d.steps.len())),
+            },
+            &event.id,
+            event.at,
+        )
+        .await;
     }
     if save(apps, &next, Some(version)).await?.is_none() {
         return Ok(false);
@@ -1124,20 +1194,6 @@ async fn finish(apps: &Apps, d: &mut Dismissal, version: u64, report: &mut RunRe
                 payload: json!({"kind": "dismissal_due", "company_id": d.company_id, "team_member_id": d.team_member_id}),
             })
             .await?;
-    } else if state == DismissalState::Done {
-        audit::record(
-            &apps.services,
-            audit::Record {
-                company_id: &d.company_id,
-                actor: ActorRef::System,
-                request_id: "",
-                action: "dismissal.completed",
-                target: Target::new("team_member", &d.team_member_id),
-                result: Outcome::Succeeded,
-                detail: Some(format!("{} accounts", d.steps.len())),
-            },
-        )
-        .await;
     }
     report.state = Some(next.state);
     *d = next;

@@ -178,8 +178,13 @@ impl DropboxConnector {
         if !response.status.is_success() {
             return Ok(Err(response));
         }
-        // Routes without a result answer `null`.
-        Ok(Ok(serde_json::from_slice(&response.body).unwrap_or(Value::Null)))
+        // Routes without a result answer `null` (or nothing); anything else must parse: an
+        // unreadable answer is never taken for "no result" (that would read as "no such
+        // member" to a lookup).
+        if response.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Ok(Value::Null));
+        }
+        response.json().map(Ok)
     }
 
     /// A call whose non-200 answers are all errors.
@@ -227,7 +232,12 @@ impl DropboxConnector {
                 true,
             )
             .await?;
-        let Some(item) = answer["members_info"].as_array().and_then(|a| a.first()) else {
+        let Some(found) = answer["members_info"].as_array() else {
+            return Err(ConnectorError::Transient(
+                "Dropbox's answer did not parse: no `members_info`".into(),
+            ));
+        };
+        let Some(item) = found.first() else {
             return Ok(None);
         };
         if item[".tag"] != "member_info" {
@@ -268,8 +278,14 @@ impl Connector for DropboxConnector {
     }
 
     async fn verify(&self) -> Result<(), ConnectorError> {
-        // A user-linked (not team) token fails here.
-        self.rpc("team/get_info", None, true).await.map(|_| ())
+        // A user-linked (not team) token fails here; the answer names the team.
+        let team = self.rpc("team/get_info", None, true).await?;
+        match team.get("team_id").and_then(Value::as_str) {
+            Some(_) => Ok(()),
+            None => Err(ConnectorError::Transient(
+                "Dropbox's answer did not parse: no `team_id`".into(),
+            )),
+        }
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {

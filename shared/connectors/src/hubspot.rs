@@ -143,7 +143,8 @@ impl Connector for HubSpotConnector {
         url.query_pairs_mut().append_pair("limit", "1");
         let response = self.session.send(VendorRequest::get(url)).await?;
         if response.status.is_success() {
-            Ok(())
+            // A page of users: anything else is not HubSpot's API.
+            response.json::<Users>().map(|_| ())
         } else {
             Err(hubspot_error(&response))
         }

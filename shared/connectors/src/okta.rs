@@ -202,7 +202,8 @@ impl Connector for OktaConnector {
             .send(VendorRequest::get(self.url("api/v1/users/me")?))
             .await?;
         if response.status.is_success() {
-            Ok(())
+            // The token's own user: anything else (a sign-in page) is not Okta's API.
+            response.json::<User>().map(|_| ())
         } else {
             Err(okta_error(&response))
         }

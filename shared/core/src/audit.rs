@@ -108,9 +108,24 @@ pub struct Record<'a> {
 /// Writes an event. The change it describes has already happened, so a failure to write
 /// is logged loudly rather than undoing or failing the request.
 pub async fn record(svc: &Services, event: Record<'_>) {
-    let at = svc.clock.now();
+    write(svc, event, new_event_id(), svc.clock.now()).await;
+}
+
+/// Writes the event of a change that a retry after a crash may report again: the change
+/// reserved `id` (from `new_event_id`) and noted `at` when it began, so the event has the
+/// same key every time it is written, and the log has it once.
+pub async fn record_once(svc: &Services, event: Record<'_>, id: &str, at: DateTime<Utc>) {
+    write(svc, event, id.to_owned(), at).await;
+}
+
+/// An event id, reserved before the change it will describe (see `record_once`).
+pub fn new_event_id() -> String {
+    new_ordered_id("evt")
+}
+
+async fn write(svc: &Services, event: Record<'_>, id: String, at: DateTime<Utc>) {
     let event = AuditEvent {
-        id: new_ordered_id("evt"),
+        id,
         company_id: event.company_id.to_owned(),
         at,
         actor: event.actor,
@@ -133,7 +148,9 @@ pub async fn record(svc: &Services, event: Record<'_>) {
             .map(|_| ()),
         Err(e) => Err(e),
     };
-    if let Err(e) = written {
+    if let Err(e) = written
+        && e != crate::store::StoreError::ConditionFailed
+    {
         tracing::error!(error = %e, action = event.action, company_id = event.company_id, "audit event not written");
     }
 }

@@ -83,7 +83,7 @@ pub enum Error {
     /// The request was refused for reasons the client can act on. Never empty.
     #[error("request refused: {0:?}")]
     Refused(Vec<ErrorDetail>),
-    /// Contention in the store that outlasted our retries: the client may retry.
+    /// Contention or an outage of the store that outlasted our retries: the client may retry.
     #[error("busy: {0}")]
     Busy(String),
     /// Anything else. The message is logged with the request id, never shown.
@@ -131,7 +131,16 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Contention(m) => Error::Busy(m),
+            // Throttling that outlasted the SDK's retries, or the store down (5xx, timeouts):
+            // the client may retry (503 with Retry-After).
+            StoreError::Contention(m) | StoreError::Unavailable(m) => Error::Busy(m),
+            // A conditional write that a use case did not expect to lose: another writer
+            // changed the item meanwhile. The client may read again and retry (409).
+            StoreError::ConditionFailed | StoreError::TransactionCancelled { .. } => Error::refused(
+                "resource",
+                Category::Conflict,
+                "The resource changed while the request was being handled; read it again and retry.",
+            ),
             StoreError::InvalidCursor => Error::invalid(
                 "cursor",
                 "The cursor is not valid for this list; start again without it.",

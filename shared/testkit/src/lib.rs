@@ -4,6 +4,8 @@
 //!   process exits. It needs moto installed (the README's test command installs it into
 //!   `.venv`); without it tests fail loudly rather than skip.
 //! - AWS SDK clients pointed at it.
+//! - `dynamodb_mock_client()`: a DynamoDB client answered by `aws-smithy-mocks` rules
+//!   (throttling, cancelled transactions, 5xx) instead of a server.
 //! - `call()`: one request through an axum router, answer parsed as JSON.
 
 use std::io::{BufRead, BufReader};
@@ -11,6 +13,8 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+
+pub use aws_smithy_mocks;
 
 use axum::Router;
 use axum::body::Body;
@@ -162,6 +166,47 @@ impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
             .push((service, operation));
         Ok(())
     }
+}
+
+/// How many attempts the SDK makes per call: the standard retry mode's default, which the
+/// deployed functions use (`aws_config::load_defaults`).
+pub const DYNAMODB_ATTEMPTS: u32 = 3;
+
+/// A DynamoDB client whose calls are answered by `rules` instead of a server (the rules'
+/// answers go through the SDK's own deserialization and retry classification). Retries are
+/// the standard mode's, as deployed, with millisecond backoffs so tests stay fast.
+pub fn dynamodb_mock_client(
+    mode: aws_smithy_mocks::RuleMode,
+    rules: &[&aws_smithy_mocks::Rule],
+) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    let interceptor = rules.iter().fold(
+        aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(mode),
+        |interceptor, rule| interceptor.with_rule(rule),
+    );
+    let retry = RetryConfig::standard()
+        .with_max_attempts(DYNAMODB_ATTEMPTS)
+        .with_initial_backoff(std::time::Duration::from_millis(1))
+        .with_max_backoff(std::time::Duration::from_millis(10));
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new(REGION))
+        .credentials_provider(credentials())
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .interceptor(interceptor)
+        .retry_config(retry)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB error answer as the service sends it (awsJson 1.0): `status` and a body naming
+/// the error type.
+pub fn dynamodb_error_body(error_type: &str, message: &str) -> String {
+    serde_json::json!({
+        "__type": format!("com.amazonaws.dynamodb.v20120810#{error_type}"),
+        "message": message,
+    })
+    .to_string()
 }
 
 /// A table name no other test in this process uses.

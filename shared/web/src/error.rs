@@ -64,7 +64,7 @@ impl IntoResponse for ApiError {
         match self.0 {
             Error::Refused(details) => respond(&details),
             Error::Busy(why) => {
-                tracing::warn!(why, "store contention outlasted retries");
+                tracing::warn!(why, "store contention or outage outlasted retries");
                 respond(&[ErrorDetail::new(
                     "service",
                     Category::ServiceUnavailable,

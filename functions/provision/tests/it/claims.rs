@@ -295,8 +295,9 @@ impl ItemStore for BrokenWrites {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         // Partners are created at start-up; provisioning transactions fail.
         if ops.len() > 2 {
-            return Err(StoreError::Unavailable(
-                "connection to db-internal-7 refused, password=hunter2".into(),
+            // (An outage would be a 503 "retry"; an item that does not parse is our bug.)
+            return Err(StoreError::Corrupt(
+                "item at db-internal-7 does not parse, password=hunter2".into(),
             ));
         }
         self.0.transact(ops).await

@@ -22,4 +22,5 @@ mod scim;
 mod slack;
 mod support;
 mod trello;
+mod vendor_faults;
 mod zoho;

@@ -1,6 +1,7 @@
 //! Store tests: the conformance suite on both adapters, and embedded persistence.
 
 mod conformance;
+mod faults;
 
 use std::sync::Arc;
 
