@@ -5,5 +5,6 @@ mod dismissal;
 mod dynamodb;
 mod flows;
 mod local;
+mod openapi;
 mod support;
 mod template;

@@ -62,6 +62,18 @@ fn messages(details: &[ErrorDetail]) -> Markup {
     html! { @for d in details { p.error role="alert" { (d.message) } } }
 }
 
+/// The claim page (HTML), for the new admin's browser.
+#[utoipa::path(
+    get,
+    path = "/claim_account/{claim_id}",
+    tag = "provision",
+    params(("claim_id" = String, Path, description = "The id in the account claim link.")),
+    responses(
+        (status = 200, description = "The claim form.", content_type = "text/html", body = String),
+        (status = 404, description = "No such claim (a page).", content_type = "text/html", body = String),
+        (status = 410, description = "Used or expired (a page).", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathParam<String>) -> Response {
     match provisioning::open_claim(&svc, &claim_id).await {
         Ok(view) => page(StatusCode::OK, layout("Claim your account", form(&view, None))),
@@ -69,6 +81,20 @@ pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathP
     }
 }
 
+/// The claim page's form: confirms the email and shows the admin token once (HTML).
+#[utoipa::path(
+    post,
+    path = "/claim_account/{claim_id}",
+    tag = "provision",
+    params(("claim_id" = String, Path, description = "The id in the account claim link.")),
+    request_body(content = crate::openapi::ClaimForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Claimed: the admin token, shown once (a page).", content_type = "text/html", body = String),
+        (status = 404, description = "No such claim (a page).", content_type = "text/html", body = String),
+        (status = 410, description = "Used or expired (a page).", content_type = "text/html", body = String),
+        (status = 422, description = "Not the email the account was created for, or none (the form again).", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn confirm(
     State(svc): State<Services>,
     ReqId(request_id): ReqId,
