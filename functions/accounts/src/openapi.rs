@@ -8,17 +8,18 @@
 //! as absent where an attribute is optional, strings are trimmed and must not be blank.
 #![allow(dead_code)] // the structs are described, never built
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use prov_core::catalog;
 use prov_core::provisioning::Permission;
 use prov_core::team::{Kind, OfferStatus};
 use prov_web::openapi::Boolish;
 use serde::Deserialize;
-use utoipa::openapi::{InfoBuilder, OpenApiVersion, Ref};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{InfoBuilder, OpenApiVersion, Ref, RefOr};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 /// `POST …/team_members`.
 #[derive(ToSchema, Deserialize)]
@@ -134,8 +135,33 @@ pub struct OnboardingRun {
     apps: Vec<String>,
 }
 
-/// Per app (its slug): `suspend` (where the app can) or `delete` (the default).
-pub type RemovalChoices = BTreeMap<String, prov_connectors::dismissal::Removal>;
+/// Per app (its slug, from the app directory): `suspend` (where the app can) or `delete`
+/// (the default).
+#[derive(Deserialize)]
+pub struct RemovalChoices(std::collections::BTreeMap<String, String>);
+
+impl PartialSchema for RemovalChoices {
+    fn schema() -> RefOr<Schema> {
+        let slugs: Vec<&str> = catalog::directory(true).map(|a| a.slug).collect();
+        ObjectBuilder::new()
+            .description(Some(
+                "Per app (its slug): `suspend` (where the app can) or `delete` (the default).",
+            ))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(slugs)),
+            ))
+            .additional_properties(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["suspend", "delete"])),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for RemovalChoices {}
 
 /// `PUT …/dismissal`.
 #[derive(ToSchema, Deserialize)]

@@ -6,16 +6,51 @@
 //! attributes are refused, `null` is taken as absent for optional attributes.
 #![allow(dead_code)] // the structs are described, never built
 
-use std::collections::BTreeMap;
-
+use prov_core::catalog::{self, ConnectionType, FieldKind};
 use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 /// API-key connect: exactly the app's credential fields (`credential_fields` of
 /// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
 /// the options for `choice` fields. Secret fields go to the secret store only.
-#[derive(ToSchema, Deserialize)]
-pub struct ApiKeyCredentials(BTreeMap<String, String>);
+///
+/// The schema is built from the app directory: one alternative per API-key app (titled
+/// with its slug; the `sandbox_*` apps exist on the devserver only).
+pub struct ApiKeyCredentials;
+
+impl PartialSchema for ApiKeyCredentials {
+    fn schema() -> RefOr<Schema> {
+        let mut any_of = AnyOfBuilder::new().description(Some(
+            "The credential fields of the app in the path, and no others.",
+        ));
+        for app in catalog::directory(true).filter(|a| a.connection_type == ConnectionType::ApiKey) {
+            let mut fields = ObjectBuilder::new()
+                .title(Some(app.slug))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for field in app.credential_fields {
+                let value = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(field.label));
+                let value = match field.kind {
+                    FieldKind::Text => value.min_length(Some(1)).max_length(Some(4096)),
+                    FieldKind::Url => value
+                        .format(Some(SchemaFormat::Custom("uri".into())))
+                        .pattern(Some("^https://")),
+                    FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
+                };
+                fields = fields.property(field.name, value).required(field.name);
+            }
+            any_of = any_of.item(fields);
+        }
+        any_of.into()
+    }
+}
+
+impl ToSchema for ApiKeyCredentials {}
 
 /// OAuth connect.
 #[derive(ToSchema, Deserialize)]

@@ -31,7 +31,7 @@ pub struct NewUser {
     #[schema(format = Email, min_length = 3, max_length = 254)]
     email: String,
     /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
-    #[schema(min_length = 1, max_length = 320)]
+    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
     phone: Option<String>,
 }
 
@@ -43,7 +43,7 @@ pub struct NewCompany {
     #[schema(min_length = 1, max_length = 200)]
     trade_name: Option<String>,
     /// 9 digits; `12-3456789` accepted.
-    #[schema(pattern = r"^(\d{9}|\d{2}-\d{7})$")]
+    #[schema(pattern = r"^([0-9]{9}|[0-9]{2}-[0-9]{7})$")]
     ein: Option<String>,
     #[schema(minimum = 0, maximum = 10_000_000)]
     number_employees: Option<u32>,
@@ -68,10 +68,10 @@ pub struct NewAddress {
     #[schema(pattern = r"^[A-Za-z]{2}$")]
     state: String,
     /// `80202` or `80202-1234`.
-    #[schema(pattern = r"^\d{5}(-\d{4})?$")]
+    #[schema(pattern = r"^[0-9]{5}(-[0-9]{4})?$")]
     zip: String,
     /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
-    #[schema(min_length = 1, max_length = 320)]
+    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
     phone: String,
     is_primary: Option<Boolish>,
 }
