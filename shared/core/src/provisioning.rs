@@ -844,10 +844,18 @@ pub async fn list_companies(
                 .await?;
             Listing::from_page(page)
         }
-        Principal::Admin { company_id, .. } => Ok(Listing {
-            items: vec![get_company(svc, principal, company_id).await?],
-            next_cursor: None,
-        }),
+        Principal::Admin { company_id, .. } => {
+            // An admin's list is one page, but the query rules are the same as a partner's:
+            // a bad `limit` is refused, and no cursor continues a list that has no next page.
+            query.page_request()?;
+            if query.cursor.is_some() {
+                return Err(StoreError::InvalidCursor.into());
+            }
+            Ok(Listing {
+                items: vec![get_company(svc, principal, company_id).await?],
+                next_cursor: None,
+            })
+        }
     }
 }
 
