@@ -43,6 +43,24 @@ async fn the_claim_page_opens_and_hides_what_it_must() {
     assert_eq!(unknown.status, 404);
     let malformed = call(&app.router, get("/claim_account/..%2F..", None)).await;
     assert_eq!(malformed.status, 404);
+    // A path that cannot be decoded is answered with a page too, as the document says.
+    for method in ["GET", "POST"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/claim_account/%ff")
+            .body(Body::empty())
+            .unwrap();
+        let undecodable = call(&app.router, request).await;
+        assert_eq!(undecodable.status, 404, "{method}");
+        assert!(
+            undecodable.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{method}: {}",
+            undecodable.text()
+        );
+    }
 }
 
 #[tokio::test]
