@@ -156,6 +156,15 @@ async fn the_document_is_well_formed_openapi_3_1() {
             .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
             .collect();
         let params = operation["parameters"].as_array().cloned().unwrap_or_default();
+        for p in &params {
+            // A header, a path segment or a query value is text or absent, never `null`.
+            let types = &p["schema"]["type"];
+            assert!(
+                types.as_str().is_some() || p["schema"].get("$ref").is_some(),
+                "{what}: parameter {} has type {types}",
+                p["name"]
+            );
+        }
         let declared: BTreeSet<String> = params
             .iter()
             .filter(|p| p["in"] == "path")

@@ -62,7 +62,7 @@ pub fn routes(services: Services) -> Router {
     tag = "provision",
     security(("token" = [])),
     params(
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$",
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$",
             description = "1 to 255 visible ASCII characters; the same key and body within 24 hours replays the first answer (per partner)."),
     ),
     request_body = openapi::ProvisionBody,
