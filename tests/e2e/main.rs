@@ -6,6 +6,7 @@ mod dynamodb;
 mod faults;
 mod flows;
 mod local;
+mod openapi;
 mod round_trips;
 mod support;
 mod template;

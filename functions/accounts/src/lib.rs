@@ -15,12 +15,17 @@ use prov_connectors::connections::Apps;
 use prov_connectors::{dismissal, onboarding};
 use prov_core::access::{Need, authorize};
 use prov_core::listing::ListQuery;
-use prov_core::{Error, admins, audit, catalog, team};
+use prov_core::{admins, audit, catalog, team};
 use prov_web::{ApiError, Caller, Ctx, JsonObject, PathParam, QueryParams};
 use serde_json::json;
 
+mod openapi;
+
+pub use openapi::{document, openapi};
+
 /// Routes this function serves, as `(method, path)`; the SAM template maps the same set.
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/openapi.json"),
     ("GET", "/v1/companies/{company_id}/team_members"),
     ("POST", "/v1/companies/{company_id}/team_members"),
     ("GET", "/v1/companies/{company_id}/team_members/{team_member_id}"),
@@ -123,6 +128,7 @@ pub fn routes(apps: Apps) -> Router {
             "/v1/companies/{company_id}/admins/{admin_id}",
             patch(set_permissions),
         )
+        .route("/openapi.json", get(openapi_json))
         .route("/v1/apps", get(list_apps))
         .route("/v1/apps/{app}", get(get_app))
         .route("/v1/companies/{company_id}/apps", get(company_apps))
@@ -140,8 +146,20 @@ pub fn routes(apps: Apps) -> Router {
             post(add_to_group),
         )
         .route(
-            "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/{action}",
-            post(account_action),
+            "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/suspend",
+            post(suspend),
+        )
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/reactivate",
+            post(reactivate),
+        )
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/delete",
+            post(delete),
+        )
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/unmatch",
+            post(unmatch),
         )
         .route(
             "/v1/companies/{company_id}/team_members/{team_member_id}/apps",
@@ -176,6 +194,24 @@ fn created<T: serde::Serialize>(value: T) -> Response {
     (StatusCode::CREATED, Json(value)).into_response()
 }
 
+/// The company's team members, in the order added.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/team_members",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of team members.", body = prov_core::listing::Listing<prov_core::team::TeamMemberView>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn list_team(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -187,6 +223,27 @@ async fn list_team(
     Ok(Json(team::list(svc, &company_id, &query).await?).into_response())
 }
 
+/// Adds a team member.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+    ),
+    request_body = openapi::NewTeamMember,
+    responses(
+        (status = 201, description = "The team member.", body = prov_core::team::TeamMemberView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn create_team_member(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -200,6 +257,22 @@ async fn create_team_member(
     )))
 }
 
+/// A team member.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The team member.", body = prov_core::team::TeamMemberView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn get_team_member(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -213,6 +286,28 @@ async fn get_team_member(
     .into_response())
 }
 
+/// Changes a team member.
+#[utoipa::path(
+    patch,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    request_body = openapi::TeamMemberChange,
+    responses(
+        (status = 200, description = "The team member, as changed.", body = prov_core::team::TeamMemberView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn update_team_member(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -225,6 +320,24 @@ async fn update_team_member(
     Ok(Json(team::TeamMemberView::from(member)).into_response())
 }
 
+/// The company's admins with their effective permissions.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/admins",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of admins.", body = prov_core::listing::Listing<prov_core::admins::AdminView>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn list_admins(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -236,6 +349,28 @@ async fn list_admins(
     Ok(Json(admins::list(svc, &company_id, &query).await?).into_response())
 }
 
+/// Invites a non-employee admin (the owning partner or the primary admin).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/admins",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+    ),
+    request_body = openapi::AdminInvite,
+    responses(
+        (status = 201, description = "The invited admin.", body = prov_core::admins::AdminView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn invite_admin(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -247,6 +382,29 @@ async fn invite_admin(
     Ok(created(admins::invite(svc, &actor, &access, &body).await?))
 }
 
+/// Grants or revokes an admin's permissions (the owning partner or the primary admin).
+#[utoipa::path(
+    patch,
+    path = "/v1/companies/{company_id}/admins/{admin_id}",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("admin_id" = String, Path, description = "The admin's id."),
+    ),
+    request_body = openapi::PermissionsChange,
+    responses(
+        (status = 200, description = "The admin, as changed.", body = prov_core::admins::AdminView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn set_permissions(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -259,29 +417,99 @@ async fn set_permissions(
 }
 
 /// The catalog is the same for everyone with a token.
+/// The app directory.
+#[utoipa::path(
+    get,
+    path = "/v1/apps",
+    tag = "apps",
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Every app.", body = openapi::Items<prov_core::catalog::App>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+    )
+)]
 async fn list_apps(State(apps): State<Apps>, Caller(_): Caller) -> Answer {
     let items: Vec<_> = catalog::directory(apps.services.settings.sandbox).collect();
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+/// One app of the directory, with what its connector needs.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct AppDetail {
+    #[serde(flatten)]
+    app: &'static catalog::App,
+    /// The hosts the app's connector calls, so a security review can allow-list them.
+    hosts: Vec<&'static str>,
+    /// The vendor test environments an OAuth connection may choose (`environment` at start).
+    environments: Vec<&'static str>,
+    /// Whether the app can be connected here.
+    connectable: bool,
+}
+
+/// One app of the directory, with the hosts its connector calls.
+#[utoipa::path(
+    get,
+    path = "/v1/apps/{app}",
+    tag = "apps",
+    security(("token" = [])),
+    params(
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The app.", body = AppDetail),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
     let found = catalog::get(&app, apps.services.settings.sandbox)?;
-    // The hosts the app's connector calls, so a security review can allow-list them.
     let spec = prov_connectors::registry::spec(&app);
     let hosts: Vec<&str> = spec.map(|s| s.hosts.to_vec()).unwrap_or_default();
-    // The vendor test environments an OAuth connection may choose (`environment` at start).
     let environments: Vec<&str> = spec
         .and_then(|s| s.oauth)
         .filter(|o| !o.environments.is_empty())
         .map(|o| o.environment_names())
         .unwrap_or_default();
-    let mut body = serde_json::to_value(found).map_err(|e| ApiError(Error::Internal(e.to_string())))?;
-    body["hosts"] = json!(hosts);
-    body["environments"] = json!(environments);
-    body["connectable"] = json!(!hosts.is_empty());
-    Ok(Json(body).into_response())
+    let connectable = !hosts.is_empty();
+    Ok(Json(AppDetail {
+        app: found,
+        hosts,
+        environments,
+        connectable,
+    })
+    .into_response())
 }
 
+/// The OpenAPI document of the whole API (public).
+/// This document (OpenAPI 3.1), public.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The OpenAPI document.", content_type = "application/json", body = Object),
+    )
+)]
+async fn openapi_json() -> Response {
+    openapi::document_response()
+}
+
+/// The company's connected, available and unavailable apps.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps",
+    tag = "apps",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+    ),
+    responses(
+        (status = 200, description = "The company's apps.", body = prov_core::catalog::CompanyApps),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn company_apps(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -292,6 +520,24 @@ async fn company_apps(
     Ok(Json(catalog::company_apps(svc, &access.company).await?).into_response())
 }
 
+/// The audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/events",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of events.", body = prov_core::listing::Listing<prov_core::audit::AuditEvent>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn list_events(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -303,6 +549,27 @@ async fn list_events(
     Ok(Json(audit::list(svc, &company_id, &query).await?).into_response())
 }
 
+/// Pulls every vendor account, records changes and auto-matches.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/sync",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "Counts of what the sync found.", body = prov_connectors::accounts::SyncReport),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn sync(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -312,6 +579,28 @@ async fn sync(
     Ok(Json(accounts::sync(&apps, &actor, &access, &app).await?).into_response())
 }
 
+/// The app's accounts, with suggestions and allowed actions.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps/{app}/accounts",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+        ("status" = Option<String>, Query, description = "Only accounts in this status: `invite_sent`, `connected`, `suspended` or `deleted`."),
+        ("match" = Option<String>, Query, description = "Only accounts in this match state: `matched`, `unmatched` or `do_not_match`."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of accounts, and counts over all of them.", body = prov_connectors::accounts::AccountListing),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn list_accounts(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -322,6 +611,31 @@ async fn list_accounts(
     Ok(Json(accounts::list_accounts(&apps, &company_id, &app, &query).await?).into_response())
 }
 
+/// Creates an account for a team member (the vendor invites them).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/accounts",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    request_body = openapi::NewAccount,
+    responses(
+        (status = 201, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn create_account(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -359,6 +673,26 @@ async fn create_account(
     ))
 }
 
+/// The domains a work email can be created on.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps/{app}/domains",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The domains.", body = openapi::Items<String>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn domains(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -369,6 +703,26 @@ async fn domains(
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+/// The app's groups.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps/{app}/groups",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The groups.", body = openapi::Items<prov_connectors::model::VendorGroup>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn groups(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -379,6 +733,32 @@ async fn groups(
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+/// Puts an account in a group (already a member is fine).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/groups/{group_id}/members",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+        ("group_id" = String, Path, description = "The group's id at the vendor (`GET …/groups`)."),
+    ),
+    request_body = openapi::GroupMember,
+    responses(
+        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn add_to_group(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -400,6 +780,28 @@ async fn add_to_group(
     Ok(Json(view).into_response())
 }
 
+/// Matches several accounts at once; each item answers on its own.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/matches",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    request_body = openapi::Matches,
+    responses(
+        (status = 200, description = "Each item's result.", body = openapi::MatchResults),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn matches(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -411,22 +813,139 @@ async fn matches(
     Ok(Json(json!({ "results": results })).into_response())
 }
 
+type AccountPath = PathParam<(String, String, String)>;
+
+/// Suspends the account at the vendor (where the app can).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/suspend",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+    ),
+    responses(
+        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
+async fn suspend(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
+    account_action(apps, actor, ids, Action::Suspend).await
+}
+
+/// Reactivates a suspended account.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/reactivate",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+    ),
+    responses(
+        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
+async fn reactivate(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
+    account_action(apps, actor, ids, Action::Reactivate).await
+}
+
+/// Removes the account at the vendor (see the app's `remove_means`).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/delete",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+    ),
+    responses(
+        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
+async fn delete(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
+    account_action(apps, actor, ids, Action::Delete).await
+}
+
+/// Unlinks the account from its team member; the vendor account is left alone.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/unmatch",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+    ),
+    responses(
+        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
+async fn unmatch(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
+    account_action(apps, actor, ids, Action::Unmatch).await
+}
+
 async fn account_action(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam((company_id, app, account_id, action)): PathParam<(String, String, String, String)>,
+    apps: Apps,
+    actor: prov_core::audit::Actor,
+    (company_id, app, account_id): (String, String, String),
+    action: Action,
 ) -> Answer {
-    let action = match action.as_str() {
-        "suspend" => Action::Suspend,
-        "reactivate" => Action::Reactivate,
-        "delete" => Action::Delete,
-        "unmatch" => Action::Unmatch,
-        _ => return Err(ApiError(Error::not_found("action"))),
-    };
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     Ok(Json(accounts::act(&apps, &actor, &access, &app, &account_id, action).await?).into_response())
 }
 
+/// The person's apps: each account with status and actions.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/apps",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "One entry per app.", body = openapi::Items<prov_connectors::accounts::MemberApp>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn member_apps(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -444,6 +963,28 @@ struct DryRun {
     dry_run: Option<bool>,
 }
 
+/// Removes every managed account of the person; `dry_run=true` answers what would be removed.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/apps/remove_all",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done, doing nothing."),
+    ),
+    responses(
+        (status = 200, description = "What would be (or was) done per account.", body = prov_connectors::accounts::RemoveAll),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn remove_all(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -455,6 +996,23 @@ async fn remove_all(
     Ok(Json(accounts::remove_all(&apps, &actor, &access, &team_member_id, dry_run).await?).into_response())
 }
 
+/// The "Create app accounts" task.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The task.", body = prov_connectors::onboarding::OnboardingView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn onboarding(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -464,6 +1022,29 @@ async fn onboarding(
     Ok(Json(onboarding::view(&apps, &access, &team_member_id).await?).into_response())
 }
 
+/// Creates the new hire's accounts in the chosen apps.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/onboarding",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    request_body = openapi::OnboardingRun,
+    responses(
+        (status = 200, description = "The task, with per-app progress.", body = prov_connectors::onboarding::OnboardingView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn run_onboarding(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -475,6 +1056,29 @@ async fn run_onboarding(
 }
 
 /// Dismisses (or moves the last day); `?dry_run=true` answers what would happen and when.
+/// Dismisses the person (or moves the last day); `dry_run=true` answers what would happen, saving nothing.
+#[utoipa::path(
+    put,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done, doing nothing."),
+    ),
+    request_body = openapi::DismissalRequest,
+    responses(
+        (status = 200, description = "The Remove app access task.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn dismiss(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -490,6 +1094,24 @@ async fn dismiss(
     )
 }
 
+/// Cancels a scheduled dismissal.
+#[utoipa::path(
+    delete,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The Remove app access task, cancelled.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn cancel_dismissal(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -499,6 +1121,24 @@ async fn cancel_dismissal(
     Ok(Json(dismissal::cancel(&apps, &actor, &access, &team_member_id).await?).into_response())
 }
 
+/// Rehires the person: cancels what is still to come.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/rehire",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The team member.", body = prov_core::team::TeamMemberView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn rehire(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -508,6 +1148,23 @@ async fn rehire(
     Ok(Json(dismissal::rehire(&apps, &actor, &access, &team_member_id).await?).into_response())
 }
 
+/// The "Remove app access" task.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The task.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn offboarding(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -517,6 +1174,29 @@ async fn offboarding(
     Ok(Json(dismissal::offboarding(&apps, &access, &team_member_id).await?).into_response())
 }
 
+/// Changes removal choices, confirms what the safeguard paused, or retries failures.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    request_body = openapi::OffboardingChange,
+    responses(
+        (status = 200, description = "The task.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn update_offboarding(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,

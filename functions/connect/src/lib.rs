@@ -14,6 +14,10 @@ use prov_core::access::{Need, authorize};
 use prov_web::html::{layout, page, protect};
 use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
 
+mod openapi;
+
+pub use openapi::openapi;
+
 /// Routes this function serves, as `(method, path)`; the SAM template maps the same set.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies/{company_id}/apps/{app}/connection"),
@@ -45,6 +49,23 @@ pub fn routes(apps: Apps) -> Router {
 
 type Answer = Result<Response, ApiError>;
 
+/// The connection's state and non-secret details.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps/{app}/connection",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The connection (`not_connected` when there is none).", body = prov_connectors::connections::ConnectionView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn status(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -54,6 +75,31 @@ async fn status(
     Ok(Json(connections::status(&apps, &company_id, &app).await?).into_response())
 }
 
+/// API-key connect: one real call to the vendor checks the credentials before anything is saved.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/connection",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    request_body = openapi::ApiKeyCredentials,
+    responses(
+        (status = 200, description = "The connection.", body = prov_connectors::connections::ConnectionView),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 429, response = prov_web::openapi::RateLimited),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn connect(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -65,6 +111,24 @@ async fn connect(
     Ok(Json(view).into_response())
 }
 
+/// Disconnects: credentials deleted; nothing changes at the vendor.
+#[utoipa::path(
+    delete,
+    path = "/v1/companies/{company_id}/apps/{app}/connection",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The connection.", body = prov_connectors::connections::ConnectionView),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+    )
+)]
 async fn disconnect(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -74,6 +138,29 @@ async fn disconnect(
     Ok(Json(connections::disconnect(&apps, &actor, &access, &app).await?).into_response())
 }
 
+/// OAuth connect: answers where to send the admin's browser (single-use `state`, PKCE S256, 10 minutes).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/connection/oauth",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    request_body = openapi::OAuthStart,
+    responses(
+        (status = 200, description = "Where to send the browser.", body = prov_connectors::connections::StartedAuthorization),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+    )
+)]
 async fn start_oauth(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
@@ -89,6 +176,22 @@ async fn start_oauth(
 
 /// The vendor sends the admin's browser here. The answer is a redirect to the return URL
 /// chosen when the connect started (with `status=connected` or `error=…`), or a page.
+#[utoipa::path(
+    get,
+    path = "/v1/oauth/callback",
+    tag = "connections",
+    params(
+        ("state" = Option<String>, Query, description = "The single-use state of the authorization."),
+        ("code" = Option<String>, Query, description = "The vendor's grant code."),
+        ("error" = Option<String>, Query, description = "The vendor's refusal, when the admin denied access."),
+    ),
+    responses(
+        (status = 303, description = "Back to the `return_url` chosen at the start, with `status=connected` or `error=…&message=…`.",
+            headers(("Location" = String, description = "The return URL."))),
+        (status = 200, description = "Connected (a page; no return URL was given).", content_type = "text/html", body = String),
+        (status = 400, description = "Not connected, and why (a page; no return URL was given, or the state is not valid).", content_type = "text/html", body = String),
+    )
+)]
 async fn callback(
     State(apps): State<Apps>,
     ReqId(request_id): ReqId,

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use prov_core::provisioning::{self, ClaimView};
 use prov_core::{Error, ErrorDetail, Services};
 use prov_web::html::{layout, page};
-use prov_web::{PathParam, ReqId};
+use prov_web::{ApiError, PathParam, ReqId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -62,19 +62,57 @@ fn messages(details: &[ErrorDetail]) -> Markup {
     html! { @for d in details { p.error role="alert" { (d.message) } } }
 }
 
-pub(crate) async fn open(State(svc): State<Services>, PathParam(claim_id): PathParam<String>) -> Response {
+/// The claim page (HTML), for the new admin's browser.
+#[utoipa::path(
+    get,
+    path = "/claim_account/{claim_id}",
+    tag = "provision",
+    params(("claim_id" = String, Path, description = "The id in the account claim link.")),
+    responses(
+        (status = 200, description = "The claim form.", content_type = "text/html", body = String),
+        (status = 404, description = "No such claim (a page).", content_type = "text/html", body = String),
+        (status = 410, description = "Used or expired (a page).", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn open(
+    State(svc): State<Services>,
+    claim_id: Result<PathParam<String>, ApiError>,
+) -> Response {
+    // A path that cannot be decoded is no claim either: a page, like every answer here.
+    let claim_id = match claim_id {
+        Ok(PathParam(claim_id)) => claim_id,
+        Err(ApiError(e)) => return failure(e),
+    };
     match provisioning::open_claim(&svc, &claim_id).await {
         Ok(view) => page(StatusCode::OK, layout("Claim your account", form(&view, None))),
         Err(e) => failure(e),
     }
 }
 
+/// The claim page's form: confirms the email and shows the admin token once (HTML).
+#[utoipa::path(
+    post,
+    path = "/claim_account/{claim_id}",
+    tag = "provision",
+    params(("claim_id" = String, Path, description = "The id in the account claim link.")),
+    request_body(content = crate::openapi::ClaimForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Claimed: the admin token, shown once (a page).", content_type = "text/html", body = String),
+        (status = 404, description = "No such claim (a page).", content_type = "text/html", body = String),
+        (status = 410, description = "Used or expired (a page).", content_type = "text/html", body = String),
+        (status = 422, description = "Not the email the account was created for, or none (the form again).", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn confirm(
     State(svc): State<Services>,
     ReqId(request_id): ReqId,
-    PathParam(claim_id): PathParam<String>,
+    claim_id: Result<PathParam<String>, ApiError>,
     submitted: Result<Form<ClaimForm>, FormRejection>,
 ) -> Response {
+    let claim_id = match claim_id {
+        Ok(PathParam(claim_id)) => claim_id,
+        Err(ApiError(e)) => return failure(e),
+    };
     let view = match provisioning::open_claim(&svc, &claim_id).await {
         Ok(view) => view,
         Err(e) => return failure(e),

@@ -6,6 +6,9 @@
 //! Lambda and the devserver mounts it locally, so both run exactly this code.
 
 mod claim_page;
+mod openapi;
+
+pub use openapi::openapi;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -52,6 +55,29 @@ pub fn routes(services: Services) -> Router {
         .with_state(services)
 }
 
+/// Provisions a company with its primary payroll admin; answers the account claim link.
+#[utoipa::path(
+    post,
+    path = "/v1/provision",
+    tag = "provision",
+    security(("token" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$",
+            description = "1 to 255 visible ASCII characters; the same key and body within 24 hours replays the first answer (per partner)."),
+    ),
+    request_body = openapi::ProvisionBody,
+    responses(
+        (status = 200, description = "The company was created (or the answer is replayed, with `Idempotent-Replayed: true`).",
+            body = prov_core::provisioning::ProvisionResponse,
+            headers(("Idempotent-Replayed" = String, description = "`true` on a replayed answer."))),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn provision(
     State(svc): State<Services>,
     Ctx(actor): Ctx,
@@ -88,7 +114,7 @@ pub(crate) fn no_store(mut response: Response) -> Response {
     response
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ClaimAnswer {
     company_id: String,
     user_id: String,
@@ -96,6 +122,23 @@ struct ClaimAnswer {
     token: String,
 }
 
+/// Confirms the email of an account claim and answers the company's admin token, once.
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{claim_id}",
+    tag = "provision",
+    params(("claim_id" = String, Path, description = "The id in the account claim link.")),
+    request_body = openapi::ClaimBody,
+    responses(
+        (status = 201, description = "Claimed: the admin token, shown once.", body = ClaimAnswer),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 410, response = prov_web::openapi::Gone),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn confirm_claim(
     State(svc): State<Services>,
     ReqId(request_id): ReqId,
@@ -111,6 +154,20 @@ async fn confirm_claim(
     Ok(no_store((StatusCode::CREATED, Json(answer)).into_response()))
 }
 
+/// A partner's companies (oldest first), or an admin's own company.
+#[utoipa::path(
+    get,
+    path = "/v1/companies",
+    tag = "provision",
+    security(("token" = [])),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),),
+    responses(
+        (status = 200, description = "A page of companies.", body = prov_core::listing::Listing<prov_core::provisioning::Company>),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn list_companies(
     State(svc): State<Services>,
     Caller(principal): Caller,
@@ -120,6 +177,26 @@ async fn list_companies(
     Ok(Json(listing).into_response())
 }
 
+/// Changes the company's plan (the owning partner only).
+#[utoipa::path(
+    patch,
+    path = "/v1/companies/{company_id}",
+    tag = "provision",
+    security(("token" = [])),
+    params(("company_id" = String, Path, description = "The company's id.")),
+    request_body = openapi::CompanyChange,
+    responses(
+        (status = 200, description = "The company, as changed.", body = prov_core::provisioning::Company),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
 async fn update_company(
     State(svc): State<Services>,
     Ctx(actor): Ctx,
@@ -130,6 +207,19 @@ async fn update_company(
     Ok(Json(company).into_response())
 }
 
+/// The company.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}",
+    tag = "provision",
+    security(("token" = [])),
+    params(("company_id" = String, Path, description = "The company's id.")),
+    responses(
+        (status = 200, description = "The company.", body = prov_core::provisioning::Company),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 404, response = prov_web::openapi::NotFound),
+    )
+)]
 async fn get_company(
     State(svc): State<Services>,
     Caller(principal): Caller,

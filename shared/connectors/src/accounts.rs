@@ -36,7 +36,7 @@ use crate::model::{
 const INTENT_LEASE_MINUTES: i64 = 5;
 const CONFLICT_ATTEMPTS: usize = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchedBy {
     /// Same name and email in both.
@@ -47,7 +47,7 @@ pub enum MatchedBy {
     Created,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Matching {
     Matched {
@@ -59,7 +59,7 @@ pub enum Matching {
     DoNotMatch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub team_member_id: String,
     /// 0–100: how alike the two look.
@@ -486,7 +486,7 @@ impl<'a, 'i> Roster<'a, 'i> {
 // ---------------------------------------------------------------------------------------
 // Sync
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncReport {
     pub total: usize,
     pub created: usize,
@@ -846,7 +846,7 @@ fn allowed_actions(app: &App, account: &AppAccount, connected: bool) -> Vec<&'st
     actions
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: String,
     pub app: String,
@@ -1035,14 +1035,14 @@ pub async fn list_accounts(
 }
 
 /// An app's accounts, the page asked for, and counts over all of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AccountListing {
     pub items: Vec<AccountView>,
     pub next_cursor: Option<String>,
     pub summary: AccountSummary,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AccountSummary {
     /// Accounts the vendor still has.
     pub present: usize,
@@ -1078,7 +1078,7 @@ async fn summarise(apps: &Apps, company_id: &str, slug: &str) -> Result<AccountS
 }
 
 /// One app in a team member's Apps view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MemberApp {
     pub app: &'static str,
     pub name: &'static str,
@@ -1153,7 +1153,7 @@ pub async fn member_apps(apps: &Apps, company_id: &str, team_member_id: &str) ->
 // ---------------------------------------------------------------------------------------
 // Manual matching
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MatchResult {
     pub account_id: String,
     pub account: Option<AccountView>,
@@ -1814,7 +1814,7 @@ pub async fn record_status(
 // ---------------------------------------------------------------------------------------
 // Remove all
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Removal {
     pub app: String,
     pub app_name: String,
@@ -1829,7 +1829,7 @@ pub struct Removal {
     pub error: Option<ErrorDetail>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RemoveAll {
     pub team_member_id: String,
     pub dry_run: bool,

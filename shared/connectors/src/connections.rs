@@ -54,7 +54,7 @@ impl axum::extract::FromRef<Apps> for Services {
 }
 
 /// A connection as the API shows it (never with credentials).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
     pub app: String,
     /// `not_connected`, or the connection's state.
@@ -355,7 +355,7 @@ fn redirect_uri(apps: &Apps) -> String {
     format!("{}/v1/oauth/callback", apps.services.settings.public_base_url)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StartedAuthorization {
     /// Send the admin's browser here.
     pub authorize_url: String,

@@ -38,8 +38,9 @@ const BREAKER_SHARE: f64 = 0.2;
 const BREAKER_FLOOR: usize = 5;
 const DUE_INDEX: &str = "DISMISSALS";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = RemovalChoice)]
 pub enum Removal {
     Suspend,
     Delete,
@@ -117,7 +118,7 @@ pub enum DismissalState {
     Paused,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Access ends: delete, or suspend where chosen (or in two-step offboarding).
@@ -227,7 +228,7 @@ fn pacific_today(now: DateTime<Utc>) -> NaiveDate {
 // Planning
 
 /// One account the dismissal will act on (or acted on).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlannedRemoval {
     pub app: String,
     pub app_name: String,
@@ -325,7 +326,7 @@ fn describe(apps: &Apps, steps: &[Step]) -> Vec<PlannedRemoval> {
 // ---------------------------------------------------------------------------------------
 // The "Remove app access" task
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OffboardingView {
     pub team_member_id: String,
     pub task: &'static str,

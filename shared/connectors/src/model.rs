@@ -66,7 +66,7 @@ impl From<&NewAccount> for NewWorkAccount {
 }
 
 /// A group an account can be put in (Google Workspace Groups).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VendorGroup {
     pub id: String,
     pub name: String,

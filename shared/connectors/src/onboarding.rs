@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::accounts::create_account;
 use crate::connections::Apps;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
     Pending,
@@ -25,7 +25,7 @@ pub enum ItemState {
     Failed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskItem {
     pub app: String,
     pub state: ItemState,
@@ -47,13 +47,13 @@ fn task_key(company_id: &str, team_member_id: &str) -> Key {
     )
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TaskApp {
     pub app: &'static str,
     pub name: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OnboardingView {
     pub team_member_id: String,
     pub task: &'static str,

@@ -22,7 +22,7 @@ use crate::values;
 const CONFLICT_ATTEMPTS: usize = 3;
 
 /// An admin as the API shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AdminView {
     pub id: String,
     pub first_name: String,

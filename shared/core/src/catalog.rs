@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::provisioning::{Company, Plan};
 use crate::services::Services;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionType {
     /// The admin is sent to the vendor to approve access and comes back.
@@ -21,7 +21,7 @@ pub enum ConnectionType {
     ApiKey,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Capabilities {
     pub create: bool,
     pub suspend: bool,
@@ -32,7 +32,7 @@ pub struct Capabilities {
     pub work_email: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FieldKind {
     Text,
@@ -44,7 +44,7 @@ pub enum FieldKind {
 }
 
 /// One field of an API-key app's connect form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CredentialField {
     pub name: &'static str,
     pub label: &'static str,
@@ -54,7 +54,7 @@ pub struct CredentialField {
     pub kind: FieldKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct App {
     pub slug: &'static str,
     pub name: &'static str,
@@ -476,7 +476,7 @@ impl App {
 }
 
 /// An app as one company sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CompanyApp {
     pub slug: &'static str,
     pub name: &'static str,
@@ -491,7 +491,7 @@ pub struct CompanyApp {
 
 /// The company's App directory: apps it has connected, apps it can connect, and apps its
 /// plan does not include (with the reason).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CompanyApps {
     pub connected: Vec<CompanyApp>,
     pub available: Vec<CompanyApp>,

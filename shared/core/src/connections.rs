@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::services::Services;
 use crate::store::{Key, PageRequest};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
     Connected,

@@ -32,7 +32,7 @@ pub struct NewUser {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Address {
     pub street_1: String,
     pub street_2: Option<String>,
@@ -192,7 +192,7 @@ fn parse_address(v: &mut Validator, o: &Obj<'_>) -> Option<Address> {
 // ---------------------------------------------------------------------------------------
 // Records
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     #[default]
@@ -201,7 +201,7 @@ pub enum Plan {
     Premium,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Company {
     pub id: String,
     pub partner_id: String,
@@ -216,14 +216,14 @@ pub struct Company {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     PrimaryAdmin,
     Admin,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// Connect apps and manage team members' app accounts.
@@ -311,7 +311,7 @@ fn company_item(company: &Company) -> Result<Item> {
 // ---------------------------------------------------------------------------------------
 // Provision
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProvisionResponse {
     pub account_claim_url: String,
 }
@@ -844,10 +844,18 @@ pub async fn list_companies(
                 .await?;
             Listing::from_page(page)
         }
-        Principal::Admin { company_id, .. } => Ok(Listing {
-            items: vec![get_company(svc, principal, company_id).await?],
-            next_cursor: None,
-        }),
+        Principal::Admin { company_id, .. } => {
+            // An admin's list is one page, but the query rules are the same as a partner's:
+            // a bad `limit` is refused, and no cursor continues a list that has no next page.
+            query.page_request()?;
+            if query.cursor.is_some() {
+                return Err(StoreError::InvalidCursor.into());
+            }
+            Ok(Listing {
+                items: vec![get_company(svc, principal, company_id).await?],
+                next_cursor: None,
+            })
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 pub mod html;
 mod layers;
+pub mod openapi;
 
 pub use error::ApiError;
 pub use extract::{Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId};

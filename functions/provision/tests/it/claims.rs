@@ -43,6 +43,24 @@ async fn the_claim_page_opens_and_hides_what_it_must() {
     assert_eq!(unknown.status, 404);
     let malformed = call(&app.router, get("/claim_account/..%2F..", None)).await;
     assert_eq!(malformed.status, 404);
+    // A path that cannot be decoded is answered with a page too, as the document says.
+    for method in ["GET", "POST"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/claim_account/%ff")
+            .body(Body::empty())
+            .unwrap();
+        let undecodable = call(&app.router, request).await;
+        assert_eq!(undecodable.status, 404, "{method}");
+        assert!(
+            undecodable.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{method}: {}",
+            undecodable.text()
+        );
+    }
 }
 
 #[tokio::test]
@@ -273,6 +291,29 @@ async fn company_lists_page_with_a_cursor() {
     )
     .await;
     assert_eq!(stolen.status, 422);
+}
+
+/// An admin's list of companies (their own) follows the same query rules as a partner's
+/// (found by the schema fuzzing: `?limit=0` answered 200 to an admin).
+#[tokio::test]
+async fn an_admins_company_list_refuses_bad_queries_too() {
+    let app = App::new().await;
+    let (company_id, admin) = app.claimed("queries@example.com").await;
+    let own = call(&app.router, get("/v1/companies?limit=1", Some(&admin))).await;
+    assert_eq!(own.status, 200, "{}", own.text());
+    assert_eq!(own.json()["items"][0]["id"], company_id.as_str());
+    assert_eq!(own.json()["next_cursor"], serde_json::Value::Null);
+    for bad in [
+        "/v1/companies?limit=0",
+        "/v1/companies?limit=101",
+        "/v1/companies?limit=x",
+        "/v1/companies?cursor=abc",
+        "/v1/companies?sort=name",
+    ] {
+        let answer = call(&app.router, get(bad, Some(&admin))).await;
+        assert_eq!(answer.status, 422, "{bad}: {}", answer.text());
+        assert_eq!(answer.json()["errors"][0]["category"], "invalid_attribute_value");
+    }
 }
 
 /// A store whose writes fail with a message that must never reach a client.
