@@ -109,16 +109,34 @@ impl Page<'_> {
         self.css(selector).await.click().await.unwrap();
     }
 
-    /// Clicks the button or link whose text is `text` exactly.
+    /// Clicks the button or link whose text is `text` exactly, and waits for the next page.
     async fn press(&self, text: &str) {
         let xpath = format!("//*[(self::button or self::a) and normalize-space(.)='{text}']");
-        self.b
+        let target = self
+            .b
             .find(Locator::XPath(&xpath))
             .await
-            .unwrap_or_else(|e| panic!("no button {text}: {e}"))
-            .click()
-            .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("no button {text}: {e}"));
+        self.navigate_by(target).await;
+    }
+
+    /// Clicks `target` and waits until the page it was on is replaced: WebDriver's click
+    /// may return before a form submission's navigation has even started.
+    async fn navigate_by(&self, target: fantoccini::elements::Element) {
+        let old = self.css("html").await;
+        target.click().await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let mut poll = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            poll.tick().await;
+            match old.tag_name().await {
+                // Stale, or (mid-navigation) "does not belong to the document": gone.
+                Err(_) => break,
+                Ok(_) => assert!(std::time::Instant::now() < deadline, "the page did not change"),
+            }
+        }
+        // The new document has loaded once its <main> (or the vendor page's) is there.
+        self.b.wait().for_element(Locator::Css("body")).await.unwrap();
     }
 
     async fn fill(&self, selector: &str, text: &str) {
@@ -357,7 +375,8 @@ async fn the_console_end_to_end_in_a_browser() {
     // Connect by OAuth: the vendor's consent page, then back to the console.
     p.open("/console/apps/sandbox_oauth").await;
     p.press("Get Sandbox OAuth app").await;
-    p.click("#allow").await;
+    let allow = p.css("#allow").await;
+    p.navigate_by(allow).await;
     assert_eq!(p.path().await, "/console/apps/sandbox_oauth");
     let oauth = p.text().await;
     assert!(oauth.contains("Sandbox OAuth app is connected"), "{oauth}");
