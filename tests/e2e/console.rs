@@ -308,6 +308,20 @@ async fn sign_in_sessions_csrf_and_company_scope() {
     .await;
     assert_eq!(plain_client.get("/console/apps").await.status, 303);
 
+    // Back from a vendor's consent the browser withholds the strict cookie (the redirect
+    // chain began on another site): the page asks for the same address again, same-site.
+    let back = "/console/apps/sandbox_oauth?app=sandbox_oauth&status=connected";
+    let mut fresh = Client::new(&w);
+    let relay = fresh.get(back).await;
+    assert_eq!(relay.status, 200);
+    assert!(relay.text().contains("http-equiv=\"refresh\""));
+    assert!(relay.text().contains("again=1"));
+    let once = fresh.get(&format!("{back}&again=1")).await;
+    assert_eq!(once.status, 303, "no loop: then it is the sign-in");
+    let signed = admin_a.get(back).await;
+    assert_eq!(signed.status, 200);
+    assert!(signed.text().contains("Sandbox OAuth app"));
+
     // Sign-out ends the session for good (the old cookie no longer works).
     let out = admin_a.post("/console/sign_out", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, 303);
