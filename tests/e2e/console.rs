@@ -98,6 +98,9 @@ fn location(a: &Answer) -> &str {
 
 #[tokio::test]
 async fn sign_in_sessions_csrf_and_company_scope() {
+    // The console's routes name no company: its scope is the session's (so the API's
+    // authorization walk in `access` has nothing of the console's to cover).
+    assert!(console::ROUTES.iter().all(|(_, p)| !p.contains("{company_id}")));
     let w = Walk::start().await;
     let a = w
         .connected_company("console-a@example.com", "sandbox-console-a")

@@ -170,7 +170,13 @@ const SCIM_TOKEN: &str = "sandbox-browser-scim";
 async fn the_console_end_to_end_in_a_browser() {
     let w = Walk::start().await;
     let base = w.local.services.settings.public_base_url.clone();
-    let (company, token) = w.company(PARTNER, "primary-browser@example.com").await;
+    let provision = json!({"user": {"first_name": "Priya", "last_name": "Patel", "email": "priya@acme.example"},
+                           "company": {"name": "Acme Robotics, Inc."}});
+    let provisioned = w
+        .send("POST", "/v1/provision", Some(PARTNER), Some(provision))
+        .await;
+    assert_eq!(provisioned.status, 200, "{}", provisioned.text());
+    let (company, token) = w.claim("priya@acme.example").await;
     let co = Co {
         id: company,
         admin: token.clone(),
