@@ -51,18 +51,23 @@ impl Driver {
         }
     }
 
-    async fn browser(&self) -> Client {
+    /// A headless Chromium session; `javascript: false` turns script off entirely.
+    async fn browser(&self, javascript: bool) -> Client {
         let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
             .expect("chromium is installed");
-        let caps = json!({
+        let mut caps = json!({
             "goog:chromeOptions": {
                 "binary": binary,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--window-size=1100,900", "--no-first-run", "--disable-extensions"]
             }
         });
+        if !javascript {
+            caps["goog:chromeOptions"]["prefs"] =
+                json!({"profile.managed_default_content_settings.javascript": 2});
+        }
         let serde_json::Value::Object(caps) = caps else {
             unreachable!()
         };
@@ -166,8 +171,9 @@ impl Page<'_> {
 /// The sandbox SCIM users of the scenario's company, seeded before the first sync.
 const SCIM_TOKEN: &str = "sandbox-browser-scim";
 
+/// The whole product with script turned off: every core flow is plain forms and links.
 #[tokio::test]
-async fn the_console_end_to_end_in_a_browser() {
+async fn the_console_end_to_end_without_javascript() {
     let w = Walk::start().await;
     let base = w.local.services.settings.public_base_url.clone();
     let provision = json!({"user": {"first_name": "Priya", "last_name": "Patel", "email": "priya@acme.example"},
@@ -225,7 +231,7 @@ async fn the_console_end_to_end_in_a_browser() {
         .await;
 
     let driver = Driver::start();
-    let browser = driver.browser().await;
+    let browser = driver.browser(false).await;
     let p = Page {
         b: &browser,
         base: base.clone(),
@@ -239,6 +245,9 @@ async fn the_console_end_to_end_in_a_browser() {
     p.press("Sign in").await;
     assert_eq!(p.path().await, "/console/apps");
     assert_eq!(p.title().await, "App directory");
+    // Script really is off: the page's htmx never ran (or scripts cannot run at all).
+    let htmx = browser.execute("return typeof htmx", vec![]).await;
+    assert!(htmx.as_ref().map_or(true, |v| v == "undefined"), "{htmx:?}");
     p.shot("app-directory").await;
 
     // Search the directory, then Learn More.
@@ -473,5 +482,38 @@ async fn the_console_end_to_end_in_a_browser() {
     p.open("/console/apps").await;
     assert_eq!(p.path().await, "/console/sign_in");
 
+    browser.close().await.unwrap();
+}
+
+/// With script, the directory filters as you type (htmx swaps the list in; no reload).
+#[tokio::test]
+async fn the_directory_filters_as_you_type_with_javascript() {
+    let w = Walk::start().await;
+    let (_, token) = w.company(PARTNER, "live-search@example.com").await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    let p = Page {
+        b: &browser,
+        base: w.local.services.settings.public_base_url.clone(),
+    };
+    p.open("/console/sign_in").await;
+    p.fill("#token", &token).await;
+    p.press("Sign in").await;
+    assert_eq!(p.path().await, "/console/apps");
+    let htmx = browser.execute("return typeof htmx", vec![]).await.unwrap();
+    assert_eq!(htmx, "object", "htmx loaded under the CSP");
+    let page = p.css("html").await;
+    p.css("#q").await.send_keys("oauth").await.unwrap();
+    let filtered = "//section[@id='directory' and contains(., 'Sandbox OAuth app') \
+                    and not(contains(., 'Sandbox SCIM app')) and not(contains(., 'Slack'))]";
+    browser
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::XPath(filtered))
+        .await
+        .expect("the list filters as you type");
+    assert!(page.tag_name().await.is_ok(), "the same document: no reload");
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.query(), Some("q=oauth"), "the address follows the search");
     browser.close().await.unwrap();
 }

@@ -26,6 +26,7 @@ pub use session::mint_link;
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console"),
     ("GET", "/console/console.css"),
+    ("GET", "/console/htmx.min.js"),
     ("GET", "/console/sign_in"),
     ("POST", "/console/sign_in"),
     ("GET", "/console/sign_in/link/{link}"),
@@ -67,6 +68,7 @@ pub fn routes(apps: Apps) -> Router {
     Router::new()
         .route("/console", get(home))
         .route("/console/console.css", get(stylesheet))
+        .route("/console/htmx.min.js", get(htmx))
         .route("/console/sign_in", get(sign_in_form).post(sign_in))
         .route("/console/sign_in/link/{link}", get(link_form).post(link_sign_in))
         .route("/console/sign_out", axum::routing::post(sign_out))

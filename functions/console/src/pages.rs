@@ -138,6 +138,25 @@ pub(crate) async fn stylesheet() -> Response {
     response
 }
 
+/// htmx (vendored, 0BSD): light enhancement only; every page works without it.
+pub(crate) async fn htmx() -> Response {
+    let mut response = view::HTMX.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 fn sign_in_markup(token: &str, problem: Option<&str>, signed_out: bool) -> Markup {
     view::bare(
         "Sign in",
@@ -350,9 +369,14 @@ pub(crate) async fn directory(State(apps): State<Apps>, admin: Admin, Query(sear
         html! {
             form role="search" method="get" action="/console/apps" {
                 label for="q" { "Search apps" }
-                input id="q" name="q" type="search" value=(q);
+                // With script: the list filters as you type (the same page, its directory part
+                // swapped in); without, the Search button does it.
+                input id="q" name="q" type="search" value=(q) autocomplete="off"
+                    hx-get="/console/apps" hx-trigger="input changed delay:250ms, search"
+                    hx-target="#directory" hx-select="#directory" hx-swap="outerHTML" hx-push-url="true";
                 p { button type="submit" class="secondary" { "Search" } }
             }
+            section id="directory" aria-live="polite" {
             h2 { "Connected apps" }
             @if connected.is_empty() { p.muted { "No connected apps" @if !needle.is_empty() { " match your search" } "." } }
             ul.cards { @for a in &connected { (card(a)) } }
@@ -362,6 +386,7 @@ pub(crate) async fn directory(State(apps): State<Apps>, admin: Admin, Query(sear
             @if !unavailable.is_empty() {
                 h2 { "Not in your plan" }
                 ul.cards { @for a in &unavailable { (card(a)) } }
+            }
             }
         },
     ))

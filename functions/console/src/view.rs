@@ -8,9 +8,9 @@ use prov_core::ErrorDetail;
 
 use crate::session::Admin;
 
-/// Strict: nothing but this origin's stylesheet; forms post here (the OAuth start then
-/// redirects to the vendor over https).
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
+/// Strict: only this origin's stylesheet and script file (no inline script or style), requests
+/// to this origin only; forms post here (the OAuth start then redirects to the vendor over https).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
 
 /// The top navigation: (path, label).
 const NAV: &[(&str, &str)] = &[
@@ -72,6 +72,9 @@ fn frame(title: &str, top: Markup, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Admin console" }
                 link rel="stylesheet" href="/console/console.css";
+                // htmx must not add an inline style (the CSP would refuse it).
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
+                script src="/console/htmx.min.js" defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -137,3 +140,5 @@ pub fn button_form(admin: &Admin, action: &str, label: &str, class: &str) -> Mar
 }
 
 pub const STYLESHEET: &str = include_str!("../static/console.css");
+/// htmx 2.0.11 (`htmx.org` on npm, 0BSD), vendored: no CDN.
+pub const HTMX: &str = include_str!("../static/htmx.min.js");
