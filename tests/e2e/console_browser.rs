@@ -399,6 +399,7 @@ async fn the_console_end_to_end_without_javascript() {
 
     // The onboarding task: Start setup, pick apps, Create accounts.
     p.open(&format!("/console/team/{erin}/onboarding")).await;
+    p.press("Start setup").await;
     p.click("#app-sandbox_scim").await;
     p.shot("onboarding").await;
     p.press("Create accounts").await;
@@ -462,6 +463,7 @@ async fn the_console_end_to_end_without_javascript() {
     ] {
         assert!(log.contains(action), "{action} missing from the audit log");
     }
+    assert!(log.contains("Priya Patel"), "actors by name");
     p.shot("audit-log").await;
 
     // Another company's person is not found.

@@ -1060,6 +1060,8 @@ pub(crate) async fn team_page(State(apps): State<Apps>, admin: Admin, Query(q): 
 #[derive(serde::Deserialize, Default)]
 pub(crate) struct DoneQuery {
     done: Option<String>,
+    /// The onboarding task's "Start setup" step: show the app picker.
+    setup: Option<String>,
 }
 
 pub(crate) async fn member_page(
@@ -1246,8 +1248,11 @@ pub(crate) async fn onboarding_page(
                 }
             } }
         }
-        @if task.blocked_reason.is_none() && task.status != "completed" {
-            h2 { "Start setup" }
+        @if task.blocked_reason.is_none() && task.status != "completed" && q.setup.is_none() {
+            p { a.button href={ "/console/team/" (member_id) "/onboarding?setup=1" } { "Start setup" } }
+        }
+        @if task.blocked_reason.is_none() && task.status != "completed" && q.setup.is_some() {
+            h2 { "Pick apps" }
             @if task.connected_apps.is_empty() {
                 p { "No connected app can create accounts yet. " a href="/console/apps" { "Connect an app" } "." }
             } @else {
@@ -1485,11 +1490,12 @@ pub(crate) async fn update_offboarding(
 // ---------------------------------------------------------------------------------------
 // The audit log
 
-fn actor_text(actor: &ActorRef) -> String {
+fn actor_text(actor: &ActorRef, names: &HashMap<String, String>) -> String {
+    let name = |id: &String| names.get(id).cloned().unwrap_or_else(|| id.clone());
     match actor {
         ActorRef::Partner { partner_id } => format!("partner {partner_id}"),
-        ActorRef::Admin { user_id } => format!("admin {user_id}"),
-        ActorRef::Claimant { user_id } => format!("claimant {user_id}"),
+        ActorRef::Admin { user_id } => name(user_id),
+        ActorRef::Claimant { user_id } => format!("{} (claiming)", name(user_id)),
         ActorRef::System => "the service".to_owned(),
     }
 }
@@ -1504,6 +1510,17 @@ pub(crate) async fn events_page(
         cursor: q.cursor,
     };
     let listing = audit::list(&apps.services, admin.company_id(), &query).await?;
+    let first_admins = ListQuery {
+        limit: Some("100".into()),
+        cursor: None,
+    };
+    let names: HashMap<String, String> =
+        prov_core::admins::list(&apps.services, admin.company_id(), &first_admins)
+            .await?
+            .items
+            .into_iter()
+            .map(|a| (a.id, format!("{} {}", a.first_name, a.last_name)))
+            .collect();
     ok(view::page(
         &admin,
         "/console/events",
@@ -1516,7 +1533,7 @@ pub(crate) async fn events_page(
                     @for e in &listing.items {
                         tr {
                             td { (e.at.format("%Y-%m-%d %H:%M:%S")) }
-                            td { (actor_text(&e.actor)) }
+                            td { (actor_text(&e.actor, &names)) }
                             td { code { (e.action) } }
                             td { (e.target.kind) " " (e.target.id) }
                             td { (label_of(&format!("{:?}", e.result).to_lowercase())) }
