@@ -285,8 +285,18 @@ async fn sign_in_sessions_csrf_and_company_scope() {
     assert!(!refused.text().contains("refused-secret-value-0123"));
 
     // The real unmatch with the token works, and is recorded under the admin.
-    let done = admin_a.post(&member_path, &[("csrf", &csrf)]).await;
+    // (A `back` outside the console is ignored: no open redirect.)
+    let done = admin_a
+        .post(
+            &member_path,
+            &[("csrf", &csrf), ("back", "//evil.example/console/")],
+        )
+        .await;
     assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(
+        location(&done),
+        "/console/apps/sandbox_scim/accounts?done=unmatched"
+    );
     let events = admin_a.get("/console/events").await.text();
     assert!(events.contains("account.unmatched") && events.contains("console.signed_in"));
 
@@ -352,4 +362,11 @@ async fn sign_in_sessions_csrf_and_company_scope() {
     let form = again.get(path).await;
     let token = csrf_of(&form.text());
     assert_eq!(again.post(path, &[("csrf", &token)]).await.status, 410);
+
+    // Sessions end 8 hours after sign-in.
+    w.clock
+        .advance(chrono::Duration::hours(8) - chrono::Duration::minutes(1));
+    assert_eq!(linked.get("/console/apps").await.status, 200);
+    w.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(linked.get("/console/apps").await.status, 303);
 }
