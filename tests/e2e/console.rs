@@ -370,3 +370,79 @@ async fn sign_in_sessions_csrf_and_company_scope() {
     w.clock.advance(chrono::Duration::minutes(2));
     assert_eq!(linked.get("/console/apps").await.status, 303);
 }
+
+/// Dismissal from the console: preview (nothing saved), dismiss, cancel; then a past last
+/// day, which ends access at once, and a rehire.
+#[tokio::test]
+async fn dismissal_cancel_and_rehire_through_the_console() {
+    let w = Walk::start().await;
+    let a = w
+        .connected_company("console-dismiss@example.com", "sandbox-console-dismiss")
+        .await;
+    let bob = w
+        .team_member(
+            &a,
+            json!({"first_name": "Bob", "last_name": "Builder", "kind": "employee", "email": "bob@example.com"}),
+        )
+        .await;
+    let mut admin = Client::new(&w);
+    assert_eq!(admin.sign_in(&a.admin).await.status, 303);
+    let csrf = admin.csrf().await;
+    let member = format!("/console/team/{bob}");
+
+    let preview = admin
+        .get(&format!("{member}/dismissal?last_day=2026-03-10"))
+        .await;
+    assert_eq!(preview.status, 200);
+    assert!(preview.text().contains("Access ends"));
+    let task = admin.get(&format!("{member}/offboarding")).await.text();
+    assert!(task.contains("Not Dismissed"), "a preview saves nothing");
+    let bad = admin
+        .get(&format!("{member}/dismissal?last_day=10/03/2026"))
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text().contains("YYYY-MM-DD"));
+
+    let refused = admin
+        .post(&format!("{member}/dismissal"), &[("last_day", "2026-03-10")])
+        .await;
+    assert_eq!(refused.status, 403, "no CSRF token, no dismissal");
+    let dismissed = admin
+        .post(
+            &format!("{member}/dismissal"),
+            &[("csrf", &csrf), ("last_day", "2026-03-10")],
+        )
+        .await;
+    assert_eq!(dismissed.status, 303, "{}", dismissed.text());
+    assert_eq!(
+        location(&dismissed),
+        format!("{member}/offboarding?done=dismissed")
+    );
+    let task = admin.get(&format!("{member}/offboarding")).await.text();
+    assert!(
+        task.contains("Scheduled") && task.contains("Cancel dismissal"),
+        "{task}"
+    );
+    let cancelled = admin
+        .post(&format!("{member}/dismissal/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.text());
+    let task = admin.get(&format!("{member}/offboarding")).await.text();
+    assert!(task.contains("Cancelled"), "{task}");
+
+    // A last day already past: access ends at once (the scheduler fires), then a rehire.
+    let dismissed = admin
+        .post(
+            &format!("{member}/dismissal"),
+            &[("csrf", &csrf), ("last_day", "2026-02-27")],
+        )
+        .await;
+    assert_eq!(dismissed.status, 303, "{}", dismissed.text());
+    w.local.tick().await.unwrap();
+    let page = admin.get(&member).await.text();
+    assert!(page.contains("Dismissed") && page.contains("Rehire"), "{page}");
+    let rehired = admin.post(&format!("{member}/rehire"), &[("csrf", &csrf)]).await;
+    assert_eq!(rehired.status, 303, "{}", rehired.text());
+    let page = admin.get(&location(&rehired).to_owned()).await.text();
+    assert!(page.contains("Rehired"), "{page}");
+}

@@ -52,6 +52,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/team/{team_member_id}/onboarding"),
     ("GET", "/console/team/{team_member_id}/dismissal"),
     ("POST", "/console/team/{team_member_id}/dismissal"),
+    ("POST", "/console/team/{team_member_id}/dismissal/cancel"),
+    ("POST", "/console/team/{team_member_id}/rehire"),
     ("GET", "/console/team/{team_member_id}/offboarding"),
     ("POST", "/console/team/{team_member_id}/offboarding"),
     ("GET", "/console/events"),
@@ -104,6 +106,14 @@ pub fn routes(apps: Apps) -> Router {
         .route(
             "/console/team/{team_member_id}/dismissal",
             get(dismissal_page).post(dismiss),
+        )
+        .route(
+            "/console/team/{team_member_id}/dismissal/cancel",
+            axum::routing::post(cancel_dismissal),
+        )
+        .route(
+            "/console/team/{team_member_id}/rehire",
+            axum::routing::post(rehire),
         )
         .route(
             "/console/team/{team_member_id}/offboarding",

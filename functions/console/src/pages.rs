@@ -74,6 +74,8 @@ fn done_text(done: Option<&str>) -> Option<&'static str> {
         "onboarding" => "Setup started: accounts are being created.",
         "dismissed" => "Dismissal saved.",
         "offboarding" => "Saved.",
+        "cancelled" => "Dismissal cancelled: nothing will be removed.",
+        "rehired" => "Rehired: what was still to come is cancelled.",
         _ => return None,
     })
 }
@@ -1125,6 +1127,9 @@ pub(crate) async fn member_page(
         @if removable {
             p { a.button.danger href={ (back) "/remove_all" } { "Remove all accounts" } }
         }
+        @if member.employment_status == team::EmploymentStatus::Dismissed {
+            (button_form(&admin, &format!("{back}/rehire"), "Rehire", "secondary"))
+        }
     };
     ok(view::page(&admin, "/console/team", &member.full_name(), body))
 }
@@ -1412,6 +1417,44 @@ pub(crate) async fn dismiss(
     )))
 }
 
+pub(crate) async fn cancel_dismissal(
+    State(apps): State<Apps>,
+    admin: Admin,
+    PathParam(member_id): PathParam<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Page {
+    checked(&admin, form)?;
+    let access = authorize(
+        &apps.services,
+        &admin.actor.principal,
+        admin.company_id(),
+        Need::ManageTeam,
+    )
+    .await?;
+    dismissal::cancel(&apps, &admin.actor, &access, &member_id).await?;
+    Ok(see_other(&format!(
+        "/console/team/{member_id}/offboarding?done=cancelled"
+    )))
+}
+
+pub(crate) async fn rehire(
+    State(apps): State<Apps>,
+    admin: Admin,
+    PathParam(member_id): PathParam<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Page {
+    checked(&admin, form)?;
+    let access = authorize(
+        &apps.services,
+        &admin.actor.principal,
+        admin.company_id(),
+        Need::ManageTeam,
+    )
+    .await?;
+    dismissal::rehire(&apps, &admin.actor, &access, &member_id).await?;
+    Ok(see_other(&format!("/console/team/{member_id}?done=rehired")))
+}
+
 pub(crate) async fn offboarding_page(
     State(apps): State<Apps>,
     admin: Admin,
@@ -1447,6 +1490,9 @@ pub(crate) async fn offboarding_page(
                     p { button type="submit" class="secondary" { "Save choices" } }
                 }
             }
+        }
+        @if task.status == "scheduled" {
+            (button_form(&admin, &format!("/console/team/{member_id}/dismissal/cancel"), "Cancel dismissal", "secondary"))
         }
         @if task.status == "paused" {
             form method="post" action={ "/console/team/" (member_id) "/offboarding" } {
