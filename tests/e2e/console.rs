@@ -443,6 +443,6 @@ async fn dismissal_cancel_and_rehire_through_the_console() {
     assert!(page.contains("Dismissed") && page.contains("Rehire"), "{page}");
     let rehired = admin.post(&format!("{member}/rehire"), &[("csrf", &csrf)]).await;
     assert_eq!(rehired.status, 303, "{}", rehired.text());
-    let page = admin.get(&location(&rehired).to_owned()).await.text();
+    let page = admin.get(location(&rehired)).await.text();
     assert!(page.contains("Rehired"), "{page}");
 }
