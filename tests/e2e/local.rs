@@ -70,3 +70,38 @@ async fn the_devserver_answers_unknown_routes_in_the_error_shape() {
     assert_eq!(answer.status, 404);
     assert_eq!(answer.error_keys(), ["path"]);
 }
+
+/// At start the devserver prints a console sign-in link; a fresh data dir first gets a demo
+/// company to try. A restart reuses it.
+#[tokio::test]
+async fn the_devserver_offers_a_console_sign_in_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = start(dir.path()).await;
+    let partner = prov_core::auth::authenticate(local.services.store.as_ref(), TOKEN)
+        .await
+        .unwrap();
+    let link = devserver::console_sign_in_link(&local, &partner).await.unwrap();
+    assert!(
+        link.starts_with("http://127.0.0.1:3000/console/sign_in/link/"),
+        "{link}"
+    );
+    let again = devserver::console_sign_in_link(&local, &partner).await.unwrap();
+    assert_ne!(link, again, "each link is new");
+    let app = local.app();
+    let companies = call(&app, get("/v1/companies", Some(TOKEN))).await.json();
+    let items = companies["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one demo company, not one per start");
+    assert_eq!(items[0]["plan"], "plus");
+    let id = items[0]["id"].as_str().unwrap();
+    let team = call(
+        &app,
+        get(&format!("/v1/companies/{id}/team_members"), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(team.json()["items"].as_array().unwrap().len(), 3);
+    // The link opens the sign-in page.
+    let path = &link[link.find("/console/").unwrap()..];
+    let page = call(&app, get(path, None)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("one-time link"));
+}

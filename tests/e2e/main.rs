@@ -1,6 +1,8 @@
 //! End-to-end tests across crates: HTTP in, real adapters out.
 
 mod access;
+mod console;
+mod console_browser;
 mod dismissal;
 mod dynamodb;
 mod faults;

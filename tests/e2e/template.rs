@@ -54,6 +54,7 @@ fn template_routes_match_the_routers() {
         .into_iter()
         .chain(served("AccountsFunction", accounts::ROUTES))
         .chain(served("ConnectFunction", connect::ROUTES))
+        .chain(served("ConsoleFunction", console::ROUTES))
         .collect();
     let missing: Vec<_> = routers.difference(&template).collect();
     let extra: Vec<_> = template.difference(&routers).collect();
@@ -83,13 +84,17 @@ async fn every_listed_route_is_mounted() {
         .iter()
         .chain(accounts::ROUTES)
         .chain(connect::ROUTES)
+        .chain(console::ROUTES)
     {
         let concrete = path
             .replace("{company_id}", "com_x")
             .replace("{team_member_id}", "tm_x")
             .replace("{admin_id}", "usr_x")
             .replace("{claim_id}", "x")
-            .replace("{app}", "slack");
+            .replace("{app}", "slack")
+            .replace("{link}", "x")
+            .replace("{account_id}", "acc_x")
+            .replace("{action}", "delete");
         let concrete = if concrete.ends_with("/callback") {
             format!("{concrete}?state=x")
         } else {
@@ -127,6 +132,7 @@ fn the_local_lambda_router_matches_the_routers() {
         ("provision", provision::ROUTES),
         ("accounts", accounts::ROUTES),
         ("connect", connect::ROUTES),
+        ("console", console::ROUTES),
     ]
     .iter()
     .flat_map(|(function, routes)| {

@@ -13,10 +13,16 @@ use prov_connectors::dismissal::{self, CleanupEvent};
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
+use prov_core::access::{Need, authorize};
+use prov_core::audit::Actor;
+use prov_core::auth::Principal;
 use prov_core::clock::Clock;
+use prov_core::listing::ListQuery;
 use prov_core::mail::MailQueue;
+use prov_core::provisioning::{self, list_companies};
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
+use prov_core::team;
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox, parse_routes};
 use prov_sandbox::Sandbox;
@@ -178,10 +184,76 @@ impl Local {
             provision::routes(self.services.clone())
                 .merge(accounts::routes(self.apps.clone()))
                 .merge(connect::routes(self.apps.clone()))
+                .merge(console::routes(self.apps.clone()))
                 .merge(dev)
                 .nest("/_sandbox", self.sandbox.router()),
         )
     }
+}
+
+/// A one-time sign-in link to the admin console for the newest company of `partner`. A
+/// partner without companies first gets a demo company (Plus plan, a few team members), so
+/// the whole product can be tried offline right after start.
+pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<String, prov_core::Error> {
+    let svc = &local.services;
+    let actor = Actor {
+        principal: partner.clone(),
+        request_id: "devserver-start".to_owned(),
+    };
+    let mut companies = list_companies(
+        svc,
+        partner,
+        ListQuery {
+            limit: Some("100".into()),
+            cursor: None,
+        },
+    )
+    .await?;
+    if companies.items.is_empty() {
+        let body = json!({
+            "user": {"first_name": "Dana", "last_name": "Demo", "email": "dana@demo.example"},
+            "company": {"name": "Demo Company, Inc."}
+        });
+        let serde_json::Value::Object(body) = body else {
+            unreachable!()
+        };
+        provisioning::provision(svc, &actor, &body, None).await?;
+        companies = list_companies(
+            svc,
+            partner,
+            ListQuery {
+                limit: Some("100".into()),
+                cursor: None,
+            },
+        )
+        .await?;
+        let company = companies
+            .items
+            .last()
+            .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
+        let plan = json!({"plan": "plus"});
+        let serde_json::Value::Object(plan) = plan else {
+            unreachable!()
+        };
+        provisioning::update_company(svc, &actor, &company.id, &plan).await?;
+        let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
+        for (first, last, email) in [
+            ("Ada", "Lovelace", "ada@demo.example"),
+            ("Grace", "Hopper", "grace@demo.example"),
+            ("Alan", "Turing", "alan@demo.example"),
+        ] {
+            let member = json!({"first_name": first, "last_name": last, "email": email, "kind": "employee"});
+            let serde_json::Value::Object(member) = member else {
+                unreachable!()
+            };
+            team::create(svc, &actor, &access, &member).await?;
+        }
+    }
+    let company = companies
+        .items
+        .last()
+        .ok_or_else(|| prov_core::Error::Internal("no company".into()))?;
+    console::mint_link(&local.apps, &company.id, &company.primary_admin_id).await
 }
 
 /// The emails "sent" so far, newest first.

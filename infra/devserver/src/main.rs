@@ -131,7 +131,7 @@ async fn serve(
         Some(t) => SecretString::from(t),
         None => dev_token(data_dir)?,
     };
-    ensure_partner_token(
+    let partner = ensure_partner_token(
         local.services.store.as_ref(),
         clock.as_ref(),
         "Dev partner",
@@ -139,6 +139,9 @@ async fn serve(
     )
     .await
     .map_err(|e| format!("cannot register the partner token: {e}"))?;
+    let sign_in = devserver::console_sign_in_link(&local, &partner)
+        .await
+        .map_err(|e| format!("cannot make a console sign-in link: {e}"))?;
     let drained = local.drain_mail().await.map_err(|e| e.to_string())?;
     if drained > 0 {
         tracing::info!(drained, "sent queued emails");
@@ -159,6 +162,8 @@ async fn serve(
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
     println!("sent emails: {base_url}/_dev/outbox");
+    println!("admin console: {base_url}/console");
+    println!("console sign-in link (one use, 15 minutes): {sign_in}");
     axum::serve(listener, local.app())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
