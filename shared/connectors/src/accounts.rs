@@ -231,32 +231,47 @@ fn put(item: Item, version: Option<u64>) -> WriteOp {
 // ---------------------------------------------------------------------------------------
 // Matching
 
-/// Appends the words of `parts` to `out`, one space between words, lower-cased: the form names
-/// are compared in. ASCII (nearly every name) takes a path without intermediate strings; other
+/// Writes the words of `parts` to `out`, one space between words, lower-cased: the form names
+/// are compared in. ASCII (nearly every name) is handled as bytes, a word at a time; other
 /// text is lower-cased as a whole, so context-dependent rules (a final sigma) still apply.
-fn normalise_into(out: &mut String, parts: &[&str]) {
+fn normalise_into(out: &mut Vec<u8>, parts: &[&str]) {
     out.clear();
-    let words = parts.iter().flat_map(|p| p.split_whitespace());
     if parts.iter().all(|p| p.is_ascii()) {
+        // ASCII's whitespace is exactly what `char::is_whitespace` says of it.
+        let words = parts.iter().flat_map(|p| {
+            p.as_bytes()
+                .split(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+                .filter(|w| !w.is_empty())
+        });
         for word in words {
             if !out.is_empty() {
-                out.push(' ');
+                out.push(b' ');
             }
-            out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            out.extend_from_slice(word);
         }
+        out.make_ascii_lowercase();
     } else {
-        out.push_str(&words.collect::<Vec<_>>().join(" ").to_lowercase());
+        let words = parts.iter().flat_map(|p| p.split_whitespace());
+        out.extend_from_slice(words.collect::<Vec<_>>().join(" ").to_lowercase().as_bytes());
     }
 }
 
-/// What an account and a team member are compared by; an empty field is an absent one.
-/// The buffers are reused from one account to the next, so matching a sync allocates little.
+/// Where a full name comes from: a first name followed by the last name, or one whole name.
+#[derive(Clone, Copy)]
+enum FullName<'a> {
+    FirstLast(&'a str),
+    Whole(&'a str),
+}
+
+/// What an account and a team member are compared by (UTF-8 bytes); an empty field is an
+/// absent one. The buffers are reused from one account to the next, so matching a sync
+/// allocates little.
 #[derive(Default)]
 struct Identity {
     /// `values::email_key` of the email.
-    email: String,
-    full_name: String,
-    last_name: String,
+    email: Vec<u8>,
+    full_name: Vec<u8>,
+    last_name: Vec<u8>,
 }
 
 impl Identity {
@@ -264,7 +279,7 @@ impl Identity {
         let mut id = Identity::default();
         id.fill(
             tm.email.as_deref(),
-            &[&tm.first_name, &tm.last_name],
+            FullName::FirstLast(&tm.first_name),
             Some(&tm.last_name),
         );
         id
@@ -272,45 +287,55 @@ impl Identity {
 
     fn fill_from_account(&mut self, a: &AppAccount) {
         let last = a.last_name.as_deref();
-        match (&a.first_name, last) {
-            (Some(f), Some(l)) => self.fill(a.email.as_deref(), &[f, l], last),
-            _ => self.fill(
-                a.email.as_deref(),
-                &[a.display_name.as_deref().unwrap_or("")],
-                last,
-            ),
-        }
+        let full = match (&a.first_name, last) {
+            (Some(f), Some(_)) => FullName::FirstLast(f),
+            _ => FullName::Whole(a.display_name.as_deref().unwrap_or("")),
+        };
+        self.fill(a.email.as_deref(), full, last);
     }
 
-    fn fill(&mut self, email: Option<&str>, full_name: &[&str], last_name: Option<&str>) {
+    fn fill(&mut self, email: Option<&str>, full_name: FullName<'_>, last_name: Option<&str>) {
         self.email.clear();
         if let Some(e) = email.map(str::trim) {
             if e.is_ascii() {
-                self.email.push_str(e);
+                self.email.extend_from_slice(e.as_bytes());
                 self.email.make_ascii_lowercase();
             } else {
-                self.email.push_str(&values::email_key(e));
+                self.email.extend_from_slice(values::email_key(e).as_bytes());
             }
         }
-        normalise_into(&mut self.full_name, full_name);
         normalise_into(&mut self.last_name, &[last_name.unwrap_or("")]);
+        match full_name {
+            FullName::Whole(name) => normalise_into(&mut self.full_name, &[name]),
+            // The normalised last name is the full name's tail: words are normalised one by
+            // one, so it need not be done twice.
+            FullName::FirstLast(first) => {
+                normalise_into(&mut self.full_name, &[first]);
+                if !self.last_name.is_empty() {
+                    if !self.full_name.is_empty() {
+                        self.full_name.push(b' ');
+                    }
+                    self.full_name.extend_from_slice(&self.last_name);
+                }
+            }
+        }
     }
 
-    fn email(&self) -> Option<&str> {
-        Some(self.email.as_str()).filter(|e| !e.is_empty())
+    fn email(&self) -> Option<&[u8]> {
+        Some(self.email.as_slice()).filter(|e| !e.is_empty())
     }
 
     /// The email's name (before the `@`).
-    fn local_part(&self) -> Option<&str> {
-        self.email().and_then(|e| e.split('@').next())
+    fn local_part(&self) -> Option<&[u8]> {
+        self.email().and_then(|e| e.split(|b| *b == b'@').next())
     }
 
-    fn full_name(&self) -> Option<&str> {
-        Some(self.full_name.as_str()).filter(|n| !n.is_empty())
+    fn full_name(&self) -> Option<&[u8]> {
+        Some(self.full_name.as_slice()).filter(|n| !n.is_empty())
     }
 
-    fn last_name(&self) -> Option<&str> {
-        Some(self.last_name.as_str()).filter(|n| !n.is_empty())
+    fn last_name(&self) -> Option<&[u8]> {
+        Some(self.last_name.as_slice()).filter(|n| !n.is_empty())
     }
 }
 
@@ -360,7 +385,7 @@ impl Hits {
 
 /// An index from a normalised key to team members. Keys come from vendors and team members;
 /// foldhash is seeded per process and several times faster than the standard SipHash here.
-type Index<'i> = foldhash::HashMap<&'i str, Hits>;
+type Index<'i> = foldhash::HashMap<&'i [u8], Hits>;
 
 /// Team members indexed for matching: a sync of 100k accounts stays linear.
 struct Roster<'a, 'i> {
@@ -386,6 +411,21 @@ const SAME_EMAIL_NAME: usize = 2;
 const SAME_LAST_NAME: usize = 3;
 /// Below this a likeness is not worth showing.
 const SUGGESTION_FLOOR: u8 = 25;
+
+/// What a set of likenesses (bits of `LIKENESSES`) tells the admin: "same email name, same
+/// last name".
+fn reason(seen: u8) -> String {
+    let mut reason = String::with_capacity(48);
+    for (bit, (_, why)) in LIKENESSES.iter().enumerate() {
+        if seen & (1 << bit) != 0 {
+            if !reason.is_empty() {
+                reason.push_str(", ");
+            }
+            reason.push_str(why);
+        }
+    }
+    reason
+}
 
 impl<'a, 'i> Roster<'a, 'i> {
     fn identities(members: &[TeamMember]) -> Vec<Identity> {
@@ -438,7 +478,7 @@ impl<'a, 'i> Roster<'a, 'i> {
         // Few members share a key, so a short list beats a map here; each member's
         // likenesses are a bit set, turned into words only for what is shown.
         let mut scores: Vec<(usize, u8, u8)> = Vec::new();
-        let mut add = |map: &Index<'i>, key: Option<&str>, likeness: usize| {
+        let mut add = |map: &Index<'i>, key: Option<&[u8]>, likeness: usize| {
             for &i in key.and_then(|k| map.get(k)).map_or(&[][..], Hits::as_slice) {
                 let points = LIKENESSES[likeness].0;
                 match scores.iter_mut().find(|(m, _, _)| *m == i) {
@@ -464,13 +504,7 @@ impl<'a, 'i> Roster<'a, 'i> {
             .map(|(i, score, seen)| Suggestion {
                 team_member_id: self.members[i].id.clone(),
                 score: score.min(100),
-                reason: LIKENESSES
-                    .iter()
-                    .enumerate()
-                    .filter(|(bit, _)| seen & (1 << bit) != 0)
-                    .map(|(_, (_, why))| *why)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                reason: reason(seen),
             })
             .collect();
         ranked.sort_by(|a, b| {
@@ -2027,15 +2061,18 @@ mod tests {
             last in "[ a-zA-Z\t\u{0b}\u{a0}ΣσςÉé'-]{0,12}",
             email in "[ a-zA-Z0-9@.É]{0,16}",
         ) {
-            let mut out = String::from("left over");
+            let mut out = b"left over".to_vec();
             normalise_into(&mut out, &[&first, &last]);
-            proptest::prop_assert_eq!(&out, &normalised(&format!("{first} {last}")));
+            let expected = normalised(&format!("{first} {last}"));
+            proptest::prop_assert_eq!(out.as_slice(), expected.as_bytes());
             let mut id = Identity::default();
-            id.fill(Some(&email), &[&first], Some(&last));
+            id.fill(Some(&email), FullName::FirstLast(&first), Some(&last));
+            let full_key = normalised(&format!("{first} {last}"));
+            proptest::prop_assert_eq!(id.full_name(), Some(full_key.as_bytes()).filter(|n| !n.is_empty()));
             let email_key = values::email_key(&email);
             let last_key = normalised(&last);
-            proptest::prop_assert_eq!(id.email(), Some(email_key.as_str()).filter(|e| !e.is_empty()));
-            proptest::prop_assert_eq!(id.last_name(), Some(last_key.as_str()).filter(|n| !n.is_empty()));
+            proptest::prop_assert_eq!(id.email(), Some(email_key.as_bytes()).filter(|e| !e.is_empty()));
+            proptest::prop_assert_eq!(id.last_name(), Some(last_key.as_bytes()).filter(|n| !n.is_empty()));
         }
     }
 
