@@ -342,6 +342,36 @@ async fn suspend_reactivate_delete_and_remove_all_with_a_dry_run_first() {
         let w = &w;
         async move { w.send("POST", &path, Some(&admin), None).await }
     };
+    // A single action's dry run says what it would do and does nothing.
+    let changes = w.local.sandbox.changes("PATCH") + w.local.sandbox.changes("DELETE");
+    for (action, means) in [
+        ("suspend", "Sets the user inactive in the sandbox SCIM app."),
+        ("delete", "Deletes the user in the sandbox SCIM app."),
+    ] {
+        let path = co.path(&format!(
+            "/apps/sandbox_scim/accounts/{account}/{action}?dry_run=true"
+        ));
+        let plan = w.send("POST", &path, Some(&co.admin), None).await;
+        assert_eq!(plan.status, 200, "{}", plan.text());
+        let plan = plan.json();
+        assert_eq!(
+            (&plan["dry_run"], &plan["action"], &plan["means"]),
+            (&json!(true), &json!(action), &json!(means))
+        );
+        assert_eq!(plan["account"]["status"], "connected");
+    }
+    assert_eq!(
+        w.local.sandbox.changes("PATCH") + w.local.sandbox.changes("DELETE"),
+        changes,
+        "a dry run calls no vendor"
+    );
+    assert_eq!(accounts(&w, &co, "").await[0]["status"], "connected");
+    // An unknown query parameter is refused, as everywhere.
+    let odd = co.path(&format!(
+        "/apps/sandbox_scim/accounts/{account}/delete?dry_run=true&force=1"
+    ));
+    assert_eq!(w.send("POST", &odd, Some(&co.admin), None).await.status, 422);
+
     let suspended = act("suspend").await;
     assert_eq!(suspended.json()["status"], "suspended", "{}", suspended.text());
     assert_eq!(
@@ -376,6 +406,15 @@ async fn suspend_reactivate_delete_and_remove_all_with_a_dry_run_first() {
     assert_eq!(accounts(&w, &co, "").await[0]["status"], "deleted");
     // Deleting again is refused clearly: the account is gone.
     assert_eq!(act("delete").await.status, 422);
+    // ... and so is its dry run, with the same reason.
+    let again = co.path(&format!(
+        "/apps/sandbox_scim/accounts/{account}/delete?dry_run=true"
+    ));
+    let refused = w.send("POST", &again, Some(&co.admin), None).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.error_keys()),
+        (422, vec!["account".to_owned()])
+    );
     assert!(
         remove(false).await.json()["accounts"]
             .as_array()

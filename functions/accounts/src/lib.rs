@@ -825,9 +825,10 @@ type AccountPath = PathParam<(String, String, String)>;
         ("company_id" = String, Path, description = "The company's id."),
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
         ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
     ),
     responses(
-        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -837,8 +838,13 @@ type AccountPath = PathParam<(String, String, String)>;
         (status = 503, response = prov_web::openapi::ServiceUnavailable),
     )
 )]
-async fn suspend(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
-    account_action(apps, actor, ids, Action::Suspend).await
+async fn suspend(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam(ids): AccountPath,
+    QueryParams(query): QueryParams<DryRun>,
+) -> Answer {
+    account_action(apps, actor, ids, Action::Suspend, query).await
 }
 
 /// Reactivates a suspended account.
@@ -851,9 +857,10 @@ async fn suspend(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): Acco
         ("company_id" = String, Path, description = "The company's id."),
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
         ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
     ),
     responses(
-        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -863,8 +870,13 @@ async fn suspend(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): Acco
         (status = 503, response = prov_web::openapi::ServiceUnavailable),
     )
 )]
-async fn reactivate(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
-    account_action(apps, actor, ids, Action::Reactivate).await
+async fn reactivate(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam(ids): AccountPath,
+    QueryParams(query): QueryParams<DryRun>,
+) -> Answer {
+    account_action(apps, actor, ids, Action::Reactivate, query).await
 }
 
 /// Removes the account at the vendor (see the app's `remove_means`).
@@ -877,9 +889,10 @@ async fn reactivate(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): A
         ("company_id" = String, Path, description = "The company's id."),
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
         ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
     ),
     responses(
-        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -889,8 +902,13 @@ async fn reactivate(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): A
         (status = 503, response = prov_web::openapi::ServiceUnavailable),
     )
 )]
-async fn delete(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
-    account_action(apps, actor, ids, Action::Delete).await
+async fn delete(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam(ids): AccountPath,
+    QueryParams(query): QueryParams<DryRun>,
+) -> Answer {
+    account_action(apps, actor, ids, Action::Delete, query).await
 }
 
 /// Unlinks the account from its team member; the vendor account is left alone.
@@ -903,9 +921,10 @@ async fn delete(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): Accou
         ("company_id" = String, Path, description = "The company's id."),
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
         ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
     ),
     responses(
-        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -915,8 +934,21 @@ async fn delete(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): Accou
         (status = 503, response = prov_web::openapi::ServiceUnavailable),
     )
 )]
-async fn unmatch(State(apps): State<Apps>, Ctx(actor): Ctx, PathParam(ids): AccountPath) -> Answer {
-    account_action(apps, actor, ids, Action::Unmatch).await
+async fn unmatch(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam(ids): AccountPath,
+    QueryParams(query): QueryParams<DryRun>,
+) -> Answer {
+    account_action(apps, actor, ids, Action::Unmatch, query).await
+}
+
+/// What an account action answers: the account after it, or (dry run) what it would do.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum ActionAnswer {
+    Done(accounts::AccountView),
+    Planned(accounts::ActionPlan),
 }
 
 async fn account_action(
@@ -924,9 +956,15 @@ async fn account_action(
     actor: prov_core::audit::Actor,
     (company_id, app, account_id): (String, String, String),
     action: Action,
+    query: DryRun,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(accounts::act(&apps, &actor, &access, &app, &account_id, action).await?).into_response())
+    let answer = if query.dry_run.unwrap_or(false) {
+        ActionAnswer::Planned(accounts::plan_action(&apps, &access, &app, &account_id, action).await?)
+    } else {
+        ActionAnswer::Done(accounts::act(&apps, &actor, &access, &app, &account_id, action).await?)
+    };
+    Ok(Json(answer).into_response())
 }
 
 /// The person's apps: each account with status and actions.

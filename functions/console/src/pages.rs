@@ -930,25 +930,6 @@ fn parse_action(action: &str) -> Result<Action, Error> {
     })
 }
 
-/// Exactly what an action will do to this account, in this app.
-fn consequence(app: &App, action: Action) -> String {
-    match action {
-        Action::Delete => app.remove_means.to_owned(),
-        Action::Suspend => app
-            .suspend_means
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("Suspends the account in {}.", app.name)),
-        Action::Reactivate => format!(
-            "Reactivates the account in {}: the person can sign in again.",
-            app.name
-        ),
-        Action::Unmatch => format!(
-            "Stops managing this account from here. Nothing changes in {}: the account stays as it is and can be matched again.",
-            app.name
-        ),
-    }
-}
-
 #[derive(serde::Deserialize, Default)]
 pub(crate) struct BackQuery {
     back: Option<String>,
@@ -969,7 +950,14 @@ pub(crate) async fn action_form(
         &Fields::from_iter([("back".to_owned(), q.back.unwrap_or_default())]),
         format!("/console/apps/{slug}/accounts"),
     );
-    let allowed = view_.allowed_actions.contains(&action.as_str());
+    // The API's dry run: what will happen, or why it cannot.
+    let plan = match accounts::plan_action(&apps, &admin.access, &slug, &account_id, parsed).await {
+        Ok(plan) => Ok(plan.means),
+        Err(Error::Refused(details)) => {
+            Err(details.into_iter().next().map(|d| d.message).unwrap_or_default())
+        }
+        Err(e) => return Err(e.into()),
+    };
     let title = format!(
         "{} {}'s {} account?",
         action_label(&action),
@@ -982,8 +970,8 @@ pub(crate) async fn action_form(
         &title,
         html! {
             p { "Account: " (account_name(&view_)) @if let Some(e) = &view_.email { " (" (e) ")" } " · " (badge(view_.status_label)) }
-            @if allowed {
-                div.warning role="note" { p { strong { "What will happen: " } (consequence(&app, parsed)) } }
+            @if let Ok(means) = &plan {
+                div.warning role="note" { p { strong { "What will happen: " } (means) } }
                 form method="post" action={ "/console/apps/" (slug) "/accounts/" (account_id) "/" (action) } {
                     (csrf_field(&admin))
                     input type="hidden" name="back" value=(back);
@@ -993,7 +981,8 @@ pub(crate) async fn action_form(
                     }
                 }
             } @else {
-                p.warning { (action_label(&action)) " is not possible for this account now." }
+                p.warning { (action_label(&action)) " is not possible for this account now"
+                    @if let Err(why) = &plan { @if !why.is_empty() { ": " (why.trim_end_matches('.')) } } "." }
                 p { a href=(back) { "Back" } }
             }
         },

@@ -1741,16 +1741,8 @@ fn past(action: Action) -> &'static str {
     }
 }
 
-/// The action itself (vendor call, then the record), shared by single actions, "remove
-/// all" and dismissals.
-pub async fn perform_action(
-    apps: &Apps,
-    company_id: &str,
-    app: &App,
-    version: u64,
-    account: AppAccount,
-    action: Action,
-) -> Result<AppAccount> {
+/// Whether `action` can be done to `account` at all (before any vendor call).
+fn check_action(app: &App, account: &AppAccount, action: Action) -> Result<()> {
     if account.team_member_id().is_none() {
         return Err(Error::invalid(
             "account",
@@ -1758,7 +1750,7 @@ pub async fn perform_action(
         ));
     }
     if action == Action::Unmatch {
-        return unlink(apps, company_id, &account, version, Matching::Unmatched).await;
+        return Ok(());
     }
     let supported = match action {
         Action::Suspend | Action::Reactivate => app.capabilities.suspend,
@@ -1775,6 +1767,84 @@ pub async fn perform_action(
             "account",
             "This account is already gone from the app.",
         ));
+    }
+    Ok(())
+}
+
+/// Exactly what `action` does to an account in `app`.
+pub fn action_means(app: &App, action: Action) -> String {
+    match action {
+        Action::Delete => app.remove_means.to_owned(),
+        Action::Suspend => app
+            .suspend_means
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("Suspends the account in {}.", app.name)),
+        Action::Reactivate => format!(
+            "Reactivates the account in {}: the person can sign in again.",
+            app.name
+        ),
+        Action::Unmatch => format!(
+            "Stops managing this account from here. Nothing changes in {}: the account stays as it is and can be matched again.",
+            app.name
+        ),
+    }
+}
+
+/// What an action would do to one account (a dry run): the same checks as doing it, no
+/// vendor call, nothing saved.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActionPlan {
+    /// Always `true`: nothing was done.
+    pub dry_run: bool,
+    /// `suspend`, `reactivate`, `delete` or `unmatch`.
+    pub action: &'static str,
+    /// Exactly what it would do in this app.
+    pub means: String,
+    /// The account as it is now.
+    pub account: AccountView,
+}
+
+/// Says what `action` would do to one account, refusing exactly as doing it would (short
+/// of the vendor's own answer).
+pub async fn plan_action(
+    apps: &Apps,
+    access: &Access,
+    slug: &str,
+    account_id: &str,
+    action: Action,
+) -> Result<ActionPlan> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    let (_, account) = load(apps, company_id, slug, account_id).await?;
+    check_action(app, &account, action)?;
+    let connected = is_connected(apps, company_id, slug).await?;
+    if !connected && action != Action::Unmatch {
+        return Err(Error::invalid(
+            "app",
+            format!("{} is not connected: connect it again first.", app.name),
+        ));
+    }
+    Ok(ActionPlan {
+        dry_run: true,
+        action: action.name(),
+        means: action_means(app, action),
+        account: AccountView::of(app, account, connected),
+    })
+}
+
+/// The action itself (vendor call, then the record), shared by single actions, "remove
+/// all" and dismissals.
+pub async fn perform_action(
+    apps: &Apps,
+    company_id: &str,
+    app: &App,
+    version: u64,
+    account: AppAccount,
+    action: Action,
+) -> Result<AppAccount> {
+    check_action(app, &account, action)?;
+    if action == Action::Unmatch {
+        return unlink(apps, company_id, &account, version, Matching::Unmatched).await;
     }
     let connector = connector_for(apps, company_id, app.slug).await?;
     let vendor = match action {
