@@ -1673,6 +1673,11 @@ async fn no_credential_reaches_a_log_an_answer_or_the_store() {
             .text(),
     );
 
+    // The tokens the vendor issued to us (access and refresh) are credentials too.
+    let issued = w.local.sandbox.live_tokens();
+    assert!(issued.len() >= 2, "{issued:?}");
+    let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).chain(issued).collect();
+
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
         logged.contains("INFO") || logged.contains("DEBUG"),
@@ -1680,7 +1685,11 @@ async fn no_credential_reaches_a_log_an_answer_or_the_store() {
     );
     let store = std::fs::read(w.data_dir().join("store.redb")).unwrap();
     let store = String::from_utf8_lossy(&store);
-    for secret in secrets.iter().chain([&crate::support::PARTNER]) {
+    for secret in secrets
+        .iter()
+        .map(String::as_str)
+        .chain([crate::support::PARTNER])
+    {
         assert!(!logged.contains(secret), "{secret} was logged");
         for answer in &answers {
             assert!(!answer.contains(secret), "{secret} was answered: {answer}");

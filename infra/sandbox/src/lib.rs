@@ -158,6 +158,11 @@ impl Sandbox {
         self.state.lock().expect("sandbox lock").oauth.revoke_all();
     }
 
+    /// The access and refresh tokens the authorization server has issued and not revoked.
+    pub fn live_tokens(&self) -> Vec<String> {
+        self.state.lock().expect("sandbox lock").oauth.live_tokens()
+    }
+
     /// How many token refreshes the authorization server answered.
     pub fn refreshes(&self) -> usize {
         self.state.lock().expect("sandbox lock").oauth.refreshes

@@ -53,6 +53,11 @@ impl Grants {
         self.access.contains(token)
     }
 
+    /// Every access and refresh token now valid.
+    pub(crate) fn live_tokens(&self) -> Vec<String> {
+        self.access.iter().chain(&self.refresh).cloned().collect()
+    }
+
     pub(crate) fn expire_access_tokens(&mut self) {
         self.access.clear();
     }
