@@ -519,3 +519,62 @@ async fn the_directory_filters_as_you_type_with_javascript() {
     assert_eq!(url.query(), Some("q=oauth"), "the address follows the search");
     browser.close().await.unwrap();
 }
+
+/// WebDriver's keys: Tab and Enter.
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Keyboard only, no script: Tab reaches the skip link first and then every control in
+/// order; the token is typed and Enter signs in; the skip link moves past the navigation.
+#[tokio::test]
+async fn the_console_works_from_the_keyboard() {
+    let w = Walk::start().await;
+    let (_, token) = w.company(PARTNER, "keyboard@example.com").await;
+    let driver = Driver::start();
+    let browser = driver.browser(false).await;
+    let p = Page {
+        b: &browser,
+        base: w.local.services.settings.public_base_url.clone(),
+    };
+    let focused = || async { browser.active_element().await.unwrap() };
+    p.open("/console/sign_in").await;
+    focused().await.send_keys(TAB).await.unwrap();
+    assert_eq!(focused().await.text().await.unwrap(), "Skip to content");
+    // Tab on to the token field (a bounded walk through the page's controls).
+    let mut reached = false;
+    for _ in 0..20 {
+        let here = focused().await;
+        if here.attr("id").await.unwrap().as_deref() == Some("token") {
+            reached = true;
+            break;
+        }
+        here.send_keys(TAB).await.unwrap();
+    }
+    assert!(reached, "Tab reaches the token field");
+    let field = focused().await;
+    field.send_keys(&token).await.unwrap();
+    let old = p.css("html").await;
+    field.send_keys(ENTER).await.unwrap();
+    // The sign-in page is replaced (as in `navigate_by`).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(20));
+    while old.tag_name().await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "Enter did not submit");
+        poll.tick().await;
+    }
+    browser.wait().for_element(Locator::Css("h1")).await.unwrap();
+    assert_eq!(
+        p.path().await,
+        "/console/apps",
+        "Enter in the token field signs in"
+    );
+    // On a signed-in page the first Tab is the skip link too, and Enter on it skips to
+    // the content.
+    focused().await.send_keys(TAB).await.unwrap();
+    let skip = focused().await;
+    assert_eq!(skip.text().await.unwrap(), "Skip to content");
+    skip.send_keys(ENTER).await.unwrap();
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.fragment(), Some("main"));
+    browser.close().await.unwrap();
+}
