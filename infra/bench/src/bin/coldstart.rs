@@ -110,6 +110,10 @@ fn first_request(name: &str) -> (Value, &'static str) {
             http_event("GET", "/v1/oauth/callback", ""),
             "GET /v1/oauth/callback without a state (400)",
         ),
+        "console" => (
+            http_event("GET", "/console/sign_in", ""),
+            "GET /console/sign_in (the sign-in page, 200)",
+        ),
         "dismissal-cleanup" => (
             json!({"kind": "sweep"}),
             "a sweep: one DynamoDB query to moto (no such table: an error answer)",
