@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use prov_connectors::accounts::{self, AccountQuery, AccountView, Action, Matching};
 use prov_connectors::connections::{self, Apps};
 use prov_connectors::{dismissal, onboarding};
-use prov_core::access::{Need, authorize};
+use prov_core::access::Need;
 use prov_core::audit::{self, ActorRef, Target};
 use prov_core::auth::authenticate;
 use prov_core::catalog::{self, App, ConnectionType, FieldKind};
@@ -1331,13 +1331,7 @@ pub(crate) async fn dismissal_page(
     PathParam(member_id): PathParam<String>,
     Query(fields): Query<Fields>,
 ) -> Page {
-    authorize(
-        &apps.services,
-        &admin.actor.principal,
-        admin.company_id(),
-        Need::ManageTeam,
-    )
-    .await?;
+    admin.access_for(&apps, Need::ManageTeam).await?;
     let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
     let preview = match fields.get("last_day").filter(|d| !d.is_empty()) {
         Some(_) => {
@@ -1392,13 +1386,7 @@ pub(crate) async fn dismiss(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     let fields = checked(&admin, form)?;
-    let access = authorize(
-        &apps.services,
-        &admin.actor.principal,
-        admin.company_id(),
-        Need::ManageTeam,
-    )
-    .await?;
+    let access = admin.access_for(&apps, Need::ManageTeam).await?;
     let body = dismissal_body(&fields);
     dismissal::dismiss(&apps, &admin.actor, &access, &member_id, &body, false).await?;
     Ok(see_other(&format!(
@@ -1413,13 +1401,7 @@ pub(crate) async fn cancel_dismissal(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     checked(&admin, form)?;
-    let access = authorize(
-        &apps.services,
-        &admin.actor.principal,
-        admin.company_id(),
-        Need::ManageTeam,
-    )
-    .await?;
+    let access = admin.access_for(&apps, Need::ManageTeam).await?;
     dismissal::cancel(&apps, &admin.actor, &access, &member_id).await?;
     Ok(see_other(&format!(
         "/console/team/{member_id}/offboarding?done=cancelled"
@@ -1433,13 +1415,7 @@ pub(crate) async fn rehire(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     checked(&admin, form)?;
-    let access = authorize(
-        &apps.services,
-        &admin.actor.principal,
-        admin.company_id(),
-        Need::ManageTeam,
-    )
-    .await?;
+    let access = admin.access_for(&apps, Need::ManageTeam).await?;
     dismissal::rehire(&apps, &admin.actor, &access, &member_id).await?;
     Ok(see_other(&format!("/console/team/{member_id}?done=rehired")))
 }

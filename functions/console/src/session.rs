@@ -82,6 +82,12 @@ impl Admin {
         &self.access.company.id
     }
 
+    /// The admin's access for a page that needs more than signing in does (dismissals need
+    /// `manage_team`), checked as the API checks it.
+    pub async fn access_for(&self, apps: &Apps, need: Need) -> Result<Access> {
+        authorize(&apps.services, &self.actor.principal, self.company_id(), need).await
+    }
+
     pub fn name(&self) -> String {
         self.access
             .admin
