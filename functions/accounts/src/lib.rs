@@ -815,133 +815,67 @@ async fn matches(
 
 type AccountPath = PathParam<(String, String, String)>;
 
-/// Suspends the account at the vendor (where the app can).
-#[utoipa::path(
-    post,
-    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/suspend",
-    tag = "app accounts",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
-        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
-    ),
-    responses(
-        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 409, response = prov_web::openapi::Conflict),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
-    )
-)]
-async fn suspend(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam(ids): AccountPath,
-    QueryParams(query): QueryParams<DryRun>,
-) -> Answer {
-    account_action(apps, actor, ids, Action::Suspend, query).await
+/// One account action's handler, documented: the four differ only in path and action.
+macro_rules! account_action_route {
+    ($(#[doc = $doc:literal])* $name:ident, $path:literal, $action:expr) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "app accounts",
+            security(("token" = [])),
+            params(
+                ("company_id" = String, Path, description = "The company's id."),
+                ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+                ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
+                ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
+            ),
+            responses(
+                (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
+                (status = 401, response = prov_web::openapi::InvalidToken),
+                (status = 403, response = prov_web::openapi::Forbidden),
+                (status = 404, response = prov_web::openapi::NotFound),
+                (status = 409, response = prov_web::openapi::Conflict),
+                (status = 422, response = prov_web::openapi::Unprocessable),
+                (status = 429, response = prov_web::openapi::RateLimited),
+                (status = 503, response = prov_web::openapi::ServiceUnavailable),
+            )
+        )]
+        async fn $name(
+            State(apps): State<Apps>,
+            Ctx(actor): Ctx,
+            PathParam(ids): AccountPath,
+            QueryParams(query): QueryParams<DryRun>,
+        ) -> Answer {
+            account_action(apps, actor, ids, $action, query).await
+        }
+    };
 }
 
-/// Reactivates a suspended account.
-#[utoipa::path(
-    post,
-    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/reactivate",
-    tag = "app accounts",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
-        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
-    ),
-    responses(
-        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 409, response = prov_web::openapi::Conflict),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
-    )
-)]
-async fn reactivate(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam(ids): AccountPath,
-    QueryParams(query): QueryParams<DryRun>,
-) -> Answer {
-    account_action(apps, actor, ids, Action::Reactivate, query).await
-}
-
-/// Removes the account at the vendor (see the app's `remove_means`).
-#[utoipa::path(
-    post,
-    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/delete",
-    tag = "app accounts",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
-        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
-    ),
-    responses(
-        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 409, response = prov_web::openapi::Conflict),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
-    )
-)]
-async fn delete(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam(ids): AccountPath,
-    QueryParams(query): QueryParams<DryRun>,
-) -> Answer {
-    account_action(apps, actor, ids, Action::Delete, query).await
-}
-
-/// Unlinks the account from its team member; the vendor account is left alone.
-#[utoipa::path(
-    post,
-    path = "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/unmatch",
-    tag = "app accounts",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-        ("account_id" = String, Path, description = "The account's id (`acc_…`)."),
-        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done (an `ActionPlan`), doing nothing."),
-    ),
-    responses(
-        (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 409, response = prov_web::openapi::Conflict),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
-    )
-)]
-async fn unmatch(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam(ids): AccountPath,
-    QueryParams(query): QueryParams<DryRun>,
-) -> Answer {
-    account_action(apps, actor, ids, Action::Unmatch, query).await
-}
+account_action_route!(
+    /// Suspends the account at the vendor (where the app can).
+    suspend,
+    "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/suspend",
+    Action::Suspend
+);
+account_action_route!(
+    /// Reactivates a suspended account.
+    reactivate,
+    "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/reactivate",
+    Action::Reactivate
+);
+account_action_route!(
+    /// Removes the account at the vendor (see the app's `remove_means`).
+    delete,
+    "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/delete",
+    Action::Delete
+);
+account_action_route!(
+    /// Unlinks the account from its team member; the vendor account is left alone.
+    unmatch,
+    "/v1/companies/{company_id}/apps/{app}/accounts/{account_id}/unmatch",
+    Action::Unmatch
+);
 
 /// What an account action answers: the account after it, or (dry run) what it would do.
 #[derive(serde::Serialize, utoipa::ToSchema)]
