@@ -313,6 +313,13 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+impl RateLimit {
+    /// The time between two calls at the sustained rate.
+    pub fn spacing(self) -> Duration {
+        Duration::from_secs(60) / self.per_minute.max(1)
+    }
+}
+
 /// The process-wide HTTP machinery: one client (connection pool), the egress policy and
 /// the throttles. Build once at start and share.
 pub struct VendorHttp {
@@ -475,7 +482,7 @@ impl Session {
     /// A 429: space this app's calls for this company further apart.
     fn slow_down(&self) {
         let Some(limit) = self.limit else { return };
-        let published = Duration::from_secs(60) / limit.per_minute.max(1);
+        let published = limit.spacing();
         let mut paces = self.http.paces.lock().expect("pace lock");
         let pace = paces.entry((self.app, self.company_id.clone())).or_insert(Pace {
             spacing: Duration::ZERO,
@@ -491,7 +498,7 @@ impl Session {
     /// A call got through: move back toward the published pace.
     fn speed_up(&self) {
         let Some(limit) = self.limit else { return };
-        let published = Duration::from_secs(60) / limit.per_minute.max(1);
+        let published = limit.spacing();
         let key = (self.app, self.company_id.clone());
         let mut paces = self.http.paces.lock().expect("pace lock");
         if let Some(pace) = paces.get_mut(&key) {
