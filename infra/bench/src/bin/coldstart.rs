@@ -148,7 +148,7 @@ fn describe(kind: &str, answer: &Value) -> String {
     }
 }
 
-async fn start_once(name: &str, binary: &PathBuf, moto: &str) -> Start {
+async fn start_once(name: &str, binary: &PathBuf, moto: &str, extra: &[(String, String)]) -> Start {
     let (polled_tx, mut polled) = mpsc::unbounded_channel();
     let (answered_tx, mut answered) = mpsc::unbounded_channel();
     let runtime = Runtime {
@@ -171,6 +171,7 @@ async fn start_once(name: &str, binary: &PathBuf, moto: &str) -> Start {
     let mut child = Command::new(binary)
         .env_clear()
         .envs(function_env(name, &api, moto))
+        .envs(extra.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -263,11 +264,18 @@ async fn main() {
     let mut runs = 20;
     let mut python = ".venv/bin/python".to_owned();
     let mut binaries: Vec<(String, PathBuf)> = Vec::new();
+    let mut extra: Vec<(String, String)> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--moto-python" => python = args.next().expect("--moto-python PATH"),
+            // Extra environment for every start, to try a setting (e.g. `SSL_CERT_FILE=...`).
+            "--env" => {
+                let pair = args.next().expect("--env NAME=VALUE");
+                let (k, v) = pair.split_once('=').expect("--env NAME=VALUE");
+                extra.push((k.to_owned(), v.to_owned()));
+            }
             other => {
                 let (name, path) = other.split_once('=').expect("NAME=PATH");
                 binaries.push((name.to_owned(), PathBuf::from(path)));
@@ -276,7 +284,7 @@ async fn main() {
     }
     assert!(
         !binaries.is_empty(),
-        "usage: coldstart [--runs N] [--moto-python PATH] hello=PATH NAME=PATH..."
+        "usage: coldstart [--runs N] [--moto-python PATH] [--env NAME=VALUE]... hello=PATH NAME=PATH..."
     );
     let (mut moto, moto_url) = start_moto(&python);
 
@@ -288,10 +296,10 @@ async fn main() {
     let mut summary = Vec::new();
     for (name, binary) in &binaries {
         // One start not counted: the binary's pages come into the page cache.
-        start_once(name, binary, &moto_url).await;
+        start_once(name, binary, &moto_url, &extra).await;
         let mut starts = Vec::new();
         for _ in 0..runs {
-            starts.push(start_once(name, binary, &moto_url).await);
+            starts.push(start_once(name, binary, &moto_url, &extra).await);
         }
         let init = median(&starts.iter().map(|s| s.init).collect::<Vec<_>>()).expect("runs");
         let first = median(&starts.iter().map(|s| s.first).collect::<Vec<_>>()).expect("runs");
