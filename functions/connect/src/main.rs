@@ -6,6 +6,6 @@ use prov_platform::{FunctionConfig, aws_apps, init_tracing};
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     let config = FunctionConfig::from_env()?;
-    let apps = aws_apps(&config).await?;
+    let apps = aws_apps(&config)?;
     lambda_http::run(connect::router(apps)).await
 }

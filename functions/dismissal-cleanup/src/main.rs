@@ -9,7 +9,7 @@ use prov_platform::{FunctionConfig, aws_apps, init_tracing};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = FunctionConfig::from_env()?;
-    let apps = aws_apps(&config).await?;
+    let apps = aws_apps(&config)?;
     let apps = &apps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<CleanupEvent>| async move {
         dismissal_cleanup::handle(apps, event).await

@@ -6,6 +6,6 @@ use prov_platform::{FunctionConfig, aws_services, init_tracing};
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     let config = FunctionConfig::from_env()?;
-    let services = aws_services(&config).await;
+    let services = aws_services(&config);
     lambda_http::run(provision::router(services)).await
 }

@@ -64,7 +64,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::CreatePartner { name, dynamodb_table }) => {
             let store: Arc<dyn ItemStore> = match dynamodb_table {
                 Some(table) => {
-                    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                    // The full provider chain (profiles, SSO): this runs on a laptop.
+                    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                        .http_client(prov_https::AwsHttpClient::shared())
+                        .load()
+                        .await;
                     Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table))
                 }
                 // Links are not made here, so the URLs do not matter.

@@ -361,6 +361,8 @@ impl VendorHttp {
     fn client(&self) -> &reqwest::Client {
         self.client.get_or_init(|| {
             reqwest::Client::builder()
+                // The TLS the AWS calls use too: Mozilla's roots compiled in.
+                .tls_backend_preconfigured(prov_https::tls_config())
                 .connect_timeout(self.config.connect_timeout)
                 .timeout(self.config.request_timeout)
                 .redirect(reqwest::redirect::Policy::none())

@@ -51,6 +51,9 @@ pub struct FunctionConfig {
     /// (`production`, the default, or `sandbox`): the vendor routing table. Overrides to
     /// loopback or private addresses are refused at start outside sandbox mode.
     pub egress: EgressPolicy,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (set
+    /// by Lambda) and `AWS_ENDPOINT_URL` (optional): how the AWS clients are made.
+    pub aws: aws_types::SdkConfig,
 }
 
 impl FunctionConfig {
@@ -120,6 +123,7 @@ impl FunctionConfig {
             None => None,
         };
         Ok(Self {
+            aws: sdk_config(&get)?,
             scheduler,
             egress,
             secrets_prefix: optional("SECRETS_PREFIX"),
@@ -145,13 +149,60 @@ pub fn parse_routes(mut policy: EgressPolicy, spec: &str) -> Result<EgressPolicy
     Ok(policy)
 }
 
-/// The services of a function running in AWS: DynamoDB, SES and the system clock.
-pub async fn aws_services(config: &FunctionConfig) -> Services {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    services_on(&sdk, config)
+/// The SDK configuration of a function in Lambda, from the environment Lambda gives it: the
+/// region (`AWS_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL` when set (a local
+/// DynamoDB-compatible server, say). Retries are the standard mode's (3 attempts), the
+/// connect timeout the SDK's default, and requests go through our HTTP client
+/// (`prov_https::AwsHttpClient`).
+///
+/// Not aws-config's default provider chain: in Lambda the environment is where the
+/// credentials are, and the chain's other providers (profiles, SSO, web identity with its
+/// STS client, IMDS, containers) were built at every start for nothing, about a millisecond
+/// of a function's start-up. The devserver, run from a laptop, still uses the full chain.
+fn sdk_config(get: &impl Fn(&str) -> Option<String>) -> Result<aws_types::SdkConfig, ConfigError> {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_types::region::Region;
+    use aws_types::sdk_config::{RetryConfig, TimeoutConfig};
+    let value = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let required = |name: &'static str| value(name).ok_or(ConfigError::Missing(name));
+    let credentials = Credentials::new(
+        required("AWS_ACCESS_KEY_ID")?,
+        required("AWS_SECRET_ACCESS_KEY")?,
+        value("AWS_SESSION_TOKEN"),
+        None,
+        "environment",
+    );
+    let mut builder = aws_types::SdkConfig::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(Region::new(required("AWS_REGION")?))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(prov_https::AwsHttpClient::shared())
+        .retry_config(RetryConfig::standard())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .build(),
+        );
+    if let Some(endpoint) = value("AWS_ENDPOINT_URL") {
+        if !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
+            return Err(ConfigError::Invalid {
+                name: "AWS_ENDPOINT_URL",
+                why: "must be an http(s):// URL".into(),
+            });
+        }
+        builder = builder.endpoint_url(endpoint);
+    }
+    Ok(builder.build())
 }
 
-fn services_on(sdk: &aws_config::SdkConfig, config: &FunctionConfig) -> Services {
+/// The services of a function running in AWS: DynamoDB, SES and the system clock.
+pub fn aws_services(config: &FunctionConfig) -> Services {
+    services_on(&config.aws, config)
+}
+
+fn services_on(sdk: &aws_types::SdkConfig, config: &FunctionConfig) -> Services {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let store = DynamoStore::new(dynamodb.clone(), &config.table_name);
     let audit = DynamoStore::new(dynamodb, &config.audit_table_name);
@@ -225,14 +276,14 @@ impl OAuthClientSource for OAuthSecret {
 
 /// Everything a function that talks to vendors needs: the services, Secrets Manager for
 /// connection credentials, the guarded HTTP client and our OAuth registrations.
-pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let services = services_on(&sdk, config);
+pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
+    let sdk = &config.aws;
+    let services = services_on(sdk, config);
     let prefix = config
         .secrets_prefix
         .as_deref()
         .ok_or(ConfigError::Missing("SECRETS_PREFIX"))?;
-    let secrets_client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secrets_client = aws_sdk_secretsmanager::Client::new(sdk);
     let oauth = match &config.oauth_clients_secret {
         Some(name) => OAuthClients::lazy(Box::new(OAuthSecret {
             client: secrets_client.clone(),
@@ -242,7 +293,7 @@ pub async fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
     };
     let secrets = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::from_secs(300));
     let scheduler = EventBridgeScheduler::new(
-        aws_sdk_scheduler::Client::new(&sdk),
+        aws_sdk_scheduler::Client::new(sdk),
         config
             .scheduler
             .clone()
@@ -274,12 +325,66 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// `pairs` over what Lambda always sets (region and credentials).
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
+        let lambda = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDLAMBDA"),
+            ("AWS_SECRET_ACCESS_KEY", "lambda-secret"),
+        ];
+        let map: HashMap<String, String> = lambda
             .iter()
+            .chain(pairs)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[tokio::test]
+    async fn the_aws_clients_use_lambdas_region_and_credentials() {
+        use aws_credential_types::provider::ProvideCredentials;
+        let mut vars = base();
+        vars.push(("AWS_SESSION_TOKEN", "session"));
+        let config = FunctionConfig::from_lookup(env(&vars)).unwrap();
+        assert_eq!(config.aws.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.aws.endpoint_url(), None);
+        let credentials = config
+            .aws
+            .credentials_provider()
+            .expect("credentials")
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(credentials.access_key_id(), "AKIDLAMBDA");
+        assert_eq!(credentials.secret_access_key(), "lambda-secret");
+        assert_eq!(credentials.session_token(), Some("session"));
+        assert!(config.aws.http_client().is_some());
+        assert_eq!(config.aws.retry_config().map(|r| r.max_attempts()), Some(3));
+        // Debug output (logs of the config, a panic message) never holds the secret.
+        assert!(!format!("{config:?}").contains("lambda-secret"));
+
+        let mut local = base();
+        local.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"));
+        let config = FunctionConfig::from_lookup(env(&local)).unwrap();
+        assert_eq!(config.aws.endpoint_url(), Some("http://127.0.0.1:4566"));
+
+        let mut bad = base();
+        bad.push(("AWS_ENDPOINT_URL", "127.0.0.1:4566"));
+        let refused = FunctionConfig::from_lookup(env(&bad)).unwrap_err().to_string();
+        assert!(refused.contains("AWS_ENDPOINT_URL"), "{refused}");
+    }
+
+    #[test]
+    fn without_lambdas_region_or_credentials_it_says_which_is_missing() {
+        for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let mut vars = base();
+            vars.push((name, " "));
+            let missing = FunctionConfig::from_lookup(env(&vars)).unwrap_err();
+            assert_eq!(
+                missing.to_string(),
+                format!("environment variable {name} is not set")
+            );
+        }
     }
 
     #[test]

@@ -86,6 +86,7 @@ macro_rules! moto_client {
         let mut config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .endpoint_url(&moto().endpoint)
+            .http_client(prov_https::AwsHttpClient::shared())
             .region($sdk::config::Region::new(REGION))
             .credentials_provider(credentials());
         if let Some(counter) = $counter {
@@ -169,7 +170,7 @@ impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
 }
 
 /// How many attempts the SDK makes per call: the standard retry mode's default, which the
-/// deployed functions use (`aws_config::load_defaults`).
+/// deployed functions use (`prov_platform`'s SDK configuration).
 pub const DYNAMODB_ATTEMPTS: u32 = 3;
 
 /// A DynamoDB client whose calls are answered by `rules` instead of a server (the rules'
