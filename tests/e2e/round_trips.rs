@@ -329,11 +329,11 @@ async fn round_trips_per_operation_are_what_the_data_needs() {
     // Budgets: what each operation takes today (BENCHMARKS.md says what it is spent on and
     // what is above the minimum); a change that adds a round trip must say why here.
     let budgets = [
-        ("provision a company", 7),
+        ("provision a company", 5),
         ("claim the company", 4),
         ("create an account", 13),
         ("dismiss a person with 5 accounts (schedule)", 20),
-        ("the scheduled cleanup removing 5 accounts", 57),
+        ("the scheduled cleanup removing 5 accounts", 52),
     ];
     for (name, budget) in budgets {
         assert!(

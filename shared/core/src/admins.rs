@@ -126,14 +126,7 @@ pub async fn invite(
         _ => None,
     };
     let user = v.finish(user)?;
-    if svc
-        .store
-        .get(&crate::provisioning::email_owner_key(&user.email))
-        .await?
-        .is_some()
-    {
-        return Err(email_taken("email"));
-    }
+    // Not read first: the transaction's condition on the email lock answers "taken".
     let can_manage_apps = user.has(Permission::ManageApps);
     let (ops, mail, _) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
         to: user.email.clone(),

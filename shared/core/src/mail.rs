@@ -43,9 +43,17 @@ struct Queued {
     queued_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A queued email's handle, returned by `enqueue` for the immediate delivery attempt.
+/// A queued email as written (by `enqueue`, for the immediate delivery attempt) or read (by
+/// `drain`): what to send and which stored version to remove once it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuedMail(Key);
+pub struct QueuedMail {
+    key: Key,
+    version: u64,
+    email: Email,
+}
+
+/// The version a store gives an item it creates.
+const CREATED_VERSION: u64 = 1;
 
 pub struct MailQueue;
 
@@ -61,26 +69,29 @@ impl MailQueue {
         let item = Item::from_record(
             key.clone(),
             &Queued {
-                email,
+                email: email.clone(),
                 queued_at: now,
             },
         )?;
-        Ok((WriteOp::Create(item), QueuedMail(key)))
+        let queued = QueuedMail {
+            key,
+            version: CREATED_VERSION,
+            email,
+        };
+        Ok((WriteOp::Create(item), queued))
     }
 
     /// Sends one queued email and removes it from the queue. A failure leaves it queued.
+    /// Nothing is read first: the caller holds the email (it queued it, or a drain read it).
     pub async fn deliver(store: &dyn ItemStore, mailer: &dyn Mailer, mail: &QueuedMail) -> Result<()> {
-        let Some(item) = store.get(&mail.0).await? else {
-            return Ok(()); // already delivered by someone else
-        };
-        let queued: Queued = item.record()?;
         mailer
-            .send(&queued.email)
+            .send(&mail.email)
             .await
             .map_err(|e| Error::Internal(format!("mail delivery failed: {e}")))?;
-        // Deleting at the version read means a concurrent drain that also sent it cannot
-        // make us fail; at worst an email goes twice, never zero times.
-        match store.delete(&item.key, Some(item.version)).await {
+        // Deleting at the version written means a concurrent drain that also sent it (and
+        // removed it first) cannot make us fail; at worst an email goes twice, never zero
+        // times.
+        match store.delete(&mail.key, Some(mail.version)).await {
             Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -96,7 +107,13 @@ impl MailQueue {
                 .query(QUEUE_PK, "", PageRequest::first(100).after(cursor))
                 .await?;
             for item in &page.items {
-                Self::deliver(store, mailer, &QueuedMail(item.key.clone())).await?;
+                let queued: Queued = item.record()?;
+                let mail = QueuedMail {
+                    key: item.key.clone(),
+                    version: item.version,
+                    email: queued.email,
+                };
+                Self::deliver(store, mailer, &mail).await?;
                 sent += 1;
             }
             match page.next {

@@ -442,16 +442,7 @@ pub async fn provision(
         }
         Err(email_taken("user.email"))
     };
-    // A friendly early answer; the transaction's condition below is what guarantees it.
-    if svc
-        .store
-        .get(&email_owner_key(&request.user.email))
-        .await?
-        .is_some()
-    {
-        return taken().await;
-    }
-
+    // Not read first: the transaction's condition on the email lock answers "taken".
     let now = svc.clock.now();
     let company_id = new_id("com");
     let user_id = new_id("usr");
