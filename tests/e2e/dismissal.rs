@@ -415,6 +415,29 @@ async fn the_circuit_breaker_pauses_unusual_removals_until_confirmed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_by_concurrent_dismissals_all_count_toward_the_circuit_breaker() {
+    let w = Walk::start().await;
+    let people = ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"];
+    let (co, ids) = setup(&w, &people).await;
+    // Five dismissals at once: each removal is added to the breaker by a conditional write,
+    // so the ones that lose a race read it again instead of overwriting another's count.
+    let now = json!({"last_day": "2026-02-01"});
+    let answers = tokio::join!(
+        dismiss(&w, &co, &ids[0], now.clone()),
+        dismiss(&w, &co, &ids[1], now.clone()),
+        dismiss(&w, &co, &ids[2], now.clone()),
+        dismiss(&w, &co, &ids[3], now.clone()),
+        dismiss(&w, &co, &ids[4], now.clone()),
+    );
+    for answer in [answers.0, answers.1, answers.2, answers.3, answers.4] {
+        assert_eq!(answer["status"], "completed", "{answer}");
+    }
+    let paused = dismiss(&w, &co, &ids[5], now).await;
+    assert_eq!(paused["status"], "paused", "all five removals counted: {paused}");
+    assert!(vendor_has(&w, "p5"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_step_offboarding_suspends_then_deletes_unless_rehired() {
     let w = Walk::start().await;
     let (co, ids) = setup(&w, &["bob", "carol"]).await;

@@ -759,38 +759,57 @@ struct Breaker {
     confirmed_until: Option<DateTime<Utc>>,
 }
 
+/// A breaker as read: its stored version (`None`: not stored yet) and content.
+struct BreakerRead {
+    version: Option<u64>,
+    breaker: Breaker,
+}
+
+async fn read_breaker(apps: &Apps, company_id: &str, app: &str) -> Result<BreakerRead> {
+    Ok(
+        match apps.services.store.get(&breaker_key(company_id, app)).await? {
+            Some(item) => BreakerRead {
+                version: Some(item.version),
+                breaker: item.record()?,
+            },
+            None => BreakerRead {
+                version: None,
+                breaker: Breaker::default(),
+            },
+        },
+    )
+}
+
 async fn confirm_breaker(apps: &Apps, company_id: &str, app: &str, now: DateTime<Utc>) -> Result<()> {
-    update_breaker(apps, company_id, app, |b| {
+    let read = read_breaker(apps, company_id, app).await?;
+    update_breaker(apps, company_id, app, read, |b| {
         b.confirmed_until = Some(now + Duration::hours(1))
     })
     .await
 }
 
+/// Applies `change` to the breaker as `read`, written at the version read; when another run
+/// wrote meanwhile, reads it again and reapplies.
 async fn update_breaker(
     apps: &Apps,
     company_id: &str,
     app: &str,
+    mut read: BreakerRead,
     change: impl Fn(&mut Breaker),
 ) -> Result<()> {
     let key = breaker_key(company_id, app);
     for _ in 0..5 {
-        let existing = apps.services.store.get(&key).await?;
-        let mut breaker: Breaker = existing
-            .as_ref()
-            .map(|i| i.record())
-            .transpose()?
-            .unwrap_or_default();
         let now = apps.services.clock.now();
-        breaker.removals.retain(|t| *t > now - Duration::hours(1));
-        change(&mut breaker);
-        let item = Item::from_record(key.clone(), &breaker)?;
-        let written = match &existing {
-            Some(e) => apps.services.store.replace(item, e.version).await,
+        read.breaker.removals.retain(|t| *t > now - Duration::hours(1));
+        change(&mut read.breaker);
+        let item = Item::from_record(key.clone(), &read.breaker)?;
+        let written = match read.version {
+            Some(version) => apps.services.store.replace(item, version).await,
             None => apps.services.store.create(item).await,
         };
         match written {
             Ok(_) => return Ok(()),
-            Err(StoreError::ConditionFailed) => continue,
+            Err(StoreError::ConditionFailed) => read = read_breaker(apps, company_id, app).await?,
             Err(e) => return Err(e.into()),
         }
     }
@@ -801,20 +820,19 @@ async fn update_breaker(
 /// accounts (and at least five) within an hour, unless an admin confirmed. The managed
 /// accounts are counted (a query over the app's accounts, kept in `managed` for the run)
 /// only when the hour's removals reach the floor, so a usual dismissal never pages through
-/// a large app.
+/// a large app. Answers the breaker as read too: the removal that follows counts itself in
+/// it (one read per removal, not two).
 async fn breaker_trips(
     apps: &Apps,
     company_id: &str,
     app: &str,
     managed: &mut HashMap<String, usize>,
-) -> Result<bool> {
+) -> Result<(bool, BreakerRead)> {
     let now = apps.services.clock.now();
-    let breaker: Breaker = match apps.services.store.get(&breaker_key(company_id, app)).await? {
-        Some(i) => i.record()?,
-        None => return Ok(false),
-    };
+    let read = read_breaker(apps, company_id, app).await?;
+    let breaker = &read.breaker;
     if breaker.confirmed_until.is_some_and(|t| t > now) {
-        return Ok(false);
+        return Ok((false, read));
     }
     let recent = breaker
         .removals
@@ -822,7 +840,7 @@ async fn breaker_trips(
         .filter(|t| **t > now - Duration::hours(1))
         .count();
     if recent < BREAKER_FLOOR {
-        return Ok(false);
+        return Ok((false, read));
     }
     let managed = match managed.get(app) {
         Some(n) => *n,
@@ -833,7 +851,7 @@ async fn breaker_trips(
         }
     };
     let limit = ((managed as f64 * BREAKER_SHARE).ceil() as usize).max(BREAKER_FLOOR);
-    Ok(recent >= limit)
+    Ok((recent >= limit, read))
 }
 
 /// How many accounts of an app are managed here (matched and present).
@@ -911,7 +929,8 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             continue;
         }
         let app_slug = d.steps[i].app.clone();
-        if breaker_trips(apps, company_id, &app_slug, &mut managed).await? {
+        let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
+        if trips {
             d.steps[i].state = StepState::Paused {
                 reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
             };
@@ -933,7 +952,7 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             Some(v) => version = v,
             None => return Box::pin(run(apps, company_id, team_member_id)).await,
         }
-        let outcome = remove_one(apps, company_id, &d.steps[i], stale_claim).await;
+        let outcome = remove_one(apps, company_id, &d.steps[i], stale_claim, breaker).await;
         let done_at = apps.services.clock.now();
         let result = match &outcome {
             Ok(()) => {
@@ -1042,6 +1061,7 @@ async fn remove_one(
     company_id: &str,
     step: &Step,
     reconcile: bool,
+    breaker: BreakerRead,
 ) -> std::result::Result<(), String> {
     let reason = |e: Error| {
         e.details()
@@ -1082,7 +1102,7 @@ async fn remove_one(
         .map(|_| ())
         .map_err(reason)?;
     let now = apps.services.clock.now();
-    update_breaker(apps, company_id, &step.app, |b| b.removals.push(now))
+    update_breaker(apps, company_id, &step.app, breaker, |b| b.removals.push(now))
         .await
         .map_err(reason)?;
     Ok(())
