@@ -1,7 +1,7 @@
 //! The admin console in a real headless browser (Debian `chromium` + `chromium-driver`,
 //! driven over WebDriver), against the devserver's routes and the sandbox apps on a loopback
 //! port. The README's test command installs the browser when it is missing. Screenshots of
-//! the main pages go to `docs/screenshots/`.
+//! the main pages go to `docs/screenshots/` with `UPDATE_SCREENSHOTS=1`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -87,8 +87,14 @@ impl Drop for Driver {
     }
 }
 
+/// Where screenshots go: `docs/screenshots/` with `UPDATE_SCREENSHOTS=1` (to refresh the
+/// README's pictures), else the test's scratch directory (a test run leaves the tree clean).
 fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let dir = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
