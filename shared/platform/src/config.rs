@@ -14,6 +14,7 @@ use prov_store::DynamoStore;
 
 use secrecy::SecretString;
 
+use crate::SdkClient;
 use crate::mailer::SesMailer;
 use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
@@ -206,7 +207,11 @@ fn services_on(sdk: &aws_types::SdkConfig, config: &FunctionConfig) -> Services 
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let store = DynamoStore::new(dynamodb.clone(), &config.table_name);
     let audit = DynamoStore::new(dynamodb, &config.audit_table_name);
-    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(sdk), &config.ses_sender);
+    // SES, Secrets Manager and the scheduler are built on first use (`SdkClient`).
+    let mailer = SesMailer::new(
+        SdkClient::on_first_use(sdk, aws_sdk_sesv2::Client::new),
+        &config.ses_sender,
+    );
     let mut settings = Settings::new(&config.public_base_url);
     settings.oauth_return_origins = config.oauth_return_origins.clone();
     Services::new(
@@ -251,7 +256,7 @@ pub fn oauth_clients(json: &str) -> Result<HashMap<String, OAuthClientConfig>, C
 
 /// Our OAuth registrations, read from Secrets Manager on first use.
 struct OAuthSecret {
-    client: aws_sdk_secretsmanager::Client,
+    client: SdkClient<aws_sdk_secretsmanager::Client>,
     name: String,
 }
 
@@ -260,6 +265,7 @@ impl OAuthClientSource for OAuthSecret {
     async fn load(&self) -> Result<HashMap<String, OAuthClientConfig>, String> {
         let value = self
             .client
+            .get()
             .get_secret_value()
             .secret_id(&self.name)
             .send()
@@ -283,7 +289,7 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
         .secrets_prefix
         .as_deref()
         .ok_or(ConfigError::Missing("SECRETS_PREFIX"))?;
-    let secrets_client = aws_sdk_secretsmanager::Client::new(sdk);
+    let secrets_client = SdkClient::on_first_use(sdk, aws_sdk_secretsmanager::Client::new);
     let oauth = match &config.oauth_clients_secret {
         Some(name) => OAuthClients::lazy(Box::new(OAuthSecret {
             client: secrets_client.clone(),
@@ -293,7 +299,7 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
     };
     let secrets = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::from_secs(300));
     let scheduler = EventBridgeScheduler::new(
-        aws_sdk_scheduler::Client::new(sdk),
+        SdkClient::on_first_use(sdk, aws_sdk_scheduler::Client::new),
         config
             .scheduler
             .clone()
@@ -308,16 +314,33 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
     })
 }
 
-/// Structured logs: JSON in Lambda (CloudWatch), readable text locally. `RUST_LOG` filters.
+/// Structured logs: JSON in Lambda (CloudWatch), readable text locally. `RUST_LOG` filters
+/// by target and level (`info`, `warn,prov_connectors=debug`); one that does not parse
+/// means `info`. (A target filter, not `EnvFilter`: its span and field matching needs a
+/// regex engine in every binary, for directives we never write.)
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let builder = tracing_subscriber::fmt();
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().with_current_span(false).without_time().init();
+        builder
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .finish()
+            .with(filter)
+            .init();
     } else {
-        builder.init();
+        builder.finish().with(filter).init();
     }
+}
+
+fn log_filter(directives: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::Targets;
+    directives
+        .and_then(|d| d.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 #[cfg(test)]
@@ -372,6 +395,21 @@ mod tests {
         bad.push(("AWS_ENDPOINT_URL", "127.0.0.1:4566"));
         let refused = FunctionConfig::from_lookup(env(&bad)).unwrap_err().to_string();
         assert!(refused.contains("AWS_ENDPOINT_URL"), "{refused}");
+    }
+
+    #[test]
+    fn rust_log_sets_levels_by_target_and_falls_back_to_info() {
+        use tracing::Level;
+        let default = log_filter(None);
+        assert!(default.would_enable("prov_connectors::http", &Level::INFO));
+        assert!(!default.would_enable("prov_connectors::http", &Level::DEBUG));
+        let custom = log_filter(Some("warn,prov_connectors=debug"));
+        assert!(custom.would_enable("prov_connectors::http", &Level::DEBUG));
+        assert!(!custom.would_enable("prov_core::teams", &Level::INFO));
+        assert!(custom.would_enable("prov_core::teams", &Level::WARN));
+        let garbage = log_filter(Some("=!="));
+        assert!(garbage.would_enable("anything", &Level::INFO));
+        assert!(!garbage.would_enable("anything", &Level::DEBUG));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod config;
 mod mailer;
 mod scheduler;
+mod sdk_client;
 mod secrets;
 
 pub use config::{
@@ -13,4 +14,5 @@ pub use config::{
 };
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
 pub use scheduler::{EventBridgeScheduler, EventBridgeTarget};
+pub use sdk_client::SdkClient;
 pub use secrets::{FileSecretStore, SecretsManagerStore};

@@ -12,17 +12,19 @@ use prov_core::secret::new_ordered_id;
 use prov_core::store::{Item, ItemStore, Key, PageRequest};
 use serde::{Deserialize, Serialize};
 
+use crate::SdkClient;
+
 /// Sends through Amazon SES v2 from a verified sender address.
 #[derive(Debug, Clone)]
 pub struct SesMailer {
-    client: aws_sdk_sesv2::Client,
+    client: SdkClient<aws_sdk_sesv2::Client>,
     from: String,
 }
 
 impl SesMailer {
-    pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<SdkClient<aws_sdk_sesv2::Client>>, from: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             from: from.into(),
         }
     }
@@ -44,6 +46,7 @@ impl Mailer for SesMailer {
             .body(Body::builder().text(content(&email.text)?).build())
             .build();
         self.client
+            .get()
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(&email.to).build())

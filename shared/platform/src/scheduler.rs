@@ -9,6 +9,8 @@ use aws_sdk_scheduler::types::{
 };
 use prov_core::schedule::{REMOVAL_TIME_ZONE, ScheduleError, ScheduledJob, Scheduler, pacific_wall_clock};
 
+use crate::SdkClient;
+
 /// Where schedules go and what they invoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventBridgeTarget {
@@ -22,7 +24,7 @@ pub struct EventBridgeTarget {
 }
 
 pub struct EventBridgeScheduler {
-    client: aws_sdk_scheduler::Client,
+    client: SdkClient<aws_sdk_scheduler::Client>,
     target: EventBridgeTarget,
 }
 
@@ -31,8 +33,11 @@ fn unavailable(e: impl std::error::Error + ProvideErrorMetadata + 'static) -> Sc
 }
 
 impl EventBridgeScheduler {
-    pub fn new(client: aws_sdk_scheduler::Client, target: EventBridgeTarget) -> Self {
-        Self { client, target }
+    pub fn new(client: impl Into<SdkClient<aws_sdk_scheduler::Client>>, target: EventBridgeTarget) -> Self {
+        Self {
+            client: client.into(),
+            target,
+        }
     }
 
     fn target(&self, job: &ScheduledJob) -> Result<Target, ScheduleError> {
@@ -67,6 +72,7 @@ impl EventBridgeScheduler {
     pub async fn describe(&self, name: &str) -> Result<Option<(String, String, String)>, ScheduleError> {
         match self
             .client
+            .get()
             .get_schedule()
             .group_name(&self.target.group)
             .name(name)
@@ -104,6 +110,7 @@ impl Scheduler for EventBridgeScheduler {
         let expression = format!("at({})", pacific_wall_clock(job.at));
         let created = self
             .client
+            .get()
             .create_schedule()
             .group_name(&self.target.group)
             .name(&job.name)
@@ -119,6 +126,7 @@ impl Scheduler for EventBridgeScheduler {
             // One schedule per name: moving a dismissal updates it.
             Err(e) if e.code() == Some("ConflictException") => self
                 .client
+                .get()
                 .update_schedule()
                 .group_name(&self.target.group)
                 .name(&job.name)
@@ -139,6 +147,7 @@ impl Scheduler for EventBridgeScheduler {
         check_name(name)?;
         match self
             .client
+            .get()
             .delete_schedule()
             .group_name(&self.target.group)
             .name(name)

@@ -11,9 +11,11 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use prov_core::secrets::{SecretError, SecretStore, validate_name};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::SdkClient;
+
 /// Secrets Manager, one secret per name under `prefix` (e.g. `app-provisioning/prod/`).
 pub struct SecretsManagerStore {
-    client: aws_sdk_secretsmanager::Client,
+    client: SdkClient<aws_sdk_secretsmanager::Client>,
     prefix: String,
     ttl: Duration,
     cache: Mutex<HashMap<String, (SecretString, Instant)>>,
@@ -26,9 +28,13 @@ fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fm
 }
 
 impl SecretsManagerStore {
-    pub fn new(client: aws_sdk_secretsmanager::Client, prefix: &str, ttl: Duration) -> Self {
+    pub fn new(
+        client: impl Into<SdkClient<aws_sdk_secretsmanager::Client>>,
+        prefix: &str,
+        ttl: Duration,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             prefix: prefix.trim_end_matches('/').to_owned() + "/",
             ttl,
             cache: Mutex::new(HashMap::new()),
@@ -55,6 +61,7 @@ impl SecretStore for SecretsManagerStore {
         let id = self.id(name)?;
         let put = self
             .client
+            .get()
             .put_secret_value()
             .secret_id(&id)
             .secret_string(value.expose_secret())
@@ -64,6 +71,7 @@ impl SecretStore for SecretsManagerStore {
             Ok(_) => {}
             Err(e) if e.code() == Some("ResourceNotFoundException") => {
                 self.client
+                    .get()
                     .create_secret()
                     .name(&id)
                     .secret_string(value.expose_secret())
@@ -74,12 +82,14 @@ impl SecretStore for SecretsManagerStore {
             // Deleted with a recovery window: bring it back, then write the new value.
             Err(e) if e.code() == Some("InvalidRequestException") => {
                 self.client
+                    .get()
                     .restore_secret()
                     .secret_id(&id)
                     .send()
                     .await
                     .map_err(unavailable)?;
                 self.client
+                    .get()
                     .put_secret_value()
                     .secret_id(&id)
                     .secret_string(value.expose_secret())
@@ -100,7 +110,7 @@ impl SecretStore for SecretsManagerStore {
         {
             return Ok(Some(value.clone()));
         }
-        match self.client.get_secret_value().secret_id(&id).send().await {
+        match self.client.get().get_secret_value().secret_id(&id).send().await {
             Ok(out) => {
                 let value = out.secret_string.map(SecretString::from);
                 self.remember(&id, value.as_ref());
@@ -124,6 +134,7 @@ impl SecretStore for SecretsManagerStore {
         self.remember(&id, None);
         match self
             .client
+            .get()
             .delete_secret()
             .secret_id(&id)
             .force_delete_without_recovery(true)
