@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::client::result::DispatchFailure;
 use prov_https::AwsHttpClient;
 use wiremock::matchers::{body_partial_json, header, header_regex, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -85,18 +86,8 @@ async fn an_answer_slower_than_the_read_timeout_is_a_timeout_and_retried() {
         .expect(u64::from(ATTEMPTS))
         .mount(&server)
         .await;
-    let client = client(&server.uri(), Some(Duration::from_millis(100)));
-    let error = client
-        .get_item()
-        .table_name("things")
-        .key("pk", AttributeValue::S("a".into()))
-        .send()
-        .await
-        .expect_err("every attempt times out");
-    match error {
-        SdkError::DispatchFailure(failure) => assert!(failure.is_timeout(), "{failure:?}"),
-        other => panic!("expected a dispatch failure, got {other:?}"),
-    }
+    let failure = dispatch_failure(&client(&server.uri(), Some(Duration::from_millis(100)))).await;
+    assert!(failure.is_timeout(), "{failure:?}");
 }
 
 #[tokio::test]
@@ -104,15 +95,21 @@ async fn a_refused_connection_is_an_io_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let endpoint = format!("http://{}", listener.local_addr().expect("bound"));
     drop(listener);
-    let error = client(&endpoint, None)
+    let failure = dispatch_failure(&client(&endpoint, None)).await;
+    assert!(failure.is_io(), "{failure:?}");
+}
+
+/// A GetItem that must fail before any answer arrives (the connector's error).
+async fn dispatch_failure(client: &aws_sdk_dynamodb::Client) -> DispatchFailure {
+    let error = client
         .get_item()
         .table_name("things")
         .key("pk", AttributeValue::S("a".into()))
         .send()
         .await
-        .expect_err("nothing listens");
+        .expect_err("no answer");
     match error {
-        SdkError::DispatchFailure(failure) => assert!(failure.is_io(), "{failure:?}"),
+        SdkError::DispatchFailure(failure) => failure,
         other => panic!("expected a dispatch failure, got {other:?}"),
     }
 }
