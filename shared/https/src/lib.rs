@@ -39,8 +39,8 @@ fn roots() -> rustls::RootCertStore {
     rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned())
 }
 
-/// The connect timeout when the SDK's settings name none: the SDK's own default.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// The SDK's own default connect timeout; used when its settings name none.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// The AWS SDK's HTTP client, on reqwest with [`tls_config`]. Redirects are not followed (the
 /// SDK reads them as answers), bodies are in memory (every API we call sends and receives

@@ -183,7 +183,7 @@ fn sdk_config(get: &impl Fn(&str) -> Option<String>) -> Result<aws_types::SdkCon
         .retry_config(RetryConfig::standard())
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_millis(3100))
+                .connect_timeout(prov_https::DEFAULT_CONNECT_TIMEOUT)
                 .build(),
         );
     if let Some(endpoint) = value("AWS_ENDPOINT_URL") {
