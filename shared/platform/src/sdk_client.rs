@@ -11,7 +11,7 @@ pub struct SdkClient<C> {
     inner: Arc<Inner<C>>,
 }
 
-/// How a client is made from the SDK configuration (`aws_sdk_ses::Client::new`, say).
+/// How a client is made from the SDK configuration (`aws_sdk_sesv2::Client::new`, say).
 type Build<C> = fn(&aws_types::SdkConfig) -> C;
 
 struct Inner<C> {
