@@ -2,7 +2,7 @@
 //! handler, the sandbox app is the vendor. The clock is moved by hand.
 
 use chrono::{DateTime, Duration, Utc};
-use prov_connectors::dismissal::{self, CleanupEvent, schedule_name};
+use prov_processes::dismissal::{self, CleanupEvent, schedule_name};
 use serde_json::{Value, json};
 
 use crate::support::{Co, Walk};

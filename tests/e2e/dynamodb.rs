@@ -36,18 +36,21 @@ async fn deployed_like() -> (axum::Router, String) {
     let (_, token) = create_partner(services.store.as_ref(), &SystemClock, "Acme", None)
         .await
         .unwrap();
-    let apps = prov_connectors::connections::Apps {
+    let apps = prov_processes::Apps {
         services: services.clone(),
         secrets: Arc::new(prov_platform::SecretsManagerStore::new(
             prov_testkit::secretsmanager_client(),
             &prov_testkit::unique_name("e2e"),
             std::time::Duration::from_secs(60),
         )),
-        http: Arc::new(prov_connectors::http::VendorHttp::new(
-            prov_connectors::egress::EgressPolicy::production(),
-            prov_connectors::http::HttpConfig::default(),
+        vendors: Arc::new(prov_connectors::Gateway::new(
+            Arc::new(prov_connectors::http::VendorHttp::new(
+                prov_connectors::egress::EgressPolicy::production(),
+                prov_connectors::http::HttpConfig::default(),
+            )),
+            Arc::new(prov_connectors::oauth::OAuthClients::none()),
+            services.clock.clone(),
         )),
-        oauth_clients: Arc::new(prov_connectors::oauth::OAuthClients::none()),
         scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
     };
     let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));

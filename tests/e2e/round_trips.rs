@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use devserver::{Local, LocalConfig};
-use prov_connectors::dismissal::{self, CleanupEvent};
 use prov_core::Services;
 use prov_core::auth::ensure_partner_token;
 use prov_core::clock::ManualClock;
 use prov_platform::{EventBridgeScheduler, EventBridgeTarget, SecretsManagerStore, SesMailer};
+use prov_processes::dismissal::{self, CleanupEvent};
 use prov_store::DynamoStore;
 use prov_testkit::{Answer, RoundTrips, call, json_request};
 use secrecy::SecretString;

@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
-use prov_connectors::accounts::{self, AccountQuery, Action};
-use prov_connectors::connections::Apps;
-use prov_connectors::{dismissal, onboarding};
 use prov_core::access::{Need, authorize};
 use prov_core::listing::ListQuery;
 use prov_core::{admins, audit, catalog, team};
+use prov_processes::Apps;
+use prov_processes::accounts::{self, AccountQuery, Action};
+use prov_processes::{dismissal, onboarding};
 use prov_web::{ApiError, Caller, Ctx, JsonObject, PathParam, QueryParams};
 use serde_json::json;
 
@@ -463,12 +463,12 @@ struct AppDetail {
 )]
 async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
     let found = catalog::get(&app, apps.services.settings.sandbox)?;
-    let spec = prov_connectors::registry::spec(&app);
-    let hosts: Vec<&str> = spec.map(|s| s.hosts.to_vec()).unwrap_or_default();
-    let environments: Vec<&str> = spec
-        .and_then(|s| s.oauth)
-        .filter(|o| !o.environments.is_empty())
-        .map(|o| o.environment_names())
+    let options = apps.vendors.connect_options(&app);
+    let hosts: Vec<&str> = options.as_ref().map(|o| o.hosts.to_vec()).unwrap_or_default();
+    // Only apps with test environments list them (production alone goes without saying).
+    let environments: Vec<&str> = options
+        .map(|o| o.environments)
+        .filter(|e| e.len() > 1)
         .unwrap_or_default();
     let connectable = !hosts.is_empty();
     Ok(Json(AppDetail {
@@ -560,7 +560,7 @@ async fn list_events(
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
     ),
     responses(
-        (status = 200, description = "Counts of what the sync found.", body = prov_connectors::accounts::SyncReport),
+        (status = 200, description = "Counts of what the sync found.", body = prov_processes::accounts::SyncReport),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -594,7 +594,7 @@ async fn sync(
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
     ),
     responses(
-        (status = 200, description = "A page of accounts, and counts over all of them.", body = prov_connectors::accounts::AccountListing),
+        (status = 200, description = "A page of accounts, and counts over all of them.", body = prov_processes::accounts::AccountListing),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -623,7 +623,7 @@ async fn list_accounts(
     ),
     request_body = openapi::NewAccount,
     responses(
-        (status = 201, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 201, description = "The account.", body = prov_processes::accounts::AccountView),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
@@ -714,7 +714,7 @@ async fn domains(
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
     ),
     responses(
-        (status = 200, description = "The groups.", body = openapi::Items<prov_connectors::model::VendorGroup>),
+        (status = 200, description = "The groups.", body = openapi::Items<prov_core::connector::VendorGroup>),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -746,7 +746,7 @@ async fn groups(
     ),
     request_body = openapi::GroupMember,
     responses(
-        (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
+        (status = 200, description = "The account.", body = prov_processes::accounts::AccountView),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
@@ -912,7 +912,7 @@ async fn account_action(
         ("team_member_id" = String, Path, description = "The team member's id."),
     ),
     responses(
-        (status = 200, description = "One entry per app.", body = openapi::Items<prov_connectors::accounts::MemberApp>),
+        (status = 200, description = "One entry per app.", body = openapi::Items<prov_processes::accounts::MemberApp>),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -947,7 +947,7 @@ struct DryRun {
         ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done, doing nothing."),
     ),
     responses(
-        (status = 200, description = "What would be (or was) done per account.", body = prov_connectors::accounts::RemoveAll),
+        (status = 200, description = "What would be (or was) done per account.", body = prov_processes::accounts::RemoveAll),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -979,7 +979,7 @@ async fn remove_all(
         ("team_member_id" = String, Path, description = "The team member's id."),
     ),
     responses(
-        (status = 200, description = "The task.", body = prov_connectors::onboarding::OnboardingView),
+        (status = 200, description = "The task.", body = prov_processes::onboarding::OnboardingView),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -1006,7 +1006,7 @@ async fn onboarding(
     ),
     request_body = openapi::OnboardingRun,
     responses(
-        (status = 200, description = "The task, with per-app progress.", body = prov_connectors::onboarding::OnboardingView),
+        (status = 200, description = "The task, with per-app progress.", body = prov_processes::onboarding::OnboardingView),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
@@ -1041,7 +1041,7 @@ async fn run_onboarding(
     ),
     request_body = openapi::DismissalRequest,
     responses(
-        (status = 200, description = "The Remove app access task.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 200, description = "The Remove app access task.", body = prov_processes::dismissal::OffboardingView),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -1077,7 +1077,7 @@ async fn dismiss(
         ("team_member_id" = String, Path, description = "The team member's id."),
     ),
     responses(
-        (status = 200, description = "The Remove app access task, cancelled.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 200, description = "The Remove app access task, cancelled.", body = prov_processes::dismissal::OffboardingView),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
@@ -1131,7 +1131,7 @@ async fn rehire(
         ("team_member_id" = String, Path, description = "The team member's id."),
     ),
     responses(
-        (status = 200, description = "The task.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 200, description = "The task.", body = prov_processes::dismissal::OffboardingView),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -1158,7 +1158,7 @@ async fn offboarding(
     ),
     request_body = openapi::OffboardingChange,
     responses(
-        (status = 200, description = "The task.", body = prov_connectors::dismissal::OffboardingView),
+        (status = 200, description = "The task.", body = prov_processes::dismissal::OffboardingView),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),

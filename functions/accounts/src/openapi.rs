@@ -195,7 +195,7 @@ pub struct Items<T> {
 /// `POST …/apps/{app}/matches`: each item's own result.
 #[derive(ToSchema)]
 pub struct MatchResults {
-    results: Vec<prov_connectors::accounts::MatchResult>,
+    results: Vec<prov_processes::accounts::MatchResult>,
 }
 
 #[derive(OpenApi)]

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::html;
-use prov_connectors::connections::{self, Apps, CallbackOutcome};
 use prov_core::access::{Need, authorize};
+use prov_processes::connections::{self, Apps, CallbackOutcome};
 use prov_web::html::{layout, page, protect};
 use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
 
@@ -60,7 +60,7 @@ type Answer = Result<Response, ApiError>;
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
     ),
     responses(
-        (status = 200, description = "The connection (`not_connected` when there is none).", body = prov_connectors::connections::ConnectionView),
+        (status = 200, description = "The connection (`not_connected` when there is none).", body = prov_processes::connections::ConnectionView),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -87,7 +87,7 @@ async fn status(
     ),
     request_body = openapi::ApiKeyCredentials,
     responses(
-        (status = 200, description = "The connection.", body = prov_connectors::connections::ConnectionView),
+        (status = 200, description = "The connection.", body = prov_processes::connections::ConnectionView),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
@@ -122,7 +122,7 @@ async fn connect(
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
     ),
     responses(
-        (status = 200, description = "The connection.", body = prov_connectors::connections::ConnectionView),
+        (status = 200, description = "The connection.", body = prov_processes::connections::ConnectionView),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
         (status = 404, response = prov_web::openapi::NotFound),
@@ -150,7 +150,7 @@ async fn disconnect(
     ),
     request_body = openapi::OAuthStart,
     responses(
-        (status = 200, description = "Where to send the browser.", body = prov_connectors::connections::StartedAuthorization),
+        (status = 200, description = "Where to send the browser.", body = prov_processes::connections::StartedAuthorization),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),

@@ -17,8 +17,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
-use prov_connectors::connections::Apps;
 use prov_core::Error;
+use prov_processes::Apps;
 
 pub use session::mint_link;
 

@@ -8,16 +8,17 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use prov_connectors::accounts::{self, AccountQuery, AccountView, Action, Matching};
-use prov_connectors::connections::{self, Apps};
-use prov_connectors::{dismissal, onboarding};
 use prov_core::access::Need;
 use prov_core::audit::{self, ActorRef, Target};
 use prov_core::auth::authenticate;
 use prov_core::catalog::{self, App, ConnectionType, FieldKind};
+use prov_core::connector::Vendors;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
 use prov_core::{Category, Error, ErrorDetail};
+use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
+use prov_processes::connections::{self, Apps};
+use prov_processes::{dismissal, onboarding};
 use prov_web::{PathParam, ReqId};
 use serde_json::{Map, Value, json};
 
@@ -430,10 +431,13 @@ fn credential_form(admin: &Admin, app: &App, kept: &Fields) -> Markup {
     }
 }
 
-fn oauth_form(admin: &Admin, app: &App) -> Markup {
-    let spec = prov_connectors::registry::spec(app.slug).and_then(|s| s.oauth);
-    let environments = spec.map(|o| o.environment_names()).unwrap_or_default();
-    let organization = spec.and_then(|o| o.organization_field);
+fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors) -> Markup {
+    let options = vendors.connect_options(app.slug);
+    let environments = options
+        .as_ref()
+        .map(|o| o.environments.clone())
+        .unwrap_or_default();
+    let organization = options.and_then(|o| o.organization_field);
     html! {
         form method="post" action={ "/console/apps/" (app.slug) "/oauth" } {
             (csrf_field(admin))
@@ -517,7 +521,7 @@ async fn render_app(
                 Ok(()) => {
                     @match app.connection_type {
                         ConnectionType::ApiKey => (credential_form(admin, &app, kept)),
-                        ConnectionType::Oauth => (oauth_form(admin, &app)),
+                        ConnectionType::Oauth => (oauth_form(admin, &app, apps.vendors.as_ref())),
                     }
                 }
             }

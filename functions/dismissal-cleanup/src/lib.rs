@@ -3,8 +3,8 @@
 //! idempotent, resumable cleanup the devserver's local scheduler fires.
 
 use lambda_runtime::{Error, LambdaEvent};
-use prov_connectors::connections::Apps;
-use prov_connectors::dismissal::{self, CleanupEvent};
+use prov_processes::Apps;
+use prov_processes::dismissal::{self, CleanupEvent};
 use serde_json::Value;
 
 /// Handles one delivery. A failure is returned to Lambda, so the scheduler retries it (and,

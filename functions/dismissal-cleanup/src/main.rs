@@ -2,8 +2,8 @@
 //! handler.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use prov_connectors::dismissal::CleanupEvent;
 use prov_platform::{FunctionConfig, aws_apps, init_tracing};
+use prov_processes::dismissal::CleanupEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

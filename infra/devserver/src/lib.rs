@@ -8,8 +8,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use prov_connectors::connections::Apps;
-use prov_connectors::dismissal::{self, CleanupEvent};
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
@@ -25,6 +23,8 @@ use prov_core::store::ItemStore;
 use prov_core::team;
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox, parse_routes};
+use prov_processes::Apps;
+use prov_processes::dismissal::{self, CleanupEvent};
 use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_web::ApiError;
@@ -136,8 +136,11 @@ impl Local {
         let apps = Apps {
             services: services.clone(),
             secrets: Arc::new(secrets),
-            http: Arc::new(VendorHttp::new(policy, HttpConfig::default())),
-            oauth_clients: Arc::new(OAuthClients::fixed(oauth_clients)),
+            vendors: Arc::new(prov_connectors::Gateway::new(
+                Arc::new(VendorHttp::new(policy, HttpConfig::default())),
+                Arc::new(OAuthClients::fixed(oauth_clients)),
+                services.clock.clone(),
+            )),
             scheduler: scheduler.clone(),
         };
         Ok(Self {

@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use url::{Host, Url};
 
-use crate::connections::ENVIRONMENT;
 use crate::egress::HostPattern;
 use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
@@ -31,6 +30,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
 use crate::registry::{PRODUCTION, Tenant};
+use prov_core::connector::ENVIRONMENT;
 
 /// DocuSign's authorization servers (production, demo) and the eSignature API hosts.
 pub const HOSTS: &[&str] = &["account.docusign.com", "account-d.docusign.com", API_HOSTS];

@@ -1,17 +1,17 @@
-//! Connectors: the `Connector` trait every app implements, the HTTP plumbing they all share
-//! (written once, in `http` and `egress`), and the generic SCIM 2.0 connector.
+//! The adapter of the vendor port (`prov_core::connector`): everything that talks to vendors.
+//! The HTTP plumbing every connector shares (written once: `http`, `egress`, `oauth`), the
+//! generic SCIM 2.0 connector, one module per vendor, the registry of their specs, and the
+//! `Gateway` the processes reach them through.
 
-pub mod accounts;
 pub mod asana;
 pub mod box_com;
 pub mod clickup;
-pub mod connections;
-pub mod dismissal;
 pub mod docusign;
 pub mod dropbox;
 pub mod dynatrace;
 pub mod egress;
 pub mod error;
+pub mod gateway;
 pub mod github;
 pub mod google_workspace;
 pub mod http;
@@ -22,7 +22,6 @@ pub mod microsoft_365;
 pub mod model;
 pub mod oauth;
 pub mod okta;
-pub mod onboarding;
 pub mod registry;
 pub mod salesforce;
 pub mod sauce_labs;
@@ -31,6 +30,7 @@ pub mod trello;
 pub mod zoho;
 
 pub use error::ConnectorError;
+pub use gateway::Gateway;
 pub use model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     VendorGroup,

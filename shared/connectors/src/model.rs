@@ -1,77 +1,14 @@
-//! What every connector speaks: vendor accounts, their normalised status, and the trait.
+//! Helpers every connector may use, over the vendor port's types (`prov_core::connector`,
+//! re-exported here).
 
-use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+
+pub use prov_core::connector::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
+    VendorGroup,
+};
 
 use crate::error::ConnectorError;
-
-/// A vendor account's status, normalised across vendors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    Active,
-    /// Invited; the person has not accepted yet ("Invite Sent").
-    InviteSent,
-    /// Access removed, account and data kept (suspend, or a vendor's "deactivate").
-    Suspended,
-    /// Removed at the vendor.
-    Deleted,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VendorAccount {
-    /// The vendor's id for the account.
-    pub id: String,
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// The vendor's display name when it has no separate first and last name.
-    pub display_name: Option<String>,
-    pub status: AccountStatus,
-}
-
-/// Who to create an account for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAccount {
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-}
-
-/// A new mailbox user for a new employee (Google Workspace, Microsoft 365): the work
-/// address is created; the person's personal email (if any) becomes the account's recovery
-/// address, so they can set their own password (the random one set at creation is never
-/// stored, logged or returned).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewWorkAccount {
-    /// The work address to create, on one of the tenant's domains.
-    pub work_email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub personal_email: Option<String>,
-}
-
-impl From<&NewAccount> for NewWorkAccount {
-    /// A plain create on an app with mailboxes: the address is the work address, with no
-    /// personal email to recover it by.
-    fn from(new: &NewAccount) -> Self {
-        Self {
-            work_email: new.email.clone(),
-            first_name: new.first_name.clone(),
-            last_name: new.last_name.clone(),
-            personal_email: None,
-        }
-    }
-}
-
-/// A group an account can be put in (Google Workspace Groups).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct VendorGroup {
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
-}
 
 /// A random 24-character password with a lowercase and an uppercase letter, a digit and a
 /// special character, no spaces: for vendors that want one at creation (the person then sets
@@ -109,72 +46,6 @@ pub fn random_password() -> Result<SecretString, ConnectorError> {
         chars.swap(i, below(i + 1)?);
     }
     Ok(SecretString::from(String::from_utf8(chars).expect("ASCII")))
-}
-
-/// One page of accounts; `next` continues the listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountPage {
-    pub accounts: Vec<VendorAccount>,
-    pub next: Option<String>,
-}
-
-/// What a connector can do (the catalog says the same for the product).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectorCapabilities {
-    pub create: bool,
-    pub suspend: bool,
-    pub reactivate: bool,
-    pub delete: bool,
-    /// Whether the vendor's listing tells a pending invitation from an account in use. When
-    /// it cannot (HubSpot), the "Invite Sent" recorded at creation is kept.
-    pub shows_invites: bool,
-}
-
-/// One vendor, one connection. Semantics are idempotent: creating an account that exists
-/// returns it; deleting one that is gone succeeds.
-#[async_trait]
-pub trait Connector: Send + Sync {
-    fn capabilities(&self) -> ConnectorCapabilities;
-
-    /// One cheap call proving the credentials work (used before a connection is saved).
-    async fn verify(&self) -> Result<(), ConnectorError>;
-
-    async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError>;
-
-    async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError>;
-
-    async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError>;
-
-    /// Creates (or invites) the account; an existing account with the email is returned.
-    async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError>;
-
-    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError>;
-
-    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError>;
-
-    /// Removes the account the way the vendor removes (see the catalog); gone is fine.
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError>;
-
-    /// The domains a work address may be created on (apps with mailboxes).
-    async fn work_email_domains(&self) -> Result<Vec<String>, ConnectorError> {
-        Err(ConnectorError::Unsupported("work email"))
-    }
-
-    /// Creates a mailbox user for a new employee (apps with mailboxes); an existing user
-    /// with the work address is returned.
-    async fn create_work_account(&self, _new: &NewWorkAccount) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("work email"))
-    }
-
-    /// The tenant's groups (apps with groups).
-    async fn groups(&self) -> Result<Vec<VendorGroup>, ConnectorError> {
-        Err(ConnectorError::Unsupported("groups"))
-    }
-
-    /// Puts an account in a group; already a member is fine.
-    async fn add_to_group(&self, _account_id: &str, _group_id: &str) -> Result<(), ConnectorError> {
-        Err(ConnectorError::Unsupported("groups"))
-    }
 }
 
 /// The idempotent create of a vendor without an idempotency key: the account with the email

@@ -16,6 +16,8 @@ use oauth2::{
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+pub use prov_core::connector::{Authorization, CodeGrant, TokenSet};
+
 use crate::error::{ConnectorError, brief};
 use crate::http::{Body, NoAuth, Session, VendorHttp, VendorRequest};
 use crate::registry::{AppSpec, OAuthSpec, TokenStyle};
@@ -72,24 +74,6 @@ impl OAuthClients {
             .await?;
         Ok(clients.get(app).cloned())
     }
-}
-
-/// Tokens from a vendor's token endpoint.
-pub struct TokenSet {
-    pub access_token: SecretString,
-    pub refresh_token: Option<SecretString>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub scope: Option<String>,
-    /// What the vendor said about the tenant (e.g. Slack's team), kept on the connection.
-    pub tenant: Vec<(String, String)>,
-}
-
-/// A started authorization: the URL to send the admin to, the `state` to expect back and
-/// the PKCE verifier to prove it was us.
-pub struct Authorization {
-    pub url: Url,
-    pub state: SecretString,
-    pub pkce_verifier: SecretString,
 }
 
 fn oauth_spec(spec: &AppSpec) -> Result<OAuthSpec, ConnectorError> {
@@ -272,15 +256,6 @@ fn token_client(
         .set_client_secret(ClientSecret::new(client.client_secret.expose_secret().to_owned()))
         .set_auth_type(auth_type)
         .set_token_uri(TokenUrl::new(token_url.to_owned()).map_err(invalid)?))
-}
-
-/// What the vendor's redirect brought back, with what proves we asked for it.
-pub struct CodeGrant<'a> {
-    pub redirect: &'a str,
-    pub code: &'a str,
-    pub verifier: &'a SecretString,
-    /// The vendor environment the authorization was started in (`None`: production).
-    pub environment: Option<&'a str>,
 }
 
 /// Trades the authorization code (with the PKCE verifier) for tokens.

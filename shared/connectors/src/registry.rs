@@ -2,7 +2,6 @@
 //! endpoints, and how to build its connector from a connection's tenant details and
 //! credentials. Apps without an entry here cannot be connected yet.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use secrecy::SecretString;
@@ -31,11 +30,7 @@ use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 use crate::trello::{self, TrelloConnector};
 use crate::zoho::{self, ZohoConnector};
 
-/// Non-secret connection details (what the admin typed, what the vendor told us).
-pub type Tenant = BTreeMap<String, String>;
-
-/// The secret fields an admin pasted, by field name.
-pub type Secrets = BTreeMap<String, SecretString>;
+pub use prov_core::connector::{PRODUCTION, Secrets, Tenant};
 
 /// What an API-key app's credentials are made from: the secret fields the admin pasted, the
 /// connection's tenant details, and an unauthenticated session to the app's hosts (for apps
@@ -171,9 +166,6 @@ pub struct OAuthEnvironment {
     pub authorize_url: &'static str,
     pub token_url: &'static str,
 }
-
-/// The environment a connection uses when it names none.
-pub const PRODUCTION: &str = "production";
 
 impl OAuthSpec {
     /// The authorize and token URLs of `environment` (production when `None`).

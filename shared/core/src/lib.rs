@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod connections;
+pub mod connector;
 pub mod error;
 pub mod listing;
 pub mod mail;

@@ -63,3 +63,10 @@ impl Services {
         }
     }
 }
+
+/// The HTTP edge's extractors take any router state that carries the services.
+impl AsRef<Services> for Services {
+    fn as_ref(&self) -> &Services {
+        self
+    }
+}

@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use prov_connectors::connections::Apps;
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClientSource, OAuthClients};
 use prov_core::clock::SystemClock;
 use prov_core::{Services, Settings};
+use prov_processes::Apps;
 use prov_store::DynamoStore;
 
 use secrecy::SecretString;
@@ -305,11 +305,15 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
             .clone()
             .ok_or(ConfigError::Missing("SCHEDULER_GROUP"))?,
     );
+    let clock = services.clock.clone();
     Ok(Apps {
         services,
         secrets: Arc::new(secrets),
-        http: Arc::new(VendorHttp::new(config.egress.clone(), HttpConfig::default())),
-        oauth_clients: Arc::new(oauth),
+        vendors: Arc::new(prov_connectors::Gateway::new(
+            Arc::new(VendorHttp::new(config.egress.clone(), HttpConfig::default())),
+            Arc::new(oauth),
+            clock,
+        )),
         scheduler: Arc::new(scheduler),
     })
 }

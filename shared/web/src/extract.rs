@@ -1,7 +1,7 @@
 //! Extractors that refuse bad requests in the one error shape.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use prov_core::audit::Actor;
@@ -84,8 +84,7 @@ pub struct Caller(pub Principal);
 
 impl<S> FromRequestParts<S> for Caller
 where
-    Services: FromRef<S>,
-    S: Send + Sync,
+    S: AsRef<Services> + Send + Sync,
 {
     type Rejection = ApiError;
 
@@ -102,7 +101,7 @@ where
         if !scheme.eq_ignore_ascii_case("token") && !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError(Error::unauthorized()));
         }
-        let services = Services::from_ref(state);
+        let services = state.as_ref();
         let principal = authenticate(services.store.as_ref(), token.trim()).await?;
         Ok(Caller(principal))
     }
@@ -131,8 +130,7 @@ pub struct Ctx(pub Actor);
 
 impl<S> FromRequestParts<S> for Ctx
 where
-    Services: FromRef<S>,
-    S: Send + Sync,
+    S: AsRef<Services> + Send + Sync,
 {
     type Rejection = ApiError;
 

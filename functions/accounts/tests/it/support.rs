@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use chrono::{TimeZone, Utc};
-use prov_connectors::connections::Apps;
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_core::auth::create_partner;
@@ -14,6 +13,7 @@ use prov_core::clock::ManualClock;
 use prov_core::store::ItemStore;
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox};
+use prov_processes::Apps;
 use prov_store::EmbeddedStore;
 use prov_testkit::{Answer, call, get, json_request};
 use secrecy::ExposeSecret;
@@ -64,8 +64,11 @@ impl World {
         let apps = Apps {
             services: services.clone(),
             secrets: Arc::new(FileSecretStore::open(secrets_dir.path()).unwrap()),
-            http: Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
-            oauth_clients: Arc::new(prov_connectors::oauth::OAuthClients::none()),
+            vendors: Arc::new(prov_connectors::Gateway::new(
+                Arc::new(VendorHttp::new(EgressPolicy::production(), HttpConfig::default())),
+                Arc::new(prov_connectors::oauth::OAuthClients::none()),
+                services.clock.clone(),
+            )),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
         };
         let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));

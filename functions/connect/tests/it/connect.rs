@@ -2,8 +2,8 @@
 //! connector's whole lifecycle, OAuth against the sandbox authorization server (and every
 //! way its callback can go wrong), token refresh, disconnect, and secret hygiene.
 
-use prov_connectors::connections::connector_for;
 use prov_connectors::{AccountStatus, ConnectorError, NewAccount};
+use prov_processes::connections::connector_for;
 use serde_json::json;
 
 use crate::support::{RETURN_ORIGIN, World};

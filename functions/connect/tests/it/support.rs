@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use chrono::{TimeZone, Utc};
-use prov_connectors::connections::Apps;
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::OAuthClientConfig;
@@ -17,6 +16,7 @@ use prov_core::secrets::SecretStore;
 use prov_core::store::ItemStore;
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox};
+use prov_processes::Apps;
 use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_testkit::{Answer, call, json_request};
@@ -80,14 +80,17 @@ impl World {
         let apps = Apps {
             services: services.clone(),
             secrets: secrets.clone(),
-            http: Arc::new(VendorHttp::new(policy, config)),
-            oauth_clients: Arc::new(prov_connectors::oauth::OAuthClients::fixed(HashMap::from([(
-                "sandbox_oauth".to_owned(),
-                OAuthClientConfig {
-                    client_id: prov_sandbox::CLIENT_ID.to_owned(),
-                    client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
-                },
-            )]))),
+            vendors: Arc::new(prov_connectors::Gateway::new(
+                Arc::new(VendorHttp::new(policy, config)),
+                Arc::new(prov_connectors::oauth::OAuthClients::fixed(HashMap::from([(
+                    "sandbox_oauth".to_owned(),
+                    OAuthClientConfig {
+                        client_id: prov_sandbox::CLIENT_ID.to_owned(),
+                        client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
+                    },
+                )]))),
+                services.clock.clone(),
+            )),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
         };
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)

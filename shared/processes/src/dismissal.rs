@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use crate::accounts::{self, Action, AppAccount};
 use crate::connections::{Apps, connector_for};
-use crate::model::AccountStatus;
+use prov_core::connector::AccountStatus;
 
 /// A step claimed longer ago than this belongs to a run that died.
 const CLAIM_LEASE_MINUTES: i64 = 2;

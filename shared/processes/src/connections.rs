@@ -12,44 +12,38 @@ use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
 use prov_core::catalog::{self, App, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState, connection_key};
+use prov_core::connector::{
+    CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
+    Tenant, TokenKeeper, TokenSet, Vendors, brief,
+};
 use prov_core::error::{Category, Error, Result};
+use prov_core::schedule::Scheduler;
 use prov_core::secret::hash_secret;
 use prov_core::secrets::{SecretStore, connection_secret_name};
 use prov_core::store::{Item, Key, StoreError};
 use prov_core::validate::{Obj, Text, Validator};
-use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tokio::sync::Mutex;
-
-use crate::error::ConnectorError;
-use crate::http::{Authenticator, StaticAuth, VendorHttp};
-use crate::model::Connector;
-use crate::oauth::{self, OAuthClients, TokenSet};
-use crate::registry::{self, AppSpec, Secrets, Tenant};
 
 /// How long an OAuth `state` may wait for the vendor's redirect.
 const STATE_TTL_MINUTES: i64 = 10;
-/// Refresh an access token this long before it expires.
-const REFRESH_MARGIN_SECONDS: i64 = 120;
 
 /// What app connections need besides the core services.
 #[derive(Clone)]
 pub struct Apps {
     pub services: Services,
     pub secrets: Arc<dyn SecretStore>,
-    pub http: Arc<VendorHttp>,
-    /// Our OAuth registration per app slug.
-    pub oauth_clients: Arc<OAuthClients>,
+    /// The vendors, through their port.
+    pub vendors: Arc<dyn Vendors>,
     /// Schedules dismissals' removals.
-    pub scheduler: Arc<dyn prov_core::schedule::Scheduler>,
+    pub scheduler: Arc<dyn Scheduler>,
 }
 
-/// Routers whose state is `Apps` still hand `Services` to the extractors that need them.
-impl axum::extract::FromRef<Apps> for Services {
-    fn from_ref(apps: &Apps) -> Services {
-        apps.services.clone()
+/// Routers whose state is `Apps` hand the services to the extractors that need them.
+impl AsRef<Services> for Apps {
+    fn as_ref(&self) -> &Services {
+        &self.services
     }
 }
 
@@ -125,15 +119,17 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
     }
 }
 
-/// The app, if this company may connect it, and how to talk to it.
-fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, &'static AppSpec)> {
+/// The app, if this company may connect it, and how it connects.
+fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, ConnectOptions)> {
     let app = catalog::get(slug, apps.services.settings.sandbox)?;
     if let Err(why) = app.allowed_on(access.company.plan) {
         return Err(Error::forbidden("plan", why));
     }
-    let spec = registry::spec(slug)
+    let options = apps
+        .vendors
+        .connect_options(slug)
         .ok_or_else(|| Error::invalid("app", format!("Connecting {} is not available yet.", app.name)))?;
-    Ok((app, spec))
+    Ok((app, options))
 }
 
 async fn load(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<(u64, Connection)>> {
@@ -281,7 +277,7 @@ pub async fn connect_api_key(
     slug: &str,
     body: &Map<String, Value>,
 ) -> Result<ConnectionView> {
-    let (app, spec) = connectable(apps, access, slug)?;
+    let (app, _) = connectable(apps, access, slug)?;
     if app.connection_type != ConnectionType::ApiKey {
         return Err(Error::invalid(
             "app",
@@ -292,21 +288,12 @@ pub async fn connect_api_key(
         ));
     }
     let (tenant, secrets) = read_fields(app, body)?;
-    for (name, value) in &secrets {
-        (spec.check)(&tenant, name, value.expose_secret()).map_err(|e| connect_error(app, e))?;
-    }
     let company_id = &access.company.id;
-    let secrets = spec
-        .exchanged(apps.http.clone(), company_id, &tenant, secrets)
+    let secrets = apps
+        .vendors
+        .connect_api_key(company_id, slug, &tenant, secrets)
         .await
         .map_err(|e| connect_error(app, e))?;
-    let auth = spec
-        .api_key_authenticator(apps.http.clone(), company_id, &tenant, &secrets)
-        .map_err(|e| connect_error(app, e))?;
-    let connector = spec
-        .connector(apps.http.clone(), company_id, &tenant, auth)
-        .map_err(|e| connect_error(app, e))?;
-    connector.verify().await.map_err(|e| connect_error(app, e))?;
 
     let now = apps.services.clock.now();
     let connection = new_connection(company_id, slug, tenant, ActorRef::from(&actor.principal), now);
@@ -325,9 +312,6 @@ pub async fn connect_api_key(
     .await;
     Ok(ConnectionView::of(&connection))
 }
-
-/// The tenant detail naming a connection's vendor test environment (absent: production).
-pub const ENVIRONMENT: &str = "environment";
 
 /// The pending OAuth authorization, keyed by the hash of its `state`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -384,7 +368,7 @@ pub async fn start_oauth(
     slug: &str,
     body: &Map<String, Value>,
 ) -> Result<StartedAuthorization> {
-    let (app, spec) = connectable(apps, access, slug)?;
+    let (app, options) = connectable(apps, access, slug)?;
     if app.connection_type != ConnectionType::Oauth {
         return Err(Error::invalid(
             "app",
@@ -396,8 +380,7 @@ pub async fn start_oauth(
     }
     let mut v = Validator::new();
     let root = Obj::root(body);
-    let organization_field = spec.oauth.and_then(|o| o.organization_field);
-    let allowed: &[&str] = if organization_field.is_some() {
+    let allowed: &[&str] = if options.organization_field.is_some() {
         &["return_url", "environment", "organization"]
     } else {
         &["return_url", "environment"]
@@ -410,7 +393,7 @@ pub async fn start_oauth(
             Err("is not one of the allowed return addresses.".to_owned())
         }
     });
-    let environments = spec.oauth.map(|o| o.environment_names()).unwrap_or_default();
+    let environments = options.environments;
     let environment = v.parsed(&root, "environment", false, |raw| {
         if environments.contains(&raw) {
             Ok(raw.to_owned())
@@ -420,23 +403,24 @@ pub async fn start_oauth(
     });
     let organization = v.text(&root, "organization", false, Text { max_chars: 200 });
     v.finish(Some(()))?;
-    let environment = environment.filter(|e| e != registry::PRODUCTION);
-    let client = apps.oauth_clients.get(slug).await.map_err(Error::Internal)?;
-    let client = client.ok_or_else(|| {
-        Error::refused(
+    let environment = environment.filter(|e| e != PRODUCTION);
+    if !apps
+        .vendors
+        .oauth_registered(slug)
+        .await
+        .map_err(Error::Internal)?
+    {
+        return Err(Error::refused(
             "app",
             Category::ServiceUnavailable,
             format!("OAuth for {} is not configured on this service.", app.name),
-        )
-    })?;
-    let authorization = oauth::authorize(
-        &apps.http,
-        spec,
-        &client,
-        &redirect_uri(apps),
-        environment.as_deref(),
-    )
-    .map_err(|e| connect_error(app, e))?;
+        ));
+    }
+    let authorization = apps
+        .vendors
+        .authorize(slug, &redirect_uri(apps), environment.as_deref())
+        .await
+        .map_err(|e| connect_error(app, e))?;
     let expires_at = apps.services.clock.now() + Duration::minutes(STATE_TTL_MINUTES);
     let pending = PendingAuthorization {
         company_id: access.company.id.clone(),
@@ -527,7 +511,7 @@ pub async fn finish_oauth(
         } else {
             "vendor_error"
         };
-        let description = query.get("error_description").map(|d| crate::error::brief(d));
+        let description = query.get("error_description").map(|d| brief(d));
         let message = match (code, description) {
             ("access_denied", _) => "Access was not granted, so the app was not connected.".to_owned(),
             (_, Some(d)) => format!("The app refused: {error}: {d}"),
@@ -542,31 +526,30 @@ pub async fn finish_oauth(
         )));
     };
     let app = catalog::get(&pending.app, apps.services.settings.sandbox)?;
-    let spec =
-        registry::spec(&pending.app).ok_or_else(|| Error::Internal("state for an unknown app".into()))?;
-    let client = apps
-        .oauth_clients
-        .get(&pending.app)
+    let options = apps
+        .vendors
+        .connect_options(&pending.app)
+        .ok_or_else(|| Error::Internal("state for an unknown app".into()))?;
+    if !apps
+        .vendors
+        .oauth_registered(&pending.app)
         .await
         .map_err(Error::Internal)?
-        .ok_or_else(|| Error::Internal("OAuth client vanished".into()))?;
+    {
+        return Err(Error::Internal("OAuth client vanished".into()));
+    }
     let verifier = SecretString::from(pending.pkce_verifier.clone());
     let redirect = redirect_uri(apps);
-    let grant = oauth::CodeGrant {
+    let grant = CodeGrant {
         redirect: &redirect,
         code,
         verifier: &verifier,
         environment: pending.environment.as_deref(),
     };
-    let tokens = match oauth::exchange_code(
-        apps.http.clone(),
-        spec,
-        &pending.company_id,
-        &client,
-        grant,
-        apps.services.clock.now(),
-    )
-    .await
+    let tokens = match apps
+        .vendors
+        .exchange_code(&pending.company_id, &pending.app, grant)
+        .await
     {
         Ok(tokens) => tokens,
         Err(e) => {
@@ -582,24 +565,15 @@ pub async fn finish_oauth(
     if let Some(environment) = &pending.environment {
         tenant.insert(ENVIRONMENT.to_owned(), environment.clone());
     }
-    if let (Some(field), Some(organization)) = (
-        spec.oauth.and_then(|o| o.organization_field),
-        &pending.organization,
-    ) {
+    if let (Some(field), Some(organization)) = (options.organization_field, &pending.organization) {
         tenant.insert(field.to_owned(), organization.clone());
     }
     // The new tokens must work before they are kept (this is also where a vendor plan
     // that cannot provision is detected).
-    let probe = spec.connector(
-        apps.http.clone(),
-        &pending.company_id,
-        &tenant,
-        Arc::new(StaticAuth::bearer(&tokens.access_token)),
-    );
-    let verified = match probe {
-        Ok(connector) => connector.verify().await,
-        Err(e) => Err(e),
-    };
+    let verified = apps
+        .vendors
+        .verify_tokens(&pending.company_id, &pending.app, &tenant, &tokens.access_token)
+        .await;
     if let Err(e) = verified {
         return Ok(outcome(failed(
             "verification_failed",
@@ -668,10 +642,9 @@ pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<
     let app = catalog::get(slug, apps.services.settings.sandbox)?;
     let not_connected = || Error::invalid("app", format!("{} is not connected.", app.name));
     let (_, connection) = load(apps, company_id, slug).await?.ok_or_else(not_connected)?;
-    if connection.state != ConnectionState::Connected {
+    if connection.state != ConnectionState::Connected || apps.vendors.connect_options(slug).is_none() {
         return Err(not_connected());
     }
-    let spec = registry::spec(slug).ok_or_else(not_connected)?;
     let raw = apps
         .secrets
         .get(&connection.secret_name)
@@ -679,97 +652,45 @@ pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<
         .ok_or_else(|| Error::Internal(format!("the credentials of {slug} are missing")))?;
     let stored: Stored = serde_json::from_str(raw.expose_secret())
         .map_err(|_| Error::Internal(format!("the credentials of {slug} do not parse")))?;
-    let auth: Arc<dyn Authenticator> = match stored {
-        Stored::ApiKey { fields } => spec
-            .api_key_authenticator(apps.http.clone(), company_id, &connection.tenant, &fields)
-            .map_err(|e| connect_error(app, e))?,
+    let credentials = match stored {
+        Stored::ApiKey { fields } => Credentials::ApiKey(fields),
         Stored::Oauth {
             access_token,
             refresh_token,
             expires_at,
-        } => Arc::new(OAuthAuthenticator {
-            apps: apps.clone(),
-            spec,
-            connection: connection.clone(),
-            tokens: Mutex::new(Tokens {
-                access_token,
-                refresh_token,
-                expires_at,
-            }),
-        }),
+        } => Credentials::Oauth {
+            access_token,
+            refresh_token,
+            expires_at,
+        },
     };
-    spec.connector(apps.http.clone(), company_id, &connection.tenant, auth)
+    let keeper = Arc::new(ConnectionTokens {
+        apps: apps.clone(),
+        connection: connection.clone(),
+    });
+    apps.vendors
+        .connector(company_id, slug, &connection.tenant, credentials, keeper)
         .map_err(|e| connect_error(app, e))
 }
 
-struct Tokens {
-    access_token: SecretString,
-    refresh_token: Option<SecretString>,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-/// OAuth credentials of a connection: refreshed shortly before they expire and once after a
-/// 401; a rotated refresh token is saved at once. A refused refresh marks the connection
-/// `needs_reauth`.
-struct OAuthAuthenticator {
+/// Keeps what a connection's OAuth refresh brings, and marks the connection `needs_reauth`
+/// when the vendor refuses the refresh.
+struct ConnectionTokens {
     apps: Apps,
-    spec: &'static AppSpec,
     connection: Connection,
-    tokens: Mutex<Tokens>,
 }
 
-impl OAuthAuthenticator {
-    async fn refresh_locked(&self, tokens: &mut Tokens) -> std::result::Result<bool, ConnectorError> {
-        let Some(refresh_token) = tokens.refresh_token.clone() else {
-            return Ok(false);
-        };
-        let client = self
-            .apps
-            .oauth_clients
-            .get(&self.connection.app)
-            .await
-            .map_err(ConnectorError::Transient)?
-            .ok_or(ConnectorError::Unauthorized("OAuth is not configured".into()))?;
-        let fresh = match oauth::refresh(
-            self.apps.http.clone(),
-            self.spec,
-            &self.connection.company_id,
-            &client,
-            &refresh_token,
-            self.connection.tenant.get(ENVIRONMENT).map(String::as_str),
-            self.apps.services.clock.now(),
-        )
-        .await
-        {
-            Ok(fresh) => fresh,
-            Err(ConnectorError::Unauthorized(why)) => {
-                self.needs_reauth(&why).await;
-                return Err(ConnectorError::Unauthorized(why));
-            }
-            Err(e) => return Err(e),
-        };
-        let kept = TokenSet {
-            access_token: fresh.access_token.clone(),
-            // Vendors that do not rotate send no new refresh token: keep the old one.
-            refresh_token: fresh.refresh_token.clone().or(Some(refresh_token)),
-            expires_at: fresh.expires_at,
-            scope: fresh.scope,
-            tenant: fresh.tenant,
-        };
+#[async_trait]
+impl TokenKeeper for ConnectionTokens {
+    async fn save(&self, tokens: &TokenSet) -> std::result::Result<(), ConnectorError> {
         self.apps
             .secrets
-            .put(&self.connection.secret_name, &oauth_secret(&kept))
+            .put(&self.connection.secret_name, &oauth_secret(tokens))
             .await
-            .map_err(|e| ConnectorError::Transient(e.to_string()))?;
-        *tokens = Tokens {
-            access_token: kept.access_token,
-            refresh_token: kept.refresh_token,
-            expires_at: kept.expires_at,
-        };
-        Ok(true)
+            .map_err(|e| ConnectorError::Transient(e.to_string()))
     }
 
-    async fn needs_reauth(&self, why: &str) {
+    async fn refused(&self, why: &str) {
         let mut connection = self.connection.clone();
         connection.state = ConnectionState::NeedsReauth;
         connection.problem = Some(format!("The app refused our access; connect it again. ({why})"));
@@ -790,28 +711,6 @@ impl OAuthAuthenticator {
             },
         )
         .await;
-    }
-}
-
-#[async_trait]
-impl Authenticator for OAuthAuthenticator {
-    async fn header(&self) -> std::result::Result<Option<(HeaderName, SecretString)>, ConnectorError> {
-        let mut tokens = self.tokens.lock().await;
-        let expiring = tokens.expires_at.is_some_and(|at| {
-            at - Duration::seconds(REFRESH_MARGIN_SECONDS) <= self.apps.services.clock.now()
-        });
-        if expiring {
-            self.refresh_locked(&mut tokens).await?;
-        }
-        Ok(Some((
-            reqwest::header::AUTHORIZATION,
-            SecretString::from(format!("Bearer {}", tokens.access_token.expose_secret())),
-        )))
-    }
-
-    async fn refresh(&self) -> std::result::Result<bool, ConnectorError> {
-        let mut tokens = self.tokens.lock().await;
-        self.refresh_locked(&mut tokens).await
     }
 }
 

@@ -27,9 +27,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::connections::{Apps, connector_for};
-use crate::error::ConnectorError;
-use crate::model::{
-    AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount, VendorGroup,
+use prov_core::connector::{
+    AccountStatus, Connector, ConnectorCapabilities, ConnectorError, NewAccount, NewWorkAccount,
+    VendorAccount, VendorGroup,
 };
 
 /// How long a creation may stay in flight before another request may take it over.

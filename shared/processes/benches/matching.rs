@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use prov_connectors::AccountStatus;
-use prov_connectors::accounts::{AppAccount, Matching, match_accounts};
+use prov_core::connector::AccountStatus;
 use prov_core::team::{EmploymentStatus, Kind, OfferStatus, TeamMember};
+use prov_processes::accounts::{AppAccount, Matching, match_accounts};
 
 const MEMBERS: usize = 10_000;
 const RUNS: usize = 7;
