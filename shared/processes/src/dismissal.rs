@@ -15,6 +15,7 @@ use chrono_tz::America::Los_Angeles;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
 use prov_core::catalog;
+use prov_core::connector::AccountStatus;
 use prov_core::error::{Category, Error, Result};
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
 use prov_core::secret::hash_secret;
@@ -26,7 +27,6 @@ use serde_json::{Map, Value, json};
 
 use crate::accounts::{self, Action, AppAccount};
 use crate::connections::{Apps, connector_for};
-use prov_core::connector::AccountStatus;
 
 /// A step claimed longer ago than this belongs to a run that died.
 const CLAIM_LEASE_MINUTES: i64 = 2;

@@ -1,0 +1,396 @@
+//! Creating an account for a team member (or a work mailbox for a new employee), once, even
+//! across crashes and concurrent requests: an intent is written before the vendor call.
+
+use chrono::{DateTime, Duration, Utc};
+use prov_core::access::Access;
+use prov_core::audit::{self, Actor, Target};
+use prov_core::catalog::App;
+use prov_core::connector::{Connector, NewAccount, NewWorkAccount};
+use prov_core::error::{Category, Error, Result};
+use prov_core::store::{Item, StoreError};
+use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
+
+use super::records::{
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, account_key,
+    action_error, app_of, conflict, intent_key, link, link_key, load, write,
+};
+use super::sync::from_vendor;
+use super::views::{AccountView, status_name};
+use crate::connections::{Apps, connector_for};
+
+/// Creates an app account for an eligible team member: the vendor sends the invitation.
+/// The intent is recorded first; a creation in flight refuses a second one, and a stale one
+/// is reconciled by looking the person up at the vendor (never two accounts for one person).
+pub async fn create_account(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    team_member_id: &str,
+    work_email: Option<&str>,
+) -> Result<AccountView> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    if let Err(why) = app.allowed_on(access.company.plan) {
+        return Err(Error::forbidden("plan", why));
+    }
+    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    eligibility(Subject::TeamMember(&member))?;
+    if work_email.is_some() && !app.capabilities.work_email {
+        return Err(Error::invalid(
+            "work_email",
+            format!("{} does not create work emails.", app.name),
+        ));
+    }
+    // A new work address needs no email on file; any other account is made for the email
+    // the team member has.
+    let Some(email) = work_email.map(str::to_owned).or_else(|| member.email.clone()) else {
+        return Err(Error::invalid(
+            "team_member_id",
+            format!(
+                "{} has no email; add one to their profile before creating app accounts.",
+                member.full_name()
+            ),
+        ));
+    };
+    if member.employment_status == EmploymentStatus::Dismissed {
+        return Err(Error::invalid(
+            "team_member_id",
+            format!("{} is dismissed.", member.full_name()),
+        ));
+    }
+    if !app.capabilities.create {
+        return Err(Error::invalid(
+            "app",
+            format!("{} cannot create accounts.", app.name),
+        ));
+    }
+    let connector = connector_for(apps, company_id, slug).await?;
+    if work_email.is_some() {
+        on_a_work_domain(app, connector.as_ref(), &email).await?;
+    }
+
+    let key = intent_key(company_id, slug, team_member_id);
+    // Already has a live account here? Then that is the answer. A creation that died after
+    // linking the account (before logging it and clearing its intent) left the intent:
+    // finish its work now (the event is written at most once), so nothing stays "in
+    // flight" and nothing is missing from the log.
+    if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
+        if let Some(leftover) = apps.services.store.get(&key).await? {
+            let died = leftover.record::<Intent>()?;
+            let event_id = died.event_id.unwrap_or_else(audit::new_event_id);
+            log_created(
+                apps,
+                actor,
+                company_id,
+                &existing,
+                team_member_id,
+                &event_id,
+                died.started_at,
+            )
+            .await;
+            match apps.services.store.delete(&key, Some(leftover.version)).await {
+                Ok(()) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        return Ok(AccountView::of(app, existing, true));
+    }
+
+    // Claim the creation.
+    let now = apps.services.clock.now();
+    let event_id = audit::new_event_id();
+    let intent = Item::from_record(
+        key.clone(),
+        &Intent {
+            started_at: now,
+            email: email.clone(),
+            event_id: Some(event_id.clone()),
+        },
+    )?
+    .with_expiry((now + Duration::days(1)).timestamp());
+    // The address an earlier, unfinished attempt was creating (its account may exist).
+    let resumed = match apps.services.store.create(intent.clone()).await {
+        Ok(_) => None,
+        Err(StoreError::ConditionFailed) => {
+            let held = apps.services.store.get(&key).await?;
+            match held {
+                Some(item)
+                    if item.record::<Intent>()?.started_at + Duration::minutes(INTENT_LEASE_MINUTES)
+                        > now =>
+                {
+                    return Err(Error::refused(
+                        "team_member_id",
+                        Category::Conflict,
+                        "An account is already being created for this team member in this app; wait for it.",
+                    ));
+                }
+                // A creation that never finished (crash, timeout): take it over. The vendor
+                // lookup inside `create` finds an account it may have made.
+                Some(item) => {
+                    let earlier = item.record::<Intent>()?.email;
+                    apps.services
+                        .store
+                        .replace(intent, item.version)
+                        .await
+                        .map_err(|_| {
+                            Error::refused(
+                                "team_member_id",
+                                Category::Conflict,
+                                "Another request took over this creation.",
+                            )
+                        })?;
+                    Some(earlier)
+                }
+                None => {
+                    apps.services.store.create(intent).await.map_err(|_| {
+                        Error::refused(
+                            "team_member_id",
+                            Category::Conflict,
+                            "Another request is creating this account.",
+                        )
+                    })?;
+                    None
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    let kind = match work_email {
+        Some(_) => Creation::WorkEmail,
+        None => Creation::Account,
+    };
+    let result = async {
+        // A work address is new: one that exists already belongs to someone (unless this
+        // creation's own earlier attempt made it), and is never handed to this person.
+        let own_earlier = resumed.is_some_and(|e| e.eq_ignore_ascii_case(&email));
+        if kind == Creation::WorkEmail && !own_earlier {
+            let existing = connector
+                .find_by_email(&email)
+                .await
+                .map_err(|e| action_error(app, e))?;
+            if existing.is_some() {
+                return Err(conflict(format!(
+                    "{email} already exists in {}; choose another address, or match that account to the team member instead.",
+                    app.name
+                )));
+            }
+        }
+        create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await
+    }
+    .await;
+    // The intent goes whatever happened, last: on success the account is recorded and
+    // logged; on a clear failure nothing was made. (A crash leaves it, and the next attempt
+    // reconciles.)
+    let clear_intent = || async {
+        if let Err(e) = apps.services.store.delete(&key, None).await {
+            tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
+        }
+    };
+    let account = match result {
+        Ok(account) => account,
+        Err(e) => {
+            clear_intent().await;
+            return Err(e);
+        }
+    };
+    if kind == Creation::WorkEmail {
+        adopt_work_email(apps, actor, company_id, &member, &email).await;
+    }
+    log_created(apps, actor, company_id, &account, &member.id, &event_id, now).await;
+    clear_intent().await;
+    Ok(AccountView::of(app, account, true))
+}
+
+/// The `account.created` event of the creation whose intent reserved `event_id` at
+/// `started_at`: the same event however often a crashed creation is resumed.
+pub(super) async fn log_created(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    account: &AppAccount,
+    team_member_id: &str,
+    event_id: &str,
+    started_at: DateTime<Utc>,
+) {
+    audit::record_once(
+        &apps.services,
+        audit::Record {
+            company_id,
+            actor: audit::ActorRef::from(&actor.principal),
+            request_id: &actor.request_id,
+            action: "account.created",
+            target: Target::new("account", &account.id),
+            result: audit::Outcome::Succeeded,
+            detail: Some(format!(
+                "for team member {team_member_id}; status {}",
+                status_name(account.status).0
+            )),
+        },
+        event_id,
+        started_at,
+    )
+    .await;
+}
+
+pub(super) async fn existing_live(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+    slug: &str,
+) -> Result<Option<AppAccount>> {
+    let Some(item) = apps
+        .services
+        .store
+        .get(&link_key(company_id, team_member_id, slug))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let link: Link = item.record()?;
+    let (_, account) = load(apps, company_id, slug, &link.account_id).await?;
+    Ok(account.live().then_some(account))
+}
+
+/// What an account creation makes at the vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Creation {
+    /// An account (or invitation) for the email the team member has.
+    Account,
+    /// A new mailbox user at a work address (Google Workspace, Microsoft 365); the team
+    /// member's email on file, if any, is its recovery address.
+    WorkEmail,
+}
+
+/// Refuses a work address that is not on one of the tenant's domains.
+pub(super) async fn on_a_work_domain(app: &App, connector: &dyn Connector, email: &str) -> Result<()> {
+    let domain = email
+        .split_once('@')
+        .filter(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        .map(|(_, domain)| domain.to_ascii_lowercase())
+        .ok_or_else(|| Error::invalid("work_email", "must be an email address."))?;
+    let domains = connector
+        .work_email_domains()
+        .await
+        .map_err(|e| action_error(app, e))?;
+    if domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "work_email",
+            format!(
+                "must be on one of the {} domains: {}.",
+                app.name,
+                domains.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The new work address becomes the team member's email (later app accounts are made for
+/// it). A failure here leaves the account made and is logged: the admin can set it by hand.
+pub(super) async fn adopt_work_email(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    member: &TeamMember,
+    email: &str,
+) {
+    if member
+        .email
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    {
+        return;
+    }
+    let mut patch = serde_json::Map::new();
+    patch.insert("email".into(), serde_json::Value::from(email));
+    if let Err(e) = team::update(&apps.services, actor, company_id, &member.id, &patch).await {
+        tracing::warn!(error = %e, "the new work email was not set on the team member");
+    }
+}
+
+pub(super) async fn create_and_record(
+    apps: &Apps,
+    company_id: &str,
+    app: &App,
+    connector: &dyn Connector,
+    member: &TeamMember,
+    email: &str,
+    kind: Creation,
+) -> Result<AppAccount> {
+    let made = match kind {
+        Creation::Account => {
+            connector
+                .create(&NewAccount {
+                    email: email.to_owned(),
+                    first_name: member.first_name.clone(),
+                    last_name: member.last_name.clone(),
+                })
+                .await
+        }
+        Creation::WorkEmail => {
+            connector
+                .create_work_account(&NewWorkAccount {
+                    work_email: email.to_owned(),
+                    first_name: member.first_name.clone(),
+                    last_name: member.last_name.clone(),
+                    personal_email: member.email.clone(),
+                })
+                .await
+        }
+    };
+    let vendor = made.map_err(|e| action_error(app, e))?;
+    let caps = connector.capabilities();
+    let now = apps.services.clock.now();
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let existing = apps
+            .services
+            .store
+            .get(&account_key(
+                company_id,
+                app.slug,
+                &account_id(app.slug, &vendor.id),
+            ))
+            .await?;
+        let (version, before) = match &existing {
+            Some(item) => (Some(item.version), Some(item.record::<AppAccount>()?)),
+            None => (None, None),
+        };
+        if let Some(other) = before.as_ref().and_then(|b| b.team_member_id())
+            && other != member.id
+        {
+            return Err(conflict(format!(
+                "{} already has an account with {email}, matched to another team member.",
+                app.name
+            )));
+        }
+        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, caps, now);
+        account.updated_at = now;
+        let version = match write(apps, company_id, &account, version).await {
+            Ok(v) => v,
+            Err(StoreError::ConditionFailed) => continue, // changed meanwhile: read again
+            Err(e) => return Err(e.into()),
+        };
+        match link(
+            apps,
+            company_id,
+            &account,
+            version,
+            &member.id,
+            MatchedBy::Created,
+        )
+        .await
+        {
+            Ok(linked) => return Ok(linked),
+            Err(Error::Refused(d)) if d.iter().all(|d| d.category == Category::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::refused(
+        "account",
+        Category::Conflict,
+        "The account kept changing; read it again.",
+    ))
+}

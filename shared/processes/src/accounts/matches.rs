@@ -1,0 +1,133 @@
+//! Manual matching: an admin's matches and "do not match" choices, each answered on its own.
+
+use prov_core::access::Access;
+use prov_core::audit::{self, Actor, Target};
+use prov_core::catalog::App;
+use prov_core::error::{Error, ErrorDetail, Result};
+use prov_core::team::{self, Subject, eligibility};
+use prov_core::validate::{Obj, Text, Validator};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::records::{AppAccount, MatchedBy, Matching, app_of, link, load, unlink};
+use super::views::{AccountView, is_connected};
+use crate::connections::Apps;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MatchResult {
+    pub account_id: String,
+    pub account: Option<AccountView>,
+    pub error: Option<ErrorDetail>,
+}
+
+pub(super) enum MatchChange {
+    To(String),
+    DoNotMatch,
+}
+
+/// Matches several accounts at once (or marks them "do not match"). Each item succeeds or
+/// fails on its own; a conflicting match is refused.
+pub async fn submit_matches(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    slug: &str,
+    body: &Map<String, Value>,
+) -> Result<Vec<MatchResult>> {
+    let app = app_of(apps, slug)?;
+    let company_id = access.company.id.as_str();
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["matches"]);
+    let items = v.array(&root, "matches", 100);
+    if root.get("matches").is_none() {
+        v.error("matches", "`matches` is required.");
+    }
+    let mut changes = Vec::new();
+    for (i, item) in items.unwrap_or_default().iter().enumerate() {
+        let Some(obj) = v.element(item, "matches", i) else {
+            continue;
+        };
+        v.only(&obj, &["account_id", "team_member_id", "do_not_match"]);
+        let account_id = v.text(&obj, "account_id", true, Text { max_chars: 64 });
+        let team_member_id = v.text(&obj, "team_member_id", false, Text { max_chars: 64 });
+        let dnm = v.boolish(&obj, "do_not_match").unwrap_or(false);
+        let change = match (team_member_id, dnm) {
+            (Some(tm), false) => Some(MatchChange::To(tm)),
+            (None, true) => Some(MatchChange::DoNotMatch),
+            _ => {
+                v.error(
+                    format!("matches[{i}]"),
+                    format!("`matches[{i}]` needs either `team_member_id` or `do_not_match: true`."),
+                );
+                None
+            }
+        };
+        if let (Some(a), Some(c)) = (account_id, change) {
+            changes.push((a, c));
+        }
+    }
+    let changes = v.finish(Some(changes))?;
+    let connected = is_connected(apps, company_id, slug).await?;
+    let mut results = Vec::with_capacity(changes.len());
+    for (account_id, change) in changes {
+        let outcome = apply_match(apps, actor, company_id, app, &account_id, change).await;
+        results.push(match outcome {
+            Ok(account) => MatchResult {
+                account_id,
+                account: Some(AccountView::of(app, account, connected)),
+                error: None,
+            },
+            Err(Error::Refused(details)) => MatchResult {
+                account_id,
+                account: None,
+                error: details.into_iter().next(),
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(results)
+}
+
+pub(super) async fn apply_match(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    app: &App,
+    account_id: &str,
+    change: MatchChange,
+) -> Result<AppAccount> {
+    let (version, account) = load(apps, company_id, app.slug, account_id).await?;
+    let (next, action, detail) = match change {
+        MatchChange::DoNotMatch => (
+            unlink(apps, company_id, &account, version, Matching::DoNotMatch).await?,
+            "account.do_not_match",
+            None,
+        ),
+        MatchChange::To(tm_id) => {
+            let member = team::get(&apps.services, company_id, &tm_id).await?;
+            eligibility(Subject::TeamMember(&member))?;
+            if !account.present {
+                return Err(Error::invalid(
+                    "account_id",
+                    "The app no longer has this account.",
+                ));
+            }
+            (
+                link(apps, company_id, &account, version, &tm_id, MatchedBy::Manual).await?,
+                "account.matched",
+                Some(format!("to team member {tm_id}")),
+            )
+        }
+    };
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        action,
+        Target::new("account", account_id),
+        detail,
+    )
+    .await;
+    Ok(next)
+}

@@ -1,0 +1,31 @@
+//! App accounts: syncing them from the vendor, matching them to team members (automatically
+//! when name and email agree, otherwise with ranked suggestions), creating accounts,
+//! suspending, deleting, unmatching, removing all of a person's accounts, and the views.
+//!
+//! Records (all in the company's partition; keys in `records`):
+//! - `ACCT#<app>#<account id>`: one vendor account as last seen, with its match.
+//! - `TMACCT#<team member>#<app>`: the link that makes "one account per person per app" hold.
+//! - `INTENT#<app>#<team member>`: a creation in flight, written before the vendor call, so a
+//!   crash or timeout is reconciled by looking the person up rather than creating twice.
+//! - `SYNC#<app>`: when the app was last synced and what changed.
+
+mod actions;
+mod create;
+mod matches;
+mod matching;
+mod records;
+mod remove_all;
+mod sync;
+mod views;
+
+pub use actions::{Action, ActionPlan, act, action_means, perform_action, plan_action, record_status};
+pub use create::create_account;
+pub use matches::{MatchResult, submit_matches};
+pub use matching::match_accounts;
+pub use records::{AppAccount, MatchedBy, Matching, Suggestion, account_id, action_error, load};
+pub use remove_all::{Removal, RemoveAll, add_to_group, groups, remove_all, work_email_domains};
+pub use sync::{SyncReport, sync};
+pub use views::{
+    AccountListing, AccountQuery, AccountSummary, AccountView, MemberApp, list_accounts, member_apps,
+    status_name,
+};
