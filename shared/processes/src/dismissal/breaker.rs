@@ -1,0 +1,160 @@
+//! The circuit breaker: removals of one app beyond a share of its managed accounts within
+//! an hour pause until an admin confirms.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use prov_core::connector::AccountStatus;
+use prov_core::error::{Error, Result};
+use prov_core::store::{Item, PageRequest, StoreError};
+use serde::{Deserialize, Serialize};
+
+use super::records::breaker_key;
+use crate::accounts::AppAccount;
+use crate::connections::Apps;
+
+/// The circuit breaker: removals of one app within an hour beyond this share of its managed
+/// accounts (and at least `BREAKER_FLOOR`) pause until an admin confirms.
+pub(super) const BREAKER_SHARE: f64 = 0.2;
+pub(super) const BREAKER_FLOOR: usize = 5;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Breaker {
+    /// When removals of this app happened, within the last hour.
+    removals: Vec<DateTime<Utc>>,
+    /// An admin confirmed unusual removals until then.
+    confirmed_until: Option<DateTime<Utc>>,
+}
+
+/// A breaker as read: its stored version (`None`: not stored yet) and content.
+pub(super) struct BreakerRead {
+    version: Option<u64>,
+    breaker: Breaker,
+}
+
+pub(super) async fn read_breaker(apps: &Apps, company_id: &str, app: &str) -> Result<BreakerRead> {
+    Ok(
+        match apps.services.store.get(&breaker_key(company_id, app)).await? {
+            Some(item) => BreakerRead {
+                version: Some(item.version),
+                breaker: item.record()?,
+            },
+            None => BreakerRead {
+                version: None,
+                breaker: Breaker::default(),
+            },
+        },
+    )
+}
+
+pub(super) async fn confirm_breaker(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let read = read_breaker(apps, company_id, app).await?;
+    update_breaker(apps, company_id, app, read, |b| {
+        b.confirmed_until = Some(now + Duration::hours(1))
+    })
+    .await
+}
+
+/// Applies `change` to the breaker as `read`, written at the version read; when another run
+/// wrote meanwhile, reads it again and reapplies.
+async fn update_breaker(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    mut read: BreakerRead,
+    change: impl Fn(&mut Breaker),
+) -> Result<()> {
+    let key = breaker_key(company_id, app);
+    for _ in 0..5 {
+        let now = apps.services.clock.now();
+        read.breaker.removals.retain(|t| *t > now - Duration::hours(1));
+        change(&mut read.breaker);
+        let item = Item::from_record(key.clone(), &read.breaker)?;
+        let written = match read.version {
+            Some(version) => apps.services.store.replace(item, version).await,
+            None => apps.services.store.create(item).await,
+        };
+        match written {
+            Ok(_) => return Ok(()),
+            Err(StoreError::ConditionFailed) => read = read_breaker(apps, company_id, app).await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Busy("breaker contention".into()))
+}
+
+/// Counts a removal done now in the app's breaker.
+pub(super) async fn count_removal(apps: &Apps, company_id: &str, app: &str, read: BreakerRead) -> Result<()> {
+    let now = apps.services.clock.now();
+    update_breaker(apps, company_id, app, read, |b| b.removals.push(now)).await
+}
+
+/// Whether one more removal in `app` now would be unusual: more than a fifth of its managed
+/// accounts (and at least five) within an hour, unless an admin confirmed. The managed
+/// accounts are counted (a query over the app's accounts, kept in `managed` for the run)
+/// only when the hour's removals reach the floor, so a usual dismissal never pages through
+/// a large app. Answers the breaker as read too: the removal that follows counts itself in
+/// it (one read per removal, not two).
+pub(super) async fn breaker_trips(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    managed: &mut HashMap<String, usize>,
+) -> Result<(bool, BreakerRead)> {
+    let now = apps.services.clock.now();
+    let read = read_breaker(apps, company_id, app).await?;
+    let breaker = &read.breaker;
+    if breaker.confirmed_until.is_some_and(|t| t > now) {
+        return Ok((false, read));
+    }
+    let recent = breaker
+        .removals
+        .iter()
+        .filter(|t| **t > now - Duration::hours(1))
+        .count();
+    if recent < BREAKER_FLOOR {
+        return Ok((false, read));
+    }
+    let managed = match managed.get(app) {
+        Some(n) => *n,
+        None => {
+            let n = managed_count(apps, company_id, app).await?;
+            managed.insert(app.to_owned(), n);
+            n
+        }
+    };
+    let limit = ((managed as f64 * BREAKER_SHARE).ceil() as usize).max(BREAKER_FLOOR);
+    Ok((recent >= limit, read))
+}
+
+/// How many accounts of an app are managed here (matched and present).
+pub(super) async fn managed_count(apps: &Apps, company_id: &str, app: &str) -> Result<usize> {
+    let mut count = 0;
+    let mut cursor = None;
+    loop {
+        let page = apps
+            .services
+            .store
+            .query(
+                &format!("COMPANY#{company_id}"),
+                &format!("ACCT#{app}#"),
+                PageRequest::first(1000).after(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            let a: AppAccount = item.record()?;
+            if a.team_member_id().is_some() && a.present && a.status != AccountStatus::Deleted {
+                count += 1;
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(count),
+        }
+    }
+}

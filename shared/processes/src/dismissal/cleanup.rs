@@ -1,0 +1,404 @@
+//! The cleanup: a run claims each step, calls the vendor and records the result; the sweep
+//! runs what is due (lost schedules, retries, stale runs).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Duration;
+use prov_core::audit::{self, ActorRef, Outcome, Target};
+use prov_core::catalog;
+use prov_core::connector::AccountStatus;
+use prov_core::error::{Error, Result};
+use prov_core::schedule::{ScheduledJob, grace, removal_time};
+use prov_core::store::PageRequest;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::breaker::{BreakerRead, breaker_trips, count_removal};
+use super::planning::plan;
+use super::records::{
+    CLAIM_LEASE_MINUTES, CleanupEvent, DUE_INDEX, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
+    ReservedEvent, Step, StepState, load, save, schedule_name,
+};
+use crate::accounts::{self};
+use crate::connections::{Apps, connector_for};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub removed: usize,
+    pub failed: usize,
+    pub paused: usize,
+    pub state: Option<DismissalState>,
+}
+
+/// Runs a due dismissal: safe to call any number of times, concurrently or after a crash.
+pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<RunReport> {
+    let mut report = RunReport::default();
+    let Some((mut version, mut d)) = load(apps, company_id, team_member_id).await? else {
+        return Ok(report);
+    };
+    let now = apps.services.clock.now();
+    if matches!(d.state, DismissalState::Done | DismissalState::Cancelled) || d.due_at > now + grace() {
+        report.state = Some(d.state);
+        return Ok(report); // a duplicate, a late cancel, or an early delivery
+    }
+    if d.steps.is_empty() && d.state == DismissalState::Scheduled {
+        d.steps = plan(
+            apps,
+            company_id,
+            team_member_id,
+            &d.choices,
+            d.two_step_days.is_some(),
+        )
+        .await?;
+        d.state = DismissalState::Running;
+        d.updated_at = now;
+        match save(apps, &d, Some(version)).await? {
+            Some(v) => version = v,
+            None => return Box::pin(run(apps, company_id, team_member_id)).await, // another run planned first
+        }
+    }
+    let mut managed: HashMap<String, usize> = HashMap::new();
+    for i in 0..d.steps.len() {
+        let stale_claim = matches!(d.steps[i].state, StepState::Claimed { at } if at + Duration::minutes(CLAIM_LEASE_MINUTES) <= now);
+        let retry_due = matches!(d.steps[i].state, StepState::Failed { .. })
+            && d.steps[i].attempts < MAX_ATTEMPTS
+            && d.next_run_at.is_some_and(|t| t <= now);
+        if !(matches!(d.steps[i].state, StepState::Pending) || stale_claim || retry_due) {
+            continue;
+        }
+        let app_slug = d.steps[i].app.clone();
+        let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
+        if trips {
+            d.steps[i].state = StepState::Paused {
+                reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
+            };
+            report.paused += 1;
+            match save(apps, &d, Some(version)).await? {
+                Some(v) => version = v,
+                None => return Box::pin(run(apps, company_id, team_member_id)).await,
+            }
+            continue;
+        }
+        // Claim the step: only the run whose write lands calls the vendor. A new attempt
+        // reserves its audit event; resuming a dead run's attempt keeps that one's.
+        d.steps[i].state = StepState::Claimed { at: now };
+        d.steps[i].attempts += 1;
+        if !stale_claim || d.steps[i].event.is_none() {
+            d.steps[i].event = Some(ReservedEvent::new(now));
+        }
+        match save(apps, &d, Some(version)).await? {
+            Some(v) => version = v,
+            None => return Box::pin(run(apps, company_id, team_member_id)).await,
+        }
+        let outcome = remove_one(apps, company_id, &d.steps[i], stale_claim, breaker).await;
+        let done_at = apps.services.clock.now();
+        let result = match &outcome {
+            Ok(()) => {
+                report.removed += 1;
+                StepState::Done { at: done_at }
+            }
+            Err(reason) => {
+                report.failed += 1;
+                StepState::Failed {
+                    reason: reason.clone(),
+                }
+            }
+        };
+        // The event first (once, under the reserved id): a crash before the result lands
+        // leaves the claim, and the run that resumes it logs the same event.
+        let step = d.steps[i].clone();
+        let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
+        // A failed try and the success of the run that resumes it are two events.
+        let event_id = match outcome {
+            Ok(()) => event.id.clone(),
+            Err(_) => format!("{}f", event.id),
+        };
+        audit::record_once(
+            &apps.services,
+            audit::Record {
+                company_id,
+                actor: ActorRef::System,
+                request_id: "",
+                action: match step.removal {
+                    Removal::Delete => "account.removed_at_dismissal",
+                    Removal::Suspend => "account.suspended_at_dismissal",
+                },
+                target: Target::new("account", &step.account_id),
+                result: if outcome.is_ok() {
+                    Outcome::Succeeded
+                } else {
+                    Outcome::Failed
+                },
+                detail: outcome.clone().err(),
+            },
+            &event_id,
+            event.at,
+        )
+        .await;
+        // The vendor has acted: the result must land even if another run wrote meanwhile.
+        (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
+    }
+    for _ in 0..10 {
+        if finish(apps, &mut d, version, &mut report).await? {
+            return Ok(report);
+        }
+        // Another run wrote meanwhile: decide again on what is stored now.
+        let Some((v, latest)) = load(apps, company_id, team_member_id).await? else {
+            return Ok(report);
+        };
+        if matches!(latest.state, DismissalState::Done | DismissalState::Cancelled) {
+            report.state = Some(latest.state);
+            return Ok(report);
+        }
+        (version, d) = (v, latest);
+    }
+    Err(Error::Busy("the dismissal kept changing".into()))
+}
+
+/// Writes a step's result into the dismissal, re-reading it when another run changed it.
+pub(super) async fn record_step(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+    step: &Step,
+    result: StepState,
+    mut version: u64,
+    mut d: Dismissal,
+) -> Result<(u64, Dismissal)> {
+    for _ in 0..10 {
+        if let Some(s) = d
+            .steps
+            .iter_mut()
+            .find(|s| s.app == step.app && s.account_id == step.account_id)
+        {
+            s.state = result.clone();
+        }
+        d.updated_at = apps.services.clock.now();
+        let all_done = d
+            .steps
+            .iter()
+            .all(|s| matches!(s.state, StepState::Done { .. } | StepState::Skipped { .. }));
+        if all_done && d.completion_event.is_none() {
+            d.completion_event = Some(ReservedEvent::new(d.updated_at));
+        }
+        if let Some(v) = save(apps, &d, Some(version)).await? {
+            return Ok((v, d));
+        }
+        let Some((v, latest)) = load(apps, company_id, team_member_id).await? else {
+            return Err(Error::Internal("the dismissal vanished during its run".into()));
+        };
+        (version, d) = (v, latest);
+    }
+    Err(Error::Busy("the dismissal kept changing".into()))
+}
+
+/// The vendor call of one step. After a crash (`reconcile`), the vendor is asked first
+/// whether the account is already gone or suspended.
+pub(super) async fn remove_one(
+    apps: &Apps,
+    company_id: &str,
+    step: &Step,
+    reconcile: bool,
+    breaker: BreakerRead,
+) -> std::result::Result<(), String> {
+    let reason = |e: Error| {
+        e.details()
+            .and_then(|d| d.first())
+            .map(|d| d.message.clone())
+            .unwrap_or_else(|| e.to_string())
+    };
+    let app = catalog::get(&step.app, apps.services.settings.sandbox).map_err(reason)?;
+    let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id)
+        .await
+        .map_err(reason)?;
+    if account.team_member_id().is_none() {
+        return Err("The account was unmatched; it is no longer managed here.".into());
+    }
+    if reconcile {
+        let connector = connector_for(apps, company_id, &step.app).await.map_err(reason)?;
+        let at_vendor = connector
+            .get(&account.vendor_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let already = matches!(
+            (step.removal, at_vendor.as_ref().map(|a| a.status)),
+            (Removal::Delete, None | Some(AccountStatus::Deleted))
+                | (Removal::Suspend, Some(AccountStatus::Suspended))
+        );
+        if already {
+            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor)
+                .await
+                .map_err(reason)?;
+            return Ok(());
+        }
+    }
+    if !account.present || account.status == AccountStatus::Deleted {
+        return Ok(()); // already gone
+    }
+    accounts::perform_action(apps, company_id, app, version, account, step.removal.action())
+        .await
+        .map(|_| ())
+        .map_err(reason)?;
+    count_removal(apps, company_id, &step.app, breaker)
+        .await
+        .map_err(reason)?;
+    Ok(())
+}
+
+/// Settles the dismissal's state after a run; `false` when another run wrote first.
+pub(super) async fn finish(
+    apps: &Apps,
+    d: &mut Dismissal,
+    version: u64,
+    report: &mut RunReport,
+) -> Result<bool> {
+    let now = apps.services.clock.now();
+    let open = |s: &Step| matches!(s.state, StepState::Pending | StepState::Claimed { .. });
+    let failed: Vec<&Step> = d
+        .steps
+        .iter()
+        .filter(|s| matches!(s.state, StepState::Failed { .. }))
+        .collect();
+    let paused = d
+        .steps
+        .iter()
+        .any(|s| matches!(s.state, StepState::Paused { .. }));
+    let retryable = failed.iter().any(|s| s.attempts < MAX_ATTEMPTS);
+    let (state, next_run_at, problem) = if d.steps.iter().any(open) {
+        (
+            DismissalState::Running,
+            Some(now + Duration::minutes(CLAIM_LEASE_MINUTES)),
+            None,
+        )
+    } else if paused {
+        (
+            DismissalState::Paused,
+            None,
+            Some("Paused by the safeguard: confirm to continue removing access.".to_owned()),
+        )
+    } else if !failed.is_empty() {
+        let attempts = failed.iter().map(|s| s.attempts).max().unwrap_or(1);
+        let next = retryable.then(|| now + Duration::minutes(15 * i64::from(attempts)));
+        let reasons: Vec<String> = failed
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {}",
+                    s.app,
+                    match &s.state {
+                        StepState::Failed { reason } => reason.as_str(),
+                        _ => "",
+                    }
+                )
+            })
+            .collect();
+        (DismissalState::NeedsAttention, next, Some(reasons.join("; ")))
+    } else {
+        (DismissalState::Done, None, None)
+    };
+    // Two-step offboarding: once everything is suspended, schedule the deletions.
+    let second_step = state == DismissalState::Done && d.phase == Phase::Remove && d.two_step_days.is_some();
+    let mut next = d.clone();
+    if second_step {
+        let days = i64::from(d.two_step_days.unwrap_or(0));
+        // Midnight Pacific again, N days on (not N × 24 hours: DST may change between).
+        let at = removal_time(d.last_day + Duration::days(days));
+        next.phase = Phase::DeleteSuspended;
+        next.state = DismissalState::Scheduled;
+        next.due_at = at;
+        next.next_run_at = Some(at);
+        next.choices = BTreeMap::new();
+        next.two_step_days = None;
+        next.steps = Vec::new();
+        next.problem = None;
+        next.updated_at = now;
+        next.completion_event = None;
+    } else {
+        next.state = state;
+        next.next_run_at = next_run_at;
+        next.problem = problem;
+        next.updated_at = now;
+        if state == DismissalState::Done {
+            next.completed_at = Some(now);
+        }
+    }
+    let completed = state == DismissalState::Done && !second_step;
+    if completed {
+        // Logged before the state is saved, once, under the reserved id: a crash between
+        // the two leaves the dismissal running, and the run that finishes it logs the same.
+        let event = d
+            .completion_event
+            .clone()
+            .unwrap_or_else(|| ReservedEvent::new(now));
+        audit::record_once(
+            &apps.services,
+            audit::Record {
+                company_id: &d.company_id,
+                actor: ActorRef::System,
+                request_id: "",
+                action: "dismissal.completed",
+                target: Target::new("team_member", &d.team_member_id),
+                result: Outcome::Succeeded,
+                detail: Some(format!("{} accounts", d.steps.len())),
+            },
+            &event.id,
+            event.at,
+        )
+        .await;
+    }
+    if save(apps, &next, Some(version)).await?.is_none() {
+        return Ok(false);
+    }
+    if second_step {
+        apps.scheduler
+            .schedule(&ScheduledJob {
+                name: schedule_name(&d.company_id, &d.team_member_id),
+                at: next.due_at,
+                payload: json!({"kind": "dismissal_due", "company_id": d.company_id, "team_member_id": d.team_member_id}),
+            })
+            .await?;
+    }
+    report.state = Some(next.state);
+    *d = next;
+    Ok(true)
+}
+
+/// Runs every dismissal whose time has come (lost schedules, retries, stale runs) and sends
+/// queued email. The rate schedule calls it; so does the devserver's ticker.
+pub async fn sweep(apps: &Apps) -> Result<usize> {
+    let now = apps.services.clock.now();
+    let page = apps
+        .services
+        .store
+        .query_index(DUE_INDEX, PageRequest::first(100))
+        .await?;
+    let mut ran = 0;
+    for item in &page.items {
+        let d: Dismissal = item.record()?;
+        if d.next_run_at.is_none_or(|t| t > now) {
+            break; // the index is in time order
+        }
+        run(apps, &d.company_id, &d.team_member_id).await?;
+        ran += 1;
+    }
+    if let Err(e) =
+        prov_core::mail::MailQueue::drain(apps.services.store.as_ref(), apps.services.mailer.as_ref()).await
+    {
+        tracing::warn!(error = %e, "queued email not sent by the sweep");
+    }
+    Ok(ran)
+}
+
+/// The cleanup function's handler.
+pub async fn handle(apps: &Apps, event: CleanupEvent) -> Result<Value> {
+    match event {
+        CleanupEvent::DismissalDue {
+            company_id,
+            team_member_id,
+        } => {
+            let report = run(apps, &company_id, &team_member_id).await?;
+            Ok(serde_json::to_value(report).expect("reports serialize"))
+        }
+        CleanupEvent::Sweep => Ok(json!({ "dismissals_run": sweep(apps).await? })),
+    }
+}

@@ -1,0 +1,22 @@
+//! Dismissal: removing a team member's app access at 00:00 Pacific the day after their last
+//! day (or now, when that has passed), the offboarding checklist's "Remove app access" task,
+//! and the cleanup that the scheduler (or the sweep) runs.
+//!
+//! The cleanup is idempotent and resumable. Each account removal is a step in the dismissal
+//! record; a run claims a step with a conditional write before calling the vendor and records
+//! the result after. A step found claimed by a run that died is reconciled by asking the
+//! vendor whether the account is already gone or suspended, so no account is removed twice
+//! and none is missed. Only matched accounts are touched.
+
+mod breaker;
+mod cleanup;
+mod planning;
+mod records;
+mod task;
+
+pub use cleanup::{RunReport, handle, run, sweep};
+pub use planning::PlannedRemoval;
+pub use records::{
+    CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, schedule_name,
+};
+pub use task::{OffboardingView, cancel, dismiss, offboarding, rehire, update_offboarding};

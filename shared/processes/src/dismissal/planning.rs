@@ -1,0 +1,107 @@
+//! Planning: which of the person's matched accounts a dismissal removes, and how.
+
+use std::collections::BTreeMap;
+
+use prov_core::catalog;
+use prov_core::error::Result;
+use serde::Serialize;
+
+use super::records::{Removal, Step, StepState};
+use crate::accounts::{self};
+use crate::connections::Apps;
+
+/// One account the dismissal will act on (or acted on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PlannedRemoval {
+    pub app: String,
+    pub app_name: String,
+    pub account_id: String,
+    pub email: Option<String>,
+    pub action: Removal,
+    /// What the action really does in this app.
+    pub means: String,
+    /// `pending`, `claimed`, `done`, `failed`, `skipped`, `paused`.
+    pub state: &'static str,
+    pub detail: Option<String>,
+}
+
+/// The person's live, matched accounts, with what the dismissal will do to each.
+pub(super) async fn plan(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+    choices: &BTreeMap<String, Removal>,
+    two_step: bool,
+) -> Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for app_view in accounts::member_apps(apps, company_id, team_member_id).await? {
+        let Some(account) = app_view.account else { continue };
+        if !account.present || account.status == "deleted" || account.matching_team_member().is_none() {
+            continue;
+        }
+        let app = catalog::get(app_view.app, apps.services.settings.sandbox)?;
+        let wanted = choices.get(app_view.app).copied().unwrap_or(if two_step {
+            Removal::Suspend
+        } else {
+            Removal::Delete
+        });
+        // Suspend only where the app can; elsewhere access ends by removal.
+        let removal = if wanted == Removal::Suspend && !app.capabilities.suspend {
+            Removal::Delete
+        } else {
+            wanted
+        };
+        let state = if !app_view.connected {
+            StepState::Skipped {
+                reason: format!(
+                    "{} is not connected: remove the account in the app itself.",
+                    app.name
+                ),
+            }
+        } else {
+            StepState::Pending
+        };
+        steps.push(Step {
+            app: app_view.app.to_owned(),
+            account_id: account.id,
+            email: account.email,
+            removal,
+            state,
+            attempts: 0,
+            event: None,
+        });
+    }
+    Ok(steps)
+}
+
+pub(super) fn describe(apps: &Apps, steps: &[Step]) -> Vec<PlannedRemoval> {
+    steps
+        .iter()
+        .map(|s| {
+            let app = catalog::get(&s.app, apps.services.settings.sandbox).ok();
+            let (state, detail) = match &s.state {
+                StepState::Pending => ("pending", None),
+                StepState::Claimed { .. } => ("claimed", None),
+                StepState::Done { .. } => ("done", None),
+                StepState::Failed { reason } => ("failed", Some(reason.clone())),
+                StepState::Skipped { reason } => ("skipped", Some(reason.clone())),
+                StepState::Paused { reason } => ("paused", Some(reason.clone())),
+            };
+            PlannedRemoval {
+                app: s.app.clone(),
+                app_name: app.map(|a| a.name.to_owned()).unwrap_or_default(),
+                account_id: s.account_id.clone(),
+                email: s.email.clone(),
+                action: s.removal,
+                means: app
+                    .map(|a| match s.removal {
+                        Removal::Delete => a.remove_means.to_owned(),
+                        Removal::Suspend => a.suspend_means.unwrap_or("Suspends the account.").to_owned(),
+                    })
+                    .unwrap_or_default(),
+                state,
+                detail,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,211 @@
+//! The dismissal record, its steps (one per account to remove) and its key; the event that
+//! starts a cleanup.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::America::Los_Angeles;
+use prov_core::audit::{self};
+use prov_core::error::Result;
+use prov_core::secret::hash_secret;
+use prov_core::store::{Item, Key, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Action;
+use crate::connections::Apps;
+
+/// A step claimed longer ago than this belongs to a run that died.
+pub(super) const CLAIM_LEASE_MINUTES: i64 = 2;
+/// Automatic retries of a failing removal before an admin must act.
+pub(super) const MAX_ATTEMPTS: u32 = 5;
+pub(super) const DUE_INDEX: &str = "DISMISSALS";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = RemovalChoice)]
+pub enum Removal {
+    Suspend,
+    Delete,
+}
+
+impl Removal {
+    pub(super) fn action(self) -> Action {
+        match self {
+            Removal::Suspend => Action::Suspend,
+            Removal::Delete => Action::Delete,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Claimed {
+        at: DateTime<Utc>,
+    },
+    Done {
+        at: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// Held by the circuit breaker until an admin confirms.
+    Paused {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub app: String,
+    pub account_id: String,
+    pub email: Option<String>,
+    pub removal: Removal,
+    pub state: StepState,
+    pub attempts: u32,
+    /// The audit event of the current attempt, reserved when it was claimed: a run that
+    /// resumes the attempt after a crash logs the same event, so the log has it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ReservedEvent>,
+}
+
+/// An audit event's id and time, chosen before the change it describes (`audit::record_once`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedEvent {
+    pub id: String,
+    pub at: DateTime<Utc>,
+}
+
+impl ReservedEvent {
+    pub(super) fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            id: audit::new_event_id(),
+            at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DismissalState {
+    Scheduled,
+    Running,
+    Done,
+    Cancelled,
+    NeedsAttention,
+    Paused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Access ends: delete, or suspend where chosen (or in two-step offboarding).
+    Remove,
+    /// Two-step offboarding: delete what was suspended, N days later.
+    DeleteSuspended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dismissal {
+    pub company_id: String,
+    pub team_member_id: String,
+    pub last_day: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    /// Per app: suspend or delete (default delete).
+    pub choices: BTreeMap<String, Removal>,
+    /// Two-step offboarding: suspend at dismissal, delete this many days later.
+    pub two_step_days: Option<u32>,
+    pub phase: Phase,
+    pub state: DismissalState,
+    pub steps: Vec<Step>,
+    /// When the sweep should look at it next.
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub problem: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The `dismissal.completed` event, reserved with the last step's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_event: Option<ReservedEvent>,
+}
+
+pub(super) fn key(company_id: &str, team_member_id: &str) -> Key {
+    Key::new(
+        format!("COMPANY#{company_id}"),
+        format!("DISMISSAL#{team_member_id}"),
+    )
+}
+
+pub(super) fn breaker_key(company_id: &str, app: &str) -> Key {
+    Key::new(format!("COMPANY#{company_id}"), format!("BREAKER#{app}"))
+}
+
+/// One schedule per dismissal, named deterministically (EventBridge allows 64 characters).
+pub fn schedule_name(company_id: &str, team_member_id: &str) -> String {
+    format!(
+        "dismissal-{}",
+        &hash_secret(&format!("{company_id}/{team_member_id}"))[..40]
+    )
+}
+
+/// What the scheduler (or the sweep's rate schedule) delivers to the cleanup function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CleanupEvent {
+    DismissalDue {
+        company_id: String,
+        team_member_id: String,
+    },
+    /// Periodic: runs every due dismissal whose schedule was lost, and retries.
+    Sweep,
+}
+
+pub(super) fn item(d: &Dismissal) -> Result<Item> {
+    let item = Item::from_record(key(&d.company_id, &d.team_member_id), d)?;
+    // Active dismissals are in the sweep's index, by when they next need a look.
+    Ok(match (d.state, d.next_run_at) {
+        (DismissalState::Done | DismissalState::Cancelled, _) | (_, None) => item,
+        (_, Some(at)) => item.with_index(
+            DUE_INDEX,
+            format!(
+                "{}#{}#{}",
+                at.format("%Y%m%dT%H%M%S%.6fZ"),
+                d.company_id,
+                d.team_member_id
+            ),
+        ),
+    })
+}
+
+pub(super) async fn load(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+) -> Result<Option<(u64, Dismissal)>> {
+    Ok(
+        match apps.services.store.get(&key(company_id, team_member_id)).await? {
+            Some(item) => Some((item.version, item.record()?)),
+            None => None,
+        },
+    )
+}
+
+/// Writes the dismissal at the version read; `Ok(None)` when someone else changed it.
+pub(super) async fn save(apps: &Apps, d: &Dismissal, version: Option<u64>) -> Result<Option<u64>> {
+    let written = match version {
+        Some(v) => apps.services.store.replace(item(d)?, v).await,
+        None => apps.services.store.create(item(d)?).await,
+    };
+    match written {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::ConditionFailed) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) fn pacific_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&Los_Angeles).date_naive()
+}

@@ -1,0 +1,446 @@
+//! The "Remove app access" task: dismissing (and moving the date), cancelling, rehiring,
+//! the task's view, and an admin's choices, confirmations and retries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use prov_core::access::Access;
+use prov_core::audit::{self, Actor, Target};
+use prov_core::catalog;
+use prov_core::error::{Category, Error, Result};
+use prov_core::schedule::{ScheduledJob, removal_time};
+use prov_core::team::{self, EmploymentStatus};
+use prov_core::validate::{Obj, Validator};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::breaker::confirm_breaker;
+use super::cleanup::run;
+use super::planning::{PlannedRemoval, describe, plan};
+use super::records::{
+    CleanupEvent, Dismissal, DismissalState, Phase, Removal, StepState, load, pacific_today, save,
+    schedule_name,
+};
+use crate::connections::Apps;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OffboardingView {
+    pub team_member_id: String,
+    pub task: &'static str,
+    pub title: &'static str,
+    /// `not_dismissed`, `scheduled`, `in_progress`, `needs_attention`, `paused`,
+    /// `completed` or `cancelled`.
+    pub status: &'static str,
+    pub last_day: Option<NaiveDate>,
+    /// When access ends (00:00 Pacific the day after the last day).
+    pub removes_access_at: Option<DateTime<Utc>>,
+    pub two_step_days: Option<u32>,
+    pub phase: Option<Phase>,
+    pub problem: Option<String>,
+    /// Per account: what will be (or was) done, and how far it got.
+    pub accounts: Vec<PlannedRemoval>,
+    /// Dry runs only: nothing was saved.
+    pub dry_run: bool,
+}
+
+pub(super) fn status(d: &Dismissal) -> &'static str {
+    match d.state {
+        DismissalState::Scheduled => "scheduled",
+        DismissalState::Running => "in_progress",
+        DismissalState::NeedsAttention => "needs_attention",
+        DismissalState::Paused => "paused",
+        DismissalState::Done => "completed",
+        DismissalState::Cancelled => "cancelled",
+    }
+}
+
+pub(super) async fn view_of(apps: &Apps, d: &Dismissal, dry_run: bool) -> Result<OffboardingView> {
+    // Before it runs, the task shows what it would do to the accounts as they are now.
+    let steps = if d.steps.is_empty() && matches!(d.state, DismissalState::Scheduled) {
+        plan(
+            apps,
+            &d.company_id,
+            &d.team_member_id,
+            &d.choices,
+            d.two_step_days.is_some(),
+        )
+        .await?
+    } else {
+        d.steps.clone()
+    };
+    Ok(OffboardingView {
+        team_member_id: d.team_member_id.clone(),
+        task: "remove_app_access",
+        title: "Remove app access",
+        status: if dry_run { "scheduled" } else { status(d) },
+        last_day: Some(d.last_day),
+        removes_access_at: Some(d.due_at),
+        two_step_days: d.two_step_days,
+        phase: Some(d.phase),
+        problem: d.problem.clone(),
+        accounts: describe(apps, &steps),
+        dry_run,
+    })
+}
+
+pub async fn offboarding(apps: &Apps, access: &Access, team_member_id: &str) -> Result<OffboardingView> {
+    let company_id = access.company.id.as_str();
+    team::get(&apps.services, company_id, team_member_id).await?;
+    match load(apps, company_id, team_member_id).await? {
+        Some((_, d)) => view_of(apps, &d, false).await,
+        None => Ok(OffboardingView {
+            team_member_id: team_member_id.to_owned(),
+            task: "remove_app_access",
+            title: "Remove app access",
+            status: "not_dismissed",
+            last_day: None,
+            removes_access_at: None,
+            two_step_days: None,
+            phase: None,
+            problem: None,
+            accounts: Vec::new(),
+            dry_run: false,
+        }),
+    }
+}
+
+pub(super) fn read_choices(v: &mut Validator, root: &Obj<'_>, sandbox: bool) -> BTreeMap<String, Removal> {
+    let mut choices = BTreeMap::new();
+    let entries = match root.get("removal") {
+        None => return choices,
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            v.error(
+                "removal",
+                "`removal` must be an object of app: `suspend` or `delete`.",
+            );
+            return choices;
+        }
+    };
+    for (app, value) in entries {
+        let path = format!("removal.{app}");
+        let Ok(found) = catalog::get(app, sandbox) else {
+            v.error(&path, format!("`{app}` is not an app."));
+            continue;
+        };
+        match value.as_str() {
+            Some("delete") => {
+                choices.insert(app.clone(), Removal::Delete);
+            }
+            Some("suspend") if found.capabilities.suspend => {
+                choices.insert(app.clone(), Removal::Suspend);
+            }
+            Some("suspend") => v.error(
+                &path,
+                format!("{} cannot suspend accounts; choose `delete`.", found.name),
+            ),
+            _ => v.error(&path, format!("`{path}` must be `suspend` or `delete`.")),
+        }
+    }
+    choices
+}
+
+/// Dismisses a team member with a last day (or moves the date). With `dry_run`, answers what
+/// would happen and when, saving nothing.
+pub async fn dismiss(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    team_member_id: &str,
+    body: &Map<String, Value>,
+    dry_run: bool,
+) -> Result<OffboardingView> {
+    let company_id = access.company.id.as_str();
+    team::get(&apps.services, company_id, team_member_id).await?;
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["last_day", "removal", "two_step_days"]);
+    let last_day = v.parsed(&root, "last_day", true, |raw| {
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .filter(|_| raw.len() == 10)
+            .ok_or_else(|| "must be a date as YYYY-MM-DD.".to_owned())
+    });
+    let choices = read_choices(&mut v, &root, apps.services.settings.sandbox);
+    let two_step_days = v.integer(&root, "two_step_days", false, 1, 90).map(|d| d as u32);
+    let last_day = v.finish(last_day)?;
+    let now = apps.services.clock.now();
+    let existing = load(apps, company_id, team_member_id).await?;
+    if let Some((_, d)) = &existing
+        && matches!(
+            d.state,
+            DismissalState::Running
+                | DismissalState::Done
+                | DismissalState::NeedsAttention
+                | DismissalState::Paused
+        )
+    {
+        return Err(Error::invalid(
+            "last_day",
+            "App access is already being removed; this dismissal can no longer be moved.",
+        ));
+    }
+    let due_at = removal_time(last_day);
+    let dismissal = Dismissal {
+        company_id: company_id.to_owned(),
+        team_member_id: team_member_id.to_owned(),
+        last_day,
+        due_at,
+        choices,
+        two_step_days,
+        phase: Phase::Remove,
+        state: DismissalState::Scheduled,
+        steps: Vec::new(),
+        next_run_at: Some(due_at.max(now)),
+        problem: None,
+        updated_at: now,
+        completed_at: None,
+        completion_event: None,
+    };
+    if dry_run {
+        return view_of(apps, &dismissal, true).await;
+    }
+    team::set_employment(
+        &apps.services,
+        company_id,
+        team_member_id,
+        EmploymentStatus::Dismissed,
+        Some(last_day),
+        None,
+    )
+    .await?;
+    if save(apps, &dismissal, existing.as_ref().map(|(v, _)| *v))
+        .await?
+        .is_none()
+    {
+        return Err(Error::refused(
+            "last_day",
+            Category::Conflict,
+            "The dismissal changed meanwhile; retry.",
+        ));
+    }
+    let name = schedule_name(company_id, team_member_id);
+    let moved = existing.is_some_and(|(_, d)| d.state == DismissalState::Scheduled);
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        if moved {
+            "dismissal.moved"
+        } else {
+            "dismissal.scheduled"
+        },
+        Target::new("team_member", team_member_id),
+        Some(format!("last day {last_day}; access ends {due_at}")),
+    )
+    .await;
+    if due_at <= now {
+        // The last day has passed: access ends now.
+        apps.scheduler.cancel(&name).await?;
+        run(apps, company_id, team_member_id).await?;
+    } else {
+        apps.scheduler
+            .schedule(&ScheduledJob {
+                name,
+                at: due_at,
+                payload: serde_json::to_value(CleanupEvent::DismissalDue {
+                    company_id: company_id.to_owned(),
+                    team_member_id: team_member_id.to_owned(),
+                })
+                .expect("events serialize"),
+            })
+            .await?;
+    }
+    offboarding(apps, access, team_member_id).await
+}
+
+/// Stops a dismissal that has not run (or the second step of a two-step one).
+pub(super) async fn stop(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Option<Dismissal>> {
+    for _ in 0..3 {
+        let Some((version, mut d)) = load(apps, company_id, team_member_id).await? else {
+            return Ok(None);
+        };
+        let stoppable = d.state == DismissalState::Scheduled
+            || (d.phase == Phase::DeleteSuspended
+                && d.state != DismissalState::Done
+                && d.state != DismissalState::Cancelled);
+        if !stoppable {
+            return Ok(None);
+        }
+        d.state = DismissalState::Cancelled;
+        d.next_run_at = None;
+        d.updated_at = apps.services.clock.now();
+        if save(apps, &d, Some(version)).await?.is_some() {
+            apps.scheduler
+                .cancel(&schedule_name(company_id, team_member_id))
+                .await?;
+            return Ok(Some(d));
+        }
+    }
+    Err(Error::refused(
+        "dismissal",
+        Category::Conflict,
+        "The dismissal kept changing; retry.",
+    ))
+}
+
+pub async fn cancel(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    team_member_id: &str,
+) -> Result<OffboardingView> {
+    let company_id = access.company.id.as_str();
+    team::get(&apps.services, company_id, team_member_id).await?;
+    if stop(apps, company_id, team_member_id).await?.is_none() {
+        return Err(Error::invalid(
+            "dismissal",
+            "There is no scheduled dismissal to cancel (access may already be removed: rehire instead).",
+        ));
+    }
+    team::set_employment(
+        &apps.services,
+        company_id,
+        team_member_id,
+        EmploymentStatus::Active,
+        None,
+        None,
+    )
+    .await?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "dismissal.cancelled",
+        Target::new("team_member", team_member_id),
+        None,
+    )
+    .await;
+    offboarding(apps, access, team_member_id).await
+}
+
+/// Rehires: cancels what is still to come of a dismissal; accounts already suspended stay
+/// suspended until an admin reactivates them.
+pub async fn rehire(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    team_member_id: &str,
+) -> Result<team::TeamMemberView> {
+    let company_id = access.company.id.as_str();
+    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    if member.employment_status != EmploymentStatus::Dismissed {
+        return Err(Error::invalid(
+            "team_member",
+            format!("{} is not dismissed.", member.full_name()),
+        ));
+    }
+    let stopped = stop(apps, company_id, team_member_id).await?;
+    let today = pacific_today(apps.services.clock.now());
+    let member = team::set_employment(
+        &apps.services,
+        company_id,
+        team_member_id,
+        EmploymentStatus::Rehired,
+        None,
+        Some(today),
+    )
+    .await?;
+    audit::succeeded(
+        &apps.services,
+        actor,
+        company_id,
+        "team_member.rehired",
+        Target::new("team_member", team_member_id),
+        stopped.map(|_| "pending app access removal cancelled".to_owned()),
+    )
+    .await;
+    Ok(team::TeamMemberView::from(member))
+}
+
+/// Changes per-app choices before the dismissal runs, confirms removals the circuit breaker
+/// paused, or retries failed ones.
+pub async fn update_offboarding(
+    apps: &Apps,
+    actor: &Actor,
+    access: &Access,
+    team_member_id: &str,
+    body: &Map<String, Value>,
+) -> Result<OffboardingView> {
+    let company_id = access.company.id.as_str();
+    let mut v = Validator::new();
+    let root = Obj::root(body);
+    v.only(&root, &["removal", "confirm", "retry"]);
+    let choices = read_choices(&mut v, &root, apps.services.settings.sandbox);
+    let confirm = v.boolish(&root, "confirm").unwrap_or(false);
+    let retry = v.boolish(&root, "retry").unwrap_or(false);
+    v.finish(Some(()))?;
+    let Some((version, mut d)) = load(apps, company_id, team_member_id).await? else {
+        return Err(Error::invalid("team_member", "The team member is not dismissed."));
+    };
+    let now = apps.services.clock.now();
+    if !choices.is_empty() {
+        if d.state != DismissalState::Scheduled {
+            return Err(Error::invalid(
+                "removal",
+                "Removal has started; the choices can no longer change.",
+            ));
+        }
+        d.choices.extend(choices);
+    }
+    if confirm {
+        let apps_paused: Vec<String> = d
+            .steps
+            .iter()
+            .filter(|s| matches!(s.state, StepState::Paused { .. }))
+            .map(|s| s.app.clone())
+            .collect();
+        for app in &apps_paused {
+            confirm_breaker(apps, company_id, app, now).await?;
+        }
+        for s in d
+            .steps
+            .iter_mut()
+            .filter(|s| matches!(s.state, StepState::Paused { .. }))
+        {
+            s.state = StepState::Pending;
+        }
+    }
+    if retry {
+        for s in d
+            .steps
+            .iter_mut()
+            .filter(|s| matches!(s.state, StepState::Failed { .. }))
+        {
+            s.state = StepState::Pending;
+            s.attempts = 0;
+        }
+    }
+    d.updated_at = now;
+    if save(apps, &d, Some(version)).await?.is_none() {
+        return Err(Error::refused(
+            "dismissal",
+            Category::Conflict,
+            "The dismissal changed meanwhile; retry.",
+        ));
+    }
+    if confirm || retry {
+        audit::succeeded(
+            &apps.services,
+            actor,
+            company_id,
+            if confirm {
+                "dismissal.confirmed"
+            } else {
+                "dismissal.retried"
+            },
+            Target::new("team_member", team_member_id),
+            None,
+        )
+        .await;
+        if d.state != DismissalState::Scheduled {
+            run(apps, company_id, team_member_id).await?;
+        }
+    }
+    offboarding(apps, access, team_member_id).await
+}
