@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use prov_core::catalog;
-use prov_core::provisioning::Permission;
+use prov_core::company::Permission;
 use prov_core::team::{Kind, OfferStatus};
 use prov_web::openapi::Boolish;
 use serde::Deserialize;

@@ -163,7 +163,7 @@ async fn confirm_claim(
     params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),),
     responses(
-        (status = 200, description = "A page of companies.", body = prov_core::listing::Listing<prov_core::provisioning::Company>),
+        (status = 200, description = "A page of companies.", body = prov_core::listing::Listing<prov_core::company::Company>),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
@@ -186,7 +186,7 @@ async fn list_companies(
     params(("company_id" = String, Path, description = "The company's id.")),
     request_body = openapi::CompanyChange,
     responses(
-        (status = 200, description = "The company, as changed.", body = prov_core::provisioning::Company),
+        (status = 200, description = "The company, as changed.", body = prov_core::company::Company),
         (status = 400, response = prov_web::openapi::InvalidRequest),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
@@ -215,7 +215,7 @@ async fn update_company(
     security(("token" = [])),
     params(("company_id" = String, Path, description = "The company's id.")),
     responses(
-        (status = 200, description = "The company.", body = prov_core::provisioning::Company),
+        (status = 200, description = "The company.", body = prov_core::company::Company),
         (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 404, response = prov_web::openapi::NotFound),
     )

@@ -94,7 +94,7 @@ pub struct ClaimForm {
 #[derive(ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyChange {
-    plan: prov_core::provisioning::Plan,
+    plan: prov_core::company::Plan,
 }
 
 #[derive(OpenApi)]

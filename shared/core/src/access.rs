@@ -4,8 +4,8 @@
 //! it but lacks the permission for the action gets 403.
 
 use crate::auth::Principal;
+use crate::company::{Company, Permission, Role, User, company_key, may_see, user_key};
 use crate::error::{Error, Result};
-use crate::provisioning::{Company, Permission, Role, User, company_key, may_see, user_key};
 use crate::services::Services;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

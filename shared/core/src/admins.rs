@@ -7,12 +7,11 @@ use serde_json::{Map, Value};
 
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
+use crate::company::{Permission, Role, User, user_key};
 use crate::error::{Category, Error, Result};
 use crate::listing::{ListQuery, Listing};
 use crate::mail::{Email, MailQueue};
-use crate::provisioning::{
-    ADMIN_EMAIL_OP, Permission, Role, User, admin_with_claim, email_taken, send_queued, user_key,
-};
+use crate::provisioning::{ADMIN_EMAIL_OP, admin_with_claim, email_taken, send_queued};
 use crate::secret::new_id;
 use crate::services::Services;
 use crate::store::{Item, StoreError, WriteOp};

@@ -7,9 +7,9 @@
 
 use serde::Serialize;
 
+use crate::company::{Company, Plan};
 use crate::connections::{self, ConnectionState};
 use crate::error::{Error, Result};
-use crate::provisioning::{Company, Plan};
 use crate::services::Services;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

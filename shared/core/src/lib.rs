@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+pub mod company;
 pub mod connections;
 pub mod connector;
 pub mod error;

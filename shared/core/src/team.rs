@@ -6,9 +6,9 @@ use serde_json::{Map, Value};
 
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
+use crate::company::User;
 use crate::error::{Category, Error, Result};
 use crate::listing::{ListQuery, Listing};
-use crate::provisioning::User;
 use crate::secret::new_ordered_id;
 use crate::services::Services;
 use crate::store::{Item, Key, StoreError, WriteOp};
@@ -466,7 +466,7 @@ pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provisioning::Role;
+    use crate::company::Role;
     use chrono::TimeZone;
 
     fn member(kind: Kind, country: &str) -> TeamMember {
