@@ -16,11 +16,13 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
-use crate::registry::Tenant;
+use crate::spec::Tenant;
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 pub const HOSTS: &[&str] = &["app.asana.com"];
 const API: &str = "https://app.asana.com/api/1.0/";
@@ -264,3 +266,30 @@ impl Connector for AsanaConnector {
         }
     }
 }
+
+/// How the service talks to asana.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "asana",
+    hosts: HOSTS,
+    // 150 requests a minute on free domains (1,500 on paid): keep to the lower.
+    limit: Some(RateLimit {
+        per_minute: 150,
+        burst: 10,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://app.asana.com/-/oauth_authorize",
+        token_url: "https://app.asana.com/-/oauth_token",
+        // addUser/removeUser have no granular scope: the app's full (`default`) access.
+        scopes: &[],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: Some("workspace_gid"),
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(AsanaConnector::new(session, tenant))),
+};

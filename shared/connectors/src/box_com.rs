@@ -13,10 +13,12 @@ use serde_json::json;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 pub const HOSTS: &[&str] = &["account.box.com", "api.box.com"];
 const API: &str = "https://api.box.com/2.0/";
@@ -250,3 +252,32 @@ impl Connector for BoxConnector {
         }
     }
 }
+
+/// How the service talks to box.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "box",
+    hosts: HOSTS,
+    // Box publishes no number (about 1,000 a minute per user is commonly cited); it
+    // answers 429 with `retry-after` when over.
+    limit: Some(RateLimit {
+        per_minute: 600,
+        burst: 20,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://account.box.com/api/oauth2/authorize",
+        token_url: "https://api.box.com/oauth2/token",
+        // Box grants the scopes configured on the app ("Manage users", read/write all
+        // files for the content move); none are named here.
+        scopes: &[],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, _| Ok(Box::new(BoxConnector::new(session))),
+};

@@ -24,11 +24,17 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::Authenticator;
+use crate::http::RateLimit;
+use crate::http::StaticAuth;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
-use crate::registry::Tenant;
+use crate::spec::ApiKeyContext;
+use crate::spec::AppSpec;
+use crate::spec::Tenant;
+use std::sync::Arc;
 
 /// ClickUp's API host (one for every Workspace).
 pub const HOSTS: &[&str] = &["api.clickup.com"];
@@ -503,3 +509,40 @@ impl Connector for ClickUpConnector {
         Err(error)
     }
 }
+
+/// ClickUp's personal token goes in `Authorization` as it is, without a scheme.
+fn clickup_token(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::bare(c.secret("api_token")?)))
+}
+
+fn clickup_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    workspace_id(tenant)?;
+    if field == "api_token" && !is_personal_token(value) {
+        return Err(ConnectorError::Invalid(
+            "`api_token` must be a ClickUp personal API token, which starts with `pk_` (ClickUp: Settings, Apps, API Token)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// How the service talks to clickup.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "clickup",
+    hosts: HOSTS,
+    // Per token: 100 a minute below Business Plus, 10,000 on Enterprise, which connecting
+    // requires. The personal token is an admin's own and may serve their other
+    // integrations too, so keep to a tenth of Enterprise's; a 429 still waits for
+    // `X-RateLimit-Reset`.
+    limit: Some(RateLimit {
+        per_minute: 1_000,
+        burst: 50,
+    }),
+    oauth: None,
+    check: clickup_check,
+    api_key_auth: Some(clickup_token),
+    exchange: None,
+    build: |session, tenant| {
+        let team_id = workspace_id(tenant)?;
+        Ok(Box::new(ClickUpConnector::new(session, &team_id)))
+    },
+};

@@ -25,11 +25,13 @@ use url::{Host, Url};
 
 use crate::egress::HostPattern;
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
-use crate::registry::{PRODUCTION, Tenant};
+use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check};
+use crate::spec::{PRODUCTION, Tenant};
 use prov_core::connector::ENVIRONMENT;
 
 /// DocuSign's authorization servers (production, demo) and the eSignature API hosts.
@@ -529,3 +531,40 @@ impl Connector for DocuSignConnector {
         }
     }
 }
+
+/// How the service talks to docusign.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "docusign",
+    hosts: HOSTS,
+    // 3,000 calls an hour per account by default, shared by every app the account uses
+    // (and at most 500 in 30 seconds, 200 in demo): keep to a third, about 1,000 an hour.
+    // Over it DocuSign answers 429 (formerly 400 `HOURLY_APIINVOCATION_LIMIT_EXCEEDED`)
+    // with `X-RateLimit-Reset`.
+    limit: Some(RateLimit {
+        per_minute: 16,
+        burst: 10,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://account.docusign.com/oauth/auth",
+        token_url: "https://account.docusign.com/oauth/token",
+        // `signature` is the eSignature API (users included, for an account admin);
+        // `extended` keeps the refresh token's lifetime renewed at each refresh.
+        scopes: &["signature", "extended"],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        // DocuSign takes the integration key and secret as HTTP Basic authentication.
+        credentials_in_body: false,
+        // The account and its API host come from `/oauth/userinfo`, not the token answer.
+        tenant_fields: &[],
+        environments: &[OAuthEnvironment {
+            name: DEMO,
+            authorize_url: "https://account-d.docusign.com/oauth/auth",
+            token_url: "https://account-d.docusign.com/oauth/token",
+        }],
+        organization_field: Some("account_id"),
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(DocuSignConnector::new(session, tenant)?)),
+};

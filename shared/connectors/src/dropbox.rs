@@ -17,10 +17,12 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 pub const HOSTS: &[&str] = &["www.dropbox.com", "api.dropboxapi.com"];
 const API: &str = "https://api.dropboxapi.com/2/";
@@ -395,3 +397,35 @@ impl Connector for DropboxConnector {
             .map(|_| ())
     }
 }
+
+/// How the service talks to dropbox.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "dropbox",
+    hosts: HOSTS,
+    // Dropbox publishes no number; it answers 429 with `Retry-After` when over.
+    limit: Some(RateLimit {
+        per_minute: 300,
+        burst: 20,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://www.dropbox.com/oauth2/authorize",
+        token_url: "https://api.dropboxapi.com/oauth2/token",
+        scopes: &[
+            "members.read",
+            "members.write",
+            "members.delete",
+            "team_info.read",
+        ],
+        // A refresh token (short-lived access tokens otherwise end the connection).
+        extra_params: &[("token_access_type", "offline")],
+        style: TokenStyle::Standard,
+        credentials_in_body: false,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, _| Ok(Box::new(DropboxConnector::new(session))),
+};

@@ -17,12 +17,14 @@ use serde_json::json;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Authenticator, Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
 use crate::oauth::MintedToken;
-use crate::registry::{ApiKeyContext, Tenant};
+use crate::spec::AppSpec;
+use crate::spec::{ApiKeyContext, Tenant};
 
 pub const HOSTS: &[&str] = &["api.dynatrace.com", "sso.dynatrace.com"];
 const API: &str = "https://api.dynatrace.com/iam/v1/accounts/";
@@ -255,3 +257,19 @@ impl Connector for DynatraceConnector {
         }
     }
 }
+
+/// How the service talks to dynatrace.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "dynatrace",
+    hosts: HOSTS,
+    // Dynatrace publishes no number for the account API; it answers 429 when over.
+    limit: Some(RateLimit {
+        per_minute: 120,
+        burst: 10,
+    }),
+    oauth: None,
+    check: |tenant, _, _| account_uuid(tenant).map(|_| ()),
+    api_key_auth: Some(auth),
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(DynatraceConnector::new(session, tenant)?)),
+};

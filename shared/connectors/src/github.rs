@@ -29,11 +29,13 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
-use crate::registry::Tenant;
+use crate::spec::Tenant;
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 /// Where the OAuth app authorizes (`github.com`) and the API (`api.github.com`).
 pub const HOSTS: &[&str] = &["github.com", "api.github.com"];
@@ -547,6 +549,36 @@ impl Connector for GitHubConnector {
         self.remove(url).await
     }
 }
+
+/// How the service talks to github.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "github",
+    hosts: HOSTS,
+    // 5,000 requests an hour per user token: 80 a minute (4,800 an hour) stays under it.
+    // The small burst also keeps under GitHub's secondary limit on content-creating calls
+    // (invitations), published as at most 80 a minute and 500 an hour.
+    limit: Some(RateLimit {
+        per_minute: 80,
+        burst: 20,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://github.com/login/oauth/authorize",
+        token_url: "https://github.com/login/oauth/access_token",
+        // Inviting and removing members needs `admin:org` (`read:org` only reads).
+        scopes: &[SCOPE],
+        // The person connecting must already own the organization: no sign-up on the way.
+        extra_params: &[("allow_signup", "false")],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: Some("org"),
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(GitHubConnector::new(session, tenant)?)),
+};
 
 #[cfg(test)]
 mod tests {

@@ -29,11 +29,13 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     VendorGroup, create_once, random_password,
 };
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 /// The Directory API, Google's authorization page and its token endpoint.
 pub const HOSTS: &[&str] = &[
@@ -526,3 +528,39 @@ impl Connector for GoogleWorkspaceConnector {
         }
     }
 }
+
+/// How the service talks to google_workspace.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "google_workspace",
+    hosts: HOSTS,
+    // The Directory API allows 2,400 queries a minute per user per Google Cloud project
+    // (the service's project, shared by every company): keep each company to a quarter.
+    // Over it Google answers 403 `userRateLimitExceeded` (or `quotaExceeded`).
+    limit: Some(RateLimit {
+        per_minute: 600,
+        burst: 20,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
+        token_url: "https://oauth2.googleapis.com/token",
+        // The least that works: users, group listing and membership, domain listing.
+        scopes: &[
+            "https://www.googleapis.com/auth/admin.directory.user",
+            "https://www.googleapis.com/auth/admin.directory.group.readonly",
+            "https://www.googleapis.com/auth/admin.directory.group.member",
+            "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+        ],
+        // A refresh token comes back only with offline access, and reliably only when
+        // consent is asked again.
+        extra_params: &[("access_type", "offline"), ("prompt", "consent")],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, _| Ok(Box::new(GoogleWorkspaceConnector::new(session))),
+};

@@ -14,10 +14,12 @@ use serde_json::json;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 pub const HOSTS: &[&str] = &["api.hubapi.com", "app.hubspot.com"];
 const USERS: &str = "https://api.hubapi.com/settings/v3/users/";
@@ -229,3 +231,31 @@ impl Connector for HubSpotConnector {
         }
     }
 }
+
+/// How the service talks to hubspot.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "hubspot",
+    hosts: HOSTS,
+    // 100 calls per 10 seconds per installed account: a 10-call burst refilled at 9 a
+    // second never exceeds it in any 10-second window.
+    limit: Some(RateLimit {
+        per_minute: 540,
+        burst: 10,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://app.hubspot.com/oauth/authorize",
+        // v3: every parameter in the form body (v1 is deprecated from 2027-02-16).
+        token_url: "https://api.hubapi.com/oauth/v3/token",
+        scopes: &["settings.users.read", "settings.users.write"],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, _| Ok(Box::new(HubSpotConnector::new(session))),
+};

@@ -42,11 +42,13 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Authenticator, BodyAuth, Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
-use crate::registry::{ApiKeyContext, Tenant};
+use crate::spec::AppSpec;
+use crate::spec::{ApiKeyContext, Tenant};
 
 /// The data centers a LastPass account can live in (the catalog's `region` choice).
 pub const REGIONS: &[&str] = &["us", "eu"];
@@ -535,3 +537,20 @@ impl Connector for LastPassConnector {
         self.deluser(&found.id, DELETE_ACCOUNT).await
     }
 }
+
+/// How the service talks to lastpass.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "lastpass",
+    hosts: HOSTS,
+    // LastPass publishes no limit for its Enterprise API: stay gentle (a listing page, a
+    // lookup and a command a second at most).
+    limit: Some(RateLimit {
+        per_minute: 60,
+        burst: 5,
+    }),
+    oauth: None,
+    check,
+    api_key_auth: Some(auth),
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(LastPassConnector::new(session, tenant)?)),
+};

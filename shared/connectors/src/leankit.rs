@@ -25,12 +25,15 @@ use serde_json::json;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
     random_password,
 };
-use crate::registry::Tenant;
+use crate::spec::AppSpec;
+use crate::spec::Tenant;
+use crate::spec::api_token_bearer;
 
 /// The hosts LeanKit accounts live on (`{account}.leankit.com`).
 pub const HOSTS: &[&str] = &["*.leankit.com"];
@@ -406,3 +409,21 @@ impl Connector for LeanKitConnector {
         }
     }
 }
+
+/// How the service talks to planview_leankit.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "planview_leankit",
+    hosts: HOSTS,
+    // LeanKit limits points per user per 60 s window and publishes no fixed number (its
+    // example is 120; the real one is in `X-RateLimit-Limit`). The token's user shares it
+    // with their other integrations, so stay well under the example.
+    limit: Some(RateLimit {
+        per_minute: 60,
+        burst: 10,
+    }),
+    oauth: None,
+    check,
+    api_key_auth: Some(api_token_bearer),
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(LeanKitConnector::new(session, tenant)?)),
+};

@@ -29,12 +29,14 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     random_password,
 };
-use crate::registry::Tenant;
+use crate::spec::Tenant;
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 /// Where admins authorize and where Graph answers.
 pub const HOSTS: &[&str] = &["login.microsoftonline.com", "graph.microsoft.com"];
@@ -650,3 +652,36 @@ impl Connector for Microsoft365Connector {
         self.create_mailbox_user(new).await
     }
 }
+
+/// How the service talks to microsoft_365.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "microsoft_365",
+    hosts: HOSTS,
+    // Graph's identity limits are resource units per app and tenant per 10 seconds
+    // (thousands, by tenant size) and about 3,000 writes per 2.5 minutes; a listing page
+    // of users costs a few units. Stay far below; a 429 still waits for `Retry-After`.
+    limit: Some(RateLimit {
+        per_minute: 600,
+        burst: 20,
+    }),
+    oauth: Some(OAuthSpec {
+        // `organizations`: any work account's tenant (not personal Microsoft accounts);
+        // a refresh token is redeemed at the same endpoint.
+        authorize_url: "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
+        token_url: "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+        // Users (create, update, delete, assign licences); domains, organization and
+        // subscribed SKUs (read); a refresh token.
+        scopes: &["User.ReadWrite.All", "Directory.Read.All", "offline_access"],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        // The token answer names no tenant; the connector asks `GET /organization`.
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(Microsoft365Connector::new(session, tenant))),
+};

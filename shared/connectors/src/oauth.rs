@@ -20,7 +20,7 @@ pub use prov_core::connector::{Authorization, CodeGrant, TokenSet};
 
 use crate::error::{ConnectorError, brief};
 use crate::http::{Body, NoAuth, Session, VendorHttp, VendorRequest};
-use crate::registry::{AppSpec, OAuthSpec, TokenStyle};
+use crate::spec::{AppSpec, OAuthSpec, TokenStyle};
 
 /// Our registration at a vendor (from configuration, never from a request).
 #[derive(Clone)]

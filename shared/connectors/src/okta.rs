@@ -12,10 +12,17 @@ use serde_json::json;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::Authenticator;
+use crate::http::RateLimit;
+use crate::http::StaticAuth;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
+use crate::spec::ApiKeyContext;
+use crate::spec::Tenant;
+use crate::spec::{AppSpec, tenant_url};
+use std::sync::Arc;
 
 /// The hosts an Okta org lives on.
 pub const HOSTS: &[&str] = &["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"];
@@ -306,3 +313,30 @@ impl Connector for OktaConnector {
         }
     }
 }
+
+fn okta_ssws(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::scheme("SSWS", c.secret("api_token")?)))
+}
+
+fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
+    tenant_url(tenant, "org_url", HOSTS).map(|_| ())
+}
+
+/// How the service talks to okta.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "okta",
+    hosts: HOSTS,
+    // Okta's limits depend on the org's SKU; stay under the smallest management bucket.
+    limit: Some(RateLimit {
+        per_minute: 300,
+        burst: 25,
+    }),
+    oauth: None,
+    check: okta_check,
+    api_key_auth: Some(okta_ssws),
+    exchange: None,
+    build: |session, tenant| {
+        let org = tenant_url(tenant, "org_url", HOSTS)?;
+        Ok(Box::new(OktaConnector::new(session, &org)))
+    },
+};

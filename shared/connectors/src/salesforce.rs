@@ -14,9 +14,11 @@ use serde_json::json;
 use url::Url;
 
 use crate::error::ConnectorError;
+use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{AccountPage, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check, tenant_url};
 
 /// Where orgs authorize (production, sandboxes) and their My Domain API hosts.
 pub const HOSTS: &[&str] = &[
@@ -154,3 +156,38 @@ impl Connector for SalesforceConnector {
         self.scim.delete(id).await
     }
 }
+
+/// How the service talks to salesforce.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "salesforce",
+    hosts: HOSTS,
+    // The org's allowance is per 24 hours (by edition and licences), not per minute;
+    // stay gentle. Over it Salesforce answers 403 `REQUEST_LIMIT_EXCEEDED`.
+    limit: Some(RateLimit {
+        per_minute: 120,
+        burst: 10,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://login.salesforce.com/services/oauth2/authorize",
+        token_url: "https://login.salesforce.com/services/oauth2/token",
+        scopes: &["api", "refresh_token"],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        credentials_in_body: true,
+        // The org's API host.
+        tenant_fields: &["instance_url"],
+        environments: &[OAuthEnvironment {
+            name: "sandbox",
+            authorize_url: "https://test.salesforce.com/services/oauth2/authorize",
+            token_url: "https://test.salesforce.com/services/oauth2/token",
+        }],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, tenant| {
+        let instance = tenant_url(tenant, "instance_url", &["*.my.salesforce.com"])?;
+        Ok(Box::new(SalesforceConnector::new(session, &instance)))
+    },
+};

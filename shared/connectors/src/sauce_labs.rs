@@ -22,11 +22,18 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::Authenticator;
+use crate::http::RateLimit;
+use crate::http::StaticAuth;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
     random_password,
 };
+use crate::spec::ApiKeyContext;
+use crate::spec::AppSpec;
+use crate::spec::Tenant;
+use std::sync::Arc;
 
 /// The data centers a Sauce Labs organization can live in (the catalog's choice field).
 pub const DATA_CENTERS: &[&str] = &["us-west-1", "us-east-4", "eu-central-1"];
@@ -412,6 +419,60 @@ impl Connector for SauceLabsConnector {
         }
     }
 }
+
+/// Sauce Labs authenticates with HTTP Basic: an organization admin's username (a tenant
+/// field, shown on the connection) and access key (a secret field).
+fn sauce_labs_basic(c: &ApiKeyContext<'_>) -> Result<Arc<dyn Authenticator>, ConnectorError> {
+    Ok(Arc::new(StaticAuth::basic(
+        c.tenant_field("username")?,
+        c.secret("access_key")?,
+    )))
+}
+
+/// The data center and the username (a tenant field, checked with every secret field), and
+/// the access key.
+fn sauce_labs_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    let data_center = tenant
+        .get("data_center")
+        .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
+    host(data_center)?;
+    let username = tenant.get("username").map(|u| u.trim()).unwrap_or_default();
+    // Basic authentication cannot carry a colon in the username.
+    if username.is_empty() || username.contains(':') || username.chars().any(char::is_whitespace) {
+        return Err(ConnectorError::Invalid(
+            "`username` must be the Sauce Labs username of an organization admin (no spaces or colons)"
+                .into(),
+        ));
+    }
+    if field == "access_key" && (value.trim().is_empty() || value.chars().any(char::is_whitespace)) {
+        return Err(ConnectorError::Invalid(
+            "`access_key` must be the user's Sauce Labs access key".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// How the service talks to sauce_labs.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "sauce_labs",
+    hosts: HOSTS,
+    // Sauce Labs' REST limit is 10 requests a second and 3,500 an hour per account (its
+    // 2016 announcement; the Team Management API states none): keep under the hourly one.
+    limit: Some(RateLimit {
+        per_minute: 55,
+        burst: 10,
+    }),
+    oauth: None,
+    check: sauce_labs_check,
+    api_key_auth: Some(sauce_labs_basic),
+    exchange: None,
+    build: |session, tenant| {
+        let data_center = tenant
+            .get("data_center")
+            .ok_or_else(|| ConnectorError::Invalid("`data_center` is required".into()))?;
+        Ok(Box::new(SauceLabsConnector::new(session, data_center)?))
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -36,9 +36,11 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Authenticator, Session, StaticAuth, VendorRequest, VendorResponse};
 use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
-use crate::registry::{ApiKeyContext, Tenant};
+use crate::spec::AppSpec;
+use crate::spec::{ApiKeyContext, Tenant};
 
 pub const HOSTS: &[&str] = &["api.trello.com"];
 const API: &str = "https://api.trello.com/1/";
@@ -428,3 +430,20 @@ impl Connector for TrelloConnector {
         }
     }
 }
+
+/// How the service talks to trello.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "trello",
+    hosts: HOSTS,
+    // 100 requests per 10 seconds per token (300 per API key): a 10-call burst refilled
+    // at 9 a second never exceeds it in any 10-second window.
+    limit: Some(RateLimit {
+        per_minute: 540,
+        burst: 10,
+    }),
+    oauth: None,
+    check,
+    api_key_auth: Some(auth),
+    exchange: None,
+    build: |session, tenant| Ok(Box::new(TrelloConnector::new(session, tenant)?)),
+};

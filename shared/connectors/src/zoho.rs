@@ -46,12 +46,14 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
+use crate::http::RateLimit;
 use crate::http::{Authenticator, Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
 use crate::oauth::{MintedToken, request_grant};
-use crate::registry::{ApiKeyContext, Secrets, Tenant};
+use crate::spec::AppSpec;
+use crate::spec::{ApiKeyContext, Secrets, Tenant};
 
 /// The data centers a Zoho account can live in (the catalog's choice field).
 pub const DATA_CENTERS: &[&str] = &["us", "eu", "in", "au", "jp", "ca", "cn", "sa"];
@@ -1129,6 +1131,26 @@ fn users_page(
             .unwrap_or_default(),
     }
 }
+
+/// How the service talks to zoho.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "zoho",
+    hosts: HOSTS,
+    // Zoho Books allows 100 requests a minute per organization (and 1,000 to 10,000 a
+    // day by plan); Desk and CRM count API credits per day by edition (CRM also caps
+    // concurrent calls, 5 to 25). A per-minute throttle cannot express a day's credits:
+    // stay at half of Books' minute, with bursts of one create's calls; a 429 still
+    // waits.
+    limit: Some(RateLimit {
+        per_minute: 50,
+        burst: 10,
+    }),
+    oauth: None,
+    check,
+    api_key_auth: Some(auth),
+    exchange: Some(exchange),
+    build: |session, tenant| Ok(Box::new(ZohoConnector::new(session, tenant)?)),
+};
 
 #[cfg(test)]
 mod tests {

@@ -79,7 +79,7 @@ async fn refreshes(app: &str, environment: Option<&str>) {
 #[tokio::test]
 async fn every_oauth_app_refreshes_at_its_own_token_endpoint_in_its_vendors_shape() {
     let mut checked = Vec::new();
-    for spec in registry::APPS {
+    for spec in registry::all() {
         let Some(oauth) = spec.oauth else { continue };
         // GitHub OAuth-app tokens do not expire and come without a refresh token: a 401
         // there means the token was revoked (the connector says to reconnect).

@@ -1,0 +1,45 @@
+//! 15Five: the generic SCIM 2.0 connector at the company's 15Five SCIM base URL, with a
+//! 30-character SCIM token; removal deactivates (15Five documents no hard delete).
+
+use crate::error::ConnectorError;
+use crate::http::RateLimit;
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::spec::{AppSpec, Tenant, scim_token_bearer, tenant_url};
+
+const FIFTEEN_FIVE_HOSTS: &[&str] = &["*.15five.com"];
+
+fn fifteen_five_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
+    tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
+    // 15Five's SCIM token is 30 characters; its Public API key (32) does not work for SCIM.
+    if field == "scim_token" && value.chars().count() != 30 {
+        return Err(ConnectorError::Invalid(
+            "`scim_token` must be the 30-character SCIM 2.0 token (a 32-character value is 15Five's Public API key, which cannot manage users)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// How the service talks to fifteen_five.
+pub const SPEC: AppSpec = AppSpec {
+    slug: "fifteen_five",
+    hosts: FIFTEEN_FIVE_HOSTS,
+    // 15Five publishes no limit; stay well below what a SCIM endpoint takes.
+    limit: Some(RateLimit {
+        per_minute: 300,
+        burst: 10,
+    }),
+    oauth: None,
+    check: fifteen_five_check,
+    api_key_auth: Some(scim_token_bearer),
+    exchange: None,
+    build: |session, tenant| {
+        let base = tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
+        let flavor = ScimFlavor {
+            remove: ScimRemove::Deactivate,
+            suspend: false,
+            invite_pending: None,
+            forbidden_means_plan: None,
+        };
+        Ok(Box::new(ScimConnector::new(session, &base, flavor)))
+    },
+};

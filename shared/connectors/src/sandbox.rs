@@ -1,0 +1,73 @@
+//! The sandbox apps (devserver and tests only): a SCIM app connected with an API key, and an
+//! OAuth app with rotating refresh tokens, both served by `prov-sandbox`.
+
+use url::Url;
+
+use crate::error::ConnectorError;
+use crate::http::RateLimit;
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::spec::{AppSpec, OAuthSpec, Tenant, TokenStyle, no_check, scim_token_bearer, tenant_url};
+
+const SANDBOX_SCIM_HOSTS: &[&str] = &["scim.sandbox.test"];
+
+fn sandbox_scim_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
+    tenant_url(tenant, "scim_base_url", SANDBOX_SCIM_HOSTS).map(|_| ())
+}
+
+/// The sandbox's SCIM API, which the sandbox OAuth app also uses.
+const SANDBOX_SCIM_BASE: &str = "https://scim.sandbox.test/scim/v2/";
+const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
+    remove: ScimRemove::Delete,
+    suspend: true,
+    invite_pending: Some((SANDBOX_EXTENSION, "invitePending")),
+    forbidden_means_plan: None,
+};
+
+/// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
+pub const SANDBOX_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
+
+/// How the service talks to sandbox_scim.
+pub const SCIM_SPEC: AppSpec = AppSpec {
+    slug: "sandbox_scim",
+    hosts: SANDBOX_SCIM_HOSTS,
+    limit: Some(RateLimit {
+        per_minute: 600,
+        burst: 50,
+    }),
+    oauth: None,
+    check: sandbox_scim_check,
+    api_key_auth: Some(scim_token_bearer),
+    exchange: None,
+    build: |session, tenant| {
+        let base = tenant_url(tenant, "scim_base_url", SANDBOX_SCIM_HOSTS)?;
+        Ok(Box::new(ScimConnector::new(session, &base, SANDBOX_FLAVOR)))
+    },
+};
+
+/// How the service talks to sandbox_oauth.
+pub const OAUTH_SPEC: AppSpec = AppSpec {
+    slug: "sandbox_oauth",
+    hosts: &["scim.sandbox.test", "auth.sandbox.test"],
+    limit: Some(RateLimit {
+        per_minute: 600,
+        burst: 50,
+    }),
+    oauth: Some(OAuthSpec {
+        authorize_url: "https://auth.sandbox.test/oauth/authorize",
+        token_url: "https://auth.sandbox.test/oauth/token",
+        scopes: &["users:read", "users:write"],
+        extra_params: &[],
+        style: TokenStyle::Standard,
+        credentials_in_body: false,
+        tenant_fields: &[],
+        environments: &[],
+        organization_field: None,
+    }),
+    check: no_check,
+    api_key_auth: None,
+    exchange: None,
+    build: |session, _| {
+        let base = Url::parse(SANDBOX_SCIM_BASE).expect("valid");
+        Ok(Box::new(ScimConnector::new(session, &base, SANDBOX_FLAVOR)))
+    },
+};
