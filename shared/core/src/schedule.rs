@@ -7,7 +7,7 @@ use chrono_tz::America::Los_Angeles;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::{Item, ItemStore, Key, PageRequest, StoreError};
+use crate::store::{Attempt, Item, ItemStore, Key, PageRequest, StoreError, retry_lost_writes};
 
 /// The time zone dismissals are scheduled in (the product's "PT").
 pub const REMOVAL_TIME_ZONE: &str = "America/Los_Angeles";
@@ -118,18 +118,19 @@ impl Scheduler for StoreScheduler {
                 TIMERS,
                 format!("{}#{}", job.at.format("%Y%m%dT%H%M%S%.6fZ"), job.name),
             );
-        for _ in 0..3 {
-            let written = match self.store.get(&key).await.map_err(unavailable)? {
+        let (key, item) = (&key, &item);
+        let written = retry_lost_writes(3, move || async move {
+            let written = match self.store.get(key).await? {
                 Some(existing) => self.store.replace(item.clone(), existing.version).await,
                 None => self.store.create(item.clone()).await,
             };
-            match written {
-                Ok(_) => return Ok(()),
-                Err(StoreError::ConditionFailed) => continue,
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        Err(ScheduleError::Unavailable("the timer kept changing".into()))
+            Attempt::of(written)
+        })
+        .await
+        .map_err(unavailable)?;
+        written
+            .map(|_| ())
+            .ok_or_else(|| ScheduleError::Unavailable("the timer kept changing".into()))
     }
 
     async fn cancel(&self, name: &str) -> Result<(), ScheduleError> {

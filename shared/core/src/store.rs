@@ -248,6 +248,49 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// How one try of a read-modify-write ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt<T> {
+    Done(T),
+    /// Its conditional write lost to another writer: read again and retry.
+    Lost,
+}
+
+impl<T> Attempt<T> {
+    /// A conditional write's answer: a failed condition is `Lost`; other errors stay errors.
+    pub fn of(written: Result<T, StoreError>) -> Result<Self, StoreError> {
+        match written {
+            Ok(v) => Ok(Attempt::Done(v)),
+            Err(StoreError::ConditionFailed) => Ok(Attempt::Lost),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Attempt<U> {
+        match self {
+            Attempt::Done(v) => Attempt::Done(f(v)),
+            Attempt::Lost => Attempt::Lost,
+        }
+    }
+}
+
+/// Re-reads and retries a lost conditional write: runs `attempt` (which reads the record,
+/// changes it and writes it at the version read) until it is done, at most `attempts`
+/// times. `None` when every try lost to another writer (the caller says what that means:
+/// a conflict, or "busy").
+pub async fn retry_lost_writes<T, E, F, Fut>(attempts: usize, mut attempt: F) -> Result<Option<T>, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Attempt<T>, E>>,
+{
+    for _ in 0..attempts {
+        if let Attempt::Done(v) = attempt().await? {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
 /// Checks a transaction the way DynamoDB does, so both adapters refuse the same requests.
 pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
@@ -306,6 +349,45 @@ pub trait ItemStore: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lost_write_is_tried_again_within_its_budget() {
+        // Two lost races, then the write lands: done on the third try.
+        let mut tries = 0;
+        let done = retry_lost_writes(3, || {
+            tries += 1;
+            let outcome = if tries < 3 {
+                Attempt::Lost
+            } else {
+                Attempt::Done(tries)
+            };
+            async move { Ok::<_, StoreError>(outcome) }
+        })
+        .await;
+        assert_eq!(done, Ok(Some(3)));
+        // Every try lost: no answer, and no more tries than the budget.
+        let mut tries = 0;
+        let lost = retry_lost_writes(3, || {
+            tries += 1;
+            async { Ok::<Attempt<()>, StoreError>(Attempt::Lost) }
+        })
+        .await;
+        assert_eq!((lost, tries), (Ok(None), 3));
+        // Another error ends it at once.
+        let mut tries = 0;
+        let failed = retry_lost_writes(3, || {
+            tries += 1;
+            async { Err::<Attempt<()>, _>(StoreError::Unavailable("down".into())) }
+        })
+        .await;
+        assert_eq!((failed, tries), (Err(StoreError::Unavailable("down".into())), 1));
+        // Only a failed condition is a lost race.
+        assert_eq!(
+            Attempt::of(Err::<(), _>(StoreError::ConditionFailed)),
+            Ok(Attempt::Lost)
+        );
+        assert_eq!(Attempt::of(Ok::<_, StoreError>(7)), Ok(Attempt::Done(7)));
+    }
 
     #[test]
     fn cursor_round_trips_and_is_bound_to_its_query() {

@@ -11,7 +11,7 @@ use crate::error::{Category, Error, Result};
 use crate::listing::{ListQuery, Listing};
 use crate::secret::new_ordered_id;
 use crate::services::Services;
-use crate::store::{Item, Key, StoreError, WriteOp};
+use crate::store::{Attempt, Item, Key, StoreError, WriteOp, retry_lost_writes};
 use crate::validate::{Obj, Text, Validator};
 use crate::values;
 
@@ -432,7 +432,7 @@ pub async fn set_employment(
     last_day: Option<NaiveDate>,
     rehired_on: Option<NaiveDate>,
 ) -> Result<TeamMember> {
-    for _ in 0..CONFLICT_ATTEMPTS {
+    let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
         let (version, mut member) = load(svc, company_id, id).await?;
         member.employment_status = status;
         member.last_day = last_day;
@@ -441,17 +441,16 @@ pub async fn set_employment(
         }
         member.updated_at = svc.clock.now();
         let item = Item::from_record(team_member_key(company_id, id), &member)?;
-        match svc.store.replace(item, version).await {
-            Ok(_) => return Ok(member),
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::refused(
-        "team_member",
-        Category::Conflict,
-        "The team member kept changing; read it again and retry.",
-    ))
+        Ok::<_, Error>(Attempt::of(svc.store.replace(item, version).await)?.map(|_| member))
+    })
+    .await?;
+    written.ok_or_else(|| {
+        Error::refused(
+            "team_member",
+            Category::Conflict,
+            "The team member kept changing; read it again and retry.",
+        )
+    })
 }
 
 /// A company's team members in the order they were added.

@@ -20,7 +20,7 @@ use prov_core::error::{Category, Error, Result};
 use prov_core::schedule::Scheduler;
 use prov_core::secret::hash_secret;
 use prov_core::secrets::{SecretStore, connection_secret_name};
-use prov_core::store::{Item, Key, StoreError};
+use prov_core::store::{Attempt, Item, Key, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -152,28 +152,24 @@ pub async fn status(apps: &Apps, company_id: &str, slug: &str) -> Result<Connect
 /// Writes the connection record, whatever state it was in.
 async fn save(apps: &Apps, connection: &Connection) -> Result<()> {
     let key = connection_key(&connection.company_id, &connection.app);
-    for _ in 0..3 {
+    let store = &apps.services.store;
+    let key = &key;
+    let written = retry_lost_writes(3, move || async move {
         let item = Item::from_record(key.clone(), connection)?;
-        let result = match apps.services.store.get(&key).await? {
-            Some(existing) => apps
-                .services
-                .store
-                .replace(item, existing.version)
-                .await
-                .map(|_| ()),
-            None => apps.services.store.create(item).await.map(|_| ()),
+        let written = match store.get(key).await? {
+            Some(existing) => store.replace(item, existing.version).await,
+            None => store.create(item).await,
         };
-        match result {
-            Ok(()) => return Ok(()),
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::refused(
-        "connection",
-        Category::Conflict,
-        "The connection kept changing; retry.",
-    ))
+        Ok::<_, Error>(Attempt::of(written)?)
+    })
+    .await?;
+    written.map(|_| ()).ok_or_else(|| {
+        Error::refused(
+            "connection",
+            Category::Conflict,
+            "The connection kept changing; retry.",
+        )
+    })
 }
 
 /// The credentials kept in the secret store for a connection.

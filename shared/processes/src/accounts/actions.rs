@@ -6,7 +6,7 @@ use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
 use prov_core::connector::{AccountStatus, ConnectorError, VendorAccount};
 use prov_core::error::{Error, Result};
-use prov_core::store::StoreError;
+use prov_core::store::{Attempt, StoreError, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
 use super::records::{AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, unlink, write};
@@ -230,18 +230,20 @@ pub async fn record_status(
     id: &str,
     at_vendor: Option<VendorAccount>,
 ) -> Result<()> {
-    for _ in 0..CONFLICT_ATTEMPTS {
+    let at_vendor = &at_vendor;
+    let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
         let (version, mut account) = load(apps, company_id, app, id).await?;
-        match &at_vendor {
+        match at_vendor {
             Some(v) => account.status = v.status,
             None => account.status = AccountStatus::Deleted,
         }
         account.updated_at = apps.services.clock.now();
-        match write(apps, company_id, &account, Some(version)).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::Busy("account kept changing".into()))
+        Ok::<_, Error>(Attempt::of(
+            write(apps, company_id, &account, Some(version)).await,
+        )?)
+    })
+    .await?;
+    written
+        .map(|_| ())
+        .ok_or_else(|| Error::Busy("account kept changing".into()))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
-use prov_core::store::{Item, PageRequest, StoreError};
+use prov_core::store::{Attempt, Item, PageRequest, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
 use super::records::breaker_key;
@@ -66,26 +66,34 @@ async fn update_breaker(
     apps: &Apps,
     company_id: &str,
     app: &str,
-    mut read: BreakerRead,
+    read: BreakerRead,
     change: impl Fn(&mut Breaker),
 ) -> Result<()> {
-    let key = breaker_key(company_id, app);
-    for _ in 0..5 {
-        let now = apps.services.clock.now();
-        read.breaker.removals.retain(|t| *t > now - Duration::hours(1));
-        change(&mut read.breaker);
-        let item = Item::from_record(key.clone(), &read.breaker)?;
-        let written = match read.version {
-            Some(version) => apps.services.store.replace(item, version).await,
-            None => apps.services.store.create(item).await,
-        };
-        match written {
-            Ok(_) => return Ok(()),
-            Err(StoreError::ConditionFailed) => read = read_breaker(apps, company_id, app).await?,
-            Err(e) => return Err(e.into()),
+    let (key, change) = (&breaker_key(company_id, app), &change);
+    // The first try writes over the breaker as the caller read it; later ones read it again.
+    let mut given = Some(read);
+    let written = retry_lost_writes(5, || {
+        let given = given.take();
+        async move {
+            let mut read = match given {
+                Some(read) => read,
+                None => read_breaker(apps, company_id, app).await?,
+            };
+            let now = apps.services.clock.now();
+            read.breaker.removals.retain(|t| *t > now - Duration::hours(1));
+            change(&mut read.breaker);
+            let item = Item::from_record(key.clone(), &read.breaker)?;
+            let written = match read.version {
+                Some(version) => apps.services.store.replace(item, version).await,
+                None => apps.services.store.create(item).await,
+            };
+            Ok::<_, Error>(Attempt::of(written)?)
         }
-    }
-    Err(Error::Busy("breaker contention".into()))
+    })
+    .await?;
+    written
+        .map(|_| ())
+        .ok_or_else(|| Error::Busy("breaker contention".into()))
 }
 
 /// Counts a removal done now in the app's breaker.
