@@ -21,7 +21,7 @@ use serde_json::json;
 
 mod openapi;
 
-pub use openapi::{document, openapi};
+pub use openapi::openapi;
 
 /// Routes this function serves, as `(method, path)`; the SAM template maps the same set.
 pub const ROUTES: &[(&str, &str)] = &[

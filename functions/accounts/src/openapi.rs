@@ -1,14 +1,12 @@
 //! This function's part of the OpenAPI document (its operations, from the `#[utoipa::path]`
 //! of each handler, and the bodies they accept), and the whole document, which this function
-//! serves at `GET /openapi.json`: every function's part merged with the shared components.
+//! serves at `GET /openapi.json`.
 //!
 //! The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
 //! request schemas below are descriptions of what that validation accepts, kept beside the
 //! handlers; unknown attributes are refused (`additionalProperties: false`), `null` is taken
 //! as absent where an attribute is optional, strings are trimmed and must not be blank.
 #![allow(dead_code)] // the structs are described, never built
-
-use std::sync::OnceLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +15,8 @@ use prov_core::provisioning::Permission;
 use prov_core::team::{Kind, OfferStatus};
 use prov_web::openapi::Boolish;
 use serde::Deserialize;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::{InfoBuilder, OpenApiVersion, Ref, RefOr};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 /// `POST …/team_members`.
@@ -240,52 +238,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     Doc::openapi()
 }
 
-/// The whole API: the operations of the provision, accounts and connect functions, and
-/// the components they share.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = prov_web::openapi::common();
-    doc.merge(provision::openapi());
-    doc.merge(openapi());
-    doc.merge(connect::openapi());
-    doc.openapi = OpenApiVersion::Version31;
-    // Any route but this document's may fail on our side (500) or find the store busy (503).
-    for (path, item) in doc.paths.paths.iter_mut() {
-        if path == "/openapi.json" {
-            continue;
-        }
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            for (status, name) in [("500", "InternalError"), ("503", "ServiceUnavailable")] {
-                responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| Ref::from_response_name(name).into());
-            }
-        }
-    }
-    doc.info = InfoBuilder::new()
-        .title("App provisioning service")
-        .version(env!("CARGO_PKG_VERSION"))
-        .description(Some(
-            "Lets a payroll/HR platform's companies manage their team members' accounts in \
-             third-party apps, and partners create companies. Every refusal is the one error \
-             shape `ApiError`; every answer has an `x-request-id` header.",
-        ))
-        .build();
-    doc
-}
-
-/// `GET /openapi.json`, built once per process.
+/// `GET /openapi.json`: the whole API's document. It is generated from every function's
+/// operations by the end-to-end tests, which link them all, and committed
+/// (`docs/openapi.json`); this function serves the committed copy, so it links no other
+/// function.
 pub(crate) fn document_response() -> Response {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| document().to_json().expect("the document serializes"));
-    let mut response = ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response();
+    const DOCUMENT: &str = include_str!("../../../docs/openapi.json");
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], DOCUMENT).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

@@ -1,14 +1,20 @@
 //! What every function's part of the OpenAPI document shares: the one error shape, one
-//! named response per refusal status, and the token scheme.
+//! named response per refusal status, the token scheme, and the builder of the whole
+//! document.
 //!
-//! Each function describes its own routes with `#[utoipa::path]` on its handlers and
-//! refers to these responses by type, e.g. `(status = 404, response = NotFound)`;
-//! [`common`] holds their definitions, which the document's builder merges in once.
+//! Each function describes its own routes with `#[utoipa::path]` on its handlers. A route
+//! lists only the refusals its own use case can answer, by type, e.g.
+//! `(status = 409, response = Conflict)`, or [`CompanyAppRoute`] for the set every route
+//! that calls the vendor shares; [`document`] adds the refusals that follow from the kind
+//! of route (the token, a resource in the path, a JSON body) to every route of that kind.
+
+use std::collections::BTreeMap;
 
 use prov_core::ErrorDetail;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApiVersion, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
 /// The name of the token scheme in the document's `securitySchemes`.
 pub const TOKEN: &str = "token";
@@ -113,9 +119,96 @@ impl Modify for TokenScheme {
 )]
 struct Common;
 
-/// The shared components, to merge into a function's document.
-pub fn common() -> utoipa::openapi::OpenApi {
-    Common::openapi()
+/// A reference to the named response `R` of the shared components.
+fn refer<R: ToResponse<'static>>() -> RefOr<Response> {
+    Ref::from_response_name(R::response().0).into()
+}
+
+/// The refusals of a route that acts on the company's app at the vendor: 403 (it needs
+/// `manage_apps`, and a plan that includes the app), 422 (the app is not connected or
+/// cannot do this, or the vendor refused), 429 (the vendor is rate limiting us) and 503
+/// (the vendor could not be reached). Listed in the route's `responses(...)`.
+pub struct CompanyAppRoute;
+
+impl IntoResponses for CompanyAppRoute {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            ("403".to_owned(), refer::<Forbidden>()),
+            ("422".to_owned(), refer::<Unprocessable>()),
+            ("429".to_owned(), refer::<RateLimited>()),
+            ("503".to_owned(), refer::<ServiceUnavailable>()),
+        ])
+    }
+}
+
+/// The path of the document itself: served from memory, it refuses nothing.
+const DOCUMENT_PATH: &str = "/openapi.json";
+
+/// The whole API: the shared components and every function's operations (`parts`), with
+/// the refusals that follow from the kind of route added to every route of that kind (a
+/// route's own description of a status, such as an HTML page, is kept):
+/// - 401 where the route takes the token (its `security`);
+/// - 404 where the path names a resource (`{…}`): none, or one the caller may not see;
+/// - 400, 413, 415 and 422 where the route reads a JSON body;
+/// - 500 (our failure) and 503 (the store is busy) on every route but the document.
+pub fn document(parts: impl IntoIterator<Item = utoipa::openapi::OpenApi>) -> utoipa::openapi::OpenApi {
+    let mut doc = Common::openapi();
+    for part in parts {
+        doc.merge(part);
+    }
+    doc.openapi = OpenApiVersion::Version31;
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if path == DOCUMENT_PATH {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            add_refusals(path, operation);
+        }
+    }
+    doc.info = InfoBuilder::new()
+        .title("App provisioning service")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Lets a payroll/HR platform's companies manage their team members' accounts in \
+             third-party apps, and partners create companies. Every refusal is the one error \
+             shape `ApiError`; every answer has an `x-request-id` header.",
+        ))
+        .build();
+    doc
+}
+
+/// Adds to `operation` (of `path`) the refusals its kind of route can answer.
+fn add_refusals(path: &str, operation: &mut Operation) {
+    let mut refusals: Vec<(&str, RefOr<Response>)> = Vec::new();
+    if operation.security.is_some() {
+        refusals.push(("401", refer::<InvalidToken>()));
+    }
+    if path.contains('{') {
+        refusals.push(("404", refer::<NotFound>()));
+    }
+    let reads_json = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    if reads_json {
+        refusals.push(("400", refer::<InvalidRequest>()));
+        refusals.push(("413", refer::<PayloadTooLarge>()));
+        refusals.push(("415", refer::<UnsupportedMediaType>()));
+        refusals.push(("422", refer::<Unprocessable>()));
+    }
+    refusals.push(("500", refer::<InternalError>()));
+    refusals.push(("503", refer::<ServiceUnavailable>()));
+    let responses = &mut operation.responses.responses;
+    for (status, response) in refusals {
+        responses.entry(status.to_owned()).or_insert(response);
+    }
 }
 
 /// A boolean that is also accepted as the string `"true"` or `"false"`.
