@@ -207,8 +207,6 @@ fn created<T: serde::Serialize>(value: T) -> Response {
     ),
     responses(
         (status = 200, description = "A page of team members.", body = prov_core::listing::Listing<prov_core::team::TeamMemberView>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
@@ -235,13 +233,7 @@ async fn list_team(
     request_body = openapi::NewTeamMember,
     responses(
         (status = 201, description = "The team member.", body = prov_core::team::TeamMemberView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn create_team_member(
@@ -269,8 +261,6 @@ async fn create_team_member(
     ),
     responses(
         (status = 200, description = "The team member.", body = prov_core::team::TeamMemberView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn get_team_member(
@@ -299,13 +289,7 @@ async fn get_team_member(
     request_body = openapi::TeamMemberChange,
     responses(
         (status = 200, description = "The team member, as changed.", body = prov_core::team::TeamMemberView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn update_team_member(
@@ -333,8 +317,6 @@ async fn update_team_member(
     ),
     responses(
         (status = 200, description = "A page of admins.", body = prov_core::listing::Listing<prov_core::admins::AdminView>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
@@ -361,14 +343,8 @@ async fn list_admins(
     request_body = openapi::AdminInvite,
     responses(
         (status = 201, description = "The invited admin.", body = prov_core::admins::AdminView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn invite_admin(
@@ -395,14 +371,8 @@ async fn invite_admin(
     request_body = openapi::PermissionsChange,
     responses(
         (status = 200, description = "The admin, as changed.", body = prov_core::admins::AdminView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn set_permissions(
@@ -425,7 +395,6 @@ async fn set_permissions(
     security(("token" = [])),
     responses(
         (status = 200, description = "Every app.", body = openapi::Items<prov_core::catalog::App>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
     )
 )]
 async fn list_apps(State(apps): State<Apps>, Caller(_): Caller) -> Answer {
@@ -457,8 +426,6 @@ struct AppDetail {
     ),
     responses(
         (status = 200, description = "The app.", body = AppDetail),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
@@ -505,9 +472,7 @@ async fn openapi_json() -> Response {
     ),
     responses(
         (status = 200, description = "The company's apps.", body = prov_core::catalog::CompanyApps),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn company_apps(
@@ -533,8 +498,6 @@ async fn company_apps(
     ),
     responses(
         (status = 200, description = "A page of events.", body = prov_core::listing::Listing<prov_core::audit::AuditEvent>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
@@ -561,13 +524,8 @@ async fn list_events(
     ),
     responses(
         (status = 200, description = "Counts of what the sync found.", body = prov_connectors::accounts::SyncReport),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn sync(
@@ -595,9 +553,7 @@ async fn sync(
     ),
     responses(
         (status = 200, description = "A page of accounts, and counts over all of them.", body = prov_connectors::accounts::AccountListing),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
@@ -624,16 +580,8 @@ async fn list_accounts(
     request_body = openapi::NewAccount,
     responses(
         (status = 201, description = "The account.", body = prov_connectors::accounts::AccountView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn create_account(
@@ -685,12 +633,7 @@ async fn create_account(
     ),
     responses(
         (status = 200, description = "The domains.", body = openapi::Items<String>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn domains(
@@ -715,12 +658,7 @@ async fn domains(
     ),
     responses(
         (status = 200, description = "The groups.", body = openapi::Items<prov_connectors::model::VendorGroup>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn groups(
@@ -747,16 +685,8 @@ async fn groups(
     request_body = openapi::GroupMember,
     responses(
         (status = 200, description = "The account.", body = prov_connectors::accounts::AccountView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn add_to_group(
@@ -793,13 +723,7 @@ async fn add_to_group(
     request_body = openapi::Matches,
     responses(
         (status = 200, description = "Each item's result.", body = openapi::MatchResults),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn matches(
@@ -832,13 +756,8 @@ macro_rules! account_action_route {
             ),
             responses(
                 (status = 200, description = "The account, or with `dry_run=true` what would be done to it.", body = ActionAnswer),
-                (status = 401, response = prov_web::openapi::InvalidToken),
-                (status = 403, response = prov_web::openapi::Forbidden),
-                (status = 404, response = prov_web::openapi::NotFound),
                 (status = 409, response = prov_web::openapi::Conflict),
-                (status = 422, response = prov_web::openapi::Unprocessable),
-                (status = 429, response = prov_web::openapi::RateLimited),
-                (status = 503, response = prov_web::openapi::ServiceUnavailable),
+                prov_web::openapi::CompanyAppRoute,
             )
         )]
         async fn $name(
@@ -913,9 +832,7 @@ async fn account_action(
     ),
     responses(
         (status = 200, description = "One entry per app.", body = openapi::Items<prov_connectors::accounts::MemberApp>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn member_apps(
@@ -948,13 +865,8 @@ struct DryRun {
     ),
     responses(
         (status = 200, description = "What would be (or was) done per account.", body = prov_connectors::accounts::RemoveAll),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn remove_all(
@@ -980,9 +892,7 @@ async fn remove_all(
     ),
     responses(
         (status = 200, description = "The task.", body = prov_connectors::onboarding::OnboardingView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn onboarding(
@@ -1007,14 +917,8 @@ async fn onboarding(
     request_body = openapi::OnboardingRun,
     responses(
         (status = 200, description = "The task, with per-app progress.", body = prov_connectors::onboarding::OnboardingView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn run_onboarding(
@@ -1042,13 +946,7 @@ async fn run_onboarding(
     request_body = openapi::DismissalRequest,
     responses(
         (status = 200, description = "The Remove app access task.", body = prov_connectors::dismissal::OffboardingView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn dismiss(
@@ -1078,8 +976,6 @@ async fn dismiss(
     ),
     responses(
         (status = 200, description = "The Remove app access task, cancelled.", body = prov_connectors::dismissal::OffboardingView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
@@ -1105,8 +1001,6 @@ async fn cancel_dismissal(
     ),
     responses(
         (status = 200, description = "The team member.", body = prov_core::team::TeamMemberView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
@@ -1132,9 +1026,7 @@ async fn rehire(
     ),
     responses(
         (status = 200, description = "The task.", body = prov_connectors::dismissal::OffboardingView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn offboarding(
@@ -1159,14 +1051,8 @@ async fn offboarding(
     request_body = openapi::OffboardingChange,
     responses(
         (status = 200, description = "The task.", body = prov_connectors::dismissal::OffboardingView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn update_offboarding(

@@ -61,9 +61,7 @@ type Answer = Result<Response, ApiError>;
     ),
     responses(
         (status = 200, description = "The connection (`not_connected` when there is none).", body = prov_connectors::connections::ConnectionView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn status(
@@ -88,16 +86,8 @@ async fn status(
     request_body = openapi::ApiKeyCredentials,
     responses(
         (status = 200, description = "The connection.", body = prov_connectors::connections::ConnectionView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
+        prov_web::openapi::CompanyAppRoute,
     )
 )]
 async fn connect(
@@ -123,9 +113,7 @@ async fn connect(
     ),
     responses(
         (status = 200, description = "The connection.", body = prov_connectors::connections::ConnectionView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
     )
 )]
@@ -151,14 +139,7 @@ async fn disconnect(
     request_body = openapi::OAuthStart,
     responses(
         (status = 200, description = "Where to send the browser.", body = prov_connectors::connections::StartedAuthorization),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
     )
 )]
 async fn start_oauth(

@@ -70,12 +70,7 @@ pub fn routes(services: Services) -> Router {
         (status = 200, description = "The company was created (or the answer is replayed, with `Idempotent-Replayed: true`).",
             body = prov_core::provisioning::ProvisionResponse,
             headers(("Idempotent-Replayed" = String, description = "`true` on a replayed answer."))),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn provision(
@@ -131,12 +126,7 @@ struct ClaimAnswer {
     request_body = openapi::ClaimBody,
     responses(
         (status = 201, description = "Claimed: the admin token, shown once.", body = ClaimAnswer),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 410, response = prov_web::openapi::Gone),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn confirm_claim(
@@ -164,7 +154,6 @@ async fn confirm_claim(
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),),
     responses(
         (status = 200, description = "A page of companies.", body = prov_core::listing::Listing<prov_core::provisioning::Company>),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
@@ -187,14 +176,8 @@ async fn list_companies(
     request_body = openapi::CompanyChange,
     responses(
         (status = 200, description = "The company, as changed.", body = prov_core::provisioning::Company),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
         (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
         (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
     )
 )]
 async fn update_company(
@@ -216,8 +199,6 @@ async fn update_company(
     params(("company_id" = String, Path, description = "The company's id.")),
     responses(
         (status = 200, description = "The company.", body = prov_core::provisioning::Company),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 404, response = prov_web::openapi::NotFound),
     )
 )]
 async fn get_company(
