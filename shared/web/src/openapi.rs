@@ -227,3 +227,136 @@ pub enum BoolText {
     True,
     False,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    struct Change {
+        name: String,
+    }
+
+    /// A company route with the token, a resource in its path and a JSON body.
+    #[utoipa::path(
+        patch,
+        path = "/v1/things/{thing_id}",
+        security(("token" = [])),
+        request_body = Change,
+        responses(
+            (status = 200, description = "The thing."),
+            (status = 409, response = Conflict),
+        )
+    )]
+    #[allow(dead_code)]
+    fn change_thing() {}
+
+    /// A vendor-calling route without a body.
+    #[utoipa::path(
+        post,
+        path = "/v1/things/{thing_id}/sync",
+        security(("token" = [])),
+        responses((status = 200, description = "Synced."), CompanyAppRoute)
+    )]
+    #[allow(dead_code)]
+    fn sync_thing() {}
+
+    /// A public page that describes its own 404, and a form body.
+    #[utoipa::path(
+        post,
+        path = "/pages/{page_id}",
+        request_body(content = Change, content_type = "application/x-www-form-urlencoded"),
+        responses(
+            (status = 200, description = "The page.", content_type = "text/html", body = String),
+            (status = 404, description = "No such page (a page).", content_type = "text/html", body = String),
+        )
+    )]
+    #[allow(dead_code)]
+    fn submit_page() {}
+
+    /// The document itself.
+    #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "This.")))]
+    #[allow(dead_code)]
+    fn openapi_json() {}
+
+    #[derive(OpenApi)]
+    #[openapi(paths(change_thing, sync_thing, submit_page, openapi_json))]
+    struct Part;
+
+    /// Each status of the operation, with the named response it refers to ("" when inline).
+    fn responses(doc: &Value, path: &str, method: &str) -> Vec<(String, String)> {
+        let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+        responses
+            .iter()
+            .map(|(status, r)| {
+                let name = r["$ref"].as_str().unwrap_or("");
+                (
+                    status.clone(),
+                    name.trim_start_matches("#/components/responses/").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(s, n)| (s.to_string(), n.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn refusals_follow_from_the_kind_of_route() {
+        let doc = serde_json::to_value(document([Part::openapi()])).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(
+            responses(&doc, "/v1/things/{thing_id}", "patch"),
+            pairs(&[
+                ("200", ""),
+                ("400", "InvalidRequest"),
+                ("401", "InvalidToken"),
+                ("404", "NotFound"),
+                ("409", "Conflict"),
+                ("413", "PayloadTooLarge"),
+                ("415", "UnsupportedMediaType"),
+                ("422", "Unprocessable"),
+                ("500", "InternalError"),
+                ("503", "ServiceUnavailable"),
+            ])
+        );
+        assert_eq!(
+            responses(&doc, "/v1/things/{thing_id}/sync", "post"),
+            pairs(&[
+                ("200", ""),
+                ("401", "InvalidToken"),
+                ("403", "Forbidden"),
+                ("404", "NotFound"),
+                ("422", "Unprocessable"),
+                ("429", "RateLimited"),
+                ("500", "InternalError"),
+                ("503", "ServiceUnavailable"),
+            ])
+        );
+        // Public, a form body: no 401 and no JSON refusals; its own HTML 404 is kept.
+        assert_eq!(
+            responses(&doc, "/pages/{page_id}", "post"),
+            pairs(&[
+                ("200", ""),
+                ("404", ""),
+                ("500", "InternalError"),
+                ("503", "ServiceUnavailable")
+            ])
+        );
+        assert_eq!(
+            doc["paths"]["/pages/{page_id}"]["post"]["responses"]["404"]["description"],
+            "No such page (a page)."
+        );
+        assert_eq!(responses(&doc, "/openapi.json", "get"), pairs(&[("200", "")]));
+        // Every response referred to is defined.
+        for name in ["InvalidToken", "NotFound", "RateLimited", "ServiceUnavailable"] {
+            assert!(doc["components"]["responses"][name].is_object(), "{name}");
+        }
+    }
+}
