@@ -1,5 +1,6 @@
-//! The OpenAPI document (`GET /openapi.json`) describes exactly the routes the functions
-//! serve, and is a well-formed OpenAPI 3.1 document as far as can be checked offline.
+//! The OpenAPI document (`GET /openapi.json`) is the one the code describes, describes
+//! exactly the routes the functions serve, and is a well-formed OpenAPI 3.1 document as far
+//! as can be checked offline.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +25,46 @@ async fn served_document() -> Value {
     let answer = prov_testkit::call(&local.app(), request).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.headers["content-type"], "application/json");
+    assert_eq!(answer.headers["cache-control"], "public, max-age=300");
     answer.json()
+}
+
+/// The committed document, which the accounts function serves.
+const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+
+/// The accounts function serves `docs/openapi.json` as committed, so that it need not link
+/// the other functions; this holds the committed copy to what the code describes.
+/// `UPDATE_OPENAPI=1` rewrites it instead.
+#[test]
+fn the_committed_document_is_the_one_the_code_describes() {
+    let parts = [provision::openapi(), accounts::openapi(), connect::openapi()];
+    let generated = prov_web::openapi::document(parts)
+        .to_pretty_json()
+        .expect("the document serializes")
+        + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some_and(|v| v == "1") {
+        std::fs::write(COMMITTED, &generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    if let Some((n, (was, is))) = committed
+        .lines()
+        .chain(std::iter::repeat(""))
+        .zip(generated.lines())
+        .enumerate()
+        .find(|(_, (was, is))| was != is)
+    {
+        panic!(
+            "docs/openapi.json is not the document the code describes (line {}: {was:?}, \
+             the code: {is:?}); rewrite it with \
+             `UPDATE_OPENAPI=1 cargo test -p e2e-tests --test e2e openapi` and commit it",
+            n + 1
+        );
+    }
+    assert_eq!(
+        committed, generated,
+        "docs/openapi.json has lines after the document"
+    );
 }
 
 fn routes() -> BTreeSet<(String, String)> {

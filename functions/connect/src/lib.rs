@@ -1,31 +1,17 @@
 //! The connect function: app connections. API-key connect (verified with the vendor before
 //! anything is saved), OAuth start and callback, status and disconnect.
+//!
+//! Its one feature's module owns the routes, their part of the OpenAPI document and the
+//! request bodies it describes; this file only puts them together.
 
-use std::collections::HashMap;
+mod connection;
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use maud::html;
-use prov_core::access::{Need, authorize};
-use prov_processes::connections::{self, Apps, CallbackOutcome};
-use prov_web::html::{layout, page, protect};
-use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
-
-mod openapi;
-
-pub use openapi::openapi;
+use axum::Router;
+use prov_processes::Apps;
+use utoipa::OpenApi;
 
 /// Routes this function serves, as `(method, path)`; the SAM template maps the same set.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/v1/companies/{company_id}/apps/{app}/connection"),
-    ("POST", "/v1/companies/{company_id}/apps/{app}/connection"),
-    ("DELETE", "/v1/companies/{company_id}/apps/{app}/connection"),
-    ("POST", "/v1/companies/{company_id}/apps/{app}/connection/oauth"),
-    ("GET", "/v1/oauth/callback"),
-];
+pub const ROUTES: &[(&str, &str)] = connection::ROUTES;
 
 /// The function's HTTP surface, ready to serve.
 pub fn router(apps: Apps) -> Router {
@@ -34,210 +20,10 @@ pub fn router(apps: Apps) -> Router {
 
 /// The routes alone, for mounting beside other functions' routes (the devserver).
 pub fn routes(apps: Apps) -> Router {
-    Router::new()
-        .route(
-            "/v1/companies/{company_id}/apps/{app}/connection",
-            get(status).post(connect).delete(disconnect),
-        )
-        .route(
-            "/v1/companies/{company_id}/apps/{app}/connection/oauth",
-            post(start_oauth),
-        )
-        .route("/v1/oauth/callback", get(callback))
-        .with_state(apps)
+    connection::routes().with_state(apps)
 }
 
-type Answer = Result<Response, ApiError>;
-
-/// The connection's state and non-secret details.
-#[utoipa::path(
-    get,
-    path = "/v1/companies/{company_id}/apps/{app}/connection",
-    tag = "connections",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-    ),
-    responses(
-        (status = 200, description = "The connection (`not_connected` when there is none).", body = prov_processes::connections::ConnectionView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-    )
-)]
-async fn status(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam((company_id, app)): PathParam<(String, String)>,
-) -> Answer {
-    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(connections::status(&apps, &company_id, &app).await?).into_response())
-}
-
-/// API-key connect: one real call to the vendor checks the credentials before anything is saved.
-#[utoipa::path(
-    post,
-    path = "/v1/companies/{company_id}/apps/{app}/connection",
-    tag = "connections",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-    ),
-    request_body = openapi::ApiKeyCredentials,
-    responses(
-        (status = 200, description = "The connection.", body = prov_processes::connections::ConnectionView),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 409, response = prov_web::openapi::Conflict),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 429, response = prov_web::openapi::RateLimited),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
-    )
-)]
-async fn connect(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam((company_id, app)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
-) -> Answer {
-    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let view = connections::connect_api_key(&apps, &actor, &access, &app, &body).await?;
-    Ok(Json(view).into_response())
-}
-
-/// Disconnects: credentials deleted; nothing changes at the vendor.
-#[utoipa::path(
-    delete,
-    path = "/v1/companies/{company_id}/apps/{app}/connection",
-    tag = "connections",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-    ),
-    responses(
-        (status = 200, description = "The connection.", body = prov_processes::connections::ConnectionView),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 409, response = prov_web::openapi::Conflict),
-    )
-)]
-async fn disconnect(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam((company_id, app)): PathParam<(String, String)>,
-) -> Answer {
-    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(connections::disconnect(&apps, &actor, &access, &app).await?).into_response())
-}
-
-/// OAuth connect: answers where to send the admin's browser (single-use `state`, PKCE S256, 10 minutes).
-#[utoipa::path(
-    post,
-    path = "/v1/companies/{company_id}/apps/{app}/connection/oauth",
-    tag = "connections",
-    security(("token" = [])),
-    params(
-        ("company_id" = String, Path, description = "The company's id."),
-        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
-    ),
-    request_body = openapi::OAuthStart,
-    responses(
-        (status = 200, description = "Where to send the browser.", body = prov_processes::connections::StartedAuthorization),
-        (status = 400, response = prov_web::openapi::InvalidRequest),
-        (status = 401, response = prov_web::openapi::InvalidToken),
-        (status = 403, response = prov_web::openapi::Forbidden),
-        (status = 404, response = prov_web::openapi::NotFound),
-        (status = 413, response = prov_web::openapi::PayloadTooLarge),
-        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
-        (status = 422, response = prov_web::openapi::Unprocessable),
-        (status = 503, response = prov_web::openapi::ServiceUnavailable),
-    )
-)]
-async fn start_oauth(
-    State(apps): State<Apps>,
-    Ctx(actor): Ctx,
-    PathParam((company_id, app)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
-) -> Answer {
-    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let started = connections::start_oauth(&apps, &actor, &access, &app, &body).await?;
-    let mut response = Json(started).into_response();
-    protect(&mut response);
-    Ok(response)
-}
-
-/// The vendor sends the admin's browser here. The answer is a redirect to the return URL
-/// chosen when the connect started (with `status=connected` or `error=…`), or a page.
-#[utoipa::path(
-    get,
-    path = "/v1/oauth/callback",
-    tag = "connections",
-    params(
-        ("state" = Option<String>, Query, description = "The single-use state of the authorization."),
-        ("code" = Option<String>, Query, description = "The vendor's grant code."),
-        ("error" = Option<String>, Query, description = "The vendor's refusal, when the admin denied access."),
-    ),
-    responses(
-        (status = 303, description = "Back to the `return_url` chosen at the start, with `status=connected` or `error=…&message=…`.",
-            headers(("Location" = String, description = "The return URL."))),
-        (status = 200, description = "Connected (a page; no return URL was given).", content_type = "text/html", body = String),
-        (status = 400, description = "Not connected, and why (a page; no return URL was given, or the state is not valid).", content_type = "text/html", body = String),
-    )
-)]
-async fn callback(
-    State(apps): State<Apps>,
-    ReqId(request_id): ReqId,
-    Query(query): Query<HashMap<String, String>>,
-) -> Answer {
-    let outcome = connections::finish_oauth(&apps, &request_id, &query).await?;
-    Ok(tell(outcome))
-}
-
-fn tell(outcome: CallbackOutcome) -> Response {
-    if let Some(return_url) = &outcome.return_url
-        && let Ok(mut url) = url::Url::parse(return_url)
-    {
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(app) = &outcome.app {
-                pairs.append_pair("app", app);
-            }
-            match &outcome.result {
-                Ok(()) => pairs.append_pair("status", "connected"),
-                Err(e) => pairs
-                    .append_pair("error", e.code)
-                    .append_pair("message", &e.message),
-            };
-        }
-        let mut response = StatusCode::SEE_OTHER.into_response();
-        if let Ok(location) = HeaderValue::from_str(url.as_str()) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        protect(&mut response);
-        return response;
-    }
-    match outcome.result {
-        Ok(()) => page(
-            StatusCode::OK,
-            layout(
-                "App connected",
-                html! { p { "The app is connected. You can close this window." } },
-            ),
-        ),
-        Err(e) => page(
-            StatusCode::BAD_REQUEST,
-            layout(
-                "The app was not connected",
-                html! { p.error role="alert" { (e.message) } },
-            ),
-        ),
-    }
+/// This function's part of the OpenAPI document: its operations and the bodies they read.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    connection::Doc::openapi()
 }

@@ -139,6 +139,44 @@ pub fn button_form(admin: &Admin, action: &str, label: &str, class: &str) -> Mar
     }
 }
 
+/// Fixed confirmations for `?done=`: nothing a link can put on the page verbatim.
+pub fn done_text(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "connected" => "Connected.",
+        "disconnected" => "Disconnected. The credentials were deleted; nothing changed in the app.",
+        "matched" => "Matches saved.",
+        "created" => {
+            "Account created. The app sent an invitation: it shows \"Invite Sent\" until the person accepts."
+        }
+        "suspended" => "Account suspended.",
+        "reactivated" => "Account reactivated.",
+        "deleted" => "Account removed.",
+        "unmatched" => "Account unmatched. The account in the app was left as it is.",
+        "onboarding" => "Setup started: accounts are being created.",
+        "dismissed" => "Dismissal saved.",
+        "offboarding" => "Saved.",
+        "cancelled" => "Dismissal cancelled: nothing will be removed.",
+        "rehired" => "Rehired: what was still to come is cancelled.",
+        _ => return None,
+    })
+}
+
+/// A state in the product's words: `invite_sent` is "Invite Sent".
+pub fn label_of(state: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in state.split('_').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
 pub const STYLESHEET: &str = include_str!("../static/console.css");
 /// htmx 2.0.11 (`htmx.org` on npm, 0BSD), vendored: no CDN.
 pub const HTMX: &str = include_str!("../static/htmx.min.js");

@@ -10,8 +10,8 @@ use prov_core::{Category, Error, Services};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::RequestId;
 use crate::error::ApiError;
+use crate::layers::{MAX_BODY_BYTES, RequestId};
 
 /// A JSON object body: `Content-Type: application/json`, within the size limit, valid JSON,
 /// an object at the top.
@@ -49,7 +49,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 ApiError::refused(
                     "body",
                     Category::PayloadTooLarge,
-                    format!("The body is larger than {} bytes.", crate::MAX_BODY_BYTES),
+                    format!("The body is larger than {MAX_BODY_BYTES} bytes."),
                 )
             } else {
                 ApiError::refused("body", Category::InvalidRequest, "The body could not be read.")

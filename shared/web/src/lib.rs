@@ -10,6 +10,7 @@ mod extract;
 pub mod html;
 mod layers;
 pub mod openapi;
+pub mod routes;
 
 pub use error::ApiError;
 pub use extract::{Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId};

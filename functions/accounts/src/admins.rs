@@ -1,0 +1,150 @@
+//! Admins and their permissions: list, invite a non-employee admin, grant or revoke.
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use prov_core::access::{Need, authorize};
+use prov_core::admins;
+use prov_core::company::Permission;
+use prov_core::listing::ListQuery;
+use prov_processes::Apps;
+use prov_web::{Ctx, JsonObject, PathParam, QueryParams};
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::common::{Answer, created};
+
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/companies/{company_id}/admins"),
+    ("POST", "/v1/companies/{company_id}/admins"),
+    ("PATCH", "/v1/companies/{company_id}/admins/{admin_id}"),
+];
+
+pub(crate) fn routes() -> Router<Apps> {
+    Router::new()
+        .route(
+            "/v1/companies/{company_id}/admins",
+            get(list_admins).post(invite_admin),
+        )
+        .route(
+            "/v1/companies/{company_id}/admins/{admin_id}",
+            patch(set_permissions),
+        )
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(list_admins, invite_admin, set_permissions))]
+pub(crate) struct Doc;
+
+/// The company's admins with their effective permissions.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/admins",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of admins.", body = prov_core::listing::Listing<prov_core::admins::AdminView>),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
+async fn list_admins(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam(company_id): PathParam<String>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Answer {
+    let svc = &apps.services;
+    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(admins::list(svc, &company_id, &query).await?).into_response())
+}
+
+/// Invites a non-employee admin (the owning partner or the primary admin).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/admins",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+    ),
+    request_body = AdminInvite,
+    responses(
+        (status = 201, description = "The invited admin.", body = prov_core::admins::AdminView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 409, response = prov_web::openapi::Conflict),
+    )
+)]
+async fn invite_admin(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam(company_id): PathParam<String>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
+    Ok(created(admins::invite(svc, &actor, &access, &body).await?))
+}
+
+/// Grants or revokes an admin's permissions (the owning partner or the primary admin).
+#[utoipa::path(
+    patch,
+    path = "/v1/companies/{company_id}/admins/{admin_id}",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("admin_id" = String, Path, description = "The admin's id."),
+    ),
+    request_body = PermissionsChange,
+    responses(
+        (status = 200, description = "The admin, as changed.", body = prov_core::admins::AdminView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 409, response = prov_web::openapi::Conflict),
+    )
+)]
+async fn set_permissions(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, admin_id)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
+    Ok(Json(admins::set_permissions(svc, &actor, &access, &admin_id, &body).await?).into_response())
+}
+
+// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
+// request schemas below describe what that validation accepts: unknown attributes are
+// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
+// optional, strings are trimmed and must not be blank.
+
+/// `POST …/admins`: a non-employee admin, who claims access by an emailed link.
+#[derive(ToSchema, Deserialize)]
+#[allow(dead_code)] // described, never built: the use case reads the body
+#[serde(deny_unknown_fields)]
+pub struct AdminInvite {
+    #[schema(min_length = 1, max_length = 100)]
+    first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    last_name: String,
+    /// Unique across the service without regard to case.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    email: String,
+    #[schema(max_items = 10)]
+    permissions: Option<Vec<Permission>>,
+}
+
+/// `PATCH …/admins/{admin_id}`: the admin's permissions (an empty list revokes them all).
+#[derive(ToSchema, Deserialize)]
+#[allow(dead_code)] // described, never built: the use case reads the body
+#[serde(deny_unknown_fields)]
+pub struct PermissionsChange {
+    #[schema(max_items = 10)]
+    permissions: Vec<Permission>,
+}

@@ -1,0 +1,258 @@
+//! Dismissal (schedule, move, cancel), rehire, and the "Remove app access" task that the
+//! dismissal starts.
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use prov_core::access::{Need, authorize};
+use prov_core::catalog;
+use prov_processes::Apps;
+use prov_processes::dismissal;
+use prov_web::openapi::Boolish;
+use prov_web::{Ctx, JsonObject, PathParam, QueryParams};
+use serde::Deserialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+use crate::common::{Answer, DryRun};
+
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    (
+        "PUT",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    ),
+    (
+        "DELETE",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/rehire",
+    ),
+    (
+        "GET",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    ),
+    (
+        "POST",
+        "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    ),
+];
+
+pub(crate) fn routes() -> Router<Apps> {
+    Router::new()
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+            put(dismiss).delete(cancel_dismissal),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/rehire",
+            post(rehire),
+        )
+        .route(
+            "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+            get(offboarding).post(update_offboarding),
+        )
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(dismiss, cancel_dismissal, rehire, offboarding, update_offboarding))]
+pub(crate) struct Doc;
+
+/// Dismisses (or moves the last day); `?dry_run=true` answers what would happen and when.
+/// Dismisses the person (or moves the last day); `dry_run=true` answers what would happen, saving nothing.
+#[utoipa::path(
+    put,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+        ("dry_run" = Option<bool>, Query, description = "`true`: answer what would be done, doing nothing."),
+    ),
+    request_body = DismissalRequest,
+    responses(
+        (status = 200, description = "The Remove app access task.", body = prov_processes::dismissal::OffboardingView),
+        (status = 409, response = prov_web::openapi::Conflict),
+    )
+)]
+async fn dismiss(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+    QueryParams(query): QueryParams<DryRun>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
+    let dry_run = query.dry_run.unwrap_or(false);
+    Ok(
+        Json(dismissal::dismiss(&apps, &actor, &access, &team_member_id, &body, dry_run).await?)
+            .into_response(),
+    )
+}
+
+/// Cancels a scheduled dismissal.
+#[utoipa::path(
+    delete,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The Remove app access task, cancelled.", body = prov_processes::dismissal::OffboardingView),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
+async fn cancel_dismissal(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
+    Ok(Json(dismissal::cancel(&apps, &actor, &access, &team_member_id).await?).into_response())
+}
+
+/// Rehires the person: cancels what is still to come.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/rehire",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The team member.", body = prov_core::team::TeamMemberView),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
+async fn rehire(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
+    Ok(Json(dismissal::rehire(&apps, &actor, &access, &team_member_id).await?).into_response())
+}
+
+/// The "Remove app access" task.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    responses(
+        (status = 200, description = "The task.", body = prov_processes::dismissal::OffboardingView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+    )
+)]
+async fn offboarding(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(dismissal::offboarding(&apps, &access, &team_member_id).await?).into_response())
+}
+
+/// Changes removal choices, confirms what the safeguard paused, or retries failures.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/team_members/{team_member_id}/offboarding",
+    tag = "checklists",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("team_member_id" = String, Path, description = "The team member's id."),
+    ),
+    request_body = OffboardingChange,
+    responses(
+        (status = 200, description = "The task.", body = prov_processes::dismissal::OffboardingView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 409, response = prov_web::openapi::Conflict),
+    )
+)]
+async fn update_offboarding(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, team_member_id)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(
+        Json(dismissal::update_offboarding(&apps, &actor, &access, &team_member_id, &body).await?)
+            .into_response(),
+    )
+}
+
+// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
+// request schemas below describe what that validation accepts: unknown attributes are
+// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
+// optional, strings are trimmed and must not be blank.
+
+/// Per app (its slug, from the app directory): `suspend` (where the app can) or `delete`
+/// (the default).
+#[derive(Deserialize)]
+#[allow(dead_code)] // described, never built
+pub struct RemovalChoices(std::collections::BTreeMap<String, String>);
+
+impl PartialSchema for RemovalChoices {
+    fn schema() -> RefOr<Schema> {
+        let slugs: Vec<&str> = catalog::directory(true).map(|a| a.slug).collect();
+        ObjectBuilder::new()
+            .description(Some(
+                "Per app (its slug): `suspend` (where the app can) or `delete` (the default).",
+            ))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(slugs)),
+            ))
+            .additional_properties(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["suspend", "delete"])),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for RemovalChoices {}
+
+/// `PUT …/dismissal`.
+#[derive(ToSchema, Deserialize)]
+#[allow(dead_code)] // described, never built: the use case reads the body
+#[serde(deny_unknown_fields)]
+pub struct DismissalRequest {
+    /// Access ends at 00:00 America/Los_Angeles the day after.
+    #[schema(format = Date)]
+    last_day: String,
+    removal: Option<RemovalChoices>,
+    /// Two-step offboarding: suspend at dismissal, delete this many days later.
+    #[schema(minimum = 1, maximum = 90)]
+    two_step_days: Option<u32>,
+}
+
+/// `POST …/offboarding`: change choices before the task runs, confirm what the safeguard
+/// paused, retry failures.
+#[derive(ToSchema, Deserialize)]
+#[allow(dead_code)] // described, never built: the use case reads the body
+#[serde(deny_unknown_fields)]
+pub struct OffboardingChange {
+    removal: Option<RemovalChoices>,
+    confirm: Option<Boolish>,
+    retry: Option<Boolish>,
+}

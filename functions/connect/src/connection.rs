@@ -1,0 +1,282 @@
+//! App connections: API-key connect (verified with the vendor before anything is saved),
+//! OAuth start and callback, status and disconnect.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use maud::html;
+use prov_core::access::{Need, authorize};
+use prov_core::catalog::{self, ConnectionType, FieldKind};
+use prov_processes::connections::{self, Apps, CallbackOutcome};
+use prov_web::html::{layout, page, protect};
+use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
+use serde::Deserialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/companies/{company_id}/apps/{app}/connection"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/connection"),
+    ("DELETE", "/v1/companies/{company_id}/apps/{app}/connection"),
+    ("POST", "/v1/companies/{company_id}/apps/{app}/connection/oauth"),
+    ("GET", "/v1/oauth/callback"),
+];
+
+pub(crate) fn routes() -> Router<Apps> {
+    Router::new()
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/connection",
+            get(status).post(connect).delete(disconnect),
+        )
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/connection/oauth",
+            post(start_oauth),
+        )
+        .route("/v1/oauth/callback", get(callback))
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(status, connect, disconnect, start_oauth, callback))]
+pub(crate) struct Doc;
+
+type Answer = Result<Response, ApiError>;
+
+/// The connection's state and non-secret details.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps/{app}/connection",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The connection (`not_connected` when there is none).", body = prov_processes::connections::ConnectionView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+    )
+)]
+async fn status(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(connections::status(&apps, &company_id, &app).await?).into_response())
+}
+
+/// API-key connect: one real call to the vendor checks the credentials before anything is saved.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/connection",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    request_body = ApiKeyCredentials,
+    responses(
+        (status = 200, description = "The connection.", body = prov_processes::connections::ConnectionView),
+        (status = 409, response = prov_web::openapi::Conflict),
+        prov_web::openapi::CompanyAppRoute,
+    )
+)]
+async fn connect(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let view = connections::connect_api_key(&apps, &actor, &access, &app, &body).await?;
+    Ok(Json(view).into_response())
+}
+
+/// Disconnects: credentials deleted; nothing changes at the vendor.
+#[utoipa::path(
+    delete,
+    path = "/v1/companies/{company_id}/apps/{app}/connection",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The connection.", body = prov_processes::connections::ConnectionView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 409, response = prov_web::openapi::Conflict),
+    )
+)]
+async fn disconnect(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(connections::disconnect(&apps, &actor, &access, &app).await?).into_response())
+}
+
+/// OAuth connect: answers where to send the admin's browser (single-use `state`, PKCE S256, 10 minutes).
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/apps/{app}/connection/oauth",
+    tag = "connections",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    request_body = OAuthStart,
+    responses(
+        (status = 200, description = "Where to send the browser.", body = prov_processes::connections::StartedAuthorization),
+        (status = 403, response = prov_web::openapi::Forbidden),
+    )
+)]
+async fn start_oauth(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let started = connections::start_oauth(&apps, &actor, &access, &app, &body).await?;
+    let mut response = Json(started).into_response();
+    protect(&mut response);
+    Ok(response)
+}
+
+/// The vendor sends the admin's browser here. The answer is a redirect to the return URL
+/// chosen when the connect started (with `status=connected` or `error=…`), or a page.
+#[utoipa::path(
+    get,
+    path = "/v1/oauth/callback",
+    tag = "connections",
+    params(
+        ("state" = Option<String>, Query, description = "The single-use state of the authorization."),
+        ("code" = Option<String>, Query, description = "The vendor's grant code."),
+        ("error" = Option<String>, Query, description = "The vendor's refusal, when the admin denied access."),
+    ),
+    responses(
+        (status = 303, description = "Back to the `return_url` chosen at the start, with `status=connected` or `error=…&message=…`.",
+            headers(("Location" = String, description = "The return URL."))),
+        (status = 200, description = "Connected (a page; no return URL was given).", content_type = "text/html", body = String),
+        (status = 400, description = "Not connected, and why (a page; no return URL was given, or the state is not valid).", content_type = "text/html", body = String),
+    )
+)]
+async fn callback(
+    State(apps): State<Apps>,
+    ReqId(request_id): ReqId,
+    Query(query): Query<HashMap<String, String>>,
+) -> Answer {
+    let outcome = connections::finish_oauth(&apps, &request_id, &query).await?;
+    Ok(tell(outcome))
+}
+
+fn tell(outcome: CallbackOutcome) -> Response {
+    if let Some(return_url) = &outcome.return_url
+        && let Ok(mut url) = url::Url::parse(return_url)
+    {
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(app) = &outcome.app {
+                pairs.append_pair("app", app);
+            }
+            match &outcome.result {
+                Ok(()) => pairs.append_pair("status", "connected"),
+                Err(e) => pairs
+                    .append_pair("error", e.code)
+                    .append_pair("message", &e.message),
+            };
+        }
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        if let Ok(location) = HeaderValue::from_str(url.as_str()) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        protect(&mut response);
+        return response;
+    }
+    match outcome.result {
+        Ok(()) => page(
+            StatusCode::OK,
+            layout(
+                "App connected",
+                html! { p { "The app is connected. You can close this window." } },
+            ),
+        ),
+        Err(e) => page(
+            StatusCode::BAD_REQUEST,
+            layout(
+                "The app was not connected",
+                html! { p.error role="alert" { (e.message) } },
+            ),
+        ),
+    }
+}
+
+// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
+// request schemas below describe what that validation accepts; unknown attributes are
+// refused, `null` is taken as absent for optional attributes.
+
+/// API-key connect: exactly the app's credential fields (`credential_fields` of
+/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
+/// the options for `choice` fields. Secret fields go to the secret store only.
+///
+/// The schema is built from the app directory: one alternative per API-key app (titled
+/// with its slug; the `sandbox_*` apps exist on the devserver only).
+pub struct ApiKeyCredentials;
+
+impl PartialSchema for ApiKeyCredentials {
+    fn schema() -> RefOr<Schema> {
+        let mut any_of = AnyOfBuilder::new().description(Some(
+            "The credential fields of the app in the path, and no others.",
+        ));
+        for app in catalog::directory(true).filter(|a| a.connection_type == ConnectionType::ApiKey) {
+            let mut fields = ObjectBuilder::new()
+                .title(Some(app.slug))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for field in app.credential_fields {
+                let value = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(field.label));
+                let value = match field.kind {
+                    FieldKind::Text => value.min_length(Some(1)).max_length(Some(4096)),
+                    FieldKind::Url => value
+                        .format(Some(SchemaFormat::Custom("uri".into())))
+                        .pattern(Some("^https://")),
+                    FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
+                };
+                fields = fields.property(field.name, value).required(field.name);
+            }
+            any_of = any_of.item(fields);
+        }
+        any_of.into()
+    }
+}
+
+impl ToSchema for ApiKeyCredentials {}
+
+/// OAuth connect.
+#[derive(ToSchema, Deserialize)]
+#[allow(dead_code)] // described, never built: the use case reads the body
+#[serde(deny_unknown_fields)]
+pub struct OAuthStart {
+    /// Where the admin's browser goes back to, under one of the configured return origins.
+    #[schema(min_length = 1, max_length = 320)]
+    return_url: Option<String>,
+    /// A vendor test environment the app lists (`environments` of `GET /v1/apps/{app}`).
+    #[schema(min_length = 1, max_length = 320)]
+    environment: Option<String>,
+    /// Apps where one sign-in reaches several organizations (GitHub organization, Asana
+    /// workspace gid, DocuSign account id): the one to manage. Refused by other apps.
+    #[schema(min_length = 1, max_length = 200)]
+    organization: Option<String>,
+}

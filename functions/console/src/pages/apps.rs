@@ -1,0 +1,393 @@
+//! The App directory (with search), an app's page, and connecting (API key or OAuth) and
+//! disconnecting it.
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use prov_core::catalog::{self, App, ConnectionType, FieldKind};
+use prov_core::connector::Vendors;
+use prov_core::{Error, ErrorDetail};
+use prov_processes::connections::{self, Apps};
+use prov_web::PathParam;
+use serde_json::{Map, Value, json};
+
+use crate::answer::{Page, ok, see_other};
+use crate::form::{Fields, checked};
+use crate::session::{self, Admin};
+use crate::view::{self, badge, button_form, csrf_field, done_text, label_of, notice, problems};
+
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/console/apps"),
+    ("GET", "/console/apps/{app}"),
+    ("POST", "/console/apps/{app}/connect"),
+    ("POST", "/console/apps/{app}/oauth"),
+    ("GET", "/console/apps/{app}/disconnect"),
+    ("POST", "/console/apps/{app}/disconnect"),
+];
+
+pub(crate) fn routes() -> Router<Apps> {
+    Router::new()
+        .route("/console/apps", get(directory))
+        .route("/console/apps/{app}", get(app_page))
+        .route("/console/apps/{app}/connect", post(connect))
+        .route("/console/apps/{app}/oauth", post(start_oauth))
+        .route(
+            "/console/apps/{app}/disconnect",
+            get(disconnect_form).post(disconnect),
+        )
+}
+
+fn connection_label(app: &App) -> &'static str {
+    match app.connection_type {
+        ConnectionType::Oauth => "OAuth (sign in at the app)",
+        ConnectionType::ApiKey => "API key",
+    }
+}
+
+fn plan_note(app: &App) -> String {
+    let mut note = if app.requires_plus_or_premium {
+        "Needs the Plus or Premium plan.".to_owned()
+    } else {
+        "Included in every plan.".to_owned()
+    };
+    if let Some(vendor) = app.vendor_plan_note {
+        note.push(' ');
+        note.push_str(vendor);
+    }
+    note
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Search {
+    q: Option<String>,
+}
+
+async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<Search>) -> Page {
+    let listed = catalog::company_apps(&apps.services, &admin.access.company).await?;
+    let q = search.q.unwrap_or_default();
+    let needle = q.trim().to_lowercase();
+    let shown = |a: &catalog::CompanyApp| needle.is_empty() || a.name.to_lowercase().contains(&needle);
+    let card = |entry: &catalog::CompanyApp| {
+        let app = catalog::find(entry.slug)
+            .or_else(|| catalog::directory(true).find(|a| a.slug == entry.slug))
+            .copied();
+        html! {
+            li {
+                h3 { (entry.name) }
+                @if let Some(state) = entry.connection_state {
+                    p { (badge(&label_of(&serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))) }
+                }
+                p { "Connection: " (match entry.connection_type { ConnectionType::Oauth => "OAuth", ConnectionType::ApiKey => "API key" }) }
+                @if let Some(app) = app {
+                    p.muted { (plan_note(&app)) }
+                    p.muted { "Remove: " (app.remove_means) }
+                }
+                @if let Some(why) = &entry.unavailable_reason { p.warning { (why) } }
+                p { a href={ "/console/apps/" (entry.slug) } aria-label={ "Learn more about " (entry.name) } { "Learn More" } }
+            }
+        }
+    };
+    let connected: Vec<_> = listed.connected.iter().filter(|a| shown(a)).collect();
+    let available: Vec<_> = listed.available.iter().filter(|a| shown(a)).collect();
+    let unavailable: Vec<_> = listed.unavailable.iter().filter(|a| shown(a)).collect();
+    ok(view::page(
+        &admin,
+        "/console/apps",
+        "App directory",
+        html! {
+            form role="search" method="get" action="/console/apps" {
+                label for="q" { "Search apps" }
+                // With script: the list filters as you type (the same page, its directory part
+                // swapped in); without, the Search button does it.
+                input id="q" name="q" type="search" value=(q) autocomplete="off"
+                    hx-get="/console/apps" hx-trigger="input changed delay:250ms, search"
+                    hx-target="#directory" hx-select="#directory" hx-swap="outerHTML" hx-push-url="true";
+                p { button type="submit" class="secondary" { "Search" } }
+            }
+            section id="directory" aria-live="polite" {
+            h2 { "Connected apps" }
+            @if connected.is_empty() { p.muted { "No connected apps" @if !needle.is_empty() { " match your search" } "." } }
+            ul.cards { @for a in &connected { (card(a)) } }
+            h2 { "Provisioning apps" }
+            @if available.is_empty() { p.muted { "No apps to connect" @if !needle.is_empty() { " match your search" } "." } }
+            ul.cards { @for a in &available { (card(a)) } }
+            @if !unavailable.is_empty() {
+                h2 { "Not in your plan" }
+                ul.cards { @for a in &unavailable { (card(a)) } }
+            }
+            }
+        },
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct AppQuery {
+    done: Option<String>,
+    status: Option<String>,
+    error: Option<String>,
+    app: Option<String>,
+    message: Option<String>,
+    again: Option<String>,
+}
+
+fn credential_form(admin: &Admin, app: &App, kept: &Fields) -> Markup {
+    html! {
+        form method="post" action={ "/console/apps/" (app.slug) "/connect" } {
+            (csrf_field(admin))
+            @for field in app.credential_fields {
+                @let id = format!("field-{}", field.name);
+                label for=(id) { (field.label) }
+                @match field.kind {
+                    FieldKind::Choice { options } => {
+                        select id=(id) name=(field.name) required {
+                            @for option in options {
+                                option value=(option) selected[kept.get(field.name).is_some_and(|v| v == option)] { (option) }
+                            }
+                        }
+                    }
+                    FieldKind::Url => {
+                        input id=(id) name=(field.name) type="url" required value=[kept.get(field.name)];
+                    }
+                    FieldKind::Text => {
+                        @if field.secret {
+                            // Secrets are never rendered back, not even after a refusal.
+                            input id=(id) name=(field.name) type="password" autocomplete="off" required spellcheck="false";
+                        } @else {
+                            input id=(id) name=(field.name) type="text" required value=[kept.get(field.name)];
+                        }
+                    }
+                }
+            }
+            p { button type="submit" { "Connect " (app.name) } }
+        }
+    }
+}
+
+fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors) -> Markup {
+    let options = vendors.connect_options(app.slug);
+    let environments = options
+        .as_ref()
+        .map(|o| o.environments.clone())
+        .unwrap_or_default();
+    let organization = options.and_then(|o| o.organization_field);
+    html! {
+        form method="post" action={ "/console/apps/" (app.slug) "/oauth" } {
+            (csrf_field(admin))
+            @if environments.len() > 1 {
+                label for="environment" { "Environment" }
+                select id="environment" name="environment" {
+                    @for e in &environments { option value=(e) { (e) } }
+                }
+            }
+            @if organization.is_some() {
+                label for="organization" { "Organization to manage (optional)" }
+                input id="organization" name="organization" type="text";
+            }
+            p { "You will sign in at " (app.name) " to approve access, then come back here." }
+            p { button type="submit" { "Get " (app.name) } }
+        }
+    }
+}
+
+async fn render_app(
+    apps: &Apps,
+    admin: &Admin,
+    slug: &str,
+    q: &AppQuery,
+    refused: &[ErrorDetail],
+    kept: &Fields,
+) -> Page {
+    let app = *catalog::get(slug, apps.services.settings.sandbox)?;
+    let status = connections::status(apps, admin.company_id(), slug).await?;
+    let connected = status.state == "connected";
+    let plan = app.allowed_on(admin.access.company.plan);
+    let oauth_problem = q.error.as_ref().map(|code| {
+        let code = label_of(code);
+        format!("{} was not connected ({code}). Try again.", app.name)
+    });
+    // The redirect's `status=connected` is not trusted: the stored state is shown.
+    let oauth_ok = q.status.as_deref() == Some("connected") && q.app.as_deref() == Some(slug) && connected;
+    let _ = &q.message;
+    let caps = app.capabilities;
+    let body = html! {
+        (notice(done_text(q.done.as_deref())))
+        @if oauth_ok { p.notice role="status" { (app.name) " is connected." } }
+        @if let Some(p) = &oauth_problem { div.problems role="alert" { p { (p) } } }
+        (problems(refused))
+        p { "Status: " (badge(&label_of(&status.state))) }
+        @if let Some(problem) = &status.problem { p.warning { (problem) } }
+        h2 { "About" }
+        dl {
+            dt { "Connection" } dd { (connection_label(&app)) }
+            dt { "Plan" } dd { (plan_note(&app)) }
+            dt { "What it can do" }
+            dd {
+                (["Create accounts"].iter().filter(|_| caps.create)
+                    .chain(["Suspend"].iter().filter(|_| caps.suspend))
+                    .chain(["Remove"].iter().filter(|_| caps.delete))
+                    .chain(["Groups"].iter().filter(|_| caps.groups))
+                    .chain(["Work emails"].iter().filter(|_| caps.work_email))
+                    .copied().collect::<Vec<_>>().join(", "))
+            }
+            dt { "What \"remove\" means here" } dd { (app.remove_means) }
+            @if let Some(s) = app.suspend_means { dt { "What \"suspend\" means here" } dd { (s) } }
+        }
+        @if !app.differences_from_product_docs.is_empty() {
+            ul { @for d in app.differences_from_product_docs { li { (d) } } }
+        }
+        @if connected {
+            h2 { "Connected" }
+            @if let Some(at) = status.connected_at { p { "Since " (at.format("%B %-d, %Y %H:%M UTC")) "." } }
+            @if !status.tenant.is_empty() {
+                dl { @for (k, v) in &status.tenant { dt { (label_of(k)) } dd { (v) } } }
+            }
+            div.actions {
+                a.button href={ "/console/apps/" (slug) "/accounts" } { "Accounts" }
+                (button_form(admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
+                a.button.secondary href={ "/console/apps/" (slug) "/disconnect" } { "Disconnect" }
+            }
+        } @else {
+            h2 { "Connect" }
+            @match plan {
+                Err(why) => p.warning { (why) },
+                Ok(()) => {
+                    @match app.connection_type {
+                        ConnectionType::ApiKey => (credential_form(admin, &app, kept)),
+                        ConnectionType::Oauth => (oauth_form(admin, &app, apps.vendors.as_ref())),
+                    }
+                }
+            }
+        }
+    };
+    let status_code = refused
+        .first()
+        .and_then(|d| StatusCode::from_u16(d.category.status()).ok())
+        .unwrap_or(StatusCode::OK);
+    Ok(view::send(
+        status_code,
+        view::page(admin, "/console/apps", app.name, body),
+    ))
+}
+
+async fn app_page(
+    State(apps): State<Apps>,
+    admin: Result<Admin, session::Rejection>,
+    PathParam(slug): PathParam<String>,
+    Query(q): Query<AppQuery>,
+    uri: axum::http::Uri,
+) -> Page {
+    match admin {
+        Ok(admin) => render_app(&apps, &admin, &slug, &q, &[], &Fields::new()).await,
+        // Back from the vendor's OAuth consent: that redirect chain started on another site,
+        // so the browser withholds the `SameSite=Strict` session cookie. A same-origin
+        // refresh (no script) makes the same request again as a same-site one, once.
+        Err(session::Rejection::SignIn) if q.app.is_some() && q.again.is_none() => {
+            let again = format!("{}?{}&again=1", uri.path(), uri.query().unwrap_or_default());
+            let markup = html! {
+                (maud::DOCTYPE)
+                html lang="en" {
+                    head {
+                        meta charset="utf-8";
+                        meta http-equiv="refresh" content={ "0;url=" (again) };
+                        title { "Back to the console" }
+                    }
+                    body { main { p { a href=(again) { "Back to the console" } } } }
+                }
+            };
+            Ok(view::send(StatusCode::OK, markup))
+        }
+        Err(rejection) => Ok(rejection.into_response()),
+    }
+}
+
+async fn connect(
+    State(apps): State<Apps>,
+    admin: Admin,
+    PathParam(slug): PathParam<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Page {
+    let mut fields = checked(&admin, form)?;
+    fields.remove("csrf");
+    let body: Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    match connections::connect_api_key(&apps, &admin.actor, &admin.access, &slug, &body).await {
+        Ok(_) => Ok(see_other(&format!("/console/apps/{slug}?done=connected"))),
+        Err(Error::Refused(details)) => {
+            render_app(&apps, &admin, &slug, &AppQuery::default(), &details, &fields).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn start_oauth(
+    State(apps): State<Apps>,
+    admin: Admin,
+    PathParam(slug): PathParam<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Page {
+    let fields = checked(&admin, form)?;
+    let mut body = Map::new();
+    body.insert(
+        "return_url".into(),
+        json!(format!(
+            "{}/console/apps/{slug}",
+            apps.services.settings.public_base_url
+        )),
+    );
+    for name in ["environment", "organization"] {
+        if let Some(v) = fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            body.insert(name.into(), json!(v));
+        }
+    }
+    match connections::start_oauth(&apps, &admin.actor, &admin.access, &slug, &body).await {
+        Ok(started) => Ok(see_other(&started.authorize_url)),
+        Err(Error::Refused(details)) => {
+            render_app(
+                &apps,
+                &admin,
+                &slug,
+                &AppQuery::default(),
+                &details,
+                &Fields::new(),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn disconnect_form(State(apps): State<Apps>, admin: Admin, PathParam(slug): PathParam<String>) -> Page {
+    let app = catalog::get(&slug, apps.services.settings.sandbox)?;
+    ok(view::page(
+        &admin,
+        "/console/apps",
+        &format!("Disconnect {}", app.name),
+        html! {
+            div.warning role="note" {
+                p { strong { "Disconnecting deletes the credentials stored for " (app.name) "." } }
+                p { "Nothing changes in " (app.name) " itself: its accounts stay as they are. They are no longer managed from here: no new accounts, no suspend or remove, and the \"Remove app access\" task skips them (remove those accounts in the app yourself)." }
+            }
+            div.actions {
+                (button_form(&admin, &format!("/console/apps/{slug}/disconnect"), "Disconnect", "danger"))
+                a.button.secondary href={ "/console/apps/" (slug) } { "Cancel" }
+            }
+        },
+    ))
+}
+
+async fn disconnect(
+    State(apps): State<Apps>,
+    admin: Admin,
+    PathParam(slug): PathParam<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Page {
+    checked(&admin, form)?;
+    connections::disconnect(&apps, &admin.actor, &admin.access, &slug).await?;
+    Ok(see_other(&format!("/console/apps/{slug}?done=disconnected")))
+}
