@@ -60,8 +60,8 @@ async fn list_admins(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Answer {
     let svc = &apps.services;
-    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(admins::list(svc, &company_id, &query).await?).into_response())
+    let access = authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(admins::list(svc, &access, &query).await?).into_response())
 }
 
 /// Invites a non-employee admin (the owning partner or the primary admin).

@@ -163,8 +163,8 @@ async fn list_accounts(
     PathParam((company_id, app)): PathParam<(String, String)>,
     QueryParams(query): QueryParams<AccountQuery>,
 ) -> Answer {
-    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(accounts::list_accounts(&apps, &company_id, &app, &query).await?).into_response())
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(accounts::list_accounts(&apps, &access, &app, &query).await?).into_response())
 }
 
 /// Creates an account for a team member (the vendor invites them).
@@ -241,8 +241,8 @@ async fn domains(
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
 ) -> Answer {
-    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let items = accounts::work_email_domains(&apps, &company_id, &app).await?;
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let items = accounts::work_email_domains(&apps, &access, &app).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -266,8 +266,8 @@ async fn groups(
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
 ) -> Answer {
-    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let items = accounts::groups(&apps, &company_id, &app).await?;
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let items = accounts::groups(&apps, &access, &app).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -443,8 +443,8 @@ async fn member_apps(
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
 ) -> Answer {
-    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let items = accounts::member_apps(&apps, &company_id, &team_member_id).await?;
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    let items = accounts::member_apps(&apps, &access, &team_member_id).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 

@@ -46,6 +46,6 @@ async fn list_events(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Answer {
     let svc = &apps.services;
-    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(audit::list(svc, &company_id, &query).await?).into_response())
+    let access = authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(audit::list(svc, &access, &query).await?).into_response())
 }

@@ -63,8 +63,8 @@ async fn list_team(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Answer {
     let svc = &apps.services;
-    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
-    Ok(Json(team::list(svc, &company_id, &query).await?).into_response())
+    let access = authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    Ok(Json(team::list(svc, &access, &query).await?).into_response())
 }
 
 /// Adds a team member.
@@ -115,9 +115,9 @@ async fn get_team_member(
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
 ) -> Answer {
     let svc = &apps.services;
-    authorize(svc, &actor.principal, &company_id, Need::Read).await?;
+    let access = authorize(svc, &actor.principal, &company_id, Need::Read).await?;
     Ok(Json(team::TeamMemberView::from(
-        team::get(svc, &company_id, &team_member_id).await?,
+        team::get(svc, &access, &team_member_id).await?,
     ))
     .into_response())
 }

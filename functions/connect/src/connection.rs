@@ -68,8 +68,8 @@ async fn status(
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
 ) -> Answer {
-    authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(connections::status(&apps, &company_id, &app).await?).into_response())
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(connections::status(&apps, &access, &app).await?).into_response())
 }
 
 /// API-key connect: one real call to the vendor checks the credentials before anything is saved.

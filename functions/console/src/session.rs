@@ -79,7 +79,7 @@ pub struct Admin {
 
 impl Admin {
     pub fn company_id(&self) -> &str {
-        &self.access.company.id
+        &self.access.company().id
     }
 
     /// The admin's access for a page that needs more than signing in does (dismissals need
@@ -90,8 +90,7 @@ impl Admin {
 
     pub fn name(&self) -> String {
         self.access
-            .admin
-            .as_ref()
+            .admin()
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default()
     }

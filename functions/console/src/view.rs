@@ -29,7 +29,7 @@ pub fn page(admin: &Admin, current: &str, title: &str, body: Markup) -> Markup {
         title,
         html! {
             header.top {
-                a.brand href="/console/apps" { (admin.access.company.name) }
+                a.brand href="/console/apps" { (admin.access.company().name) }
                 nav aria-label="Main" {
                     ul {
                         @for (path, label) in NAV {

@@ -24,11 +24,33 @@ pub enum Need {
 }
 
 /// What `authorize` found: the company (at the version read) and the calling admin, if any.
+/// Only `authorize` builds one, so a use case that takes an `Access` was authorized for the
+/// company it names: every company-scoped use case takes one.
 #[derive(Debug, Clone)]
 pub struct Access {
-    pub company: Company,
-    pub company_version: u64,
-    pub admin: Option<User>,
+    company: Company,
+    company_version: u64,
+    admin: Option<User>,
+}
+
+impl Access {
+    pub fn company(&self) -> &Company {
+        &self.company
+    }
+
+    /// The version the company was read at (for a change written at that version).
+    pub fn company_version(&self) -> u64 {
+        self.company_version
+    }
+
+    pub fn into_company(self) -> Company {
+        self.company
+    }
+
+    /// The calling admin (`None` for the owning partner).
+    pub fn admin(&self) -> Option<&User> {
+        self.admin.as_ref()
+    }
 }
 
 pub async fn authorize(

@@ -58,7 +58,8 @@ impl From<&User> for AdminView {
     }
 }
 
-pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<AdminView>> {
+pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<Listing<AdminView>> {
+    let company_id = &access.company().id;
     let page = svc
         .store
         .query(&format!("COMPANY#{company_id}"), "USER#", query.page_request()?)
@@ -107,7 +108,7 @@ pub async fn invite(
     let last_name = v.text(&root, "last_name", true, Text::NAME);
     let email = v.parsed(&root, "email", true, values::email);
     let perms = permissions(&mut v, &root, false).unwrap_or_default();
-    let company = &access.company;
+    let company = &access.company();
     let user = match (first_name, last_name, email) {
         (Some(first_name), Some(last_name), Some(email)) => Some(User {
             id: new_id("usr"),
@@ -178,7 +179,7 @@ pub async fn set_permissions(
     v.only(&root, &["permissions"]);
     let wanted = permissions(&mut v, &root, true);
     let wanted = v.finish(wanted)?;
-    let company = &access.company;
+    let company = &access.company();
     let not_found = || Error::not_found("admin");
     if admin_id.is_empty() || admin_id.len() > 64 {
         return Err(not_found());

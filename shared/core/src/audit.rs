@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::access::Access;
 use crate::auth::Principal;
 use crate::error::Result;
 use crate::listing::{ListQuery, Listing};
@@ -180,7 +181,9 @@ pub async fn succeeded(
 }
 
 /// A company's events, newest first.
-pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<AuditEvent>> {
+/// A company's audit log, newest first.
+pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<Listing<AuditEvent>> {
+    let company_id = &access.company().id;
     let page = svc
         .audit
         .query(&partition(company_id), "", query.page_request()?.descending())

@@ -671,7 +671,9 @@ pub async fn confirm_claim(
 // Reading companies
 
 pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str) -> Result<Company> {
-    Ok(authorize(svc, principal, company_id, Need::Read).await?.company)
+    Ok(authorize(svc, principal, company_id, Need::Read)
+        .await?
+        .into_company())
 }
 
 /// Changes what a partner may change about a company: its plan.
@@ -695,17 +697,14 @@ pub async fn update_company(
     loop {
         attempt += 1;
         let access = authorize(svc, &actor.principal, company_id, Need::ChangePlan).await?;
-        let before = access.company.plan;
+        let before = access.company().plan;
         if before == plan {
-            return Ok(access.company);
+            return Ok(access.into_company());
         }
-        let mut company = access.company;
+        let version = access.company_version();
+        let mut company = access.into_company();
         company.plan = plan;
-        match svc
-            .store
-            .replace(company_item(&company)?, access.company_version)
-            .await
-        {
+        match svc.store.replace(company_item(&company)?, version).await {
             Ok(_) => {
                 audit::succeeded(
                     svc,

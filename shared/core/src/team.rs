@@ -240,7 +240,7 @@ pub async fn create(
         .parsed(&root, "offer_status", false, offer_status)
         .unwrap_or_default();
     let now = svc.clock.now();
-    let company_id = access.company.id.clone();
+    let company_id = access.company().id.clone();
     let member = match (first_name, last_name, kind) {
         (Some(first_name), Some(last_name), Some(kind)) => Some(TeamMember {
             id: new_ordered_id("tm"),
@@ -289,11 +289,13 @@ pub async fn create(
     Ok(member)
 }
 
-pub async fn get(svc: &Services, company_id: &str, id: &str) -> Result<TeamMember> {
-    Ok(load(svc, company_id, id).await?.1)
+pub async fn get(svc: &Services, access: &Access, id: &str) -> Result<TeamMember> {
+    Ok(load(svc, &access.company().id, id).await?.1)
 }
 
-async fn load(svc: &Services, company_id: &str, id: &str) -> Result<(u64, TeamMember)> {
+/// A team member with the version read, for the processes that run without a caller (the
+/// dismissal cleanup) and for changes written at that version.
+pub async fn load(svc: &Services, company_id: &str, id: &str) -> Result<(u64, TeamMember)> {
     let not_found = || Error::not_found("team_member");
     if id.is_empty() || id.len() > 64 {
         return Err(not_found());
@@ -454,7 +456,8 @@ pub async fn set_employment(
 }
 
 /// A company's team members in the order they were added.
-pub async fn list(svc: &Services, company_id: &str, query: &ListQuery) -> Result<Listing<TeamMemberView>> {
+pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<Listing<TeamMemberView>> {
+    let company_id = &access.company().id;
     let page = svc
         .store
         .query(&format!("COMPANY#{company_id}"), "TM#", query.page_request()?)

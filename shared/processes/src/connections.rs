@@ -122,7 +122,7 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
 /// The app, if this company may connect it, and how it connects.
 fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, ConnectOptions)> {
     let app = catalog::get(slug, apps.services.settings.sandbox)?;
-    if let Err(why) = app.allowed_on(access.company.plan) {
+    if let Err(why) = app.allowed_on(access.company().plan) {
         return Err(Error::forbidden("plan", why));
     }
     let options = apps
@@ -141,7 +141,8 @@ async fn load(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<(u64, 
     )
 }
 
-pub async fn status(apps: &Apps, company_id: &str, slug: &str) -> Result<ConnectionView> {
+pub async fn status(apps: &Apps, access: &Access, slug: &str) -> Result<ConnectionView> {
+    let company_id = &access.company().id;
     catalog::get(slug, apps.services.settings.sandbox)?;
     Ok(match load(apps, company_id, slug).await? {
         Some((_, c)) => ConnectionView::of(&c),
@@ -284,7 +285,7 @@ pub async fn connect_api_key(
         ));
     }
     let (tenant, secrets) = read_fields(app, body)?;
-    let company_id = &access.company.id;
+    let company_id = &access.company().id;
     let secrets = apps
         .vendors
         .connect_api_key(company_id, slug, &tenant, secrets)
@@ -419,7 +420,7 @@ pub async fn start_oauth(
         .map_err(|e| connect_error(app, e))?;
     let expires_at = apps.services.clock.now() + Duration::minutes(STATE_TTL_MINUTES);
     let pending = PendingAuthorization {
-        company_id: access.company.id.clone(),
+        company_id: access.company().id.clone(),
         app: slug.to_owned(),
         started_by: ActorRef::from(&actor.principal),
         pkce_verifier: authorization.pkce_verifier.expose_secret().to_owned(),
@@ -609,7 +610,7 @@ pub async fn finish_oauth(
 /// changes at the vendor; accounts stay, unmanaged, until the app is connected again.
 pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<ConnectionView> {
     catalog::get(slug, apps.services.settings.sandbox)?;
-    let company_id = &access.company.id;
+    let company_id = &access.company().id;
     let Some((_, mut connection)) = load(apps, company_id, slug).await? else {
         return Err(Error::not_found("connection"));
     };

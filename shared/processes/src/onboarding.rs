@@ -105,8 +105,8 @@ async fn load(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Opt
 }
 
 pub async fn view(apps: &Apps, access: &Access, team_member_id: &str) -> Result<OnboardingView> {
-    let company_id = access.company.id.as_str();
-    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    let member = team::get(&apps.services, access, team_member_id).await?;
     let connected: Vec<String> = summaries(&apps.services, company_id)
         .await?
         .into_iter()
@@ -125,7 +125,7 @@ pub async fn view(apps: &Apps, access: &Access, team_member_id: &str) -> Result<
         };
         if connected.iter().any(|c| c == app.slug) {
             connected_apps.push(entry);
-        } else if app.allowed_on(access.company.plan).is_ok() {
+        } else if app.allowed_on(access.company().plan).is_ok() {
             available_apps.push(entry);
         }
     }
@@ -160,8 +160,8 @@ pub async fn run(
     team_member_id: &str,
     body: &Map<String, Value>,
 ) -> Result<OnboardingView> {
-    let company_id = access.company.id.as_str();
-    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    let member = team::get(&apps.services, access, team_member_id).await?;
     if let Some(why) = blocked(&member) {
         return Err(Error::refused("team_member", Category::NotEligible, why));
     }

@@ -9,6 +9,7 @@ use axum::extract::{Form, Query, State};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use prov_core::Error;
+use prov_core::access::Access;
 use prov_core::catalog;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
@@ -56,7 +57,7 @@ async fn sync(
 }
 
 /// Every team member of the company (the match choices), in the order added.
-async fn whole_team(apps: &Apps, company_id: &str) -> Result<Vec<TeamMember>, Error> {
+async fn whole_team(apps: &Apps, access: &Access) -> Result<Vec<TeamMember>, Error> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -64,7 +65,7 @@ async fn whole_team(apps: &Apps, company_id: &str) -> Result<Vec<TeamMember>, Er
             limit: Some("100".into()),
             cursor: cursor.take(),
         };
-        let page = team::list(&apps.services, company_id, &query).await?;
+        let page = team::list(&apps.services, access, &query).await?;
         out.extend(page.items.into_iter().map(|v| v.member));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -128,8 +129,8 @@ async fn accounts_page(
         limit: Some("100".into()),
         cursor: q.cursor.clone(),
     };
-    let listing = accounts::list_accounts(&apps, admin.company_id(), &slug, &query).await?;
-    let team = whole_team(&apps, admin.company_id()).await?;
+    let listing = accounts::list_accounts(&apps, &admin.access, &slug, &query).await?;
+    let team = whole_team(&apps, &admin.access).await?;
     let name_of = |id: &str| {
         team.iter()
             .find(|m| m.id == id)
@@ -319,7 +320,7 @@ async fn action_form(
     let parsed = parse_action(&action)?;
     let app = *catalog::get(&slug, apps.services.settings.sandbox)?;
     let (_, account) = accounts::load(&apps, admin.company_id(), &slug, &account_id).await?;
-    let connected = connections::status(&apps, admin.company_id(), &slug).await?.state == "connected";
+    let connected = connections::status(&apps, &admin.access, &slug).await?.state == "connected";
     let view_ = AccountView::of(&app, account, connected);
     let back = back_to(
         &Fields::from_iter([("back".to_owned(), q.back.unwrap_or_default())]),

@@ -67,7 +67,7 @@ struct Search {
 }
 
 async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<Search>) -> Page {
-    let listed = catalog::company_apps(&apps.services, &admin.access.company).await?;
+    let listed = catalog::company_apps(&apps.services, &admin.access.company()).await?;
     let q = search.q.unwrap_or_default();
     let needle = q.trim().to_lowercase();
     let shown = |a: &catalog::CompanyApp| needle.is_empty() || a.name.to_lowercase().contains(&needle);
@@ -202,9 +202,9 @@ async fn render_app(
     kept: &Fields,
 ) -> Page {
     let app = *catalog::get(slug, apps.services.settings.sandbox)?;
-    let status = connections::status(apps, admin.company_id(), slug).await?;
+    let status = connections::status(apps, &admin.access, slug).await?;
     let connected = status.state == "connected";
-    let plan = app.allowed_on(admin.access.company.plan);
+    let plan = app.allowed_on(admin.access.company().plan);
     let oauth_problem = q.error.as_ref().map(|code| {
         let code = label_of(code);
         format!("{} was not connected ({code}). Try again.", app.name)

@@ -90,7 +90,7 @@ async fn dismissal_page(
     Query(fields): Query<Fields>,
 ) -> Page {
     admin.access_for(&apps, Need::ManageTeam).await?;
-    let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
+    let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let preview = match fields.get("last_day").filter(|d| !d.is_empty()) {
         Some(_) => {
             let body = dismissal_body(&fields);
@@ -184,7 +184,7 @@ async fn offboarding_page(
     PathParam(member_id): PathParam<String>,
     Query(q): Query<DoneQuery>,
 ) -> Page {
-    let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
+    let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let task = dismissal::offboarding(&apps, &admin.access, &member_id).await?;
     let body = html! {
         (notice(done_text(q.done.as_deref())))

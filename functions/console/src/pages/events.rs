@@ -36,13 +36,13 @@ async fn events_page(State(apps): State<Apps>, admin: Admin, Query(q): Query<Cur
         limit: Some("50".into()),
         cursor: q.cursor,
     };
-    let listing = audit::list(&apps.services, admin.company_id(), &query).await?;
+    let listing = audit::list(&apps.services, &admin.access, &query).await?;
     let first_admins = ListQuery {
         limit: Some("100".into()),
         cursor: None,
     };
     let names: HashMap<String, String> =
-        prov_core::admins::list(&apps.services, admin.company_id(), &first_admins)
+        prov_core::admins::list(&apps.services, &admin.access, &first_admins)
             .await?
             .items
             .into_iter()

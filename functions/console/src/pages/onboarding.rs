@@ -36,7 +36,7 @@ async fn onboarding_page(
     PathParam(member_id): PathParam<String>,
     Query(q): Query<DoneQuery>,
 ) -> Page {
-    let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
+    let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let task = onboarding::view(&apps, &admin.access, &member_id).await?;
     let name_of = |slug: &str| catalog::get(slug, true).map(|a| a.name).unwrap_or("");
     let body = html! {

@@ -119,12 +119,9 @@ async fn open_session(apps: &Apps, request_id: &str, principal: prov_core::auth:
     audit::succeeded(
         &apps.services,
         &actor,
-        &access.company.id,
+        &access.company().id,
         "console.signed_in",
-        Target::new(
-            "user",
-            &access.admin.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
-        ),
+        Target::new("user", &access.admin().map(|a| a.id.clone()).unwrap_or_default()),
         None,
     )
     .await;
@@ -228,12 +225,7 @@ async fn sign_out(
         "console.signed_out",
         Target::new(
             "user",
-            &admin
-                .access
-                .admin
-                .as_ref()
-                .map(|a| a.id.clone())
-                .unwrap_or_default(),
+            &admin.access.admin().map(|a| a.id.clone()).unwrap_or_default(),
         ),
         None,
     )

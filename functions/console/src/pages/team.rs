@@ -46,7 +46,7 @@ async fn team_page(State(apps): State<Apps>, admin: Admin, Query(q): Query<Curso
         limit: Some("50".into()),
         cursor: q.cursor,
     };
-    let listing = team::list(&apps.services, admin.company_id(), &query).await?;
+    let listing = team::list(&apps.services, &admin.access, &query).await?;
     ok(view::page(
         &admin,
         "/console/team",
@@ -79,8 +79,8 @@ async fn member_page(
     PathParam(member_id): PathParam<String>,
     Query(q): Query<DoneQuery>,
 ) -> Page {
-    let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
-    let items = accounts::member_apps(&apps, admin.company_id(), &member_id).await?;
+    let member = team::get(&apps.services, &admin.access, &member_id).await?;
+    let items = accounts::member_apps(&apps, &admin.access, &member_id).await?;
     let back = format!("/console/team/{member_id}");
     let removable = items.iter().any(|i| {
         i.account
@@ -184,7 +184,7 @@ async fn remove_all_form(
     admin: Admin,
     PathParam(member_id): PathParam<String>,
 ) -> Page {
-    let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
+    let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let plan = accounts::remove_all(&apps, &admin.actor, &admin.access, &member_id, true).await?;
     let deletes = plan.accounts.iter().filter(|r| r.action == "delete").count();
     ok(view::page(
@@ -215,7 +215,7 @@ async fn remove_all(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     checked(&admin, form)?;
-    let member = team::get(&apps.services, admin.company_id(), &member_id).await?;
+    let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let report = accounts::remove_all(&apps, &admin.actor, &admin.access, &member_id, false).await?;
     ok(view::page(
         &admin,

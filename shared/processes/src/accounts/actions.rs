@@ -44,7 +44,7 @@ pub async fn act(
     action: Action,
 ) -> Result<AccountView> {
     let app = app_of(apps, slug)?;
-    let company_id = access.company.id.as_str();
+    let company_id = access.company().id.as_str();
     let (version, account) = load(apps, company_id, slug, account_id).await?;
     let account = perform_action(apps, company_id, app, version, account, action).await?;
     audit::succeeded(
@@ -145,7 +145,7 @@ pub async fn plan_action(
     action: Action,
 ) -> Result<ActionPlan> {
     let app = app_of(apps, slug)?;
-    let company_id = access.company.id.as_str();
+    let company_id = access.company().id.as_str();
     let (_, account) = load(apps, company_id, slug, account_id).await?;
     check_action(app, &account, action)?;
     let connected = is_connected(apps, company_id, slug).await?;

@@ -30,11 +30,11 @@ pub async fn create_account(
     work_email: Option<&str>,
 ) -> Result<AccountView> {
     let app = app_of(apps, slug)?;
-    let company_id = access.company.id.as_str();
-    if let Err(why) = app.allowed_on(access.company.plan) {
+    let company_id = access.company().id.as_str();
+    if let Err(why) = app.allowed_on(access.company().plan) {
         return Err(Error::forbidden("plan", why));
     }
-    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    let member = team::get(&apps.services, access, team_member_id).await?;
     eligibility(Subject::TeamMember(&member))?;
     if work_email.is_some() && !app.capabilities.work_email {
         return Err(Error::invalid(

@@ -35,7 +35,7 @@ pub async fn submit_matches(
     body: &Map<String, Value>,
 ) -> Result<Vec<MatchResult>> {
     let app = app_of(apps, slug)?;
-    let company_id = access.company.id.as_str();
+    let company_id = access.company().id.as_str();
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["matches"]);
@@ -71,7 +71,7 @@ pub async fn submit_matches(
     let connected = is_connected(apps, company_id, slug).await?;
     let mut results = Vec::with_capacity(changes.len());
     for (account_id, change) in changes {
-        let outcome = apply_match(apps, actor, company_id, app, &account_id, change).await;
+        let outcome = apply_match(apps, actor, access, app, &account_id, change).await;
         results.push(match outcome {
             Ok(account) => MatchResult {
                 account_id,
@@ -92,11 +92,12 @@ pub async fn submit_matches(
 pub(super) async fn apply_match(
     apps: &Apps,
     actor: &Actor,
-    company_id: &str,
+    access: &Access,
     app: &App,
     account_id: &str,
     change: MatchChange,
 ) -> Result<AppAccount> {
+    let company_id = &access.company().id;
     let (version, account) = load(apps, company_id, app.slug, account_id).await?;
     let (next, action, detail) = match change {
         MatchChange::DoNotMatch => (
@@ -105,7 +106,7 @@ pub(super) async fn apply_match(
             None,
         ),
         MatchChange::To(tm_id) => {
-            let member = team::get(&apps.services, company_id, &tm_id).await?;
+            let member = team::get(&apps.services, access, &tm_id).await?;
             eligibility(Subject::TeamMember(&member))?;
             if !account.present {
                 return Err(Error::invalid(

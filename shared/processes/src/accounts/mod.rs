@@ -25,6 +25,7 @@ pub use matching::match_accounts;
 pub use records::{AppAccount, MatchedBy, Matching, Suggestion, account_id, action_error, load};
 pub use remove_all::{Removal, RemoveAll, add_to_group, groups, remove_all, work_email_domains};
 pub use sync::{SyncReport, sync};
+pub(crate) use views::apps_of_member;
 pub use views::{
     AccountListing, AccountQuery, AccountSummary, AccountView, MemberApp, list_accounts, member_apps,
     status_name,

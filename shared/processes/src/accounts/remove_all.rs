@@ -42,8 +42,8 @@ pub async fn remove_all(
     team_member_id: &str,
     dry_run: bool,
 ) -> Result<RemoveAll> {
-    let company_id = access.company.id.as_str();
-    team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    team::get(&apps.services, access, team_member_id).await?;
     let mut plan = Vec::new();
     for (slug, account_id) in member_links(apps, company_id, team_member_id).await? {
         let app = app_of(apps, &slug)?;
@@ -114,7 +114,8 @@ pub async fn remove_all(
 }
 
 /// The domains a work email may be created on in `slug` (Google Workspace, Microsoft 365).
-pub async fn work_email_domains(apps: &Apps, company_id: &str, slug: &str) -> Result<Vec<String>> {
+pub async fn work_email_domains(apps: &Apps, access: &Access, slug: &str) -> Result<Vec<String>> {
+    let company_id = &access.company().id;
     let app = app_of(apps, slug)?;
     if !app.capabilities.work_email {
         return Err(Error::invalid(
@@ -130,7 +131,8 @@ pub async fn work_email_domains(apps: &Apps, company_id: &str, slug: &str) -> Re
 }
 
 /// The groups of `slug` (Google Workspace) accounts can be put in.
-pub async fn groups(apps: &Apps, company_id: &str, slug: &str) -> Result<Vec<VendorGroup>> {
+pub async fn groups(apps: &Apps, access: &Access, slug: &str) -> Result<Vec<VendorGroup>> {
+    let company_id = &access.company().id;
     let app = app_of(apps, slug)?;
     if !app.capabilities.groups {
         return Err(Error::invalid("app", format!("{} has no groups.", app.name)));
@@ -152,8 +154,8 @@ pub async fn add_to_group(
     if !app.capabilities.groups {
         return Err(Error::invalid("app", format!("{} has no groups.", app.name)));
     }
-    let company_id = access.company.id.as_str();
-    if let Err(why) = app.allowed_on(access.company.plan) {
+    let company_id = access.company().id.as_str();
+    if let Err(why) = app.allowed_on(access.company().plan) {
         return Err(Error::forbidden("plan", why));
     }
     let (_, account) = load(apps, company_id, slug, account_id).await?;

@@ -100,7 +100,7 @@ pub(super) const MAX_SYNC_PAGES: usize = 10_000;
 /// Running it again without vendor changes writes nothing.
 pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<SyncReport> {
     let app = app_of(apps, slug)?;
-    let company_id = access.company.id.as_str();
+    let company_id = access.company().id.as_str();
     let connector = connector_for(apps, company_id, slug).await?;
     let caps = connector.capabilities();
     // The whole listing or nothing: a listing cut short would make the rest look vanished.

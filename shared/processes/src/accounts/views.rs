@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use prov_core::access::Access;
 use prov_core::catalog::{self, App};
 use prov_core::connections::{ConnectionState, connection_key, summaries};
 use prov_core::connector::AccountStatus;
@@ -131,10 +132,11 @@ pub struct AccountQuery {
 /// An app's accounts, filtered by status and match state, in a stable order.
 pub async fn list_accounts(
     apps: &Apps,
-    company_id: &str,
+    access: &Access,
     slug: &str,
     query: &AccountQuery,
 ) -> Result<AccountListing> {
+    let company_id = &access.company().id;
     let app = app_of(apps, slug)?;
     let mut v = Validator::new();
     let statuses = ["invite_sent", "connected", "suspended", "deleted"];
@@ -305,8 +307,17 @@ pub(super) async fn member_links(
 
 /// A team member's Apps: every matched account with its status and actions, and every
 /// connected app where the person could get an account.
-pub async fn member_apps(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Vec<MemberApp>> {
-    let member = team::get(&apps.services, company_id, team_member_id).await?;
+pub async fn member_apps(apps: &Apps, access: &Access, team_member_id: &str) -> Result<Vec<MemberApp>> {
+    apps_of_member(apps, &access.company().id, team_member_id).await
+}
+
+/// `member_apps` for the processes that run without a caller (the dismissal cleanup).
+pub(crate) async fn apps_of_member(
+    apps: &Apps,
+    company_id: &str,
+    team_member_id: &str,
+) -> Result<Vec<MemberApp>> {
+    let member = team::load(&apps.services, company_id, team_member_id).await?.1;
     let links: HashMap<String, String> = member_links(apps, company_id, team_member_id)
         .await?
         .into_iter()

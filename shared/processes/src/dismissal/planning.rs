@@ -34,7 +34,7 @@ pub(super) async fn plan(
     two_step: bool,
 ) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
-    for app_view in accounts::member_apps(apps, company_id, team_member_id).await? {
+    for app_view in accounts::apps_of_member(apps, company_id, team_member_id).await? {
         let Some(account) = app_view.account else { continue };
         if !account.present || account.status == "deleted" || account.matching_team_member().is_none() {
             continue;

@@ -84,8 +84,8 @@ pub(super) async fn view_of(apps: &Apps, d: &Dismissal, dry_run: bool) -> Result
 }
 
 pub async fn offboarding(apps: &Apps, access: &Access, team_member_id: &str) -> Result<OffboardingView> {
-    let company_id = access.company.id.as_str();
-    team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    team::get(&apps.services, access, team_member_id).await?;
     match load(apps, company_id, team_member_id).await? {
         Some((_, d)) => view_of(apps, &d, false).await,
         None => Ok(OffboardingView {
@@ -150,8 +150,8 @@ pub async fn dismiss(
     body: &Map<String, Value>,
     dry_run: bool,
 ) -> Result<OffboardingView> {
-    let company_id = access.company.id.as_str();
-    team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    team::get(&apps.services, access, team_member_id).await?;
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["last_day", "removal", "two_step_days"]);
@@ -290,8 +290,8 @@ pub async fn cancel(
     access: &Access,
     team_member_id: &str,
 ) -> Result<OffboardingView> {
-    let company_id = access.company.id.as_str();
-    team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    team::get(&apps.services, access, team_member_id).await?;
     if stop(apps, company_id, team_member_id).await?.is_none() {
         return Err(Error::invalid(
             "dismissal",
@@ -327,8 +327,8 @@ pub async fn rehire(
     access: &Access,
     team_member_id: &str,
 ) -> Result<team::TeamMemberView> {
-    let company_id = access.company.id.as_str();
-    let member = team::get(&apps.services, company_id, team_member_id).await?;
+    let company_id = access.company().id.as_str();
+    let member = team::get(&apps.services, access, team_member_id).await?;
     if member.employment_status != EmploymentStatus::Dismissed {
         return Err(Error::invalid(
             "team_member",
@@ -367,7 +367,7 @@ pub async fn update_offboarding(
     team_member_id: &str,
     body: &Map<String, Value>,
 ) -> Result<OffboardingView> {
-    let company_id = access.company.id.as_str();
+    let company_id = access.company().id.as_str();
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["removal", "confirm", "retry"]);
