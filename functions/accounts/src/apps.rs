@@ -113,5 +113,5 @@ async fn company_apps(
 ) -> Answer {
     let svc = &apps.services;
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(catalog::company_apps(svc, &access.company()).await?).into_response())
+    Ok(Json(catalog::company_apps(svc, access.company()).await?).into_response())
 }

@@ -67,7 +67,7 @@ struct Search {
 }
 
 async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<Search>) -> Page {
-    let listed = catalog::company_apps(&apps.services, &admin.access.company()).await?;
+    let listed = catalog::company_apps(&apps.services, admin.access.company()).await?;
     let q = search.q.unwrap_or_default();
     let needle = q.trim().to_lowercase();
     let shown = |a: &catalog::CompanyApp| needle.is_empty() || a.name.to_lowercase().contains(&needle);
