@@ -11,6 +11,7 @@ pub mod company;
 pub mod connections;
 pub mod connector;
 pub mod error;
+pub mod keys;
 pub mod listing;
 pub mod mail;
 pub mod provisioning;

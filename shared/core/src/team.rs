@@ -8,10 +8,11 @@ use crate::access::Access;
 use crate::audit::{self, Actor, Target};
 use crate::company::User;
 use crate::error::{Category, Error, Result};
+use crate::keys::{TEAM_MEMBERS, company_partition, team_email_key, team_member_key};
 use crate::listing::{ListQuery, Listing};
 use crate::secret::new_ordered_id;
 use crate::services::Services;
-use crate::store::{Attempt, Item, Key, StoreError, WriteOp, retry_lost_writes};
+use crate::store::{Attempt, Item, StoreError, WriteOp, retry_lost_writes};
 use crate::validate::{Obj, Text, Validator};
 use crate::values;
 
@@ -139,18 +140,6 @@ pub fn eligibility(subject: Subject<'_>) -> Result<()> {
     Err(Error::refused("team_member", Category::NotEligible, why))
 }
 
-pub fn team_member_key(company_id: &str, id: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), format!("TM#{id}"))
-}
-
-/// Holds a team member's email within the company: one person per email.
-fn email_key(company_id: &str, email: &str) -> Key {
-    Key::new(
-        format!("COMPANY#{company_id}"),
-        format!("TMEMAIL#{}", values::email_key(email)),
-    )
-}
-
 fn email_taken() -> Error {
     Error::invalid("email", "Another team member of this company has this email.")
 }
@@ -268,7 +257,7 @@ pub async fn create(
     )?)];
     if let Some(email) = &member.email {
         ops.push(WriteOp::Create(Item::from_record(
-            email_key(&company_id, email),
+            team_email_key(&company_id, email),
             &serde_json::json!({ "team_member_id": member.id }),
         )?));
     }
@@ -331,13 +320,13 @@ pub async fn update(
         {
             if let Some(old) = &current.email {
                 ops.push(WriteOp::Delete {
-                    key: email_key(company_id, old),
+                    key: team_email_key(company_id, old),
                     expected_version: None,
                 });
             }
             if let Some(new) = &updated.email {
                 ops.push(WriteOp::Create(Item::from_record(
-                    email_key(company_id, new),
+                    team_email_key(company_id, new),
                     &serde_json::json!({ "team_member_id": id }),
                 )?));
                 email_op = Some(ops.len() - 1);
@@ -460,7 +449,11 @@ pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<
     let company_id = &access.company().id;
     let page = svc
         .store
-        .query(&format!("COMPANY#{company_id}"), "TM#", query.page_request()?)
+        .query(
+            &company_partition(company_id),
+            TEAM_MEMBERS,
+            query.page_request()?,
+        )
         .await?;
     Ok(Listing::<TeamMember>::from_page(page)?.map(TeamMemberView::from))
 }

@@ -11,16 +11,16 @@ use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
 use prov_core::catalog::{self, App, ConnectionType, FieldKind};
-use prov_core::connections::{Connection, ConnectionState, connection_key};
+use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
     Tenant, TokenKeeper, TokenSet, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
+use prov_core::keys::{connection_key, oauth_state_key};
 use prov_core::schedule::Scheduler;
-use prov_core::secret::hash_secret;
 use prov_core::secrets::{SecretStore, connection_secret_name};
-use prov_core::store::{Attempt, Item, Key, StoreError, retry_lost_writes};
+use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -328,10 +328,6 @@ struct PendingAuthorization {
     expires_at: DateTime<Utc>,
 }
 
-fn state_key(state: &str) -> Key {
-    Key::new(format!("OAUTHSTATE#{}", hash_secret(state)), "STATE")
-}
-
 fn redirect_uri(apps: &Apps) -> String {
     format!("{}/v1/oauth/callback", apps.services.settings.public_base_url)
 }
@@ -429,7 +425,7 @@ pub async fn start_oauth(
         organization,
         expires_at,
     };
-    let item = Item::from_record(state_key(authorization.state.expose_secret()), &pending)?
+    let item = Item::from_record(oauth_state_key(authorization.state.expose_secret()), &pending)?
         .with_expiry(expires_at.timestamp());
     apps.services.store.create(item).await?;
     Ok(StartedAuthorization {
@@ -480,7 +476,7 @@ pub async fn finish_oauth(
     let Some(state) = query.get("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
         return Ok(invalid());
     };
-    let key = state_key(state);
+    let key = oauth_state_key(state);
     let Some(item) = apps.services.store.get(&key).await? else {
         return Ok(invalid());
     };

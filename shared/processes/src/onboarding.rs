@@ -8,7 +8,7 @@ use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog;
 use prov_core::connections::{ConnectionState, summaries};
 use prov_core::error::{Category, Error, ErrorDetail, Result};
-use prov_core::store::{Item, Key};
+use prov_core::store::Item;
 use prov_core::team::{self, EmploymentStatus, OfferStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Validator};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::accounts::create_account;
 use crate::connections::Apps;
-
+use prov_core::keys::onboarding_key;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
@@ -38,13 +38,6 @@ struct TaskRecord {
     items: Vec<TaskItem>,
     started_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
-}
-
-fn task_key(company_id: &str, team_member_id: &str) -> Key {
-    Key::new(
-        format!("COMPANY#{company_id}"),
-        format!("ONBOARDING#{team_member_id}"),
-    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -95,7 +88,7 @@ async fn load(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Opt
         match apps
             .services
             .store
-            .get(&task_key(company_id, team_member_id))
+            .get(&onboarding_key(company_id, team_member_id))
             .await?
         {
             Some(item) => Some((item.version, item.record()?)),
@@ -262,7 +255,7 @@ async fn save(
     record: &TaskRecord,
     version: Option<u64>,
 ) -> Result<u64> {
-    let item = Item::from_record(task_key(company_id, team_member_id), record)?;
+    let item = Item::from_record(onboarding_key(company_id, team_member_id), record)?;
     let written = match version {
         Some(v) => apps.services.store.replace(item, v).await,
         None => apps.services.store.create(item).await,

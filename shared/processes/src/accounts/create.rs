@@ -7,12 +7,13 @@ use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
 use prov_core::connector::{Connector, NewAccount, NewWorkAccount};
 use prov_core::error::{Category, Error, Result};
+use prov_core::keys::{account_key, intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, account_key,
-    action_error, app_of, conflict, intent_key, link, link_key, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
+    app_of, conflict, link, load, write,
 };
 use super::sync::from_vendor;
 use super::views::{AccountView, status_name};
