@@ -534,6 +534,18 @@ impl ZohoConnector {
         url
     }
 
+    /// A 404 (or "does not exist") says an account is gone only when it answers the
+    /// account's own resource; from anything else (the organization, a listing, a default,
+    /// an action's sub-resource) it names what Zoho did not find.
+    fn lookup_error(&self, error: ConnectorError, what: &str) -> ConnectorError {
+        match error {
+            ConnectorError::NotFound => {
+                ConnectorError::Invalid(format!("{} found no {what} (not found)", self.product.name()))
+            }
+            other => other,
+        }
+    }
+
     fn error(&self, response: &VendorResponse) -> ConnectorError {
         match self.product {
             Product::Desk => desk_error(response),
@@ -600,7 +612,10 @@ impl ZohoConnector {
                 let url = self.url(&["organizations"], &[]);
                 let response = self.session.send(VendorRequest::get(url)).await?;
                 if !response.status.is_success() {
-                    return Err(self.error(&response));
+                    return Err(self.lookup_error(
+                        self.error(&response),
+                        "organization for the connection (check its data center)",
+                    ));
                 }
                 let body: Value = if response.status == StatusCode::NO_CONTENT {
                     Value::Null
@@ -611,7 +626,10 @@ impl ZohoConnector {
                     Product::Desk => desk_org(&body),
                     Product::Books => {
                         if body.get("code").and_then(Value::as_i64).unwrap_or(0) != 0 {
-                            return Err(books_error(&response));
+                            return Err(self.lookup_error(
+                                books_error(&response),
+                                "organization for the connection (check its data center)",
+                            ));
                         }
                         books_org(&body)
                     }
@@ -634,7 +652,10 @@ impl ZohoConnector {
                         &[("from", from.to_string()), ("limit", size.to_string())],
                     )
                     .await?;
-                let body = self.call(request).await?;
+                let body = self
+                    .call(request)
+                    .await
+                    .map_err(|e| self.lookup_error(e, "agents listing"))?;
                 let agents = body
                     .get("data")
                     .and_then(Value::as_array)
@@ -659,7 +680,10 @@ impl ZohoConnector {
                         ],
                     )
                     .await?;
-                let body = self.call(request).await?;
+                let body = self
+                    .call(request)
+                    .await
+                    .map_err(|e| self.lookup_error(e, "users listing"))?;
                 Ok(users_page(
                     &body,
                     page,
@@ -680,7 +704,10 @@ impl ZohoConnector {
                         ],
                     )
                     .await?;
-                let body = self.call(request).await?;
+                let body = self
+                    .call(request)
+                    .await
+                    .map_err(|e| self.lookup_error(e, "users listing"))?;
                 Ok(users_page(&body, page, "/info/more_records", crm_account))
             }
         }
@@ -746,7 +773,10 @@ impl ZohoConnector {
                 &[("isEnabled", "true".to_owned()), ("limit", "100".to_owned())],
             )
             .await?;
-        let body = self.call(request).await?;
+        let body = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "departments"))?;
         let departments = body
             .get("data")
             .and_then(Value::as_array)
@@ -798,7 +828,8 @@ impl ZohoConnector {
     async fn crm_profile_and_role(&self) -> Result<Defaults, ConnectorError> {
         let profiles = self
             .call(self.request(Method::GET, &["settings", "profiles"], &[]).await?)
-            .await?;
+            .await
+            .map_err(|e| self.lookup_error(e, "profiles"))?;
         let profile = profiles
             .get("profiles")
             .and_then(Value::as_array)
@@ -815,7 +846,8 @@ impl ZohoConnector {
             })?;
         let roles = self
             .call(self.request(Method::GET, &["settings", "roles"], &[]).await?)
-            .await?;
+            .await
+            .map_err(|e| self.lookup_error(e, "roles"))?;
         let roles = roles
             .get("roles")
             .and_then(Value::as_array)
@@ -838,7 +870,10 @@ impl ZohoConnector {
             body["firstName"] = json!(new.first_name);
         }
         let request = self.request(Method::POST, &["agents"], &[]).await?.json(body);
-        let agent = self.call(request).await?;
+        let agent = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "place to invite agents"))?;
         match desk_account(&agent) {
             Some(account) => Ok(account),
             None => self.find(&new.email).await?.ok_or_else(|| {
@@ -858,7 +893,10 @@ impl ZohoConnector {
             body["role_id"] = json!(role);
         }
         let request = self.request(Method::POST, &["users"], &[]).await?.json(body);
-        let answer = self.call(request).await?;
+        let answer = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "place to invite users"))?;
         match answer.get("user").and_then(books_account) {
             Some(account) => Ok(account),
             None => self.find(&new.email).await?.ok_or_else(|| {
@@ -886,7 +924,10 @@ impl ZohoConnector {
             .request(Method::POST, &["users"], &[])
             .await?
             .json(json!({"users": [user]}));
-        let answer = self.call(request).await?;
+        let answer = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "place to add users"))?;
         let id = answer
             .pointer("/users/0/details/id")
             .and_then(id_of)
@@ -925,7 +966,8 @@ impl ZohoConnector {
         }
     }
 
-    /// Desk: an agent who never confirmed is deleted; one who did is deactivated.
+    /// Desk: an agent who never confirmed is deleted; one who did is deactivated. Gone is
+    /// what the agent's own resource says (`GET /agents/{id}`), never a 404 of the action.
     async fn remove_desk(&self, id: &str) -> Result<(), ConnectorError> {
         let Some(agent) = self.fetch(id).await? else {
             return Ok(()); // already gone
@@ -942,7 +984,14 @@ impl ZohoConnector {
                 .json(json!({})),
         };
         match self.call(request.repeatable()).await {
-            Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+            Ok(_) => Ok(()),
+            Err(ConnectorError::NotFound) => match self.fetch(id).await? {
+                None => Ok(()),
+                Some(a) if matches!(a.status, AccountStatus::Deleted | AccountStatus::Suspended) => Ok(()),
+                Some(_) => Err(ConnectorError::Invalid(
+                    "Zoho Desk answered \"not found\" to the removal but still lists the agent".into(),
+                )),
+            },
             Err(e) => Err(e),
         }
     }

@@ -609,6 +609,79 @@ async fn desk_remove_of_a_missing_or_deactivated_agent_is_done() {
 }
 
 #[tokio::test]
+async fn desk_remove_trusts_only_the_agent_s_own_resource_for_gone() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    desk_orgs(&server, "PROFESSIONAL").await;
+    // The deactivation answers 404, yet the agent still reads as active: not removed.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/agents/4001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(agent(
+            "4001",
+            "ada@example.com",
+            "ACTIVE",
+            true,
+        )))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agents/4001/deactivate"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The same 404, and the agent's own resource then says deactivated: done.
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/api/v1/agents/4002")),
+        ResponseTemplate::new(200).set_body_json(agent("4002", "bob@example.com", "ACTIVE", true)),
+        ResponseTemplate::new(200).set_body_json(agent("4002", "bob@example.com", "DISABLED", true)),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agents/4002/deactivate"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = zoho(&server, "desk");
+    match connector.delete("4001").await {
+        Err(ConnectorError::Invalid(why)) => assert!(why.contains("still lists"), "{why}"),
+        other => panic!("a 404 of the action is not a removal: {other:?}"),
+    }
+    connector.delete("4002").await.unwrap();
+}
+
+#[tokio::test]
+async fn desk_lookups_not_found_never_read_as_a_missing_account() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/organizations"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+        ))
+        .mount(&server)
+        .await;
+    let (connector, _) = zoho(&server, "desk");
+    for result in [
+        connector.delete("4001").await.err(),
+        connector.list(None).await.err(),
+        connector.create(&ada("ada@example.com")).await.err(),
+    ] {
+        match result {
+            Some(ConnectorError::Invalid(why)) => assert!(why.contains("organization"), "{why}"),
+            other => panic!("a lookup's 404 says what was not found: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn desk_license_refusal_is_plan_required() {
     let server = MockServer::start().await;
     mint(&server, 1).await;
