@@ -642,6 +642,26 @@ async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
     .await
 }
 
+/// The service's view of one of `app`'s accounts, by its id.
+async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
+    let answer = w
+        .send(
+            "GET",
+            &co.path(&format!("/apps/{app}/accounts?limit=100")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("no account {id}"))
+        .clone()
+}
+
 async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
     let path = co.path(&format!("/apps/{app}/accounts/{id}/{action}"));
     let answer = w.send("POST", &path, Some(&co.admin), None).await;
@@ -699,6 +719,19 @@ async fn oauth_connected_with(
     start: Value,
 ) -> (Co, Vec<(String, String)>) {
     let co = plus_company(w, owner).await;
+    let query = oauth_connect(w, &co, app, consent_path, start).await;
+    (co, query)
+}
+
+/// Connects `co` to `app` through the sandbox's consent page at `consent_path`; answers the
+/// authorize URL's query.
+async fn oauth_connect(
+    w: &Walk,
+    co: &Co,
+    app: &str,
+    consent_path: &str,
+    start: Value,
+) -> Vec<(String, String)> {
     let started = w
         .send(
             "POST",
@@ -755,7 +788,7 @@ async fn oauth_connected_with(
         .await
         .json();
     assert_eq!(status["state"], "connected");
-    (co, url.query_pairs().into_owned().collect())
+    url.query_pairs().into_owned().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -777,9 +810,12 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         status["tenant"],
         json!({"team_id": "TSANDBOX", "team_name": "Sandbox workspace"})
     );
-    w.local
-        .sandbox
-        .seed_user(prov_sandbox::OAUTH_TENANT, "grace@example.com", "Grace", "Hopper");
+    w.local.sandbox.seed_user(
+        &prov_sandbox::oauth_tenant("slack"),
+        "grace@example.com",
+        "Grace",
+        "Hopper",
+    );
     let synced = w
         .send("POST", &co.path("/apps/slack/sync"), Some(&co.admin), None)
         .await;
@@ -801,7 +837,7 @@ async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
         "scope".to_owned(),
         "settings.users.read settings.users.write".to_owned()
     )));
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("hubspot");
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
@@ -878,7 +914,7 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
     )
     .await;
     assert!(query.contains(&("token_access_type".to_owned(), "offline".to_owned())));
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("dropbox");
     let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -891,6 +927,25 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(created.json()["status"], "invite_sent");
     let id = created.json()["id"].as_str().unwrap().to_owned();
+
+    // Dropbox suspends only members who joined: an invited one is refused, and nothing
+    // claims otherwise.
+    let refused = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/dropbox/accounts/{id}/suspend")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(refused.text().contains("has not joined"), "{}", refused.text());
+    let at_dropbox = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+    assert!(at_dropbox.invite_pending && at_dropbox.active, "{at_dropbox:?}");
+    assert_eq!(
+        app_account(&w, &co, "dropbox", &id).await["status"],
+        "invite_sent"
+    );
 
     // Dropbox shows the join: the next sync says Connected. With 200 more members, the
     // listing takes list_v2 then list/continue_v2.
@@ -927,7 +982,7 @@ async fn box_connects_creates_suspends_and_removes_offline() {
         "/_sandbox/box/api/oauth2/authorize",
     )
     .await;
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("box");
     let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -946,6 +1001,74 @@ async fn box_connects_creates_suspends_and_removes_offline() {
     assert_eq!(act("reactivate").await["status"], "connected");
     assert_eq!(act("delete").await["status"], "deleted");
     assert!(w.local.sandbox.emails(tenant).is_empty());
+
+    // A 404 from the content move (a sub-resource) is not "already gone": the user's own
+    // DELETE is still sent, and the user is really removed.
+    let grace = member(&w, &co, person("Grace", "Hopper", Some("grace@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/box/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": grace})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let vendor_id = w.local.sandbox.user(tenant, "grace@example.com").unwrap().id;
+    w.local.sandbox.fail_request(
+        "PUT",
+        &format!("/box/2.0/users/{vendor_id}/folders/0"),
+        404,
+        json!({"type": "error", "status": 404, "code": "not_found", "message": "Not Found"}),
+    );
+    assert_eq!(act_on(&w, &co, "box", &id, "delete").await["status"], "deleted");
+    assert_eq!(w.local.sandbox.user(tenant, "grace@example.com"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sandbox_vendor_keeps_its_own_users() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "two-apps-owner@example.com",
+        "box",
+        "/_sandbox/box/api/oauth2/authorize",
+    )
+    .await;
+    oauth_connect(
+        &w,
+        &co,
+        "dropbox",
+        "/_sandbox/dropbox/oauth2/authorize",
+        json!({}),
+    )
+    .await;
+    w.local.sandbox.seed_user(
+        &prov_sandbox::oauth_tenant("dropbox"),
+        "grace@example.com",
+        "Grace",
+        "Hopper",
+    );
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/box/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    // Box's user is not a Dropbox member, and Dropbox's member is not a Box user.
+    let dropbox = sync_app(&w, &co, "dropbox").await.json();
+    assert_eq!(dropbox["total"], 1, "{dropbox}");
+    let boxed = sync_app(&w, &co, "box").await.json();
+    assert_eq!(boxed["total"], 1, "{boxed}");
+    assert_eq!(
+        w.local.sandbox.emails(&prov_sandbox::oauth_tenant("dropbox")),
+        ["grace@example.com"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -958,7 +1081,7 @@ async fn asana_connects_adds_and_removes_a_member_offline() {
         "/_sandbox/asana/-/oauth_authorize",
     )
     .await;
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("asana");
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
@@ -1057,7 +1180,7 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
         .await;
     assert_eq!(unknown.status, 422, "{}", unknown.text());
 
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("salesforce");
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
@@ -1222,7 +1345,7 @@ async fn github_invites_by_email_and_the_accepted_member_is_matched_by_login_off
     let created = ada_account(&w, &co, "github").await;
     assert_eq!(created["status"], "invite_sent");
     // She accepts: GitHub shows a member with a login, and never her email.
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("github");
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(&w, &co, "github").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
@@ -1290,7 +1413,7 @@ async fn docusign_connects_a_demo_account_adds_a_user_pending_activation_and_clo
     assert_eq!(connection["tenant"]["environment"], "demo");
     let created = ada_account(&w, &co, "docusign").await;
     assert_eq!(created["status"], "invite_sent");
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("docusign");
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(&w, &co, "docusign").await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
@@ -1375,9 +1498,12 @@ async fn microsoft_365_creates_a_work_email_with_a_licence_for_a_new_employee_of
     );
     // An address someone already has is never handed to the new person.
     let taken = format!("grace@{}", prov_sandbox::MICROSOFT_365_DOMAIN);
-    w.local
-        .sandbox
-        .seed_user(prov_sandbox::OAUTH_TENANT, &taken, "Grace", "Hopper");
+    w.local.sandbox.seed_user(
+        &prov_sandbox::oauth_tenant("microsoft_365"),
+        &taken,
+        "Grace",
+        "Hopper",
+    );
     let conflict = create(taken).await;
     assert_eq!(conflict.status, 409, "{}", conflict.text());
 
@@ -1493,7 +1619,7 @@ async fn google_workspace_creates_a_work_email_puts_it_in_a_group_suspends_and_d
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(created.json()["status"], "connected");
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("google_workspace");
     // Her personal address is the way she sets her own password.
     assert_eq!(
         w.local.sandbox.workspace_recovery_email(tenant, &work).as_deref(),

@@ -69,16 +69,72 @@ pub const SALESFORCE_INSTANCE: &str = "https://sandbox.my.salesforce.com";
 
 /// API-key tokens the sandbox SCIM app accepts start with this.
 pub const API_TOKEN_PREFIX: &str = "sandbox-";
-/// The SCIM tenant that OAuth access tokens open.
+/// The tenant the sandbox OAuth app's access tokens open.
 pub const OAUTH_TENANT: &str = "oauth";
+
+/// The tenant (directory of users) the access tokens of a fake OAuth vendor open, by the
+/// product's app slug (`slack`, `dropbox`, `box`, …): each fake vendor keeps its own users,
+/// as each real vendor does.
+pub fn oauth_tenant(app: &str) -> String {
+    format!("oauth:{app}")
+}
 
 #[derive(Default)]
 pub(crate) struct State {
     pub scim: scim::Directory,
+    /// Answers forced on the next request of a method and path (see `Sandbox::fail_request`).
+    pub request_faults: Vec<RequestFault>,
     pub oauth: oauth::Grants,
     pub sauce_labs: sauce_labs::Usernames,
     pub microsoft_365: microsoft_365::Mailboxes,
     pub google: google_workspace::Workspaces,
+}
+
+/// The next `method` request to `path` (under `/_sandbox`) gets this answer instead of the
+/// fake's own.
+pub(crate) struct RequestFault {
+    method: String,
+    path: String,
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// Answers a request with its injected fault, if one is waiting.
+async fn injected_fault(
+    axum::extract::State(state): axum::extract::State<Arc<Mutex<State>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let fault = {
+        let mut state = state.lock().expect("sandbox lock");
+        let at = state
+            .request_faults
+            .iter()
+            .position(|f| f.method == request.method().as_str() && f.path == request.uri().path());
+        at.map(|i| state.request_faults.remove(i))
+    };
+    match fault {
+        Some(f) => (
+            axum::http::StatusCode::from_u16(f.status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(f.body),
+        )
+            .into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// A fake app's user as the fake holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxUser {
+    /// The fake vendor's id for the user.
+    pub id: String,
+    pub email: String,
+    /// False once suspended or deactivated (a deactivated user stays listed).
+    pub active: bool,
+    /// Invited and not accepted yet.
+    pub invite_pending: bool,
 }
 
 /// The sandbox: clones share state.
@@ -142,6 +198,26 @@ impl Sandbox {
                 "/microsoft_365",
                 oauth::microsoft_router(self.state.clone()).merge(microsoft_365::router(self.state.clone())),
             )
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                injected_fault,
+            ))
+    }
+
+    /// Makes the next `method` request to `path` (as under `/_sandbox`, e.g.
+    /// `/box/2.0/users/u00000001/folders/0`) answer `status` with the JSON `body`, as a vendor
+    /// might on one call, whatever the fake would have done.
+    pub fn fail_request(&self, method: &str, path: &str, status: u16, body: serde_json::Value) {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .request_faults
+            .push(RequestFault {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                status,
+                body,
+            });
     }
 
     /// Makes every access token invalid (as a vendor's expiry would), keeping refresh tokens.
@@ -173,7 +249,7 @@ impl Sandbox {
         if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
             return Some(token.to_owned());
         }
-        state.oauth.access_valid(token).then(|| OAUTH_TENANT.to_owned())
+        state.oauth.access_tenant(token)
     }
 
     /// Adds users straight into a tenant (test and demo fixtures).
@@ -188,6 +264,18 @@ impl Sandbox {
     /// The emails of a tenant's users, in creation order.
     pub fn emails(&self, tenant: &str) -> Vec<String> {
         self.state.lock().expect("sandbox lock").scim.emails(tenant)
+    }
+
+    /// A tenant's user as the fake app itself holds it (for comparing with what the service
+    /// recorded), by email.
+    pub fn user(&self, tenant: &str, email: &str) -> Option<SandboxUser> {
+        let state = self.state.lock().expect("sandbox lock");
+        state.scim.by_email(tenant, email).map(|u| SandboxUser {
+            id: u.id,
+            email: u.user_name,
+            active: u.active,
+            invite_pending: u.invite_pending,
+        })
     }
 
     /// Someone removes a user in the app itself (outside the service).
