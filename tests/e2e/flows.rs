@@ -1452,6 +1452,53 @@ async fn zoho_books_exchanges_the_grant_code_once_and_invites_and_removes_offlin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoho_desk_deactivates_a_confirmed_agent_and_a_404_of_the_action_is_no_removal_offline() {
+    let w = Walk::start().await;
+    let fields = |code: &str| {
+        json!({"product": "desk", "data_center": "eu", "client_id": "1000.SANDBOX",
+               "client_secret": "sandbox-secret", "grant_code": code})
+    };
+    let tenant = "sandbox-desk";
+    let co = api_key_connected(
+        &w,
+        "zoho-desk-owner@example.com",
+        "zoho",
+        fields("not-a-sandbox-code"),
+        fields(tenant),
+    )
+    .await;
+    let created = ada_account(&w, &co, "zoho").await;
+    assert_eq!(created["status"], "invite_sent");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let agent = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+
+    // The deactivation answers 404 while Desk still lists the agent: not removed.
+    w.local.sandbox.fail_request(
+        "POST",
+        &format!("/zoho/api/v1/agents/{}/deactivate", agent.id),
+        404,
+        json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+    );
+    let refused = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/zoho/accounts/{id}/delete")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(!refused.text().contains("no longer has"), "{}", refused.text());
+    assert!(w.local.sandbox.user(tenant, "ada@example.com").unwrap().active);
+
+    // Desk deactivates a confirmed agent: kept and listed, no longer active.
+    assert_eq!(act_on(&w, &co, "zoho", &id, "delete").await["status"], "deleted");
+    let after = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+    assert!(!after.active, "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn microsoft_365_creates_a_work_email_with_a_licence_for_a_new_employee_offline() {
     let w = Walk::start().await;
     let (co, _) = oauth_connected(
