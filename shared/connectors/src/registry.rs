@@ -350,6 +350,8 @@ const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     suspend: true,
     invite_pending: Some((SANDBOX_EXTENSION, "invitePending")),
     forbidden_means_plan: None,
+    search_emails: false,
+    reactivate_on_create: false,
 };
 
 /// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
@@ -365,6 +367,9 @@ const SLACK_FLAVOR: ScimFlavor = ScimFlavor {
     forbidden_means_plan: Some(
         "Slack's user provisioning (SCIM) needs the Business+ or Enterprise Grid plan, and the person connecting must be a Workspace Owner or Admin.",
     ),
+    // A member's `userName` is their Slack username, not their email.
+    search_emails: true,
+    reactivate_on_create: true,
 };
 
 pub const APPS: &[AppSpec] = &[
@@ -387,6 +392,8 @@ pub const APPS: &[AppSpec] = &[
                 suspend: false,
                 invite_pending: None,
                 forbidden_means_plan: None,
+                search_emails: false,
+                reactivate_on_create: true,
             };
             Ok(Box::new(ScimConnector::new(session, &base, flavor)))
         },

@@ -34,6 +34,9 @@ const FLAVOR: ScimFlavor = ScimFlavor {
     suspend: false,
     invite_pending: None,
     forbidden_means_plan: None,
+    // A Salesforce username is username-formatted and may differ from the email.
+    search_emails: true,
+    reactivate_on_create: true,
 };
 
 pub struct SalesforceConnector {
@@ -139,7 +142,8 @@ impl Connector for SalesforceConnector {
             extra.insert("entitlements".into(), json!([{"value": profile}]));
             self.scim.post_user(account, extra).await
         };
-        create_once(self, &account.email, post).await
+        let created = create_once(self, &account.email, post).await?;
+        self.scim.reactivated(created).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

@@ -215,6 +215,47 @@ async fn remove_deactivates_never_deletes_and_a_missing_user_is_done() {
 }
 
 #[tokio::test]
+async fn creating_a_deactivated_user_activates_them_again() {
+    let server = MockServer::start().await;
+    let inactive = user_resource("77", "ada@example.com", "Ada", "Lovelace", false);
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"ada@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[inactive.clone()], 1, 1)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users/77"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(inactive))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/scim/v2/Users/77"))
+        .and(body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": true}}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "77",
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+            true,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = fifteen_five(&server, TOKEN);
+    let back = connector.create(&ada()).await.unwrap();
+    assert_eq!((back.id.as_str(), back.status), ("77", AccountStatus::Active));
+}
+
+#[tokio::test]
 async fn a_429_is_waited_out_for_its_retry_after() {
     let server = MockServer::start().await;
     first_then(

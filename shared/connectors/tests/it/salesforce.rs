@@ -186,6 +186,14 @@ async fn create_gives_the_standard_user_profile() {
         .expect(1)
         .mount(&server)
         .await;
+    // Nobody's emails hold the address either.
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[], 1, 0)))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/services/data/v62.0/query"))
         .and(query_param("q", PROFILE_QUERY))
@@ -262,6 +270,100 @@ async fn create_of_an_existing_user_queries_and_posts_nothing() {
         .await
         .unwrap();
     assert_eq!(found.id, "005OLD");
+}
+
+/// A Salesforce user whose username is not their email.
+fn user_named(id: &str, username: &str, email: &str, active: bool) -> serde_json::Value {
+    let mut user = user_resource(id, email, "Lin", "Chen", active);
+    user["userName"] = json!(username);
+    user
+}
+
+fn lin() -> NewAccount {
+    NewAccount {
+        email: "lin@example.com".into(),
+        first_name: "Lin".into(),
+        last_name: "Chen".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_user_whose_username_is_not_the_email_is_found_by_the_email() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[], 1, 0)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
+        .and(query_param("count", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(
+            &[
+                user_resource("005A", "a@example.com", "A", "One", true),
+                user_named("005LIN", "lin.chen@acme.example", "lin@example.com", true),
+            ],
+            1,
+            2,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = salesforce(&server);
+    let found = connector.find_by_email("lin@example.com").await.unwrap().unwrap();
+    assert_eq!(found.id, "005LIN");
+    assert_eq!(connector.create(&lin()).await.unwrap().id, "005LIN");
+}
+
+#[tokio::test]
+async fn creating_a_deactivated_user_activates_them_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(
+            &[user_resource("005LIN", "lin@example.com", "Lin", "Chen", false)],
+            1,
+            1,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users/005LIN"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "005LIN",
+            "lin@example.com",
+            "Lin",
+            "Chen",
+            false,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/services/scim/v2/Users/005LIN"))
+        .and(body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": true}}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "005LIN",
+            "lin@example.com",
+            "Lin",
+            "Chen",
+            true,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = salesforce(&server);
+    let back = connector.create(&lin()).await.unwrap();
+    assert_eq!((back.id.as_str(), back.status), ("005LIN", AccountStatus::Active));
 }
 
 #[tokio::test]
