@@ -823,6 +823,58 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
     assert_eq!(synced.json()["created"], 1);
 }
 
+/// Creates `app`'s account for the team member `member_id` (201); the account's view.
+async fn account_for(w: &Walk, co: &Co, app: &str, member_id: &str) -> Value {
+    let created = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/{app}/accounts")),
+            Some(&co.admin),
+            Some(json!({"team_member_id": member_id})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    created.json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_adopts_a_member_under_another_username_deactivates_and_reactivates_offline() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "slack-rehire-owner@example.com",
+        "slack",
+        "/_sandbox/slack/oauth/v2/authorize",
+    )
+    .await;
+    let tenant = &prov_sandbox::oauth_tenant("slack");
+    // A member already in the workspace, whose SCIM userName is their Slack username.
+    w.local
+        .sandbox
+        .seed_user_with_login(tenant, "lin", "lin@example.com", "Lin", "Chen");
+    let lin = member(&w, &co, person("Lin", "Chen", Some("lin@example.com"))).await;
+    let posts = w.local.sandbox.changes("POST");
+    let adopted = account_for(&w, &co, "slack", &lin).await;
+    assert_eq!(adopted["status"], "connected", "{adopted}");
+    assert_eq!(
+        w.local.sandbox.changes("POST"),
+        posts,
+        "the member is adopted, not posted"
+    );
+    let id = adopted["id"].as_str().unwrap().to_owned();
+
+    // Slack deactivates: the member stays listed, inactive.
+    assert_eq!(act_on(&w, &co, "slack", &id, "delete").await["status"], "deleted");
+    let at_slack = w.local.sandbox.user(tenant, "lin@example.com").unwrap();
+    assert!(!at_slack.active, "{at_slack:?}");
+
+    // Rehired: creating the account again reactivates the member.
+    let again = account_for(&w, &co, "slack", &lin).await;
+    assert_eq!(again["status"], "connected", "{again}");
+    assert!(w.local.sandbox.user(tenant, "lin@example.com").unwrap().active);
+    assert_eq!(w.local.sandbox.emails(tenant), ["lin@example.com"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
     let w = Walk::start().await;
@@ -1201,6 +1253,27 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
             .emails(tenant)
             .contains(&"ada@example.com".to_owned())
     );
+    assert!(!w.local.sandbox.user(tenant, "ada@example.com").unwrap().active);
+
+    // Rehired: creating Ada's account again reactivates her user.
+    let ada = created["match"]["team_member_id"].as_str().unwrap().to_owned();
+    let again = account_for(&w, &co, "salesforce", &ada).await;
+    assert_eq!(again["status"], "connected", "{again}");
+    assert!(w.local.sandbox.user(tenant, "ada@example.com").unwrap().active);
+
+    // A user whose username is not their email is found by the email, not created again.
+    w.local
+        .sandbox
+        .seed_user_with_login(tenant, "lin.chen@acme.sandbox", "lin@example.com", "Lin", "Chen");
+    let lin = member(&w, &co, person("Lin", "Chen", Some("lin@example.com"))).await;
+    let posts = w.local.sandbox.changes("POST");
+    let adopted = account_for(&w, &co, "salesforce", &lin).await;
+    assert_eq!(adopted["status"], "connected", "{adopted}");
+    assert_eq!(
+        w.local.sandbox.changes("POST"),
+        posts,
+        "the user is adopted, not posted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1329,6 +1402,12 @@ async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates
             .emails(token)
             .contains(&"ada@example.com".to_owned())
     );
+    assert!(!w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    // Rehired: creating the account again activates the user again.
+    let ada = created["match"]["team_member_id"].as_str().unwrap().to_owned();
+    let again = account_for(&w, &co, "fifteen_five", &ada).await;
+    assert_eq!(again["status"], "connected", "{again}");
+    assert!(w.local.sandbox.user(token, "ada@example.com").unwrap().active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

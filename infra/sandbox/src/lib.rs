@@ -153,7 +153,11 @@ impl Sandbox {
         Router::new()
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
-            .nest("/slack", oauth::slack_router(self.state.clone()))
+            .nest(
+                "/slack",
+                oauth::slack_router(self.state.clone())
+                    .merge(scim::router_as(self.state.clone(), scim::Kind::Slack)),
+            )
             .nest("/okta", okta::router(self.state.clone()))
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
             .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
@@ -259,6 +263,22 @@ impl Sandbox {
             .expect("sandbox lock")
             .scim
             .insert(tenant, email, first, last)
+    }
+
+    /// As `seed_user`, for an app whose SCIM `userName` is not the email (a Slack member's
+    /// username, a Salesforce login).
+    pub fn seed_user_with_login(
+        &self,
+        tenant: &str,
+        login: &str,
+        email: &str,
+        first: &str,
+        last: &str,
+    ) -> String {
+        let mut state = self.state.lock().expect("sandbox lock");
+        let id = state.scim.insert(tenant, email, first, last);
+        state.scim.set_login(tenant, &id, login);
+        id
     }
 
     /// The emails of a tenant's users, in creation order.

@@ -23,7 +23,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/services/data/v62.0/query", get(query))
         .with_state(state.clone())
-        .nest("/services", scim::router(state))
+        .nest("/services", scim::router_as(state, scim::Kind::Salesforce))
 }
 
 /// Only the profile query is understood; anything else is Salesforce's `MALFORMED_QUERY`.
