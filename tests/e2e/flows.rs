@@ -1299,13 +1299,18 @@ async fn sauce_labs_connects_on_a_data_center_creates_active_users_and_deactivat
     let synced = sync_app(&w, &co, "sauce_labs").await;
     assert_eq!(synced.json()["created"], 101, "{}", synced.text());
     let created = ada_account(&w, &co, "sauce_labs").await;
-    // Users made by the API are active at once (no invitation at Sauce Labs).
+    // Users made by the API are active at once (no invitation at Sauce Labs), in the
+    // organization Sauce Labs requires.
     assert_eq!(created["status"], "connected");
     let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        act_on(&w, &co, "sauce_labs", &id, "delete").await["status"],
-        "deleted"
-    );
+    let act = |action| act_on(&w, &co, "sauce_labs", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(key, "ada@example.com").unwrap().active);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(w.local.sandbox.user(key, "ada@example.com").unwrap().active);
+    assert_eq!(act("delete").await["status"], "deleted");
+    // Sauce Labs has no delete: the user stays, deactivated.
+    assert!(!w.local.sandbox.user(key, "ada@example.com").unwrap().active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

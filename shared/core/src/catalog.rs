@@ -338,6 +338,9 @@ pub const APPS: &[App] = &[
             "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
         ),
         remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
+        suspend_means: Some(
+            "Deactivates the user, which Sauce Labs calls suspending the account; activating restores access.",
+        ),
         credential_fields: &[
             choice(
                 "data_center",
@@ -353,7 +356,7 @@ pub const APPS: &[App] = &[
             "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
             "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
         ],
-        ..app("sauce_labs", "Sauce Labs", ApiKey, CREATE_REMOVE)
+        ..app("sauce_labs", "Sauce Labs", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         vendor_plan_note: Some("Requires a paid Slack plan with SCIM: Business+ or Enterprise Grid."),
@@ -549,7 +552,13 @@ mod tests {
             .collect();
         assert_eq!(
             suspendable,
-            ["box", "dropbox", "google_workspace", "microsoft_365"]
+            [
+                "box",
+                "dropbox",
+                "google_workspace",
+                "microsoft_365",
+                "sauce_labs"
+            ]
         );
         let groups: Vec<_> = APPS
             .iter()
