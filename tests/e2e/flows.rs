@@ -1173,6 +1173,27 @@ async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
 
     // More than one page of 200 (Okta's Link header, on the org's own host).
     invite_lifecycle(&w, &co, "okta", token, 201, 201).await;
+
+    // Suspend is Okta's lifecycle suspend, for active users only.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let created = account_for(&w, &co, "okta", &bob).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let refused = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/okta/accounts/{id}/suspend")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(refused.text().contains("PROVISIONED"), "{}", refused.text());
+    assert!(w.local.sandbox.accept_invitation(token, "bob@example.com"));
+    let act = |action| act_on(&w, &co, "okta", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(!w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

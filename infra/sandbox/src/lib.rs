@@ -131,8 +131,11 @@ pub struct SandboxUser {
     /// The fake vendor's id for the user.
     pub id: String,
     pub email: String,
-    /// False once suspended or deactivated (a deactivated user stays listed).
+    /// False once deactivated (a deactivated user stays listed), or suspended where the app
+    /// has no separate suspension.
     pub active: bool,
+    /// Suspended, where the app tells suspension apart from deactivation (Okta).
+    pub suspended: bool,
     /// Invited and not accepted yet.
     pub invite_pending: bool,
 }
@@ -294,6 +297,7 @@ impl Sandbox {
             id: u.id,
             email: u.user_name,
             active: u.active,
+            suspended: u.suspended,
             invite_pending: u.invite_pending,
         })
     }

@@ -29,6 +29,9 @@ pub(crate) struct User {
     pub given: String,
     pub family: String,
     pub active: bool,
+    /// Suspended where the app tells suspension apart from deactivation (Okta's SUSPENDED,
+    /// LeanKit's disabled user): no sign-in, still active otherwise.
+    pub suspended: bool,
     /// Created through the API: invited, not yet accepted.
     pub invite_pending: bool,
     version: u64,
@@ -81,6 +84,7 @@ impl Directory {
                 given: first.to_owned(),
                 family: last.to_owned(),
                 active: true,
+                suspended: false,
                 invite_pending: false,
                 version: 1,
             },
@@ -180,6 +184,14 @@ impl Directory {
     pub(crate) fn set_active(&mut self, tenant: &str, id: &str, active: bool) -> Option<User> {
         let user = self.tenants.get_mut(tenant)?.get_mut(id)?;
         user.active = active;
+        user.version += 1;
+        Some(user.clone())
+    }
+
+    /// Suspends (`true`) or unsuspends a user; `None` when there is no such user.
+    pub(crate) fn set_suspended(&mut self, tenant: &str, id: &str, suspended: bool) -> Option<User> {
+        let user = self.tenants.get_mut(tenant)?.get_mut(id)?;
+        user.suspended = suspended;
         user.version += 1;
         Some(user.clone())
     }

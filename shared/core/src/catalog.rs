@@ -304,11 +304,14 @@ pub const APPS: &[App] = &[
     App {
         vendor_plan_note: Some("Requires a paid Okta plan."),
         remove_means: "Deactivates the user, then deletes them.",
+        suspend_means: Some(
+            "Suspends the user (Okta's SUSPENDED status: no sign-in, assignments kept); only an active user can be suspended.",
+        ),
         credential_fields: &[
             url("org_url", "Okta org URL (https://your-org.okta.com)"),
             secret("api_token", "API token"),
         ],
-        ..app("okta", "Okta", ApiKey, CREATE_REMOVE)
+        ..app("okta", "Okta", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         vendor_plan_note: Some(
@@ -557,6 +560,7 @@ mod tests {
                 "dropbox",
                 "google_workspace",
                 "microsoft_365",
+                "okta",
                 "sauce_labs"
             ]
         );
