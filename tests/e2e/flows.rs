@@ -1348,6 +1348,18 @@ async fn leankit_needs_an_administrator_pages_creates_pending_and_deletes_offlin
     )
     .await;
     invite_lifecycle(&w, &co, "planview_leankit", token, 101, 101).await;
+
+    // Suspend disables the user in LeanKit; reactivate enables them again.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "planview_leankit", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let act = |action| act_on(&w, &co, "planview_leankit", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
+    assert_ne!(act("reactivate").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

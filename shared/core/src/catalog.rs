@@ -318,6 +318,9 @@ pub const APPS: &[App] = &[
             "Requires a paid Planview LeanKit (AgilePlace) plan; the API token must be an account administrator's.",
         ),
         remove_means: "Deletes the user from the LeanKit account.",
+        suspend_means: Some(
+            "Disables the user (LeanKit's `enabled: false`): no sign-in, boards and history kept.",
+        ),
         credential_fields: &[
             text("account", "Account subdomain (the part before .leankit.com)"),
             secret("api_token", "API token of an account administrator"),
@@ -325,7 +328,12 @@ pub const APPS: &[App] = &[
         differences_from_product_docs: &[
             "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
         ],
-        ..app("planview_leankit", "Planview LeanKit", ApiKey, CREATE_REMOVE)
+        ..app(
+            "planview_leankit",
+            "Planview LeanKit",
+            ApiKey,
+            CREATE_SUSPEND_REMOVE,
+        )
     },
     App {
         remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
@@ -561,6 +569,7 @@ mod tests {
                 "google_workspace",
                 "microsoft_365",
                 "okta",
+                "planview_leankit",
                 "sauce_labs"
             ]
         );
