@@ -1745,6 +1745,21 @@ async fn lastpass_connects_with_its_provisioning_hash_invites_and_deletes_offlin
     )
     .await;
     invite_lifecycle(&w, &co, "lastpass", hash, 101, 101).await;
+    // Removal took Ada out of the company; her own LastPass account and vault are hers still.
+    assert!(w.local.sandbox.lastpass_account_kept("ada@example.com"));
+
+    // Suspend disables the user; reactivate enables them again.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "lastpass", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(w.local.sandbox.accept_invitation(hash, "bob@example.com"));
+    let act = |action| act_on(&w, &co, "lastpass", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(hash, "bob@example.com").unwrap().active);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(w.local.sandbox.user(hash, "bob@example.com").unwrap().active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,7 @@ pub(crate) struct State {
     pub sauce_labs: sauce_labs::Usernames,
     pub microsoft_365: microsoft_365::Mailboxes,
     pub google: google_workspace::Workspaces,
+    pub lastpass: lastpass::KeptAccounts,
 }
 
 /// The next `method` request to `path` (under `/_sandbox`) gets this answer instead of the
@@ -300,6 +301,17 @@ impl Sandbox {
             suspended: u.suspended,
             invite_pending: u.invite_pending,
         })
+    }
+
+    /// Whether the person, removed from a LastPass company, still has their own LastPass
+    /// account and vault (LastPass's "remove from company"; "delete" destroys them).
+    pub fn lastpass_account_kept(&self, email: &str) -> bool {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .lastpass
+            .0
+            .contains(&email.to_lowercase())
     }
 
     /// Someone removes a user in the app itself (outside the service).

@@ -266,7 +266,8 @@ pub const APPS: &[App] = &[
         vendor_plan_note: Some(
             "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
         ),
-        remove_means: "Deletes the user's LastPass account entirely, vault included (LastPass cannot undo this); an invitation not yet accepted is withdrawn instead.",
+        remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead.",
+        suspend_means: Some("Disables the user: no sign-in; their data and membership are kept."),
         credential_fields: &[
             choice(
                 "region",
@@ -280,7 +281,7 @@ pub const APPS: &[App] = &[
             "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
             "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
         ],
-        ..app("lastpass", "LastPass", ApiKey, CREATE_REMOVE)
+        ..app("lastpass", "LastPass", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         requires_plus_or_premium: false,
@@ -567,6 +568,7 @@ mod tests {
                 "box",
                 "dropbox",
                 "google_workspace",
+                "lastpass",
                 "microsoft_365",
                 "okta",
                 "planview_leankit",
