@@ -1398,10 +1398,13 @@ async fn trello_connects_with_a_key_and_token_invites_once_and_removes_offline()
     assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
     let synced = sync_app(&w, &co, "trello").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
-    assert_eq!(
-        act_on(&w, &co, "trello", &id, "delete").await["status"],
-        "deleted"
-    );
+    // Suspend deactivates the member in the Workspace; reactivate brings them back.
+    let act = |action| act_on(&w, &co, "trello", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    assert_eq!(act("delete").await["status"], "deleted");
     assert!(w.local.sandbox.emails(token).is_empty());
 }
 

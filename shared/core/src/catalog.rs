@@ -384,6 +384,9 @@ pub const APPS: &[App] = &[
             "Free Trello Workspaces take 10 collaborators (members, guests and pending invitations); more need a paid plan.",
         ),
         remove_means: "Removes the member from the Trello Workspace and from every board in it; their Trello account, which they own, stays.",
+        suspend_means: Some(
+            "Deactivates the member in the Trello Workspace (no access to its boards); reactivating restores it.",
+        ),
         credential_fields: &[
             text(
                 "workspace",
@@ -403,7 +406,7 @@ pub const APPS: &[App] = &[
             "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
             "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
         ],
-        ..app("trello", "Trello", ApiKey, CREATE_REMOVE)
+        ..app("trello", "Trello", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         vendor_plan_note: Some(
@@ -572,7 +575,8 @@ mod tests {
                 "microsoft_365",
                 "okta",
                 "planview_leankit",
-                "sauce_labs"
+                "sauce_labs",
+                "trello"
             ]
         );
         let groups: Vec<_> = APPS
