@@ -1432,6 +1432,17 @@ async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates
     assert_eq!(synced.json()["created"], 101, "{}", synced.text());
     let created = ada_account(&w, &co, "fifteen_five").await;
     let id = created["id"].as_str().unwrap().to_owned();
+    // Suspend and reactivate set SCIM `active`.
+    assert_eq!(
+        act_on(&w, &co, "fifteen_five", &id, "suspend").await["status"],
+        "suspended"
+    );
+    assert!(!w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    assert_ne!(
+        act_on(&w, &co, "fifteen_five", &id, "reactivate").await["status"],
+        "suspended"
+    );
+    assert!(w.local.sandbox.user(token, "ada@example.com").unwrap().active);
     assert_eq!(
         act_on(&w, &co, "fifteen_five", &id, "delete").await["status"],
         "deleted"

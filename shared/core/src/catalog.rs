@@ -150,6 +150,9 @@ use ConnectionType::{ApiKey, Oauth};
 pub const APPS: &[App] = &[
     App {
         remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
+        suspend_means: Some(
+            "Deactivates the user (SCIM `active: false`), the same state removal leaves; reactivating sets them active again.",
+        ),
         credential_fields: &[
             url(
                 "scim_base_url",
@@ -157,7 +160,7 @@ pub const APPS: &[App] = &[
             ),
             secret("scim_token", "SCIM 2.0 token (30 characters)"),
         ],
-        ..app("fifteen_five", "15Five", ApiKey, CREATE_REMOVE)
+        ..app("fifteen_five", "15Five", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         remove_means: "Removes the user from the Asana organization; Asana hands their tasks and projects to the admin who connected Asana.",
@@ -568,6 +571,7 @@ mod tests {
         assert_eq!(
             suspendable,
             [
+                "fifteen_five",
                 "box",
                 "dropbox",
                 "google_workspace",
