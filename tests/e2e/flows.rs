@@ -1580,6 +1580,35 @@ async fn zoho_books_exchanges_the_grant_code_once_and_invites_and_removes_offlin
         connection.text()
     );
     invite_lifecycle(&w, &co, "zoho", "sandbox-acme", 201, 201).await;
+
+    // Suspend marks the Books user inactive; reactivate marks them active again.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "zoho", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        w.local
+            .sandbox
+            .accept_invitation("sandbox-acme", "bob@example.com")
+    );
+    let act = |action| act_on(&w, &co, "zoho", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(
+        !w.local
+            .sandbox
+            .user("sandbox-acme", "bob@example.com")
+            .unwrap()
+            .active
+    );
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(
+        w.local
+            .sandbox
+            .user("sandbox-acme", "bob@example.com")
+            .unwrap()
+            .active
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,14 @@
 //! with the "Standard" profile and the lowest role of the organization's role hierarchy.
 //! Remove deletes the user. CRM reports errors per record (`{"users": [{"code":
 //! "INVALID_DATA", "status": "error", …}]}`), with HTTP 200, 201 or 400 alike.
+//!
+//! **Suspend and reactivate**, per product: Desk deactivates and activates the agent
+//! (`POST /agents/{id}/deactivate` and `/activate`, https://desk.zoho.com/DeskAPIDocument#Agents;
+//! a confirmed agent's removal is the same deactivation); Books marks the user inactive and
+//! active (`POST /users/{id}/inactive` and `/active`, https://www.zoho.com/books/api/v3/users/);
+//! CRM updates the user's `status` to `inactive` or `active`
+//! (https://www.zoho.com/crm/developer/docs/api/update-user.html). The account is read back
+//! after, and must show the state asked for.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -966,6 +974,49 @@ impl ZohoConnector {
         }
     }
 
+    /// Suspends (`active: false`) or reactivates the account the product's own way, then
+    /// reads it back.
+    async fn set_active(&self, id: &str, active: bool) -> Result<VendorAccount, ConnectorError> {
+        let request = match self.product {
+            Product::Desk => self
+                .request(
+                    Method::POST,
+                    &["agents", id, if active { "activate" } else { "deactivate" }],
+                    &[],
+                )
+                .await?
+                .json(json!({})),
+            Product::Books => {
+                self.request(
+                    Method::POST,
+                    &["users", id, if active { "active" } else { "inactive" }],
+                    &[],
+                )
+                .await?
+            }
+            Product::Crm => self
+                .request(Method::PUT, &["users", id], &[])
+                .await?
+                .json(json!({"users": [{"id": id, "status": if active { "active" } else { "inactive" }}]})),
+        };
+        if let Err(e) = self.call(request.repeatable()).await {
+            // The action's 404 is about the account only if its own resource agrees.
+            return Err(match (e, self.fetch(id).await?) {
+                (_, None) => ConnectorError::NotFound,
+                (e, Some(_)) => self.lookup_error(e, "action for the account"),
+            });
+        }
+        let account = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+        if (account.status == AccountStatus::Suspended) == active {
+            return Err(ConnectorError::Invalid(format!(
+                "{} accepted the change but does not show the account {}",
+                self.product.name(),
+                if active { "active" } else { "deactivated" }
+            )));
+        }
+        Ok(account)
+    }
+
     /// Desk: an agent who never confirmed is deleted; one who did is deactivated. Gone is
     /// what the agent's own resource says (`GET /agents/{id}`), never a 404 of the action.
     async fn remove_desk(&self, id: &str) -> Result<(), ConnectorError> {
@@ -1096,8 +1147,8 @@ impl Connector for ZohoConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -1145,12 +1196,12 @@ impl Connector for ZohoConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_active(id, false).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_active(id, true).await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {

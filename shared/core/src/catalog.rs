@@ -416,6 +416,9 @@ pub const APPS: &[App] = &[
             "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
         ),
         remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+        suspend_means: Some(
+            "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
+        ),
         credential_fields: &[
             choice("product", "Zoho product", &["desk", "books", "crm"]),
             choice(
@@ -439,7 +442,7 @@ pub const APPS: &[App] = &[
             "The organization managed is the product's default one for the Zoho account (Zoho Desk: the first default when several are).",
             "Creating an account sends Zoho's invitation; the person is \"Invite Sent\" until they accept. New Zoho Desk agents get Desk's standard Agent permissions in the default department, new Zoho Books users the Staff role, new Zoho CRM users the Standard profile and the lowest role of the hierarchy; an admin can change them in Zoho.",
         ],
-        ..app("zoho", "Zoho", ApiKey, CREATE_REMOVE)
+        ..app("zoho", "Zoho", ApiKey, CREATE_SUSPEND_REMOVE)
     },
 ];
 
@@ -580,7 +583,8 @@ mod tests {
                 "okta",
                 "planview_leankit",
                 "sauce_labs",
-                "trello"
+                "trello",
+                "zoho"
             ]
         );
         let groups: Vec<_> = APPS
