@@ -732,6 +732,31 @@ async fn oauth_connect(
     consent_path: &str,
     start: Value,
 ) -> Vec<(String, String)> {
+    let (done, query) = oauth_callback(w, co, app, consent_path, start).await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("App connected"));
+    let status = w
+        .send(
+            "GET",
+            &co.path(&format!("/apps/{app}/connection")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(status["state"], "connected");
+    query
+}
+
+/// Starts `app`'s OAuth connection for `co`, allows it on the sandbox's consent page at
+/// `consent_path`, and answers the service's callback answer and the authorize URL's query.
+async fn oauth_callback(
+    w: &Walk,
+    co: &Co,
+    app: &str,
+    consent_path: &str,
+    start: Value,
+) -> (prov_testkit::Answer, Vec<(String, String)>) {
     let started = w
         .send(
             "POST",
@@ -776,19 +801,7 @@ async fn oauth_connect(
             None,
         )
         .await;
-    assert_eq!(done.status, 200, "{}", done.text());
-    assert!(done.text().contains("App connected"));
-    let status = w
-        .send(
-            "GET",
-            &co.path(&format!("/apps/{app}/connection")),
-            Some(&co.admin),
-            None,
-        )
-        .await
-        .json();
-    assert_eq!(status["state"], "connected");
-    url.query_pairs().into_owned().collect()
+    (done, url.query_pairs().into_owned().collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2074,4 +2087,25 @@ async fn an_admin_names_the_organization_when_one_sign_in_reaches_several() {
         )
         .await;
     assert_eq!(slack.status, 422, "{}", slack.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_refuses_a_connection_by_someone_who_does_not_own_the_organization() {
+    let w = Walk::start().await;
+    let co = plus_company(&w, "github-member@example.com").await;
+    // The sign-in is a plain member of this organization, not an owner.
+    let (done, _) = oauth_callback(
+        &w,
+        &co,
+        "github",
+        "/_sandbox/github/login/oauth/authorize",
+        json!({"organization": prov_sandbox::GITHUB_MEMBER_ORG}),
+    )
+    .await;
+    assert!(!done.text().contains("App connected"), "{}", done.text());
+    let status = w
+        .send("GET", &co.path("/apps/github/connection"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_ne!(status["state"], "connected", "{status}");
 }

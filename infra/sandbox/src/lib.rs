@@ -56,7 +56,7 @@ use axum::Router;
 
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use docusign::{ACCOUNT_ID as DOCUSIGN_ACCOUNT_ID, BASE_URI as DOCUSIGN_BASE_URI};
-pub use github::ORG as GITHUB_ORG;
+pub use github::{MEMBER_ORG as GITHUB_MEMBER_ORG, ORG as GITHUB_ORG};
 pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
