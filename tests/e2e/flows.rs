@@ -1833,6 +1833,27 @@ async fn google_workspace_creates_a_work_email_puts_it_in_a_group_suspends_and_d
         "offline"
     );
     let domain = prov_sandbox::GOOGLE_WORKSPACE_DOMAIN;
+    // A 404 of the domains list is about the domains, not about an account.
+    w.local.sandbox.fail_request(
+        "GET",
+        "/google_workspace/admin/directory/v1/customer/my_customer/domains",
+        404,
+        json!({"error": {"code": 404, "message": "Resource Not Found: customer", "errors": [{"reason": "notFound", "message": "Resource Not Found: customer", "domain": "global"}]}}),
+    );
+    let refused = w
+        .send(
+            "GET",
+            &co.path("/apps/google_workspace/domains"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(
+        !refused.text().contains("no longer has this account") && refused.text().contains("domains"),
+        "{}",
+        refused.text()
+    );
     let domains = w
         .send(
             "GET",
