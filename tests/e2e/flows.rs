@@ -1273,9 +1273,17 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
     let synced = sync_app(&w, &co, "salesforce").await;
     assert_eq!(synced.json()["created"], 1, "{}", synced.text());
     let created = ada_account(&w, &co, "salesforce").await;
-    // SCIM has no invitation state: active at once (Salesforce emails a password link).
-    assert_eq!(created["status"], "connected");
+    // Salesforce emails a password link; until the first sign-in (LastLoginDate null) the
+    // user is "Invite Sent", then Connected.
+    assert_eq!(created["status"], "invite_sent");
     let id = created["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = sync_app(&w, &co, "salesforce").await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(
+        app_account(&w, &co, "salesforce", &id).await["status"],
+        "connected"
+    );
     assert_eq!(
         act_on(&w, &co, "salesforce", &id, "delete").await["status"],
         "deleted"

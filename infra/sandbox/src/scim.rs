@@ -448,8 +448,9 @@ async fn create(
         state.scim.set_login(&tenant, &user.id, user_name);
         user.login = Some(user_name.to_owned());
     }
-    if kind != Kind::Sandbox {
-        // Slack and Salesforce show no invitation state: the account is active at once.
+    if kind == Kind::Slack {
+        // Slack shows no invitation state: the member is active at once. (A Salesforce
+        // user keeps `invite_pending` until their first sign-in: its LastLoginDate.)
         state.scim.accept(&tenant, email);
         user.invite_pending = false;
     }
