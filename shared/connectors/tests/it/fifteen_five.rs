@@ -222,7 +222,7 @@ async fn creating_a_deactivated_user_activates_them_again() {
     Mock::given(method("GET"))
         .and(path("/scim/v2/Users"))
         .and(query_param("filter", "userName eq \"ada@example.com\""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[inactive.clone()], 1, 1)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(std::slice::from_ref(&inactive), 1, 1)))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
