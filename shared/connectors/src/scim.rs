@@ -245,6 +245,10 @@ impl ScimConnector {
             let Some(user) = self.fetch(id).await? else {
                 return Err(ConnectorError::NotFound);
             };
+            if user.active == Some(active) {
+                // Already so (a repeated removal, say): nothing to send.
+                return Ok(self.account(user));
+            }
             let patch = json!({
                 "schemas": [PATCH_SCHEMA],
                 "Operations": [{"op": "replace", "value": {"active": active}}]

@@ -308,6 +308,29 @@ async fn suspend_and_reactivate_set_active() {
 }
 
 #[tokio::test]
+async fn removing_a_user_already_deactivated_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users/77"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "77",
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+            false,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = fifteen_five(&server, TOKEN);
+    connector.delete("77").await.unwrap();
+}
+
+#[tokio::test]
 async fn a_429_is_waited_out_for_its_retry_after() {
     let server = MockServer::start().await;
     first_then(
