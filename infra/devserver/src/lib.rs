@@ -36,7 +36,7 @@ use serde_json::json;
 const SANDBOX_ROUTES: &[(&str, &str)] = &[
     ("scim.sandbox.test", "scim"),
     ("auth.sandbox.test", "oauth"),
-    ("api.slack.com", "scim"),
+    ("api.slack.com", "slack"),
     ("slack.com", "slack"),
     ("*.okta.com", "okta"),
     ("api.dynatrace.com", "dynatrace"),

@@ -34,11 +34,16 @@ pub const SPEC: AppSpec = AppSpec {
     exchange: None,
     build: |session, tenant| {
         let base = tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
+        // 15Five's SCIM deactivates (`active: false`) and reactivates; it documents no
+        // hard delete, so suspend and remove are the same deactivation
+        // (https://success.15five.com/hc/en-us/articles/50988324323355).
         let flavor = ScimFlavor {
             remove: ScimRemove::Deactivate,
-            suspend: false,
+            suspend: true,
             invite_pending: None,
             forbidden_means_plan: None,
+            search_emails: false,
+            reactivate_on_create: true,
         };
         Ok(Box::new(ScimConnector::new(session, &base, flavor)))
     },

@@ -315,12 +315,49 @@ impl GitHubConnector {
 
     /// A 404 on the organization's own listings means the token cannot see it.
     fn org_error(&self, response: &VendorResponse) -> ConnectorError {
-        match github_error(response) {
-            ConnectorError::NotFound => ConnectorError::Unauthorized(format!(
-                "GitHub shows no organization `{}` to this token (the person connecting must be an owner of it)",
-                self.org.get().map(String::as_str).unwrap_or_default()
+        match (github_error(response), self.org.get()) {
+            (ConnectorError::NotFound, Some(org)) => ConnectorError::Unauthorized(format!(
+                "GitHub shows no organization `{org}` to this token (the person connecting must be an owner of it)"
             )),
-            other => other,
+            (ConnectorError::NotFound, None) => ConnectorError::Unauthorized(
+                "GitHub shows this token no organization memberships (the person connecting must be an owner of the company's organization)".into(),
+            ),
+            (other, _) => other,
+        }
+    }
+
+    /// The token's user must own the organization: GitHub lets only owners invite and remove
+    /// members (`GET /user/memberships/orgs/{org}`, `role: admin`, `state: active`:
+    /// https://docs.github.com/en/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user).
+    async fn check_owner(&self, org: &str) -> Result<(), ConnectorError> {
+        let response = self
+            .send(Method::GET, Self::url(&["user", "memberships", "orgs", org]))
+            .await?;
+        if response.status == StatusCode::NOT_FOUND {
+            return Err(ConnectorError::Unauthorized(format!(
+                "the person connecting is not a member of the GitHub organization `{org}`; an owner of it must connect"
+            )));
+        }
+        if !response.status.is_success() {
+            return Err(github_error(&response));
+        }
+        let membership: Membership = response.json()?;
+        if membership.role == "admin" && membership.state == "active" {
+            Ok(())
+        } else {
+            Err(ConnectorError::Unauthorized(format!(
+                "the person connecting is {} {} of the GitHub organization `{org}`, not an owner; only an owner can invite and remove members",
+                if membership.state == "active" {
+                    "an active"
+                } else {
+                    "a pending"
+                },
+                if membership.role == "admin" {
+                    "owner"
+                } else {
+                    "member"
+                },
+            )))
         }
     }
 
@@ -472,6 +509,7 @@ impl Connector for GitHubConnector {
     /// `X-OAuth-Scopes`) could list but not invite or remove, so it is refused here.
     async fn verify(&self) -> Result<(), ConnectorError> {
         let org = self.org().await?.to_owned();
+        self.check_owner(&org).await?;
         let mut url = Self::url(&["orgs", &org, "members"]);
         url.query_pairs_mut().append_pair("per_page", "1");
         let (_, response): (Vec<Member>, _) = self.read(url).await?;

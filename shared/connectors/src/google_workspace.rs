@@ -197,6 +197,17 @@ fn rate_limit_signal(response: &VendorResponse) -> bool {
 }
 
 /// Google's error body, mapped.
+/// A 404 that answers something other than the account's own resource (the domains, a
+/// group): it names what Google did not find, never "no such account".
+fn not_found_as(error: ConnectorError, what: &str) -> ConnectorError {
+    match error {
+        ConnectorError::NotFound => {
+            ConnectorError::Invalid(format!("Google Workspace found no {what} (not found)"))
+        }
+        other => other,
+    }
+}
+
 fn google_error(response: &VendorResponse) -> ConnectorError {
     let (message, reason) = said(response);
     let reason = reason.unwrap_or_default();
@@ -316,7 +327,10 @@ impl GoogleWorkspaceConnector {
                 let url = Self::url(&["customer", CUSTOMER, "domains"])?;
                 let response = self.session.send(VendorRequest::get(url)).await?;
                 if !response.status.is_success() {
-                    return Err(google_error(&response));
+                    return Err(not_found_as(
+                        google_error(&response),
+                        "domains for the connection's customer",
+                    ));
                 }
                 let mut domains: Vec<Domain> = response
                     .json::<Domains>()?
@@ -492,7 +506,7 @@ impl Connector for GoogleWorkspaceConnector {
             }
             let response = self.session.send(VendorRequest::get(url)).await?;
             if !response.status.is_success() {
-                return Err(google_error(&response));
+                return Err(not_found_as(google_error(&response), "groups listing"));
             }
             let page: Groups = response.json()?;
             groups.extend(page.groups.into_iter().map(|g| VendorGroup {
@@ -524,7 +538,10 @@ impl Connector for GoogleWorkspaceConnector {
         match response.status {
             s if s.is_success() => Ok(()),
             StatusCode::CONFLICT => Ok(()), // "Member already exists."
-            _ => Err(google_error(&response)),
+            _ => Err(not_found_as(
+                google_error(&response),
+                &format!("group `{group_id}`"),
+            )),
         }
     }
 }

@@ -9,9 +9,10 @@
 //! (or the account's SSO). Until they first sign in LeanKit reports `lastAccess: null`, which
 //! is mapped to "Invite Sent"; afterwards "Active".
 //!
-//! Remove is `DELETE /io/user/{id}`: LeanKit deletes the user from the account. LeanKit also
-//! disables users (`PATCH /io/user/{id}` with `{"enabled": false}`: no sign-in, no licence
-//! used), but the product offers create and remove only for LeanKit, so suspend is not wired.
+//! Remove is `DELETE /io/user/{id}`: LeanKit deletes the user from the account. Suspend and
+//! reactivate set the user's `enabled` with `PATCH /io/user/{id}`
+//! (https://success.planview.com/Planview_AgilePlace/AgilePlace_API/01_v2/user/update): a
+//! disabled user cannot sign in and is kept with their boards.
 //!
 //! Users are found by email with the listing's own `search` (user name and email), matched
 //! exactly here; the SCIM 1.1 provisioning API (`/io/scim/v1`) is left alone because LeanKit
@@ -279,6 +280,25 @@ impl LeanKitConnector {
         }
     }
 
+    /// Sets `enabled` and answers the user as LeanKit returns them.
+    async fn set_enabled(&self, id: &str, enabled: bool) -> Result<VendorAccount, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::PATCH, self.user_url(id)?).json(json!({"enabled": enabled})))
+            .await?;
+        if !response.status.is_success() {
+            return Err(leankit_error(&response));
+        }
+        let user: User = response.json()?;
+        if user.enabled != enabled {
+            return Err(ConnectorError::Transient(format!(
+                "LeanKit answered the change but shows the user {}",
+                if user.enabled { "enabled" } else { "disabled" }
+            )));
+        }
+        Ok(account(user))
+    }
+
     async fn post_user(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
         let password = random_password()?;
         let body = json!({
@@ -311,8 +331,8 @@ impl Connector for LeanKitConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -379,13 +399,12 @@ impl Connector for LeanKitConnector {
         create_once(self, &new.email, self.post_user(new)).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        // LeanKit could disable (`PATCH /io/user/{id}` `{"enabled": false}`); not offered.
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_enabled(id, false).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_enabled(id, true).await
     }
 
     /// `DELETE /io/user/{id}` (LeanKit answers 204); a user already gone is done.

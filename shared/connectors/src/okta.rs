@@ -3,7 +3,9 @@
 //!
 //! Create uses `activate=true` without a password: Okta emails the person an activation link
 //! and the user stays `PROVISIONED` ("Invite Sent") until they activate. Remove is what Okta
-//! requires: deactivate, then delete.
+//! requires: deactivate, then delete. Suspend and reactivate are the lifecycle operations
+//! `suspend` (ACTIVE users only, to SUSPENDED) and `unsuspend` (SUSPENDED users only, back to
+//! ACTIVE): https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
@@ -178,6 +180,33 @@ impl OktaConnector {
         Ok(url)
     }
 
+    /// Runs a lifecycle operation and answers the user as Okta then shows them. Okta refuses
+    /// an operation the user's status does not allow; that is no error when the user already
+    /// has the status the operation leads to (`done`), and otherwise says the status.
+    async fn lifecycle(&self, id: &str, action: &str, done: &str) -> Result<VendorAccount, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, self.user_url(id, Some(action))?).repeatable())
+            .await?;
+        let refused = match response.status {
+            s if s.is_success() => None,
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::CONFLICT => {
+                Some(okta_error(&response))
+            }
+            _ => return Err(okta_error(&response)),
+        };
+        let user = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+        match refused {
+            Some(_) if user.status == done => Ok(account(user)),
+            Some(ConnectorError::Unauthorized(why)) => Err(ConnectorError::Unauthorized(why)),
+            Some(_) => Err(ConnectorError::Invalid(format!(
+                "Okta cannot {action} a user whose status is {}",
+                user.status
+            ))),
+            None => Ok(account(user)),
+        }
+    }
+
     async fn fetch(&self, id: &str) -> Result<Option<User>, ConnectorError> {
         let response = self
             .session
@@ -196,8 +225,8 @@ impl Connector for OktaConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -276,12 +305,12 @@ impl Connector for OktaConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.lifecycle(id, "suspend", "SUSPENDED").await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.lifecycle(id, "unsuspend", "ACTIVE").await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
@@ -297,8 +326,8 @@ impl Connector for OktaConnector {
                 ))
                 .await?;
             match response.status {
-                s if s.is_success() => {}
-                StatusCode::NOT_FOUND => return Ok(()),
+                // A 404 of the action says nothing: the user's own DELETE below does.
+                s if s.is_success() || s == StatusCode::NOT_FOUND => {}
                 _ => return Err(okta_error(&response)),
             }
         }

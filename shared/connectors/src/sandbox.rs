@@ -21,6 +21,8 @@ const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     suspend: true,
     invite_pending: Some((SANDBOX_EXTENSION, "invitePending")),
     forbidden_means_plan: None,
+    search_emails: false,
+    reactivate_on_create: false,
 };
 
 /// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).

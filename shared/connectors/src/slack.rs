@@ -17,6 +17,9 @@ const SLACK_FLAVOR: ScimFlavor = ScimFlavor {
     forbidden_means_plan: Some(
         "Slack's user provisioning (SCIM) needs the Business+ or Enterprise Grid plan, and the person connecting must be a Workspace Owner or Admin.",
     ),
+    // A member's `userName` is their Slack username, not their email.
+    search_emails: true,
+    reactivate_on_create: true,
 };
 
 /// How the service talks to slack.

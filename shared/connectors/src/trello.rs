@@ -19,8 +19,10 @@
 //! - Remove is `DELETE /organizations/{ws}/members/{id}/all`: the member leaves the Workspace
 //!   and every board in it (the plain `DELETE …/members/{id}` leaves them on its boards, as
 //!   guests). Their Trello account, which they own, stays.
-//! - No suspend: Trello's `PUT …/members/{id}/deactivated?value=true` exists, but the product
-//!   offers create and remove only for Trello.
+//! - Suspend and reactivate deactivate and reactivate the member in the Workspace
+//!   (`PUT /organizations/{ws}/members/{id}/deactivated?value=true|false`,
+//!   https://developer.atlassian.com/cloud/trello/rest/api-group-organizations/), read back
+//!   from the memberships after.
 //! - Free Workspaces take 10 collaborators; an invitation over that is refused as
 //!   `PlanRequired`. Limits: 100 requests per 10 s per token, 300 per key; a 429 carries a
 //!   JSON body (`API_TOKEN_LIMIT_EXCEEDED` / `API_KEY_LIMIT_EXCEEDED`) and no `Retry-After`,
@@ -275,6 +277,34 @@ impl TrelloConnector {
         }
     }
 
+    /// Deactivates (or reactivates) the member in the Workspace; the membership read back must
+    /// say so.
+    async fn set_deactivated(&self, id: &str, deactivated: bool) -> Result<VendorAccount, ConnectorError> {
+        let mut url = Self::url(&["organizations", &self.workspace, "members", id, "deactivated"]);
+        url.query_pairs_mut()
+            .append_pair("value", if deactivated { "true" } else { "false" });
+        let response = self.session.send(VendorRequest::new(Method::PUT, url)).await?;
+        if !response.status.is_success() {
+            return Err(match self.fetch(id).await? {
+                // Trello answers an unknown member with 400 "invalid id" or 404.
+                None => ConnectorError::NotFound,
+                Some(_) => trello_error(&response),
+            });
+        }
+        let membership = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+        if membership.deactivated != deactivated {
+            return Err(ConnectorError::Invalid(format!(
+                "Trello accepted the change but lists the member as {}",
+                if membership.deactivated {
+                    "deactivated"
+                } else {
+                    "active"
+                }
+            )));
+        }
+        Ok(account(membership))
+    }
+
     async fn fetch(&self, id: &str) -> Result<Option<Membership>, ConnectorError> {
         Ok(self.memberships().await?.into_iter().find(|m| m.id_member == id))
     }
@@ -335,8 +365,8 @@ impl Connector for TrelloConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -407,12 +437,12 @@ impl Connector for TrelloConnector {
         Self::invited(new, &before, after).map(account)
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_deactivated(id, true).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_deactivated(id, false).await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {

@@ -150,6 +150,9 @@ use ConnectionType::{ApiKey, Oauth};
 pub const APPS: &[App] = &[
     App {
         remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
+        suspend_means: Some(
+            "Deactivates the user (SCIM `active: false`), the same state removal leaves; reactivating sets them active again.",
+        ),
         credential_fields: &[
             url(
                 "scim_base_url",
@@ -157,7 +160,7 @@ pub const APPS: &[App] = &[
             ),
             secret("scim_token", "SCIM 2.0 token (30 characters)"),
         ],
-        ..app("fifteen_five", "15Five", ApiKey, CREATE_REMOVE)
+        ..app("fifteen_five", "15Five", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         remove_means: "Removes the user from the Asana organization; Asana hands their tasks and projects to the admin who connected Asana.",
@@ -266,7 +269,8 @@ pub const APPS: &[App] = &[
         vendor_plan_note: Some(
             "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
         ),
-        remove_means: "Deletes the user's LastPass account entirely, vault included (LastPass cannot undo this); an invitation not yet accepted is withdrawn instead.",
+        remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead.",
+        suspend_means: Some("Disables the user: no sign-in; their data and membership are kept."),
         credential_fields: &[
             choice(
                 "region",
@@ -280,7 +284,7 @@ pub const APPS: &[App] = &[
             "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
             "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
         ],
-        ..app("lastpass", "LastPass", ApiKey, CREATE_REMOVE)
+        ..app("lastpass", "LastPass", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         requires_plus_or_premium: false,
@@ -304,17 +308,23 @@ pub const APPS: &[App] = &[
     App {
         vendor_plan_note: Some("Requires a paid Okta plan."),
         remove_means: "Deactivates the user, then deletes them.",
+        suspend_means: Some(
+            "Suspends the user (Okta's SUSPENDED status: no sign-in, assignments kept); only an active user can be suspended.",
+        ),
         credential_fields: &[
             url("org_url", "Okta org URL (https://your-org.okta.com)"),
             secret("api_token", "API token"),
         ],
-        ..app("okta", "Okta", ApiKey, CREATE_REMOVE)
+        ..app("okta", "Okta", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         vendor_plan_note: Some(
             "Requires a paid Planview LeanKit (AgilePlace) plan; the API token must be an account administrator's.",
         ),
         remove_means: "Deletes the user from the LeanKit account.",
+        suspend_means: Some(
+            "Disables the user (LeanKit's `enabled: false`): no sign-in, boards and history kept.",
+        ),
         credential_fields: &[
             text("account", "Account subdomain (the part before .leankit.com)"),
             secret("api_token", "API token of an account administrator"),
@@ -322,7 +332,12 @@ pub const APPS: &[App] = &[
         differences_from_product_docs: &[
             "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
         ],
-        ..app("planview_leankit", "Planview LeanKit", ApiKey, CREATE_REMOVE)
+        ..app(
+            "planview_leankit",
+            "Planview LeanKit",
+            ApiKey,
+            CREATE_SUSPEND_REMOVE,
+        )
     },
     App {
         remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
@@ -338,6 +353,9 @@ pub const APPS: &[App] = &[
             "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
         ),
         remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
+        suspend_means: Some(
+            "Deactivates the user, which Sauce Labs calls suspending the account; activating restores access.",
+        ),
         credential_fields: &[
             choice(
                 "data_center",
@@ -353,7 +371,7 @@ pub const APPS: &[App] = &[
             "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
             "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
         ],
-        ..app("sauce_labs", "Sauce Labs", ApiKey, CREATE_REMOVE)
+        ..app("sauce_labs", "Sauce Labs", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         vendor_plan_note: Some("Requires a paid Slack plan with SCIM: Business+ or Enterprise Grid."),
@@ -369,6 +387,9 @@ pub const APPS: &[App] = &[
             "Free Trello Workspaces take 10 collaborators (members, guests and pending invitations); more need a paid plan.",
         ),
         remove_means: "Removes the member from the Trello Workspace and from every board in it; their Trello account, which they own, stays.",
+        suspend_means: Some(
+            "Deactivates the member in the Trello Workspace (no access to its boards); reactivating restores it.",
+        ),
         credential_fields: &[
             text(
                 "workspace",
@@ -388,13 +409,16 @@ pub const APPS: &[App] = &[
             "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
             "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
         ],
-        ..app("trello", "Trello", ApiKey, CREATE_REMOVE)
+        ..app("trello", "Trello", ApiKey, CREATE_SUSPEND_REMOVE)
     },
     App {
         vendor_plan_note: Some(
             "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
         ),
         remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+        suspend_means: Some(
+            "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
+        ),
         credential_fields: &[
             choice("product", "Zoho product", &["desk", "books", "crm"]),
             choice(
@@ -418,7 +442,7 @@ pub const APPS: &[App] = &[
             "The organization managed is the product's default one for the Zoho account (Zoho Desk: the first default when several are).",
             "Creating an account sends Zoho's invitation; the person is \"Invite Sent\" until they accept. New Zoho Desk agents get Desk's standard Agent permissions in the default department, new Zoho Books users the Staff role, new Zoho CRM users the Standard profile and the lowest role of the hierarchy; an admin can change them in Zoho.",
         ],
-        ..app("zoho", "Zoho", ApiKey, CREATE_REMOVE)
+        ..app("zoho", "Zoho", ApiKey, CREATE_SUSPEND_REMOVE)
     },
 ];
 
@@ -549,7 +573,19 @@ mod tests {
             .collect();
         assert_eq!(
             suspendable,
-            ["box", "dropbox", "google_workspace", "microsoft_365"]
+            [
+                "fifteen_five",
+                "box",
+                "dropbox",
+                "google_workspace",
+                "lastpass",
+                "microsoft_365",
+                "okta",
+                "planview_leankit",
+                "sauce_labs",
+                "trello",
+                "zoho"
+            ]
         );
         let groups: Vec<_> = APPS
             .iter()
