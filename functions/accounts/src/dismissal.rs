@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use prov_core::access::{Need, authorize};
-use prov_core::catalog;
+use prov_core::catalog::Catalog;
 use prov_processes::Apps;
 use prov_processes::dismissal;
 use prov_web::openapi::Boolish;
@@ -211,7 +211,14 @@ pub struct RemovalChoices(std::collections::BTreeMap<String, String>);
 
 impl PartialSchema for RemovalChoices {
     fn schema() -> RefOr<Schema> {
-        let slugs: Vec<&str> = catalog::directory(true).map(|a| a.slug).collect();
+        removal_choices_schema(&Catalog::new(&[]))
+    }
+}
+
+/// `RemovalChoices` for the apps of `catalog` (the document is built with it).
+pub(crate) fn removal_choices_schema(catalog: &Catalog) -> RefOr<Schema> {
+    {
+        let slugs: Vec<&str> = catalog.directory().map(|a| a.slug).collect();
         ObjectBuilder::new()
             .description(Some(
                 "Per app (its slug): `suspend` (where the app can) or `delete` (the default).",

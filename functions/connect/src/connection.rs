@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::html;
 use prov_core::access::{Need, authorize};
-use prov_core::catalog::{self, ConnectionType, FieldKind};
+use prov_core::catalog::{Catalog, ConnectionType, FieldKind};
 use prov_processes::connections::{self, Apps, CallbackOutcome};
 use prov_web::html::{layout, page, protect};
 use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
@@ -230,16 +230,27 @@ fn tell(outcome: CallbackOutcome) -> Response {
 /// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
 /// the options for `choice` fields. Secret fields go to the secret store only.
 ///
-/// The schema is built from the app directory: one alternative per API-key app (titled
-/// with its slug; the `sandbox_*` apps exist on the devserver only).
+/// The schema is built from the app directory (`credentials_schema`, when the document is
+/// built with the catalog): one alternative per API-key app (titled with its slug; the
+/// `sandbox_*` apps exist on the devserver only).
 pub struct ApiKeyCredentials;
 
 impl PartialSchema for ApiKeyCredentials {
     fn schema() -> RefOr<Schema> {
+        credentials_schema(&Catalog::new(&[]))
+    }
+}
+
+/// `ApiKeyCredentials` for the apps of `catalog`.
+pub(crate) fn credentials_schema(catalog: &Catalog) -> RefOr<Schema> {
+    {
         let mut any_of = AnyOfBuilder::new().description(Some(
             "The credential fields of the app in the path, and no others.",
         ));
-        for app in catalog::directory(true).filter(|a| a.connection_type == ConnectionType::ApiKey) {
+        for app in catalog
+            .directory()
+            .filter(|a| a.connection_type == ConnectionType::ApiKey)
+        {
             let mut fields = ObjectBuilder::new()
                 .title(Some(app.slug))
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));

@@ -109,7 +109,14 @@ impl Local {
         settings.sandbox = true;
         settings.oauth_return_origins = vec![origin(config.public_base_url)?];
         let scheduler = Arc::new(StoreScheduler::new(store.clone()));
-        let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
+        let services = Services::new(
+            store.clone(),
+            store,
+            Arc::new(outbox.clone()),
+            clock,
+            settings,
+            prov_connectors::registry::catalog(true),
+        );
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
         let mut policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?;
         let zoho = prov_connectors::zoho::HOSTS.iter().map(|h| (*h, "zoho"));

@@ -8,6 +8,7 @@
 //! then the user is deleted without `force`.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -257,9 +258,24 @@ impl Connector for BoxConnector {
     }
 }
 
+/// What the product shows of box (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Moves the managed user's files and folders to the admin who connected Box, then deletes the user.",
+    suspend_means: Some("Sets the user inactive: no sign-in, content kept."),
+    differences_from_product_docs: &[
+        "Box has no invitation state: a created managed user is an active account at once (Box emails them to set it up).",
+    ],
+    ..catalog::app(
+        "box",
+        "Box",
+        ConnectionType::Oauth,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to box.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "box",
+    app: &APP,
     hosts: HOSTS,
     // Box publishes no number (about 1,000 a minute per user is commonly cited); it
     // answers 429 with `retry-after` when over.

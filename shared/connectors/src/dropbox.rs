@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -433,9 +434,21 @@ impl Connector for DropboxConnector {
     }
 }
 
+/// What the product shows of dropbox (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Removes the member from the Dropbox team and wipes team data from their linked devices; for 7 days an admin can recover the member or transfer their files.",
+    suspend_means: Some("Suspends the member: no sign-in, files kept."),
+    ..catalog::app(
+        "dropbox",
+        "Dropbox",
+        ConnectionType::Oauth,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to dropbox.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "dropbox",
+    app: &APP,
     hosts: HOSTS,
     // Dropbox publishes no number; it answers 429 with `Retry-After` when over.
     limit: Some(RateLimit {

@@ -20,6 +20,7 @@
 //! suspend.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -588,9 +589,25 @@ impl Connector for GitHubConnector {
     }
 }
 
+/// What the product shows of github (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Any GitHub organization plan; the person connecting must be an owner of the organization.",
+    ),
+    remove_means: "Removes the person from the GitHub organization (or cancels a pending invitation); their personal account stays.",
+    differences_from_product_docs: &[
+        "Creating an account sends a GitHub organization invitation to the email (as a member, not an owner); it shows \"Invite Sent\" until the person accepts, and an invitation that expires or fails shows as removed.",
+        "GitHub does not show members' email addresses: a member is listed by their GitHub login, and only pending invitations can be matched by email. Once someone accepts an invitation sent to their email, they appear as a member under their login in the next sync, to be matched to the team member by hand.",
+        "Someone who is already a member cannot be invited again; match them to the team member by their GitHub login instead.",
+        "The organization is the one the person connecting owns; an account that owns several organizations is refused (choosing one is not built yet).",
+        "If the organization restricts OAuth app access, an owner must approve the app in the organization's settings (Third-party access) before it can connect.",
+    ],
+    ..catalog::app("github", "GitHub", ConnectionType::Oauth, catalog::CREATE_REMOVE)
+};
+
 /// How the service talks to github.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "github",
+    app: &APP,
     hosts: HOSTS,
     // 5,000 requests an hour per user token: 80 a minute (4,800 an hour) stays under it.
     // The small burst also keeps under GitHub's secondary limit on content-creating calls

@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -546,9 +547,28 @@ impl Connector for GoogleWorkspaceConnector {
     }
 }
 
+/// What the product shows of google_workspace (the app directory's entry).
+pub const APP: App = App {
+    requires_plus_or_premium: false,
+    remove_means: "Deletes the Google Workspace user (Google can restore it for about 20 days).",
+    suspend_means: Some("Suspends the user: no sign-in, mail and files kept."),
+    differences_from_product_docs: &[
+        "Creating an account creates a mailbox with a random one-time password (never shown or stored) instead of sending an invitation; the person's personal email becomes the account's recovery email, and the password must be changed at the first sign-in.",
+        "Google has no invitation state: a created user is listed as active at once.",
+        "Only addresses on the Workspace's verified domains can be created; Google cannot invite an outside address.",
+        "The connection must be made by a super admin (or an admin with the user management privileges).",
+    ],
+    ..catalog::app(
+        "google_workspace",
+        "Google Workspace",
+        ConnectionType::Oauth,
+        catalog::caps(true, true, true, true, true),
+    )
+};
+
 /// How the service talks to google_workspace.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "google_workspace",
+    app: &APP,
     hosts: HOSTS,
     // The Directory API allows 2,400 queries a minute per user per Google Cloud project
     // (the service's project, shared by every company): keep each company to a quarter.

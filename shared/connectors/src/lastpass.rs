@@ -44,6 +44,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -586,9 +587,37 @@ impl Connector for LastPassConnector {
     }
 }
 
+/// What the product shows of lastpass (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
+    ),
+    remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead.",
+    suspend_means: Some("Disables the user: no sign-in; their data and membership are kept."),
+    credential_fields: &[
+        catalog::choice(
+            "region",
+            "Data center (us: lastpass.com, eu: lastpass.eu)",
+            &["us", "eu"],
+        ),
+        catalog::text("cid", "Account number (CID)"),
+        catalog::secret("provhash", "Provisioning hash"),
+    ],
+    differences_from_product_docs: &[
+        "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
+        "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
+    ],
+    ..catalog::app(
+        "lastpass",
+        "LastPass",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to lastpass.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "lastpass",
+    app: &APP,
     hosts: HOSTS,
     // LastPass publishes no limit for its Enterprise API: stay gentle (a listing page, a
     // lookup and a command a second at most).

@@ -19,6 +19,7 @@
 //! offers it to some editions only.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer};
@@ -429,9 +430,33 @@ impl Connector for LeanKitConnector {
     }
 }
 
+/// What the product shows of planview_leankit (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Requires a paid Planview LeanKit (AgilePlace) plan; the API token must be an account administrator's.",
+    ),
+    remove_means: "Deletes the user from the LeanKit account.",
+    suspend_means: Some(
+        "Disables the user (LeanKit's `enabled: false`): no sign-in, boards and history kept.",
+    ),
+    credential_fields: &[
+        catalog::text("account", "Account subdomain (the part before .leankit.com)"),
+        catalog::secret("api_token", "API token of an account administrator"),
+    ],
+    differences_from_product_docs: &[
+        "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
+    ],
+    ..catalog::app(
+        "planview_leankit",
+        "Planview LeanKit",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to planview_leankit.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "planview_leankit",
+    app: &APP,
     hosts: HOSTS,
     // LeanKit limits points per user per 60 s window and publishes no fixed number (its
     // example is 120; the real one is in `X-RateLimit-Limit`). The token's user shares it

@@ -8,6 +8,7 @@
 //! ACTIVE): https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -351,9 +352,28 @@ fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
     tenant_url(tenant, "org_url", HOSTS).map(|_| ())
 }
 
+/// What the product shows of okta (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some("Requires a paid Okta plan."),
+    remove_means: "Deactivates the user, then deletes them.",
+    suspend_means: Some(
+        "Suspends the user (Okta's SUSPENDED status: no sign-in, assignments kept); only an active user can be suspended.",
+    ),
+    credential_fields: &[
+        catalog::url("org_url", "Okta org URL (https://your-org.okta.com)"),
+        catalog::secret("api_token", "API token"),
+    ],
+    ..catalog::app(
+        "okta",
+        "Okta",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to okta.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "okta",
+    app: &APP,
     hosts: HOSTS,
     // Okta's limits depend on the org's SKU; stay under the smallest management bucket.
     limit: Some(RateLimit {

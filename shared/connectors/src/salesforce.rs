@@ -14,6 +14,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -244,9 +245,25 @@ impl Connector for SalesforceConnector {
     }
 }
 
+/// What the product shows of salesforce (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
+    differences_from_product_docs: &[
+        "Salesforce users cannot be deleted: removing one deactivates it.",
+        "New users get the org's \"Standard User\" profile; Salesforce emails them to set a password, and shows no invitation state (they are listed active).",
+        "Sandbox orgs can be connected: start the connection with `environment: sandbox` (test.salesforce.com).",
+    ],
+    ..catalog::app(
+        "salesforce",
+        "Salesforce",
+        ConnectionType::Oauth,
+        catalog::CREATE_REMOVE,
+    )
+};
+
 /// How the service talks to salesforce.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "salesforce",
+    app: &APP,
     hosts: HOSTS,
     // The org's allowance is per 24 hours (by edition and licences), not per minute;
     // stay gentle. Over it Salesforce answers 403 `REQUEST_LIMIT_EXCEEDED`.

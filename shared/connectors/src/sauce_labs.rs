@@ -19,6 +19,7 @@
 //! Labs' emails and usernames stay taken).
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -520,9 +521,41 @@ fn sauce_labs_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), Con
     Ok(())
 }
 
+/// What the product shows of sauce_labs (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
+    ),
+    remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
+    suspend_means: Some(
+        "Deactivates the user, which Sauce Labs calls suspending the account; activating restores access.",
+    ),
+    credential_fields: &[
+        catalog::choice(
+            "data_center",
+            "Data center",
+            &["us-west-1", "us-east-4", "eu-central-1"],
+        ),
+        // Goes with the access key into the HTTP Basic credentials.
+        catalog::text("username", "Admin username"),
+        catalog::secret("access_key", "Access key"),
+    ],
+    differences_from_product_docs: &[
+        "Sauce Labs has no delete: removing a user deactivates it.",
+        "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
+        "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
+    ],
+    ..catalog::app(
+        "sauce_labs",
+        "Sauce Labs",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to sauce_labs.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "sauce_labs",
+    app: &APP,
     hosts: HOSTS,
     // Sauce Labs' REST limit is 10 requests a second and 3,500 an hour per account (its
     // 2016 announcement; the Team Management API states none): keep under the hourly one.

@@ -32,6 +32,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -461,9 +462,45 @@ impl Connector for TrelloConnector {
     }
 }
 
+/// What the product shows of trello (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Free Trello Workspaces take 10 collaborators (members, guests and pending invitations); more need a paid plan.",
+    ),
+    remove_means: "Removes the member from the Trello Workspace and from every board in it; their Trello account, which they own, stays.",
+    suspend_means: Some(
+        "Deactivates the member in the Trello Workspace (no access to its boards); reactivating restores it.",
+    ),
+    credential_fields: &[
+        catalog::text(
+            "workspace",
+            "Workspace ID or short name (the part after trello.com/w/ in its URL)",
+        ),
+        catalog::secret(
+            "api_key",
+            "API key of a Power-Up you own (trello.com/power-ups/admin → API key)",
+        ),
+        catalog::secret(
+            "api_token",
+            "User token of a Workspace admin (Trello's authorize page with scope=read,write,account and expiration=never)",
+        ),
+    ],
+    differences_from_product_docs: &[
+        "The product docs give no connection type; Trello connects with a pasted API key and a Workspace admin's user token (Trello's OAuth 2.0 endpoints are not confirmed yet).",
+        "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
+        "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
+    ],
+    ..catalog::app(
+        "trello",
+        "Trello",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to trello.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "trello",
+    app: &APP,
     hosts: HOSTS,
     // 100 requests per 10 seconds per token (300 per API key): a 10-call burst refilled
     // at 9 a second never exceeds it in any 10-second window.

@@ -46,6 +46,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
@@ -1232,9 +1233,49 @@ fn users_page(
     }
 }
 
+/// What the product shows of zoho (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
+    ),
+    remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+    suspend_means: Some(
+        "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
+    ),
+    credential_fields: &[
+        catalog::choice("product", "Zoho product", &["desk", "books", "crm"]),
+        catalog::choice(
+            "data_center",
+            "Data center (zoho.com: us, zoho.eu: eu, zoho.in: in, zoho.com.au: au, zoho.jp: jp, zohocloud.ca: ca, zoho.com.cn: cn, zoho.sa: sa)",
+            &["us", "eu", "in", "au", "jp", "ca", "cn", "sa"],
+        ),
+        catalog::text(
+            "client_id",
+            "Self Client ID (Zoho API Console of your data center → Self Client → Client Secret tab)",
+        ),
+        catalog::secret("client_secret", "Self Client secret"),
+        catalog::secret(
+            "grant_code",
+            "Grant code (Self Client → Generate Code, with the product's scopes listed below; paste it before it expires)",
+        ),
+    ],
+    differences_from_product_docs: &[
+        "Zoho has no static API keys: the admin pastes a Self Client's ID, secret and grant code, exchanged once for a refresh token.",
+        "Scopes for the grant code: Zoho Desk `Desk.settings.ALL,Desk.basic.READ`; Zoho Books `ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,ZohoBooks.settings.DELETE`; Zoho CRM `ZohoCRM.users.ALL,ZohoCRM.settings.roles.READ,ZohoCRM.settings.profiles.READ`. The Self Client's user must be an administrator of the product.",
+        "The organization managed is the product's default one for the Zoho account (Zoho Desk: the first default when several are).",
+        "Creating an account sends Zoho's invitation; the person is \"Invite Sent\" until they accept. New Zoho Desk agents get Desk's standard Agent permissions in the default department, new Zoho Books users the Staff role, new Zoho CRM users the Standard profile and the lowest role of the hierarchy; an admin can change them in Zoho.",
+    ],
+    ..catalog::app(
+        "zoho",
+        "Zoho",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to zoho.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "zoho",
+    app: &APP,
     hosts: HOSTS,
     // Zoho Books allows 100 requests a minute per organization (and 1,000 to 10,000 a
     // day by plan); Desk and CRM count API credits per day by edition (CRM also caps

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod company;
+pub mod company_apps;
 pub mod connections;
 pub mod connector;
 pub mod error;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
-use prov_core::catalog::{self, App, ConnectionType, FieldKind};
+use prov_core::catalog::{App, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
@@ -121,7 +121,7 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
 
 /// The app, if this company may connect it, and how it connects.
 fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, ConnectOptions)> {
-    let app = catalog::get(slug, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(slug)?;
     if let Err(why) = app.allowed_on(access.company().plan) {
         return Err(Error::forbidden("plan", why));
     }
@@ -143,7 +143,7 @@ async fn load(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<(u64, 
 
 pub async fn status(apps: &Apps, access: &Access, slug: &str) -> Result<ConnectionView> {
     let company_id = &access.company().id;
-    catalog::get(slug, apps.services.settings.sandbox)?;
+    apps.services.catalog.get(slug)?;
     Ok(match load(apps, company_id, slug).await? {
         Some((_, c)) => ConnectionView::of(&c),
         None => ConnectionView::none(slug),
@@ -518,7 +518,7 @@ pub async fn finish_oauth(
             "The app sent no authorization code.",
         )));
     };
-    let app = catalog::get(&pending.app, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(&pending.app)?;
     let options = apps
         .vendors
         .connect_options(&pending.app)
@@ -605,7 +605,7 @@ pub async fn finish_oauth(
 /// Disconnects: the credentials are deleted and the connection marked disconnected. Nothing
 /// changes at the vendor; accounts stay, unmanaged, until the app is connected again.
 pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<ConnectionView> {
-    catalog::get(slug, apps.services.settings.sandbox)?;
+    apps.services.catalog.get(slug)?;
     let company_id = &access.company().id;
     let Some((_, mut connection)) = load(apps, company_id, slug).await? else {
         return Err(Error::not_found("connection"));
@@ -632,7 +632,7 @@ pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str)
 
 /// The connector of a company's connected app.
 pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<Box<dyn Connector>> {
-    let app = catalog::get(slug, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(slug)?;
     let not_connected = || Error::invalid("app", format!("{} is not connected.", app.name));
     let (_, connection) = load(apps, company_id, slug).await?.ok_or_else(not_connected)?;
     if connection.state != ConnectionState::Connected || apps.vendors.connect_options(slug).is_none() {

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
-use prov_core::catalog;
 use prov_core::connections::{ConnectionState, summaries};
 use prov_core::error::{Category, Error, ErrorDetail, Result};
 use prov_core::store::Item;
@@ -108,7 +107,7 @@ pub async fn view(apps: &Apps, access: &Access, team_member_id: &str) -> Result<
         .collect();
     let mut connected_apps = Vec::new();
     let mut available_apps = Vec::new();
-    for app in catalog::directory(apps.services.settings.sandbox) {
+    for app in apps.services.catalog.directory() {
         if !app.capabilities.create {
             continue;
         }

@@ -2,7 +2,7 @@
 //! the version read, a link to a team member under the one-per-person lock, an unlink).
 
 use chrono::{DateTime, Utc};
-use prov_core::catalog::{self, App};
+use prov_core::catalog::App;
 use prov_core::connector::{AccountStatus, ConnectorError};
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{TEAM_MEMBERS, company_partition};
@@ -130,7 +130,7 @@ pub fn action_error(app: &App, e: ConnectorError) -> Error {
 }
 
 pub(super) fn app_of(apps: &Apps, slug: &str) -> Result<&'static App> {
-    catalog::get(slug, apps.services.settings.sandbox)
+    apps.services.catalog.get(slug)
 }
 
 /// An account record and its version.

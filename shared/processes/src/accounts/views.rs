@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
-use prov_core::catalog::{self, App};
+use prov_core::catalog::App;
 use prov_core::connections::{ConnectionState, summaries};
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
@@ -337,7 +337,7 @@ pub(crate) async fn apps_of_member(
         && member.email.is_some()
         && member.employment_status != EmploymentStatus::Dismissed;
     let mut out = Vec::new();
-    for app in catalog::directory(apps.services.settings.sandbox) {
+    for app in apps.services.catalog.directory() {
         let is_connected = connected.contains(app.slug);
         let account = match links.get(app.slug) {
             Some(id) => Some(load(apps, company_id, app.slug, id).await?.1),

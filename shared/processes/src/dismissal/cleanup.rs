@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
-use prov_core::catalog;
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
@@ -208,7 +207,7 @@ pub(super) async fn remove_one(
             .map(|d| d.message.clone())
             .unwrap_or_else(|| e.to_string())
     };
-    let app = catalog::get(&step.app, apps.services.settings.sandbox).map_err(reason)?;
+    let app = apps.services.catalog.get(&step.app).map_err(reason)?;
     let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id)
         .await
         .map_err(reason)?;

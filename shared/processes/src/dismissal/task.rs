@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
-use prov_core::catalog;
+use prov_core::catalog::Catalog;
 use prov_core::error::{Category, Error, Result};
 use prov_core::schedule::{ScheduledJob, removal_time};
 use prov_core::team::{self, EmploymentStatus};
@@ -104,7 +104,11 @@ pub async fn offboarding(apps: &Apps, access: &Access, team_member_id: &str) -> 
     }
 }
 
-pub(super) fn read_choices(v: &mut Validator, root: &Obj<'_>, sandbox: bool) -> BTreeMap<String, Removal> {
+pub(super) fn read_choices(
+    v: &mut Validator,
+    root: &Obj<'_>,
+    catalog: &Catalog,
+) -> BTreeMap<String, Removal> {
     let mut choices = BTreeMap::new();
     let entries = match root.get("removal") {
         None => return choices,
@@ -119,7 +123,7 @@ pub(super) fn read_choices(v: &mut Validator, root: &Obj<'_>, sandbox: bool) -> 
     };
     for (app, value) in entries {
         let path = format!("removal.{app}");
-        let Ok(found) = catalog::get(app, sandbox) else {
+        let Ok(found) = catalog.get(app) else {
             v.error(&path, format!("`{app}` is not an app."));
             continue;
         };
@@ -161,7 +165,7 @@ pub async fn dismiss(
             .filter(|_| raw.len() == 10)
             .ok_or_else(|| "must be a date as YYYY-MM-DD.".to_owned())
     });
-    let choices = read_choices(&mut v, &root, apps.services.settings.sandbox);
+    let choices = read_choices(&mut v, &root, &apps.services.catalog);
     let two_step_days = v.integer(&root, "two_step_days", false, 1, 90).map(|d| d as u32);
     let last_day = v.finish(last_day)?;
     let now = apps.services.clock.now();
@@ -371,7 +375,7 @@ pub async fn update_offboarding(
     let mut v = Validator::new();
     let root = Obj::root(body);
     v.only(&root, &["removal", "confirm", "retry"]);
-    let choices = read_choices(&mut v, &root, apps.services.settings.sandbox);
+    let choices = read_choices(&mut v, &root, &apps.services.catalog);
     let confirm = v.boolish(&root, "confirm").unwrap_or(false);
     let retry = v.boolish(&root, "retry").unwrap_or(false);
     v.finish(Some(()))?;
