@@ -24,7 +24,7 @@ fn sample_tenant(slug: &str) -> Tenant {
                 "team_id" => "9012345".into(),
                 "username" => "admin-user".into(),
                 "account" => "acme".into(),
-                _ => "tenant-value".into(),
+                _ => "acme".into(),
             },
         };
         tenant.insert(field.name.to_owned(), value);
