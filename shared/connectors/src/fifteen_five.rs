@@ -5,7 +5,7 @@ use prov_core::catalog::{self, App, ConnectionType};
 
 use crate::error::ConnectorError;
 use crate::http::RateLimit;
-use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove, ScimTenant};
 use crate::spec::{AppSpec, Tenant, scim_token_bearer, tenant_url};
 
 const FIFTEEN_FIVE_HOSTS: &[&str] = &["*.15five.com"];
@@ -67,6 +67,9 @@ pub const SPEC: AppSpec = AppSpec {
             forbidden_means_plan: None,
             search_emails: false,
             reactivate_on_create: true,
+            // The company is the SCIM base URL's own subdomain; 15Five's SCIM token is
+            // issued for that company and documents no call naming it.
+            tenant: ScimTenant::BaseUrl,
         };
         Ok(Box::new(ScimConnector::new(session, &base, flavor)))
     },

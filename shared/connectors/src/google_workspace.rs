@@ -36,6 +36,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     VendorGroup, create_once, random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 /// The Directory API, Google's authorization page and its token endpoint.
@@ -93,6 +94,8 @@ struct Name {
 #[serde(rename_all = "camelCase")]
 struct User {
     id: String,
+    /// The Workspace customer the user belongs to (output only).
+    customer_id: Option<String>,
     primary_email: Option<String>,
     #[serde(default)]
     name: Name,
@@ -427,6 +430,31 @@ impl Connector for GoogleWorkspaceConnector {
         }
     }
 
+    /// The Workspace customer: the `customerId` of the customer's users (the User resource,
+    /// https://developers.google.com/admin-sdk/directory/reference/rest/v1/users), named by its
+    /// primary domain. (`customers.get` would need another scope.)
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(Self::users_url("1", None)?))
+            .await?;
+        if !response.status.is_success() {
+            return Err(google_error(&response));
+        }
+        let id = response
+            .json::<Users>()?
+            .users
+            .into_iter()
+            .find_map(|u| u.customer_id)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| ConnectorError::Transient("Google named no Workspace customer".into()))?;
+        let name = self.domains().await?.domains.first().cloned();
+        Ok(VendorTenant {
+            name: name.unwrap_or_else(|| id.clone()),
+            id,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let url = Self::users_url(USERS_PAGE, cursor)?;
         let response = self.session.send(VendorRequest::get(url)).await?;
@@ -472,14 +500,15 @@ impl Connector for GoogleWorkspaceConnector {
         self.set_suspended(id, false).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, Self::url(&["users", id])?))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // already gone
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(google_error(&response)),
         }
     }

@@ -54,7 +54,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Authenticator, BodyAuth, Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::AppSpec;
 use crate::spec::{ApiKeyContext, Tenant};
@@ -160,6 +161,8 @@ pub struct LastPassConnector {
     endpoint: Url,
     /// The `deleteaction` remove sends (see [`removal`]).
     removal: u8,
+    /// The account number and its data center's host: the LastPass company.
+    company: VendorTenant,
 }
 
 /// A refusal that speaks of a rate limit, whatever its HTTP status.
@@ -411,10 +414,15 @@ impl LastPassConnector {
         let endpoint = Url::parse(&format!("https://{}/enterpriseapi.php", host(tenant)?))
             .map_err(|e| ConnectorError::Invalid(format!("bad LastPass host: {e}")))?;
         session.rate_limit_signal = Some(rate_limit_refusal);
+        let (host, cid) = (host(tenant)?, account_number(tenant)?);
         Ok(Self {
             session,
             endpoint,
             removal: removal(tenant)?,
+            company: VendorTenant {
+                id: format!("{host}/{cid}"),
+                name: format!("LastPass account {cid} ({host})"),
+            },
         })
     }
 
@@ -443,12 +451,20 @@ impl LastPassConnector {
         answer(&response)
     }
 
-    async fn deluser(&self, username: &str, action: u8) -> Result<(), ConnectorError> {
+    /// `deluser` of one username: LastPass's success is its answer; a "not found" is
+    /// checked against the listing.
+    async fn deluser(&self, username: &str, action: u8) -> Result<Verified, ConnectorError> {
         match self
             .command("deluser", json!({"username": username, "deleteaction": action}))
             .await
         {
-            Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+            Ok(_) => Ok(Verified::VendorAnswer),
+            Err(ConnectorError::NotFound) => match self.find_by_email(username).await? {
+                None => Ok(Verified::ReadBack),
+                Some(_) => Err(ConnectorError::Invalid(
+                    "LastPass answered that the user was not found but still lists them".into(),
+                )),
+            },
             Err(e) => Err(e),
         }
     }
@@ -480,6 +496,14 @@ impl Connector for LastPassConnector {
                 "LastPass refused the account number and provisioning hash ({other})"
             ))),
         }
+    }
+
+    /// The company: LastPass's Enterprise API names no company, and the provisioning hash
+    /// works only with its own account number (`cid`) at its own data center, so the
+    /// account number the listing was proven with is the company's id.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        self.verify().await?;
+        Ok(self.company.clone())
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -568,19 +592,20 @@ impl Connector for LastPassConnector {
         self.set_disabled(id, false).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
+        // LastPass has no per-user resource: the account's listing is read.
         let Some(found) = self.find_by_email(id).await? else {
-            return Ok(());
+            return Ok(Verified::ReadBack);
         };
         if found.status == AccountStatus::InviteSent {
             match self.deluser(&found.id, UNINVITE).await {
-                Ok(()) => {}
+                Ok(_) => {}
                 // Not an invitation to LastPass: the connection's removal below.
                 Err(ConnectorError::Invalid(_) | ConnectorError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
             if self.find_by_email(&found.id).await?.is_none() {
-                return Ok(());
+                return Ok(Verified::ReadBack);
             }
         }
         self.deluser(&found.id, self.removal).await

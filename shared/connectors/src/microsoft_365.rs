@@ -36,6 +36,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::Tenant;
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
@@ -70,6 +71,7 @@ pub struct Microsoft365Connector {
 struct Organization {
     /// The tenant id.
     id: String,
+    display_name: Option<String>,
     country_letter_code: Option<String>,
 }
 
@@ -339,7 +341,7 @@ impl Microsoft365Connector {
             .get_or_try_init(|| async {
                 let mut url = Self::url(&["organization"]);
                 url.query_pairs_mut()
-                    .append_pair("$select", "id,countryLetterCode");
+                    .append_pair("$select", "id,displayName,countryLetterCode");
                 let answer: Collection<Organization> = self.expect(url).await?;
                 answer.value.into_iter().next().ok_or_else(|| {
                     ConnectorError::Invalid("Microsoft Graph named no organization for the token".into())
@@ -589,6 +591,20 @@ impl Connector for Microsoft365Connector {
             .map(|_| ())
     }
 
+    /// The Microsoft Entra tenant: `GET /organization` answers the one organization
+    /// (its `id` is the tenant id; https://learn.microsoft.com/graph/api/organization-list).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let org = self.organization().await?;
+        Ok(VendorTenant {
+            id: org.id.clone(),
+            name: org
+                .display_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| org.id.clone()),
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let mut url = Self::url(&["users"]);
         url.query_pairs_mut()
@@ -631,14 +647,15 @@ impl Connector for Microsoft365Connector {
         self.set_enabled(id, true).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, Self::user_url(id)))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // already gone
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(graph_error(&response)),
         }
     }

@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::error::ConnectorError;
 use crate::http::RateLimit;
-use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove, ScimTenant};
 use crate::spec::{AppSpec, OAuthSpec, Tenant, TokenStyle, no_check, scim_token_bearer, tenant_url};
 
 const SANDBOX_SCIM_HOSTS: &[&str] = &["scim.sandbox.test"];
@@ -24,7 +24,13 @@ const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     forbidden_means_plan: None,
     search_emails: false,
     reactivate_on_create: false,
+    // The sandbox names the tenant a token opens in its ServiceProviderConfig.
+    tenant: ScimTenant::ServiceProviderConfig(SANDBOX_CONFIG_EXTENSION),
 };
+
+/// The sandbox SCIM app's ServiceProviderConfig extension naming the tenant: `{"id", "name"}`.
+pub const SANDBOX_CONFIG_EXTENSION: &str =
+    "urn:ietf:params:scim:schemas:extension:sandbox:2.0:ServiceProviderConfig";
 
 /// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
 pub const SANDBOX_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
