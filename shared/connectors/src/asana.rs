@@ -300,6 +300,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "Asana shows no invitation state, and the person sets their own name: a member added by email is listed as active.",
     ],
+    tenant: "Asana organization (workspace)",
     ..catalog::app("asana", "Asana", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 

@@ -299,6 +299,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "Box has no invitation state: a created managed user is an active account at once (Box emails them to set it up).",
     ],
+    tenant: "Box enterprise",
     ..catalog::app(
         "box",
         "Box",

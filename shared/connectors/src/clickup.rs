@@ -568,6 +568,7 @@ pub const APP: App = App {
         "Only members are listed and managed: the Workspace's guests are left out.",
         "ClickUp keeps one display name per user, not a first and last name.",
     ],
+    tenant: "ClickUp Workspace",
     ..catalog::app(
         "clickup",
         "ClickUp",

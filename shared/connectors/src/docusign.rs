@@ -563,6 +563,7 @@ pub const APP: App = App {
         "A created user gets DocuSign's activation email and shows as Invite Sent until they activate their account.",
         "Developer (demo) accounts can be connected: start the connection with `environment: demo` (account-d.docusign.com).",
     ],
+    tenant: "DocuSign account",
     ..catalog::app(
         "docusign",
         "DocuSign",

@@ -458,6 +458,7 @@ impl Connector for DropboxConnector {
 pub const APP: App = App {
     remove_means: "Removes the member from the Dropbox team and wipes team data from their linked devices; for 7 days an admin can recover the member or transfer their files.",
     suspend_means: Some("Suspends the member: no sign-in, files kept."),
+    tenant: "Dropbox team",
     ..catalog::app(
         "dropbox",
         "Dropbox",

@@ -293,6 +293,7 @@ pub const APP: App = App {
         "Dynatrace documents no plan gate for its API; a refusal is detected by the connect check.",
         "A created user is invited with no permissions: a Dynatrace admin puts them in groups.",
     ],
+    tenant: "Dynatrace account",
     ..catalog::app(
         "dynatrace",
         "Dynatrace",

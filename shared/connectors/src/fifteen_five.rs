@@ -34,6 +34,7 @@ pub const APP: App = App {
         ),
         catalog::secret("scim_token", "SCIM 2.0 token (30 characters)"),
     ],
+    tenant: "15Five company (its SCIM base URL)",
     ..catalog::app(
         "fifteen_five",
         "15Five",

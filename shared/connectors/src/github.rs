@@ -620,6 +620,7 @@ pub const APP: App = App {
         "The organization is the one the person connecting owns; an account that owns several organizations is refused (choosing one is not built yet).",
         "If the organization restricts OAuth app access, an owner must approve the app in the organization's settings (Third-party access) before it can connect.",
     ],
+    tenant: "GitHub organization",
     ..catalog::app("github", "GitHub", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 

@@ -587,6 +587,7 @@ pub const APP: App = App {
         "Only addresses on the Workspace's verified domains can be created; Google cannot invite an outside address.",
         "The connection must be made by a super admin (or an admin with the user management privileges).",
     ],
+    tenant: "Google Workspace customer",
     ..catalog::app(
         "google_workspace",
         "Google Workspace",

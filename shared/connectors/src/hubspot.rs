@@ -269,6 +269,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "HubSpot does not say whether an invited user has accepted: \"Invite Sent\" is what the service recorded when it sent HubSpot's welcome email, and it stays so.",
     ],
+    tenant: "HubSpot account (portal)",
     ..catalog::app(
         "hubspot",
         "HubSpot",

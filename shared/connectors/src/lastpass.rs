@@ -632,6 +632,7 @@ pub const APP: App = App {
         "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
         "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
     ],
+    tenant: "LastPass Business account (account number and data center)",
     ..catalog::app(
         "lastpass",
         "LastPass",

@@ -481,6 +481,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
     ],
+    tenant: "Planview LeanKit account",
     ..catalog::app(
         "planview_leankit",
         "Planview LeanKit",

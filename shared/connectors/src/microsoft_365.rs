@@ -684,6 +684,7 @@ pub const APP: App = App {
         "Accounts are created only on the organization's verified domains; an outside address would be a guest, which the app does not invite.",
         "When no licence with Exchange Online is free, nothing is created and the error says so; a user created without one (the last licence taken meanwhile) gets a licence on the next attempt.",
     ],
+    tenant: "Microsoft Entra tenant",
     ..catalog::app(
         "microsoft_365",
         "Microsoft 365",

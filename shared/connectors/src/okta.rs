@@ -387,6 +387,7 @@ pub const APP: App = App {
         catalog::url("org_url", "Okta org URL (https://your-org.okta.com)"),
         catalog::secret("api_token", "API token"),
     ],
+    tenant: "Okta org",
     ..catalog::app(
         "okta",
         "Okta",

@@ -282,6 +282,7 @@ pub const APP: App = App {
         "New users get the org's \"Standard User\" profile; Salesforce emails them to set a password, and shows no invitation state (they are listed active).",
         "Sandbox orgs can be connected: start the connection with `environment: sandbox` (test.salesforce.com).",
     ],
+    tenant: "Salesforce org",
     ..catalog::app(
         "salesforce",
         "Salesforce",

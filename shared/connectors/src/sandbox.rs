@@ -47,6 +47,7 @@ pub const SCIM_APP: App = App {
         ),
         catalog::secret("scim_token", "SCIM token (any value starting with sandbox-)"),
     ],
+    tenant: "sandbox tenant",
     ..catalog::app(
         "sandbox_scim",
         "Sandbox SCIM app",
@@ -78,6 +79,7 @@ pub const OAUTH_APP: App = App {
     requires_plus_or_premium: false,
     remove_means: "Deletes the user in the sandbox OAuth app.",
     suspend_means: Some("Sets the user inactive in the sandbox OAuth app."),
+    tenant: "sandbox tenant",
     ..catalog::app(
         "sandbox_oauth",
         "Sandbox OAuth app",

@@ -558,6 +558,7 @@ pub const APP: App = App {
         "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
         "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
     ],
+    tenant: "Sauce Labs organization and data center",
     ..catalog::app(
         "sauce_labs",
         "Sauce Labs",

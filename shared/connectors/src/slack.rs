@@ -91,6 +91,7 @@ pub const APP: App = App {
         "Slack's SCIM API needs Business+ or Enterprise Grid; a Pro workspace is refused at connect.",
         "Slack deactivates rather than deletes members.",
     ],
+    tenant: "Slack workspace (or Enterprise Grid organization)",
     ..catalog::app("slack", "Slack", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 

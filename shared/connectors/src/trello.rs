@@ -525,6 +525,7 @@ pub const APP: App = App {
         "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
         "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
     ],
+    tenant: "Trello Workspace",
     ..catalog::app(
         "trello",
         "Trello",

@@ -1338,6 +1338,7 @@ pub const APP: App = App {
         "The organization managed is the product's default one for the Zoho account (Zoho Desk: the first default when several are).",
         "Creating an account sends Zoho's invitation; the person is \"Invite Sent\" until they accept. New Zoho Desk agents get Desk's standard Agent permissions in the default department, new Zoho Books users the Staff role, new Zoho CRM users the Standard profile and the lowest role of the hierarchy; an admin can change them in Zoho.",
     ],
+    tenant: "Zoho product and organization",
     ..catalog::app(
         "zoho",
         "Zoho",

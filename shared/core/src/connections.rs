@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::ActorRef;
+use crate::connector::VendorTenant;
 use crate::error::Result;
 use crate::keys::{CONNECTIONS, company_partition};
 use crate::services::Services;
@@ -46,6 +47,14 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
     /// Why the connection needs attention, when it does.
     pub problem: Option<String>,
+}
+
+impl Connection {
+    /// The vendor tenant the connection's credentials reach, as recorded at connect (`None`
+    /// for a connection made before tenants were recorded).
+    pub fn vendor_tenant(&self) -> Option<VendorTenant> {
+        VendorTenant::recorded(&self.tenant)
+    }
 }
 
 /// Every connection record of a company (at most one per app, so one page).

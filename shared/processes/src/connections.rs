@@ -14,13 +14,13 @@ use prov_core::catalog::{App, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
-    Tenant, TokenKeeper, TokenSet, Vendors, brief,
+    Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{connection_key, oauth_state_key};
+use prov_core::keys::{accounts_prefix, company_partition, connection_key, oauth_state_key};
 use prov_core::schedule::Scheduler;
 use prov_core::secrets::{SecretStore, connection_secret_name};
-use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
+use prov_core::store::{Attempt, Cursor, Item, PageRequest, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -228,12 +228,18 @@ fn new_connection(
     }
 }
 
-/// Reads the connect form against the app's credential fields.
-fn read_fields(app: &App, body: &Map<String, Value>) -> Result<(Tenant, Secrets)> {
+/// The body field confirming a connection may switch to another vendor tenant.
+pub const SWITCH_TENANT: &str = "switch_tenant";
+
+/// Reads the connect form against the app's credential fields, and whether the admin
+/// confirms a switch to another tenant.
+fn read_fields(app: &App, body: &Map<String, Value>) -> Result<(Tenant, Secrets, bool)> {
     let mut v = Validator::new();
     let root = Obj::root(body);
-    let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+    let mut names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+    names.push(SWITCH_TENANT);
     v.only(&root, &names);
+    let switch = v.boolish(&root, SWITCH_TENANT).unwrap_or(false);
     let mut tenant = Tenant::new();
     let mut secrets = Secrets::new();
     for field in app.credential_fields {
@@ -262,7 +268,119 @@ fn read_fields(app: &App, body: &Map<String, Value>) -> Result<(Tenant, Secrets)
             }
         }
     }
-    v.finish(Some((tenant, secrets)))
+    v.finish(Some((tenant, secrets, switch)))
+}
+
+/// How new credentials relate to the tenant a connection had.
+enum Binding {
+    /// No tenant was recorded (a first connection, or one made before tenants were).
+    First,
+    Same,
+    /// Another tenant, confirmed: the connection leaves `former`.
+    Switch {
+        former: VendorTenant,
+    },
+}
+
+/// Binds new credentials reaching `reached` to the connection that had `recorded`: the same
+/// tenant replaces the credentials; another is refused unless the admin confirms the switch.
+fn bind(app: &App, recorded: Option<VendorTenant>, reached: &VendorTenant, switch: bool) -> Result<Binding> {
+    match recorded {
+        None => Ok(Binding::First),
+        Some(old) if old.id == reached.id => Ok(Binding::Same),
+        Some(old) if switch => Ok(Binding::Switch { former: old }),
+        Some(old) => Err(Error::invalid(SWITCH_TENANT, switch_refusal(app, &old, reached))),
+    }
+}
+
+/// Why credentials of another tenant were refused, naming both tenants.
+fn switch_refusal(app: &App, old: &VendorTenant, new: &VendorTenant) -> String {
+    format!(
+        "{name} is connected to the {kind} {old}, and these credentials reach another one, {new}. Nothing was changed. To switch {name} to {new}, connect again with `switch_tenant: true`: the accounts of {old} will then show as belonging to a tenant no longer connected, are never changed from here, and must be removed in {old} directly.",
+        name = app.name,
+        kind = app.tenant,
+    )
+}
+
+/// Accounts recorded before their connection knew its tenant were seen in the tenant the
+/// connection is leaving: they keep it, so they show (and are refused) as that tenant's. The
+/// records are read as plain JSON here (their type lives with the accounts, which depend on
+/// this module); only their `tenant` is written.
+async fn keep_with_former_tenant(
+    apps: &Apps,
+    company_id: &str,
+    slug: &str,
+    former: &VendorTenant,
+) -> Result<()> {
+    let store = &apps.services.store;
+    let (pk, prefix) = (company_partition(company_id), accounts_prefix(slug));
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = store
+            .query(&pk, &prefix, PageRequest::first(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let key = &item.key;
+            let written = retry_lost_writes(3, move || async move {
+                let Some(current) = store.get(key).await? else {
+                    return Ok::<_, Error>(Attempt::Done(()));
+                };
+                let mut record: Map<String, Value> = current.record()?;
+                if record.get("tenant").is_some_and(|t| !t.is_null()) {
+                    return Ok(Attempt::Done(()));
+                }
+                record.insert("tenant".into(), json!(former));
+                let next = Item::from_record(key.clone(), &record)?;
+                Ok(Attempt::of(
+                    store.replace(next, current.version).await.map(|_| ()),
+                )?)
+            })
+            .await?;
+            if written.is_none() {
+                return Err(Error::refused(
+                    "connection",
+                    Category::Conflict,
+                    "The app's accounts kept changing; retry.",
+                ));
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Records a binding: a switch leaves the former tenant its accounts and is audited.
+async fn settle_binding(
+    apps: &Apps,
+    actor: ActorRef,
+    request_id: &str,
+    company_id: &str,
+    slug: &str,
+    binding: &Binding,
+    reached: &VendorTenant,
+) -> Result<()> {
+    let Binding::Switch { former } = binding else {
+        return Ok(());
+    };
+    keep_with_former_tenant(apps, company_id, slug, former).await?;
+    audit::record(
+        &apps.services,
+        audit::Record {
+            company_id,
+            actor,
+            request_id,
+            action: "connection.tenant_switched",
+            target: Target::new("app", slug),
+            result: Outcome::Succeeded,
+            detail: Some(format!(
+                "from {former} to {reached}; the accounts of {former} are no longer managed here"
+            )),
+        },
+    )
+    .await;
+    Ok(())
 }
 
 /// Connects an API-key app: the credentials are checked with one real call to the vendor
@@ -284,18 +402,34 @@ pub async fn connect_api_key(
             ),
         ));
     }
-    let (tenant, secrets) = read_fields(app, body)?;
+    let (mut tenant, secrets, switch) = read_fields(app, body)?;
     let company_id = &access.company().id;
-    let secrets = apps
+    let proven = apps
         .vendors
         .connect_api_key(company_id, slug, &tenant, secrets)
         .await
         .map_err(|e| connect_error(app, e))?;
+    let recorded = load(apps, company_id, slug)
+        .await?
+        .and_then(|(_, c)| c.vendor_tenant());
+    let binding = bind(app, recorded, &proven.tenant, switch)?;
 
     let now = apps.services.clock.now();
-    let connection = new_connection(company_id, slug, tenant, ActorRef::from(&actor.principal), now);
+    let by = ActorRef::from(&actor.principal);
+    settle_binding(
+        apps,
+        by.clone(),
+        &actor.request_id,
+        company_id,
+        slug,
+        &binding,
+        &proven.tenant,
+    )
+    .await?;
+    proven.tenant.record(&mut tenant);
+    let connection = new_connection(company_id, slug, tenant, by, now);
     apps.secrets
-        .put(&connection.secret_name, &api_key_secret(&secrets))
+        .put(&connection.secret_name, &api_key_secret(&proven.secrets))
         .await?;
     save(apps, &connection).await?;
     audit::succeeded(
@@ -304,7 +438,7 @@ pub async fn connect_api_key(
         company_id,
         "connection.connected",
         Target::new("app", slug),
-        None,
+        Some(format!("{} {}", app.tenant, proven.tenant)),
     )
     .await;
     Ok(ConnectionView::of(&connection))
@@ -325,6 +459,9 @@ struct PendingAuthorization {
     /// reaches several.
     #[serde(default)]
     organization: Option<String>,
+    /// Whether the admin confirmed a switch to another vendor tenant.
+    #[serde(default)]
+    switch_tenant: bool,
     expires_at: DateTime<Utc>,
 }
 
@@ -374,9 +511,9 @@ pub async fn start_oauth(
     let mut v = Validator::new();
     let root = Obj::root(body);
     let allowed: &[&str] = if options.organization_field.is_some() {
-        &["return_url", "environment", "organization"]
+        &["return_url", "environment", "organization", SWITCH_TENANT]
     } else {
-        &["return_url", "environment"]
+        &["return_url", "environment", SWITCH_TENANT]
     };
     v.only(&root, allowed);
     let return_url = v.parsed(&root, "return_url", false, |raw| {
@@ -395,6 +532,7 @@ pub async fn start_oauth(
         }
     });
     let organization = v.text(&root, "organization", false, Text { max_chars: 200 });
+    let switch_tenant = v.boolish(&root, SWITCH_TENANT).unwrap_or(false);
     v.finish(Some(()))?;
     let environment = environment.filter(|e| e != PRODUCTION);
     if !apps
@@ -423,6 +561,7 @@ pub async fn start_oauth(
         return_url,
         environment,
         organization,
+        switch_tenant,
         expires_at,
     };
     let item = Item::from_record(oauth_state_key(authorization.state.expose_secret()), &pending)?
@@ -446,7 +585,7 @@ pub struct CallbackOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackError {
     /// `invalid_state`, `expired`, `access_denied`, `vendor_error`, `exchange_failed`,
-    /// `verification_failed`.
+    /// `verification_failed`, `tenant_mismatch`.
     pub code: &'static str,
     pub message: String,
 }
@@ -563,16 +702,39 @@ pub async fn finish_oauth(
     }
     // The new tokens must work before they are kept (this is also where a vendor plan
     // that cannot provision is detected).
-    let verified = apps
+    let reached = match apps
         .vendors
         .verify_tokens(&pending.company_id, &pending.app, &tenant, &tokens.access_token)
-        .await;
-    if let Err(e) = verified {
-        return Ok(outcome(failed(
-            "verification_failed",
-            connect_error(app, e).to_string_for_people(),
-        )));
-    }
+        .await
+    {
+        Ok(reached) => reached,
+        Err(e) => {
+            return Ok(outcome(failed(
+                "verification_failed",
+                connect_error(app, e).to_string_for_people(),
+            )));
+        }
+    };
+    let recorded = load(apps, &pending.company_id, &pending.app)
+        .await?
+        .and_then(|(_, c)| c.vendor_tenant());
+    let binding = match bind(app, recorded, &reached, pending.switch_tenant) {
+        Ok(binding) => binding,
+        Err(refused) => {
+            return Ok(outcome(failed("tenant_mismatch", refused.to_string_for_people())));
+        }
+    };
+    settle_binding(
+        apps,
+        pending.started_by.clone(),
+        request_id,
+        &pending.company_id,
+        &pending.app,
+        &binding,
+        &reached,
+    )
+    .await?;
+    reached.record(&mut tenant);
 
     let now = apps.services.clock.now();
     let connection = new_connection(
@@ -595,7 +757,7 @@ pub async fn finish_oauth(
             action: "connection.connected",
             target: Target::new("app", &pending.app),
             result: Outcome::Succeeded,
-            detail: Some("oauth".into()),
+            detail: Some(format!("oauth; {} {reached}", app.tenant)),
         },
     )
     .await;
@@ -630,8 +792,20 @@ pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str)
     Ok(ConnectionView::of(&connection))
 }
 
+/// A connected app's connector and the vendor tenant its connection is bound to (`None`
+/// for a connection made before tenants were recorded).
+pub struct Bound {
+    pub connector: Box<dyn Connector>,
+    pub tenant: Option<VendorTenant>,
+}
+
 /// The connector of a company's connected app.
 pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<Box<dyn Connector>> {
+    bound_connector(apps, company_id, slug).await.map(|b| b.connector)
+}
+
+/// The connector of a company's connected app, with the tenant it reaches.
+pub async fn bound_connector(apps: &Apps, company_id: &str, slug: &str) -> Result<Bound> {
     let app = apps.services.catalog.get(slug)?;
     let not_connected = || Error::invalid("app", format!("{} is not connected.", app.name));
     let (_, connection) = load(apps, company_id, slug).await?.ok_or_else(not_connected)?;
@@ -661,9 +835,14 @@ pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<
         apps: apps.clone(),
         connection: connection.clone(),
     });
-    apps.vendors
+    let connector = apps
+        .vendors
         .connector(company_id, slug, &connection.tenant, credentials, keeper)
-        .map_err(|e| connect_error(app, e))
+        .map_err(|e| connect_error(app, e))?;
+    Ok(Bound {
+        connector,
+        tenant: connection.vendor_tenant(),
+    })
 }
 
 /// Keeps what a connection's OAuth refresh brings, and marks the connection `needs_reauth`

@@ -5,19 +5,19 @@ use chrono::{DateTime, Duration, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
-use prov_core::connector::{Connector, NewAccount, NewWorkAccount};
+use prov_core::connector::{Connector, NewAccount, NewWorkAccount, VendorTenant};
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{account_key, intent_key, link_key};
+use prov_core::keys::{intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
-    app_of, conflict, link, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, action_error, app_of,
+    conflict, link, load, record_of, write,
 };
 use super::sync::from_vendor;
-use super::views::{AccountView, status_name};
-use crate::connections::{Apps, connector_for};
+use super::views::{AccountView, Reach, status_name};
+use crate::connections::{Apps, bound_connector};
 
 /// Creates an app account for an eligible team member: the vendor sends the invitation.
 /// The intent is recorded first; a creation in flight refuses a second one, and a stale one
@@ -66,7 +66,9 @@ pub async fn create_account(
             format!("{} cannot create accounts.", app.name),
         ));
     }
-    let connector = connector_for(apps, company_id, slug).await?;
+    let bound = bound_connector(apps, company_id, slug).await?;
+    let (connector, tenant) = (bound.connector, bound.tenant);
+    let reach = Reach::connected(tenant.clone());
     if work_email.is_some() {
         on_a_work_domain(app, connector.as_ref(), &email).await?;
     }
@@ -95,7 +97,7 @@ pub async fn create_account(
                 Err(e) => return Err(e.into()),
             }
         }
-        return Ok(AccountView::of(app, existing, true));
+        return Ok(AccountView::of(app, existing, &reach));
     }
 
     // Claim the creation.
@@ -178,7 +180,11 @@ pub async fn create_account(
                 )));
             }
         }
-        create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await
+        let at = At {
+            connector: connector.as_ref(),
+            tenant: tenant.as_ref(),
+        };
+        create_and_record(apps, company_id, app, at, &member, &email, kind).await
     }
     .await;
     // The intent goes whatever happened, last: on success the account is recorded and
@@ -201,7 +207,7 @@ pub async fn create_account(
     }
     log_created(apps, actor, company_id, &account, &member.id, &event_id, now).await;
     clear_intent().await;
-    Ok(AccountView::of(app, account, true))
+    Ok(AccountView::of(app, account, &reach))
 }
 
 /// The `account.created` event of the creation whose intent reserved `event_id` at
@@ -312,15 +318,23 @@ pub(super) async fn adopt_work_email(
     }
 }
 
+/// Where an account is created: the connection's connector and the tenant it reaches.
+#[derive(Clone, Copy)]
+pub(super) struct At<'a> {
+    pub(super) connector: &'a dyn Connector,
+    pub(super) tenant: Option<&'a VendorTenant>,
+}
+
 pub(super) async fn create_and_record(
     apps: &Apps,
     company_id: &str,
     app: &App,
-    connector: &dyn Connector,
+    at: At<'_>,
     member: &TeamMember,
     email: &str,
     kind: Creation,
 ) -> Result<AppAccount> {
+    let connector = at.connector;
     let made = match kind {
         Creation::Account => {
             connector
@@ -346,17 +360,9 @@ pub(super) async fn create_and_record(
     let caps = connector.capabilities();
     let now = apps.services.clock.now();
     for _ in 0..CONFLICT_ATTEMPTS {
-        let existing = apps
-            .services
-            .store
-            .get(&account_key(
-                company_id,
-                app.slug,
-                &account_id(app.slug, &vendor.id),
-            ))
-            .await?;
-        let (version, before) = match &existing {
-            Some(item) => (Some(item.version), Some(item.record::<AppAccount>()?)),
+        let existing = record_of(apps, company_id, app.slug, at.tenant, &vendor.id).await?;
+        let (version, before) = match existing {
+            Some((version, record)) => (Some(version), Some(record)),
             None => (None, None),
         };
         if let Some(other) = before.as_ref().and_then(|b| b.team_member_id())
@@ -367,7 +373,7 @@ pub(super) async fn create_and_record(
                 app.name
             )));
         }
-        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, caps, now);
+        let mut account = from_vendor(before.as_ref(), app.slug, at.tenant, &vendor, caps, now);
         account.updated_at = now;
         let version = match write(apps, company_id, &account, version).await {
             Ok(v) => v,

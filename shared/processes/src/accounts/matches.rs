@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::records::{AppAccount, MatchedBy, Matching, app_of, link, load, unlink};
-use super::views::{AccountView, is_connected};
+use super::views::{AccountView, reach};
 use crate::connections::Apps;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -68,14 +68,14 @@ pub async fn submit_matches(
         }
     }
     let changes = v.finish(Some(changes))?;
-    let connected = is_connected(apps, company_id, slug).await?;
+    let reach = reach(apps, company_id, slug).await?;
     let mut results = Vec::with_capacity(changes.len());
     for (account_id, change) in changes {
         let outcome = apply_match(apps, actor, access, app, &account_id, change).await;
         results.push(match outcome {
             Ok(account) => MatchResult {
                 account_id,
-                account: Some(AccountView::of(app, account, connected)),
+                account: Some(AccountView::of(app, account, &reach)),
                 error: None,
             },
             Err(Error::Refused(details)) => MatchResult {
