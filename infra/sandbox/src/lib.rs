@@ -79,6 +79,27 @@ pub fn oauth_tenant(app: &str) -> String {
     format!("oauth:{app}")
 }
 
+/// The tenant a fake OAuth vendor's tokens open when the admin picked `other` on its consent
+/// page (`decide?…&tenant=other`): another workspace of the same vendor, with its own users.
+pub fn oauth_tenant_named(app: &str, other: &str) -> String {
+    format!("{}#{other}", oauth_tenant(app))
+}
+
+/// The id a fake vendor gives the tenant a token opens: derived from the tenant's key, never
+/// the key itself (an API-key fake's tenant is keyed by its token).
+pub fn tenant_id(tenant: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(tenant.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The name a fake vendor gives that tenant.
+pub fn tenant_name(tenant: &str) -> String {
+    format!("Sandbox tenant {}", tenant_id(tenant))
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     pub scim: scim::Directory,
@@ -252,7 +273,7 @@ impl Sandbox {
         self.state.lock().expect("sandbox lock").oauth.refreshes
     }
 
-    /// The SCIM tenant an access token opens, if it is valid.
+    /// The tenant an access token opens, if it is valid.
     pub(crate) fn tenant_of(state: &State, token: &str) -> Option<String> {
         if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
             return Some(token.to_owned());

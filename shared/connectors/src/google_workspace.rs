@@ -94,8 +94,6 @@ struct Name {
 #[serde(rename_all = "camelCase")]
 struct User {
     id: String,
-    /// The Workspace customer the user belongs to (output only).
-    customer_id: Option<String>,
     primary_email: Option<String>,
     #[serde(default)]
     name: Name,
@@ -430,28 +428,29 @@ impl Connector for GoogleWorkspaceConnector {
         }
     }
 
-    /// The Workspace customer: the `customerId` of the customer's users (the User resource,
-    /// https://developers.google.com/admin-sdk/directory/reference/rest/v1/users), named by its
-    /// primary domain. (`customers.get` would need another scope.)
+    /// The Workspace customer: `customers.get` of `my_customer` (its `id` and
+    /// `customerDomain`, https://developers.google.com/admin-sdk/directory/reference/rest/v1/customers/get).
     async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Customer {
+            id: String,
+            customer_domain: Option<String>,
+        }
         let response = self
             .session
-            .send(VendorRequest::get(Self::users_url("1", None)?))
+            .send(VendorRequest::get(Self::url(&["customers", CUSTOMER])?))
             .await?;
         if !response.status.is_success() {
-            return Err(google_error(&response));
+            return Err(not_found_as(google_error(&response), "the connection's customer"));
         }
-        let id = response
-            .json::<Users>()?
-            .users
-            .into_iter()
-            .find_map(|u| u.customer_id)
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| ConnectorError::Transient("Google named no Workspace customer".into()))?;
-        let name = self.domains().await?.domains.first().cloned();
+        let customer: Customer = response.json()?;
         Ok(VendorTenant {
-            name: name.unwrap_or_else(|| id.clone()),
-            id,
+            name: customer
+                .customer_domain
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| customer.id.clone()),
+            id: customer.id,
         })
     }
 
@@ -610,12 +609,14 @@ pub const SPEC: AppSpec = AppSpec {
     oauth: Some(OAuthSpec {
         authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
         token_url: "https://oauth2.googleapis.com/token",
-        // The least that works: users, group listing and membership, domain listing.
+        // The least that works: users, group listing and membership, domain listing, and
+        // reading the customer (the tenant a connection is bound to).
         scopes: &[
             "https://www.googleapis.com/auth/admin.directory.user",
             "https://www.googleapis.com/auth/admin.directory.group.readonly",
             "https://www.googleapis.com/auth/admin.directory.group.member",
             "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+            "https://www.googleapis.com/auth/admin.directory.customer.readonly",
         ],
         // A refresh token comes back only with offline access, and reliably only when
         // consent is asked again.

@@ -25,7 +25,7 @@ const HOSTS: &[&str] = &[
     "oauth2.googleapis.com",
 ];
 const API: &str = "/admin/directory/v1";
-const SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly";
+const SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly https://www.googleapis.com/auth/admin.directory.customer.readonly";
 
 fn client() -> OAuthClientConfig {
     OAuthClientConfig {
