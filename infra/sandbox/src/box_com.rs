@@ -83,9 +83,11 @@ async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
     // The admin's enterprise: the one the token opens.
-    Json(json!({"type": "user", "id": ADMIN_ID, "role": "admin", "enterprise": {
-        "type": "enterprise", "id": crate::tenant_id(&tenant), "name": crate::tenant_name(&tenant)
-    }}))
+    Json(
+        json!({"type": "user", "id": ADMIN_ID, "role": "admin", "enterprise": {
+            "type": "enterprise", "id": crate::tenant_id(&tenant), "name": crate::tenant_name(&tenant)
+        }}),
+    )
     .into_response()
 }
 

@@ -263,7 +263,11 @@ async fn my_membership(
 }
 
 /// `GET /orgs/{org}`: the organization's numeric id and login.
-async fn organization(AxState(state): AxState<Shared>, headers: HeaderMap, Path(org): Path<String>) -> Response {
+async fn organization(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     if let Some(answer) = headers_missing(&headers) {
         return answer;

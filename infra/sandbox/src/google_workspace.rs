@@ -381,7 +381,11 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(key): 
 }
 
 /// `customers.get`: the customer the token opens, named by its primary domain.
-async fn customer(AxState(state): AxState<Shared>, headers: HeaderMap, Path(customer): Path<String>) -> Response {
+async fn customer(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
     if !is_customer(&customer) {

@@ -503,17 +503,15 @@ impl Connector for ClickUpConnector {
     }
 
     async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
-        let in_workspace = |team: Team| team.members.iter().any(|m| m.user.id == id);
         if !is_user_id(id) {
-            // No ClickUp user has this id: the Workspace's member list says it is not there.
-            return match in_workspace(self.workspace().await?) {
-                false => Ok(Verified::ReadBack),
-                true => Err(ConnectorError::Invalid(format!(
-                    "`{}` is not a ClickUp user id",
-                    brief(id)
-                ))),
-            };
+            // No ClickUp user has this id, so no account known at this Workspace does:
+            // nothing is sent, and nothing is proven removed.
+            return Err(ConnectorError::Invalid(format!(
+                "`{}` is not a ClickUp user id",
+                brief(id)
+            )));
         }
+        let in_workspace = |team: Team| team.members.iter().any(|m| m.user.id == id);
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))

@@ -161,8 +161,9 @@ pub struct LastPassConnector {
     endpoint: Url,
     /// The `deleteaction` remove sends (see [`removal`]).
     removal: u8,
-    /// The account number and its data center's host: the LastPass company.
-    company: VendorTenant,
+    /// The data center's host and the account number (checked when credentials are made).
+    host: &'static str,
+    cid: Option<u64>,
 }
 
 /// A refusal that speaks of a rate limit, whatever its HTTP status.
@@ -414,15 +415,12 @@ impl LastPassConnector {
         let endpoint = Url::parse(&format!("https://{}/enterpriseapi.php", host(tenant)?))
             .map_err(|e| ConnectorError::Invalid(format!("bad LastPass host: {e}")))?;
         session.rate_limit_signal = Some(rate_limit_refusal);
-        let (host, cid) = (host(tenant)?, account_number(tenant)?);
         Ok(Self {
             session,
             endpoint,
             removal: removal(tenant)?,
-            company: VendorTenant {
-                id: format!("{host}/{cid}"),
-                name: format!("LastPass account {cid} ({host})"),
-            },
+            host: host(tenant)?,
+            cid: account_number(tenant).ok(),
         })
     }
 
@@ -451,20 +449,15 @@ impl LastPassConnector {
         answer(&response)
     }
 
-    /// `deluser` of one username: LastPass's success is its answer; a "not found" is
-    /// checked against the listing.
+    /// `deluser` of one username: LastPass's success is its answer; its "user does not
+    /// exist" (about this user: LastPass has no per-user resource) is gone.
     async fn deluser(&self, username: &str, action: u8) -> Result<Verified, ConnectorError> {
         match self
             .command("deluser", json!({"username": username, "deleteaction": action}))
             .await
         {
             Ok(_) => Ok(Verified::VendorAnswer),
-            Err(ConnectorError::NotFound) => match self.find_by_email(username).await? {
-                None => Ok(Verified::ReadBack),
-                Some(_) => Err(ConnectorError::Invalid(
-                    "LastPass answered that the user was not found but still lists them".into(),
-                )),
-            },
+            Err(ConnectorError::NotFound) => Ok(Verified::AlreadyGone),
             Err(e) => Err(e),
         }
     }
@@ -502,8 +495,14 @@ impl Connector for LastPassConnector {
     /// works only with its own account number (`cid`) at its own data center, so the
     /// account number the listing was proven with is the company's id.
     async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let cid = self
+            .cid
+            .ok_or_else(|| ConnectorError::Invalid("`cid` must be the LastPass account number".into()))?;
         self.verify().await?;
-        Ok(self.company.clone())
+        Ok(VendorTenant {
+            id: format!("{}/{cid}", self.host),
+            name: format!("LastPass account {cid} ({})", self.host),
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {

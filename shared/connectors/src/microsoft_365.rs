@@ -71,7 +71,6 @@ pub struct Microsoft365Connector {
 struct Organization {
     /// The tenant id.
     id: String,
-    display_name: Option<String>,
     country_letter_code: Option<String>,
 }
 
@@ -341,7 +340,7 @@ impl Microsoft365Connector {
             .get_or_try_init(|| async {
                 let mut url = Self::url(&["organization"]);
                 url.query_pairs_mut()
-                    .append_pair("$select", "id,displayName,countryLetterCode");
+                    .append_pair("$select", "id,countryLetterCode");
                 let answer: Collection<Organization> = self.expect(url).await?;
                 answer.value.into_iter().next().ok_or_else(|| {
                     ConnectorError::Invalid("Microsoft Graph named no organization for the token".into())
@@ -594,14 +593,24 @@ impl Connector for Microsoft365Connector {
     /// The Microsoft Entra tenant: `GET /organization` answers the one organization
     /// (its `id` is the tenant id; https://learn.microsoft.com/graph/api/organization-list).
     async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
-        let org = self.organization().await?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Named {
+            id: String,
+            display_name: Option<String>,
+        }
+        let mut url = Self::url(&["organization"]);
+        url.query_pairs_mut().append_pair("$select", "id,displayName");
+        let answer: Collection<Named> = self.expect(url).await?;
+        let org = answer.value.into_iter().next().ok_or_else(|| {
+            ConnectorError::Invalid("Microsoft Graph named no organization for the token".into())
+        })?;
         Ok(VendorTenant {
-            id: org.id.clone(),
             name: org
                 .display_name
-                .clone()
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| org.id.clone()),
+            id: org.id,
         })
     }
 
