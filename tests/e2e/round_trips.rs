@@ -331,7 +331,9 @@ async fn round_trips_per_operation_are_what_the_data_needs() {
     let budgets = [
         ("provision a company", 5),
         ("claim the company", 4),
-        ("create an account", 13),
+        // One GetItem more than before tenants: the vendor account may be recorded under
+        // the id it had before its connection knew its tenant.
+        ("create an account", 14),
         ("dismiss a person with 5 accounts (schedule)", 20),
         ("the scheduled cleanup removing 5 accounts", 52),
     ];

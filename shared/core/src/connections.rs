@@ -57,6 +57,19 @@ impl Connection {
     }
 }
 
+/// Every connection of a company (at most one per app, so one page).
+pub async fn all(svc: &Services, company_id: &str) -> Result<Vec<Connection>> {
+    let page = svc
+        .store
+        .query(
+            &company_partition(company_id),
+            CONNECTIONS,
+            PageRequest::first(100),
+        )
+        .await?;
+    Ok(page.items.iter().map(|i| i.record()).collect::<Result<_, _>>()?)
+}
+
 /// Every connection record of a company (at most one per app, so one page).
 pub async fn summaries(svc: &Services, company_id: &str) -> Result<Vec<ConnectionSummary>> {
     let page = svc

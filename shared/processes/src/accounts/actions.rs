@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::records::{AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, unlink, write};
 use super::sync::from_vendor;
 use super::views::{AccountView, Reach, reach};
-use crate::connections::{Apps, bound_connector};
+use crate::connections::{Apps, Bound, bound_connector};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -261,6 +261,19 @@ pub async fn perform_action(
         });
     }
     let bound = bound_connector(apps, company_id, app.slug).await?;
+    perform_with(apps, company_id, app, &bound, version, account, action).await
+}
+
+/// `perform_action` (not an unmatch) through a connection already at hand.
+pub(crate) async fn perform_with(
+    apps: &Apps,
+    company_id: &str,
+    app: &App,
+    bound: &Bound,
+    version: u64,
+    account: AppAccount,
+    action: Action,
+) -> Result<Performed> {
     let reach = Reach::connected(bound.tenant.clone());
     check_action(app, &account, action, &reach)?;
     let connector = bound.connector.as_ref();

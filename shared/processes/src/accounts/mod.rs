@@ -18,10 +18,10 @@ mod remove_all;
 mod sync;
 mod views;
 
-pub(crate) use actions::remove_yourself;
 pub use actions::{
     Action, ActionPlan, Performed, act, action_means, perform_action, plan_action, record_status,
 };
+pub(crate) use actions::{perform_with, remove_yourself};
 pub use create::create_account;
 pub use matches::{MatchResult, submit_matches};
 pub use matching::match_accounts;

@@ -1,12 +1,12 @@
 //! What the API and the console show of accounts: the app's accounts with a summary, and a
 //! team member's apps.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::catalog::App;
-use prov_core::connections::{Connection, ConnectionState, summaries};
+use prov_core::connections::{self, Connection, ConnectionState};
 use prov_core::connector::{AccountStatus, VendorTenant};
 use prov_core::error::{Error, Result};
 use prov_core::keys::{accounts_prefix, company_partition, connection_key, links_prefix};
@@ -388,18 +388,25 @@ pub(crate) async fn apps_of_member(
         .await?
         .into_iter()
         .collect();
-    let connected: HashSet<String> = summaries(&apps.services, company_id)
+    // Every app's reach from one read of the company's connections.
+    let reaches: HashMap<String, Reach> = connections::all(&apps.services, company_id)
         .await?
         .into_iter()
-        .filter(|c| c.state == ConnectionState::Connected)
-        .map(|c| c.app)
+        .map(|c| {
+            let reach = Reach {
+                connected: c.state == ConnectionState::Connected,
+                tenant: c.vendor_tenant(),
+            };
+            (c.app, reach)
+        })
         .collect();
     let can_create = eligibility(Subject::TeamMember(&member)).is_ok()
         && member.email.is_some()
         && member.employment_status != EmploymentStatus::Dismissed;
     let mut out = Vec::new();
     for app in apps.services.catalog.directory() {
-        let is_connected = connected.contains(app.slug);
+        let reach = reaches.get(app.slug).cloned().unwrap_or_default();
+        let is_connected = reach.connected;
         let account = match links.get(app.slug) {
             Some(id) => Some(load(apps, company_id, app.slug, id).await?.1),
             None => None,
@@ -407,10 +414,7 @@ pub(crate) async fn apps_of_member(
         if account.is_none() && !is_connected {
             continue;
         }
-        let view = match account {
-            Some(a) => Some(AccountView::of(app, a, &reach(apps, company_id, app.slug).await?)),
-            None => None,
-        };
+        let view = account.map(|a| AccountView::of(app, a, &reach));
         let mut allowed = view
             .as_ref()
             .map(|v| v.allowed_actions.clone())

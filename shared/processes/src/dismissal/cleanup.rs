@@ -287,9 +287,10 @@ pub(super) async fn remove_one(
             .map_err(|e| e.to_string())?;
         // The account's own resource: not found is gone.
         let proof = match (step.removal, at_vendor.as_ref().map(|a| a.status)) {
-            (Removal::Delete, None) => Some(Verified::AlreadyGone),
-            (Removal::Delete, Some(AccountStatus::Deleted))
-            | (Removal::Suspend, Some(AccountStatus::Suspended)) => Some(Verified::ReadBack),
+            (_, None) => Some(Verified::AlreadyGone),
+            (_, Some(AccountStatus::Deleted)) | (Removal::Suspend, Some(AccountStatus::Suspended)) => {
+                Some(Verified::ReadBack)
+            }
             _ => None,
         };
         if let Some(proof) = proof {
@@ -298,10 +299,31 @@ pub(super) async fn remove_one(
                 .map_err(reason)?;
             return Ok(proof);
         }
+        if recorded_gone && step.removal == Removal::Delete {
+            // Recorded as removed, still listed: an app whose removal deactivates (it
+            // reads as suspended). Removing again is safe (gone is fine) and proves it.
+            let proof = bound
+                .connector
+                .delete(&account.vendor_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            accounts::record_status(apps, company_id, &step.app, &account.id, None)
+                .await
+                .map_err(reason)?;
+            return Ok(proof);
+        }
     }
-    let done = accounts::perform_action(apps, company_id, app, version, account, step.removal.action())
-        .await
-        .map_err(reason)?;
+    let done = accounts::perform_with(
+        apps,
+        company_id,
+        app,
+        &bound,
+        version,
+        account,
+        step.removal.action(),
+    )
+    .await
+    .map_err(reason)?;
     count_removal(apps, company_id, &step.app, breaker)
         .await
         .map_err(reason)?;
