@@ -12,3 +12,4 @@ mod openapi;
 mod round_trips;
 mod support;
 mod template;
+mod tenancy;
