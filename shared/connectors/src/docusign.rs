@@ -497,14 +497,6 @@ impl Connector for DocuSignConnector {
         create_once(self, &new.email, self.post_user(new)).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
-    }
-
     /// Closes the membership; a user already closed or unknown is done.
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
         let url = self.users_url(None).await?;

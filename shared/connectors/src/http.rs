@@ -410,6 +410,20 @@ pub struct Session {
     pub rate_limit_signal: Option<RateLimitSignal>,
 }
 
+/// The default reading of a vendor's refusal, for what a connector does not read itself: 401
+/// is refused credentials, 404 not found, any other 4xx a refused request, anything else (a
+/// 5xx, an answer that did not parse as asked) a failure that may pass, naming the vendor.
+/// Connectors match their own codes first (a 403's hint, a plan refusal, "already exists")
+/// and hand the rest here.
+pub fn refusal(vendor: &str, status: StatusCode, said: String) -> ConnectorError {
+    match status {
+        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(said),
+        StatusCode::NOT_FOUND => ConnectorError::NotFound,
+        s if s.is_client_error() => ConnectorError::Invalid(said),
+        s => ConnectorError::Transient(format!("{vendor} answered {s}: {said}")),
+    }
+}
+
 /// Seconds to wait from `Retry-After` (seconds or an HTTP date) or the vendors' reset
 /// headers (epoch seconds, or seconds from now for small values).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
