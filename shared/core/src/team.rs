@@ -645,4 +645,50 @@ mod tests {
             NaiveDate::from_ymd_opt(2028, 2, 29).unwrap()
         );
     }
+
+    fn change(body: serde_json::Value) -> Result<TeamMemberChange> {
+        let serde_json::Value::Object(map) = body else {
+            unreachable!("bodies are objects")
+        };
+        Unparsed::new(map).parse()
+    }
+
+    #[test]
+    fn a_change_tells_absent_from_cleared_and_lists_what_it_changes() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let mut current = member(Kind::Employee, "US");
+        current.email = Some("ada@example.com".into());
+        current.start_date = NaiveDate::from_ymd_opt(2026, 1, 5);
+
+        let cleared =
+            change(serde_json::json!({"start_date": null, "offer_status": "sent", "first_name": " Ada "}))
+                .unwrap();
+        assert_eq!(cleared.email, None, "not sent: unchanged");
+        assert_eq!(cleared.start_date, Some(None), "null: cleared");
+        assert_eq!(cleared.changed(), ["first_name", "start_date", "offer_status"]);
+        let next = cleared.apply(&current, t);
+        assert_eq!(next.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(next.start_date, None);
+        assert_eq!(next.offer_status, OfferStatus::Sent);
+        assert_eq!(next.first_name, "Ada");
+        assert_eq!(next.updated_at, t);
+
+        let set = change(serde_json::json!({"email": null, "work_country": "ca"})).unwrap();
+        assert_eq!(set.changed(), ["email", "work_country"]);
+        let next = set.apply(&current, t);
+        assert_eq!((next.email, next.work_country.as_str()), (None, "CA"));
+    }
+
+    #[test]
+    fn a_change_refuses_clearing_what_cannot_be_cleared_and_employment_attributes() {
+        let keys = |body| match change(body) {
+            Err(Error::Refused(details)) => details.into_iter().map(|d| d.error_key).collect::<Vec<_>>(),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(keys(serde_json::json!({})), ["body"]);
+        assert_eq!(
+            keys(serde_json::json!({"kind": null, "last_day": "2026-05-01", "email": "nope"})),
+            ["last_day", "kind", "email"]
+        );
+    }
 }

@@ -169,3 +169,61 @@ pub(super) async fn apply_match(
     .await;
     Ok(next)
 }
+
+#[cfg(test)]
+mod tests {
+    use prov_core::Error;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn matches(body: Value) -> Result<Matches> {
+        let Value::Object(map) = body else {
+            unreachable!("bodies are objects")
+        };
+        Unparsed::new(map).parse()
+    }
+
+    #[test]
+    fn each_item_names_a_team_member_or_says_do_not_match() {
+        let parsed = matches(json!({"matches": [
+            {"account_id": "acc_1", "team_member_id": " tm_1 "},
+            {"account_id": "acc_2", "do_not_match": "true", "team_member_id": null},
+        ]}))
+        .unwrap();
+        let read: Vec<_> = parsed
+            .matches
+            .iter()
+            .map(|m| (m.account_id.as_str(), m.team_member_id.as_deref(), m.do_not_match))
+            .collect();
+        assert_eq!(read, [("acc_1", Some("tm_1"), false), ("acc_2", None, true)]);
+    }
+
+    #[test]
+    fn every_bad_item_is_named_by_its_index() {
+        let Err(Error::Refused(details)) = matches(json!({"matches": [
+            {"account_id": "acc_1", "team_member_id": "tm_1", "do_not_match": true},
+            {"account_id": "acc_2"},
+            "acc_3",
+            {"team_member_id": "tm_4", "note": "x"},
+        ]})) else {
+            panic!("expected a refusal")
+        };
+        let keys: Vec<&str> = details.iter().map(|d| d.error_key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "matches[0]",
+                "matches[1]",
+                "matches[2]",
+                "matches[3].note",
+                "matches[3].account_id"
+            ]
+        );
+        assert_eq!(
+            details[1].message,
+            "`matches[1]` needs either `team_member_id` or `do_not_match: true`."
+        );
+        assert!(matches(json!({})).is_err(), "`matches` is required");
+    }
+}
