@@ -2,10 +2,10 @@
 //! accounts (sync, matching, create, suspend, delete, unmatch, remove all), the onboarding
 //! checklist, dismissal and offboarding, the audit log, and the OpenAPI document.
 //!
-//! Each feature's module owns its routes, its part of the OpenAPI document and the request
-//! bodies it describes; this file only puts them together. Handlers only translate HTTP:
-//! each authorizes the caller for the company with the `Need` of its route, then calls one
-//! use case of `prov-core` or `prov-connectors`.
+//! Each feature's module owns its routes and its part of the OpenAPI document (the request
+//! bodies are types of the use cases, each describing its own schema); this file only puts
+//! them together. Handlers only translate HTTP: each authorizes the caller for the company
+//! with the `Need` of its route, then calls one use case of `prov-core` or `prov-connectors`.
 
 mod admins;
 mod app_accounts;
