@@ -355,7 +355,8 @@ async fn the_console_end_to_end_without_javascript() {
 
     // Delete Dave's account (the confirmation says what "remove" means in this app).
     p.press("Delete").await;
-    let remove_means = prov_core::catalog::get("sandbox_scim", true)
+    let remove_means = prov_connectors::registry::catalog(true)
+        .get("sandbox_scim")
         .unwrap()
         .remove_means;
     assert!(p.text().await.contains(remove_means));

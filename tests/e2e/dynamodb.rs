@@ -32,6 +32,7 @@ async fn deployed_like() -> (axum::Router, String) {
         Arc::new(SesMailer::new(ses, SENDER)),
         Arc::new(SystemClock),
         Settings::new("https://api.example.test"),
+        prov_connectors::registry::catalog(false),
     );
     let (_, token) = create_partner(services.store.as_ref(), &SystemClock, "Acme", None)
         .await

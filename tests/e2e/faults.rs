@@ -605,6 +605,7 @@ async fn dynamodb_throttling_and_outages_answer_a_retryable_503_in_the_one_error
             Arc::new(prov_platform::LocalOutbox::new(store, clock.clone())),
             clock,
             prov_core::Settings::new("https://api.example.test"),
+            prov_connectors::registry::catalog(false),
         );
         let router = provision::router(services);
         let body = json!({"user": {"first_name": "A", "last_name": "B", "email": "a@example.com"}, "company": {"name": "Co"}});

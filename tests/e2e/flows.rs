@@ -642,6 +642,26 @@ async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
     .await
 }
 
+/// The service's view of one of `app`'s accounts, by its id.
+async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
+    let answer = w
+        .send(
+            "GET",
+            &co.path(&format!("/apps/{app}/accounts?limit=100")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("no account {id}"))
+        .clone()
+}
+
 async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
     let path = co.path(&format!("/apps/{app}/accounts/{id}/{action}"));
     let answer = w.send("POST", &path, Some(&co.admin), None).await;
@@ -699,6 +719,44 @@ async fn oauth_connected_with(
     start: Value,
 ) -> (Co, Vec<(String, String)>) {
     let co = plus_company(w, owner).await;
+    let query = oauth_connect(w, &co, app, consent_path, start).await;
+    (co, query)
+}
+
+/// Connects `co` to `app` through the sandbox's consent page at `consent_path`; answers the
+/// authorize URL's query.
+async fn oauth_connect(
+    w: &Walk,
+    co: &Co,
+    app: &str,
+    consent_path: &str,
+    start: Value,
+) -> Vec<(String, String)> {
+    let (done, query) = oauth_callback(w, co, app, consent_path, start).await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("App connected"));
+    let status = w
+        .send(
+            "GET",
+            &co.path(&format!("/apps/{app}/connection")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(status["state"], "connected");
+    query
+}
+
+/// Starts `app`'s OAuth connection for `co`, allows it on the sandbox's consent page at
+/// `consent_path`, and answers the service's callback answer and the authorize URL's query.
+async fn oauth_callback(
+    w: &Walk,
+    co: &Co,
+    app: &str,
+    consent_path: &str,
+    start: Value,
+) -> (prov_testkit::Answer, Vec<(String, String)>) {
     let started = w
         .send(
             "POST",
@@ -743,19 +801,7 @@ async fn oauth_connected_with(
             None,
         )
         .await;
-    assert_eq!(done.status, 200, "{}", done.text());
-    assert!(done.text().contains("App connected"));
-    let status = w
-        .send(
-            "GET",
-            &co.path(&format!("/apps/{app}/connection")),
-            Some(&co.admin),
-            None,
-        )
-        .await
-        .json();
-    assert_eq!(status["state"], "connected");
-    (co, url.query_pairs().into_owned().collect())
+    (done, url.query_pairs().into_owned().collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -777,14 +823,69 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         status["tenant"],
         json!({"team_id": "TSANDBOX", "team_name": "Sandbox workspace"})
     );
-    w.local
-        .sandbox
-        .seed_user(prov_sandbox::OAUTH_TENANT, "grace@example.com", "Grace", "Hopper");
+    w.local.sandbox.seed_user(
+        &prov_sandbox::oauth_tenant("slack"),
+        "grace@example.com",
+        "Grace",
+        "Hopper",
+    );
     let synced = w
         .send("POST", &co.path("/apps/slack/sync"), Some(&co.admin), None)
         .await;
     assert_eq!(synced.status, 200, "{}", synced.text());
     assert_eq!(synced.json()["created"], 1);
+}
+
+/// Creates `app`'s account for the team member `member_id` (201); the account's view.
+async fn account_for(w: &Walk, co: &Co, app: &str, member_id: &str) -> Value {
+    let created = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/{app}/accounts")),
+            Some(&co.admin),
+            Some(json!({"team_member_id": member_id})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    created.json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_adopts_a_member_under_another_username_deactivates_and_reactivates_offline() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "slack-rehire-owner@example.com",
+        "slack",
+        "/_sandbox/slack/oauth/v2/authorize",
+    )
+    .await;
+    let tenant = &prov_sandbox::oauth_tenant("slack");
+    // A member already in the workspace, whose SCIM userName is their Slack username.
+    w.local
+        .sandbox
+        .seed_user_with_login(tenant, "lin", "lin@example.com", "Lin", "Chen");
+    let lin = member(&w, &co, person("Lin", "Chen", Some("lin@example.com"))).await;
+    let posts = w.local.sandbox.changes("POST");
+    let adopted = account_for(&w, &co, "slack", &lin).await;
+    assert_eq!(adopted["status"], "connected", "{adopted}");
+    assert_eq!(
+        w.local.sandbox.changes("POST"),
+        posts,
+        "the member is adopted, not posted"
+    );
+    let id = adopted["id"].as_str().unwrap().to_owned();
+
+    // Slack deactivates: the member stays listed, inactive.
+    assert_eq!(act_on(&w, &co, "slack", &id, "delete").await["status"], "deleted");
+    let at_slack = w.local.sandbox.user(tenant, "lin@example.com").unwrap();
+    assert!(!at_slack.active, "{at_slack:?}");
+
+    // Rehired: creating the account again reactivates the member.
+    let again = account_for(&w, &co, "slack", &lin).await;
+    assert_eq!(again["status"], "connected", "{again}");
+    assert!(w.local.sandbox.user(tenant, "lin@example.com").unwrap().active);
+    assert_eq!(w.local.sandbox.emails(tenant), ["lin@example.com"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -801,7 +902,7 @@ async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
         "scope".to_owned(),
         "settings.users.read settings.users.write".to_owned()
     )));
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("hubspot");
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
@@ -878,7 +979,7 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
     )
     .await;
     assert!(query.contains(&("token_access_type".to_owned(), "offline".to_owned())));
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("dropbox");
     let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -891,6 +992,25 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(created.json()["status"], "invite_sent");
     let id = created.json()["id"].as_str().unwrap().to_owned();
+
+    // Dropbox suspends only members who joined: an invited one is refused, and nothing
+    // claims otherwise.
+    let refused = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/dropbox/accounts/{id}/suspend")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(refused.text().contains("has not joined"), "{}", refused.text());
+    let at_dropbox = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+    assert!(at_dropbox.invite_pending && at_dropbox.active, "{at_dropbox:?}");
+    assert_eq!(
+        app_account(&w, &co, "dropbox", &id).await["status"],
+        "invite_sent"
+    );
 
     // Dropbox shows the join: the next sync says Connected. With 200 more members, the
     // listing takes list_v2 then list/continue_v2.
@@ -927,7 +1047,7 @@ async fn box_connects_creates_suspends_and_removes_offline() {
         "/_sandbox/box/api/oauth2/authorize",
     )
     .await;
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("box");
     let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -946,6 +1066,74 @@ async fn box_connects_creates_suspends_and_removes_offline() {
     assert_eq!(act("reactivate").await["status"], "connected");
     assert_eq!(act("delete").await["status"], "deleted");
     assert!(w.local.sandbox.emails(tenant).is_empty());
+
+    // A 404 from the content move (a sub-resource) is not "already gone": the user's own
+    // DELETE is still sent, and the user is really removed.
+    let grace = member(&w, &co, person("Grace", "Hopper", Some("grace@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/box/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": grace})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let vendor_id = w.local.sandbox.user(tenant, "grace@example.com").unwrap().id;
+    w.local.sandbox.fail_request(
+        "PUT",
+        &format!("/box/2.0/users/{vendor_id}/folders/0"),
+        404,
+        json!({"type": "error", "status": 404, "code": "not_found", "message": "Not Found"}),
+    );
+    assert_eq!(act_on(&w, &co, "box", &id, "delete").await["status"], "deleted");
+    assert_eq!(w.local.sandbox.user(tenant, "grace@example.com"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sandbox_vendor_keeps_its_own_users() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "two-apps-owner@example.com",
+        "box",
+        "/_sandbox/box/api/oauth2/authorize",
+    )
+    .await;
+    oauth_connect(
+        &w,
+        &co,
+        "dropbox",
+        "/_sandbox/dropbox/oauth2/authorize",
+        json!({}),
+    )
+    .await;
+    w.local.sandbox.seed_user(
+        &prov_sandbox::oauth_tenant("dropbox"),
+        "grace@example.com",
+        "Grace",
+        "Hopper",
+    );
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/box/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": ada})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    // Box's user is not a Dropbox member, and Dropbox's member is not a Box user.
+    let dropbox = sync_app(&w, &co, "dropbox").await.json();
+    assert_eq!(dropbox["total"], 1, "{dropbox}");
+    let boxed = sync_app(&w, &co, "box").await.json();
+    assert_eq!(boxed["total"], 1, "{boxed}");
+    assert_eq!(
+        w.local.sandbox.emails(&prov_sandbox::oauth_tenant("dropbox")),
+        ["grace@example.com"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -958,7 +1146,7 @@ async fn asana_connects_adds_and_removes_a_member_offline() {
         "/_sandbox/asana/-/oauth_authorize",
     )
     .await;
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("asana");
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
@@ -998,6 +1186,27 @@ async fn okta_connects_with_an_api_token_pages_invites_and_removes_offline() {
 
     // More than one page of 200 (Okta's Link header, on the org's own host).
     invite_lifecycle(&w, &co, "okta", token, 201, 201).await;
+
+    // Suspend is Okta's lifecycle suspend, for active users only.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let created = account_for(&w, &co, "okta", &bob).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let refused = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/okta/accounts/{id}/suspend")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(refused.text().contains("PROVISIONED"), "{}", refused.text());
+    assert!(w.local.sandbox.accept_invitation(token, "bob@example.com"));
+    let act = |action| act_on(&w, &co, "okta", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(!w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1057,16 +1266,24 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
         .await;
     assert_eq!(unknown.status, 422, "{}", unknown.text());
 
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("salesforce");
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
     let synced = sync_app(&w, &co, "salesforce").await;
     assert_eq!(synced.json()["created"], 1, "{}", synced.text());
     let created = ada_account(&w, &co, "salesforce").await;
-    // SCIM has no invitation state: active at once (Salesforce emails a password link).
-    assert_eq!(created["status"], "connected");
+    // Salesforce emails a password link; until the first sign-in (LastLoginDate null) the
+    // user is "Invite Sent", then Connected.
+    assert_eq!(created["status"], "invite_sent");
     let id = created["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let synced = sync_app(&w, &co, "salesforce").await;
+    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(
+        app_account(&w, &co, "salesforce", &id).await["status"],
+        "connected"
+    );
     assert_eq!(
         act_on(&w, &co, "salesforce", &id, "delete").await["status"],
         "deleted"
@@ -1077,6 +1294,27 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
             .sandbox
             .emails(tenant)
             .contains(&"ada@example.com".to_owned())
+    );
+    assert!(!w.local.sandbox.user(tenant, "ada@example.com").unwrap().active);
+
+    // Rehired: creating Ada's account again reactivates her user.
+    let ada = created["match"]["team_member_id"].as_str().unwrap().to_owned();
+    let again = account_for(&w, &co, "salesforce", &ada).await;
+    assert_eq!(again["status"], "connected", "{again}");
+    assert!(w.local.sandbox.user(tenant, "ada@example.com").unwrap().active);
+
+    // A user whose username is not their email is found by the email, not created again.
+    w.local
+        .sandbox
+        .seed_user_with_login(tenant, "lin.chen@acme.sandbox", "lin@example.com", "Lin", "Chen");
+    let lin = member(&w, &co, person("Lin", "Chen", Some("lin@example.com"))).await;
+    let posts = w.local.sandbox.changes("POST");
+    let adopted = account_for(&w, &co, "salesforce", &lin).await;
+    assert_eq!(adopted["status"], "connected", "{adopted}");
+    assert_eq!(
+        w.local.sandbox.changes("POST"),
+        posts,
+        "the user is adopted, not posted"
     );
 }
 
@@ -1103,13 +1341,18 @@ async fn sauce_labs_connects_on_a_data_center_creates_active_users_and_deactivat
     let synced = sync_app(&w, &co, "sauce_labs").await;
     assert_eq!(synced.json()["created"], 101, "{}", synced.text());
     let created = ada_account(&w, &co, "sauce_labs").await;
-    // Users made by the API are active at once (no invitation at Sauce Labs).
+    // Users made by the API are active at once (no invitation at Sauce Labs), in the
+    // organization Sauce Labs requires.
     assert_eq!(created["status"], "connected");
     let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        act_on(&w, &co, "sauce_labs", &id, "delete").await["status"],
-        "deleted"
-    );
+    let act = |action| act_on(&w, &co, "sauce_labs", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(key, "ada@example.com").unwrap().active);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(w.local.sandbox.user(key, "ada@example.com").unwrap().active);
+    assert_eq!(act("delete").await["status"], "deleted");
+    // Sauce Labs has no delete: the user stays, deactivated.
+    assert!(!w.local.sandbox.user(key, "ada@example.com").unwrap().active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1126,6 +1369,18 @@ async fn leankit_needs_an_administrator_pages_creates_pending_and_deletes_offlin
     )
     .await;
     invite_lifecycle(&w, &co, "planview_leankit", token, 101, 101).await;
+
+    // Suspend disables the user in LeanKit; reactivate enables them again.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "planview_leankit", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let act = |action| act_on(&w, &co, "planview_leankit", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
+    assert_ne!(act("reactivate").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(token, "bob@example.com").unwrap().suspended);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1164,10 +1419,13 @@ async fn trello_connects_with_a_key_and_token_invites_once_and_removes_offline()
     assert!(w.local.sandbox.accept_invitation(token, "ada@example.com"));
     let synced = sync_app(&w, &co, "trello").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
-    assert_eq!(
-        act_on(&w, &co, "trello", &id, "delete").await["status"],
-        "deleted"
-    );
+    // Suspend deactivates the member in the Workspace; reactivate brings them back.
+    let act = |action| act_on(&w, &co, "trello", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    assert_eq!(act("delete").await["status"], "deleted");
     assert!(w.local.sandbox.emails(token).is_empty());
 }
 
@@ -1195,6 +1453,17 @@ async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates
     assert_eq!(synced.json()["created"], 101, "{}", synced.text());
     let created = ada_account(&w, &co, "fifteen_five").await;
     let id = created["id"].as_str().unwrap().to_owned();
+    // Suspend and reactivate set SCIM `active`.
+    assert_eq!(
+        act_on(&w, &co, "fifteen_five", &id, "suspend").await["status"],
+        "suspended"
+    );
+    assert!(!w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    assert_ne!(
+        act_on(&w, &co, "fifteen_five", &id, "reactivate").await["status"],
+        "suspended"
+    );
+    assert!(w.local.sandbox.user(token, "ada@example.com").unwrap().active);
     assert_eq!(
         act_on(&w, &co, "fifteen_five", &id, "delete").await["status"],
         "deleted"
@@ -1206,6 +1475,12 @@ async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates
             .emails(token)
             .contains(&"ada@example.com".to_owned())
     );
+    assert!(!w.local.sandbox.user(token, "ada@example.com").unwrap().active);
+    // Rehired: creating the account again activates the user again.
+    let ada = created["match"]["team_member_id"].as_str().unwrap().to_owned();
+    let again = account_for(&w, &co, "fifteen_five", &ada).await;
+    assert_eq!(again["status"], "connected", "{again}");
+    assert!(w.local.sandbox.user(token, "ada@example.com").unwrap().active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1222,7 +1497,7 @@ async fn github_invites_by_email_and_the_accepted_member_is_matched_by_login_off
     let created = ada_account(&w, &co, "github").await;
     assert_eq!(created["status"], "invite_sent");
     // She accepts: GitHub shows a member with a login, and never her email.
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("github");
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(&w, &co, "github").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
@@ -1290,7 +1565,7 @@ async fn docusign_connects_a_demo_account_adds_a_user_pending_activation_and_clo
     assert_eq!(connection["tenant"]["environment"], "demo");
     let created = ada_account(&w, &co, "docusign").await;
     assert_eq!(created["status"], "invite_sent");
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("docusign");
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(&w, &co, "docusign").await;
     assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
@@ -1326,6 +1601,82 @@ async fn zoho_books_exchanges_the_grant_code_once_and_invites_and_removes_offlin
         connection.text()
     );
     invite_lifecycle(&w, &co, "zoho", "sandbox-acme", 201, 201).await;
+
+    // Suspend marks the Books user inactive; reactivate marks them active again.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "zoho", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        w.local
+            .sandbox
+            .accept_invitation("sandbox-acme", "bob@example.com")
+    );
+    let act = |action| act_on(&w, &co, "zoho", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(
+        !w.local
+            .sandbox
+            .user("sandbox-acme", "bob@example.com")
+            .unwrap()
+            .active
+    );
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(
+        w.local
+            .sandbox
+            .user("sandbox-acme", "bob@example.com")
+            .unwrap()
+            .active
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoho_desk_deactivates_a_confirmed_agent_and_a_404_of_the_action_is_no_removal_offline() {
+    let w = Walk::start().await;
+    let fields = |code: &str| {
+        json!({"product": "desk", "data_center": "eu", "client_id": "1000.SANDBOX",
+               "client_secret": "sandbox-secret", "grant_code": code})
+    };
+    let tenant = "sandbox-desk";
+    let co = api_key_connected(
+        &w,
+        "zoho-desk-owner@example.com",
+        "zoho",
+        fields("not-a-sandbox-code"),
+        fields(tenant),
+    )
+    .await;
+    let created = ada_account(&w, &co, "zoho").await;
+    assert_eq!(created["status"], "invite_sent");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
+    let agent = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+
+    // The deactivation answers 404 while Desk still lists the agent: not removed.
+    w.local.sandbox.fail_request(
+        "POST",
+        &format!("/zoho/api/v1/agents/{}/deactivate", agent.id),
+        404,
+        json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+    );
+    let refused = w
+        .send(
+            "POST",
+            &co.path(&format!("/apps/zoho/accounts/{id}/delete")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(!refused.text().contains("no longer has"), "{}", refused.text());
+    assert!(w.local.sandbox.user(tenant, "ada@example.com").unwrap().active);
+
+    // Desk deactivates a confirmed agent: kept and listed, no longer active.
+    assert_eq!(act_on(&w, &co, "zoho", &id, "delete").await["status"], "deleted");
+    let after = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+    assert!(!after.active, "{after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1375,9 +1726,12 @@ async fn microsoft_365_creates_a_work_email_with_a_licence_for_a_new_employee_of
     );
     // An address someone already has is never handed to the new person.
     let taken = format!("grace@{}", prov_sandbox::MICROSOFT_365_DOMAIN);
-    w.local
-        .sandbox
-        .seed_user(prov_sandbox::OAUTH_TENANT, &taken, "Grace", "Hopper");
+    w.local.sandbox.seed_user(
+        &prov_sandbox::oauth_tenant("microsoft_365"),
+        &taken,
+        "Grace",
+        "Hopper",
+    );
     let conflict = create(taken).await;
     assert_eq!(conflict.status, 409, "{}", conflict.text());
 
@@ -1455,6 +1809,21 @@ async fn lastpass_connects_with_its_provisioning_hash_invites_and_deletes_offlin
     )
     .await;
     invite_lifecycle(&w, &co, "lastpass", hash, 101, 101).await;
+    // Removal took Ada out of the company; her own LastPass account and vault are hers still.
+    assert!(w.local.sandbox.lastpass_account_kept("ada@example.com"));
+
+    // Suspend disables the user; reactivate enables them again.
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "lastpass", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(w.local.sandbox.accept_invitation(hash, "bob@example.com"));
+    let act = |action| act_on(&w, &co, "lastpass", &id, action);
+    assert_eq!(act("suspend").await["status"], "suspended");
+    assert!(!w.local.sandbox.user(hash, "bob@example.com").unwrap().active);
+    assert_eq!(act("reactivate").await["status"], "connected");
+    assert!(w.local.sandbox.user(hash, "bob@example.com").unwrap().active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1472,6 +1841,27 @@ async fn google_workspace_creates_a_work_email_puts_it_in_a_group_suspends_and_d
         "offline"
     );
     let domain = prov_sandbox::GOOGLE_WORKSPACE_DOMAIN;
+    // A 404 of the domains list is about the domains, not about an account.
+    w.local.sandbox.fail_request(
+        "GET",
+        "/google_workspace/admin/directory/v1/customer/my_customer/domains",
+        404,
+        json!({"error": {"code": 404, "message": "Resource Not Found: customer", "errors": [{"reason": "notFound", "message": "Resource Not Found: customer", "domain": "global"}]}}),
+    );
+    let refused = w
+        .send(
+            "GET",
+            &co.path("/apps/google_workspace/domains"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(
+        !refused.text().contains("no longer has this account") && refused.text().contains("domains"),
+        "{}",
+        refused.text()
+    );
     let domains = w
         .send(
             "GET",
@@ -1493,7 +1883,7 @@ async fn google_workspace_creates_a_work_email_puts_it_in_a_group_suspends_and_d
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(created.json()["status"], "connected");
-    let tenant = prov_sandbox::OAUTH_TENANT;
+    let tenant = &prov_sandbox::oauth_tenant("google_workspace");
     // Her personal address is the way she sets her own password.
     assert_eq!(
         w.local.sandbox.workspace_recovery_email(tenant, &work).as_deref(),
@@ -1726,4 +2116,25 @@ async fn an_admin_names_the_organization_when_one_sign_in_reaches_several() {
         )
         .await;
     assert_eq!(slack.status, 422, "{}", slack.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_refuses_a_connection_by_someone_who_does_not_own_the_organization() {
+    let w = Walk::start().await;
+    let co = plus_company(&w, "github-member@example.com").await;
+    // The sign-in is a plain member of this organization, not an owner.
+    let (done, _) = oauth_callback(
+        &w,
+        &co,
+        "github",
+        "/_sandbox/github/login/oauth/authorize",
+        json!({"organization": prov_sandbox::GITHUB_MEMBER_ORG}),
+    )
+    .await;
+    assert!(!done.text().contains("App connected"), "{}", done.text());
+    let status = w
+        .send("GET", &co.path("/apps/github/connection"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_ne!(status["state"], "connected", "{status}");
 }

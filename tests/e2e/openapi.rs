@@ -37,7 +37,13 @@ const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.js
 /// `UPDATE_OPENAPI=1` rewrites it instead.
 #[test]
 fn the_committed_document_is_the_one_the_code_describes() {
-    let parts = [provision::openapi(), accounts::openapi(), connect::openapi()];
+    // The document describes every app the devserver offers (the sandbox apps included).
+    let catalog = prov_connectors::registry::catalog(true);
+    let parts = [
+        provision::openapi(),
+        accounts::openapi(&catalog),
+        connect::openapi(&catalog),
+    ];
     let generated = prov_web::openapi::document(parts)
         .to_pretty_json()
         .expect("the document serializes")

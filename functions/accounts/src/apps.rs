@@ -43,7 +43,7 @@ pub(crate) struct Doc;
     )
 )]
 async fn list_apps(State(apps): State<Apps>, Caller(_): Caller) -> Answer {
-    let items: Vec<_> = catalog::directory(apps.services.settings.sandbox).collect();
+    let items: Vec<_> = apps.services.catalog.directory().collect();
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -74,7 +74,7 @@ struct AppDetail {
     )
 )]
 async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): PathParam<String>) -> Answer {
-    let found = catalog::get(&app, apps.services.settings.sandbox)?;
+    let found = apps.services.catalog.get(&app)?;
     let options = apps.vendors.connect_options(&app);
     let hosts: Vec<&str> = options.as_ref().map(|o| o.hosts.to_vec()).unwrap_or_default();
     // Only apps with test environments list them (production alone goes without saying).
@@ -102,7 +102,7 @@ async fn get_app(State(apps): State<Apps>, Caller(_): Caller, PathParam(app): Pa
         ("company_id" = String, Path, description = "The company's id."),
     ),
     responses(
-        (status = 200, description = "The company's apps.", body = prov_core::catalog::CompanyApps),
+        (status = 200, description = "The company's apps.", body = prov_core::company_apps::CompanyApps),
         (status = 403, response = prov_web::openapi::Forbidden),
     )
 )]
@@ -113,5 +113,5 @@ async fn company_apps(
 ) -> Answer {
     let svc = &apps.services;
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(catalog::company_apps(svc, access.company()).await?).into_response())
+    Ok(Json(prov_core::company_apps::company_apps(svc, &access).await?).into_response())
 }

@@ -18,6 +18,7 @@ mod onboarding;
 mod team;
 
 use axum::Router;
+use prov_core::catalog::Catalog;
 use prov_processes::Apps;
 use utoipa::OpenApi;
 
@@ -53,7 +54,7 @@ pub fn routes(apps: Apps) -> Router {
 }
 
 /// This function's part of the OpenAPI document: its operations and the bodies they read.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
     let mut doc = document::Doc::openapi();
     for part in [
         team::Doc::openapi(),
@@ -66,5 +67,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        "RemovalChoices".into(),
+        prov_processes::dismissal::RemovalChoices::schema_for(catalog),
+    );
     doc
 }

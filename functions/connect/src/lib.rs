@@ -8,6 +8,7 @@
 mod connection;
 
 use axum::Router;
+use prov_core::catalog::Catalog;
 use prov_processes::Apps;
 use utoipa::OpenApi;
 
@@ -25,6 +26,12 @@ pub fn routes(apps: Apps) -> Router {
 }
 
 /// This function's part of the OpenAPI document: its operations and the bodies they read.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    connection::Doc::openapi()
+pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
+    let mut doc = connection::Doc::openapi();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        "ApiKeyCredentials".into(),
+        prov_processes::connections::ApiKeyCredentials::schema_for(catalog),
+    );
+    doc
 }

@@ -21,6 +21,7 @@ use cookie::{Cookie, SameSite};
 use prov_core::access::{Access, Need, authorize};
 use prov_core::audit::Actor;
 use prov_core::auth::Principal;
+use prov_core::keys;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
 use prov_core::store::{Item, Key, StoreError};
 use prov_core::{Error, Result};
@@ -56,11 +57,7 @@ struct LinkRecord {
 
 fn session_key(id: &str) -> Option<Key> {
     let well_formed = id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    well_formed.then(|| Key::new(format!("CONSOLE#SESSION#{}", &id[..LOOKUP_LEN]), "SESSION"))
-}
-
-fn link_key(secret: &str) -> Key {
-    Key::new(format!("CONSOLE#LINK#{}", hash_secret(secret)), "LINK")
+    well_formed.then(|| keys::console_session_key(&id[..LOOKUP_LEN]))
 }
 
 /// Whether two secrets are equal, in constant time.
@@ -252,7 +249,8 @@ pub async fn mint_link(apps: &Apps, company_id: &str, user_id: &str) -> Result<S
         user_id: user_id.to_owned(),
         expires_at,
     };
-    let item = Item::from_record(link_key(&secret), &record)?.with_expiry(expires_at.timestamp());
+    let item =
+        Item::from_record(keys::console_link_key(&secret), &record)?.with_expiry(expires_at.timestamp());
     apps.services.store.create(item).await?;
     Ok(format!(
         "{}/console/sign_in/link/{secret}",
@@ -272,7 +270,7 @@ pub async fn redeem_link(apps: &Apps, secret: &str) -> Result<Principal> {
     if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(gone());
     }
-    let key = link_key(secret);
+    let key = keys::console_link_key(secret);
     let item = apps.services.store.get(&key).await?.ok_or_else(gone)?;
     let record: LinkRecord = item.record()?;
     // Deleting at the version read makes the link single-use even under a race.

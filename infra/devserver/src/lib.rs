@@ -38,7 +38,7 @@ use serde_json::json;
 const SANDBOX_ROUTES: &[(&str, &str)] = &[
     ("scim.sandbox.test", "scim"),
     ("auth.sandbox.test", "oauth"),
-    ("api.slack.com", "scim"),
+    ("api.slack.com", "slack"),
     ("slack.com", "slack"),
     ("*.okta.com", "okta"),
     ("api.dynatrace.com", "dynatrace"),
@@ -111,7 +111,14 @@ impl Local {
         settings.sandbox = true;
         settings.oauth_return_origins = vec![origin(config.public_base_url)?];
         let scheduler = Arc::new(StoreScheduler::new(store.clone()));
-        let services = Services::new(store.clone(), store, Arc::new(outbox.clone()), clock, settings);
+        let services = Services::new(
+            store.clone(),
+            store,
+            Arc::new(outbox.clone()),
+            clock,
+            settings,
+            prov_connectors::registry::catalog(true),
+        );
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
         let mut policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?;
         let zoho = prov_connectors::zoho::HOSTS.iter().map(|h| (*h, "zoho"));

@@ -183,6 +183,9 @@ async fn set_active(state: Shared, headers: HeaderMap, body: Value, active: bool
     let id = selected(&body);
     match state.scim.by_id(&tenant, &id) {
         None => route_error("user_not_found"),
+        // Only an active member can be suspended: an invited one has not joined yet
+        // (`suspend_inactive_user`, "The user is not active, so it cannot be suspended").
+        Some(u) if !active && u.invite_pending => route_error("suspend_inactive_user"),
         Some(u) if u.active == active => route_error(if active {
             "unsuspend_non_suspended_member"
         } else {

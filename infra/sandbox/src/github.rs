@@ -25,6 +25,8 @@ use crate::{State, page_size};
 
 /// The one organization of the sandbox (its owner is whoever holds a token).
 pub const ORG: &str = "sandbox-org";
+/// An organization the token's user is a plain member of (not an owner).
+pub const MEMBER_ORG: &str = "sandbox-member-org";
 const API: &str = "https://api.github.com";
 const DOCS: &str = "https://docs.github.com/rest/orgs/members";
 const API_VERSION: &str = "2022-11-28";
@@ -35,6 +37,7 @@ type Shared = Arc<Mutex<State>>;
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/user/memberships/orgs", get(my_memberships))
+        .route("/user/memberships/orgs/{org}", get(my_membership))
         .route("/orgs/{org}/members", get(members))
         .route("/orgs/{org}/invitations", get(invitations).post(invite))
         .route("/orgs/{org}/invitations/{id}", delete(cancel))
@@ -176,10 +179,14 @@ fn invitation_json(user: &User) -> Value {
 }
 
 fn membership_json(login: &str, state: &str, role: &str) -> Value {
+    membership_in(ORG, login, state, role)
+}
+
+fn membership_in(org: &str, login: &str, state: &str, role: &str) -> Value {
     json!({
-        "url": format!("{API}/orgs/{ORG}/memberships/{login}"), "state": state, "role": role,
-        "organization_url": format!("{API}/orgs/{ORG}"),
-        "organization": {"login": ORG, "id": 1, "url": format!("{API}/orgs/{ORG}")},
+        "url": format!("{API}/orgs/{org}/memberships/{login}"), "state": state, "role": role,
+        "organization_url": format!("{API}/orgs/{org}"),
+        "organization": {"login": org, "id": 1, "url": format!("{API}/orgs/{org}")},
         "user": simple_user(login, 1)
     })
 }
@@ -228,7 +235,30 @@ async fn my_memberships(
     if q.get("state").is_some_and(|s| s != "active") {
         return Json(json!([])).into_response();
     }
-    Json(json!([membership_json("sandbox-owner", "active", "admin")])).into_response()
+    Json(json!([
+        membership_json("sandbox-owner", "active", "admin"),
+        membership_in(MEMBER_ORG, "sandbox-owner", "active", "member")
+    ]))
+    .into_response()
+}
+
+/// The token's user's membership of one organization: owner of the sandbox organization, a
+/// plain member of `MEMBER_ORG`, not a member (404) of any other.
+async fn my_membership(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    if let Some(answer) = headers_missing(&headers) {
+        return answer;
+    }
+    let _ = tenant_or_refuse!(state, headers);
+    match org.as_str() {
+        ORG => Json(membership_json("sandbox-owner", "active", "admin")).into_response(),
+        MEMBER_ORG => Json(membership_in(MEMBER_ORG, "sandbox-owner", "active", "member")).into_response(),
+        _ => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
 }
 
 async fn members(
@@ -238,6 +268,23 @@ async fn members(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
+    // A plain member may list the members of their organization too (only owners may
+    // invite or remove).
+    if org.eq_ignore_ascii_case(MEMBER_ORG) {
+        if let Some(answer) = headers_missing(&headers) {
+            return answer;
+        }
+        let _ = tenant_or_refuse!(state, headers);
+        let mut response = paged(
+            vec![simple_user("sandbox-owner", 1)],
+            &q,
+            &format!("/orgs/{MEMBER_ORG}/members"),
+        );
+        response
+            .headers_mut()
+            .insert("x-oauth-scopes", "admin:org".parse().expect("valid"));
+        return response;
+    }
     let tenant = github_tenant!(state, headers, org);
     let items = members_of(&state, &tenant)
         .iter()

@@ -10,9 +10,16 @@
 //!   invited through the API are `neverloggedin` until they accept.
 //! - `batchadd`: adds each `{username, fullname}` as an invited user; an existing username
 //!   is updated, not added twice.
-//! - `deluser`: `deleteaction` 0 disables, 1 and 2 remove the user, 3 withdraws an invitation
-//!   not yet accepted; an unknown username is refused with "User not found".
+//! - `deluser` (https://support.lastpass.com/help/delete-users-via-lastpass-api):
+//!   `deleteaction` 0 deactivates (no sign-in, data and membership kept), 1 removes the user
+//!   from the company (their own LastPass account and vault stay theirs: see
+//!   `Sandbox::lastpass_account_kept`), 2 deletes the account entirely, 3 withdraws an
+//!   invitation not yet accepted; an unknown username is refused with "User not found".
+//! - `disableuser` / `enableuser` (https://support.lastpass.com/help/disable-users-via-lastpass-api,
+//!   …/enable-users-via-lastpass-api): a list of usernames; the answer lists the users
+//!   changed (`disabled_users` / `enabled_users`) and the others (`unchanged_users`).
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -28,6 +35,11 @@ use crate::State;
 use crate::scim::{Refusal, User, tenant_of_token};
 
 type Shared = Arc<Mutex<State>>;
+
+/// The people removed from a company (`deleteaction` 1) whose own LastPass account, vault
+/// included, still exists, by email.
+#[derive(Default)]
+pub(crate) struct KeptAccounts(pub HashSet<String>);
 
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
@@ -130,6 +142,8 @@ async fn command(AxState(state): AxState<Shared>, body: Bytes) -> Response {
         "getuserdata" => user_data(&state, &tenant, &data),
         "batchadd" => batch_add(&mut state, &tenant, &data),
         "deluser" => delete_user(&mut state, &tenant, &data),
+        "disableuser" => set_disabled(&mut state, &tenant, &data, true),
+        "enableuser" => set_disabled(&mut state, &tenant, &data, false),
         _ => fail("Unknown command"),
     }
 }
@@ -195,8 +209,14 @@ fn delete_user(state: &mut State, tenant: &str, data: &Value) -> Response {
             state.scim.set_active(tenant, &user.id, false);
             state.scim.count("PATCH");
         }
-        1 | 2 => {
+        1 => {
             state.scim.remove(tenant, &user.id);
+            state.lastpass.0.insert(user.user_name.to_lowercase());
+            state.scim.count("DELETE");
+        }
+        2 => {
+            state.scim.remove(tenant, &user.id);
+            state.lastpass.0.remove(&user.user_name.to_lowercase());
             state.scim.count("DELETE");
         }
         3 if user.invite_pending => {
@@ -207,4 +227,28 @@ fn delete_user(state: &mut State, tenant: &str, data: &Value) -> Response {
         _ => return fail("Invalid deleteaction"),
     }
     ok()
+}
+
+/// `disableuser` / `enableuser` of a list of usernames.
+fn set_disabled(state: &mut State, tenant: &str, data: &Value, disable: bool) -> Response {
+    let Some(usernames) = data.as_array() else {
+        return fail("data must be an array of usernames");
+    };
+    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
+    for username in usernames.iter().filter_map(Value::as_str) {
+        match state.scim.by_email(tenant, username) {
+            Some(user) if user.active == disable => {
+                state.scim.set_active(tenant, &user.id, !disable);
+                state.scim.count("PATCH");
+                changed.push(username.to_owned());
+            }
+            _ => unchanged.push(username.to_owned()),
+        }
+    }
+    let key = if disable {
+        "disabled_users"
+    } else {
+        "enabled_users"
+    };
+    Json(json!({"status": "success", key: changed, "unchanged_users": unchanged})).into_response()
 }

@@ -37,7 +37,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/io/user", get(list).post(create))
         .route("/io/user/me", get(me))
-        .route("/io/user/{id}", get(read).delete(remove))
+        .route("/io/user/{id}", get(read).patch(update).delete(remove))
         .layer(axum::middleware::map_response(rate_limit_headers))
         .with_state(state)
 }
@@ -126,7 +126,7 @@ fn user_json(user: &User) -> Value {
         "lastAccess": if user.invite_pending { Value::Null } else { json!(SIGNED_IN) },
         "dateFormat": "MM/dd/yyyy",
         "administrator": false,
-        "enabled": user.active,
+        "enabled": !user.suspended,
         "deleted": false,
         "organizationId": "sandbox",
         "boardCreator": false,
@@ -233,6 +233,36 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
 async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
+    match state.scim.by_id(&tenant, &id) {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// `PATCH /io/user/{id}`: of the documented properties the sandbox keeps `enabled` (a disabled
+/// user cannot sign in); the user as updated is the answer.
+async fn update(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("PATCH");
+    let enabled = match &body["enabled"] {
+        Value::Bool(b) => Some(*b),
+        // LeanKit's own example sends the boolean as a string.
+        Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+        Value::Null => None,
+        _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "enabled must be a boolean"),
+    };
+    if state.scim.by_id(&tenant, &id).is_none() {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    if let Some(enabled) = enabled {
+        state.scim.set_suspended(&tenant, &id, !enabled);
+    }
     match state.scim.by_id(&tenant, &id) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(StatusCode::NOT_FOUND, "Not Found"),

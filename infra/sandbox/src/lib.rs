@@ -56,7 +56,7 @@ use axum::Router;
 
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use docusign::{ACCOUNT_ID as DOCUSIGN_ACCOUNT_ID, BASE_URI as DOCUSIGN_BASE_URI};
-pub use github::ORG as GITHUB_ORG;
+pub use github::{MEMBER_ORG as GITHUB_MEMBER_ORG, ORG as GITHUB_ORG};
 pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
@@ -69,16 +69,76 @@ pub const SALESFORCE_INSTANCE: &str = "https://sandbox.my.salesforce.com";
 
 /// API-key tokens the sandbox SCIM app accepts start with this.
 pub const API_TOKEN_PREFIX: &str = "sandbox-";
-/// The SCIM tenant that OAuth access tokens open.
+/// The tenant the sandbox OAuth app's access tokens open.
 pub const OAUTH_TENANT: &str = "oauth";
+
+/// The tenant (directory of users) the access tokens of a fake OAuth vendor open, by the
+/// product's app slug (`slack`, `dropbox`, `box`, …): each fake vendor keeps its own users,
+/// as each real vendor does.
+pub fn oauth_tenant(app: &str) -> String {
+    format!("oauth:{app}")
+}
 
 #[derive(Default)]
 pub(crate) struct State {
     pub scim: scim::Directory,
+    /// Answers forced on the next request of a method and path (see `Sandbox::fail_request`).
+    pub request_faults: Vec<RequestFault>,
     pub oauth: oauth::Grants,
     pub sauce_labs: sauce_labs::Usernames,
     pub microsoft_365: microsoft_365::Mailboxes,
     pub google: google_workspace::Workspaces,
+    pub lastpass: lastpass::KeptAccounts,
+}
+
+/// The next `method` request to `path` (under `/_sandbox`) gets this answer instead of the
+/// fake's own.
+pub(crate) struct RequestFault {
+    method: String,
+    path: String,
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// Answers a request with its injected fault, if one is waiting.
+async fn injected_fault(
+    axum::extract::State(state): axum::extract::State<Arc<Mutex<State>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let fault = {
+        let mut state = state.lock().expect("sandbox lock");
+        let at = state
+            .request_faults
+            .iter()
+            .position(|f| f.method == request.method().as_str() && f.path == request.uri().path());
+        at.map(|i| state.request_faults.remove(i))
+    };
+    match fault {
+        Some(f) => (
+            axum::http::StatusCode::from_u16(f.status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(f.body),
+        )
+            .into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// A fake app's user as the fake holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxUser {
+    /// The fake vendor's id for the user.
+    pub id: String,
+    pub email: String,
+    /// False once deactivated (a deactivated user stays listed), or suspended where the app
+    /// has no separate suspension.
+    pub active: bool,
+    /// Suspended, where the app tells suspension apart from deactivation (Okta).
+    pub suspended: bool,
+    /// Invited and not accepted yet.
+    pub invite_pending: bool,
 }
 
 /// The sandbox: clones share state.
@@ -97,7 +157,11 @@ impl Sandbox {
         Router::new()
             .nest("/scim", scim::router(self.state.clone()))
             .nest("/oauth", oauth::router(self.state.clone()))
-            .nest("/slack", oauth::slack_router(self.state.clone()))
+            .nest(
+                "/slack",
+                oauth::slack_router(self.state.clone())
+                    .merge(scim::router_as(self.state.clone(), scim::Kind::Slack)),
+            )
             .nest("/okta", okta::router(self.state.clone()))
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
             .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
@@ -142,6 +206,26 @@ impl Sandbox {
                 "/microsoft_365",
                 oauth::microsoft_router(self.state.clone()).merge(microsoft_365::router(self.state.clone())),
             )
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                injected_fault,
+            ))
+    }
+
+    /// Makes the next `method` request to `path` (as under `/_sandbox`, e.g.
+    /// `/box/2.0/users/u00000001/folders/0`) answer `status` with the JSON `body`, as a vendor
+    /// might on one call, whatever the fake would have done.
+    pub fn fail_request(&self, method: &str, path: &str, status: u16, body: serde_json::Value) {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .request_faults
+            .push(RequestFault {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                status,
+                body,
+            });
     }
 
     /// Makes every access token invalid (as a vendor's expiry would), keeping refresh tokens.
@@ -173,7 +257,7 @@ impl Sandbox {
         if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
             return Some(token.to_owned());
         }
-        state.oauth.access_valid(token).then(|| OAUTH_TENANT.to_owned())
+        state.oauth.access_tenant(token)
     }
 
     /// Adds users straight into a tenant (test and demo fixtures).
@@ -185,9 +269,49 @@ impl Sandbox {
             .insert(tenant, email, first, last)
     }
 
+    /// As `seed_user`, for an app whose SCIM `userName` is not the email (a Slack member's
+    /// username, a Salesforce login).
+    pub fn seed_user_with_login(
+        &self,
+        tenant: &str,
+        login: &str,
+        email: &str,
+        first: &str,
+        last: &str,
+    ) -> String {
+        let mut state = self.state.lock().expect("sandbox lock");
+        let id = state.scim.insert(tenant, email, first, last);
+        state.scim.set_login(tenant, &id, login);
+        id
+    }
+
     /// The emails of a tenant's users, in creation order.
     pub fn emails(&self, tenant: &str) -> Vec<String> {
         self.state.lock().expect("sandbox lock").scim.emails(tenant)
+    }
+
+    /// A tenant's user as the fake app itself holds it (for comparing with what the service
+    /// recorded), by email.
+    pub fn user(&self, tenant: &str, email: &str) -> Option<SandboxUser> {
+        let state = self.state.lock().expect("sandbox lock");
+        state.scim.by_email(tenant, email).map(|u| SandboxUser {
+            id: u.id,
+            email: u.user_name,
+            active: u.active,
+            suspended: u.suspended,
+            invite_pending: u.invite_pending,
+        })
+    }
+
+    /// Whether the person, removed from a LastPass company, still has their own LastPass
+    /// account and vault (LastPass's "remove from company"; "delete" destroys them).
+    pub fn lastpass_account_kept(&self, email: &str) -> bool {
+        self.state
+            .lock()
+            .expect("sandbox lock")
+            .lastpass
+            .0
+            .contains(&email.to_lowercase())
     }
 
     /// Someone removes a user in the app itself (outside the service).

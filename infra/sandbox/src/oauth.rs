@@ -1,7 +1,7 @@
 //! An OAuth 2.0 authorization server: a consent page, authorization codes bound to their
 //! redirect URI and PKCE S256 challenge, and a token endpoint that rotates refresh tokens.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Form, Query, State as AxState};
@@ -35,8 +35,10 @@ struct IssuedCode {
 pub(crate) struct Grants {
     requests: HashMap<String, PendingRequest>,
     codes: HashMap<String, IssuedCode>,
-    access: HashSet<String>,
-    refresh: HashSet<String>,
+    /// Valid access and refresh tokens, each with the tenant (directory) it opens: the
+    /// vendor whose token endpoint issued it, so each fake keeps its own users.
+    access: HashMap<String, String>,
+    refresh: HashMap<String, String>,
     counter: u64,
     pub refreshes: usize,
 }
@@ -49,13 +51,14 @@ impl Grants {
         format!("sbx-{kind}-{}-{}", self.counter, URL_SAFE_NO_PAD.encode(random))
     }
 
-    pub(crate) fn access_valid(&self, token: &str) -> bool {
-        self.access.contains(token)
+    /// The tenant a valid access token opens.
+    pub(crate) fn access_tenant(&self, token: &str) -> Option<String> {
+        self.access.get(token).cloned()
     }
 
     /// Every access and refresh token now valid.
     pub(crate) fn live_tokens(&self) -> Vec<String> {
-        self.access.iter().chain(&self.refresh).cloned().collect()
+        self.access.keys().chain(self.refresh.keys()).cloned().collect()
     }
 
     pub(crate) fn expire_access_tokens(&mut self) {
@@ -67,11 +70,11 @@ impl Grants {
         self.refresh.clear();
     }
 
-    fn issue(&mut self) -> serde_json::Value {
+    fn issue(&mut self, tenant: &str) -> serde_json::Value {
         let access = self.token("at");
         let refresh = self.token("rt");
-        self.access.insert(access.clone());
-        self.refresh.insert(refresh.clone());
+        self.access.insert(access.clone(), tenant.to_owned());
+        self.refresh.insert(refresh.clone(), tenant.to_owned());
         json!({
             "access_token": access,
             "token_type": "bearer",
@@ -84,12 +87,30 @@ impl Grants {
 
 type Shared = Arc<Mutex<State>>;
 
+/// A vendor's authorization server: the sandbox's state, and the tenant (directory) its
+/// tokens open, so a token issued by one fake vendor never reads another's users.
+#[derive(Clone)]
+struct Issuer {
+    state: Shared,
+    tenant: String,
+}
+
+impl axum::extract::FromRef<Issuer> for Shared {
+    fn from_ref(issuer: &Issuer) -> Shared {
+        issuer.state.clone()
+    }
+}
+
+fn issuer(state: Shared, tenant: String) -> Issuer {
+    Issuer { state, tenant }
+}
+
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/decide", get(decide))
         .route("/oauth/token", post(token))
-        .with_state(state)
+        .with_state(issuer(state, crate::OAUTH_TENANT.to_owned()))
 }
 
 /// The same server at Slack's paths and with Slack's token answers.
@@ -98,7 +119,7 @@ pub(crate) fn slack_router(state: Shared) -> Router {
         .route("/oauth/v2/authorize", get(authorize))
         .route("/oauth/v2/decide", get(decide))
         .route("/api/oauth.v2.access", post(slack_access))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("slack")))
 }
 
 /// The same server at Dropbox's paths (`www.dropbox.com` and `api.dropboxapi.com` both
@@ -108,7 +129,7 @@ pub(crate) fn dropbox_router(state: Shared) -> Router {
         .route("/oauth2/authorize", get(authorize))
         .route("/oauth2/decide", get(decide))
         .route("/oauth2/token", post(token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("dropbox")))
 }
 
 /// The same server at Asana's paths.
@@ -117,7 +138,7 @@ pub(crate) fn asana_router(state: Shared) -> Router {
         .route("/-/oauth_authorize", get(authorize))
         .route("/-/decide", get(decide))
         .route("/-/oauth_token", post(token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("asana")))
 }
 
 /// The same server at Box's paths (`account.box.com` and `api.box.com` both land here).
@@ -126,7 +147,7 @@ pub(crate) fn box_router(state: Shared) -> Router {
         .route("/api/oauth2/authorize", get(authorize))
         .route("/api/oauth2/decide", get(decide))
         .route("/oauth2/token", post(token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("box")))
 }
 
 /// The same server at HubSpot's paths; its v3 token endpoint takes our client's id and
@@ -136,7 +157,7 @@ pub(crate) fn hubspot_router(state: Shared) -> Router {
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/decide", get(decide))
         .route("/oauth/v3/token", post(hubspot_token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("hubspot")))
 }
 
 /// The same server at Salesforce's paths (`login.salesforce.com`, `test.salesforce.com`):
@@ -146,7 +167,7 @@ pub(crate) fn salesforce_router(state: Shared) -> Router {
         .route("/services/oauth2/authorize", get(authorize))
         .route("/services/oauth2/decide", get(decide))
         .route("/services/oauth2/token", post(salesforce_token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("salesforce")))
 }
 
 /// The same server at GitHub's paths (`github.com`): client credentials in the body,
@@ -157,7 +178,7 @@ pub(crate) fn github_router(state: Shared) -> Router {
         .route("/login/oauth/authorize", get(authorize))
         .route("/login/oauth/decide", get(decide))
         .route("/login/oauth/access_token", post(github_token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("github")))
 }
 
 /// The same server at DocuSign's paths (`account.docusign.com` and, for demo connections,
@@ -169,7 +190,7 @@ pub(crate) fn docusign_router(state: Shared) -> Router {
         .route("/oauth/decide", get(decide))
         .route("/oauth/token", post(docusign_token))
         .route("/oauth/userinfo", get(docusign_userinfo))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("docusign")))
 }
 
 /// The same server at the Microsoft identity platform's multi-tenant paths
@@ -179,7 +200,7 @@ pub(crate) fn microsoft_router(state: Shared) -> Router {
         .route("/organizations/oauth2/v2.0/authorize", get(authorize))
         .route("/organizations/oauth2/v2.0/decide", get(decide))
         .route("/organizations/oauth2/v2.0/token", post(microsoft_token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("microsoft_365")))
 }
 
 /// The same server at Google's paths (`accounts.google.com` and `oauth2.googleapis.com` both
@@ -189,7 +210,7 @@ pub(crate) fn google_router(state: Shared) -> Router {
         .route("/o/oauth2/v2/auth", get(authorize))
         .route("/o/oauth2/v2/decide", get(decide))
         .route("/token", post(google_token))
-        .with_state(state)
+        .with_state(issuer(state, crate::oauth_tenant("google_workspace")))
 }
 
 fn escape(s: &str) -> String {
@@ -296,6 +317,7 @@ fn client(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String
 fn grant(
     state: &mut State,
     form: &HashMap<String, String>,
+    tenant: &str,
 ) -> Result<serde_json::Value, (StatusCode, &'static str)> {
     let kind = form
         .get("grant_type")
@@ -311,22 +333,24 @@ fn grant(
             if form.get("redirect_uri") != Some(&code.redirect_uri) || challenge != code.challenge {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             }
-            Ok(state.oauth.issue())
+            Ok(state.oauth.issue(tenant))
         }
         Some("refresh_token") => {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
-            if !state.oauth.refresh.remove(&presented) {
+            // A refresh token works only at the vendor that issued it.
+            if state.oauth.refresh.get(&presented).map(String::as_str) != Some(tenant) {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             }
+            state.oauth.refresh.remove(&presented);
             state.oauth.refreshes += 1;
-            Ok(state.oauth.issue())
+            Ok(state.oauth.issue(tenant))
         }
         _ => Err((StatusCode::BAD_REQUEST, "unsupported_grant_type")),
     }
 }
 
 async fn token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -334,7 +358,7 @@ async fn token(
         return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(tokens) => Json(tokens).into_response(),
         Err((status, error)) => token_error(status, error),
     }
@@ -343,7 +367,7 @@ async fn token(
 /// Slack's `oauth.v2.access`: HTTP 200 always, `ok: false` with Slack's error names, the
 /// user token under `authed_user` (a refresh answers at the top level), and the team.
 async fn slack_access(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -352,7 +376,7 @@ async fn slack_access(
     }
     let refresh = form.get("grant_type").map(String::as_str) == Some("refresh_token");
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(tokens) if refresh => {
             let mut answer = tokens;
             answer["ok"] = json!(true);
@@ -381,14 +405,14 @@ async fn slack_access(
 /// HubSpot's `/oauth/v3/token`: every parameter in the body (Basic authentication is not
 /// read), RFC 6749 answers plus the portal's `hub_id`.
 async fn hubspot_token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !client_in_body(&form) {
         return token_error(StatusCode::BAD_REQUEST, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(mut tokens) => {
             tokens["hub_id"] = json!(4242);
             tokens["scope"] = json!("settings.users.read settings.users.write");
@@ -409,14 +433,14 @@ fn client_in_body(form: &HashMap<String, String>) -> bool {
 /// API host (`instance_url`, the sandbox's My Domain) and carries no `expires_in` (a token
 /// lives as long as the org's session timeout).
 async fn salesforce_token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !client_in_body(&form) {
         return token_error(StatusCode::BAD_REQUEST, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(mut tokens) => {
             if let Some(fields) = tokens.as_object_mut() {
                 fields.remove("expires_in");
@@ -433,7 +457,7 @@ async fn salesforce_token(
 /// GitHub's `/login/oauth/access_token`: `{access_token, token_type, scope}` only; a bad
 /// client or code is an `error` in an HTTP 200 answer (GitHub's own error names).
 async fn github_token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let refusal = |error: &str, description: &str| {
@@ -448,7 +472,7 @@ async fn github_token(
         );
     }
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(tokens) => Json(json!({
             "access_token": tokens["access_token"], "token_type": "bearer", "scope": "admin:org"
         }))
@@ -463,7 +487,7 @@ async fn github_token(
 /// DocuSign's `/oauth/token`: the integration key and secret only as HTTP Basic
 /// authentication; access tokens last eight hours (`expires_in` 28800).
 async fn docusign_token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -475,7 +499,7 @@ async fn docusign_token(
         return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(mut tokens) => {
             tokens["token_type"] = json!("Bearer");
             tokens["expires_in"] = json!(28800);
@@ -516,7 +540,7 @@ async fn docusign_userinfo(AxState(state): AxState<Shared>, headers: HeaderMap) 
 /// answers with `ext_expires_in` and the granted Graph scopes as full URIs, errors with an
 /// `AADSTS` description and `error_codes`; refresh tokens rotate.
 async fn microsoft_token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let aad_error = |status: StatusCode, error: &str, code: u32, description: &str| {
@@ -536,7 +560,7 @@ async fn microsoft_token(
         );
     }
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(mut tokens) => {
             tokens["token_type"] = json!("Bearer");
             tokens["ext_expires_in"] = tokens["expires_in"].clone();
@@ -566,7 +590,7 @@ const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.use
 /// Google's `/token`: credentials in the body, `token_type: Bearer`, and a refresh that
 /// answers a new access token only: the refresh token stays valid (Google does not rotate it).
 async fn google_token(
-    AxState(state): AxState<Shared>,
+    AxState(Issuer { state, tenant }): AxState<Issuer>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !client_in_body(&form) {
@@ -575,7 +599,7 @@ async fn google_token(
     let refreshing = form.get("grant_type").map(String::as_str) == Some("refresh_token");
     let presented = form.get("refresh_token").cloned().unwrap_or_default();
     let mut state = state.lock().expect("sandbox lock");
-    match grant(&mut state, &form) {
+    match grant(&mut state, &form, &tenant) {
         Ok(mut tokens) => {
             if refreshing && let Some(fields) = tokens.as_object_mut() {
                 if let Some(issued) = fields
@@ -584,7 +608,7 @@ async fn google_token(
                 {
                     state.oauth.refresh.remove(&issued);
                 }
-                state.oauth.refresh.insert(presented);
+                state.oauth.refresh.insert(presented, tenant.clone());
             }
             tokens["token_type"] = json!("Bearer");
             tokens["expires_in"] = json!(ACCESS_TOKEN_SECONDS - 1);

@@ -1,7 +1,8 @@
 //! Okta's Users API (`/api/v1/users`) over the sandbox's users, with Okta's answers: `SSWS`
 //! tokens, `Link: <…>; rel="next"` pages (on the sandbox org `https://sandbox.okta.com`),
-//! `filter=profile.email eq "…"`, `PROVISIONED` until the person activates, deactivate then
-//! delete, and errors as `{errorCode, errorSummary, errorCauses}`.
+//! `filter=profile.email eq "…"`, `PROVISIONED` until the person activates, suspend (ACTIVE
+//! users only) and unsuspend (SUSPENDED users only), deactivate then delete, and errors as
+//! `{errorCode, errorSummary, errorCauses}`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/users", get(list).post(create))
         .route("/api/v1/users/{id}", get(read).delete(remove))
         .route("/api/v1/users/{id}/lifecycle/deactivate", post(deactivate))
+        .route("/api/v1/users/{id}/lifecycle/suspend", post(suspend))
+        .route("/api/v1/users/{id}/lifecycle/unsuspend", post(unsuspend))
         .with_state(state)
 }
 
@@ -47,14 +50,54 @@ fn refused(refusal: Refusal) -> Response {
 }
 
 fn user_json(user: &User) -> Value {
-    let status = match (user.invite_pending, user.active) {
-        (true, _) => "PROVISIONED",
-        (false, true) => "ACTIVE",
-        (false, false) => "DEPROVISIONED",
-    };
-    json!({"id": user.id, "status": status, "profile": {
+    json!({"id": user.id, "status": status_of(user), "profile": {
         "firstName": user.given, "lastName": user.family, "email": user.user_name, "login": user.user_name
     }})
+}
+
+fn status_of(user: &User) -> &'static str {
+    match (user.invite_pending, user.active, user.suspended) {
+        (true, _, _) => "PROVISIONED",
+        (false, false, _) => "DEPROVISIONED",
+        (false, true, true) => "SUSPENDED",
+        (false, true, false) => "ACTIVE",
+    }
+}
+
+/// `suspend` (from ACTIVE) and `unsuspend` (from SUSPENDED); any other status is refused.
+fn suspension(state: &Shared, headers: &HeaderMap, id: &str, suspend: bool) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    state.scim.count("PATCH");
+    let Some(user) = state.scim.by_id(&tenant, id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            &format!("Not found: Resource not found: {id} (User)"),
+        );
+    };
+    let from = if suspend { "ACTIVE" } else { "SUSPENDED" };
+    if status_of(&user) != from {
+        let summary = if suspend {
+            "Cannot suspend a user that is not active"
+        } else {
+            "Cannot unsuspend a user that is not suspended"
+        };
+        let body = json!({"errorCode": "E0000001", "errorSummary": "Api validation failed: user",
+                          "errorLink": "E0000001", "errorId": "sandbox",
+                          "errorCauses": [{"errorSummary": summary}]});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    state.scim.set_suspended(&tenant, id, suspend);
+    Json(json!({})).into_response()
+}
+
+async fn suspend(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    suspension(&state, &headers, &id, true)
+}
+
+async fn unsuspend(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    suspension(&state, &headers, &id, false)
 }
 
 async fn list(
@@ -160,6 +203,7 @@ fn deprovision(state: &mut State, tenant: &str, id: &str) -> bool {
     let Some(user) = state.scim.set_active(tenant, id, false) else {
         return false;
     };
+    state.scim.set_suspended(tenant, id, false);
     state.scim.accept(tenant, &user.user_name);
     true
 }

@@ -4,7 +4,9 @@
 //! `limit` (default 20, at most 100) and `offset`, `phrase` prefix search, 201 on create with
 //! the user active at once (Sauce Labs has no invitation state), usernames unique across the
 //! whole sandbox, deactivate/activate, and errors as `{"detail": …}` or field errors
-//! (`{"email": ["…"]}`).
+//! (`{"email": ["…"]}`). A new user needs the `organization` id, as the parameter table of
+//! https://docs.saucelabs.com/dev/api/accounts/ ("Create a New User") marks it, which "Get
+//! Teams" tells (`org_uuid`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,8 @@ use crate::scim::{Refusal, User, tenant};
 use crate::{State, page_size};
 
 const USERS: &str = "/team-management/v1/users/";
+/// The sandbox organization's id (every tenant's, as each is its own organization).
+const ORGANIZATION: &str = "sandbox-org";
 /// The host the `links` point at (the sandbox serves every data center alike).
 const API: &str = "https://api.us-west-1.saucelabs.com";
 
@@ -31,6 +35,7 @@ type Shared = Arc<Mutex<State>>;
 
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
+        .route("/team-management/v1/teams/", get(teams))
         .route(USERS, get(list).post(create))
         .route("/team-management/v1/users/{id}/", get(read))
         .route("/team-management/v1/users/{id}/deactivate/", post(deactivate))
@@ -65,9 +70,25 @@ fn user_json(state: &State, user: &User) -> Value {
         "id": user.id, "username": username, "email": user.user_name,
         "first_name": user.given, "last_name": user.family, "is_active": user.active,
         "teams": [], "roles": [{"name": "member", "role": 3}], "user_type": "subaccount",
-        "organization": {"id": "sandbox-org", "name": "Sandbox"},
+        "organization": {"id": ORGANIZATION, "name": "Sandbox"},
         "is_organization_admin": false, "is_team_admin": false
     })
+}
+
+/// The organization's one (default) team.
+async fn teams(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let _ = tenant_or_refuse!(state, headers);
+    Json(json!({
+        "links": {"next": null, "previous": null},
+        "count": 1,
+        "results": [{
+            "id": "sandbox-team", "name": "Default",
+            "settings": {"virtual_machines": 25, "real_devices": 0, "live_only": false},
+            "group": {}, "is_default": true, "org_uuid": ORGANIZATION, "user_count": 0
+        }]
+    }))
+    .into_response()
 }
 
 fn page_link(limit: usize, offset: usize) -> String {
@@ -140,10 +161,20 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     let tenant = tenant_or_refuse!(state, headers);
     state.scim.count("POST");
     let text = |field: &str| body[field].as_str().map(str::trim).unwrap_or_default().to_owned();
-    for field in ["first_name", "last_name", "email", "username", "password"] {
+    for field in [
+        "first_name",
+        "last_name",
+        "email",
+        "username",
+        "password",
+        "organization",
+    ] {
         if text(field).is_empty() {
             return field_error(field, "This field is required.");
         }
+    }
+    if text("organization") != ORGANIZATION {
+        return field_error("organization", "Object with id does not exist.");
     }
     let (email, username) = (text("email"), text("username"));
     if !email.contains('@') {
@@ -207,7 +238,8 @@ fn set_active(state: &Shared, headers: &HeaderMap, id: &str, active: bool) -> Re
     }
 }
 
-/// Sauce Labs' remove: the user stays, inactive, and can no longer sign in.
+/// "Suspends the specified user's account": the user stays, inactive, and can no longer sign
+/// in (also Sauce Labs' only removal).
 async fn deactivate(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     set_active(&state, &headers, &id, false)
 }

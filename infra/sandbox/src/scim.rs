@@ -1,9 +1,10 @@
-//! A SCIM 2.0 Users endpoint (the parts apps use for provisioning), per tenant.
+//! A SCIM 2.0 Users endpoint (the parts apps use for provisioning), per tenant, as the
+//! sandbox's own SCIM app and as the SCIM APIs of Slack and Salesforce (`Kind`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Extension, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,10 +21,17 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 #[derive(Clone, Debug)]
 pub(crate) struct User {
     pub id: String,
+    /// The email (every fake keys its users by it).
     pub user_name: String,
+    /// A SCIM `userName` other than the email, where the app has one (a Slack member's
+    /// username, a Salesforce login).
+    pub login: Option<String>,
     pub given: String,
     pub family: String,
     pub active: bool,
+    /// Suspended where the app tells suspension apart from deactivation (Okta's SUSPENDED,
+    /// LeanKit's disabled user): no sign-in, still active otherwise.
+    pub suspended: bool,
     /// Created through the API: invited, not yet accepted.
     pub invite_pending: bool,
     version: u64,
@@ -34,11 +42,16 @@ impl User {
         format!("W/\"{}\"", self.version)
     }
 
+    /// The SCIM `userName`: the login where there is one, else the email.
+    fn scim_user_name(&self) -> &str {
+        self.login.as_deref().unwrap_or(&self.user_name)
+    }
+
     fn resource(&self) -> Value {
         json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "id": self.id,
-            "userName": self.user_name,
+            "userName": self.scim_user_name(),
             "name": {"givenName": self.given, "familyName": self.family},
             "emails": [{"value": self.user_name, "primary": true, "type": "work"}],
             "active": self.active,
@@ -67,14 +80,23 @@ impl Directory {
             User {
                 id: id.clone(),
                 user_name: email.to_owned(),
+                login: None,
                 given: first.to_owned(),
                 family: last.to_owned(),
                 active: true,
+                suspended: false,
                 invite_pending: false,
                 version: 1,
             },
         );
         id
+    }
+
+    /// Gives a user a SCIM `userName` other than their email.
+    pub(crate) fn set_login(&mut self, tenant: &str, id: &str, login: &str) {
+        if let Some(user) = self.tenants.get_mut(tenant).and_then(|t| t.get_mut(id)) {
+            user.login = Some(login.to_owned());
+        }
     }
 
     pub(crate) fn emails(&self, tenant: &str) -> Vec<String> {
@@ -166,6 +188,14 @@ impl Directory {
         Some(user.clone())
     }
 
+    /// Suspends (`true`) or unsuspends a user; `None` when there is no such user.
+    pub(crate) fn set_suspended(&mut self, tenant: &str, id: &str, suspended: bool) -> Option<User> {
+        let user = self.tenants.get_mut(tenant)?.get_mut(id)?;
+        user.suspended = suspended;
+        user.version += 1;
+        Some(user.clone())
+    }
+
     pub(crate) fn remove(&mut self, tenant: &str, id: &str) -> bool {
         self.tenants
             .get_mut(tenant)
@@ -191,10 +221,28 @@ impl Directory {
 
 type Shared = Arc<Mutex<State>>;
 
+/// Whose SCIM API the endpoint plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The sandbox's own SCIM app (and 15Five's SCIM API): `DELETE` deletes.
+    Sandbox,
+    /// Slack: `DELETE` deactivates the member, who stays listed with `active: false`
+    /// (https://docs.slack.dev/reference/scim-api: "Sets a Slack user to deactivated"); an
+    /// email already in the workspace is refused with 409 `email_taken`.
+    Slack,
+    /// Salesforce: users are deactivated (`active: false`), never deleted.
+    Salesforce,
+}
+
 pub(crate) fn router(state: Shared) -> Router {
+    router_as(state, Kind::Sandbox)
+}
+
+pub(crate) fn router_as(state: Shared, kind: Kind) -> Router {
     Router::new()
         .route("/scim/v2/Users", get(list).post(create))
         .route("/scim/v2/Users/{id}", get(read).patch(patch).delete(remove))
+        .layer(Extension(kind))
         .with_state(state)
 }
 
@@ -329,7 +377,7 @@ async fn list(
             };
             users
                 .into_iter()
-                .filter(|u| u.user_name.eq_ignore_ascii_case(wanted))
+                .filter(|u| u.scim_user_name().eq_ignore_ascii_case(wanted))
                 .collect()
         }
         None => users,
@@ -360,7 +408,12 @@ async fn list(
     .into_response()
 }
 
-async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn create(
+    AxState(state): AxState<Shared>,
+    Extension(kind): Extension<Kind>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = match tenant(&mut state, &headers) {
         Ok(t) => t,
@@ -374,12 +427,33 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
             "userName must be an email",
         );
     };
+    let email = body["emails"][0]["value"].as_str().unwrap_or(user_name);
     let given = body["name"]["givenName"].as_str().unwrap_or_default();
     let family = body["name"]["familyName"].as_str().unwrap_or_default();
-    // The app emails an invitation; the account is pending until the person accepts.
-    let Some(user) = state.scim.invite(&tenant, user_name, given, family) else {
+    let taken = |state: &State| {
+        state.scim.users(&tenant).iter().any(|u| {
+            u.user_name.eq_ignore_ascii_case(email) || u.scim_user_name().eq_ignore_ascii_case(user_name)
+        })
+    };
+    if taken(&state) {
+        return match kind {
+            Kind::Slack => error(StatusCode::CONFLICT, "uniqueness", "email_taken"),
+            _ => error(StatusCode::CONFLICT, "uniqueness", "userName is already taken"),
+        };
+    }
+    let Some(mut user) = state.scim.invite(&tenant, email, given, family) else {
         return error(StatusCode::CONFLICT, "uniqueness", "userName is already taken");
     };
+    if !user_name.eq_ignore_ascii_case(email) {
+        state.scim.set_login(&tenant, &user.id, user_name);
+        user.login = Some(user_name.to_owned());
+    }
+    if kind == Kind::Slack {
+        // Slack shows no invitation state: the member is active at once. (A Salesforce
+        // user keeps `invite_pending` until their first sign-in: its LastLoginDate.)
+        state.scim.accept(&tenant, email);
+        user.invite_pending = false;
+    }
     with_etag(&user, StatusCode::CREATED)
 }
 
@@ -440,14 +514,24 @@ async fn patch(
     with_etag(&user, StatusCode::OK)
 }
 
-async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn remove(
+    AxState(state): AxState<Shared>,
+    Extension(kind): Extension<Kind>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = match tenant(&mut state, &headers) {
         Ok(t) => t,
         Err(r) => return r.answer(),
     };
     state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    let done = match kind {
+        Kind::Sandbox => state.scim.remove(&tenant, &id),
+        // Deactivated, still listed.
+        Kind::Slack | Kind::Salesforce => state.scim.set_active(&tenant, &id, false).is_some(),
+    };
+    if done {
         StatusCode::NO_CONTENT.into_response()
     } else {
         error(StatusCode::NOT_FOUND, "", "no such user")

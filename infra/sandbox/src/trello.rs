@@ -40,6 +40,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/1/organizations/{ws}/memberships", get(memberships))
         .route("/1/organizations/{ws}/members", put(invite))
         .route("/1/organizations/{ws}/members/{id}/all", delete(remove))
+        .route("/1/organizations/{ws}/members/{id}/deactivated", put(deactivated))
         .with_state(state)
 }
 
@@ -206,6 +207,36 @@ async fn invite(
     }
     Json(json!({"id": WORKSPACE_ID, "name": WORKSPACE, "memberships": all_memberships(&state, &tenant)}))
         .into_response()
+}
+
+/// Deactivates (`value=true`) or reactivates a member of the Workspace.
+async fn deactivated(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path((ws, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match caller(&mut state, &headers).and_then(|t| known_workspace(&ws).map(|_| t)) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    state.scim.count("PATCH");
+    let value = match q.get("value").map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => return text(StatusCode::BAD_REQUEST, "invalid value for value"),
+    };
+    if id == ADMIN_ID && value {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "A Workspace must have at least one admin",
+        );
+    }
+    match state.scim.set_active(&tenant, &id, !value) {
+        Some(user) => Json(json!({"id": user.id})).into_response(),
+        None => text(StatusCode::BAD_REQUEST, "invalid id"),
+    }
 }
 
 async fn remove(

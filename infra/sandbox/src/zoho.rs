@@ -57,16 +57,22 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/agents/deleteUnconfirmed", post(desk_delete_unconfirmed))
         .route("/api/v1/agents/{id}", get(desk_read))
         .route("/api/v1/agents/{id}/deactivate", post(desk_deactivate))
+        .route("/api/v1/agents/{id}/activate", post(desk_activate))
         // Books
         .route("/books/v3/organizations", get(books_organizations))
         .route("/books/v3/settings/roles", get(books_roles))
         .route("/books/v3/users", get(books_list).post(books_create))
         .route("/books/v3/users/{id}", get(books_read).delete(books_delete))
+        .route("/books/v3/users/{id}/active", post(books_active))
+        .route("/books/v3/users/{id}/inactive", post(books_inactive))
         // CRM
         .route("/crm/v7/settings/roles", get(crm_roles))
         .route("/crm/v7/settings/profiles", get(crm_profiles))
         .route("/crm/v7/users", get(crm_list).post(crm_create))
-        .route("/crm/v7/users/{id}", get(crm_read).delete(crm_delete))
+        .route(
+            "/crm/v7/users/{id}",
+            get(crm_read).put(crm_update).delete(crm_delete),
+        )
         .with_state(state)
 }
 
@@ -299,6 +305,28 @@ async fn desk_deactivate(
     }
 }
 
+/// Activates a deactivated agent again.
+async fn desk_activate(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match desk_tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    state.scim.count("POST");
+    match state.scim.set_active(&tenant, &id, true) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => desk_error(
+            StatusCode::NOT_FOUND,
+            "URL_NOT_FOUND",
+            "The requested agent does not exist.",
+        ),
+    }
+}
+
 /// Deletes agents who never confirmed; a confirmed agent cannot be deleted this way.
 async fn desk_delete_unconfirmed(
     AxState(state): AxState<Shared>,
@@ -516,6 +544,48 @@ async fn books_create(
     }
 }
 
+/// "Mark user as active" / "Mark user as inactive".
+fn books_mark(
+    state: &Shared,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    id: &str,
+    active: bool,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match books_tenant(&mut state, headers, q) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    state.scim.count("POST");
+    match state.scim.set_active(&tenant, id, active) {
+        Some(_) => {
+            let said = if active { "active" } else { "inactive" };
+            Json(json!({"code": 0, "message": format!("The user has been marked as {said}.")}))
+                .into_response()
+        }
+        None => books_error(StatusCode::NOT_FOUND, 1002, "User does not exist."),
+    }
+}
+
+async fn books_active(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    books_mark(&state, &headers, &q, &id, true)
+}
+
+async fn books_inactive(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    books_mark(&state, &headers, &q, &id, false)
+}
+
 async fn books_delete(
     AxState(state): AxState<Shared>,
     headers: HeaderMap,
@@ -711,6 +781,50 @@ async fn crm_create(
             "DUPLICATE_DATA",
             json!({"api_name": "email"}),
             "duplicate data",
+        ),
+    }
+}
+
+/// Updates one user; of its fields the sandbox keeps `status` (`active` or `inactive`).
+async fn crm_update(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match crm_tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    state.scim.count("PATCH");
+    let Some(user) = body["users"].as_array().filter(|u| u.len() == 1).map(|u| &u[0]) else {
+        return crm_error(StatusCode::BAD_REQUEST, "INVALID_DATA", "one user per request");
+    };
+    let active = match user["status"].as_str() {
+        Some("active") => Some(true),
+        Some("inactive") => Some(false),
+        None => None,
+        Some(_) => {
+            return crm_record(
+                StatusCode::BAD_REQUEST,
+                "INVALID_DATA",
+                json!({"api_name": "status"}),
+                "invalid data",
+            );
+        }
+    };
+    let updated = match active {
+        Some(active) => state.scim.set_active(&tenant, &id, active),
+        None => state.scim.by_id(&tenant, &id),
+    };
+    match updated {
+        Some(_) => crm_record(StatusCode::OK, "SUCCESS", json!({"id": id}), "User updated"),
+        None => crm_record(
+            StatusCode::BAD_REQUEST,
+            "INVALID_DATA",
+            json!({"id": id}),
+            "the id given seems to be invalid",
         ),
     }
 }

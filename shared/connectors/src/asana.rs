@@ -9,6 +9,7 @@
 //! no suspend.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -267,9 +268,18 @@ impl Connector for AsanaConnector {
     }
 }
 
+/// What the product shows of asana (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Removes the user from the Asana organization; Asana hands their tasks and projects to the admin who connected Asana.",
+    differences_from_product_docs: &[
+        "Asana shows no invitation state, and the person sets their own name: a member added by email is listed as active.",
+    ],
+    ..catalog::app("asana", "Asana", ConnectionType::Oauth, catalog::CREATE_REMOVE)
+};
+
 /// How the service talks to asana.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "asana",
+    app: &APP,
     hosts: HOSTS,
     // 150 requests a minute on free domains (1,500 on paid): keep to the lower.
     limit: Some(RateLimit {

@@ -4,9 +4,11 @@
 //! Box users have one `name` and no pending/accepted state: a created managed user is an
 //! account at once. Suspend sets `status: inactive` (content kept). Remove never destroys
 //! content: the user's files and folders are first moved to the connecting admin
-//! (`PUT /users/{id}/folders/0`), then the user is deleted.
+//! (`PUT /users/{id}/folders/0`, https://developer.box.com/reference/put-users-id-folders-0),
+//! then the user is deleted without `force`.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -234,28 +236,46 @@ impl Connector for BoxConnector {
             .send(VendorRequest::new(Method::PUT, transfer).json(json!({"owned_by": {"id": admin}})))
             .await?;
         match response.status {
-            s if s.is_success() => {}
-            StatusCode::NOT_FOUND => return Ok(()), // already gone
+            // A 404 from this sub-resource does not prove the user gone (only the user's own
+            // resource can): the DELETE below says. It destroys nothing either way.
+            s if s.is_success() || s == StatusCode::NOT_FOUND => {}
             _ => return Err(box_error(&response)),
         }
         let mut url = Self::user_url(id, &[])?;
-        // Without `force`: should the user have created content since the move, Box refuses
-        // rather than destroying it (and a retry moves it first).
+        // Without `force`: should the user still own content (created since the move, or not
+        // moved), Box refuses rather than destroying it, and a retry moves it first
+        // (https://developer.box.com/guides/users/delete-user: "The delete user request will
+        // fail if the user account still has content in it").
         url.query_pairs_mut()
             .append_pair("notify", "false")
             .append_pair("force", "false");
         let response = self.session.send(VendorRequest::new(Method::DELETE, url)).await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()),
+            // The user's own resource: a 404 here is "already gone".
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
             _ => Err(box_error(&response)),
         }
     }
 }
 
+/// What the product shows of box (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Moves the managed user's files and folders to the admin who connected Box, then deletes the user.",
+    suspend_means: Some("Sets the user inactive: no sign-in, content kept."),
+    differences_from_product_docs: &[
+        "Box has no invitation state: a created managed user is an active account at once (Box emails them to set it up).",
+    ],
+    ..catalog::app(
+        "box",
+        "Box",
+        ConnectionType::Oauth,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to box.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "box",
+    app: &APP,
     hosts: HOSTS,
     // Box publishes no number (about 1,000 a minute per user is commonly cited); it
     // answers 429 with `retry-after` when over.

@@ -18,6 +18,7 @@
 //! - ClickUp's API has no suspend and no reactivate.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
@@ -525,9 +526,37 @@ fn clickup_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), Connec
     Ok(())
 }
 
+/// What the product shows of clickup (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some("ClickUp's user management API needs the Enterprise plan."),
+    remove_means: "Removes the member from the ClickUp Workspace (ClickUp deactivates them there): they lose access to the Workspace; their ClickUp account stays.",
+    credential_fields: &[
+        catalog::secret(
+            "api_token",
+            "Personal API token (starts with pk_) of a workspace owner or admin",
+        ),
+        catalog::text(
+            "team_id",
+            "Workspace (team) ID: the number after app.clickup.com/ in ClickUp's address",
+        ),
+    ],
+    differences_from_product_docs: &[
+        "ClickUp's user endpoints need the Enterprise plan; other plans are refused at connect.",
+        "Creating an account invites the email as a Workspace member; it shows \"Invite Sent\" until the person accepts ClickUp's invitation.",
+        "Only members are listed and managed: the Workspace's guests are left out.",
+        "ClickUp keeps one display name per user, not a first and last name.",
+    ],
+    ..catalog::app(
+        "clickup",
+        "ClickUp",
+        ConnectionType::ApiKey,
+        catalog::CREATE_REMOVE,
+    )
+};
+
 /// How the service talks to clickup.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "clickup",
+    app: &APP,
     hosts: HOSTS,
     // Per token: 100 a minute below Business Plus, 10,000 on Enterprise, which connecting
     // requires. The personal token is an admin's own and may serve their other

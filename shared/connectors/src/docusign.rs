@@ -32,6 +32,7 @@ use crate::model::{
 };
 use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check};
 use crate::spec::{PRODUCTION, Tenant};
+use prov_core::catalog::{self, App, ConnectionType};
 use prov_core::connector::ENVIRONMENT;
 
 /// DocuSign's authorization servers (production, demo) and the eSignature API hosts.
@@ -532,9 +533,25 @@ impl Connector for DocuSignConnector {
     }
 }
 
+/// What the product shows of docusign (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Closes the user's membership of the DocuSign account (DocuSign never deletes users; an admin can reactivate a closed user).",
+    differences_from_product_docs: &[
+        "The person who connects DocuSign must be an administrator of the DocuSign account; the connection manages their default account.",
+        "A created user gets DocuSign's activation email and shows as Invite Sent until they activate their account.",
+        "Developer (demo) accounts can be connected: start the connection with `environment: demo` (account-d.docusign.com).",
+    ],
+    ..catalog::app(
+        "docusign",
+        "DocuSign",
+        ConnectionType::Oauth,
+        catalog::CREATE_REMOVE,
+    )
+};
+
 /// How the service talks to docusign.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "docusign",
+    app: &APP,
     hosts: HOSTS,
     // 3,000 calls an hour per account by default, shared by every app the account uses
     // (and at most 500 in 30 seconds, 200 in demo): keep to a third, about 1,000 an hour.

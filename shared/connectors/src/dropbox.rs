@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -250,20 +251,28 @@ impl DropboxConnector {
         Ok(Some(account(member.profile)))
     }
 
+    /// Calls a suspend/unsuspend route and answers the member as Dropbox then lists them.
+    /// The `refused` route error (Dropbox's "not in a state this applies to") is no error
+    /// only when the member read back is `wanted` already; otherwise `explain` says why.
     async fn set_state(
         &self,
         route: &str,
         body: Value,
-        already: &str,
+        refused: &str,
+        wanted: AccountStatus,
+        explain: fn(AccountStatus) -> ConnectorError,
         id: &str,
     ) -> Result<VendorAccount, ConnectorError> {
-        match self.call(route, Some(body), true).await? {
-            Ok(_) => {}
-            // Already in the wanted state: nothing to do.
-            Err(r) if route_error(&r).as_deref() == Some(already) => {}
+        let was_refused = match self.call(route, Some(body), true).await? {
+            Ok(_) => false,
+            Err(r) if route_error(&r).as_deref() == Some(refused) => true,
             Err(r) => return Err(dropbox_error(&r)),
+        };
+        let member = self.get(id).await?.ok_or(ConnectorError::NotFound)?;
+        if was_refused && member.status != wanted {
+            return Err(explain(member.status));
         }
-        self.get(id).await?.ok_or(ConnectorError::NotFound)
+        Ok(member)
     }
 }
 
@@ -366,16 +375,43 @@ impl Connector for DropboxConnector {
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
         let body = json!({"user": user(id), "wipe_data": false});
-        self.set_state("team/members/suspend", body, "suspend_inactive_user", id)
-            .await
+        // `suspend_inactive_user`: "The user is not active, so it cannot be suspended"
+        // (https://www.dropbox.com/developers/documentation/http/teams#team-members-suspend):
+        // already suspended, or invited and not joined yet, which Dropbox cannot suspend.
+        self.set_state(
+            "team/members/suspend",
+            body,
+            "suspend_inactive_user",
+            AccountStatus::Suspended,
+            |status| match status {
+                AccountStatus::InviteSent => ConnectorError::Invalid(
+                    "Dropbox cannot suspend a member who has not joined the team yet (invited); remove the member instead to withdraw the invitation".into(),
+                ),
+                _ => ConnectorError::Invalid(
+                    "Dropbox refused to suspend the member: they are not active (suspend_inactive_user)".into(),
+                ),
+            },
+            id,
+        )
+        .await
     }
 
     async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
         let body = json!({"user": user(id)});
+        // `unsuspend_non_suspended_member`: not suspended, so nothing to undo when active.
         self.set_state(
             "team/members/unsuspend",
             body,
             "unsuspend_non_suspended_member",
+            AccountStatus::Active,
+            |status| match status {
+                AccountStatus::InviteSent => ConnectorError::Invalid(
+                    "the Dropbox member has not joined the team yet (invited): there is no suspension to undo".into(),
+                ),
+                _ => ConnectorError::Invalid(
+                    "Dropbox refused to reactivate the member: they are not suspended (unsuspend_non_suspended_member)".into(),
+                ),
+            },
             id,
         )
         .await
@@ -398,9 +434,21 @@ impl Connector for DropboxConnector {
     }
 }
 
+/// What the product shows of dropbox (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Removes the member from the Dropbox team and wipes team data from their linked devices; for 7 days an admin can recover the member or transfer their files.",
+    suspend_means: Some("Suspends the member: no sign-in, files kept."),
+    ..catalog::app(
+        "dropbox",
+        "Dropbox",
+        ConnectionType::Oauth,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to dropbox.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "dropbox",
+    app: &APP,
     hosts: HOSTS,
     // Dropbox publishes no number; it answers 429 with `Retry-After` when over.
     limit: Some(RateLimit {

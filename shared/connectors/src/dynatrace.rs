@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -258,9 +259,31 @@ impl Connector for DynatraceConnector {
     }
 }
 
+/// What the product shows of dynatrace (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some("Requires a Digital Experience Monitoring plan or higher."),
+    remove_means: "Deletes the user from the Dynatrace account.",
+    credential_fields: &[
+        catalog::text("account_uuid", "Account UUID"),
+        catalog::text("client_id", "OAuth client ID (dt0s02.…)"),
+        catalog::secret("client_secret", "OAuth client secret"),
+    ],
+    differences_from_product_docs: &[
+        "Dynatrace's Account Management API uses an OAuth client (ID and secret) that the admin pastes, not a static API key.",
+        "Dynatrace documents no plan gate for its API; a refusal is detected by the connect check.",
+        "A created user is invited with no permissions: a Dynatrace admin puts them in groups.",
+    ],
+    ..catalog::app(
+        "dynatrace",
+        "Dynatrace",
+        ConnectionType::ApiKey,
+        catalog::CREATE_REMOVE,
+    )
+};
+
 /// How the service talks to dynatrace.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "dynatrace",
+    app: &APP,
     hosts: HOSTS,
     // Dynatrace publishes no number for the account API; it answers 429 when over.
     limit: Some(RateLimit {

@@ -1,6 +1,8 @@
 //! 15Five: the generic SCIM 2.0 connector at the company's 15Five SCIM base URL, with a
 //! 30-character SCIM token; removal deactivates (15Five documents no hard delete).
 
+use prov_core::catalog::{self, App, ConnectionType};
+
 use crate::error::ConnectorError;
 use crate::http::RateLimit;
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
@@ -19,9 +21,30 @@ fn fifteen_five_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), C
     Ok(())
 }
 
+/// What the product shows of fifteen_five (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
+    suspend_means: Some(
+        "Deactivates the user (SCIM `active: false`), the same state removal leaves; reactivating sets them active again.",
+    ),
+    credential_fields: &[
+        catalog::url(
+            "scim_base_url",
+            "SCIM 2.0 base URL (Settings → Integrations → SCIM 2.0)",
+        ),
+        catalog::secret("scim_token", "SCIM 2.0 token (30 characters)"),
+    ],
+    ..catalog::app(
+        "fifteen_five",
+        "15Five",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to fifteen_five.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "fifteen_five",
+    app: &APP,
     hosts: FIFTEEN_FIVE_HOSTS,
     // 15Five publishes no limit; stay well below what a SCIM endpoint takes.
     limit: Some(RateLimit {
@@ -34,11 +57,16 @@ pub const SPEC: AppSpec = AppSpec {
     exchange: None,
     build: |session, tenant| {
         let base = tenant_url(tenant, "scim_base_url", FIFTEEN_FIVE_HOSTS)?;
+        // 15Five's SCIM deactivates (`active: false`) and reactivates; it documents no
+        // hard delete, so suspend and remove are the same deactivation
+        // (https://success.15five.com/hc/en-us/articles/50988324323355).
         let flavor = ScimFlavor {
             remove: ScimRemove::Deactivate,
-            suspend: false,
+            suspend: true,
             invite_pending: None,
             forbidden_means_plan: None,
+            search_emails: false,
+            reactivate_on_create: true,
         };
         Ok(Box::new(ScimConnector::new(session, &base, flavor)))
     },

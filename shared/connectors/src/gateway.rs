@@ -202,7 +202,7 @@ impl OAuthAuthenticator {
         };
         let client = self
             .oauth_clients
-            .get(self.spec.slug)
+            .get(self.spec.slug())
             .await
             .map_err(ConnectorError::Transient)?
             .ok_or(ConnectorError::Unauthorized("OAuth is not configured".into()))?;

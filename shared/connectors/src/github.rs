@@ -20,6 +20,7 @@
 //! suspend.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -315,12 +316,49 @@ impl GitHubConnector {
 
     /// A 404 on the organization's own listings means the token cannot see it.
     fn org_error(&self, response: &VendorResponse) -> ConnectorError {
-        match github_error(response) {
-            ConnectorError::NotFound => ConnectorError::Unauthorized(format!(
-                "GitHub shows no organization `{}` to this token (the person connecting must be an owner of it)",
-                self.org.get().map(String::as_str).unwrap_or_default()
+        match (github_error(response), self.org.get()) {
+            (ConnectorError::NotFound, Some(org)) => ConnectorError::Unauthorized(format!(
+                "GitHub shows no organization `{org}` to this token (the person connecting must be an owner of it)"
             )),
-            other => other,
+            (ConnectorError::NotFound, None) => ConnectorError::Unauthorized(
+                "GitHub shows this token no organization memberships (the person connecting must be an owner of the company's organization)".into(),
+            ),
+            (other, _) => other,
+        }
+    }
+
+    /// The token's user must own the organization: GitHub lets only owners invite and remove
+    /// members (`GET /user/memberships/orgs/{org}`, `role: admin`, `state: active`:
+    /// https://docs.github.com/en/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user).
+    async fn check_owner(&self, org: &str) -> Result<(), ConnectorError> {
+        let response = self
+            .send(Method::GET, Self::url(&["user", "memberships", "orgs", org]))
+            .await?;
+        if response.status == StatusCode::NOT_FOUND {
+            return Err(ConnectorError::Unauthorized(format!(
+                "the person connecting is not a member of the GitHub organization `{org}`; an owner of it must connect"
+            )));
+        }
+        if !response.status.is_success() {
+            return Err(github_error(&response));
+        }
+        let membership: Membership = response.json()?;
+        if membership.role == "admin" && membership.state == "active" {
+            Ok(())
+        } else {
+            Err(ConnectorError::Unauthorized(format!(
+                "the person connecting is {} {} of the GitHub organization `{org}`, not an owner; only an owner can invite and remove members",
+                if membership.state == "active" {
+                    "an active"
+                } else {
+                    "a pending"
+                },
+                if membership.role == "admin" {
+                    "owner"
+                } else {
+                    "member"
+                },
+            )))
         }
     }
 
@@ -472,6 +510,7 @@ impl Connector for GitHubConnector {
     /// `X-OAuth-Scopes`) could list but not invite or remove, so it is refused here.
     async fn verify(&self) -> Result<(), ConnectorError> {
         let org = self.org().await?.to_owned();
+        self.check_owner(&org).await?;
         let mut url = Self::url(&["orgs", &org, "members"]);
         url.query_pairs_mut().append_pair("per_page", "1");
         let (_, response): (Vec<Member>, _) = self.read(url).await?;
@@ -550,9 +589,25 @@ impl Connector for GitHubConnector {
     }
 }
 
+/// What the product shows of github (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Any GitHub organization plan; the person connecting must be an owner of the organization.",
+    ),
+    remove_means: "Removes the person from the GitHub organization (or cancels a pending invitation); their personal account stays.",
+    differences_from_product_docs: &[
+        "Creating an account sends a GitHub organization invitation to the email (as a member, not an owner); it shows \"Invite Sent\" until the person accepts, and an invitation that expires or fails shows as removed.",
+        "GitHub does not show members' email addresses: a member is listed by their GitHub login, and only pending invitations can be matched by email. Once someone accepts an invitation sent to their email, they appear as a member under their login in the next sync, to be matched to the team member by hand.",
+        "Someone who is already a member cannot be invited again; match them to the team member by their GitHub login instead.",
+        "The organization is the one the person connecting owns; an account that owns several organizations is refused (choosing one is not built yet).",
+        "If the organization restricts OAuth app access, an owner must approve the app in the organization's settings (Third-party access) before it can connect.",
+    ],
+    ..catalog::app("github", "GitHub", ConnectionType::Oauth, catalog::CREATE_REMOVE)
+};
+
 /// How the service talks to github.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "github",
+    app: &APP,
     hosts: HOSTS,
     // 5,000 requests an hour per user token: 80 a minute (4,800 an hour) stays under it.
     // The small burst also keeps under GitHub's secondary limit on content-creating calls

@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -197,6 +198,17 @@ fn rate_limit_signal(response: &VendorResponse) -> bool {
 }
 
 /// Google's error body, mapped.
+/// A 404 that answers something other than the account's own resource (the domains, a
+/// group): it names what Google did not find, never "no such account".
+fn not_found_as(error: ConnectorError, what: &str) -> ConnectorError {
+    match error {
+        ConnectorError::NotFound => {
+            ConnectorError::Invalid(format!("Google Workspace found no {what} (not found)"))
+        }
+        other => other,
+    }
+}
+
 fn google_error(response: &VendorResponse) -> ConnectorError {
     let (message, reason) = said(response);
     let reason = reason.unwrap_or_default();
@@ -316,7 +328,10 @@ impl GoogleWorkspaceConnector {
                 let url = Self::url(&["customer", CUSTOMER, "domains"])?;
                 let response = self.session.send(VendorRequest::get(url)).await?;
                 if !response.status.is_success() {
-                    return Err(google_error(&response));
+                    return Err(not_found_as(
+                        google_error(&response),
+                        "domains for the connection's customer",
+                    ));
                 }
                 let mut domains: Vec<Domain> = response
                     .json::<Domains>()?
@@ -492,7 +507,7 @@ impl Connector for GoogleWorkspaceConnector {
             }
             let response = self.session.send(VendorRequest::get(url)).await?;
             if !response.status.is_success() {
-                return Err(google_error(&response));
+                return Err(not_found_as(google_error(&response), "groups listing"));
             }
             let page: Groups = response.json()?;
             groups.extend(page.groups.into_iter().map(|g| VendorGroup {
@@ -524,14 +539,36 @@ impl Connector for GoogleWorkspaceConnector {
         match response.status {
             s if s.is_success() => Ok(()),
             StatusCode::CONFLICT => Ok(()), // "Member already exists."
-            _ => Err(google_error(&response)),
+            _ => Err(not_found_as(
+                google_error(&response),
+                &format!("group `{group_id}`"),
+            )),
         }
     }
 }
 
+/// What the product shows of google_workspace (the app directory's entry).
+pub const APP: App = App {
+    requires_plus_or_premium: false,
+    remove_means: "Deletes the Google Workspace user (Google can restore it for about 20 days).",
+    suspend_means: Some("Suspends the user: no sign-in, mail and files kept."),
+    differences_from_product_docs: &[
+        "Creating an account creates a mailbox with a random one-time password (never shown or stored) instead of sending an invitation; the person's personal email becomes the account's recovery email, and the password must be changed at the first sign-in.",
+        "Google has no invitation state: a created user is listed as active at once.",
+        "Only addresses on the Workspace's verified domains can be created; Google cannot invite an outside address.",
+        "The connection must be made by a super admin (or an admin with the user management privileges).",
+    ],
+    ..catalog::app(
+        "google_workspace",
+        "Google Workspace",
+        ConnectionType::Oauth,
+        catalog::caps(true, true, true, true, true),
+    )
+};
+
 /// How the service talks to google_workspace.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "google_workspace",
+    app: &APP,
     hosts: HOSTS,
     // The Directory API allows 2,400 queries a minute per user per Google Cloud project
     // (the service's project, shared by every company): keep each company to a quarter.

@@ -8,6 +8,7 @@
 //! from the account.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -232,9 +233,23 @@ impl Connector for HubSpotConnector {
     }
 }
 
+/// What the product shows of hubspot (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Removes the user from the HubSpot account.",
+    differences_from_product_docs: &[
+        "HubSpot does not say whether an invited user has accepted: \"Invite Sent\" is what the service recorded when it sent HubSpot's welcome email, and it stays so.",
+    ],
+    ..catalog::app(
+        "hubspot",
+        "HubSpot",
+        ConnectionType::Oauth,
+        catalog::CREATE_REMOVE,
+    )
+};
+
 /// How the service talks to hubspot.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "hubspot",
+    app: &APP,
     hosts: HOSTS,
     // 100 calls per 10 seconds per installed account: a 10-call burst refilled at 9 a
     // second never exceeds it in any 10-second window.

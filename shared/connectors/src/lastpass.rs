@@ -24,18 +24,27 @@
 //! - Create is `batchadd` with the username and full name: LastPass adds the user and emails
 //!   them the invitation to set up their account. `batchadd` of an existing username updates
 //!   that user rather than adding a second one, and the connector looks the email up first.
-//! - Remove is `deluser` with `deleteaction` 2, which deletes the LastPass account entirely
-//!   (vault included; LastPass cannot undo it); a pending invitation is withdrawn instead
-//!   (`deleteaction` 3), falling back to the delete when LastPass keeps the user. A user that
-//!   is not there is done.
-//! - No suspend: LastPass has `disableuser` / `enableuser`, but the product offers create and
-//!   remove only for LastPass.
+//! - Remove is `deluser` (https://support.lastpass.com/help/delete-users-via-lastpass-api),
+//!   whose `deleteaction` LastPass documents as: 0 "Deactivate user. Block login but retain
+//!   data and LastPass Business membership"; 1 "Remove user. Remove the user from your
+//!   LastPass Business account but keep the account itself active"; 2 "Delete user. Delete
+//!   the account entirely"; 3 "Uninvite user. Delete a user's invitation to join LastPass".
+//!   By default the connector removes the person from the company (1): the company's access
+//!   and shared folders go, the person's own account and vault stay theirs. Deleting the
+//!   account entirely (2, vault included, which LastPass cannot undo) happens only on a
+//!   connection whose tenant field `removal` is `delete_account`, a choice the admin makes
+//!   explicitly. A pending invitation is withdrawn (3), falling back to the connection's
+//!   removal when LastPass keeps the user. A user that is not there is done.
+//! - Suspend and reactivate are `disableuser` / `enableuser` with the username
+//!   (https://support.lastpass.com/help/disable-users-via-lastpass-api,
+//!   https://support.lastpass.com/help/enable-users-via-lastpass-api), read back after.
 //! - LastPass publishes no rate limit. A 429 (or a refusal that speaks of a rate limit) makes
 //!   the session wait and try again.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -56,6 +65,9 @@ pub const REGIONS: &[&str] = &["us", "eu"];
 pub const HOSTS: &[&str] = &["lastpass.com", "lastpass.eu"];
 /// Users asked for per `getuserdata` page.
 pub const PAGE_SIZE: usize = 100;
+/// `deluser`'s "remove the user from your LastPass Business account but keep the account
+/// itself active".
+pub const REMOVE_FROM_COMPANY: u8 = 1;
 /// `deluser`'s "delete the account entirely".
 pub const DELETE_ACCOUNT: u8 = 2;
 /// `deluser`'s "delete the user's invitation to join LastPass".
@@ -107,10 +119,26 @@ fn provisioning_hash(value: &str) -> Result<(), ConnectorError> {
     Ok(())
 }
 
-/// The connect-time check of the data center, the account number and the hash.
+/// The tenant field choosing what remove does.
+pub const REMOVAL_FIELD: &str = "removal";
+
+/// What remove does at LastPass: the connection's `removal`, `remove_from_company` unless it
+/// says `delete_account` (the destructive delete, chosen explicitly).
+pub fn removal(tenant: &Tenant) -> Result<u8, ConnectorError> {
+    match tenant.get(REMOVAL_FIELD).map(|r| r.trim()) {
+        None | Some("" | "remove_from_company") => Ok(REMOVE_FROM_COMPANY),
+        Some("delete_account") => Ok(DELETE_ACCOUNT),
+        Some(_) => Err(ConnectorError::Invalid(
+            "`removal` must be remove_from_company (the default) or delete_account".into(),
+        )),
+    }
+}
+
+/// The connect-time check of the data center, the account number, the removal and the hash.
 pub fn check(tenant: &Tenant, field: &str, value: &str) -> Result<(), ConnectorError> {
     host(tenant)?;
     account_number(tenant)?;
+    removal(tenant)?;
     if field == "provhash" {
         provisioning_hash(value)?;
     }
@@ -130,6 +158,8 @@ pub struct LastPassConnector {
     session: Session,
     /// `https://{host}/enterpriseapi.php`.
     endpoint: Url,
+    /// The `deleteaction` remove sends (see [`removal`]).
+    removal: u8,
 }
 
 /// A refusal that speaks of a rate limit, whatever its HTTP status.
@@ -381,7 +411,26 @@ impl LastPassConnector {
         let endpoint = Url::parse(&format!("https://{}/enterpriseapi.php", host(tenant)?))
             .map_err(|e| ConnectorError::Invalid(format!("bad LastPass host: {e}")))?;
         session.rate_limit_signal = Some(rate_limit_refusal);
-        Ok(Self { session, endpoint })
+        Ok(Self {
+            session,
+            endpoint,
+            removal: removal(tenant)?,
+        })
+    }
+
+    /// `disableuser` / `enableuser` of one username, then the user as LastPass lists them,
+    /// who must be suspended (or not) as asked.
+    async fn set_disabled(&self, id: &str, disable: bool) -> Result<VendorAccount, ConnectorError> {
+        let cmd = if disable { "disableuser" } else { "enableuser" };
+        self.command(cmd, json!([id])).await?;
+        let user = self.find_by_email(id).await?.ok_or(ConnectorError::NotFound)?;
+        if (user.status == AccountStatus::Suspended) != disable {
+            return Err(ConnectorError::Invalid(format!(
+                "LastPass accepted {cmd} but does not list the user as {}",
+                if disable { "disabled" } else { "enabled" }
+            )));
+        }
+        Ok(user)
     }
 
     /// Sends one command (the session adds `cid` and `provhash`). Every command the connector
@@ -410,8 +459,8 @@ impl Connector for LastPassConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -511,12 +560,12 @@ impl Connector for LastPassConnector {
         .await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_disabled(id, true).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_disabled(id, false).await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
@@ -526,7 +575,7 @@ impl Connector for LastPassConnector {
         if found.status == AccountStatus::InviteSent {
             match self.deluser(&found.id, UNINVITE).await {
                 Ok(()) => {}
-                // Not an invitation to LastPass: the account itself is deleted below.
+                // Not an invitation to LastPass: the connection's removal below.
                 Err(ConnectorError::Invalid(_) | ConnectorError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -534,13 +583,41 @@ impl Connector for LastPassConnector {
                 return Ok(());
             }
         }
-        self.deluser(&found.id, DELETE_ACCOUNT).await
+        self.deluser(&found.id, self.removal).await
     }
 }
 
+/// What the product shows of lastpass (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
+    ),
+    remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead.",
+    suspend_means: Some("Disables the user: no sign-in; their data and membership are kept."),
+    credential_fields: &[
+        catalog::choice(
+            "region",
+            "Data center (us: lastpass.com, eu: lastpass.eu)",
+            &["us", "eu"],
+        ),
+        catalog::text("cid", "Account number (CID)"),
+        catalog::secret("provhash", "Provisioning hash"),
+    ],
+    differences_from_product_docs: &[
+        "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
+        "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
+    ],
+    ..catalog::app(
+        "lastpass",
+        "LastPass",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to lastpass.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "lastpass",
+    app: &APP,
     hosts: HOSTS,
     // LastPass publishes no limit for its Enterprise API: stay gentle (a listing page, a
     // lookup and a command a second at most).

@@ -9,15 +9,17 @@
 //! (or the account's SSO). Until they first sign in LeanKit reports `lastAccess: null`, which
 //! is mapped to "Invite Sent"; afterwards "Active".
 //!
-//! Remove is `DELETE /io/user/{id}`: LeanKit deletes the user from the account. LeanKit also
-//! disables users (`PATCH /io/user/{id}` with `{"enabled": false}`: no sign-in, no licence
-//! used), but the product offers create and remove only for LeanKit, so suspend is not wired.
+//! Remove is `DELETE /io/user/{id}`: LeanKit deletes the user from the account. Suspend and
+//! reactivate set the user's `enabled` with `PATCH /io/user/{id}`
+//! (https://success.planview.com/Planview_AgilePlace/AgilePlace_API/01_v2/user/update): a
+//! disabled user cannot sign in and is kept with their boards.
 //!
 //! Users are found by email with the listing's own `search` (user name and email), matched
 //! exactly here; the SCIM 1.1 provisioning API (`/io/scim/v1`) is left alone because LeanKit
 //! offers it to some editions only.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer};
@@ -279,6 +281,25 @@ impl LeanKitConnector {
         }
     }
 
+    /// Sets `enabled` and answers the user as LeanKit returns them.
+    async fn set_enabled(&self, id: &str, enabled: bool) -> Result<VendorAccount, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::PATCH, self.user_url(id)?).json(json!({"enabled": enabled})))
+            .await?;
+        if !response.status.is_success() {
+            return Err(leankit_error(&response));
+        }
+        let user: User = response.json()?;
+        if user.enabled != enabled {
+            return Err(ConnectorError::Transient(format!(
+                "LeanKit answered the change but shows the user {}",
+                if user.enabled { "enabled" } else { "disabled" }
+            )));
+        }
+        Ok(account(user))
+    }
+
     async fn post_user(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
         let password = random_password()?;
         let body = json!({
@@ -311,8 +332,8 @@ impl Connector for LeanKitConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -379,13 +400,12 @@ impl Connector for LeanKitConnector {
         create_once(self, &new.email, self.post_user(new)).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        // LeanKit could disable (`PATCH /io/user/{id}` `{"enabled": false}`); not offered.
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_enabled(id, false).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_enabled(id, true).await
     }
 
     /// `DELETE /io/user/{id}` (LeanKit answers 204); a user already gone is done.
@@ -410,9 +430,33 @@ impl Connector for LeanKitConnector {
     }
 }
 
+/// What the product shows of planview_leankit (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Requires a paid Planview LeanKit (AgilePlace) plan; the API token must be an account administrator's.",
+    ),
+    remove_means: "Deletes the user from the LeanKit account.",
+    suspend_means: Some(
+        "Disables the user (LeanKit's `enabled: false`): no sign-in, boards and history kept.",
+    ),
+    credential_fields: &[
+        catalog::text("account", "Account subdomain (the part before .leankit.com)"),
+        catalog::secret("api_token", "API token of an account administrator"),
+    ],
+    differences_from_product_docs: &[
+        "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
+    ],
+    ..catalog::app(
+        "planview_leankit",
+        "Planview LeanKit",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to planview_leankit.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "planview_leankit",
+    app: &APP,
     hosts: HOSTS,
     // LeanKit limits points per user per 60 s window and publishes no fixed number (its
     // example is 120; the real one is in `X-RateLimit-Limit`). The token's user shares it

@@ -21,6 +21,7 @@
 //! soft-deleted and restorable for 30 days, and its licence is freed.
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -653,9 +654,30 @@ impl Connector for Microsoft365Connector {
     }
 }
 
+/// What the product shows of microsoft_365 (the app directory's entry).
+pub const APP: App = App {
+    requires_plus_or_premium: false,
+    vendor_plan_note: Some(
+        "Needs a Microsoft 365 subscription that includes Exchange Online, with a free licence for each new user. An administrator who can consent for the organization (e.g. a Global Administrator) approves the app's permissions; the person connecting needs the User Administrator or Global Administrator role.",
+    ),
+    remove_means: "Deletes the user (Microsoft keeps it restorable for 30 days) and frees its licence.",
+    suspend_means: Some("Blocks sign-in (account disabled), mailbox kept."),
+    differences_from_product_docs: &[
+        "Creating an account creates a member user with a random one-time password (never shown or stored; it must be changed at first sign-in) and assigns a licence that includes an Exchange Online mailbox; no invitation is sent, and Microsoft shows no invitation state, so new accounts are listed active.",
+        "Accounts are created only on the organization's verified domains; an outside address would be a guest, which the app does not invite.",
+        "When no licence with Exchange Online is free, nothing is created and the error says so; a user created without one (the last licence taken meanwhile) gets a licence on the next attempt.",
+    ],
+    ..catalog::app(
+        "microsoft_365",
+        "Microsoft 365",
+        ConnectionType::Oauth,
+        catalog::caps(true, true, true, false, true),
+    )
+};
+
 /// How the service talks to microsoft_365.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "microsoft_365",
+    app: &APP,
     hosts: HOSTS,
     // Graph's identity limits are resource units per app and tenant per 10 seconds
     // (thousands, by tenant size) and about 3,000 writes per 2.5 minutes; a listing page

@@ -176,7 +176,7 @@ fn token_error(e: TokenError) -> ConnectorError {
 fn session(http: Arc<VendorHttp>, spec: &AppSpec, company_id: &str) -> Session {
     Session {
         http,
-        app: spec.slug,
+        app: spec.slug(),
         company_id: company_id.to_owned(),
         hosts: spec.host_patterns(),
         auth: Arc::new(NoAuth),

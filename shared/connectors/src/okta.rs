@@ -3,9 +3,12 @@
 //!
 //! Create uses `activate=true` without a password: Okta emails the person an activation link
 //! and the user stays `PROVISIONED` ("Invite Sent") until they activate. Remove is what Okta
-//! requires: deactivate, then delete.
+//! requires: deactivate, then delete. Suspend and reactivate are the lifecycle operations
+//! `suspend` (ACTIVE users only, to SUSPENDED) and `unsuspend` (SUSPENDED users only, back to
+//! ACTIVE): https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -178,6 +181,33 @@ impl OktaConnector {
         Ok(url)
     }
 
+    /// Runs a lifecycle operation and answers the user as Okta then shows them. Okta refuses
+    /// an operation the user's status does not allow; that is no error when the user already
+    /// has the status the operation leads to (`done`), and otherwise says the status.
+    async fn lifecycle(&self, id: &str, action: &str, done: &str) -> Result<VendorAccount, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::new(Method::POST, self.user_url(id, Some(action))?).repeatable())
+            .await?;
+        let refused = match response.status {
+            s if s.is_success() => None,
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::CONFLICT => {
+                Some(okta_error(&response))
+            }
+            _ => return Err(okta_error(&response)),
+        };
+        let user = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+        match refused {
+            Some(_) if user.status == done => Ok(account(user)),
+            Some(ConnectorError::Unauthorized(why)) => Err(ConnectorError::Unauthorized(why)),
+            Some(_) => Err(ConnectorError::Invalid(format!(
+                "Okta cannot {action} a user whose status is {}",
+                user.status
+            ))),
+            None => Ok(account(user)),
+        }
+    }
+
     async fn fetch(&self, id: &str) -> Result<Option<User>, ConnectorError> {
         let response = self
             .session
@@ -196,8 +226,8 @@ impl Connector for OktaConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -276,12 +306,12 @@ impl Connector for OktaConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.lifecycle(id, "suspend", "SUSPENDED").await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.lifecycle(id, "unsuspend", "ACTIVE").await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
@@ -297,8 +327,8 @@ impl Connector for OktaConnector {
                 ))
                 .await?;
             match response.status {
-                s if s.is_success() => {}
-                StatusCode::NOT_FOUND => return Ok(()),
+                // A 404 of the action says nothing: the user's own DELETE below does.
+                s if s.is_success() || s == StatusCode::NOT_FOUND => {}
                 _ => return Err(okta_error(&response)),
             }
         }
@@ -322,9 +352,28 @@ fn okta_check(tenant: &Tenant, _: &str, _: &str) -> Result<(), ConnectorError> {
     tenant_url(tenant, "org_url", HOSTS).map(|_| ())
 }
 
+/// What the product shows of okta (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some("Requires a paid Okta plan."),
+    remove_means: "Deactivates the user, then deletes them.",
+    suspend_means: Some(
+        "Suspends the user (Okta's SUSPENDED status: no sign-in, assignments kept); only an active user can be suspended.",
+    ),
+    credential_fields: &[
+        catalog::url("org_url", "Okta org URL (https://your-org.okta.com)"),
+        catalog::secret("api_token", "API token"),
+    ],
+    ..catalog::app(
+        "okta",
+        "Okta",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to okta.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "okta",
+    app: &APP,
     hosts: HOSTS,
     // Okta's limits depend on the org's SKU; stay under the smallest management bucket.
     limit: Some(RateLimit {

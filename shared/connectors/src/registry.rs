@@ -2,6 +2,10 @@
 //! and lookups by slug. Apps without an entry here cannot be connected yet. Adding a vendor
 //! means its module, its sandbox fake, its tests and one line in `VENDORS`.
 
+use std::sync::LazyLock;
+
+use prov_core::catalog::{App, Catalog};
+
 use crate::{
     asana, box_com, clickup, docusign, dropbox, dynatrace, fifteen_five, github, google_workspace, hubspot,
     lastpass, leankit, microsoft_365, okta, salesforce, sandbox, sauce_labs, slack, trello, zoho,
@@ -43,12 +47,31 @@ pub fn all() -> impl Iterator<Item = &'static AppSpec> {
     VENDORS.iter().chain(SANDBOX).copied()
 }
 
+/// The app directory built from the specs: the 19 apps by name, plus the sandbox apps in
+/// sandbox mode.
+pub fn catalog(sandbox: bool) -> Catalog {
+    static PRODUCT: LazyLock<Vec<&'static App>> = LazyLock::new(|| by_name(VENDORS));
+    static WITH_SANDBOX: LazyLock<Vec<&'static App>> = LazyLock::new(|| {
+        let mut apps = by_name(VENDORS);
+        apps.extend(SANDBOX.iter().map(|s| s.app));
+        apps
+    });
+    Catalog::new(if sandbox { &WITH_SANDBOX } else { &PRODUCT })
+}
+
+fn by_name(specs: &[&'static AppSpec]) -> Vec<&'static App> {
+    let mut apps: Vec<&'static App> = specs.iter().map(|s| s.app).collect();
+    apps.sort_by_key(|a| a.name.to_lowercase());
+    apps
+}
+
 pub fn spec(slug: &str) -> Option<&'static AppSpec> {
-    all().find(|a| a.slug == slug)
+    all().find(|a| a.slug() == slug)
 }
 
 #[cfg(test)]
 mod tests {
+    use prov_core::catalog::ConnectionType;
     use url::Url;
 
     use super::*;
@@ -73,6 +96,85 @@ mod tests {
                 check(&tenant(bad), "scim_token", &"t".repeat(30)).is_err(),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn nineteen_apps_with_unique_slugs_in_order() {
+        let apps: Vec<_> = catalog(false).directory().collect();
+        assert_eq!(apps.len(), 19);
+        let slugs: Vec<_> = apps.iter().map(|a| a.slug).collect();
+        let mut sorted = slugs.clone();
+        sorted.sort_by_key(|s| apps.iter().find(|a| a.slug == *s).unwrap().name.to_lowercase());
+        assert_eq!(slugs, sorted, "directory order is by name");
+        sorted.dedup();
+        assert_eq!(sorted.len(), 19);
+        // The sandbox apps only in sandbox mode.
+        assert!(catalog(false).find("sandbox_scim").is_none());
+        assert!(catalog(true).find("sandbox_scim").is_some());
+        assert!(catalog(true).find("sandbox_oauth").is_some());
+    }
+
+    #[test]
+    fn capabilities_follow_the_product_table() {
+        let apps: Vec<_> = catalog(false).directory().collect();
+        let suspendable: Vec<_> = apps
+            .iter()
+            .filter(|a| a.capabilities.suspend)
+            .map(|a| a.slug)
+            .collect();
+        assert_eq!(
+            suspendable,
+            [
+                "fifteen_five",
+                "box",
+                "dropbox",
+                "google_workspace",
+                "lastpass",
+                "microsoft_365",
+                "okta",
+                "planview_leankit",
+                "sauce_labs",
+                "trello",
+                "zoho"
+            ]
+        );
+        let groups: Vec<_> = apps
+            .iter()
+            .filter(|a| a.capabilities.groups)
+            .map(|a| a.slug)
+            .collect();
+        assert_eq!(groups, ["google_workspace"]);
+        assert!(
+            apps.iter()
+                .all(|a| a.capabilities.create && a.capabilities.delete)
+        );
+        let free: Vec<_> = apps
+            .iter()
+            .filter(|a| !a.requires_plus_or_premium)
+            .map(|a| a.slug)
+            .collect();
+        assert_eq!(free, ["google_workspace", "microsoft_365"]);
+    }
+
+    #[test]
+    fn api_key_apps_declare_their_fields_and_oauth_apps_none() {
+        for spec in all() {
+            let a = spec.app;
+            match a.connection_type {
+                ConnectionType::ApiKey => {
+                    assert!(
+                        a.credential_fields.iter().any(|f| f.secret),
+                        "{} needs a secret field",
+                        a.slug
+                    );
+                    assert!(spec.api_key_auth.is_some() && spec.oauth.is_none(), "{}", a.slug);
+                }
+                ConnectionType::Oauth => {
+                    assert!(a.credential_fields.is_empty(), "{}", a.slug);
+                    assert!(spec.oauth.is_some() && spec.api_key_auth.is_none(), "{}", a.slug);
+                }
+            }
         }
     }
 

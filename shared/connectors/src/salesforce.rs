@@ -6,17 +6,26 @@
 //! Salesforce never deletes users: remove sets `active: false`, which blocks sign-in and
 //! frees the licence. A user needs a profile, so create gives the org's "Standard User"
 //! profile (found with one SOQL query through the REST API). Salesforce emails the new
-//! user to set a password; SCIM shows no invitation state, so a created user is active.
+//! user to set a password. SCIM shows no invitation state, but the User object's
+//! `LastLoginDate` stays null until the first sign-in
+//! (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_user.htm):
+//! an active user who never signed in is "Invite Sent", read with one SOQL query per page.
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use url::Url;
 
 use crate::error::ConnectorError;
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
-use crate::model::{AccountPage, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once};
+use crate::model::{
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+};
 use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
 use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check, tenant_url};
 
@@ -36,6 +45,9 @@ const FLAVOR: ScimFlavor = ScimFlavor {
     suspend: false,
     invite_pending: None,
     forbidden_means_plan: None,
+    // A Salesforce username is username-formatted and may differ from the email.
+    search_emails: true,
+    reactivate_on_create: true,
 };
 
 pub struct SalesforceConnector {
@@ -45,15 +57,29 @@ pub struct SalesforceConnector {
 }
 
 #[derive(Deserialize)]
-struct QueryAnswer {
-    #[serde(default)]
-    records: Vec<Record>,
+struct QueryAnswer<R> {
+    #[serde(default = "Vec::new")]
+    records: Vec<R>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Record {
     id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignIn {
+    id: String,
+    last_login_date: Option<String>,
+}
+
+/// An id as SOQL may quote it (letters and digits only), in its case-sensitive 15-character
+/// form when it is an 18-character Salesforce id (the last three are a checksum).
+fn id15(id: &str) -> Option<&str> {
+    let plain = !id.is_empty() && id.len() <= 18 && id.chars().all(|c| c.is_ascii_alphanumeric());
+    plain.then(|| if id.len() == 18 { &id[..15] } else { id })
 }
 
 /// Over the org's 24-hour API allowance Salesforce answers 403 `REQUEST_LIMIT_EXCEEDED`.
@@ -76,20 +102,17 @@ impl SalesforceConnector {
         }
     }
 
-    /// The id of the profile new users get.
-    async fn new_user_profile(&self) -> Result<String, ConnectorError> {
+    /// One SOQL query through the REST API; `what` names it in errors.
+    async fn query<R: DeserializeOwned>(&self, soql: &str, what: &str) -> Result<Vec<R>, ConnectorError> {
         let mut url = self
             .instance
             .join(&format!("services/data/{API_VERSION}/query"))
             .expect("a valid path");
-        url.query_pairs_mut().append_pair(
-            "q",
-            &format!("SELECT Id FROM Profile WHERE Name = '{NEW_USER_PROFILE}' LIMIT 1"),
-        );
+        url.query_pairs_mut().append_pair("q", soql);
         let response = self.session.send(VendorRequest::get(url)).await?;
         if !response.status.is_success() {
             let why = format!(
-                "Salesforce refused the profile lookup ({}): {}",
+                "Salesforce refused the {what} ({}): {}",
                 response.status,
                 crate::error::brief(&response.text())
             );
@@ -103,19 +126,73 @@ impl SalesforceConnector {
                 _ => ConnectorError::Invalid(why),
             });
         }
-        let answer: QueryAnswer = response.json()?;
-        answer.records.into_iter().next().map(|r| r.id).ok_or_else(|| {
+        Ok(response.json::<QueryAnswer<R>>()?.records)
+    }
+
+    /// The id of the profile new users get.
+    async fn new_user_profile(&self) -> Result<String, ConnectorError> {
+        let soql = format!("SELECT Id FROM Profile WHERE Name = '{NEW_USER_PROFILE}' LIMIT 1");
+        let records: Vec<Record> = self.query(&soql, "profile lookup").await?;
+        records.into_iter().next().map(|r| r.id).ok_or_else(|| {
             ConnectorError::Invalid(format!(
                 "the org has no \"{NEW_USER_PROFILE}\" profile to give new users"
             ))
         })
+    }
+
+    /// `accounts` with the active ones who never signed in (`LastLoginDate` null) as
+    /// "Invite Sent".
+    async fn with_sign_ins(
+        &self,
+        mut accounts: Vec<VendorAccount>,
+    ) -> Result<Vec<VendorAccount>, ConnectorError> {
+        let ids: Vec<&str> = accounts
+            .iter()
+            .filter(|a| a.status == AccountStatus::Active)
+            .filter_map(|a| id15(&a.id).map(|_| a.id.as_str()))
+            .collect();
+        if ids.is_empty() {
+            return Ok(accounts);
+        }
+        let soql = format!(
+            "SELECT Id, LastLoginDate FROM User WHERE Id IN ('{}')",
+            ids.join("','")
+        );
+        let sign_ins: Vec<SignIn> = self.query(&soql, "sign-in lookup").await?;
+        let never: HashSet<String> = sign_ins
+            .into_iter()
+            .filter(|s| s.last_login_date.is_none())
+            .filter_map(|s| id15(&s.id).map(str::to_owned))
+            .collect();
+        for account in &mut accounts {
+            if account.status == AccountStatus::Active
+                && id15(&account.id).is_some_and(|id| never.contains(id))
+            {
+                account.status = AccountStatus::InviteSent;
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// One account, found or not, with its sign-in read as for a page.
+    async fn with_sign_in(
+        &self,
+        account: Option<VendorAccount>,
+    ) -> Result<Option<VendorAccount>, ConnectorError> {
+        match account {
+            Some(account) => Ok(self.with_sign_ins(vec![account]).await?.pop()),
+            None => Ok(None),
+        }
     }
 }
 
 #[async_trait]
 impl Connector for SalesforceConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
-        self.scim.capabilities()
+        ConnectorCapabilities {
+            shows_invites: true,
+            ..self.scim.capabilities()
+        }
     }
 
     async fn verify(&self) -> Result<(), ConnectorError> {
@@ -123,15 +200,21 @@ impl Connector for SalesforceConnector {
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
-        self.scim.list(cursor).await
+        let page = self.scim.list(cursor).await?;
+        Ok(AccountPage {
+            accounts: self.with_sign_ins(page.accounts).await?,
+            next: page.next,
+        })
     }
 
     async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError> {
-        self.scim.get(id).await
+        let account = self.scim.get(id).await?;
+        self.with_sign_in(account).await
     }
 
     async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
-        self.scim.find_by_email(email).await
+        let account = self.scim.find_by_email(email).await?;
+        self.with_sign_in(account).await
     }
 
     async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError> {
@@ -141,7 +224,12 @@ impl Connector for SalesforceConnector {
             extra.insert("entitlements".into(), json!([{"value": profile}]));
             self.scim.post_user(account, extra).await
         };
-        create_once(self, &account.email, post).await
+        // Looked up through SCIM alone: the sign-in is read once, at the end.
+        let created = create_once(&self.scim, &account.email, post).await?;
+        let created = self.scim.reactivated(created).await?;
+        self.with_sign_in(Some(created))
+            .await?
+            .ok_or_else(|| ConnectorError::Transient("the created user was lost reading its sign-in".into()))
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
@@ -157,9 +245,25 @@ impl Connector for SalesforceConnector {
     }
 }
 
+/// What the product shows of salesforce (the app directory's entry).
+pub const APP: App = App {
+    remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
+    differences_from_product_docs: &[
+        "Salesforce users cannot be deleted: removing one deactivates it.",
+        "New users get the org's \"Standard User\" profile; Salesforce emails them to set a password, and shows no invitation state (they are listed active).",
+        "Sandbox orgs can be connected: start the connection with `environment: sandbox` (test.salesforce.com).",
+    ],
+    ..catalog::app(
+        "salesforce",
+        "Salesforce",
+        ConnectionType::Oauth,
+        catalog::CREATE_REMOVE,
+    )
+};
+
 /// How the service talks to salesforce.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "salesforce",
+    app: &APP,
     hosts: HOSTS,
     // The org's allowance is per 24 hours (by edition and licences), not per minute;
     // stay gentle. Over it Salesforce answers 403 `REQUEST_LIMIT_EXCEEDED`.

@@ -1,6 +1,7 @@
 //! The sandbox apps (devserver and tests only): a SCIM app connected with an API key, and an
 //! OAuth app with rotating refresh tokens, both served by `prov-sandbox`.
 
+use prov_core::catalog::{self, App, ConnectionType};
 use url::Url;
 
 use crate::error::ConnectorError;
@@ -21,14 +22,36 @@ const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     suspend: true,
     invite_pending: Some((SANDBOX_EXTENSION, "invitePending")),
     forbidden_means_plan: None,
+    search_emails: false,
+    reactivate_on_create: false,
 };
 
 /// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
 pub const SANDBOX_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
 
+/// What the product shows of sandbox_scim (the app directory's entry).
+pub const SCIM_APP: App = App {
+    requires_plus_or_premium: false,
+    remove_means: "Deletes the user in the sandbox SCIM app.",
+    suspend_means: Some("Sets the user inactive in the sandbox SCIM app."),
+    credential_fields: &[
+        catalog::url(
+            "scim_base_url",
+            "SCIM base URL (https://scim.sandbox.test/scim/v2)",
+        ),
+        catalog::secret("scim_token", "SCIM token (any value starting with sandbox-)"),
+    ],
+    ..catalog::app(
+        "sandbox_scim",
+        "Sandbox SCIM app",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to sandbox_scim.
 pub const SCIM_SPEC: AppSpec = AppSpec {
-    slug: "sandbox_scim",
+    app: &SCIM_APP,
     hosts: SANDBOX_SCIM_HOSTS,
     limit: Some(RateLimit {
         per_minute: 600,
@@ -44,9 +67,22 @@ pub const SCIM_SPEC: AppSpec = AppSpec {
     },
 };
 
+/// What the product shows of sandbox_oauth (the app directory's entry).
+pub const OAUTH_APP: App = App {
+    requires_plus_or_premium: false,
+    remove_means: "Deletes the user in the sandbox OAuth app.",
+    suspend_means: Some("Sets the user inactive in the sandbox OAuth app."),
+    ..catalog::app(
+        "sandbox_oauth",
+        "Sandbox OAuth app",
+        ConnectionType::Oauth,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to sandbox_oauth.
 pub const OAUTH_SPEC: AppSpec = AppSpec {
-    slug: "sandbox_oauth",
+    app: &OAUTH_APP,
     hosts: &["scim.sandbox.test", "auth.sandbox.test"],
     limit: Some(RateLimit {
         per_minute: 600,

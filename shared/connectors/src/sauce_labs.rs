@@ -3,22 +3,28 @@
 //! authentication: the username and access key of an organization admin. The connection's
 //! data center (`us-west-1`, `us-east-4`, `eu-central-1`) picks the host.
 //!
-//! Create makes a member (role 3) in the organization's default team, with a username derived
-//! from the email and a random password that is sent once and never kept: the person signs in
-//! with "Forgot password" (or the organization's SSO). Sauce Labs sends no invitation and the
-//! user is active at once, so the listing shows no pending state (`shows_invites: false`).
+//! Create makes a member (role 3) of the connection's organization (its id, which Sauce Labs'
+//! parameter table marks required, is the `org_uuid` of the organization's teams), with a
+//! username derived from the email and a random password that is sent once and never kept:
+//! the person signs in with "Forgot password" (or the organization's SSO). Sauce Labs sends no
+//! invitation and the user is active at once, so the listing shows no pending state
+//! (`shows_invites: false`). Source: https://docs.saucelabs.com/dev/api/accounts/ ("Create a
+//! New User", "Get Teams", "Deactivate a User", "Activate a User").
 //!
-//! Sauce Labs has no user delete in its API: remove is `POST …/users/{id}/deactivate/`
-//! ("suspends the account, preventing all access"); the user stays listed with
-//! `is_active: false`, reported as `Deleted`. `POST …/users/{id}/activate/` undoes it; this
-//! connector offers no suspend or reactivate, but creating an account for the email of a
-//! deactivated user activates that user again (Sauce Labs' emails and usernames stay taken).
+//! Sauce Labs has no user delete in its API. `POST …/users/{id}/deactivate/` "suspends the
+//! specified user's account, preventing all access to Sauce Labs while deactivated", and
+//! `POST …/users/{id}/activate/` undoes it: they are suspend and reactivate, and remove is the
+//! same deactivation (the user stays listed with `is_active: false`, read as `Suspended`).
+//! Creating an account for the email of a deactivated user activates that user again (Sauce
+//! Labs' emails and usernames stay taken).
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{ConnectorError, brief};
@@ -54,6 +60,8 @@ pub struct SauceLabsConnector {
     session: Session,
     /// `https://api.{data center}.saucelabs.com/team-management/v1/users/`.
     users: Url,
+    /// The organization new users join, found once.
+    organization: OnceCell<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +76,17 @@ struct User {
 #[derive(Debug, Default, Deserialize)]
 struct Links {
     next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Team {
+    org_uuid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Teams {
+    #[serde(default)]
+    results: Vec<Team>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,9 +105,9 @@ fn account(user: User) -> VendorAccount {
         first_name: user.first_name,
         last_name: user.last_name,
         display_name: None,
-        // Deactivated is what remove leaves; an absent flag is an account in use.
+        // Deactivated ("suspends the account"); an absent flag is an account in use.
         status: if user.is_active == Some(false) {
-            AccountStatus::Deleted
+            AccountStatus::Suspended
         } else {
             AccountStatus::Active
         },
@@ -237,7 +256,44 @@ impl SauceLabsConnector {
             host(data_center)?
         ))
         .map_err(|e| ConnectorError::Invalid(format!("bad Sauce Labs host: {e}")))?;
-        Ok(Self { session, users })
+        Ok(Self {
+            session,
+            users,
+            organization: OnceCell::new(),
+        })
+    }
+
+    /// The organization's id: the `org_uuid` its teams carry (`GET …/teams/` lists the teams
+    /// of the requesting account's organization).
+    async fn organization(&self) -> Result<&str, ConnectorError> {
+        self.organization
+            .get_or_try_init(|| async {
+                let teams = self
+                    .users
+                    .join("../teams/")
+                    .map_err(|e| ConnectorError::Invalid(format!("bad Sauce Labs URL: {e}")))?;
+                let response = self.session.send(VendorRequest::get(teams)).await?;
+                if !response.status.is_success() {
+                    return Err(match sauce_error(&response) {
+                        ConnectorError::NotFound => ConnectorError::Invalid(
+                            "Sauce Labs showed no teams to find the organization by".into(),
+                        ),
+                        other => other,
+                    });
+                }
+                let teams: Teams = response.json()?;
+                teams
+                    .results
+                    .into_iter()
+                    .find_map(|t| t.org_uuid.filter(|o| !o.is_empty()))
+                    .ok_or_else(|| {
+                        ConnectorError::Invalid(
+                            "Sauce Labs named no organization for the connection's teams".into(),
+                        )
+                    })
+            })
+            .await
+            .map(String::as_str)
     }
 
     /// `…/users/{id}/` or `…/users/{id}/{action}/` (Sauce Labs' paths end with a slash).
@@ -292,6 +348,7 @@ impl SauceLabsConnector {
             "email": new.email,
             "username": username,
             "password": password.expose_secret(),
+            "organization": self.organization().await?,
             "role": MEMBER,
         });
         let response = self
@@ -317,8 +374,8 @@ impl Connector for SauceLabsConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: false,
         }
@@ -385,7 +442,7 @@ impl Connector for SauceLabsConnector {
             ))
         };
         let found = create_once(self, &new.email, post).await?;
-        if found.status != AccountStatus::Deleted {
+        if found.status != AccountStatus::Suspended {
             return Ok(found);
         }
         // The person's old account, deactivated by an earlier remove: Sauce Labs keeps its
@@ -395,23 +452,35 @@ impl Connector for SauceLabsConnector {
             .ok_or(ConnectorError::NotFound)
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.lifecycle(id, "deactivate")
+            .await?
+            .ok_or(ConnectorError::NotFound)
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.lifecycle(id, "activate")
+            .await?
+            .ok_or(ConnectorError::NotFound)
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
-        // A missing user is done. Sauce Labs does not document its answer for a user already
-        // deactivated: a refusal is fine when the user is in fact deactivated.
+        // Gone is what the user's own resource says, not a 404 of the action. Sauce Labs does
+        // not document its answer for a user already deactivated: a refusal is fine when the
+        // user is in fact deactivated.
         match self.lifecycle(id, "deactivate").await {
-            Ok(_) => Ok(()),
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => match self.get(id).await? {
+                None => Ok(()),
+                Some(user) if user.status == AccountStatus::Suspended => Ok(()),
+                Some(_) => Err(ConnectorError::Invalid(
+                    "Sauce Labs answered \"not found\" to the deactivation but still lists the user as active".into(),
+                )),
+            },
             Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => {
                 match self.get(id).await? {
                     None => Ok(()),
-                    Some(user) if user.status == AccountStatus::Deleted => Ok(()),
+                    Some(user) if user.status == AccountStatus::Suspended => Ok(()),
                     Some(_) => Err(e),
                 }
             }
@@ -452,9 +521,41 @@ fn sauce_labs_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), Con
     Ok(())
 }
 
+/// What the product shows of sauce_labs (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
+    ),
+    remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
+    suspend_means: Some(
+        "Deactivates the user, which Sauce Labs calls suspending the account; activating restores access.",
+    ),
+    credential_fields: &[
+        catalog::choice(
+            "data_center",
+            "Data center",
+            &["us-west-1", "us-east-4", "eu-central-1"],
+        ),
+        // Goes with the access key into the HTTP Basic credentials.
+        catalog::text("username", "Admin username"),
+        catalog::secret("access_key", "Access key"),
+    ],
+    differences_from_product_docs: &[
+        "Sauce Labs has no delete: removing a user deactivates it.",
+        "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
+        "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
+    ],
+    ..catalog::app(
+        "sauce_labs",
+        "Sauce Labs",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to sauce_labs.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "sauce_labs",
+    app: &APP,
     hosts: HOSTS,
     // Sauce Labs' REST limit is 10 requests a second and 3,500 an hour per account (its
     // 2016 announcement; the Team Management API states none): keep under the hourly one.

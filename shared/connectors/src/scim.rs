@@ -39,6 +39,15 @@ pub struct ScimFlavor {
     /// When the app answers 403 because of its plan (not a missing permission), what to
     /// tell the admin.
     pub forbidden_means_plan: Option<&'static str>,
+    /// Whether a person's `userName` may be other than their email (Slack's is the member's
+    /// username, Salesforce's a username-formatted login): when the `userName` filter finds
+    /// nothing, the listing is searched for the email in `emails` (no `emails` filter is
+    /// documented for these apps).
+    pub search_emails: bool,
+    /// Whether the app's removal leaves the account deactivated (`active: false`): creating
+    /// an account for someone whose account is deactivated activates it again, as the app's
+    /// own re-provisioning does, rather than answering the deactivated account.
+    pub reactivate_on_create: bool,
 }
 
 pub struct ScimConnector {
@@ -236,6 +245,10 @@ impl ScimConnector {
             let Some(user) = self.fetch(id).await? else {
                 return Err(ConnectorError::NotFound);
             };
+            if user.active == Some(active) {
+                // Already so (a repeated removal, say): nothing to send.
+                return Ok(self.account(user));
+            }
             let patch = json!({
                 "schemas": [PATCH_SCHEMA],
                 "Operations": [{"op": "replace", "value": {"active": active}}]
@@ -260,6 +273,57 @@ impl ScimConnector {
         Err(ConnectorError::Conflict("the account kept changing".into()))
     }
 }
+
+impl ScimConnector {
+    /// The account whose `emails` hold `email`, searched page by page through the listing.
+    async fn search_emails(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError> {
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut url = self.url("Users")?;
+            let start = cursor.as_deref().unwrap_or("1");
+            url.query_pairs_mut()
+                .append_pair("startIndex", start)
+                .append_pair("count", &PAGE_SIZE.to_string());
+            let response = self.session.send(VendorRequest::get(url)).await?;
+            if !response.status.is_success() {
+                return Err(self.error(&response));
+            }
+            let page: ListResponse = response.json()?;
+            let got = page.resources.len() as u64;
+            let first = page.start_index.unwrap_or_else(|| start.parse().unwrap_or(1));
+            let total = page.total_results;
+            let found = page.resources.into_iter().find(|u| {
+                u.emails
+                    .iter()
+                    .any(|e| e.value.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(email)))
+            });
+            if let Some(user) = found {
+                return Ok(Some(self.account(user)));
+            }
+            let next = first + got;
+            pages += 1;
+            // A listing that does not end (no total, or a repeated page) is cut short.
+            if got == 0 || total.is_none_or(|t| next > t) || pages >= MAX_SEARCH_PAGES {
+                return Ok(None);
+            }
+            cursor = Some(next.to_string());
+        }
+    }
+
+    /// A deactivated account activated again, where deactivation is the app's removal.
+    pub async fn reactivated(&self, account: VendorAccount) -> Result<VendorAccount, ConnectorError> {
+        let inactive = matches!(account.status, AccountStatus::Deleted | AccountStatus::Suspended);
+        if self.flavor.reactivate_on_create && inactive {
+            self.set_active(&account.id, true).await
+        } else {
+            Ok(account)
+        }
+    }
+}
+
+/// The most pages an email search reads (at 100 a page, 100,000 accounts).
+const MAX_SEARCH_PAGES: usize = 1_000;
 
 /// A SCIM filter string literal; refuses what cannot be quoted safely.
 fn filter_literal(email: &str) -> Result<String, ConnectorError> {
@@ -331,20 +395,25 @@ impl Connector for ScimConnector {
             return Err(self.error(&response));
         }
         let page: ListResponse = response.json()?;
-        Ok(page
+        let found = page
             .resources
             .into_iter()
             .map(|u| self.account(u))
-            .find(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))))
+            .find(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)));
+        if found.is_some() || !self.flavor.search_emails {
+            return Ok(found);
+        }
+        self.search_emails(email).await
     }
 
     async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        create_once(
+        let created = create_once(
             self,
             &account.email,
             self.post_user(account, serde_json::Map::new()),
         )
-        .await
+        .await?;
+        self.reactivated(created).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {

@@ -1,6 +1,7 @@
 //! Slack: SCIM 2.0 with a user token holding the `admin` scope, connected by OAuth v2
 //! (Slack's `oauth.v2.access` answers in its own shape: `TokenStyle::SlackUser`).
 
+use prov_core::catalog::{self, App, ConnectionType};
 use url::Url;
 
 use crate::http::RateLimit;
@@ -17,11 +18,25 @@ const SLACK_FLAVOR: ScimFlavor = ScimFlavor {
     forbidden_means_plan: Some(
         "Slack's user provisioning (SCIM) needs the Business+ or Enterprise Grid plan, and the person connecting must be a Workspace Owner or Admin.",
     ),
+    // A member's `userName` is their Slack username, not their email.
+    search_emails: true,
+    reactivate_on_create: true,
+};
+
+/// What the product shows of slack (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some("Requires a paid Slack plan with SCIM: Business+ or Enterprise Grid."),
+    remove_means: "Deactivates the member (Slack never deletes members; their messages stay).",
+    differences_from_product_docs: &[
+        "Slack's SCIM API needs Business+ or Enterprise Grid; a Pro workspace is refused at connect.",
+        "Slack deactivates rather than deletes members.",
+    ],
+    ..catalog::app("slack", "Slack", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 
 /// How the service talks to slack.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "slack",
+    app: &APP,
     hosts: &["slack.com", "api.slack.com"],
     // SCIM writes: 180 per minute per endpoint, bursts of 20.
     limit: Some(RateLimit {

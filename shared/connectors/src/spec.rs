@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use prov_core::catalog::App;
 use secrecy::SecretString;
 use url::Url;
 
@@ -135,7 +136,9 @@ pub enum TokenStyle {
 }
 
 pub struct AppSpec {
-    pub slug: &'static str,
+    /// What the product shows of the app: its directory entry (slug, name, capabilities,
+    /// credential fields, what removal means). The catalog is built from these.
+    pub app: &'static App,
     /// Hosts every connection of the app may call (API, OAuth).
     pub hosts: &'static [&'static str],
     /// The published limit the per company+app throttle keeps to.
@@ -151,6 +154,10 @@ pub struct AppSpec {
 }
 
 impl AppSpec {
+    pub fn slug(&self) -> &'static str {
+        self.app.slug
+    }
+
     pub fn host_patterns(&self) -> Vec<HostPattern> {
         self.hosts
             .iter()
@@ -162,7 +169,7 @@ impl AppSpec {
     pub fn session(&self, http: Arc<VendorHttp>, company_id: &str, auth: Arc<dyn Authenticator>) -> Session {
         Session {
             http,
-            app: self.slug,
+            app: self.slug(),
             company_id: company_id.to_owned(),
             hosts: self.host_patterns(),
             auth,

@@ -19,8 +19,10 @@
 //! - Remove is `DELETE /organizations/{ws}/members/{id}/all`: the member leaves the Workspace
 //!   and every board in it (the plain `DELETE …/members/{id}` leaves them on its boards, as
 //!   guests). Their Trello account, which they own, stays.
-//! - No suspend: Trello's `PUT …/members/{id}/deactivated?value=true` exists, but the product
-//!   offers create and remove only for Trello.
+//! - Suspend and reactivate deactivate and reactivate the member in the Workspace
+//!   (`PUT /organizations/{ws}/members/{id}/deactivated?value=true|false`,
+//!   https://developer.atlassian.com/cloud/trello/rest/api-group-organizations/), read back
+//!   from the memberships after.
 //! - Free Workspaces take 10 collaborators; an invitation over that is refused as
 //!   `PlanRequired`. Limits: 100 requests per 10 s per token, 300 per key; a 429 carries a
 //!   JSON body (`API_TOKEN_LIMIT_EXCEEDED` / `API_KEY_LIMIT_EXCEEDED`) and no `Retry-After`,
@@ -30,6 +32,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -275,6 +278,34 @@ impl TrelloConnector {
         }
     }
 
+    /// Deactivates (or reactivates) the member in the Workspace; the membership read back must
+    /// say so.
+    async fn set_deactivated(&self, id: &str, deactivated: bool) -> Result<VendorAccount, ConnectorError> {
+        let mut url = Self::url(&["organizations", &self.workspace, "members", id, "deactivated"]);
+        url.query_pairs_mut()
+            .append_pair("value", if deactivated { "true" } else { "false" });
+        let response = self.session.send(VendorRequest::new(Method::PUT, url)).await?;
+        if !response.status.is_success() {
+            return Err(match self.fetch(id).await? {
+                // Trello answers an unknown member with 400 "invalid id" or 404.
+                None => ConnectorError::NotFound,
+                Some(_) => trello_error(&response),
+            });
+        }
+        let membership = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+        if membership.deactivated != deactivated {
+            return Err(ConnectorError::Invalid(format!(
+                "Trello accepted the change but lists the member as {}",
+                if membership.deactivated {
+                    "deactivated"
+                } else {
+                    "active"
+                }
+            )));
+        }
+        Ok(account(membership))
+    }
+
     async fn fetch(&self, id: &str) -> Result<Option<Membership>, ConnectorError> {
         Ok(self.memberships().await?.into_iter().find(|m| m.id_member == id))
     }
@@ -335,8 +366,8 @@ impl Connector for TrelloConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -407,12 +438,12 @@ impl Connector for TrelloConnector {
         Self::invited(new, &before, after).map(account)
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_deactivated(id, true).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_deactivated(id, false).await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
@@ -431,9 +462,45 @@ impl Connector for TrelloConnector {
     }
 }
 
+/// What the product shows of trello (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Free Trello Workspaces take 10 collaborators (members, guests and pending invitations); more need a paid plan.",
+    ),
+    remove_means: "Removes the member from the Trello Workspace and from every board in it; their Trello account, which they own, stays.",
+    suspend_means: Some(
+        "Deactivates the member in the Trello Workspace (no access to its boards); reactivating restores it.",
+    ),
+    credential_fields: &[
+        catalog::text(
+            "workspace",
+            "Workspace ID or short name (the part after trello.com/w/ in its URL)",
+        ),
+        catalog::secret(
+            "api_key",
+            "API key of a Power-Up you own (trello.com/power-ups/admin → API key)",
+        ),
+        catalog::secret(
+            "api_token",
+            "User token of a Workspace admin (Trello's authorize page with scope=read,write,account and expiration=never)",
+        ),
+    ],
+    differences_from_product_docs: &[
+        "The product docs give no connection type; Trello connects with a pasted API key and a Workspace admin's user token (Trello's OAuth 2.0 endpoints are not confirmed yet).",
+        "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
+        "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
+    ],
+    ..catalog::app(
+        "trello",
+        "Trello",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to trello.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "trello",
+    app: &APP,
     hosts: HOSTS,
     // 100 requests per 10 seconds per token (300 per API key): a 10-call burst refilled
     // at 9 a second never exceeds it in any 10-second window.

@@ -32,12 +32,21 @@
 //! with the "Standard" profile and the lowest role of the organization's role hierarchy.
 //! Remove deletes the user. CRM reports errors per record (`{"users": [{"code":
 //! "INVALID_DATA", "status": "error", …}]}`), with HTTP 200, 201 or 400 alike.
+//!
+//! **Suspend and reactivate**, per product: Desk deactivates and activates the agent
+//! (`POST /agents/{id}/deactivate` and `/activate`, https://desk.zoho.com/DeskAPIDocument#Agents;
+//! a confirmed agent's removal is the same deactivation); Books marks the user inactive and
+//! active (`POST /users/{id}/inactive` and `/active`, https://www.zoho.com/books/api/v3/users/);
+//! CRM updates the user's `status` to `inactive` or `active`
+//! (https://www.zoho.com/crm/developer/docs/api/update-user.html). The account is read back
+//! after, and must show the state asked for.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
@@ -536,6 +545,18 @@ impl ZohoConnector {
         url
     }
 
+    /// A 404 (or "does not exist") says an account is gone only when it answers the
+    /// account's own resource; from anything else (the organization, a listing, a default,
+    /// an action's sub-resource) it names what Zoho did not find.
+    fn lookup_error(&self, error: ConnectorError, what: &str) -> ConnectorError {
+        match error {
+            ConnectorError::NotFound => {
+                ConnectorError::Invalid(format!("{} found no {what} (not found)", self.product.name()))
+            }
+            other => other,
+        }
+    }
+
     fn error(&self, response: &VendorResponse) -> ConnectorError {
         match self.product {
             Product::Desk => desk_error(response),
@@ -602,7 +623,10 @@ impl ZohoConnector {
                 let url = self.url(&["organizations"], &[]);
                 let response = self.session.send(VendorRequest::get(url)).await?;
                 if !response.status.is_success() {
-                    return Err(self.error(&response));
+                    return Err(self.lookup_error(
+                        self.error(&response),
+                        "organization for the connection (check its data center)",
+                    ));
                 }
                 let body: Value = if response.status == StatusCode::NO_CONTENT {
                     Value::Null
@@ -613,7 +637,10 @@ impl ZohoConnector {
                     Product::Desk => desk_org(&body),
                     Product::Books => {
                         if body.get("code").and_then(Value::as_i64).unwrap_or(0) != 0 {
-                            return Err(books_error(&response));
+                            return Err(self.lookup_error(
+                                books_error(&response),
+                                "organization for the connection (check its data center)",
+                            ));
                         }
                         books_org(&body)
                     }
@@ -636,7 +663,10 @@ impl ZohoConnector {
                         &[("from", from.to_string()), ("limit", size.to_string())],
                     )
                     .await?;
-                let body = self.call(request).await?;
+                let body = self
+                    .call(request)
+                    .await
+                    .map_err(|e| self.lookup_error(e, "agents listing"))?;
                 let agents = body
                     .get("data")
                     .and_then(Value::as_array)
@@ -661,7 +691,10 @@ impl ZohoConnector {
                         ],
                     )
                     .await?;
-                let body = self.call(request).await?;
+                let body = self
+                    .call(request)
+                    .await
+                    .map_err(|e| self.lookup_error(e, "users listing"))?;
                 Ok(users_page(
                     &body,
                     page,
@@ -682,7 +715,10 @@ impl ZohoConnector {
                         ],
                     )
                     .await?;
-                let body = self.call(request).await?;
+                let body = self
+                    .call(request)
+                    .await
+                    .map_err(|e| self.lookup_error(e, "users listing"))?;
                 Ok(users_page(&body, page, "/info/more_records", crm_account))
             }
         }
@@ -748,7 +784,10 @@ impl ZohoConnector {
                 &[("isEnabled", "true".to_owned()), ("limit", "100".to_owned())],
             )
             .await?;
-        let body = self.call(request).await?;
+        let body = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "departments"))?;
         let departments = body
             .get("data")
             .and_then(Value::as_array)
@@ -800,7 +839,8 @@ impl ZohoConnector {
     async fn crm_profile_and_role(&self) -> Result<Defaults, ConnectorError> {
         let profiles = self
             .call(self.request(Method::GET, &["settings", "profiles"], &[]).await?)
-            .await?;
+            .await
+            .map_err(|e| self.lookup_error(e, "profiles"))?;
         let profile = profiles
             .get("profiles")
             .and_then(Value::as_array)
@@ -817,7 +857,8 @@ impl ZohoConnector {
             })?;
         let roles = self
             .call(self.request(Method::GET, &["settings", "roles"], &[]).await?)
-            .await?;
+            .await
+            .map_err(|e| self.lookup_error(e, "roles"))?;
         let roles = roles
             .get("roles")
             .and_then(Value::as_array)
@@ -840,7 +881,10 @@ impl ZohoConnector {
             body["firstName"] = json!(new.first_name);
         }
         let request = self.request(Method::POST, &["agents"], &[]).await?.json(body);
-        let agent = self.call(request).await?;
+        let agent = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "place to invite agents"))?;
         match desk_account(&agent) {
             Some(account) => Ok(account),
             None => self.find(&new.email).await?.ok_or_else(|| {
@@ -860,7 +904,10 @@ impl ZohoConnector {
             body["role_id"] = json!(role);
         }
         let request = self.request(Method::POST, &["users"], &[]).await?.json(body);
-        let answer = self.call(request).await?;
+        let answer = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "place to invite users"))?;
         match answer.get("user").and_then(books_account) {
             Some(account) => Ok(account),
             None => self.find(&new.email).await?.ok_or_else(|| {
@@ -888,7 +935,10 @@ impl ZohoConnector {
             .request(Method::POST, &["users"], &[])
             .await?
             .json(json!({"users": [user]}));
-        let answer = self.call(request).await?;
+        let answer = self
+            .call(request)
+            .await
+            .map_err(|e| self.lookup_error(e, "place to add users"))?;
         let id = answer
             .pointer("/users/0/details/id")
             .and_then(id_of)
@@ -927,7 +977,51 @@ impl ZohoConnector {
         }
     }
 
-    /// Desk: an agent who never confirmed is deleted; one who did is deactivated.
+    /// Suspends (`active: false`) or reactivates the account the product's own way, then
+    /// reads it back.
+    async fn set_active(&self, id: &str, active: bool) -> Result<VendorAccount, ConnectorError> {
+        let request = match self.product {
+            Product::Desk => self
+                .request(
+                    Method::POST,
+                    &["agents", id, if active { "activate" } else { "deactivate" }],
+                    &[],
+                )
+                .await?
+                .json(json!({})),
+            Product::Books => {
+                self.request(
+                    Method::POST,
+                    &["users", id, if active { "active" } else { "inactive" }],
+                    &[],
+                )
+                .await?
+            }
+            Product::Crm => self
+                .request(Method::PUT, &["users", id], &[])
+                .await?
+                .json(json!({"users": [{"id": id, "status": if active { "active" } else { "inactive" }}]})),
+        };
+        if let Err(e) = self.call(request.repeatable()).await {
+            // The action's 404 is about the account only if its own resource agrees.
+            return Err(match (e, self.fetch(id).await?) {
+                (_, None) => ConnectorError::NotFound,
+                (e, Some(_)) => self.lookup_error(e, "action for the account"),
+            });
+        }
+        let account = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
+        if (account.status == AccountStatus::Suspended) == active {
+            return Err(ConnectorError::Invalid(format!(
+                "{} accepted the change but does not show the account {}",
+                self.product.name(),
+                if active { "active" } else { "deactivated" }
+            )));
+        }
+        Ok(account)
+    }
+
+    /// Desk: an agent who never confirmed is deleted; one who did is deactivated. Gone is
+    /// what the agent's own resource says (`GET /agents/{id}`), never a 404 of the action.
     async fn remove_desk(&self, id: &str) -> Result<(), ConnectorError> {
         let Some(agent) = self.fetch(id).await? else {
             return Ok(()); // already gone
@@ -944,7 +1038,14 @@ impl ZohoConnector {
                 .json(json!({})),
         };
         match self.call(request.repeatable()).await {
-            Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+            Ok(_) => Ok(()),
+            Err(ConnectorError::NotFound) => match self.fetch(id).await? {
+                None => Ok(()),
+                Some(a) if matches!(a.status, AccountStatus::Deleted | AccountStatus::Suspended) => Ok(()),
+                Some(_) => Err(ConnectorError::Invalid(
+                    "Zoho Desk answered \"not found\" to the removal but still lists the agent".into(),
+                )),
+            },
             Err(e) => Err(e),
         }
     }
@@ -1049,8 +1150,8 @@ impl Connector for ZohoConnector {
     fn capabilities(&self) -> ConnectorCapabilities {
         ConnectorCapabilities {
             create: true,
-            suspend: false,
-            reactivate: false,
+            suspend: true,
+            reactivate: true,
             delete: true,
             shows_invites: true,
         }
@@ -1098,12 +1199,12 @@ impl Connector for ZohoConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
+    async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_active(id, false).await
     }
 
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
+    async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
+        self.set_active(id, true).await
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
@@ -1132,9 +1233,49 @@ fn users_page(
     }
 }
 
+/// What the product shows of zoho (the app directory's entry).
+pub const APP: App = App {
+    vendor_plan_note: Some(
+        "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
+    ),
+    remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+    suspend_means: Some(
+        "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
+    ),
+    credential_fields: &[
+        catalog::choice("product", "Zoho product", &["desk", "books", "crm"]),
+        catalog::choice(
+            "data_center",
+            "Data center (zoho.com: us, zoho.eu: eu, zoho.in: in, zoho.com.au: au, zoho.jp: jp, zohocloud.ca: ca, zoho.com.cn: cn, zoho.sa: sa)",
+            &["us", "eu", "in", "au", "jp", "ca", "cn", "sa"],
+        ),
+        catalog::text(
+            "client_id",
+            "Self Client ID (Zoho API Console of your data center → Self Client → Client Secret tab)",
+        ),
+        catalog::secret("client_secret", "Self Client secret"),
+        catalog::secret(
+            "grant_code",
+            "Grant code (Self Client → Generate Code, with the product's scopes listed below; paste it before it expires)",
+        ),
+    ],
+    differences_from_product_docs: &[
+        "Zoho has no static API keys: the admin pastes a Self Client's ID, secret and grant code, exchanged once for a refresh token.",
+        "Scopes for the grant code: Zoho Desk `Desk.settings.ALL,Desk.basic.READ`; Zoho Books `ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,ZohoBooks.settings.DELETE`; Zoho CRM `ZohoCRM.users.ALL,ZohoCRM.settings.roles.READ,ZohoCRM.settings.profiles.READ`. The Self Client's user must be an administrator of the product.",
+        "The organization managed is the product's default one for the Zoho account (Zoho Desk: the first default when several are).",
+        "Creating an account sends Zoho's invitation; the person is \"Invite Sent\" until they accept. New Zoho Desk agents get Desk's standard Agent permissions in the default department, new Zoho Books users the Staff role, new Zoho CRM users the Standard profile and the lowest role of the hierarchy; an admin can change them in Zoho.",
+    ],
+    ..catalog::app(
+        "zoho",
+        "Zoho",
+        ConnectionType::ApiKey,
+        catalog::CREATE_SUSPEND_REMOVE,
+    )
+};
+
 /// How the service talks to zoho.
 pub const SPEC: AppSpec = AppSpec {
-    slug: "zoho",
+    app: &APP,
     hosts: HOSTS,
     // Zoho Books allows 100 requests a minute per organization (and 1,000 to 10,000 a
     // day by plan); Desk and CRM count API credits per day by edition (CRM also caps

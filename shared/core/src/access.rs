@@ -4,8 +4,9 @@
 //! it but lacks the permission for the action gets 403.
 
 use crate::auth::Principal;
-use crate::company::{Company, Permission, Role, User, company_key, may_see, user_key};
+use crate::company::{Company, Permission, Role, User, may_see};
 use crate::error::{Error, Result};
+use crate::keys::{company_key, user_key};
 use crate::services::Services;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

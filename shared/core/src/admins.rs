@@ -8,8 +8,9 @@ use utoipa::ToSchema;
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
 use crate::body::Body;
-use crate::company::{Permission, Role, User, user_key};
+use crate::company::{Permission, Role, User};
 use crate::error::{Category, Error, Result};
+use crate::keys::{USERS, company_partition, user_key};
 use crate::listing::{ListQuery, Listing};
 use crate::mail::{Email, MailQueue};
 use crate::provisioning::{ADMIN_EMAIL_OP, admin_with_claim, email_taken, send_queued};
@@ -63,7 +64,7 @@ pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<
     let company_id = &access.company().id;
     let page = svc
         .store
-        .query(&format!("COMPANY#{company_id}"), "USER#", query.page_request()?)
+        .query(&company_partition(company_id), USERS, query.page_request()?)
         .await?;
     Ok(Listing::<User>::from_page(page)?.map(|u| AdminView::from(&u)))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::Access;
 use crate::auth::Principal;
 use crate::error::Result;
+use crate::keys::audit_partition;
 use crate::listing::{ListQuery, Listing};
 use crate::secret::new_ordered_id;
 use crate::services::Services;
@@ -91,10 +92,6 @@ pub struct AuditEvent {
     pub request_id: String,
 }
 
-fn partition(company_id: &str) -> String {
-    format!("AUDIT#{company_id}")
-}
-
 /// An event about to be recorded.
 pub struct Record<'a> {
     pub company_id: &'a str,
@@ -138,7 +135,7 @@ async fn write(svc: &Services, event: Record<'_>, id: String, at: DateTime<Utc>)
     };
     // Timestamps order events; the time-ordered id breaks ties in creation order.
     let key = Key::new(
-        partition(&event.company_id),
+        audit_partition(&event.company_id),
         format!("{}#{}", at.format("%Y%m%dT%H%M%S%.9fZ"), event.id),
     );
     let written = match Item::from_record(key, &event) {
@@ -186,7 +183,11 @@ pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<
     let company_id = &access.company().id;
     let page = svc
         .audit
-        .query(&partition(company_id), "", query.page_request()?.descending())
+        .query(
+            &audit_partition(company_id),
+            "",
+            query.page_request()?.descending(),
+        )
         .await?;
     Listing::from_page(page)
 }

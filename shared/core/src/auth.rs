@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::keys::{self, partner_key};
 use crate::secret::{hash_secret, new_id, random_hex, secret_matches};
 use crate::store::{Item, ItemStore, Key, StoreError, WriteOp};
 
@@ -41,13 +42,8 @@ pub struct Partner {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub fn partner_key(partner_id: &str) -> Key {
-    Key::new(format!("PARTNER#{partner_id}"), "PARTNER")
-}
-
 fn token_key(token: &str) -> Option<Key> {
-    let lookup = token.get(..LOOKUP_LEN)?;
-    Some(Key::new(format!("TOKEN#{lookup}"), "TOKEN"))
+    Some(keys::token_key(token.get(..LOOKUP_LEN)?))
 }
 
 /// Whether `token` has the shape of a token (so it can be looked up at all).

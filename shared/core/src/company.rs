@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
-use crate::store::Key;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -80,14 +79,6 @@ pub struct Address {
     pub zip: String,
     pub phone: String,
     pub is_primary: bool,
-}
-
-pub fn company_key(company_id: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), "COMPANY")
-}
-
-pub fn user_key(company_id: &str, user_id: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), format!("USER#{user_id}"))
 }
 
 /// Whether `principal` may see `company`. Anyone else is told it does not exist.

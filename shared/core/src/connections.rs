@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::ActorRef;
 use crate::error::Result;
+use crate::keys::{CONNECTIONS, company_partition};
 use crate::services::Services;
-use crate::store::{Key, PageRequest};
+use crate::store::PageRequest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -47,17 +48,13 @@ pub struct Connection {
     pub problem: Option<String>,
 }
 
-pub fn connection_key(company_id: &str, app: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), format!("CONNECTION#{app}"))
-}
-
 /// Every connection record of a company (at most one per app, so one page).
 pub async fn summaries(svc: &Services, company_id: &str) -> Result<Vec<ConnectionSummary>> {
     let page = svc
         .store
         .query(
-            &format!("COMPANY#{company_id}"),
-            "CONNECTION#",
+            &company_partition(company_id),
+            CONNECTIONS,
             PageRequest::first(100),
         )
         .await?;

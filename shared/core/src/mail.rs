@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::keys::MAIL_QUEUE;
 use crate::secret::new_ordered_id;
 use crate::store::{Item, ItemStore, Key, PageRequest, StoreError, WriteOp};
 
@@ -34,8 +35,6 @@ pub enum MailError {
 pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, email: &Email) -> Result<(), MailError>;
 }
-
-const QUEUE_PK: &str = "MAILQ";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Queued {
@@ -63,7 +62,7 @@ impl MailQueue {
         let now = clock.now();
         // The timestamp prefix keeps the queue in order for `drain`.
         let key = Key::new(
-            QUEUE_PK,
+            MAIL_QUEUE,
             format!("{}#{}", now.format("%Y%m%dT%H%M%S%.6fZ"), new_ordered_id("mail")),
         );
         let item = Item::from_record(
@@ -104,7 +103,7 @@ impl MailQueue {
         let mut cursor = None;
         loop {
             let page = store
-                .query(QUEUE_PK, "", PageRequest::first(100).after(cursor))
+                .query(MAIL_QUEUE, "", PageRequest::first(100).after(cursor))
                 .await?;
             for item in &page.items {
                 let queued: Queued = item.record()?;
@@ -129,7 +128,7 @@ impl MailQueue {
         let mut cursor = None;
         loop {
             let page = store
-                .query(QUEUE_PK, "", PageRequest::first(1000).after(cursor))
+                .query(MAIL_QUEUE, "", PageRequest::first(1000).after(cursor))
                 .await?;
             count += page.items.len();
             match page.next {

@@ -11,11 +11,14 @@ use crate::access::{Need, authorize};
 use crate::audit::{self, Actor, ActorRef, Outcome, Target};
 use crate::auth::{Principal, generate_token, store_token_op};
 use crate::body::{Body, Boolish, Unparsed};
-use crate::company::{Address, Company, Plan, Role, User, company_key, user_key};
+use crate::company::{Address, Company, Plan, Role, User};
 use crate::error::{Category, Error, Result};
+use crate::keys::{
+    claim_key, company_key, email_owner_key, idempotency_key, partner_companies_index, user_key,
+};
 use crate::listing::{ListQuery, Listing};
 use crate::mail::{Email, MailQueue, QueuedMail};
-use crate::secret::{hash_secret, new_id, random_hex};
+use crate::secret::{new_id, random_hex};
 use crate::services::Services;
 use crate::store::{Item, Key, StoreError, WriteOp};
 use crate::validate::{Obj, Text, Validator, join};
@@ -267,19 +270,6 @@ struct IdempotencyRecord {
     response: ProvisionResponse,
 }
 
-pub(crate) fn email_owner_key(email: &str) -> Key {
-    Key::new(format!("EMAIL#{}", values::email_key(email)), "EMAIL")
-}
-
-/// Claims are stored under the hash of their id: the id in the link is a bearer secret.
-fn claim_key(claim_id: &str) -> Key {
-    Key::new(format!("CLAIM#{}", hash_secret(claim_id)), "CLAIM")
-}
-
-fn partner_companies_index(partner_id: &str) -> String {
-    format!("PARTNER#{partner_id}#COMPANIES")
-}
-
 /// A company as stored: listed in its partner's index in the order companies were made.
 fn company_item(company: &Company) -> Result<Item> {
     Ok(Item::from_record(company_key(&company.id), company)?.with_index(
@@ -320,10 +310,7 @@ impl Idempotency {
         let mut canonical = String::new();
         write_canonical(&Value::Object(body.clone()), &mut canonical);
         Ok(Self {
-            key: Key::new(
-                format!("IDEMPOTENCY#{partner_id}#{}", hash_secret(header)),
-                "IDEMPOTENCY",
-            ),
+            key: idempotency_key(partner_id, header),
             request_hash: hex::encode(Sha256::digest(canonical.as_bytes())),
         })
     }

@@ -7,7 +7,8 @@ use chrono_tz::America::Los_Angeles;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::{Attempt, Item, ItemStore, Key, PageRequest, StoreError, retry_lost_writes};
+use crate::keys::{TIMERS_INDEX, timer_key};
+use crate::store::{Attempt, Item, ItemStore, PageRequest, StoreError, retry_lost_writes};
 
 /// The time zone dismissals are scheduled in (the product's "PT").
 pub const REMOVAL_TIME_ZONE: &str = "America/Los_Angeles";
@@ -70,12 +71,6 @@ pub struct StoreScheduler {
     store: std::sync::Arc<dyn ItemStore>,
 }
 
-const TIMERS: &str = "TIMERS";
-
-fn timer_key(name: &str) -> Key {
-    Key::new(format!("TIMER#{name}"), "TIMER")
-}
-
 impl StoreScheduler {
     pub fn new(store: std::sync::Arc<dyn ItemStore>) -> Self {
         Self { store }
@@ -84,7 +79,10 @@ impl StoreScheduler {
     /// Jobs due at `now`, earliest first; each is removed as it is handed out, so a job
     /// fires once even with several tickers.
     pub async fn take_due(&self, now: DateTime<Utc>) -> Result<Vec<ScheduledJob>, StoreError> {
-        let page = self.store.query_index(TIMERS, PageRequest::first(100)).await?;
+        let page = self
+            .store
+            .query_index(TIMERS_INDEX, PageRequest::first(100))
+            .await?;
         let mut due = Vec::new();
         for item in page.items {
             let job: ScheduledJob = item.record()?;
@@ -102,7 +100,10 @@ impl StoreScheduler {
 
     /// Every job waiting, earliest first (for tests and the devserver's status).
     pub async fn pending(&self) -> Result<Vec<ScheduledJob>, StoreError> {
-        let page = self.store.query_index(TIMERS, PageRequest::first(1000)).await?;
+        let page = self
+            .store
+            .query_index(TIMERS_INDEX, PageRequest::first(1000))
+            .await?;
         page.items.iter().map(|i| i.record()).collect()
     }
 }
@@ -115,7 +116,7 @@ impl Scheduler for StoreScheduler {
         let item = Item::from_record(key.clone(), job)
             .map_err(unavailable)?
             .with_index(
-                TIMERS,
+                TIMERS_INDEX,
                 format!("{}#{}", job.at.format("%Y%m%dT%H%M%S%.6fZ"), job.name),
             );
         let (key, item) = (&key, &item);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::mail::Mailer;
 use crate::store::ItemStore;
@@ -44,6 +45,8 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+    /// The apps this service offers (from the vendor adapter's specs).
+    pub catalog: Catalog,
 }
 
 impl Services {
@@ -53,6 +56,7 @@ impl Services {
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
         settings: Settings,
+        catalog: Catalog,
     ) -> Self {
         Self {
             store,
@@ -60,6 +64,7 @@ impl Services {
             mailer,
             clock,
             settings: Arc::new(settings),
+            catalog,
         }
     }
 }

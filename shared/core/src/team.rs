@@ -9,10 +9,11 @@ use crate::audit::{self, Actor, Target};
 use crate::body::{Body, Unparsed};
 use crate::company::User;
 use crate::error::{Category, Error, Result};
+use crate::keys::{TEAM_MEMBERS, company_partition, team_email_key, team_member_key};
 use crate::listing::{ListQuery, Listing};
 use crate::secret::new_ordered_id;
 use crate::services::Services;
-use crate::store::{Attempt, Item, Key, StoreError, WriteOp, retry_lost_writes};
+use crate::store::{Attempt, Item, StoreError, WriteOp, retry_lost_writes};
 use crate::validate::{Obj, Text, Validator};
 use crate::values;
 
@@ -138,18 +139,6 @@ pub fn eligibility(subject: Subject<'_>) -> Result<()> {
         ),
     };
     Err(Error::refused("team_member", Category::NotEligible, why))
-}
-
-pub fn team_member_key(company_id: &str, id: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), format!("TM#{id}"))
-}
-
-/// Holds a team member's email within the company: one person per email.
-fn email_key(company_id: &str, email: &str) -> Key {
-    Key::new(
-        format!("COMPANY#{company_id}"),
-        format!("TMEMAIL#{}", values::email_key(email)),
-    )
 }
 
 fn email_taken() -> Error {
@@ -299,7 +288,7 @@ pub async fn create(
     )?)];
     if let Some(email) = &member.email {
         ops.push(WriteOp::Create(Item::from_record(
-            email_key(&company_id, email),
+            team_email_key(&company_id, email),
             &serde_json::json!({ "team_member_id": member.id }),
         )?));
     }
@@ -475,13 +464,13 @@ pub async fn update(
         {
             if let Some(old) = &current.email {
                 ops.push(WriteOp::Delete {
-                    key: email_key(company_id, old),
+                    key: team_email_key(company_id, old),
                     expected_version: None,
                 });
             }
             if let Some(new) = &updated.email {
                 ops.push(WriteOp::Create(Item::from_record(
-                    email_key(company_id, new),
+                    team_email_key(company_id, new),
                     &serde_json::json!({ "team_member_id": id }),
                 )?));
                 email_op = Some(ops.len() - 1);
@@ -557,7 +546,11 @@ pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<
     let company_id = &access.company().id;
     let page = svc
         .store
-        .query(&format!("COMPANY#{company_id}"), "TM#", query.page_request()?)
+        .query(
+            &company_partition(company_id),
+            TEAM_MEMBERS,
+            query.page_request()?,
+        )
         .await?;
     Ok(Listing::<TeamMember>::from_page(page)?.map(TeamMemberView::from))
 }

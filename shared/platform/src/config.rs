@@ -220,6 +220,7 @@ fn services_on(sdk: &aws_types::SdkConfig, config: &FunctionConfig) -> Services 
         Arc::new(mailer),
         Arc::new(SystemClock),
         settings,
+        prov_connectors::registry::catalog(false),
     )
 }
 

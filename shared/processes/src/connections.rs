@@ -11,17 +11,17 @@ use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
 use prov_core::body::{Body, Unparsed};
-use prov_core::catalog::{self, App, ConnectionType, FieldKind};
-use prov_core::connections::{Connection, ConnectionState, connection_key};
+use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
+use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
     Tenant, TokenKeeper, TokenSet, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
+use prov_core::keys::{connection_key, oauth_state_key};
 use prov_core::schedule::Scheduler;
-use prov_core::secret::hash_secret;
 use prov_core::secrets::{SecretStore, connection_secret_name};
-use prov_core::store::{Attempt, Item, Key, StoreError, retry_lost_writes};
+use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -127,7 +127,7 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
 
 /// The app, if this company may connect it, and how it connects.
 fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, ConnectOptions)> {
-    let app = catalog::get(slug, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(slug)?;
     if let Err(why) = app.allowed_on(access.company().plan) {
         return Err(Error::forbidden("plan", why));
     }
@@ -149,7 +149,7 @@ async fn load(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<(u64, 
 
 pub async fn status(apps: &Apps, access: &Access, slug: &str) -> Result<ConnectionView> {
     let company_id = &access.company().id;
-    catalog::get(slug, apps.services.settings.sandbox)?;
+    apps.services.catalog.get(slug)?;
     Ok(match load(apps, company_id, slug).await? {
         Some((_, c)) => ConnectionView::of(&c),
         None => ConnectionView::none(slug),
@@ -286,10 +286,22 @@ impl Body<&App> for ApiKeyCredentials {
 
 impl PartialSchema for ApiKeyCredentials {
     fn schema() -> RefOr<Schema> {
+        Self::schema_for(&Catalog::new(&[]))
+    }
+}
+
+impl ToSchema for ApiKeyCredentials {}
+
+impl ApiKeyCredentials {
+    /// The schema for the apps of `catalog` (the OpenAPI document is built with it).
+    pub fn schema_for(catalog: &Catalog) -> RefOr<Schema> {
         let mut any_of = AnyOfBuilder::new().description(Some(
             "The credential fields of the app in the path, and no others.",
         ));
-        for app in catalog::directory(true).filter(|a| a.connection_type == ConnectionType::ApiKey) {
+        for app in catalog
+            .directory()
+            .filter(|a| a.connection_type == ConnectionType::ApiKey)
+        {
             let mut fields = ObjectBuilder::new()
                 .title(Some(app.slug))
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));
@@ -311,8 +323,6 @@ impl PartialSchema for ApiKeyCredentials {
         any_of.into()
     }
 }
-
-impl ToSchema for ApiKeyCredentials {}
 
 /// Connects an API-key app: the credentials are checked with one real call to the vendor
 /// before anything is saved; refused credentials store nothing.
@@ -375,10 +385,6 @@ struct PendingAuthorization {
     #[serde(default)]
     organization: Option<String>,
     expires_at: DateTime<Utc>,
-}
-
-fn state_key(state: &str) -> Key {
-    Key::new(format!("OAUTHSTATE#{}", hash_secret(state)), "STATE")
 }
 
 fn redirect_uri(apps: &Apps) -> String {
@@ -507,7 +513,7 @@ pub async fn start_oauth(
         organization,
         expires_at,
     };
-    let item = Item::from_record(state_key(authorization.state.expose_secret()), &pending)?
+    let item = Item::from_record(oauth_state_key(authorization.state.expose_secret()), &pending)?
         .with_expiry(expires_at.timestamp());
     apps.services.store.create(item).await?;
     Ok(StartedAuthorization {
@@ -558,7 +564,7 @@ pub async fn finish_oauth(
     let Some(state) = query.get("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
         return Ok(invalid());
     };
-    let key = state_key(state);
+    let key = oauth_state_key(state);
     let Some(item) = apps.services.store.get(&key).await? else {
         return Ok(invalid());
     };
@@ -600,7 +606,7 @@ pub async fn finish_oauth(
             "The app sent no authorization code.",
         )));
     };
-    let app = catalog::get(&pending.app, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(&pending.app)?;
     let options = apps
         .vendors
         .connect_options(&pending.app)
@@ -687,7 +693,7 @@ pub async fn finish_oauth(
 /// Disconnects: the credentials are deleted and the connection marked disconnected. Nothing
 /// changes at the vendor; accounts stay, unmanaged, until the app is connected again.
 pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<ConnectionView> {
-    catalog::get(slug, apps.services.settings.sandbox)?;
+    apps.services.catalog.get(slug)?;
     let company_id = &access.company().id;
     let Some((_, mut connection)) = load(apps, company_id, slug).await? else {
         return Err(Error::not_found("connection"));
@@ -714,7 +720,7 @@ pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str)
 
 /// The connector of a company's connected app.
 pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<Box<dyn Connector>> {
-    let app = catalog::get(slug, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(slug)?;
     let not_connected = || Error::invalid("app", format!("{} is not connected.", app.name));
     let (_, connection) = load(apps, company_id, slug).await?.ok_or_else(not_connected)?;
     if connection.state != ConnectionState::Connected || apps.vendors.connect_options(slug).is_none() {

@@ -6,10 +6,9 @@ use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Unparsed};
-use prov_core::catalog;
 use prov_core::connections::{ConnectionState, summaries};
 use prov_core::error::{Category, Error, ErrorDetail, Result};
-use prov_core::store::{Item, Key};
+use prov_core::store::Item;
 use prov_core::team::{self, EmploymentStatus, OfferStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Validator};
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::create_account;
 use crate::connections::Apps;
-
+use prov_core::keys::onboarding_key;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
@@ -39,13 +38,6 @@ struct TaskRecord {
     items: Vec<TaskItem>,
     started_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
-}
-
-fn task_key(company_id: &str, team_member_id: &str) -> Key {
-    Key::new(
-        format!("COMPANY#{company_id}"),
-        format!("ONBOARDING#{team_member_id}"),
-    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -96,7 +88,7 @@ async fn load(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<Opt
         match apps
             .services
             .store
-            .get(&task_key(company_id, team_member_id))
+            .get(&onboarding_key(company_id, team_member_id))
             .await?
         {
             Some(item) => Some((item.version, item.record()?)),
@@ -116,7 +108,7 @@ pub async fn view(apps: &Apps, access: &Access, team_member_id: &str) -> Result<
         .collect();
     let mut connected_apps = Vec::new();
     let mut available_apps = Vec::new();
-    for app in catalog::directory(apps.services.settings.sandbox) {
+    for app in apps.services.catalog.directory() {
         if !app.capabilities.create {
             continue;
         }
@@ -276,7 +268,7 @@ async fn save(
     record: &TaskRecord,
     version: Option<u64>,
 ) -> Result<u64> {
-    let item = Item::from_record(task_key(company_id, team_member_id), record)?;
+    let item = Item::from_record(onboarding_key(company_id, team_member_id), record)?;
     let written = match version {
         Some(v) => apps.services.store.replace(item, v).await,
         None => apps.services.store.create(item).await,

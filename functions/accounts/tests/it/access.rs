@@ -223,7 +223,8 @@ async fn the_catalog_lists_the_nineteen_apps() {
     let okta = items.iter().find(|a| a["slug"] == "okta").unwrap();
     assert_eq!(okta["connection_type"], "api_key");
     assert_eq!(okta["vendor_plan_note"], "Requires a paid Okta plan.");
-    assert_eq!(okta["capabilities"]["suspend"], false);
+    // Okta's lifecycle API suspends and unsuspends users.
+    assert_eq!(okta["capabilities"]["suspend"], true);
     let secret_fields: Vec<_> = okta["credential_fields"]
         .as_array()
         .unwrap()

@@ -56,6 +56,7 @@ impl World {
             Arc::new(outbox.clone()),
             Arc::new(clock.clone()),
             Settings::new("https://api.example.test"),
+            prov_connectors::registry::catalog(false),
         );
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await

@@ -59,6 +59,7 @@ impl World {
             Arc::new(outbox.clone()),
             Arc::new(clock.clone()),
             settings,
+            prov_connectors::registry::catalog(true),
         );
 
         let sandbox = Sandbox::new();

@@ -11,7 +11,6 @@ use maud::{Markup, html};
 use prov_core::Error;
 use prov_core::access::Access;
 use prov_core::body::Unparsed;
-use prov_core::catalog;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
 use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
@@ -123,7 +122,7 @@ async fn accounts_page(
     PathParam(slug): PathParam<String>,
     Query(q): Query<AccountsQuery>,
 ) -> Page {
-    let app = *catalog::get(&slug, apps.services.settings.sandbox)?;
+    let app = *apps.services.catalog.get(&slug)?;
     let query = AccountQuery {
         status: q.status.clone().filter(|s| !s.is_empty()),
         matching: q.matching.clone().filter(|s| !s.is_empty()),
@@ -319,7 +318,7 @@ async fn action_form(
     Query(q): Query<BackQuery>,
 ) -> Page {
     let parsed = parse_action(&action)?;
-    let app = *catalog::get(&slug, apps.services.settings.sandbox)?;
+    let app = *apps.services.catalog.get(&slug)?;
     let (_, account) = accounts::load(&apps, admin.company_id(), &slug, &account_id).await?;
     let connected = connections::status(&apps, &admin.access, &slug).await?.state == "connected";
     let view_ = AccountView::of(&app, account, connected);

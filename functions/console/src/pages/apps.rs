@@ -9,7 +9,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use prov_core::body::Unparsed;
-use prov_core::catalog::{self, App, ConnectionType, FieldKind};
+use prov_core::catalog::{App, ConnectionType, FieldKind};
+use prov_core::company_apps;
 use prov_core::connector::Vendors;
 use prov_core::{Error, ErrorDetail};
 use prov_processes::connections::{self, Apps};
@@ -68,14 +69,12 @@ struct Search {
 }
 
 async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<Search>) -> Page {
-    let listed = catalog::company_apps(&apps.services, admin.access.company()).await?;
+    let listed = company_apps::company_apps(&apps.services, &admin.access).await?;
     let q = search.q.unwrap_or_default();
     let needle = q.trim().to_lowercase();
-    let shown = |a: &catalog::CompanyApp| needle.is_empty() || a.name.to_lowercase().contains(&needle);
-    let card = |entry: &catalog::CompanyApp| {
-        let app = catalog::find(entry.slug)
-            .or_else(|| catalog::directory(true).find(|a| a.slug == entry.slug))
-            .copied();
+    let shown = |a: &company_apps::CompanyApp| needle.is_empty() || a.name.to_lowercase().contains(&needle);
+    let card = |entry: &company_apps::CompanyApp| {
+        let app = apps.services.catalog.find(entry.slug).copied();
         html! {
             li {
                 h3 { (entry.name) }
@@ -202,7 +201,7 @@ async fn render_app(
     refused: &[ErrorDetail],
     kept: &Fields,
 ) -> Page {
-    let app = *catalog::get(slug, apps.services.settings.sandbox)?;
+    let app = *apps.services.catalog.get(slug)?;
     let status = connections::status(apps, &admin.access, slug).await?;
     let connected = status.state == "connected";
     let plan = app.allowed_on(admin.access.company().plan);
@@ -367,7 +366,7 @@ async fn start_oauth(
 }
 
 async fn disconnect_form(State(apps): State<Apps>, admin: Admin, PathParam(slug): PathParam<String>) -> Page {
-    let app = catalog::get(&slug, apps.services.settings.sandbox)?;
+    let app = apps.services.catalog.get(&slug)?;
     ok(view::page(
         &admin,
         "/console/apps",

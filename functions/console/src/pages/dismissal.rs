@@ -10,7 +10,6 @@ use maud::{Markup, html};
 use prov_core::Error;
 use prov_core::access::Need;
 use prov_core::body::Unparsed;
-use prov_core::catalog;
 use prov_core::team;
 use prov_processes::Apps;
 use prov_processes::dismissal;
@@ -198,7 +197,7 @@ async fn offboarding_page(
         @if let Some(problem) = &task.problem { p.warning { (problem) } }
         @if !task.accounts.is_empty() { (plan_rows(&task.accounts)) }
         @if task.status == "scheduled" {
-            @let suspendable: Vec<_> = task.accounts.iter().filter(|p| catalog::get(&p.app, true).is_ok_and(|a| a.capabilities.suspend)).collect();
+            @let suspendable: Vec<_> = task.accounts.iter().filter(|p| apps.services.catalog.get(&p.app).is_ok_and(|a| a.capabilities.suspend)).collect();
             @if !suspendable.is_empty() {
                 h2 { "Suspend or delete" }
                 form method="post" action={ "/console/team/" (member_id) "/offboarding" } {

@@ -7,7 +7,6 @@ use axum::extract::{Form, Query, State};
 use axum::routing::get;
 use maud::html;
 use prov_core::body::Unparsed;
-use prov_core::catalog;
 use prov_core::team;
 use prov_processes::Apps;
 use prov_processes::onboarding;
@@ -39,7 +38,7 @@ async fn onboarding_page(
 ) -> Page {
     let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let task = onboarding::view(&apps, &admin.access, &member_id).await?;
-    let name_of = |slug: &str| catalog::get(slug, true).map(|a| a.name).unwrap_or("");
+    let name_of = |slug: &str| apps.services.catalog.get(slug).map(|a| a.name).unwrap_or("");
     let body = html! {
         (notice(done_text(q.done.as_deref())))
         p { "For " a href={ "/console/team/" (member_id) } { (member.full_name()) } ". Status: " (badge(&label_of(task.status))) }

@@ -6,7 +6,6 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use prov_core::catalog;
 use prov_core::listing::ListQuery;
 use prov_core::team;
 use prov_processes::Apps;
@@ -117,7 +116,7 @@ async fn member_page(
                                 @if item.allowed_actions.contains(&"create") {
                                     form.inline method="post" action={ (back) "/apps/" (item.app) "/create" } {
                                         (csrf_field(&admin))
-                                        @if catalog::get(item.app, true).is_ok_and(|a| a.capabilities.work_email) {
+                                        @if apps.services.catalog.get(item.app).is_ok_and(|a| a.capabilities.work_email) {
                                             @let id = format!("work-email-{}", item.app);
                                             label for=(id) { "Work email in " (item.name) }
                                             input id=(id) name="work_email" type="email" required;

@@ -68,6 +68,8 @@ impl App {
             make(outbox.clone()),
             Arc::new(clock.clone()),
             Settings::new(BASE),
+            // Provisioning reads no app.
+            prov_core::catalog::Catalog::new(&[]),
         );
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await

@@ -185,9 +185,16 @@ async fn remove_moves_the_content_to_the_admin_then_deletes_without_force() {
         .expect(1)
         .mount(&server)
         .await;
-    // A user who is already gone.
+    // A user who is already gone: the move finds nothing, and the user's own resource says
+    // 404 too.
     Mock::given(method("PUT"))
         .and(path("/2.0/users/10/folders/0"))
+        .respond_with(error(404, "not_found"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/2.0/users/10"))
         .respond_with(error(404, "not_found"))
         .expect(1)
         .mount(&server)
@@ -195,6 +202,50 @@ async fn remove_moves_the_content_to_the_admin_then_deletes_without_force() {
     let (connector, _) = boxed(&server);
     connector.delete("9").await.unwrap();
     connector.delete("10").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_404_from_the_content_move_is_not_taken_for_a_removed_user() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2.0/users/me"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"type": "user", "id": "1", "role": "admin"})),
+        )
+        .mount(&server)
+        .await;
+    // The move's sub-resource answers 404 while the user is still there.
+    Mock::given(method("PUT"))
+        .and(path("/2.0/users/9/folders/0"))
+        .respond_with(error(404, "not_found"))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/2.0/users/9"))
+        .and(query_param("force", "false"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Box refuses to delete, without `force`, a user who still owns content (a 400
+    // `bad_request`, "User has managed content"): not removed.
+    Mock::given(method("PUT"))
+        .and(path("/2.0/users/11/folders/0"))
+        .respond_with(error(404, "not_found"))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/2.0/users/11"))
+        .respond_with(error(400, "bad_request"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = boxed(&server);
+    connector.delete("9").await.unwrap();
+    assert!(matches!(
+        connector.delete("11").await,
+        Err(ConnectorError::Invalid(why)) if why.contains("bad_request")
+    ));
 }
 
 #[tokio::test]

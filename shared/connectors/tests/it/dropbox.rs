@@ -264,6 +264,36 @@ async fn suspend_keeps_data_and_reactivating_an_active_member_is_no_error() {
 }
 
 #[tokio::test]
+async fn an_invited_member_is_not_suspended_and_the_refusal_says_why() {
+    let server = MockServer::start().await;
+    // Dropbox suspends only active members: `suspend_inactive_user` for an invited one.
+    rpc("members/suspend")
+        .respond_with(route_error("suspend_inactive_user"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    first_then(
+        &server,
+        || rpc("members/get_info_v2"),
+        ResponseTemplate::new(200).set_body_json(info("dbmid:1", "a@example.com", "invited")),
+        ResponseTemplate::new(200).set_body_json(info("dbmid:1", "a@example.com", "suspended")),
+    )
+    .await;
+    let (connector, _) = dropbox(&server);
+    match connector.suspend("dbmid:1").await {
+        Err(ConnectorError::Invalid(why)) => {
+            assert!(why.contains("has not joined") && why.contains("remove"), "{why}")
+        }
+        other => panic!("an invited member is not suspended: {other:?}"),
+    }
+    // The same refusal for a member who is suspended already: nothing to do.
+    assert_eq!(
+        connector.suspend("dbmid:1").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+}
+
+#[tokio::test]
 async fn remove_waits_for_its_job_and_a_missing_member_is_gone() {
     let server = MockServer::start().await;
     rpc("members/remove")

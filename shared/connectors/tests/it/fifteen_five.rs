@@ -65,7 +65,7 @@ async fn verify_reads_one_user_with_the_scim_token_and_a_wrong_token_is_refused(
 }
 
 #[tokio::test]
-async fn users_page_by_start_index_and_deactivated_users_are_removed() {
+async fn users_page_by_start_index_and_deactivated_users_are_suspended() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/scim/v2/Users"))
@@ -92,11 +92,12 @@ async fn users_page_by_start_index_and_deactivated_users_are_removed() {
     let first = connector.list(None).await.unwrap();
     assert_eq!(first.accounts[0].status, AccountStatus::Active);
     let second = connector.list(first.next.as_deref()).await.unwrap();
-    assert_eq!(second.accounts[0].status, AccountStatus::Deleted);
+    // Deactivated is reversible at 15Five (`active: true` again): suspended, not gone.
+    assert_eq!(second.accounts[0].status, AccountStatus::Suspended);
     assert_eq!(second.next, None);
     // SCIM shows only `active`: no invitation state, so "Invite Sent" is what was recorded.
     assert!(!connector.capabilities().shows_invites);
-    assert!(!connector.capabilities().suspend);
+    assert!(connector.capabilities().suspend && connector.capabilities().reactivate);
 }
 
 #[tokio::test]
@@ -212,6 +213,121 @@ async fn remove_deactivates_never_deletes_and_a_missing_user_is_done() {
     let (connector, _) = fifteen_five(&server, TOKEN);
     connector.delete("77").await.unwrap();
     connector.delete("404").await.unwrap();
+}
+
+#[tokio::test]
+async fn creating_a_deactivated_user_activates_them_again() {
+    let server = MockServer::start().await;
+    let inactive = user_resource("77", "ada@example.com", "Ada", "Lovelace", false);
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"ada@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(std::slice::from_ref(&inactive), 1, 1)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users/77"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(inactive))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/scim/v2/Users/77"))
+        .and(body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": true}}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "77",
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+            true,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = fifteen_five(&server, TOKEN);
+    let back = connector.create(&ada()).await.unwrap();
+    assert_eq!((back.id.as_str(), back.status), ("77", AccountStatus::Active));
+}
+
+#[tokio::test]
+async fn suspend_and_reactivate_set_active() {
+    let server = MockServer::start().await;
+    for active in [false, true] {
+        Mock::given(method("PATCH"))
+            .and(path("/scim/v2/Users/77"))
+            .and(body_json(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": active}}]
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+                "77",
+                "ada@example.com",
+                "Ada",
+                "Lovelace",
+                active,
+            )))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/scim/v2/Users/77")),
+        ResponseTemplate::new(200).set_body_json(user_resource(
+            "77",
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+            true,
+        )),
+        ResponseTemplate::new(200).set_body_json(user_resource(
+            "77",
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+            false,
+        )),
+    )
+    .await;
+    let (connector, _) = fifteen_five(&server, TOKEN);
+    assert_eq!(
+        connector.suspend("77").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("77").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn removing_a_user_already_deactivated_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users/77"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "77",
+            "ada@example.com",
+            "Ada",
+            "Lovelace",
+            false,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = fifteen_five(&server, TOKEN);
+    connector.delete("77").await.unwrap();
 }
 
 #[tokio::test]

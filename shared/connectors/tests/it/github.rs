@@ -88,6 +88,19 @@ async fn owns(server: &MockServer, orgs: &[&str]) {
         .await;
 }
 
+/// The token's user's own membership of `org` (`GET /user/memberships/orgs/{org}`).
+async fn membership_of(server: &MockServer, org: &str, role: &str, state: &str) {
+    let mut answer = membership(org, role);
+    answer["state"] = json!(state);
+    Mock::given(method("GET"))
+        .and(path(format!("/user/memberships/orgs/{org}")))
+        .and(header("authorization", "Bearer gh-test-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 async fn listing(server: &MockServer, listing: &str, page: &str, body: Value, link: Option<String>) {
     let mut answer = ResponseTemplate::new(200).set_body_json(body);
     if let Some(link) = link {
@@ -202,6 +215,7 @@ async fn a_refused_code_answered_with_http_200_is_a_refusal_not_a_parse_failure(
 async fn verify_finds_the_one_owned_organization_and_reads_a_member_with_githubs_headers() {
     let server = MockServer::start().await;
     owns(&server, &[ORG]).await;
+    membership_of(&server, ORG, "admin", "active").await;
     Mock::given(method("GET"))
         .and(path("/orgs/acme/members"))
         .and(query_param("per_page", "1"))
@@ -222,6 +236,7 @@ async fn verify_finds_the_one_owned_organization_and_reads_a_member_with_githubs
 async fn a_token_without_admin_org_fails_verification() {
     let server = MockServer::start().await;
     owns(&server, &[ORG]).await;
+    membership_of(&server, ORG, "admin", "active").await;
     Mock::given(method("GET"))
         .and(path("/orgs/acme/members"))
         .respond_with(
@@ -285,21 +300,22 @@ async fn owning_several_organizations_is_refused_naming_them() {
 async fn a_named_organization_is_used_without_discovery_and_a_hidden_one_is_unauthorized() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/orgs/ghost/members"))
+        .and(path("/user/memberships/orgs/ghost"))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "message": "Not Found", "documentation_url": "https://docs.github.com/rest/orgs/members#list-organization-members", "status": "404"
+            "message": "Not Found", "documentation_url": "https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user", "status": "404"
         })))
         .expect(1)
         .mount(&server)
         .await;
     let (connector, _) = github_of(&server, "ghost");
     match connector.verify().await {
-        Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("ghost"), "{why}"),
+        Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("`ghost`"), "{why}"),
         other => panic!("expected Unauthorized, got {other:?}"),
     }
-    // Nothing asked for the token's memberships.
+    // The named organization is checked; no discovery of the token's memberships.
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url.path(), "/user/memberships/orgs/ghost");
     let spec = registry::spec("github").unwrap();
     let (http, _) = vendor_http(&server, HOSTS);
     let auth = Arc::new(prov_connectors::http::StaticAuth::bearer(&SecretString::from(
@@ -312,6 +328,52 @@ async fn a_named_organization_is_used_without_discovery_and_a_hidden_one_is_unau
                 .is_err(),
             "{bad}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_member_who_does_not_own_the_named_organization_is_refused_at_connect() {
+    let server = MockServer::start().await;
+    membership_of(&server, "acme", "member", "active").await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/members"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-oauth-scopes", "admin:org")
+                .set_body_json(json!([member("octocat")])),
+        )
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = github_of(&server, "acme");
+    match connector.verify().await {
+        Err(ConnectorError::Unauthorized(why)) => {
+            assert!(why.contains("not an owner") && why.contains("`acme`"), "{why}")
+        }
+        other => panic!("a non-owner is refused: {other:?}"),
+    }
+    // A pending owner (invited, not accepted) is no owner yet either.
+    let server = MockServer::start().await;
+    membership_of(&server, "acme", "admin", "pending").await;
+    let (connector, _) = github_of(&server, "acme");
+    assert!(matches!(
+        connector.verify().await,
+        Err(ConnectorError::Unauthorized(why)) if why.contains("pending")
+    ));
+}
+
+#[tokio::test]
+async fn a_discovery_refused_as_not_found_names_no_empty_organization() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user/memberships/orgs"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    let (connector, _) = github(&server);
+    match connector.verify().await {
+        Err(ConnectorError::Unauthorized(why)) => assert!(!why.contains("``"), "{why}"),
+        other => panic!("expected Unauthorized, got {other:?}"),
     }
 }
 
@@ -715,6 +777,7 @@ async fn an_organization_restricting_oauth_apps_says_an_owner_must_approve() {
         })))
         .mount(&server)
         .await;
+    membership_of(&server, ORG, "admin", "active").await;
     let (connector, _) = github_of(&server, ORG);
     match connector.verify().await {
         Err(ConnectorError::Unauthorized(why)) => assert!(why.contains("must approve"), "{why}"),

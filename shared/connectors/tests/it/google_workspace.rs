@@ -673,6 +673,35 @@ async fn add_to_group_posts_the_users_primary_email_and_already_a_member_is_fine
 }
 
 #[tokio::test]
+async fn a_404_of_the_domains_or_of_a_group_never_reads_as_a_missing_account() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/customer/my_customer/domains")))
+        .respond_with(not_found())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(api("/users/1001")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("1001", "ada@acme.com", false, false)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(api("/groups/gone/members")))
+        .respond_with(not_found())
+        .mount(&server)
+        .await;
+    let (connector, _) = google(&server);
+    match connector.work_email_domains().await {
+        Err(ConnectorError::Invalid(why)) => assert!(why.contains("domains"), "{why}"),
+        other => panic!("the domains' 404 says what was not found: {other:?}"),
+    }
+    match connector.add_to_group("1001", "gone").await {
+        Err(ConnectorError::Invalid(why)) => assert!(why.contains("group `gone`"), "{why}"),
+        other => panic!("the group's 404 says what was not found: {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_non_admin_token_is_refused_at_verification() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -38,6 +38,17 @@ fn lastpass(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) 
     lastpass_in(server, "us", HASH)
 }
 
+/// A connection whose admin chose LastPass's destructive delete as the removal.
+fn lastpass_deleting(server: &MockServer) -> (Box<dyn Connector>, Arc<RecordingSleeper>) {
+    api_key_connector(
+        server,
+        "lastpass",
+        &["lastpass.com"],
+        &[("cid", "1234567"), ("removal", "delete_account")],
+        &[("provhash", HASH)],
+    )
+}
+
 /// The whole body LastPass documents for `cmd`: credentials, command, data.
 fn body(cmd: &str, data: Value) -> Value {
     json!({"cid": CID, "provhash": HASH, "cmd": cmd, "data": data})
@@ -486,7 +497,7 @@ async fn an_invited_user_reads_active_once_they_have_signed_in() {
 }
 
 #[tokio::test]
-async fn delete_deletes_the_account_with_deleteaction_2() {
+async fn delete_removes_the_user_from_the_company_with_deleteaction_1() {
     let server = MockServer::start().await;
     lookup("ada@example.com")
         .respond_with(users(&[(
@@ -494,6 +505,30 @@ async fn delete_deletes_the_account_with_deleteaction_2() {
             user("ada@example.com", "Ada Lovelace", false, false),
         )]))
         .expect(1)
+        .mount(&server)
+        .await;
+    // "Remove the user from your LastPass Business account but keep the account itself
+    // active": the person's own vault survives.
+    command(
+        "deluser",
+        json!({"username": "ada@example.com", "deleteaction": 1}),
+    )
+    .respond_with(ok())
+    .expect(1)
+    .mount(&server)
+    .await;
+    let (connector, _) = lastpass(&server);
+    connector.delete("ada@example.com").await.unwrap();
+}
+
+#[tokio::test]
+async fn only_a_connection_that_chose_it_deletes_the_account_with_deleteaction_2() {
+    let server = MockServer::start().await;
+    lookup("ada@example.com")
+        .respond_with(users(&[(
+            "103",
+            user("ada@example.com", "Ada Lovelace", false, false),
+        )]))
         .mount(&server)
         .await;
     command(
@@ -504,8 +539,75 @@ async fn delete_deletes_the_account_with_deleteaction_2() {
     .expect(1)
     .mount(&server)
     .await;
-    let (connector, _) = lastpass(&server);
+    let (connector, _) = lastpass_deleting(&server);
     connector.delete("ada@example.com").await.unwrap();
+    let check = registry::spec("lastpass").unwrap().check;
+    let mut tenant = tenant_of(None, "1234567");
+    tenant.insert("removal".to_owned(), "wipe".to_owned());
+    assert!(check(&tenant, "provhash", HASH).is_err());
+}
+
+#[tokio::test]
+async fn suspend_disables_and_reactivate_enables_the_user() {
+    let server = MockServer::start().await;
+    command("disableuser", json!(["ada@example.com"]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "success", "disabled_users": ["ada@example.com"]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    command("enableuser", json!(["ada@example.com"]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "success", "enabled_users": ["ada@example.com"]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    first_then(
+        &server,
+        || lookup("ada@example.com"),
+        users(&[("103", user("ada@example.com", "Ada Lovelace", true, false))]),
+        users(&[("103", user("ada@example.com", "Ada Lovelace", false, false))]),
+    )
+    .await;
+    let (connector, _) = lastpass(&server);
+    let caps = connector.capabilities();
+    assert!(caps.suspend && caps.reactivate);
+    assert_eq!(
+        connector.suspend("ada@example.com").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("ada@example.com").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn a_disable_that_leaves_the_user_enabled_is_no_suspension() {
+    let server = MockServer::start().await;
+    command("disableuser", json!(["ada@example.com"]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "success", "unchanged_users": ["ada@example.com"]})),
+        )
+        .mount(&server)
+        .await;
+    lookup("ada@example.com")
+        .respond_with(users(&[(
+            "103",
+            user("ada@example.com", "Ada Lovelace", false, false),
+        )]))
+        .mount(&server)
+        .await;
+    let (connector, _) = lastpass(&server);
+    assert!(matches!(
+        connector.suspend("ada@example.com").await,
+        Err(ConnectorError::Invalid(why)) if why.contains("disabled")
+    ));
 }
 
 #[tokio::test]
@@ -528,7 +630,7 @@ async fn delete_of_an_invitation_not_yet_accepted_withdraws_it_with_deleteaction
     .await;
     command(
         "deluser",
-        json!({"username": "ada@example.com", "deleteaction": 2}),
+        json!({"username": "ada@example.com", "deleteaction": 1}),
     )
     .respond_with(ok())
     .expect(0)
@@ -539,7 +641,7 @@ async fn delete_of_an_invitation_not_yet_accepted_withdraws_it_with_deleteaction
 }
 
 #[tokio::test]
-async fn delete_of_a_user_lastpass_will_not_uninvite_deletes_the_account() {
+async fn delete_of_a_user_lastpass_will_not_uninvite_removes_them_from_the_company() {
     let server = MockServer::start().await;
     lookup("ada@example.com")
         .respond_with(users(&[(
@@ -558,7 +660,7 @@ async fn delete_of_a_user_lastpass_will_not_uninvite_deletes_the_account() {
     .await;
     command(
         "deluser",
-        json!({"username": "ada@example.com", "deleteaction": 2}),
+        json!({"username": "ada@example.com", "deleteaction": 1}),
     )
     .respond_with(ok())
     .expect(1)
@@ -591,7 +693,7 @@ async fn delete_of_a_missing_user_is_done() {
         .await;
     command(
         "deluser",
-        json!({"username": "ada@example.com", "deleteaction": 2}),
+        json!({"username": "ada@example.com", "deleteaction": 1}),
     )
     .respond_with(fail("User does not exist"))
     .expect(1)
@@ -661,7 +763,7 @@ async fn a_lasting_rate_limit_is_rate_limited() {
 }
 
 #[tokio::test]
-async fn a_full_seat_count_is_plan_required_and_suspend_is_unsupported() {
+async fn a_full_seat_count_is_plan_required() {
     let server = MockServer::start().await;
     lookup("ada@example.com")
         .respond_with(nobody())
@@ -679,10 +781,5 @@ async fn a_full_seat_count_is_plan_required_and_suspend_is_unsupported() {
         connector.create(&ada()).await,
         Err(ConnectorError::PlanRequired(_))
     ));
-    assert_eq!(
-        connector.suspend("ada@example.com").await,
-        Err(ConnectorError::Unsupported("suspend"))
-    );
-    assert!(!connector.capabilities().suspend);
     assert!(connector.capabilities().shows_invites);
 }

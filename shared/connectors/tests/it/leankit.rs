@@ -9,7 +9,9 @@ use std::time::Duration;
 use prov_connectors::registry::{self, Tenant};
 use prov_connectors::{AccountStatus, Connector, ConnectorError, NewAccount};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{
+    body_json, body_partial_json, header, method, path, query_param, query_param_is_missing,
+};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::{RecordingSleeper, api_key_connector, first_then};
@@ -413,24 +415,55 @@ async fn a_user_gone_from_leankit_is_not_found() {
 }
 
 #[tokio::test]
-async fn suspend_and_reactivate_are_not_offered() {
+async fn suspend_and_reactivate_set_enabled() {
     let server = MockServer::start().await;
+    let with_enabled = |enabled: bool| {
+        let mut u = user("25012", "ada@example.com", Some(SEEN));
+        u["enabled"] = json!(enabled);
+        u
+    };
+    for enabled in [false, true] {
+        Mock::given(method("PATCH"))
+            .and(path("/io/user/25012"))
+            .and(header("authorization", "Bearer lk-test-token"))
+            .and(body_json(json!({"enabled": enabled})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(with_enabled(enabled)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
     let (connector, _) = leankit(&server, TOKEN);
     let caps = connector.capabilities();
-    assert!(caps.create && caps.delete && caps.shows_invites);
-    assert!(!caps.suspend && !caps.reactivate);
+    assert!(caps.create && caps.delete && caps.shows_invites && caps.suspend && caps.reactivate);
+    assert_eq!(
+        connector.suspend("25012").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("25012").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn suspending_a_missing_user_is_not_found_and_an_unchanged_answer_is_no_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path("/io/user/404404"))
+        .respond_with(error(404, "Not Found"))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/io/user/25012"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("25012", "ada@example.com", Some(SEEN))))
+        .mount(&server)
+        .await;
+    let (connector, _) = leankit(&server, TOKEN);
+    assert_eq!(connector.suspend("404404").await, Err(ConnectorError::NotFound));
     assert!(matches!(
         connector.suspend("25012").await,
-        Err(ConnectorError::Unsupported("suspend"))
+        Err(ConnectorError::Transient(why)) if why.contains("enabled")
     ));
-    assert!(matches!(
-        connector.reactivate("25012").await,
-        Err(ConnectorError::Unsupported("reactivate"))
-    ));
-    assert!(
-        server.received_requests().await.unwrap().is_empty(),
-        "nothing is sent to LeanKit"
-    );
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod microsoft_365;
 mod okta;
 mod plumbing;
 mod refresh;
+mod registry;
 mod salesforce;
 mod sauce_labs;
 mod scim;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{RecordingSleeper, api_key_connector};
+use crate::support::{RecordingSleeper, api_key_connector, first_then};
 
 const ORG: &str = "https://acme.okta.com";
 
@@ -202,10 +202,6 @@ async fn delete_deactivates_then_deletes_and_a_missing_user_is_fine() {
     let (connector, _) = okta(&server, "good-token");
     connector.delete("00u1").await.unwrap();
     connector.delete("00u404").await.unwrap();
-    assert!(matches!(
-        connector.suspend("00u1").await,
-        Err(ConnectorError::Unsupported(_))
-    ));
     let order: Vec<String> = server
         .received_requests()
         .await
@@ -220,6 +216,109 @@ async fn delete_deactivates_then_deletes_and_a_missing_user_is_fine() {
             "POST /api/v1/users/00u1/lifecycle/deactivate",
             "DELETE /api/v1/users/00u1"
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_404_of_the_deactivation_still_sends_the_user_s_delete() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u1", "a@example.com", "ACTIVE")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/00u1/lifecycle/deactivate"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(
+                json!({"errorCode": "E0000007", "errorSummary": "Not found: Resource not found"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v1/users/00u1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    connector.delete("00u1").await.unwrap();
+}
+
+#[tokio::test]
+async fn suspend_and_unsuspend_are_lifecycle_operations() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/00u1/lifecycle/suspend"))
+        .and(header("authorization", "SSWS good-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/00u1/lifecycle/unsuspend"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/api/v1/users/00u1")),
+        ResponseTemplate::new(200).set_body_json(user("00u1", "a@example.com", "SUSPENDED")),
+        ResponseTemplate::new(200).set_body_json(user("00u1", "a@example.com", "ACTIVE")),
+    )
+    .await;
+    let (connector, _) = okta(&server, "good-token");
+    let caps = connector.capabilities();
+    assert!(caps.suspend && caps.reactivate);
+    assert_eq!(
+        connector.suspend("00u1").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("00u1").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn only_an_active_user_is_suspended_and_the_refusal_names_the_status() {
+    let server = MockServer::start().await;
+    let refusal = ResponseTemplate::new(400).set_body_json(json!({
+        "errorCode": "E0000001", "errorSummary": "Api validation failed: user",
+        "errorCauses": [{"errorSummary": "Cannot suspend a user that is not active"}]
+    }));
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/00u2/lifecycle/suspend"))
+        .respond_with(refusal.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u2", "b@example.com", "PROVISIONED")))
+        .mount(&server)
+        .await;
+    // Suspended already: the same refusal is no error.
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/00u3/lifecycle/suspend"))
+        .respond_with(refusal)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/00u3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("00u3", "c@example.com", "SUSPENDED")))
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    match connector.suspend("00u2").await {
+        Err(ConnectorError::Invalid(why)) => assert!(why.contains("PROVISIONED"), "{why}"),
+        other => panic!("a pending user is not suspended: {other:?}"),
+    }
+    assert_eq!(
+        connector.suspend("00u3").await.unwrap().status,
+        AccountStatus::Suspended
     );
 }
 

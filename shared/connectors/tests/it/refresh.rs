@@ -83,13 +83,13 @@ async fn every_oauth_app_refreshes_at_its_own_token_endpoint_in_its_vendors_shap
         let Some(oauth) = spec.oauth else { continue };
         // GitHub OAuth-app tokens do not expire and come without a refresh token: a 401
         // there means the token was revoked (the connector says to reconnect).
-        if spec.slug == "github" {
+        if spec.slug() == "github" {
             continue;
         }
         for environment in oauth.environment_names() {
             let environment = (environment != PRODUCTION).then_some(environment);
-            refreshes(spec.slug, environment).await;
-            checked.push((spec.slug, environment));
+            refreshes(spec.slug(), environment).await;
+            checked.push((spec.slug(), environment));
         }
     }
     // The OAuth apps of the product (and their test environments), none forgotten.

@@ -167,6 +167,7 @@ async fn users_page_through_the_orgs_scim_api() {
         .respond_with(ResponseTemplate::new(200).set_body_json(list(&[b], 2, 2)))
         .mount(&server)
         .await;
+    sign_ins(&server, &["005A"], &[("005A", Some(SEEN))]).await;
     let (connector, _) = salesforce(&server);
     let first = connector.list(None).await.unwrap();
     assert_eq!(first.accounts[0].status, AccountStatus::Active);
@@ -182,6 +183,14 @@ async fn create_gives_the_standard_user_profile() {
     Mock::given(method("GET"))
         .and(path("/services/scim/v2/Users"))
         .and(query_param("filter", "userName eq \"ada@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[], 1, 0)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Nobody's emails hold the address either.
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(list(&[], 1, 0)))
         .expect(1)
         .mount(&server)
@@ -206,7 +215,7 @@ async fn create_gives_the_standard_user_profile() {
             "entitlements": [{"value": "00eSTD"}]
         })))
         .respond_with(ResponseTemplate::new(201).set_body_json(user_resource(
-            "005NEW",
+            NEW_ID,
             "ada@example.com",
             "Ada",
             "Lovelace",
@@ -215,6 +224,8 @@ async fn create_gives_the_standard_user_profile() {
         .expect(1)
         .mount(&server)
         .await;
+    // The new user has not signed in yet.
+    sign_ins(&server, &[NEW_ID], &[(NEW_ID, None)]).await;
     let (connector, _) = salesforce(&server);
     let created = connector
         .create(&NewAccount {
@@ -224,9 +235,88 @@ async fn create_gives_the_standard_user_profile() {
         })
         .await
         .unwrap();
-    assert_eq!(created.id, "005NEW");
-    // SCIM shows no invitation: the service keeps the "Invite Sent" it recorded.
-    assert!(!connector.capabilities().shows_invites);
+    assert_eq!(
+        (created.id.as_str(), created.status),
+        (NEW_ID, AccountStatus::InviteSent)
+    );
+    assert!(connector.capabilities().shows_invites);
+}
+
+const NEW_ID: &str = "005000000000NEWAAA";
+
+/// The sign-in query of `ids` (in order), answered with each user's `LastLoginDate`.
+async fn sign_ins(server: &MockServer, ids: &[&str], answer: &[(&str, Option<&str>)]) {
+    sign_ins_times(server, ids, answer, 1).await;
+}
+
+const SEEN: &str = "2024-05-02T09:30:00.000+0000";
+
+/// As `sign_ins`, asked `times` times.
+async fn sign_ins_times(server: &MockServer, ids: &[&str], answer: &[(&str, Option<&str>)], times: u64) {
+    let soql = format!(
+        "SELECT Id, LastLoginDate FROM User WHERE Id IN ('{}')",
+        ids.join("','")
+    );
+    let records: Vec<serde_json::Value> = answer
+        .iter()
+        .map(|(id, at)| json!({"attributes": {"type": "User"}, "Id": id, "LastLoginDate": at}))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/services/data/v62.0/query"))
+        .and(query_param("q", soql.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"totalSize": records.len(), "done": true, "records": records})),
+        )
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn an_active_user_who_never_signed_in_is_invite_sent() {
+    let server = MockServer::start().await;
+    let signed_in = "005000000000AAAAAA";
+    let never = "005000000000BBBBBB";
+    let gone = "005000000000CCCCCC";
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(
+            &[
+                user_resource(signed_in, "a@example.com", "A", "One", true),
+                user_resource(never, "b@example.com", "B", "Two", true),
+                user_resource(gone, "c@example.com", "C", "Three", false),
+            ],
+            1,
+            3,
+        )))
+        .mount(&server)
+        .await;
+    // Only the active users are asked about; a deactivated one stays removed.
+    sign_ins(
+        &server,
+        &[signed_in, never],
+        &[(signed_in, Some("2024-05-02T09:30:00.000+0000")), (never, None)],
+    )
+    .await;
+    let (connector, _) = salesforce(&server);
+    let statuses: Vec<_> = connector
+        .list(None)
+        .await
+        .unwrap()
+        .accounts
+        .into_iter()
+        .map(|a| a.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            AccountStatus::Active,
+            AccountStatus::InviteSent,
+            AccountStatus::Deleted
+        ]
+    );
 }
 
 #[tokio::test]
@@ -248,10 +338,12 @@ async fn create_of_an_existing_user_queries_and_posts_nothing() {
         .mount(&server)
         .await;
     Mock::given(path("/services/data/v62.0/query"))
+        .and(query_param("q", PROFILE_QUERY))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
         .await;
+    sign_ins(&server, &["005OLD"], &[("005OLD", Some(SEEN))]).await;
     let (connector, _) = salesforce(&server);
     let found = connector
         .create(&NewAccount {
@@ -262,6 +354,102 @@ async fn create_of_an_existing_user_queries_and_posts_nothing() {
         .await
         .unwrap();
     assert_eq!(found.id, "005OLD");
+}
+
+/// A Salesforce user whose username is not their email.
+fn user_named(id: &str, username: &str, email: &str, active: bool) -> serde_json::Value {
+    let mut user = user_resource(id, email, "Lin", "Chen", active);
+    user["userName"] = json!(username);
+    user
+}
+
+fn lin() -> NewAccount {
+    NewAccount {
+        email: "lin@example.com".into(),
+        first_name: "Lin".into(),
+        last_name: "Chen".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_user_whose_username_is_not_the_email_is_found_by_the_email() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[], 1, 0)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
+        .and(query_param("count", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(
+            &[
+                user_resource("005A", "a@example.com", "A", "One", true),
+                user_named("005LIN", "lin.chen@acme.example", "lin@example.com", true),
+            ],
+            1,
+            2,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    sign_ins_times(&server, &["005LIN"], &[("005LIN", Some(SEEN))], 2).await;
+    let (connector, _) = salesforce(&server);
+    let found = connector.find_by_email("lin@example.com").await.unwrap().unwrap();
+    assert_eq!(found.id, "005LIN");
+    assert_eq!(connector.create(&lin()).await.unwrap().id, "005LIN");
+}
+
+#[tokio::test]
+async fn creating_a_deactivated_user_activates_them_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(
+            &[user_resource("005LIN", "lin@example.com", "Lin", "Chen", false)],
+            1,
+            1,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/scim/v2/Users/005LIN"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "005LIN",
+            "lin@example.com",
+            "Lin",
+            "Chen",
+            false,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/services/scim/v2/Users/005LIN"))
+        .and(body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": true}}]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_resource(
+            "005LIN",
+            "lin@example.com",
+            "Lin",
+            "Chen",
+            true,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    sign_ins(&server, &["005LIN"], &[("005LIN", Some(SEEN))]).await;
+    let (connector, _) = salesforce(&server);
+    let back = connector.create(&lin()).await.unwrap();
+    assert_eq!((back.id.as_str(), back.status), ("005LIN", AccountStatus::Active));
 }
 
 #[tokio::test]

@@ -70,6 +70,21 @@ fn ada() -> NewAccount {
     }
 }
 
+/// The organization's teams as "Get Teams" answers: each names the organization
+/// (`org_uuid`), whose id a new user needs.
+async fn teams(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/team-management/v1/teams/"))
+        .and(header("authorization", BASIC))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "links": {}, "count": 1,
+            "results": [{"id": "t1", "name": "Default", "settings": {"virtual_machines": 25, "real_devices": 0, "live_only": false},
+                         "group": {}, "is_default": true, "org_uuid": "org1", "user_count": 3}]
+        })))
+        .mount(server)
+        .await;
+}
+
 /// The JSON bodies of the POSTs to the users collection, in order.
 async fn posted_users(server: &MockServer) -> Vec<Value> {
     server
@@ -183,7 +198,7 @@ async fn a_user_who_is_not_an_organization_admin_is_refused_at_verification() {
 }
 
 #[tokio::test]
-async fn users_page_by_limit_and_offset_and_deactivated_users_read_as_deleted() {
+async fn users_page_by_limit_and_offset_and_deactivated_users_read_as_suspended() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(USERS))
@@ -216,7 +231,8 @@ async fn users_page_by_limit_and_offset_and_deactivated_users_read_as_deleted() 
     let (connector, _) = sauce(&server);
     let first = connector.list(None).await.unwrap();
     let statuses: Vec<_> = first.accounts.iter().map(|a| a.status).collect();
-    assert_eq!(statuses, [AccountStatus::Active, AccountStatus::Deleted]);
+    // "Deactivate a User: Suspends the specified user's account".
+    assert_eq!(statuses, [AccountStatus::Active, AccountStatus::Suspended]);
     assert_eq!(first.accounts[0].email.as_deref(), Some("a@example.com"));
     assert_eq!(first.next.as_deref(), Some("2"));
     let second = connector.list(first.next.as_deref()).await.unwrap();
@@ -248,6 +264,7 @@ async fn find_by_email_searches_the_phrase_and_matches_the_whole_email() {
 #[tokio::test]
 async fn create_posts_a_member_with_a_derived_username_and_a_strong_password() {
     let server = MockServer::start().await;
+    teams(&server).await;
     Mock::given(method("GET"))
         .and(path(USERS))
         .and(query_param("phrase", "ada@example.com"))
@@ -260,7 +277,7 @@ async fn create_posts_a_member_with_a_derived_username_and_a_strong_password() {
         .and(header("content-type", "application/json"))
         .and(body_partial_json(json!({
             "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-            "username": "ada-example", "role": 3
+            "username": "ada-example", "organization": "org1", "role": 3
         })))
         .respond_with(ResponseTemplate::new(201).set_body_json(user("u9", "ada@example.com", true)))
         .expect(1)
@@ -279,8 +296,16 @@ async fn create_posts_a_member_with_a_derived_username_and_a_strong_password() {
     fields.sort_unstable();
     assert_eq!(
         fields,
-        ["email", "first_name", "last_name", "password", "role", "username"],
-        "no organization (the newer docs drop it) and no team (the default team)"
+        [
+            "email",
+            "first_name",
+            "last_name",
+            "organization",
+            "password",
+            "role",
+            "username"
+        ],
+        "the parameter table's required fields; no team (optional)"
     );
     let password = body["password"].as_str().unwrap();
     assert!(password.len() >= 8 && !password.contains(' '));
@@ -317,6 +342,7 @@ async fn create_of_an_existing_email_returns_that_user_without_posting() {
 #[tokio::test]
 async fn create_when_the_email_is_taken_meanwhile_returns_that_user() {
     let server = MockServer::start().await;
+    teams(&server).await;
     // The first lookup misses (an earlier attempt is creating it), the POST says the email
     // exists, the second lookup finds it.
     first_then(
@@ -346,6 +372,7 @@ async fn create_when_the_email_is_taken_meanwhile_returns_that_user() {
 #[tokio::test]
 async fn a_username_taken_elsewhere_is_retried_with_the_emails_hash() {
     let server = MockServer::start().await;
+    teams(&server).await;
     Mock::given(method("GET"))
         .and(path(USERS))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], 0, None)))
@@ -384,6 +411,7 @@ async fn a_username_taken_elsewhere_is_retried_with_the_emails_hash() {
 #[tokio::test]
 async fn a_refused_create_says_why_without_the_password() {
     let server = MockServer::start().await;
+    teams(&server).await;
     Mock::given(method("GET"))
         .and(path(USERS))
         .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], 0, None)))
@@ -416,20 +444,40 @@ async fn sauce_labs_has_no_pending_invitations_users_are_active_at_once() {
         .await;
     let (connector, _) = sauce(&server);
     let caps = connector.capabilities();
-    assert!(!caps.shows_invites && !caps.suspend && !caps.reactivate);
-    assert!(caps.create && caps.delete);
+    assert!(!caps.shows_invites);
+    assert!(caps.create && caps.delete && caps.suspend && caps.reactivate);
     assert_eq!(
         connector.get("u9").await.unwrap().unwrap().status,
         AccountStatus::Active
     );
-    assert!(matches!(
-        connector.suspend("u9").await,
-        Err(ConnectorError::Unsupported(_))
-    ));
-    assert!(matches!(
-        connector.reactivate("u9").await,
-        Err(ConnectorError::Unsupported(_))
-    ));
+}
+
+#[tokio::test]
+async fn suspend_deactivates_and_reactivate_activates() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team-management/v1/users/u9/deactivate/"))
+        .and(header("authorization", BASIC))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("u9", "ada@example.com", false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/team-management/v1/users/u9/activate/"))
+        .and(header("authorization", BASIC))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("u9", "ada@example.com", true)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = sauce(&server);
+    assert_eq!(
+        connector.suspend("u9").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("u9").await.unwrap().status,
+        AccountStatus::Active
+    );
 }
 
 #[tokio::test]
@@ -481,8 +529,30 @@ async fn delete_of_a_missing_user_is_done() {
         .expect(1)
         .mount(&server)
         .await;
+    // Gone is what the user's own resource says.
+    Mock::given(method("GET"))
+        .and(path("/team-management/v1/users/u404/"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A 404 from the action while the user is still there is no removal.
+    Mock::given(method("POST"))
+        .and(path("/team-management/v1/users/u7/deactivate/"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/team-management/v1/users/u7/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("u7", "g@example.com", true)))
+        .mount(&server)
+        .await;
     let (connector, _) = sauce(&server);
     connector.delete("u404").await.unwrap();
+    assert!(matches!(
+        connector.delete("u7").await,
+        Err(ConnectorError::Invalid(why)) if why.contains("still")
+    ));
 }
 
 #[tokio::test]

@@ -179,7 +179,15 @@ async fn create_looks_up_first_and_sends_the_documented_user() {
     Mock::given(method("GET"))
         .and(path("/scim/v2/Users"))
         .and(query_param("filter", "userName eq \"ada@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(empty.clone()))
+        .mount(&server)
+        .await;
+    // A member's userName is their Slack username: the listing's emails are searched too.
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(empty))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -231,6 +239,152 @@ async fn create_of_an_existing_member_returns_it_without_a_post() {
         last_name: "7".into(),
     };
     assert_eq!(connector.create(&existing).await.unwrap().id, "U7");
+}
+
+/// A Slack member as SCIM lists them: `userName` is their Slack username, the email is in
+/// `emails`.
+fn member(id: &str, username: &str, email: &str, active: bool) -> serde_json::Value {
+    let mut user = user_resource(id, email, "Lin", "Chen", active);
+    user["userName"] = json!(username);
+    user
+}
+
+fn list_of(users: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": users.len(),
+           "startIndex": 1, "itemsPerPage": users.len(), "Resources": users})
+}
+
+fn lin() -> NewAccount {
+    NewAccount {
+        email: "lin@example.com".into(),
+        first_name: "Lin".into(),
+        last_name: "Chen".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_member_under_another_username_is_found_by_email_not_posted() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list_of(vec![])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Two pages of the listing; Lin is on the second.
+    let first: Vec<_> = (1..=100)
+        .map(|i| {
+            member(
+                &format!("U{i}"),
+                &format!("p{i}"),
+                &format!("p{i}@example.com"),
+                true,
+            )
+        })
+        .collect();
+    let mut page_one = list_of(first);
+    page_one["totalResults"] = json!(101);
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
+        .and(query_param("count", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page_one))
+        .mount(&server)
+        .await;
+    let mut page_two = list_of(vec![member("U777", "lin", "Lin@Example.com", true)]);
+    page_two["startIndex"] = json!(101);
+    page_two["totalResults"] = json!(101);
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("startIndex", "101"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page_two))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = slack_connector(&server);
+    let found = connector.create(&lin()).await.unwrap();
+    assert_eq!((found.id.as_str(), found.status), ("U777", AccountStatus::Active));
+}
+
+#[tokio::test]
+async fn email_taken_adopts_the_member_who_has_the_email() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list_of(vec![])))
+        .mount(&server)
+        .await;
+    // Not listed yet at the lookup; Slack then refuses the email as taken, and lists them.
+    crate::support::first_then(
+        &server,
+        || {
+            Mock::given(method("GET"))
+                .and(path("/scim/v2/Users"))
+                .and(query_param("startIndex", "1"))
+        },
+        ResponseTemplate::new(200).set_body_json(list_of(vec![])),
+        ResponseTemplate::new(200).set_body_json(list_of(vec![member("U8", "lin", "lin@example.com", true)])),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/scim/v2/Users"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "409", "detail": "email_taken"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = slack_connector(&server);
+    assert_eq!(connector.create(&lin()).await.unwrap().id, "U8");
+}
+
+#[tokio::test]
+async fn creating_a_deactivated_member_reactivates_them() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("filter", "userName eq \"lin@example.com\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list_of(vec![])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(query_param("startIndex", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list_of(vec![member(
+            "U8",
+            "lin",
+            "lin@example.com",
+            false,
+        )])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users/U8"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(member("U8", "lin", "lin@example.com", false)))
+        .mount(&server)
+        .await;
+    // SCIM PATCH sets `active` back to true (Slack's DELETE set it false).
+    Mock::given(method("PATCH"))
+        .and(path("/scim/v2/Users/U8"))
+        .and(body_string_contains("\"active\":true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(member("U8", "lin", "lin@example.com", true)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (connector, _) = slack_connector(&server);
+    let back = connector.create(&lin()).await.unwrap();
+    assert_eq!((back.id.as_str(), back.status), ("U8", AccountStatus::Active));
 }
 
 #[tokio::test]

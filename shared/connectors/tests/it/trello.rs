@@ -409,24 +409,60 @@ async fn an_invitation_is_pending_until_accepted_then_active() {
 }
 
 #[tokio::test]
-async fn suspend_and_reactivate_are_not_offered() {
+async fn suspend_and_reactivate_deactivate_the_member_in_the_workspace() {
     let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let bob = "5f00000000000000000000b1";
+    for value in ["true", "false"] {
+        Mock::given(method("PUT"))
+            .and(path(format!(
+                "/1/organizations/acme_team/members/{bob}/deactivated"
+            )))
+            .and(query_param("value", value))
+            .and(query_param_is_missing("token"))
+            .and(Authorized(AUTHORIZATION))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": bob})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    first_then(
+        &server,
+        memberships,
+        ResponseTemplate::new(200).set_body_json(json!([
+            admin(),
+            membership(bob, "Bob Byte", "normal", false, true)
+        ])),
+        ResponseTemplate::new(200).set_body_json(json!([
+            admin(),
+            membership(bob, "Bob Byte", "normal", false, false)
+        ])),
+    )
+    .await;
     let (connector, _) = trello(&server, TOKEN);
     let caps = connector.capabilities();
-    assert!(caps.create && caps.delete && caps.shows_invites);
-    assert!(!caps.suspend && !caps.reactivate);
+    assert!(caps.create && caps.delete && caps.shows_invites && caps.suspend && caps.reactivate);
     assert_eq!(
-        connector.suspend("5f00000000000000000000b1").await,
-        Err(ConnectorError::Unsupported("suspend"))
+        connector.suspend(bob).await.unwrap().status,
+        AccountStatus::Suspended
     );
     assert_eq!(
-        connector.reactivate("5f00000000000000000000b1").await,
-        Err(ConnectorError::Unsupported("reactivate"))
+        connector.reactivate(bob).await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn suspend_of_a_member_not_in_the_workspace_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("invalid id"))
+        .mount(&server)
+        .await;
+    members_now(&server, json!([admin()])).await;
+    let (connector, _) = trello(&server, TOKEN);
+    assert_eq!(
+        connector.suspend("5f00000000000000000000zz").await,
+        Err(ConnectorError::NotFound)
     );
 }
 

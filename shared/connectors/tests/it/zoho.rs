@@ -609,6 +609,79 @@ async fn desk_remove_of_a_missing_or_deactivated_agent_is_done() {
 }
 
 #[tokio::test]
+async fn desk_remove_trusts_only_the_agent_s_own_resource_for_gone() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    desk_orgs(&server, "PROFESSIONAL").await;
+    // The deactivation answers 404, yet the agent still reads as active: not removed.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/agents/4001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(agent(
+            "4001",
+            "ada@example.com",
+            "ACTIVE",
+            true,
+        )))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agents/4001/deactivate"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The same 404, and the agent's own resource then says deactivated: done.
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/api/v1/agents/4002")),
+        ResponseTemplate::new(200).set_body_json(agent("4002", "bob@example.com", "ACTIVE", true)),
+        ResponseTemplate::new(200).set_body_json(agent("4002", "bob@example.com", "DISABLED", true)),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agents/4002/deactivate"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = zoho(&server, "desk");
+    match connector.delete("4001").await {
+        Err(ConnectorError::Invalid(why)) => assert!(why.contains("still lists"), "{why}"),
+        other => panic!("a 404 of the action is not a removal: {other:?}"),
+    }
+    connector.delete("4002").await.unwrap();
+}
+
+#[tokio::test]
+async fn desk_lookups_not_found_never_read_as_a_missing_account() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/organizations"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"errorCode": "URL_NOT_FOUND", "message": "The URL you requested could not be found"}),
+        ))
+        .mount(&server)
+        .await;
+    let (connector, _) = zoho(&server, "desk");
+    for result in [
+        connector.delete("4001").await.err(),
+        connector.list(None).await.err(),
+        connector.create(&ada("ada@example.com")).await.err(),
+    ] {
+        match result {
+            Some(ConnectorError::Invalid(why)) => assert!(why.contains("organization"), "{why}"),
+            other => panic!("a lookup's 404 says what was not found: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn desk_license_refusal_is_plan_required() {
     let server = MockServer::start().await;
     mint(&server, 1).await;
@@ -1184,4 +1257,136 @@ async fn crm_429_is_waited_for_then_retried() {
         "{:?}",
         sleeper.waits()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Suspend and reactivate, per product
+
+#[tokio::test]
+async fn desk_suspend_deactivates_and_reactivate_activates_the_agent() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    desk_orgs(&server, "PROFESSIONAL").await;
+    for action in ["deactivate", "activate"] {
+        Mock::given(method("POST"))
+            .and(path(format!("/api/v1/agents/4001/{action}")))
+            .and(header("orgid", DESK_ORG))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/api/v1/agents/4001")),
+        ResponseTemplate::new(200).set_body_json(agent("4001", "ada@example.com", "DISABLED", true)),
+        ResponseTemplate::new(200).set_body_json(agent("4001", "ada@example.com", "ACTIVE", true)),
+    )
+    .await;
+    let (connector, _) = zoho(&server, "desk");
+    assert!(connector.capabilities().suspend && connector.capabilities().reactivate);
+    assert_eq!(
+        connector.suspend("4001").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("4001").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn books_suspend_marks_the_user_inactive_and_reactivate_active() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    books_orgs(&server).await;
+    for action in ["inactive", "active"] {
+        Mock::given(method("POST"))
+            .and(path(format!("/books/v3/users/10/{action}")))
+            .and(query_param("organization_id", BOOKS_ORG))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"code": 0, "message": format!("The user has been marked as {action}.")}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/books/v3/users/10")),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"code": 0, "user": books_user("10", "ada@example.com", "inactive")})),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"code": 0, "user": books_user("10", "ada@example.com", "active")})),
+    )
+    .await;
+    let (connector, _) = zoho(&server, "books");
+    assert_eq!(
+        connector.suspend("10").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("10").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn crm_suspend_and_reactivate_update_the_user_s_status() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    for status in ["inactive", "active"] {
+        Mock::given(method("PUT"))
+            .and(path("/crm/v7/users/500"))
+            .and(body_json(json!({"users": [{"id": "500", "status": status}]})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [{
+                "code": "SUCCESS", "details": {"id": "500"}, "message": "User updated", "status": "success"
+            }]})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    first_then(
+        &server,
+        || Mock::given(method("GET")).and(path("/crm/v7/users/500")),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"users": [crm_user("500", "ada@example.com", "disabled", true)]})),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"users": [crm_user("500", "ada@example.com", "active", true)]})),
+    )
+    .await;
+    let (connector, _) = zoho(&server, "crm");
+    assert_eq!(
+        connector.suspend("500").await.unwrap().status,
+        AccountStatus::Suspended
+    );
+    assert_eq!(
+        connector.reactivate("500").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn a_suspend_the_product_ignored_is_no_success() {
+    let server = MockServer::start().await;
+    mint(&server, 1).await;
+    books_orgs(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/books/v3/users/10/inactive"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 0, "message": "ok"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/books/v3/users/10"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": 0, "user": books_user("10", "ada@example.com", "active")})),
+        )
+        .mount(&server)
+        .await;
+    let (connector, _) = zoho(&server, "books");
+    assert!(matches!(
+        connector.suspend("10").await,
+        Err(ConnectorError::Invalid(why)) if why.contains("deactivated")
+    ));
 }

@@ -8,14 +8,15 @@ use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::App;
 use prov_core::connector::{self, Connector, NewWorkAccount};
 use prov_core::error::{Category, Error, Result};
+use prov_core::keys::{account_key, intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Text, Validator};
 use utoipa::ToSchema;
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, account_key,
-    action_error, app_of, conflict, intent_key, link, link_key, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
+    app_of, conflict, link, load, write,
 };
 use super::sync::from_vendor;
 use super::views::{AccountView, status_name};

@@ -2,11 +2,13 @@
 //! the version read, a link to a team member under the one-per-person lock, an unlink).
 
 use chrono::{DateTime, Utc};
-use prov_core::catalog::{self, App};
+use prov_core::catalog::App;
 use prov_core::connector::{AccountStatus, ConnectorError};
 use prov_core::error::{Category, Error, Result};
+use prov_core::keys::{TEAM_MEMBERS, company_partition};
+use prov_core::keys::{account_key, link_key};
 use prov_core::secret::hash_secret;
-use prov_core::store::{Cursor, Item, Key, PageRequest, StoreError, WriteOp};
+use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
 use prov_core::team::TeamMember;
 use serde::{Deserialize, Serialize};
 
@@ -82,26 +84,6 @@ pub fn account_id(app: &str, vendor_id: &str) -> String {
     format!("acc_{}", &hash_secret(&format!("{app}\0{vendor_id}"))[..24])
 }
 
-pub(super) fn partition(company_id: &str) -> String {
-    format!("COMPANY#{company_id}")
-}
-
-pub(super) fn account_key(company_id: &str, app: &str, id: &str) -> Key {
-    Key::new(partition(company_id), format!("ACCT#{app}#{id}"))
-}
-
-pub(super) fn link_key(company_id: &str, team_member_id: &str, app: &str) -> Key {
-    Key::new(partition(company_id), format!("TMACCT#{team_member_id}#{app}"))
-}
-
-pub(super) fn intent_key(company_id: &str, app: &str, team_member_id: &str) -> Key {
-    Key::new(partition(company_id), format!("INTENT#{app}#{team_member_id}"))
-}
-
-pub(super) fn sync_key(company_id: &str, app: &str) -> Key {
-    Key::new(partition(company_id), format!("SYNC#{app}"))
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Link {
     pub(super) account_id: String,
@@ -148,7 +130,7 @@ pub fn action_error(app: &App, e: ConnectorError) -> Error {
 }
 
 pub(super) fn app_of(apps: &Apps, slug: &str) -> Result<&'static App> {
-    catalog::get(slug, apps.services.settings.sandbox)
+    apps.services.catalog.get(slug)
 }
 
 /// An account record and its version.
@@ -191,11 +173,13 @@ pub(super) async fn all_records<T: serde::de::DeserializeOwned>(
 }
 
 pub(super) async fn all_team_members(apps: &Apps, company_id: &str) -> Result<Vec<TeamMember>> {
-    Ok(all_records::<TeamMember>(apps, &partition(company_id), "TM#")
-        .await?
-        .into_iter()
-        .map(|(_, tm)| tm)
-        .collect())
+    Ok(
+        all_records::<TeamMember>(apps, &company_partition(company_id), TEAM_MEMBERS)
+            .await?
+            .into_iter()
+            .map(|(_, tm)| tm)
+            .collect(),
+    )
 }
 
 pub(super) fn put(item: Item, version: Option<u64>) -> WriteOp {

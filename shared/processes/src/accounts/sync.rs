@@ -8,6 +8,8 @@ use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::connector::{AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount};
 use prov_core::error::Result;
+use prov_core::keys::sync_key;
+use prov_core::keys::{LINKS, accounts_prefix, company_partition};
 use prov_core::store::Item;
 use prov_core::team::{Subject, eligibility};
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use serde_json::Value;
 use super::matching::{Identity, Roster};
 use super::records::{
     AppAccount, MatchedBy, Matching, account_id, action_error, all_records, all_team_members, app_of, link,
-    partition, sync_key, write,
+    write,
 };
 use crate::connections::{Apps, connector_for};
 
@@ -126,7 +128,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
     }
     let now = apps.services.clock.now();
     let mut known: HashMap<String, (u64, AppAccount)> =
-        all_records::<AppAccount>(apps, &partition(company_id), &format!("ACCT#{slug}#"))
+        all_records::<AppAccount>(apps, &company_partition(company_id), &accounts_prefix(slug))
             .await?
             .into_iter()
             .map(|(v, a)| (a.vendor_id.clone(), (v, a)))
@@ -173,7 +175,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
     let members = all_team_members(apps, company_id).await?;
     let identities = Roster::identities(&members);
     let roster = Roster::new(&members, &identities);
-    let links: HashSet<(String, String)> = all_records::<Value>(apps, &partition(company_id), "TMACCT#")
+    let links: HashSet<(String, String)> = all_records::<Value>(apps, &company_partition(company_id), LINKS)
         .await?
         .into_iter()
         .filter_map(|(_, v)| {

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
-use prov_core::catalog::{self, App};
-use prov_core::connections::{ConnectionState, connection_key, summaries};
+use prov_core::catalog::App;
+use prov_core::connections::{ConnectionState, summaries};
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
+use prov_core::keys::{accounts_prefix, company_partition, connection_key, links_prefix};
 use prov_core::listing::ListQuery;
 use prov_core::store::{Cursor, PageRequest};
 use prov_core::team::{self, EmploymentStatus, Subject, eligibility};
@@ -16,7 +17,7 @@ use prov_core::validate::Validator;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::records::{AppAccount, Matching, Suggestion, all_records, app_of, load, partition};
+use super::records::{AppAccount, Matching, Suggestion, all_records, app_of, load};
 use crate::connections::Apps;
 
 /// What an admin may do with an account now.
@@ -195,8 +196,8 @@ pub async fn list_accounts(
             .services
             .store
             .query(
-                &partition(company_id),
-                &format!("ACCT#{slug}#"),
+                &company_partition(company_id),
+                &accounts_prefix(slug),
                 PageRequest::first(limit as u32).after(cursor.clone()),
             )
             .await?;
@@ -255,7 +256,9 @@ pub struct AccountSummary {
 
 pub(super) async fn summarise(apps: &Apps, company_id: &str, slug: &str) -> Result<AccountSummary> {
     let mut s = AccountSummary::default();
-    for (_, a) in all_records::<AppAccount>(apps, &partition(company_id), &format!("ACCT#{slug}#")).await? {
+    for (_, a) in
+        all_records::<AppAccount>(apps, &company_partition(company_id), &accounts_prefix(slug)).await?
+    {
         if !a.live() {
             continue;
         }
@@ -291,18 +294,20 @@ pub(super) async fn member_links(
     company_id: &str,
     team_member_id: &str,
 ) -> Result<Vec<(String, String)>> {
-    Ok(
-        all_records::<Value>(apps, &partition(company_id), &format!("TMACCT#{team_member_id}#"))
-            .await?
-            .into_iter()
-            .filter_map(|(_, v)| {
-                Some((
-                    v.get("app")?.as_str()?.to_owned(),
-                    v.get("account_id")?.as_str()?.to_owned(),
-                ))
-            })
-            .collect(),
+    Ok(all_records::<Value>(
+        apps,
+        &company_partition(company_id),
+        &links_prefix(team_member_id),
     )
+    .await?
+    .into_iter()
+    .filter_map(|(_, v)| {
+        Some((
+            v.get("app")?.as_str()?.to_owned(),
+            v.get("account_id")?.as_str()?.to_owned(),
+        ))
+    })
+    .collect())
 }
 
 /// A team member's Apps: every matched account with its status and actions, and every
@@ -332,7 +337,7 @@ pub(crate) async fn apps_of_member(
         && member.email.is_some()
         && member.employment_status != EmploymentStatus::Dismissed;
     let mut out = Vec::new();
-    for app in catalog::directory(apps.services.settings.sandbox) {
+    for app in apps.services.catalog.directory() {
         let is_connected = connected.contains(app.slug);
         let account = match links.get(app.slug) {
             Some(id) => Some(load(apps, company_id, app.slug, id).await?.1),

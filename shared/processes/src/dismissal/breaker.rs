@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
+use prov_core::keys::{accounts_prefix, breaker_key, company_partition};
 use prov_core::store::{Attempt, Item, PageRequest, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
-use super::records::breaker_key;
 use crate::accounts::AppAccount;
 use crate::connections::Apps;
 
@@ -149,8 +149,8 @@ pub(super) async fn managed_count(apps: &Apps, company_id: &str, app: &str) -> R
             .services
             .store
             .query(
-                &format!("COMPANY#{company_id}"),
-                &format!("ACCT#{app}#"),
+                &company_partition(company_id),
+                &accounts_prefix(app),
                 PageRequest::first(1000).after(cursor),
             )
             .await?;

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
-use prov_core::catalog;
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
+use prov_core::keys::DISMISSALS_INDEX;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
 use prov_core::store::PageRequest;
 use serde::Serialize;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::breaker::{BreakerRead, breaker_trips, count_removal};
 use super::planning::plan;
 use super::records::{
-    CLAIM_LEASE_MINUTES, CleanupEvent, DUE_INDEX, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
+    CLAIM_LEASE_MINUTES, CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
     ReservedEvent, Step, StepState, load, save, schedule_name,
 };
 use crate::accounts::{self};
@@ -207,7 +207,7 @@ pub(super) async fn remove_one(
             .map(|d| d.message.clone())
             .unwrap_or_else(|| e.to_string())
     };
-    let app = catalog::get(&step.app, apps.services.settings.sandbox).map_err(reason)?;
+    let app = apps.services.catalog.get(&step.app).map_err(reason)?;
     let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id)
         .await
         .map_err(reason)?;
@@ -370,7 +370,7 @@ pub async fn sweep(apps: &Apps) -> Result<usize> {
     let page = apps
         .services
         .store
-        .query_index(DUE_INDEX, PageRequest::first(100))
+        .query_index(DISMISSALS_INDEX, PageRequest::first(100))
         .await?;
     let mut ran = 0;
     for item in &page.items {

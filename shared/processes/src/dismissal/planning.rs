@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use prov_core::catalog;
 use prov_core::error::Result;
 use serde::Serialize;
 
@@ -39,7 +38,7 @@ pub(super) async fn plan(
         if !account.present || account.status == "deleted" || account.matching_team_member().is_none() {
             continue;
         }
-        let app = catalog::get(app_view.app, apps.services.settings.sandbox)?;
+        let app = apps.services.catalog.get(app_view.app)?;
         let wanted = choices.get(app_view.app).copied().unwrap_or(if two_step {
             Removal::Suspend
         } else {
@@ -78,7 +77,7 @@ pub(super) fn describe(apps: &Apps, steps: &[Step]) -> Vec<PlannedRemoval> {
     steps
         .iter()
         .map(|s| {
-            let app = catalog::get(&s.app, apps.services.settings.sandbox).ok();
+            let app = apps.services.catalog.get(&s.app).ok();
             let (state, detail) = match &s.state {
                 StepState::Pending => ("pending", None),
                 StepState::Claimed { .. } => ("claimed", None),

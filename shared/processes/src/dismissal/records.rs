@@ -8,17 +8,16 @@ use chrono_tz::America::Los_Angeles;
 use prov_core::audit::{self};
 use prov_core::error::Result;
 use prov_core::secret::hash_secret;
-use prov_core::store::{Item, Key, StoreError};
+use prov_core::store::{Item, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Action;
 use crate::connections::Apps;
-
+use prov_core::keys::{DISMISSALS_INDEX, dismissal_key};
 /// A step claimed longer ago than this belongs to a run that died.
 pub(super) const CLAIM_LEASE_MINUTES: i64 = 2;
 /// Automatic retries of a failing removal before an admin must act.
 pub(super) const MAX_ATTEMPTS: u32 = 5;
-pub(super) const DUE_INDEX: &str = "DISMISSALS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -132,17 +131,6 @@ pub struct Dismissal {
     pub completion_event: Option<ReservedEvent>,
 }
 
-pub(super) fn key(company_id: &str, team_member_id: &str) -> Key {
-    Key::new(
-        format!("COMPANY#{company_id}"),
-        format!("DISMISSAL#{team_member_id}"),
-    )
-}
-
-pub(super) fn breaker_key(company_id: &str, app: &str) -> Key {
-    Key::new(format!("COMPANY#{company_id}"), format!("BREAKER#{app}"))
-}
-
 /// One schedule per dismissal, named deterministically (EventBridge allows 64 characters).
 pub fn schedule_name(company_id: &str, team_member_id: &str) -> String {
     format!(
@@ -164,12 +152,12 @@ pub enum CleanupEvent {
 }
 
 pub(super) fn item(d: &Dismissal) -> Result<Item> {
-    let item = Item::from_record(key(&d.company_id, &d.team_member_id), d)?;
+    let item = Item::from_record(dismissal_key(&d.company_id, &d.team_member_id), d)?;
     // Active dismissals are in the sweep's index, by when they next need a look.
     Ok(match (d.state, d.next_run_at) {
         (DismissalState::Done | DismissalState::Cancelled, _) | (_, None) => item,
         (_, Some(at)) => item.with_index(
-            DUE_INDEX,
+            DISMISSALS_INDEX,
             format!(
                 "{}#{}#{}",
                 at.format("%Y%m%dT%H%M%S%.6fZ"),
@@ -186,7 +174,12 @@ pub(super) async fn load(
     team_member_id: &str,
 ) -> Result<Option<(u64, Dismissal)>> {
     Ok(
-        match apps.services.store.get(&key(company_id, team_member_id)).await? {
+        match apps
+            .services
+            .store
+            .get(&dismissal_key(company_id, team_member_id))
+            .await?
+        {
             Some(item) => Some((item.version, item.record()?)),
             None => None,
         },

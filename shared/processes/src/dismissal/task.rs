@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Boolish, Unparsed};
-use prov_core::catalog;
+use prov_core::catalog::Catalog;
 use prov_core::error::{Category, Error, Result};
 use prov_core::schedule::{ScheduledJob, removal_time};
 use prov_core::team::{self, EmploymentStatus};
@@ -116,7 +115,16 @@ pub struct RemovalChoices(pub BTreeMap<String, Removal>);
 
 impl PartialSchema for RemovalChoices {
     fn schema() -> RefOr<Schema> {
-        let slugs: Vec<&str> = catalog::directory(true).map(|a| a.slug).collect();
+        Self::schema_for(&Catalog::new(&[]))
+    }
+}
+
+impl ToSchema for RemovalChoices {}
+
+impl RemovalChoices {
+    /// The schema for the apps of `catalog` (the OpenAPI document is built with it).
+    pub fn schema_for(catalog: &Catalog) -> RefOr<Schema> {
+        let slugs: Vec<&str> = catalog.directory().map(|a| a.slug).collect();
         ObjectBuilder::new()
             .description(Some(
                 "Per app (its slug): `suspend` (where the app can) or `delete` (the default).",
@@ -133,14 +141,10 @@ impl PartialSchema for RemovalChoices {
             ))
             .into()
     }
-}
 
-impl ToSchema for RemovalChoices {}
-
-impl RemovalChoices {
-    /// The `removal` attribute of `root`, read against the apps of the catalog; none when
-    /// it is absent.
-    fn read(v: &mut Validator, root: &Obj<'_>, svc: &Services) -> Self {
+    /// The `removal` attribute of `root`, read against the apps of `catalog`; none when it
+    /// is absent.
+    fn read(v: &mut Validator, root: &Obj<'_>, catalog: &Catalog) -> Self {
         let mut choices = BTreeMap::new();
         let entries = match root.get("removal") {
             None => return RemovalChoices(choices),
@@ -155,7 +159,7 @@ impl RemovalChoices {
         };
         for (app, value) in entries {
             let path = format!("removal.{app}");
-            let Ok(found) = catalog::get(app, svc.settings.sandbox) else {
+            let Ok(found) = catalog.get(app) else {
                 v.error(&path, format!("`{app}` is not an app."));
                 continue;
             };
@@ -192,8 +196,8 @@ pub struct DismissalRequest {
 }
 
 /// Read against the apps of the catalog.
-impl Body<&Services> for DismissalRequest {
-    fn parse(v: &mut Validator, root: &Obj<'_>, svc: &Services) -> Option<Self> {
+impl Body<&Catalog> for DismissalRequest {
+    fn parse(v: &mut Validator, root: &Obj<'_>, catalog: &Catalog) -> Option<Self> {
         v.only(root, &["last_day", "removal", "two_step_days"]);
         let last_day = v.parsed(root, "last_day", true, |raw| {
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
@@ -201,7 +205,7 @@ impl Body<&Services> for DismissalRequest {
                 .filter(|_| raw.len() == 10)
                 .ok_or_else(|| "must be a date as YYYY-MM-DD.".to_owned())
         });
-        let removal = RemovalChoices::read(v, root, svc);
+        let removal = RemovalChoices::read(v, root, catalog);
         let two_step_days = v.integer(root, "two_step_days", false, 1, 90).map(|d| d as u32);
         Some(DismissalRequest {
             last_day: last_day?,
@@ -225,10 +229,10 @@ pub struct OffboardingChange {
 }
 
 /// Read against the apps of the catalog.
-impl Body<&Services> for OffboardingChange {
-    fn parse(v: &mut Validator, root: &Obj<'_>, svc: &Services) -> Option<Self> {
+impl Body<&Catalog> for OffboardingChange {
+    fn parse(v: &mut Validator, root: &Obj<'_>, catalog: &Catalog) -> Option<Self> {
         v.only(root, &["removal", "confirm", "retry"]);
-        let removal = RemovalChoices::read(v, root, svc);
+        let removal = RemovalChoices::read(v, root, catalog);
         let confirm = v.boolish(root, "confirm").unwrap_or(false);
         let retry = v.boolish(root, "retry").unwrap_or(false);
         Some(OffboardingChange {
@@ -256,7 +260,7 @@ pub async fn dismiss(
         last_day,
         removal: RemovalChoices(choices),
         two_step_days,
-    } = body.parse_for(&apps.services)?;
+    } = body.parse_for(&apps.services.catalog)?;
     let now = apps.services.clock.now();
     let existing = load(apps, company_id, team_member_id).await?;
     if let Some((_, d)) = &existing
@@ -465,7 +469,7 @@ pub async fn update_offboarding(
         removal: RemovalChoices(choices),
         confirm,
         retry,
-    } = body.parse_for(&apps.services)?;
+    } = body.parse_for(&apps.services.catalog)?;
     let Some((version, mut d)) = load(apps, company_id, team_member_id).await? else {
         return Err(Error::invalid("team_member", "The team member is not dismissed."));
     };

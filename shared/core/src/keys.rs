@@ -1,0 +1,225 @@
+//! The main table's key layout, in one place. Every item has a partition key (`pk`) and a
+//! sort key (`sk`); a few carry the one secondary index (`ipk`, `isk`). Ids in keys are our
+//! own (UUIDv7, hashes), never a vendor's raw text, except app slugs.
+//!
+//! | item | pk | sk | index |
+//! |---|---|---|---|
+//! | partner | `PARTNER#<partner>` | `PARTNER` | |
+//! | token (partner or admin) | `TOKEN#<first 16 chars>` | `TOKEN` | |
+//! | company | `COMPANY#<company>` | `COMPANY` | `PARTNER#<partner>#COMPANIES` |
+//! | admin (user) | `COMPANY#<company>` | `USER#<user>` | |
+//! | email owner (unique across the service) | `EMAIL#<email key>` | `EMAIL` | |
+//! | claim (by the hash of its id) | `CLAIM#<hash>` | `CLAIM` | |
+//! | idempotency record | `IDEMPOTENCY#<partner>#<hash of the key>` | `IDEMPOTENCY` | |
+//! | team member | `COMPANY#<company>` | `TM#<team member>` | |
+//! | team member's email lock | `COMPANY#<company>` | `TMEMAIL#<email key>` | |
+//! | connection | `COMPANY#<company>` | `CONNECTION#<app>` | |
+//! | app account | `COMPANY#<company>` | `ACCT#<app>#<account>` | |
+//! | account link (one per person per app) | `COMPANY#<company>` | `TMACCT#<team member>#<app>` | |
+//! | creation in flight | `COMPANY#<company>` | `INTENT#<app>#<team member>` | |
+//! | last sync | `COMPANY#<company>` | `SYNC#<app>` | |
+//! | onboarding task | `COMPANY#<company>` | `ONBOARDING#<team member>` | |
+//! | dismissal | `COMPANY#<company>` | `DISMISSAL#<team member>` | `DISMISSALS` by next run |
+//! | circuit breaker | `COMPANY#<company>` | `BREAKER#<app>` | |
+//! | pending OAuth authorization | `OAUTHSTATE#<hash of state>` | `STATE` | |
+//! | local timer (embedded scheduler) | `TIMER#<name>` | `TIMER` | `TIMERS` by due time |
+//! | queued email | `MAILQ` | `<time>#<id>` | |
+//! | console session / sign-in link | `CONSOLE#SESSION#<lookup>`, `CONSOLE#LINK#<hash>` | `SESSION`, `LINK` | |
+//!
+//! The audit table: pk `AUDIT#<company>`, sk `<time>#<event>`.
+
+use crate::secret::hash_secret;
+use crate::store::Key;
+use crate::values;
+
+/// The sort-key prefixes of a company's admins, team members, connections and account links.
+pub const USERS: &str = "USER#";
+pub const TEAM_MEMBERS: &str = "TM#";
+pub const CONNECTIONS: &str = "CONNECTION#";
+pub const LINKS: &str = "TMACCT#";
+
+/// The secondary index's partitions: dismissals by next run time, local timers by due time.
+pub const DISMISSALS_INDEX: &str = "DISMISSALS";
+pub const TIMERS_INDEX: &str = "TIMERS";
+
+/// The mail queue's partition (sorted by the time an email was queued).
+pub const MAIL_QUEUE: &str = "MAILQ";
+
+/// The partition holding everything of one company.
+pub fn company_partition(company_id: &str) -> String {
+    format!("COMPANY#{company_id}")
+}
+
+pub fn partner_key(partner_id: &str) -> Key {
+    Key::new(format!("PARTNER#{partner_id}"), "PARTNER")
+}
+
+/// A token's lookup key: its first characters (the rest is compared hashed).
+pub fn token_key(lookup: &str) -> Key {
+    Key::new(format!("TOKEN#{lookup}"), "TOKEN")
+}
+
+pub fn company_key(company_id: &str) -> Key {
+    Key::new(company_partition(company_id), "COMPANY")
+}
+
+/// The index of a partner's companies.
+pub fn partner_companies_index(partner_id: &str) -> String {
+    format!("PARTNER#{partner_id}#COMPANIES")
+}
+
+pub fn user_key(company_id: &str, user_id: &str) -> Key {
+    Key::new(company_partition(company_id), format!("USER#{user_id}"))
+}
+
+/// Who owns an email address: its key makes admin emails unique across the service.
+pub fn email_owner_key(email: &str) -> Key {
+    Key::new(format!("EMAIL#{}", values::email_key(email)), "EMAIL")
+}
+
+/// Claims are stored under the hash of their id: the id in the link is a bearer secret.
+pub fn claim_key(claim_id: &str) -> Key {
+    Key::new(format!("CLAIM#{}", hash_secret(claim_id)), "CLAIM")
+}
+
+/// An `Idempotency-Key` of a partner, stored hashed.
+pub fn idempotency_key(partner_id: &str, header: &str) -> Key {
+    Key::new(
+        format!("IDEMPOTENCY#{partner_id}#{}", hash_secret(header)),
+        "IDEMPOTENCY",
+    )
+}
+
+pub fn team_member_key(company_id: &str, id: &str) -> Key {
+    Key::new(company_partition(company_id), format!("TM#{id}"))
+}
+
+/// Holds a team member's email within the company: one person per email.
+pub fn team_email_key(company_id: &str, email: &str) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("TMEMAIL#{}", values::email_key(email)),
+    )
+}
+
+pub fn connection_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("CONNECTION#{app}"))
+}
+
+pub fn account_key(company_id: &str, app: &str, id: &str) -> Key {
+    Key::new(company_partition(company_id), format!("ACCT#{app}#{id}"))
+}
+
+/// The sort-key prefix of an app's accounts.
+pub fn accounts_prefix(app: &str) -> String {
+    format!("ACCT#{app}#")
+}
+
+pub fn link_key(company_id: &str, team_member_id: &str, app: &str) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("TMACCT#{team_member_id}#{app}"),
+    )
+}
+
+/// The sort-key prefix of a team member's account links.
+pub fn links_prefix(team_member_id: &str) -> String {
+    format!("TMACCT#{team_member_id}#")
+}
+
+pub fn intent_key(company_id: &str, app: &str, team_member_id: &str) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("INTENT#{app}#{team_member_id}"),
+    )
+}
+
+pub fn sync_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("SYNC#{app}"))
+}
+
+pub fn onboarding_key(company_id: &str, team_member_id: &str) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("ONBOARDING#{team_member_id}"),
+    )
+}
+
+pub fn dismissal_key(company_id: &str, team_member_id: &str) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("DISMISSAL#{team_member_id}"),
+    )
+}
+
+pub fn breaker_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("BREAKER#{app}"))
+}
+
+/// A pending OAuth authorization, under the hash of its `state`.
+pub fn oauth_state_key(state: &str) -> Key {
+    Key::new(format!("OAUTHSTATE#{}", hash_secret(state)), "STATE")
+}
+
+pub fn timer_key(name: &str) -> Key {
+    Key::new(format!("TIMER#{name}"), "TIMER")
+}
+
+/// A console session, by the lookup part of its id (the rest is compared hashed).
+pub fn console_session_key(lookup: &str) -> Key {
+    Key::new(format!("CONSOLE#SESSION#{lookup}"), "SESSION")
+}
+
+/// A one-time console sign-in link, under the hash of its secret.
+pub fn console_link_key(secret: &str) -> Key {
+    Key::new(format!("CONSOLE#LINK#{}", hash_secret(secret)), "LINK")
+}
+
+/// The audit table's partition of a company.
+pub fn audit_partition(company_id: &str) -> String {
+    format!("AUDIT#{company_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_companys_items_share_its_partition_and_never_collide() {
+        let company = company_key("c1");
+        let sks = [
+            company.sk.clone(),
+            user_key("c1", "u").sk,
+            team_member_key("c1", "u").sk,
+            team_email_key("c1", "a@b.c").sk,
+            connection_key("c1", "u").sk,
+            account_key("c1", "u", "u").sk,
+            link_key("c1", "u", "u").sk,
+            intent_key("c1", "u", "u").sk,
+            sync_key("c1", "u").sk,
+            onboarding_key("c1", "u").sk,
+            dismissal_key("c1", "u").sk,
+            breaker_key("c1", "u").sk,
+        ];
+        let mut distinct = sks.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), sks.len());
+        for key in [
+            user_key("c1", "u"),
+            account_key("c1", "a", "x"),
+            dismissal_key("c1", "t"),
+        ] {
+            assert_eq!(key.pk, company.pk);
+        }
+        assert!(
+            account_key("c1", "slack", "x")
+                .sk
+                .starts_with(&accounts_prefix("slack"))
+        );
+        assert!(link_key("c1", "t", "slack").sk.starts_with(&links_prefix("t")));
+        // Secrets in keys are hashed.
+        assert!(!claim_key("secret-claim").pk.contains("secret-claim"));
+        assert!(!oauth_state_key("secret-state").pk.contains("secret-state"));
+    }
+}
