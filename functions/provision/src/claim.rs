@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::{Markup, html};
-use prov_core::provisioning::{self, ClaimView};
+use prov_core::body::Unparsed;
+use prov_core::provisioning::{self, ClaimBody, ClaimView};
 use prov_core::{Error, ErrorDetail, Services};
 use prov_web::html::{layout, page};
-use prov_web::{ApiError, JsonObject, PathParam, ReqId};
+use prov_web::{ApiError, JsonBody, PathParam, ReqId};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -146,8 +147,16 @@ async fn confirm(
             ),
         );
     };
-    let body = Map::from_iter([("email".to_owned(), Value::String(submitted.email))]);
-    match provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await {
+    // The form's email is read as the JSON route's body is, with the same refusals.
+    let body = Unparsed::<ClaimBody>::new(Map::from_iter([(
+        "email".to_owned(),
+        Value::String(submitted.email),
+    )]));
+    let claimed = match body.parse() {
+        Ok(body) => provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await,
+        Err(e) => Err(e),
+    };
+    match claimed {
         Ok(granted) => page(
             StatusCode::OK,
             layout(
@@ -200,8 +209,9 @@ async fn confirm_claim(
     State(svc): State<Services>,
     ReqId(request_id): ReqId,
     PathParam(claim_id): PathParam<String>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<ClaimBody>,
 ) -> Result<Response, ApiError> {
+    let body = body.parse()?;
     let granted = provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await?;
     let answer = ClaimAnswer {
         company_id: granted.company_id,
@@ -209,13 +219,4 @@ async fn confirm_claim(
         token: granted.token.expose_secret().to_owned(),
     };
     Ok(no_store((StatusCode::CREATED, Json(answer)).into_response()))
-}
-
-/// `POST /v1/claims/{claim_id}`: the email the account was created for.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct ClaimBody {
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    email: String,
 }

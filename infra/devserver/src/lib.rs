@@ -14,13 +14,15 @@ use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
 use prov_core::access::{Need, authorize};
 use prov_core::audit::Actor;
 use prov_core::auth::Principal;
+use prov_core::body::Unparsed;
 use prov_core::clock::Clock;
+use prov_core::company::Plan;
 use prov_core::listing::ListQuery;
 use prov_core::mail::MailQueue;
-use prov_core::provisioning::{self, list_companies};
+use prov_core::provisioning::{self, CompanyChange, list_companies};
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
-use prov_core::team;
+use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox, parse_routes};
 use prov_processes::Apps;
@@ -227,7 +229,7 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
         let serde_json::Value::Object(body) = body else {
             unreachable!()
         };
-        provisioning::provision(svc, &actor, &body, None).await?;
+        provisioning::provision(svc, &actor, &Unparsed::new(body), None).await?;
         companies = list_companies(
             svc,
             partner,
@@ -241,20 +243,22 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
             .items
             .last()
             .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
-        let plan = json!({"plan": "plus"});
-        let serde_json::Value::Object(plan) = plan else {
-            unreachable!()
-        };
-        provisioning::update_company(svc, &actor, &company.id, &plan).await?;
+        let plus = CompanyChange { plan: Plan::Plus };
+        provisioning::update_company(svc, &actor, &company.id, &plus).await?;
         let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
         for (first, last, email) in [
             ("Ada", "Lovelace", "ada@demo.example"),
             ("Grace", "Hopper", "grace@demo.example"),
             ("Alan", "Turing", "alan@demo.example"),
         ] {
-            let member = json!({"first_name": first, "last_name": last, "email": email, "kind": "employee"});
-            let serde_json::Value::Object(member) = member else {
-                unreachable!()
+            let member = NewTeamMember {
+                first_name: first.into(),
+                last_name: last.into(),
+                email: Some(email.into()),
+                kind: Kind::Employee,
+                work_country: "US".into(),
+                start_date: None,
+                offer_status: OfferStatus::None,
             };
             team::create(svc, &actor, &access, &member).await?;
         }

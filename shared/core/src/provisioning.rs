@@ -5,10 +5,12 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::access::{Need, authorize};
 use crate::audit::{self, Actor, ActorRef, Outcome, Target};
 use crate::auth::{Principal, generate_token, store_token_op};
+use crate::body::{Body, Boolish, Unparsed};
 use crate::company::{Address, Company, Plan, Role, User};
 use crate::error::{Category, Error, Result};
 use crate::keys::{
@@ -28,158 +30,218 @@ const CONTENTION_ATTEMPTS: usize = 3;
 // ---------------------------------------------------------------------------------------
 // Request
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `POST /v1/provision`: the company, its primary payroll admin, and the welcome email.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionBody {
+    pub user: NewUser,
+    pub company: NewCompany,
+}
+
+/// The company's primary payroll admin.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 100)]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: String,
+    /// Unique across the service without regard to case.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
+    /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
+    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewCompany {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub trade_name: Option<String>,
+    /// 9 digits; `12-3456789` accepted.
+    #[schema(pattern = r"^([0-9]{9}|[0-9]{2}-[0-9]{7})$")]
     pub ein: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub number_employees: Option<u32>,
+    /// US state codes (or `DC`), any case; repeats count once.
+    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 102, pattern = r"^[A-Za-z]{2}$")]
     pub states: Vec<String>,
-    pub addresses: Vec<Address>,
+    /// At most one primary.
+    #[schema(value_type = Option<Vec<NewAddress>>, required = false, max_items = 100)]
+    pub addresses: Vec<NewAddress>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvisionRequest {
-    pub user: NewUser,
-    pub company: NewCompany,
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAddress {
+    #[schema(min_length = 1, max_length = 200)]
+    pub street_1: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub street_2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub city: String,
+    /// A US state code (or `DC`), any case.
+    #[schema(pattern = r"^[A-Za-z]{2}$")]
+    pub state: String,
+    /// `80202` or `80202-1234`.
+    #[schema(pattern = r"^[0-9]{5}(-[0-9]{4})?$")]
+    pub zip: String,
+    /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
+    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
+    pub phone: String,
+    #[schema(value_type = Option<Boolish>, required = false)]
+    pub is_primary: bool,
+}
+
+impl From<NewAddress> for Address {
+    fn from(a: NewAddress) -> Self {
+        Address {
+            street_1: a.street_1,
+            street_2: a.street_2,
+            city: a.city,
+            state: a.state,
+            zip: a.zip,
+            phone: a.phone,
+            is_primary: a.is_primary,
+        }
+    }
 }
 
 const MAX_ADDRESSES: usize = 100;
 const MAX_EMPLOYEES: i64 = 10_000_000;
 
-impl ProvisionRequest {
-    /// Reads the seed's request body, reporting every missing or invalid attribute.
-    pub fn parse(body: &Map<String, Value>) -> Result<Self> {
-        let mut v = Validator::new();
-        let root = Obj::root(body);
-        v.only(&root, &["user", "company"]);
-        let user = v.object(&root, "user", true).and_then(|o| parse_user(&mut v, &o));
+impl Body for ProvisionBody {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["user", "company"]);
+        let user = v
+            .object(root, "user", true)
+            .and_then(|o| NewUser::parse(v, &o, ()));
         let company = v
-            .object(&root, "company", true)
-            .and_then(|o| parse_company(&mut v, &o));
-        let parsed = match (user, company) {
-            (Some(user), Some(company)) => Some(ProvisionRequest { user, company }),
-            _ => None,
-        };
-        v.finish(parsed)
+            .object(root, "company", true)
+            .and_then(|o| NewCompany::parse(v, &o, ()));
+        Some(ProvisionBody {
+            user: user?,
+            company: company?,
+        })
     }
 }
 
-fn parse_user(v: &mut Validator, o: &Obj<'_>) -> Option<NewUser> {
-    v.only(o, &["first_name", "last_name", "email", "phone"]);
-    let first_name = v.text(o, "first_name", true, Text::NAME);
-    let last_name = v.text(o, "last_name", true, Text::NAME);
-    let email = v.parsed(o, "email", true, values::email);
-    let phone = v.parsed(o, "phone", false, values::phone);
-    Some(NewUser {
-        first_name: first_name?,
-        last_name: last_name?,
-        email: email?,
-        phone,
-    })
+impl Body for NewUser {
+    fn parse(v: &mut Validator, o: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(o, &["first_name", "last_name", "email", "phone"]);
+        let first_name = v.text(o, "first_name", true, Text::NAME);
+        let last_name = v.text(o, "last_name", true, Text::NAME);
+        let email = v.parsed(o, "email", true, values::email);
+        let phone = v.parsed(o, "phone", false, values::phone);
+        Some(NewUser {
+            first_name: first_name?,
+            last_name: last_name?,
+            email: email?,
+            phone,
+        })
+    }
 }
 
-fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
-    v.only(
-        o,
-        &[
-            "name",
-            "trade_name",
-            "ein",
-            "number_employees",
-            "states",
-            "addresses",
-        ],
-    );
-    let name = v.text(o, "name", true, Text::LONG_NAME);
-    let trade_name = v.text(o, "trade_name", false, Text::LONG_NAME);
-    let ein = v.parsed(o, "ein", false, values::ein);
-    let number_employees = v
-        .integer(o, "number_employees", false, 0, MAX_EMPLOYEES)
-        .map(|n| u32::try_from(n).expect("bounded above"));
-
-    let states_path = join(o.path(), "states");
-    let mut states: Vec<String> = Vec::new();
-    for (i, s) in v
-        .array(o, "states", values::US_STATES.len() * 2)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let path = format!("{states_path}[{i}]");
-        match s.as_str().map(values::state) {
-            Some(Ok(code)) if !states.contains(&code) => states.push(code),
-            Some(Ok(_)) => {} // a repeated state adds nothing
-            Some(Err(why)) => v.error(&path, format!("`{path}` {why}")),
-            None => v.error(&path, format!("`{path}` must be a string.")),
-        }
-    }
-
-    let addresses_path = join(o.path(), "addresses");
-    let mut addresses = Vec::new();
-    for (i, a) in v
-        .array(o, "addresses", MAX_ADDRESSES)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if let Some(obj) = v.element(a, &addresses_path, i) {
-            addresses.extend(parse_address(v, &obj));
-        }
-    }
-    if addresses.iter().filter(|a| a.is_primary).count() > 1 {
-        v.error(
-            &addresses_path,
-            format!("Only one of `{addresses_path}` can be primary."),
+impl Body for NewCompany {
+    fn parse(v: &mut Validator, o: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(
+            o,
+            &[
+                "name",
+                "trade_name",
+                "ein",
+                "number_employees",
+                "states",
+                "addresses",
+            ],
         );
+        let name = v.text(o, "name", true, Text::LONG_NAME);
+        let trade_name = v.text(o, "trade_name", false, Text::LONG_NAME);
+        let ein = v.parsed(o, "ein", false, values::ein);
+        let number_employees = v
+            .integer(o, "number_employees", false, 0, MAX_EMPLOYEES)
+            .map(|n| u32::try_from(n).expect("bounded above"));
+
+        let states_path = join(o.path(), "states");
+        let mut states: Vec<String> = Vec::new();
+        for (i, s) in v
+            .array(o, "states", values::US_STATES.len() * 2)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let path = format!("{states_path}[{i}]");
+            match s.as_str().map(values::state) {
+                Some(Ok(code)) if !states.contains(&code) => states.push(code),
+                Some(Ok(_)) => {} // a repeated state adds nothing
+                Some(Err(why)) => v.error(&path, format!("`{path}` {why}")),
+                None => v.error(&path, format!("`{path}` must be a string.")),
+            }
+        }
+
+        let addresses_path = join(o.path(), "addresses");
+        let mut addresses = Vec::new();
+        for (i, a) in v
+            .array(o, "addresses", MAX_ADDRESSES)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if let Some(obj) = v.element(a, &addresses_path, i) {
+                addresses.extend(NewAddress::parse(v, &obj, ()));
+            }
+        }
+        if addresses.iter().filter(|a| a.is_primary).count() > 1 {
+            v.error(
+                &addresses_path,
+                format!("Only one of `{addresses_path}` can be primary."),
+            );
+        }
+        Some(NewCompany {
+            name: name?,
+            trade_name,
+            ein,
+            number_employees,
+            states,
+            addresses,
+        })
     }
-    Some(NewCompany {
-        name: name?,
-        trade_name,
-        ein,
-        number_employees,
-        states,
-        addresses,
-    })
 }
 
-fn parse_address(v: &mut Validator, o: &Obj<'_>) -> Option<Address> {
-    v.only(
-        o,
-        &[
-            "street_1",
-            "street_2",
-            "city",
-            "state",
-            "zip",
-            "phone",
-            "is_primary",
-        ],
-    );
-    let street_1 = v.text(o, "street_1", true, Text::LONG_NAME);
-    let street_2 = v.text(o, "street_2", false, Text::LONG_NAME);
-    let city = v.text(o, "city", true, Text::NAME);
-    let state = v.parsed(o, "state", true, values::state);
-    let zip = v.parsed(o, "zip", true, values::zip);
-    let phone = v.parsed(o, "phone", true, values::phone);
-    let is_primary = v.boolish(o, "is_primary").unwrap_or(false);
-    Some(Address {
-        street_1: street_1?,
-        street_2,
-        city: city?,
-        state: state?,
-        zip: zip?,
-        phone: phone?,
-        is_primary,
-    })
+impl Body for NewAddress {
+    fn parse(v: &mut Validator, o: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(
+            o,
+            &[
+                "street_1",
+                "street_2",
+                "city",
+                "state",
+                "zip",
+                "phone",
+                "is_primary",
+            ],
+        );
+        let street_1 = v.text(o, "street_1", true, Text::LONG_NAME);
+        let street_2 = v.text(o, "street_2", false, Text::LONG_NAME);
+        let city = v.text(o, "city", true, Text::NAME);
+        let state = v.parsed(o, "state", true, values::state);
+        let zip = v.parsed(o, "zip", true, values::zip);
+        let phone = v.parsed(o, "phone", true, values::phone);
+        let is_primary = v.boolish(o, "is_primary").unwrap_or(false);
+        Some(NewAddress {
+            street_1: street_1?,
+            street_2,
+            city: city?,
+            state: state?,
+            zip: zip?,
+            phone: phone?,
+            is_primary,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -319,18 +381,19 @@ pub(crate) fn email_taken(error_key: &str) -> Error {
 pub async fn provision(
     svc: &Services,
     actor: &Actor,
-    body: &Map<String, Value>,
+    body: &Unparsed<ProvisionBody>,
     idempotency_key: Option<&str>,
 ) -> Result<Provisioned> {
+    // Only a partner may learn what is wrong with a body.
     let Principal::Partner { partner_id } = &actor.principal else {
         return Err(Error::forbidden(
             "authorization",
             "Only a partner token can provision companies.",
         ));
     };
-    let request = ProvisionRequest::parse(body)?;
+    let request = body.parse()?;
     let idempotency = idempotency_key
-        .map(|k| Idempotency::new(partner_id, k, body))
+        .map(|k| Idempotency::new(partner_id, k, &body.object))
         .transpose()?;
     if let Some(idem) = &idempotency
         && let Some(previous) = idem.previous(svc).await?
@@ -351,7 +414,7 @@ pub async fn provision(
     let now = svc.clock.now();
     let company_id = new_id("com");
     let user_id = new_id("usr");
-    let ProvisionRequest {
+    let ProvisionBody {
         user: new_user,
         company: new_company,
     } = request;
@@ -363,7 +426,7 @@ pub async fn provision(
         ein: new_company.ein,
         number_employees: new_company.number_employees,
         states: new_company.states,
-        addresses: new_company.addresses,
+        addresses: new_company.addresses.into_iter().map(Address::from).collect(),
         plan: Plan::default(),
         primary_admin_id: user_id.clone(),
         created_at: now,
@@ -559,24 +622,35 @@ pub async fn open_claim(svc: &Services, claim_id: &str) -> Result<ClaimView> {
     })
 }
 
+/// `POST /v1/claims/{claim_id}`: the email the account was created for.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimBody {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+}
+
+impl Body for ClaimBody {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["email"]);
+        let email = v.parsed(root, "email", true, values::email);
+        Some(ClaimBody { email: email? })
+    }
+}
+
 /// Confirms the claimant's email and hands out the company's admin token, once.
 pub async fn confirm_claim(
     svc: &Services,
     request_id: &str,
     claim_id: &str,
-    body: &Map<String, Value>,
+    body: &ClaimBody,
 ) -> Result<ClaimGranted> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["email"]);
-    let email = v.parsed(&root, "email", true, values::email);
-    let email = v.finish(email)?;
-
+    let email = &body.email;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (claim_item, claim) = load_claim(svc, claim_id).await?;
-        if values::email_key(&email) != claim.email_key {
+        if values::email_key(email) != claim.email_key {
             return Err(Error::invalid(
                 "email",
                 "This is not the email address the account was created for.",
@@ -663,23 +737,34 @@ pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str
         .into_company())
 }
 
+/// `PATCH /v1/companies/{company_id}`: what a partner may change.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyChange {
+    pub plan: Plan,
+}
+
+impl Body for CompanyChange {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["plan"]);
+        let plan = v.parsed(root, "plan", true, |raw| match raw {
+            "simple" => Ok(Plan::Simple),
+            "plus" => Ok(Plan::Plus),
+            "premium" => Ok(Plan::Premium),
+            _ => Err("must be `simple`, `plus` or `premium`.".to_owned()),
+        });
+        Some(CompanyChange { plan: plan? })
+    }
+}
+
 /// Changes what a partner may change about a company: its plan.
 pub async fn update_company(
     svc: &Services,
     actor: &Actor,
     company_id: &str,
-    body: &Map<String, Value>,
+    change: &CompanyChange,
 ) -> Result<Company> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["plan"]);
-    let plan = v.parsed(&root, "plan", true, |raw| match raw {
-        "simple" => Ok(Plan::Simple),
-        "plus" => Ok(Plan::Plus),
-        "premium" => Ok(Plan::Premium),
-        _ => Err("must be `simple`, `plus` or `premium`.".to_owned()),
-    });
-    let plan = v.finish(plan)?;
+    let plan = change.plan;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -781,7 +866,7 @@ mod tests {
             ]
           }
         }));
-        let r = ProvisionRequest::parse(&body).unwrap();
+        let r = Unparsed::<ProvisionBody>::new(body).parse().unwrap();
         assert_eq!(r.company.states, ["CO", "CA"]);
         assert_eq!(r.company.number_employees, Some(8));
         assert!(r.company.addresses[0].is_primary);
