@@ -5,7 +5,7 @@
 //! Each feature's module owns its routes and its part of the OpenAPI document (the request
 //! bodies are types of the use cases, each describing its own schema); this file only puts
 //! them together. Handlers only translate HTTP: each authorizes the caller for the company
-//! with the `Need` of its route, then calls one use case of `prov-core` or `prov-connectors`.
+//! with the `Need` of its route, then calls one use case of `prov-core` or `prov-processes`.
 
 mod admins;
 mod app_accounts;
