@@ -22,5 +22,6 @@ mod scim;
 mod slack;
 mod support;
 mod trello;
+mod vendor_answers;
 mod vendor_faults;
 mod zoho;
