@@ -348,3 +348,64 @@ async fn every_writing_route_refuses_bad_bodies_in_the_one_error_shape() {
         "nothing changed"
     );
 }
+
+/// Issue 25: a `%00` in a path id reached the store, which refuses NUL in keys: a 500, even
+/// to another partner. Every route with an id in its path, each id in turn replaced by one
+/// holding a control character: a 404 in the one error shape (the claim page: its own 404
+/// page; the console: its sign-in redirect or a 404), for the owner and for a stranger,
+/// never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_character_in_any_path_id_is_a_404_never_a_500() {
+    let w = Walk::start().await;
+    let v = victim(&w).await;
+    let routes: Vec<(&str, &str)> = provision::ROUTES
+        .iter()
+        .chain(accounts::ROUTES)
+        .chain(connect::ROUTES)
+        .chain(console::ROUTES)
+        .copied()
+        .filter(|(_, path)| path.contains('{'))
+        .collect();
+    let mut tried = 0;
+    for (n, (method, template)) in routes.iter().enumerate() {
+        let params: Vec<&str> = template
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        let body = if template.contains("{company_id}") {
+            body_for(method, template, n, &v)
+        } else if *method == "POST" {
+            Some(json!({"email": "victim@example.com"}))
+        } else {
+            None
+        };
+        for param in params {
+            for hostile in ["%00", "x%00y", "%0A", "%7F", "%C2%85"] {
+                let path = concrete(&template.replace(&format!("{{{param}}}"), hostile), &v);
+                for token in [PARTNER, OTHER_PARTNER] {
+                    let answer = w.send(method, &path, Some(token), body.clone()).await;
+                    let what = format!("{method} {path}: {} {}", answer.status, answer.text());
+                    assert!(answer.status.as_u16() < 500, "{what}");
+                    if template.starts_with("/console") {
+                        assert!(
+                            answer.status.as_u16() == 404 || answer.status.is_redirection(),
+                            "{what}"
+                        );
+                    } else {
+                        assert_eq!(answer.status, 404, "{what}");
+                        if !template.starts_with("/claim_account") {
+                            assert_eq!(answer.category(), "not_found", "{what}");
+                            assert!(one_error_shape(&answer), "{what}");
+                        }
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert!(tried >= 400, "{tried} requests");
+    println!(
+        "hostile-input: {tried} requests with a control character in a path id: every one a 404 (or the console's sign-in), 0 5xx"
+    );
+}
