@@ -11,6 +11,8 @@ struct Victim {
     admin: String,
     plain_admin: String,
     admin_id: String,
+    /// An invited admin who has not claimed their access yet.
+    pending_admin_id: String,
     bob: String,
     carol: String,
     account: String,
@@ -89,11 +91,25 @@ async fn victim(w: &Walk) -> Victim {
         .json();
     let admin_id = invited["id"].as_str().unwrap().to_owned();
     let (_, plain_admin) = w.claim("plain@example.com").await;
+    let pending = json!({"first_name": "Pending", "last_name": "Admin", "email": "pending@example.com"});
+    let pending_admin_id = w
+        .send(
+            "POST",
+            &format!("/v1/companies/{company}/admins"),
+            Some(&admin),
+            Some(pending),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Victim {
         company,
         admin,
         plain_admin,
         admin_id,
+        pending_admin_id,
         bob,
         carol,
         account,
@@ -145,6 +161,7 @@ fn body_for(method: &str, template: &str, n: usize, v: &Victim) -> Option<Value>
             Some(json!({"first_name": "N", "last_name": "A", "email": format!("new{n}@example.com")}))
         }
         _ if t.ends_with("{admin_id}") => Some(json!({"permissions": ["manage_apps"]})),
+        _ if t.ends_with("/claims") => Some(json!({"user_id": v.pending_admin_id})),
         _ if t.ends_with("/apps/{app}/accounts") => Some(json!({"team_member_id": v.carol})),
         _ if t.ends_with("/groups/{group_id}/members") => Some(json!({"account_id": v.account})),
         _ if t.ends_with("/matches") => {

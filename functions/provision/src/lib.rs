@@ -1,6 +1,6 @@
 //! The provision function: `POST /v1/provision` (the partner contract), the account claim
 //! (`GET/POST /claim_account/{claim_id}` for people, `POST /v1/claims/{claim_id}` for
-//! programs) and reading companies.
+//! programs, `POST /v1/companies/{company_id}/claims` for a new link) and reading companies.
 //!
 //! `router` builds the whole HTTP surface from injected services; `main.rs` runs it in
 //! Lambda and the devserver mounts it locally, so both run exactly this code.
@@ -31,6 +31,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies"),
     ("GET", "/v1/companies/{company_id}"),
     ("PATCH", "/v1/companies/{company_id}"),
+    ("POST", "/v1/companies/{company_id}/claims"),
 ];
 
 /// The function's HTTP surface, ready to serve.
@@ -52,6 +53,7 @@ pub fn routes(services: Services) -> Router {
             "/v1/companies/{company_id}",
             get(get_company).patch(update_company),
         )
+        .route("/v1/companies/{company_id}/claims", post(new_claim_link))
         .with_state(services)
 }
 
@@ -227,4 +229,34 @@ async fn get_company(
 ) -> Result<Response, ApiError> {
     let company = provisioning::get_company(&svc, &principal, &company_id).await?;
     Ok(Json(company).into_response())
+}
+
+/// Sends an admin who has not claimed their access a new claim link (the first was lost,
+/// expired, or locked after wrong email addresses), and answers it.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/claims",
+    tag = "provision",
+    security(("token" = [])),
+    params(("company_id" = String, Path, description = "The company's id.")),
+    request_body = openapi::NewClaimBody,
+    responses(
+        (status = 201, description = "A new claim link, also emailed to the admin.", body = prov_core::provisioning::ProvisionResponse),
+        (status = 400, response = prov_web::openapi::InvalidRequest),
+        (status = 401, response = prov_web::openapi::InvalidToken),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 404, response = prov_web::openapi::NotFound),
+        (status = 413, response = prov_web::openapi::PayloadTooLarge),
+        (status = 415, response = prov_web::openapi::UnsupportedMediaType),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
+async fn new_claim_link(
+    State(svc): State<Services>,
+    Ctx(actor): Ctx,
+    PathParam(company_id): PathParam<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let link = provisioning::new_claim_link(&svc, &actor, &company_id, &body).await?;
+    Ok(no_store((StatusCode::CREATED, Json(link)).into_response()))
 }

@@ -84,6 +84,15 @@ pub struct ClaimBody {
     email: String,
 }
 
+/// `POST /v1/companies/{company_id}/claims`: the admin to send a new claim link.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClaimBody {
+    /// The admin's user id (`GET /v1/companies/{company_id}/admins`), not yet claimed.
+    #[schema(min_length = 1, max_length = 64)]
+    user_id: String,
+}
+
 /// The claim page's form.
 #[derive(ToSchema, Deserialize)]
 pub struct ClaimForm {
@@ -106,6 +115,7 @@ pub struct CompanyChange {
     crate::list_companies,
     crate::get_company,
     crate::update_company,
+    crate::new_claim_link,
 ))]
 struct Doc;
 
