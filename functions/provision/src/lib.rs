@@ -1,6 +1,6 @@
 //! The provision function: `POST /v1/provision` (the partner contract), the account claim
 //! (`GET/POST /claim_account/{claim_id}` for people, `POST /v1/claims/{claim_id}` for
-//! programs) and reading companies.
+//! programs, `POST /v1/companies/{company_id}/claims` for a new link) and reading companies.
 //!
 //! Each feature's module owns its routes and its part of the OpenAPI document (the request
 //! bodies are types of the use cases, each describing its own schema); this file only puts

@@ -70,9 +70,9 @@ impl World {
         tokio::spawn(async move { axum::serve(listener, served).await });
 
         let policy = EgressPolicy::sandbox()
-            .route("scim.sandbox.test", &format!("{sandbox_base}/scim"))
+            .route("scim.sandbox.test", &format!("{sandbox_base}/sandbox_scim"))
             .unwrap()
-            .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))
+            .route("auth.sandbox.test", &format!("{sandbox_base}/sandbox_oauth"))
             .unwrap();
         let config = HttpConfig {
             base_backoff: std::time::Duration::from_millis(1),
