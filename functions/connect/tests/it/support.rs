@@ -221,7 +221,7 @@ impl World {
             .unwrap()
             .replace("&amp;", "&");
         let decided = self
-            .browser_at_sandbox(&format!("{}/oauth/oauth/{href}", self.sandbox_base))
+            .browser_at_sandbox(&format!("{}/sandbox_oauth/oauth/{href}", self.sandbox_base))
             .await;
         assert!(decided.status.is_redirection(), "{}", decided.text());
         let location = decided.header("location").unwrap().to_owned();
