@@ -328,9 +328,10 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 // A connection that failed before it was accepted (reset, out of files): the
-                // next one may work.
+                // next one may work, after a pause so that a lasting failure does not spin.
                 Err(e) => {
                     tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
