@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
     Verified, create_once,
@@ -114,8 +114,7 @@ fn asana_error(response: &VendorResponse) -> ConnectorError {
         s if s.is_client_error() && message.to_lowercase().contains("already") => {
             ConnectorError::Conflict(message)
         }
-        s if s.is_client_error() => ConnectorError::Invalid(message),
-        s => ConnectorError::Transient(format!("Asana answered {s}: {message}")),
+        s => refusal("Asana", s, message),
     }
 }
 
@@ -266,14 +265,6 @@ impl Connector for AsanaConnector {
             }
         };
         create_once(self, &new.email, post).await
-    }
-
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
     }
 
     async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {

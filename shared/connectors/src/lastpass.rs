@@ -498,7 +498,6 @@ impl Connector for LastPassConnector {
         let cid = self
             .cid
             .ok_or_else(|| ConnectorError::Invalid("`cid` must be the LastPass account number".into()))?;
-        self.verify().await?;
         Ok(VendorTenant {
             id: format!("{}/{cid}", self.host),
             name: format!("LastPass account {cid} ({})", self.host),

@@ -255,7 +255,6 @@ impl Connector for OktaConnector {
         struct OrgMetadata {
             id: String,
         }
-        self.verify().await?;
         let response = self
             .session
             .send(VendorRequest::get(self.url(".well-known/okta-organization")?))

@@ -318,7 +318,6 @@ impl ScimConnector {
 
     /// The tenant named by the base URL, once the token is proven there.
     async fn base_url_tenant(&self) -> Result<VendorTenant, ConnectorError> {
-        self.verify().await?;
         let id = self.base.as_str().trim_end_matches('/').to_owned();
         Ok(VendorTenant {
             name: self.base.host_str().unwrap_or(&id).to_owned(),
@@ -450,7 +449,8 @@ impl Connector for ScimConnector {
         let page: ListResponse = response.json()?;
         let got = page.resources.len() as u64;
         let first = page.start_index.unwrap_or(start);
-        let next_start = first + got;
+        // Saturating: `startIndex` is the vendor's to send, however large.
+        let next_start = first.saturating_add(got);
         let more = got > 0 && page.total_results.is_some_and(|total| next_start <= total);
         Ok(AccountPage {
             accounts: page.resources.into_iter().map(|u| self.account(u)).collect(),

@@ -241,7 +241,9 @@ pub trait Connector: Send + Sync {
     async fn verify(&self) -> Result<(), ConnectorError>;
 
     /// The vendor tenant these credentials reach, from the vendor's own documented call
-    /// (recorded at connect; a connection is bound to it).
+    /// (recorded at connect; a connection is bound to it). Asked right after `verify`: where
+    /// the tenant is what the credentials were proven against (a SCIM base URL, an account
+    /// number), `verify`'s answer is the proof.
     async fn tenant(&self) -> Result<VendorTenant, ConnectorError>;
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError>;

@@ -367,6 +367,7 @@ async fn the_tenant_is_the_account_the_client_reaches() {
         .mount(&server)
         .await;
     let (connector, _) = dynatrace(&server, "secret");
+    connector.verify().await.unwrap();
     let tenant = connector.tenant().await.unwrap();
     assert_eq!(tenant.id, ACCOUNT);
 }

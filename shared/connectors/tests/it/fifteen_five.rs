@@ -357,6 +357,7 @@ async fn the_tenant_is_the_companys_scim_base_url() {
         .mount(&server)
         .await;
     let (connector, _) = fifteen_five(&server, TOKEN);
+    connector.verify().await.unwrap();
     assert_eq!(
         connector.tenant().await.unwrap(),
         prov_connectors::VendorTenant {

@@ -795,6 +795,7 @@ async fn the_tenant_is_the_account_number_at_its_data_center() {
         .mount(&server)
         .await;
     let (connector, _) = lastpass_in(&server, "eu", HASH);
+    connector.verify().await.unwrap();
     assert_eq!(
         connector.tenant().await.unwrap(),
         prov_connectors::VendorTenant {

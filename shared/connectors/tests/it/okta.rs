@@ -375,6 +375,7 @@ async fn the_tenant_is_the_org_id_of_its_well_known_metadata() {
         .mount(&server)
         .await;
     let (connector, _) = okta(&server, "token");
+    connector.verify().await.unwrap();
     assert_eq!(
         connector.tenant().await.unwrap(),
         prov_connectors::VendorTenant {

@@ -611,5 +611,6 @@ async fn the_tenant_is_the_organization_in_its_data_center() {
         .mount(&server)
         .await;
     let (connector, _) = sauce(&server);
+    connector.verify().await.unwrap();
     assert_eq!(connector.tenant().await.unwrap().id, "us-west-1/org1");
 }
