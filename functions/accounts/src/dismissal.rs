@@ -239,7 +239,8 @@ pub(crate) fn removal_choices_schema(catalog: &Catalog) -> RefOr<Schema> {
 
 impl ToSchema for RemovalChoices {}
 
-/// `PUT …/dismissal`.
+/// `PUT …/dismissal`. Moving a scheduled dismissal's date keeps its per-app choices and its
+/// two-step offboarding; the body's own `removal` choices replace those of the apps it names.
 #[derive(ToSchema, Deserialize)]
 #[allow(dead_code)] // described, never built: the use case reads the body
 #[serde(deny_unknown_fields)]
@@ -248,7 +249,8 @@ pub struct DismissalRequest {
     #[schema(format = Date)]
     last_day: String,
     removal: Option<RemovalChoices>,
-    /// Two-step offboarding: suspend at dismissal, delete this many days later.
+    /// Two-step offboarding: suspend at dismissal, delete this many days after the
+    /// suspension (at 00:00 America/Los_Angeles).
     #[schema(minimum = 1, maximum = 90)]
     two_step_days: Option<u32>,
 }

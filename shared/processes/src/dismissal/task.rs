@@ -170,6 +170,16 @@ pub async fn dismiss(
     let last_day = v.finish(last_day)?;
     let now = apps.services.clock.now();
     let existing = load(apps, company_id, team_member_id).await?;
+    // Moving the date changes what the body names and keeps the rest: the per-app choices
+    // (the body's own win) and two-step offboarding.
+    let (choices, two_step_days) = match &existing {
+        Some((_, d)) if d.state == DismissalState::Scheduled => {
+            let mut kept = d.choices.clone();
+            kept.extend(choices);
+            (kept, two_step_days.or(d.two_step_days))
+        }
+        _ => (choices, two_step_days),
+    };
     if let Some((_, d)) = &existing
         && matches!(
             d.state,
