@@ -527,6 +527,7 @@ pub const APP: App = App {
         "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
     ),
     remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
+    removal_deactivates: true,
     suspend_means: Some(
         "Deactivates the user, which Sauce Labs calls suspending the account; activating restores access.",
     ),

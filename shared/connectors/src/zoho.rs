@@ -1239,6 +1239,8 @@ pub const APP: App = App {
         "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
     ),
     remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+    // Zoho Desk's confirmed agents; Books and CRM users are deleted and leave the listing.
+    removal_deactivates: true,
     suspend_means: Some(
         "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
     ),

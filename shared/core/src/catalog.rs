@@ -64,6 +64,11 @@ pub struct App {
     /// What the vendor's own plan must be, when it matters.
     pub vendor_plan_note: Option<&'static str>,
     pub remove_means: &'static str,
+    /// Whether removal deactivates the account at the vendor, leaving it in the state
+    /// suspension leaves (15Five, Sauce Labs, Zoho Desk's confirmed agents, Slack,
+    /// Salesforce): the vendor then lists a removed account as inactive, and the product
+    /// keeps it recorded as removed.
+    pub removal_deactivates: bool,
     pub suspend_means: Option<&'static str>,
     pub credential_fields: &'static [CredentialField],
     pub differences_from_product_docs: &'static [&'static str],
@@ -129,7 +134,7 @@ pub const fn choice(
 }
 
 /// An app entry with the usual defaults (Plus or Premium, "Deletes the account in the app.",
-/// no suspend, no credential fields); entries change what differs with struct update.
+/// a removal that deletes, no suspend, no credential fields); entries change what differs with struct update.
 pub const fn app(
     slug: &'static str,
     name: &'static str,
@@ -144,6 +149,7 @@ pub const fn app(
         requires_plus_or_premium: true,
         vendor_plan_note: None,
         remove_means: "Deletes the account in the app.",
+        removal_deactivates: false,
         suspend_means: None,
         credential_fields: &[],
         differences_from_product_docs: &[],

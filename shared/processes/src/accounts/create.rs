@@ -12,8 +12,8 @@ use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
-    app_of, conflict, link, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, account_id,
+    action_error, app_of, conflict, link, load, write,
 };
 use super::sync::from_vendor;
 use super::views::{AccountView, status_name};
@@ -367,8 +367,17 @@ pub(super) async fn create_and_record(
                 app.name
             )));
         }
-        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, caps, now);
+        let mut account = from_vendor(before.as_ref(), app, &vendor, caps, now);
         account.updated_at = now;
+        if kind == Creation::WorkEmail && account.work_email.is_none() {
+            // The address becomes the person's email; the one they had is kept to give back.
+            account.work_email = Some(WorkEmail {
+                previous_email: member
+                    .email
+                    .clone()
+                    .filter(|e| !e.eq_ignore_ascii_case(email)),
+            });
+        }
         let version = match write(apps, company_id, &account, version).await {
             Ok(v) => v,
             Err(StoreError::ConditionFailed) => continue, // changed meanwhile: read again

@@ -220,13 +220,19 @@ pub(super) async fn remove_one(
             .get(&account.vendor_id)
             .await
             .map_err(|e| e.to_string())?;
-        let already = matches!(
-            (step.removal, at_vendor.as_ref().map(|a| a.status)),
-            (Removal::Delete, None | Some(AccountStatus::Deleted))
-                | (Removal::Suspend, Some(AccountStatus::Suspended))
-        );
+        // Where removal deactivates, a removed account reads as suspended: already removed.
+        let already = match (step.removal, at_vendor.map(|a| a.status)) {
+            (Removal::Delete, None | Some(AccountStatus::Deleted)) => true,
+            (Removal::Delete, Some(AccountStatus::Suspended)) => app.removal_deactivates,
+            (Removal::Suspend, Some(AccountStatus::Suspended)) => true,
+            _ => false,
+        };
         if already {
-            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor)
+            let status = match step.removal {
+                Removal::Delete => AccountStatus::Deleted,
+                Removal::Suspend => AccountStatus::Suspended,
+            };
+            accounts::record_status(apps, company_id, &step.app, &account.id, status)
                 .await
                 .map_err(reason)?;
             return Ok(());

@@ -1,0 +1,151 @@
+//! What a removal leaves behind, end to end against the sandbox vendors: the status recorded
+//! for apps whose removal deactivates (and that no later dismissal removes it again), and the
+//! email a deleted work mailbox gives back to its team member.
+
+use serde_json::{Value, json};
+
+use crate::flows::{account_for, act_on, api_key_connected, app_account, member, oauth_connected, person, sync_app};
+use crate::support::{Co, Walk};
+
+/// The team member's profile.
+async fn profile(w: &Walk, co: &Co, id: &str) -> Value {
+    let answer = w
+        .send(
+            "GET",
+            &co.path(&format!("/team_members/{id}")),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()
+}
+
+/// Creates a Google Workspace mailbox at `address` for the team member `id`; the account id.
+async fn work_email(w: &Walk, co: &Co, id: &str, address: String) -> String {
+    let created = w
+        .send(
+            "POST",
+            &co.path("/apps/google_workspace/accounts"),
+            Some(&co.admin),
+            Some(json!({"team_member_id": id, "work_email": address})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    created.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Where removal deactivates (the vendor then lists the account as inactive, as it lists a
+/// suspended one), a sync keeps the removal recorded, and a dismissal does not remove the
+/// account a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_that_deactivates_stays_a_removal_through_syncs_and_dismissals() {
+    let w = Walk::start().await;
+    let fifteen_five = "sandbox-15five-0123456789abcde";
+    let sauce_labs = "sandbox-sauce-removal";
+    let apps: [(&str, &str, Value); 2] = [
+        (
+            "fifteen_five",
+            fifteen_five,
+            json!({"scim_base_url": "https://my.15five.com/scim/v2", "scim_token": fifteen_five}),
+        ),
+        (
+            "sauce_labs",
+            sauce_labs,
+            json!({"data_center": "us-west-1", "username": "acme-admin", "access_key": sauce_labs}),
+        ),
+    ];
+    for (app, tenant, fields) in apps {
+        let mut wrong = fields.clone();
+        let secret = if app == "fifteen_five" { "scim_token" } else { "access_key" };
+        wrong[secret] = json!("wrong-0123456789abcdefghijklmn");
+        let co = api_key_connected(&w, &format!("{app}-owner@example.com"), app, wrong, fields).await;
+        let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+        let id = account_for(&w, &co, app, &ada).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(act_on(&w, &co, app, &id, "delete").await["status"], "deleted");
+        let at_vendor = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
+        assert!(!at_vendor.active, "{app}: deactivated, still listed: {at_vendor:?}");
+
+        let synced = sync_app(&w, &co, app).await;
+        assert_eq!(synced.status, 200, "{}", synced.text());
+        let after = app_account(&w, &co, app, &id).await;
+        assert_eq!(after["status"], "deleted", "{app}: {after}");
+        assert_eq!(after["allowed_actions"], json!(["unmatch"]), "{app}: {after}");
+
+        // A dismissal finds nothing left to remove.
+        let dry = w
+            .send(
+                "PUT",
+                &co.path(&format!("/team_members/{ada}/dismissal?dry_run=true")),
+                Some(&co.admin),
+                Some(json!({"last_day": "2026-02-01"})),
+            )
+            .await;
+        assert_eq!(dry.status, 200, "{}", dry.text());
+        assert_eq!(dry.json()["accounts"], json!([]), "{app}: {}", dry.text());
+    }
+}
+
+/// A work mailbox's address becomes the person's email; once the mailbox is deleted (by an
+/// admin, or at dismissal) the email they had before is theirs again, so later invitations
+/// reach them. Someone who had no email has none again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_work_mailbox_gives_back_the_email_the_person_had_before() {
+    let w = Walk::start().await;
+    let (co, _) = oauth_connected(
+        &w,
+        "mailbox-owner@example.com",
+        "google_workspace",
+        "/_sandbox/google_workspace/o/oauth2/v2/auth",
+    )
+    .await;
+    let domain = prov_sandbox::GOOGLE_WORKSPACE_DOMAIN;
+    // Deleted by an admin.
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let mailbox = work_email(&w, &co, &ada, format!("ada@{domain}")).await;
+    assert_eq!(profile(&w, &co, &ada).await["email"], format!("ada@{domain}"));
+    assert_eq!(
+        act_on(&w, &co, "google_workspace", &mailbox, "delete").await["status"],
+        "deleted"
+    );
+    assert_eq!(profile(&w, &co, &ada).await["email"], "ada@example.com");
+
+    // Someone who had no email before has none again.
+    let bob = member(&w, &co, person("Bob", "Byte", None)).await;
+    let mailbox = work_email(&w, &co, &bob, format!("bob@{domain}")).await;
+    assert_eq!(profile(&w, &co, &bob).await["email"], format!("bob@{domain}"));
+    act_on(&w, &co, "google_workspace", &mailbox, "delete").await;
+    assert_eq!(profile(&w, &co, &bob).await["email"], Value::Null);
+
+    // Deleted at dismissal.
+    let carol = member(&w, &co, person("Carol", "Coder", Some("carol@example.com"))).await;
+    work_email(&w, &co, &carol, format!("carol@{domain}")).await;
+    let done = w
+        .send(
+            "PUT",
+            &co.path(&format!("/team_members/{carol}/dismissal")),
+            Some(&co.admin),
+            Some(json!({"last_day": "2026-02-01"})),
+        )
+        .await;
+    assert_eq!(done.json()["status"], "completed", "{}", done.text());
+    assert_eq!(profile(&w, &co, &carol).await["email"], "carol@example.com");
+
+    // Changed by hand since: the person's email is left as the admin set it.
+    let dan = member(&w, &co, person("Dan", "Dev", Some("dan@example.com"))).await;
+    let mailbox = work_email(&w, &co, &dan, format!("dan@{domain}")).await;
+    let set = w
+        .send(
+            "PATCH",
+            &co.path(&format!("/team_members/{dan}")),
+            Some(&co.admin),
+            Some(json!({"email": "dan@elsewhere.example"})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text());
+    act_on(&w, &co, "google_workspace", &mailbox, "delete").await;
+    assert_eq!(profile(&w, &co, &dan).await["email"], "dan@elsewhere.example");
+}
