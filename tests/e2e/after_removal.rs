@@ -149,3 +149,85 @@ async fn a_deleted_work_mailbox_gives_back_the_email_the_person_had_before() {
     act_on(&w, &co, "google_workspace", &mailbox, "delete").await;
     assert_eq!(profile(&w, &co, &dan).await["email"], "dan@elsewhere.example");
 }
+
+/// LastPass removes people from the company and leaves them their own account, unless the
+/// connection chose `delete_account`: a choice the catalog describes, refused without its
+/// confirmation (API and console), and shown on the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lastpass_deletes_whole_accounts_only_on_a_connection_that_chose_it_and_confirmed() {
+    let w = Walk::start().await;
+    let co = crate::flows::plus_company(&w, "lastpass-delete-owner@example.com").await;
+    let entry = w
+        .send("GET", "/v1/apps/lastpass", Some(&co.admin), None)
+        .await
+        .json();
+    let removal = entry["credential_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "removal")
+        .unwrap_or_else(|| panic!("{entry}"))
+        .clone();
+    assert_eq!(removal["required"], false, "{removal}");
+    assert_eq!(removal["options"], json!(["remove_from_company", "delete_account"]));
+    assert_eq!(removal["confirmation"]["field"], "removal_confirmed");
+    assert!(
+        removal["confirmation"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("cannot undo")
+    );
+
+    let hash = "sandbox-lastpass-delete";
+    let fields = json!({"region": "us", "cid": "1234567", "provhash": hash, "removal": "delete_account"});
+    let path = co.path("/apps/lastpass/connection");
+    let unconfirmed = w.send("POST", &path, Some(&co.admin), Some(fields.clone())).await;
+    assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.text());
+    assert_eq!(unconfirmed.error_keys(), ["removal_confirmed"]);
+
+    // The console asks for the confirmation, and refuses the choice without it.
+    let mut console = crate::console::Client::new(&w);
+    console.sign_in(&co.admin).await;
+    let form = console.get("/console/apps/lastpass").await;
+    assert!(
+        form.text().contains("name=\"removal_confirmed\"") && form.text().contains("cannot undo"),
+        "{}",
+        form.text()
+    );
+    let csrf = console.csrf().await;
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("region", "us"),
+        ("cid", "1234567"),
+        ("provhash", hash),
+        ("removal", "delete_account"),
+    ];
+    let refused = console.post("/console/apps/lastpass/connect", &base).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(refused.text().contains("Confirm it with"), "{}", refused.text());
+    let mut confirmed = base.to_vec();
+    confirmed.push(("removal_confirmed", "true"));
+    let done = console.post("/console/apps/lastpass/connect", &confirmed).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    let connected = console.get("/console/apps/lastpass").await;
+    assert!(
+        connected.text().contains("delete_account") && connected.text().contains("cannot undo"),
+        "the connection says what its removal does: {}",
+        connected.text()
+    );
+    let status = w.send("GET", &path, Some(&co.admin), None).await.json();
+    assert_eq!(status["tenant"]["removal"], "delete_account", "{status}");
+
+    let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
+    let id = account_for(&w, &co, "lastpass", &ada).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(w.local.sandbox.accept_invitation(hash, "ada@example.com"));
+    assert_eq!(act_on(&w, &co, "lastpass", &id, "delete").await["status"], "deleted");
+    assert!(w.local.sandbox.user(hash, "ada@example.com").is_none());
+    assert!(
+        !w.local.sandbox.lastpass_account_kept("ada@example.com"),
+        "the whole account went, as chosen"
+    );
+}

@@ -13,6 +13,7 @@ use prov_core::access::{Need, authorize};
 use prov_core::catalog::{Catalog, ConnectionType, FieldKind};
 use prov_processes::connections::{self, Apps, CallbackOutcome};
 use prov_web::html::{layout, page, protect};
+use prov_web::openapi::Boolish;
 use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
 use serde::Deserialize;
 use utoipa::openapi::RefOr;
@@ -227,8 +228,10 @@ fn tell(outcome: CallbackOutcome) -> Response {
 // refused, `null` is taken as absent for optional attributes.
 
 /// API-key connect: exactly the app's credential fields (`credential_fields` of
-/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
-/// the options for `choice` fields. Secret fields go to the secret store only.
+/// `GET /v1/apps/{app}`), each required unless it says otherwise: a string, an https URL for
+/// `url` fields, one of the options for `choice` fields. A choice with a `confirmation`
+/// takes its confirming field, `true`, with any option but the first. Secret fields go to
+/// the secret store only.
 ///
 /// The schema is built from the app directory (`credentials_schema`, when the document is
 /// built with the catalog): one alternative per API-key app (titled with its slug; the
@@ -265,7 +268,13 @@ pub(crate) fn credentials_schema(catalog: &Catalog) -> RefOr<Schema> {
                         .pattern(Some("^https://")),
                     FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
                 };
-                fields = fields.property(field.name, value).required(field.name);
+                fields = fields.property(field.name, value);
+                if field.required {
+                    fields = fields.required(field.name);
+                }
+                if let Some(confirmation) = field.confirmation {
+                    fields = fields.property(confirmation.field, Boolish::schema());
+                }
             }
             any_of = any_of.item(fields);
         }

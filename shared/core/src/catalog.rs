@@ -50,6 +50,21 @@ pub struct CredentialField {
     pub secret: bool,
     #[serde(flatten)]
     pub kind: FieldKind,
+    /// Whether the connect form must carry it (an optional choice left out is its first
+    /// option).
+    pub required: bool,
+    /// For a choice whose options after the first cannot be undone: what they do, and the
+    /// field that must confirm them.
+    pub confirmation: Option<Confirmation>,
+}
+
+/// A choice an admin must confirm: a connect form choosing any option but the first must
+/// also carry `field: true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Confirmation {
+    pub field: &'static str,
+    /// What the choice does, said before the admin confirms it.
+    pub warning: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -96,6 +111,8 @@ pub const fn secret(name: &'static str, label: &'static str) -> CredentialField 
         label,
         secret: true,
         kind: FieldKind::Text,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -106,6 +123,8 @@ pub const fn text(name: &'static str, label: &'static str) -> CredentialField {
         label,
         secret: false,
         kind: FieldKind::Text,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -116,6 +135,8 @@ pub const fn url(name: &'static str, label: &'static str) -> CredentialField {
         label,
         secret: false,
         kind: FieldKind::Url,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -130,6 +151,26 @@ pub const fn choice(
         label,
         secret: false,
         kind: FieldKind::Choice { options },
+        required: true,
+        confirmation: None,
+    }
+}
+
+/// An optional choice whose first option is the default and whose others cannot be undone
+/// (`warning` says what they do): choosing one takes the confirmation's field, `true`, besides.
+pub const fn confirmed_choice(
+    name: &'static str,
+    label: &'static str,
+    options: &'static [&'static str],
+    confirmation: Confirmation,
+) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: false,
+        kind: FieldKind::Choice { options },
+        required: false,
+        confirmation: Some(confirmation),
     }
 }
 

@@ -232,28 +232,48 @@ fn new_connection(
 fn read_fields(app: &App, body: &Map<String, Value>) -> Result<(Tenant, Secrets)> {
     let mut v = Validator::new();
     let root = Obj::root(body);
-    let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+    let names: Vec<&str> = app
+        .credential_fields
+        .iter()
+        .flat_map(|f| [Some(f.name), f.confirmation.map(|c| c.field)])
+        .flatten()
+        .collect();
     v.only(&root, &names);
     let mut tenant = Tenant::new();
     let mut secrets = Secrets::new();
     for field in app.credential_fields {
         let value = match field.kind {
-            FieldKind::Choice { options } => v.parsed(&root, field.name, true, |raw| {
+            FieldKind::Choice { options } => v.parsed(&root, field.name, field.required, |raw| {
                 if options.contains(&raw) {
                     Ok(raw.to_owned())
                 } else {
                     Err(format!("must be one of {}.", options.join(", ")))
                 }
             }),
-            FieldKind::Url => v.parsed(&root, field.name, true, |raw| {
+            FieldKind::Url => v.parsed(&root, field.name, field.required, |raw| {
                 url::Url::parse(raw)
                     .ok()
                     .filter(|u| u.scheme() == "https" && u.host_str().is_some())
                     .map(|_| raw.to_owned())
                     .ok_or_else(|| "must be an https URL.".to_owned())
             }),
-            FieldKind::Text => v.text(&root, field.name, true, Text { max_chars: 4096 }),
+            FieldKind::Text => v.text(&root, field.name, field.required, Text { max_chars: 4096 }),
         };
+        // A choice that cannot be undone (any option but the default) is taken only with
+        // its confirmation.
+        if let (Some(confirmation), Some(chosen), FieldKind::Choice { options }) =
+            (field.confirmation, value.as_deref(), field.kind)
+            && options.first() != Some(&chosen)
+            && v.boolish(&root, confirmation.field) != Some(true)
+        {
+            v.error(
+                confirmation.field,
+                format!(
+                    "{} Confirm it with `{}: true`.",
+                    confirmation.warning, confirmation.field
+                ),
+            );
+        }
         if let Some(value) = value {
             if field.secret {
                 secrets.insert(field.name.to_owned(), SecretString::from(value));
