@@ -231,3 +231,142 @@ async fn lastpass_deletes_whole_accounts_only_on_a_connection_that_chose_it_and_
         "the whole account went, as chosen"
     );
 }
+
+/// The reveal link emailed to `to` for `app` (the newest), as a path.
+async fn reveal_link(w: &Walk, to: &str, app: &str) -> String {
+    let mail = w
+        .local
+        .outbox
+        .recent(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.email.to == to && m.email.subject.contains(app))
+        .unwrap_or_else(|| panic!("no email to {to} about {app}"));
+    let url = mail
+        .email
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/first_password/"))
+        .unwrap()
+        .to_owned();
+    url::Url::parse(&url).unwrap().path().to_owned()
+}
+
+/// The text of the page's first `<code>` after `after`.
+fn code_after(html: &str, after: &str) -> String {
+    let rest = &html[html.find(after).unwrap_or_else(|| panic!("{after} in {html}"))..];
+    let start = rest.find("<code>").unwrap() + "<code>".len();
+    rest[start..start + rest[start..].find("</code>").unwrap()].to_owned()
+}
+
+/// Where the vendor makes an account with a password and sends nothing (LeanKit, Sauce
+/// Labs), the person gets a one-time link to that password by email: opening it shows a
+/// button, the reveal shows the password (which opens the account at the vendor) once, and
+/// the store never holds it readable; an unused link expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_nobody_is_told_reaches_the_person_through_a_one_time_link() {
+    let w = Walk::start().await;
+    let leankit = "sandbox-lk-first";
+    let sauce = "sandbox-sauce-first";
+    let apps: [(&str, &str, &str, Value); 2] = [
+        (
+            "planview_leankit",
+            "Planview LeanKit",
+            leankit,
+            json!({"account": "acme", "api_token": leankit}),
+        ),
+        (
+            "sauce_labs",
+            "Sauce Labs",
+            sauce,
+            json!({"data_center": "us-west-1", "username": "acme-admin", "access_key": sauce}),
+        ),
+    ];
+    for (app, name, tenant, fields) in apps {
+        let co = crate::flows::plus_company(&w, &format!("{app}-first-owner@example.com")).await;
+        let connected = w
+            .send(
+                "POST",
+                &co.path(&format!("/apps/{app}/connection")),
+                Some(&co.admin),
+                Some(fields),
+            )
+            .await;
+        assert_eq!(connected.status, 200, "{}", connected.text());
+        let to = format!("ada.{app}@example.com");
+        let ada = member(&w, &co, person("Ada", "Lovelace", Some(&to))).await;
+        let account = account_for(&w, &co, app, &ada).await;
+        let link = reveal_link(&w, &to, name).await;
+
+        // Opening the link reveals nothing yet (mail scanners follow links).
+        let opened = w.send("GET", &link, None, None).await;
+        assert_eq!(opened.status, 200, "{}", opened.text());
+        assert!(opened.text().contains("Show my password"), "{}", opened.text());
+        assert_eq!(opened.header("cache-control"), Some("no-store"));
+        assert_eq!(opened.header("referrer-policy"), Some("no-referrer"));
+
+        let revealed = w.send("POST", &link, None, None).await;
+        assert_eq!(revealed.status, 200, "{}", revealed.text());
+        let page = revealed.text();
+        let password = code_after(&page, "with this password");
+        assert!(
+            w.local.sandbox.signs_in(tenant, &to, &password),
+            "{app}: the revealed password is the account's: {page}"
+        );
+        let sign_in = code_after(&page, "Sign in to");
+        if app == "sauce_labs" {
+            assert_eq!(sign_in, "ada.sauce_labs-example", "Sauce Labs signs in by username");
+        } else {
+            assert_eq!(sign_in, to);
+        }
+        for method in ["POST", "GET"] {
+            let again = w.send(method, &link, None, None).await;
+            assert_eq!(again.status, 410, "{method} after the reveal: {}", again.text());
+            assert!(!again.text().contains(&password));
+        }
+        let store = std::fs::read(w.data_dir().join("store.redb")).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&store).contains(&password),
+            "{app}: the password is never kept readable"
+        );
+        let events = w
+            .send("GET", &co.path("/events?limit=10"), Some(&co.admin), None)
+            .await
+            .json();
+        let actions: Vec<&str> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["target"]["id"] == account["id"])
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "account.first_password_revealed",
+                "account.first_password_sent",
+                "account.created"
+            ],
+            "{events}"
+        );
+    }
+
+    // A link nobody opens stops working after seven days.
+    let co = crate::flows::plus_company(&w, "leankit-expiry-owner@example.com").await;
+    let token = "sandbox-lk-expiry";
+    w.send(
+        "POST",
+        &co.path("/apps/planview_leankit/connection"),
+        Some(&co.admin),
+        Some(json!({"account": "acme", "api_token": token})),
+    )
+    .await;
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    account_for(&w, &co, "planview_leankit", &bob).await;
+    let link = reveal_link(&w, "bob@example.com", "Planview LeanKit").await;
+    w.clock.advance(chrono::Duration::days(7));
+    let expired = w.send("POST", &link, None, None).await;
+    assert_eq!(expired.status, 410, "{}", expired.text());
+    assert!(expired.text().contains("expired"), "{}", expired.text());
+}
