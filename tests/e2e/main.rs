@@ -13,3 +13,4 @@ mod openapi;
 mod round_trips;
 mod support;
 mod template;
+mod truth;

@@ -1196,7 +1196,13 @@ impl Connector for ZohoConnector {
                 Defaults::Crm { profile, role } => self.create_crm(new, profile, role).await,
             }
         };
-        create_once(self, &new.email, post).await
+        let found = create_once(self, &new.email, post).await?;
+        // A Desk agent an earlier removal deactivated keeps the email: giving the person
+        // access again means activating it.
+        match (self.product, found.status) {
+            (Product::Desk, AccountStatus::Suspended) => self.set_active(&found.id, true).await,
+            _ => Ok(found),
+        }
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
