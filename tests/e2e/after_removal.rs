@@ -370,3 +370,70 @@ async fn a_password_nobody_is_told_reaches_the_person_through_a_one_time_link() 
     assert_eq!(expired.status, 410, "{}", expired.text());
     assert!(expired.text().contains("expired"), "{}", expired.text());
 }
+
+/// A dismissal resumed after a run died between the vendor's deactivation and its record asks
+/// the vendor first: where removal deactivates, the inactive account is already removed, so
+/// it is recorded removed and nothing is sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_dismissal_does_not_deactivate_again_what_removal_deactivated() {
+    let w = Walk::start().await;
+    let key = "sandbox-sauce-resume";
+    let co = crate::flows::plus_company(&w, "sauce-resume-owner@example.com").await;
+    let connected = w
+        .send(
+            "POST",
+            &co.path("/apps/sauce_labs/connection"),
+            Some(&co.admin),
+            Some(json!({"data_center": "us-west-1", "username": "acme-admin", "access_key": key})),
+        )
+        .await;
+    assert_eq!(connected.status, 200, "{}", connected.text());
+    let bob = member(&w, &co, person("Bob", "Byte", Some("bob@example.com"))).await;
+    let id = account_for(&w, &co, "sauce_labs", &bob).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dismissed = w
+        .send(
+            "PUT",
+            &co.path(&format!("/team_members/{bob}/dismissal")),
+            Some(&co.admin),
+            Some(json!({"last_day": "2026-03-02"})),
+        )
+        .await;
+    assert_eq!(dismissed.status, 200, "{}", dismissed.text());
+    w.clock.set("2026-03-03T08:00:00Z".parse().unwrap());
+
+    // The dead run: it claimed Bob's removal and Sauce Labs deactivated him (what a suspend
+    // does too), then it died before recording anything.
+    act_on(&w, &co, "sauce_labs", &id, "suspend").await;
+    let store = &w.local.services.store;
+    let dismissal = prov_core::keys::dismissal_key(&co.id, &bob);
+    let item = store.get(&dismissal).await.unwrap().unwrap();
+    let mut record = Value::Object(item.data.clone());
+    record["state"] = json!("running");
+    record["steps"] = json!([{
+        "app": "sauce_labs", "account_id": id, "email": "bob@example.com", "removal": "delete",
+        "state": {"state": "claimed", "at": "2026-03-03T08:00:00Z"}, "attempts": 1
+    }]);
+    let crashed = prov_core::store::Item::from_record(dismissal, &record)
+        .unwrap()
+        .with_index("DISMISSALS", format!("20260303T080000.000000Z#{}#{bob}", co.id));
+    store.replace(crashed, item.version).await.unwrap();
+    let sent = w.local.sandbox.changes("PATCH");
+
+    w.clock.set("2026-03-03T08:05:00Z".parse().unwrap());
+    w.local.tick().await.unwrap();
+    assert_eq!(w.local.sandbox.changes("PATCH"), sent, "no second deactivation");
+    let task = w
+        .send(
+            "GET",
+            &co.path(&format!("/team_members/{bob}/offboarding")),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(app_account(&w, &co, "sauce_labs", &id).await["status"], "deleted");
+}
