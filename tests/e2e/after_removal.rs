@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::flows::{account_for, act_on, api_key_connected, app_account, member, oauth_connected, person, sync_app};
+use crate::flows::{
+    account_for, act_on, api_key_connected, app_account, member, oauth_connected, person, sync_app,
+};
 use crate::support::{Co, Walk};
 
 /// The team member's profile.
@@ -57,7 +59,11 @@ async fn a_removal_that_deactivates_stays_a_removal_through_syncs_and_dismissals
     ];
     for (app, tenant, fields) in apps {
         let mut wrong = fields.clone();
-        let secret = if app == "fifteen_five" { "scim_token" } else { "access_key" };
+        let secret = if app == "fifteen_five" {
+            "scim_token"
+        } else {
+            "access_key"
+        };
         wrong[secret] = json!("wrong-0123456789abcdefghijklmn");
         let co = api_key_connected(&w, &format!("{app}-owner@example.com"), app, wrong, fields).await;
         let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
@@ -67,7 +73,10 @@ async fn a_removal_that_deactivates_stays_a_removal_through_syncs_and_dismissals
             .to_owned();
         assert_eq!(act_on(&w, &co, app, &id, "delete").await["status"], "deleted");
         let at_vendor = w.local.sandbox.user(tenant, "ada@example.com").unwrap();
-        assert!(!at_vendor.active, "{app}: deactivated, still listed: {at_vendor:?}");
+        assert!(
+            !at_vendor.active,
+            "{app}: deactivated, still listed: {at_vendor:?}"
+        );
 
         let synced = sync_app(&w, &co, app).await;
         assert_eq!(synced.status, 200, "{}", synced.text());
@@ -169,7 +178,10 @@ async fn lastpass_deletes_whole_accounts_only_on_a_connection_that_chose_it_and_
         .unwrap_or_else(|| panic!("{entry}"))
         .clone();
     assert_eq!(removal["required"], false, "{removal}");
-    assert_eq!(removal["options"], json!(["remove_from_company", "delete_account"]));
+    assert_eq!(
+        removal["options"],
+        json!(["remove_from_company", "delete_account"])
+    );
     assert_eq!(removal["confirmation"]["field"], "removal_confirmed");
     assert!(
         removal["confirmation"]["warning"]
@@ -224,7 +236,10 @@ async fn lastpass_deletes_whole_accounts_only_on_a_connection_that_chose_it_and_
         .unwrap()
         .to_owned();
     assert!(w.local.sandbox.accept_invitation(hash, "ada@example.com"));
-    assert_eq!(act_on(&w, &co, "lastpass", &id, "delete").await["status"], "deleted");
+    assert_eq!(
+        act_on(&w, &co, "lastpass", &id, "delete").await["status"],
+        "deleted"
+    );
     assert!(w.local.sandbox.user(hash, "ada@example.com").is_none());
     assert!(
         !w.local.sandbox.lastpass_account_kept("ada@example.com"),
@@ -316,7 +331,10 @@ async fn a_password_nobody_is_told_reaches_the_person_through_a_one_time_link() 
         );
         let sign_in = code_after(&page, "Sign in to");
         if app == "sauce_labs" {
-            assert_eq!(sign_in, "ada.sauce_labs-example", "Sauce Labs signs in by username");
+            assert_eq!(
+                sign_in, "ada.sauce_labs-example",
+                "Sauce Labs signs in by username"
+            );
         } else {
             assert_eq!(sign_in, to);
         }

@@ -215,7 +215,9 @@ fn agrees(recorded: &str, fake: &str, row: &Row, removal_deactivates: bool) -> b
         "invite_sent" => {
             fake == "invited" || (row.invitations == Invitations::KeptFromCreation && fake == "active")
         }
-        "connected" => fake == "active" || (row.invitations == Invitations::AccountInUse && fake == "invited"),
+        "connected" => {
+            fake == "active" || (row.invitations == Invitations::AccountInUse && fake == "invited")
+        }
         _ => false,
     }
 }
@@ -253,7 +255,8 @@ impl Walked {
         let user = w.local.sandbox.user(&row.tenant, &row.email);
         let fake = fake_state(user.as_ref());
         let ok = agrees(&recorded, fake, row, deactivates);
-        self.cells.push(format!("{} {recorded}={fake}", if ok { "ok" } else { "XX" }));
+        self.cells
+            .push(format!("{} {recorded}={fake}", if ok { "ok" } else { "XX" }));
         if !ok {
             self.wrong.push(format!(
                 "{} {step}: recorded {recorded}, the vendor has {fake} ({user:?})",
@@ -272,7 +275,14 @@ async fn connect(w: &Walk, row: &Row) -> Co {
     match &row.connect {
         Connect::ApiKey(fields) => {
             let mut wrong = fields.clone();
-            for secret in ["scim_token", "api_token", "access_key", "provhash", "client_secret", "grant_code"] {
+            for secret in [
+                "scim_token",
+                "api_token",
+                "access_key",
+                "provhash",
+                "client_secret",
+                "grant_code",
+            ] {
                 if wrong.get(secret).is_some() {
                     wrong[secret] = json!("wrong-secret-0123456789abcdefghi");
                 }
@@ -311,7 +321,9 @@ async fn walk(w: &Walk, row: &Row) -> Walked {
         w.local.sandbox.accept_invitation(&row.tenant, &row.email);
         let synced = sync_app(w, &co, row.app).await;
         assert_eq!(synced.status, 200, "{}: {}", row.label, synced.text());
-        walked.check(w, &co, row, deactivates, "accepted, synced", &id).await;
+        walked
+            .check(w, &co, row, deactivates, "accepted, synced", &id)
+            .await;
     } else {
         walked.skip();
     }
@@ -331,12 +343,16 @@ async fn walk(w: &Walk, row: &Row) -> Walked {
     // What the vendor still lists of a removed account is read again: still a removal.
     let synced = sync_app(w, &co, row.app).await;
     assert_eq!(synced.status, 200, "{}: {}", row.label, synced.text());
-    walked.check(w, &co, row, deactivates, "delete, synced", &id).await;
+    walked
+        .check(w, &co, row, deactivates, "delete, synced", &id)
+        .await;
 
     // A rehire: creating the account again gives the person access again.
     let again = account_for(w, &co, row.app, &ada).await;
     let again_id = again["id"].as_str().unwrap().to_owned();
-    walked.check(w, &co, row, deactivates, "re-create", &again_id).await;
+    walked
+        .check(w, &co, row, deactivates, "re-create", &again_id)
+        .await;
     if !["invite_sent", "connected"].contains(&again["status"].as_str().unwrap_or_default()) {
         walked
             .wrong

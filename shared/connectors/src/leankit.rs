@@ -301,7 +301,11 @@ impl LeanKitConnector {
         Ok(account(user))
     }
 
-    async fn post_user(&self, new: &NewAccount, password: &SecretString) -> Result<VendorAccount, ConnectorError> {
+    async fn post_user(
+        &self,
+        new: &NewAccount,
+        password: &SecretString,
+    ) -> Result<VendorAccount, ConnectorError> {
         let body = json!({
             "emailAddress": new.email,
             "firstName": new.first_name,

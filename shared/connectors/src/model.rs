@@ -72,7 +72,11 @@ where
 /// person nothing: `post` answers the account it made with that password; an account that
 /// existed (or that someone else made meanwhile, which `post` reports as a conflict) goes
 /// without one.
-pub async fn create_once_with_password<C, F>(connector: &C, email: &str, post: F) -> Result<Created, ConnectorError>
+pub async fn create_once_with_password<C, F>(
+    connector: &C,
+    email: &str,
+    post: F,
+) -> Result<Created, ConnectorError>
 where
     C: Connector + ?Sized,
     F: std::future::Future<Output = Result<Created, ConnectorError>>,

@@ -132,10 +132,7 @@ pub async fn send(svc: &Services, offer: Offer<'_>, password: &SecretString) -> 
         expires_at,
         revealed_at: None,
     };
-    let url = format!(
-        "{}/first_password/{link_id}",
-        svc.settings.public_base_url
-    );
+    let url = format!("{}/first_password/{link_id}", svc.settings.public_base_url);
     let app = offer.app_name;
     let email = Email {
         to: offer.to.to_owned(),

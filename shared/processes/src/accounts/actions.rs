@@ -10,8 +10,8 @@ use prov_core::store::{Attempt, StoreError, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, return_email_of_deleted_mailbox, unlink,
-    write,
+    AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, return_email_of_deleted_mailbox,
+    unlink, write,
 };
 use super::sync::from_vendor;
 use super::views::{AccountView, is_connected};

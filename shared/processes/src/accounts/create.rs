@@ -2,16 +2,16 @@
 //! across crashes and concurrent requests: an intent is written before the vendor call.
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::SecretString;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
 use prov_core::connector::{Connector, Created, NewAccount, NewWorkAccount};
-use prov_core::first_password;
 use prov_core::error::{Category, Error, Result};
+use prov_core::first_password;
 use prov_core::keys::{account_key, intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
+use secrecy::SecretString;
 
 use super::records::{
     AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, account_id,
@@ -451,10 +451,7 @@ pub(super) async fn create_and_record(
         if kind == Creation::WorkEmail && account.work_email.is_none() {
             // The address becomes the person's email; the one they had is kept to give back.
             account.work_email = Some(WorkEmail {
-                previous_email: member
-                    .email
-                    .clone()
-                    .filter(|e| !e.eq_ignore_ascii_case(email)),
+                previous_email: member.email.clone().filter(|e| !e.eq_ignore_ascii_case(email)),
             });
         }
         let version = match write(apps, company_id, &account, version).await {

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
-use prov_core::catalog::App;
 use prov_core::audit::{self, Actor, Target};
+use prov_core::catalog::App;
 use prov_core::connector::{AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount};
 use prov_core::error::Result;
 use prov_core::keys::sync_key;
@@ -269,11 +269,17 @@ mod tests {
     fn an_invitation_stays_sent_where_the_vendor_cannot_show_it() {
         use AccountStatus::*;
         let blind = caps(false);
-        assert_eq!(status_from_vendor(Some(InviteSent), Active, blind, false), InviteSent);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Active, blind, false),
+            InviteSent
+        );
         // Everything else the vendor says is recorded as said.
         assert_eq!(status_from_vendor(None, Active, blind, false), Active);
         assert_eq!(status_from_vendor(Some(Active), Active, blind, false), Active);
-        assert_eq!(status_from_vendor(Some(InviteSent), Deleted, blind, false), Deleted);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Deleted, blind, false),
+            Deleted
+        );
         // A vendor that shows invitations is believed when it says the person joined.
         assert_eq!(
             status_from_vendor(Some(InviteSent), Active, caps(true), false),
@@ -287,10 +293,16 @@ mod tests {
         let seen = caps(true);
         assert_eq!(status_from_vendor(Some(Deleted), Suspended, seen, true), Deleted);
         // A suspension is still a suspension, and an account brought back is back.
-        assert_eq!(status_from_vendor(Some(Suspended), Suspended, seen, true), Suspended);
+        assert_eq!(
+            status_from_vendor(Some(Suspended), Suspended, seen, true),
+            Suspended
+        );
         assert_eq!(status_from_vendor(Some(Active), Suspended, seen, true), Suspended);
         assert_eq!(status_from_vendor(Some(Deleted), Active, seen, true), Active);
         // Where removal deletes, an inactive account the vendor lists is a suspended one.
-        assert_eq!(status_from_vendor(Some(Deleted), Suspended, seen, false), Suspended);
+        assert_eq!(
+            status_from_vendor(Some(Deleted), Suspended, seen, false),
+            Suspended
+        );
     }
 }
