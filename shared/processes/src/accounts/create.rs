@@ -203,7 +203,7 @@ pub async fn create_account(
     }
     log_created(apps, actor, company_id, &account, &member.id, &event_id, now).await;
     if let Some(first) = first_password {
-        send_first_password(apps, actor, company_id, app, &account, &member.id, &email, first).await;
+        send_first_password(apps, actor, company_id, app, &account, &member.id, first).await;
     }
     clear_intent().await;
     Ok(AccountView::of(app, account, true))
@@ -212,14 +212,15 @@ pub async fn create_account(
 /// The first password an account was made with, where the vendor sends the person nothing.
 pub(super) struct FirstPassword {
     password: SecretString,
-    /// What they sign in with, when it is not their email.
+    /// The address the account was made for, the person's: the link goes there.
+    to: String,
+    /// What they sign in with, when it is not that address.
     sign_in_name: Option<String>,
 }
 
 /// Emails the person a one-time link to their new account's first password. A failure
 /// leaves the account made and says so in the audit log (the person can use the app's
 /// "Forgot password"); the password itself is never logged.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn send_first_password(
     apps: &Apps,
     actor: &Actor,
@@ -227,7 +228,6 @@ pub(super) async fn send_first_password(
     app: &App,
     account: &AppAccount,
     team_member_id: &str,
-    to: &str,
     first: FirstPassword,
 ) {
     let offer = first_password::Offer {
@@ -235,7 +235,7 @@ pub(super) async fn send_first_password(
         app_name: app.name,
         account_id: &account.id,
         team_member_id,
-        to,
+        to: &first.to,
         sign_in_name: first.sign_in_name.as_deref(),
     };
     let (result, detail) = match first_password::send(&apps.services, offer, &first.password).await {
@@ -420,6 +420,7 @@ pub(super) async fn create_and_record(
     } = made.map_err(|e| action_error(app, e))?;
     let mut first_password = first_password.map(|password| FirstPassword {
         password,
+        to: email.to_owned(),
         sign_in_name,
     });
     let caps = connector.capabilities();
