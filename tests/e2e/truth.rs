@@ -43,7 +43,10 @@ enum Invitations {
     Shown,
     /// Nothing (HubSpot): "Invite Sent", recorded at creation, stays.
     KeptFromCreation,
-    /// An active account (Google Workspace: a user who has not signed in yet).
+    /// An active account: 15Five emails an invitation, which its SCIM API does not show
+    /// (https://success.15five.com/hc/en-us/articles/50988391657627: "When a new employee is
+    /// provisioned in 15Five via SCIM, they receive an invite email"); a Google Workspace
+    /// user who has not signed in yet.
     AccountInUse,
 }
 
@@ -90,12 +93,15 @@ fn rows() -> Vec<Row> {
             tenant: prov_sandbox::OAUTH_TENANT.to_owned(),
             ..oauth("sandbox_oauth", "/_sandbox/oauth/oauth/authorize", json!({}))
         },
-        api_key(
-            "fifteen_five",
-            "fifteen_five",
-            fifteen_five,
-            json!({"scim_base_url": "https://my.15five.com/scim/v2", "scim_token": fifteen_five}),
-        ),
+        Row {
+            invitations: Invitations::AccountInUse,
+            ..api_key(
+                "fifteen_five",
+                "fifteen_five",
+                fifteen_five,
+                json!({"scim_base_url": "https://my.15five.com/scim/v2", "scim_token": fifteen_five}),
+            )
+        },
         oauth("asana", "/_sandbox/asana/-/oauth_authorize", json!({})),
         oauth("box", "/_sandbox/box/api/oauth2/authorize", json!({})),
         api_key(

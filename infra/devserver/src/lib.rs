@@ -62,7 +62,7 @@ const SANDBOX_ROUTES: &[(&str, &str)] = &[
     ("api.github.com", "github"),
     ("app.hubspot.com", "hubspot"),
     ("api.hubapi.com", "hubspot"),
-    ("*.15five.com", "fifteen_five"),
+    ("*.15five.com", "scim"),
     ("login.microsoftonline.com", "microsoft_365"),
     ("graph.microsoft.com", "microsoft_365"),
     ("lastpass.com", "lastpass"),

@@ -159,10 +159,6 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         Router::new()
             .nest("/scim", scim::router(self.state.clone()))
-            .nest(
-                "/fifteen_five",
-                scim::router_as(self.state.clone(), scim::Kind::FifteenFive),
-            )
             .nest("/oauth", oauth::router(self.state.clone()))
             .nest(
                 "/slack",

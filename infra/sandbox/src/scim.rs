@@ -224,11 +224,8 @@ type Shared = Arc<Mutex<State>>;
 /// Whose SCIM API the endpoint plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// The sandbox's own SCIM app: `DELETE` deletes.
+    /// The sandbox's own SCIM app (and 15Five's SCIM API): `DELETE` deletes.
     Sandbox,
-    /// 15Five's SCIM API: as the sandbox's, except that a user is active at once (15Five's
-    /// SCIM shows no invitation state).
-    FifteenFive,
     /// Slack: `DELETE` deactivates the member, who stays listed with `active: false`
     /// (https://docs.slack.dev/reference/scim-api: "Sets a Slack user to deactivated"); an
     /// email already in the workspace is refused with 409 `email_taken`.
@@ -451,10 +448,9 @@ async fn create(
         state.scim.set_login(&tenant, &user.id, user_name);
         user.login = Some(user_name.to_owned());
     }
-    if matches!(kind, Kind::Slack | Kind::FifteenFive) {
-        // Slack and 15Five show no invitation state: the user is active at once. (A
-        // Salesforce user keeps `invite_pending` until their first sign-in: its
-        // LastLoginDate.)
+    if kind == Kind::Slack {
+        // Slack shows no invitation state: the member is active at once. (A Salesforce
+        // user keeps `invite_pending` until their first sign-in: its LastLoginDate.)
         state.scim.accept(&tenant, email);
         user.invite_pending = false;
     }
@@ -531,7 +527,7 @@ async fn remove(
     };
     state.scim.count("DELETE");
     let done = match kind {
-        Kind::Sandbox | Kind::FifteenFive => state.scim.remove(&tenant, &id),
+        Kind::Sandbox => state.scim.remove(&tenant, &id),
         // Deactivated, still listed.
         Kind::Slack | Kind::Salesforce => state.scim.set_active(&tenant, &id, false).is_some(),
     };
