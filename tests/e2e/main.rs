@@ -1,6 +1,7 @@
 //! End-to-end tests across crates: HTTP in, real adapters out.
 
 mod access;
+mod after_removal;
 mod console;
 mod console_browser;
 mod dismissal;
@@ -12,3 +13,4 @@ mod openapi;
 mod round_trips;
 mod support;
 mod template;
+mod truth;

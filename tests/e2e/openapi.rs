@@ -136,6 +136,7 @@ fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 /// secret is the single-use state) and this document.
 fn public(method: &str, path: &str) -> bool {
     path.starts_with("/claim_account/")
+        || path.starts_with("/first_password/")
         || path.starts_with("/v1/claims/")
         || path == "/v1/oauth/callback"
         || (method == "GET" && path == "/openapi.json")
