@@ -91,7 +91,11 @@ fn rows() -> Vec<Row> {
         ),
         Row {
             tenant: prov_sandbox::OAUTH_TENANT.to_owned(),
-            ..oauth("sandbox_oauth", "/_sandbox/oauth/oauth/authorize", json!({}))
+            ..oauth(
+                "sandbox_oauth",
+                "/_sandbox/sandbox_oauth/oauth/authorize",
+                json!({}),
+            )
         },
         Row {
             invitations: Invitations::AccountInUse,
