@@ -813,8 +813,27 @@ async fn oauth_callback(
         )
         .await;
     assert_eq!(started.status, 200, "{}", started.text());
-    let authorize = started.json()["authorize_url"].as_str().unwrap().to_owned();
-    let url = url::Url::parse(&authorize).unwrap();
+    // The admin's browser opens the service's start link, which ties the connect to it with
+    // a cookie and sends it on to the vendor's consent page.
+    let start = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
+    assert_eq!(start.path(), "/v1/oauth/start");
+    let opened = w
+        .send(
+            "GET",
+            &format!("{}?{}", start.path(), start.query().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let browser = opened
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = url::Url::parse(opened.header("location").unwrap()).unwrap();
     assert_eq!(
         url.path(),
         consent_path,
@@ -840,14 +859,11 @@ async fn oauth_callback(
         .replace("&amp;", "&");
     let decided = w.send("GET", &format!("{consent_dir}/{href}"), None, None).await;
     let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
-    let done = w
-        .send(
-            "GET",
-            &format!("{}?{}", callback.path(), callback.query().unwrap()),
-            None,
-            None,
-        )
-        .await;
+    let back = axum::http::Request::get(format!("{}?{}", callback.path(), callback.query().unwrap()))
+        .header("cookie", browser)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let done = prov_testkit::call(&w.app, back).await;
     (done, url.query_pairs().into_owned().collect())
 }
 

@@ -497,16 +497,28 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
     )
     .await;
     assert_eq!(status, 200, "{started}");
-    // The admin's browser is sent where HubSpot's authorize host is routed, same path.
-    let authorize = started["authorize_url"].as_str().unwrap().to_owned();
-    assert!(
-        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
-        "{authorize}"
-    );
+    // The admin's browser opens the service's start link, which ties the connect to it
+    // (a cookie) and sends it where HubSpot's authorize host is routed, same path.
+    let start = started["authorize_url"].as_str().unwrap().to_owned();
+    assert!(start.starts_with(&format!("{}/v1/oauth/start?", server.url)), "{start}");
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let opened = browser.get(&start).send().await.unwrap();
+    assert_eq!(opened.status(), 303);
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = opened.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
+        "{authorize}"
+    );
     let consent = browser
         .get(&authorize)
         .send()
@@ -529,7 +541,12 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
         .await
         .unwrap();
     let callback = decided.headers()["location"].to_str().unwrap().to_owned();
-    let done = browser.get(&callback).send().await.unwrap();
+    let done = browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
     create_sync_delete(&server, &company, &ada, "hubspot").await;
 
