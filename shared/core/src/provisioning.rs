@@ -1,14 +1,14 @@
 //! Company provisioning (`POST /v1/provision`), account claims and reading companies.
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::access::{Need, authorize};
 use crate::audit::{self, Actor, ActorRef, Outcome, Target};
-use crate::auth::{Principal, generate_token, store_token_op};
+use crate::auth::{Principal, generate_token, lookup_of, store_token_op};
 use crate::company::{Address, Company, Plan, Role, User};
 use crate::error::{Category, Error, Result};
 use crate::keys::{
@@ -380,6 +380,7 @@ pub async fn provision(
         team_member_id: None,
         email_confirmed_at: None,
         created_at: now,
+        tokens: Vec::new(),
     };
     let (mut ops, queued_mail, claim_url) =
         admin_with_claim(svc, &company.name, &user, |url, expires| Email {
@@ -449,6 +450,19 @@ pub(crate) async fn send_queued(svc: &Services, mail: &QueuedMail) {
     if let Err(e) = MailQueue::deliver(svc.store.as_ref(), svc.mailer.as_ref(), mail).await {
         tracing::warn!(error = %e, "email not sent yet; it stays queued");
     }
+}
+
+/// The write that frees an admin's email address (with the admin's removal), if the admin
+/// holds it: it can then be given to an admin again.
+pub(crate) async fn release_email(svc: &Services, user: &User) -> Result<Option<WriteOp>> {
+    let Some(lock) = svc.store.get(&email_owner_key(&user.email)).await? else {
+        return Ok(None);
+    };
+    let owner: EmailOwner = lock.record()?;
+    Ok((owner.company_id == user.company_id && owner.user_id == user.id).then(|| WriteOp::Delete {
+        key: lock.key.clone(),
+        expected_version: Some(lock.version),
+    }))
 }
 
 /// Position of the email lock in the writes `admin_with_claim` returns.
@@ -583,11 +597,14 @@ pub async fn confirm_claim(
             ));
         }
         let user_key = user_key(&claim.company_id, &claim.user_id);
-        let user_item = svc
-            .store
-            .get(&user_key)
-            .await?
-            .ok_or_else(|| Error::Internal("claimed user is missing".into()))?;
+        // An admin removed before claiming: the invitation is withdrawn.
+        let user_item = svc.store.get(&user_key).await?.ok_or_else(|| {
+            Error::refused(
+                "claim",
+                Category::Gone,
+                "This invitation was withdrawn. Ask the company's primary admin if this is unexpected.",
+            )
+        })?;
         let mut user: User = user_item.record()?;
         let now = svc.clock.now();
         user.email_confirmed_at = Some(now);
@@ -595,6 +612,7 @@ pub async fn confirm_claim(
         claimed.claimed_at = Some(now);
 
         let token = generate_token();
+        user.tokens.extend(lookup_of(token.expose_secret()).map(str::to_owned));
         let principal = Principal::Admin {
             company_id: claim.company_id.clone(),
             user_id: claim.user_id.clone(),

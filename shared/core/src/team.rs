@@ -535,6 +535,7 @@ mod tests {
             team_member_id: None,
             email_confirmed_at: None,
             created_at: t,
+            tokens: Vec::new(),
         };
         let why = refusal(eligibility(Subject::Admin(&admin)));
         assert!(why.contains("not an employee"), "{why}");

@@ -140,6 +140,63 @@ async fn create_partner_prints_a_token_that_works() {
     assert_eq!(companies(&server, &token).await.status(), 200);
 }
 
+/// Runs an admin command on `data_dir`; answers its standard output.
+fn admin_command(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn printed<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {stdout}"))
+}
+
+#[tokio::test]
+async fn rotate_partner_token_retires_the_old_token_at_once_or_after_the_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = admin_command(dir.path(), &["create-partner", "--name", "Acme Payroll"]);
+    let partner_id = printed(&created, "partner ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let first = printed(&created, "token (shown once, store it now): ").to_owned();
+
+    // With an overlap, the old token keeps working (until the time printed).
+    let rotated = admin_command(
+        dir.path(),
+        &["rotate-partner-token", "--partner-id", &partner_id, "--overlap-hours", "2"],
+    );
+    let second = printed(&rotated, "new token (shown once, store it now): ").to_owned();
+    assert!(rotated.contains(" works until "), "{rotated}");
+    let server = start(dir.path(), &[]);
+    assert_eq!(companies(&server, &first).await.status(), 200, "the overlap");
+    assert_eq!(companies(&server, &second).await.status(), 200);
+    drop(server);
+
+    // Without one, every old token stops at once; more than 24 hours is refused.
+    let too_long = Command::new(BIN)
+        .args(["rotate-partner-token", "--partner-id", &partner_id, "--overlap-hours", "25", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!too_long.status.success());
+    let rotated = admin_command(dir.path(), &["rotate-partner-token", "--partner-id", &partner_id]);
+    let third = printed(&rotated, "new token (shown once, store it now): ").to_owned();
+    let server = start(dir.path(), &[]);
+    assert_eq!(companies(&server, &first).await.status(), 401);
+    assert_eq!(companies(&server, &second).await.status(), 401);
+    assert_eq!(companies(&server, &third).await.status(), 200);
+}
+
 /// What a fake vendor received.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
 
