@@ -27,7 +27,10 @@ async fn invited_admin(w: &Walk, co: &Co, email: &str, apps: bool) -> (String, S
 }
 
 async fn company_status(w: &Walk, co: &Co, token: &str) -> u16 {
-    w.send("GET", &co.path(""), Some(token), None).await.status.as_u16()
+    w.send("GET", &co.path(""), Some(token), None)
+        .await
+        .status
+        .as_u16()
 }
 
 async fn events(w: &Walk, co: &Co) -> Vec<Value> {
@@ -52,7 +55,10 @@ async fn admins(w: &Walk, co: &Co) -> Vec<Value> {
 async fn removing_an_admin_ends_their_token_and_console_session_at_once_and_tells_them() {
     let w = Walk::start().await;
     let (id, admin_token) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin: admin_token };
+    let co = Co {
+        id,
+        admin: admin_token,
+    };
     let (ann, token) = invited_admin(&w, &co, "ann@example.com", true).await;
     let mut console = Client::new(&w);
     assert_eq!(console.sign_in(&token).await.status, 303);
@@ -60,7 +66,12 @@ async fn removing_an_admin_ends_their_token_and_console_session_at_once_and_tell
     assert_eq!(company_status(&w, &co, &token).await, 200);
 
     let removed = w
-        .send("DELETE", &co.path(&format!("/admins/{ann}")), Some(&co.admin), None)
+        .send(
+            "DELETE",
+            &co.path(&format!("/admins/{ann}")),
+            Some(&co.admin),
+            None,
+        )
         .await;
     assert_eq!(removed.status, 204, "{}", removed.text());
 
@@ -72,12 +83,18 @@ async fn removing_an_admin_ends_their_token_and_console_session_at_once_and_tell
     let page = console.get("/console/apps").await;
     assert_eq!(page.status, 303);
     assert!(page.header("location").unwrap().starts_with("/console/sign_in"));
-    assert_eq!(console.sign_in(&token).await.status, 401, "nor can they sign in again");
+    assert_eq!(
+        console.sign_in(&token).await.status,
+        401,
+        "nor can they sign in again"
+    );
     // They are told; the log says who did it; the list no longer has them.
     let mail = w.local.outbox.recent(100).await.unwrap();
     let told = mail
         .iter()
-        .find(|m| m.email.to == "ann@example.com" && m.email.subject.starts_with("You are no longer an admin"))
+        .find(|m| {
+            m.email.to == "ann@example.com" && m.email.subject.starts_with("You are no longer an admin")
+        })
         .expect("the removed admin is emailed");
     assert!(!told.email.text.contains(&token));
     let removal = events(&w, &co)
@@ -91,14 +108,21 @@ async fn removing_an_admin_ends_their_token_and_console_session_at_once_and_tell
     // The address is free again: the same person can be invited anew.
     let (_, again) = invited_admin(&w, &co, "ann@example.com", false).await;
     assert_eq!(company_status(&w, &co, &again).await, 200);
-    assert_eq!(company_status(&w, &co, &token).await, 401, "the old token stays dead");
+    assert_eq!(
+        company_status(&w, &co, &token).await,
+        401,
+        "the old token stays dead"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_primary_admin_and_the_owning_partner_remove_admins_no_one_else_and_never_the_primary() {
     let w = Walk::start().await;
     let (id, admin_token) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin: admin_token };
+    let co = Co {
+        id,
+        admin: admin_token,
+    };
     let (_, bea_token) = invited_admin(&w, &co, "bea@example.com", true).await;
     let (cal, cal_token) = invited_admin(&w, &co, "cal@example.com", false).await;
     let (_, stranger) = w.company(OTHER_PARTNER, "stranger@example.com").await;
@@ -109,10 +133,17 @@ async fn the_primary_admin_and_the_owning_partner_remove_admins_no_one_else_and_
     };
     // An admin with manage_apps is still not the primary admin; nobody else's token sees it.
     let by_bea = delete(bea_token.clone(), cal.clone()).await;
-    assert_eq!((by_bea.status.as_u16(), by_bea.category()), (403, "forbidden".to_owned()));
+    assert_eq!(
+        (by_bea.status.as_u16(), by_bea.category()),
+        (403, "forbidden".to_owned())
+    );
     assert_eq!(delete(stranger, cal.clone()).await.status, 404);
     assert_eq!(delete(OTHER_PARTNER.to_owned(), cal.clone()).await.status, 404);
-    assert_eq!(company_status(&w, &co, &cal_token).await, 200, "nothing was removed");
+    assert_eq!(
+        company_status(&w, &co, &cal_token).await,
+        200,
+        "nothing was removed"
+    );
     // The primary admin stays.
     let primary = admins(&w, &co)
         .await
@@ -133,14 +164,21 @@ async fn the_primary_admin_and_the_owning_partner_remove_admins_no_one_else_and_
         .find(|e| e["action"] == "admin.removed")
         .unwrap();
     assert_eq!(by_partner["actor"]["kind"], "partner");
-    assert_eq!(company_status(&w, &co, &bea_token).await, 200, "only the one removed");
+    assert_eq!(
+        company_status(&w, &co, &bea_token).await,
+        200,
+        "only the one removed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_removed_before_claiming_finds_the_invitation_withdrawn() {
     let w = Walk::start().await;
     let (id, admin_token) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin: admin_token };
+    let co = Co {
+        id,
+        admin: admin_token,
+    };
     let invited = w
         .send(
             "POST",
@@ -166,7 +204,12 @@ async fn an_admin_removed_before_claiming_finds_the_invitation_withdrawn() {
         .unwrap()
         .to_owned();
     let removed = w
-        .send("DELETE", &co.path(&format!("/admins/{dee}")), Some(&co.admin), None)
+        .send(
+            "DELETE",
+            &co.path(&format!("/admins/{dee}")),
+            Some(&co.admin),
+            None,
+        )
         .await;
     assert_eq!(removed.status, 204);
     let claimed = w
@@ -185,11 +228,19 @@ async fn an_admin_removed_before_claiming_finds_the_invitation_withdrawn() {
 async fn an_admin_rotates_their_token_the_new_one_shown_once_and_the_old_one_dead() {
     let w = Walk::start().await;
     let (id, admin_token) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin: admin_token };
+    let co = Co {
+        id,
+        admin: admin_token,
+    };
     let (eve, old) = invited_admin(&w, &co, "eve@example.com", false).await;
     // An admin's old token cannot be kept working.
     let overlap = w
-        .send("POST", "/v1/tokens/rotate", Some(&old), Some(json!({"overlap_hours": 1})))
+        .send(
+            "POST",
+            "/v1/tokens/rotate",
+            Some(&old),
+            Some(json!({"overlap_hours": 1})),
+        )
         .await;
     assert_eq!(overlap.status, 422, "{}", overlap.text());
     assert_eq!(overlap.error_keys(), ["overlap_hours"]);
@@ -227,7 +278,12 @@ async fn an_admin_rotates_their_token_the_new_one_shown_once_and_the_old_one_dea
     assert_eq!(rotation["target"]["id"], eve.as_str());
     // Removing the admin revokes the rotated token too.
     let removed = w
-        .send("DELETE", &co.path(&format!("/admins/{eve}")), Some(&co.admin), None)
+        .send(
+            "DELETE",
+            &co.path(&format!("/admins/{eve}")),
+            Some(&co.admin),
+            None,
+        )
         .await;
     assert_eq!(removed.status, 204);
     assert_eq!(company_status(&w, &co, &new).await, 401);
@@ -237,7 +293,10 @@ async fn an_admin_rotates_their_token_the_new_one_shown_once_and_the_old_one_dea
 async fn a_partner_rotates_its_token_with_an_overlap_of_at_most_24_hours() {
     let w = Walk::start().await;
     let (id, admin_token) = w.company(OTHER_PARTNER, "owner@example.com").await;
-    let co = Co { id, admin: admin_token };
+    let co = Co {
+        id,
+        admin: admin_token,
+    };
     let too_long = w
         .send(
             "POST",
@@ -290,13 +349,13 @@ async fn a_partner_rotates_its_token_with_an_overlap_of_at_most_24_hours() {
 async fn each_tokens_last_use_is_recorded_and_shown_never_the_token() {
     let w = Walk::start().await;
     let (id, admin_token) = w.company(PARTNER, "owner@example.com").await;
-    let co = Co { id, admin: admin_token };
+    let co = Co {
+        id,
+        admin: admin_token,
+    };
     let (fay, token) = invited_admin(&w, &co, "fay@example.com", false).await;
     let last_use = |list: Vec<Value>| {
-        list.into_iter()
-            .find(|a| a["id"] == fay.as_str())
-            .unwrap()["token_last_used_at"]
-            .clone()
+        list.into_iter().find(|a| a["id"] == fay.as_str()).unwrap()["token_last_used_at"].clone()
     };
     assert_eq!(last_use(admins(&w, &co).await), Value::Null, "never used");
     assert_eq!(company_status(&w, &co, &token).await, 200);
@@ -311,7 +370,10 @@ async fn each_tokens_last_use_is_recorded_and_shown_never_the_token() {
     assert_eq!(last_use(admins(&w, &co).await), "2026-03-01T12:01:15Z");
     let listed = w.send("GET", "/v1/tokens", Some(&token), None).await;
     assert_eq!(listed.json()["items"][0]["last_used_at"], "2026-03-01T12:01:15Z");
-    let list = w.send("GET", &co.path("/admins"), Some(&co.admin), None).await.text();
+    let list = w
+        .send("GET", &co.path("/admins"), Some(&co.admin), None)
+        .await
+        .text();
     for shown in [listed.text(), list] {
         for secret in [&token[..16], &co.admin[..16]] {
             assert!(!shown.contains(secret), "no token, nor its lookup part: {shown}");

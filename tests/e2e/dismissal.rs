@@ -617,14 +617,24 @@ async fn the_sweep_runs_every_due_dismissal_when_others_fail() {
 
     w.clock.set(at("2026-03-06T08:00:00Z"));
     let ran = dismissal::sweep(&w.local.apps).await;
-    assert_eq!(ran.ok(), Some(1), "the sound dismissal ran, the sweep itself did not fail");
+    assert_eq!(
+        ran.ok(),
+        Some(1),
+        "the sound dismissal ran, the sweep itself did not fail"
+    );
     assert!(
-        !w.local.sandbox.emails("sandbox-sweep-c").contains(&"cid@example.com".to_owned()),
+        !w.local
+            .sandbox
+            .emails("sandbox-sweep-c")
+            .contains(&"cid@example.com".to_owned()),
         "the third company's person lost access although the two before failed"
     );
     assert_eq!(task(&w, &c, &cid).await["status"], "completed");
     assert!(
-        w.local.sandbox.emails("sandbox-sweep-a").contains(&"ann@example.com".to_owned()),
+        w.local
+            .sandbox
+            .emails("sandbox-sweep-a")
+            .contains(&"ann@example.com".to_owned()),
         "the failing dismissal removed nothing"
     );
     // The failing one stays due: the next sweep tries it again.
@@ -644,7 +654,8 @@ async fn concurrent_dismissals_leave_one_last_day_on_the_person_and_the_task() {
         let send = |day: &'static str| {
             let (app, path, admin) = (w.app.clone(), path.clone(), co.admin.clone());
             tokio::spawn(async move {
-                let request = prov_testkit::json_request("PUT", &path, Some(&admin), &json!({"last_day": day}));
+                let request =
+                    prov_testkit::json_request("PUT", &path, Some(&admin), &json!({"last_day": day}));
                 (day, prov_testkit::call(&app, request).await)
             })
         };
@@ -669,7 +680,12 @@ async fn concurrent_dismissals_leave_one_last_day_on_the_person_and_the_task() {
         }
         assert!(!won.is_empty(), "one of the two dismissals lands");
         let member = w
-            .send("GET", &co.path(&format!("/team_members/{tm}")), Some(&co.admin), None)
+            .send(
+                "GET",
+                &co.path(&format!("/team_members/{tm}")),
+                Some(&co.admin),
+                None,
+            )
             .await
             .json();
         let dismissal = task(&w, &co, tm).await;
@@ -681,7 +697,10 @@ async fn concurrent_dismissals_leave_one_last_day_on_the_person_and_the_task() {
         // The date that stands is the one of the request answered last among those that
         // landed (a loser wrote nothing).
         let standing = dismissal["last_day"].as_str().unwrap().to_owned();
-        assert!(won.contains(&standing.as_str()), "{standing} was not accepted: {won:?}");
+        assert!(
+            won.contains(&standing.as_str()),
+            "{standing} was not accepted: {won:?}"
+        );
         if won.len() == 1 {
             assert_eq!(standing, won[0]);
         }

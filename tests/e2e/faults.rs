@@ -455,8 +455,16 @@ async fn a_creation_claimed_after_another_finished_is_not_logged_again() {
         second.text()
     );
     assert_eq!(first.json()["id"], second.json()["id"], "the same account");
-    assert_eq!(w.local.sandbox.changes("POST") - posts_before, 1, "one vendor create");
-    assert_eq!(events(&w, &co, "account.created").await, 1, "the creation is logged once");
+    assert_eq!(
+        w.local.sandbox.changes("POST") - posts_before,
+        1,
+        "one vendor create"
+    );
+    assert_eq!(
+        events(&w, &co, "account.created").await,
+        1,
+        "the creation is logged once"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

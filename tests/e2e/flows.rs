@@ -476,8 +476,11 @@ async fn twenty_racing_creates_log_one_account_created_event() {
                 let (app, path, admin) = (w.app.clone(), path.clone(), co.admin.clone());
                 let body = json!({"team_member_id": tm});
                 tokio::spawn(async move {
-                    prov_testkit::call(&app, prov_testkit::json_request("POST", &path, Some(&admin), &body))
-                        .await
+                    prov_testkit::call(
+                        &app,
+                        prov_testkit::json_request("POST", &path, Some(&admin), &body),
+                    )
+                    .await
                 })
             })
             .collect();
@@ -492,7 +495,11 @@ async fn twenty_racing_creates_log_one_account_created_event() {
             *answered.entry(answer.status.as_u16()).or_insert(0) += 1;
         }
         let at_vendor = w.local.sandbox.emails(TOKEN);
-        assert_eq!(at_vendor.iter().filter(|e| **e == email).count(), 1, "{at_vendor:?}");
+        assert_eq!(
+            at_vendor.iter().filter(|e| **e == email).count(),
+            1,
+            "{at_vendor:?}"
+        );
         let events = w
             .send("GET", &co.path("/events?limit=100"), Some(&co.admin), None)
             .await
@@ -501,11 +508,15 @@ async fn twenty_racing_creates_log_one_account_created_event() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["action"] == "account.created" && e["detail"].as_str().is_some_and(|d| d.contains(&tm)))
+            .filter(|e| {
+                e["action"] == "account.created" && e["detail"].as_str().is_some_and(|d| d.contains(&tm))
+            })
             .collect();
         assert_eq!(created.len(), 1, "round {round}: {created:?}");
     }
-    println!("race: 5 rounds of 20 concurrent account creations: answers {answered:?}, one account.created event each");
+    println!(
+        "race: 5 rounds of 20 concurrent account creations: answers {answered:?}, one account.created event each"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,14 +8,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use cookie::{Cookie, SameSite};
 use maud::html;
 use prov_core::access::{Need, authorize};
 use prov_core::catalog::{Catalog, ConnectionType, FieldKind};
-use cookie::{Cookie, SameSite};
 use prov_processes::connections::{self, Apps, CallbackOutcome, STATE_TTL_MINUTES};
-use secrecy::{ExposeSecret, SecretString};
 use prov_web::html::{layout, page, protect};
 use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{

@@ -17,8 +17,12 @@ use prov_core::Services;
 use utoipa::OpenApi;
 
 /// Routes this function serves, as `(method, path)`; the SAM template maps the same set.
-pub const ROUTES: &[(&str, &str)] =
-    prov_web::join_routes!(provisioning::ROUTES, claim::ROUTES, companies::ROUTES, tokens::ROUTES);
+pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
+    provisioning::ROUTES,
+    claim::ROUTES,
+    companies::ROUTES,
+    tokens::ROUTES
+);
 
 /// The function's HTTP surface, ready to serve.
 pub fn router(services: Services) -> Router {

@@ -41,7 +41,11 @@ fn presented(headers: &HeaderMap) -> Result<&str, ApiError> {
         (status = 200, description = "The caller's tokens.", body = TokenList),
     )
 )]
-async fn list_tokens(State(svc): State<Services>, Ctx(actor): Ctx, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn list_tokens(
+    State(svc): State<Services>,
+    Ctx(actor): Ctx,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let items = tokens::list(&svc, &actor.principal, presented(&headers)?).await?;
     Ok(Json(TokenList { items }).into_response())
 }

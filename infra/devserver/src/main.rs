@@ -106,10 +106,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ),
                 None => false,
             };
-            let (token, retired) =
-                tokens::rotate_partner(store.as_ref(), audit.as_ref(), clock.as_ref(), &partner_id, overlap_hours)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let (token, retired) = tokens::rotate_partner(
+                store.as_ref(),
+                audit.as_ref(),
+                clock.as_ref(),
+                &partner_id,
+                overlap_hours,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             for old in &retired {
                 let until = old.expires_at.map(|at| at.to_rfc3339()).unwrap_or_default();
                 println!("old token {} works until {until}", old.id);

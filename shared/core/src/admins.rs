@@ -313,10 +313,7 @@ pub async fn remove(svc: &Services, actor: &Actor, access: &Access, admin_id: &s
             .ok_or_else(not_found)?;
         let user: User = item.record()?;
         if user.role == Role::PrimaryAdmin || company.primary_admin_id == user.id {
-            return Err(Error::invalid(
-                "admin_id",
-                "The primary admin cannot be removed.",
-            ));
+            return Err(Error::invalid("admin_id", "The primary admin cannot be removed."));
         }
         let mut ops = vec![WriteOp::Delete {
             key: item.key.clone(),

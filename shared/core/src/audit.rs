@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Access;
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::error::Result;
 use crate::keys::{audit_partition, partner_audit_partition};
 use crate::listing::{ListQuery, Listing};
 use crate::secret::new_ordered_id;
 use crate::services::Services;
-use crate::clock::Clock;
 use crate::store::{Item, ItemStore, Key};
 
 pub const RETENTION_DAYS: i64 = 400;

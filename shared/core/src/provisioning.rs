@@ -459,10 +459,12 @@ pub(crate) async fn release_email(svc: &Services, user: &User) -> Result<Option<
         return Ok(None);
     };
     let owner: EmailOwner = lock.record()?;
-    Ok((owner.company_id == user.company_id && owner.user_id == user.id).then(|| WriteOp::Delete {
-        key: lock.key.clone(),
-        expected_version: Some(lock.version),
-    }))
+    Ok(
+        (owner.company_id == user.company_id && owner.user_id == user.id).then(|| WriteOp::Delete {
+            key: lock.key.clone(),
+            expected_version: Some(lock.version),
+        }),
+    )
 }
 
 /// Position of the email lock in the writes `admin_with_claim` returns.
@@ -612,7 +614,8 @@ pub async fn confirm_claim(
         claimed.claimed_at = Some(now);
 
         let token = generate_token();
-        user.tokens.extend(lookup_of(token.expose_secret()).map(str::to_owned));
+        user.tokens
+            .extend(lookup_of(token.expose_secret()).map(str::to_owned));
         let principal = Principal::Admin {
             company_id: claim.company_id.clone(),
             user_id: claim.user_id.clone(),

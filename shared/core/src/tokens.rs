@@ -56,7 +56,11 @@ fn view(lookup: &str, record: &TokenRecord, current: bool) -> TokenView {
 }
 
 /// The stored tokens among `lookups` (a revoked or expired one is gone), with their versions.
-async fn load_tokens(store: &dyn ItemStore, now: DateTime<Utc>, lookups: &[String]) -> Result<Vec<(String, Item, TokenRecord)>> {
+async fn load_tokens(
+    store: &dyn ItemStore,
+    now: DateTime<Utc>,
+    lookups: &[String],
+) -> Result<Vec<(String, Item, TokenRecord)>> {
     let mut found = Vec::new();
     for lookup in lookups {
         if let Some(item) = store.get(&token_key(lookup)).await? {
@@ -101,7 +105,10 @@ impl Owner {
                 Owner::Partner(item.version, item.record()?)
             }
             Principal::Admin { company_id, user_id } => {
-                let item = store.get(&user_key(company_id, user_id)).await?.ok_or_else(gone)?;
+                let item = store
+                    .get(&user_key(company_id, user_id))
+                    .await?
+                    .ok_or_else(gone)?;
                 Owner::Admin(item.version, item.record()?)
             }
         })
@@ -242,8 +249,14 @@ pub async fn rotate(
     let overlap = overlap(principal, body)?;
     let current = lookup_of(presented).ok_or_else(Error::unauthorized)?.to_owned();
     let retire_current = |_: &[String]| vec![current.clone()];
-    let (token, created, retired) =
-        replace_tokens(svc.store.as_ref(), svc.clock.as_ref(), principal, retire_current, overlap).await?;
+    let (token, created, retired) = replace_tokens(
+        svc.store.as_ref(),
+        svc.clock.as_ref(),
+        principal,
+        retire_current,
+        overlap,
+    )
+    .await?;
     let retired = retired
         .into_iter()
         .next()
@@ -254,7 +267,15 @@ pub async fn rotate(
         .map(|at| format!("the old token works until {at}"));
     match principal {
         Principal::Admin { company_id, user_id } => {
-            audit::succeeded(svc, actor, company_id, "admin.token_rotated", Target::new("user", user_id), detail).await;
+            audit::succeeded(
+                svc,
+                actor,
+                company_id,
+                "admin.token_rotated",
+                Target::new("user", user_id),
+                detail,
+            )
+            .await;
         }
         Principal::Partner { partner_id } => {
             audit::record_partner(

@@ -577,7 +577,10 @@ pub async fn finish_oauth(
         (Some(presented), Some(bound)) if secret_matches(presented, bound)
     );
     if !same_browser {
-        tracing::warn!(app = pending.app, "OAuth callback from a browser that did not start the connect");
+        tracing::warn!(
+            app = pending.app,
+            "OAuth callback from a browser that did not start the connect"
+        );
         return Ok(CallbackOutcome {
             return_url: None,
             app: Some(pending.app.clone()),

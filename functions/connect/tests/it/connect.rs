@@ -305,7 +305,14 @@ async fn a_browser_without_the_start_cookie_cannot_finish_another_admins_connect
     let opened = w.in_browser(&start_link, true).await;
     assert_eq!(opened.status, 303, "{}", opened.text());
     let cookie = opened.header("set-cookie").unwrap().to_owned();
-    for part in ["oauth_browser=", "HttpOnly", "Secure", "SameSite=Lax", "Path=/v1/oauth", "Max-Age=600"] {
+    for part in [
+        "oauth_browser=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/v1/oauth",
+        "Max-Age=600",
+    ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     assert_eq!(opened.header("cache-control"), Some("no-store"));
@@ -345,7 +352,12 @@ async fn a_browser_without_the_start_cookie_cannot_finish_another_admins_connect
     assert_eq!(w.callback(&location).await.status, 303);
     assert_eq!(w.state_of(&c, "sandbox_oauth").await, "connected");
     let events = w
-        .send("GET", &format!("/v1/companies/{}/events", c.id), Some(&c.admin), None)
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
         .await
         .json();
     let connected = events["items"]

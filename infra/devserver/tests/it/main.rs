@@ -173,7 +173,13 @@ async fn rotate_partner_token_retires_the_old_token_at_once_or_after_the_overlap
     // With an overlap, the old token keeps working (until the time printed).
     let rotated = admin_command(
         dir.path(),
-        &["rotate-partner-token", "--partner-id", &partner_id, "--overlap-hours", "2"],
+        &[
+            "rotate-partner-token",
+            "--partner-id",
+            &partner_id,
+            "--overlap-hours",
+            "2",
+        ],
     );
     let second = printed(&rotated, "new token (shown once, store it now): ").to_owned();
     assert!(rotated.contains(" works until "), "{rotated}");
@@ -184,7 +190,14 @@ async fn rotate_partner_token_retires_the_old_token_at_once_or_after_the_overlap
 
     // Without one, every old token stops at once; more than 24 hours is refused.
     let too_long = Command::new(BIN)
-        .args(["rotate-partner-token", "--partner-id", &partner_id, "--overlap-hours", "25", "--data-dir"])
+        .args([
+            "rotate-partner-token",
+            "--partner-id",
+            &partner_id,
+            "--overlap-hours",
+            "25",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -557,7 +570,10 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
     // The admin's browser opens the service's start link, which ties the connect to it
     // (a cookie) and sends it where HubSpot's authorize host is routed, same path.
     let start = started["authorize_url"].as_str().unwrap().to_owned();
-    assert!(start.starts_with(&format!("{}/v1/oauth/start?", server.url)), "{start}");
+    assert!(
+        start.starts_with(&format!("{}/v1/oauth/start?", server.url)),
+        "{start}"
+    );
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
