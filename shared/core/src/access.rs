@@ -101,15 +101,15 @@ pub async fn authorize(
             Some(user_item.record::<User>()?)
         }
     };
-    if let Some(admin) = &admin {
-        if !permits(admin, need) {
-            let why = match need {
-                Need::ManageApps => "Managing apps needs the primary admin or the `manage_apps` permission.",
-                Need::ManageAdmins => "Only the primary admin can manage admins and permissions.",
-                _ => "Only the company's partner can change its plan.",
-            };
-            return Err(Error::forbidden("authorization", why));
-        }
+    if let Some(admin) = &admin
+        && !permits(admin, need)
+    {
+        let why = match need {
+            Need::ManageApps => "Managing apps needs the primary admin or the `manage_apps` permission.",
+            Need::ManageAdmins => "Only the primary admin can manage admins and permissions.",
+            _ => "Only the company's partner can change its plan.",
+        };
+        return Err(Error::forbidden("authorization", why));
     }
     Ok(Access {
         company,
