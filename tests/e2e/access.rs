@@ -11,6 +11,8 @@ struct Victim {
     admin: String,
     plain_admin: String,
     admin_id: String,
+    /// An invited admin who has not claimed their access yet.
+    pending_admin_id: String,
     bob: String,
     carol: String,
     account: String,
@@ -89,11 +91,25 @@ async fn victim(w: &Walk) -> Victim {
         .json();
     let admin_id = invited["id"].as_str().unwrap().to_owned();
     let (_, plain_admin) = w.claim("plain@example.com").await;
+    let pending = json!({"first_name": "Pending", "last_name": "Admin", "email": "pending@example.com"});
+    let pending_admin_id = w
+        .send(
+            "POST",
+            &format!("/v1/companies/{company}/admins"),
+            Some(&admin),
+            Some(pending),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Victim {
         company,
         admin,
         plain_admin,
         admin_id,
+        pending_admin_id,
         bob,
         carol,
         account,
@@ -145,6 +161,7 @@ fn body_for(method: &str, template: &str, n: usize, v: &Victim) -> Option<Value>
             Some(json!({"first_name": "N", "last_name": "A", "email": format!("new{n}@example.com")}))
         }
         _ if t.ends_with("{admin_id}") => Some(json!({"permissions": ["manage_apps"]})),
+        _ if t.ends_with("/claims") => Some(json!({"user_id": v.pending_admin_id})),
         _ if t.ends_with("/apps/{app}/accounts") => Some(json!({"team_member_id": v.carol})),
         _ if t.ends_with("/groups/{group_id}/members") => Some(json!({"account_id": v.account})),
         _ if t.ends_with("/matches") => {
@@ -346,5 +363,66 @@ async fn every_writing_route_refuses_bad_bodies_in_the_one_error_shape() {
         w.send("GET", &events, Some(&v.admin), None).await.json(),
         before,
         "nothing changed"
+    );
+}
+
+/// Issue 25: a `%00` in a path id reached the store, which refuses NUL in keys: a 500, even
+/// to another partner. Every route with an id in its path, each id in turn replaced by one
+/// holding a control character: a 404 in the one error shape (the claim page: its own 404
+/// page; the console: its sign-in redirect or a 404), for the owner and for a stranger,
+/// never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_character_in_any_path_id_is_a_404_never_a_500() {
+    let w = Walk::start().await;
+    let v = victim(&w).await;
+    let routes: Vec<(&str, &str)> = provision::ROUTES
+        .iter()
+        .chain(accounts::ROUTES)
+        .chain(connect::ROUTES)
+        .chain(console::ROUTES)
+        .copied()
+        .filter(|(_, path)| path.contains('{'))
+        .collect();
+    let mut tried = 0;
+    for (n, (method, template)) in routes.iter().enumerate() {
+        let params: Vec<&str> = template
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        let body = if template.contains("{company_id}") {
+            body_for(method, template, n, &v)
+        } else if *method == "POST" {
+            Some(json!({"email": "victim@example.com"}))
+        } else {
+            None
+        };
+        for param in params {
+            for hostile in ["%00", "x%00y", "%0A", "%7F", "%C2%85"] {
+                let path = concrete(&template.replace(&format!("{{{param}}}"), hostile), &v);
+                for token in [PARTNER, OTHER_PARTNER] {
+                    let answer = w.send(method, &path, Some(token), body.clone()).await;
+                    let what = format!("{method} {path}: {} {}", answer.status, answer.text());
+                    assert!(answer.status.as_u16() < 500, "{what}");
+                    if template.starts_with("/console") {
+                        assert!(
+                            answer.status.as_u16() == 404 || answer.status.is_redirection(),
+                            "{what}"
+                        );
+                    } else {
+                        assert_eq!(answer.status, 404, "{what}");
+                        if !template.starts_with("/claim_account") {
+                            assert_eq!(answer.category(), "not_found", "{what}");
+                            assert!(one_error_shape(&answer), "{what}");
+                        }
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert!(tried >= 400, "{tried} requests");
+    println!(
+        "hostile-input: {tried} requests with a control character in a path id: every one a 404 (or the console's sign-in), 0 5xx"
     );
 }

@@ -6,13 +6,11 @@ use axum::response::IntoResponse;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use prov_core::access::{Need, authorize};
-use prov_core::admins;
-use prov_core::company::Permission;
+use prov_core::admins::{self, AdminInvite, PermissionsChange};
 use prov_core::listing::ListQuery;
 use prov_processes::Apps;
-use prov_web::{Ctx, JsonObject, PathParam, QueryParams};
-use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use prov_web::{Ctx, JsonBody, PathParam, QueryParams};
+use utoipa::OpenApi;
 
 use crate::common::{Answer, created};
 
@@ -86,11 +84,12 @@ async fn invite_admin(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<AdminInvite>,
 ) -> Answer {
     let svc = &apps.services;
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
-    Ok(created(admins::invite(svc, &actor, &access, &body).await?))
+    let invite = body.parse()?;
+    Ok(created(admins::invite(svc, &actor, &access, &invite).await?))
 }
 
 /// Grants or revokes an admin's permissions (the owning partner or the primary admin).
@@ -114,11 +113,12 @@ async fn set_permissions(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, admin_id)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<PermissionsChange>,
 ) -> Answer {
     let svc = &apps.services;
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
-    Ok(Json(admins::set_permissions(svc, &actor, &access, &admin_id, &body).await?).into_response())
+    let change = body.parse()?;
+    Ok(Json(admins::set_permissions(svc, &actor, &access, &admin_id, &change).await?).into_response())
 }
 
 /// Removes an admin (the owning partner or the primary admin; the primary admin cannot be
@@ -149,34 +149,4 @@ async fn remove_admin(
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
     admins::remove(svc, &actor, &access, &admin_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts: unknown attributes are
-// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
-// optional, strings are trimmed and must not be blank.
-
-/// `POST …/admins`: a non-employee admin, who claims access by an emailed link.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct AdminInvite {
-    #[schema(min_length = 1, max_length = 100)]
-    first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
-    last_name: String,
-    /// Unique across the service without regard to case.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    email: String,
-    #[schema(max_items = 10)]
-    permissions: Option<Vec<Permission>>,
-}
-
-/// `PATCH …/admins/{admin_id}`: the admin's permissions (an empty list revokes them all).
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct PermissionsChange {
-    #[schema(max_items = 10)]
-    permissions: Vec<Permission>,
 }

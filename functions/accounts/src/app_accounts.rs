@@ -8,10 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use prov_core::access::{Need, authorize};
 use prov_processes::Apps;
-use prov_processes::accounts::{self, AccountQuery, Action};
-use prov_web::openapi::Boolish;
-use prov_web::{Ctx, JsonObject, PathParam, QueryParams};
-use serde::Deserialize;
+use prov_processes::accounts::{self, AccountQuery, Action, GroupMember, Matches, NewAccount};
+use prov_web::{Ctx, JsonBody, PathParam, QueryParams};
 use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
@@ -188,34 +186,18 @@ async fn create_account(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<NewAccount>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let mut v = prov_core::validate::Validator::new();
-    let root = prov_core::validate::Obj::root(&body);
-    v.only(&root, &["team_member_id", "work_email"]);
-    let team_member_id = v.text(
-        &root,
-        "team_member_id",
-        true,
-        prov_core::validate::Text { max_chars: 64 },
-    );
-    // A new mailbox at this address (apps that create work emails).
-    let work_email = v.text(
-        &root,
-        "work_email",
-        false,
-        prov_core::validate::Text { max_chars: 254 },
-    );
-    let team_member_id = v.finish(team_member_id)?;
+    let new = body.parse()?;
     Ok(created(
         accounts::create_account(
             &apps,
             &actor,
             &access,
             &app,
-            &team_member_id,
-            work_email.as_deref(),
+            &new.team_member_id,
+            new.work_email.as_deref(),
         )
         .await?,
     ))
@@ -293,20 +275,11 @@ async fn add_to_group(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app, group_id)): PathParam<(String, String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<GroupMember>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    let mut v = prov_core::validate::Validator::new();
-    let root = prov_core::validate::Obj::root(&body);
-    v.only(&root, &["account_id"]);
-    let account_id = v.text(
-        &root,
-        "account_id",
-        true,
-        prov_core::validate::Text { max_chars: 64 },
-    );
-    let account_id = v.finish(account_id)?;
-    let view = accounts::add_to_group(&apps, &actor, &access, &app, &group_id, &account_id).await?;
+    let member = body.parse()?;
+    let view = accounts::add_to_group(&apps, &actor, &access, &app, &group_id, &member.account_id).await?;
     Ok(Json(view).into_response())
 }
 
@@ -330,7 +303,7 @@ async fn matches(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<Matches>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     let results = accounts::submit_matches(&apps, &actor, &access, &app, &body).await?;
@@ -474,54 +447,6 @@ async fn remove_all(
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     let dry_run = query.dry_run.unwrap_or(false);
     Ok(Json(accounts::remove_all(&apps, &actor, &access, &team_member_id, dry_run).await?).into_response())
-}
-
-// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts: unknown attributes are
-// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
-// optional, strings are trimmed and must not be blank.
-
-/// `POST …/apps/{app}/accounts`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct NewAccount {
-    #[schema(min_length = 1, max_length = 64)]
-    team_member_id: String,
-    /// Apps that create mailboxes (Google Workspace, Microsoft 365): the new work address,
-    /// on one of the tenant's domains (`GET …/domains`).
-    #[schema(min_length = 1, max_length = 254)]
-    work_email: Option<String>,
-}
-
-/// `POST …/groups/{group_id}/members`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct GroupMember {
-    #[schema(min_length = 1, max_length = 64)]
-    account_id: String,
-}
-
-/// `POST …/apps/{app}/matches`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct Matches {
-    #[schema(max_items = 100)]
-    matches: Vec<MatchRequest>,
-}
-
-/// Either `team_member_id` (match the account to the person) or `do_not_match: true`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct MatchRequest {
-    #[schema(min_length = 1, max_length = 64)]
-    account_id: String,
-    #[schema(min_length = 1, max_length = 64)]
-    team_member_id: Option<String>,
-    do_not_match: Option<Boolish>,
 }
 
 /// `POST …/apps/{app}/matches`: each item's own result.

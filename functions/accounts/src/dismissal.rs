@@ -6,15 +6,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use prov_core::access::{Need, authorize};
-use prov_core::catalog::Catalog;
 use prov_processes::Apps;
-use prov_processes::dismissal;
-use prov_web::openapi::Boolish;
-use prov_web::{Ctx, JsonObject, PathParam, QueryParams};
-use serde::Deserialize;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::{OpenApi, PartialSchema, ToSchema};
+use prov_processes::dismissal::{self, DismissalRequest, OffboardingChange};
+use prov_web::{Ctx, JsonBody, PathParam, QueryParams};
+use utoipa::OpenApi;
 
 use crate::common::{Answer, DryRun};
 
@@ -88,7 +83,7 @@ async fn dismiss(
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
     QueryParams(query): QueryParams<DryRun>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<DismissalRequest>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageTeam).await?;
     let dry_run = query.dry_run.unwrap_or(false);
@@ -193,78 +188,11 @@ async fn update_offboarding(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<OffboardingChange>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     Ok(
         Json(dismissal::update_offboarding(&apps, &actor, &access, &team_member_id, &body).await?)
             .into_response(),
     )
-}
-
-// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts: unknown attributes are
-// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
-// optional, strings are trimmed and must not be blank.
-
-/// Per app (its slug, from the app directory): `suspend` (where the app can) or `delete`
-/// (the default).
-#[derive(Deserialize)]
-#[allow(dead_code)] // described, never built
-pub struct RemovalChoices(std::collections::BTreeMap<String, String>);
-
-impl PartialSchema for RemovalChoices {
-    fn schema() -> RefOr<Schema> {
-        removal_choices_schema(&Catalog::new(&[]))
-    }
-}
-
-/// `RemovalChoices` for the apps of `catalog` (the document is built with it).
-pub(crate) fn removal_choices_schema(catalog: &Catalog) -> RefOr<Schema> {
-    {
-        let slugs: Vec<&str> = catalog.directory().map(|a| a.slug).collect();
-        ObjectBuilder::new()
-            .description(Some(
-                "Per app (its slug): `suspend` (where the app can) or `delete` (the default).",
-            ))
-            .property_names(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(slugs)),
-            ))
-            .additional_properties(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["suspend", "delete"])),
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for RemovalChoices {}
-
-/// `PUT …/dismissal`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct DismissalRequest {
-    /// Access ends at 00:00 America/Los_Angeles the day after.
-    #[schema(format = Date)]
-    last_day: String,
-    /// Per-app removals: the primary admin or `manage_apps` only.
-    removal: Option<RemovalChoices>,
-    /// Two-step offboarding: suspend at dismissal, delete this many days later.
-    #[schema(minimum = 1, maximum = 90)]
-    two_step_days: Option<u32>,
-}
-
-/// `POST …/offboarding`: change choices before the task runs, confirm what the safeguard
-/// paused, retry failures.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct OffboardingChange {
-    removal: Option<RemovalChoices>,
-    confirm: Option<Boolish>,
-    retry: Option<Boolish>,
 }

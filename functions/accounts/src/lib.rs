@@ -2,10 +2,10 @@
 //! accounts (sync, matching, create, suspend, delete, unmatch, remove all), the onboarding
 //! checklist, dismissal and offboarding, the audit log, and the OpenAPI document.
 //!
-//! Each feature's module owns its routes, its part of the OpenAPI document and the request
-//! bodies it describes; this file only puts them together. Handlers only translate HTTP:
-//! each authorizes the caller for the company with the `Need` of its route, then calls one
-//! use case of `prov-core` or `prov-connectors`.
+//! Each feature's module owns its routes and its part of the OpenAPI document (the request
+//! bodies are types of the use cases, each describing its own schema); this file only puts
+//! them together. Handlers only translate HTTP: each authorizes the caller for the company
+//! with the `Need` of its route, then calls one use case of `prov-core` or `prov-processes`.
 
 mod admins;
 mod app_accounts;
@@ -70,7 +70,7 @@ pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.schemas.insert(
         "RemovalChoices".into(),
-        dismissal::removal_choices_schema(catalog),
+        prov_processes::dismissal::RemovalChoices::schema_for(catalog),
     );
     doc
 }

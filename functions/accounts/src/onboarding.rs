@@ -6,10 +6,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use prov_core::access::{Need, authorize};
 use prov_processes::Apps;
-use prov_processes::onboarding;
-use prov_web::{Ctx, JsonObject, PathParam};
-use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use prov_processes::onboarding::{self, OnboardingRun};
+use prov_web::{Ctx, JsonBody, PathParam};
+use utoipa::OpenApi;
 
 use crate::common::Answer;
 
@@ -80,22 +79,8 @@ async fn run_onboarding(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<OnboardingRun>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     Ok(Json(onboarding::run(&apps, &actor, &access, &team_member_id, &body).await?).into_response())
-}
-
-// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts: unknown attributes are
-// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
-// optional, strings are trimmed and must not be blank.
-
-/// `POST …/onboarding`: the connected apps to create the new hire's accounts in.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct OnboardingRun {
-    #[schema(max_items = 50)]
-    apps: Vec<String>,
 }

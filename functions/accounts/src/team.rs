@@ -6,11 +6,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use prov_core::access::{Need, authorize};
 use prov_core::listing::ListQuery;
-use prov_core::team::{self, Kind, OfferStatus};
+use prov_core::team::{self, NewTeamMember, TeamMemberChange};
 use prov_processes::Apps;
-use prov_web::{Ctx, JsonObject, PathParam, QueryParams};
-use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use prov_web::{Ctx, JsonBody, PathParam, QueryParams};
+use utoipa::OpenApi;
 
 use crate::common::{Answer, created};
 
@@ -86,12 +85,13 @@ async fn create_team_member(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<NewTeamMember>,
 ) -> Answer {
     let svc = &apps.services;
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageTeam).await?;
+    let new = body.parse()?;
     Ok(created(team::TeamMemberView::from(
-        team::create(svc, &actor, &access, &body).await?,
+        team::create(svc, &actor, &access, &new).await?,
     )))
 }
 
@@ -142,61 +142,10 @@ async fn update_team_member(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, team_member_id)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<TeamMemberChange>,
 ) -> Answer {
     let svc = &apps.services;
     authorize(svc, &actor.principal, &company_id, Need::ManageTeam).await?;
     let member = team::update(svc, &actor, &company_id, &team_member_id, &body).await?;
     Ok(Json(team::TeamMemberView::from(member)).into_response())
-}
-
-// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts: unknown attributes are
-// refused (`additionalProperties: false`), `null` is taken as absent where an attribute is
-// optional, strings are trimmed and must not be blank.
-
-/// `POST …/team_members`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct NewTeamMember {
-    #[schema(min_length = 1, max_length = 100)]
-    first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
-    last_name: String,
-    /// Unique within the company; without one, no app account can be created.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    email: Option<String>,
-    kind: Kind,
-    /// ISO 3166-1 alpha-2, any case (default `US`).
-    #[schema(pattern = r"^[A-Za-z]{2}$")]
-    work_country: Option<String>,
-    #[schema(format = Date)]
-    start_date: Option<String>,
-    /// Default `none`.
-    offer_status: Option<OfferStatus>,
-}
-
-/// `PATCH …/team_members/{team_member_id}`: at least one attribute; `null` clears `email`
-/// or `start_date` (the others cannot be cleared). Employment attributes change through
-/// the dismissal and rehire routes.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-#[schema(min_properties = 1)]
-pub struct TeamMemberChange {
-    #[schema(required = false, min_length = 1, max_length = 100)]
-    first_name: String,
-    #[schema(required = false, min_length = 1, max_length = 100)]
-    last_name: String,
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    email: Option<String>,
-    #[schema(required = false)]
-    kind: Kind,
-    #[schema(required = false, pattern = r"^[A-Za-z]{2}$")]
-    work_country: String,
-    #[schema(format = Date)]
-    start_date: Option<String>,
-    #[schema(required = false)]
-    offer_status: OfferStatus,
 }

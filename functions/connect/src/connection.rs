@@ -11,17 +11,13 @@ use axum::{Json, Router};
 use cookie::{Cookie, SameSite};
 use maud::html;
 use prov_core::access::{Need, authorize};
-use prov_core::catalog::{Catalog, ConnectionType, FieldKind};
-use prov_processes::connections::{self, Apps, CallbackOutcome, STATE_TTL_MINUTES};
-use prov_web::html::{layout, page, protect};
-use prov_web::{ApiError, Ctx, JsonObject, PathParam, ReqId};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{
-    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
+use prov_processes::connections::{
+    self, ApiKeyCredentials, Apps, CallbackOutcome, OAuthStart, STATE_TTL_MINUTES,
 };
-use utoipa::{OpenApi, PartialSchema, ToSchema};
+use prov_web::html::{layout, page, protect};
+use prov_web::{ApiError, Ctx, JsonBody, PathParam, ReqId};
+use secrecy::{ExposeSecret, SecretString};
+use utoipa::OpenApi;
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies/{company_id}/apps/{app}/connection"),
@@ -100,7 +96,7 @@ async fn connect(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<ApiKeyCredentials>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     let view = connections::connect_api_key(&apps, &actor, &access, &app, &body).await?;
@@ -152,7 +148,7 @@ async fn start_oauth(
     State(apps): State<Apps>,
     Ctx(actor): Ctx,
     PathParam((company_id, app)): PathParam<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<OAuthStart>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
     let started = connections::start_oauth(&apps, &actor, &access, &app, &body).await?;
@@ -296,74 +292,4 @@ fn tell(outcome: CallbackOutcome) -> Response {
             ),
         ),
     }
-}
-
-// The handlers read bodies by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts; unknown attributes are
-// refused, `null` is taken as absent for optional attributes.
-
-/// API-key connect: exactly the app's credential fields (`credential_fields` of
-/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
-/// the options for `choice` fields. Secret fields go to the secret store only.
-///
-/// The schema is built from the app directory (`credentials_schema`, when the document is
-/// built with the catalog): one alternative per API-key app (titled with its slug; the
-/// `sandbox_*` apps exist on the devserver only).
-pub struct ApiKeyCredentials;
-
-impl PartialSchema for ApiKeyCredentials {
-    fn schema() -> RefOr<Schema> {
-        credentials_schema(&Catalog::new(&[]))
-    }
-}
-
-/// `ApiKeyCredentials` for the apps of `catalog`.
-pub(crate) fn credentials_schema(catalog: &Catalog) -> RefOr<Schema> {
-    {
-        let mut any_of = AnyOfBuilder::new().description(Some(
-            "The credential fields of the app in the path, and no others.",
-        ));
-        for app in catalog
-            .directory()
-            .filter(|a| a.connection_type == ConnectionType::ApiKey)
-        {
-            let mut fields = ObjectBuilder::new()
-                .title(Some(app.slug))
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            for field in app.credential_fields {
-                let value = ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some(field.label));
-                let value = match field.kind {
-                    FieldKind::Text => value.min_length(Some(1)).max_length(Some(4096)),
-                    FieldKind::Url => value
-                        .format(Some(SchemaFormat::Custom("uri".into())))
-                        .pattern(Some("^https://")),
-                    FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
-                };
-                fields = fields.property(field.name, value).required(field.name);
-            }
-            any_of = any_of.item(fields);
-        }
-        any_of.into()
-    }
-}
-
-impl ToSchema for ApiKeyCredentials {}
-
-/// OAuth connect.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct OAuthStart {
-    /// Where the admin's browser goes back to, under one of the configured return origins.
-    #[schema(min_length = 1, max_length = 320)]
-    return_url: Option<String>,
-    /// A vendor test environment the app lists (`environments` of `GET /v1/apps/{app}`).
-    #[schema(min_length = 1, max_length = 320)]
-    environment: Option<String>,
-    /// Apps where one sign-in reaches several organizations (GitHub organization, Asana
-    /// workspace gid, DocuSign account id): the one to manage. Refused by other apps.
-    #[schema(min_length = 1, max_length = 200)]
-    organization: Option<String>,
 }

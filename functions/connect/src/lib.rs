@@ -1,8 +1,9 @@
 //! The connect function: app connections. API-key connect (verified with the vendor before
 //! anything is saved), OAuth start and callback, status and disconnect.
 //!
-//! Its one feature's module owns the routes, their part of the OpenAPI document and the
-//! request bodies it describes; this file only puts them together.
+//! Its one feature's module owns the routes and their part of the OpenAPI document (the
+//! request bodies are types of the use cases, each describing its own schema); this file
+//! only puts them together.
 
 mod connection;
 
@@ -30,7 +31,7 @@ pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.schemas.insert(
         "ApiKeyCredentials".into(),
-        connection::credentials_schema(catalog),
+        prov_processes::connections::ApiKeyCredentials::schema_for(catalog),
     );
     doc
 }

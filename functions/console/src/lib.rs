@@ -5,7 +5,7 @@
 //! and the audit log.
 //!
 //! Handlers only translate forms to the same use cases the API calls (`prov-core`,
-//! `prov-connectors`), after the same `authorize` checks; the session stands in for the
+//! `prov-processes`), after the same `authorize` checks; the session stands in for the
 //! API token (see `session`). Forms post and redirect, so everything works without script.
 
 mod answer;

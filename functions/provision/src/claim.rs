@@ -1,7 +1,8 @@
 //! The account claim. The link in the welcome email opens a page where the new admin
 //! confirms their email and receives the company's admin token, once: plain HTML forms, no
 //! script; the pages send no referrer, so the secret link never leaks onward. Programs
-//! confirm with `POST /v1/claims/{claim_id}` instead.
+//! confirm with `POST /v1/claims/{claim_id}` instead. A link lost, expired or locked after
+//! wrong emails is replaced with `POST /v1/companies/{company_id}/claims`.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
@@ -10,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::{Markup, html};
-use prov_core::provisioning::{self, ClaimView};
+use prov_core::body::Unparsed;
+use prov_core::provisioning::{self, ClaimBody, ClaimView, NewClaimLink};
 use prov_core::{Error, ErrorDetail, Services};
 use prov_web::html::{layout, page};
-use prov_web::{ApiError, JsonObject, PathParam, ReqId};
+use prov_web::{ApiError, Ctx, JsonBody, PathParam, ReqId};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -25,16 +27,18 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/claim_account/{claim_id}"),
     ("POST", "/claim_account/{claim_id}"),
     ("POST", "/v1/claims/{claim_id}"),
+    ("POST", "/v1/companies/{company_id}/claims"),
 ];
 
 pub(crate) fn routes() -> Router<Services> {
     Router::new()
         .route("/claim_account/{claim_id}", get(open).post(confirm))
         .route("/v1/claims/{claim_id}", post(confirm_claim))
+        .route("/v1/companies/{company_id}/claims", post(new_claim_link))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(open, confirm, confirm_claim))]
+#[openapi(paths(open, confirm, confirm_claim, new_claim_link))]
 pub(crate) struct Doc;
 
 /// The claim page's form.
@@ -146,8 +150,16 @@ async fn confirm(
             ),
         );
     };
-    let body = Map::from_iter([("email".to_owned(), Value::String(submitted.email))]);
-    match provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await {
+    // The form's email is read as the JSON route's body is, with the same refusals.
+    let body = Unparsed::<ClaimBody>::new(Map::from_iter([(
+        "email".to_owned(),
+        Value::String(submitted.email),
+    )]));
+    let claimed = match body.parse() {
+        Ok(body) => provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await,
+        Err(e) => Err(e),
+    };
+    match claimed {
         Ok(granted) => page(
             StatusCode::OK,
             layout(
@@ -200,8 +212,9 @@ async fn confirm_claim(
     State(svc): State<Services>,
     ReqId(request_id): ReqId,
     PathParam(claim_id): PathParam<String>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<ClaimBody>,
 ) -> Result<Response, ApiError> {
+    let body = body.parse()?;
     let granted = provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await?;
     let answer = ClaimAnswer {
         company_id: granted.company_id,
@@ -211,11 +224,26 @@ async fn confirm_claim(
     Ok(no_store((StatusCode::CREATED, Json(answer)).into_response()))
 }
 
-/// `POST /v1/claims/{claim_id}`: the email the account was created for.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct ClaimBody {
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    email: String,
+/// Sends an admin who has not claimed their access a new claim link (the first was lost,
+/// expired, or locked after wrong email addresses), and answers it.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company_id}/claims",
+    tag = "provision",
+    security(("token" = [])),
+    params(("company_id" = String, Path, description = "The company's id.")),
+    request_body = NewClaimLink,
+    responses(
+        (status = 201, description = "A new claim link, also emailed to the admin.", body = prov_core::provisioning::ProvisionResponse),
+        (status = 403, response = prov_web::openapi::Forbidden),
+    )
+)]
+async fn new_claim_link(
+    State(svc): State<Services>,
+    Ctx(actor): Ctx,
+    PathParam(company_id): PathParam<String>,
+    JsonBody(body): JsonBody<NewClaimLink>,
+) -> Result<Response, ApiError> {
+    let link = provisioning::new_claim_link(&svc, &actor, &company_id, &body).await?;
+    Ok(no_store((StatusCode::CREATED, Json(link)).into_response()))
 }

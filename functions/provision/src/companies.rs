@@ -6,10 +6,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use prov_core::Services;
 use prov_core::listing::ListQuery;
-use prov_core::provisioning;
-use prov_web::{ApiError, Caller, Ctx, JsonObject, PathParam, QueryParams};
-use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use prov_core::provisioning::{self, CompanyChange};
+use prov_web::{ApiError, Caller, Ctx, JsonBody, PathParam, QueryParams};
+use utoipa::OpenApi;
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies"),
@@ -68,9 +67,10 @@ async fn update_company(
     State(svc): State<Services>,
     Ctx(actor): Ctx,
     PathParam(company_id): PathParam<String>,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<CompanyChange>,
 ) -> Result<Response, ApiError> {
-    let company = provisioning::update_company(&svc, &actor, &company_id, &body).await?;
+    let change = body.parse()?;
+    let company = provisioning::update_company(&svc, &actor, &company_id, &change).await?;
     Ok(Json(company).into_response())
 }
 
@@ -92,12 +92,4 @@ async fn get_company(
 ) -> Result<Response, ApiError> {
     let company = provisioning::get_company(&svc, &principal, &company_id).await?;
     Ok(Json(company).into_response())
-}
-
-/// `PATCH /v1/companies/{company_id}`: what a partner may change.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct CompanyChange {
-    plan: prov_core::company::Plan,
 }

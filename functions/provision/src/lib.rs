@@ -1,11 +1,12 @@
 //! The provision function: `POST /v1/provision` (the partner contract), the account claim
 //! (`GET/POST /claim_account/{claim_id}` for people, `POST /v1/claims/{claim_id}` for
-//! programs), reading companies, and the caller's own API tokens (list, rotate).
+//! programs, `POST /v1/companies/{company_id}/claims` for a new link), reading companies, and
+//! the caller's own API tokens (list, rotate).
 //!
-//! Each feature's module owns its routes, its part of the OpenAPI document and the request
-//! bodies it describes; this file only puts them together. `router` builds the whole HTTP
-//! surface from injected services; `main.rs` runs it in Lambda and the devserver mounts it
-//! locally, so both run exactly this code.
+//! Each feature's module owns its routes and its part of the OpenAPI document (the request
+//! bodies are types of the use cases, each describing its own schema); this file only puts
+//! them together. `router` builds the whole HTTP surface from injected services; `main.rs`
+//! runs it in Lambda and the devserver mounts it locally, so both run exactly this code.
 
 mod claim;
 mod companies;

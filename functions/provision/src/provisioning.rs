@@ -6,12 +6,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use prov_core::provisioning::{self, Provisioned};
+use prov_core::provisioning::{self, ProvisionBody, Provisioned};
 use prov_core::{Error, Services};
-use prov_web::openapi::Boolish;
-use prov_web::{ApiError, Ctx, JsonObject};
-use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use prov_web::{ApiError, Ctx, JsonBody};
+use utoipa::OpenApi;
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[("POST", "/v1/provision")];
 
@@ -45,7 +43,7 @@ async fn provision(
     State(svc): State<Services>,
     Ctx(actor): Ctx,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<ProvisionBody>,
 ) -> Result<Response, ApiError> {
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(v.to_str().map_err(|_| {
@@ -75,78 +73,4 @@ pub(crate) fn no_store(mut response: Response) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-// The handler reads the body by hand (`JsonObject`, then the use case's `Validator`), so the
-// request schemas below describe what that validation accepts: unknown attributes are
-// refused (`additionalProperties: false`), `null` is taken as absent for optional
-// attributes, strings are trimmed and must not be blank.
-
-/// `POST /v1/provision`: the company, its primary payroll admin, and the welcome email.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct ProvisionBody {
-    user: NewUser,
-    company: NewCompany,
-}
-
-/// The company's primary payroll admin.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    #[schema(min_length = 1, max_length = 100)]
-    first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
-    last_name: String,
-    /// Unique across the service without regard to case.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    email: String,
-    /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
-    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
-    phone: Option<String>,
-}
-
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct NewCompany {
-    #[schema(min_length = 1, max_length = 200)]
-    name: String,
-    #[schema(min_length = 1, max_length = 200)]
-    trade_name: Option<String>,
-    /// 9 digits; `12-3456789` accepted.
-    #[schema(pattern = r"^([0-9]{9}|[0-9]{2}-[0-9]{7})$")]
-    ein: Option<String>,
-    #[schema(minimum = 0, maximum = 10_000_000)]
-    number_employees: Option<u32>,
-    /// US state codes (or `DC`), any case; repeats count once.
-    #[schema(max_items = 102, pattern = r"^[A-Za-z]{2}$")]
-    states: Option<Vec<String>>,
-    /// At most one primary.
-    #[schema(max_items = 100)]
-    addresses: Option<Vec<NewAddress>>,
-}
-
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct NewAddress {
-    #[schema(min_length = 1, max_length = 200)]
-    street_1: String,
-    #[schema(min_length = 1, max_length = 200)]
-    street_2: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
-    city: String,
-    /// A US state code (or `DC`), any case.
-    #[schema(pattern = r"^[A-Za-z]{2}$")]
-    state: String,
-    /// `80202` or `80202-1234`.
-    #[schema(pattern = r"^[0-9]{5}(-[0-9]{4})?$")]
-    zip: String,
-    /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
-    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
-    phone: String,
-    is_primary: Option<Boolish>,
 }

@@ -6,11 +6,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use prov_core::tokens::{self, TokenView};
+use prov_core::tokens::{self, TokenRotation, TokenView};
 use prov_core::{Error, Services};
-use prov_web::{ApiError, Ctx, JsonObject, presented_token};
+use prov_web::{ApiError, Ctx, JsonBody, presented_token};
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[("GET", "/v1/tokens"), ("POST", "/v1/tokens/rotate")];
@@ -68,9 +68,10 @@ async fn rotate_token(
     State(svc): State<Services>,
     Ctx(actor): Ctx,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    JsonBody(body): JsonBody<TokenRotation>,
 ) -> Result<Response, ApiError> {
-    let rotated = tokens::rotate(&svc, &actor, presented(&headers)?, &body).await?;
+    let rotation = body.parse()?;
+    let rotated = tokens::rotate(&svc, &actor, presented(&headers)?, &rotation).await?;
     let answer = RotatedToken {
         token: rotated.token.expose_secret().to_owned(),
         created: rotated.created,
@@ -96,14 +97,4 @@ pub struct RotatedToken {
     created: TokenView,
     /// The token this request used: gone (`expires_at` now) or working until `expires_at`.
     retired: TokenView,
-}
-
-/// `POST /v1/tokens/rotate`.
-#[derive(ToSchema, Deserialize)]
-#[allow(dead_code)] // described, never built: the use case reads the body
-#[serde(deny_unknown_fields)]
-pub struct TokenRotation {
-    /// Partners only: how long the old token keeps working, 0 to 24 hours (default 0).
-    #[schema(minimum = 0, maximum = 24)]
-    overlap_hours: Option<u32>,
 }

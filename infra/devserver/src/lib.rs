@@ -2,25 +2,31 @@
 //! plus development tools (`GET /_dev/outbox`). Nothing here is deployed.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
+use prov_connectors::registry;
+use prov_core::Category;
 use prov_core::access::{Need, authorize};
 use prov_core::audit::Actor;
 use prov_core::auth::Principal;
+use prov_core::body::Unparsed;
 use prov_core::clock::Clock;
+use prov_core::company::Plan;
 use prov_core::listing::ListQuery;
 use prov_core::mail::MailQueue;
-use prov_core::provisioning::{self, list_companies};
+use prov_core::provisioning::{self, CompanyChange, list_companies};
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
-use prov_core::team;
+use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
 use prov_core::{Services, Settings};
 use prov_platform::{FileSecretStore, LocalOutbox, parse_routes};
 use prov_processes::Apps;
@@ -31,53 +37,14 @@ use prov_web::ApiError;
 use secrecy::SecretString;
 use serde_json::json;
 
-/// Offline, each vendor host goes to the sandbox's fake of that app (`/_sandbox/{fake}`):
-/// the same connector code, other hosts. `--vendor-route` overrides come first.
-const SANDBOX_ROUTES: &[(&str, &str)] = &[
-    ("scim.sandbox.test", "scim"),
-    ("auth.sandbox.test", "oauth"),
-    ("api.slack.com", "slack"),
-    ("slack.com", "slack"),
-    ("*.okta.com", "okta"),
-    ("api.dynatrace.com", "dynatrace"),
-    ("sso.dynatrace.com", "dynatrace"),
-    ("app.asana.com", "asana"),
-    ("account.box.com", "box"),
-    ("api.box.com", "box"),
-    ("www.dropbox.com", "dropbox"),
-    ("api.dropboxapi.com", "dropbox"),
-    ("login.salesforce.com", "salesforce"),
-    ("test.salesforce.com", "salesforce"),
-    ("*.my.salesforce.com", "salesforce"),
-    ("api.us-west-1.saucelabs.com", "sauce_labs"),
-    ("api.us-east-4.saucelabs.com", "sauce_labs"),
-    ("api.eu-central-1.saucelabs.com", "sauce_labs"),
-    ("*.leankit.com", "leankit"),
-    ("api.clickup.com", "clickup"),
-    ("api.trello.com", "trello"),
-    ("github.com", "github"),
-    ("account.docusign.com", "docusign"),
-    ("account-d.docusign.com", "docusign"),
-    ("*.docusign.net", "docusign"),
-    ("api.github.com", "github"),
-    ("app.hubspot.com", "hubspot"),
-    ("api.hubapi.com", "hubspot"),
-    ("*.15five.com", "scim"),
-    ("login.microsoftonline.com", "microsoft_365"),
-    ("graph.microsoft.com", "microsoft_365"),
-    ("lastpass.com", "lastpass"),
-    ("lastpass.eu", "lastpass"),
-    ("accounts.google.com", "google_workspace"),
-    ("oauth2.googleapis.com", "google_workspace"),
-    ("admin.googleapis.com", "google_workspace"),
-];
-
 /// What a local run is made of.
 #[derive(Clone)]
 pub struct Local {
     pub services: Services,
     pub outbox: LocalOutbox,
     pub apps: Apps,
+    /// The guarded vendor client behind `apps.vendors` (its routing table, throttles).
+    pub http: Arc<VendorHttp>,
     pub sandbox: Sandbox,
     /// The local scheduler: `tick` fires what is due through the cleanup handler.
     pub scheduler: Arc<StoreScheduler>,
@@ -97,12 +64,15 @@ pub struct LocalConfig<'a> {
 
 impl Local {
     /// Opens the embedded store and secret files under `data_dir` (created if missing).
+    /// Only its owner may read the data dir or its files (the store holds tokens' hashes,
+    /// emails with claim links, everyone's data).
     pub fn open(config: &LocalConfig<'_>, clock: Arc<dyn Clock>) -> Result<Self, String> {
         let data_dir = config.data_dir;
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        private_dir(data_dir)?;
+        let store_file = data_dir.join(STORE_FILE);
         let store: Arc<dyn ItemStore> =
-            Arc::new(EmbeddedStore::open(data_dir.join("store.redb")).map_err(|e| e.to_string())?);
+            Arc::new(EmbeddedStore::open(&store_file).map_err(|e| e.to_string())?);
+        private(&store_file, 0o600)?;
         let secrets = FileSecretStore::open(&data_dir.join("secrets")).map_err(|e| e.to_string())?;
         let outbox = LocalOutbox::new(store.clone(), clock.clone());
         let mut settings = Settings::new(config.public_base_url);
@@ -119,32 +89,34 @@ impl Local {
         );
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
         let mut policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?;
-        let zoho = prov_connectors::zoho::HOSTS.iter().map(|h| (*h, "zoho"));
-        for (host, fake) in SANDBOX_ROUTES.iter().copied().chain(zoho) {
-            policy = policy.route(host, &format!("{sandbox_base}/{fake}"))?;
+        // Offline, each vendor host goes to the sandbox's fake of its app, mounted under the
+        // app's slug (`/_sandbox/{slug}`): the same connector code, other hosts. Built from the
+        // registry, so a vendor's spec routes it; `--vendor-route` overrides come first, and a
+        // host two apps share goes to the first (the sandbox OAuth app's SCIM API is the
+        // sandbox SCIM app's).
+        let mut routed = std::collections::HashSet::new();
+        for spec in registry::all() {
+            for host in spec.hosts.iter().filter(|h| routed.insert(**h)) {
+                policy = policy.route(host, &format!("{sandbox_base}/{}", spec.slug()))?;
+            }
         }
+        // Offline means offline: a vendor host without a route is refused, not called.
+        let policy = policy.routed_only();
         let sandbox_client = || OAuthClientConfig {
             client_id: prov_sandbox::CLIENT_ID.to_owned(),
             client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
         };
-        let oauth_clients = HashMap::from([
-            ("sandbox_oauth".to_owned(), sandbox_client()),
-            ("slack".to_owned(), sandbox_client()),
-            ("hubspot".to_owned(), sandbox_client()),
-            ("salesforce".to_owned(), sandbox_client()),
-            ("github".to_owned(), sandbox_client()),
-            ("docusign".to_owned(), sandbox_client()),
-            ("microsoft_365".to_owned(), sandbox_client()),
-            ("google_workspace".to_owned(), sandbox_client()),
-            ("dropbox".to_owned(), sandbox_client()),
-            ("box".to_owned(), sandbox_client()),
-            ("asana".to_owned(), sandbox_client()),
-        ]);
+        // Every OAuth app is registered with the sandbox's OAuth server.
+        let oauth_clients: HashMap<String, OAuthClientConfig> = registry::all()
+            .filter(|spec| spec.oauth.is_some())
+            .map(|spec| (spec.slug().to_owned(), sandbox_client()))
+            .collect();
+        let http = Arc::new(VendorHttp::new(policy, HttpConfig::default()));
         let apps = Apps {
             services: services.clone(),
             secrets: Arc::new(secrets),
             vendors: Arc::new(prov_connectors::Gateway::new(
-                Arc::new(VendorHttp::new(policy, HttpConfig::default())),
+                http.clone(),
                 Arc::new(OAuthClients::fixed(oauth_clients)),
                 services.clock.clone(),
             )),
@@ -154,6 +126,7 @@ impl Local {
             services,
             outbox,
             apps,
+            http,
             sandbox: Sandbox::new(),
             scheduler,
         })
@@ -167,8 +140,16 @@ impl Local {
         for job in due {
             match serde_json::from_value::<CleanupEvent>(job.payload) {
                 Ok(event) => {
-                    if let Err(e) = dismissal::handle(&self.apps, event).await {
-                        tracing::error!(error = %e, job = job.name, "scheduled job failed; the sweep retries it");
+                    // Each job on its own task: one that panics cannot take the others down.
+                    let apps = self.apps.clone();
+                    match tokio::spawn(async move { dismissal::handle(&apps, event).await }).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, job = job.name, "scheduled job failed; the sweep retries it")
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, job = job.name, "scheduled job panicked; the sweep retries it")
+                        }
                     }
                 }
                 Err(e) => {
@@ -227,7 +208,7 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
         let serde_json::Value::Object(body) = body else {
             unreachable!()
         };
-        provisioning::provision(svc, &actor, &body, None).await?;
+        provisioning::provision(svc, &actor, &Unparsed::new(body), None).await?;
         companies = list_companies(
             svc,
             partner,
@@ -241,20 +222,22 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
             .items
             .last()
             .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
-        let plan = json!({"plan": "plus"});
-        let serde_json::Value::Object(plan) = plan else {
-            unreachable!()
-        };
-        provisioning::update_company(svc, &actor, &company.id, &plan).await?;
+        let plus = CompanyChange { plan: Plan::Plus };
+        provisioning::update_company(svc, &actor, &company.id, &plus).await?;
         let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
         for (first, last, email) in [
             ("Ada", "Lovelace", "ada@demo.example"),
             ("Grace", "Hopper", "grace@demo.example"),
             ("Alan", "Turing", "alan@demo.example"),
         ] {
-            let member = json!({"first_name": first, "last_name": last, "email": email, "kind": "employee"});
-            let serde_json::Value::Object(member) = member else {
-                unreachable!()
+            let member = NewTeamMember {
+                first_name: first.into(),
+                last_name: last.into(),
+                email: Some(email.into()),
+                kind: Kind::Employee,
+                work_country: "US".into(),
+                start_date: None,
+                offer_status: OfferStatus::None,
             };
             team::create(svc, &actor, &access, &member).await?;
         }
@@ -266,10 +249,130 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
     console::mint_link(&local.apps, &company.id, &company.primary_admin_id).await
 }
 
-/// The emails "sent" so far, newest first.
-async fn outbox(State(outbox): State<LocalOutbox>) -> Result<Json<serde_json::Value>, ApiError> {
+/// The emails "sent" so far, newest first: claim and sign-in links, so only for this
+/// machine. A client on another address (the server bound to `0.0.0.0`) is told there is no
+/// such route; a request without a connection (in-process tests) is from here.
+async fn outbox(
+    State(outbox): State<LocalOutbox>,
+    request: axum::extract::Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if peer.is_some_and(|ip| !ip.to_canonical().is_loopback()) {
+        return Err(ApiError::refused("path", Category::NotFound, "No such route."));
+    }
     let items = outbox.recent(100).await?;
     Ok(Json(json!({ "items": items })))
+}
+
+/// The embedded store's file in the data dir.
+const STORE_FILE: &str = "store.redb";
+
+/// What the devserver keeps in its data dir; a dir holding anything else is not made private
+/// (it may be a shared place such as `/tmp`), only the devserver's own files are.
+const OWN_FILES: &[&str] = &[STORE_FILE, "secrets", "dev-partner-token"];
+
+/// Creates `dir` (0700) if missing, or makes an existing devserver data dir 0700.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    let cannot = |e: std::io::Error| format!("cannot create {}: {e}", dir.display());
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        return builder.create(dir).map_err(cannot);
+    }
+    let foreign = std::fs::read_dir(dir)
+        .map_err(cannot)?
+        .filter_map(Result::ok)
+        .any(|entry| !OWN_FILES.iter().any(|own| entry.file_name() == *own));
+    if foreign {
+        tracing::warn!(dir = %dir.display(), "the data dir holds other files; its permissions are left as they are");
+        return Ok(());
+    }
+    private(dir, 0o700)
+}
+
+/// Sets `path`'s mode (owner only).
+fn private(path: &Path, mode: u32) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("cannot make {} private: {e}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// How long a client may take to send a request's headers before its connection is closed:
+/// a slow client ("slow loris") cannot hold connections open for ever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` (HTTP/1.1) until `shutdown` resolves. Each request carries its
+/// peer's address (`ConnectInfo`); a request's headers must arrive within
+/// `header_read_timeout`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // A connection that failed before it was accepted (reset, out of files): the
+                // next one may work, after a pause so that a lasting failure does not spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), request.map(axum::body::Body::new))
+            });
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
+}
+
+/// Runs `job` every `period`, for ever: the devserver's scheduler. Each run is its own task,
+/// so one that fails or panics is logged and the next still runs.
+pub async fn run_every<F, Fut>(period: Duration, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, prov_core::Error>> + Send + 'static,
+{
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match tokio::spawn(job()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduler tick failed; the next one runs"),
+            Err(e) => tracing::error!(error = %e, "scheduler tick panicked; the next one runs"),
+        }
+    }
 }
 
 /// The origin (`scheme://host:port`) of a base URL.

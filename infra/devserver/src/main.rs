@@ -228,30 +228,36 @@ async fn serve(
 
     // The local scheduler really fires: dismissals come due, the sweep runs.
     let ticker = local.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
-        loop {
-            every.tick().await;
-            if let Err(e) = ticker.tick().await {
-                tracing::error!(error = %e, "scheduler tick failed");
-            }
-        }
-    });
+    tokio::spawn(devserver::run_every(
+        std::time::Duration::from_secs(10),
+        move || {
+            let ticker = ticker.clone();
+            async move { ticker.tick().await }
+        },
+    ));
 
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
-    println!("sent emails: {base_url}/_dev/outbox");
+    // The outbox holds claim and sign-in links: it answers this machine only.
+    if bound.ip().is_loopback() {
+        println!("sent emails: {base_url}/_dev/outbox");
+    } else if bound.ip().is_unspecified() {
+        println!(
+            "sent emails: http://127.0.0.1:{}/_dev/outbox (this machine only)",
+            bound.port()
+        );
+    } else {
+        println!("sent emails: not served on {bound} (only to this machine over loopback)");
+    }
     println!("admin console: {base_url}/console");
     println!("console sign-in link (one use, 15 minutes): {sign_in}");
     if let auth::Principal::Partner { partner_id } = &partner {
         println!("dev partner id (for rotate-partner-token): {partner_id}");
     }
-    axum::serve(listener, local.app())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    devserver::serve(listener, local.app(), devserver::HEADER_READ_TIMEOUT, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }
 
 /// Where the data dir keeps the dev partner's token.

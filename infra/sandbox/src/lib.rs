@@ -155,8 +155,11 @@ impl Sandbox {
     /// Routes to mount at `/_sandbox`.
     pub fn router(&self) -> Router {
         Router::new()
-            .nest("/scim", scim::router(self.state.clone()))
-            .nest("/oauth", oauth::router(self.state.clone()))
+            // Each app's fake under the app's slug (the devserver routes each spec's hosts
+            // there); 15Five is a SCIM server, so the SCIM app's fake serves it.
+            .nest("/sandbox_scim", scim::router(self.state.clone()))
+            .nest("/sandbox_oauth", oauth::router(self.state.clone()))
+            .nest("/fifteen_five", scim::router(self.state.clone()))
             .nest(
                 "/slack",
                 oauth::slack_router(self.state.clone())
@@ -165,7 +168,7 @@ impl Sandbox {
             .nest("/okta", okta::router(self.state.clone()))
             .nest("/dynatrace", dynatrace::router(self.state.clone()))
             .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
-            .nest("/leankit", leankit::router(self.state.clone()))
+            .nest("/planview_leankit", leankit::router(self.state.clone()))
             .nest("/clickup", clickup::router(self.state.clone()))
             .nest("/trello", trello::router(self.state.clone()))
             .nest("/zoho", zoho::router(self.state.clone()))

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
@@ -112,8 +112,7 @@ fn asana_error(response: &VendorResponse) -> ConnectorError {
         s if s.is_client_error() && message.to_lowercase().contains("already") => {
             ConnectorError::Conflict(message)
         }
-        s if s.is_client_error() => ConnectorError::Invalid(message),
-        s => ConnectorError::Transient(format!("Asana answered {s}: {message}")),
+        s => refusal("Asana", s, message),
     }
 }
 
@@ -248,14 +247,6 @@ impl Connector for AsanaConnector {
             }
         };
         create_once(self, &new.email, post).await
-    }
-
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {

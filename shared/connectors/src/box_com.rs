@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
@@ -77,14 +77,11 @@ fn box_error(response: &VendorResponse) -> ConnectorError {
         .unwrap_or_else(|| response.text());
     let said = format!("{code} {message}").trim().to_owned();
     match response.status {
-        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(said),
         StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
             "{said} (the connection must be made by a Box enterprise admin or co-admin who manages users, with the app's \"Manage users\" scope)"
         )),
-        StatusCode::NOT_FOUND => ConnectorError::NotFound,
         StatusCode::CONFLICT => ConnectorError::Conflict(said),
-        s if s.is_client_error() => ConnectorError::Invalid(said),
-        s => ConnectorError::Transient(format!("Box answered {s}: {said}")),
+        s => refusal("Box", s, said),
     }
 }
 

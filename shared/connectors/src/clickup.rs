@@ -480,14 +480,6 @@ impl Connector for ClickUpConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
-    }
-
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
         if !is_user_id(id) {
             return Ok(()); // no ClickUp user has this id

@@ -438,10 +438,11 @@ impl Connector for DocuSignConnector {
             .append_pair("status", LISTED_STATUSES);
         let page = self.read_list(url).await?;
         let received = page.users.len();
+        // Saturating: the positions are DocuSign's to send, however large.
         let after = number(&page.end_position)
-            .map(|end| end + 1)
-            .unwrap_or(start + received)
-            .max(start + 1);
+            .map(|end| end.saturating_add(1))
+            .unwrap_or(start.saturating_add(received))
+            .max(start.saturating_add(1));
         let more = received > 0
             && match number(&page.total_set_size) {
                 Some(total) => after < total,
@@ -495,14 +496,6 @@ impl Connector for DocuSignConnector {
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
         create_once(self, &new.email, self.post_user(new)).await
-    }
-
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
     }
 
     /// Closes the membership; a user already closed or unknown is done.

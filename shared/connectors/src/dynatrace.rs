@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Authenticator, Session, VendorRequest, VendorResponse};
+use crate::http::{Authenticator, Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
@@ -136,8 +136,7 @@ fn dynatrace_error(response: &VendorResponse) -> ConnectorError {
         s if s.is_client_error() && message.to_lowercase().contains("already") => {
             ConnectorError::Conflict(message)
         }
-        s if s.is_client_error() => ConnectorError::Invalid(message),
-        s => ConnectorError::Transient(format!("Dynatrace answered {s}: {message}")),
+        s => refusal("Dynatrace", s, message),
     }
 }
 
@@ -236,14 +235,6 @@ impl Connector for DynatraceConnector {
                 .ok_or_else(|| ConnectorError::Transient("Dynatrace did not show the user it created".into()))
         };
         create_once(self, &new.email, post).await
-    }
-
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {

@@ -7,7 +7,7 @@
 //! refuses private, link-local and metadata addresses, so a vendor host cannot be pointed
 //! at the inside of our network.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use url::{Host, Url};
 
@@ -46,23 +46,15 @@ impl HostPattern {
     }
 }
 
-/// Whether outbound calls may reach `ip`. Loopback only in sandbox mode; never private,
-/// link-local (cloud metadata lives there), shared, unspecified, broadcast or multicast.
+/// Whether outbound calls may reach `ip`. Loopback only in sandbox mode; never a private,
+/// link-local (cloud metadata lives there), shared, reserved, documentation, benchmarking,
+/// broadcast or multicast address, nor an IPv6 address that carries one of those inside it
+/// (IPv4-mapped, NAT64, 6to4) or leaves the Internet's global unicast space (IANA's
+/// special-purpose address registries).
 pub fn address_allowed(ip: IpAddr, sandbox: bool) -> bool {
     match ip {
         IpAddr::V4(v4) => v4_allowed(v4, sandbox),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4_allowed(v4, sandbox),
-            None => {
-                if v6.is_loopback() {
-                    return sandbox;
-                }
-                !(v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
-            }
-        },
+        IpAddr::V6(v6) => v6_allowed(v6, sandbox),
     }
 }
 
@@ -70,16 +62,45 @@ fn v4_allowed(ip: Ipv4Addr, sandbox: bool) -> bool {
     if ip.is_loopback() {
         return sandbox;
     }
-    let [a, b, ..] = ip.octets();
-    let shared = a == 100 && (64..128).contains(&b); // 100.64.0.0/10, carrier-grade NAT
-    !(ip.is_private()
+    let [a, b, c, _] = ip.octets();
+    let refused = ip.is_private()
         || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || shared
-        || a == 0)
+        || a == 0 // 0.0.0.0/8, "this network"
+        || (a == 100 && (64..128).contains(&b)) // 100.64.0.0/10, carrier-grade NAT
+        || (a == 192 && b == 0 && c == 0) // 192.0.0.0/24, IETF protocol assignments
+        || ip.is_documentation() // 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24
+        || (a == 192 && b == 88 && c == 99) // 192.88.99.0/24, the old 6to4 relays
+        || (a == 198 && (b == 18 || b == 19)) // 198.18.0.0/15, benchmarking
+        || ip.is_multicast() // 224.0.0.0/4
+        || a >= 240; // 240.0.0.0/4, reserved, and the broadcast address
+    !refused
+}
+
+fn v6_allowed(ip: Ipv6Addr, sandbox: bool) -> bool {
+    let s = ip.segments();
+    // Addresses that carry an IPv4 address the network delivers to: judged by that one.
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return v4_allowed(v4, sandbox); // ::ffff:0:0/96
+    }
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return v4_allowed(embedded(s[6], s[7]), false); // 64:ff9b::/96, NAT64
+    }
+    if s[0] == 0x2002 {
+        return v4_allowed(embedded(s[1], s[2]), false); // 2002::/16, 6to4
+    }
+    if ip.is_loopback() {
+        return sandbox;
+    }
+    // Outside 2000::/3 nothing is global unicast: the unspecified address, IPv4-compatible
+    // (::/96) and IPv4-translated addresses, local NAT64 (64:ff9b:1::/48), discard-only
+    // (100::/64), unique local, link-local, site-local and multicast.
+    let global = s[0] & 0xe000 == 0x2000;
+    let refused = !global
+        || (s[0] == 0x2001 && s[1] < 0x200) // 2001::/23: Teredo (2001::/32), benchmarking, ORCHID, …
+        || (s[0] == 0x2001 && s[1] == 0xdb8) // 2001:db8::/32, documentation
+        || (s[0] == 0x3fff && s[1] < 0x1000); // 3fff::/20, documentation
+    !refused
 }
 
 /// One override: calls to hosts matching `pattern` go to `base` (its scheme, host, port and
@@ -94,6 +115,8 @@ pub struct Route {
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
     sandbox: bool,
+    /// Offline: only routed hosts may be called (see `routed_only`).
+    routed_only: bool,
     routes: Vec<Route>,
 }
 
@@ -107,8 +130,15 @@ impl EgressPolicy {
     pub fn sandbox() -> Self {
         Self {
             sandbox: true,
-            routes: Vec::new(),
+            ..Self::default()
         }
+    }
+
+    /// Offline: a vendor host no route matches is refused before anything is resolved or
+    /// sent, so nothing leaves the machine by accident (the devserver).
+    pub fn routed_only(mut self) -> Self {
+        self.routed_only = true;
+        self
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -151,6 +181,11 @@ impl EgressPolicy {
         }
         let target = match self.routes.iter().find(|r| r.pattern.matches(&host)) {
             Some(route) => rebase(url, &route.base),
+            None if self.routed_only => {
+                return Err(ConnectorError::Refused(format!(
+                    "{host} has no local route and this server is offline; nothing was sent"
+                )));
+            }
             None => url.clone(),
         };
         check_target(&target, self.sandbox).map_err(ConnectorError::Refused)?;
@@ -253,7 +288,6 @@ impl reqwest::dns::Resolve for GuardedResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv6Addr;
 
     fn allow(patterns: &[&str]) -> Vec<HostPattern> {
         patterns.iter().map(|p| HostPattern::new(p).unwrap()).collect()
@@ -278,22 +312,6 @@ mod tests {
 
     #[test]
     fn addresses() {
-        for bad in [
-            "10.0.0.1",
-            "172.16.5.4",
-            "192.168.1.1",
-            "169.254.169.254",
-            "127.0.0.1",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fe80::1",
-            "fd00:ec2::254",
-            "::ffff:10.0.0.1",
-            "::ffff:169.254.169.254",
-        ] {
-            assert!(!address_allowed(bad.parse().unwrap(), false), "{bad}");
-        }
         let aws_metadata_v6 = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
         assert!(!address_allowed(IpAddr::V6(aws_metadata_v6), true));
         assert!(
@@ -301,8 +319,119 @@ mod tests {
             "metadata never"
         );
         assert!(address_allowed("127.0.0.1".parse().unwrap(), true));
+        assert!(address_allowed("::1".parse().unwrap(), true));
         assert!(address_allowed("93.184.216.34".parse().unwrap(), false));
         assert!(address_allowed("2606:4700::1111".parse().unwrap(), false));
+    }
+
+    /// Issue 25: every special-purpose range (IANA's IPv4 and IPv6 registries), and every
+    /// IPv6 form that carries an internal IPv4 address, is refused, in production and in
+    /// sandbox mode; the public addresses beside them are not.
+    #[test]
+    fn every_special_purpose_range_is_refused() {
+        let refused = [
+            ("0.0.0.0/8", ["0.0.0.0", "0.255.255.255"]),
+            ("10.0.0.0/8", ["10.0.0.1", "10.255.255.255"]),
+            ("100.64.0.0/10, shared", ["100.64.0.1", "100.127.255.254"]),
+            ("127.0.0.0/8, loopback", ["127.0.0.1", "127.255.255.254"]),
+            ("169.254.0.0/16, link-local", ["169.254.169.254", "169.254.0.1"]),
+            ("172.16.0.0/12", ["172.16.5.4", "172.31.255.255"]),
+            ("192.0.0.0/24, IETF", ["192.0.0.1", "192.0.0.170"]),
+            ("192.0.2.0/24, TEST-NET-1", ["192.0.2.1", "192.0.2.255"]),
+            ("192.88.99.0/24, 6to4 relays", ["192.88.99.1", "192.88.99.255"]),
+            ("192.168.0.0/16", ["192.168.1.1", "192.168.255.255"]),
+            ("198.18.0.0/15, benchmarking", ["198.18.0.1", "198.19.255.255"]),
+            ("198.51.100.0/24, TEST-NET-2", ["198.51.100.1", "198.51.100.255"]),
+            ("203.0.113.0/24, TEST-NET-3", ["203.0.113.1", "203.0.113.255"]),
+            ("224.0.0.0/4, multicast", ["224.0.0.1", "239.255.255.255"]),
+            ("240.0.0.0/4, reserved", ["240.0.0.1", "254.255.255.255"]),
+            (
+                "255.255.255.255, broadcast",
+                ["255.255.255.255", "255.255.255.254"],
+            ),
+            ("::, unspecified", ["::", "::0"]),
+            ("::1 outside sandbox", ["::1", "0:0:0:0:0:0:0:1"]),
+            (
+                "::ffff:0:0/96, IPv4-mapped internal",
+                ["::ffff:10.0.0.1", "::ffff:169.254.169.254"],
+            ),
+            (
+                "::ffff:0:0/96, IPv4-mapped loopback",
+                ["::ffff:127.0.0.1", "::ffff:0.0.0.0"],
+            ),
+            ("::/96, IPv4-compatible", ["::10.0.0.1", "::93.184.216.34"]),
+            (
+                "::ffff:0:0:0/96, IPv4-translated",
+                ["::ffff:0:a00:1", "::ffff:0:5db8:d822"],
+            ),
+            (
+                "64:ff9b::/96, NAT64 of internal",
+                ["64:ff9b::a9fe:a9fe", "64:ff9b::10.0.0.1"],
+            ),
+            (
+                "64:ff9b::/96, NAT64 of loopback",
+                ["64:ff9b::127.0.0.1", "64:ff9b::c0a8:101"],
+            ),
+            (
+                "64:ff9b:1::/48, local NAT64",
+                ["64:ff9b:1::5db8:d822", "64:ff9b:1:ffff::1"],
+            ),
+            ("100::/64, discard-only", ["100::1", "100::ffff"]),
+            (
+                "2001::/32, Teredo",
+                ["2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::1"],
+            ),
+            (
+                "2001::/23, IETF (benchmarking, ORCHID)",
+                ["2001:2::1", "2001:10::1"],
+            ),
+            (
+                "2001:db8::/32, documentation",
+                ["2001:db8::1", "2001:db8:ffff::1"],
+            ),
+            ("3fff::/20, documentation", ["3fff::1", "3fff:fff:ffff::1"]),
+            (
+                "2002::/16, 6to4 of internal",
+                ["2002:a00:1::1", "2002:a9fe:a9fe::"],
+            ),
+            (
+                "2002::/16, 6to4 of loopback or reserved",
+                ["2002:7f00:1::", "2002:c000:201::1"],
+            ),
+            ("fc00::/7, unique local", ["fd00:ec2::254", "fc00::1"]),
+            ("fe80::/10, link-local", ["fe80::1", "febf::1"]),
+            ("fec0::/10, site-local", ["fec0::1", "feff::1"]),
+            ("ff00::/8, multicast", ["ff02::1", "ff0e::1"]),
+        ];
+        for (range, samples) in refused {
+            for sample in samples {
+                let ip: IpAddr = sample.parse().unwrap();
+                assert!(!address_allowed(ip, false), "{range}: {sample}");
+                // Sandbox mode reaches the loopback address (its fakes listen there), however written.
+                if !ip.to_canonical().is_loopback() {
+                    assert!(!address_allowed(ip, true), "sandbox, {range}: {sample}");
+                }
+            }
+        }
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "192.0.1.1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "223.255.255.255",
+            "2606:4700::1111",
+            "2001:4860:4860::8888",
+            "2001:200::1",
+            "::ffff:93.184.216.34",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "2a00:1450:4001:81c::200e",
+        ] {
+            assert!(address_allowed(public.parse().unwrap(), false), "{public}");
+        }
     }
 
     #[test]
@@ -334,6 +463,28 @@ mod tests {
             sandbox.prepare(&url, &allowed).unwrap().as_str(),
             "http://127.0.0.1:3000/_sandbox/slack/scim/v2/Users?count=1"
         );
+    }
+
+    #[test]
+    fn routed_only_refuses_a_host_without_a_route() {
+        let allowed = allow(&["*.okta.com"]);
+        let offline = EgressPolicy::sandbox()
+            .route("sandbox.okta.com", "http://127.0.0.1:3000/_sandbox/okta")
+            .unwrap()
+            .routed_only();
+        let routed = Url::parse("https://sandbox.okta.com/api/v1/users").unwrap();
+        assert_eq!(
+            offline.prepare(&routed, &allowed).unwrap().as_str(),
+            "http://127.0.0.1:3000/_sandbox/okta/api/v1/users"
+        );
+        let real = Url::parse("https://acme.okta.com/api/v1/users").unwrap();
+        match offline.prepare(&real, &allowed) {
+            Err(ConnectorError::Refused(why)) => assert!(why.contains("acme.okta.com"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Without it, an unrouted host goes to the vendor itself.
+        let online = EgressPolicy::sandbox();
+        assert_eq!(online.prepare(&real, &allowed).unwrap(), real);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
@@ -169,7 +169,6 @@ fn github_error(response: &VendorResponse) -> ConnectorError {
         StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
             "{message} (the person connecting must be an owner of the GitHub organization)"
         )),
-        StatusCode::NOT_FOUND => ConnectorError::NotFound,
         StatusCode::PAYMENT_REQUIRED => ConnectorError::PlanRequired(message),
         StatusCode::UNPROCESSABLE_ENTITY if lower.contains("part of this organization") => {
             ConnectorError::Conflict(format!(
@@ -179,8 +178,7 @@ fn github_error(response: &VendorResponse) -> ConnectorError {
         StatusCode::UNPROCESSABLE_ENTITY if lower.contains("already") => ConnectorError::Conflict(message),
         // GitHub's wording for an organization out of paid seats is not documented.
         StatusCode::UNPROCESSABLE_ENTITY if lower.contains("seat") => ConnectorError::PlanRequired(message),
-        s if s.is_client_error() => ConnectorError::Invalid(message),
-        s => ConnectorError::Transient(format!("GitHub answered {s}: {message}")),
+        s => refusal("GitHub", s, message),
     }
 }
 
@@ -569,14 +567,6 @@ impl Connector for GitHubConnector {
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
         create_once(self, &new.email, self.invite(&new.email)).await
-    }
-
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {

@@ -516,6 +516,12 @@ impl Connector for GoogleWorkspaceConnector {
                 email: g.email,
             }));
             match page.next_page_token.filter(|t| !t.is_empty()) {
+                // The same token again: Google is not paging, and reading on would repeat it.
+                Some(next) if token.as_ref() == Some(&next) => {
+                    return Err(ConnectorError::Transient(
+                        "Google's group listing repeated a page".into(),
+                    ));
+                }
                 Some(next) => token = Some(next),
                 None => return Ok(groups),
             }

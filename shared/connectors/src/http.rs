@@ -410,28 +410,58 @@ pub struct Session {
     pub rate_limit_signal: Option<RateLimitSignal>,
 }
 
+/// The default reading of a vendor's refusal, for what a connector does not read itself: 401
+/// is refused credentials, 404 not found, any other 4xx a refused request, anything else (a
+/// 5xx, an answer that did not parse as asked) a failure that may pass, naming the vendor.
+/// Connectors match their own codes first (a 403's hint, a plan refusal, "already exists")
+/// and hand the rest here.
+pub fn refusal(vendor: &str, status: StatusCode, said: String) -> ConnectorError {
+    match status {
+        StatusCode::UNAUTHORIZED => ConnectorError::Unauthorized(said),
+        StatusCode::NOT_FOUND => ConnectorError::NotFound,
+        s if s.is_client_error() => ConnectorError::Invalid(said),
+        s => ConnectorError::Transient(format!("{vendor} answered {s}: {said}")),
+    }
+}
+
+/// The longest wait a vendor's header is taken to ask for. Anything longer (a date years
+/// ahead, `1e20`, `inf`) is read as this, so a wait is always a sane `Duration`; callers
+/// cap it further (`HttpConfig::max_wait`).
+pub const LONGEST_TOLD_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A wait of `secs` seconds, clamped to `[0, LONGEST_TOLD_WAIT]`; `None` for NaN.
+fn told_seconds(secs: f64) -> Option<Duration> {
+    if secs.is_nan() {
+        return None;
+    }
+    Some(Duration::from_secs_f64(
+        secs.clamp(0.0, LONGEST_TOLD_WAIT.as_secs_f64()),
+    ))
+}
+
 /// Seconds to wait from `Retry-After` (seconds or an HTTP date) or the vendors' reset
-/// headers (epoch seconds, or seconds from now for small values).
+/// headers (epoch seconds, or seconds from now for small values). Never more than
+/// `LONGEST_TOLD_WAIT`, whatever the vendor sent; an unreadable value is no answer.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(v) = get("retry-after") {
-        if let Ok(secs) = v.parse::<f64>() {
-            return Some(Duration::from_secs_f64(secs.max(0.0)));
+        if let Some(wait) = v.parse::<f64>().ok().and_then(told_seconds) {
+            return Some(wait);
         }
         if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
-            let wait = at
-                .signed_duration_since(chrono::Utc::now())
-                .num_milliseconds()
-                .max(0);
-            return Some(Duration::from_millis(wait as u64));
+            let wait = at.signed_duration_since(chrono::Utc::now()).num_milliseconds();
+            return told_seconds(wait as f64 / 1000.0);
         }
     }
     for name in ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"] {
-        if let Some(secs) = get(name).and_then(|v| v.parse::<i64>().ok()) {
-            let now = chrono::Utc::now().timestamp();
+        if let Some(secs) = get(name)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| !s.is_nan())
+        {
+            let now = chrono::Utc::now().timestamp() as f64;
             // Large values are epoch seconds; small ones are seconds from now.
-            let wait = if secs > 1_000_000_000 { secs - now } else { secs };
-            return Some(Duration::from_secs(wait.max(0) as u64));
+            let wait = if secs > 1e9 { secs - now } else { secs };
+            return told_seconds(wait);
         }
     }
     None

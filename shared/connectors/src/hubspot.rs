@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
 };
@@ -95,8 +95,7 @@ fn hubspot_error(response: &VendorResponse) -> ConnectorError {
         s if s.is_client_error() && message.to_lowercase().contains("already") => {
             ConnectorError::Conflict(said)
         }
-        s if s.is_client_error() => ConnectorError::Invalid(said),
-        s => ConnectorError::Transient(format!("HubSpot answered {s}: {said}")),
+        s => refusal("HubSpot", s, said),
     }
 }
 
@@ -210,14 +209,6 @@ impl Connector for HubSpotConnector {
             }
         };
         create_once(self, &new.email, post).await
-    }
-
-    async fn suspend(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("suspend"))
-    }
-
-    async fn reactivate(&self, _: &str) -> Result<VendorAccount, ConnectorError> {
-        Err(ConnectorError::Unsupported("reactivate"))
     }
 
     async fn delete(&self, id: &str) -> Result<(), ConnectorError> {

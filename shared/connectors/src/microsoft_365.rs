@@ -31,7 +31,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     random_password,
@@ -242,8 +242,7 @@ fn graph_error(response: &VendorResponse) -> ConnectorError {
         s if s.is_client_error() && message.to_lowercase().contains("already exist") => {
             ConnectorError::Conflict(said)
         }
-        s if s.is_client_error() => ConnectorError::Invalid(said),
-        s => ConnectorError::Transient(format!("Microsoft Graph answered {s}: {said}")),
+        s => refusal("Microsoft Graph", s, said),
     }
 }
 

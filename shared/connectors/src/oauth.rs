@@ -196,6 +196,17 @@ impl oauth2::ExtraTokenFields for ExtraFields {}
 
 type TokenAnswer = oauth2::StandardTokenResponse<ExtraFields, oauth2::basic::BasicTokenType>;
 
+/// A token's stated lifetime is read as at most this (longer than any vendor's tokens), so
+/// an absurd `expires_in` cannot overflow a date or an instant.
+const LONGEST_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 60 * 60);
+
+/// When a token said to live `lifetime` from `now` expires (at most `LONGEST_TOKEN_LIFETIME`).
+fn expiry(now: DateTime<Utc>, lifetime: std::time::Duration) -> Option<DateTime<Utc>> {
+    chrono::Duration::from_std(lifetime.min(LONGEST_TOKEN_LIFETIME))
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+}
+
 /// The tokens of an answer; `now` (the service's clock) dates their expiry. The answer's
 /// `tenant_fields` (strings only) are kept as tenant details.
 fn tokens(response: &TokenAnswer, spec: &OAuthSpec, now: DateTime<Utc>) -> TokenSet {
@@ -215,10 +226,7 @@ fn tokens(response: &TokenAnswer, spec: &OAuthSpec, now: DateTime<Utc>) -> Token
         refresh_token: response
             .refresh_token()
             .map(|r| SecretString::from(r.secret().clone())),
-        expires_at: response
-            .expires_in()
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .map(|d| now + d),
+        expires_at: response.expires_in().and_then(|d| expiry(now, d)),
         scope: response
             .scopes()
             .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
@@ -397,7 +405,9 @@ async fn slack_token(
     Ok(TokenSet {
         access_token: SecretString::from(access),
         refresh_token: tokens.refresh_token.map(SecretString::from),
-        expires_at: tokens.expires_in.map(|s| now + chrono::Duration::seconds(s)),
+        expires_at: tokens
+            .expires_in
+            .and_then(|s| expiry(now, std::time::Duration::from_secs(u64::try_from(s).unwrap_or(0)))),
         scope: tokens.scope,
         tenant,
     })
@@ -462,7 +472,8 @@ pub async fn request_grant(
         return Ok(GrantAnswer {
             access_token: SecretString::from(access),
             refresh_token: raw.refresh_token.map(SecretString::from),
-            lifetime: std::time::Duration::from_secs(raw.expires_in.unwrap_or(300)),
+            lifetime: std::time::Duration::from_secs(raw.expires_in.unwrap_or(300))
+                .min(LONGEST_TOKEN_LIFETIME),
         });
     }
     if response.status.is_client_error() {

@@ -31,7 +31,7 @@ use crate::error::{ConnectorError, brief};
 use crate::http::Authenticator;
 use crate::http::RateLimit;
 use crate::http::StaticAuth;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
     random_password,
@@ -185,8 +185,7 @@ fn sauce_error(response: &VendorResponse) -> ConnectorError {
         )),
         StatusCode::NOT_FOUND => ConnectorError::NotFound,
         s if s.is_client_error() && !taken_fields(response).is_empty() => ConnectorError::Conflict(summary),
-        s if s.is_client_error() => ConnectorError::Invalid(summary),
-        s => ConnectorError::Transient(format!("Sauce Labs answered {s}: {summary}")),
+        s => refusal("Sauce Labs", s, summary),
     }
 }
 

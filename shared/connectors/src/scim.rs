@@ -374,7 +374,8 @@ impl Connector for ScimConnector {
         let page: ListResponse = response.json()?;
         let got = page.resources.len() as u64;
         let first = page.start_index.unwrap_or(start);
-        let next_start = first + got;
+        // Saturating: `startIndex` is the vendor's to send, however large.
+        let next_start = first.saturating_add(got);
         let more = got > 0 && page.total_results.is_some_and(|total| next_start <= total);
         Ok(AccountPage {
             accounts: page.resources.into_iter().map(|u| self.account(u)).collect(),

@@ -40,7 +40,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Authenticator, Session, StaticAuth, VendorRequest, VendorResponse};
+use crate::http::{Authenticator, Session, StaticAuth, VendorRequest, VendorResponse, refusal};
 use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
 use crate::spec::AppSpec;
 use crate::spec::{ApiKeyContext, Tenant};
@@ -227,10 +227,8 @@ fn trello_error(response: &VendorResponse) -> ConnectorError {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectorError::Unauthorized(format!(
             "{message} (the token needs the read, write and account scopes, and its member must be an admin of the Workspace)"
         )),
-        StatusCode::NOT_FOUND => ConnectorError::NotFound,
         StatusCode::CONFLICT => ConnectorError::Conflict(message),
-        s if s.is_client_error() => ConnectorError::Invalid(message),
-        s => ConnectorError::Transient(format!("Trello answered {s}: {message}")),
+        s => refusal("Trello", s, message),
     }
 }
 

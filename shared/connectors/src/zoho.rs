@@ -278,6 +278,9 @@ pub fn rate_limited(response: &VendorResponse) -> bool {
 const DESK_PAGE: usize = 100;
 /// Users (Books, CRM) per page, the most both allow.
 const USERS_PAGE: usize = 200;
+/// A bound on the pages one lookup by email reads (100 000 accounts or more): a vendor that
+/// says "more" forever cannot hold a call.
+const MAX_FIND_PAGES: usize = 1000;
 
 /// What creating an account needs, looked up once per connector.
 #[derive(Debug, Clone)]
@@ -962,19 +965,28 @@ impl ZohoConnector {
             USERS_PAGE
         };
         let mut cursor: Option<String> = None;
-        loop {
+        let mut previous = Vec::new();
+        for _ in 0..MAX_FIND_PAGES {
             let page = self.page(cursor.as_deref(), size).await?;
-            if let Some(found) = page.accounts.into_iter().find(|a| {
+            if let Some(found) = page.accounts.iter().find(|a| {
                 a.status != AccountStatus::Deleted
                     && a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))
             }) {
-                return Ok(Some(found));
+                return Ok(Some(found.clone()));
+            }
+            // An empty page, or the same page again, ends the listing whatever it says.
+            if page.accounts.is_empty() || page.accounts == previous {
+                return Ok(None);
             }
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(None),
             }
+            previous = page.accounts;
         }
+        Err(ConnectorError::Transient(format!(
+            "Zoho's user listing did not end after {MAX_FIND_PAGES} pages"
+        )))
     }
 
     /// Suspends (`active: false`) or reactivates the account the product's own way, then

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
+use crate::body::Body;
 use crate::company::{Permission, Role, User};
 use crate::error::{Category, Error, Result};
 use crate::keys::{USERS, company_partition, user_key};
@@ -116,39 +117,77 @@ fn permissions(v: &mut Validator, root: &Obj<'_>, required: bool) -> Option<Vec<
     Some(out)
 }
 
+/// `POST …/admins`: a non-employee admin, who claims access by an emailed link.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminInvite {
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    /// Unique across the service without regard to case.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+    #[schema(value_type = Option<Vec<Permission>>, required = false, max_items = 10)]
+    pub permissions: Vec<Permission>,
+}
+
+impl Body for AdminInvite {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["first_name", "last_name", "email", "permissions"]);
+        let first_name = v.text(root, "first_name", true, Text::NAME);
+        let last_name = v.text(root, "last_name", true, Text::NAME);
+        let email = v.parsed(root, "email", true, values::email);
+        let permissions = permissions(v, root, false).unwrap_or_default();
+        Some(AdminInvite {
+            first_name: first_name?,
+            last_name: last_name?,
+            email: email?,
+            permissions,
+        })
+    }
+}
+
+/// `PATCH …/admins/{admin_id}`: the admin's permissions (an empty list revokes them all).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsChange {
+    #[schema(max_items = 10)]
+    pub permissions: Vec<Permission>,
+}
+
+impl Body for PermissionsChange {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["permissions"]);
+        let permissions = permissions(v, root, true);
+        Some(PermissionsChange {
+            permissions: permissions?,
+        })
+    }
+}
+
 /// Invites a non-employee admin: they claim their access through a one-time link.
 pub async fn invite(
     svc: &Services,
     actor: &Actor,
     access: &Access,
-    body: &Map<String, Value>,
+    invite: &AdminInvite,
 ) -> Result<AdminView> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["first_name", "last_name", "email", "permissions"]);
-    let first_name = v.text(&root, "first_name", true, Text::NAME);
-    let last_name = v.text(&root, "last_name", true, Text::NAME);
-    let email = v.parsed(&root, "email", true, values::email);
-    let perms = permissions(&mut v, &root, false).unwrap_or_default();
     let company = &access.company();
-    let user = match (first_name, last_name, email) {
-        (Some(first_name), Some(last_name), Some(email)) => Some(User {
-            id: new_id("usr"),
-            company_id: company.id.clone(),
-            first_name,
-            last_name,
-            email,
-            phone: None,
-            role: Role::Admin,
-            permissions: perms,
-            team_member_id: None,
-            email_confirmed_at: None,
-            created_at: svc.clock.now(),
-            tokens: Vec::new(),
-        }),
-        _ => None,
+    let user = User {
+        id: new_id("usr"),
+        company_id: company.id.clone(),
+        first_name: invite.first_name.clone(),
+        last_name: invite.last_name.clone(),
+        email: invite.email.clone(),
+        phone: None,
+        role: Role::Admin,
+        permissions: invite.permissions.clone(),
+        team_member_id: None,
+        email_confirmed_at: None,
+        created_at: svc.clock.now(),
+        tokens: Vec::new(),
     };
-    let user = v.finish(user)?;
     // Not read first: the transaction's condition on the email lock answers "taken".
     let can_manage_apps = user.has(Permission::ManageApps);
     let (ops, mail, _) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
@@ -195,13 +234,9 @@ pub async fn set_permissions(
     actor: &Actor,
     access: &Access,
     admin_id: &str,
-    body: &Map<String, Value>,
+    change: &PermissionsChange,
 ) -> Result<AdminView> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["permissions"]);
-    let wanted = permissions(&mut v, &root, true);
-    let wanted = v.finish(wanted)?;
+    let wanted = &change.permissions;
     let company = &access.company();
     let not_found = || Error::not_found("admin");
     if admin_id.is_empty() || admin_id.len() > 64 {

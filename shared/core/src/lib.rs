@@ -5,6 +5,7 @@ pub mod access;
 pub mod admins;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod catalog;
 pub mod clock;
 pub mod company;

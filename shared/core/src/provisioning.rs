@@ -5,10 +5,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::access::{Need, authorize};
 use crate::audit::{self, Actor, ActorRef, Outcome, Target};
 use crate::auth::{Principal, generate_token, lookup_of, store_token_op};
+use crate::body::{Body, Boolish, Unparsed};
 use crate::company::{Address, Company, Plan, Role, User};
 use crate::error::{Category, Error, Result};
 use crate::keys::{
@@ -28,158 +30,218 @@ const CONTENTION_ATTEMPTS: usize = 3;
 // ---------------------------------------------------------------------------------------
 // Request
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `POST /v1/provision`: the company, its primary payroll admin, and the welcome email.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionBody {
+    pub user: NewUser,
+    pub company: NewCompany,
+}
+
+/// The company's primary payroll admin.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 100)]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: String,
+    /// Unique across the service without regard to case.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
+    /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
+    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewCompany {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub trade_name: Option<String>,
+    /// 9 digits; `12-3456789` accepted.
+    #[schema(pattern = r"^([0-9]{9}|[0-9]{2}-[0-9]{7})$")]
     pub ein: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub number_employees: Option<u32>,
+    /// US state codes (or `DC`), any case; repeats count once.
+    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 102, pattern = r"^[A-Za-z]{2}$")]
     pub states: Vec<String>,
-    pub addresses: Vec<Address>,
+    /// At most one primary.
+    #[schema(value_type = Option<Vec<NewAddress>>, required = false, max_items = 100)]
+    pub addresses: Vec<NewAddress>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvisionRequest {
-    pub user: NewUser,
-    pub company: NewCompany,
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAddress {
+    #[schema(min_length = 1, max_length = 200)]
+    pub street_1: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub street_2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub city: String,
+    /// A US state code (or `DC`), any case.
+    #[schema(pattern = r"^[A-Za-z]{2}$")]
+    pub state: String,
+    /// `80202` or `80202-1234`.
+    #[schema(pattern = r"^[0-9]{5}(-[0-9]{4})?$")]
+    pub zip: String,
+    /// A 10-digit US number; spaces, `-`, `.`, `(`, `)` and a leading `+1` or `1` allowed.
+    #[schema(min_length = 10, max_length = 320, pattern = r"^[0-9 ().+-]+$")]
+    pub phone: String,
+    #[schema(value_type = Option<Boolish>, required = false)]
+    pub is_primary: bool,
+}
+
+impl From<NewAddress> for Address {
+    fn from(a: NewAddress) -> Self {
+        Address {
+            street_1: a.street_1,
+            street_2: a.street_2,
+            city: a.city,
+            state: a.state,
+            zip: a.zip,
+            phone: a.phone,
+            is_primary: a.is_primary,
+        }
+    }
 }
 
 const MAX_ADDRESSES: usize = 100;
 const MAX_EMPLOYEES: i64 = 10_000_000;
 
-impl ProvisionRequest {
-    /// Reads the seed's request body, reporting every missing or invalid attribute.
-    pub fn parse(body: &Map<String, Value>) -> Result<Self> {
-        let mut v = Validator::new();
-        let root = Obj::root(body);
-        v.only(&root, &["user", "company"]);
-        let user = v.object(&root, "user", true).and_then(|o| parse_user(&mut v, &o));
+impl Body for ProvisionBody {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["user", "company"]);
+        let user = v
+            .object(root, "user", true)
+            .and_then(|o| NewUser::parse(v, &o, ()));
         let company = v
-            .object(&root, "company", true)
-            .and_then(|o| parse_company(&mut v, &o));
-        let parsed = match (user, company) {
-            (Some(user), Some(company)) => Some(ProvisionRequest { user, company }),
-            _ => None,
-        };
-        v.finish(parsed)
+            .object(root, "company", true)
+            .and_then(|o| NewCompany::parse(v, &o, ()));
+        Some(ProvisionBody {
+            user: user?,
+            company: company?,
+        })
     }
 }
 
-fn parse_user(v: &mut Validator, o: &Obj<'_>) -> Option<NewUser> {
-    v.only(o, &["first_name", "last_name", "email", "phone"]);
-    let first_name = v.text(o, "first_name", true, Text::NAME);
-    let last_name = v.text(o, "last_name", true, Text::NAME);
-    let email = v.parsed(o, "email", true, values::email);
-    let phone = v.parsed(o, "phone", false, values::phone);
-    Some(NewUser {
-        first_name: first_name?,
-        last_name: last_name?,
-        email: email?,
-        phone,
-    })
+impl Body for NewUser {
+    fn parse(v: &mut Validator, o: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(o, &["first_name", "last_name", "email", "phone"]);
+        let first_name = v.text(o, "first_name", true, Text::NAME);
+        let last_name = v.text(o, "last_name", true, Text::NAME);
+        let email = v.parsed(o, "email", true, values::email);
+        let phone = v.parsed(o, "phone", false, values::phone);
+        Some(NewUser {
+            first_name: first_name?,
+            last_name: last_name?,
+            email: email?,
+            phone,
+        })
+    }
 }
 
-fn parse_company(v: &mut Validator, o: &Obj<'_>) -> Option<NewCompany> {
-    v.only(
-        o,
-        &[
-            "name",
-            "trade_name",
-            "ein",
-            "number_employees",
-            "states",
-            "addresses",
-        ],
-    );
-    let name = v.text(o, "name", true, Text::LONG_NAME);
-    let trade_name = v.text(o, "trade_name", false, Text::LONG_NAME);
-    let ein = v.parsed(o, "ein", false, values::ein);
-    let number_employees = v
-        .integer(o, "number_employees", false, 0, MAX_EMPLOYEES)
-        .map(|n| u32::try_from(n).expect("bounded above"));
-
-    let states_path = join(o.path(), "states");
-    let mut states: Vec<String> = Vec::new();
-    for (i, s) in v
-        .array(o, "states", values::US_STATES.len() * 2)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let path = format!("{states_path}[{i}]");
-        match s.as_str().map(values::state) {
-            Some(Ok(code)) if !states.contains(&code) => states.push(code),
-            Some(Ok(_)) => {} // a repeated state adds nothing
-            Some(Err(why)) => v.error(&path, format!("`{path}` {why}")),
-            None => v.error(&path, format!("`{path}` must be a string.")),
-        }
-    }
-
-    let addresses_path = join(o.path(), "addresses");
-    let mut addresses = Vec::new();
-    for (i, a) in v
-        .array(o, "addresses", MAX_ADDRESSES)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if let Some(obj) = v.element(a, &addresses_path, i) {
-            addresses.extend(parse_address(v, &obj));
-        }
-    }
-    if addresses.iter().filter(|a| a.is_primary).count() > 1 {
-        v.error(
-            &addresses_path,
-            format!("Only one of `{addresses_path}` can be primary."),
+impl Body for NewCompany {
+    fn parse(v: &mut Validator, o: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(
+            o,
+            &[
+                "name",
+                "trade_name",
+                "ein",
+                "number_employees",
+                "states",
+                "addresses",
+            ],
         );
+        let name = v.text(o, "name", true, Text::LONG_NAME);
+        let trade_name = v.text(o, "trade_name", false, Text::LONG_NAME);
+        let ein = v.parsed(o, "ein", false, values::ein);
+        let number_employees = v
+            .integer(o, "number_employees", false, 0, MAX_EMPLOYEES)
+            .map(|n| u32::try_from(n).expect("bounded above"));
+
+        let states_path = join(o.path(), "states");
+        let mut states: Vec<String> = Vec::new();
+        for (i, s) in v
+            .array(o, "states", values::US_STATES.len() * 2)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let path = format!("{states_path}[{i}]");
+            match s.as_str().map(values::state) {
+                Some(Ok(code)) if !states.contains(&code) => states.push(code),
+                Some(Ok(_)) => {} // a repeated state adds nothing
+                Some(Err(why)) => v.error(&path, format!("`{path}` {why}")),
+                None => v.error(&path, format!("`{path}` must be a string.")),
+            }
+        }
+
+        let addresses_path = join(o.path(), "addresses");
+        let mut addresses = Vec::new();
+        for (i, a) in v
+            .array(o, "addresses", MAX_ADDRESSES)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if let Some(obj) = v.element(a, &addresses_path, i) {
+                addresses.extend(NewAddress::parse(v, &obj, ()));
+            }
+        }
+        if addresses.iter().filter(|a| a.is_primary).count() > 1 {
+            v.error(
+                &addresses_path,
+                format!("Only one of `{addresses_path}` can be primary."),
+            );
+        }
+        Some(NewCompany {
+            name: name?,
+            trade_name,
+            ein,
+            number_employees,
+            states,
+            addresses,
+        })
     }
-    Some(NewCompany {
-        name: name?,
-        trade_name,
-        ein,
-        number_employees,
-        states,
-        addresses,
-    })
 }
 
-fn parse_address(v: &mut Validator, o: &Obj<'_>) -> Option<Address> {
-    v.only(
-        o,
-        &[
-            "street_1",
-            "street_2",
-            "city",
-            "state",
-            "zip",
-            "phone",
-            "is_primary",
-        ],
-    );
-    let street_1 = v.text(o, "street_1", true, Text::LONG_NAME);
-    let street_2 = v.text(o, "street_2", false, Text::LONG_NAME);
-    let city = v.text(o, "city", true, Text::NAME);
-    let state = v.parsed(o, "state", true, values::state);
-    let zip = v.parsed(o, "zip", true, values::zip);
-    let phone = v.parsed(o, "phone", true, values::phone);
-    let is_primary = v.boolish(o, "is_primary").unwrap_or(false);
-    Some(Address {
-        street_1: street_1?,
-        street_2,
-        city: city?,
-        state: state?,
-        zip: zip?,
-        phone: phone?,
-        is_primary,
-    })
+impl Body for NewAddress {
+    fn parse(v: &mut Validator, o: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(
+            o,
+            &[
+                "street_1",
+                "street_2",
+                "city",
+                "state",
+                "zip",
+                "phone",
+                "is_primary",
+            ],
+        );
+        let street_1 = v.text(o, "street_1", true, Text::LONG_NAME);
+        let street_2 = v.text(o, "street_2", false, Text::LONG_NAME);
+        let city = v.text(o, "city", true, Text::NAME);
+        let state = v.parsed(o, "state", true, values::state);
+        let zip = v.parsed(o, "zip", true, values::zip);
+        let phone = v.parsed(o, "phone", true, values::phone);
+        let is_primary = v.boolish(o, "is_primary").unwrap_or(false);
+        Some(NewAddress {
+            street_1: street_1?,
+            street_2,
+            city: city?,
+            state: state?,
+            zip: zip?,
+            phone: phone?,
+            is_primary,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -200,7 +262,14 @@ struct Claim {
     email_key: String,
     expires_at: DateTime<Utc>,
     claimed_at: Option<DateTime<Utc>>,
+    /// Emails entered that were not the account's; at `CLAIM_TRIES` the claim is locked.
+    #[serde(default)]
+    wrong_emails: u32,
 }
+
+/// Wrong email addresses a claim link takes before it is locked: a person mistypes once or
+/// twice; someone guessing whose link it is needs many more.
+pub const CLAIM_TRIES: u32 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct IdempotencyRecord {
@@ -319,18 +388,19 @@ pub(crate) fn email_taken(error_key: &str) -> Error {
 pub async fn provision(
     svc: &Services,
     actor: &Actor,
-    body: &Map<String, Value>,
+    body: &Unparsed<ProvisionBody>,
     idempotency_key: Option<&str>,
 ) -> Result<Provisioned> {
+    // Only a partner may learn what is wrong with a body.
     let Principal::Partner { partner_id } = &actor.principal else {
         return Err(Error::forbidden(
             "authorization",
             "Only a partner token can provision companies.",
         ));
     };
-    let request = ProvisionRequest::parse(body)?;
+    let request = body.parse()?;
     let idempotency = idempotency_key
-        .map(|k| Idempotency::new(partner_id, k, body))
+        .map(|k| Idempotency::new(partner_id, k, &body.object))
         .transpose()?;
     if let Some(idem) = &idempotency
         && let Some(previous) = idem.previous(svc).await?
@@ -351,7 +421,7 @@ pub async fn provision(
     let now = svc.clock.now();
     let company_id = new_id("com");
     let user_id = new_id("usr");
-    let ProvisionRequest {
+    let ProvisionBody {
         user: new_user,
         company: new_company,
     } = request;
@@ -363,7 +433,7 @@ pub async fn provision(
         ein: new_company.ein,
         number_employees: new_company.number_employees,
         states: new_company.states,
-        addresses: new_company.addresses,
+        addresses: new_company.addresses.into_iter().map(Address::from).collect(),
         plan: Plan::default(),
         primary_admin_id: user_id.clone(),
         created_at: now,
@@ -382,19 +452,9 @@ pub async fn provision(
         created_at: now,
         tokens: Vec::new(),
     };
-    let (mut ops, queued_mail, claim_url) =
-        admin_with_claim(svc, &company.name, &user, |url, expires| Email {
-            to: user.email.clone(),
-            subject: format!("Claim your account for {}", company.name),
-            text: format!(
-                "Hi {},\n\nAn account was created for you as the primary payroll administrator of {}.\n\
-             Confirm your email and claim your account here:\n\n{url}\n\n\
-             This link works once and expires on {}.\n",
-                user.first_name,
-                company.name,
-                expires.format("%B %-d, %Y at %H:%M UTC"),
-            ),
-        })?;
+    let (mut ops, queued_mail, claim_url) = admin_with_claim(svc, &company.name, &user, |url, expires| {
+        claim_email(&company.name, &user, url, expires)
+    })?;
     let response = ProvisionResponse {
         account_claim_url: claim_url,
     };
@@ -479,6 +539,29 @@ pub(crate) fn admin_with_claim(
     user: &User,
     invitation: impl FnOnce(&str, DateTime<Utc>) -> Email,
 ) -> Result<(Vec<WriteOp>, QueuedMail, String)> {
+    let mut ops = vec![
+        WriteOp::Create(Item::from_record(
+            email_owner_key(&user.email),
+            &EmailOwner {
+                company_id: user.company_id.clone(),
+                user_id: user.id.clone(),
+            },
+        )?),
+        WriteOp::Create(Item::from_record(user_key(&user.company_id, &user.id), user)?),
+    ];
+    let (claim_ops, queued, url) = claim_with_email(svc, company_name, user, invitation)?;
+    ops.extend(claim_ops);
+    Ok((ops, queued, url))
+}
+
+/// The writes of a new one-time claim link for `user` and the email that carries it;
+/// returns them with the queued email and the claim URL.
+fn claim_with_email(
+    svc: &Services,
+    company_name: &str,
+    user: &User,
+    invitation: impl FnOnce(&str, DateTime<Utc>) -> Email,
+) -> Result<(Vec<WriteOp>, QueuedMail, String)> {
     let claim_id = random_hex(32);
     let expires_at = svc.clock.now() + svc.settings.claim_ttl;
     let url = format!("{}/claim_account/{claim_id}", svc.settings.public_base_url);
@@ -489,21 +572,40 @@ pub(crate) fn admin_with_claim(
         email_key: values::email_key(&user.email),
         expires_at,
         claimed_at: None,
+        wrong_emails: 0,
     };
     let (mail_op, queued) = MailQueue::enqueue(invitation(&url, expires_at), svc.clock.as_ref())?;
     let ops = vec![
-        WriteOp::Create(Item::from_record(
-            email_owner_key(&user.email),
-            &EmailOwner {
-                company_id: user.company_id.clone(),
-                user_id: user.id.clone(),
-            },
-        )?),
-        WriteOp::Create(Item::from_record(user_key(&user.company_id, &user.id), user)?),
         WriteOp::Create(Item::from_record(claim_key(&claim_id), &claim)?.with_expiry(expires_at.timestamp())),
         mail_op,
     ];
     Ok((ops, queued, url))
+}
+
+/// The email inviting `user` (the primary admin of a new company, or an invited admin) to
+/// claim their access at `url`.
+pub(crate) fn claim_email(company_name: &str, user: &User, url: &str, expires: DateTime<Utc>) -> Email {
+    let (subject, what) = match user.role {
+        Role::PrimaryAdmin => (
+            format!("Claim your account for {company_name}"),
+            format!("An account was created for you as the primary payroll administrator of {company_name}."),
+        ),
+        Role::Admin => (
+            format!("You are invited to be an admin of {company_name}"),
+            format!("You were invited to be an admin of {company_name}."),
+        ),
+    };
+    Email {
+        to: user.email.clone(),
+        subject,
+        text: format!(
+            "Hi {},\n\n{what}\n\
+             Confirm your email and claim your account here:\n\n{url}\n\n\
+             This link works once and expires on {}.\n",
+            user.first_name,
+            expires.format("%B %-d, %Y at %H:%M UTC"),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -552,7 +654,58 @@ async fn load_claim(svc: &Services, claim_id: &str) -> Result<(Item, Claim)> {
             "This claim link has expired. Ask your partner to send a new one.",
         ));
     }
+    if claim.wrong_emails >= CLAIM_TRIES {
+        return Err(claim_locked());
+    }
     Ok((item, claim))
+}
+
+fn claim_locked() -> Error {
+    Error::refused(
+        "claim",
+        Category::Gone,
+        format!(
+            "This claim link is locked: a wrong email address was entered {CLAIM_TRIES} times. \
+             Ask your partner (or, if you were invited, your company's primary admin) to send a new one."
+        ),
+    )
+}
+
+/// Counts a wrong email against the claim; answers the error to show (the tries left, or
+/// the lock it reached).
+async fn wrong_email(svc: &Services, item: &Item, claim: &Claim) -> Result<Error> {
+    let mut counted = claim.clone();
+    counted.wrong_emails = claim.wrong_emails.saturating_add(1);
+    let replaced = svc
+        .store
+        .replace(
+            Item::from_record(item.key.clone(), &counted)?.with_expiry(claim.expires_at.timestamp()),
+            item.version,
+        )
+        .await;
+    match replaced {
+        Ok(_) => {}
+        // Another try landed meanwhile (or the claim was used): the caller reads it again.
+        Err(StoreError::ConditionFailed) => return Err(Error::Busy("claim changed".into())),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(
+        company_id = claim.company_id,
+        user_id = claim.user_id,
+        wrong_emails = counted.wrong_emails,
+        "claim tried with a wrong email"
+    );
+    let left = CLAIM_TRIES.saturating_sub(counted.wrong_emails);
+    if left == 0 {
+        return Ok(claim_locked());
+    }
+    Ok(Error::invalid(
+        "email",
+        format!(
+            "This is not the email address the account was created for ({left} {} left before this link is locked).",
+            if left == 1 { "try" } else { "tries" }
+        ),
+    ))
 }
 
 /// `f***@example.com`: recognisable to its owner, useless to anyone else.
@@ -575,28 +728,40 @@ pub async fn open_claim(svc: &Services, claim_id: &str) -> Result<ClaimView> {
     })
 }
 
+/// `POST /v1/claims/{claim_id}`: the email the account was created for.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimBody {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+}
+
+impl Body for ClaimBody {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["email"]);
+        let email = v.parsed(root, "email", true, values::email);
+        Some(ClaimBody { email: email? })
+    }
+}
+
 /// Confirms the claimant's email and hands out the company's admin token, once.
 pub async fn confirm_claim(
     svc: &Services,
     request_id: &str,
     claim_id: &str,
-    body: &Map<String, Value>,
+    body: &ClaimBody,
 ) -> Result<ClaimGranted> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["email"]);
-    let email = v.parsed(&root, "email", true, values::email);
-    let email = v.finish(email)?;
-
+    let email = &body.email;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (claim_item, claim) = load_claim(svc, claim_id).await?;
-        if values::email_key(&email) != claim.email_key {
-            return Err(Error::invalid(
-                "email",
-                "This is not the email address the account was created for.",
-            ));
+        if values::email_key(email) != claim.email_key {
+            match wrong_email(svc, &claim_item, &claim).await {
+                Err(Error::Busy(_)) if attempt < CONTENTION_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+                Ok(refusal) => return Err(refusal),
+            }
         }
         let user_key = user_key(&claim.company_id, &claim.user_id);
         // An admin removed before claiming: the invitation is withdrawn.
@@ -608,6 +773,14 @@ pub async fn confirm_claim(
             )
         })?;
         let mut user: User = user_item.record()?;
+        // Claimed through another link (a new one was sent): one admin, one token.
+        if user.email_confirmed_at.is_some() {
+            return Err(Error::refused(
+                "claim",
+                Category::Gone,
+                "This account was already claimed. Sign in with the token you received, or ask your partner for help.",
+            ));
+        }
         let now = svc.clock.now();
         user.email_confirmed_at = Some(now);
         let mut claimed = claim.clone();
@@ -675,6 +848,69 @@ pub async fn confirm_claim(
     }
 }
 
+/// `POST /v1/companies/{company_id}/claims`: the admin to send a new claim link.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClaimLink {
+    /// The admin's user id (`GET /v1/companies/{company_id}/admins`), not yet claimed.
+    #[schema(min_length = 1, max_length = 64)]
+    pub user_id: String,
+}
+
+impl Body for NewClaimLink {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["user_id"]);
+        let user_id = v.text(root, "user_id", true, Text { max_chars: 64 });
+        Some(NewClaimLink { user_id: user_id? })
+    }
+}
+
+/// A new claim link for an admin who has not claimed their access yet (the first was lost,
+/// expired, or locked by wrong emails): emailed to them and answered to the caller (the
+/// owning partner or the primary admin). Earlier links are left as they are; whichever is
+/// used first claims the account, and the others then answer "already claimed".
+pub async fn new_claim_link(
+    svc: &Services,
+    actor: &Actor,
+    company_id: &str,
+    body: &Unparsed<NewClaimLink>,
+) -> Result<ProvisionResponse> {
+    let access = authorize(svc, &actor.principal, company_id, Need::ManageAdmins).await?;
+    let user_id = body.parse()?.user_id;
+    let no_such = || Error::invalid("user_id", "No admin of this company has this id.");
+    let user: User = svc
+        .store
+        .get(&user_key(company_id, &user_id))
+        .await?
+        .ok_or_else(no_such)?
+        .record()?;
+    if user.email_confirmed_at.is_some() {
+        return Err(Error::invalid(
+            "user_id",
+            "This admin already claimed their access; there is nothing to send.",
+        ));
+    }
+    let company = access.company();
+    let (ops, mail, url) = claim_with_email(svc, &company.name, &user, |url, expires| {
+        claim_email(&company.name, &user, url, expires)
+    })?;
+    svc.store.transact(ops).await?;
+    tracing::info!(company_id, user_id = user.id, "new claim link sent");
+    audit::succeeded(
+        svc,
+        actor,
+        company_id,
+        "claim.sent",
+        Target::new("user", &user.id),
+        None,
+    )
+    .await;
+    send_queued(svc, &mail).await;
+    Ok(ProvisionResponse {
+        account_claim_url: url,
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading companies
 
@@ -684,23 +920,34 @@ pub async fn get_company(svc: &Services, principal: &Principal, company_id: &str
         .into_company())
 }
 
+/// `PATCH /v1/companies/{company_id}`: what a partner may change.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyChange {
+    pub plan: Plan,
+}
+
+impl Body for CompanyChange {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["plan"]);
+        let plan = v.parsed(root, "plan", true, |raw| match raw {
+            "simple" => Ok(Plan::Simple),
+            "plus" => Ok(Plan::Plus),
+            "premium" => Ok(Plan::Premium),
+            _ => Err("must be `simple`, `plus` or `premium`.".to_owned()),
+        });
+        Some(CompanyChange { plan: plan? })
+    }
+}
+
 /// Changes what a partner may change about a company: its plan.
 pub async fn update_company(
     svc: &Services,
     actor: &Actor,
     company_id: &str,
-    body: &Map<String, Value>,
+    change: &CompanyChange,
 ) -> Result<Company> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["plan"]);
-    let plan = v.parsed(&root, "plan", true, |raw| match raw {
-        "simple" => Ok(Plan::Simple),
-        "plus" => Ok(Plan::Plus),
-        "premium" => Ok(Plan::Premium),
-        _ => Err("must be `simple`, `plus` or `premium`.".to_owned()),
-    });
-    let plan = v.finish(plan)?;
+    let plan = change.plan;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -802,7 +1049,7 @@ mod tests {
             ]
           }
         }));
-        let r = ProvisionRequest::parse(&body).unwrap();
+        let r = Unparsed::<ProvisionBody>::new(body).parse().unwrap();
         assert_eq!(r.company.states, ["CO", "CA"]);
         assert_eq!(r.company.number_employees, Some(8));
         assert!(r.company.addresses[0].is_primary);

@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
+use crate::body::{Body, Unparsed};
 use crate::company::User;
 use crate::error::{Category, Error, Result};
 use crate::keys::{TEAM_MEMBERS, company_partition, team_email_key, team_member_key};
@@ -193,9 +194,9 @@ const WRITABLE: &[&str] = &[
 const MANAGED_ELSEWHERE: &[&str] = &["employment_status", "last_day", "rehired_on"];
 
 /// Refuses attributes a client may not write, with a hint for the employment ones.
-fn only_writable(v: &mut Validator, root: &Obj<'_>, body: &Map<String, Value>) {
+fn only_writable(v: &mut Validator, root: &Obj<'_>) {
     for key in MANAGED_ELSEWHERE {
-        if body.contains_key(*key) {
+        if root.has(key) {
             v.error(
                 *key,
                 format!("`{key}` changes through the dismissal and rehire routes, not here."),
@@ -207,49 +208,79 @@ fn only_writable(v: &mut Validator, root: &Obj<'_>, body: &Map<String, Value>) {
     v.only(root, &allowed);
 }
 
-/// Creates a team member from a request body.
+/// `POST …/team_members`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeamMember {
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    /// Unique within the company; without one, no app account can be created.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: Option<String>,
+    pub kind: Kind,
+    /// ISO 3166-1 alpha-2, any case (default `US`).
+    #[schema(value_type = Option<String>, required = false, pattern = r"^[A-Za-z]{2}$")]
+    pub work_country: String,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub start_date: Option<NaiveDate>,
+    /// Default `none`.
+    #[schema(value_type = Option<OfferStatus>, required = false)]
+    pub offer_status: OfferStatus,
+}
+
+impl Body for NewTeamMember {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        only_writable(v, root);
+        let first_name = v.text(root, "first_name", true, Text::NAME);
+        let last_name = v.text(root, "last_name", true, Text::NAME);
+        let email = v.parsed(root, "email", false, values::email);
+        let kind = v.parsed(root, "kind", true, kind);
+        let work_country = v
+            .parsed(root, "work_country", false, country)
+            .unwrap_or_else(|| "US".into());
+        let start_date = v.parsed(root, "start_date", false, date);
+        let offer_status = v
+            .parsed(root, "offer_status", false, offer_status)
+            .unwrap_or_default();
+        Some(NewTeamMember {
+            first_name: first_name?,
+            last_name: last_name?,
+            email,
+            kind: kind?,
+            work_country,
+            start_date,
+            offer_status,
+        })
+    }
+}
+
+/// Creates a team member.
 pub async fn create(
     svc: &Services,
     actor: &Actor,
     access: &Access,
-    body: &Map<String, Value>,
+    new: &NewTeamMember,
 ) -> Result<TeamMember> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    only_writable(&mut v, &root, body);
-    let first_name = v.text(&root, "first_name", true, Text::NAME);
-    let last_name = v.text(&root, "last_name", true, Text::NAME);
-    let email = v.parsed(&root, "email", false, values::email);
-    let kind = v.parsed(&root, "kind", true, kind);
-    let work_country = v
-        .parsed(&root, "work_country", false, country)
-        .unwrap_or_else(|| "US".into());
-    let start_date = v.parsed(&root, "start_date", false, date);
-    let offer_status = v
-        .parsed(&root, "offer_status", false, offer_status)
-        .unwrap_or_default();
     let now = svc.clock.now();
     let company_id = access.company().id.clone();
-    let member = match (first_name, last_name, kind) {
-        (Some(first_name), Some(last_name), Some(kind)) => Some(TeamMember {
-            id: new_ordered_id("tm"),
-            company_id: company_id.clone(),
-            first_name,
-            last_name,
-            email,
-            kind,
-            work_country,
-            start_date,
-            offer_status,
-            employment_status: EmploymentStatus::Active,
-            last_day: None,
-            rehired_on: None,
-            created_at: now,
-            updated_at: now,
-        }),
-        _ => None,
+    let member = TeamMember {
+        id: new_ordered_id("tm"),
+        company_id: company_id.clone(),
+        first_name: new.first_name.clone(),
+        last_name: new.last_name.clone(),
+        email: new.email.clone(),
+        kind: new.kind,
+        work_country: new.work_country.clone(),
+        start_date: new.start_date,
+        offer_status: new.offer_status,
+        employment_status: EmploymentStatus::Active,
+        last_day: None,
+        rehired_on: None,
+        created_at: now,
+        updated_at: now,
     };
-    let member = v.finish(member)?;
 
     let mut ops = vec![WriteOp::Create(Item::from_record(
         team_member_key(&company_id, &member.id),
@@ -297,19 +328,132 @@ pub async fn load(svc: &Services, company_id: &str, id: &str) -> Result<(u64, Te
     Ok((item.version, item.record()?))
 }
 
+/// `PATCH …/team_members/{team_member_id}`: at least one attribute; `null` clears `email`
+/// or `start_date` (the others cannot be cleared). Employment attributes change through
+/// the dismissal and rehire routes.
+// Each attribute is `None` when not sent; `email` and `start_date` are `Some(None)` when
+// cleared.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+pub struct TeamMemberChange {
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub first_name: Option<String>,
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub last_name: Option<String>,
+    #[schema(value_type = Option<String>, format = Email, min_length = 3, max_length = 254)]
+    pub email: Option<Option<String>>,
+    #[schema(value_type = Kind, required = false)]
+    pub kind: Option<Kind>,
+    #[schema(value_type = String, required = false, pattern = r"^[A-Za-z]{2}$")]
+    pub work_country: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub start_date: Option<Option<NaiveDate>>,
+    #[schema(value_type = OfferStatus, required = false)]
+    pub offer_status: Option<OfferStatus>,
+}
+
+impl Body for TeamMemberChange {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        only_writable(v, root);
+        if root.is_empty() {
+            v.error("body", "Send at least one attribute to change.");
+        }
+        for required in ["first_name", "last_name", "kind", "work_country", "offer_status"] {
+            if root.is_null(required) {
+                v.error(required, format!("`{required}` cannot be cleared."));
+            }
+        }
+        let first_name = v.text(root, "first_name", false, Text::NAME);
+        let last_name = v.text(root, "last_name", false, Text::NAME);
+        let email = v.parsed(root, "email", false, values::email);
+        let email = match email {
+            Some(email) => Some(Some(email)),
+            None => root.is_null("email").then_some(None),
+        };
+        let kind = v.parsed(root, "kind", false, kind);
+        let work_country = v.parsed(root, "work_country", false, country);
+        let start_date = v.parsed(root, "start_date", false, date);
+        let start_date = match start_date {
+            Some(day) => Some(Some(day)),
+            None => root.is_null("start_date").then_some(None),
+        };
+        let offer_status = v.parsed(root, "offer_status", false, offer_status);
+        Some(TeamMemberChange {
+            first_name,
+            last_name,
+            email,
+            kind,
+            work_country,
+            start_date,
+            offer_status,
+        })
+    }
+}
+
+impl TeamMemberChange {
+    /// The team member with this change made.
+    fn apply(&self, current: &TeamMember, now: DateTime<Utc>) -> TeamMember {
+        let mut next = current.clone();
+        if let Some(x) = &self.first_name {
+            next.first_name.clone_from(x);
+        }
+        if let Some(x) = &self.last_name {
+            next.last_name.clone_from(x);
+        }
+        if let Some(x) = &self.email {
+            next.email.clone_from(x);
+        }
+        if let Some(x) = self.kind {
+            next.kind = x;
+        }
+        if let Some(x) = &self.work_country {
+            next.work_country.clone_from(x);
+        }
+        if let Some(x) = self.start_date {
+            next.start_date = x;
+        }
+        if let Some(x) = self.offer_status {
+            next.offer_status = x;
+        }
+        next.updated_at = now;
+        next
+    }
+
+    /// The attributes it changes, in the order they are listed.
+    fn changed(&self) -> Vec<&'static str> {
+        let sent = [
+            self.first_name.is_some(),
+            self.last_name.is_some(),
+            self.email.is_some(),
+            self.kind.is_some(),
+            self.work_country.is_some(),
+            self.start_date.is_some(),
+            self.offer_status.is_some(),
+        ];
+        WRITABLE
+            .iter()
+            .zip(sent)
+            .filter_map(|(name, sent)| sent.then_some(*name))
+            .collect()
+    }
+}
+
 /// Applies a partial update; `null` clears an optional attribute.
 pub async fn update(
     svc: &Services,
     actor: &Actor,
     company_id: &str,
     id: &str,
-    body: &Map<String, Value>,
+    body: &Unparsed<TeamMemberChange>,
 ) -> Result<TeamMember> {
+    let (mut version, mut current) = load(svc, company_id, id).await?;
+    // Read once the team member is found: an unknown one is a 404, whatever the body says.
+    let change = body.parse()?;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (version, current) = load(svc, company_id, id).await?;
-        let updated = apply_patch(&current, body, svc.clock.now())?;
+        let updated = change.apply(&current, svc.clock.now());
         let mut ops = vec![WriteOp::Replace {
             item: Item::from_record(team_member_key(company_id, id), &updated)?,
             expected_version: version,
@@ -334,18 +478,13 @@ pub async fn update(
         }
         match svc.store.transact(ops).await {
             Ok(()) => {
-                let changed: Vec<&str> = WRITABLE
-                    .iter()
-                    .copied()
-                    .filter(|k| body.contains_key(*k))
-                    .collect();
                 audit::succeeded(
                     svc,
                     actor,
                     company_id,
                     "team_member.updated",
                     Target::new("team_member", id),
-                    Some(format!("changed: {}", changed.join(", "))),
+                    Some(format!("changed: {}", change.changed().join(", "))),
                 )
                 .await;
                 return Ok(updated);
@@ -355,7 +494,7 @@ pub async fn update(
             {
                 return Err(email_taken());
             }
-            // Someone else changed the team member meanwhile: apply the patch to theirs.
+            // Someone else changed the team member meanwhile: apply the change to theirs.
             Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
                 if attempt < CONFLICT_ATTEMPTS => {}
             Err(StoreError::TransactionCancelled { .. }) => {
@@ -367,50 +506,8 @@ pub async fn update(
             }
             Err(e) => return Err(e.into()),
         }
+        (version, current) = load(svc, company_id, id).await?;
     }
-}
-
-fn apply_patch(current: &TeamMember, body: &Map<String, Value>, now: DateTime<Utc>) -> Result<TeamMember> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    only_writable(&mut v, &root, body);
-    if body.is_empty() {
-        v.error("body", "Send at least one attribute to change.");
-    }
-    let mut next = current.clone();
-    let is_null = |k: &str| body.get(k).is_some_and(Value::is_null);
-    for required in ["first_name", "last_name", "kind", "work_country", "offer_status"] {
-        if is_null(required) {
-            v.error(required, format!("`{required}` cannot be cleared."));
-        }
-    }
-    if let Some(x) = v.text(&root, "first_name", false, Text::NAME) {
-        next.first_name = x;
-    }
-    if let Some(x) = v.text(&root, "last_name", false, Text::NAME) {
-        next.last_name = x;
-    }
-    if let Some(x) = v.parsed(&root, "email", false, values::email) {
-        next.email = Some(x);
-    } else if is_null("email") {
-        next.email = None;
-    }
-    if let Some(x) = v.parsed(&root, "kind", false, kind) {
-        next.kind = x;
-    }
-    if let Some(x) = v.parsed(&root, "work_country", false, country) {
-        next.work_country = x;
-    }
-    if let Some(x) = v.parsed(&root, "start_date", false, date) {
-        next.start_date = Some(x);
-    } else if is_null("start_date") {
-        next.start_date = None;
-    }
-    if let Some(x) = v.parsed(&root, "offer_status", false, offer_status) {
-        next.offer_status = x;
-    }
-    next.updated_at = now;
-    v.finish(Some(next))
 }
 
 /// Sets a team member's employment status (dismissal, cancel, rehire), re-reading on a
@@ -553,6 +650,52 @@ mod tests {
         assert_eq!(
             date("2028-02-29").unwrap(),
             NaiveDate::from_ymd_opt(2028, 2, 29).unwrap()
+        );
+    }
+
+    fn change(body: serde_json::Value) -> Result<TeamMemberChange> {
+        let serde_json::Value::Object(map) = body else {
+            unreachable!("bodies are objects")
+        };
+        Unparsed::new(map).parse()
+    }
+
+    #[test]
+    fn a_change_tells_absent_from_cleared_and_lists_what_it_changes() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let mut current = member(Kind::Employee, "US");
+        current.email = Some("ada@example.com".into());
+        current.start_date = NaiveDate::from_ymd_opt(2026, 1, 5);
+
+        let cleared =
+            change(serde_json::json!({"start_date": null, "offer_status": "sent", "first_name": " Ada "}))
+                .unwrap();
+        assert_eq!(cleared.email, None, "not sent: unchanged");
+        assert_eq!(cleared.start_date, Some(None), "null: cleared");
+        assert_eq!(cleared.changed(), ["first_name", "start_date", "offer_status"]);
+        let next = cleared.apply(&current, t);
+        assert_eq!(next.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(next.start_date, None);
+        assert_eq!(next.offer_status, OfferStatus::Sent);
+        assert_eq!(next.first_name, "Ada");
+        assert_eq!(next.updated_at, t);
+
+        let set = change(serde_json::json!({"email": null, "work_country": "ca"})).unwrap();
+        assert_eq!(set.changed(), ["email", "work_country"]);
+        let next = set.apply(&current, t);
+        assert_eq!((next.email, next.work_country.as_str()), (None, "CA"));
+    }
+
+    #[test]
+    fn a_change_refuses_clearing_what_cannot_be_cleared_and_employment_attributes() {
+        let keys = |body| match change(body) {
+            Err(Error::Refused(details)) => details.into_iter().map(|d| d.error_key).collect::<Vec<_>>(),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(keys(serde_json::json!({})), ["body"]);
+        assert_eq!(
+            keys(serde_json::json!({"kind": null, "last_day": "2026-05-01", "email": "nope"})),
+            ["last_day", "kind", "email"]
         );
     }
 }

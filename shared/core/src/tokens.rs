@@ -6,10 +6,11 @@
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, ActorRef, Target};
 use crate::auth::{Partner, Principal, TokenRecord, generate_token, lookup_of, store_token_op};
+use crate::body::Body;
 use crate::clock::Clock;
 use crate::company::User;
 use crate::error::{Category, Error, Result};
@@ -24,7 +25,7 @@ pub const MAX_OVERLAP_HOURS: i64 = 24;
 const CONFLICT_ATTEMPTS: usize = 3;
 
 /// A token as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct TokenView {
     /// A name for the token that reveals nothing of it.
     pub id: String,
@@ -148,21 +149,34 @@ pub async fn list(svc: &Services, principal: &Principal, presented: &str) -> Res
         .collect())
 }
 
-/// Reads a rotation's body: `overlap_hours`, 0 to 24, for partners only.
-fn overlap(principal: &Principal, body: &Map<String, Value>) -> Result<Duration> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["overlap_hours"]);
-    let hours = v.integer(&root, "overlap_hours", false, 0, MAX_OVERLAP_HOURS);
-    v.finish(Some(()))?;
-    let hours = hours.unwrap_or(0);
-    if hours > 0 && matches!(principal, Principal::Admin { .. }) {
+/// `POST /v1/tokens/rotate`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRotation {
+    /// Partners only: how long the old token keeps working, 0 to 24 hours (default 0).
+    #[schema(value_type = Option<u32>, required = false, minimum = 0, maximum = 24)]
+    pub overlap_hours: i64,
+}
+
+impl Body for TokenRotation {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["overlap_hours"]);
+        let overlap_hours = v
+            .integer(root, "overlap_hours", false, 0, MAX_OVERLAP_HOURS)
+            .unwrap_or(0);
+        Some(TokenRotation { overlap_hours })
+    }
+}
+
+/// How long the caller's old token may keep working: partners only.
+fn overlap(principal: &Principal, rotation: &TokenRotation) -> Result<Duration> {
+    if rotation.overlap_hours > 0 && matches!(principal, Principal::Admin { .. }) {
         return Err(Error::invalid(
             "overlap_hours",
             "An admin's old token stops working at once; only a partner's may keep working for a while.",
         ));
     }
-    Ok(Duration::hours(hours))
+    Ok(Duration::hours(rotation.overlap_hours))
 }
 
 /// Retires tokens of `principal` (those `retire` picks from the ones its record lists):
@@ -243,10 +257,10 @@ pub async fn rotate(
     svc: &Services,
     actor: &Actor,
     presented: &str,
-    body: &Map<String, Value>,
+    rotation: &TokenRotation,
 ) -> Result<Rotated> {
     let principal = &actor.principal;
-    let overlap = overlap(principal, body)?;
+    let overlap = overlap(principal, rotation)?;
     let current = lookup_of(presented).ok_or_else(Error::unauthorized)?.to_owned();
     let retire_current = |_: &[String]| vec![current.clone()];
     let (token, created, retired) = replace_tokens(

@@ -32,6 +32,29 @@ impl Text {
     pub const SHORT: Text = Text { max_chars: 50 };
 }
 
+/// Characters that show nothing or reorder what follows: zero-width spaces and joiners, the
+/// direction marks, embeddings, overrides and isolates (the "Trojan Source" characters), the
+/// byte order mark, line and paragraph separators, fillers and tags. In a name (a person's,
+/// a company's, anything typed and shown to others) they only serve to make two names look
+/// alike or one read otherwise than it is, so text attributes refuse them.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' // soft hyphen
+        | '\u{034F}' // combining grapheme joiner
+        | '\u{061C}' // Arabic letter mark
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+        | '\u{17B4}' | '\u{17B5}' // Khmer inherent vowels
+        | '\u{180B}'..='\u{180F}' // Mongolian variation selectors and vowel separator
+        | '\u{200B}'..='\u{200F}' // zero-width space, non-joiner, joiner; LRM, RLM
+        | '\u{2028}'..='\u{202E}' // line and paragraph separators; LRE, RLE, PDF, LRO, RLO
+        | '\u{2060}'..='\u{206F}' // word joiner, invisible operators; LRI, RLI, FSI, PDI; deprecated formats
+        | '\u{FEFF}' // zero-width no-break space (byte order mark)
+        | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation
+        | '\u{1D173}'..='\u{1D17A}' // musical formatting
+        | '\u{E0000}'..='\u{E007F}' // tags
+    )
+}
+
 pub fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -55,6 +78,21 @@ impl<'a> Obj<'a> {
     /// The value of `key`, treating JSON `null` as absent.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Whether `key` was sent at all, even as `null`.
+    pub fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Whether `key` was sent as `null`: a clear, for an attribute that can be cleared.
+    pub fn is_null(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(Value::is_null)
+    }
+
+    /// Whether nothing was sent.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 }
 
@@ -130,7 +168,7 @@ impl Validator {
     }
 
     /// A string attribute: trimmed, non-empty when present, within `limits`, without
-    /// control characters.
+    /// control characters, nor invisible or text-direction ones (see `invisible`).
     pub fn text(&mut self, obj: &Obj<'_>, key: &str, required: bool, limits: Text) -> Option<String> {
         let path = join(&obj.path, key);
         match obj.get(key) {
@@ -157,6 +195,12 @@ impl Validator {
                     None
                 } else if s.chars().any(char::is_control) {
                     self.error(&path, format!("`{path}` must not contain control characters."));
+                    None
+                } else if s.chars().any(invisible) {
+                    self.error(
+                        &path,
+                        format!("`{path}` must not contain invisible or text-direction characters."),
+                    );
                     None
                 } else {
                     Some(s.to_owned())
@@ -293,6 +337,82 @@ mod tests {
         assert_eq!(v.boolish(&root, "flag"), Some(false));
         assert_eq!(v.text(&root, "note", false, Text::NAME), None);
         assert!(v.is_ok());
+    }
+
+    /// Issue 25: names took zero-width and bidi-override characters ("Ada\u{202E}ecalevoL"
+    /// shows as another name).
+    #[test]
+    fn names_refuse_zero_width_and_text_direction_characters() {
+        let hidden = [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{FEFF}',
+            '\u{2060}',
+            '\u{061C}',
+            '\u{00AD}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{180E}',
+            '\u{3164}',
+            '\u{E0041}',
+        ];
+        for c in hidden {
+            let mut names = vec![format!("Ada{c}Lovelace")];
+            // (Line and paragraph separators are white space: at either end they are trimmed.)
+            if !c.is_whitespace() {
+                names.extend([format!("{c}Ada"), format!("Ada{c}")]);
+            }
+            for name in names {
+                let body = map(json!({ "first_name": name }));
+                let mut v = Validator::new();
+                assert_eq!(
+                    v.text(&Obj::root(&body), "first_name", true, Text::NAME),
+                    None,
+                    "U+{:04X}",
+                    c as u32
+                );
+                let Err(Error::Refused(errors)) = v.finish(Some(())) else {
+                    panic!("U+{:04X} accepted", c as u32)
+                };
+                assert_eq!(errors[0].error_key, "first_name");
+                assert!(errors[0].message.contains("invisible"), "{}", errors[0].message);
+            }
+        }
+        for name in [
+            "Zoë",
+            "Łukasz",
+            "O'Brien-Smith",
+            "José María",
+            "李小龙",
+            "محمد",
+            "דוד",
+            "Nguyễn",
+            "Ægir",
+            "ß",
+            "Frank's Ocean, LLC",
+            "Ünïcödé & Sons",
+        ] {
+            let body = map(json!({ "name": name }));
+            let mut v = Validator::new();
+            assert_eq!(
+                v.text(&Obj::root(&body), "name", true, Text::LONG_NAME)
+                    .as_deref(),
+                Some(name)
+            );
+            assert!(v.is_ok(), "{name}");
+        }
     }
 
     #[test]

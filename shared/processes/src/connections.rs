@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
-use prov_core::catalog::{App, ConnectionType, FieldKind};
+use prov_core::body::{Body, Unparsed};
+use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
@@ -26,6 +27,11 @@ use prov_core::validate::{Obj, Text, Validator};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::{PartialSchema, ToSchema};
 
 /// How long an OAuth `state` may wait for the vendor's redirect.
 pub const STATE_TTL_MINUTES: i64 = 10;
@@ -229,41 +235,94 @@ fn new_connection(
     }
 }
 
-/// Reads the connect form against the app's credential fields.
-fn read_fields(app: &App, body: &Map<String, Value>) -> Result<(Tenant, Secrets)> {
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
-    v.only(&root, &names);
-    let mut tenant = Tenant::new();
-    let mut secrets = Secrets::new();
-    for field in app.credential_fields {
-        let value = match field.kind {
-            FieldKind::Choice { options } => v.parsed(&root, field.name, true, |raw| {
-                if options.contains(&raw) {
-                    Ok(raw.to_owned())
+/// API-key connect: exactly the app's credential fields (`credential_fields` of
+/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
+/// the options for `choice` fields. Secret fields go to the secret store only.
+///
+/// The schema is built from the app directory: one alternative per API-key app (titled
+/// with its slug; the `sandbox_*` apps exist on the devserver only); the body is read
+/// against the app in the path.
+pub struct ApiKeyCredentials {
+    /// The fields that are not secret, kept with the connection.
+    pub tenant: Tenant,
+    /// The secret fields, for the vendor's check and the secret store only.
+    pub secrets: Secrets,
+}
+
+impl Body<&App> for ApiKeyCredentials {
+    fn parse(v: &mut Validator, root: &Obj<'_>, app: &App) -> Option<Self> {
+        let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+        v.only(root, &names);
+        let mut tenant = Tenant::new();
+        let mut secrets = Secrets::new();
+        for field in app.credential_fields {
+            let value = match field.kind {
+                FieldKind::Choice { options } => v.parsed(root, field.name, true, |raw| {
+                    if options.contains(&raw) {
+                        Ok(raw.to_owned())
+                    } else {
+                        Err(format!("must be one of {}.", options.join(", ")))
+                    }
+                }),
+                FieldKind::Url => v.parsed(root, field.name, true, |raw| {
+                    url::Url::parse(raw)
+                        .ok()
+                        .filter(|u| u.scheme() == "https" && u.host_str().is_some())
+                        .map(|_| raw.to_owned())
+                        .ok_or_else(|| "must be an https URL.".to_owned())
+                }),
+                FieldKind::Text => v.text(root, field.name, true, Text { max_chars: 4096 }),
+            };
+            if let Some(value) = value {
+                if field.secret {
+                    secrets.insert(field.name.to_owned(), SecretString::from(value));
                 } else {
-                    Err(format!("must be one of {}.", options.join(", ")))
+                    tenant.insert(field.name.to_owned(), value);
                 }
-            }),
-            FieldKind::Url => v.parsed(&root, field.name, true, |raw| {
-                url::Url::parse(raw)
-                    .ok()
-                    .filter(|u| u.scheme() == "https" && u.host_str().is_some())
-                    .map(|_| raw.to_owned())
-                    .ok_or_else(|| "must be an https URL.".to_owned())
-            }),
-            FieldKind::Text => v.text(&root, field.name, true, Text { max_chars: 4096 }),
-        };
-        if let Some(value) = value {
-            if field.secret {
-                secrets.insert(field.name.to_owned(), SecretString::from(value));
-            } else {
-                tenant.insert(field.name.to_owned(), value);
             }
         }
+        Some(ApiKeyCredentials { tenant, secrets })
     }
-    v.finish(Some((tenant, secrets)))
+}
+
+impl PartialSchema for ApiKeyCredentials {
+    fn schema() -> RefOr<Schema> {
+        Self::schema_for(&Catalog::new(&[]))
+    }
+}
+
+impl ToSchema for ApiKeyCredentials {}
+
+impl ApiKeyCredentials {
+    /// The schema for the apps of `catalog` (the OpenAPI document is built with it).
+    pub fn schema_for(catalog: &Catalog) -> RefOr<Schema> {
+        let mut any_of = AnyOfBuilder::new().description(Some(
+            "The credential fields of the app in the path, and no others.",
+        ));
+        for app in catalog
+            .directory()
+            .filter(|a| a.connection_type == ConnectionType::ApiKey)
+        {
+            let mut fields = ObjectBuilder::new()
+                .title(Some(app.slug))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for field in app.credential_fields {
+                let value = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(field.label));
+                let value = match field.kind {
+                    FieldKind::Text => value.min_length(Some(1)).max_length(Some(4096)),
+                    FieldKind::Url => value
+                        .format(Some(SchemaFormat::Custom("uri".into())))
+                        .pattern(Some("^https://")),
+                    FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
+                };
+                fields = fields.property(field.name, value).required(field.name);
+            }
+            any_of = any_of.item(fields);
+        }
+        any_of.into()
+    }
 }
 
 /// Connects an API-key app: the credentials are checked with one real call to the vendor
@@ -273,7 +332,7 @@ pub async fn connect_api_key(
     actor: &Actor,
     access: &Access,
     slug: &str,
-    body: &Map<String, Value>,
+    body: &Unparsed<ApiKeyCredentials>,
 ) -> Result<ConnectionView> {
     let (app, _) = connectable(apps, access, slug)?;
     if app.connection_type != ConnectionType::ApiKey {
@@ -285,7 +344,7 @@ pub async fn connect_api_key(
             ),
         ));
     }
-    let (tenant, secrets) = read_fields(app, body)?;
+    let ApiKeyCredentials { tenant, secrets } = body.parse_for(app)?;
     let company_id = &access.company().id;
     let secrets = apps
         .vendors
@@ -363,6 +422,55 @@ fn allowed_return(apps: &Apps, url: &str) -> bool {
         .any(|allowed| allowed.trim_end_matches('/') == origin)
 }
 
+/// OAuth connect.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthStart {
+    /// Where the admin's browser goes back to, under one of the configured return origins.
+    #[schema(min_length = 1, max_length = 320)]
+    pub return_url: Option<String>,
+    /// A vendor test environment the app lists (`environments` of `GET /v1/apps/{app}`).
+    #[schema(min_length = 1, max_length = 320)]
+    pub environment: Option<String>,
+    /// Apps where one sign-in reaches several organizations (GitHub organization, Asana
+    /// workspace gid, DocuSign account id): the one to manage. Refused by other apps.
+    #[schema(min_length = 1, max_length = 200)]
+    pub organization: Option<String>,
+}
+
+/// Read against the service's return origins and how the app connects.
+impl Body<(&Apps, &ConnectOptions)> for OAuthStart {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (apps, options): (&Apps, &ConnectOptions)) -> Option<Self> {
+        let allowed: &[&str] = if options.organization_field.is_some() {
+            &["return_url", "environment", "organization"]
+        } else {
+            &["return_url", "environment"]
+        };
+        v.only(root, allowed);
+        let return_url = v.parsed(root, "return_url", false, |raw| {
+            if allowed_return(apps, raw) {
+                Ok(raw.to_owned())
+            } else {
+                Err("is not one of the allowed return addresses.".to_owned())
+            }
+        });
+        let environments = &options.environments;
+        let environment = v.parsed(root, "environment", false, |raw| {
+            if environments.contains(&raw) {
+                Ok(raw.to_owned())
+            } else {
+                Err(format!("must be one of {}.", environments.join(", ")))
+            }
+        });
+        let organization = v.text(root, "organization", false, Text { max_chars: 200 });
+        Some(OAuthStart {
+            return_url,
+            environment,
+            organization,
+        })
+    }
+}
+
 /// Starts connecting an OAuth app: answers the vendor's authorize URL, with a single-use,
 /// expiring `state` bound to the company, the app and the admin, and a PKCE S256 challenge.
 pub async fn start_oauth(
@@ -370,7 +478,7 @@ pub async fn start_oauth(
     actor: &Actor,
     access: &Access,
     slug: &str,
-    body: &Map<String, Value>,
+    body: &Unparsed<OAuthStart>,
 ) -> Result<StartedAuthorization> {
     let (app, options) = connectable(apps, access, slug)?;
     if app.connection_type != ConnectionType::Oauth {
@@ -382,31 +490,11 @@ pub async fn start_oauth(
             ),
         ));
     }
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    let allowed: &[&str] = if options.organization_field.is_some() {
-        &["return_url", "environment", "organization"]
-    } else {
-        &["return_url", "environment"]
-    };
-    v.only(&root, allowed);
-    let return_url = v.parsed(&root, "return_url", false, |raw| {
-        if allowed_return(apps, raw) {
-            Ok(raw.to_owned())
-        } else {
-            Err("is not one of the allowed return addresses.".to_owned())
-        }
-    });
-    let environments = options.environments;
-    let environment = v.parsed(&root, "environment", false, |raw| {
-        if environments.contains(&raw) {
-            Ok(raw.to_owned())
-        } else {
-            Err(format!("must be one of {}.", environments.join(", ")))
-        }
-    });
-    let organization = v.text(&root, "organization", false, Text { max_chars: 200 });
-    v.finish(Some(()))?;
+    let OAuthStart {
+        return_url,
+        environment,
+        organization,
+    } = body.parse_for((apps, &options))?;
     let environment = environment.filter(|e| e != PRODUCTION);
     if !apps
         .vendors

@@ -5,13 +5,14 @@
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
+use prov_core::body::{Body, Unparsed};
 use prov_core::connections::{ConnectionState, summaries};
 use prov_core::error::{Category, Error, ErrorDetail, Result};
 use prov_core::store::Item;
 use prov_core::team::{self, EmploymentStatus, OfferStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Validator};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::accounts::create_account;
 use crate::connections::Apps;
@@ -144,13 +145,46 @@ pub async fn view(apps: &Apps, access: &Access, team_member_id: &str) -> Result<
     })
 }
 
+/// `POST …/onboarding`: the connected apps to create the new hire's accounts in.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingRun {
+    #[schema(max_items = 50)]
+    pub apps: Vec<String>,
+}
+
+/// Read against the task's connected apps; a repeated app counts once.
+impl Body<&[TaskApp]> for OnboardingRun {
+    fn parse(v: &mut Validator, root: &Obj<'_>, connected: &[TaskApp]) -> Option<Self> {
+        v.only(root, &["apps"]);
+        if root.get("apps").is_none() {
+            v.error("apps", "`apps` is required: the apps to create accounts in.");
+        }
+        let mut picked: Vec<String> = Vec::new();
+        for (i, value) in v.array(root, "apps", 50).unwrap_or_default().iter().enumerate() {
+            match value.as_str() {
+                Some(slug) if connected.iter().any(|a| a.app == slug) => {
+                    if !picked.iter().any(|p| p == slug) {
+                        picked.push(slug.to_owned());
+                    }
+                }
+                _ => v.error(
+                    format!("apps[{i}]"),
+                    format!("`apps[{i}]` must be a connected app that can create accounts."),
+                ),
+            }
+        }
+        Some(OnboardingRun { apps: picked })
+    }
+}
+
 /// Creates accounts in the picked apps (again for those that failed before).
 pub async fn run(
     apps: &Apps,
     actor: &Actor,
     access: &Access,
     team_member_id: &str,
-    body: &Map<String, Value>,
+    body: &Unparsed<OnboardingRun>,
 ) -> Result<OnboardingView> {
     let company_id = access.company().id.as_str();
     let member = team::get(&apps.services, access, team_member_id).await?;
@@ -158,27 +192,7 @@ pub async fn run(
         return Err(Error::refused("team_member", Category::NotEligible, why));
     }
     let before = view(apps, access, team_member_id).await?;
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["apps"]);
-    if root.get("apps").is_none() {
-        v.error("apps", "`apps` is required: the apps to create accounts in.");
-    }
-    let mut picked: Vec<String> = Vec::new();
-    for (i, value) in v.array(&root, "apps", 50).unwrap_or_default().iter().enumerate() {
-        match value.as_str() {
-            Some(slug) if before.connected_apps.iter().any(|a| a.app == slug) => {
-                if !picked.iter().any(|p| p == slug) {
-                    picked.push(slug.to_owned());
-                }
-            }
-            _ => v.error(
-                format!("apps[{i}]"),
-                format!("`apps[{i}]` must be a connected app that can create accounts."),
-            ),
-        }
-    }
-    let picked = v.finish(Some(picked))?;
+    let OnboardingRun { apps: picked } = body.parse_for(before.connected_apps.as_slice())?;
 
     let now = apps.services.clock.now();
     let (version, mut record) = match load(apps, company_id, team_member_id).await? {

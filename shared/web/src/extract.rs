@@ -1,13 +1,15 @@
 //! Extractors that refuse bad requests in the one error shape.
 
+use std::cell::RefCell;
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use prov_core::audit::Actor;
 use prov_core::auth::{Principal, authenticate};
 use prov_core::{Category, Error, Services};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -62,19 +64,123 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "The body is empty; send a JSON object.",
             ));
         }
-        match serde_json::from_slice::<Value>(&bytes) {
+        let duplicate = RefCell::new(None);
+        match strict_json(&bytes, &duplicate) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
             Ok(_) => Err(ApiError::refused(
                 "body",
                 Category::InvalidAttributeValue,
                 "The body must be a JSON object.",
             )),
+            Err(_) if duplicate.borrow().is_some() => {
+                let key = duplicate.take().unwrap_or_default();
+                Err(ApiError::refused(
+                    &key,
+                    Category::InvalidAttributeValue,
+                    format!("`{key}` is given more than once; send each attribute once."),
+                ))
+            }
             Err(e) => Err(ApiError::refused(
                 "body",
                 Category::InvalidRequest,
                 format!("The body is not valid JSON: {e}."),
             )),
         }
+    }
+}
+
+/// `bytes` as a JSON value, refusing an object that names a key twice (a plain parse keeps
+/// the last one silently, so two readers of the same body could disagree); `duplicate` gets
+/// the dotted path of the first such key (`user.email`, `company.addresses[1].zip`).
+fn strict_json(bytes: &[u8], duplicate: &RefCell<Option<String>>) -> serde_json::Result<Value> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Strict {
+        path: String::new(),
+        duplicate,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// Builds a `Value` as `serde_json` does, minus duplicate keys (see `strict_json`).
+struct Strict<'a> {
+    path: String,
+    duplicate: &'a RefCell<Option<String>>,
+}
+
+impl Strict<'_> {
+    fn at(&self, path: String) -> Self {
+        Strict {
+            path,
+            duplicate: self.duplicate,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.at(format!("{}[{}]", self.path, items.len())))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = prov_core::validate::join(&self.path, &key);
+            if object.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom("a key is given twice"));
+            }
+            let value = map.next_value_seed(self.at(path))?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -156,7 +262,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// Path parameters. A malformed one (invalid percent-encoding) is a 404: no such resource.
+/// Path parameters. A malformed one (invalid percent-encoding, or a control character such
+/// as `%00` once decoded: no id holds one, and the store refuses NUL in keys) is a 404: no
+/// such resource.
 #[derive(Debug, Clone)]
 pub struct PathParam<T>(pub T);
 
@@ -164,10 +272,17 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let no_such = || ApiError::refused("path", Category::NotFound, "No such resource.");
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| no_such())?;
+        if raw.iter().any(|(_, value)| value.chars().any(char::is_control)) {
+            return Err(no_such());
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| PathParam(v))
-            .map_err(|_| ApiError::refused("path", Category::NotFound, "No such resource."))
+            .map_err(|_| no_such())
     }
 }
 
@@ -281,8 +396,100 @@ mod tests {
             ]
         }
 
+        /// Sends one request; answers its status and its body as JSON (`null` if it is not).
+        fn answer_json(request: Request<Body>) -> (StatusCode, serde_json::Value) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let response = router().oneshot(request).await.expect("infallible");
+                let status = response.status();
+                let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+                (status, serde_json::from_slice(&bytes).unwrap_or_default())
+            })
+        }
+
+        fn post_body(body: &str) -> (StatusCode, serde_json::Value) {
+            answer_json(
+                Request::post("/body")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_owned()))
+                    .unwrap(),
+            )
+        }
+
+        /// Issue 25: a key given twice was read as its last value; now the body is refused
+        /// with the key's path, in the one error shape.
+        #[test]
+        fn a_key_given_twice_is_refused_naming_it() {
+            for (body, key) in [
+                (r#"{"a": 1, "a": 2}"#, "a"),
+                (r#"{"a": 1, "a": 1}"#, "a"),
+                (
+                    r#"{"user": {"email": "a@x.com", "email": "b@x.com"}}"#,
+                    "user.email",
+                ),
+                (
+                    r#"{"company": {"addresses": [{"zip": "1"}, {"zip": "1", "city": "x", "zip": "2"}]}}"#,
+                    "company.addresses[1].zip",
+                ),
+                (
+                    r#"{"matches": [[{"a": 1}], [{"b": 2, "b": 3}]]}"#,
+                    "matches[1][0].b",
+                ),
+            ] {
+                let (status, answer) = post_body(body);
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+                let error = &answer["errors"][0];
+                assert_eq!(error["error_key"], key, "{body}: {answer}");
+                assert_eq!(error["category"], "invalid_attribute_value", "{body}: {answer}");
+            }
+            // The same key in different objects is fine.
+            let (status, answer) = post_body(r#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#);
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+
+        /// Issue 25: `%00` in a path id reached the store, which refused the key: a 500.
+        #[test]
+        fn a_control_character_in_a_path_id_is_a_404_in_the_one_shape() {
+            for segment in [
+                "%00", "a%00b", "%0A", "x%0D%0Ay", "%1B", "%7F", "%C2%85", "%C2%9F",
+            ] {
+                let (status, answer) = answer_json(
+                    Request::get(format!("/items/{segment}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                );
+                assert_eq!(status, StatusCode::NOT_FOUND, "{segment}: {answer}");
+                assert_eq!(
+                    answer["errors"][0]["category"], "not_found",
+                    "{segment}: {answer}"
+                );
+            }
+            for fine in ["plain", "a%20b", "%C3%A9t%C3%A9", "com_0123"] {
+                let (status, _) = answer_json(
+                    Request::get(format!("/items/{fine}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                );
+                assert_eq!(status, StatusCode::OK, "{fine}");
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Without duplicate keys, the strict reading is serde_json's own.
+            #[test]
+            fn a_body_without_duplicate_keys_reads_as_serde_json_reads_it(body in bodies()) {
+                let duplicate = std::cell::RefCell::new(None);
+                let strict = super::super::strict_json(&body, &duplicate).ok();
+                let plain = serde_json::from_slice::<serde_json::Value>(&body).ok();
+                // (Raw bytes may name a key twice by chance; the tests above cover those.)
+                if duplicate.borrow().is_none() {
+                    prop_assert_eq!(strict, plain);
+                }
+            }
 
             #[test]
             fn any_body_is_parsed_or_refused_in_the_one_shape(

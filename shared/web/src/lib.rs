@@ -5,6 +5,7 @@
 //! get wrong (bad JSON, wrong content type, oversized body, unknown route, wrong method, no
 //! token) is then answered as `{"errors":[{"error_key":..,"category":..,"message":..}]}`.
 
+mod body;
 mod error;
 mod extract;
 pub mod html;
@@ -12,6 +13,7 @@ mod layers;
 pub mod openapi;
 pub mod routes;
 
+pub use body::JsonBody;
 pub use error::ApiError;
 pub use extract::{Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId, presented_token};
 pub use layers::{MAX_BODY_BYTES, REQUEST_ID, RequestId, finish};

@@ -211,23 +211,6 @@ fn add_refusals(path: &str, operation: &mut Operation) {
     }
 }
 
-/// A boolean that is also accepted as the string `"true"` or `"false"`.
-#[derive(ToSchema, serde::Deserialize)]
-#[serde(untagged)]
-#[allow(dead_code)] // described, never built: bodies are read by hand (`Validator::boolish`)
-pub enum Boolish {
-    Bool(bool),
-    Text(BoolText),
-}
-
-#[derive(ToSchema, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum BoolText {
-    True,
-    False,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

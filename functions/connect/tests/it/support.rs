@@ -72,9 +72,9 @@ impl World {
         tokio::spawn(async move { axum::serve(listener, served).await });
 
         let policy = EgressPolicy::sandbox()
-            .route("scim.sandbox.test", &format!("{sandbox_base}/scim"))
+            .route("scim.sandbox.test", &format!("{sandbox_base}/sandbox_scim"))
             .unwrap()
-            .route("auth.sandbox.test", &format!("{sandbox_base}/oauth"))
+            .route("auth.sandbox.test", &format!("{sandbox_base}/sandbox_oauth"))
             .unwrap();
         let config = HttpConfig {
             base_backoff: std::time::Duration::from_millis(1),
@@ -227,7 +227,7 @@ impl World {
             .unwrap()
             .replace("&amp;", "&");
         let decided = self
-            .browser_at_sandbox(&format!("{}/oauth/oauth/{href}", self.sandbox_base))
+            .browser_at_sandbox(&format!("{}/sandbox_oauth/oauth/{href}", self.sandbox_base))
             .await;
         assert!(decided.status.is_redirection(), "{}", decided.text());
         let location = decided.header("location").unwrap().to_owned();

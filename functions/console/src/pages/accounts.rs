@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use prov_core::Error;
 use prov_core::access::Access;
+use prov_core::body::Unparsed;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
 use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
@@ -274,7 +275,7 @@ async fn matches(
             }
         })
         .collect();
-    let body = Map::from_iter([("matches".to_owned(), Value::Array(items))]);
+    let body = Unparsed::new(Map::from_iter([("matches".to_owned(), Value::Array(items))]));
     let results = accounts::submit_matches(&apps, &admin.actor, &admin.access, &slug, &body).await?;
     let failed: Vec<_> = results.iter().filter(|r| r.error.is_some()).collect();
     if failed.is_empty() {

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use maud::{Markup, html};
+use prov_core::body::Unparsed;
 use prov_core::catalog::{App, ConnectionType, FieldKind};
 use prov_core::company_apps;
 use prov_core::connector::Vendors;
@@ -311,10 +312,12 @@ async fn connect(
 ) -> Page {
     let mut fields = checked(&admin, form)?;
     fields.remove("csrf");
-    let body: Map<String, Value> = fields
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let body = Unparsed::new(
+        fields
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    );
     match connections::connect_api_key(&apps, &admin.actor, &admin.access, &slug, &body).await {
         Ok(_) => Ok(see_other(&format!("/console/apps/{slug}?done=connected"))),
         Err(Error::Refused(details)) => {
@@ -344,6 +347,7 @@ async fn start_oauth(
             body.insert(name.into(), json!(v));
         }
     }
+    let body = Unparsed::new(body);
     match connections::start_oauth(&apps, &admin.actor, &admin.access, &slug, &body).await {
         Ok(started) => Ok(see_other(&started.authorize_url)),
         Err(Error::Refused(details)) => {

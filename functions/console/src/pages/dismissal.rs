@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use prov_core::Error;
 use prov_core::access::Need;
+use prov_core::body::Unparsed;
 use prov_core::team;
 use prov_processes::Apps;
 use prov_processes::dismissal;
@@ -92,7 +93,7 @@ async fn dismissal_page(
     let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let preview = match fields.get("last_day").filter(|d| !d.is_empty()) {
         Some(_) => {
-            let body = dismissal_body(&fields);
+            let body = Unparsed::new(dismissal_body(&fields));
             match dismissal::dismiss(&apps, &admin.actor, &admin.access, &member_id, &body, true).await {
                 Ok(view) => Ok(Some(view)),
                 Err(Error::Refused(details)) => Err(details),
@@ -145,7 +146,7 @@ async fn dismiss(
 ) -> Page {
     let fields = checked(&admin, form)?;
     let access = admin.access_for(&apps, Need::ManageTeam).await?;
-    let body = dismissal_body(&fields);
+    let body = Unparsed::new(dismissal_body(&fields));
     dismissal::dismiss(&apps, &admin.actor, &access, &member_id, &body, false).await?;
     Ok(see_other(&format!(
         "/console/team/{member_id}/offboarding?done=dismissed"
@@ -251,6 +252,7 @@ async fn update_offboarding(
             body.insert(flag.into(), json!(true));
         }
     }
+    let body = Unparsed::new(body);
     dismissal::update_offboarding(&apps, &admin.actor, &admin.access, &member_id, &body).await?;
     Ok(see_other(&format!(
         "/console/team/{member_id}/offboarding?done=offboarding"

@@ -6,6 +6,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::routing::get;
 use maud::html;
+use prov_core::body::Unparsed;
 use prov_core::team;
 use prov_processes::Apps;
 use prov_processes::onboarding;
@@ -97,7 +98,7 @@ async fn run_onboarding(
     let fields = checked(&admin, form)?;
     let mut picked: Vec<&str> = fields.keys().filter_map(|k| k.strip_prefix("app.")).collect();
     picked.sort_unstable();
-    let body = Map::from_iter([("apps".to_owned(), json!(picked))]);
+    let body = Unparsed::new(Map::from_iter([("apps".to_owned(), json!(picked))]));
     onboarding::run(&apps, &admin.actor, &admin.access, &member_id, &body).await?;
     Ok(see_other(&format!(
         "/console/team/{member_id}/onboarding?done=onboarding"

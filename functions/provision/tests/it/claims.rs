@@ -374,3 +374,135 @@ async fn a_server_error_shows_a_request_id_and_no_internals() {
         "{text}"
     );
 }
+
+/// `POST /v1/claims/{claim_id}` with `email`.
+async fn try_claim(app: &App, claim_id: &str, email: &str) -> prov_testkit::Answer {
+    call(
+        &app.router,
+        json_request(
+            "POST",
+            &format!("/v1/claims/{claim_id}"),
+            None,
+            &json!({ "email": email }),
+        ),
+    )
+    .await
+}
+
+/// The partner asks for a new claim link for `user_id`.
+async fn new_link(app: &App, token: &str, company_id: &str, user_id: &str) -> prov_testkit::Answer {
+    call(
+        &app.router,
+        json_request(
+            "POST",
+            &format!("/v1/companies/{company_id}/claims"),
+            Some(token),
+            &json!({ "user_id": user_id }),
+        ),
+    )
+    .await
+}
+
+async fn primary_admin(app: &App, company_id: &str) -> String {
+    let company = call(
+        &app.router,
+        get(&format!("/v1/companies/{company_id}"), Some(&app.partner)),
+    )
+    .await;
+    company.json()["primary_admin_id"].as_str().unwrap().to_owned()
+}
+
+/// Issue 25: a claim link took unlimited guesses at whose link it is. Five wrong email
+/// addresses lock it (the page and the API say so); the partner sends a new link, which
+/// works.
+#[tokio::test]
+async fn a_claim_link_is_locked_after_five_wrong_emails_and_a_new_one_works() {
+    let app = App::new().await;
+    let (company_id, id) = app.provisioned("frank@example.com").await;
+    for left in (1..5).rev() {
+        let wrong = try_claim(&app, &id, &format!("guess{left}@example.com")).await;
+        assert_eq!(wrong.status, 422, "{}", wrong.text());
+        assert_eq!(wrong.error_keys(), ["email"]);
+        let tries = if left == 1 {
+            "1 try"
+        } else {
+            &format!("{left} tries")
+        };
+        assert!(wrong.text().contains(tries), "{}", wrong.text());
+    }
+    let fifth = try_claim(&app, &id, "guess0@example.com").await;
+    assert_eq!(fifth.status, 410, "{}", fifth.text());
+    assert!(fifth.text().contains("locked"), "{}", fifth.text());
+    // Locked for the right email too, and on the page.
+    let right = try_claim(&app, &id, "frank@example.com").await;
+    assert_eq!(right.status, 410, "{}", right.text());
+    assert_eq!(right.category(), "gone");
+    let page = call(&app.router, get(&format!("/claim_account/{id}"), None)).await;
+    assert_eq!(page.status, 410);
+    assert!(page.text().contains("locked"), "{}", page.text());
+
+    let user_id = primary_admin(&app, &company_id).await;
+    let sent = new_link(&app, &app.partner, &company_id, &user_id).await;
+    assert_eq!(sent.status, 201, "{}", sent.text());
+    assert_eq!(sent.header("cache-control"), Some("no-store"));
+    let fresh = claim_id(&sent);
+    assert_ne!(fresh, id);
+    let emails = app.outbox.recent(10).await.unwrap();
+    assert_eq!(emails.len(), 2, "the welcome email and the new link");
+    assert_eq!(emails[0].email.to, "frank@example.com");
+    assert!(emails[0].email.text.contains(&fresh));
+    let granted = try_claim(&app, &fresh, "frank@example.com").await;
+    assert_eq!(granted.status, 201, "{}", granted.text());
+    // Nothing more to send once claimed.
+    let again = new_link(&app, &app.partner, &company_id, &user_id).await;
+    assert_eq!(again.status, 422, "{}", again.text());
+    assert_eq!(again.error_keys(), ["user_id"]);
+}
+
+/// With two links out (a new one was sent), whichever is used first claims the account;
+/// the other then answers "already claimed": one admin, one token.
+#[tokio::test]
+async fn two_links_of_one_admin_claim_the_account_once() {
+    let app = App::new().await;
+    let (company_id, first) = app.provisioned("frank@example.com").await;
+    let user_id = primary_admin(&app, &company_id).await;
+    let second = claim_id(&new_link(&app, &app.partner, &company_id, &user_id).await);
+    let granted = try_claim(&app, &second, "frank@example.com").await;
+    assert_eq!(granted.status, 201, "{}", granted.text());
+    let late = try_claim(&app, &first, "frank@example.com").await;
+    assert_eq!(late.status, 410, "{}", late.text());
+    assert!(late.text().contains("already claimed"), "{}", late.text());
+}
+
+#[tokio::test]
+async fn only_the_owning_partner_or_the_primary_admin_sends_a_new_claim_link() {
+    let app = App::new().await;
+    let (company_id, _) = app.provisioned("frank@example.com").await;
+    let user_id = primary_admin(&app, &company_id).await;
+    let stranger = new_link(&app, &app.other_partner, &company_id, &user_id).await;
+    assert_eq!(stranger.status, 404, "{}", stranger.text());
+    let nobody = call(
+        &app.router,
+        json_request(
+            "POST",
+            &format!("/v1/companies/{company_id}/claims"),
+            None,
+            &json!({ "user_id": user_id }),
+        ),
+    )
+    .await;
+    assert_eq!(nobody.status, 401);
+    let unknown = new_link(&app, &app.partner, &company_id, "usr_nobody").await;
+    assert_eq!(unknown.status, 422, "{}", unknown.text());
+    assert_eq!(unknown.error_keys(), ["user_id"]);
+    // The primary admin may (here for themself, already claimed: nothing to send).
+    let (own_company, token) = app.claimed("grace@example.com").await;
+    let own_id = primary_admin(&app, &own_company).await;
+    let own = new_link(&app, &token, &own_company, &own_id).await;
+    assert_eq!(own.status, 422, "{}", own.text());
+    assert_eq!(own.error_keys(), ["user_id"]);
+    assert!(
+        app.outbox.recent(10).await.unwrap().len() == 2,
+        "no email for a refusal"
+    );
+}

@@ -1,5 +1,7 @@
 //! The devserver binary as people run it: flags, printed URL and token, admin command.
 
+mod hardening;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -653,4 +655,31 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
             .all(|(_, _, auth)| auth.as_deref().is_some_and(|a| a.starts_with("Bearer "))),
         "{calls:?}"
     );
+}
+
+/// Issue 25: Okta's preview and EMEA orgs went to the real Okta with the token an admin
+/// typed; offline they are served by the sandbox like any other Okta org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_preview_and_emea_orgs_are_served_by_the_sandbox_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let (company, _) = company_with_ada(&server, "okta-preview").await;
+    for org in ["https://acme.oktapreview.com", "https://acme.okta-emea.com"] {
+        let (status, connected) = call(
+            &server,
+            reqwest::Method::POST,
+            &format!("/v1/companies/{company}/apps/okta/connection"),
+            Some(json!({"org_url": org, "api_token": "sandbox-okta-preview"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{org}: {connected}");
+        let (status, synced) = call(
+            &server,
+            reqwest::Method::POST,
+            &format!("/v1/companies/{company}/apps/okta/sync"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{org}: {synced}");
+    }
 }

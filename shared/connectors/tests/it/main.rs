@@ -23,5 +23,6 @@ mod scim;
 mod slack;
 mod support;
 mod trello;
+mod vendor_answers;
 mod vendor_faults;
 mod zoho;

@@ -63,6 +63,132 @@ async fn a_long_retry_after_is_handed_back_instead_of_waited() {
     assert!(sleeper.waits().is_empty());
 }
 
+/// Issue 25: `Retry-After: 1e20` (or `inf`) panicked in `retry_after`. Hostile values of
+/// every header the plumbing reads are no panic: absurd waits are read as the longest told
+/// wait (and handed back, not waited), negative ones as none, unreadable ones as absent.
+#[test]
+fn hostile_rate_limit_headers_never_panic_and_every_wait_is_capped() {
+    use prov_connectors::http::{LONGEST_TOLD_WAIT, retry_after};
+    use reqwest::header::HeaderMap;
+    let told = |name: &str, value: &str| {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        retry_after(&headers)
+    };
+    let longest = Some(LONGEST_TOLD_WAIT);
+    for value in [
+        "1e20",
+        "inf",
+        "+inf",
+        "infinity",
+        "1e400",
+        "18446744073709551616",
+        "99999999999999999999999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Wed, 01 Jan 2200 00:00:00 GMT",
+    ] {
+        assert_eq!(told("retry-after", value), longest, "retry-after: {value}");
+    }
+    for value in ["-1", "-1e20", "-inf", "Thu, 01 Jan 1970 00:00:00 GMT"] {
+        assert_eq!(
+            told("retry-after", value),
+            Some(Duration::ZERO),
+            "retry-after: {value}"
+        );
+    }
+    for value in ["NaN", "-NaN", "soon", "", "1,5", "Mon, 99 Foo 2025 99:99:99 GMT"] {
+        assert_eq!(told("retry-after", value), None, "retry-after: {value}");
+    }
+    for name in ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"] {
+        for value in [
+            "9223372036854775807",
+            "18446744073709551616",
+            "1e300",
+            "inf",
+            "99999999999",
+        ] {
+            assert_eq!(told(name, value), longest, "{name}: {value}");
+        }
+        for value in ["-9223372036854775808", "-1", "-inf", "1000000001"] {
+            assert_eq!(told(name, value), Some(Duration::ZERO), "{name}: {value}");
+        }
+        assert_eq!(told(name, "NaN"), None, "{name}: NaN");
+    }
+    println!(
+        "fault-injection: rate-limit headers: 9 absurd, 4 past or negative, 6 unreadable Retry-After values and 9 per reset header (3 headers): 0 panics, every wait within {LONGEST_TOLD_WAIT:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_of_1e20_is_handed_back_capped_instead_of_a_panic() {
+    for value in ["1e20", "inf"] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", value))
+            .mount(&server)
+            .await;
+        let (session, sleeper) = session_for(&server, HttpConfig::default());
+        let result = session.send(VendorRequest::get(vendor_url("/users"))).await;
+        assert_eq!(
+            result.unwrap_err(),
+            ConnectorError::RateLimited {
+                retry_after: Some(prov_connectors::http::LONGEST_TOLD_WAIT)
+            },
+            "{value}"
+        );
+        assert!(sleeper.waits().is_empty(), "{value}");
+        // A 5xx on a read waits at most `max_wait` before its retry.
+        let server = MockServer::start().await;
+        first_then(
+            &server,
+            || Mock::given(method("GET")),
+            ResponseTemplate::new(503).insert_header("retry-after", value),
+            ResponseTemplate::new(200).set_body_string("[]"),
+        )
+        .await;
+        let config = HttpConfig::default();
+        let (session, sleeper) = session_for(&server, config.clone());
+        let answer = session
+            .send(VendorRequest::get(vendor_url("/users")))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(sleeper.waits(), [config.max_wait], "{value}");
+    }
+}
+
+mod rate_limit_headers {
+    use proptest::prelude::*;
+    use prov_connectors::http::{LONGEST_TOLD_WAIT, retry_after};
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any visible text in any of the headers the plumbing reads: no panic, no wait
+        /// beyond the longest told wait.
+        #[test]
+        fn any_rate_limit_header_value_is_read_without_panic_within_the_cap(
+            name in prop::sample::select(vec!["retry-after", "x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"]),
+            value in prop_oneof![
+                "[ -~]{0,40}",
+                "-?[0-9]{1,30}(\\.[0-9]{0,5})?(e-?[0-9]{1,4})?",
+                any::<f64>().prop_map(|f| f.to_string()),
+                any::<i64>().prop_map(|i| i.to_string()),
+                "(Mon|Tue|Sun), [0-3][0-9] (Jan|Feb|Dec) [0-9]{4,5} [0-2][0-9]:[0-5][0-9]:[0-5][0-9] (GMT|\\+9999|-0000)",
+            ],
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_str(&value).unwrap());
+            let wait = retry_after(&headers);
+            prop_assert!(wait.is_none_or(|w| w <= LONGEST_TOLD_WAIT), "{name}: {value} -> {wait:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_then_surfaced() {
     let server = MockServer::start().await;

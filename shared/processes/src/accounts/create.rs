@@ -4,12 +4,15 @@
 use chrono::{DateTime, Duration, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
+use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::App;
-use prov_core::connector::{Connector, NewAccount, NewWorkAccount};
+use prov_core::connector::{self, Connector, NewWorkAccount};
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{account_key, intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
+use prov_core::validate::{Obj, Text, Validator};
+use utoipa::ToSchema;
 
 use super::records::{
     AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
@@ -18,6 +21,30 @@ use super::records::{
 use super::sync::from_vendor;
 use super::views::{AccountView, status_name};
 use crate::connections::{Apps, connector_for};
+
+/// `POST …/apps/{app}/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    #[schema(min_length = 1, max_length = 64)]
+    pub team_member_id: String,
+    /// Apps that create mailboxes (Google Workspace, Microsoft 365): the new work address,
+    /// on one of the tenant's domains (`GET …/domains`).
+    #[schema(min_length = 1, max_length = 254)]
+    pub work_email: Option<String>,
+}
+
+impl Body for NewAccount {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["team_member_id", "work_email"]);
+        let team_member_id = v.text(root, "team_member_id", true, Text { max_chars: 64 });
+        let work_email = v.text(root, "work_email", false, Text { max_chars: 254 });
+        Some(NewAccount {
+            team_member_id: team_member_id?,
+            work_email,
+        })
+    }
+}
 
 /// Creates an app account for an eligible team member: the vendor sends the invitation.
 /// The intent is recorded first; a creation in flight refuses a second one, and a stale one
@@ -334,8 +361,11 @@ pub(super) async fn adopt_work_email(
     {
         return;
     }
-    let mut patch = serde_json::Map::new();
-    patch.insert("email".into(), serde_json::Value::from(email));
+    // Read as an admin's change would be: the vendor's address is checked like any email.
+    let patch = Unparsed::new(serde_json::Map::from_iter([(
+        "email".to_owned(),
+        serde_json::Value::from(email),
+    )]));
     if let Err(e) = team::update(&apps.services, actor, company_id, &member.id, &patch).await {
         tracing::warn!(error = %e, "the new work email was not set on the team member");
     }
@@ -353,7 +383,7 @@ pub(super) async fn create_and_record(
     let made = match kind {
         Creation::Account => {
             connector
-                .create(&NewAccount {
+                .create(&connector::NewAccount {
                     email: email.to_owned(),
                     first_name: member.first_name.clone(),
                     last_name: member.last_name.clone(),

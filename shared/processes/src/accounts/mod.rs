@@ -19,11 +19,11 @@ mod sync;
 mod views;
 
 pub use actions::{Action, ActionPlan, act, action_means, perform_action, plan_action, record_status};
-pub use create::create_account;
-pub use matches::{MatchResult, submit_matches};
+pub use create::{NewAccount, create_account};
+pub use matches::{MatchRequest, MatchResult, Matches, submit_matches};
 pub use matching::match_accounts;
 pub use records::{AppAccount, MatchedBy, Matching, Suggestion, account_id, action_error, load};
-pub use remove_all::{Removal, RemoveAll, add_to_group, groups, remove_all, work_email_domains};
+pub use remove_all::{GroupMember, Removal, RemoveAll, add_to_group, groups, remove_all, work_email_domains};
 pub use sync::{SyncReport, sync};
 pub(crate) use views::apps_of_member;
 pub use views::{

@@ -2,10 +2,13 @@
 
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
+use prov_core::body::Body;
 use prov_core::connector::VendorGroup;
 use prov_core::error::{Error, ErrorDetail, Result};
 use prov_core::team::{self};
+use prov_core::validate::{Obj, Text, Validator};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::actions::{Action, perform_action};
 use super::records::{action_error, app_of, load};
@@ -139,6 +142,24 @@ pub async fn groups(apps: &Apps, access: &Access, slug: &str) -> Result<Vec<Vend
     }
     let connector = connector_for(apps, company_id, slug).await?;
     connector.groups().await.map_err(|e| action_error(app, e))
+}
+
+/// `POST …/groups/{group_id}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMember {
+    #[schema(min_length = 1, max_length = 64)]
+    pub account_id: String,
+}
+
+impl Body for GroupMember {
+    fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
+        v.only(root, &["account_id"]);
+        let account_id = v.text(root, "account_id", true, Text { max_chars: 64 });
+        Some(GroupMember {
+            account_id: account_id?,
+        })
+    }
 }
 
 /// Puts an account of `slug` in one of its groups (already a member is fine).

@@ -19,4 +19,7 @@ pub use planning::PlannedRemoval;
 pub use records::{
     CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, schedule_name,
 };
-pub use task::{OffboardingView, cancel, dismiss, offboarding, rehire, update_offboarding};
+pub use task::{
+    DismissalRequest, OffboardingChange, OffboardingView, RemovalChoices, cancel, dismiss, offboarding,
+    rehire, update_offboarding,
+};

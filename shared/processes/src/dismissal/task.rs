@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use prov_core::access::{Access, Need};
 use prov_core::audit::{self, Actor, Target};
+use prov_core::body::{Body, Boolish, Unparsed};
 use prov_core::catalog::Catalog;
 use prov_core::error::{Category, Error, Result};
 use prov_core::schedule::{ScheduledJob, removal_time};
@@ -13,7 +14,10 @@ use prov_core::store::{StoreError, WriteOp};
 use prov_core::team::{self, EmploymentStatus};
 use prov_core::validate::{Obj, Validator};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::breaker::confirm_breaker;
 use super::cleanup::run;
@@ -123,44 +127,140 @@ pub async fn offboarding(apps: &Apps, access: &Access, team_member_id: &str) -> 
     }
 }
 
-pub(super) fn read_choices(
-    v: &mut Validator,
-    root: &Obj<'_>,
-    catalog: &Catalog,
-) -> BTreeMap<String, Removal> {
-    let mut choices = BTreeMap::new();
-    let entries = match root.get("removal") {
-        None => return choices,
-        Some(Value::Object(map)) => map,
-        Some(_) => {
-            v.error(
-                "removal",
-                "`removal` must be an object of app: `suspend` or `delete`.",
-            );
-            return choices;
-        }
-    };
-    for (app, value) in entries {
-        let path = format!("removal.{app}");
-        let Ok(found) = catalog.get(app) else {
-            v.error(&path, format!("`{app}` is not an app."));
-            continue;
-        };
-        match value.as_str() {
-            Some("delete") => {
-                choices.insert(app.clone(), Removal::Delete);
-            }
-            Some("suspend") if found.capabilities.suspend => {
-                choices.insert(app.clone(), Removal::Suspend);
-            }
-            Some("suspend") => v.error(
-                &path,
-                format!("{} cannot suspend accounts; choose `delete`.", found.name),
-            ),
-            _ => v.error(&path, format!("`{path}` must be `suspend` or `delete`.")),
-        }
+/// Per app (its slug, from the app directory): `suspend` (where the app can) or `delete`
+/// (the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemovalChoices(pub BTreeMap<String, Removal>);
+
+impl PartialSchema for RemovalChoices {
+    fn schema() -> RefOr<Schema> {
+        Self::schema_for(&Catalog::new(&[]))
     }
-    choices
+}
+
+impl ToSchema for RemovalChoices {}
+
+impl RemovalChoices {
+    /// The schema for the apps of `catalog` (the OpenAPI document is built with it).
+    pub fn schema_for(catalog: &Catalog) -> RefOr<Schema> {
+        let slugs: Vec<&str> = catalog.directory().map(|a| a.slug).collect();
+        ObjectBuilder::new()
+            .description(Some(
+                "Per app (its slug): `suspend` (where the app can) or `delete` (the default).",
+            ))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(slugs)),
+            ))
+            .additional_properties(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["suspend", "delete"])),
+            ))
+            .into()
+    }
+
+    /// The `removal` attribute of `root`, read against the apps of `catalog`; none when it
+    /// is absent.
+    fn read(v: &mut Validator, root: &Obj<'_>, catalog: &Catalog) -> Self {
+        let mut choices = BTreeMap::new();
+        let entries = match root.get("removal") {
+            None => return RemovalChoices(choices),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                v.error(
+                    "removal",
+                    "`removal` must be an object of app: `suspend` or `delete`.",
+                );
+                return RemovalChoices(choices);
+            }
+        };
+        for (app, value) in entries {
+            let path = format!("removal.{app}");
+            let Ok(found) = catalog.get(app) else {
+                v.error(&path, format!("`{app}` is not an app."));
+                continue;
+            };
+            match value.as_str() {
+                Some("delete") => {
+                    choices.insert(app.clone(), Removal::Delete);
+                }
+                Some("suspend") if found.capabilities.suspend => {
+                    choices.insert(app.clone(), Removal::Suspend);
+                }
+                Some("suspend") => v.error(
+                    &path,
+                    format!("{} cannot suspend accounts; choose `delete`.", found.name),
+                ),
+                _ => v.error(&path, format!("`{path}` must be `suspend` or `delete`.")),
+            }
+        }
+        RemovalChoices(choices)
+    }
+}
+
+/// `PUT …/dismissal`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissalRequest {
+    /// Access ends at 00:00 America/Los_Angeles the day after.
+    #[schema(value_type = String, format = Date)]
+    pub last_day: NaiveDate,
+    /// Per-app removals: the primary admin or `manage_apps` only (403 for other admins).
+    #[schema(value_type = Option<RemovalChoices>, required = false)]
+    pub removal: RemovalChoices,
+    /// Two-step offboarding: suspend at dismissal, delete this many days later.
+    #[schema(minimum = 1, maximum = 90)]
+    pub two_step_days: Option<u32>,
+}
+
+/// Read against the apps of the catalog.
+impl Body<&Catalog> for DismissalRequest {
+    fn parse(v: &mut Validator, root: &Obj<'_>, catalog: &Catalog) -> Option<Self> {
+        v.only(root, &["last_day", "removal", "two_step_days"]);
+        let last_day = v.parsed(root, "last_day", true, |raw| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .ok()
+                .filter(|_| raw.len() == 10)
+                .ok_or_else(|| "must be a date as YYYY-MM-DD.".to_owned())
+        });
+        let removal = RemovalChoices::read(v, root, catalog);
+        let two_step_days = v.integer(root, "two_step_days", false, 1, 90).map(|d| d as u32);
+        Some(DismissalRequest {
+            last_day: last_day?,
+            removal,
+            two_step_days,
+        })
+    }
+}
+
+/// `POST …/offboarding`: change choices before the task runs, confirm what the safeguard
+/// paused, retry failures.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardingChange {
+    #[schema(value_type = Option<RemovalChoices>, required = false)]
+    pub removal: RemovalChoices,
+    #[schema(value_type = Option<Boolish>, required = false)]
+    pub confirm: bool,
+    #[schema(value_type = Option<Boolish>, required = false)]
+    pub retry: bool,
+}
+
+/// Read against the apps of the catalog.
+impl Body<&Catalog> for OffboardingChange {
+    fn parse(v: &mut Validator, root: &Obj<'_>, catalog: &Catalog) -> Option<Self> {
+        v.only(root, &["removal", "confirm", "retry"]);
+        let removal = RemovalChoices::read(v, root, catalog);
+        let confirm = v.boolish(root, "confirm").unwrap_or(false);
+        let retry = v.boolish(root, "retry").unwrap_or(false);
+        Some(OffboardingChange {
+            removal,
+            confirm,
+            retry,
+        })
+    }
 }
 
 /// Dismisses a team member with a last day (or moves the date). With `dry_run`, answers what
@@ -173,29 +273,23 @@ pub async fn dismiss(
     actor: &Actor,
     access: &Access,
     team_member_id: &str,
-    body: &Map<String, Value>,
+    body: &Unparsed<DismissalRequest>,
     dry_run: bool,
 ) -> Result<OffboardingView> {
     let company_id = access.company().id.as_str();
     team::get(&apps.services, access, team_member_id).await?;
-    if body.contains_key("removal") && !access.allows(Need::ManageApps) {
+    // Read once the team member is found: an unknown one is a 404, whatever the body says.
+    let DismissalRequest {
+        last_day,
+        removal: RemovalChoices(choices),
+        two_step_days,
+    } = body.parse_for(&apps.services.catalog)?;
+    if !choices.is_empty() && !access.allows(Need::ManageApps) {
         return Err(Error::forbidden(
             "removal",
             "Choosing how each app's account is removed needs the primary admin or the `manage_apps` permission; leave `removal` out to remove every account the default way.",
         ));
     }
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["last_day", "removal", "two_step_days"]);
-    let last_day = v.parsed(&root, "last_day", true, |raw| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .filter(|_| raw.len() == 10)
-            .ok_or_else(|| "must be a date as YYYY-MM-DD.".to_owned())
-    });
-    let choices = read_choices(&mut v, &root, &apps.services.catalog);
-    let two_step_days = v.integer(&root, "two_step_days", false, 1, 90).map(|d| d as u32);
-    let last_day = v.finish(last_day)?;
     let now = apps.services.clock.now();
     let due_at = removal_time(last_day);
     let changed_meanwhile = || {
@@ -415,16 +509,14 @@ pub async fn update_offboarding(
     actor: &Actor,
     access: &Access,
     team_member_id: &str,
-    body: &Map<String, Value>,
+    body: &Unparsed<OffboardingChange>,
 ) -> Result<OffboardingView> {
     let company_id = access.company().id.as_str();
-    let mut v = Validator::new();
-    let root = Obj::root(body);
-    v.only(&root, &["removal", "confirm", "retry"]);
-    let choices = read_choices(&mut v, &root, &apps.services.catalog);
-    let confirm = v.boolish(&root, "confirm").unwrap_or(false);
-    let retry = v.boolish(&root, "retry").unwrap_or(false);
-    v.finish(Some(()))?;
+    let OffboardingChange {
+        removal: RemovalChoices(choices),
+        confirm,
+        retry,
+    } = body.parse_for(&apps.services.catalog)?;
     let Some((version, mut d)) = load(apps, company_id, team_member_id).await? else {
         return Err(Error::invalid("team_member", "The team member is not dismissed."));
     };
