@@ -11,10 +11,10 @@ use crate::audit::{self, Actor, Target};
 use crate::body::Body;
 use crate::company::{Permission, Role, User};
 use crate::error::{Category, Error, Result};
-use crate::keys::{USERS, company_partition, user_key};
+use crate::keys::{USERS, company_partition, email_owner_key, user_key};
 use crate::listing::{ListQuery, Listing};
 use crate::mail::{Email, MailQueue};
-use crate::provisioning::{ADMIN_EMAIL_OP, admin_with_claim, email_taken, release_email, send_queued};
+use crate::provisioning::{ADMIN_EMAIL_OP, EmailOwner, admin_with_claim, email_taken, send_queued};
 use crate::secret::new_id;
 use crate::services::Services;
 use crate::store::{Item, StoreError, WriteOp};
@@ -326,6 +326,21 @@ pub async fn set_permissions(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The write that frees an admin's email address (with the admin's removal), if the admin
+/// holds it: it can then be given to an admin again.
+async fn release_email(svc: &Services, user: &User) -> Result<Option<WriteOp>> {
+    let Some(lock) = svc.store.get(&email_owner_key(&user.email)).await? else {
+        return Ok(None);
+    };
+    let owner: EmailOwner = lock.record()?;
+    Ok(
+        (owner.company_id == user.company_id && owner.user_id == user.id).then(|| WriteOp::Delete {
+            key: lock.key.clone(),
+            expected_version: Some(lock.version),
+        }),
+    )
 }
 
 /// Removes an admin (the owning partner or the primary admin; not the primary admin). In one

@@ -249,9 +249,9 @@ impl Body for NewAddress {
 
 /// Owner of an email address; its key makes emails unique across the service.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct EmailOwner {
-    company_id: String,
-    user_id: String,
+pub(crate) struct EmailOwner {
+    pub(crate) company_id: String,
+    pub(crate) user_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -512,20 +512,8 @@ pub(crate) async fn send_queued(svc: &Services, mail: &QueuedMail) {
     }
 }
 
-/// The write that frees an admin's email address (with the admin's removal), if the admin
-/// holds it: it can then be given to an admin again.
-pub(crate) async fn release_email(svc: &Services, user: &User) -> Result<Option<WriteOp>> {
-    let Some(lock) = svc.store.get(&email_owner_key(&user.email)).await? else {
-        return Ok(None);
-    };
-    let owner: EmailOwner = lock.record()?;
-    Ok(
-        (owner.company_id == user.company_id && owner.user_id == user.id).then(|| WriteOp::Delete {
-            key: lock.key.clone(),
-            expected_version: Some(lock.version),
-        }),
-    )
-}
+const INVITATION_WITHDRAWN: &str =
+    "This invitation was withdrawn. Ask the company's primary admin if this is unexpected.";
 
 /// Position of the email lock in the writes `admin_with_claim` returns.
 pub(crate) const ADMIN_EMAIL_OP: usize = 0;
@@ -765,13 +753,8 @@ pub async fn confirm_claim(
         }
         let user_key = user_key(&claim.company_id, &claim.user_id);
         // An admin removed before claiming: the invitation is withdrawn.
-        let user_item = svc.store.get(&user_key).await?.ok_or_else(|| {
-            Error::refused(
-                "claim",
-                Category::Gone,
-                "This invitation was withdrawn. Ask the company's primary admin if this is unexpected.",
-            )
-        })?;
+        let withdrawn = || Error::refused("claim", Category::Gone, INVITATION_WITHDRAWN);
+        let user_item = svc.store.get(&user_key).await?.ok_or_else(withdrawn)?;
         let mut user: User = user_item.record()?;
         // Claimed through another link (a new one was sent): one admin, one token.
         if user.email_confirmed_at.is_some() {
