@@ -450,7 +450,8 @@ async fn two_step_offboarding_suspends_then_deletes_unless_rehired() {
     .await;
     assert_eq!(first["status"], "scheduled", "{first}");
     assert_eq!(first["phase"], "delete_suspended");
-    assert_eq!(first["removes_access_at"], "2026-03-30T07:00:00Z");
+    // Suspended on March 1 (the last day had passed): deleted 30 days after that.
+    assert_eq!(first["removes_access_at"], "2026-03-31T07:00:00Z");
     assert!(vendor_has(&w, "bob"));
     let suspended = w
         .send(
@@ -478,11 +479,98 @@ async fn two_step_offboarding_suspends_then_deletes_unless_rehired() {
     )
     .await;
 
-    w.clock.set(at("2026-03-30T07:00:00Z"));
+    w.clock.set(at("2026-03-31T06:59:59Z"));
+    w.local.tick().await.unwrap();
+    assert!(vendor_has(&w, "bob"), "not before 30 days have passed");
+    w.clock.set(at("2026-03-31T07:00:00Z"));
     w.local.tick().await.unwrap();
     assert!(!vendor_has(&w, "bob"), "deleted 30 days later");
     assert!(vendor_has(&w, "carol"), "a rehire cancels the deletion");
     assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_step_offboarding_with_a_long_past_last_day_counts_the_days_from_the_suspension() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob"]).await;
+    // The last day was six weeks ago; the suspension happens now (March 1).
+    let first = dismiss(
+        &w,
+        &co,
+        &ids[0],
+        json!({"last_day": "2026-01-15", "two_step_days": 7}),
+    )
+    .await;
+    assert_eq!(
+        (first["status"].as_str(), first["phase"].as_str()),
+        (Some("scheduled"), Some("delete_suspended")),
+        "{first}"
+    );
+    assert_eq!(first["removes_access_at"], "2026-03-08T08:00:00Z");
+    let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
+    assert!(!at_vendor.active, "suspended now: {at_vendor:?}");
+    w.local.tick().await.unwrap();
+    w.clock.set(at("2026-03-08T07:59:59Z"));
+    w.local.tick().await.unwrap();
+    assert!(vendor_has(&w, "bob"), "kept, suspended, for the seven days");
+    w.clock.set(at("2026-03-08T08:00:00Z"));
+    w.local.tick().await.unwrap();
+    assert!(!vendor_has(&w, "bob"));
+    assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_date_keeps_the_per_app_choices_and_two_step_offboarding() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob", "carol"]).await;
+    let (bob, carol) = (&ids[0], &ids[1]);
+    let chosen = dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-03-10", "removal": {"sandbox_scim": "suspend"}}),
+    )
+    .await;
+    assert_eq!(chosen["accounts"][0]["action"], "suspend");
+    let moved = dismiss(&w, &co, bob, json!({"last_day": "2026-03-20"})).await;
+    assert_eq!(moved["accounts"][0]["action"], "suspend", "{moved}");
+    assert_eq!(moved["removes_access_at"], "2026-03-21T07:00:00Z");
+    // The body's own choice still wins.
+    let changed = dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-03-20", "removal": {"sandbox_scim": "delete"}}),
+    )
+    .await;
+    assert_eq!(changed["accounts"][0]["action"], "delete");
+    dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-03-20", "removal": {"sandbox_scim": "suspend"}}),
+    )
+    .await;
+
+    dismiss(
+        &w,
+        &co,
+        carol,
+        json!({"last_day": "2026-03-10", "two_step_days": 5}),
+    )
+    .await;
+    let moved = dismiss(&w, &co, carol, json!({"last_day": "2026-03-12"})).await;
+    assert_eq!(moved["two_step_days"], 5, "{moved}");
+    assert_eq!(moved["accounts"][0]["action"], "suspend");
+
+    w.clock.set(at("2026-03-21T07:00:00Z"));
+    w.local.tick().await.unwrap();
+    let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
+    assert!(!at_vendor.active, "suspended, as chosen: {at_vendor:?}");
+    assert_eq!(task(&w, &co, bob).await["status"], "completed");
+    let carol_task = task(&w, &co, carol).await;
+    assert_eq!(carol_task["phase"], "delete_suspended", "{carol_task}");
+    assert!(vendor_has(&w, "carol"), "suspended first, deleted five days on");
 }
 
 #[tokio::test]

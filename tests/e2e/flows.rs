@@ -14,11 +14,11 @@ async fn setup(w: &Walk) -> Co {
     w.connected_company("owner@example.com", TOKEN).await
 }
 
-async fn member(w: &Walk, co: &Co, body: Value) -> String {
+pub(crate) async fn member(w: &Walk, co: &Co, body: Value) -> String {
     w.team_member(co, body).await
 }
 
-fn person(first: &str, last: &str, email: Option<&str>) -> Value {
+pub(crate) fn person(first: &str, last: &str, email: Option<&str>) -> Value {
     json!({"first_name": first, "last_name": last, "kind": "employee", "email": email})
 }
 
@@ -675,7 +675,7 @@ async fn invite_lifecycle(w: &Walk, co: &Co, app: &str, tenant: &str, seeded: us
 }
 
 /// Ada Lovelace as a team member, and her account in `app` (201); the account's view.
-async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
+pub(crate) async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
     let ada = member(w, co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -690,7 +690,7 @@ async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
 }
 
 /// Syncs `app`'s accounts.
-async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
+pub(crate) async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
     w.send(
         "POST",
         &co.path(&format!("/apps/{app}/sync")),
@@ -701,7 +701,7 @@ async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
 }
 
 /// The service's view of one of `app`'s accounts, by its id.
-async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
+pub(crate) async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
     let answer = w
         .send(
             "GET",
@@ -720,7 +720,7 @@ async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
         .clone()
 }
 
-async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
+pub(crate) async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
     let path = co.path(&format!("/apps/{app}/accounts/{id}/{action}"));
     let answer = w.send("POST", &path, Some(&co.admin), None).await;
     assert_eq!(answer.status, 200, "{action}: {}", answer.text());
@@ -730,7 +730,7 @@ async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
 /// A Plus company that connects `app` through the sandbox's consent page at `consent_path`
 /// (where the vendor's authorize URL is routed); answers the authorize URL's query.
 /// A company on the Plus plan (which every provisioning app needs), owned by `owner`.
-async fn plus_company(w: &Walk, owner: &str) -> Co {
+pub(crate) async fn plus_company(w: &Walk, owner: &str) -> Co {
     let (id, admin) = w.company(crate::support::PARTNER, owner).await;
     let co = Co { id, admin };
     let plan = w
@@ -747,7 +747,7 @@ async fn plus_company(w: &Walk, owner: &str) -> Co {
 
 /// A company connected to API-key `app` with `fields`, after `wrong` fields were refused
 /// (422, nothing stored).
-async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, fields: Value) -> Co {
+pub(crate) async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, fields: Value) -> Co {
     let co = plus_company(w, owner).await;
     let path = co.path(&format!("/apps/{app}/connection"));
     let refused = w.send("POST", &path, Some(&co.admin), Some(wrong)).await;
@@ -759,7 +759,7 @@ async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, field
     co
 }
 
-async fn oauth_connected(
+pub(crate) async fn oauth_connected(
     w: &Walk,
     owner: &str,
     app: &str,
@@ -769,7 +769,7 @@ async fn oauth_connected(
 }
 
 /// As `oauth_connected`, starting the authorization with `start` (e.g. an environment).
-async fn oauth_connected_with(
+pub(crate) async fn oauth_connected_with(
     w: &Walk,
     owner: &str,
     app: &str,
@@ -783,7 +783,7 @@ async fn oauth_connected_with(
 
 /// Connects `co` to `app` through the sandbox's consent page at `consent_path`; answers the
 /// authorize URL's query.
-async fn oauth_connect(
+pub(crate) async fn oauth_connect(
     w: &Walk,
     co: &Co,
     app: &str,
@@ -808,7 +808,7 @@ async fn oauth_connect(
 
 /// Starts `app`'s OAuth connection for `co`, allows it on the sandbox's consent page at
 /// `consent_path`, and answers the service's callback answer and the authorize URL's query.
-async fn oauth_callback(
+pub(crate) async fn oauth_callback(
     w: &Walk,
     co: &Co,
     app: &str,
@@ -911,7 +911,7 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
 }
 
 /// Creates `app`'s account for the team member `member_id` (201); the account's view.
-async fn account_for(w: &Walk, co: &Co, app: &str, member_id: &str) -> Value {
+pub(crate) async fn account_for(w: &Walk, co: &Co, app: &str, member_id: &str) -> Value {
     let created = w
         .send(
             "POST",

@@ -2,6 +2,7 @@
 
 mod access;
 mod admins;
+mod after_removal;
 mod console;
 mod console_browser;
 mod dismissal;
@@ -13,3 +14,4 @@ mod openapi;
 mod round_trips;
 mod support;
 mod template;
+mod truth;

@@ -137,6 +137,7 @@ fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 /// document.
 fn public(method: &str, path: &str) -> bool {
     path.starts_with("/claim_account/")
+        || path.starts_with("/first_password/")
         || path.starts_with("/v1/claims/")
         || path == "/v1/oauth/start"
         || path == "/v1/oauth/callback"

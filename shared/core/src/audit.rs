@@ -39,6 +39,10 @@ pub enum ActorRef {
     Claimant {
         user_id: String,
     },
+    /// A team member, through a link emailed to them (a first password's reveal).
+    TeamMember {
+        team_member_id: String,
+    },
     /// The service itself (scheduled work).
     System,
 }

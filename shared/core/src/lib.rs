@@ -13,6 +13,7 @@ pub mod company_apps;
 pub mod connections;
 pub mod connector;
 pub mod error;
+pub mod first_password;
 pub mod keys;
 pub mod listing;
 pub mod mail;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
-use prov_core::body::{Body, Unparsed};
+use prov_core::body::{Body, Boolish, Unparsed};
 use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
@@ -236,8 +236,10 @@ fn new_connection(
 }
 
 /// API-key connect: exactly the app's credential fields (`credential_fields` of
-/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
-/// the options for `choice` fields. Secret fields go to the secret store only.
+/// `GET /v1/apps/{app}`), each required unless it says otherwise: a string, an https URL for
+/// `url` fields, one of the options for `choice` fields. A choice with a `confirmation`
+/// takes its confirming field, `true`, with any option but the first. Secret fields go to
+/// the secret store only.
 ///
 /// The schema is built from the app directory: one alternative per API-key app (titled
 /// with its slug; the `sandbox_*` apps exist on the devserver only); the body is read
@@ -251,28 +253,48 @@ pub struct ApiKeyCredentials {
 
 impl Body<&App> for ApiKeyCredentials {
     fn parse(v: &mut Validator, root: &Obj<'_>, app: &App) -> Option<Self> {
-        let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+        let names: Vec<&str> = app
+            .credential_fields
+            .iter()
+            .flat_map(|f| [Some(f.name), f.confirmation.map(|c| c.field)])
+            .flatten()
+            .collect();
         v.only(root, &names);
         let mut tenant = Tenant::new();
         let mut secrets = Secrets::new();
         for field in app.credential_fields {
             let value = match field.kind {
-                FieldKind::Choice { options } => v.parsed(root, field.name, true, |raw| {
+                FieldKind::Choice { options } => v.parsed(root, field.name, field.required, |raw| {
                     if options.contains(&raw) {
                         Ok(raw.to_owned())
                     } else {
                         Err(format!("must be one of {}.", options.join(", ")))
                     }
                 }),
-                FieldKind::Url => v.parsed(root, field.name, true, |raw| {
+                FieldKind::Url => v.parsed(root, field.name, field.required, |raw| {
                     url::Url::parse(raw)
                         .ok()
                         .filter(|u| u.scheme() == "https" && u.host_str().is_some())
                         .map(|_| raw.to_owned())
                         .ok_or_else(|| "must be an https URL.".to_owned())
                 }),
-                FieldKind::Text => v.text(root, field.name, true, Text { max_chars: 4096 }),
+                FieldKind::Text => v.text(root, field.name, field.required, Text { max_chars: 4096 }),
             };
+            // A choice that cannot be undone (any option but the default) is taken only with
+            // its confirmation.
+            if let (Some(confirmation), Some(chosen), FieldKind::Choice { options }) =
+                (field.confirmation, value.as_deref(), field.kind)
+                && options.first() != Some(&chosen)
+                && v.boolish(root, confirmation.field) != Some(true)
+            {
+                v.error(
+                    confirmation.field,
+                    format!(
+                        "{} Confirm it with `{}: true`.",
+                        confirmation.warning, confirmation.field
+                    ),
+                );
+            }
             if let Some(value) = value {
                 if field.secret {
                     secrets.insert(field.name.to_owned(), SecretString::from(value));
@@ -317,7 +339,13 @@ impl ApiKeyCredentials {
                         .pattern(Some("^https://")),
                     FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
                 };
-                fields = fields.property(field.name, value).required(field.name);
+                fields = fields.property(field.name, value);
+                if field.required {
+                    fields = fields.required(field.name);
+                }
+                if let Some(confirmation) = field.confirmation {
+                    fields = fields.property(confirmation.field, Boolish::schema());
+                }
             }
             any_of = any_of.item(fields);
         }

@@ -4,12 +4,15 @@
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
-use prov_core::connector::{AccountStatus, ConnectorError, VendorAccount};
+use prov_core::connector::{AccountStatus, ConnectorError};
 use prov_core::error::{Error, Result};
 use prov_core::store::{Attempt, StoreError, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
-use super::records::{AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, unlink, write};
+use super::records::{
+    AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, return_email_of_deleted_mailbox,
+    unlink, write,
+};
 use super::sync::from_vendor;
 use super::views::{AccountView, is_connected};
 use crate::connections::{Apps, connector_for};
@@ -188,7 +191,7 @@ pub async fn perform_action(
     let next = match vendor {
         Ok(Some(v)) => AppAccount {
             updated_at: now,
-            ..from_vendor(Some(&account), app.slug, &v, connector.capabilities(), now)
+            ..from_vendor(Some(&account), app, &v, connector.capabilities(), now)
         },
         Ok(None) => AppAccount {
             status: AccountStatus::Deleted,
@@ -203,47 +206,49 @@ pub async fn perform_action(
                 ..account
             };
             write(apps, company_id, &gone, Some(version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &gone).await;
             return Err(action_error(app, ConnectorError::NotFound));
         }
         Err(e) => return Err(action_error(app, e)),
     };
     // The vendor changed; record it even if someone else updated the record meanwhile.
-    match write(apps, company_id, &next, Some(version)).await {
-        Ok(_) => Ok(next),
+    let recorded = match write(apps, company_id, &next, Some(version)).await {
+        Ok(_) => next,
         Err(StoreError::ConditionFailed) => {
             let (v, mut fresh) = load(apps, company_id, app.slug, &next.id).await?;
             fresh.status = next.status;
             fresh.present = next.present;
             fresh.updated_at = now;
             write(apps, company_id, &fresh, Some(v)).await?;
-            Ok(fresh)
+            fresh
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    if action == Action::Delete {
+        return_email_of_deleted_mailbox(apps, company_id, &recorded).await;
     }
+    Ok(recorded)
 }
 
-/// Records what the vendor says of an account (after a dismissal found it already handled).
+/// Records the status a dismissal found an account already in at the vendor (removed or
+/// suspended by a run that died before recording it).
 pub async fn record_status(
     apps: &Apps,
     company_id: &str,
     app: &str,
     id: &str,
-    at_vendor: Option<VendorAccount>,
+    status: AccountStatus,
 ) -> Result<()> {
-    let at_vendor = &at_vendor;
     let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
         let (version, mut account) = load(apps, company_id, app, id).await?;
-        match at_vendor {
-            Some(v) => account.status = v.status,
-            None => account.status = AccountStatus::Deleted,
-        }
+        account.status = status;
         account.updated_at = apps.services.clock.now();
-        Ok::<_, Error>(Attempt::of(
-            write(apps, company_id, &account, Some(version)).await,
-        )?)
+        Ok::<_, Error>(Attempt::of(write(apps, company_id, &account, Some(version)).await)?.map(|_| account))
     })
     .await?;
-    written
-        .map(|_| ())
-        .ok_or_else(|| Error::Busy("account kept changing".into()))
+    let account = written.ok_or_else(|| Error::Busy("account kept changing".into()))?;
+    if status == AccountStatus::Deleted {
+        return_email_of_deleted_mailbox(apps, company_id, &account).await;
+    }
+    Ok(())
 }

@@ -6,17 +6,19 @@ use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::App;
-use prov_core::connector::{self, Connector, NewWorkAccount};
+use prov_core::connector::{self, Connector, Created, NewWorkAccount};
 use prov_core::error::{Category, Error, Result};
+use prov_core::first_password;
 use prov_core::keys::{account_key, intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Text, Validator};
+use secrecy::SecretString;
 use utoipa::ToSchema;
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
-    app_of, conflict, link, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, account_id,
+    action_error, app_of, conflict, link, load, write,
 };
 use super::sync::from_vendor;
 use super::views::{AccountView, status_name};
@@ -223,8 +225,8 @@ pub async fn create_account(
     // The intent goes whatever happened, last: on success the account is recorded and
     // logged; on a clear failure nothing was made. (A crash leaves it, and the next attempt
     // reconciles.)
-    let account = match result {
-        Ok(account) => account,
+    let (account, first_password) = match result {
+        Ok(made) => made,
         Err(e) => {
             clear_intent().await;
             return Err(e);
@@ -234,6 +236,9 @@ pub async fn create_account(
         adopt_work_email(apps, actor, company_id, &member, &email).await;
     }
     log_created(apps, actor, company_id, &account, &member.id, &event_id, now).await;
+    if let Some(first) = first_password {
+        send_first_password(apps, actor, company_id, app, &account, &member.id, first).await;
+    }
     clear_intent().await;
     Ok(AccountView::of(app, account, true))
 }
@@ -256,6 +261,69 @@ async fn finish_died(
         team_member_id,
         &event_id,
         died.started_at,
+    )
+    .await;
+}
+
+/// The first password an account was made with, where the vendor sends the person nothing.
+pub(super) struct FirstPassword {
+    password: SecretString,
+    /// The address the account was made for, the person's: the link goes there.
+    to: String,
+    /// What they sign in with, when it is not that address.
+    sign_in_name: Option<String>,
+}
+
+/// Emails the person a one-time link to their new account's first password. A failure
+/// leaves the account made and says so in the audit log (the person can use the app's
+/// "Forgot password"); the password itself is never logged.
+pub(super) async fn send_first_password(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    app: &App,
+    account: &AppAccount,
+    team_member_id: &str,
+    first: FirstPassword,
+) {
+    let offer = first_password::Offer {
+        company_id,
+        app_name: app.name,
+        account_id: &account.id,
+        team_member_id,
+        to: &first.to,
+        sign_in_name: first.sign_in_name.as_deref(),
+    };
+    let (result, detail) = match first_password::send(&apps.services, offer, &first.password).await {
+        Ok(expires_at) => (
+            audit::Outcome::Succeeded,
+            format!(
+                "a one-time link to the first password, emailed to the team member, works until {}",
+                expires_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "the first password was not kept for a reveal link");
+            (
+                audit::Outcome::Failed,
+                format!(
+                    "the first password could not be emailed; the person can use {}'s \"Forgot password\"",
+                    app.name
+                ),
+            )
+        }
+    };
+    audit::record(
+        &apps.services,
+        audit::Record {
+            company_id,
+            actor: audit::ActorRef::from(&actor.principal),
+            request_id: &actor.request_id,
+            action: "account.first_password_sent",
+            target: Target::new("account", &account.id),
+            result,
+            detail: Some(detail),
+        },
     )
     .await;
 }
@@ -379,29 +447,41 @@ pub(super) async fn create_and_record(
     member: &TeamMember,
     email: &str,
     kind: Creation,
-) -> Result<AppAccount> {
+) -> Result<(AppAccount, Option<FirstPassword>)> {
     let made = match kind {
         Creation::Account => {
             connector
-                .create(&connector::NewAccount {
+                .create_with_first_password(&connector::NewAccount {
                     email: email.to_owned(),
                     first_name: member.first_name.clone(),
                     last_name: member.last_name.clone(),
                 })
                 .await
         }
-        Creation::WorkEmail => {
-            connector
-                .create_work_account(&NewWorkAccount {
-                    work_email: email.to_owned(),
-                    first_name: member.first_name.clone(),
-                    last_name: member.last_name.clone(),
-                    personal_email: member.email.clone(),
-                })
-                .await
-        }
+        Creation::WorkEmail => connector
+            .create_work_account(&NewWorkAccount {
+                work_email: email.to_owned(),
+                first_name: member.first_name.clone(),
+                last_name: member.last_name.clone(),
+                personal_email: member.email.clone(),
+            })
+            .await
+            .map(|account| Created {
+                account,
+                first_password: None,
+                sign_in_name: None,
+            }),
     };
-    let vendor = made.map_err(|e| action_error(app, e))?;
+    let Created {
+        account: vendor,
+        first_password,
+        sign_in_name,
+    } = made.map_err(|e| action_error(app, e))?;
+    let mut first_password = first_password.map(|password| FirstPassword {
+        password,
+        to: email.to_owned(),
+        sign_in_name,
+    });
     let caps = connector.capabilities();
     let now = apps.services.clock.now();
     for _ in 0..CONFLICT_ATTEMPTS {
@@ -426,8 +506,14 @@ pub(super) async fn create_and_record(
                 app.name
             )));
         }
-        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, caps, now);
+        let mut account = from_vendor(before.as_ref(), app, &vendor, caps, now);
         account.updated_at = now;
+        if kind == Creation::WorkEmail && account.work_email.is_none() {
+            // The address becomes the person's email; the one they had is kept to give back.
+            account.work_email = Some(WorkEmail {
+                previous_email: member.email.clone().filter(|e| !e.eq_ignore_ascii_case(email)),
+            });
+        }
         let version = match write(apps, company_id, &account, version).await {
             Ok(v) => v,
             Err(StoreError::ConditionFailed) => continue, // changed meanwhile: read again
@@ -443,7 +529,7 @@ pub(super) async fn create_and_record(
         )
         .await
         {
-            Ok(linked) => return Ok(linked),
+            Ok(linked) => return Ok((linked, first_password.take())),
             Err(Error::Refused(d)) if d.iter().all(|d| d.category == Category::Conflict) => continue,
             Err(e) => return Err(e),
         }

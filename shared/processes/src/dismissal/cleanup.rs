@@ -17,7 +17,7 @@ use super::breaker::{BreakerRead, breaker_trips, count_removal};
 use super::planning::plan;
 use super::records::{
     CLAIM_LEASE_MINUTES, CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
-    ReservedEvent, Step, StepState, load, save, schedule_name,
+    ReservedEvent, Step, StepState, load, pacific_today, save, schedule_name,
 };
 use crate::accounts::{self};
 use crate::connections::{Apps, connector_for};
@@ -220,13 +220,19 @@ pub(super) async fn remove_one(
             .get(&account.vendor_id)
             .await
             .map_err(|e| e.to_string())?;
-        let already = matches!(
-            (step.removal, at_vendor.as_ref().map(|a| a.status)),
-            (Removal::Delete, None | Some(AccountStatus::Deleted))
-                | (Removal::Suspend, Some(AccountStatus::Suspended))
-        );
+        // Where removal deactivates, a removed account reads as suspended: already removed.
+        let already = match (step.removal, at_vendor.map(|a| a.status)) {
+            (Removal::Delete, None | Some(AccountStatus::Deleted)) => true,
+            (Removal::Delete, Some(AccountStatus::Suspended)) => app.removal_deactivates,
+            (Removal::Suspend, Some(AccountStatus::Suspended)) => true,
+            _ => false,
+        };
         if already {
-            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor)
+            let status = match step.removal {
+                Removal::Delete => AccountStatus::Deleted,
+                Removal::Suspend => AccountStatus::Suspended,
+            };
+            accounts::record_status(apps, company_id, &step.app, &account.id, status)
                 .await
                 .map_err(reason)?;
             return Ok(());
@@ -301,8 +307,11 @@ pub(super) async fn finish(
     let mut next = d.clone();
     if second_step {
         let days = i64::from(d.two_step_days.unwrap_or(0));
-        // Midnight Pacific again, N days on (not N × 24 hours: DST may change between).
-        let at = removal_time(d.last_day + Duration::days(days));
+        // Counted from the suspension, not from the nominal removal time (a past last day
+        // suspends now): 00:00 Pacific on the Nth day after the day of the suspension, as
+        // access ends at 00:00 after the last day (days, not N × 24 hours: DST may change).
+        let suspended_on = pacific_today(now.max(d.due_at));
+        let at = removal_time(suspended_on + Duration::days(days - 1));
         next.phase = Phase::DeleteSuspended;
         next.state = DismissalState::Scheduled;
         next.due_at = at;

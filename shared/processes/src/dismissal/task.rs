@@ -200,7 +200,8 @@ impl RemovalChoices {
     }
 }
 
-/// `PUT …/dismissal`.
+/// `PUT …/dismissal`. Moving a scheduled dismissal's date keeps its per-app choices and its
+/// two-step offboarding; the body's own `removal` choices replace those of the apps it names.
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DismissalRequest {
@@ -210,7 +211,8 @@ pub struct DismissalRequest {
     /// Per-app removals: the primary admin or `manage_apps` only (403 for other admins).
     #[schema(value_type = Option<RemovalChoices>, required = false)]
     pub removal: RemovalChoices,
-    /// Two-step offboarding: suspend at dismissal, delete this many days later.
+    /// Two-step offboarding: suspend at dismissal, delete this many days after the
+    /// suspension (at 00:00 America/Los_Angeles).
     #[schema(minimum = 1, maximum = 90)]
     pub two_step_days: Option<u32>,
 }
@@ -303,6 +305,16 @@ pub async fn dismiss(
     let moved = loop {
         attempt += 1;
         let existing = load(apps, company_id, team_member_id).await?;
+        // Moving the date changes what the body names and keeps the rest: the per-app
+        // choices (the body's own win) and two-step offboarding.
+        let (choices, two_step_days) = match &existing {
+            Some((_, d)) if d.state == DismissalState::Scheduled => {
+                let mut kept = d.choices.clone();
+                kept.extend(choices.clone());
+                (kept, two_step_days.or(d.two_step_days))
+            }
+            _ => (choices.clone(), two_step_days),
+        };
         if let Some((_, d)) = &existing
             && matches!(
                 d.state,
@@ -322,7 +334,7 @@ pub async fn dismiss(
             team_member_id: team_member_id.to_owned(),
             last_day,
             due_at,
-            choices: choices.clone(),
+            choices,
             two_step_days,
             phase: Phase::Remove,
             state: DismissalState::Scheduled,
