@@ -461,6 +461,64 @@ async fn racing_creates_make_one_vendor_account() {
     assert_eq!(accounts(&w, &co, "").await.len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_racing_creates_log_one_account_created_event() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let path = co.path("/apps/sandbox_scim/accounts");
+    let mut answered = std::collections::BTreeMap::new();
+    // Five rounds of 20 concurrent creations of one person's account.
+    for round in 0..5 {
+        let email = format!("racer{round}@example.com");
+        let tm = member(&w, &co, person("Racer", &round.to_string(), Some(&email))).await;
+        let racers: Vec<_> = (0..20)
+            .map(|_| {
+                let (app, path, admin) = (w.app.clone(), path.clone(), co.admin.clone());
+                let body = json!({"team_member_id": tm});
+                tokio::spawn(async move {
+                    prov_testkit::call(
+                        &app,
+                        prov_testkit::json_request("POST", &path, Some(&admin), &body),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for racer in racers {
+            let answer = racer.await.unwrap();
+            assert!(
+                [200, 201, 409].contains(&answer.status.as_u16()),
+                "{} {}",
+                answer.status,
+                answer.text()
+            );
+            *answered.entry(answer.status.as_u16()).or_insert(0) += 1;
+        }
+        let at_vendor = w.local.sandbox.emails(TOKEN);
+        assert_eq!(
+            at_vendor.iter().filter(|e| **e == email).count(),
+            1,
+            "{at_vendor:?}"
+        );
+        let events = w
+            .send("GET", &co.path("/events?limit=100"), Some(&co.admin), None)
+            .await
+            .json();
+        let created: Vec<&Value> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["action"] == "account.created" && e["detail"].as_str().is_some_and(|d| d.contains(&tm))
+            })
+            .collect();
+        assert_eq!(created.len(), 1, "round {round}: {created:?}");
+    }
+    println!(
+        "race: 5 rounds of 20 concurrent account creations: answers {answered:?}, one account.created event each"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_mid_way_leave_a_true_record_and_a_crash_is_reconciled() {
     let w = Walk::start().await;
@@ -766,8 +824,27 @@ pub(crate) async fn oauth_callback(
         )
         .await;
     assert_eq!(started.status, 200, "{}", started.text());
-    let authorize = started.json()["authorize_url"].as_str().unwrap().to_owned();
-    let url = url::Url::parse(&authorize).unwrap();
+    // The admin's browser opens the service's start link, which ties the connect to it with
+    // a cookie and sends it on to the vendor's consent page.
+    let start = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
+    assert_eq!(start.path(), "/v1/oauth/start");
+    let opened = w
+        .send(
+            "GET",
+            &format!("{}?{}", start.path(), start.query().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let browser = opened
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = url::Url::parse(opened.header("location").unwrap()).unwrap();
     assert_eq!(
         url.path(),
         consent_path,
@@ -793,14 +870,11 @@ pub(crate) async fn oauth_callback(
         .replace("&amp;", "&");
     let decided = w.send("GET", &format!("{consent_dir}/{href}"), None, None).await;
     let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
-    let done = w
-        .send(
-            "GET",
-            &format!("{}?{}", callback.path(), callback.query().unwrap()),
-            None,
-            None,
-        )
-        .await;
+    let back = axum::http::Request::get(format!("{}?{}", callback.path(), callback.query().unwrap()))
+        .header("cookie", browser)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let done = prov_testkit::call(&w.app, back).await;
     (done, url.query_pairs().into_owned().collect())
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests across crates: HTTP in, real adapters out.
 
 mod access;
+mod admins;
 mod after_removal;
 mod console;
 mod console_browser;

@@ -27,7 +27,8 @@
 //! | queued email | `MAILQ` | `<time>#<id>` | |
 //! | console session / sign-in link | `CONSOLE#SESSION#<lookup>`, `CONSOLE#LINK#<hash>` | `SESSION`, `LINK` | |
 //!
-//! The audit table: pk `AUDIT#<company>`, sk `<time>#<event>`.
+//! The audit table: pk `AUDIT#<company>` (a partner's own events: `AUDIT#PARTNER#<partner>`),
+//! sk `<time>#<event>`.
 
 use crate::secret::hash_secret;
 use crate::store::Key;
@@ -185,6 +186,12 @@ pub fn console_link_key(secret: &str) -> Key {
 /// The audit table's partition of a company.
 pub fn audit_partition(company_id: &str) -> String {
     format!("AUDIT#{company_id}")
+}
+
+/// The audit table's partition of a partner's own events (its tokens), apart from its
+/// companies' (company ids never start with `PARTNER#`).
+pub fn partner_audit_partition(partner_id: &str) -> String {
+    format!("AUDIT#PARTNER#{partner_id}")
 }
 
 #[cfg(test)]

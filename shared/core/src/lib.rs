@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod team;
+pub mod tokens;
 pub mod validate;
 pub mod values;
 

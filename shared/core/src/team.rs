@@ -593,14 +593,8 @@ pub async fn set_employment(
     rehired_on: Option<NaiveDate>,
 ) -> Result<TeamMember> {
     let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
-        let (version, mut member) = load(svc, company_id, id).await?;
-        member.employment_status = status;
-        member.last_day = last_day;
-        if rehired_on.is_some() {
-            member.rehired_on = rehired_on;
-        }
-        member.updated_at = svc.clock.now();
-        let item = Item::from_record(team_member_key(company_id, id), &member)?;
+        let (version, member) = load(svc, company_id, id).await?;
+        let (item, member) = employment_changed(svc, member, status, last_day, rehired_on)?;
         Ok::<_, Error>(Attempt::of(svc.store.replace(item, version).await)?.map(|_| member))
     })
     .await?;
@@ -611,6 +605,25 @@ pub async fn set_employment(
             "The team member kept changing; read it again and retry.",
         )
     })
+}
+
+/// The team member with their employment changed, and the item to write at the version read
+/// (a dismissal writes it in one transaction with the dismissal).
+pub fn employment_changed(
+    svc: &Services,
+    mut member: TeamMember,
+    status: EmploymentStatus,
+    last_day: Option<NaiveDate>,
+    rehired_on: Option<NaiveDate>,
+) -> Result<(Item, TeamMember)> {
+    member.employment_status = status;
+    member.last_day = last_day;
+    if rehired_on.is_some() {
+        member.rehired_on = rehired_on;
+    }
+    member.updated_at = svc.clock.now();
+    let item = Item::from_record(team_member_key(&member.company_id, &member.id), &member)?;
+    Ok((item, member))
 }
 
 /// A company's team members in the order they were added.
@@ -691,6 +704,7 @@ mod tests {
             team_member_id: None,
             email_confirmed_at: None,
             created_at: t,
+            tokens: Vec::new(),
         };
         let why = refusal(eligibility(Subject::Admin(&admin)));
         assert!(why.contains("not an employee"), "{why}");

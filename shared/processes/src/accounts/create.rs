@@ -101,24 +101,27 @@ pub async fn create_account(
     }
 
     let key = intent_key(company_id, slug, team_member_id);
+    let in_flight = || {
+        Error::refused(
+            "team_member_id",
+            Category::Conflict,
+            "An account is already being created for this team member in this app; wait for it.",
+        )
+    };
+    let now = apps.services.clock.now();
+    let lease_ended = |intent: &Intent| intent.started_at + Duration::minutes(INTENT_LEASE_MINUTES) <= now;
     // Already has a live account here? Then that is the answer. A creation that died after
     // linking the account (before logging it and clearing its intent) left the intent:
-    // finish its work now (the event is written at most once), so nothing stays "in
-    // flight" and nothing is missing from the log.
+    // once its lease has ended, finish its work now (the event is written at most once), so
+    // nothing stays "in flight" and nothing is missing from the log. Within the lease the
+    // creation may still be running, and it logs its own event.
     if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
         if let Some(leftover) = apps.services.store.get(&key).await? {
-            let died = leftover.record::<Intent>()?;
-            let event_id = died.event_id.unwrap_or_else(audit::new_event_id);
-            log_created(
-                apps,
-                actor,
-                company_id,
-                &existing,
-                team_member_id,
-                &event_id,
-                died.started_at,
-            )
-            .await;
+            let earlier = leftover.record::<Intent>()?;
+            if !lease_ended(&earlier) {
+                return Err(in_flight());
+            }
+            finish_died(apps, actor, company_id, &existing, team_member_id, earlier).await;
             match apps.services.store.delete(&key, Some(leftover.version)).await {
                 Ok(()) | Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
@@ -128,7 +131,6 @@ pub async fn create_account(
     }
 
     // Claim the creation.
-    let now = apps.services.clock.now();
     let event_id = audit::new_event_id();
     let intent = Item::from_record(
         key.clone(),
@@ -139,53 +141,63 @@ pub async fn create_account(
         },
     )?
     .with_expiry((now + Duration::days(1)).timestamp());
-    // The address an earlier, unfinished attempt was creating (its account may exist).
+    // The unfinished attempt this one takes over (its account may exist).
     let resumed = match apps.services.store.create(intent.clone()).await {
         Ok(_) => None,
-        Err(StoreError::ConditionFailed) => {
-            let held = apps.services.store.get(&key).await?;
-            match held {
-                Some(item)
-                    if item.record::<Intent>()?.started_at + Duration::minutes(INTENT_LEASE_MINUTES)
-                        > now =>
-                {
-                    return Err(Error::refused(
-                        "team_member_id",
-                        Category::Conflict,
-                        "An account is already being created for this team member in this app; wait for it.",
-                    ));
-                }
-                // A creation that never finished (crash, timeout): take it over. The vendor
-                // lookup inside `create` finds an account it may have made.
-                Some(item) => {
-                    let earlier = item.record::<Intent>()?.email;
-                    apps.services
-                        .store
-                        .replace(intent, item.version)
-                        .await
-                        .map_err(|_| {
-                            Error::refused(
-                                "team_member_id",
-                                Category::Conflict,
-                                "Another request took over this creation.",
-                            )
-                        })?;
-                    Some(earlier)
-                }
-                None => {
-                    apps.services.store.create(intent).await.map_err(|_| {
+        Err(StoreError::ConditionFailed) => match apps.services.store.get(&key).await? {
+            Some(item) if !lease_ended(&item.record::<Intent>()?) => return Err(in_flight()),
+            // A creation that never finished (crash, timeout): take it over. The vendor
+            // lookup inside `create` finds an account it may have made.
+            Some(item) => {
+                let earlier = item.record::<Intent>()?;
+                apps.services
+                    .store
+                    .replace(intent, item.version)
+                    .await
+                    .map_err(|_| {
                         Error::refused(
                             "team_member_id",
                             Category::Conflict,
-                            "Another request is creating this account.",
+                            "Another request took over this creation.",
                         )
                     })?;
-                    None
-                }
+                Some(earlier)
             }
-        }
+            None => {
+                apps.services.store.create(intent).await.map_err(|_| {
+                    Error::refused(
+                        "team_member_id",
+                        Category::Conflict,
+                        "Another request is creating this account.",
+                    )
+                })?;
+                None
+            }
+        },
         Err(e) => return Err(e.into()),
     };
+    let clear_intent = || async {
+        if let Err(e) = apps.services.store.delete(&key, None).await {
+            tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
+        }
+    };
+    // Looked at again under the claim: a creation that finished between the first look and
+    // the claim made the account (and logged it); this request must neither make another
+    // nor log it again. Only a dead creation's account is logged here, under its event.
+    let existing = match existing_live(apps, company_id, team_member_id, slug).await {
+        Ok(existing) => existing,
+        Err(e) => {
+            clear_intent().await;
+            return Err(e);
+        }
+    };
+    if let Some(existing) = existing {
+        if let Some(earlier) = resumed {
+            finish_died(apps, actor, company_id, &existing, team_member_id, earlier).await;
+        }
+        clear_intent().await;
+        return Ok(AccountView::of(app, existing, true));
+    }
 
     let kind = match work_email {
         Some(_) => Creation::WorkEmail,
@@ -194,7 +206,7 @@ pub async fn create_account(
     let result = async {
         // A work address is new: one that exists already belongs to someone (unless this
         // creation's own earlier attempt made it), and is never handed to this person.
-        let own_earlier = resumed.is_some_and(|e| e.eq_ignore_ascii_case(&email));
+        let own_earlier = resumed.is_some_and(|e| e.email.eq_ignore_ascii_case(&email));
         if kind == Creation::WorkEmail && !own_earlier {
             let existing = connector
                 .find_by_email(&email)
@@ -213,11 +225,6 @@ pub async fn create_account(
     // The intent goes whatever happened, last: on success the account is recorded and
     // logged; on a clear failure nothing was made. (A crash leaves it, and the next attempt
     // reconciles.)
-    let clear_intent = || async {
-        if let Err(e) = apps.services.store.delete(&key, None).await {
-            tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
-        }
-    };
     let (account, first_password) = match result {
         Ok(made) => made,
         Err(e) => {
@@ -234,6 +241,28 @@ pub async fn create_account(
     }
     clear_intent().await;
     Ok(AccountView::of(app, account, true))
+}
+
+/// Logs the account a dead creation made, under the event its intent reserved.
+async fn finish_died(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    account: &AppAccount,
+    team_member_id: &str,
+    died: Intent,
+) {
+    let event_id = died.event_id.unwrap_or_else(audit::new_event_id);
+    log_created(
+        apps,
+        actor,
+        company_id,
+        account,
+        team_member_id,
+        &event_id,
+        died.started_at,
+    )
+    .await;
 }
 
 /// The first password an account was made with, where the vendor sends the person nothing.

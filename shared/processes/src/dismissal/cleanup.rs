@@ -373,22 +373,44 @@ pub(super) async fn finish(
 }
 
 /// Runs every dismissal whose time has come (lost schedules, retries, stale runs) and sends
-/// queued email. The rate schedule calls it; so does the devserver's ticker.
+/// queued email. The rate schedule calls it; so does the devserver's ticker. Each dismissal
+/// is run on its own: one that fails (a broken record, a store error in one company) is
+/// logged and left for the next sweep, and the others still run. Answers how many ran.
 pub async fn sweep(apps: &Apps) -> Result<usize> {
     let now = apps.services.clock.now();
-    let page = apps
-        .services
-        .store
-        .query_index(DISMISSALS_INDEX, PageRequest::first(100))
-        .await?;
     let mut ran = 0;
-    for item in &page.items {
-        let d: Dismissal = item.record()?;
-        if d.next_run_at.is_none_or(|t| t > now) {
-            break; // the index is in time order
+    let mut cursor = None;
+    'pages: loop {
+        let page = apps
+            .services
+            .store
+            .query_index(DISMISSALS_INDEX, PageRequest::first(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let d = match item.record::<Dismissal>() {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, key = ?item.key, "a dismissal record does not read; the sweep goes on");
+                    continue;
+                }
+            };
+            if d.next_run_at.is_none_or(|t| t > now) {
+                break 'pages; // the index is in time order
+            }
+            match run(apps, &d.company_id, &d.team_member_id).await {
+                Ok(_) => ran += 1,
+                Err(e) => tracing::error!(
+                    error = %e,
+                    company_id = d.company_id,
+                    team_member_id = d.team_member_id,
+                    "a dismissal failed in the sweep; the next sweep tries it again"
+                ),
+            }
         }
-        run(apps, &d.company_id, &d.team_member_id).await?;
-        ran += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
     }
     if let Err(e) =
         prov_core::mail::MailQueue::drain(apps.services.store.as_ref(), apps.services.mailer.as_ref()).await
