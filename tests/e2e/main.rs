@@ -1,6 +1,8 @@
 //! End-to-end tests across crates: HTTP in, real adapters out.
 
 mod access;
+mod admins;
+mod after_removal;
 mod console;
 mod console_browser;
 mod dismissal;
@@ -13,3 +15,4 @@ mod round_trips;
 mod support;
 mod template;
 mod tenancy;
+mod truth;

@@ -110,6 +110,9 @@ pub(crate) struct State {
     pub microsoft_365: microsoft_365::Mailboxes,
     pub google: google_workspace::Workspaces,
     pub lastpass: lastpass::KeptAccounts,
+    /// The passwords users were created with, by tenant and user id, where the vendor takes
+    /// one at creation (LeanKit, Sauce Labs).
+    pub passwords: std::collections::HashMap<(String, String), String>,
 }
 
 /// The next `method` request to `path` (under `/_sandbox`) gets this answer instead of the
@@ -336,6 +339,18 @@ impl Sandbox {
             .lastpass
             .0
             .contains(&email.to_lowercase())
+    }
+
+    /// Whether `password` signs the tenant's user with this email in (the password it was
+    /// created with, where the vendor takes one: LeanKit, Sauce Labs).
+    pub fn signs_in(&self, tenant: &str, email: &str, password: &str) -> bool {
+        let state = self.state.lock().expect("sandbox lock");
+        state.scim.by_email(tenant, email).is_some_and(|u| {
+            state
+                .passwords
+                .get(&(tenant.to_owned(), u.id))
+                .is_some_and(|p| p == password)
+        })
     }
 
     /// Someone removes a user in the app itself (outside the service).

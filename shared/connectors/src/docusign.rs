@@ -551,6 +551,7 @@ impl Connector for DocuSignConnector {
 /// What the product shows of docusign (the app directory's entry).
 pub const APP: App = App {
     remove_means: "Closes the user's membership of the DocuSign account (DocuSign never deletes users; an admin can reactivate a closed user).",
+    removal_deactivates: true,
     differences_from_product_docs: &[
         "The person who connects DocuSign must be an administrator of the DocuSign account; the connection manages their default account.",
         "A created user gets DocuSign's activation email and shows as Invite Sent until they activate their account.",

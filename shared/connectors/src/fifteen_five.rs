@@ -24,6 +24,7 @@ fn fifteen_five_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), C
 /// What the product shows of fifteen_five (the app directory's entry).
 pub const APP: App = App {
     remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
+    removal_deactivates: true,
     suspend_means: Some(
         "Deactivates the user (SCIM `active: false`), the same state removal leaves; reactivating sets them active again.",
     ),

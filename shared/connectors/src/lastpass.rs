@@ -44,7 +44,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use prov_core::catalog::{self, App, ConnectionType};
+use prov_core::catalog::{self, App, Confirmation, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -615,7 +615,7 @@ pub const APP: App = App {
     vendor_plan_note: Some(
         "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
     ),
-    remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead.",
+    remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead. A connection whose removal is `delete_account` deletes the whole LastPass account, vault included, instead.",
     suspend_means: Some("Disables the user: no sign-in; their data and membership are kept."),
     credential_fields: &[
         catalog::choice(
@@ -625,6 +625,15 @@ pub const APP: App = App {
         ),
         catalog::text("cid", "Account number (CID)"),
         catalog::secret("provhash", "Provisioning hash"),
+        catalog::confirmed_choice(
+            REMOVAL_FIELD,
+            "Removal (remove_from_company, the default: the person leaves the company and keeps their own LastPass account; delete_account: LastPass deletes their account)",
+            &["remove_from_company", "delete_account"],
+            Confirmation {
+                field: "removal_confirmed",
+                warning: "With delete_account, removing someone deletes their whole LastPass account, their personal vault included, which LastPass cannot undo (its `deleteaction` 2).",
+            },
+        ),
     ],
     differences_from_product_docs: &[
         "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",

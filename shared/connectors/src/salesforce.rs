@@ -277,6 +277,7 @@ impl Connector for SalesforceConnector {
 /// What the product shows of salesforce (the app directory's entry).
 pub const APP: App = App {
     remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
+    removal_deactivates: true,
     differences_from_product_docs: &[
         "Salesforce users cannot be deleted: removing one deactivates it.",
         "New users get the org's \"Standard User\" profile; Salesforce emails them to set a password, and shows no invitation state (they are listed active).",

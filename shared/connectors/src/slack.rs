@@ -87,6 +87,7 @@ fn auth_test(
 pub const APP: App = App {
     vendor_plan_note: Some("Requires a paid Slack plan with SCIM: Business+ or Enterprise Grid."),
     remove_means: "Deactivates the member (Slack never deletes members; their messages stay).",
+    removal_deactivates: true,
     differences_from_product_docs: &[
         "Slack's SCIM API needs Business+ or Enterprise Grid; a Pro workspace is refused at connect.",
         "Slack deactivates rather than deletes members.",

@@ -1281,7 +1281,13 @@ impl Connector for ZohoConnector {
                 Defaults::Crm { profile, role } => self.create_crm(new, profile, role).await,
             }
         };
-        create_once(self, &new.email, post).await
+        let found = create_once(self, &new.email, post).await?;
+        // A Desk agent an earlier removal deactivated keeps the email: giving the person
+        // access again means activating it.
+        match (self.product, found.status) {
+            (Product::Desk, AccountStatus::Suspended) => self.set_active(&found.id, true).await,
+            _ => Ok(found),
+        }
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
@@ -1324,6 +1330,8 @@ pub const APP: App = App {
         "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
     ),
     remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+    // Zoho Desk's confirmed agents; Books and CRM users are deleted and leave the listing.
+    removal_deactivates: true,
     suspend_means: Some(
         "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
     ),

@@ -50,6 +50,21 @@ pub struct CredentialField {
     pub secret: bool,
     #[serde(flatten)]
     pub kind: FieldKind,
+    /// Whether the connect form must carry it (an optional choice left out is its first
+    /// option).
+    pub required: bool,
+    /// For a choice whose options after the first cannot be undone: what they do, and the
+    /// field that must confirm them.
+    pub confirmation: Option<Confirmation>,
+}
+
+/// A choice an admin must confirm: a connect form choosing any option but the first must
+/// also carry `field: true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Confirmation {
+    pub field: &'static str,
+    /// What the choice does, said before the admin confirms it.
+    pub warning: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -64,6 +79,11 @@ pub struct App {
     /// What the vendor's own plan must be, when it matters.
     pub vendor_plan_note: Option<&'static str>,
     pub remove_means: &'static str,
+    /// Whether removal deactivates the account at the vendor, leaving it in the state
+    /// suspension leaves (15Five, Sauce Labs, Zoho Desk's confirmed agents, Slack,
+    /// Salesforce): the vendor then lists a removed account as inactive, and the product
+    /// keeps it recorded as removed.
+    pub removal_deactivates: bool,
     pub suspend_means: Option<&'static str>,
     pub credential_fields: &'static [CredentialField],
     pub differences_from_product_docs: &'static [&'static str],
@@ -99,6 +119,8 @@ pub const fn secret(name: &'static str, label: &'static str) -> CredentialField 
         label,
         secret: true,
         kind: FieldKind::Text,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -109,6 +131,8 @@ pub const fn text(name: &'static str, label: &'static str) -> CredentialField {
         label,
         secret: false,
         kind: FieldKind::Text,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -119,6 +143,8 @@ pub const fn url(name: &'static str, label: &'static str) -> CredentialField {
         label,
         secret: false,
         kind: FieldKind::Url,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -133,11 +159,31 @@ pub const fn choice(
         label,
         secret: false,
         kind: FieldKind::Choice { options },
+        required: true,
+        confirmation: None,
+    }
+}
+
+/// An optional choice whose first option is the default and whose others cannot be undone
+/// (`warning` says what they do): choosing one takes the confirmation's field, `true`, besides.
+pub const fn confirmed_choice(
+    name: &'static str,
+    label: &'static str,
+    options: &'static [&'static str],
+    confirmation: Confirmation,
+) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: false,
+        kind: FieldKind::Choice { options },
+        required: false,
+        confirmation: Some(confirmation),
     }
 }
 
 /// An app entry with the usual defaults (Plus or Premium, "Deletes the account in the app.",
-/// no suspend, no credential fields); entries change what differs with struct update.
+/// a removal that deletes, no suspend, no credential fields); entries change what differs with struct update.
 pub const fn app(
     slug: &'static str,
     name: &'static str,
@@ -152,6 +198,7 @@ pub const fn app(
         requires_plus_or_premium: true,
         vendor_plan_note: None,
         remove_means: "Deletes the account in the app.",
+        removal_deactivates: false,
         suspend_means: None,
         credential_fields: &[],
         differences_from_product_docs: &[],

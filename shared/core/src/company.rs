@@ -62,6 +62,9 @@ pub struct User {
     pub team_member_id: Option<String>,
     pub email_confirmed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The lookup ids of the admin's API tokens, so removing the admin revokes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<String>,
 }
 
 impl User {

@@ -177,6 +177,17 @@ pub struct NewAccount {
     pub last_name: String,
 }
 
+/// An account a creation answered, with the first password it was made with where the
+/// vendor sends the person nothing (Planview LeanKit, Sauce Labs): the product hands that
+/// password to the person once, through a reveal link emailed to them. `None` where the
+/// vendor invites the person itself, or the account existed already.
+pub struct Created {
+    pub account: VendorAccount,
+    pub first_password: Option<SecretString>,
+    /// What the person signs in with, when it is not their email (a Sauce Labs username).
+    pub sign_in_name: Option<String>,
+}
+
 /// A new mailbox user for a new employee (Google Workspace, Microsoft 365): the work
 /// address is created; the person's personal email (if any) becomes the account's recovery
 /// address, so they can set their own password (the random one set at creation is never
@@ -253,7 +264,19 @@ pub trait Connector: Send + Sync {
     async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError>;
 
     /// Creates (or invites) the account; an existing account with the email is returned.
+    /// A vendor that needs a first password and sends the person nothing tells that password
+    /// only through `create_with_first_password`, which is what the product calls.
     async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError>;
+
+    /// As `create`, with the first password of an account this call made where the vendor
+    /// sends the person nothing. Vendors that invite keep this default.
+    async fn create_with_first_password(&self, account: &NewAccount) -> Result<Created, ConnectorError> {
+        Ok(Created {
+            account: self.create(account).await?,
+            first_password: None,
+            sign_in_name: None,
+        })
+    }
 
     /// Takes the account's access away, keeping it (vendors without a suspend keep this
     /// default).

@@ -10,6 +10,7 @@
 //! | admin (user) | `COMPANY#<company>` | `USER#<user>` | |
 //! | email owner (unique across the service) | `EMAIL#<email key>` | `EMAIL` | |
 //! | claim (by the hash of its id) | `CLAIM#<hash>` | `CLAIM` | |
+//! | first password's reveal link (by the hash of its id) | `FIRSTPW#<hash>` | `FIRSTPW` | |
 //! | idempotency record | `IDEMPOTENCY#<partner>#<hash of the key>` | `IDEMPOTENCY` | |
 //! | team member | `COMPANY#<company>` | `TM#<team member>` | |
 //! | team member's email lock | `COMPANY#<company>` | `TMEMAIL#<email key>` | |
@@ -26,7 +27,8 @@
 //! | queued email | `MAILQ` | `<time>#<id>` | |
 //! | console session / sign-in link | `CONSOLE#SESSION#<lookup>`, `CONSOLE#LINK#<hash>` | `SESSION`, `LINK` | |
 //!
-//! The audit table: pk `AUDIT#<company>`, sk `<time>#<event>`.
+//! The audit table: pk `AUDIT#<company>` (a partner's own events: `AUDIT#PARTNER#<partner>`),
+//! sk `<time>#<event>`.
 
 use crate::secret::hash_secret;
 use crate::store::Key;
@@ -80,6 +82,12 @@ pub fn email_owner_key(email: &str) -> Key {
 /// Claims are stored under the hash of their id: the id in the link is a bearer secret.
 pub fn claim_key(claim_id: &str) -> Key {
     Key::new(format!("CLAIM#{}", hash_secret(claim_id)), "CLAIM")
+}
+
+/// A first password's reveal link, under the hash of its id (the id is a bearer secret,
+/// and the key its password is sealed with comes from it).
+pub fn first_password_key(link_id: &str) -> Key {
+    Key::new(format!("FIRSTPW#{}", hash_secret(link_id)), "FIRSTPW")
 }
 
 /// An `Idempotency-Key` of a partner, stored hashed.
@@ -180,6 +188,12 @@ pub fn audit_partition(company_id: &str) -> String {
     format!("AUDIT#{company_id}")
 }
 
+/// The audit table's partition of a partner's own events (its tokens), apart from its
+/// companies' (company ids never start with `PARTNER#`).
+pub fn partner_audit_partition(partner_id: &str) -> String {
+    format!("AUDIT#PARTNER#{partner_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +234,7 @@ mod tests {
         assert!(link_key("c1", "t", "slack").sk.starts_with(&links_prefix("t")));
         // Secrets in keys are hashed.
         assert!(!claim_key("secret-claim").pk.contains("secret-claim"));
+        assert!(!first_password_key("secret-link").pk.contains("secret-link"));
         assert!(!oauth_state_key("secret-state").pk.contains("secret-state"));
     }
 }

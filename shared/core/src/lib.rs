@@ -13,6 +13,7 @@ pub mod company_apps;
 pub mod connections;
 pub mod connector;
 pub mod error;
+pub mod first_password;
 pub mod keys;
 pub mod listing;
 pub mod mail;
@@ -23,6 +24,7 @@ pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod team;
+pub mod tokens;
 pub mod validate;
 pub mod values;
 

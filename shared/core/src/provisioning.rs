@@ -1,7 +1,7 @@
 //! Company provisioning (`POST /v1/provision`), account claims and reading companies.
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::access::{Need, authorize};
 use crate::audit::{self, Actor, ActorRef, Outcome, Target};
-use crate::auth::{Principal, generate_token, store_token_op};
+use crate::auth::{Principal, generate_token, lookup_of, store_token_op};
 use crate::body::{Body, Boolish, Unparsed};
 use crate::company::{Address, Company, Plan, Role, User};
 use crate::error::{Category, Error, Result};
@@ -249,9 +249,9 @@ impl Body for NewAddress {
 
 /// Owner of an email address; its key makes emails unique across the service.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct EmailOwner {
-    company_id: String,
-    user_id: String,
+pub(crate) struct EmailOwner {
+    pub(crate) company_id: String,
+    pub(crate) user_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -450,6 +450,7 @@ pub async fn provision(
         team_member_id: None,
         email_confirmed_at: None,
         created_at: now,
+        tokens: Vec::new(),
     };
     let (mut ops, queued_mail, claim_url) = admin_with_claim(svc, &company.name, &user, |url, expires| {
         claim_email(&company.name, &user, url, expires)
@@ -510,6 +511,9 @@ pub(crate) async fn send_queued(svc: &Services, mail: &QueuedMail) {
         tracing::warn!(error = %e, "email not sent yet; it stays queued");
     }
 }
+
+const INVITATION_WITHDRAWN: &str =
+    "This invitation was withdrawn. Ask the company's primary admin if this is unexpected.";
 
 /// Position of the email lock in the writes `admin_with_claim` returns.
 pub(crate) const ADMIN_EMAIL_OP: usize = 0;
@@ -748,11 +752,9 @@ pub async fn confirm_claim(
             }
         }
         let user_key = user_key(&claim.company_id, &claim.user_id);
-        let user_item = svc
-            .store
-            .get(&user_key)
-            .await?
-            .ok_or_else(|| Error::Internal("claimed user is missing".into()))?;
+        // An admin removed before claiming: the invitation is withdrawn.
+        let withdrawn = || Error::refused("claim", Category::Gone, INVITATION_WITHDRAWN);
+        let user_item = svc.store.get(&user_key).await?.ok_or_else(withdrawn)?;
         let mut user: User = user_item.record()?;
         // Claimed through another link (a new one was sent): one admin, one token.
         if user.email_confirmed_at.is_some() {
@@ -768,6 +770,8 @@ pub async fn confirm_claim(
         claimed.claimed_at = Some(now);
 
         let token = generate_token();
+        user.tokens
+            .extend(lookup_of(token.expose_secret()).map(str::to_owned));
         let principal = Principal::Admin {
             company_id: claim.company_id.clone(),
             user_id: claim.user_id.clone(),

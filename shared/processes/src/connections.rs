@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
-use prov_core::body::{Body, Unparsed};
+use prov_core::body::{Body, Boolish, Unparsed};
 use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
@@ -20,6 +20,7 @@ use prov_core::connector::{
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{accounts_prefix, company_partition, connection_key, oauth_state_key};
 use prov_core::schedule::Scheduler;
+use prov_core::secret::{hash_secret, random_hex, secret_matches};
 use prov_core::secrets::{SecretStore, connection_secret_name};
 use prov_core::store::{Attempt, Cursor, Item, PageRequest, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
@@ -33,7 +34,7 @@ use utoipa::openapi::schema::{
 use utoipa::{PartialSchema, ToSchema};
 
 /// How long an OAuth `state` may wait for the vendor's redirect.
-const STATE_TTL_MINUTES: i64 = 10;
+pub const STATE_TTL_MINUTES: i64 = 10;
 
 /// What app connections need besides the core services.
 #[derive(Clone)]
@@ -238,8 +239,10 @@ fn new_connection(
 pub const SWITCH_TENANT: &str = "switch_tenant";
 
 /// API-key connect: exactly the app's credential fields (`credential_fields` of
-/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
-/// the options for `choice` fields. Secret fields go to the secret store only.
+/// `GET /v1/apps/{app}`), each required unless it says otherwise: a string, an https URL for
+/// `url` fields, one of the options for `choice` fields. A choice with a `confirmation`
+/// takes its confirming field, `true`, with any option but the first. Secret fields go to
+/// the secret store only.
 ///
 /// The schema is built from the app directory: one alternative per API-key app (titled
 /// with its slug; the `sandbox_*` apps exist on the devserver only); the body is read
@@ -255,7 +258,12 @@ pub struct ApiKeyCredentials {
 
 impl Body<&App> for ApiKeyCredentials {
     fn parse(v: &mut Validator, root: &Obj<'_>, app: &App) -> Option<Self> {
-        let mut names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
+        let mut names: Vec<&str> = app
+            .credential_fields
+            .iter()
+            .flat_map(|f| [Some(f.name), f.confirmation.map(|c| c.field)])
+            .flatten()
+            .collect();
         names.push(SWITCH_TENANT);
         v.only(root, &names);
         let switch_tenant = v.boolish(root, SWITCH_TENANT).unwrap_or(false);
@@ -263,22 +271,37 @@ impl Body<&App> for ApiKeyCredentials {
         let mut secrets = Secrets::new();
         for field in app.credential_fields {
             let value = match field.kind {
-                FieldKind::Choice { options } => v.parsed(root, field.name, true, |raw| {
+                FieldKind::Choice { options } => v.parsed(root, field.name, field.required, |raw| {
                     if options.contains(&raw) {
                         Ok(raw.to_owned())
                     } else {
                         Err(format!("must be one of {}.", options.join(", ")))
                     }
                 }),
-                FieldKind::Url => v.parsed(root, field.name, true, |raw| {
+                FieldKind::Url => v.parsed(root, field.name, field.required, |raw| {
                     url::Url::parse(raw)
                         .ok()
                         .filter(|u| u.scheme() == "https" && u.host_str().is_some())
                         .map(|_| raw.to_owned())
                         .ok_or_else(|| "must be an https URL.".to_owned())
                 }),
-                FieldKind::Text => v.text(root, field.name, true, Text { max_chars: 4096 }),
+                FieldKind::Text => v.text(root, field.name, field.required, Text { max_chars: 4096 }),
             };
+            // A choice that cannot be undone (any option but the default) is taken only with
+            // its confirmation.
+            if let (Some(confirmation), Some(chosen), FieldKind::Choice { options }) =
+                (field.confirmation, value.as_deref(), field.kind)
+                && options.first() != Some(&chosen)
+                && v.boolish(root, confirmation.field) != Some(true)
+            {
+                v.error(
+                    confirmation.field,
+                    format!(
+                        "{} Confirm it with `{}: true`.",
+                        confirmation.warning, confirmation.field
+                    ),
+                );
+            }
             if let Some(value) = value {
                 if field.secret {
                     secrets.insert(field.name.to_owned(), SecretString::from(value));
@@ -327,7 +350,13 @@ impl ApiKeyCredentials {
                         .pattern(Some("^https://")),
                     FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
                 };
-                fields = fields.property(field.name, value).required(field.name);
+                fields = fields.property(field.name, value);
+                if field.required {
+                    fields = fields.required(field.name);
+                }
+                if let Some(confirmation) = field.confirmation {
+                    fields = fields.property(confirmation.field, Boolish::schema());
+                }
             }
             let switch = ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
                 "Confirms a switch to another vendor tenant (the former one's accounts are then no longer managed here).",
@@ -535,6 +564,14 @@ struct PendingAuthorization {
     #[serde(default)]
     switch_tenant: bool,
     expires_at: DateTime<Utc>,
+    /// The vendor's consent page, where the start link sends the browser (empty in a state
+    /// started before start links existed: such a state cannot be finished).
+    #[serde(default)]
+    vendor_url: String,
+    /// The hash of the secret in the cookie of the browser that opened the start link: only
+    /// that browser can finish the connect (RFC 9700, section 4.7).
+    #[serde(default)]
+    browser: Option<String>,
 }
 
 fn redirect_uri(apps: &Apps) -> String {
@@ -543,7 +580,9 @@ fn redirect_uri(apps: &Apps) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StartedAuthorization {
-    /// Send the admin's browser here.
+    /// Send the admin's browser here: the service's start link (`GET /v1/oauth/start`),
+    /// which ties the connect to that browser and sends it on to the app's consent page.
+    /// Only that browser can finish the connect.
     pub authorize_url: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -669,14 +708,83 @@ pub async fn start_oauth(
         organization,
         switch_tenant: switch_tenant.unwrap_or(false),
         expires_at,
+        vendor_url: authorization.url.to_string(),
+        browser: None,
     };
-    let item = Item::from_record(oauth_state_key(authorization.state.expose_secret()), &pending)?
-        .with_expiry(expires_at.timestamp());
+    let state = authorization.state.expose_secret();
+    let item = Item::from_record(oauth_state_key(state), &pending)?.with_expiry(expires_at.timestamp());
     apps.services.store.create(item).await?;
+    let mut start = url::Url::parse(&format!(
+        "{}/v1/oauth/start",
+        apps.services.settings.public_base_url
+    ))
+    .map_err(|e| Error::Internal(format!("the public base URL does not parse: {e}")))?;
+    start.query_pairs_mut().append_pair("state", state);
     Ok(StartedAuthorization {
-        authorize_url: authorization.url.to_string(),
+        authorize_url: start.to_string(),
         expires_at,
     })
+}
+
+/// Whether `secret` has the shape of a browser binding this service makes.
+fn binding_shaped(secret: &str) -> bool {
+    secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The start link opened: where to send the browser, and the binding secret its cookie keeps.
+#[derive(Debug)]
+pub struct OpenedAuthorization {
+    pub vendor_url: String,
+    pub browser: SecretString,
+}
+
+/// Opens an OAuth connect's start link: ties the connect to this browser (its binding
+/// cookie's secret, or a new one) and answers the vendor's consent page. The first browser
+/// to open it keeps it: another browser is refused, the same one may open it again.
+pub async fn open_authorization(
+    apps: &Apps,
+    query: &HashMap<String, String>,
+    browser: Option<&str>,
+) -> Result<std::result::Result<OpenedAuthorization, CallbackError>> {
+    let invalid = || {
+        Err(CallbackError {
+            code: "invalid_state",
+            message: "This link is not valid, has expired or was opened in another browser. Start connecting again."
+                .into(),
+        })
+    };
+    let Some(state) = query.get("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return Ok(invalid());
+    };
+    let key = oauth_state_key(state);
+    let Some(item) = apps.services.store.get(&key).await? else {
+        return Ok(invalid());
+    };
+    let mut pending: PendingAuthorization = item.record()?;
+    if pending.expires_at <= apps.services.clock.now() || pending.vendor_url.is_empty() {
+        return Ok(invalid());
+    }
+    let browser = browser
+        .filter(|b| binding_shaped(b))
+        .map_or_else(|| random_hex(32), str::to_owned);
+    match &pending.browser {
+        Some(bound) if secret_matches(&browser, bound) => {}
+        Some(_) => return Ok(invalid()),
+        None => {
+            pending.browser = Some(hash_secret(&browser));
+            let bound = Item::from_record(key, &pending)?.with_expiry(pending.expires_at.timestamp());
+            match apps.services.store.replace(bound, item.version).await {
+                Ok(_) => {}
+                // Another browser opened it first, or the callback already used it.
+                Err(StoreError::ConditionFailed) => return Ok(invalid()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Ok(OpenedAuthorization {
+        vendor_url: pending.vendor_url,
+        browser: SecretString::from(browser),
+    }))
 }
 
 /// How an OAuth callback ended, for the page or redirect that tells the admin.
@@ -690,8 +798,8 @@ pub struct CallbackOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackError {
-    /// `invalid_state`, `expired`, `access_denied`, `vendor_error`, `exchange_failed`,
-    /// `verification_failed`, `tenant_mismatch`.
+    /// `invalid_state`, `other_browser`, `expired`, `access_denied`, `vendor_error`,
+    /// `exchange_failed`, `verification_failed`, `tenant_mismatch`.
     pub code: &'static str,
     pub message: String,
 }
@@ -703,12 +811,14 @@ fn failed(code: &'static str, message: impl Into<String>) -> std::result::Result
     })
 }
 
-/// Finishes an OAuth connect. Forged, replayed or expired states, a vendor refusal, a failed
-/// exchange or tokens that do not work store nothing.
+/// Finishes an OAuth connect in the browser that opened its start link (`browser`: the secret
+/// of its binding cookie). Forged, replayed or expired states, another browser, a vendor
+/// refusal, a failed exchange or tokens that do not work store nothing.
 pub async fn finish_oauth(
     apps: &Apps,
     request_id: &str,
     query: &HashMap<String, String>,
+    browser: Option<&str>,
 ) -> Result<CallbackOutcome> {
     let invalid = || CallbackOutcome {
         return_url: None,
@@ -732,6 +842,27 @@ pub async fn finish_oauth(
         Err(e) => return Err(e.into()),
     }
     let pending: PendingAuthorization = item.record()?;
+    // Only the browser that opened the start link may finish: a consent approved anywhere
+    // else (a link sent to someone in another organization) connects nothing, and the state
+    // is used up. That browser is not sent to the return URL either.
+    let same_browser = matches!(
+        (browser, &pending.browser),
+        (Some(presented), Some(bound)) if secret_matches(presented, bound)
+    );
+    if !same_browser {
+        tracing::warn!(
+            app = pending.app,
+            "OAuth callback from a browser that did not start the connect"
+        );
+        return Ok(CallbackOutcome {
+            return_url: None,
+            app: Some(pending.app.clone()),
+            result: failed(
+                "other_browser",
+                "This connection was started in another browser, so it was not made. Start connecting again in the browser you use for the admin console.",
+            ),
+        });
+    }
     let outcome = |result| CallbackOutcome {
         return_url: pending.return_url.clone(),
         app: Some(pending.app.clone()),

@@ -287,6 +287,97 @@ async fn every_failed_callback_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_browser_without_the_start_cookie_cannot_finish_another_admins_connect() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let assert_nothing = |label: &'static str| {
+        let (w, c) = (&w, &c);
+        async move {
+            assert_eq!(w.secret_of(c, "sandbox_oauth").await, None, "{label}");
+            assert_eq!(w.state_of(c, "sandbox_oauth").await, "not_connected", "{label}");
+        }
+    };
+
+    // The start link binds the connect to the browser that opens it, with a cookie only the
+    // OAuth routes receive, that scripts cannot read, and that comes back with the vendor's
+    // cross-site redirect.
+    let started = w
+        .send(
+            "POST",
+            &format!("{}/oauth", w.connection_path(&c, "sandbox_oauth")),
+            Some(&c.admin),
+            Some(json!({})),
+        )
+        .await;
+    let start_link = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    let opened = w.in_browser(&start_link, true).await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let cookie = opened.header("set-cookie").unwrap().to_owned();
+    for part in [
+        "oauth_browser=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/v1/oauth",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(part), "{cookie} lacks {part}");
+    }
+    assert_eq!(opened.header("cache-control"), Some("no-store"));
+    // Another browser cannot take the link over once it is opened.
+    let elsewhere = w.in_browser(&start_link, false).await;
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.text());
+    assert!(elsewhere.header("set-cookie").is_none());
+    assert!(elsewhere.header("location").is_none());
+
+    // The admin sends the consent to someone in another organization, who approves it: their
+    // browser has no cookie, so nothing is connected, and they are not sent to the return URL.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    let stranger = w.in_browser(&location, false).await;
+    assert_eq!(stranger.status, 400, "{}", stranger.text());
+    assert!(stranger.header("location").is_none());
+    assert!(stranger.text().contains("another browser"), "{}", stranger.text());
+    assert_nothing("no cookie").await;
+    // The state is used up: not even the admin's browser can finish it now.
+    let replay = w.callback(&location).await;
+    assert_eq!(replay.status, 400, "{}", replay.text());
+    assert_nothing("replayed by the admin").await;
+
+    // A cookie of another browser (well formed, not this connect's) is refused too.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    let path = location.strip_prefix("https://api.example.test").unwrap();
+    let request = axum::http::Request::builder()
+        .uri(path)
+        .header("cookie", format!("oauth_browser={}", "ab".repeat(32)))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let forged = prov_testkit::call(&w.router, request).await;
+    assert_eq!(forged.status, 400, "{}", forged.text());
+    assert_nothing("another cookie").await;
+
+    // The admin's own browser finishes a connect it started.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    assert_eq!(w.callback(&location).await.status, 303);
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "connected");
+    let events = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await
+        .json();
+    let connected = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "connection.connected")
+        .count();
+    assert_eq!(connected, 1, "only the admin's own connect: {events}");
+}
+
+#[tokio::test]
 async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     let w = World::new().await;
     let c = w.company("owner@example.com", "simple").await;
@@ -317,7 +408,15 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     let started = start("sandbox_oauth", json!({})).await;
     assert_eq!(started.status, 200);
     assert_eq!(started.header("cache-control"), Some("no-store"));
-    let url = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
+    // The browser goes to the service's start link first, then on to the vendor.
+    let start_link = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    assert!(
+        start_link.starts_with("https://api.example.test/v1/oauth/start?state="),
+        "{start_link}"
+    );
+    let opened = w.in_browser(&start_link, true).await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let url = url::Url::parse(opened.header("location").unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["code_challenge"].len(), 43);

@@ -160,10 +160,17 @@ fn credential_form(admin: &Admin, app: &App, kept: &Fields, bound_to: Option<&Ve
                 label for=(id) { (field.label) }
                 @match field.kind {
                     FieldKind::Choice { options } => {
-                        select id=(id) name=(field.name) required {
+                        select id=(id) name=(field.name) required[field.required] {
                             @for option in options {
                                 option value=(option) selected[kept.get(field.name).is_some_and(|v| v == option)] { (option) }
                             }
+                        }
+                        // A choice that cannot be undone says so, and asks to be confirmed.
+                        @if let Some(confirmation) = field.confirmation {
+                            @let confirm_id = format!("field-{}", confirmation.field);
+                            p.warning { (confirmation.warning) }
+                            input id=(confirm_id) name=(confirmation.field) type="checkbox" value="true" checked[kept.get(confirmation.field).is_some_and(|v| v == "true")];
+                            label for=(confirm_id) { "I confirm this choice (needed for any option but " (options.first().copied().unwrap_or_default()) ")" }
                         }
                     }
                     FieldKind::Url => {
@@ -284,6 +291,14 @@ async fn render_app(
             @if let Some(at) = status.connected_at { p { "Since " (at.format("%B %-d, %Y %H:%M UTC")) "." } }
             @if !status.tenant.is_empty() {
                 dl { @for (k, v) in &status.tenant { dt { (label_of(k)) } dd { (v) } } }
+            }
+            // A confirmed choice this connection made is said again where it acts.
+            @for field in app.credential_fields {
+                @if let (Some(confirmation), FieldKind::Choice { options }) = (field.confirmation, field.kind) {
+                    @if status.tenant.get(field.name).is_some_and(|v| options.first() != Some(&v.as_str())) {
+                        p.warning { (confirmation.warning) }
+                    }
+                }
             }
             div.actions {
                 a.button href={ "/console/apps/" (slug) "/accounts" } { "Accounts" }

@@ -142,6 +142,76 @@ async fn create_partner_prints_a_token_that_works() {
     assert_eq!(companies(&server, &token).await.status(), 200);
 }
 
+/// Runs an admin command on `data_dir`; answers its standard output.
+fn admin_command(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn printed<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {stdout}"))
+}
+
+#[tokio::test]
+async fn rotate_partner_token_retires_the_old_token_at_once_or_after_the_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = admin_command(dir.path(), &["create-partner", "--name", "Acme Payroll"]);
+    let partner_id = printed(&created, "partner ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let first = printed(&created, "token (shown once, store it now): ").to_owned();
+
+    // With an overlap, the old token keeps working (until the time printed).
+    let rotated = admin_command(
+        dir.path(),
+        &[
+            "rotate-partner-token",
+            "--partner-id",
+            &partner_id,
+            "--overlap-hours",
+            "2",
+        ],
+    );
+    let second = printed(&rotated, "new token (shown once, store it now): ").to_owned();
+    assert!(rotated.contains(" works until "), "{rotated}");
+    let server = start(dir.path(), &[]);
+    assert_eq!(companies(&server, &first).await.status(), 200, "the overlap");
+    assert_eq!(companies(&server, &second).await.status(), 200);
+    drop(server);
+
+    // Without one, every old token stops at once; more than 24 hours is refused.
+    let too_long = Command::new(BIN)
+        .args([
+            "rotate-partner-token",
+            "--partner-id",
+            &partner_id,
+            "--overlap-hours",
+            "25",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!too_long.status.success());
+    let rotated = admin_command(dir.path(), &["rotate-partner-token", "--partner-id", &partner_id]);
+    let third = printed(&rotated, "new token (shown once, store it now): ").to_owned();
+    let server = start(dir.path(), &[]);
+    assert_eq!(companies(&server, &first).await.status(), 401);
+    assert_eq!(companies(&server, &second).await.status(), 401);
+    assert_eq!(companies(&server, &third).await.status(), 200);
+}
+
 /// What a fake vendor received.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
 
@@ -520,16 +590,31 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
     )
     .await;
     assert_eq!(status, 200, "{started}");
-    // The admin's browser is sent where HubSpot's authorize host is routed, same path.
-    let authorize = started["authorize_url"].as_str().unwrap().to_owned();
+    // The admin's browser opens the service's start link, which ties the connect to it
+    // (a cookie) and sends it where HubSpot's authorize host is routed, same path.
+    let start = started["authorize_url"].as_str().unwrap().to_owned();
     assert!(
-        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
-        "{authorize}"
+        start.starts_with(&format!("{}/v1/oauth/start?", server.url)),
+        "{start}"
     );
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let opened = browser.get(&start).send().await.unwrap();
+    assert_eq!(opened.status(), 303);
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = opened.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
+        "{authorize}"
+    );
     let consent = browser
         .get(&authorize)
         .send()
@@ -552,7 +637,12 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
         .await
         .unwrap();
     let callback = decided.headers()["location"].to_str().unwrap().to_owned();
-    let done = browser.get(&callback).send().await.unwrap();
+    let done = browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
     create_sync_delete(&server, &company, &ada, "hubspot").await;
 

@@ -9,7 +9,10 @@ use prov_core::error::{Error, Result};
 use prov_core::store::{Attempt, StoreError, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
-use super::records::{AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, unlink, write};
+use super::records::{
+    AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, return_email_of_deleted_mailbox,
+    unlink, write,
+};
 use super::sync::from_vendor;
 use super::views::{AccountView, Reach, reach};
 use crate::connections::{Apps, Bound, bound_connector};
@@ -313,7 +316,7 @@ pub(crate) async fn perform_with(
                 updated_at: now,
                 ..from_vendor(
                     Some(&account),
-                    app.slug,
+                    app,
                     bound.tenant.as_ref(),
                     &v,
                     connector.capabilities(),
@@ -340,13 +343,14 @@ pub(crate) async fn perform_with(
                 ..account
             };
             write(apps, company_id, &gone, Some(version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &gone).await;
             return Err(action_error(app, ConnectorError::NotFound));
         }
         Err(Gone::No(e)) => return Err(action_error(app, e)),
         Err(Gone::Refused(e)) => return Err(e),
     };
     // The vendor changed; record it even if someone else updated the record meanwhile.
-    let account = match write(apps, company_id, &next, Some(version)).await {
+    let recorded = match write(apps, company_id, &next, Some(version)).await {
         Ok(_) => next,
         Err(StoreError::ConditionFailed) => {
             let (v, mut fresh) = load(apps, company_id, app.slug, &next.id).await?;
@@ -358,8 +362,11 @@ pub(crate) async fn perform_with(
         }
         Err(e) => return Err(e.into()),
     };
+    if action == Action::Delete {
+        return_email_of_deleted_mailbox(apps, company_id, &recorded).await;
+    }
     Ok(Performed {
-        account,
+        account: recorded,
         verified: Some(verified),
     })
 }
@@ -379,28 +386,25 @@ fn action_error_or_gone(e: ConnectorError) -> Gone {
     }
 }
 
-/// Records what the vendor says of an account (after a dismissal found it already handled).
+/// Records the status a dismissal found an account already in at the vendor (removed or
+/// suspended by a run that died before recording it).
 pub async fn record_status(
     apps: &Apps,
     company_id: &str,
     app: &str,
     id: &str,
-    at_vendor: Option<VendorAccount>,
+    status: AccountStatus,
 ) -> Result<()> {
-    let at_vendor = &at_vendor;
     let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
         let (version, mut account) = load(apps, company_id, app, id).await?;
-        match at_vendor {
-            Some(v) => account.status = v.status,
-            None => account.status = AccountStatus::Deleted,
-        }
+        account.status = status;
         account.updated_at = apps.services.clock.now();
-        Ok::<_, Error>(Attempt::of(
-            write(apps, company_id, &account, Some(version)).await,
-        )?)
+        Ok::<_, Error>(Attempt::of(write(apps, company_id, &account, Some(version)).await)?.map(|_| account))
     })
     .await?;
-    written
-        .map(|_| ())
-        .ok_or_else(|| Error::Busy("account kept changing".into()))
+    let account = written.ok_or_else(|| Error::Busy("account kept changing".into()))?;
+    if status == AccountStatus::Deleted {
+        return_email_of_deleted_mailbox(apps, company_id, &account).await;
+    }
+    Ok(())
 }

@@ -367,6 +367,7 @@ mod tests {
             first_seen_at: now,
             updated_at: now,
             tenant: None,
+            work_email: None,
         };
         let got = match_accounts(
             &members,

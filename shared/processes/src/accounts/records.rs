@@ -65,11 +65,23 @@ pub struct AppAccount {
     pub suggestions: Vec<Suggestion>,
     pub first_seen_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when the account is a work mailbox made for its team member, whose email it
+    /// became.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_email: Option<WorkEmail>,
     /// The vendor tenant the account was seen in (`None`: recorded before connections knew
     /// their tenant; such accounts belong to the tenant the connection has, and a switch
     /// gives them to the tenant it leaves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<VendorTenant>,
+}
+
+/// A work mailbox made for a team member (Google Workspace, Microsoft 365): its address
+/// became their email, and the email they had before is the mailbox's recovery address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkEmail {
+    /// Their email before (`None`: they had none): theirs again once the mailbox is deleted.
+    pub previous_email: Option<String>,
 }
 
 impl AppAccount {
@@ -352,5 +364,30 @@ pub(super) async fn unlink(
             "The account changed meanwhile; read it again.",
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Once a work mailbox is deleted, its address is dead: the team member's email returns to
+/// the one they had before, so later invitations reach them. Nothing changes when their
+/// email is no longer the mailbox's. A failure is logged, not raised: the mailbox is gone
+/// either way, and an admin can set the email by hand.
+pub(crate) async fn return_email_of_deleted_mailbox(apps: &Apps, company_id: &str, account: &AppAccount) {
+    let (Some(work), Some(team_member_id), Some(address)) = (
+        account.work_email.as_ref(),
+        account.team_member_id(),
+        account.email.as_deref(),
+    ) else {
+        return;
+    };
+    if let Err(e) = prov_core::team::return_email(
+        &apps.services,
+        company_id,
+        team_member_id,
+        address,
+        work.previous_email.as_deref(),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "the team member's email before their deleted mailbox was not given back");
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
+use prov_core::catalog::App;
 use prov_core::connector::{
     AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount, VendorTenant,
 };
@@ -20,7 +21,7 @@ use serde_json::Value;
 use super::matching::{Identity, Roster};
 use super::records::{
     AppAccount, MatchedBy, Matching, account_id, action_error, all_records, all_team_members, app_of, link,
-    write,
+    return_email_of_deleted_mailbox, write,
 };
 use super::views::Reach;
 use crate::connections::{Apps, bound_connector};
@@ -44,15 +45,15 @@ pub(super) struct SyncRecord {
 /// The record of what the vendor says of an account seen in `tenant` (the connection's).
 pub(super) fn from_vendor(
     existing: Option<&AppAccount>,
-    app: &str,
+    app: &App,
     tenant: Option<&VendorTenant>,
     v: &VendorAccount,
     caps: ConnectorCapabilities,
     now: DateTime<Utc>,
 ) -> AppAccount {
     let base = existing.cloned().unwrap_or_else(|| AppAccount {
-        id: account_id(app, tenant, &v.id),
-        app: app.to_owned(),
+        id: account_id(app.slug, tenant, &v.id),
+        app: app.slug.to_owned(),
         vendor_id: v.id.clone(),
         email: None,
         first_name: None,
@@ -64,6 +65,7 @@ pub(super) fn from_vendor(
         suggestions: Vec::new(),
         first_seen_at: now,
         updated_at: now,
+        work_email: None,
         tenant: None,
     });
     AppAccount {
@@ -74,23 +76,31 @@ pub(super) fn from_vendor(
         first_name: v.first_name.clone(),
         last_name: v.last_name.clone(),
         display_name: v.display_name.clone(),
-        status: status_from_vendor(existing.map(|a| a.status), v.status, caps),
+        status: status_from_vendor(
+            existing.map(|a| a.status),
+            v.status,
+            caps,
+            app.removal_deactivates,
+        ),
         present: true,
         ..base
     }
 }
 
 /// The status to record: the vendor's, except that an invitation we sent stays "Invite
-/// Sent" while a vendor that cannot show invitations calls the account active.
+/// Sent" while a vendor that cannot show invitations calls the account active, and a removal
+/// stays a removal where the vendor shows it as the suspension it also is (`deactivates`).
 pub(super) fn status_from_vendor(
     recorded: Option<AccountStatus>,
     vendor: AccountStatus,
     caps: ConnectorCapabilities,
+    deactivates: bool,
 ) -> AccountStatus {
     match (recorded, vendor) {
         (Some(AccountStatus::InviteSent), AccountStatus::Active) if !caps.shows_invites => {
             AccountStatus::InviteSent
         }
+        (Some(AccountStatus::Deleted), AccountStatus::Suspended) if deactivates => AccountStatus::Deleted,
         _ => vendor,
     }
 }
@@ -160,7 +170,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
         let existing = known.remove(&v.id);
         let next = from_vendor(
             existing.as_ref().map(|(_, a)| a),
-            slug,
+            app,
             tenant.as_ref(),
             v,
             caps,
@@ -188,6 +198,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
             gone.present = false;
             gone.updated_at = now;
             write(apps, company_id, &gone, Some(version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &gone).await;
             report.vanished += 1;
         }
     }
@@ -279,12 +290,40 @@ mod tests {
     fn an_invitation_stays_sent_where_the_vendor_cannot_show_it() {
         use AccountStatus::*;
         let blind = caps(false);
-        assert_eq!(status_from_vendor(Some(InviteSent), Active, blind), InviteSent);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Active, blind, false),
+            InviteSent
+        );
         // Everything else the vendor says is recorded as said.
-        assert_eq!(status_from_vendor(None, Active, blind), Active);
-        assert_eq!(status_from_vendor(Some(Active), Active, blind), Active);
-        assert_eq!(status_from_vendor(Some(InviteSent), Deleted, blind), Deleted);
+        assert_eq!(status_from_vendor(None, Active, blind, false), Active);
+        assert_eq!(status_from_vendor(Some(Active), Active, blind, false), Active);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Deleted, blind, false),
+            Deleted
+        );
         // A vendor that shows invitations is believed when it says the person joined.
-        assert_eq!(status_from_vendor(Some(InviteSent), Active, caps(true)), Active);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Active, caps(true), false),
+            Active
+        );
+    }
+
+    #[test]
+    fn a_removal_stays_recorded_where_the_vendor_shows_it_as_a_suspension() {
+        use AccountStatus::*;
+        let seen = caps(true);
+        assert_eq!(status_from_vendor(Some(Deleted), Suspended, seen, true), Deleted);
+        // A suspension is still a suspension, and an account brought back is back.
+        assert_eq!(
+            status_from_vendor(Some(Suspended), Suspended, seen, true),
+            Suspended
+        );
+        assert_eq!(status_from_vendor(Some(Active), Suspended, seen, true), Suspended);
+        assert_eq!(status_from_vendor(Some(Deleted), Active, seen, true), Active);
+        // Where removal deletes, an inactive account the vendor lists is a suspended one.
+        assert_eq!(
+            status_from_vendor(Some(Deleted), Suspended, seen, false),
+            Suspended
+        );
     }
 }

@@ -17,7 +17,7 @@ use super::breaker::{BreakerRead, breaker_trips, count_removal};
 use super::planning::plan;
 use super::records::{
     CLAIM_LEASE_MINUTES, CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
-    ReservedEvent, Step, StepState, load, save, schedule_name,
+    ReservedEvent, Step, StepState, load, pacific_today, save, schedule_name,
 };
 use crate::accounts::{self, Reach};
 use crate::connections::{Apps, bound_connector};
@@ -285,16 +285,24 @@ pub(super) async fn remove_one(
             .get(&account.vendor_id)
             .await
             .map_err(|e| e.to_string())?;
-        // The account's own resource: not found is gone.
-        let proof = match (step.removal, at_vendor.as_ref().map(|a| a.status)) {
+        // The account's own resource: not found is gone. Where removal deactivates, a
+        // removed account reads as suspended: already removed.
+        let status = at_vendor.map(|a| a.status);
+        let proof = match (step.removal, status) {
             (_, None) => Some(Verified::AlreadyGone),
-            (_, Some(AccountStatus::Deleted)) | (Removal::Suspend, Some(AccountStatus::Suspended)) => {
+            (Removal::Delete, Some(AccountStatus::Deleted))
+            | (Removal::Suspend, Some(AccountStatus::Suspended)) => Some(Verified::ReadBack),
+            (Removal::Delete, Some(AccountStatus::Suspended)) if app.removal_deactivates => {
                 Some(Verified::ReadBack)
             }
             _ => None,
         };
         if let Some(proof) = proof {
-            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor)
+            let status = match (step.removal, status) {
+                (Removal::Suspend, Some(_)) => AccountStatus::Suspended,
+                _ => AccountStatus::Deleted,
+            };
+            accounts::record_status(apps, company_id, &step.app, &account.id, status)
                 .await
                 .map_err(reason)?;
             return Ok(proof);
@@ -307,7 +315,7 @@ pub(super) async fn remove_one(
                 .delete(&account.vendor_id)
                 .await
                 .map_err(|e| e.to_string())?;
-            accounts::record_status(apps, company_id, &step.app, &account.id, None)
+            accounts::record_status(apps, company_id, &step.app, &account.id, AccountStatus::Deleted)
                 .await
                 .map_err(reason)?;
             return Ok(proof);
@@ -411,8 +419,11 @@ pub(super) async fn finish(
     let mut next = d.clone();
     if second_step {
         let days = i64::from(d.two_step_days.unwrap_or(0));
-        // Midnight Pacific again, N days on (not N × 24 hours: DST may change between).
-        let at = removal_time(d.last_day + Duration::days(days));
+        // Counted from the suspension, not from the nominal removal time (a past last day
+        // suspends now): 00:00 Pacific on the Nth day after the day of the suspension, as
+        // access ends at 00:00 after the last day (days, not N × 24 hours: DST may change).
+        let suspended_on = pacific_today(now.max(d.due_at));
+        let at = removal_time(suspended_on + Duration::days(days - 1));
         next.phase = Phase::DeleteSuspended;
         next.state = DismissalState::Scheduled;
         next.due_at = at;
@@ -474,22 +485,44 @@ pub(super) async fn finish(
 }
 
 /// Runs every dismissal whose time has come (lost schedules, retries, stale runs) and sends
-/// queued email. The rate schedule calls it; so does the devserver's ticker.
+/// queued email. The rate schedule calls it; so does the devserver's ticker. Each dismissal
+/// is run on its own: one that fails (a broken record, a store error in one company) is
+/// logged and left for the next sweep, and the others still run. Answers how many ran.
 pub async fn sweep(apps: &Apps) -> Result<usize> {
     let now = apps.services.clock.now();
-    let page = apps
-        .services
-        .store
-        .query_index(DISMISSALS_INDEX, PageRequest::first(100))
-        .await?;
     let mut ran = 0;
-    for item in &page.items {
-        let d: Dismissal = item.record()?;
-        if d.next_run_at.is_none_or(|t| t > now) {
-            break; // the index is in time order
+    let mut cursor = None;
+    'pages: loop {
+        let page = apps
+            .services
+            .store
+            .query_index(DISMISSALS_INDEX, PageRequest::first(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let d = match item.record::<Dismissal>() {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, key = ?item.key, "a dismissal record does not read; the sweep goes on");
+                    continue;
+                }
+            };
+            if d.next_run_at.is_none_or(|t| t > now) {
+                break 'pages; // the index is in time order
+            }
+            match run(apps, &d.company_id, &d.team_member_id).await {
+                Ok(_) => ran += 1,
+                Err(e) => tracing::error!(
+                    error = %e,
+                    company_id = d.company_id,
+                    team_member_id = d.team_member_id,
+                    "a dismissal failed in the sweep; the next sweep tries it again"
+                ),
+            }
         }
-        run(apps, &d.company_id, &d.team_member_id).await?;
-        ran += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
     }
     if let Err(e) =
         prov_core::mail::MailQueue::drain(apps.services.store.as_ref(), apps.services.mailer.as_ref()).await

@@ -9,7 +9,7 @@ use prov_core::audit::{self};
 use prov_core::connector::Verified;
 use prov_core::error::Result;
 use prov_core::secret::hash_secret;
-use prov_core::store::{Item, StoreError};
+use prov_core::store::{Item, StoreError, WriteOp};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Action;
@@ -188,6 +188,18 @@ pub(super) async fn load(
             None => None,
         },
     )
+}
+
+/// The write of the dismissal at the version read (`None`: it must not exist yet), for a
+/// transaction.
+pub(super) fn write_op(d: &Dismissal, version: Option<u64>) -> Result<WriteOp> {
+    Ok(match version {
+        Some(v) => WriteOp::Replace {
+            item: item(d)?,
+            expected_version: v,
+        },
+        None => WriteOp::Create(item(d)?),
+    })
 }
 
 /// Writes the dismissal at the version read; `Ok(None)` when someone else changed it.
