@@ -85,7 +85,7 @@ async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     // The admin's enterprise: the one the token opens.
     Json(
         json!({"type": "user", "id": ADMIN_ID, "role": "admin", "enterprise": {
-            "type": "enterprise", "id": crate::tenant_id(&tenant), "name": crate::tenant_name(&tenant)
+            "type": "enterprise", "id": crate::tenants::tenant_id(&tenant), "name": crate::tenants::tenant_name(&tenant)
         }}),
     )
     .into_response()

@@ -68,8 +68,8 @@ async fn team_info(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respo
     let mut state = state.lock().expect("sandbox lock");
     match tenant(&mut state, &headers) {
         Ok(tenant) => Json(json!({
-            "name": crate::tenant_name(&tenant),
-            "team_id": format!("dbtid:{}", crate::tenant_id(&tenant)),
+            "name": crate::tenants::tenant_name(&tenant),
+            "team_id": format!("dbtid:{}", crate::tenants::tenant_id(&tenant)),
             "num_licensed_users": 100,
             "num_provisioned_users": 0
         }))

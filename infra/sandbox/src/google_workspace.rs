@@ -393,7 +393,7 @@ async fn customer(
     }
     Json(json!({
         "kind": "admin#directory#customer",
-        "id": format!("C{}", crate::tenant_id(&tenant)),
+        "id": format!("C{}", crate::tenants::tenant_id(&tenant)),
         "customerDomain": PRIMARY_DOMAIN,
         "language": "en"
     }))

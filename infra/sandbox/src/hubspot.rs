@@ -39,7 +39,7 @@ async fn account_details(AxState(state): AxState<Shared>, headers: HeaderMap) ->
     let portal = if tenant == crate::oauth_tenant("hubspot") {
         4242
     } else {
-        u64::from_str_radix(&crate::tenant_id(&tenant)[..8], 16).unwrap_or(0)
+        u64::from_str_radix(&crate::tenants::tenant_id(&tenant)[..8], 16).unwrap_or(0)
     };
     Json(json!({
         "portalId": portal,

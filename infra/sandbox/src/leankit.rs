@@ -151,7 +151,7 @@ async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
         "enabled": true,
         "deleted": false,
         // The account the token opens.
-        "organizationId": crate::tenant_id(&tenant),
+        "organizationId": crate::tenants::tenant_id(&tenant),
     }))
     .into_response()
 }

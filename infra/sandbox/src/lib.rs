@@ -47,6 +47,7 @@ mod okta;
 mod salesforce;
 mod sauce_labs;
 mod scim;
+mod tenants;
 mod trello;
 mod zoho;
 
@@ -61,6 +62,7 @@ pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
+pub use tenants::{tenant_id, tenant_name};
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
 pub use zoho::{BOOKS_ORG as ZOHO_BOOKS_ORG, DESK_ORG as ZOHO_DESK_ORG};
 
@@ -83,21 +85,6 @@ pub fn oauth_tenant(app: &str) -> String {
 /// page (`decide?…&tenant=other`): another workspace of the same vendor, with its own users.
 pub fn oauth_tenant_named(app: &str, other: &str) -> String {
     format!("{}#{other}", oauth_tenant(app))
-}
-
-/// The id a fake vendor gives the tenant a token opens: derived from the tenant's key, never
-/// the key itself (an API-key fake's tenant is keyed by its token).
-pub fn tenant_id(tenant: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(tenant.as_bytes())[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The name a fake vendor gives that tenant.
-pub fn tenant_name(tenant: &str) -> String {
-    format!("Sandbox tenant {}", tenant_id(tenant))
 }
 
 #[derive(Default)]

@@ -416,13 +416,16 @@ async fn organization(AxState(state): AxState<Shared>, headers: HeaderMap) -> Re
     let id = if tenant == crate::oauth_tenant("microsoft_365") {
         TENANT_ID.to_owned()
     } else {
-        format!("5a4d6b3c-0000-4000-8000-{:0>12}", crate::tenant_id(&tenant))
+        format!(
+            "5a4d6b3c-0000-4000-8000-{:0>12}",
+            crate::tenants::tenant_id(&tenant)
+        )
     };
     Json(json!({
         "@odata.context": format!("{GRAPH}/$metadata#organization"),
         "value": [{
             "id": id,
-            "displayName": crate::tenant_name(&tenant),
+            "displayName": crate::tenants::tenant_name(&tenant),
             "countryLetterCode": COUNTRY,
             "verifiedDomains": [{"name": DOMAIN, "isDefault": true, "isInitial": true, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}]
         }]

@@ -132,9 +132,9 @@ async fn slack_auth_test(AxState(state): AxState<Shared>, headers: HeaderMap) ->
         Ok(tenant) => Json(json!({
             "ok": true,
             "url": "https://sandbox-workspace.slack.com/",
-            "team": crate::tenant_name(&tenant),
+            "team": crate::tenants::tenant_name(&tenant),
             "user": "sandbox-admin",
-            "team_id": format!("T{}", crate::tenant_id(&tenant).to_uppercase()),
+            "team_id": format!("T{}", crate::tenants::tenant_id(&tenant).to_uppercase()),
             "user_id": "USANDBOX"
         }))
         .into_response(),
@@ -429,7 +429,7 @@ async fn slack_access(
                 "access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"],
                 "expires_in": tokens["expires_in"]
             },
-            "team": {"id": format!("T{}", crate::tenant_id(&opened).to_uppercase()), "name": crate::tenant_name(&opened)}
+            "team": {"id": format!("T{}", crate::tenants::tenant_id(&opened).to_uppercase()), "name": crate::tenants::tenant_name(&opened)}
         }))
         .into_response()
         }

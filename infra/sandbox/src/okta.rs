@@ -39,7 +39,7 @@ async fn org_metadata(AxState(state): AxState<Shared>, headers: HeaderMap) -> Re
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
     Json(json!({
-        "id": format!("00o{}", crate::tenant_id(&tenant)),
+        "id": format!("00o{}", crate::tenants::tenant_id(&tenant)),
         "pipeline": "idx",
         "_links": {"organization": {"href": ORG}}
     }))

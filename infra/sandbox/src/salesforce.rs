@@ -43,10 +43,10 @@ async fn query(
     let soql = q.get("q").map(String::as_str).unwrap_or_default();
     if soql == "SELECT Id, Name FROM Organization LIMIT 1" {
         // The org the token opens: 00D and a 15-character id.
-        let id = format!("00D{:0>12}", crate::tenant_id(&tenant));
+        let id = format!("00D{:0>12}", crate::tenants::tenant_id(&tenant));
         return Json(json!({
             "totalSize": 1, "done": true,
-            "records": [{"attributes": {"type": "Organization"}, "Id": id, "Name": crate::tenant_name(&tenant)}]
+            "records": [{"attributes": {"type": "Organization"}, "Id": id, "Name": crate::tenants::tenant_name(&tenant)}]
         }))
         .into_response();
     }

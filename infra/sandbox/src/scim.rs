@@ -268,7 +268,7 @@ async fn service_provider_config(AxState(state): AxState<Shared>, headers: Heade
         "sort": {"supported": false},
         "etag": {"supported": true},
         "authenticationSchemes": [{"type": "oauthbearertoken", "name": "Bearer token", "description": "A sandbox token"}],
-        CONFIG_EXTENSION: {"id": crate::tenant_id(&tenant), "name": crate::tenant_name(&tenant)}
+        CONFIG_EXTENSION: {"id": crate::tenants::tenant_id(&tenant), "name": crate::tenants::tenant_name(&tenant)}
     }))
     .into_response()
 }

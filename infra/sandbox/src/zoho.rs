@@ -651,8 +651,8 @@ async fn crm_org(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respons
         Err(r) => return *r,
     };
     Json(json!({"org": [{
-        "id": format!("4{:0>18}", u64::from_str_radix(&crate::tenant_id(&tenant), 16).unwrap_or(0)),
-        "company_name": crate::tenant_name(&tenant),
+        "id": format!("4{:0>18}", u64::from_str_radix(&crate::tenants::tenant_id(&tenant), 16).unwrap_or(0)),
+        "company_name": crate::tenants::tenant_name(&tenant),
         "domain_name": "sandbox",
         "primary_email": "admin@sandbox.test",
         "zgid": "90000001"

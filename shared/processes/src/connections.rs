@@ -10,28 +10,28 @@ use chrono::{DateTime, Duration, Utc};
 use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
-use prov_core::body::{Body, Boolish, Unparsed};
-use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
+use prov_core::body::{Body, Unparsed};
+use prov_core::catalog::{App, ConnectionType};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
     Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{accounts_prefix, company_partition, connection_key, oauth_state_key};
+use prov_core::keys::{connection_key, oauth_state_key};
 use prov_core::schedule::Scheduler;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
 use prov_core::secrets::{SecretStore, connection_secret_name};
-use prov_core::store::{Attempt, Cursor, Item, PageRequest, StoreError, retry_lost_writes};
+use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
+
+pub use crate::credentials::ApiKeyCredentials;
+pub use crate::tenancy::SWITCH_TENANT;
+use crate::tenancy::{bind, settle_binding};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{
-    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
-};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 
 /// How long an OAuth `state` may wait for the vendor's redirect.
 pub const STATE_TTL_MINUTES: i64 = 10;
@@ -235,251 +235,6 @@ fn new_connection(
     }
 }
 
-/// The body field confirming a connection may switch to another vendor tenant.
-pub const SWITCH_TENANT: &str = "switch_tenant";
-
-/// API-key connect: exactly the app's credential fields (`credential_fields` of
-/// `GET /v1/apps/{app}`), each required unless it says otherwise: a string, an https URL for
-/// `url` fields, one of the options for `choice` fields. A choice with a `confirmation`
-/// takes its confirming field, `true`, with any option but the first. Secret fields go to
-/// the secret store only.
-///
-/// The schema is built from the app directory: one alternative per API-key app (titled
-/// with its slug; the `sandbox_*` apps exist on the devserver only); the body is read
-/// against the app in the path.
-pub struct ApiKeyCredentials {
-    /// The fields that are not secret, kept with the connection.
-    pub tenant: Tenant,
-    /// The secret fields, for the vendor's check and the secret store only.
-    pub secrets: Secrets,
-    /// Whether the admin confirms a switch to another vendor tenant (`switch_tenant`).
-    pub switch_tenant: bool,
-}
-
-impl Body<&App> for ApiKeyCredentials {
-    fn parse(v: &mut Validator, root: &Obj<'_>, app: &App) -> Option<Self> {
-        let mut names: Vec<&str> = app
-            .credential_fields
-            .iter()
-            .flat_map(|f| [Some(f.name), f.confirmation.map(|c| c.field)])
-            .flatten()
-            .collect();
-        names.push(SWITCH_TENANT);
-        v.only(root, &names);
-        let switch_tenant = v.boolish(root, SWITCH_TENANT).unwrap_or(false);
-        let mut tenant = Tenant::new();
-        let mut secrets = Secrets::new();
-        for field in app.credential_fields {
-            let value = match field.kind {
-                FieldKind::Choice { options } => v.parsed(root, field.name, field.required, |raw| {
-                    if options.contains(&raw) {
-                        Ok(raw.to_owned())
-                    } else {
-                        Err(format!("must be one of {}.", options.join(", ")))
-                    }
-                }),
-                FieldKind::Url => v.parsed(root, field.name, field.required, |raw| {
-                    url::Url::parse(raw)
-                        .ok()
-                        .filter(|u| u.scheme() == "https" && u.host_str().is_some())
-                        .map(|_| raw.to_owned())
-                        .ok_or_else(|| "must be an https URL.".to_owned())
-                }),
-                FieldKind::Text => v.text(root, field.name, field.required, Text { max_chars: 4096 }),
-            };
-            // A choice that cannot be undone (any option but the default) is taken only with
-            // its confirmation.
-            if let (Some(confirmation), Some(chosen), FieldKind::Choice { options }) =
-                (field.confirmation, value.as_deref(), field.kind)
-                && options.first() != Some(&chosen)
-                && v.boolish(root, confirmation.field) != Some(true)
-            {
-                v.error(
-                    confirmation.field,
-                    format!(
-                        "{} Confirm it with `{}: true`.",
-                        confirmation.warning, confirmation.field
-                    ),
-                );
-            }
-            if let Some(value) = value {
-                if field.secret {
-                    secrets.insert(field.name.to_owned(), SecretString::from(value));
-                } else {
-                    tenant.insert(field.name.to_owned(), value);
-                }
-            }
-        }
-        Some(ApiKeyCredentials {
-            tenant,
-            secrets,
-            switch_tenant,
-        })
-    }
-}
-
-impl PartialSchema for ApiKeyCredentials {
-    fn schema() -> RefOr<Schema> {
-        Self::schema_for(&Catalog::new(&[]))
-    }
-}
-
-impl ToSchema for ApiKeyCredentials {}
-
-impl ApiKeyCredentials {
-    /// The schema for the apps of `catalog` (the OpenAPI document is built with it).
-    pub fn schema_for(catalog: &Catalog) -> RefOr<Schema> {
-        let mut any_of = AnyOfBuilder::new().description(Some(
-            "The credential fields of the app in the path, and no others; `switch_tenant: true` confirms connecting another vendor tenant than the one connected.",
-        ));
-        for app in catalog
-            .directory()
-            .filter(|a| a.connection_type == ConnectionType::ApiKey)
-        {
-            let mut fields = ObjectBuilder::new()
-                .title(Some(app.slug))
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            for field in app.credential_fields {
-                let value = ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some(field.label));
-                let value = match field.kind {
-                    FieldKind::Text => value.min_length(Some(1)).max_length(Some(4096)),
-                    FieldKind::Url => value
-                        .format(Some(SchemaFormat::Custom("uri".into())))
-                        .pattern(Some("^https://")),
-                    FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
-                };
-                fields = fields.property(field.name, value);
-                if field.required {
-                    fields = fields.required(field.name);
-                }
-                if let Some(confirmation) = field.confirmation {
-                    fields = fields.property(confirmation.field, Boolish::schema());
-                }
-            }
-            let switch = ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
-                "Confirms a switch to another vendor tenant (the former one's accounts are then no longer managed here).",
-            ));
-            fields = fields.property(SWITCH_TENANT, switch);
-            any_of = any_of.item(fields);
-        }
-        any_of.into()
-    }
-}
-
-/// How new credentials relate to the tenant a connection had.
-enum Binding {
-    /// No tenant was recorded (a first connection, or one made before tenants were).
-    First,
-    Same,
-    /// Another tenant, confirmed: the connection leaves `former`.
-    Switch {
-        former: VendorTenant,
-    },
-}
-
-/// Binds new credentials reaching `reached` to the connection that had `recorded`: the same
-/// tenant replaces the credentials; another is refused unless the admin confirms the switch.
-fn bind(app: &App, recorded: Option<VendorTenant>, reached: &VendorTenant, switch: bool) -> Result<Binding> {
-    match recorded {
-        None => Ok(Binding::First),
-        Some(old) if old.id == reached.id => Ok(Binding::Same),
-        Some(old) if switch => Ok(Binding::Switch { former: old }),
-        Some(old) => Err(Error::invalid(SWITCH_TENANT, switch_refusal(app, &old, reached))),
-    }
-}
-
-/// Why credentials of another tenant were refused, naming both tenants.
-fn switch_refusal(app: &App, old: &VendorTenant, new: &VendorTenant) -> String {
-    format!(
-        "{name} is connected to the {kind} {old}, and these credentials reach another one, {new}. Nothing was changed. To switch {name} to {new}, connect again with `switch_tenant: true`: the accounts of {old} will then show as belonging to a tenant no longer connected, are never changed from here, and must be removed in {old} directly.",
-        name = app.name,
-        kind = app.tenant,
-    )
-}
-
-/// Accounts recorded before their connection knew its tenant were seen in the tenant the
-/// connection is leaving: they keep it, so they show (and are refused) as that tenant's. The
-/// records are read as plain JSON here (their type lives with the accounts, which depend on
-/// this module); only their `tenant` is written.
-async fn keep_with_former_tenant(
-    apps: &Apps,
-    company_id: &str,
-    slug: &str,
-    former: &VendorTenant,
-) -> Result<()> {
-    let store = &apps.services.store;
-    let (pk, prefix) = (company_partition(company_id), accounts_prefix(slug));
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = store
-            .query(&pk, &prefix, PageRequest::first(100).after(cursor))
-            .await?;
-        for item in &page.items {
-            let key = &item.key;
-            let written = retry_lost_writes(3, move || async move {
-                let Some(current) = store.get(key).await? else {
-                    return Ok::<_, Error>(Attempt::Done(()));
-                };
-                let mut record: Map<String, Value> = current.record()?;
-                if record.get("tenant").is_some_and(|t| !t.is_null()) {
-                    return Ok(Attempt::Done(()));
-                }
-                record.insert("tenant".into(), json!(former));
-                let next = Item::from_record(key.clone(), &record)?;
-                Ok(Attempt::of(
-                    store.replace(next, current.version).await.map(|_| ()),
-                )?)
-            })
-            .await?;
-            if written.is_none() {
-                return Err(Error::refused(
-                    "connection",
-                    Category::Conflict,
-                    "The app's accounts kept changing; retry.",
-                ));
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
-    }
-}
-
-/// Records a binding: a switch leaves the former tenant its accounts and is audited.
-async fn settle_binding(
-    apps: &Apps,
-    actor: ActorRef,
-    request_id: &str,
-    company_id: &str,
-    slug: &str,
-    binding: &Binding,
-    reached: &VendorTenant,
-) -> Result<()> {
-    let Binding::Switch { former } = binding else {
-        return Ok(());
-    };
-    keep_with_former_tenant(apps, company_id, slug, former).await?;
-    audit::record(
-        &apps.services,
-        audit::Record {
-            company_id,
-            actor,
-            request_id,
-            action: "connection.tenant_switched",
-            target: Target::new("app", slug),
-            result: Outcome::Succeeded,
-            detail: Some(format!(
-                "from {former} to {reached}; the accounts of {former} are no longer managed here"
-            )),
-        },
-    )
-    .await;
-    Ok(())
-}
-
 /// Connects an API-key app: the credentials are checked with one real call to the vendor
 /// before anything is saved; refused credentials store nothing.
 pub async fn connect_api_key(
@@ -518,7 +273,7 @@ pub async fn connect_api_key(
     let now = apps.services.clock.now();
     let by = ActorRef::from(&actor.principal);
     settle_binding(
-        apps,
+        &apps.services,
         by.clone(),
         &actor.request_id,
         company_id,
@@ -962,7 +717,7 @@ pub async fn finish_oauth(
         }
     };
     settle_binding(
-        apps,
+        &apps.services,
         pending.started_by.clone(),
         request_id,
         &pending.company_id,
