@@ -20,10 +20,11 @@ use prov_core::audit::Actor;
 use prov_core::auth::Principal;
 use prov_core::body::Unparsed;
 use prov_core::clock::Clock;
+use prov_core::companies::{CompanyChange, list_companies};
 use prov_core::company::Plan;
 use prov_core::listing::ListQuery;
 use prov_core::mail::MailQueue;
-use prov_core::provisioning::{self, CompanyChange, list_companies};
+use prov_core::provisioning;
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
 use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
@@ -223,7 +224,7 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
             .last()
             .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
         let plus = CompanyChange { plan: Plan::Plus };
-        provisioning::update_company(svc, &actor, &company.id, &plus).await?;
+        prov_core::companies::update_company(svc, &actor, &company.id, &plus).await?;
         let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
         for (first, last, email) in [
             ("Ada", "Lovelace", "ada@demo.example"),
