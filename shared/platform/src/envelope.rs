@@ -156,7 +156,10 @@ impl EnvelopeSecretStore {
             Err(e) => return Err(store_error(e)),
         };
         legacy.delete(name).await?;
-        tracing::info!(secret_name = name, "credentials moved from the legacy secret store");
+        tracing::info!(
+            secret_name = name,
+            "credentials moved from the legacy secret store"
+        );
         Ok(Some(value))
     }
 }
@@ -169,13 +172,19 @@ impl SecretStore for EnvelopeSecretStore {
         let item = Self::sealed(&ring, key.clone(), name, value)?;
         let created = retry_lost_writes(WRITE_ATTEMPTS, || async {
             let written = match self.store.get(&key).await.map_err(store_error)? {
-                Some(stored) => self.store.replace(item.clone(), stored.version).await.map(|_| false),
+                Some(stored) => self
+                    .store
+                    .replace(item.clone(), stored.version)
+                    .await
+                    .map(|_| false),
                 None => self.store.create(item.clone()).await.map(|_| true),
             };
             Attempt::of(written).map_err(store_error)
         })
         .await?
-        .ok_or_else(|| SecretError::Unavailable(format!("the credentials of {name} kept changing; try again")))?;
+        .ok_or_else(|| {
+            SecretError::Unavailable(format!("the credentials of {name} kept changing; try again"))
+        })?;
         // A connection's first credentials here: an older legacy secret must not outlive them.
         if created && let Some(legacy) = &self.legacy {
             legacy.delete(name).await?;
@@ -213,7 +222,13 @@ mod tests {
     fn only_connection_secret_names_have_an_item() {
         let key = item_key(&prov_core::secrets::connection_secret_name("com_1", "slack")).unwrap();
         assert_eq!(key, credentials_key("com_1", "slack"));
-        for bad in ["a", "connections/com_1", "connections/com_1/slack/x", "other/com_1/slack", "connections//slack"] {
+        for bad in [
+            "a",
+            "connections/com_1",
+            "connections/com_1/slack/x",
+            "other/com_1/slack",
+            "connections//slack",
+        ] {
             assert!(matches!(item_key(bad), Err(SecretError::InvalidName(_))), "{bad}");
         }
     }

@@ -37,7 +37,10 @@ pub struct Keyring {
 
 /// Key ids, as they appear in ciphertexts (no `.`, the format's separator).
 fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 fn invalid(why: String) -> SecretError {
@@ -76,7 +79,13 @@ impl Keyring {
     pub fn parse(json: &SecretString) -> Result<Self, SecretError> {
         let mut entries: BTreeMap<String, SecretString> = serde_json::from_str(json.expose_secret())
             // Only the position: serde's messages may quote the (secret) input.
-            .map_err(|e| invalid(format!("not a JSON object of strings (line {}, column {})", e.line(), e.column())))?;
+            .map_err(|e| {
+                invalid(format!(
+                    "not a JSON object of strings (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
         let current = entries
             .remove("current")
             .ok_or_else(|| invalid("it has no `current` key id".into()))?
@@ -85,15 +94,21 @@ impl Keyring {
         let mut keys = BTreeMap::new();
         for (id, material) in entries {
             if !valid_id(&id) {
-                return Err(invalid(format!("`{id}` is not a key id (letters, digits, `_`, `-`)")));
+                return Err(invalid(format!(
+                    "`{id}` is not a key id (letters, digits, `_`, `-`)"
+                )));
             }
             if material.expose_secret().len() < MIN_MATERIAL {
-                return Err(invalid(format!("key `{id}` is shorter than {MIN_MATERIAL} characters")));
+                return Err(invalid(format!(
+                    "key `{id}` is shorter than {MIN_MATERIAL} characters"
+                )));
             }
             keys.insert(id, derive(material.expose_secret())?);
         }
         if !keys.contains_key(&current) {
-            return Err(invalid(format!("`current` names `{current}`, which it does not hold")));
+            return Err(invalid(format!(
+                "`current` names `{current}`, which it does not hold"
+            )));
         }
         Ok(Self { current, keys })
     }
@@ -108,12 +123,17 @@ impl Keyring {
             .map_err(|_| SecretError::Unavailable("credentials cannot be encrypted".into()))?;
         let mut out = nonce.as_ref().to_vec();
         out.append(&mut sealed);
-        Ok(format!("{FORMAT}.{}.{}", self.current, URL_SAFE_NO_PAD.encode(out)))
+        Ok(format!(
+            "{FORMAT}.{}.{}",
+            self.current,
+            URL_SAFE_NO_PAD.encode(out)
+        ))
     }
 
     /// Decrypts a ciphertext of `seal` made for `name`.
     pub(crate) fn open(&self, name: &str, ciphertext: &str) -> Result<Opened, SecretError> {
-        let unreadable = || SecretError::Unavailable(format!("the stored credentials of {name} do not decrypt"));
+        let unreadable =
+            || SecretError::Unavailable(format!("the stored credentials of {name} do not decrypt"));
         let mut parts = ciphertext.splitn(3, '.');
         let (Some(FORMAT), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(unreadable());
@@ -222,7 +242,9 @@ impl KeyFile {
                 _ => {}
             }
         }
-        Ok(Self { path: path.to_owned() })
+        Ok(Self {
+            path: path.to_owned(),
+        })
     }
 }
 
@@ -243,7 +265,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[async_trait]
 impl KeyringSource for KeyFile {
     async fn load(&self) -> Result<Keyring, SecretError> {
-        let io = |e: std::io::Error| SecretError::Unavailable(format!("key file {}: {e}", self.path.display()));
+        let io =
+            |e: std::io::Error| SecretError::Unavailable(format!("key file {}: {e}", self.path.display()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -256,7 +279,9 @@ impl KeyringSource for KeyFile {
                 )));
             }
         }
-        Keyring::parse(&SecretString::from(std::fs::read_to_string(&self.path).map_err(io)?))
+        Keyring::parse(&SecretString::from(
+            std::fs::read_to_string(&self.path).map_err(io)?,
+        ))
     }
 }
 
@@ -298,8 +323,19 @@ mod tests {
         let mut tampered = sealed.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(ring.open("connections/c1/okta", std::str::from_utf8(&tampered).unwrap()).is_err());
-        for garbage in ["", "v1", "v1.k1", "v1.k1.", "v1.k1.!!", "v2.k1.AAAA", "v1.k1.AAAA"] {
+        assert!(
+            ring.open("connections/c1/okta", std::str::from_utf8(&tampered).unwrap())
+                .is_err()
+        );
+        for garbage in [
+            "",
+            "v1",
+            "v1.k1",
+            "v1.k1.",
+            "v1.k1.!!",
+            "v2.k1.AAAA",
+            "v1.k1.AAAA",
+        ] {
             assert!(ring.open("connections/c1/okta", garbage).is_err(), "{garbage}");
         }
     }
@@ -322,14 +358,26 @@ mod tests {
     fn refuses_a_bad_keyring_without_quoting_its_material() {
         for (json, says) in [
             ("not json", "line 1"),
-            (r#"{"k1":"material-one-0123456789abcdefghijklmnop"}"#, "no `current`"),
-            (r#"{"current":"k9","k1":"material-one-0123456789abcdefghijklmnop"}"#, "`k9`"),
+            (
+                r#"{"k1":"material-one-0123456789abcdefghijklmnop"}"#,
+                "no `current`",
+            ),
+            (
+                r#"{"current":"k9","k1":"material-one-0123456789abcdefghijklmnop"}"#,
+                "`k9`",
+            ),
             (r#"{"current":"k1","k1":"short-material"}"#, "shorter than 32"),
-            (r#"{"current":"k.1","k.1":"material-one-0123456789abcdefghijklmnop"}"#, "not a key id"),
+            (
+                r#"{"current":"k.1","k.1":"material-one-0123456789abcdefghijklmnop"}"#,
+                "not a key id",
+            ),
         ] {
             let refused = ring(json).unwrap_err().to_string();
             assert!(refused.contains(says), "{json}: {refused}");
-            assert!(!refused.contains("material-one") && !refused.contains("short-material"), "{refused}");
+            assert!(
+                !refused.contains("material-one") && !refused.contains("short-material"),
+                "{refused}"
+            );
         }
         let ok = ring(&format!(r#"{{"current":"k1","k1":"{K1}"}}"#)).unwrap();
         assert!(!format!("{ok:?}").contains("material"));
