@@ -701,7 +701,7 @@ async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, field
     co
 }
 
-async fn oauth_connected(
+pub(crate) async fn oauth_connected(
     w: &Walk,
     owner: &str,
     app: &str,

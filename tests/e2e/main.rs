@@ -3,6 +3,7 @@
 mod access;
 mod console;
 mod console_browser;
+mod credentials;
 mod dismissal;
 mod dynamodb;
 mod faults;
