@@ -17,8 +17,8 @@ pub struct Price {
     pub usd: f64,
     pub per: f64,
     pub unit: &'static str,
-    /// Since when this price applies (as published on the source page).
-    pub since: &'static str,
+    /// When the price was read from its source.
+    pub as_of: &'static str,
     pub source: &'static str,
 }
 
@@ -29,17 +29,18 @@ impl Price {
 }
 
 /// List prices in us-east-1, without free tiers (they would flatter a large deployment) and
-/// without volume tiers (the first tier is the dearest). Prices as published on the sources
-/// below, checked 2025-07.
+/// without volume tiers (the first tier is the dearest), as published on the sources below.
 pub mod price {
     use super::Price;
+
+    const AS_OF: &str = "2025-07";
 
     pub const LAMBDA_GB_SECOND: Price = Price {
         what: "Lambda duration, arm64",
         usd: 0.000_013_333_4,
         per: 1.0,
         unit: "GB-second",
-        since: "2021-09-29",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/lambda/pricing/",
     };
     pub const LAMBDA_REQUEST: Price = Price {
@@ -47,7 +48,7 @@ pub mod price {
         usd: 0.20,
         per: 1e6,
         unit: "requests",
-        since: "2014-11-13",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/lambda/pricing/",
     };
     pub const HTTP_API_REQUEST: Price = Price {
@@ -55,23 +56,23 @@ pub mod price {
         usd: 1.00,
         per: 1e6,
         unit: "requests",
-        since: "2020-03-12",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/api-gateway/pricing/",
     };
     pub const DYNAMODB_WRITE: Price = Price {
-        what: "DynamoDB on-demand writes",
+        what: "DynamoDB on-demand writes (since the cut of 2024-11-01)",
         usd: 0.625,
         per: 1e6,
         unit: "write request units (1 KB; transactional: 2)",
-        since: "2024-11-01",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     };
     pub const DYNAMODB_READ: Price = Price {
-        what: "DynamoDB on-demand reads",
+        what: "DynamoDB on-demand reads (since the cut of 2024-11-01)",
         usd: 0.125,
         per: 1e6,
         unit: "read request units (4 KB strongly consistent; eventually: ½)",
-        since: "2024-11-01",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     };
     pub const DYNAMODB_STORAGE: Price = Price {
@@ -79,7 +80,7 @@ pub mod price {
         usd: 0.25,
         per: 1.0,
         unit: "GB-month",
-        since: "2018-11-28",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     };
     pub const DYNAMODB_PITR: Price = Price {
@@ -87,7 +88,7 @@ pub mod price {
         usd: 0.20,
         per: 1.0,
         unit: "GB-month",
-        since: "2018-03-26",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     };
     pub const SECRET: Price = Price {
@@ -95,7 +96,7 @@ pub mod price {
         usd: 0.40,
         per: 1.0,
         unit: "secret-month",
-        since: "2018-04-04",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/secrets-manager/pricing/",
     };
     pub const SECRETS_CALL: Price = Price {
@@ -103,7 +104,7 @@ pub mod price {
         usd: 0.05,
         per: 1e4,
         unit: "calls",
-        since: "2018-04-04",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/secrets-manager/pricing/",
     };
     pub const SCHEDULER_INVOCATION: Price = Price {
@@ -111,7 +112,7 @@ pub mod price {
         usd: 1.00,
         per: 1e6,
         unit: "invocations",
-        since: "2022-11-10",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/eventbridge/pricing/",
     };
     pub const SES_EMAIL: Price = Price {
@@ -119,7 +120,7 @@ pub mod price {
         usd: 0.10,
         per: 1e3,
         unit: "emails",
-        since: "2011-01-25",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/ses/pricing/",
     };
     pub const SQS_REQUEST: Price = Price {
@@ -127,7 +128,7 @@ pub mod price {
         usd: 0.40,
         per: 1e6,
         unit: "requests",
-        since: "2016-12-15",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/sqs/pricing/",
     };
     pub const LOG_INGESTION: Price = Price {
@@ -135,7 +136,7 @@ pub mod price {
         usd: 0.50,
         per: 1.0,
         unit: "GB",
-        since: "2014-07-10",
+        as_of: AS_OF,
         source: "https://aws.amazon.com/cloudwatch/pricing/",
     };
 

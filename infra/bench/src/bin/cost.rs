@@ -209,7 +209,7 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
          every item stored at the end, by kind), the cold-start table (section 1) and `template.yaml` \
          ({memory:.0} MB per function). List prices, us-east-1, no free tier or volume discount applied:\n"
     );
-    out.push_str("| price | US$ | per | in effect since | source |\n|---|---|---|---|---|\n");
+    out.push_str("| price | US$ | per | as of | source |\n|---|---|---|---|---|\n");
     for p in price::ALL {
         let _ = writeln!(
             out,
@@ -218,7 +218,7 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
             p.usd,
             count(p.per),
             p.unit,
-            p.since,
+            p.as_of,
             p.source
         );
     }
