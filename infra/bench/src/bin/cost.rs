@@ -226,7 +226,8 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
         out,
         "\nNot measurable here, so stated: a function is billed for the time it waits, which is \
          mostly on AWS and vendors, so billed duration = the function's measured init and first \
-         invocation (every invocation counted as a cold start) + {:.0} ms per DynamoDB call, {:.0} ms \
+         invocation (section 1, x86_64 here for arm64 there; every invocation counted as a cold \
+         start) + {:.0} ms per DynamoDB call, {:.0} ms \
          per Secrets Manager call, {:.0} ms per SES or Scheduler call, {:.0} ms per vendor call; \
          {:.0} bytes of logs per invocation. DynamoDB units follow its rules: reads by 4 KB (strongly \
          consistent; index queries half), writes by 1 KB, transactions twice, an item with index keys \
