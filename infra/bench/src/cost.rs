@@ -424,12 +424,13 @@ impl Cost {
 /// Which function serves a measured operation, and whether it comes through the HTTP API
 /// (else a schedule invokes it). Every measured operation must be named here.
 pub fn function_of(operation: &str) -> Result<(&'static str, bool), String> {
-    const ROUTES: [(&str, &str, bool); 7] = [
+    const ROUTES: [(&str, &str, bool); 8] = [
         ("provision a company", "provision", true),
         ("claim the company", "provision", true),
         ("set the plan", "provision", true),
         ("connect ", "connect", true),
         ("start an OAuth connection", "connect", true),
+        ("open the OAuth start link", "connect", true),
         ("finish an OAuth connection", "connect", true),
         ("the s", "dismissal-cleanup", false),
     ];

@@ -255,7 +255,10 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
     }
     let provision = both(book.get("provision a company")?, book.get("claim the company")?);
     let oauth = both(
-        book.get("start an OAuth connection")?,
+        &both(
+            book.get("start an OAuth connection")?,
+            book.get("open the OAuth start link (browser)")?,
+        ),
         book.get("finish an OAuth connection (callback)")?,
     );
     let dismissal_10 = both(
