@@ -5,6 +5,7 @@ mod admins;
 mod after_removal;
 mod console;
 mod console_browser;
+mod credentials;
 mod dismissal;
 mod dynamodb;
 mod faults;

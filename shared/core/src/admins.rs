@@ -9,12 +9,14 @@ use utoipa::ToSchema;
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
 use crate::body::Body;
+use crate::claims::{ADMIN_EMAIL_OP, admin_with_claim};
+use crate::company::EmailOwner;
 use crate::company::{Permission, Role, User};
 use crate::error::{Category, Error, Result};
 use crate::keys::{USERS, company_partition, email_owner_key, user_key};
 use crate::listing::{ListQuery, Listing};
-use crate::mail::{Email, MailQueue};
-use crate::provisioning::{ADMIN_EMAIL_OP, EmailOwner, admin_with_claim, email_taken, send_queued};
+use crate::mail::{Email, MailQueue, send_queued};
+use crate::provisioning::email_taken;
 use crate::secret::new_id;
 use crate::services::Services;
 use crate::store::{Item, StoreError, WriteOp};
@@ -223,7 +225,7 @@ pub async fn invite(
         can_manage_apps.then(|| "with manage_apps".to_owned()),
     )
     .await;
-    send_queued(svc, &mail).await;
+    send_queued(svc.store.as_ref(), svc.mailer.as_ref(), &mail).await;
     Ok(AdminView::from(&user))
 }
 
@@ -311,7 +313,7 @@ pub async fn set_permissions(
                     Some(change.to_owned()),
                 )
                 .await;
-                send_queued(svc, &mail).await;
+                send_queued(svc.store.as_ref(), svc.mailer.as_ref(), &mail).await;
                 return shown(svc, &user).await;
             }
             Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
@@ -394,7 +396,7 @@ pub async fn remove(svc: &Services, actor: &Actor, access: &Access, admin_id: &s
                     Some(format!("{} token(s) revoked", user.tokens.len())),
                 )
                 .await;
-                send_queued(svc, &mail).await;
+                send_queued(svc.store.as_ref(), svc.mailer.as_ref(), &mail).await;
                 return Ok(());
             }
             Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))

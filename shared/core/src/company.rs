@@ -91,3 +91,20 @@ pub fn may_see(principal: &Principal, company: &Company) -> bool {
         Principal::Admin { company_id, .. } => *company_id == company.id,
     }
 }
+
+/// A company as stored: listed in its partner's index in the order companies were made.
+pub(crate) fn company_item(company: &Company) -> crate::error::Result<crate::store::Item> {
+    Ok(
+        crate::store::Item::from_record(crate::keys::company_key(&company.id), company)?.with_index(
+            crate::keys::partner_companies_index(&company.partner_id),
+            format!("{}#{}", company.created_at.to_rfc3339(), company.id),
+        ),
+    )
+}
+
+/// Owner of an email address; its key makes emails unique across the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct EmailOwner {
+    pub(crate) company_id: String,
+    pub(crate) user_id: String,
+}

@@ -15,6 +15,7 @@
 //! | team member | `COMPANY#<company>` | `TM#<team member>` | |
 //! | team member's email lock | `COMPANY#<company>` | `TMEMAIL#<email key>` | |
 //! | connection | `COMPANY#<company>` | `CONNECTION#<app>` | |
+//! | connection's credentials (encrypted) | `COMPANY#<company>` | `CREDENTIALS#<app>` | |
 //! | app account | `COMPANY#<company>` | `ACCT#<app>#<account>` | |
 //! | account link (one per person per app) | `COMPANY#<company>` | `TMACCT#<team member>#<app>` | |
 //! | creation in flight | `COMPANY#<company>` | `INTENT#<app>#<team member>` | |
@@ -114,6 +115,11 @@ pub fn connection_key(company_id: &str, app: &str) -> Key {
     Key::new(company_partition(company_id), format!("CONNECTION#{app}"))
 }
 
+/// A connection's credentials, encrypted (the envelope secret store's item).
+pub fn credentials_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("CREDENTIALS#{app}"))
+}
+
 pub fn account_key(company_id: &str, app: &str, id: &str) -> Key {
     Key::new(company_partition(company_id), format!("ACCT#{app}#{id}"))
 }
@@ -207,6 +213,7 @@ mod tests {
             team_member_key("c1", "u").sk,
             team_email_key("c1", "a@b.c").sk,
             connection_key("c1", "u").sk,
+            credentials_key("c1", "u").sk,
             account_key("c1", "u", "u").sk,
             link_key("c1", "u", "u").sk,
             intent_key("c1", "u", "u").sk,
@@ -222,6 +229,7 @@ mod tests {
         for key in [
             user_key("c1", "u"),
             account_key("c1", "a", "x"),
+            credentials_key("c1", "a"),
             dismissal_key("c1", "t"),
         ] {
             assert_eq!(key.pk, company.pk);
