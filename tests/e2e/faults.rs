@@ -744,11 +744,18 @@ async fn switchable_vendor(broken: &'static str) -> (String, Arc<std::sync::atom
     let base = format!("http://{}", listener.local_addr().unwrap());
     let broke = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = broke.clone();
-    let app = axum::Router::new().fallback(move || {
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
         let flag = flag.clone();
         async move {
             if flag.load(Ordering::SeqCst) {
                 ([("content-type", "text/html")], broken).into_response()
+            } else if uri.path().ends_with("/ServiceProviderConfig") {
+                // The sandbox SCIM app names the tenant a token opens here.
+                axum::Json(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                    prov_connectors::sandbox::SANDBOX_CONFIG_EXTENSION: {"id": "t1", "name": "Tenant one"}
+                }))
+                .into_response()
             } else {
                 axum::Json(json!({
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],

@@ -200,7 +200,7 @@ async fn matching_by_hand_do_not_match_unmatch_and_rematch() {
         .clone();
     assert_eq!(
         summary,
-        json!({"present": 3, "matched": 2, "unmatched": 0, "do_not_match": 1, "invite_sent": 0, "seats": 2}),
+        json!({"present": 3, "matched": 2, "unmatched": 0, "do_not_match": 1, "invite_sent": 0, "seats": 2, "tenant_not_connected": 0}),
         "the bot is not a seat"
     );
 
@@ -893,9 +893,14 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         .send("GET", &co.path("/apps/slack/connection"), Some(&co.admin), None)
         .await
         .json();
+    // The workspace the token answer names, and the same one `auth.test` names (the tenant
+    // the connection is bound to).
+    let tenant = prov_sandbox::oauth_tenant("slack");
+    let team_id = format!("T{}", prov_sandbox::tenant_id(&tenant).to_uppercase());
+    let team_name = prov_sandbox::tenant_name(&tenant);
     assert_eq!(
         status["tenant"],
-        json!({"team_id": "TSANDBOX", "team_name": "Sandbox workspace"})
+        json!({"team_id": team_id, "team_name": team_name, "tenant_id": team_id, "tenant_name": team_name})
     );
     w.local.sandbox.seed_user(
         &prov_sandbox::oauth_tenant("slack"),

@@ -15,4 +15,5 @@ mod openapi;
 mod round_trips;
 mod support;
 mod template;
+mod tenancy;
 mod truth;

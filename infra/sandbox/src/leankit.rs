@@ -150,6 +150,8 @@ async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
         "administrator": !tenant.starts_with(MEMBER_PREFIX),
         "enabled": true,
         "deleted": false,
+        // The account the token opens.
+        "organizationId": crate::tenants::tenant_id(&tenant),
     }))
     .into_response()
 }

@@ -47,6 +47,7 @@ mod okta;
 mod salesforce;
 mod sauce_labs;
 mod scim;
+mod tenants;
 mod trello;
 mod zoho;
 
@@ -61,6 +62,7 @@ pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
+pub use tenants::{tenant_id, tenant_name};
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
 pub use zoho::{BOOKS_ORG as ZOHO_BOOKS_ORG, DESK_ORG as ZOHO_DESK_ORG};
 
@@ -77,6 +79,12 @@ pub const OAUTH_TENANT: &str = "oauth";
 /// as each real vendor does.
 pub fn oauth_tenant(app: &str) -> String {
     format!("oauth:{app}")
+}
+
+/// The tenant a fake OAuth vendor's tokens open when the admin picked `other` on its consent
+/// page (`decide?…&tenant=other`): another workspace of the same vendor, with its own users.
+pub fn oauth_tenant_named(app: &str, other: &str) -> String {
+    format!("{}#{other}", oauth_tenant(app))
 }
 
 #[derive(Default)]
@@ -258,7 +266,7 @@ impl Sandbox {
         self.state.lock().expect("sandbox lock").oauth.refreshes
     }
 
-    /// The SCIM tenant an access token opens, if it is valid.
+    /// The tenant an access token opens, if it is valid.
     pub(crate) fn tenant_of(state: &State, token: &str) -> Option<String> {
         if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
             return Some(token.to_owned());

@@ -28,7 +28,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check};
 use crate::spec::{PRODUCTION, Tenant};
@@ -55,8 +56,8 @@ pub struct DocuSignConnector {
     userinfo: Url,
     /// The account the connection names, if any (else the user's default account).
     account_id: Option<String>,
-    /// `https://{host}/restapi/v2.1/accounts/{accountId}`, found once.
-    api: OnceCell<Url>,
+    /// `https://{host}/restapi/v2.1/accounts/{accountId}` and the account, found once.
+    api: OnceCell<(Url, VendorTenant)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +121,7 @@ struct UserInfo {
 #[derive(Debug, Deserialize)]
 struct UserInfoAccount {
     account_id: String,
+    account_name: Option<String>,
     #[serde(default)]
     is_default: Value,
     base_uri: Option<String>,
@@ -287,6 +289,12 @@ impl DocuSignConnector {
 
     /// The account's API base, from `/oauth/userinfo` (asked once per connector).
     async fn api(&self) -> Result<&Url, ConnectorError> {
+        self.account().await.map(|(url, _)| url)
+    }
+
+    /// The account's API base and the account itself (its id and `account_name` as
+    /// `/oauth/userinfo` lists them, https://developers.docusign.com/platform/auth/reference/user-info/).
+    async fn account(&self) -> Result<&(Url, VendorTenant), ConnectorError> {
         self.api
             .get_or_try_init(|| async {
                 let response = self
@@ -320,7 +328,15 @@ impl DocuSignConnector {
                 let base_uri = chosen.base_uri.as_deref().ok_or_else(|| {
                     ConnectorError::Invalid("DocuSign named no API host for the account".into())
                 })?;
-                account_api(base_uri, &chosen.account_id)
+                let tenant = VendorTenant {
+                    id: chosen.account_id.clone(),
+                    name: chosen
+                        .account_name
+                        .clone()
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| chosen.account_id.clone()),
+                };
+                Ok((account_api(base_uri, &chosen.account_id)?, tenant))
             })
             .await
     }
@@ -350,10 +366,10 @@ impl DocuSignConnector {
     }
 
     /// The user is gone or closed after a close DocuSign did not confirm; else `error`.
-    async fn confirm_closed(&self, id: &str, error: ConnectorError) -> Result<(), ConnectorError> {
+    async fn confirm_closed(&self, id: &str, error: ConnectorError) -> Result<Verified, ConnectorError> {
         match self.get(id).await? {
-            None => Ok(()),
-            Some(user) if user.status == AccountStatus::Deleted => Ok(()),
+            None => Ok(Verified::ReadBack),
+            Some(user) if user.status == AccountStatus::Deleted => Ok(Verified::ReadBack),
             Some(_) => Err(error),
         }
     }
@@ -422,6 +438,10 @@ impl Connector for DocuSignConnector {
         let mut url = self.users_url(None).await?;
         url.query_pairs_mut().append_pair("count", "1");
         self.read_list(url).await.map(|_| ())
+    }
+
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        self.account().await.map(|(_, tenant)| tenant.clone())
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -499,7 +519,7 @@ impl Connector for DocuSignConnector {
     }
 
     /// Closes the membership; a user already closed or unknown is done.
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let url = self.users_url(None).await?;
         let request = VendorRequest::new(Method::DELETE, url).json(json!({"users": [{"userId": id}]}));
         let response = self.session.send(request).await?;
@@ -512,15 +532,17 @@ impl Connector for DocuSignConnector {
                     .filter(|u| u.user_id.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(id)))
                     .find_map(|u| u.error_details.as_ref());
                 match failed {
-                    None => Ok(()),
+                    None => Ok(Verified::VendorAnswer),
                     Some(details) => {
                         let error = details_error(s, details, "DocuSign did not close the user".into());
                         self.confirm_closed(id, error).await
                     }
                 }
             }
-            StatusCode::NOT_FOUND => Ok(()),
-            StatusCode::BAD_REQUEST => self.confirm_closed(id, docusign_error(&response)).await,
+            // The account's `users` collection, not the user's own resource: read the user.
+            StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => {
+                self.confirm_closed(id, docusign_error(&response)).await
+            }
             _ => Err(docusign_error(&response)),
         }
     }
@@ -535,6 +557,7 @@ pub const APP: App = App {
         "A created user gets DocuSign's activation email and shows as Invite Sent until they activate their account.",
         "Developer (demo) accounts can be connected: start the connection with `environment: demo` (account-d.docusign.com).",
     ],
+    tenant: "DocuSign account",
     ..catalog::app(
         "docusign",
         "DocuSign",

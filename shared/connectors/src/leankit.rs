@@ -34,6 +34,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, Created, NewAccount, VendorAccount,
     create_once_with_password, random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::AppSpec;
 use crate::spec::Tenant;
 use crate::spec::api_token_bearer;
@@ -116,6 +117,18 @@ struct User {
     deleted: bool,
     #[serde(default)]
     administrator: bool,
+    /// The LeanKit account (organization) the user belongs to.
+    #[serde(default, deserialize_with = "optional_id")]
+    organization_id: Option<String>,
+}
+
+/// An optional id, as a string or a number.
+fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(deserializer)? {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 impl User {
@@ -282,6 +295,25 @@ impl LeanKitConnector {
         }
     }
 
+    /// The token's own user, who must be an account administrator.
+    async fn me(&self) -> Result<User, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.url("user/me")?))
+            .await?;
+        if !response.status.is_success() {
+            return Err(leankit_error(&response));
+        }
+        let me: User = response.json()?;
+        if me.administrator {
+            Ok(me)
+        } else {
+            Err(ConnectorError::Unauthorized(
+                "the API token's LeanKit user is not an account administrator; only an account administrator can manage users".into(),
+            ))
+        }
+    }
+
     /// Sets `enabled` and answers the user as LeanKit returns them.
     async fn set_enabled(&self, id: &str, enabled: bool) -> Result<VendorAccount, ConnectorError> {
         let response = self
@@ -346,21 +378,20 @@ impl Connector for LeanKitConnector {
 
     /// `GET /io/user/me`: the token works, and its user is an account administrator.
     async fn verify(&self) -> Result<(), ConnectorError> {
-        let response = self
-            .session
-            .send(VendorRequest::get(self.url("user/me")?))
-            .await?;
-        if !response.status.is_success() {
-            return Err(leankit_error(&response));
-        }
-        let me: User = response.json()?;
-        if me.administrator {
-            Ok(())
-        } else {
-            Err(ConnectorError::Unauthorized(
-                "the API token's LeanKit user is not an account administrator; only an account administrator can manage users".into(),
-            ))
-        }
+        self.me().await.map(|_| ())
+    }
+
+    /// The account: the `organizationId` of the token's own user (`GET /io/user/me`), named
+    /// by the account's host.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let me = self.me().await?;
+        let id = me.organization_id.ok_or_else(|| {
+            ConnectorError::Transient("LeanKit named no account for the token's user".into())
+        })?;
+        Ok(VendorTenant {
+            id,
+            name: self.base.host_str().unwrap_or_default().to_owned(),
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -427,20 +458,24 @@ impl Connector for LeanKitConnector {
     }
 
     /// `DELETE /io/user/{id}` (LeanKit answers 204); a user already gone is done.
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))
             .await?;
-        if response.status.is_success() || response.status == StatusCode::NOT_FOUND {
-            return Ok(());
+        if response.status.is_success() {
+            return Ok(Verified::VendorAnswer);
+        }
+        if response.status == StatusCode::NOT_FOUND {
+            // The user's own resource.
+            return Ok(Verified::AlreadyGone);
         }
         match leankit_error(&response) {
             // A refusal of a user LeanKit already marks deleted is a finished removal.
             error @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_)) => match self.fetch(id).await?
             {
-                None => Ok(()),
-                Some(user) if user.deleted => Ok(()),
+                None => Ok(Verified::ReadBack),
+                Some(user) if user.deleted => Ok(Verified::ReadBack),
                 Some(_) => Err(error),
             },
             other => Err(other),
@@ -464,6 +499,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "LeanKit's API sends no invitation: creating an account creates an enabled user with a random first password, which the service emails to the person as a one-time reveal link (valid 7 days; afterwards LeanKit's \"Forgot password\" or the account's SSO). The account shows as Invite Sent until their first sign-in.",
     ],
+    tenant: "Planview LeanKit account",
     ..catalog::app(
         "planview_leankit",
         "Planview LeanKit",

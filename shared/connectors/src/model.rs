@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 pub use prov_core::connector::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, Created, NewAccount, NewWorkAccount,
-    VendorAccount, VendorGroup,
+    VendorAccount, VendorGroup, VendorTenant, Verified,
 };
 
 use crate::error::ConnectorError;

@@ -38,6 +38,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, Created, NewAccount, VendorAccount,
     create_once_with_password, random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::ApiKeyContext;
 use crate::spec::AppSpec;
 use crate::spec::Tenant;
@@ -387,6 +388,22 @@ impl Connector for SauceLabsConnector {
         self.users_page(&[("limit", "1".into())]).await.map(|_| ())
     }
 
+    /// The organization (the `org_uuid` of its teams, from "Lookup Teams") in the
+    /// connection's data center, after the credentials are proven there.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let organization = self.organization().await?;
+        let data_center = self
+            .users
+            .host_str()
+            .and_then(|h| h.strip_prefix("api."))
+            .and_then(|h| h.strip_suffix(".saucelabs.com"))
+            .unwrap_or_default();
+        Ok(VendorTenant {
+            id: format!("{data_center}/{organization}"),
+            name: format!("Sauce Labs organization {organization} ({data_center})"),
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let offset: u64 = match cursor {
             None => 0,
@@ -483,27 +500,22 @@ impl Connector for SauceLabsConnector {
             .ok_or(ConnectorError::NotFound)
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         // Gone is what the user's own resource says, not a 404 of the action. Sauce Labs does
         // not document its answer for a user already deactivated: a refusal is fine when the
         // user is in fact deactivated.
-        match self.lifecycle(id, "deactivate").await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => match self.get(id).await? {
-                None => Ok(()),
-                Some(user) if user.status == AccountStatus::Suspended => Ok(()),
-                Some(_) => Err(ConnectorError::Invalid(
-                    "Sauce Labs answered \"not found\" to the deactivation but still lists the user as active".into(),
-                )),
-            },
-            Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => {
-                match self.get(id).await? {
-                    None => Ok(()),
-                    Some(user) if user.status == AccountStatus::Suspended => Ok(()),
-                    Some(_) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
+        let refused = match self.lifecycle(id, "deactivate").await {
+            Ok(Some(user)) if user.status == AccountStatus::Suspended => return Ok(Verified::VendorAnswer),
+            Ok(_) => ConnectorError::Invalid(
+                "Sauce Labs answered the deactivation but still lists the user as active".into(),
+            ),
+            Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => e,
+            Err(e) => return Err(e),
+        };
+        match self.get(id).await? {
+            None => Ok(Verified::AlreadyGone),
+            Some(user) if user.status == AccountStatus::Suspended => Ok(Verified::ReadBack),
+            Some(_) => Err(refused),
         }
     }
 }
@@ -565,6 +577,7 @@ pub const APP: App = App {
         "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random first password, which the service emails to the person as a one-time reveal link (valid 7 days; afterwards \"Forgot password\" or the organization's SSO).",
         "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
     ],
+    tenant: "Sauce Labs organization and data center",
     ..catalog::app(
         "sauce_labs",
         "Sauce Labs",

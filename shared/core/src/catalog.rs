@@ -87,7 +87,15 @@ pub struct App {
     pub suspend_means: Option<&'static str>,
     pub credential_fields: &'static [CredentialField],
     pub differences_from_product_docs: &'static [&'static str],
+    /// The vendor tenant a connection is bound to (e.g. "Slack workspace"), as the vendor
+    /// names it at connect.
+    pub tenant: &'static str,
+    /// What connecting credentials of another tenant does (the same for every app).
+    pub tenant_switch: &'static str,
 }
+
+/// What every app's entry says about connecting credentials that reach another tenant.
+pub const TENANT_SWITCH: &str = "A connection is bound to the tenant its credentials reach, as the vendor names it at connect. Connecting again with credentials of the same tenant only replaces them. Credentials that reach another tenant are refused unless the switch is confirmed (`switch_tenant: true`); after a switch, the previous tenant's accounts are shown as \"tenant no longer connected\", are never changed through the new credentials, and a dismissal asks you to remove them in the previous tenant yourself.";
 
 /// Capabilities in the product table's order: create, suspend, delete, groups, work email.
 pub const fn caps(create: bool, suspend: bool, delete: bool, groups: bool, work_email: bool) -> Capabilities {
@@ -194,6 +202,8 @@ pub const fn app(
         suspend_means: None,
         credential_fields: &[],
         differences_from_product_docs: &[],
+        tenant: "account",
+        tenant_switch: TENANT_SWITCH,
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::ActorRef;
+use crate::connector::VendorTenant;
 use crate::error::Result;
 use crate::keys::{CONNECTIONS, company_partition};
 use crate::services::Services;
@@ -46,6 +47,27 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
     /// Why the connection needs attention, when it does.
     pub problem: Option<String>,
+}
+
+impl Connection {
+    /// The vendor tenant the connection's credentials reach, as recorded at connect (`None`
+    /// for a connection made before tenants were recorded).
+    pub fn vendor_tenant(&self) -> Option<VendorTenant> {
+        VendorTenant::recorded(&self.tenant)
+    }
+}
+
+/// Every connection of a company (at most one per app, so one page).
+pub async fn all(svc: &Services, company_id: &str) -> Result<Vec<Connection>> {
+    let page = svc
+        .store
+        .query(
+            &company_partition(company_id),
+            CONNECTIONS,
+            PageRequest::first(100),
+        )
+        .await?;
+    Ok(page.items.iter().map(|i| i.record()).collect::<Result<_, _>>()?)
 }
 
 /// Every connection record of a company (at most one per app, so one page).

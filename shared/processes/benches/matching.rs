@@ -70,6 +70,7 @@ fn account(i: usize) -> AppAccount {
         first_seen_at: now,
         updated_at: now,
         work_email: None,
+        tenant: None,
     }
 }
 

@@ -6,7 +6,7 @@ use prov_connectors::{AccountStatus, ConnectorError, NewAccount};
 use prov_processes::connections::connector_for;
 use serde_json::json;
 
-use crate::support::{RETURN_ORIGIN, World};
+use crate::support::{Company, RETURN_ORIGIN, World};
 
 const SCIM_BASE: &str = "https://scim.sandbox.test/scim/v2";
 
@@ -61,7 +61,15 @@ async fn an_api_key_is_verified_before_anything_is_saved() {
     assert_eq!(good.status, 200, "{}", good.text());
     let body = good.json();
     assert_eq!(body["state"], "connected");
-    assert_eq!(body["tenant"], json!({"scim_base_url": SCIM_BASE}));
+    // What the admin typed, and the tenant the vendor says the token reaches.
+    assert_eq!(
+        body["tenant"],
+        json!({
+            "scim_base_url": SCIM_BASE,
+            "tenant_id": prov_sandbox::tenant_id("sandbox-acme"),
+            "tenant_name": prov_sandbox::tenant_name("sandbox-acme")
+        })
+    );
     assert!(!good.text().contains("sandbox-acme"), "no secret in the answer");
     assert!(
         w.secret_of(&c, "sandbox_scim")
@@ -668,4 +676,132 @@ async fn no_credential_reaches_a_response_or_a_log_line() {
             }
         }
     }
+}
+
+/// Recent audit events of a company, newest first: (action, detail).
+async fn events(w: &World, c: &Company) -> Vec<(String, String)> {
+    let events = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await
+        .json();
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["detail"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_connection_is_bound_to_the_tenant_its_credentials_reach() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let path = w.connection_path(&c, "sandbox_scim");
+    let (one, two) = ("sandbox-tenant-one", "sandbox-tenant-two");
+    let first = w.send("POST", &path, Some(&c.admin), Some(api_key(one))).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.json()["tenant"]["tenant_id"], prov_sandbox::tenant_id(one));
+
+    // The same tenant again: the credentials are replaced, the binding stays.
+    let same = w.send("POST", &path, Some(&c.admin), Some(api_key(one))).await;
+    assert_eq!(same.status, 200, "{}", same.text());
+    assert_eq!(same.json()["tenant"], first.json()["tenant"]);
+
+    // Another tenant: refused, naming both, and nothing changes.
+    let other = w.send("POST", &path, Some(&c.admin), Some(api_key(two))).await;
+    assert_eq!(other.status, 422, "{}", other.text());
+    assert_eq!(other.error_keys(), ["switch_tenant"]);
+    let message = other.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains(&prov_sandbox::tenant_id(one)), "{message}");
+    assert!(message.contains(&prov_sandbox::tenant_id(two)), "{message}");
+    assert!(w.secret_of(&c, "sandbox_scim").await.unwrap().contains(one));
+    let status = w.send("GET", &path, Some(&c.admin), None).await.json();
+    assert_eq!(status["tenant"]["tenant_id"], prov_sandbox::tenant_id(one));
+
+    // Confirmed: switched, and the switch is in the audit log with both tenants.
+    let mut confirmed = api_key(two);
+    confirmed["switch_tenant"] = json!(true);
+    let switched = w.send("POST", &path, Some(&c.admin), Some(confirmed)).await;
+    assert_eq!(switched.status, 200, "{}", switched.text());
+    assert_eq!(
+        switched.json()["tenant"]["tenant_id"],
+        prov_sandbox::tenant_id(two)
+    );
+    assert!(w.secret_of(&c, "sandbox_scim").await.unwrap().contains(two));
+    let (action, detail) = events(&w, &c)
+        .await
+        .into_iter()
+        .find(|(a, _)| a == "connection.tenant_switched")
+        .unwrap();
+    assert_eq!(action, "connection.tenant_switched");
+    assert!(
+        detail.contains(&prov_sandbox::tenant_id(one)) && detail.contains(&prov_sandbox::tenant_id(two)),
+        "{detail}"
+    );
+    // `switch_tenant` must be a boolean.
+    let mut wrong = api_key(one);
+    wrong["switch_tenant"] = json!("yes");
+    let wrong = w.send("POST", &path, Some(&c.admin), Some(wrong)).await;
+    assert_eq!(wrong.status, 422);
+    assert_eq!(wrong.error_keys(), ["switch_tenant"]);
+}
+
+#[tokio::test]
+async fn an_oauth_sign_in_to_another_workspace_needs_the_switch_confirmed() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let first = w.callback(&w.oauth_round_trip(&c, "allow").await).await;
+    assert_eq!(first.status, 303, "{}", first.text());
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "connected");
+    let path = w.connection_path(&c, "sandbox_oauth");
+    let bound = w.send("GET", &path, Some(&c.admin), None).await.json()["tenant"].clone();
+    assert_eq!(
+        bound["tenant_id"],
+        prov_sandbox::tenant_id(prov_sandbox::OAUTH_TENANT)
+    );
+    let kept = w.secret_of(&c, "sandbox_oauth").await;
+
+    // Signed in to another workspace without confirming: refused, nothing stored.
+    let other = w.callback(&w.oauth_round_trip(&c, "allow-other").await).await;
+    let location = other.header("location").unwrap().to_owned();
+    assert!(location.contains("error=tenant_mismatch"), "{location}");
+    assert_eq!(w.secret_of(&c, "sandbox_oauth").await, kept);
+    assert_eq!(
+        w.send("GET", &path, Some(&c.admin), None).await.json()["tenant"],
+        bound
+    );
+
+    // Confirmed at the start: switched.
+    let switched = w
+        .callback(
+            &w.oauth_round_trip_with(&c, "allow-other", json!({"switch_tenant": true}))
+                .await,
+        )
+        .await;
+    assert!(
+        switched.header("location").unwrap().contains("status=connected"),
+        "{:?}",
+        switched.header("location")
+    );
+    let now = w.send("GET", &path, Some(&c.admin), None).await.json()["tenant"].clone();
+    assert_eq!(
+        now["tenant_id"],
+        prov_sandbox::tenant_id(&format!("{}#other", prov_sandbox::OAUTH_TENANT))
+    );
+    assert!(
+        events(&w, &c)
+            .await
+            .iter()
+            .any(|(a, _)| a == "connection.tenant_switched")
+    );
 }

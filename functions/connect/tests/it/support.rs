@@ -203,12 +203,22 @@ impl World {
     /// Starts an OAuth connect, opens its start link in the admin's browser and answers
     /// the callback URL the sandbox sends that browser to after `decision`.
     pub async fn oauth_round_trip(&self, company: &Company, decision: &str) -> String {
+        self.oauth_round_trip_with(company, decision, json!({})).await
+    }
+
+    /// As `oauth_round_trip`, with more fields in the start body; `decision` may also be
+    /// `allow-other` (the consent page's other workspace of the vendor).
+    pub async fn oauth_round_trip_with(&self, company: &Company, decision: &str, extra: Value) -> String {
+        let mut body = json!({"return_url": format!("{RETURN_ORIGIN}/apps")});
+        if let (Some(fields), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+            fields.extend(more.clone());
+        }
         let started = self
             .send(
                 "POST",
                 &format!("{}/oauth", self.connection_path(company, "sandbox_oauth")),
                 Some(&company.admin),
-                Some(json!({"return_url": format!("{RETURN_ORIGIN}/apps")})),
+                Some(body),
             )
             .await;
         assert_eq!(started.status, 200, "{}", started.text());
@@ -219,7 +229,10 @@ impl World {
         let consent = self.browser_at_sandbox(&authorize_url).await;
         assert_eq!(consent.status, 200, "{}", consent.text());
         let html = consent.text();
-        let id = if decision == "allow" { "allow" } else { "deny" };
+        let id = match decision {
+            "allow" | "allow-other" => decision,
+            _ => "deny",
+        };
         let href = html
             .split(&format!("id=\"{id}\" href=\""))
             .nth(1)

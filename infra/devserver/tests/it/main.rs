@@ -215,14 +215,22 @@ async fn rotate_partner_token_retires_the_old_token_at_once_or_after_the_overlap
 /// What a fake vendor received.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
 
-/// A fake vendor that records requests and answers an empty SCIM list.
+/// A fake vendor that records requests and answers an empty SCIM list (and, as the sandbox
+/// SCIM app does, its `ServiceProviderConfig` naming the token's tenant).
 async fn recording_vendor() -> (String, Seen) {
     use axum::extract::{Request, State};
     let seen: Seen = Default::default();
     let app = axum::Router::new()
         .fallback(|State(seen): State<Seen>, req: Request| async move {
             let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let tenant_asked = req.uri().path().ends_with("/ServiceProviderConfig");
             seen.lock().unwrap().push((req.method().to_string(), req.uri().to_string(), auth));
+            if tenant_asked {
+                return axum::Json(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                    prov_connectors::sandbox::SANDBOX_CONFIG_EXTENSION: {"id": "t1", "name": "Tenant one"}
+                }));
+            }
             axum::Json(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []}))
         })
         .with_state(seen.clone());
@@ -263,13 +271,21 @@ async fn vendor_routes_send_a_vendors_calls_elsewhere_with_their_own_paths() {
         .unwrap();
     assert_eq!(connected.status(), 200, "{}", connected.text().await.unwrap());
     let seen = seen.lock().unwrap().clone();
+    // The check of the token, then the tenant it reaches.
     assert_eq!(
         seen,
-        [(
-            "GET".to_owned(),
-            "/recorded/scim/v2/Users?count=1".to_owned(),
-            Some("Bearer sandbox-routed".to_owned())
-        )]
+        [
+            (
+                "GET".to_owned(),
+                "/recorded/scim/v2/Users?count=1".to_owned(),
+                Some("Bearer sandbox-routed".to_owned())
+            ),
+            (
+                "GET".to_owned(),
+                "/recorded/scim/v2/ServiceProviderConfig".to_owned(),
+                Some("Bearer sandbox-routed".to_owned())
+            )
+        ]
     );
 }
 
@@ -357,8 +373,12 @@ async fn outbound_calls_go_through_the_configured_proxy() {
     let _ = child.wait();
     assert_eq!(status, 200);
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].1, "http://127.0.0.1:9/behind-proxy/scim/v2/Users?count=1");
+    assert_eq!(
+        seen[1].1,
+        "http://127.0.0.1:9/behind-proxy/scim/v2/ServiceProviderConfig"
+    );
 }
 
 /// What a recording vendor saw: method, path and query, and the `Authorization` header.
@@ -522,11 +542,12 @@ async fn an_api_key_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths
     create_sync_delete(&server, &company, &ada, "okta").await;
     let paths = paths(&calls);
     let expected = [
-        ("GET", "/api/v1/users/me"),   // connect: the token works
-        ("GET", "/api/v1/users"),      // create: is there one with the email?
-        ("POST", "/api/v1/users"),     // create, activation email
-        ("GET", "/api/v1/users"),      // sync
-        ("GET", "/api/v1/users/{id}"), // delete: read it
+        ("GET", "/api/v1/users/me"),               // connect: the token works
+        ("GET", "/.well-known/okta-organization"), // connect: the org it reaches
+        ("GET", "/api/v1/users"),                  // create: is there one with the email?
+        ("POST", "/api/v1/users"),                 // create, activation email
+        ("GET", "/api/v1/users"),                  // sync
+        ("GET", "/api/v1/users/{id}"),             // delete: read it
         ("POST", "/api/v1/users/{id}/lifecycle/deactivate"),
         ("DELETE", "/api/v1/users/{id}"),
     ];
@@ -631,6 +652,7 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
         ("GET", "/oauth/decide"),              // consent given
         ("POST", "/oauth/v3/token"),           // the code exchange
         ("GET", "/settings/v3/users/"),        // the new token works
+        ("GET", "/account-info/v3/details"),   // the account it reaches
         ("GET", "/settings/v3/users/"),        // create: is there one with the email?
         ("POST", "/settings/v3/users/"),       // create
         ("GET", "/settings/v3/users/"),        // sync

@@ -854,3 +854,17 @@ async fn the_hourly_limit_as_a_400_is_a_rate_limit_and_a_far_reset_is_reported()
         other => panic!("expected RateLimited, got {other:?}"),
     }
 }
+
+/// The tenant is the account the connection manages, with the name `/oauth/userinfo` gives.
+#[tokio::test]
+async fn the_tenant_is_the_account_userinfo_names() {
+    let server = MockServer::start().await;
+    let (connector, _, _server) = docusign(&server).await;
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: ACCOUNT.into(),
+            name: format!("Account {ACCOUNT}")
+        }
+    );
+}

@@ -6,10 +6,10 @@ use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::App;
-use prov_core::connector::{self, Connector, Created, NewWorkAccount};
+use prov_core::connector::{self, Connector, Created, NewWorkAccount, VendorTenant};
 use prov_core::error::{Category, Error, Result};
 use prov_core::first_password;
-use prov_core::keys::{account_key, intent_key, link_key};
+use prov_core::keys::{intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Text, Validator};
@@ -17,12 +17,12 @@ use secrecy::SecretString;
 use utoipa::ToSchema;
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, account_id,
-    action_error, app_of, conflict, link, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, action_error,
+    app_of, conflict, link, load, record_of, write,
 };
 use super::sync::from_vendor;
-use super::views::{AccountView, status_name};
-use crate::connections::{Apps, connector_for};
+use super::views::{AccountView, Reach, status_name};
+use crate::connections::{Apps, bound_connector};
 
 /// `POST …/apps/{app}/accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
@@ -95,7 +95,9 @@ pub async fn create_account(
             format!("{} cannot create accounts.", app.name),
         ));
     }
-    let connector = connector_for(apps, company_id, slug).await?;
+    let bound = bound_connector(apps, company_id, slug).await?;
+    let (connector, tenant) = (bound.connector, bound.tenant);
+    let reach = Reach::connected(tenant.clone());
     if work_email.is_some() {
         on_a_work_domain(app, connector.as_ref(), &email).await?;
     }
@@ -127,7 +129,7 @@ pub async fn create_account(
                 Err(e) => return Err(e.into()),
             }
         }
-        return Ok(AccountView::of(app, existing, true));
+        return Ok(AccountView::of(app, existing, &reach));
     }
 
     // Claim the creation.
@@ -196,7 +198,7 @@ pub async fn create_account(
             finish_died(apps, actor, company_id, &existing, team_member_id, earlier).await;
         }
         clear_intent().await;
-        return Ok(AccountView::of(app, existing, true));
+        return Ok(AccountView::of(app, existing, &reach));
     }
 
     let kind = match work_email {
@@ -219,7 +221,11 @@ pub async fn create_account(
                 )));
             }
         }
-        create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await
+        let at = At {
+            connector: connector.as_ref(),
+            tenant: tenant.as_ref(),
+        };
+        create_and_record(apps, company_id, app, at, &member, &email, kind).await
     }
     .await;
     // The intent goes whatever happened, last: on success the account is recorded and
@@ -240,7 +246,7 @@ pub async fn create_account(
         send_first_password(apps, actor, company_id, app, &account, &member.id, first).await;
     }
     clear_intent().await;
-    Ok(AccountView::of(app, account, true))
+    Ok(AccountView::of(app, account, &reach))
 }
 
 /// Logs the account a dead creation made, under the event its intent reserved.
@@ -439,15 +445,23 @@ pub(super) async fn adopt_work_email(
     }
 }
 
+/// Where an account is created: the connection's connector and the tenant it reaches.
+#[derive(Clone, Copy)]
+pub(super) struct At<'a> {
+    pub(super) connector: &'a dyn Connector,
+    pub(super) tenant: Option<&'a VendorTenant>,
+}
+
 pub(super) async fn create_and_record(
     apps: &Apps,
     company_id: &str,
     app: &App,
-    connector: &dyn Connector,
+    at: At<'_>,
     member: &TeamMember,
     email: &str,
     kind: Creation,
 ) -> Result<(AppAccount, Option<FirstPassword>)> {
+    let connector = at.connector;
     let made = match kind {
         Creation::Account => {
             connector
@@ -485,17 +499,9 @@ pub(super) async fn create_and_record(
     let caps = connector.capabilities();
     let now = apps.services.clock.now();
     for _ in 0..CONFLICT_ATTEMPTS {
-        let existing = apps
-            .services
-            .store
-            .get(&account_key(
-                company_id,
-                app.slug,
-                &account_id(app.slug, &vendor.id),
-            ))
-            .await?;
-        let (version, before) = match &existing {
-            Some(item) => (Some(item.version), Some(item.record::<AppAccount>()?)),
+        let existing = record_of(apps, company_id, app.slug, at.tenant, &vendor.id).await?;
+        let (version, before) = match existing {
+            Some((version, record)) => (Some(version), Some(record)),
             None => (None, None),
         };
         if let Some(other) = before.as_ref().and_then(|b| b.team_member_id())
@@ -506,7 +512,7 @@ pub(super) async fn create_and_record(
                 app.name
             )));
         }
-        let mut account = from_vendor(before.as_ref(), app, &vendor, caps, now);
+        let mut account = from_vendor(before.as_ref(), app, at.tenant, &vendor, caps, now);
         account.updated_at = now;
         if kind == Creation::WorkEmail && account.work_email.is_none() {
             // The address becomes the person's email; the one they had is kept to give back.

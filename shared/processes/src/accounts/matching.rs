@@ -366,6 +366,7 @@ mod tests {
             suggestions: Vec::new(),
             first_seen_at: now,
             updated_at: now,
+            tenant: None,
             work_email: None,
         };
         let got = match_accounts(

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
-use prov_core::connector::{AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount};
+use prov_core::connector::{
+    AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount, VendorTenant,
+};
 use prov_core::error::Result;
 use prov_core::keys::sync_key;
 use prov_core::keys::{LINKS, accounts_prefix, company_partition};
@@ -21,7 +23,8 @@ use super::records::{
     AppAccount, MatchedBy, Matching, account_id, action_error, all_records, all_team_members, app_of, link,
     return_email_of_deleted_mailbox, write,
 };
-use crate::connections::{Apps, connector_for};
+use super::views::Reach;
+use crate::connections::{Apps, bound_connector};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncReport {
@@ -39,15 +42,17 @@ pub(super) struct SyncRecord {
     report: SyncReport,
 }
 
+/// The record of what the vendor says of an account seen in `tenant` (the connection's).
 pub(super) fn from_vendor(
     existing: Option<&AppAccount>,
     app: &App,
+    tenant: Option<&VendorTenant>,
     v: &VendorAccount,
     caps: ConnectorCapabilities,
     now: DateTime<Utc>,
 ) -> AppAccount {
     let base = existing.cloned().unwrap_or_else(|| AppAccount {
-        id: account_id(app.slug, &v.id),
+        id: account_id(app.slug, tenant, &v.id),
         app: app.slug.to_owned(),
         vendor_id: v.id.clone(),
         email: None,
@@ -61,8 +66,12 @@ pub(super) fn from_vendor(
         first_seen_at: now,
         updated_at: now,
         work_email: None,
+        tenant: None,
     });
     AppAccount {
+        // Seen in the connection's tenant now (an account recorded before tenants were
+        // learns it here).
+        tenant: tenant.cloned().or(base.tenant.clone()),
         email: v.email.clone(),
         first_name: v.first_name.clone(),
         last_name: v.last_name.clone(),
@@ -113,7 +122,9 @@ pub(super) const MAX_SYNC_PAGES: usize = 10_000;
 pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<SyncReport> {
     let app = app_of(apps, slug)?;
     let company_id = access.company().id.as_str();
-    let connector = connector_for(apps, company_id, slug).await?;
+    let bound = bound_connector(apps, company_id, slug).await?;
+    let (connector, tenant) = (bound.connector, bound.tenant);
+    let reach = Reach::connected(tenant.clone());
     let caps = connector.capabilities();
     // The whole listing or nothing: a listing cut short would make the rest look vanished.
     let mut vendor = Vec::new();
@@ -137,10 +148,13 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
         cursor = Some(next);
     }
     let now = apps.services.clock.now();
+    // Only the accounts of the tenant the connection reaches: a former tenant's are not in
+    // this listing, and are neither updated nor marked vanished by it.
     let mut known: HashMap<String, (u64, AppAccount)> =
         all_records::<AppAccount>(apps, &company_partition(company_id), &accounts_prefix(slug))
             .await?
             .into_iter()
+            .filter(|(_, a)| reach.owns(a))
             .map(|(v, a)| (a.vendor_id.clone(), (v, a)))
             .collect();
     let mut report = SyncReport {
@@ -154,7 +168,14 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
             continue; // a vendor listing an account twice (pages shifting) counts once
         }
         let existing = known.remove(&v.id);
-        let next = from_vendor(existing.as_ref().map(|(_, a)| a), app, v, caps, now);
+        let next = from_vendor(
+            existing.as_ref().map(|(_, a)| a),
+            app,
+            tenant.as_ref(),
+            v,
+            caps,
+            now,
+        );
         match &existing {
             Some((_, before)) if !differs(before, &next) => {
                 report.unchanged += 1;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
-use prov_core::connector::AccountStatus;
+use prov_core::connector::{AccountStatus, Verified};
 use prov_core::error::{Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
@@ -19,8 +19,8 @@ use super::records::{
     CLAIM_LEASE_MINUTES, CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
     ReservedEvent, Step, StepState, load, pacific_today, save, schedule_name,
 };
-use crate::accounts::{self};
-use crate::connections::{Apps, connector_for};
+use crate::accounts::{self, Reach};
+use crate::connections::{Apps, bound_connector};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunReport {
@@ -55,6 +55,15 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         match save(apps, &d, Some(version)).await? {
             Some(v) => version = v,
             None => return Box::pin(run(apps, company_id, team_member_id)).await, // another run planned first
+        }
+        // Steps no run can do (accounts of a tenant no longer connected) are in the log
+        // from the start.
+        for step in d
+            .steps
+            .iter()
+            .filter(|s| matches!(s.state, StepState::Failed { .. }))
+        {
+            log_step(apps, company_id, step, None).await;
         }
     }
     let mut managed: HashMap<String, usize> = HashMap::new();
@@ -93,48 +102,28 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         let outcome = remove_one(apps, company_id, &d.steps[i], stale_claim, breaker).await;
         let done_at = apps.services.clock.now();
         let result = match &outcome {
-            Ok(()) => {
+            Ok(verified) => {
                 report.removed += 1;
-                StepState::Done { at: done_at }
+                StepState::Done {
+                    at: done_at,
+                    verified: Some(*verified),
+                }
             }
-            Err(reason) => {
+            Err(failure) => {
                 report.failed += 1;
+                if failure.final_ {
+                    // No retry can do it: an admin must (e.g. in a tenant no longer connected).
+                    d.steps[i].attempts = MAX_ATTEMPTS;
+                }
                 StepState::Failed {
-                    reason: reason.clone(),
+                    reason: failure.reason.clone(),
                 }
             }
         };
         // The event first (once, under the reserved id): a crash before the result lands
         // leaves the claim, and the run that resumes it logs the same event.
         let step = d.steps[i].clone();
-        let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
-        // A failed try and the success of the run that resumes it are two events.
-        let event_id = match outcome {
-            Ok(()) => event.id.clone(),
-            Err(_) => format!("{}f", event.id),
-        };
-        audit::record_once(
-            &apps.services,
-            audit::Record {
-                company_id,
-                actor: ActorRef::System,
-                request_id: "",
-                action: match step.removal {
-                    Removal::Delete => "account.removed_at_dismissal",
-                    Removal::Suspend => "account.suspended_at_dismissal",
-                },
-                target: Target::new("account", &step.account_id),
-                result: if outcome.is_ok() {
-                    Outcome::Succeeded
-                } else {
-                    Outcome::Failed
-                },
-                detail: outcome.clone().err(),
-            },
-            &event_id,
-            event.at,
-        )
-        .await;
+        log_step(apps, company_id, &step, Some(&outcome)).await;
         // The vendor has acted: the result must land even if another run wrote meanwhile.
         (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
     }
@@ -172,6 +161,8 @@ pub(super) async fn record_step(
             .find(|s| s.app == step.app && s.account_id == step.account_id)
         {
             s.state = result.clone();
+            // A failure no retry can mend comes with its attempts used up.
+            s.attempts = s.attempts.max(step.attempts);
         }
         d.updated_at = apps.services.clock.now();
         let all_done = d
@@ -192,15 +183,75 @@ pub(super) async fn record_step(
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
-/// The vendor call of one step. After a crash (`reconcile`), the vendor is asked first
-/// whether the account is already gone or suspended.
+/// A step's `account.*_at_dismissal` event, once under the id its attempt reserved: the
+/// removal's proof, or why it failed (`outcome` `None`: the step failed at planning).
+async fn log_step(
+    apps: &Apps,
+    company_id: &str,
+    step: &Step,
+    outcome: Option<&std::result::Result<Verified, StepFailure>>,
+) {
+    let now = apps.services.clock.now();
+    let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
+    let (result, detail) = match (outcome, &step.state) {
+        (Some(Ok(verified)), _) => (Outcome::Succeeded, format!("verified: {}", verified.as_str())),
+        (Some(Err(failure)), _) => (Outcome::Failed, failure.reason.clone()),
+        (None, StepState::Failed { reason }) => (Outcome::Failed, reason.clone()),
+        (None, _) => return,
+    };
+    // A failed try and the success of the run that resumes it are two events.
+    let event_id = match result {
+        Outcome::Succeeded => event.id.clone(),
+        Outcome::Failed => format!("{}f", event.id),
+    };
+    audit::record_once(
+        &apps.services,
+        audit::Record {
+            company_id,
+            actor: ActorRef::System,
+            request_id: "",
+            action: match step.removal {
+                Removal::Delete => "account.removed_at_dismissal",
+                Removal::Suspend => "account.suspended_at_dismissal",
+            },
+            target: Target::new("account", &step.account_id),
+            result,
+            detail: Some(detail),
+        },
+        &event_id,
+        event.at,
+    )
+    .await;
+}
+
+/// Why a step did not remove its account.
+#[derive(Debug, Clone)]
+pub(super) struct StepFailure {
+    pub(super) reason: String,
+    /// No automatic retry can succeed: an admin must act.
+    pub(super) final_: bool,
+}
+
+impl From<String> for StepFailure {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            final_: false,
+        }
+    }
+}
+
+/// The vendor call of one step, answering how the removal was proven. After a crash
+/// (`reconcile`), or when the record says the account is gone already, the vendor is asked
+/// first whether it is gone or suspended; an account of a tenant the app is no longer
+/// connected to is never touched.
 pub(super) async fn remove_one(
     apps: &Apps,
     company_id: &str,
     step: &Step,
     reconcile: bool,
     breaker: BreakerRead,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Verified, StepFailure> {
     let reason = |e: Error| {
         e.details()
             .and_then(|d| d.first())
@@ -212,43 +263,104 @@ pub(super) async fn remove_one(
         .await
         .map_err(reason)?;
     if account.team_member_id().is_none() {
-        return Err("The account was unmatched; it is no longer managed here.".into());
+        return Err("The account was unmatched; it is no longer managed here."
+            .to_owned()
+            .into());
     }
-    if reconcile {
-        let connector = connector_for(apps, company_id, &step.app).await.map_err(reason)?;
-        let at_vendor = connector
+    let bound = bound_connector(apps, company_id, &step.app)
+        .await
+        .map_err(reason)?;
+    let reach = Reach::connected(bound.tenant.clone());
+    if let Some(former) = reach.former(&account) {
+        let who = account.email.as_deref().unwrap_or(&account.vendor_id);
+        return Err(StepFailure {
+            reason: accounts::remove_yourself(app, who, former, reach.tenant.as_ref()),
+            final_: true,
+        });
+    }
+    let recorded_gone = !account.present || account.status == AccountStatus::Deleted;
+    if reconcile || recorded_gone {
+        let at_vendor = bound
+            .connector
             .get(&account.vendor_id)
             .await
             .map_err(|e| e.to_string())?;
-        // Where removal deactivates, a removed account reads as suspended: already removed.
-        let already = match (step.removal, at_vendor.map(|a| a.status)) {
-            (Removal::Delete, None | Some(AccountStatus::Deleted)) => true,
-            (Removal::Delete, Some(AccountStatus::Suspended)) => app.removal_deactivates,
-            (Removal::Suspend, Some(AccountStatus::Suspended)) => true,
-            _ => false,
+        // The account's own resource: not found is gone. Where removal deactivates, a
+        // removed account reads as suspended: already removed.
+        let status = at_vendor.map(|a| a.status);
+        let proof = match (step.removal, status) {
+            (_, None) => Some(Verified::AlreadyGone),
+            (Removal::Delete, Some(AccountStatus::Deleted))
+            | (Removal::Suspend, Some(AccountStatus::Suspended)) => Some(Verified::ReadBack),
+            (Removal::Delete, Some(AccountStatus::Suspended)) if app.removal_deactivates => {
+                Some(Verified::ReadBack)
+            }
+            _ => None,
         };
-        if already {
-            let status = match step.removal {
-                Removal::Delete => AccountStatus::Deleted,
-                Removal::Suspend => AccountStatus::Suspended,
+        if let Some(proof) = proof {
+            let status = match (step.removal, status) {
+                (Removal::Suspend, Some(_)) => AccountStatus::Suspended,
+                _ => AccountStatus::Deleted,
             };
             accounts::record_status(apps, company_id, &step.app, &account.id, status)
                 .await
                 .map_err(reason)?;
-            return Ok(());
+            return Ok(proof);
+        }
+        if recorded_gone && step.removal == Removal::Delete {
+            // Recorded as removed, still listed: an app whose removal deactivates (it
+            // reads as suspended). Removing again is safe (gone is fine) and proves it.
+            let proof = bound
+                .connector
+                .delete(&account.vendor_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            accounts::record_status(apps, company_id, &step.app, &account.id, AccountStatus::Deleted)
+                .await
+                .map_err(reason)?;
+            return Ok(proof);
         }
     }
-    if !account.present || account.status == AccountStatus::Deleted {
-        return Ok(()); // already gone
-    }
-    accounts::perform_action(apps, company_id, app, version, account, step.removal.action())
-        .await
-        .map(|_| ())
-        .map_err(reason)?;
+    let done = accounts::perform_with(
+        apps,
+        company_id,
+        app,
+        &bound,
+        version,
+        account,
+        step.removal.action(),
+    )
+    .await
+    .map_err(reason)?;
     count_removal(apps, company_id, &step.app, breaker)
         .await
         .map_err(reason)?;
-    Ok(())
+    done.verified
+        .ok_or_else(|| "The removal was not proven by the app.".to_owned().into())
+}
+
+/// The completed dismissal's account by account summary: what was done to each and how it
+/// was proven.
+fn completion_detail(steps: &[Step]) -> String {
+    let each: Vec<String> = steps
+        .iter()
+        .map(|s| {
+            let who = s.email.as_deref().unwrap_or(&s.account_id);
+            let done = match s.removal {
+                Removal::Delete => "removed",
+                Removal::Suspend => "suspended",
+            };
+            match &s.state {
+                StepState::Done {
+                    verified: Some(v), ..
+                } => format!("{} {who}: {done} (verified: {})", s.app, v.as_str()),
+                StepState::Done { verified: None, .. } => format!("{} {who}: {done}", s.app),
+                StepState::Skipped { reason } => format!("{} {who}: skipped ({reason})", s.app),
+                _ => format!("{} {who}: not done", s.app),
+            }
+        })
+        .collect();
+    format!("{} accounts: {}", steps.len(), each.join("; "))
 }
 
 /// Settles the dismissal's state after a run; `false` when another run wrote first.
@@ -348,7 +460,7 @@ pub(super) async fn finish(
                 action: "dismissal.completed",
                 target: Target::new("team_member", &d.team_member_id),
                 result: Outcome::Succeeded,
-                detail: Some(format!("{} accounts", d.steps.len())),
+                detail: Some(completion_detail(&d.steps)),
             },
             &event.id,
             event.at,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use prov_core::audit::{self};
+use prov_core::connector::Verified;
 use prov_core::error::Result;
 use prov_core::secret::hash_secret;
 use prov_core::store::{Item, StoreError, WriteOp};
@@ -45,6 +46,9 @@ pub enum StepState {
     },
     Done {
         at: DateTime<Utc>,
+        /// How the removal was proven (absent on steps done before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verified: Option<Verified>,
     },
     Failed {
         reason: String,
