@@ -15,8 +15,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The sandbox's DocuSign account (the default account of every sandbox token).
 pub const ACCOUNT_ID: &str = "5a4d0c00-5a4d-4b0c-8d0c-000000000001";
@@ -144,7 +144,7 @@ async fn list(
         .get("status")
         .map(|s| s.split(',').map(|s| s.trim().to_ascii_lowercase()).collect());
     let matching: Vec<User> = state
-        .scim
+        .users
         .users(&tenant)
         .into_iter()
         .filter(|u| {
@@ -192,7 +192,7 @@ async fn read(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = account_tenant!(state, headers, account);
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(user_information(&user)).into_response(),
         None => (StatusCode::BAD_REQUEST, Json(no_such_user())).into_response(),
     }
@@ -208,7 +208,7 @@ async fn create(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = account_tenant!(state, headers, account);
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(new_users) = body["newUsers"].as_array().filter(|u| !u.is_empty()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -227,7 +227,7 @@ async fn create(
             }}));
             continue;
         }
-        if let Some(existing) = state.scim.by_email(&tenant, email) {
+        if let Some(existing) = state.users.by_email(&tenant, email) {
             if existing.active {
                 answers.push(json!({
                     "userId": existing.id, "uri": format!("/users/{}", existing.id), "email": existing.user_name,
@@ -238,7 +238,7 @@ async fn create(
                 continue;
             }
             // A closed membership: the user is added again.
-            state.scim.remove(&tenant, &existing.id);
+            state.users.remove(&tenant, &existing.id);
         }
         let mut words = user_name.split_whitespace();
         let first = new["firstName"]
@@ -249,7 +249,7 @@ async fn create(
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| words.collect::<Vec<_>>().join(" "));
-        let Some(user) = state.scim.invite(&tenant, email, &first, &last) else {
+        let Some(user) = state.users.invite(&tenant, email, &first, &last) else {
             continue;
         };
         answers.push(json!({
@@ -271,7 +271,7 @@ async fn close(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = account_tenant!(state, headers, account);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Some(users) = body["users"].as_array().filter(|u| !u.is_empty()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -282,12 +282,12 @@ async fn close(
     let mut answers = Vec::new();
     for entry in users {
         let id = entry["userId"].as_str().unwrap_or_default();
-        let Some(user) = state.scim.set_active(&tenant, id, false) else {
+        let Some(user) = state.users.set_active(&tenant, id, false) else {
             answers.push(json!({"userId": id, "errorDetails": no_such_user()}));
             continue;
         };
         // An invitation not yet accepted is withdrawn with the membership.
-        state.scim.accept(&tenant, &user.user_name);
+        state.users.accept(&tenant, &user.user_name);
         answers.push(json!({
             "userId": user.id, "userName": full_name(&user), "email": user.user_name,
             "userStatus": "Closed", "uri": format!("/users/{}", user.id)

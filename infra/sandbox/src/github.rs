@@ -20,8 +20,8 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The one organization of the sandbox (its owner is whoever holds a token).
 pub const ORG: &str = "sandbox-org";
@@ -136,7 +136,7 @@ fn login_base(email: &str) -> String {
 fn members_of(state: &State, tenant: &str) -> Vec<(String, User)> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     state
-        .scim
+        .users
         .users(tenant)
         .into_iter()
         .filter(|u| !u.invite_pending)
@@ -157,7 +157,7 @@ fn number(user: &User) -> u64 {
 
 fn pending_of(state: &State, tenant: &str) -> Vec<User> {
     state
-        .scim
+        .users
         .users(tenant)
         .into_iter()
         .filter(|u| u.invite_pending)
@@ -351,7 +351,7 @@ async fn invite(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = github_tenant!(state, headers, org);
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
         return unprocessable("Invitee email or invitee_id is required");
     };
@@ -359,14 +359,14 @@ async fn invite(
     if !["direct_member", "admin", "billing_manager", "reinstate"].contains(&role) {
         return unprocessable("role is not included in the list");
     }
-    if let Some(existing) = state.scim.by_email(&tenant, email) {
+    if let Some(existing) = state.users.by_email(&tenant, email) {
         return unprocessable(if existing.invite_pending {
             "Invitee is already invited"
         } else {
             "A user with this email address is already a part of this organization"
         });
     }
-    match state.scim.invite(&tenant, email, "", "") {
+    match state.users.invite(&tenant, email, "", "") {
         Some(user) => (StatusCode::CREATED, Json(invitation_json(&user))).into_response(),
         None => error(StatusCode::INTERNAL_SERVER_ERROR, "sandbox: invite failed"),
     }
@@ -379,14 +379,14 @@ async fn cancel(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = github_tenant!(state, headers, org);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Ok(id) = id.parse::<u64>() else {
         return unprocessable("invitation_id is invalid");
     };
     let found = pending_of(&state, &tenant).into_iter().find(|u| number(u) == id);
     match found {
         Some(user) => {
-            state.scim.remove(&tenant, &user.id);
+            state.users.remove(&tenant, &user.id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "Not Found"),
@@ -422,10 +422,10 @@ async fn remove_membership(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = github_tenant!(state, headers, org);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     match member_by_login(&state, &tenant, &login) {
         Some(user) => {
-            state.scim.remove(&tenant, &user.id);
+            state.users.remove(&tenant, &user.id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "Not Found"),

@@ -26,8 +26,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The primary domain of every sandbox Workspace.
 pub const PRIMARY_DOMAIN: &str = "sandbox-workspace.test";
@@ -202,9 +202,9 @@ fn domain_of(email: &str) -> Option<String> {
 /// The tenant's domains: primary first, then added ones, then those of its users.
 fn tenant_domains(state: &mut State, tenant: &str) -> Vec<String> {
     let mut domains = vec![PRIMARY_DOMAIN.to_owned()];
-    let added = state.google.of(tenant).domains.clone();
+    let added = state.part::<Workspaces>().of(tenant).domains.clone();
     let of_users = state
-        .scim
+        .users
         .emails(tenant)
         .iter()
         .filter_map(|e| domain_of(e))
@@ -220,9 +220,9 @@ fn tenant_domains(state: &mut State, tenant: &str) -> Vec<String> {
 /// A user by Google's `userKey`: the id or the primary email.
 fn by_key(state: &State, tenant: &str, key: &str) -> Option<User> {
     state
-        .scim
+        .users
         .by_id(tenant, key)
-        .or_else(|| state.scim.by_email(tenant, key))
+        .or_else(|| state.users.by_email(tenant, key))
 }
 
 /// Google's refusal of a listing without a `customer` (or `domain`), or for another customer.
@@ -246,12 +246,12 @@ async fn list(
     }
     let limit = page_size(&q, "maxResults", 100, 500);
     let (mut page, mut next) = state
-        .scim
+        .users
         .page(&tenant, q.get("pageToken").map(String::as_str), limit);
     if let Some(domain) = q.get("domain").map(|d| d.to_ascii_lowercase()) {
         // One domain: the whole filtered list (the sandbox's tenants are small).
         page = state
-            .scim
+            .users
             .users(&tenant)
             .into_iter()
             .filter(|u| domain_of(&u.user_name).as_deref() == Some(domain.as_str()))
@@ -272,7 +272,7 @@ async fn list(
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["primaryEmail"]
         .as_str()
         .map(str::trim)
@@ -305,13 +305,13 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
             "Not Authorized to access this resource/api",
         );
     }
-    let Some(user) = state.scim.invite(&tenant, email, given, family) else {
+    let Some(user) = state.users.invite(&tenant, email, given, family) else {
         return error(StatusCode::CONFLICT, "duplicate", "Entity already exists.");
     };
     let mut answer = user_json(&user);
     if let Some(recovery) = body["recoveryEmail"].as_str() {
         state
-            .google
+            .part::<Workspaces>()
             .of(&tenant)
             .recovery
             .insert(user.id.clone(), recovery.to_owned());
@@ -349,13 +349,13 @@ async fn update(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let Some(user) = by_key(&state, &tenant, &key) else {
         return not_found("userKey");
     };
     let user = match body.get("suspended").map(Value::as_bool) {
         None => user,
-        Some(Some(suspended)) => match state.scim.set_active(&tenant, &user.id, !suspended) {
+        Some(Some(suspended)) => match state.users.set_active(&tenant, &user.id, !suspended) {
             Some(user) => user,
             None => return not_found("userKey"),
         },
@@ -369,12 +369,12 @@ async fn update(
 async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Some(user) = by_key(&state, &tenant, &key) else {
         return not_found("userKey");
     };
-    state.scim.remove(&tenant, &user.id);
-    for group in state.google.of(&tenant).groups() {
+    state.users.remove(&tenant, &user.id);
+    for group in state.part::<Workspaces>().of(&tenant).groups() {
         group.members.remove(&user.id);
     }
     StatusCode::NO_CONTENT.into_response()
@@ -440,7 +440,7 @@ async fn groups(
         Some(Ok(start)) => start,
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "invalid", "Invalid page token"),
     };
-    let all = state.google.of(&tenant).groups();
+    let all = state.part::<Workspaces>().of(&tenant).groups();
     let page: Vec<Value> = all
         .iter()
         .skip(start)
@@ -475,7 +475,7 @@ async fn add_member(
     let Some(user) = member_key.and_then(|k| by_key(&state, &tenant, k)) else {
         return not_found("memberKey");
     };
-    let Some(group) = state.google.of(&tenant).group(&key) else {
+    let Some(group) = state.part::<Workspaces>().of(&tenant).group(&key) else {
         return not_found("groupKey");
     };
     if !group.members.insert(user.id.clone()) {

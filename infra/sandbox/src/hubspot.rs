@@ -13,8 +13,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 const USERS: &str = "/settings/v3/users/";
 
@@ -36,7 +36,7 @@ async fn account_details(AxState(state): AxState<Shared>, headers: HeaderMap) ->
         Err(r) => return refused(r),
     };
     // The first sandbox portal is the token answer's `hub_id`.
-    let portal = if tenant == crate::oauth_tenant("hubspot") {
+    let portal = if tenant == crate::tenants::oauth_tenant("hubspot") {
         4242
     } else {
         u64::from_str_radix(&crate::tenants::tenant_id(&tenant)[..8], 16).unwrap_or(0)
@@ -96,7 +96,7 @@ async fn list(
     };
     let limit = page_size(&q, "limit", 100, 100);
     let (page, next) = state
-        .scim
+        .users
         .page(&tenant, q.get("after").map(String::as_str), limit);
     let mut answer = json!({"results": page.iter().map(public_user).collect::<Vec<_>>()});
     if let Some(after) = next {
@@ -112,7 +112,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
         return error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "email is required");
     };
@@ -125,7 +125,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     };
     let first = body["firstName"].as_str().unwrap_or_default();
     let last = body["lastName"].as_str().unwrap_or_default();
-    let Some(user) = state.scim.invite(&tenant, email, first, last) else {
+    let Some(user) = state.users.invite(&tenant, email, first, last) else {
         return error(
             StatusCode::CONFLICT,
             "CONFLICT",
@@ -149,8 +149,8 @@ async fn read(
         Err(r) => return refused(r),
     };
     let user = match q.get("idProperty").map(String::as_str) {
-        Some("EMAIL") => state.scim.by_email(&tenant, &id),
-        None | Some("USER_ID") => state.scim.by_id(&tenant, &id),
+        Some("EMAIL") => state.users.by_email(&tenant, &id),
+        None | Some("USER_ID") => state.users.by_id(&tenant, &id),
         Some(_) => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -171,8 +171,8 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): P
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         error(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", "User not found")

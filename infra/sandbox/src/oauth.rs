@@ -14,7 +14,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::State;
+use crate::state::{State, tenant as request_tenant};
+use crate::tenants::{OAUTH_TENANT, oauth_tenant};
 
 pub const CLIENT_ID: &str = "sandbox-client";
 pub const CLIENT_SECRET: &str = "sandbox-client-secret";
@@ -33,58 +34,23 @@ struct IssuedCode {
     other_tenant: Option<String>,
 }
 
+/// The consent requests and authorization codes not yet used, across every vendor's server.
 #[derive(Default)]
-pub(crate) struct Grants {
+struct Consents {
     requests: HashMap<String, PendingRequest>,
     codes: HashMap<String, IssuedCode>,
-    /// Valid access and refresh tokens, each with the tenant (directory) it opens: the
-    /// vendor whose token endpoint issued it, so each fake keeps its own users.
-    access: HashMap<String, String>,
-    refresh: HashMap<String, String>,
-    counter: u64,
-    pub refreshes: usize,
 }
 
-impl Grants {
-    fn token(&mut self, kind: &str) -> String {
-        self.counter += 1;
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random).expect("random source");
-        format!("sbx-{kind}-{}-{}", self.counter, URL_SAFE_NO_PAD.encode(random))
-    }
-
-    /// The tenant a valid access token opens.
-    pub(crate) fn access_tenant(&self, token: &str) -> Option<String> {
-        self.access.get(token).cloned()
-    }
-
-    /// Every access and refresh token now valid.
-    pub(crate) fn live_tokens(&self) -> Vec<String> {
-        self.access.keys().chain(self.refresh.keys()).cloned().collect()
-    }
-
-    pub(crate) fn expire_access_tokens(&mut self) {
-        self.access.clear();
-    }
-
-    pub(crate) fn revoke_all(&mut self) {
-        self.access.clear();
-        self.refresh.clear();
-    }
-
-    fn issue(&mut self, tenant: &str) -> serde_json::Value {
-        let access = self.token("at");
-        let refresh = self.token("rt");
-        self.access.insert(access.clone(), tenant.to_owned());
-        self.refresh.insert(refresh.clone(), tenant.to_owned());
-        json!({
-            "access_token": access,
-            "token_type": "bearer",
-            "expires_in": ACCESS_TOKEN_SECONDS,
-            "refresh_token": refresh,
-            "scope": "users:read users:write"
-        })
-    }
+/// New tokens for `tenant`, as the RFC 6749 token answer.
+fn issue(state: &mut State, tenant: &str) -> serde_json::Value {
+    let (access, refresh) = state.tokens.issue(tenant);
+    json!({
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": ACCESS_TOKEN_SECONDS,
+        "refresh_token": refresh,
+        "scope": "users:read users:write"
+    })
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -112,7 +78,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/decide", get(decide))
         .route("/oauth/token", post(token))
-        .with_state(issuer(state, crate::OAUTH_TENANT.to_owned()))
+        .with_state(issuer(state, OAUTH_TENANT.to_owned()))
 }
 
 /// The same server at Slack's paths and with Slack's token answers.
@@ -122,13 +88,13 @@ pub(crate) fn slack_router(state: Shared) -> Router {
         .route("/oauth/v2/decide", get(decide))
         .route("/api/oauth.v2.access", post(slack_access))
         .route("/api/auth.test", post(slack_auth_test))
-        .with_state(issuer(state, crate::oauth_tenant("slack")))
+        .with_state(issuer(state, oauth_tenant("slack")))
 }
 
 /// Slack's `auth.test`: HTTP 200 always; the token's workspace, or `ok: false`.
 async fn slack_auth_test(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
-    match crate::scim::tenant(&mut state, &headers) {
+    match request_tenant(&mut state, &headers) {
         Ok(tenant) => Json(json!({
             "ok": true,
             "url": "https://sandbox-workspace.slack.com/",
@@ -149,7 +115,7 @@ pub(crate) fn dropbox_router(state: Shared) -> Router {
         .route("/oauth2/authorize", get(authorize))
         .route("/oauth2/decide", get(decide))
         .route("/oauth2/token", post(token))
-        .with_state(issuer(state, crate::oauth_tenant("dropbox")))
+        .with_state(issuer(state, oauth_tenant("dropbox")))
 }
 
 /// The same server at Asana's paths.
@@ -158,7 +124,7 @@ pub(crate) fn asana_router(state: Shared) -> Router {
         .route("/-/oauth_authorize", get(authorize))
         .route("/-/decide", get(decide))
         .route("/-/oauth_token", post(token))
-        .with_state(issuer(state, crate::oauth_tenant("asana")))
+        .with_state(issuer(state, oauth_tenant("asana")))
 }
 
 /// The same server at Box's paths (`account.box.com` and `api.box.com` both land here).
@@ -167,7 +133,7 @@ pub(crate) fn box_router(state: Shared) -> Router {
         .route("/api/oauth2/authorize", get(authorize))
         .route("/api/oauth2/decide", get(decide))
         .route("/oauth2/token", post(token))
-        .with_state(issuer(state, crate::oauth_tenant("box")))
+        .with_state(issuer(state, oauth_tenant("box")))
 }
 
 /// The same server at HubSpot's paths; its v3 token endpoint takes our client's id and
@@ -177,7 +143,7 @@ pub(crate) fn hubspot_router(state: Shared) -> Router {
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/decide", get(decide))
         .route("/oauth/v3/token", post(hubspot_token))
-        .with_state(issuer(state, crate::oauth_tenant("hubspot")))
+        .with_state(issuer(state, oauth_tenant("hubspot")))
 }
 
 /// The same server at Salesforce's paths (`login.salesforce.com`, `test.salesforce.com`):
@@ -187,7 +153,7 @@ pub(crate) fn salesforce_router(state: Shared) -> Router {
         .route("/services/oauth2/authorize", get(authorize))
         .route("/services/oauth2/decide", get(decide))
         .route("/services/oauth2/token", post(salesforce_token))
-        .with_state(issuer(state, crate::oauth_tenant("salesforce")))
+        .with_state(issuer(state, oauth_tenant("salesforce")))
 }
 
 /// The same server at GitHub's paths (`github.com`): client credentials in the body,
@@ -198,7 +164,7 @@ pub(crate) fn github_router(state: Shared) -> Router {
         .route("/login/oauth/authorize", get(authorize))
         .route("/login/oauth/decide", get(decide))
         .route("/login/oauth/access_token", post(github_token))
-        .with_state(issuer(state, crate::oauth_tenant("github")))
+        .with_state(issuer(state, oauth_tenant("github")))
 }
 
 /// The same server at DocuSign's paths (`account.docusign.com` and, for demo connections,
@@ -210,7 +176,7 @@ pub(crate) fn docusign_router(state: Shared) -> Router {
         .route("/oauth/decide", get(decide))
         .route("/oauth/token", post(docusign_token))
         .route("/oauth/userinfo", get(docusign_userinfo))
-        .with_state(issuer(state, crate::oauth_tenant("docusign")))
+        .with_state(issuer(state, oauth_tenant("docusign")))
 }
 
 /// The same server at the Microsoft identity platform's multi-tenant paths
@@ -220,7 +186,7 @@ pub(crate) fn microsoft_router(state: Shared) -> Router {
         .route("/organizations/oauth2/v2.0/authorize", get(authorize))
         .route("/organizations/oauth2/v2.0/decide", get(decide))
         .route("/organizations/oauth2/v2.0/token", post(microsoft_token))
-        .with_state(issuer(state, crate::oauth_tenant("microsoft_365")))
+        .with_state(issuer(state, oauth_tenant("microsoft_365")))
 }
 
 /// The same server at Google's paths (`accounts.google.com` and `oauth2.googleapis.com` both
@@ -230,7 +196,7 @@ pub(crate) fn google_router(state: Shared) -> Router {
         .route("/o/oauth2/v2/auth", get(authorize))
         .route("/o/oauth2/v2/decide", get(decide))
         .route("/token", post(google_token))
-        .with_state(issuer(state, crate::oauth_tenant("google_workspace")))
+        .with_state(issuer(state, oauth_tenant("google_workspace")))
 }
 
 fn escape(s: &str) -> String {
@@ -254,8 +220,8 @@ async fn authorize(AxState(state): AxState<Shared>, Query(q): Query<HashMap<Stri
         return (StatusCode::BAD_REQUEST, "invalid authorization request").into_response();
     }
     let mut state = state.lock().expect("sandbox lock");
-    let id = state.oauth.token("req");
-    state.oauth.requests.insert(
+    let id = state.tokens.mint("req");
+    state.part::<Consents>().requests.insert(
         id.clone(),
         PendingRequest {
             redirect_uri: get("redirect_uri"),
@@ -278,15 +244,18 @@ async fn authorize(AxState(state): AxState<Shared>, Query(q): Query<HashMap<Stri
 /// Sends the browser back to the client with a code, or with `error=access_denied`.
 async fn decide(AxState(state): AxState<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
-    let Some(request) = q.get("request").and_then(|id| state.oauth.requests.remove(id)) else {
+    let Some(request) = q
+        .get("request")
+        .and_then(|id| state.part::<Consents>().requests.remove(id))
+    else {
         return (StatusCode::BAD_REQUEST, "unknown or used authorization request").into_response();
     };
     let Ok(mut back) = url::Url::parse(&request.redirect_uri) else {
         return (StatusCode::BAD_REQUEST, "bad redirect_uri").into_response();
     };
     if q.get("decision").map(String::as_str) == Some("allow") {
-        let code = state.oauth.token("code");
-        state.oauth.codes.insert(
+        let code = state.tokens.mint("code");
+        state.part::<Consents>().codes.insert(
             code.clone(),
             IssuedCode {
                 redirect_uri: request.redirect_uri.clone(),
@@ -350,7 +319,10 @@ fn grant(
         .or_else(|| form.contains_key("code").then_some("authorization_code"));
     match kind {
         Some("authorization_code") => {
-            let Some(code) = form.get("code").and_then(|c| state.oauth.codes.remove(c)) else {
+            let Some(code) = form
+                .get("code")
+                .and_then(|c| state.part::<Consents>().codes.remove(c))
+            else {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             };
             let verifier = form.get("code_verifier").cloned().unwrap_or_default();
@@ -362,21 +334,20 @@ fn grant(
                 Some(other) => format!("{tenant}#{other}"),
                 None => tenant.to_owned(),
             };
-            Ok(state.oauth.issue(&opened))
+            Ok(issue(state, &opened))
         }
         Some("refresh_token") => {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             // A refresh token works only at the vendor that issued it (in any of its
             // workspaces).
-            let Some(opened) = state.oauth.refresh.get(&presented).cloned() else {
+            let Some(opened) = state.tokens.refresh_tenant(&presented) else {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             };
             if opened != tenant && !opened.starts_with(&format!("{tenant}#")) {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             }
-            state.oauth.refresh.remove(&presented);
-            state.oauth.refreshes += 1;
-            Ok(state.oauth.issue(&opened))
+            state.tokens.redeem(&presented);
+            Ok(issue(state, &opened))
         }
         _ => Err((StatusCode::BAD_REQUEST, "unsupported_grant_type")),
     }
@@ -419,7 +390,7 @@ async fn slack_access(
         Ok(tokens) => {
             let opened = tokens["access_token"]
                 .as_str()
-                .and_then(|t| state.oauth.access_tenant(t))
+                .and_then(|t| state.tokens.access_tenant(t))
                 .unwrap_or_default();
             Json(json!({
             "ok": true,
@@ -484,7 +455,7 @@ async fn salesforce_token(
             if let Some(fields) = tokens.as_object_mut() {
                 fields.remove("expires_in");
             }
-            tokens["instance_url"] = json!(crate::SALESFORCE_INSTANCE);
+            tokens["instance_url"] = json!(crate::salesforce::INSTANCE);
             tokens["id"] = json!("https://login.salesforce.com/id/00Dsandbox/005sandbox");
             tokens["token_type"] = json!("Bearer");
             Json(tokens).into_response()
@@ -555,7 +526,7 @@ async fn docusign_token(
 /// `base_uri` is the sandbox's `*.docusign.net` host.
 async fn docusign_userinfo(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
-    if let Err(refusal) = crate::scim::tenant(&mut state, &headers) {
+    if let Err(refusal) = request_tenant(&mut state, &headers) {
         return crate::docusign::refused(refusal);
     }
     Json(json!({
@@ -640,14 +611,13 @@ async fn google_token(
     let mut state = state.lock().expect("sandbox lock");
     match grant(&mut state, &form, &tenant) {
         Ok(mut tokens) => {
-            if refreshing && let Some(fields) = tokens.as_object_mut() {
-                if let Some(issued) = fields
+            if refreshing
+                && let Some(fields) = tokens.as_object_mut()
+                && let Some(issued) = fields
                     .remove("refresh_token")
                     .and_then(|t| t.as_str().map(str::to_owned))
-                {
-                    state.oauth.refresh.remove(&issued);
-                }
-                state.oauth.refresh.insert(presented, tenant.clone());
+            {
+                state.tokens.keep_refresh(presented, &issued, &tenant);
             }
             tokens["token_type"] = json!("Bearer");
             tokens["expires_in"] = json!(ACCESS_TOKEN_SECONDS - 1);

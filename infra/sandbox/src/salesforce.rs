@@ -13,10 +13,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::State;
-use crate::scim::{self, tenant};
+use crate::scim;
+use crate::state::{State, tenant};
 
 type Shared = Arc<Mutex<State>>;
+
+/// The My Domain host the sandbox's Salesforce token answers name as `instance_url`.
+pub const INSTANCE: &str = "https://sandbox.my.salesforce.com";
 
 /// The sandbox org's "Standard User" profile.
 pub const STANDARD_USER_PROFILE: &str = "00e000000000001AAA";
@@ -67,7 +70,7 @@ async fn query(
     let records: Vec<_> = ids
         .split(',')
         .map(|id| id.trim().trim_matches('\''))
-        .filter_map(|id| state.scim.by_id(&tenant, id))
+        .filter_map(|id| state.users.by_id(&tenant, id))
         .map(|u| {
             let last_login = (!u.invite_pending).then_some("2024-01-02T09:00:00.000+0000");
             json!({"attributes": {"type": "User"}, "Id": u.id, "LastLoginDate": last_login})
