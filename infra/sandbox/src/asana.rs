@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 /// The sandbox organization's gid.
@@ -28,7 +29,18 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/1.0/workspaces/{workspace}", get(workspace))
         .route("/api/1.0/workspaces/{workspace}/addUser", post(add))
         .route("/api/1.0/workspaces/{workspace}/removeUser", post(remove))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Asana's authorization server.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "asana",
+        ["/-/oauth_authorize", "/-/decide", "/-/oauth_token"],
+        post(oauth::token),
+    )
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

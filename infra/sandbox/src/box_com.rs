@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 /// The id of the admin who connected (the sandbox's `/users/me`).
@@ -27,7 +28,18 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/2.0/users/me", get(me))
         .route("/2.0/users/{id}", get(read).put(update).delete(remove))
         .route("/2.0/users/{id}/folders/0", put(move_content))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Box's authorization server (`account.box.com` and `api.box.com` both land here).
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "box",
+        ["/api/oauth2/authorize", "/api/oauth2/decide", "/oauth2/token"],
+        post(oauth::token),
+    )
 }
 
 fn error(status: StatusCode, code: &str) -> Response {

@@ -8,14 +8,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 /// The sandbox's DocuSign account (the default account of every sandbox token).
@@ -32,7 +33,76 @@ pub(crate) fn router(state: Shared) -> Router {
             get(list).post(create).delete(close),
         )
         .route("/restapi/v2.1/accounts/{account}/users/{id}", get(read))
-        .with_state(state)
+        .route("/oauth/userinfo", get(docusign_userinfo))
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// DocuSign's authorization server (`account.docusign.com` and, for demo connections,
+/// `account-d.docusign.com` both land here): our client in HTTP Basic authentication only,
+/// eight-hour access tokens; its `/oauth/userinfo` names the sandbox's DocuSign account.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "docusign",
+        ["/oauth/auth", "/oauth/decide", "/oauth/token"],
+        post(docusign_token),
+    )
+}
+
+/// DocuSign's `/oauth/token`: the integration key and secret only as HTTP Basic
+/// authentication; access tokens last eight hours (`expires_in` 28800).
+async fn docusign_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Basic "));
+    if !basic
+        || oauth::client(&headers, &form)
+            != Some((oauth::CLIENT_ID.to_owned(), oauth::CLIENT_SECRET.to_owned()))
+    {
+        return oauth::token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            tokens["token_type"] = json!("Bearer");
+            tokens["expires_in"] = json!(28800);
+            if let Some(fields) = tokens.as_object_mut() {
+                fields.remove("scope");
+            }
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
+}
+
+/// DocuSign's `/oauth/userinfo`: the token's user and their one (default) account, whose
+/// `base_uri` is the sandbox's `*.docusign.net` host.
+async fn docusign_userinfo(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    if let Err(refusal) = tenant(&mut state, &headers) {
+        return refused(refusal);
+    }
+    Json(json!({
+        "sub": "5a4d0c00-0000-4000-8000-00000000a0d1",
+        "name": "Sandbox Admin",
+        "given_name": "Sandbox",
+        "family_name": "Admin",
+        "created": "2025-01-01T00:00:00.000",
+        "email": "admin@sandbox.test",
+        "accounts": [{
+            "account_id": ACCOUNT_ID,
+            "is_default": true,
+            "account_name": "Sandbox DocuSign account",
+            "base_uri": BASE_URI
+        }]
+    }))
+    .into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, tenant};
 
 type Shared = Arc<Mutex<State>>;
@@ -27,7 +28,19 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/2/team/members/suspend", post(suspend))
         .route("/2/team/members/unsuspend", post(unsuspend))
         .route("/2/team/members/remove", post(remove))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Dropbox's authorization server (`www.dropbox.com` and `api.dropboxapi.com` both land
+/// here).
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "dropbox",
+        ["/oauth2/authorize", "/oauth2/decide", "/oauth2/token"],
+        post(oauth::token),
+    )
 }
 
 fn route_error(tag: &str) -> Response {

@@ -13,14 +13,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 /// The one organization of the sandbox (its owner is whoever holds a token).
@@ -47,7 +48,54 @@ pub(crate) fn router(state: Shared) -> Router {
             "/orgs/{org}/memberships/{login}",
             get(membership).delete(remove_membership),
         )
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// GitHub's authorization server (`github.com`): client credentials in the body,
+/// answers without a refresh token or expiry (a classic OAuth app token lasts until
+/// revoked), and token errors with HTTP 200 as GitHub sends them.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "github",
+        [
+            "/login/oauth/authorize",
+            "/login/oauth/decide",
+            "/login/oauth/access_token",
+        ],
+        post(github_token),
+    )
+}
+
+/// GitHub's `/login/oauth/access_token`: `{access_token, token_type, scope}` only; a bad
+/// client or code is an `error` in an HTTP 200 answer (GitHub's own error names).
+async fn github_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let refusal = |error: &str, description: &str| {
+        Json(json!({"error": error, "error_description": description,
+                    "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"}))
+        .into_response()
+    };
+    if !oauth::client_in_body(&form) {
+        return refusal(
+            "incorrect_client_credentials",
+            "The client_id and/or client_secret passed are incorrect.",
+        );
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(tokens) => Json(json!({
+            "access_token": tokens["access_token"], "token_type": "bearer", "scope": "admin:org"
+        }))
+        .into_response(),
+        Err(_) => refusal(
+            "bad_verification_code",
+            "The code passed is incorrect or expired.",
+        ),
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -19,7 +19,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,6 +27,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 /// The primary domain of every sandbox Workspace.
@@ -126,7 +127,53 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(&format!("{API}/customers/{{customer}}"), get(customer))
         .route(&format!("{API}/groups"), get(groups))
         .route(&format!("{API}/groups/{{key}}/members"), post(add_member))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Google's authorization server (`accounts.google.com` and `oauth2.googleapis.com` both land
+/// here): credentials in the body, and refresh tokens that do not rotate.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "google_workspace",
+        ["/o/oauth2/v2/auth", "/o/oauth2/v2/decide", "/token"],
+        post(google_token),
+    )
+}
+
+/// The Directory API scopes the Google Workspace connector asks for.
+const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly https://www.googleapis.com/auth/admin.directory.customer.readonly";
+
+/// Google's `/token`: credentials in the body, `token_type: Bearer`, and a refresh that
+/// answers a new access token only: the refresh token stays valid (Google does not rotate it).
+async fn google_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !oauth::client_in_body(&form) {
+        return oauth::token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let refreshing = form.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let presented = form.get("refresh_token").cloned().unwrap_or_default();
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            if refreshing
+                && let Some(fields) = tokens.as_object_mut()
+                && let Some(issued) = fields
+                    .remove("refresh_token")
+                    .and_then(|t| t.as_str().map(str::to_owned))
+            {
+                state.tokens.keep_refresh(presented, &issued, &tenant);
+            }
+            tokens["token_type"] = json!("Bearer");
+            tokens["expires_in"] = json!(oauth::ACCESS_TOKEN_SECONDS - 1);
+            tokens["scope"] = json!(GOOGLE_SCOPES);
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
 }
 
 /// Google's error body.

@@ -6,14 +6,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 const USERS: &str = "/settings/v3/users/";
@@ -25,7 +26,39 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(USERS, get(list).post(create))
         .route("/settings/v3/users/{id}", get(read).delete(remove))
         .route("/account-info/v3/details", get(account_details))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// HubSpot's authorization server; its v3 token endpoint takes our client's id and secret
+/// only in the form body.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "hubspot",
+        ["/oauth/authorize", "/oauth/decide", "/oauth/v3/token"],
+        post(hubspot_token),
+    )
+}
+
+/// HubSpot's `/oauth/v3/token`: every parameter in the body (Basic authentication is not
+/// read), RFC 6749 answers plus the portal's `hub_id`.
+async fn hubspot_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !oauth::client_in_body(&form) {
+        return oauth::token_error(StatusCode::BAD_REQUEST, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            tokens["hub_id"] = json!(4242);
+            tokens["scope"] = json!("settings.users.read settings.users.write");
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
 }
 
 /// The account (portal) the token was installed in.

@@ -38,6 +38,7 @@ mod okta;
 mod salesforce;
 mod sauce_labs;
 mod scim;
+mod slack;
 mod state;
 mod tenants;
 mod tokens;
@@ -116,61 +117,32 @@ impl Sandbox {
 
     /// Routes to mount at `/_sandbox`.
     pub fn router(&self) -> Router {
+        let state = || self.state.clone();
         Router::new()
             // Each app's fake under the app's slug (the devserver routes each spec's hosts
-            // there); 15Five is a SCIM server, so the SCIM app's fake serves it.
-            .nest("/sandbox_scim", scim::router(self.state.clone()))
-            .nest("/sandbox_oauth", oauth::router(self.state.clone()))
-            .nest("/fifteen_five", scim::router(self.state.clone()))
-            .nest(
-                "/slack",
-                oauth::slack_router(self.state.clone())
-                    .merge(scim::router_as(self.state.clone(), scim::Kind::Slack)),
-            )
-            .nest("/okta", okta::router(self.state.clone()))
-            .nest("/dynatrace", dynatrace::router(self.state.clone()))
-            .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
-            .nest("/planview_leankit", leankit::router(self.state.clone()))
-            .nest("/clickup", clickup::router(self.state.clone()))
-            .nest("/trello", trello::router(self.state.clone()))
-            .nest("/zoho", zoho::router(self.state.clone()))
-            .nest("/lastpass", lastpass::router(self.state.clone()))
-            .nest(
-                "/asana",
-                oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),
-            )
-            .nest(
-                "/box",
-                oauth::box_router(self.state.clone()).merge(box_com::router(self.state.clone())),
-            )
-            .nest(
-                "/docusign",
-                oauth::docusign_router(self.state.clone()).merge(docusign::router(self.state.clone())),
-            )
-            .nest(
-                "/dropbox",
-                oauth::dropbox_router(self.state.clone()).merge(dropbox::router(self.state.clone())),
-            )
-            .nest(
-                "/salesforce",
-                oauth::salesforce_router(self.state.clone()).merge(salesforce::router(self.state.clone())),
-            )
-            .nest(
-                "/github",
-                oauth::github_router(self.state.clone()).merge(github::router(self.state.clone())),
-            )
-            .nest(
-                "/google_workspace",
-                oauth::google_router(self.state.clone()).merge(google_workspace::router(self.state.clone())),
-            )
-            .nest(
-                "/hubspot",
-                oauth::hubspot_router(self.state.clone()).merge(hubspot::router(self.state.clone())),
-            )
-            .nest(
-                "/microsoft_365",
-                oauth::microsoft_router(self.state.clone()).merge(microsoft_365::router(self.state.clone())),
-            )
+            // there), an OAuth vendor's authorization server included; 15Five is a SCIM
+            // server, so the SCIM app's fake serves it.
+            .nest("/sandbox_scim", scim::router(state()))
+            .nest("/sandbox_oauth", oauth::router(state()))
+            .nest("/fifteen_five", scim::router(state()))
+            .nest("/asana", asana::router(state()))
+            .nest("/box", box_com::router(state()))
+            .nest("/clickup", clickup::router(state()))
+            .nest("/docusign", docusign::router(state()))
+            .nest("/dropbox", dropbox::router(state()))
+            .nest("/dynatrace", dynatrace::router(state()))
+            .nest("/github", github::router(state()))
+            .nest("/google_workspace", google_workspace::router(state()))
+            .nest("/hubspot", hubspot::router(state()))
+            .nest("/lastpass", lastpass::router(state()))
+            .nest("/microsoft_365", microsoft_365::router(state()))
+            .nest("/okta", okta::router(state()))
+            .nest("/planview_leankit", leankit::router(state()))
+            .nest("/salesforce", salesforce::router(state()))
+            .nest("/sauce_labs", sauce_labs::router(state()))
+            .nest("/slack", slack::router(state()))
+            .nest("/trello", trello::router(state()))
+            .nest("/zoho", zoho::router(state()))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 injected_fault,

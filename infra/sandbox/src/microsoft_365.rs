@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +21,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::directory::User;
+use crate::oauth;
 use crate::state::{Refusal, State, page_size, tenant};
 
 /// The tenant's verified domain: sandbox users are created on it.
@@ -63,7 +64,71 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1.0/organization", get(organization))
         .route("/v1.0/domains", get(domains))
         .route("/v1.0/subscribedSkus", get(subscribed_skus))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// The Microsoft identity platform's authorization server at its multi-tenant paths
+/// (`login.microsoftonline.com/organizations/oauth2/v2.0/…`), with its token answers.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "microsoft_365",
+        [
+            "/organizations/oauth2/v2.0/authorize",
+            "/organizations/oauth2/v2.0/decide",
+            "/organizations/oauth2/v2.0/token",
+        ],
+        post(microsoft_token),
+    )
+}
+
+/// The Microsoft identity platform's v2.0 token endpoint: a web app's secret in the form body;
+/// answers with `ext_expires_in` and the granted Graph scopes as full URIs, errors with an
+/// `AADSTS` description and `error_codes`; refresh tokens rotate.
+async fn microsoft_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let aad_error = |status: StatusCode, error: &str, code: u32, description: &str| {
+        let body = json!({
+            "error": error, "error_description": format!("AADSTS{code}: {description}"),
+            "error_codes": [code], "timestamp": "2025-01-01 00:00:00Z",
+            "trace_id": "sandbox", "correlation_id": "sandbox"
+        });
+        (status, Json(body)).into_response()
+    };
+    if !oauth::client_in_body(&form) {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7_000_215,
+            "Invalid client secret provided.",
+        );
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            tokens["token_type"] = json!("Bearer");
+            tokens["ext_expires_in"] = tokens["expires_in"].clone();
+            tokens["scope"] = json!(
+                "https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/User.ReadWrite.All"
+            );
+            Json(tokens).into_response()
+        }
+        Err((_, "invalid_grant")) => aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70_008,
+            "The provided authorization code or refresh token has expired due to inactivity.",
+        ),
+        Err((status, error)) => aad_error(
+            status,
+            error,
+            70_003,
+            "The app requested an unsupported grant type.",
+        ),
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Query, State as AxState};
+use axum::extract::{Form, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::oauth;
 use crate::scim;
 use crate::state::{State, tenant};
 
@@ -28,7 +29,51 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/services/data/v62.0/query", get(query))
         .with_state(state.clone())
-        .nest("/services", scim::router_as(state, scim::Kind::Salesforce))
+        .nest(
+            "/services",
+            scim::router_as(state.clone(), scim::Kind::Salesforce),
+        )
+        .merge(authorization_server(state))
+}
+
+/// Salesforce's authorization server (`login.salesforce.com`, `test.salesforce.com`): client
+/// credentials in the body, no `expires_in`, and the org's `instance_url`.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "salesforce",
+        [
+            "/services/oauth2/authorize",
+            "/services/oauth2/decide",
+            "/services/oauth2/token",
+        ],
+        post(salesforce_token),
+    )
+}
+
+/// Salesforce's `/services/oauth2/token`: credentials in the body; the answer names the org's
+/// API host (`instance_url`, the sandbox's My Domain) and carries no `expires_in` (a token
+/// lives as long as the org's session timeout).
+async fn salesforce_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !oauth::client_in_body(&form) {
+        return oauth::token_error(StatusCode::BAD_REQUEST, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            if let Some(fields) = tokens.as_object_mut() {
+                fields.remove("expires_in");
+            }
+            tokens["instance_url"] = json!(INSTANCE);
+            tokens["id"] = json!("https://login.salesforce.com/id/00Dsandbox/005sandbox");
+            tokens["token_type"] = json!("Bearer");
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
 }
 
 /// Only the connector's two queries are understood; anything else is Salesforce's
