@@ -1,6 +1,7 @@
 //! The registry: the one list of vendor specs (each vendor's module exports its own `SPEC`),
 //! and lookups by slug. Apps without an entry here cannot be connected yet. Adding a vendor
-//! means its module, its sandbox fake, its tests and one line in `VENDORS`.
+//! means its module, its sandbox fake, its tests and one line in `VENDORS` (ARCHITECTURE.md,
+//! "Adding a vendor").
 
 use std::sync::LazyLock;
 
