@@ -165,7 +165,7 @@ async fn google_token(
                     .remove("refresh_token")
                     .and_then(|t| t.as_str().map(str::to_owned))
             {
-                state.tokens.keep_refresh(presented, &issued, &tenant);
+                state.tokens.keep_refresh(presented, &issued);
             }
             tokens["token_type"] = json!("Bearer");
             tokens["expires_in"] = json!(oauth::ACCESS_TOKEN_SECONDS - 1);

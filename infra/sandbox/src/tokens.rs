@@ -51,11 +51,12 @@ impl Tokens {
         self.refreshes += 1;
     }
 
-    /// Keeps `refresh` valid for `tenant` instead of `issued` (a vendor that does not rotate
-    /// refresh tokens).
-    pub(crate) fn keep_refresh(&mut self, refresh: String, issued: &str, tenant: &str) {
-        self.refresh.remove(issued);
-        self.refresh.insert(refresh, tenant.to_owned());
+    /// Keeps `refresh` valid instead of `issued`, for the tenant `issued` opens (a vendor that
+    /// does not rotate refresh tokens: the token refreshed stays the one to use).
+    pub(crate) fn keep_refresh(&mut self, refresh: String, issued: &str) {
+        if let Some(tenant) = self.refresh.remove(issued) {
+            self.refresh.insert(refresh, tenant);
+        }
     }
 
     pub(crate) fn refreshes(&self) -> usize {
@@ -74,5 +75,27 @@ impl Tokens {
     pub(crate) fn revoke_all(&mut self) {
         self.access.clear();
         self.refresh.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_refresh_token_keeps_the_tenant_it_opened() {
+        let mut tokens = Tokens::default();
+        let (_, first) = tokens.issue("oauth:google_workspace#other");
+        // A refresh: the presented token is used up and a new pair issued for its tenant,
+        // then the vendor keeps the presented one instead of the new one.
+        let opened = tokens.refresh_tenant(&first).unwrap();
+        tokens.redeem(&first);
+        let (_, issued) = tokens.issue(&opened);
+        tokens.keep_refresh(first.clone(), &issued);
+        assert_eq!(
+            tokens.refresh_tenant(&first).as_deref(),
+            Some("oauth:google_workspace#other")
+        );
+        assert_eq!(tokens.refresh_tenant(&issued), None);
     }
 }
