@@ -328,6 +328,9 @@ async fn the_console_end_to_end_without_javascript() {
     // Create an account for Dave: "Invite Sent" until he accepts, then "Connected".
     p.open(&format!("/console/team/{dave}")).await;
     p.press("Create account").await;
+    // It asks first: the app emails the person.
+    assert!(p.text().await.contains("an invitation to sign in"));
+    p.press("Create account").await;
     let created = p.text().await;
     assert!(created.contains("Invite Sent"), "{created}");
     p.shot("team-member-apps").await;
@@ -344,7 +347,10 @@ async fn the_console_end_to_end_without_javascript() {
     // Suspend, with a confirmation that says what will happen.
     p.press("Suspend").await;
     let confirm = p.text().await;
-    assert!(confirm.contains("What will happen"), "{confirm}");
+    assert!(
+        confirm.contains("What Suspend does in Sandbox SCIM app"),
+        "{confirm}"
+    );
     p.shot("confirm-suspend").await;
     p.press("Suspend").await;
     let suspended = p.text().await;
@@ -361,7 +367,7 @@ async fn the_console_end_to_end_without_javascript() {
         .remove_means;
     assert!(p.text().await.contains(remove_means));
     p.press("Delete").await;
-    assert!(p.text().await.contains("Account removed"));
+    assert!(p.text().await.contains("Account deleted"));
 
     // Unmatch Carol's account: the vendor account is left alone.
     p.open(&format!("/console/team/{carol}")).await;
@@ -381,7 +387,7 @@ async fn the_console_end_to_end_without_javascript() {
     p.press("Remove all accounts").await;
     let plan = p.text().await;
     assert!(
-        plan.contains("This will remove 1 account") && plan.contains("bob@example.com"),
+        plan.contains("This will delete 1 account") && plan.contains("bob@example.com"),
         "{plan}"
     );
     p.shot("remove-all").await;
@@ -411,7 +417,7 @@ async fn the_console_end_to_end_without_javascript() {
     p.shot("onboarding").await;
     p.press("Create accounts").await;
     let onboarding = p.text().await;
-    assert!(onboarding.contains("Setup started"), "{onboarding}");
+    assert!(onboarding.contains("Accounts created"), "{onboarding}");
     assert!(onboarding.contains("Progress") && onboarding.contains("Sandbox SCIM app"));
     assert!(
         w.local

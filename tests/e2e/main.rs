@@ -5,6 +5,7 @@ mod admins;
 mod after_removal;
 mod console;
 mod console_browser;
+mod console_bugs;
 mod credentials;
 mod dismissal;
 mod dynamodb;

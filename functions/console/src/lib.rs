@@ -46,5 +46,9 @@ pub fn routes(apps: Apps) -> Router {
         .merge(onboarding::routes())
         .merge(dismissal::routes())
         .merge(events::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            apps.clone(),
+            answer::reframe,
+        ))
         .with_state(apps)
 }

@@ -3,8 +3,12 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::America::Los_Angeles;
 use maud::{DOCTYPE, Markup, html};
 use prov_core::ErrorDetail;
+use prov_core::schedule::removal_time;
+use prov_core::team::{EmploymentStatus, TeamMember};
 
 use crate::session::Admin;
 
@@ -112,7 +116,7 @@ pub fn problems(details: &[ErrorDetail]) -> Markup {
     html! {
         @if !details.is_empty() {
             div.problems role="alert" {
-                @for d in details { p { (d.message) } }
+                @for d in details { p { (plain(&d.message)) } }
             }
         }
     }
@@ -139,20 +143,76 @@ pub fn button_form(admin: &Admin, action: &str, label: &str, class: &str) -> Mar
     }
 }
 
+/// A day in the console's one date format: "March 10, 2026".
+pub fn day(d: NaiveDate) -> String {
+    d.format("%B %-d, %Y").to_string()
+}
+
+/// A moment in Pacific time (the product states its rules in Pacific time), in the same
+/// format: "March 11, 2026 at 12:00 AM PDT".
+pub fn pacific(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Los_Angeles)
+        .format("%B %-d, %Y at %-I:%M %p %Z")
+        .to_string()
+}
+
+/// Where a team member stands, in words: a dismissed person whose access has not ended yet
+/// is still working ("Leaving on …").
+pub fn member_status(member: &TeamMember, now: DateTime<Utc>) -> String {
+    match (member.employment_status, member.last_day) {
+        (EmploymentStatus::Dismissed, Some(last)) if removal_time(last) > now => {
+            format!("Leaving on {}", day(last))
+        }
+        (EmploymentStatus::Dismissed, _) => "Dismissed".to_owned(),
+        (EmploymentStatus::Rehired, _) => "Rehired".to_owned(),
+        (EmploymentStatus::Active, _) => "Active".to_owned(),
+    }
+}
+
+/// Whether a dismissed person's access has ended (the day after their last day began in
+/// Pacific time); only then is a rehire the way back.
+pub fn access_ended(member: &TeamMember, now: DateTime<Utc>) -> bool {
+    member.employment_status == EmploymentStatus::Dismissed
+        && member.last_day.is_none_or(|last| removal_time(last) <= now)
+}
+
+/// An API message in plain words: attribute names in backticks become the words of the
+/// field (`labels`: name and label), or the name's words ("`last_day`" reads "last day").
+pub fn plain_with(message: &str, labels: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        if i % 2 == 1 {
+            out.push_str(part);
+            continue;
+        }
+        let name = part.split(['.', '[']).next_back().unwrap_or(part);
+        match labels.iter().find(|(n, _)| *n == part || *n == name) {
+            Some((_, label)) => out.push_str(label),
+            None => out.push_str(&name.replace('_', " ")),
+        }
+    }
+    out
+}
+
+/// `plain_with` without field labels.
+pub fn plain(message: &str) -> String {
+    plain_with(message, &[])
+}
+
 /// Fixed confirmations for `?done=`: nothing a link can put on the page verbatim.
 pub fn done_text(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "connected" => "Connected.",
         "disconnected" => "Disconnected. The credentials were deleted; nothing changed in the app.",
         "matched" => "Matches saved.",
-        "created" => {
-            "Account created. The app sent an invitation: it shows \"Invite Sent\" until the person accepts."
-        }
         "suspended" => "Account suspended.",
         "reactivated" => "Account reactivated.",
-        "deleted" => "Account removed.",
+        "deleted" => "Account deleted.",
         "unmatched" => "Account unmatched. The account in the app was left as it is.",
-        "onboarding" => "Setup started: accounts are being created.",
         "dismissed" => "Dismissal saved.",
         "offboarding" => "Saved.",
         "cancelled" => "Dismissal cancelled: nothing will be removed.",

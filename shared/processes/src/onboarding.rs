@@ -12,6 +12,7 @@ use prov_core::store::Item;
 use prov_core::team::{self, EmploymentStatus, OfferStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Validator};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::accounts::create_account;
@@ -145,11 +146,12 @@ pub async fn view(apps: &Apps, access: &Access, team_member_id: &str) -> Result<
     })
 }
 
-/// `POST …/onboarding`: the connected apps to create the new hire's accounts in.
+/// `POST …/onboarding`: the connected apps to create the new hire's accounts in (at least
+/// one: an empty pick would create nothing, so it is refused rather than completing the task).
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnboardingRun {
-    #[schema(max_items = 50)]
+    #[schema(min_items = 1, max_items = 50)]
     pub apps: Vec<String>,
 }
 
@@ -160,8 +162,12 @@ impl Body<&[TaskApp]> for OnboardingRun {
         if root.get("apps").is_none() {
             v.error("apps", "`apps` is required: the apps to create accounts in.");
         }
+        let listed = v.array(root, "apps", 50).unwrap_or_default();
+        if listed.is_empty() && root.get("apps").is_some_and(Value::is_array) {
+            v.error("apps", "Pick at least one app to create an account in.");
+        }
         let mut picked: Vec<String> = Vec::new();
-        for (i, value) in v.array(root, "apps", 50).unwrap_or_default().iter().enumerate() {
+        for (i, value) in listed.iter().enumerate() {
             match value.as_str() {
                 Some(slug) if connected.iter().any(|a| a.app == slug) => {
                     if !picked.iter().any(|p| p == slug) {

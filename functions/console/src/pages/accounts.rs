@@ -6,22 +6,23 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use prov_core::Error;
 use prov_core::access::Access;
 use prov_core::body::Unparsed;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
+use prov_core::{Error, ErrorDetail};
 use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
 use prov_processes::connections::Apps;
 use prov_web::PathParam;
 use serde_json::{Map, Value, json};
 
-use crate::answer::{Fail, Page, ok, see_other};
+use crate::answer::{Page, ok, see_other};
 use crate::form::{Fields, back_to, checked};
 use crate::session::Admin;
-use crate::view::{self, badge, button_form, csrf_field, done_text, notice};
+use crate::view::{self, badge, button_form, csrf_field, done_text, notice, problems};
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/apps/{app}/sync"),
@@ -49,11 +50,24 @@ async fn sync(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     checked(&admin, form)?;
-    let report = accounts::sync(&apps, &admin.actor, &admin.access, &slug).await?;
-    Ok(see_other(&format!(
-        "/console/apps/{slug}/accounts?synced={}&auto_matched={}",
-        report.total, report.auto_matched
-    )))
+    match accounts::sync(&apps, &admin.actor, &admin.access, &slug).await {
+        Ok(report) => Ok(see_other(&format!(
+            "/console/apps/{slug}/accounts?synced={}&auto_matched={}",
+            report.total, report.auto_matched
+        ))),
+        // Not connected (or the app refused): said on the accounts page, in its frame.
+        Err(Error::Refused(details)) => {
+            render(
+                &apps,
+                &admin,
+                &slug,
+                &AccountsQuery::default(),
+                &Refused::Page(details),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Every team member of the company (the match choices), in the order added.
@@ -94,11 +108,11 @@ fn action_label(action: &str) -> &'static str {
 }
 
 /// Links to the confirmation page of each action the account allows.
-pub(crate) fn action_links(slug: &str, a: &AccountView, back: &str) -> Markup {
+pub(crate) fn action_links(slug: &str, app_name: &str, a: &AccountView, back: &str) -> Markup {
     html! {
         @for action in a.allowed_actions.iter().filter(|x| !action_label(x).is_empty()) {
-            a.button.secondary href={ "/console/apps/" (slug) "/accounts/" (a.id) "/" (action) "?back=" (back) }
-                aria-label={ (action_label(action)) " " (account_name(a)) } { (action_label(action)) }
+            a.button.(if *action == "delete" { "danger" } else { "secondary" }) href={ "/console/apps/" (slug) "/accounts/" (a.id) "/" (action) "?back=" (back) }
+                aria-label={ (action_label(action)) " " (account_name(a)) "'s " (app_name) " account" } { (action_label(action)) }
             " "
         }
     }
@@ -122,15 +136,71 @@ async fn accounts_page(
     PathParam(slug): PathParam<String>,
     Query(q): Query<AccountsQuery>,
 ) -> Page {
-    let app = *apps.services.catalog.get(&slug)?;
+    render(&apps, &admin, &slug, &q, &Refused::Nothing).await
+}
+
+/// What a form on the accounts page had refused, shown where it belongs.
+enum Refused {
+    Nothing,
+    /// About the page as a whole (a sync).
+    Page(Vec<ErrorDetail>),
+    /// About the Match accounts form.
+    Matches(Vec<ErrorDetail>),
+}
+
+fn account_row(
+    slug: &str,
+    app_name: &str,
+    a: &AccountView,
+    back: &str,
+    name_of: &dyn Fn(&str) -> String,
+) -> Markup {
+    html! {
+        tr {
+            td data-label="Account" { (account_name(a)) @if let Some(e) = &a.email { br; span.muted { (e) } } }
+            td data-label="Status" {
+                (badge(a.status_label))
+                @if !a.present { " " span.muted { "(gone from the app)" } }
+                @if !a.tenant_connected { " " (badge("Tenant no longer connected")) @if let Some(t) = &a.tenant { br; span.muted { "in " (t) } } }
+            }
+            td data-label="Team member" {
+                @match &a.matching {
+                    Matching::Matched { team_member_id, .. } => a href={ "/console/team/" (team_member_id) } { (name_of(team_member_id)) },
+                    Matching::Unmatched => span.muted { "Unmatched" },
+                    Matching::DoNotMatch => span { "Do not match" },
+                }
+            }
+            td data-label="Actions" { (action_links(slug, app_name, a, back)) }
+        }
+    }
+}
+
+fn accounts_table(
+    slug: &str,
+    app_name: &str,
+    rows: &[&AccountView],
+    back: &str,
+    name_of: &dyn Fn(&str) -> String,
+) -> Markup {
+    html! {
+        div.table-wrap { table.cards-on-phone {
+            thead { tr { th scope="col" { "Account" } th scope="col" { "Status" } th scope="col" { "Team member" } th scope="col" { "Actions" } } }
+            tbody { @for a in rows { (account_row(slug, app_name, a, back, name_of)) } }
+        } }
+    }
+}
+
+async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refused: &Refused) -> Page {
+    let app = *apps.services.catalog.get(slug)?;
     let query = AccountQuery {
         status: q.status.clone().filter(|s| !s.is_empty()),
         matching: q.matching.clone().filter(|s| !s.is_empty()),
         limit: Some("100".into()),
         cursor: q.cursor.clone(),
     };
-    let listing = accounts::list_accounts(&apps, &admin.access, &slug, &query).await?;
-    let team = whole_team(&apps, &admin.access).await?;
+    let listing = accounts::list_accounts(apps, &admin.access, slug, &query).await?;
+    let connected = accounts::reach(apps, admin.company_id(), slug).await?.connected;
+    let team = whole_team(apps, &admin.access).await?;
     let name_of = |id: &str| {
         team.iter()
             .find(|m| m.id == id)
@@ -142,22 +212,46 @@ async fn accounts_page(
         .iter()
         .filter(|a| a.present && a.allowed_actions.contains(&"match"))
         .collect();
+    // The summary counts the accounts the app has now in the connected tenant: the main
+    // table lists exactly those; former accounts and another tenant's are listed apart.
+    let live = |a: &AccountView| a.present && a.status != "deleted";
+    let current: Vec<&AccountView> = listing
+        .items
+        .iter()
+        .filter(|a| live(a) && a.tenant_connected)
+        .collect();
+    let former: Vec<&AccountView> = listing.items.iter().filter(|a| !live(a)).collect();
+    let elsewhere: Vec<&AccountView> = listing
+        .items
+        .iter()
+        .filter(|a| live(a) && !a.tenant_connected)
+        .collect();
     let back = format!("/console/apps/{slug}/accounts");
     let s = &listing.summary;
+    let (page_problems, match_problems) = match refused {
+        Refused::Nothing => (&[][..], &[][..]),
+        Refused::Page(d) => (d.as_slice(), &[][..]),
+        Refused::Matches(d) => (&[][..], d.as_slice()),
+    };
     let body = html! {
         (notice(done_text(q.done.as_deref())))
+        (problems(page_problems))
         @if let (Some(total), Some(auto)) = (q.synced, q.auto_matched) {
             p.notice role="status" { "Synced " (total) " accounts from " (app.name) "; " (auto) " matched automatically." }
         }
         @if let Some(n) = q.matched { p.notice role="status" { (n) " matches saved." } }
-        p { (s.present) " accounts: " (s.matched) " matched, " (s.unmatched) " unmatched, " (s.do_not_match) " do not match; " (s.invite_sent) " Invite Sent; " (s.seats) " seats." }
+        p id="summary" { (s.present) " accounts in " (app.name) ": " (s.matched) " matched, " (s.unmatched) " unmatched, " (s.do_not_match) " do not match; " (s.invite_sent) " Invite Sent; " (s.seats) " seats." }
         @if s.tenant_not_connected > 0 {
             p.warning role="note" {
                 (s.tenant_not_connected) " accounts belong to a " (app.tenant) " no longer connected: they are not managed from here. Remove them in that " (app.tenant) " yourself."
             }
         }
         div.actions {
-            (button_form(&admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
+            @if connected {
+                (button_form(admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
+            } @else {
+                p.warning { (app.name) " is not connected: its accounts are not managed from here. " a href={ "/console/apps/" (slug) } { "Connect " (app.name) } }
+            }
             a.button.secondary href={ "/console/apps/" (slug) } { "About " (app.name) }
         }
         form method="get" action=(back) {
@@ -184,19 +278,22 @@ async fn accounts_page(
             h2 id="match-accounts" { "Match accounts" }
             p { "Choose the team member each account belongs to, or \"Do not match\" for bots and shared accounts. Save them all at once." }
             form method="post" action={ "/console/apps/" (slug) "/matches" } {
-                (csrf_field(&admin))
-                div.table-wrap { table {
+                (csrf_field(admin))
+                @if !match_problems.is_empty() {
+                    div id="matches-problem" tabindex="-1" { (problems(match_problems)) }
+                }
+                div.table-wrap { table.cards-on-phone {
                     thead { tr { th scope="col" { "Account in " (app.name) } th scope="col" { "Team member" } } }
                     tbody {
                         @for a in &to_match {
                             @let field = format!("match.{}", a.id);
                             tr {
-                                td {
+                                td data-label={ "Account in " (app.name) } {
                                     label for=(field) { (account_name(a)) }
                                     @if let Some(e) = &a.email { span.muted { (e) } }
                                 }
-                                td {
-                                    select id=(field) name=(field) {
+                                td data-label="Team member" {
+                                    select id=(field) name=(field) aria-describedby=[(!match_problems.is_empty()).then_some("matches-problem")] {
                                         option value="" { "Select an option" }
                                         @for sug in &a.suggestions {
                                             option value=(sug.team_member_id) { (name_of(&sug.team_member_id)) " (suggested: " (sug.reason) ")" }
@@ -215,41 +312,31 @@ async fn accounts_page(
             }
         }
         h2 { "Accounts" }
-        @if listing.items.is_empty() { p.muted { "No accounts yet. Sync to read them from " (app.name) "." } }
-        @else {
-            div.table-wrap { table {
-                thead { tr { th scope="col" { "Account" } th scope="col" { "Status" } th scope="col" { "Team member" } th scope="col" { "Actions" } } }
-                tbody {
-                    @for a in &listing.items {
-                        tr {
-                            td { (account_name(a)) @if let Some(e) = &a.email { br; span.muted { (e) } } }
-                            td {
-                                (badge(a.status_label))
-                                @if !a.present { " " span.muted { "(gone from the app)" } }
-                                @if !a.tenant_connected { " " (badge("Tenant no longer connected")) @if let Some(t) = &a.tenant { br; span.muted { "in " (t) } } }
-                            }
-                            td {
-                                @match &a.matching {
-                                    Matching::Matched { team_member_id, .. } => a href={ "/console/team/" (team_member_id) } { (name_of(team_member_id)) },
-                                    Matching::Unmatched => span.muted { "Unmatched" },
-                                    Matching::DoNotMatch => span { "Do not match" },
-                                }
-                            }
-                            td { (action_links(&slug, a, &back)) }
-                        }
-                    }
-                }
-            } }
-            @if let Some(next) = &listing.next_cursor {
-                p { a href={ (back) "?cursor=" (next) } { "More accounts" } }
-            }
+        @if current.is_empty() { p.muted { "No accounts" @if connected { ". Sync to read them from " (app.name) } "." } }
+        @else { (accounts_table(slug, app.name, &current, &back, &name_of)) }
+        @if !elsewhere.is_empty() {
+            h2 { "In a " (app.tenant) " no longer connected" }
+            (accounts_table(slug, app.name, &elsewhere, &back, &name_of))
+        }
+        @if !former.is_empty() {
+            h2 { "Deleted or gone from " (app.name) }
+            p.muted { "Accounts " (app.name) " no longer has, kept for the record; they are not counted above." }
+            (accounts_table(slug, app.name, &former, &back, &name_of))
+        }
+        @if let Some(next) = &listing.next_cursor {
+            p { a href={ (back) "?cursor=" (next) } { "More accounts" } }
         }
     };
-    ok(view::page(
-        &admin,
-        "/console/apps",
-        &format!("{} accounts", app.name),
-        body,
+    let status = match refused {
+        Refused::Nothing => StatusCode::OK,
+        Refused::Page(d) | Refused::Matches(d) => d
+            .first()
+            .and_then(|d| StatusCode::from_u16(d.category.status()).ok())
+            .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    Ok(view::send(
+        status,
+        view::page(admin, "/console/apps", &format!("{} accounts", app.name), body),
     ))
 }
 
@@ -269,10 +356,19 @@ async fn matches(
         }
     }
     if chosen.is_empty() {
-        return Err(Fail(Error::invalid(
+        let nothing = vec![ErrorDetail::new(
             "matches",
-            "Choose a team member (or \"Do not match\") for at least one account.",
-        )));
+            prov_core::Category::InvalidAttributeValue,
+            "Choose a team member (or \"Do not match\") for at least one account, then save.",
+        )];
+        return render(
+            &apps,
+            &admin,
+            &slug,
+            &AccountsQuery::default(),
+            &Refused::Matches(nothing),
+        )
+        .await;
     }
     let items: Vec<Value> = chosen
         .iter()
@@ -356,7 +452,7 @@ async fn action_form(
         html! {
             p { "Account: " (account_name(&view_)) @if let Some(e) = &view_.email { " (" (e) ")" } " · " (badge(view_.status_label)) }
             @if let Ok(means) = &plan {
-                div.warning role="note" { p { strong { "What will happen: " } (means) } }
+                div.warning role="note" { p { strong { "What " (action_label(&action)) " does in " (app.name) ": " } (means) } }
                 form method="post" action={ "/console/apps/" (slug) "/accounts/" (account_id) "/" (action) } {
                     (csrf_field(&admin))
                     input type="hidden" name="back" value=(back);

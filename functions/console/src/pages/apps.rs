@@ -84,7 +84,7 @@ async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<
                 p { "Connection: " (match entry.connection_type { ConnectionType::Oauth => "OAuth", ConnectionType::ApiKey => "API key" }) }
                 @if let Some(app) = app {
                     p.muted { (plan_note(&app)) }
-                    p.muted { "Remove: " (app.remove_means) }
+                    p.muted { "Delete: " (app.remove_means) }
                 }
                 @if let Some(why) = &entry.unavailable_reason { p.warning { (why) } }
                 p { a href={ "/console/apps/" (entry.slug) } aria-label={ "Learn more about " (entry.name) } { "Learn More" } }
@@ -274,13 +274,13 @@ async fn render_app(
             dd {
                 (["Create accounts"].iter().filter(|_| caps.create)
                     .chain(["Suspend"].iter().filter(|_| caps.suspend))
-                    .chain(["Remove"].iter().filter(|_| caps.delete))
+                    .chain(["Delete"].iter().filter(|_| caps.delete))
                     .chain(["Groups"].iter().filter(|_| caps.groups))
                     .chain(["Work emails"].iter().filter(|_| caps.work_email))
                     .copied().collect::<Vec<_>>().join(", "))
             }
-            dt { "What \"remove\" means here" } dd { (app.remove_means) }
-            @if let Some(s) = app.suspend_means { dt { "What \"suspend\" means here" } dd { (s) } }
+            dt { "What Delete does in " (app.name) } dd { (app.remove_means) }
+            @if let Some(s) = app.suspend_means { dt { "What Suspend does in " (app.name) } dd { (s) } }
             dt { "A connection is bound to" } dd { "the " (app.tenant) " its credentials reach. " (app.tenant_switch) }
         }
         @if !app.differences_from_product_docs.is_empty() {
