@@ -13,13 +13,13 @@ use serde_json::json;
 use crate::support::{Co, OTHER_PARTNER, PARTNER, Walk};
 
 /// chromedriver on a free loopback port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -52,7 +52,7 @@ impl Driver {
     }
 
     /// A headless Chromium session; `javascript: false` turns script off entirely.
-    async fn browser(&self, javascript: bool) -> Client {
+    pub(crate) async fn browser(&self, javascript: bool) -> Client {
         let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -99,29 +99,29 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-struct Page<'a> {
-    b: &'a Client,
-    base: String,
+pub(crate) struct Page<'a> {
+    pub(crate) b: &'a Client,
+    pub(crate) base: String,
 }
 
 impl Page<'_> {
-    async fn open(&self, path: &str) {
+    pub(crate) async fn open(&self, path: &str) {
         self.b.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
 
-    async fn css(&self, selector: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn css(&self, selector: &str) -> fantoccini::elements::Element {
         self.b
             .find(Locator::Css(selector))
             .await
             .unwrap_or_else(|e| panic!("no {selector}: {e}"))
     }
 
-    async fn click(&self, selector: &str) {
+    pub(crate) async fn click(&self, selector: &str) {
         self.css(selector).await.click().await.unwrap();
     }
 
     /// Clicks the button or link whose text is `text` exactly, and waits for the next page.
-    async fn press(&self, text: &str) {
+    pub(crate) async fn press(&self, text: &str) {
         let xpath = format!("//*[(self::button or self::a) and normalize-space(.)='{text}']");
         let target = self
             .b
@@ -133,7 +133,7 @@ impl Page<'_> {
 
     /// Clicks `target` and waits until the page it was on is replaced: WebDriver's click
     /// may return before a form submission's navigation has even started.
-    async fn navigate_by(&self, target: fantoccini::elements::Element) {
+    pub(crate) async fn navigate_by(&self, target: fantoccini::elements::Element) {
         let old = self.css("html").await;
         target.click().await.unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -150,25 +150,25 @@ impl Page<'_> {
         self.b.wait().for_element(Locator::Css("body")).await.unwrap();
     }
 
-    async fn fill(&self, selector: &str, text: &str) {
+    pub(crate) async fn fill(&self, selector: &str, text: &str) {
         let field = self.css(selector).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         self.css("main").await.text().await.unwrap()
     }
 
-    async fn title(&self) -> String {
+    pub(crate) async fn title(&self) -> String {
         self.css("h1").await.text().await.unwrap()
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.b.current_url().await.unwrap().path().to_owned()
     }
 
-    async fn shot(&self, name: &str) {
+    pub(crate) async fn shot(&self, name: &str) {
         let png = self.b.screenshot().await.unwrap();
         std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
     }
@@ -402,7 +402,7 @@ async fn the_console_end_to_end_without_javascript() {
 
     // Connect by OAuth: the vendor's consent page, then back to the console.
     p.open("/console/apps/sandbox_oauth").await;
-    p.press("Get Sandbox OAuth app").await;
+    p.press("Connect Sandbox OAuth app").await;
     let allow = p.css("#allow").await;
     p.navigate_by(allow).await;
     assert_eq!(p.path().await, "/console/apps/sandbox_oauth");

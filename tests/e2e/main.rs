@@ -6,6 +6,7 @@ mod after_removal;
 mod console;
 mod console_browser;
 mod console_bugs;
+mod console_paths;
 mod credentials;
 mod dismissal;
 mod dynamodb;

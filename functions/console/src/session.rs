@@ -85,6 +85,13 @@ impl Admin {
         authorize(&apps.services, &self.actor.principal, self.company_id(), need).await
     }
 
+    /// The company's primary admin (who manages roles and permissions).
+    pub fn is_primary(&self) -> bool {
+        self.access
+            .admin()
+            .is_some_and(|u| u.role == prov_core::company::Role::PrimaryAdmin)
+    }
+
     pub fn name(&self) -> String {
         self.access
             .admin()

@@ -16,12 +16,13 @@ use crate::session::Admin;
 /// to this origin only; forms post here (the OAuth start then redirects to the vendor over https).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
 
-/// The top navigation: (path, label).
+/// The top navigation: (path, label); the primary admin also sees "Roles and permissions".
 const NAV: &[(&str, &str)] = &[
     ("/console/apps", "App directory"),
     ("/console/team", "People"),
     ("/console/events", "Audit log"),
 ];
+const ROLES: (&str, &str) = ("/console/admins", "Roles and permissions");
 
 pub fn csrf_field(admin: &Admin) -> Markup {
     html! { input type="hidden" name="csrf" value=(admin.csrf); }
@@ -36,7 +37,7 @@ pub fn page(admin: &Admin, current: &str, title: &str, body: Markup) -> Markup {
                 a.brand href="/console/apps" { (admin.access.company().name) }
                 nav aria-label="Main" {
                     ul {
-                        @for (path, label) in NAV {
+                        @for (path, label) in NAV.iter().chain(admin.is_primary().then_some(&ROLES)) {
                             li {
                                 @if current.starts_with(path) {
                                     a href=(path) aria-current="page" { (label) }
@@ -109,6 +110,36 @@ pub fn protect(response: &mut Response) {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// A text field with its label and, when the form was refused because of it, the problem in
+/// plain words right above the input (which then takes the focus, the first one only).
+pub struct Field<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub kind: &'a str,
+    pub value: Option<&'a str>,
+    pub required: bool,
+    pub autocomplete: &'a str,
+}
+
+/// Renders `field` against the refused `details` (those whose key is the field's name);
+/// `first` says whether it is the first field with a problem (it takes the focus).
+pub fn field(f: &Field<'_>, details: &[ErrorDetail], first: bool) -> Markup {
+    let id = format!("field-{}", f.name);
+    let problem = details.iter().find(|d| d.error_key == f.name);
+    let problem_id = format!("{id}-problem");
+    html! {
+        label for=(id) { (f.label) }
+        @if let Some(d) = problem {
+            p.field-problem id=(problem_id) { (plain_with(&d.message, &[(f.name, f.label)])) }
+        }
+        input id=(id) name=(f.name) type=(f.kind) value=[f.value] required[f.required]
+            autocomplete=(f.autocomplete) spellcheck="false"
+            aria-invalid=[problem.map(|_| "true")]
+            aria-describedby=[problem.map(|_| problem_id.as_str())]
+            autofocus[problem.is_some() && first];
+    }
 }
 
 /// Problems, announced to screen readers.

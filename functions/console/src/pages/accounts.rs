@@ -1,7 +1,7 @@
 //! An app's accounts: sync, the accounts page with its filters, Match accounts, and each
 //! account action behind a confirmation that shows what it will really do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
@@ -11,8 +11,9 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use prov_core::access::Access;
 use prov_core::body::Unparsed;
+use prov_core::catalog::App;
 use prov_core::listing::ListQuery;
-use prov_core::team::{self, TeamMember};
+use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::{Error, ErrorDetail};
 use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
 use prov_processes::connections::Apps;
@@ -71,7 +72,7 @@ async fn sync(
 }
 
 /// Every team member of the company (the match choices), in the order added.
-async fn whole_team(apps: &Apps, access: &Access) -> Result<Vec<TeamMember>, Error> {
+pub(crate) async fn whole_team(apps: &Apps, access: &Access) -> Result<Vec<TeamMember>, Error> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -88,7 +89,7 @@ async fn whole_team(apps: &Apps, access: &Access) -> Result<Vec<TeamMember>, Err
     }
 }
 
-fn account_name(a: &AccountView) -> String {
+pub(crate) fn account_name(a: &AccountView) -> String {
     match (&a.first_name, &a.last_name, &a.display_name) {
         (Some(f), Some(l), _) => format!("{f} {l}"),
         (_, _, Some(d)) => d.clone(),
@@ -128,6 +129,8 @@ struct AccountsQuery {
     synced: Option<u32>,
     auto_matched: Option<u32>,
     matched: Option<u32>,
+    /// The team member whose account was just created (`done=created`).
+    member: Option<String>,
 }
 
 async fn accounts_page(
@@ -170,7 +173,87 @@ fn account_row(
                     Matching::DoNotMatch => span { "Do not match" },
                 }
             }
-            td data-label="Actions" { (action_links(slug, app_name, a, back)) }
+            td data-label="Actions" {
+                (action_links(slug, app_name, a, back))
+                @if let (true, Some(member)) = (a.managed && a.present && a.status != "deleted", a.matching_team_member()) {
+                    a.button.danger href={ "/console/team/" (member) "/remove_all?back=" (back) }
+                        aria-label={ "Remove all of " (name_of(member)) "'s accounts" } { "Remove all accounts" }
+                }
+            }
+        }
+    }
+}
+
+/// The accounts of `slug` matched to a team member (every page of them).
+async fn matched_people(apps: &Apps, access: &Access, slug: &str) -> Result<HashSet<String>, Error> {
+    let mut out = HashSet::new();
+    let mut cursor = None;
+    loop {
+        let query = AccountQuery {
+            status: None,
+            matching: Some("matched".into()),
+            limit: Some("100".into()),
+            cursor: cursor.take(),
+        };
+        let page = accounts::list_accounts(apps, access, slug, &query).await?;
+        for a in &page.items {
+            if a.present
+                && a.status != "deleted"
+                && let Some(member) = a.matching_team_member()
+            {
+                out.insert(member.to_owned());
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Why no account can be created here for `member`, when none can.
+fn cannot_create(app: &App, member: &TeamMember) -> Option<String> {
+    if let Err(e) = eligibility(Subject::TeamMember(member)) {
+        return e.details().and_then(|d| d.first()).map(|d| d.message.clone());
+    }
+    if member.email.is_none() && !app.capabilities.work_email {
+        return Some("No email on their profile: add one to create accounts.".to_owned());
+    }
+    None
+}
+
+/// The seed's "Create account" per team member: everyone not dismissed who has no account
+/// here, with the button, or why it is missing.
+fn without_account(app: &App, team: &[TeamMember], have: &HashSet<String>, back: &str) -> Markup {
+    let missing: Vec<&TeamMember> = team
+        .iter()
+        .filter(|m| m.employment_status != EmploymentStatus::Dismissed && !have.contains(&m.id))
+        .collect();
+    html! {
+        h2 { "Team members without an account" }
+        @if missing.is_empty() { p.muted { "Everyone on the team has an account in " (app.name) "." } }
+        @else {
+            div.table-wrap { table.cards-on-phone {
+                thead { tr { th scope="col" { "Team member" } th scope="col" { "Email" } th scope="col" { "Actions" } } }
+                tbody {
+                    @for m in missing {
+                        tr {
+                            td data-label="Team member" { a href={ "/console/team/" (m.id) } { (m.full_name()) } }
+                            td data-label="Email" { (m.email.as_deref().unwrap_or("—")) }
+                            td data-label="Actions" {
+                                @match cannot_create(app, m) {
+                                    Some(why) => {
+                                        span.muted { (why) }
+                                        @if m.email.is_none() { " " a href={ "/console/team/" (m.id) } { "Open their profile" } }
+                                    }
+                                    None => a.button href={ "/console/team/" (m.id) "/apps/" (app.slug) "/create?back=" (back) }
+                                        aria-label={ "Create " (m.full_name()) "'s " (app.name) " account" } { "Create account" },
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
         }
     }
 }
@@ -200,6 +283,13 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
     };
     let listing = accounts::list_accounts(apps, &admin.access, slug, &query).await?;
     let connected = accounts::reach(apps, admin.company_id(), slug).await?.connected;
+    let creates_here =
+        connected && app.capabilities.create && app.allowed_on(admin.access.company().plan).is_ok();
+    let have = if creates_here {
+        matched_people(apps, &admin.access, slug).await?
+    } else {
+        HashSet::new()
+    };
     let team = whole_team(apps, &admin.access).await?;
     let name_of = |id: &str| {
         team.iter()
@@ -234,6 +324,14 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
         Refused::Matches(d) => (&[][..], d.as_slice()),
     };
     let body = html! {
+        @if let (Some("created"), Some(member)) = (q.done.as_deref(), &q.member) {
+            @if let Some(a) = listing.items.iter().find(|a| a.matching_team_member() == Some(member.as_str()) && live(a)) {
+                p.notice role="status" {
+                    "Account created in " (app.name) " for " (name_of(member)) ": " (a.status_label) "."
+                    @if a.status == "invite_sent" { " " (app.name) " emailed them an invitation; it shows \"Invite Sent\" until they accept." }
+                }
+            }
+        }
         (notice(done_text(q.done.as_deref())))
         (problems(page_problems))
         @if let (Some(total), Some(auto)) = (q.synced, q.auto_matched) {
@@ -314,6 +412,7 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
         h2 { "Accounts" }
         @if current.is_empty() { p.muted { "No accounts" @if connected { ". Sync to read them from " (app.name) } "." } }
         @else { (accounts_table(slug, app.name, &current, &back, &name_of)) }
+        @if creates_here { (without_account(&app, &team, &have, &back)) }
         @if !elsewhere.is_empty() {
             h2 { "In a " (app.tenant) " no longer connected" }
             (accounts_table(slug, app.name, &elsewhere, &back, &name_of))

@@ -124,6 +124,33 @@ async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<
     ))
 }
 
+/// Where a company without the app signs up for it (the seed's "Get [App Name]"): the
+/// vendor's own site.
+fn vendor_site(slug: &str) -> Option<&'static str> {
+    Some(match slug {
+        "asana" => "https://asana.com/",
+        "box" => "https://www.box.com/",
+        "clickup" => "https://clickup.com/",
+        "docusign" => "https://www.docusign.com/",
+        "dropbox" => "https://www.dropbox.com/business",
+        "dynatrace" => "https://www.dynatrace.com/",
+        "fifteen_five" => "https://www.15five.com/",
+        "github" => "https://github.com/",
+        "google_workspace" => "https://workspace.google.com/",
+        "hubspot" => "https://www.hubspot.com/",
+        "lastpass" => "https://www.lastpass.com/",
+        "microsoft_365" => "https://www.microsoft.com/microsoft-365",
+        "okta" => "https://www.okta.com/",
+        "planview_leankit" => "https://www.planview.com/",
+        "salesforce" => "https://www.salesforce.com/",
+        "sauce_labs" => "https://saucelabs.com/",
+        "slack" => "https://slack.com/",
+        "trello" => "https://trello.com/",
+        "zoho" => "https://www.zoho.com/",
+        _ => return None,
+    })
+}
+
 #[derive(serde::Deserialize, Default)]
 struct AppQuery {
     done: Option<String>,
@@ -213,8 +240,8 @@ fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors, bound_to: Option<
                 input id="organization" name="organization" type="text";
             }
             (switch_field(app, bound_to))
-            p { "You will sign in at " (app.name) " to approve access, then come back here." }
-            p { button type="submit" { "Get " (app.name) } }
+            p { "You will sign in at " (app.name) " with your admin credentials to approve access, then come back here." }
+            p { button type="submit" { "Connect " (app.name) } }
         }
     }
 }
@@ -302,6 +329,7 @@ async fn render_app(
             }
             div.actions {
                 a.button href={ "/console/apps/" (slug) "/accounts" } { "Accounts" }
+                @if caps.groups { a.button.secondary href={ "/console/apps/" (slug) "/groups" } { "Groups" } }
                 (button_form(admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
                 a.button.secondary href={ "/console/apps/" (slug) "/disconnect" } { "Disconnect" }
             }
@@ -315,7 +343,14 @@ async fn render_app(
             h2 { "Connect" }
             @match &plan {
                 Err(why) => p.warning { (why) },
-                Ok(()) => (connect_form(apps, admin, &app, kept, bound_to.as_ref())),
+                Ok(()) => {
+                    p { "If your company already has an account with " (app.name) ", connect it here." }
+                    (connect_form(apps, admin, &app, kept, bound_to.as_ref()))
+                    @if let Some(site) = vendor_site(slug) {
+                        p { "Your company does not have " (app.name) " yet? "
+                            a.button.secondary href=(site) rel="noreferrer" { "Get " (app.name) } }
+                    }
+                },
             }
         }
     };

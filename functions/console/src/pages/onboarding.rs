@@ -65,6 +65,12 @@ async fn render(
         .map(|i| i.app)
         .collect();
     let name_of = |slug: &str| apps.services.catalog.get(slug).map(|a| a.name).unwrap_or("");
+    // Problems of one work email go next to its field; the rest above the list.
+    let general: Vec<ErrorDetail> = refused
+        .iter()
+        .filter(|d| !d.error_key.starts_with("work_emails."))
+        .cloned()
+        .collect();
     let picking = task.blocked_reason.is_none() && (q.setup.is_some() || !refused.is_empty());
     let completed = task.status == "completed";
     let person = format!("/console/team/{member_id}");
@@ -103,10 +109,10 @@ async fn render(
             } @else {
                 form method="post" action={ (person) "/onboarding" } novalidate {
                     (csrf_field(admin))
-                    fieldset aria-describedby=[(!refused.is_empty()).then_some("apps-problem")] {
+                    fieldset aria-describedby=[(!general.is_empty()).then_some("apps-problem")] {
                         legend { "Check the box for each app " (member.first_name) " should have an account in" }
-                        @if !refused.is_empty() {
-                            div id="apps-problem" { (problems(refused)) }
+                        @if !general.is_empty() {
+                            div id="apps-problem" { (problems(&general)) }
                         }
                         @for app in &task.connected_apps {
                             @let id = format!("app-{}", app.app);
@@ -119,6 +125,20 @@ async fn render(
                                 label.check for=(id) {
                                     input id=(id) type="checkbox" name={ "app." (app.app) } value="on" checked[kept.contains_key(&format!("app.{}", app.app))];
                                     (app.name)
+                                }
+                                @if app.creates_work_email {
+                                    @let field = format!("work_email.{}", app.app);
+                                    @let key = format!("work_emails.{}", app.app);
+                                    @let problem = refused.iter().find(|d| d.error_key == key);
+                                    div.indented {
+                                        label for=(field) { "New work email in " (app.name) " (needed if ticked)" }
+                                        @if let Some(d) = problem {
+                                            p.field-problem id={ (field) "-problem" } { (view::plain_with(&d.message, &[(key.as_str(), "The work email")])) }
+                                        }
+                                        input id=(field) name=(field) type="email" autocomplete="off" value=[kept.get(&field)]
+                                            aria-invalid=[problem.map(|_| "true")]
+                                            aria-describedby=[problem.map(|_| format!("{field}-problem"))];
+                                    }
                                 }
                             }
                         }
@@ -155,7 +175,20 @@ async fn run_onboarding(
     let fields = checked(&admin, form)?;
     let mut picked: Vec<&str> = fields.keys().filter_map(|k| k.strip_prefix("app.")).collect();
     picked.sort_unstable();
-    let body = Unparsed::new(Map::from_iter([("apps".to_owned(), json!(picked))]));
+    // A work email is sent for a ticked mailbox app only (typed and then unticked, it is
+    // not wanted).
+    let work_emails: Map<String, serde_json::Value> = picked
+        .iter()
+        .filter_map(|slug| {
+            let typed = fields.get(&format!("work_email.{slug}"))?.trim();
+            (!typed.is_empty()).then(|| ((*slug).to_owned(), json!(typed)))
+        })
+        .collect();
+    let mut body = Map::from_iter([("apps".to_owned(), json!(picked))]);
+    if !work_emails.is_empty() {
+        body.insert("work_emails".to_owned(), serde_json::Value::Object(work_emails));
+    }
+    let body = Unparsed::new(body);
     match onboarding::run(&apps, &admin.actor, &admin.access, &member_id, &body).await {
         Ok(_) => Ok(see_other(&format!(
             "/console/team/{member_id}/onboarding?done=onboarding"

@@ -55,6 +55,7 @@ async fn team_page(State(apps): State<Apps>, admin: Admin, Query(q): Query<Curso
         "/console/team",
         "People",
         html! {
+            (crate::pages::people::tabs("/console/team"))
             @if listing.items.is_empty() { p.muted { "No team members yet." } }
             @else {
                 div.table-wrap { table.cards-on-phone {
@@ -290,7 +291,9 @@ async fn create_account(
     match accounts::create_account(&apps, &admin.actor, &admin.access, &slug, &member_id, work_email).await {
         Ok(_) => {
             let back = back_to(&fields, format!("/console/team/{member_id}"));
-            Ok(see_other(&format!("{back}?done=created&app={slug}")))
+            Ok(see_other(&format!(
+                "{back}?done=created&app={slug}&member={member_id}"
+            )))
         }
         Err(Error::Refused(details)) => {
             render_create(&apps, &admin, &member_id, &slug, &fields, &details).await
@@ -347,6 +350,7 @@ async fn remove_all_form(
             }
             form method="post" action={ "/console/team/" (member_id) "/remove_all" } {
                 (csrf_field(&admin))
+                input type="hidden" name="back" value=(back);
                 div.actions {
                     @if deletes > 0 { button type="submit" class="danger" { "Remove all accounts" } }
                     a.button.secondary href=(back) { "Cancel" }
@@ -362,7 +366,8 @@ async fn remove_all(
     PathParam(member_id): PathParam<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
-    checked(&admin, form)?;
+    let fields = checked(&admin, form)?;
+    let back = back_to(&fields, format!("/console/team/{member_id}"));
     let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let report = accounts::remove_all(&apps, &admin.actor, &admin.access, &member_id, false).await?;
     ok(view::page(
@@ -372,7 +377,10 @@ async fn remove_all(
         html! {
             p.notice role="status" { "Remove all accounts: done." }
             (removal_rows(&report.accounts, true))
-            p { a href={ "/console/team/" (member_id) } { "Back to " (member.full_name()) } }
+            p {
+                a href={ "/console/team/" (member_id) } { "Back to " (member.full_name()) }
+                @if back != format!("/console/team/{member_id}") { " · " a href=(back) { "Back to the accounts" } }
+            }
         },
     ))
 }
