@@ -343,3 +343,122 @@ async fn refusals_keep_the_frame_and_the_summary_counts_the_accounts_listed() {
     let mut anon = Client::new(&w);
     assert_eq!(anon.get("/console/team/tm_nobody").await.status, 303);
 }
+
+/// The way in (issue 26): the claim page signs an admin in or says why it cannot, sign-in
+/// refusals say why in plain words, and a company on the Simple plan gets one upgrade note.
+#[tokio::test]
+async fn the_claim_page_opens_the_console_or_says_why_not() {
+    let w = Walk::start().await;
+    let provisioned = w
+        .send(
+            "POST",
+            "/v1/provision",
+            Some(crate::support::PARTNER),
+            Some(
+                json!({"user": {"first_name": "Ola", "last_name": "Owner", "email": "ola@claim.example"},
+                        "company": {"name": "Claimers"}}),
+            ),
+        )
+        .await
+        .json();
+    let claim = provisioned["account_claim_url"].as_str().unwrap();
+    let claim = &claim[claim.find("/claim_account/").unwrap()..];
+    let mut browser = Client::new(&w);
+    let claimed = browser.post(claim, &[("email", "ola@claim.example")]).await;
+    assert_eq!(claimed.status, 200, "{}", claimed.text());
+    let page = claimed.text();
+    let link = page
+        .split("href=\"")
+        .find_map(|rest| {
+            rest.split('"')
+                .next()
+                .filter(|h| h.contains("/console/sign_in/link/"))
+        })
+        .unwrap_or_else(|| panic!("no console link: {page}"))
+        .to_owned();
+    let link = &link[link.find("/console/").unwrap()..];
+    let form = browser.get(link).await;
+    let token = crate::console::csrf_of(&form.text());
+    let signed_in = browser.post(link, &[("csrf", &token)]).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text());
+    let directory = browser.get("/console/apps").await.text();
+    assert!(directory.contains("Claimers"), "{directory}");
+    // Simple plan: one upgrade note for the whole section, not one per app.
+    assert_eq!(directory.matches("Upgrade").count(), 1, "{directory}");
+    assert!(
+        !directory.contains("needs the Plus or Premium plan"),
+        "{directory}"
+    );
+
+    // An invited admin without "Manage apps": the claim page says why there is no console.
+    let co = Co {
+        id: w
+            .send(
+                "GET",
+                "/v1/companies?limit=100",
+                Some(crate::support::PARTNER),
+                None,
+            )
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "Claimers")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        admin: String::new(),
+    };
+    let invited = w
+        .send(
+            "POST",
+            &co.path("/admins"),
+            Some(crate::support::PARTNER),
+            Some(json!({"first_name": "Pat", "last_name": "Plain", "email": "pat@claim.example"})),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.text());
+    let mail = w
+        .local
+        .outbox
+        .recent(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.email.to == "pat@claim.example")
+        .unwrap();
+    let claim = mail
+        .email
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/claim_account/"))
+        .unwrap()
+        .to_owned();
+    let claim = &claim[claim.find("/claim_account/").unwrap()..];
+    let mut pat = Client::new(&w);
+    let page = pat.post(claim, &[("email", "pat@claim.example")]).await.text();
+    assert!(
+        page.contains("You cannot use the admin console") && page.contains("Manage apps"),
+        "{page}"
+    );
+    assert!(!page.contains("/console/sign_in/link/"), "{page}");
+
+    // Sign-in refusals say why in plain words.
+    let token = page
+        .split("<code>")
+        .nth(2)
+        .and_then(|t| t.split("</code>").next())
+        .unwrap()
+        .to_owned();
+    let refused = Client::new(&w).sign_in(&token).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.text().contains("ask your company's primary admin")
+            || refused.text().contains("Ask your company's primary admin"),
+        "{}",
+        refused.text()
+    );
+    assert!(!refused.text().contains('`'), "{}", refused.text());
+}

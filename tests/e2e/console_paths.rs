@@ -335,3 +335,108 @@ async fn onboarding_takes_the_work_email_of_a_mailbox_app() {
         .json();
     assert_eq!(member["email"], work, "the new address is hers");
 }
+
+/// A new admin goes from the claim page into the console and on to a connected app with a
+/// created account, never pasting a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_admin_goes_from_the_claim_page_to_a_created_account_without_a_token() {
+    let w = Walk::start().await;
+    let provisioned = w
+        .send(
+            "POST",
+            "/v1/provision",
+            Some(crate::support::PARTNER),
+            Some(
+                json!({"user": {"first_name": "Nora", "last_name": "New", "email": "nora@first.example"},
+                        "company": {"name": "First Steps, Inc."}}),
+            ),
+        )
+        .await;
+    assert_eq!(provisioned.status, 200, "{}", provisioned.text());
+    let claim = provisioned.json()["account_claim_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = w
+        .send(
+            "GET",
+            "/v1/companies?limit=100",
+            Some(crate::support::PARTNER),
+            None,
+        )
+        .await
+        .json();
+    let company = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "First Steps, Inc.")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let co = Co {
+        id: company,
+        admin: String::new(),
+    };
+    w.send(
+        "PATCH",
+        &co.path(""),
+        Some(crate::support::PARTNER),
+        Some(json!({"plan": "plus"})),
+    )
+    .await;
+    // The HR platform adds the team (as a partner may).
+    let zoe = w
+        .send(
+            "POST",
+            &co.path("/team_members"),
+            Some(crate::support::PARTNER),
+            Some(json!({"first_name": "Zoe", "last_name": "Zed", "kind": "employee", "email": "zoe@first.example"})),
+        )
+        .await;
+    assert_eq!(zoe.status, 201, "{}", zoe.text());
+
+    let driver = Driver::start();
+    let browser = driver.browser(false).await;
+    let p = Page {
+        b: &browser,
+        base: w.local.services.settings.public_base_url.clone(),
+    };
+    browser.goto(&claim).await.unwrap();
+    p.fill("#email", "nora@first.example").await;
+    p.press("Claim account").await;
+    assert!(
+        p.text()
+            .await
+            .contains("You are now an admin of First Steps, Inc.")
+    );
+    p.shot("claimed").await;
+    p.press("Open the admin console").await;
+    p.press("Sign in").await;
+    assert_eq!(p.path().await, "/console/apps");
+    assert_eq!(p.title().await, "App directory");
+
+    p.open("/console/apps/sandbox_scim").await;
+    p.fill("#field-scim_base_url", "https://scim.sandbox.test/scim/v2")
+        .await;
+    p.fill("#field-scim_token", "sandbox-first-steps").await;
+    p.press("Connect Sandbox SCIM app").await;
+    assert!(p.text().await.contains("Connected."));
+    p.press("Accounts").await;
+    p.press_labelled("Create Zoe Zed's Sandbox SCIM app account")
+        .await;
+    p.press("Create account").await;
+    assert!(
+        p.text()
+            .await
+            .contains("Account created in Sandbox SCIM app for Zoe Zed"),
+        "{}",
+        p.text().await
+    );
+    assert_eq!(
+        w.local.sandbox.emails("sandbox-first-steps"),
+        ["zoe@first.example"]
+    );
+    browser.close().await.unwrap();
+}

@@ -83,10 +83,10 @@ async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<
                 }
                 p { "Connection: " (match entry.connection_type { ConnectionType::Oauth => "OAuth", ConnectionType::ApiKey => "API key" }) }
                 @if let Some(app) = app {
-                    p.muted { (plan_note(&app)) }
+                    // The company's plan is said once per page, not on every card.
+                    @if let Some(vendor) = app.vendor_plan_note { p.muted { (vendor) } }
                     p.muted { "Delete: " (app.remove_means) }
                 }
-                @if let Some(why) = &entry.unavailable_reason { p.warning { (why) } }
                 p { a href={ "/console/apps/" (entry.slug) } aria-label={ "Learn more about " (entry.name) } { "Learn More" } }
             }
         }
@@ -117,6 +117,10 @@ async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<
             ul.cards { @for a in &available { (card(a)) } }
             @if !unavailable.is_empty() {
                 h2 { "Not in your plan" }
+                // One note for the section: every app here waits for the same upgrade.
+                div.warning role="note" {
+                    p { strong { "Upgrade to Plus or Premium" } " to connect these apps. Your company is on the Simple plan, which includes Google Workspace and Microsoft 365. Your payroll provider changes the plan." }
+                }
                 ul.cards { @for a in &unavailable { (card(a)) } }
             }
             }
