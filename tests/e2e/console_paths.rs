@@ -132,7 +132,7 @@ async fn the_seeds_paths_in_the_browser() {
     // App directory → the app → Accounts: "Create account" for Bob, who has none there.
     p.open("/console/apps/sandbox_scim/accounts").await;
     assert!(p.text().await.contains("Team members without an account"));
-    p.press_labelled("Create Bob Builder's Sandbox SCIM app account")
+    p.press_labelled("Create account for Bob Builder in Sandbox SCIM app")
         .await;
     assert!(p.text().await.contains("an invitation to sign in"));
     p.press("Create account").await;
@@ -149,7 +149,7 @@ async fn the_seeds_paths_in_the_browser() {
             .contains(&"bob@example.com".to_owned())
     );
     // … and "Remove all accounts" from there too.
-    p.press_labelled("Remove all of Bob Builder's accounts").await;
+    p.press_labelled("Remove all accounts of Bob Builder").await;
     assert!(p.text().await.contains("This will delete 1 account"));
     p.press("Remove all accounts").await;
     assert!(
@@ -424,7 +424,7 @@ async fn a_new_admin_goes_from_the_claim_page_to_a_created_account_without_a_tok
     p.press("Connect Sandbox SCIM app").await;
     assert!(p.text().await.contains("Connected."));
     p.press("Accounts").await;
-    p.press_labelled("Create Zoe Zed's Sandbox SCIM app account")
+    p.press_labelled("Create account for Zoe Zed in Sandbox SCIM app")
         .await;
     p.press("Create account").await;
     assert!(

@@ -7,6 +7,7 @@ mod console;
 mod console_browser;
 mod console_bugs;
 mod console_paths;
+mod console_readable;
 mod credentials;
 mod dismissal;
 mod dynamodb;

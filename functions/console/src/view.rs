@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use maud::{DOCTYPE, Markup, html};
 use prov_core::ErrorDetail;
+use prov_core::catalog::Catalog;
 use prov_core::schedule::removal_time;
 use prov_core::team::{EmploymentStatus, TeamMember};
 
@@ -156,6 +157,39 @@ pub fn problems(details: &[ErrorDetail]) -> Markup {
 /// A confirmation that something happened, announced politely.
 pub fn notice(text: Option<&str>) -> Markup {
     html! { @if let Some(text) = text { p.notice role="status" { (text) } } }
+}
+
+/// The outcome of "Remove all accounts", from the redirect's query: the apps by name.
+pub fn removed_all_notice(catalog: &Catalog, q: &RemovedAll) -> Markup {
+    let names = |list: &Option<String>| {
+        list.as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|slug| catalog.find(slug).map_or(slug, |a| a.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (deleted, failed, skipped) = (names(&q.deleted), names(&q.failed), names(&q.skipped));
+    html! {
+        @if !deleted.is_empty() || (failed.is_empty() && skipped.is_empty()) {
+            p.notice role="status" { "Remove all accounts: " @if deleted.is_empty() { "nothing was left to delete." } @else { "deleted in " (deleted) "." } }
+        }
+        @if !failed.is_empty() {
+            div.problems role="alert" { p { "Not deleted in " (failed) ": the app refused; try Delete on its row, or remove the account in the app." } }
+        }
+        @if !skipped.is_empty() {
+            p.warning { "Skipped in " (skipped) ": not managed from here (the app is disconnected, or the account is in another tenant). Remove those accounts in the app itself." }
+        }
+    }
+}
+
+/// The query of a redirect after "Remove all accounts": comma-separated app slugs.
+#[derive(serde::Deserialize, Default)]
+pub struct RemovedAll {
+    deleted: Option<String>,
+    failed: Option<String>,
+    skipped: Option<String>,
 }
 
 /// A status as a badge (the product's wording: "Invite Sent", "Connected", …).

@@ -23,7 +23,9 @@ use serde_json::{Map, Value, json};
 use crate::answer::{Page, ok, see_other};
 use crate::form::{Fields, back_to, checked};
 use crate::session::Admin;
-use crate::view::{self, badge, button_form, csrf_field, done_text, notice, problems};
+use crate::view::{
+    self, RemovedAll, badge, button_form, csrf_field, done_text, notice, problems, removed_all_notice,
+};
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/apps/{app}/sync"),
@@ -64,6 +66,7 @@ async fn sync(
                 &slug,
                 &AccountsQuery::default(),
                 &Refused::Page(details),
+                None,
             )
             .await
         }
@@ -138,8 +141,10 @@ async fn accounts_page(
     admin: Admin,
     PathParam(slug): PathParam<String>,
     Query(q): Query<AccountsQuery>,
+    Query(removed): Query<RemovedAll>,
 ) -> Page {
-    render(&apps, &admin, &slug, &q, &Refused::Nothing).await
+    let removed = (q.done.as_deref() == Some("removed_all")).then_some(removed);
+    render(&apps, &admin, &slug, &q, &Refused::Nothing, removed.as_ref()).await
 }
 
 /// What a form on the accounts page had refused, shown where it belongs.
@@ -147,8 +152,8 @@ enum Refused {
     Nothing,
     /// About the page as a whole (a sync).
     Page(Vec<ErrorDetail>),
-    /// About the Match accounts form.
-    Matches(Vec<ErrorDetail>),
+    /// About the Match accounts form (`match.<account>` for one row), with what was chosen.
+    Matches(Vec<ErrorDetail>, Fields),
 }
 
 fn account_row(
@@ -177,7 +182,7 @@ fn account_row(
                 (action_links(slug, app_name, a, back))
                 @if let (true, Some(member)) = (a.managed && a.present && a.status != "deleted", a.matching_team_member()) {
                     a.button.danger href={ "/console/team/" (member) "/remove_all?back=" (back) }
-                        aria-label={ "Remove all of " (name_of(member)) "'s accounts" } { "Remove all accounts" }
+                        aria-label={ "Remove all accounts of " (name_of(member)) } { "Remove all accounts" }
                 }
             }
         }
@@ -247,7 +252,7 @@ fn without_account(app: &App, team: &[TeamMember], have: &HashSet<String>, back:
                                         @if m.email.is_none() { " " a href={ "/console/team/" (m.id) } { "Open their profile" } }
                                     }
                                     None => a.button href={ "/console/team/" (m.id) "/apps/" (app.slug) "/create?back=" (back) }
-                                        aria-label={ "Create " (m.full_name()) "'s " (app.name) " account" } { "Create account" },
+                                        aria-label={ "Create account for " (m.full_name()) " in " (app.name) } { "Create account" },
                                 }
                             }
                         }
@@ -273,7 +278,14 @@ fn accounts_table(
     }
 }
 
-async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refused: &Refused) -> Page {
+async fn render(
+    apps: &Apps,
+    admin: &Admin,
+    slug: &str,
+    q: &AccountsQuery,
+    refused: &Refused,
+    removed: Option<&RemovedAll>,
+) -> Page {
     let app = *apps.services.catalog.get(slug)?;
     let query = AccountQuery {
         status: q.status.clone().filter(|s| !s.is_empty()),
@@ -285,11 +297,7 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
     let connected = accounts::reach(apps, admin.company_id(), slug).await?.connected;
     let creates_here =
         connected && app.capabilities.create && app.allowed_on(admin.access.company().plan).is_ok();
-    let have = if creates_here {
-        matched_people(apps, &admin.access, slug).await?
-    } else {
-        HashSet::new()
-    };
+    let have = matched_people(apps, &admin.access, slug).await?;
     let team = whole_team(apps, &admin.access).await?;
     let name_of = |id: &str| {
         team.iter()
@@ -297,11 +305,26 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
             .map(|m| m.full_name())
             .unwrap_or_else(|| id.to_owned())
     };
+    // Match accounts lists the accounts still to decide: "Do not match" ones leave it.
     let to_match: Vec<&AccountView> = listing
         .items
         .iter()
-        .filter(|a| a.present && a.allowed_actions.contains(&"match"))
+        .filter(|a| a.present && a.status != "deleted" && a.matching == Matching::Unmatched)
         .collect();
+    // Only people an account can be matched to: on the team, served by provisioning, and
+    // without an account here already.
+    let eligible: Vec<&TeamMember> = team
+        .iter()
+        .filter(|m| {
+            m.employment_status != EmploymentStatus::Dismissed
+                && eligibility(Subject::TeamMember(m)).is_ok()
+                && !have.contains(&m.id)
+        })
+        .collect();
+    let kept = match refused {
+        Refused::Matches(_, fields) => Some(fields),
+        _ => None,
+    };
     // The summary counts the accounts the app has now in the connected tenant: the main
     // table lists exactly those; former accounts and another tenant's are listed apart.
     let live = |a: &AccountView| a.present && a.status != "deleted";
@@ -321,7 +344,7 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
     let (page_problems, match_problems) = match refused {
         Refused::Nothing => (&[][..], &[][..]),
         Refused::Page(d) => (d.as_slice(), &[][..]),
-        Refused::Matches(d) => (&[][..], d.as_slice()),
+        Refused::Matches(d, _) => (&[][..], d.as_slice()),
     };
     let body = html! {
         @if let (Some("created"), Some(member)) = (q.done.as_deref(), &q.member) {
@@ -332,6 +355,7 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
                 }
             }
         }
+        @if let Some(removed) = removed { (removed_all_notice(&apps.services.catalog, removed)) }
         (notice(done_text(q.done.as_deref())))
         (problems(page_problems))
         @if let (Some(total), Some(auto)) = (q.synced, q.auto_matched) {
@@ -377,8 +401,11 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
             p { "Choose the team member each account belongs to, or \"Do not match\" for bots and shared accounts. Save them all at once." }
             form method="post" action={ "/console/apps/" (slug) "/matches" } {
                 (csrf_field(admin))
-                @if !match_problems.is_empty() {
-                    div id="matches-problem" tabindex="-1" { (problems(match_problems)) }
+                @let general: Vec<ErrorDetail> = match_problems.iter().filter(|d| d.error_key == "matches").cloned().collect();
+                @if !general.is_empty() {
+                    div id="matches-problem" { (problems(&general)) }
+                } @else if !match_problems.is_empty() {
+                    div.problems role="alert" { p { "Some matches were not saved: see the accounts marked below." } }
                 }
                 div.table-wrap { table.cards-on-phone {
                     thead { tr { th scope="col" { "Account in " (app.name) } th scope="col" { "Team member" } } }
@@ -391,15 +418,28 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
                                     @if let Some(e) = &a.email { span.muted { (e) } }
                                 }
                                 td data-label="Team member" {
-                                    select id=(field) name=(field) aria-describedby=[(!match_problems.is_empty()).then_some("matches-problem")] {
+                                    @let row_problem = match_problems.iter().find(|d| d.error_key == field);
+                                    @let suggested: Vec<_> = a.suggestions.iter().filter(|s| eligible.iter().any(|m| m.id == s.team_member_id)).collect();
+                                    // After a refusal the choice made stays; otherwise the best suggestion is
+                                    // chosen already, so one press of "Save matches" finishes.
+                                    @let chosen = match kept {
+                                        Some(fields) => fields.get(&field).cloned().unwrap_or_default(),
+                                        None => suggested.first().map(|s| s.team_member_id.clone()).unwrap_or_default(),
+                                    };
+                                    @if let Some(d) = row_problem {
+                                        p.field-problem id={ (field) "-problem" } { (d.message) }
+                                    }
+                                    select id=(field) name=(field)
+                                        aria-invalid=[row_problem.map(|_| "true")]
+                                        aria-describedby=[row_problem.map(|_| format!("{field}-problem")).or_else(|| match_problems.iter().any(|d| d.error_key == "matches").then(|| "matches-problem".to_owned()))] {
                                         option value="" { "Select an option" }
-                                        @for sug in &a.suggestions {
-                                            option value=(sug.team_member_id) { (name_of(&sug.team_member_id)) " (suggested: " (sug.reason) ")" }
+                                        @for sug in &suggested {
+                                            option value=(sug.team_member_id) selected[chosen == sug.team_member_id] { (name_of(&sug.team_member_id)) " (suggested: " (sug.reason) ")" }
                                         }
-                                        @for m in team.iter().filter(|m| !a.suggestions.iter().any(|s| s.team_member_id == m.id)) {
-                                            option value=(m.id) { (m.full_name()) @if let Some(e) = &m.email { " · " (e) } }
+                                        @for m in eligible.iter().filter(|m| !suggested.iter().any(|s| s.team_member_id == m.id)) {
+                                            option value=(m.id) selected[chosen == m.id] { (m.full_name()) @if let Some(e) = &m.email { " · " (e) } }
                                         }
-                                        option value="do_not_match" selected[a.matching == Matching::DoNotMatch] { "Do not match" }
+                                        option value="do_not_match" selected[chosen == "do_not_match"] { "Do not match" }
                                     }
                                 }
                             }
@@ -428,7 +468,7 @@ async fn render(apps: &Apps, admin: &Admin, slug: &str, q: &AccountsQuery, refus
     };
     let status = match refused {
         Refused::Nothing => StatusCode::OK,
-        Refused::Page(d) | Refused::Matches(d) => d
+        Refused::Page(d) | Refused::Matches(d, _) => d
             .first()
             .and_then(|d| StatusCode::from_u16(d.category.status()).ok())
             .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
@@ -465,7 +505,8 @@ async fn matches(
             &admin,
             &slug,
             &AccountsQuery::default(),
-            &Refused::Matches(nothing),
+            &Refused::Matches(nothing, fields.clone()),
+            None,
         )
         .await;
     }
@@ -481,23 +522,44 @@ async fn matches(
         .collect();
     let body = Unparsed::new(Map::from_iter([("matches".to_owned(), Value::Array(items))]));
     let results = accounts::submit_matches(&apps, &admin.actor, &admin.access, &slug, &body).await?;
-    let failed: Vec<_> = results.iter().filter(|r| r.error.is_some()).collect();
-    if failed.is_empty() {
+    let saved = results.iter().filter(|r| r.error.is_none()).count();
+    // Each refusal goes to its account's row, naming the person chosen (never an id).
+    let team = whole_team(&apps, &admin.access).await?;
+    let refused: Vec<ErrorDetail> = results
+        .iter()
+        .filter_map(|r| {
+            let e = r.error.as_ref()?;
+            let chosen = chosen.get(r.account_id.as_str()).copied().unwrap_or_default();
+            let person = team
+                .iter()
+                .find(|m| m.id == chosen)
+                .map_or_else(|| "this account".to_owned(), |m| m.full_name());
+            let message = view::plain(&e.message).replace("This team member", &person);
+            Some(ErrorDetail::new(
+                format!("match.{}", r.account_id),
+                e.category,
+                format!("Not saved for {person}: {message}"),
+            ))
+        })
+        .collect();
+    if refused.is_empty() {
         return Ok(see_other(&format!(
-            "/console/apps/{slug}/accounts?matched={}",
-            results.len()
+            "/console/apps/{slug}/accounts?matched={saved}"
         )));
     }
-    ok(view::page(
+    let q = AccountsQuery {
+        matched: Some(saved as u32),
+        ..AccountsQuery::default()
+    };
+    render(
+        &apps,
         &admin,
-        "/console/apps",
-        "Some matches were not saved",
-        html! {
-            p { (results.len() - failed.len()) " saved; " (failed.len()) " not saved:" }
-            ul { @for r in &failed { li { (r.account_id) ": " (r.error.as_ref().map(|e| e.message.as_str()).unwrap_or_default()) } } }
-            p { a href={ "/console/apps/" (slug) "/accounts" } { "Back to the accounts" } }
-        },
-    ))
+        &slug,
+        &q,
+        &Refused::Matches(refused, fields.clone()),
+        None,
+    )
+    .await
 }
 
 fn parse_action(action: &str) -> Result<Action, Error> {

@@ -182,16 +182,42 @@ fn switch_field(app: &App, bound_to: Option<&VendorTenant>) -> Markup {
     }
 }
 
-fn credential_form(admin: &Admin, app: &App, kept: &Fields, bound_to: Option<&VendorTenant>) -> Markup {
+/// The labels of an app's credential fields, to say a refusal in the form's words.
+fn field_labels(app: &App) -> Vec<(&'static str, &'static str)> {
+    app.credential_fields.iter().map(|f| (f.name, f.label)).collect()
+}
+
+fn credential_form(
+    admin: &Admin,
+    app: &App,
+    kept: &Fields,
+    bound_to: Option<&VendorTenant>,
+    refused: &[ErrorDetail],
+) -> Markup {
+    let labels = field_labels(app);
+    // The first field with a problem takes the focus.
+    let first = app
+        .credential_fields
+        .iter()
+        .find(|f| refused.iter().any(|d| d.error_key == f.name))
+        .map(|f| f.name);
     html! {
-        form method="post" action={ "/console/apps/" (app.slug) "/connect" } {
+        form method="post" action={ "/console/apps/" (app.slug) "/connect" } novalidate {
             (csrf_field(admin))
             @for field in app.credential_fields {
                 @let id = format!("field-{}", field.name);
+                @let problem = refused.iter().find(|d| d.error_key == field.name);
+                @let problem_id = format!("{id}-problem");
+                @let described = problem.map(|_| problem_id.as_str());
+                @let invalid = problem.map(|_| "true");
+                @let focus = first == Some(field.name);
                 label for=(id) { (field.label) }
+                @if let Some(d) = problem {
+                    p.field-problem id=(problem_id) { (view::plain_with(&d.message, &labels)) }
+                }
                 @match field.kind {
                     FieldKind::Choice { options } => {
-                        select id=(id) name=(field.name) required[field.required] {
+                        select id=(id) name=(field.name) required[field.required] aria-invalid=[invalid] aria-describedby=[described] autofocus[focus] {
                             @for option in options {
                                 option value=(option) selected[kept.get(field.name).is_some_and(|v| v == option)] { (option) }
                             }
@@ -205,14 +231,14 @@ fn credential_form(admin: &Admin, app: &App, kept: &Fields, bound_to: Option<&Ve
                         }
                     }
                     FieldKind::Url => {
-                        input id=(id) name=(field.name) type="url" required value=[kept.get(field.name)];
+                        input id=(id) name=(field.name) type="url" required value=[kept.get(field.name)] aria-invalid=[invalid] aria-describedby=[described] autofocus[focus];
                     }
                     FieldKind::Text => {
                         @if field.secret {
                             // Secrets are never rendered back, not even after a refusal.
-                            input id=(id) name=(field.name) type="password" autocomplete="off" required spellcheck="false";
+                            input id=(id) name=(field.name) type="password" autocomplete="off" required spellcheck="false" aria-invalid=[invalid] aria-describedby=[described] autofocus[focus];
                         } @else {
-                            input id=(id) name=(field.name) type="text" required value=[kept.get(field.name)];
+                            input id=(id) name=(field.name) type="text" required value=[kept.get(field.name)] aria-invalid=[invalid] aria-describedby=[described] autofocus[focus];
                         }
                     }
                 }
@@ -256,9 +282,10 @@ fn connect_form(
     app: &App,
     kept: &Fields,
     bound_to: Option<&VendorTenant>,
+    refused: &[ErrorDetail],
 ) -> Markup {
     match app.connection_type {
-        ConnectionType::ApiKey => credential_form(admin, app, kept, bound_to),
+        ConnectionType::ApiKey => credential_form(admin, app, kept, bound_to, refused),
         ConnectionType::Oauth => oauth_form(admin, app, apps.vendors.as_ref(), bound_to),
     }
 }
@@ -294,7 +321,8 @@ async fn render_app(
         (notice(done_text(q.done.as_deref())))
         @if oauth_ok { p.notice role="status" { (app.name) " is connected." } }
         @if let Some(p) = &oauth_problem { div.problems role="alert" { p { (p) } } }
-        (problems(refused))
+        // Problems of one credential field are said at the field; the rest here.
+        (problems(&refused.iter().filter(|d| !app.credential_fields.iter().any(|f| f.name == d.error_key)).cloned().collect::<Vec<_>>()))
         p { "Status: " (badge(&label_of(&status.state))) }
         @if let Some(problem) = &status.problem { p.warning { (problem) } }
         h2 { "About" }
@@ -312,14 +340,11 @@ async fn render_app(
             }
             dt { "What Delete does in " (app.name) } dd { (app.remove_means) }
             @if let Some(s) = app.suspend_means { dt { "What Suspend does in " (app.name) } dd { (s) } }
-            dt { "A connection is bound to" } dd { "the " (app.tenant) " its credentials reach. " (app.tenant_switch) }
-        }
-        @if !app.differences_from_product_docs.is_empty() {
-            ul { @for d in app.differences_from_product_docs { li { (d) } } }
+            dt { "A connection is bound to" } dd { "the " (app.tenant) " its credentials reach. Connecting again with credentials of the same " (app.tenant) " only replaces them; credentials of another " (app.tenant) " need you to confirm the switch." }
         }
         @if connected {
             h2 { "Connected" }
-            @if let Some(at) = status.connected_at { p { "Since " (at.format("%B %-d, %Y %H:%M UTC")) "." } }
+            @if let Some(at) = status.connected_at { p { "Since " (view::pacific(at)) "." } }
             @if !status.tenant.is_empty() {
                 dl { @for (k, v) in &status.tenant { dt { (label_of(k)) } dd { (v) } } }
             }
@@ -341,7 +366,7 @@ async fn render_app(
         @if connected && plan.is_ok() {
             details open[!refused.is_empty() || oauth_problem.is_some()] {
                 summary { "Connect again (new credentials)" }
-                (connect_form(apps, admin, &app, kept, bound_to.as_ref()))
+                (connect_form(apps, admin, &app, kept, bound_to.as_ref(), refused))
             }
         } @else if !connected {
             h2 { "Connect" }
@@ -349,7 +374,7 @@ async fn render_app(
                 Err(why) => p.warning { (why) },
                 Ok(()) => {
                     p { "If your company already has an account with " (app.name) ", connect it here." }
-                    (connect_form(apps, admin, &app, kept, bound_to.as_ref()))
+                    (connect_form(apps, admin, &app, kept, bound_to.as_ref(), refused))
                     @if let Some(site) = vendor_site(slug) {
                         p { "Your company does not have " (app.name) " yet? "
                             a.button.secondary href=(site) rel="noreferrer" { "Get " (app.name) } }

@@ -71,16 +71,16 @@ fn dismissal_body(fields: &Fields) -> Map<String, Value> {
 
 fn plan_rows(plan: &[dismissal::PlannedRemoval]) -> Markup {
     html! {
-        div.table-wrap { table {
+        div.table-wrap { table.cards-on-phone {
             thead { tr { th scope="col" { "App" } th scope="col" { "Account" } th scope="col" { "Action" } th scope="col" { "What happens" } th scope="col" { "State" } } }
             tbody {
                 @for p in plan {
                     tr {
-                        td { (p.app_name) }
-                        td { (p.email.as_deref().unwrap_or("—")) }
-                        td { (match p.action { dismissal::Removal::Suspend => "Suspend", dismissal::Removal::Delete => "Delete" }) }
-                        td { (p.means) }
-                        td { (badge(&label_of(p.state))) @if let Some(d) = &p.detail { br; span.muted { (d) } } }
+                        td data-label="App" { (p.app_name) }
+                        td data-label="Account" { (p.email.as_deref().unwrap_or("—")) }
+                        td data-label="Action" { (match p.action { dismissal::Removal::Suspend => "Suspend", dismissal::Removal::Delete => "Delete" }) }
+                        td data-label="What happens" { (p.means) }
+                        td data-label="State" { (badge(&label_of(p.state))) @if let Some(d) = &p.detail { br; span.muted { (d) } } }
                     }
                 }
             }
@@ -110,11 +110,18 @@ async fn dismissal_page(
     let day = fields.get("last_day").cloned().unwrap_or_default();
     let now = apps.services.clock.now();
     let body = html! {
-        p { "Dismiss " a href={ "/console/team/" (member_id) } { (member.full_name()) } ". Access to every matched app account ends at 00:00 Pacific time the day after the last day; a past last day ends it at once." }
-        @if let Err(details) = &preview { (problems(details)) }
-        form method="get" action={ "/console/team/" (member_id) "/dismissal" } {
+        p { "Dismiss " a href={ "/console/team/" (member_id) } { (member.full_name()) } ". Access to every matched app account ends at 12:00 AM Pacific time the day after the last day; a past last day ends it at once." }
+        @if let Err(details) = &preview { (problems(&details.iter().filter(|d| d.error_key != "last_day").cloned().collect::<Vec<_>>())) }
+        form method="get" action={ "/console/team/" (member_id) "/dismissal" } novalidate {
             label for="last_day" { "Last day" }
-            input id="last_day" name="last_day" type="date" required value=(day);
+            @let day_problem = preview.as_ref().err().and_then(|d| d.iter().find(|d| d.error_key == "last_day"));
+            @if let Some(d) = day_problem {
+                p.field-problem id="last_day-problem" { (view::plain_with(&d.message, &[("last_day", "The last day")])) }
+            }
+            input id="last_day" name="last_day" type="date" required value=(day)
+                aria-invalid=[day_problem.map(|_| "true")]
+                aria-describedby=[day_problem.map(|_| "last_day-problem")]
+                autofocus[day_problem.is_some()];
             p { button type="submit" class="secondary" { "Preview" } }
         }
         @if let Ok(Some(view)) = &preview {
@@ -132,6 +139,23 @@ async fn dismissal_page(
             form method="post" action={ "/console/team/" (member_id) "/dismissal" } {
                 (csrf_field(&admin))
                 input type="hidden" name="last_day" value=(day);
+                // Where the app can suspend, the choice is made before saving.
+                @let suspendable: Vec<_> = accounts.iter().filter(|p| apps.services.catalog.get(&p.app).is_ok_and(|a| a.capabilities.suspend)).collect();
+                @if !suspendable.is_empty() && admin.access.allows(Need::ManageApps) {
+                    fieldset {
+                        legend { "Suspend or delete" }
+                        @for p in &suspendable {
+                            @let id = format!("removal-{}", p.app);
+                            label for=(id) { (p.app_name) }
+                            select id=(id) name={ "removal." (p.app) } {
+                                option value="delete" selected[p.action == dismissal::Removal::Delete] { "Delete (" (p.means.trim_end_matches('.')) ")" }
+                                option value="suspend" selected[p.action == dismissal::Removal::Suspend] {
+                                    "Suspend (" (apps.services.catalog.get(&p.app).ok().and_then(|a| a.suspend_means).unwrap_or("keeps the account and its data").trim_end_matches('.')) ")"
+                                }
+                            }
+                        }
+                    }
+                }
                 div.actions {
                     button type="submit" class="danger" { "Dismiss and remove app access" }
                     a.button.secondary href={ "/console/team/" (member_id) } { "Cancel" }

@@ -18,7 +18,10 @@ use crate::answer::{Page, ok, see_other};
 use crate::form::{CursorQuery, DoneQuery, Fields, back_to, checked};
 use crate::pages::accounts::action_links;
 use crate::session::Admin;
-use crate::view::{self, badge, csrf_field, done_text, label_of, member_status, notice, problems};
+use crate::view::{
+    self, RemovedAll, badge, csrf_field, done_text, label_of, member_status, notice, problems,
+    removed_all_notice,
+};
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/team"),
@@ -101,7 +104,7 @@ fn app_status(item: &MemberApp) -> Markup {
     html! {
         @if !item.connected {
             (badge("App disconnected"))
-            " " a href={ "/console/apps/" (item.app) } aria-label={ "Connect " (item.name) " again" } { "Connect again" }
+            " " a href={ "/console/apps/" (item.app) } aria-label={ "Connect again to " (item.name) } { "Connect again" }
         } @else if let Some(a) = &item.account {
             (badge(a.status_label))
         }
@@ -113,6 +116,7 @@ async fn member_page(
     admin: Admin,
     PathParam(member_id): PathParam<String>,
     Query(q): Query<DoneQuery>,
+    Query(removed): Query<RemovedAll>,
 ) -> Page {
     let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let items = accounts::member_apps(&apps, &admin.access, &member_id).await?;
@@ -126,6 +130,9 @@ async fn member_page(
     let leaving =
         member.employment_status == team::EmploymentStatus::Dismissed && !view::access_ended(&member, now);
     let body = html! {
+        @if q.done.as_deref() == Some("removed_all") {
+            (removed_all_notice(&apps.services.catalog, &removed))
+        }
         @if q.done.as_deref() == Some("created") {
             (created_notice(&items, q.app.as_deref(), &member.first_name))
         } @else {
@@ -150,6 +157,7 @@ async fn member_page(
             }
         }
         h2 { "Apps" }
+        @if let Some(why) = no_accounts_why(&member) { p.warning role="note" { (why) } }
         @if items.is_empty() { p.muted { "No accounts, and no connected apps to create one in." } }
         @else {
             div.table-wrap { table.cards-on-phone {
@@ -179,6 +187,21 @@ async fn member_page(
         }
     };
     ok(view::page(&admin, "/console/team", &member.full_name(), body))
+}
+
+/// Why no app account can be created for `member`, when none can: said where the
+/// "Create account" buttons would be.
+fn no_accounts_why(member: &team::TeamMember) -> Option<String> {
+    if let Err(e) = team::eligibility(team::Subject::TeamMember(member)) {
+        return e.details().and_then(|d| d.first()).map(|d| d.message.clone());
+    }
+    if member.email.is_none() {
+        return Some(format!(
+            "{} has no email, so no app account can be made for them: add one to their profile in payroll (or create their work email in Google Workspace or Microsoft 365 from \"Create app accounts\").",
+            member.full_name()
+        ));
+    }
+    None
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -368,19 +391,22 @@ async fn remove_all(
 ) -> Page {
     let fields = checked(&admin, form)?;
     let back = back_to(&fields, format!("/console/team/{member_id}"));
-    let member = team::get(&apps.services, &admin.access, &member_id).await?;
     let report = accounts::remove_all(&apps, &admin.actor, &admin.access, &member_id, false).await?;
-    ok(view::page(
-        &admin,
-        "/console/team",
-        &format!("{}'s accounts", member.full_name()),
-        html! {
-            p.notice role="status" { "Remove all accounts: done." }
-            (removal_rows(&report.accounts, true))
-            p {
-                a href={ "/console/team/" (member_id) } { "Back to " (member.full_name()) }
-                @if back != format!("/console/team/{member_id}") { " · " a href=(back) { "Back to the accounts" } }
-            }
-        },
-    ))
+    // Post, redirect, get: a reload shows the outcome again rather than removing again.
+    let apps_with = |result: &str| {
+        report
+            .accounts
+            .iter()
+            .filter(|r| r.result == Some(result))
+            .map(|r| r.app.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("done", "removed_all");
+    query.append_pair("member", &member_id);
+    for result in ["deleted", "failed", "skipped"] {
+        query.append_pair(result, &apps_with(result));
+    }
+    Ok(see_other(&format!("{back}?{}", query.finish())))
 }
