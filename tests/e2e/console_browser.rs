@@ -16,6 +16,8 @@ use crate::support::{Co, OTHER_PARTNER, PARTNER, Walk};
 pub(crate) struct Driver {
     child: Child,
     url: String,
+    /// A script-enabled session where axe-core audits the pages (see `axe`).
+    auditor: tokio::sync::OnceCell<Client>,
 }
 
 impl Driver {
@@ -48,7 +50,13 @@ impl Driver {
         Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            auditor: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The session axe-core runs in, started at the first audit.
+    pub(crate) async fn auditor(&self) -> &Client {
+        self.auditor.get_or_init(|| self.browser(true)).await
     }
 
     /// A headless Chromium session; `javascript: false` turns script off entirely.
@@ -102,11 +110,14 @@ fn screenshots() -> PathBuf {
 pub(crate) struct Page<'a> {
     pub(crate) b: &'a Client,
     pub(crate) base: String,
+    /// Whose auditor checks every page this one opens (axe-core).
+    pub(crate) driver: &'a Driver,
 }
 
 impl Page<'_> {
     pub(crate) async fn open(&self, path: &str) {
         self.b.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.audit().await;
     }
 
     pub(crate) async fn css(&self, selector: &str) -> fantoccini::elements::Element {
@@ -148,6 +159,12 @@ impl Page<'_> {
         }
         // The new document has loaded once its <main> (or the vendor page's) is there.
         self.b.wait().for_element(Locator::Css("body")).await.unwrap();
+        self.audit().await;
+    }
+
+    /// axe-core on the page shown, at desktop width and on a phone.
+    pub(crate) async fn audit(&self) {
+        crate::axe::audit(self.b, self.driver.auditor().await, &self.base).await;
     }
 
     pub(crate) async fn fill(&self, selector: &str, text: &str) {
@@ -241,6 +258,7 @@ async fn the_console_end_to_end_without_javascript() {
     let p = Page {
         b: &browser,
         base: base.clone(),
+        driver: &driver,
     };
 
     // Sign-in.
@@ -497,6 +515,7 @@ async fn the_console_end_to_end_without_javascript() {
     p.open("/console/apps").await;
     assert_eq!(p.path().await, "/console/sign_in");
 
+    println!("{}", crate::axe::summary());
     browser.close().await.unwrap();
 }
 
@@ -510,6 +529,7 @@ async fn the_directory_filters_as_you_type_with_javascript() {
     let p = Page {
         b: &browser,
         base: w.local.services.settings.public_base_url.clone(),
+        driver: &driver,
     };
     p.open("/console/sign_in").await;
     p.fill("#token", &token).await;
@@ -530,6 +550,7 @@ async fn the_directory_filters_as_you_type_with_javascript() {
     assert!(page.tag_name().await.is_ok(), "the same document: no reload");
     let url = browser.current_url().await.unwrap();
     assert_eq!(url.query(), Some("q=oauth"), "the address follows the search");
+    println!("{}", crate::axe::summary());
     browser.close().await.unwrap();
 }
 
@@ -548,6 +569,7 @@ async fn the_console_works_from_the_keyboard() {
     let p = Page {
         b: &browser,
         base: w.local.services.settings.public_base_url.clone(),
+        driver: &driver,
     };
     let focused = || async { browser.active_element().await.unwrap() };
     p.open("/console/sign_in").await;
@@ -589,5 +611,6 @@ async fn the_console_works_from_the_keyboard() {
     skip.send_keys(ENTER).await.unwrap();
     let url = browser.current_url().await.unwrap();
     assert_eq!(url.fragment(), Some("main"));
+    println!("{}", crate::axe::summary());
     browser.close().await.unwrap();
 }

@@ -58,6 +58,7 @@ async fn the_seeds_paths_in_the_browser() {
     let p = Page {
         b: &browser,
         base: w.local.services.settings.public_base_url.clone(),
+        driver: &driver,
     };
     p.open("/console/sign_in").await;
     p.fill("#token", &co.admin).await;
@@ -126,7 +127,7 @@ async fn the_seeds_paths_in_the_browser() {
     assert!(added.contains("Added to"), "{added}");
     assert_eq!(
         w.local.sandbox.workspace_group_members(&tenant, &engineering),
-        [work.clone()]
+        std::slice::from_ref(&work)
     );
 
     // App directory → the app → Accounts: "Create account" for Bob, who has none there.
@@ -239,6 +240,7 @@ async fn the_seeds_paths_in_the_browser() {
     }
     p.open("/console/offboarding").await;
     p.shot("offboarding-phone").await;
+    println!("{}", crate::axe::summary());
     browser.close().await.unwrap();
 }
 
@@ -402,8 +404,10 @@ async fn a_new_admin_goes_from_the_claim_page_to_a_created_account_without_a_tok
     let p = Page {
         b: &browser,
         base: w.local.services.settings.public_base_url.clone(),
+        driver: &driver,
     };
     browser.goto(&claim).await.unwrap();
+    p.audit().await;
     p.fill("#email", "nora@first.example").await;
     p.press("Claim account").await;
     assert!(
@@ -438,5 +442,6 @@ async fn a_new_admin_goes_from_the_claim_page_to_a_created_account_without_a_tok
         w.local.sandbox.emails("sandbox-first-steps"),
         ["zoe@first.example"]
     );
+    println!("{}", crate::axe::summary());
     browser.close().await.unwrap();
 }

@@ -318,7 +318,7 @@ async fn results_do_not_resubmit_engineering_notes_stay_out_and_missing_actions_
         .await;
     assert_eq!(removed.status, 303, "{}", removed.text());
     let result = admin
-        .get(&removed.header("location").unwrap().to_owned())
+        .get(removed.header("location").unwrap())
         .await
         .text();
     assert!(

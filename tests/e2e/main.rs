@@ -3,6 +3,7 @@
 mod access;
 mod admins;
 mod after_removal;
+mod axe;
 mod console;
 mod console_browser;
 mod console_bugs;
