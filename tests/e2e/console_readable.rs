@@ -317,10 +317,7 @@ async fn results_do_not_resubmit_engineering_notes_stay_out_and_missing_actions_
         .post(&format!("/console/team/{bob}/remove_all"), &[("csrf", &csrf)])
         .await;
     assert_eq!(removed.status, 303, "{}", removed.text());
-    let result = admin
-        .get(removed.header("location").unwrap())
-        .await
-        .text();
+    let result = admin.get(removed.header("location").unwrap()).await.text();
     assert!(
         result.contains("Remove all accounts: deleted in Sandbox SCIM app."),
         "{result}"
