@@ -35,11 +35,14 @@ use crate::secret::hash_secret;
 use crate::store::Key;
 use crate::values;
 
-/// The sort-key prefixes of a company's admins, team members, connections and account links.
+/// The sort-key prefixes of a company's admins, team members, connections, account links,
+/// onboarding tasks and dismissals.
 pub const USERS: &str = "USER#";
 pub const TEAM_MEMBERS: &str = "TM#";
 pub const CONNECTIONS: &str = "CONNECTION#";
 pub const LINKS: &str = "TMACCT#";
+pub const ONBOARDING: &str = "ONBOARDING#";
+pub const DISMISSAL: &str = "DISMISSAL#";
 
 /// The secondary index's partitions: dismissals by next run time, local timers by due time.
 pub const DISMISSALS_INDEX: &str = "DISMISSALS";
@@ -155,14 +158,14 @@ pub fn sync_key(company_id: &str, app: &str) -> Key {
 pub fn onboarding_key(company_id: &str, team_member_id: &str) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("ONBOARDING#{team_member_id}"),
+        format!("{ONBOARDING}{team_member_id}"),
     )
 }
 
 pub fn dismissal_key(company_id: &str, team_member_id: &str) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("DISMISSAL#{team_member_id}"),
+        format!("{DISMISSAL}{team_member_id}"),
     )
 }
 
