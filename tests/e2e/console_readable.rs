@@ -264,6 +264,10 @@ async fn the_audit_log_reads_as_sentences_and_filters() {
     );
     assert!(log.contains("P A connected Sandbox SCIM app."), "{log}");
     assert!(log.contains("PST") && !log.contains("UTC"), "Pacific time");
+    assert!(
+        log.contains("confirmed by the app") && !log.contains("vendor_answer"),
+        "how the deletion was proven, in words: {log}"
+    );
     // By person: Bob's events only.
     let bobs_log = admin.get(&format!("/console/events?person={bob}")).await.text();
     assert!(

@@ -4,7 +4,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::America::Los_Angeles;
 use maud::{DOCTYPE, Markup, html};
 use prov_core::ErrorDetail;
 use prov_core::catalog::Catalog;
@@ -213,13 +212,8 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%B %-d, %Y").to_string()
 }
 
-/// A moment in Pacific time (the product states its rules in Pacific time), in the same
-/// format: "March 11, 2026 at 12:00 AM PDT".
-pub fn pacific(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Los_Angeles)
-        .format("%B %-d, %Y at %-I:%M %p %Z")
-        .to_string()
-}
+/// A moment in Pacific time, in the console's one format.
+pub use prov_core::schedule::pacific_for_people as pacific;
 
 /// Where a team member stands, in words: a dismissed person whose access has not ended yet
 /// is still working ("Leaving on …").
@@ -268,6 +262,46 @@ pub fn plain(message: &str) -> String {
     plain_with(message, &[])
 }
 
+/// An audit event's detail as people read it: how a result was proven in words, each app of a
+/// dismissal's summary by its name, states by their labels.
+pub fn detail_in_words(detail: &str, catalog: &Catalog) -> String {
+    let mut out = plain(detail);
+    for (code, words) in [
+        ("verified: vendor_answer", "confirmed by the app's answer"),
+        (
+            "verified: read_back",
+            "confirmed by reading the account back from the app",
+        ),
+        ("verified: already_gone", "the app no longer had it"),
+    ] {
+        out = out.replace(code, words);
+    }
+    // A dismissal's summary: "2 accounts: okta ada@…: removed (…); slack ada@…: suspended".
+    let parts: Vec<String> = out
+        .split("; ")
+        .map(|part| {
+            let (prefix, rest) = match part.split_once(" accounts: ") {
+                Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => (format!("{n} accounts: "), rest),
+                _ => (String::new(), part),
+            };
+            let rest = match rest
+                .split_once(' ')
+                .and_then(|(slug, tail)| Some((catalog.find(slug)?, tail)))
+            {
+                Some((app, tail)) => format!("{} {tail}", app.name),
+                None => rest.to_owned(),
+            };
+            match rest.split_once("status ") {
+                Some((head, state)) if !state.contains(' ') => {
+                    format!("{prefix}{head}status {}", label_of(state))
+                }
+                _ => format!("{prefix}{rest}"),
+            }
+        })
+        .collect();
+    parts.join("; ")
+}
+
 /// Fixed confirmations for `?done=`: nothing a link can put on the page verbatim.
 pub fn done_text(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
@@ -305,3 +339,28 @@ pub fn label_of(state: &str) -> String {
 pub const STYLESHEET: &str = include_str!("../static/console.css");
 /// htmx 2.0.11 (`htmx.org` on npm, 0BSD), vendored: no CDN.
 pub const HTMX: &str = include_str!("../static/htmx.min.js");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_detail_reads_as_words() {
+        let catalog = prov_connectors::registry::catalog(true);
+        assert_eq!(
+            detail_in_words(
+                "2 accounts: okta ada@example.com: removed (verified: vendor_answer); slack ada@example.com: suspended (verified: read_back)",
+                &catalog
+            ),
+            "2 accounts: Okta ada@example.com: removed (confirmed by the app's answer); Slack ada@example.com: suspended (confirmed by reading the account back from the app)"
+        );
+        assert_eq!(
+            detail_in_words("for team member tm_1; status invite_sent", &catalog),
+            "for team member tm_1; status Invite Sent"
+        );
+        assert_eq!(
+            detail_in_words("verified: already_gone", &catalog),
+            "the app no longer had it"
+        );
+    }
+}

@@ -58,7 +58,7 @@ fn form(view: &ClaimView, problem: Option<&str>) -> Markup {
             input id="email" name="email" type="email" autocomplete="email" required;
             button type="submit" { "Claim account" }
         }
-        p { small { "This link works once and expires on " (view.expires_at.format("%B %-d, %Y at %H:%M UTC")) "." } }
+        p { small { "This link works once and expires on " (prov_core::schedule::pacific_for_people(view.expires_at)) "." } }
     }
 }
 

@@ -305,7 +305,7 @@ async fn events_page(State(apps): State<Apps>, admin: Admin, Query(q): Query<Eve
                             (sentence(e, &names, &apps)) "."
                             @if e.result == Outcome::Failed { " " (badge("Failed")) }
                         }
-                        @if let Some(detail) = &e.detail { p.muted { (view::plain(detail)) } }
+                        @if let Some(detail) = &e.detail { p.muted { (view::detail_in_words(detail, &apps.services.catalog)) } }
                         // The action's code name, for support and for searching the API's log.
                         p.code { (e.action) }
                     }
