@@ -13,7 +13,7 @@ use prov_core::access::Access;
 use prov_core::body::Unparsed;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
-use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
+use prov_processes::accounts::{self, AccountQuery, AccountView, Action, JobState, Matching, SyncJobView};
 use prov_processes::connections::Apps;
 use prov_web::PathParam;
 use serde_json::{Map, Value, json};
@@ -49,11 +49,41 @@ async fn sync(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     checked(&admin, form)?;
-    let report = accounts::sync(&apps, &admin.actor, &admin.access, &slug).await?;
-    Ok(see_other(&format!(
-        "/console/apps/{slug}/accounts?synced={}&auto_matched={}",
-        report.total, report.auto_matched
-    )))
+    accounts::start_sync(&apps, &admin.actor, &admin.access, &slug).await?;
+    Ok(see_other(&format!("/console/apps/{slug}/accounts#sync-progress")))
+}
+
+/// The app's sync job: its progress while it runs (the block reloads itself every second
+/// until the job is over), then what it found.
+fn sync_progress(app: &str, job: Option<&SyncJobView>) -> Markup {
+    let Some(job) = job else {
+        return html! { div #sync-progress {} };
+    };
+    let c = &job.changes;
+    html! {
+        @match job.state {
+            JobState::Queued | JobState::Running => {
+                div #sync-progress role="status" hx-get="" hx-select="#sync-progress" hx-trigger="every 1s" hx-swap="outerHTML" {
+                    p.notice {
+                        "Syncing accounts from " (app) ": " (job.pages_read) " pages read, "
+                        (job.accounts_seen) " accounts so far (" (c.created) " new, " (c.updated) " changed). "
+                        a href="" { "Reload" } " to see them."
+                    }
+                    progress aria-label="Sync in progress" {}
+                }
+            }
+            JobState::Succeeded => {
+                div #sync-progress role="status" {
+                    p.notice { "Synced " (c.total) " accounts from " (app) "; " (c.auto_matched) " matched automatically." }
+                }
+            }
+            JobState::Failed => {
+                div #sync-progress role="status" {
+                    p.warning { "The last sync of " (app) " did not finish: " (job.errors.last().map(String::as_str).unwrap_or("")) }
+                }
+            }
+        }
+    }
 }
 
 /// Every team member of the company (the match choices), in the order added.
@@ -111,8 +141,6 @@ struct AccountsQuery {
     matching: Option<String>,
     cursor: Option<String>,
     done: Option<String>,
-    synced: Option<u32>,
-    auto_matched: Option<u32>,
     matched: Option<u32>,
 }
 
@@ -142,13 +170,12 @@ async fn accounts_page(
         .iter()
         .filter(|a| a.present && a.allowed_actions.contains(&"match"))
         .collect();
+    let job = accounts::sync_status(&apps, &admin.access, &slug).await.ok();
     let back = format!("/console/apps/{slug}/accounts");
     let s = &listing.summary;
     let body = html! {
         (notice(done_text(q.done.as_deref())))
-        @if let (Some(total), Some(auto)) = (q.synced, q.auto_matched) {
-            p.notice role="status" { "Synced " (total) " accounts from " (app.name) "; " (auto) " matched automatically." }
-        }
+        (sync_progress(app.name, job.as_ref()))
         @if let Some(n) = q.matched { p.notice role="status" { (n) " matches saved." } }
         p { (s.present) " accounts: " (s.matched) " matched, " (s.unmatched) " unmatched, " (s.do_not_match) " do not match; " (s.invite_sent) " Invite Sent; " (s.seats) " seats." }
         @if s.tenant_not_connected > 0 {
