@@ -101,6 +101,19 @@ impl Walk {
         }
     }
 
+    /// Syncs `app` as the API does: `POST …/sync` answers 202 at once with the job; the
+    /// worker then runs the jobs queue until it is empty (as the devserver's does), and the
+    /// answer is `GET …/sync`'s: the job, succeeded. Its `changes` are the counts.
+    pub async fn sync(&self, co: &Co, app: &str) -> Answer {
+        let path = co.path(&format!("/apps/{app}/sync"));
+        let started = self.send("POST", &path, Some(&co.admin), None).await;
+        assert_eq!(started.status, 202, "{}", started.text());
+        self.local.work().await.unwrap();
+        let job = self.send("GET", &path, Some(&co.admin), None).await;
+        assert_eq!(job.json()["state"], "succeeded", "{}", job.text());
+        job
+    }
+
     pub async fn claim(&self, email: &str) -> (String, String) {
         let mail = self
             .local

@@ -412,6 +412,7 @@ pub async fn run(apps: &Apps, message: &JobMessage, limits: RunLimits) -> Result
         limits,
         began: Instant::now(),
         pages: 0,
+        tenant: None,
     };
     worker.work().await
 }
@@ -451,6 +452,8 @@ struct Worker<'a> {
     limits: RunLimits,
     began: Instant,
     pages: u64,
+    /// The connection's tenant, once this invocation has read it.
+    tenant: Option<Option<prov_core::connector::VendorTenant>>,
 }
 
 impl Worker<'_> {
@@ -506,7 +509,7 @@ impl Worker<'_> {
         Ok(RunOutcome::Continued)
     }
 
-    async fn scope(&self) -> Result<Result<(Box<dyn prov_core::connector::Connector>, Scope), Error>> {
+    async fn scope(&mut self) -> Result<Result<(Box<dyn prov_core::connector::Connector>, Scope), Error>> {
         let bound = match bound_connector(self.apps, &self.job.company_id, &self.job.app).await {
             Ok(bound) => bound,
             Err(e) if e.details().is_some() => return Ok(Err(e)),
@@ -514,6 +517,7 @@ impl Worker<'_> {
         };
         let caps = bound.connector.capabilities();
         let scope = Scope::load(self.apps, self.app, &self.job.company_id, bound.tenant, caps).await?;
+        self.tenant = Some(scope.tenant.clone());
         Ok(Ok((bound.connector, scope)))
     }
 
@@ -632,14 +636,42 @@ impl Worker<'_> {
         let (Some(team_member_id), true) = (account.team_member_id(), change_finding(change)) else {
             return Ok(());
         };
+        // A change that undoes the one a finding is open for brings the account back as the
+        // service had it: that finding resolves when the sync settles, none opens.
+        let open = findings::get(
+            self.apps,
+            company_id,
+            &self.job.app,
+            FindingKind::ChangedOutside,
+            &account.id,
+        )
+        .await?;
+        if open
+            .and_then(|f| f.change)
+            .is_some_and(|before| undoes(change, before))
+        {
+            return Ok(());
+        }
         let observed = changed_outside(account, team_member_id, change, detail);
         findings::note(self.apps, company_id, &self.job.app, observed, &self.job.logged()).await
     }
 
     async fn vanish(&mut self, mut cursor: Option<Cursor>) -> Result<Progress> {
-        let (_, scope) = match self.scope().await? {
-            Ok(ready) => ready,
-            Err(refused) => return self.fail(refused, false).await,
+        // The tenant the listing was read in (the connection's, recorded at connect).
+        let tenant = match &self.tenant {
+            Some(tenant) => tenant.clone(),
+            None => match connection_of(self.apps, &self.job.company_id, &self.job.app).await? {
+                Some(connection) if connection.state == ConnectionState::Connected => {
+                    connection.vendor_tenant()
+                }
+                _ => {
+                    let why = format!(
+                        "{} was disconnected during the sync; no account was marked vanished",
+                        self.app.name
+                    );
+                    return self.fail(Error::invalid("app", why), false).await;
+                }
+            },
         };
         let seen = self.seen().await?;
         let dismissed = dismissed(self.apps, &self.job.company_id, self.apps.services.clock.now()).await?;
@@ -648,7 +680,16 @@ impl Worker<'_> {
                 return Ok(Progress::OutOfBudget);
             }
             let now = self.apps.services.clock.now();
-            let swept = sweep_page(self.apps, &scope, &seen, cursor.clone(), now).await?;
+            let swept = sweep_page(
+                self.apps,
+                self.app,
+                &self.job.company_id,
+                tenant.as_ref(),
+                &seen,
+                cursor.clone(),
+                now,
+            )
+            .await?;
             self.pages += 1;
             for gone in &swept.vanished {
                 self.job.changes.vanished += 1;
@@ -972,6 +1013,13 @@ fn add(total: &mut SyncReport, page: &SyncReport) {
     total.unchanged += page.unchanged;
     total.vanished += page.vanished;
     total.auto_matched += page.auto_matched;
+}
+
+/// Whether `change` undoes `before` (an account taken away and given back, or the reverse).
+fn undoes(change: VendorChange, before: VendorChange) -> bool {
+    let away = |c| matches!(c, VendorChange::Suspended | VendorChange::Deleted);
+    (away(before) && change == VendorChange::Reactivated)
+        || (before == VendorChange::Reactivated && away(change))
 }
 
 /// Whether a change of a matched account is a finding (an accepted invitation is not).

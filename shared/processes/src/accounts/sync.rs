@@ -5,7 +5,7 @@
 //! pages; every write here is keyed by the vendor account, so a page applied twice (a crash
 //! before its checkpoint) changes nothing the second time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use prov_core::catalog::App;
@@ -175,6 +175,51 @@ pub(super) struct Scope {
     identities: Vec<Identity>,
     /// The team members who have an account of this app linked.
     linked: HashSet<String>,
+    /// The app's account records in the connection's tenant by vendor id, read at once when
+    /// there are few enough (one query reads a thousand); `None` for a big app, whose
+    /// records are read one by one as its pages come.
+    known: Option<HashMap<String, (u64, AppAccount)>>,
+}
+
+/// Up to this many account records are read at once (a few MB in memory).
+const KNOWN_AT_ONCE: usize = 5_000;
+
+/// The app's account records in `tenant`, if there are at most `KNOWN_AT_ONCE`.
+async fn known_records(
+    apps: &Apps,
+    company_id: &str,
+    slug: &str,
+    tenant: Option<&VendorTenant>,
+) -> Result<Option<HashMap<String, (u64, AppAccount)>>> {
+    let reach = Reach::connected(tenant.cloned());
+    let mut known = HashMap::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut read = 0;
+    loop {
+        let page = apps
+            .services
+            .store
+            .query(
+                &company_partition(company_id),
+                &accounts_prefix(slug),
+                PageRequest::first(1000).after(cursor),
+            )
+            .await?;
+        read += page.items.len();
+        if read > KNOWN_AT_ONCE {
+            return Ok(None);
+        }
+        for item in &page.items {
+            let account: AppAccount = item.record()?;
+            if reach.owns(&account) {
+                known.insert(account.vendor_id.clone(), (item.version, account));
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(Some(known)),
+        }
+    }
 }
 
 impl Scope {
@@ -193,6 +238,7 @@ impl Scope {
             .filter(|(_, v)| v.get("app").and_then(Value::as_str) == Some(app.slug))
             .filter_map(|(_, v)| v.get("team_member_id").and_then(Value::as_str).map(str::to_owned))
             .collect();
+        let known = known_records(apps, company_id, app.slug, tenant.as_ref()).await?;
         Ok(Self {
             app,
             company_id: company_id.to_owned(),
@@ -201,6 +247,7 @@ impl Scope {
             members,
             identities,
             linked,
+            known,
         })
     }
 }
@@ -231,7 +278,10 @@ pub(super) async fn apply_page(
             continue;
         }
         out.report.total += 1;
-        let existing = record_of(apps, company_id, slug, scope.tenant.as_ref(), &v.id).await?;
+        let existing = match &scope.known {
+            Some(known) => known.get(&v.id).cloned(),
+            None => record_of(apps, company_id, slug, scope.tenant.as_ref(), &v.id).await?,
+        };
         let next = from_vendor(
             existing.as_ref().map(|(_, a)| a),
             scope.app,
@@ -254,6 +304,9 @@ pub(super) async fn apply_page(
             ..next
         };
         let version = write(apps, company_id, &next, existing.as_ref().map(|(v, _)| *v)).await?;
+        if let Some(known) = &mut scope.known {
+            known.insert(next.vendor_id.clone(), (version, next.clone()));
+        }
         if let Some(change) = change_of(existing.as_ref().map(|(_, a)| a), &next) {
             out.changes.push((next.clone(), change));
         }
@@ -272,7 +325,11 @@ pub(super) async fn apply_page(
             && !scope.linked.contains(&tm.id)
         {
             match link(apps, company_id, &account, version, &tm.id, MatchedBy::Auto).await {
-                Ok(_) => {
+                Ok(linked) => {
+                    if let Some(known) = &mut scope.known {
+                        // A transaction answers no version: the account's is one more.
+                        known.insert(linked.vendor_id.clone(), (version + 1, linked));
+                    }
                     out.report.auto_matched += 1;
                     scope.linked.insert(tm.id.clone());
                     continue;
@@ -288,7 +345,10 @@ pub(super) async fn apply_page(
                 updated_at: now,
                 ..account
             };
-            write(apps, company_id, &next, Some(version)).await?;
+            let version = write(apps, company_id, &next, Some(version)).await?;
+            if let Some(known) = &mut scope.known {
+                known.insert(next.vendor_id.clone(), (version, next));
+            }
         }
     }
     Ok(out)
@@ -307,19 +367,20 @@ pub(super) struct Swept {
 /// accounts are not in the listing, and neither touched nor counted.
 pub(super) async fn sweep_page(
     apps: &Apps,
-    scope: &Scope,
+    app: &App,
+    company_id: &str,
+    tenant: Option<&VendorTenant>,
     seen: &HashSet<String>,
     cursor: Option<Cursor>,
     now: DateTime<Utc>,
 ) -> Result<Swept> {
-    let company_id = scope.company_id.as_str();
-    let reach = Reach::connected(scope.tenant.clone());
+    let reach = Reach::connected(tenant.cloned());
     let page = apps
         .services
         .store
         .query(
             &company_partition(company_id),
-            &accounts_prefix(scope.app.slug),
+            &accounts_prefix(app.slug),
             PageRequest::first(SWEEP_PAGE).after(cursor),
         )
         .await?;

@@ -139,6 +139,21 @@ pub(crate) struct Logged<'a> {
     pub(crate) request_id: &'a str,
 }
 
+/// A stored finding, if it is open.
+pub(crate) async fn get(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    kind: FindingKind,
+    subject: &str,
+) -> Result<Option<Finding>> {
+    let key = finding_key(company_id, app, kind.as_str(), subject);
+    Ok(match apps.services.store.get(&key).await? {
+        Some(item) => Some(item.record()?),
+        None => None,
+    })
+}
+
 /// Opens a finding, or marks it seen again (one an earlier run of the same sync opened).
 pub(crate) async fn note(
     apps: &Apps,
