@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use prov_core::access::Access;
-use prov_core::audit::{self, Actor, ActorRef, Outcome, Record, Target};
+use prov_core::audit::{self, Actor, ActorRef, Outcome, Record, Target, new_event_id};
 use prov_core::catalog::App;
 use prov_core::connections::ConnectionState;
 use prov_core::connector::{AccountStatus, ConnectorError};
@@ -28,7 +28,7 @@ use serde_json::json;
 
 use super::records::{AppAccount, action_error, app_of};
 use super::sync::{
-    Applied, MAX_SYNC_PAGES, Scope, SyncRecord, SyncReport, VendorChange, apply_page, sweep_page,
+    MAX_SYNC_PAGES, Planned, Scope, SyncRecord, SyncReport, VendorChange, apply_page, plan_page, sweep_page,
 };
 use crate::connections::{Apps, bound_connector, connection_of};
 use crate::dismissal::{Dismissal, DismissalState};
@@ -77,9 +77,11 @@ enum Step {
     Vanishing {
         cursor: Option<Cursor>,
     },
-    /// Settling the findings and clearing the job's working records; `at` is when it began.
+    /// Settling the findings and clearing the job's working records; `at` is when it began,
+    /// `event` the id reserved for its `app.synced` event.
     Finishing {
         at: DateTime<Utc>,
+        event: String,
     },
     Done,
 }
@@ -129,9 +131,10 @@ struct SyncJob {
     step: Step,
     /// Until when the worker that claimed the job has it.
     lease_until: Option<DateTime<Utc>>,
-    /// When the current page began (a page applied again after a crash logs its events
-    /// under the same time).
+    /// When the current page began, and the event id its changes' ids start with (a page
+    /// applied again after a crash logs its events under the same keys).
     page_at: DateTime<Utc>,
+    page_events: String,
     /// Whether an earlier sync completed: only then is a new account one created outside
     /// the service.
     baseline: bool,
@@ -291,6 +294,7 @@ pub(crate) async fn start(
             },
             lease_until: None,
             page_at: now,
+            page_events: new_event_id(),
             baseline,
             failures: 0,
             tally: Tally::default(),
@@ -486,7 +490,7 @@ impl Worker<'_> {
             let progressed = match self.job.step.clone() {
                 Step::Listing { cursor, previous } => self.list(cursor, previous).await?,
                 Step::Vanishing { cursor } => self.vanish(cursor).await?,
-                Step::Finishing { at } => self.finish(at).await?,
+                Step::Finishing { at, event } => self.finish(at, &event).await?,
                 Step::Done => return Ok(RunOutcome::Finished(self.job.state)),
             };
             match progressed {
@@ -536,8 +540,9 @@ impl Worker<'_> {
             };
             self.pages += 1;
             let page_at = self.job.page_at;
-            let applied = apply_page(self.apps, &mut scope, &page.accounts, page_at).await?;
-            self.note_changes(&applied).await?;
+            let planned = plan_page(self.apps, &scope, &page.accounts, page_at).await?;
+            self.note_changes(&planned).await?;
+            let report = apply_page(self.apps, &mut scope, planned, page_at).await?;
             let ids: Vec<&str> = page.accounts.iter().map(|a| a.id.as_str()).collect();
             let seen = Item::from_record(
                 sync_seen_key(
@@ -549,10 +554,11 @@ impl Worker<'_> {
                 &json!({ "ids": ids }),
             )?;
             self.job.pages_read += 1;
-            self.job.accounts_seen += applied.report.total as u64;
-            add(&mut self.job.changes, &applied.report);
+            self.job.accounts_seen += report.total as u64;
+            add(&mut self.job.changes, &report);
             self.job.failures = 0;
             self.job.page_at = self.apps.services.clock.now();
+            self.job.page_events = new_event_id();
             let repeated = page.next.is_some() && (page.next == cursor || page.next == previous);
             if repeated || (page.next.is_some() && self.job.pages_read >= MAX_SYNC_PAGES) {
                 let why = format!(
@@ -584,8 +590,8 @@ impl Worker<'_> {
 
     /// Logs each change the vendor made outside the service, and opens a finding for those
     /// of matched accounts (an invitation accepted is logged, not a finding).
-    async fn note_changes(&self, applied: &Applied) -> Result<()> {
-        for (account, change) in &applied.changes {
+    async fn note_changes(&self, planned: &Planned) -> Result<()> {
+        for (account, change) in &planned.changes {
             if *change == VendorChange::Created && !self.job.baseline {
                 continue; // the first sync reads what was there
             }
@@ -609,10 +615,12 @@ impl Worker<'_> {
             VendorChange::Deleted => "deleted",
         };
         let detail = format!("{who} {said} at {} (outside the service)", self.app.name);
-        // The same id and time when a page is applied again after a crash: logged once.
+        // The same id and time when a page is applied again after a crash: logged once, in
+        // its place in the log (the page's ids were reserved in order when it began).
         let id = format!(
-            "evt_{}",
-            &hash_secret(&format!("{}/{}/{}", self.job.id, account.id, change.as_str()))[..32]
+            "{}_{}",
+            self.job.page_events,
+            &hash_secret(&format!("{}/{}", account.id, change.as_str()))[..12]
         );
         let action = match change {
             VendorChange::Accepted => "account.connected",
@@ -702,7 +710,10 @@ impl Worker<'_> {
                 Some(next) => Step::Vanishing {
                     cursor: Some(next.clone()),
                 },
-                None => Step::Finishing { at: now },
+                None => Step::Finishing {
+                    at: now,
+                    event: new_event_id(),
+                },
             };
             if !self.checkpoint(Vec::new()).await? {
                 return Ok(Progress::Lost);
@@ -771,7 +782,7 @@ impl Worker<'_> {
         }
     }
 
-    async fn finish(&mut self, at: DateTime<Utc>) -> Result<Progress> {
+    async fn finish(&mut self, at: DateTime<Utc>, event: &str) -> Result<Progress> {
         // The working records go first, a page at a time (a big listing has many).
         loop {
             if self.began.elapsed() >= self.limits.budget {
@@ -820,7 +831,7 @@ impl Worker<'_> {
                     report.total, report.created, report.updated, report.vanished, report.auto_matched
                 )),
             },
-            &format!("evt_{}", &hash_secret(&format!("{}/synced", self.job.id))[..32]),
+            event,
             at,
         )
         .await;

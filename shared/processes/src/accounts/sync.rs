@@ -252,27 +252,28 @@ impl Scope {
     }
 }
 
-/// One page applied: its counts and the accounts that changed at the vendor.
+/// One page read against the records: what each account was and will be, before anything
+/// is written (so what changed at the vendor is logged first, and a page applied again
+/// after a crash finds the same changes it has not written yet).
 #[derive(Debug, Default)]
-pub(super) struct Applied {
+pub(super) struct Planned {
+    accounts: Vec<(Option<(u64, AppAccount)>, AppAccount)>,
     pub(super) report: SyncReport,
+    /// The accounts that changed at the vendor, as they will be recorded.
     pub(super) changes: Vec<(AppAccount, VendorChange)>,
 }
 
-/// Records one page of the vendor's listing: each account created or updated where it
-/// differs, then matched when its name and email agree with one team member (suggestions
-/// for the rest). An account listed twice counts once.
-pub(super) async fn apply_page(
+/// Reads one page of the vendor's listing against the records. An account listed twice
+/// counts once.
+pub(super) async fn plan_page(
     apps: &Apps,
-    scope: &mut Scope,
+    scope: &Scope,
     accounts: &[VendorAccount],
     now: DateTime<Utc>,
-) -> Result<Applied> {
+) -> Result<Planned> {
     let company_id = scope.company_id.as_str();
-    let slug = scope.app.slug;
-    let mut out = Applied::default();
+    let mut out = Planned::default();
     let mut seen = HashSet::new();
-    let mut current: Vec<(u64, AppAccount)> = Vec::with_capacity(accounts.len());
     for v in accounts {
         if !seen.insert(v.id.as_str()) {
             continue;
@@ -280,7 +281,7 @@ pub(super) async fn apply_page(
         out.report.total += 1;
         let existing = match &scope.known {
             Some(known) => known.get(&v.id).cloned(),
-            None => record_of(apps, company_id, slug, scope.tenant.as_ref(), &v.id).await?,
+            None => record_of(apps, company_id, scope.app.slug, scope.tenant.as_ref(), &v.id).await?,
         };
         let next = from_vendor(
             existing.as_ref().map(|(_, a)| a),
@@ -290,25 +291,54 @@ pub(super) async fn apply_page(
             scope.caps,
             now,
         );
-        match &existing {
-            Some((version, before)) if !differs(before, &next) => {
+        let next = match &existing {
+            Some((_, before)) if !differs(before, &next) => {
                 out.report.unchanged += 1;
-                current.push((*version, next));
-                continue;
+                next
             }
-            Some(_) => out.report.updated += 1,
-            None => out.report.created += 1,
-        }
-        let next = AppAccount {
-            updated_at: now,
-            ..next
+            _ => {
+                if existing.is_some() {
+                    out.report.updated += 1;
+                } else {
+                    out.report.created += 1;
+                }
+                let next = AppAccount {
+                    updated_at: now,
+                    ..next
+                };
+                if let Some(change) = change_of(existing.as_ref().map(|(_, a)| a), &next) {
+                    out.changes.push((next.clone(), change));
+                }
+                next
+            }
         };
+        out.accounts.push((existing, next));
+    }
+    Ok(out)
+}
+
+/// Records a planned page: each account created or updated where it differs, then matched
+/// when its name and email agree with one team member (suggestions for the rest). Answers
+/// the page's counts.
+pub(super) async fn apply_page(
+    apps: &Apps,
+    scope: &mut Scope,
+    planned: Planned,
+    now: DateTime<Utc>,
+) -> Result<SyncReport> {
+    let company_id = scope.company_id.as_str();
+    let mut report = planned.report;
+    let mut current: Vec<(u64, AppAccount)> = Vec::with_capacity(planned.accounts.len());
+    for (existing, next) in planned.accounts {
+        if let Some((version, before)) = &existing
+            && !differs(before, &next)
+        {
+            current.push((*version, next));
+            continue;
+        }
         let version = write(apps, company_id, &next, existing.as_ref().map(|(v, _)| *v)).await?;
         if let Some(known) = &mut scope.known {
             known.insert(next.vendor_id.clone(), (version, next.clone()));
-        }
-        if let Some(change) = change_of(existing.as_ref().map(|(_, a)| a), &next) {
-            out.changes.push((next.clone(), change));
         }
         current.push((version, next));
     }
@@ -330,7 +360,7 @@ pub(super) async fn apply_page(
                         // A transaction answers no version: the account's is one more.
                         known.insert(linked.vendor_id.clone(), (version + 1, linked));
                     }
-                    out.report.auto_matched += 1;
+                    report.auto_matched += 1;
                     scope.linked.insert(tm.id.clone());
                     continue;
                 }
@@ -351,7 +381,7 @@ pub(super) async fn apply_page(
             }
         }
     }
-    Ok(out)
+    Ok(report)
 }
 
 /// One page of an app's account records, those the listing did not have marked vanished.
