@@ -25,16 +25,25 @@ async fn receive_n(queue: &dyn JobQueue, n: usize, visibility: Duration) -> Vec<
 
 async fn conformance(queue: &dyn JobQueue) {
     let hidden = Duration::minutes(5);
-    assert!(queue.receive(10, hidden).await.unwrap().is_empty(), "starts empty");
+    assert!(
+        queue.receive(10, hidden).await.unwrap().is_empty(),
+        "starts empty"
+    );
 
     // Messages sent are received with their bodies, each once while in flight.
     queue.send(&json!({"n": 1}), Duration::zero()).await.unwrap();
     queue.send(&json!({"n": 2}), Duration::zero()).await.unwrap();
     let got = receive_n(queue, 2, hidden).await;
     let bodies: BTreeSet<String> = got.iter().map(|m| m.body.to_string()).collect();
-    assert_eq!(bodies, BTreeSet::from([json!({"n": 1}).to_string(), json!({"n": 2}).to_string()]));
+    assert_eq!(
+        bodies,
+        BTreeSet::from([json!({"n": 1}).to_string(), json!({"n": 2}).to_string()])
+    );
     assert!(got.iter().all(|m| m.receives == 1), "{got:?}");
-    assert!(queue.receive(10, hidden).await.unwrap().is_empty(), "in flight: hidden");
+    assert!(
+        queue.receive(10, hidden).await.unwrap().is_empty(),
+        "in flight: hidden"
+    );
 
     // One received and not deleted comes back once its visibility ends, counted again.
     queue.send(&json!({"n": 3}), Duration::zero()).await.unwrap();
@@ -93,7 +102,10 @@ async fn the_embedded_queue_gives_up_on_a_message_received_too_often() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(&dir.path().join("store.redb")).unwrap());
     let queue = StoreQueue::new(store, Arc::new(SystemClock), 2);
-    queue.send(&json!({"poison": true}), Duration::zero()).await.unwrap();
+    queue
+        .send(&json!({"poison": true}), Duration::zero())
+        .await
+        .unwrap();
     for receives in 1..=2 {
         let got = queue.receive(10, Duration::zero()).await.unwrap();
         assert_eq!(got[0].receives, receives);

@@ -28,7 +28,8 @@ use serde_json::json;
 
 use super::records::{AppAccount, action_error, app_of};
 use super::sync::{
-    MAX_SYNC_PAGES, Planned, Scope, SyncRecord, SyncReport, VendorChange, apply_page, plan_page, sweep_page,
+    MAX_SYNC_PAGES, Planned, Scope, SyncRecord, SyncReport, VendorChange, apply_page, plan_page, sweep_known,
+    sweep_page,
 };
 use crate::connections::{Apps, bound_connector, connection_of};
 use crate::dismissal::{Dismissal, DismissalState};
@@ -417,6 +418,7 @@ pub async fn run(apps: &Apps, message: &JobMessage, limits: RunLimits) -> Result
         began: Instant::now(),
         pages: 0,
         tenant: None,
+        known: None,
     };
     worker.work().await
 }
@@ -458,6 +460,8 @@ struct Worker<'a> {
     pages: u64,
     /// The connection's tenant, once this invocation has read it.
     tenant: Option<Option<prov_core::connector::VendorTenant>>,
+    /// The app's records as this invocation's listing left them, when it read them at once.
+    known: Option<HashMap<String, (u64, AppAccount)>>,
 }
 
 impl Worker<'_> {
@@ -583,7 +587,11 @@ impl Worker<'_> {
                     previous = cursor.take();
                     cursor = Some(next);
                 }
-                None => return Ok(Progress::Next),
+                None => {
+                    // What this invocation read and wrote of the records serves the sweep.
+                    self.known = scope.known.take();
+                    return Ok(Progress::Next);
+                }
             }
         }
     }
@@ -688,16 +696,21 @@ impl Worker<'_> {
                 return Ok(Progress::OutOfBudget);
             }
             let now = self.apps.services.clock.now();
-            let swept = sweep_page(
-                self.apps,
-                self.app,
-                &self.job.company_id,
-                tenant.as_ref(),
-                &seen,
-                cursor.clone(),
-                now,
-            )
-            .await?;
+            let swept = match self.known.take() {
+                Some(known) => sweep_known(self.apps, &self.job.company_id, known, &seen, now).await?,
+                None => {
+                    sweep_page(
+                        self.apps,
+                        self.app,
+                        &self.job.company_id,
+                        tenant.as_ref(),
+                        &seen,
+                        cursor.clone(),
+                        now,
+                    )
+                    .await?
+                }
+            };
             self.pages += 1;
             for gone in &swept.vanished {
                 self.job.changes.vanished += 1;
@@ -805,13 +818,15 @@ impl Worker<'_> {
                 self.apps.services.store.delete(&item.key, None).await?;
             }
         }
-        let observed = self.observed().await?;
+        let stored = findings::stored(self.apps, &self.job.company_id, &self.job.app).await?;
+        let observed = self.observed(&stored).await?;
         findings::settle(
             self.apps,
             &self.job.company_id,
             &self.job.app,
             FindingKind::AFTER_SYNC,
             observed,
+            stored,
             &self.job.logged(),
         )
         .await?;
@@ -847,7 +862,7 @@ impl Worker<'_> {
     }
 
     /// The findings the sync saw, from the sweep's tally and the changes still standing.
-    async fn observed(&self) -> Result<Vec<Observed>> {
+    async fn observed(&self, stored: &HashMap<String, Item>) -> Result<Vec<Observed>> {
         let t = &self.job.tally;
         let name = self.app.name;
         let mut out = Vec::new();
@@ -866,14 +881,7 @@ impl Worker<'_> {
         }
         // A change outside the service stands while the account is as the change left it
         // and still matched; an account changed back, or acted on by the service, resolves it.
-        for finding in findings::of_kind(
-            self.apps,
-            &self.job.company_id,
-            &self.job.app,
-            FindingKind::ChangedOutside,
-        )
-        .await?
-        {
+        for finding in findings::of_kind(stored, FindingKind::ChangedOutside)? {
             let (Some(account_id), Some(change)) = (&finding.account_id, finding.change) else {
                 continue;
             };

@@ -177,8 +177,8 @@ pub(super) struct Scope {
     linked: HashSet<String>,
     /// The app's account records in the connection's tenant by vendor id, read at once when
     /// there are few enough (one query reads a thousand); `None` for a big app, whose
-    /// records are read one by one as its pages come.
-    known: Option<HashMap<String, (u64, AppAccount)>>,
+    /// records are read one by one as its pages come. Kept up to date with every write.
+    pub(super) known: Option<HashMap<String, (u64, AppAccount)>>,
 }
 
 /// Up to this many account records are read at once (a few MB in memory).
@@ -428,6 +428,33 @@ pub(super) async fn sweep_page(
             account.present = false;
             account.updated_at = now;
             write(apps, company_id, &account, Some(item.version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+            out.vanished.push(account.clone());
+        }
+        out.accounts.push(account);
+    }
+    Ok(out)
+}
+
+/// As `sweep_page`, over the records already in memory (`Scope::known`, read in this
+/// invocation and kept up to date since): no read of the records again.
+pub(super) async fn sweep_known(
+    apps: &Apps,
+    company_id: &str,
+    known: HashMap<String, (u64, AppAccount)>,
+    seen: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> Result<Swept> {
+    let mut out = Swept {
+        accounts: Vec::with_capacity(known.len()),
+        vanished: Vec::new(),
+        next: None,
+    };
+    for (_, (version, mut account)) in known {
+        if account.present && !seen.contains(&account.vendor_id) {
+            account.present = false;
+            account.updated_at = now;
+            write(apps, company_id, &account, Some(version)).await?;
             return_email_of_deleted_mailbox(apps, company_id, &account).await;
             out.vanished.push(account.clone());
         }

@@ -228,8 +228,8 @@ async fn log(apps: &Apps, company_id: &str, finding: &Finding, action: &str, by:
     .await;
 }
 
-/// Every stored finding of one app, by key.
-async fn stored(apps: &Apps, company_id: &str, app: &str) -> Result<HashMap<String, Item>> {
+/// Every stored finding of one app, by sort key.
+pub(crate) async fn stored(apps: &Apps, company_id: &str, app: &str) -> Result<HashMap<String, Item>> {
     let mut out = HashMap::new();
     let mut cursor: Option<Cursor> = None;
     loop {
@@ -253,17 +253,18 @@ async fn stored(apps: &Apps, company_id: &str, app: &str) -> Result<HashMap<Stri
 }
 
 /// Settles an app's findings of the given kinds on what was just seen: each observed one is
-/// opened or seen again; each stored one of those kinds not observed resolves.
+/// opened or seen again; each stored one (`stored`, as read before) of those kinds not
+/// observed resolves.
 pub(crate) async fn settle(
     apps: &Apps,
     company_id: &str,
     app: &str,
     kinds: &[FindingKind],
     observed: Vec<Observed>,
+    mut stored: HashMap<String, Item>,
     by: &Logged<'_>,
 ) -> Result<()> {
     let now = apps.services.clock.now();
-    let mut stored = stored(apps, company_id, app).await?;
     for o in observed {
         let key = finding_key(company_id, app, o.kind.as_str(), &o.subject);
         let existing = stored.remove(&key.sk);
@@ -283,15 +284,10 @@ pub(crate) async fn settle(
     Ok(())
 }
 
-/// The stored findings of one app of the given kind.
-pub(crate) async fn of_kind(
-    apps: &Apps,
-    company_id: &str,
-    app: &str,
-    kind: FindingKind,
-) -> Result<Vec<Finding>> {
+/// The findings of the given kind among `stored`.
+pub(crate) fn of_kind(stored: &HashMap<String, Item>, kind: FindingKind) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
-    for item in stored(apps, company_id, app).await?.values() {
+    for item in stored.values() {
         let finding: Finding = item.record()?;
         if finding.kind == kind {
             out.push(finding);

@@ -166,12 +166,14 @@ async fn review(apps: &Apps, company_id: &str, app: &str, state: ConnectionState
         actor: ActorRef::System,
         request_id: "reconcile",
     };
+    let stored = findings::stored(apps, company_id, app).await?;
     findings::settle(
         apps,
         company_id,
         app,
         &[FindingKind::NeedsReconnect, FindingKind::DisconnectedWithAccounts],
         observed,
+        stored,
         &by,
     )
     .await
