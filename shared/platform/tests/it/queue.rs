@@ -92,7 +92,7 @@ async fn the_sqs_queue_keeps_the_queues_promises() {
 #[tokio::test]
 async fn the_embedded_queue_keeps_the_queues_promises() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(&dir.path().join("store.redb")).unwrap());
+    let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
     let queue = StoreQueue::new(store, Arc::new(SystemClock), 5);
     conformance(&queue).await;
 }
@@ -100,7 +100,7 @@ async fn the_embedded_queue_keeps_the_queues_promises() {
 #[tokio::test]
 async fn the_embedded_queue_gives_up_on_a_message_received_too_often() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(&dir.path().join("store.redb")).unwrap());
+    let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
     let queue = StoreQueue::new(store, Arc::new(SystemClock), 2);
     queue
         .send(&json!({"poison": true}), Duration::zero())

@@ -20,6 +20,7 @@ mod records;
 mod remove_all;
 mod sync;
 mod views;
+mod worker;
 
 pub use actions::{
     Action, ActionPlan, Performed, act, action_means, perform_action, plan_action, record_status,
@@ -28,8 +29,7 @@ pub(crate) use actions::{perform_with, remove_yourself};
 pub use create::{NewAccount, create_account};
 pub(crate) use jobs::start;
 pub use jobs::{
-    JobMessage, JobState, RunLimits, RunOutcome, Started, SyncJobView, Trigger, deliver, run, start_sync,
-    sync_jobs, sync_status,
+    JobMessage, JobState, RunLimits, RunOutcome, Started, SyncJobView, Trigger, start_sync, sync_status,
 };
 pub use matches::{MatchRequest, MatchResult, Matches, submit_matches};
 pub use matching::match_accounts;
@@ -41,3 +41,4 @@ pub use views::{
     AccountListing, AccountQuery, AccountSummary, AccountView, MemberApp, Reach, list_accounts, member_apps,
     reach, status_name,
 };
+pub use worker::{deliver, run};

@@ -73,7 +73,9 @@ pub async fn tick(apps: &Apps, period: Duration) -> Result<TickReport> {
     };
     let mut report = TickReport::default();
     let mut cursor: Option<Cursor> = None;
-    while from < now {
+    // Nothing fell since the last tick when it was at this very time.
+    let mut more = from < now;
+    while more {
         let page = store
             .query_index(CONNECTIONS_INDEX, PageRequest::first(1000).after(cursor))
             .await?;
@@ -89,10 +91,8 @@ pub async fn tick(apps: &Apps, period: Duration) -> Result<TickReport> {
             }
             reconcile(apps, &connection, &mut report).await;
         }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
+        more = page.next.is_some();
+        cursor = page.next;
     }
     let covered = Item::from_record(reconcile_key(), &Covered { until: now })?;
     let written = match progress {
@@ -120,14 +120,24 @@ async fn reconcile(apps: &Apps, connection: &Connection, report: &mut TickReport
             )
             .await
             {
-                Ok(started) if started.started => Ok(report.started += 1),
-                Ok(_) => Ok(report.joined += 1),
+                Ok(started) if started.started => {
+                    report.started += 1;
+                    Ok(())
+                }
+                Ok(_) => {
+                    report.joined += 1;
+                    Ok(())
+                }
                 Err(e) => Err(e),
             }
         }
-        state => review(apps, company_id, app, state)
-            .await
-            .map(|()| report.reviewed += 1),
+        state => {
+            let reviewed = review(apps, company_id, app, state).await;
+            if reviewed.is_ok() {
+                report.reviewed += 1;
+            }
+            reviewed
+        }
     };
     if let Err(e) = done {
         report.failed += 1;
