@@ -388,3 +388,49 @@ async fn the_worker_function_runs_the_reconcile_tick_and_the_queues_messages() {
     );
     assert_eq!(job["changes"]["created"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_sync_button_shows_the_jobs_progress_and_the_report_its_findings() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    for email in ["eve@example.com", "bot@example.com"] {
+        w.local.sandbox.seed_user(TOKEN, email, "Some", "One");
+    }
+    let mut admin = crate::console::Client::new(&w);
+    admin.sign_in(&co.admin).await;
+    let csrf = admin.csrf().await;
+    let pressed = admin
+        .post("/console/apps/sandbox_scim/sync", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(pressed.status, 303, "{}", pressed.text());
+    // Until the worker has run it, the page shows the job in progress (and reloads it).
+    let running = admin.get("/console/apps/sandbox_scim/accounts").await.text();
+    assert!(
+        running.contains("Syncing accounts from Sandbox SCIM app: 0 pages read"),
+        "{running}"
+    );
+    assert!(running.contains(r#"hx-trigger="every 1s""#), "{running}");
+    w.local.work().await.unwrap();
+    let done = admin.get("/console/apps/sandbox_scim/accounts").await.text();
+    assert!(
+        done.contains("Synced 2 accounts from Sandbox SCIM app; 0 matched automatically."),
+        "{done}"
+    );
+    assert!(!done.contains("every 1s"), "{done}");
+
+    // The navigation counts the open findings; the report lists them with what to do.
+    let report = admin.get("/console/access_report").await;
+    assert_eq!(report.status, 200);
+    let page = report.text();
+    assert!(
+        page.contains(r#"aria-label="2 open""#),
+        "unmatched and seats: {page}"
+    );
+    assert!(
+        page.contains("Unmatched accounts") && page.contains("Seats"),
+        "{page}"
+    );
+    assert!(page.contains("Match each to its team member"), "{page}");
+    let elsewhere = admin.get("/console/events").await.text();
+    assert!(elsewhere.contains(r#"aria-label="2 open""#), "{elsewhere}");
+}
