@@ -285,7 +285,10 @@ async fn the_console_end_to_end_without_javascript() {
     p.press("Sync accounts").await;
     assert_eq!(p.path().await, "/console/apps/sandbox_scim/accounts");
     let running = p.text().await;
-    assert!(running.contains("Syncing accounts from Sandbox SCIM app"), "{running}");
+    assert!(
+        running.contains("Syncing accounts from Sandbox SCIM app"),
+        "{running}"
+    );
     w.local.work().await.unwrap();
     p.click("#sync-progress a").await;
     let synced = p.text().await;

@@ -434,3 +434,29 @@ async fn the_consoles_sync_button_shows_the_jobs_progress_and_the_report_its_fin
     let elsewhere = admin.get("/console/events").await.text();
     assert!(elsewhere.contains(r#"aria-label="2 open""#), "{elsewhere}");
 }
+
+#[test]
+fn the_worker_functions_event_fixtures_are_its_deliveries() {
+    use dismissal_cleanup::{Delivery, ReconcileEvent};
+    let read = |file: &str| {
+        let path = format!(
+            "{}/../functions/dismissal-cleanup/events/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str::<Delivery>(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert!(matches!(
+        read("reconcile.json"),
+        Delivery::Reconcile(ReconcileEvent::Reconcile)
+    ));
+    let Delivery::Jobs(jobs) = read("sync-job.json") else {
+        panic!("not the jobs queue's event")
+    };
+    let message: prov_processes::accounts::JobMessage = serde_json::from_str(&jobs.records[0].body).unwrap();
+    assert!(matches!(
+        message,
+        prov_processes::accounts::JobMessage::Sync { .. }
+    ));
+    assert!(matches!(read("sweep.json"), Delivery::Cleanup(_)));
+    assert!(matches!(read("dismissal-due.json"), Delivery::Cleanup(_)));
+}
