@@ -460,3 +460,98 @@ fn the_worker_functions_event_fixtures_are_its_deliveries() {
     assert!(matches!(read("sweep.json"), Delivery::Cleanup(_)));
     assert!(matches!(read("dismissal-due.json"), Delivery::Cleanup(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_and_a_disconnected_app_are_findings_until_they_are_not() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    let period = Duration::hours(1);
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "Ada", "Person");
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    w.sync(&co, "sandbox_scim").await;
+
+    // The vendor refuses the credentials: the job fails at once, saying so, and the report
+    // asks for a reconnect.
+    w.local.sandbox.fail_next(1, 401);
+    let sync = co.path("/apps/sandbox_scim/sync");
+    assert_eq!(w.send("POST", &sync, Some(&co.admin), None).await.status, 202);
+    w.local.work().await.unwrap();
+    let job = w.send("GET", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("connect the app again"),
+        "{job}"
+    );
+    let found = report(&w, &co).await;
+    assert!(
+        found["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "needs_reconnect"),
+        "{found}"
+    );
+    // The next sync works again: the finding resolves.
+    one_cycle(&w, period).await;
+    let found = report(&w, &co).await;
+    assert!(
+        !found["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "needs_reconnect"),
+        "{found}"
+    );
+
+    // Disconnected with an account still active: a finding of the scheduled review.
+    let gone = w
+        .send(
+            "DELETE",
+            &co.path("/apps/sandbox_scim/connection"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.text());
+    assert_eq!(w.send("POST", &sync, Some(&co.admin), None).await.status, 422);
+    w.clock.advance(period + Duration::seconds(1));
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0, "nothing to sync");
+    let found = report(&w, &co).await;
+    let left = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "disconnected_with_accounts")
+        .unwrap_or_else(|| panic!("{found}"))
+        .clone();
+    assert_eq!(left["count"], 1, "{left}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_message_was_lost_is_started_again_after_30_minutes() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    let sync = co.path("/apps/sandbox_scim/sync");
+    let first = w.send("POST", &sync, Some(&co.admin), None).await.json();
+    // The message is lost (as one that went to the dead-letter queue).
+    for message in w.local.queue.receive(10, Duration::hours(1)).await.unwrap() {
+        w.local.queue.delete(&message.receipt).await.unwrap();
+    }
+    w.clock.advance(Duration::minutes(29));
+    let joined = w.send("POST", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(joined["id"], first["id"], "still joined within 30 minutes");
+    w.clock.advance(Duration::minutes(2));
+    let again = w.send("POST", &sync, Some(&co.admin), None).await.json();
+    assert_ne!(again["id"], first["id"]);
+    w.local.work().await.unwrap();
+    let done = w.send("GET", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(
+        (done["id"].clone(), done["state"].clone()),
+        (again["id"].clone(), json!("succeeded"))
+    );
+}
