@@ -161,7 +161,7 @@ async fn sign_in_sessions_csrf_and_company_scope() {
     let (_, plain) = w.claim("plain-console@example.com").await;
     let refused = anon.sign_in(&plain).await;
     assert_eq!(refused.status, 403);
-    assert!(refused.text().contains("manage_apps"), "{}", refused.text());
+    assert!(refused.text().contains("Manage apps"), "{}", refused.text());
     assert!(!anon.cookies.contains_key("console_session"));
     assert!(
         !refused.text().contains(&plain),

@@ -293,7 +293,11 @@ async fn team_admins_plan_and_audit_through_dynamodb() {
     )
     .await
     .json();
-    assert_eq!(apps["available"].as_array().unwrap().len(), 19);
+    // Premium makes the whole directory available.
+    assert_eq!(
+        apps["available"].as_array().unwrap().len(),
+        prov_connectors::registry::catalog(false).directory().count()
+    );
 
     let events = call(
         &router,

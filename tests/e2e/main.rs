@@ -3,8 +3,12 @@
 mod access;
 mod admins;
 mod after_removal;
+mod axe;
 mod console;
 mod console_browser;
+mod console_bugs;
+mod console_paths;
+mod console_readable;
 mod credentials;
 mod dismissal;
 mod dynamodb;

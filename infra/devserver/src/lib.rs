@@ -20,9 +20,9 @@ use prov_core::audit::Actor;
 use prov_core::auth::Principal;
 use prov_core::body::Unparsed;
 use prov_core::clock::Clock;
-use prov_core::companies::{CompanyChange, list_companies};
-use prov_core::company::Plan;
-use prov_core::listing::ListQuery;
+use prov_core::companies::{CompanyChange, get_company};
+use prov_core::company::{Company, Plan};
+use prov_core::keys;
 use prov_core::mail::MailQueue;
 use prov_core::provisioning;
 use prov_core::queue::{JobQueue, StoreQueue};
@@ -237,71 +237,93 @@ impl Local {
     }
 }
 
-/// A one-time sign-in link to the admin console for the newest company of `partner`. A
-/// partner without companies first gets a demo company (Plus plan, a few team members), so
-/// the whole product can be tried offline right after start.
-pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<String, prov_core::Error> {
+/// The demo company's primary admin: their email identifies the company across restarts.
+pub const DEMO_ADMIN_EMAIL: &str = "dana@demo.example";
+
+/// A console sign-in link, and the company it opens.
+#[derive(Debug, Clone)]
+pub struct ConsoleLink {
+    pub url: String,
+    pub company: String,
+}
+
+/// A one-time sign-in link to the admin console of the partner's demo company (Plus plan,
+/// a few team members), made on first start, so the whole product can be tried offline
+/// right after start; whatever companies the partner adds later, the link opens the demo.
+pub async fn console_sign_in_link(
+    local: &Local,
+    partner: &Principal,
+) -> Result<ConsoleLink, prov_core::Error> {
     let svc = &local.services;
+    let company = match demo_company(svc, partner).await? {
+        Some(company) => company,
+        None => {
+            make_demo_company(svc, partner).await?;
+            demo_company(svc, partner)
+                .await?
+                .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?
+        }
+    };
+    let url = console::mint_link(&local.apps, &company.id, &company.primary_admin_id).await?;
+    Ok(ConsoleLink {
+        url,
+        company: company.name,
+    })
+}
+
+/// The partner's demo company, found by its primary admin's email.
+async fn demo_company(svc: &Services, partner: &Principal) -> Result<Option<Company>, prov_core::Error> {
+    let Some(owner) = svc.store.get(&keys::email_owner_key(DEMO_ADMIN_EMAIL)).await? else {
+        return Ok(None);
+    };
+    let owner: serde_json::Value = owner.record()?;
+    let Some(company_id) = owner.get("company_id").and_then(|c| c.as_str()) else {
+        return Ok(None);
+    };
+    match get_company(svc, partner, company_id).await {
+        Ok(company) => Ok(Some(company)),
+        // Another partner's demo (a shared data dir): not this partner's to open.
+        Err(prov_core::Error::Refused(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn make_demo_company(svc: &Services, partner: &Principal) -> Result<(), prov_core::Error> {
     let actor = Actor {
         principal: partner.clone(),
         request_id: "devserver-start".to_owned(),
     };
-    let mut companies = list_companies(
-        svc,
-        partner,
-        ListQuery {
-            limit: Some("100".into()),
-            cursor: None,
-        },
-    )
-    .await?;
-    if companies.items.is_empty() {
-        let body = json!({
-            "user": {"first_name": "Dana", "last_name": "Demo", "email": "dana@demo.example"},
-            "company": {"name": "Demo Company, Inc."}
-        });
-        let serde_json::Value::Object(body) = body else {
-            unreachable!()
+    let body = json!({
+        "user": {"first_name": "Dana", "last_name": "Demo", "email": DEMO_ADMIN_EMAIL},
+        "company": {"name": "Demo Company, Inc."}
+    });
+    let serde_json::Value::Object(body) = body else {
+        unreachable!()
+    };
+    provisioning::provision(svc, &actor, &Unparsed::new(body), None).await?;
+    let company = demo_company(svc, partner)
+        .await?
+        .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
+    let plus = CompanyChange { plan: Plan::Plus };
+    prov_core::companies::update_company(svc, &actor, &company.id, &plus).await?;
+    let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
+    for (first, last, email) in [
+        ("Ada", "Lovelace", "ada@demo.example"),
+        ("Grace", "Hopper", "grace@demo.example"),
+        ("Alan", "Turing", "alan@demo.example"),
+    ] {
+        let member = NewTeamMember {
+            first_name: first.into(),
+            last_name: last.into(),
+            email: Some(email.into()),
+            kind: Kind::Employee,
+            work_country: "US".into(),
+            start_date: None,
+            offer_status: OfferStatus::None,
         };
-        provisioning::provision(svc, &actor, &Unparsed::new(body), None).await?;
-        companies = list_companies(
-            svc,
-            partner,
-            ListQuery {
-                limit: Some("100".into()),
-                cursor: None,
-            },
-        )
-        .await?;
-        let company = companies
-            .items
-            .last()
-            .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
-        let plus = CompanyChange { plan: Plan::Plus };
-        prov_core::companies::update_company(svc, &actor, &company.id, &plus).await?;
-        let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
-        for (first, last, email) in [
-            ("Ada", "Lovelace", "ada@demo.example"),
-            ("Grace", "Hopper", "grace@demo.example"),
-            ("Alan", "Turing", "alan@demo.example"),
-        ] {
-            let member = NewTeamMember {
-                first_name: first.into(),
-                last_name: last.into(),
-                email: Some(email.into()),
-                kind: Kind::Employee,
-                work_country: "US".into(),
-                start_date: None,
-                offer_status: OfferStatus::None,
-            };
-            team::create(svc, &actor, &access, &member).await?;
-        }
+        team::create(svc, &actor, &access, &member).await?;
     }
-    let company = companies
-        .items
-        .last()
-        .ok_or_else(|| prov_core::Error::Internal("no company".into()))?;
-    console::mint_link(&local.apps, &company.id, &company.primary_admin_id).await
+    Ok(())
 }
 
 /// The emails "sent" so far, newest first: claim and sign-in links, so only for this

@@ -280,7 +280,10 @@ async fn serve(
         println!("sent emails: not served on {bound} (only to this machine over loopback)");
     }
     println!("admin console: {base_url}/console");
-    println!("console sign-in link (one use, 15 minutes): {sign_in}");
+    println!(
+        "console sign-in link for {} (one use, 15 minutes): {}",
+        sign_in.company, sign_in.url
+    );
     if let auth::Principal::Partner { partner_id } = &partner {
         println!("dev partner id (for rotate-partner-token): {partner_id}");
     }

@@ -59,19 +59,15 @@ impl Connection {
 
 /// Every connection of a company (at most one per app, so one page).
 pub async fn all(svc: &Services, company_id: &str) -> Result<Vec<Connection>> {
-    let page = svc
-        .store
-        .query(
-            &company_partition(company_id),
-            CONNECTIONS,
-            PageRequest::first(100),
-        )
-        .await?;
-    Ok(page.items.iter().map(|i| i.record()).collect::<Result<_, _>>()?)
+    records(svc, company_id).await
 }
 
-/// Every connection record of a company (at most one per app, so one page).
+/// Every connection record of a company, in its short form.
 pub async fn summaries(svc: &Services, company_id: &str) -> Result<Vec<ConnectionSummary>> {
+    records(svc, company_id).await
+}
+
+async fn records<T: serde::de::DeserializeOwned>(svc: &Services, company_id: &str) -> Result<Vec<T>> {
     let page = svc
         .store
         .query(

@@ -40,11 +40,14 @@ use crate::secret::hash_secret;
 use crate::store::Key;
 use crate::values;
 
-/// The sort-key prefixes of a company's admins, team members, connections and account links.
+/// The sort-key prefixes of a company's admins, team members, connections, account links,
+/// onboarding tasks and dismissals.
 pub const USERS: &str = "USER#";
 pub const TEAM_MEMBERS: &str = "TM#";
 pub const CONNECTIONS: &str = "CONNECTION#";
 pub const LINKS: &str = "TMACCT#";
+pub const ONBOARDING: &str = "ONBOARDING#";
+pub const DISMISSAL: &str = "DISMISSAL#";
 
 /// The sort-key prefixes of a company's dismissals and sync jobs.
 pub const DISMISSALS: &str = "DISMISSAL#";
@@ -215,14 +218,14 @@ pub fn reconcile_key() -> Key {
 pub fn onboarding_key(company_id: &str, team_member_id: &str) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("ONBOARDING#{team_member_id}"),
+        format!("{ONBOARDING}{team_member_id}"),
     )
 }
 
 pub fn dismissal_key(company_id: &str, team_member_id: &str) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("DISMISSAL#{team_member_id}"),
+        format!("{DISMISSAL}{team_member_id}"),
     )
 }
 

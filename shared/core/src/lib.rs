@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod secret;
 pub mod secrets;
 pub mod services;
+pub mod sign_in_links;
 pub mod store;
 pub mod team;
 pub mod tokens;
