@@ -263,10 +263,8 @@ async fn refusals_keep_the_frame_and_the_summary_counts_the_accounts_listed() {
     ] {
         w.local.sandbox.seed_user(token, email, first, last);
     }
-    let synced = w
-        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
-        .await;
-    assert_eq!(synced.json()["auto_matched"], 2, "{}", synced.text());
+    let synced = w.sync(&co, "sandbox_scim").await;
+    assert_eq!(synced.json()["changes"]["auto_matched"], 2, "{}", synced.text());
     let mut admin = Client::new(&w);
     admin.sign_in(&co.admin).await;
     let csrf = admin.csrf().await;

@@ -140,8 +140,7 @@ async fn match_accounts_finishes_in_one_pass_and_names_people() {
     ] {
         w.local.sandbox.seed_user(token, email, first, last);
     }
-    w.send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
-        .await;
+    w.sync(&co, "sandbox_scim").await;
     let mut admin = Client::new(&w);
     admin.sign_in(&co.admin).await;
     let csrf = admin.csrf().await;

@@ -16,6 +16,7 @@ mod faults;
 mod flows;
 mod local;
 mod openapi;
+mod reconcile;
 mod round_trips;
 mod support;
 mod template;

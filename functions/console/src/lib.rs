@@ -15,7 +15,7 @@ pub mod session;
 mod view;
 
 use axum::Router;
-use pages::{accounts, admins, apps, dismissal, events, groups, onboarding, people, sign_in, team};
+use pages::{accounts, admins, apps, dismissal, events, groups, onboarding, people, report, sign_in, team};
 use prov_processes::Apps;
 
 pub use session::mint_link;
@@ -32,6 +32,7 @@ pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
     dismissal::ROUTES,
     events::ROUTES,
     admins::ROUTES,
+    report::ROUTES,
 );
 
 /// The function's HTTP surface, ready to serve.
@@ -52,6 +53,7 @@ pub fn routes(apps: Apps) -> Router {
         .merge(dismissal::routes())
         .merge(events::routes())
         .merge(admins::routes())
+        .merge(report::routes())
         .layer(axum::middleware::from_fn_with_state(
             apps.clone(),
             answer::reframe,

@@ -10,5 +10,6 @@ pub(crate) mod events;
 pub(crate) mod groups;
 pub(crate) mod onboarding;
 pub(crate) mod people;
+pub(crate) mod report;
 pub(crate) mod sign_in;
 pub(crate) mod team;

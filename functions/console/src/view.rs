@@ -21,6 +21,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/apps", "App directory"),
     ("/console/team", "People"),
     ("/console/events", "Audit log"),
+    ("/console/access_report", "Access report"),
 ];
 const ROLES: (&str, &str) = ("/console/admins", "Roles and permissions");
 
@@ -40,9 +41,9 @@ pub fn page(admin: &Admin, current: &str, title: &str, body: Markup) -> Markup {
                         @for (path, label) in NAV.iter().chain(admin.is_primary().then_some(&ROLES)) {
                             li {
                                 @if current.starts_with(path) {
-                                    a href=(path) aria-current="page" { (label) }
+                                    a href=(path) aria-current="page" { (label) (nav_count(path, admin)) }
                                 } @else {
-                                    a href=(path) { (label) }
+                                    a href=(path) { (label) (nav_count(path, admin)) }
                                 }
                             }
                         }
@@ -57,6 +58,15 @@ pub fn page(admin: &Admin, current: &str, title: &str, body: Markup) -> Markup {
         },
         body,
     )
+}
+
+/// The access report's link carries how many findings are open.
+fn nav_count(path: &str, admin: &Admin) -> Markup {
+    html! {
+        @if path == "/console/access_report" && admin.open_findings > 0 {
+            " " span.count aria-label={ (admin.open_findings) " open" } { (admin.open_findings) }
+        }
+    }
 }
 
 /// A page without the navigation (sign-in, errors before a session).

@@ -1,9 +1,9 @@
-//! The dismissal cleanup Lambda function: AWS adapters built once at init, then the typed
-//! handler.
+//! The worker Lambda function: AWS adapters built once at init, then the typed handler.
 
+use dismissal_cleanup::{Delivery, Worker};
 use lambda_runtime::{LambdaEvent, service_fn};
 use prov_platform::{FunctionConfig, aws_apps, init_tracing};
-use prov_processes::dismissal::CleanupEvent;
+use prov_processes::accounts::RunLimits;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -11,8 +11,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = FunctionConfig::from_env()?;
     let apps = aws_apps(&config)?;
     let apps = &apps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<CleanupEvent>| async move {
-        dismissal_cleanup::handle(apps, event).await
+    let worker = Worker {
+        sync_every: config.sync_every,
+        limits: RunLimits::default(),
+    };
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Delivery>| async move {
+        dismissal_cleanup::handle(apps, worker, event).await
     }))
     .await
 }

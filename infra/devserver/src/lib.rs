@@ -25,13 +25,16 @@ use prov_core::company::{Company, Plan};
 use prov_core::keys;
 use prov_core::mail::MailQueue;
 use prov_core::provisioning;
+use prov_core::queue::{JobQueue, StoreQueue};
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
 use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
 use prov_core::{Services, Settings};
 use prov_platform::{EnvelopeSecretStore, FileSecretStore, KeyFile, LocalOutbox, parse_routes};
 use prov_processes::Apps;
+use prov_processes::accounts::{RunLimits, deliver};
 use prov_processes::dismissal::{self, CleanupEvent};
+use prov_processes::reconcile;
 use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_web::ApiError;
@@ -49,6 +52,8 @@ pub struct Local {
     pub sandbox: Sandbox,
     /// The local scheduler: `tick` fires what is due through the cleanup handler.
     pub scheduler: Arc<StoreScheduler>,
+    /// The local jobs queue: `work` runs what it holds, as the worker function does in AWS.
+    pub queue: Arc<StoreQueue>,
 }
 
 /// Where a local run lives and how it is reached.
@@ -90,6 +95,7 @@ impl Local {
         settings.sandbox = true;
         settings.oauth_return_origins = vec![origin(config.public_base_url)?];
         let scheduler = Arc::new(StoreScheduler::new(store.clone()));
+        let queue = Arc::new(StoreQueue::new(store.clone(), clock.clone(), MAX_RECEIVES));
         let services = Services::new(
             store.clone(),
             store,
@@ -132,6 +138,7 @@ impl Local {
                 services.clock.clone(),
             )),
             scheduler: scheduler.clone(),
+            queue: queue.clone(),
         };
         Ok(Self {
             services,
@@ -140,7 +147,44 @@ impl Local {
             http,
             sandbox: Sandbox::new(),
             scheduler,
+            queue,
         })
+    }
+
+    /// Runs the jobs queue's messages until none is visible (continuations included), through
+    /// the worker's own entry, as the worker function does in AWS. A message that fails is
+    /// left to come back after its visibility timeout. Answers how many messages ran.
+    pub async fn work(&self) -> Result<usize, prov_core::Error> {
+        self.work_with(WORKER_LIMITS).await
+    }
+
+    /// As `work`, with other limits per message (tests force continuations with them).
+    pub async fn work_with(&self, limits: RunLimits) -> Result<usize, prov_core::Error> {
+        let visibility = limits.lease + chrono::Duration::minutes(1);
+        let mut ran = 0;
+        loop {
+            let received = self.queue.receive(10, visibility).await?;
+            if received.is_empty() {
+                return Ok(ran);
+            }
+            for message in received {
+                ran += 1;
+                // Each message on its own task: one that panics cannot take the others down.
+                let apps = self.apps.clone();
+                let body = message.body.clone();
+                match tokio::spawn(async move { deliver(&apps, &body, limits).await }).await {
+                    Ok(Ok(_)) => self.queue.delete(&message.receipt).await?,
+                    Ok(Err(e)) => tracing::error!(error = %e, "job message failed; it comes back"),
+                    Err(e) => tracing::error!(error = %e, "job message panicked; it comes back"),
+                }
+            }
+        }
+    }
+
+    /// Starts the syncs whose moment in the period came (the scheduled reconciliation).
+    pub async fn reconcile(&self, period: chrono::Duration) -> Result<usize, prov_core::Error> {
+        let report = reconcile::tick(&self.apps, period).await?;
+        Ok(report.started)
     }
 
     /// Fires the scheduled jobs that are due (through the cleanup function's own handler),
@@ -300,6 +344,16 @@ async fn outbox(
     Ok(Json(json!({ "items": items })))
 }
 
+/// Receives of one message before it goes to the dead letters (the template's redrive count).
+const MAX_RECEIVES: u32 = 5;
+
+/// How much one message may do in the devserver (as in AWS: continuations past that).
+const WORKER_LIMITS: RunLimits = RunLimits {
+    budget: Duration::from_secs(20),
+    max_pages: u64::MAX,
+    lease: chrono::Duration::minutes(2),
+};
+
 /// The embedded store's file in the data dir.
 const STORE_FILE: &str = "store.redb";
 /// The keyring that encrypts connection credentials (0600, made with a random key when absent).
@@ -410,6 +464,26 @@ where
             Err(e) => tracing::error!(error = %e, "scheduler tick panicked; the next one runs"),
         }
     }
+}
+
+/// A period such as `30s`, `5m` or `1h` (at least a second).
+pub fn parse_period(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a period such as 30s, 5m or 1h"))?;
+    let period = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        _ => return Err(format!("`{text}` is not a period such as 30s, 5m or 1h")),
+    };
+    if period < chrono::Duration::seconds(1) || period > chrono::Duration::days(7) {
+        return Err(format!("`{text}`: a period is 1s to 7 days"));
+    }
+    Ok(period)
 }
 
 /// The origin (`scheme://host:port`) of a base URL.

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod listing;
 pub mod mail;
 pub mod provisioning;
+pub mod queue;
 pub mod schedule;
 pub mod secret;
 pub mod secrets;

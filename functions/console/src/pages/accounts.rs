@@ -15,7 +15,7 @@ use prov_core::catalog::App;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::{Error, ErrorDetail};
-use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
+use prov_processes::accounts::{self, AccountQuery, AccountView, Action, JobState, Matching, SyncJobView};
 use prov_processes::connections::Apps;
 use prov_web::PathParam;
 use serde_json::{Map, Value, json};
@@ -53,11 +53,8 @@ async fn sync(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Page {
     checked(&admin, form)?;
-    match accounts::sync(&apps, &admin.actor, &admin.access, &slug).await {
-        Ok(report) => Ok(see_other(&format!(
-            "/console/apps/{slug}/accounts?synced={}&auto_matched={}",
-            report.total, report.auto_matched
-        ))),
+    match accounts::start_sync(&apps, &admin.actor, &admin.access, &slug).await {
+        Ok(_) => Ok(see_other(&format!("/console/apps/{slug}/accounts#sync-progress"))),
         // Not connected (or the app refused): said on the accounts page, in its frame.
         Err(Error::Refused(details)) => {
             render(
@@ -71,6 +68,39 @@ async fn sync(
             .await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The app's sync job: its progress while it runs (the block reloads itself every second
+/// until the job is over), then what it found.
+fn sync_progress(app: &str, job: Option<&SyncJobView>) -> Markup {
+    let Some(job) = job else {
+        return html! { div #sync-progress {} };
+    };
+    let c = &job.changes;
+    html! {
+        @match job.state {
+            JobState::Queued | JobState::Running => {
+                div #sync-progress role="status" hx-get="" hx-select="#sync-progress" hx-trigger="every 1s" hx-swap="outerHTML" {
+                    p.notice {
+                        "Syncing accounts from " (app) ": " (job.pages_read) " pages read, "
+                        (job.accounts_seen) " accounts so far (" (c.created) " new, " (c.updated) " changed). "
+                        a href="" { "Reload" } " to see them."
+                    }
+                    progress aria-label="Sync in progress" {}
+                }
+            }
+            JobState::Succeeded => {
+                div #sync-progress role="status" {
+                    p.notice { "Synced " (c.total) " accounts from " (app) "; " (c.auto_matched) " matched automatically." }
+                }
+            }
+            JobState::Failed => {
+                div #sync-progress role="status" {
+                    p.warning { "The last sync of " (app) " did not finish: " (job.errors.last().map(String::as_str).unwrap_or("")) }
+                }
+            }
+        }
     }
 }
 
@@ -129,8 +159,6 @@ struct AccountsQuery {
     matching: Option<String>,
     cursor: Option<String>,
     done: Option<String>,
-    synced: Option<u32>,
-    auto_matched: Option<u32>,
     matched: Option<u32>,
     /// The team member whose account was just created (`done=created`).
     member: Option<String>,
@@ -339,6 +367,7 @@ async fn render(
         .iter()
         .filter(|a| live(a) && !a.tenant_connected)
         .collect();
+    let job = accounts::sync_status(&apps, &admin.access, &slug).await.ok();
     let back = format!("/console/apps/{slug}/accounts");
     let s = &listing.summary;
     let (page_problems, match_problems) = match refused {
@@ -358,9 +387,7 @@ async fn render(
         @if let Some(removed) = removed { (removed_all_notice(&apps.services.catalog, removed)) }
         (notice(done_text(q.done.as_deref())))
         (problems(page_problems))
-        @if let (Some(total), Some(auto)) = (q.synced, q.auto_matched) {
-            p.notice role="status" { "Synced " (total) " accounts from " (app.name) "; " (auto) " matched automatically." }
-        }
+        (sync_progress(app.name, job.as_ref()))
         @if let Some(n) = q.matched { p.notice role="status" { (n) " matches saved." } }
         p id="summary" { (s.present) " accounts in " (app.name) ": " (s.matched) " matched, " (s.unmatched) " unmatched, " (s.do_not_match) " do not match; " (s.invite_sent) " Invite Sent; " (s.seats) " seats." }
         @if s.tenant_not_connected > 0 {
