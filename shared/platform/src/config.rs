@@ -19,7 +19,8 @@ use crate::SdkClient;
 use crate::envelope::EnvelopeSecretStore;
 use crate::keyring::SecretsManagerKeyring;
 use crate::mailer::SesMailer;
-use crate::queue::{NoQueue, SqsQueue};
+use crate::queue::SqsQueue;
+use prov_core::queue::NoQueue;
 use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
 
