@@ -58,6 +58,7 @@ async fn deployed_like() -> (axum::Router, String) {
             services.clock.clone(),
             5,
         )),
+        webhooks: Arc::new(prov_connectors::webhooks::HttpWebhookSender::new(false)),
     };
     let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
     (router, token.expose_secret().to_owned())

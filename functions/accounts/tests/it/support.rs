@@ -76,6 +76,7 @@ impl World {
                 services.clock.clone(),
                 5,
             )),
+            webhooks: Arc::new(prov_connectors::webhooks::HttpWebhookSender::new(false)),
         };
         let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
         Self {

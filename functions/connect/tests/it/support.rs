@@ -100,6 +100,7 @@ impl World {
                 services.clock.clone(),
                 5,
             )),
+            webhooks: Arc::new(prov_connectors::webhooks::HttpWebhookSender::new(true)),
         };
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await

@@ -10,7 +10,8 @@ use prov_core::access::Access;
 use prov_core::audit::{self, ActorRef, Outcome, Record, Target};
 use prov_core::error::Result;
 use prov_core::keys::{FINDINGS, company_partition, finding_key, findings_prefix};
-use prov_core::store::{Cursor, Item, PageRequest, StoreError};
+use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
+use prov_core::webhooks::{self, EventType, Listening};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::VendorChange;
@@ -195,13 +196,35 @@ async fn write(
         }
         None => {
             let finding = observed.into_finding(app, now, now);
-            match apps
-                .services
-                .store
-                .create(Item::from_record(key, &finding)?)
-                .await
-            {
-                Ok(_) => {
+            // A new finding is rare: reading the company for whether its partner listens
+            // for it costs little. The event is written with the finding.
+            let store = apps.services.store.as_ref();
+            let listening = Listening::of_company(store, company_id).await?;
+            let event = webhooks::outbox(
+                &listening,
+                company_id,
+                EventType::FindingOpened,
+                &audit::new_event_id(),
+                now,
+                serde_json::to_value(&finding).map_err(|e| prov_core::Error::Internal(e.to_string()))?,
+            )?;
+            let item = Item::from_record(key, &finding)?;
+            let written = match event {
+                Some((op, pending)) => store
+                    .transact(vec![WriteOp::Create(item), op])
+                    .await
+                    .map(|()| vec![pending])
+                    .map_err(|e| match e {
+                        StoreError::TransactionCancelled { failed } if failed.contains(&0) => {
+                            StoreError::ConditionFailed
+                        }
+                        e => e,
+                    }),
+                None => store.create(item).await.map(|_| Vec::new()),
+            };
+            match written {
+                Ok(pending) => {
+                    webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
                     log(apps, company_id, &finding, "finding.opened", by).await;
                     Ok(())
                 }
