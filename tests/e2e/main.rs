@@ -18,3 +18,4 @@ mod support;
 mod template;
 mod tenancy;
 mod truth;
+mod webhooks;
