@@ -280,8 +280,17 @@ async fn the_console_end_to_end_without_javascript() {
     );
 
     // Sync, then Match accounts with one "Do not match", submitted at once.
+    // The sync runs in the background: the page shows it under way until the worker (the
+    // devserver's, run here by hand) has done it; the page's own link reloads it.
     p.press("Sync accounts").await;
     assert_eq!(p.path().await, "/console/apps/sandbox_scim/accounts");
+    let running = p.text().await;
+    assert!(
+        running.contains("Syncing accounts from Sandbox SCIM app"),
+        "{running}"
+    );
+    w.local.work().await.unwrap();
+    p.click("#sync-progress a").await;
     let synced = p.text().await;
     assert!(
         synced.contains("Synced 3 accounts") && synced.contains("1 matched automatically"),
@@ -334,6 +343,7 @@ async fn the_console_end_to_end_without_javascript() {
     assert!(w.local.sandbox.accept_invitation(SCIM_TOKEN, "dave@example.com"));
     p.open("/console/apps/sandbox_scim").await;
     p.press("Sync accounts").await;
+    w.local.work().await.unwrap();
     p.open(&format!("/console/team/{dave}")).await;
     let accepted = p.text().await;
     assert!(

@@ -388,3 +388,170 @@ async fn the_worker_function_runs_the_reconcile_tick_and_the_queues_messages() {
     );
     assert_eq!(job["changes"]["created"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_sync_button_shows_the_jobs_progress_and_the_report_its_findings() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    for email in ["eve@example.com", "bot@example.com"] {
+        w.local.sandbox.seed_user(TOKEN, email, "Some", "One");
+    }
+    let mut admin = crate::console::Client::new(&w);
+    admin.sign_in(&co.admin).await;
+    let csrf = admin.csrf().await;
+    let pressed = admin
+        .post("/console/apps/sandbox_scim/sync", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(pressed.status, 303, "{}", pressed.text());
+    // Until the worker has run it, the page shows the job in progress (and reloads it).
+    let running = admin.get("/console/apps/sandbox_scim/accounts").await.text();
+    assert!(
+        running.contains("Syncing accounts from Sandbox SCIM app: 0 pages read"),
+        "{running}"
+    );
+    assert!(running.contains(r#"hx-trigger="every 1s""#), "{running}");
+    w.local.work().await.unwrap();
+    let done = admin.get("/console/apps/sandbox_scim/accounts").await.text();
+    assert!(
+        done.contains("Synced 2 accounts from Sandbox SCIM app; 0 matched automatically."),
+        "{done}"
+    );
+    assert!(!done.contains("every 1s"), "{done}");
+
+    // The navigation counts the open findings; the report lists them with what to do.
+    let report = admin.get("/console/access_report").await;
+    assert_eq!(report.status, 200);
+    let page = report.text();
+    assert!(
+        page.contains(r#"aria-label="2 open""#),
+        "unmatched and seats: {page}"
+    );
+    assert!(
+        page.contains("Unmatched accounts") && page.contains("Seats"),
+        "{page}"
+    );
+    assert!(page.contains("Match each to its team member"), "{page}");
+    let elsewhere = admin.get("/console/events").await.text();
+    assert!(elsewhere.contains(r#"aria-label="2 open""#), "{elsewhere}");
+}
+
+#[test]
+fn the_worker_functions_event_fixtures_are_its_deliveries() {
+    use dismissal_cleanup::{Delivery, ReconcileEvent};
+    let read = |file: &str| {
+        let path = format!(
+            "{}/../functions/dismissal-cleanup/events/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str::<Delivery>(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert!(matches!(
+        read("reconcile.json"),
+        Delivery::Reconcile(ReconcileEvent::Reconcile)
+    ));
+    let Delivery::Jobs(jobs) = read("sync-job.json") else {
+        panic!("not the jobs queue's event")
+    };
+    let message: prov_processes::accounts::JobMessage = serde_json::from_str(&jobs.records[0].body).unwrap();
+    assert!(matches!(
+        message,
+        prov_processes::accounts::JobMessage::Sync { .. }
+    ));
+    assert!(matches!(read("sweep.json"), Delivery::Cleanup(_)));
+    assert!(matches!(read("dismissal-due.json"), Delivery::Cleanup(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_and_a_disconnected_app_are_findings_until_they_are_not() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    let period = Duration::hours(1);
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "Ada", "Person");
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    w.sync(&co, "sandbox_scim").await;
+
+    // The vendor refuses the credentials: the job fails at once, saying so, and the report
+    // asks for a reconnect.
+    w.local.sandbox.fail_next(1, 401);
+    let sync = co.path("/apps/sandbox_scim/sync");
+    assert_eq!(w.send("POST", &sync, Some(&co.admin), None).await.status, 202);
+    w.local.work().await.unwrap();
+    let job = w.send("GET", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("connect the app again"),
+        "{job}"
+    );
+    let found = report(&w, &co).await;
+    assert!(
+        found["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "needs_reconnect"),
+        "{found}"
+    );
+    // The next sync works again: the finding resolves.
+    one_cycle(&w, period).await;
+    let found = report(&w, &co).await;
+    assert!(
+        !found["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "needs_reconnect"),
+        "{found}"
+    );
+
+    // Disconnected with an account still active: a finding of the scheduled review.
+    let gone = w
+        .send(
+            "DELETE",
+            &co.path("/apps/sandbox_scim/connection"),
+            Some(&co.admin),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.text());
+    assert_eq!(w.send("POST", &sync, Some(&co.admin), None).await.status, 422);
+    w.clock.advance(period + Duration::seconds(1));
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0, "nothing to sync");
+    let found = report(&w, &co).await;
+    let left = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "disconnected_with_accounts")
+        .unwrap_or_else(|| panic!("{found}"))
+        .clone();
+    assert_eq!(left["count"], 1, "{left}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_message_was_lost_is_started_again_after_30_minutes() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    let sync = co.path("/apps/sandbox_scim/sync");
+    let first = w.send("POST", &sync, Some(&co.admin), None).await.json();
+    // The message is lost (as one that went to the dead-letter queue).
+    for message in w.local.queue.receive(10, Duration::hours(1)).await.unwrap() {
+        w.local.queue.delete(&message.receipt).await.unwrap();
+    }
+    w.clock.advance(Duration::minutes(29));
+    let joined = w.send("POST", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(joined["id"], first["id"], "still joined within 30 minutes");
+    w.clock.advance(Duration::minutes(2));
+    let again = w.send("POST", &sync, Some(&co.admin), None).await.json();
+    assert_ne!(again["id"], first["id"]);
+    w.local.work().await.unwrap();
+    let done = w.send("GET", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(
+        (done["id"].clone(), done["state"].clone()),
+        (again["id"].clone(), json!("succeeded"))
+    );
+}

@@ -15,7 +15,7 @@ pub mod session;
 mod view;
 
 use axum::Router;
-use pages::{accounts, apps, dismissal, events, onboarding, sign_in, team};
+use pages::{accounts, apps, dismissal, events, onboarding, report, sign_in, team};
 use prov_processes::Apps;
 
 pub use session::mint_link;
@@ -29,6 +29,7 @@ pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
     onboarding::ROUTES,
     dismissal::ROUTES,
     events::ROUTES,
+    report::ROUTES,
 );
 
 /// The function's HTTP surface, ready to serve.
@@ -46,5 +47,6 @@ pub fn routes(apps: Apps) -> Router {
         .merge(onboarding::routes())
         .merge(dismissal::routes())
         .merge(events::routes())
+        .merge(report::routes())
         .with_state(apps)
 }

@@ -7,5 +7,6 @@ pub(crate) mod apps;
 pub(crate) mod dismissal;
 pub(crate) mod events;
 pub(crate) mod onboarding;
+pub(crate) mod report;
 pub(crate) mod sign_in;
 pub(crate) mod team;

@@ -72,6 +72,8 @@ pub struct Admin {
     pub actor: Actor,
     pub access: Access,
     pub csrf: String,
+    /// The access report's open findings (the navigation shows the count).
+    pub open_findings: usize,
 }
 
 impl Admin {
@@ -150,6 +152,9 @@ impl FromRequestParts<Apps> for Admin {
             Err(Error::Refused(_)) => return Err(Rejection::SignIn),
             Err(e) => return Err(Rejection::Failed(e)),
         };
+        let open_findings = prov_processes::reconcile::open_findings(apps, company_id)
+            .await
+            .map_err(Rejection::Failed)?;
         Ok(Admin {
             actor: Actor {
                 principal,
@@ -157,6 +162,7 @@ impl FromRequestParts<Apps> for Admin {
             },
             access,
             csrf,
+            open_findings,
         })
     }
 }

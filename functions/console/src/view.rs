@@ -17,6 +17,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/apps", "App directory"),
     ("/console/team", "People"),
     ("/console/events", "Audit log"),
+    ("/console/access_report", "Access report"),
 ];
 
 pub fn csrf_field(admin: &Admin) -> Markup {
@@ -35,9 +36,9 @@ pub fn page(admin: &Admin, current: &str, title: &str, body: Markup) -> Markup {
                         @for (path, label) in NAV {
                             li {
                                 @if current.starts_with(path) {
-                                    a href=(path) aria-current="page" { (label) }
+                                    a href=(path) aria-current="page" { (label) (nav_count(path, admin)) }
                                 } @else {
-                                    a href=(path) { (label) }
+                                    a href=(path) { (label) (nav_count(path, admin)) }
                                 }
                             }
                         }
@@ -52,6 +53,15 @@ pub fn page(admin: &Admin, current: &str, title: &str, body: Markup) -> Markup {
         },
         body,
     )
+}
+
+/// The access report's link carries how many findings are open.
+fn nav_count(path: &str, admin: &Admin) -> Markup {
+    html! {
+        @if path == "/console/access_report" && admin.open_findings > 0 {
+            " " span.count aria-label={ (admin.open_findings) " open" } { (admin.open_findings) }
+        }
+    }
 }
 
 /// A page without the navigation (sign-in, errors before a session).

@@ -22,7 +22,7 @@
 //! | app account | `COMPANY#<company>` | `ACCT#<app>#<account>` | |
 //! | account link (one per person per app) | `COMPANY#<company>` | `TMACCT#<team member>#<app>` | |
 //! | creation in flight | `COMPANY#<company>` | `INTENT#<app>#<team member>` | |
-//! | last sync | `COMPANY#<company>` | `SYNC#<app>` | |
+//! | last sync (before sync jobs: read once, to know an app was synced) | `COMPANY#<company>` | `SYNC#<app>` | |
 //! | sync job (one per app) | `COMPANY#<company>` | `SYNCJOB#<app>` | |
 //! | vendor ids a sync job has seen, a page each | `COMPANY#<company>` | `SYNCSEEN#<app>#<job>#<page>` | |
 //! | access report finding | `COMPANY#<company>` | `FINDING#<app>#<kind>#<subject>` | |

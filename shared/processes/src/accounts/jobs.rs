@@ -238,22 +238,27 @@ pub(crate) async fn start(
         return Err(Error::invalid("app", format!("{} is not connected.", app.name)));
     }
     let key = sync_job_key(company_id, slug);
-    let baseline = apps
-        .services
-        .store
-        .get(&sync_key(company_id, slug))
-        .await?
-        .is_some();
     let (key, by) = (&key, &by);
     let outcome = retry_lost_writes(3, move || async move {
         let now = apps.services.clock.now();
         let existing = apps.services.store.get(key).await?;
-        if let Some(item) = &existing {
-            let job: SyncJob = item.record()?;
-            if job.active(now) {
-                return Ok::<_, Error>(Attempt::Done((job, false)));
+        // Whether a sync of the app completed before: the last job's word, or for an app
+        // synced before sync jobs, its record of the last sync.
+        let baseline = match &existing {
+            Some(item) => {
+                let job: SyncJob = item.record()?;
+                if job.active(now) {
+                    return Ok::<_, Error>(Attempt::Done((job, false)));
+                }
+                job.baseline || job.state == JobState::Succeeded
             }
-        }
+            None => apps
+                .services
+                .store
+                .get(&sync_key(company_id, slug))
+                .await?
+                .is_some(),
+        };
         let job = SyncJob {
             id: new_ordered_id("job"),
             app: slug.to_owned(),

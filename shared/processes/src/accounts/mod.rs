@@ -7,7 +7,7 @@
 //! - `TMACCT#<team member>#<app>`: the link that makes "one account per person per app" hold.
 //! - `INTENT#<app>#<team member>`: a creation in flight, written before the vendor call, so a
 //!   crash or timeout is reconciled by looking the person up rather than creating twice.
-//! - `SYNC#<app>`: when the app was last synced and what changed.
+//! - `SYNC#<app>`: the last sync of an app synced before sync jobs (read once).
 //! - `SYNCJOB#<app>`: the app's sync job (one at a time), `SYNCSEEN#<app>#<job>#<page>` the
 //!   vendor ids it has seen so far.
 

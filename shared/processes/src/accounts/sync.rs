@@ -37,12 +37,6 @@ pub struct SyncReport {
     pub auto_matched: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct SyncRecord {
-    pub(super) synced_at: DateTime<Utc>,
-    pub(super) report: SyncReport,
-}
-
 /// The record of what the vendor says of an account seen in `tenant` (the connection's).
 pub(super) fn from_vendor(
     existing: Option<&AppAccount>,

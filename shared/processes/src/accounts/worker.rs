@@ -15,9 +15,7 @@ use prov_core::catalog::App;
 use prov_core::connections::ConnectionState;
 use prov_core::connector::{AccountStatus, ConnectorError};
 use prov_core::error::{Error, Result};
-use prov_core::keys::{
-    DISMISSALS, company_partition, sync_job_key, sync_key, sync_seen_key, sync_seen_prefix,
-};
+use prov_core::keys::{DISMISSALS, company_partition, sync_job_key, sync_seen_key, sync_seen_prefix};
 use prov_core::secret::hash_secret;
 use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
 use serde::Deserialize;
@@ -27,8 +25,7 @@ use super::jobs::{JobMessage, JobState, RunLimits, RunOutcome, Step, SyncJob, lo
 use super::records::app_of;
 use super::records::{AppAccount, action_error};
 use super::sync::{
-    MAX_SYNC_PAGES, Planned, Scope, SyncRecord, SyncReport, VendorChange, apply_page, plan_page, sweep_known,
-    sweep_page,
+    MAX_SYNC_PAGES, Planned, Scope, SyncReport, VendorChange, apply_page, plan_page, sweep_known, sweep_page,
 };
 use crate::connections::{Apps, bound_connector, connection_of};
 use crate::reconcile::findings::{self, FindingKind, Observed};
@@ -86,6 +83,8 @@ pub(super) struct Worker<'a> {
     tenant: Option<Option<prov_core::connector::VendorTenant>>,
     /// The app's records as this invocation's listing left them, when it read them at once.
     known: Option<HashMap<String, (u64, AppAccount)>>,
+    /// The vendor ids of the whole listing, when this invocation read all of it.
+    seen_here: Option<HashSet<String>>,
 }
 
 impl<'a> Worker<'a> {
@@ -106,6 +105,7 @@ impl<'a> Worker<'a> {
             pages: 0,
             tenant: None,
             known: None,
+            seen_here: None,
         }
     }
 
@@ -113,13 +113,25 @@ impl<'a> Worker<'a> {
         self.pages >= self.limits.max_pages || self.began.elapsed() >= self.limits.budget
     }
 
-    /// Writes the job; `false` when the lease was lost to another worker.
+    /// Writes the job (with `extra` in one transaction); `false` when the lease was lost to
+    /// another worker.
     async fn checkpoint(&mut self, extra: Vec<WriteOp>) -> Result<bool> {
         self.job.updated_at = self.apps.services.clock.now();
-        let key = sync_job_key(&self.job.company_id, &self.job.app);
+        let item = Item::from_record(sync_job_key(&self.job.company_id, &self.job.app), &self.job)?;
+        if extra.is_empty() {
+            // The job alone: a plain conditional write (a transaction costs twice as much).
+            return match self.apps.services.store.replace(item, self.version).await {
+                Ok(version) => {
+                    self.version = version;
+                    Ok(true)
+                }
+                Err(StoreError::ConditionFailed) => Ok(false),
+                Err(e) => Err(e.into()),
+            };
+        }
         let mut ops = extra;
         ops.push(WriteOp::Replace {
-            item: Item::from_record(key.clone(), &self.job)?,
+            item,
             expected_version: self.version,
         });
         let last = ops.len() - 1;
@@ -178,6 +190,10 @@ impl<'a> Worker<'a> {
             Ok(ready) => ready,
             Err(refused) => return self.fail(refused, false).await,
         };
+        // A listing read from its first page in this invocation: what it saw is in memory.
+        if self.job.pages_read == 0 {
+            self.seen_here = Some(HashSet::new());
+        }
         loop {
             if self.out_of_budget() {
                 return Ok(Progress::OutOfBudget);
@@ -192,6 +208,9 @@ impl<'a> Worker<'a> {
             self.note_changes(&planned).await?;
             let report = apply_page(self.apps, &mut scope, planned, page_at).await?;
             let ids: Vec<&str> = page.accounts.iter().map(|a| a.id.as_str()).collect();
+            if let Some(seen) = &mut self.seen_here {
+                seen.extend(ids.iter().map(|id| (*id).to_owned()));
+            }
             let seen = Item::from_record(
                 sync_seen_key(
                     &self.job.company_id,
@@ -333,7 +352,10 @@ impl<'a> Worker<'a> {
                 }
             },
         };
-        let seen = self.seen().await?;
+        let seen = match self.seen_here.take() {
+            Some(seen) => seen,
+            None => self.seen().await?,
+        };
         let dismissed = dismissed(self.apps, &self.job.company_id, self.apps.services.clock.now()).await?;
         loop {
             if self.out_of_budget() {
@@ -440,27 +462,14 @@ impl<'a> Worker<'a> {
     }
 
     async fn finish(&mut self, at: DateTime<Utc>, event: &str) -> Result<Progress> {
-        // The working records go first, a page at a time (a big listing has many).
-        loop {
+        // The working records go first, one per page read, by key (deleting one already
+        // gone is fine, so a finish resumed after a crash deletes them again).
+        for page in 0..self.job.pages_read {
             if self.began.elapsed() >= self.limits.budget {
                 return Ok(Progress::OutOfBudget);
             }
-            let page = self
-                .apps
-                .services
-                .store
-                .query(
-                    &company_partition(&self.job.company_id),
-                    &sync_seen_prefix(&self.job.app, &self.job.id),
-                    PageRequest::first(100),
-                )
-                .await?;
-            if page.items.is_empty() {
-                break;
-            }
-            for item in &page.items {
-                self.apps.services.store.delete(&item.key, None).await?;
-            }
+            let key = sync_seen_key(&self.job.company_id, &self.job.app, &self.job.id, page);
+            self.apps.services.store.delete(&key, None).await?;
         }
         let stored = findings::stored(self.apps, &self.job.company_id, &self.job.app).await?;
         let observed = self.observed(&stored).await?;
@@ -474,7 +483,6 @@ impl<'a> Worker<'a> {
             &self.job.logged(),
         )
         .await?;
-        self.record_sync(at).await?;
         let report = &self.job.changes;
         audit::record_once(
             &self.apps.services,
@@ -579,20 +587,6 @@ impl<'a> Worker<'a> {
             ));
         }
         Ok(out)
-    }
-
-    async fn record_sync(&self, at: DateTime<Utc>) -> Result<()> {
-        let record = SyncRecord {
-            synced_at: at,
-            report: self.job.changes.clone(),
-        };
-        let key = sync_key(&self.job.company_id, &self.job.app);
-        let item = Item::from_record(key.clone(), &record)?;
-        match self.apps.services.store.get(&key).await? {
-            Some(old) => self.apps.services.store.replace(item, old.version).await?,
-            None => self.apps.services.store.create(item).await?,
-        };
-        Ok(())
     }
 
     /// A vendor call failed: retried later when it may succeed, the job failed otherwise.

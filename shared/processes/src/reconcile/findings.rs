@@ -327,6 +327,16 @@ pub struct AccessReport {
     pub findings: Vec<Finding>,
 }
 
+/// How many findings the company has open (up to 100: the navigation's count).
+pub async fn open_findings(apps: &Apps, company_id: &str) -> Result<usize> {
+    let page = apps
+        .services
+        .store
+        .query(&company_partition(company_id), FINDINGS, PageRequest::first(100))
+        .await?;
+    Ok(page.items.len())
+}
+
 /// The company's access report.
 pub async fn access_report(apps: &Apps, access: &Access) -> Result<AccessReport> {
     let company_id = access.company().id.as_str();

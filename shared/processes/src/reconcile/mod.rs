@@ -4,5 +4,5 @@
 pub mod findings;
 mod schedule;
 
-pub use findings::{AccessReport, Finding, FindingKind, access_report};
+pub use findings::{AccessReport, Finding, FindingKind, access_report, open_findings};
 pub use schedule::{TickReport, slot_offset, tick};
