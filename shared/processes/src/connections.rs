@@ -920,7 +920,7 @@ impl TokenKeeper for ConnectionTokens {
             )?;
             let (events, pending): (Vec<_>, Vec<_>) = event.into_iter().unzip();
             save_with(&self.apps, &connection, &events).await?;
-            webhooks::nudge(self.apps.services.queue.as_ref(), &pending).await;
+            webhooks::nudge(self.apps.queue.as_ref(), &pending).await;
             Ok::<_, Error>(())
         };
         if let Err(e) = marked.await {

@@ -376,7 +376,7 @@ pub(crate) async fn perform_with(
         }
         Err(e) => return Err(e.into()),
     };
-    webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
     if action == Action::Delete {
         return_email_of_deleted_mailbox(apps, company_id, &recorded).await;
     }
@@ -427,7 +427,7 @@ pub async fn record_status(
     })
     .await?;
     let (account, pending) = written.ok_or_else(|| Error::Busy("account kept changing".into()))?;
-    webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
     if status == AccountStatus::Deleted {
         return_email_of_deleted_mailbox(apps, company_id, &account).await;
     }

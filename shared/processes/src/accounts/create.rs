@@ -566,7 +566,7 @@ pub(super) async fn create_and_record(
         .await
         {
             Ok(linked) => {
-                webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
+                webhooks::nudge(apps.queue.as_ref(), &pending).await;
                 return Ok((linked, first_password.take()));
             }
             Err(Error::Refused(d)) if d.iter().all(|d| d.category == Category::Conflict) => continue,

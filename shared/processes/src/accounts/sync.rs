@@ -358,7 +358,7 @@ pub(super) async fn apply_page(
             Default::default()
         };
         let version = write_with(apps, company_id, &next, existing.as_ref().map(|(v, _)| *v), events).await?;
-        webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
+        webhooks::nudge(apps.queue.as_ref(), &pending).await;
         if let Some(known) = &mut scope.known {
             known.insert(next.vendor_id.clone(), (version, next.clone()));
         }

@@ -481,7 +481,7 @@ pub(super) async fn finish(
     if save_with(apps, &next, Some(version), events).await?.is_none() {
         return Ok(false);
     }
-    webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
     if second_step {
         apps.scheduler
             .schedule(&ScheduledJob {

@@ -224,7 +224,7 @@ async fn write(
             };
             match written {
                 Ok(pending) => {
-                    webhooks::nudge(apps.services.queue.as_ref(), &pending).await;
+                    webhooks::nudge(apps.queue.as_ref(), &pending).await;
                     log(apps, company_id, &finding, "finding.opened", by).await;
                     Ok(())
                 }
