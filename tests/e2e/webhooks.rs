@@ -751,3 +751,53 @@ async fn the_sweep_hands_on_an_event_whose_message_was_lost() {
     w.local.work().await.unwrap();
     assert_eq!(receiver.got().len(), 1);
 }
+
+/// The same on DynamoDB (moto), with the secret in the envelope store as deployed: the
+/// provisioning's and the claim's checks of the partner's record, the propagation through
+/// the partner's index, the outbox and the sweep's index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_events_are_written_with_their_changes_and_delivered() {
+    let w = Walk::start_on_dynamodb().await;
+    let before = w.company(PARTNER, "early@example.com").await;
+    let (receiver, url) = Receiver::start().await;
+    let (endpoint, secret) = register(&w, &url, &["company.claimed", "account.created"]).await;
+    settle(&w).await;
+    // A company from before the endpoint learned of it; one made after reads it itself.
+    let early = Co {
+        id: before.0,
+        admin: before.1,
+    };
+    let co = w.connected_company("after@example.com", TOKEN).await;
+    let connected = w
+        .send(
+            "POST",
+            &early.path("/apps/sandbox_scim/connection"),
+            Some(&early.admin),
+            Some(json!({"scim_base_url": "https://scim.sandbox.test/scim/v2", "scim_token": "sandbox-hooks-early"})),
+        )
+        .await;
+    assert_eq!(connected.status, 200, "{}", connected.text());
+    for c in [&early, &co] {
+        let ada = w.team_member(c, person("Ada")).await;
+        create_account(&w, c, &ada).await;
+    }
+    w.local.work().await.unwrap();
+    assert_eq!(
+        receiver.kinds(),
+        ["company.claimed", "account.created", "account.created"]
+    );
+    let companies: Vec<Value> = receiver
+        .got()
+        .iter()
+        .map(|g| g.event()["company_id"].clone())
+        .collect();
+    assert_eq!(companies, [json!(co.id), json!(early.id), json!(co.id)]);
+    let now = w.clock.now().timestamp();
+    assert!(
+        receiver
+            .got()
+            .iter()
+            .all(|g| verify(&secret, &g.signature, &g.body, now).is_ok())
+    );
+    assert_eq!(deliveries(&w, &endpoint).await.len(), 3);
+}
