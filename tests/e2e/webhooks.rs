@@ -78,7 +78,11 @@ impl Receiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: axum::body::Bytes) -> (StatusCode, &'static str) {
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, &'static str) {
     let header = |name: &str| {
         headers
             .get(name)
@@ -281,23 +285,43 @@ async fn a_partner_receives_its_companies_changes_signed_and_the_secret_is_shown
         assert_eq!(event["company_id"], co.id.as_str());
         // A tampered body, another secret and an old time are refused.
         let tampered = g.body.replace(&co.id, "com_someone_else");
-        assert_eq!(verify(&secret, &g.signature, &tampered, now), Err("no signature matches"));
-        assert_eq!(verify("whsec_guess", &g.signature, &g.body, now), Err("no signature matches"));
+        assert_eq!(
+            verify(&secret, &g.signature, &tampered, now),
+            Err("no signature matches")
+        );
+        assert_eq!(
+            verify("whsec_guess", &g.signature, &g.body, now),
+            Err("no signature matches")
+        );
         assert_eq!(verify(&secret, &g.signature, &g.body, now + 301), Err("too old"));
     }
     let ids: std::collections::HashSet<_> = got.iter().map(|g| g.event_id.clone()).collect();
     assert_eq!(ids.len(), got.len(), "each event once");
     let claimed = got[0].event();
-    assert_eq!(claimed["data"]["user_id"].as_str().map(|u| u.starts_with("usr_")), Some(true));
-    for (g, status) in [(&got[1], "invite_sent"), (&got[6], "suspended"), (&got[7], "deleted")] {
+    assert_eq!(
+        claimed["data"]["user_id"].as_str().map(|u| u.starts_with("usr_")),
+        Some(true)
+    );
+    for (g, status) in [
+        (&got[1], "invite_sent"),
+        (&got[6], "suspended"),
+        (&got[7], "deleted"),
+    ] {
         let data = g.event()["data"]["account"].clone();
         assert_eq!(
-            (data["id"].as_str(), data["team_member_id"].as_str(), data["status"].as_str()),
+            (
+                data["id"].as_str(),
+                data["team_member_id"].as_str(),
+                data["status"].as_str()
+            ),
             (Some(account.as_str()), Some(ada.as_str()), Some(status)),
             "{data}"
         );
     }
-    assert_eq!(got[3].event()["data"]["account"]["team_member_id"], grace.as_str());
+    assert_eq!(
+        got[3].event()["data"]["account"]["team_member_id"],
+        grace.as_str()
+    );
     assert_eq!(got[3].event()["data"]["account"]["status"], "connected");
     let mut findings: Vec<String> = got[4..6]
         .iter()
@@ -327,12 +351,14 @@ async fn a_partner_receives_its_companies_changes_signed_and_the_secret_is_shown
         assert_eq!(d["attempts"].as_array().unwrap().len(), 1);
         assert_eq!(d["attempts"][0]["status"], 200);
     }
-    assert_eq!(listed[0]["event"]["id"], got.last().unwrap().event_id.as_str(), "newest first");
+    assert_eq!(
+        listed[0]["event"]["id"],
+        got.last().unwrap().event_id.as_str(),
+        "newest first"
+    );
 
     // The secret was in the registration's answer and nowhere else.
-    let list = w
-        .send("GET", "/v1/webhook_endpoints", Some(PARTNER), None)
-        .await;
+    let list = w.send("GET", "/v1/webhook_endpoints", Some(PARTNER), None).await;
     assert_eq!(list.json()["items"][0]["id"], endpoint.as_str());
     assert_eq!(list.json()["items"][0]["url"], url.as_str());
     let outbox = w.send("GET", "/_dev/outbox", None, None).await;
@@ -361,7 +387,10 @@ async fn a_partner_receives_its_companies_changes_signed_and_the_secret_is_shown
         .unwrap()
         .expect("the secret is kept");
     let kept = serde_json::to_string(&kept.data).unwrap();
-    assert!(!kept.contains(&secret) && !kept.contains(&secret[6..]), "kept encrypted");
+    assert!(
+        !kept.contains(&secret) && !kept.contains(&secret[6..]),
+        "kept encrypted"
+    );
 
     // Only partners manage endpoints, and only their own.
     let admin_tries = w
@@ -446,14 +475,22 @@ async fn a_failing_endpoint_is_retried_with_backoff_and_then_delivered() {
     // The same event each time, each attempt signed with its own time.
     let got = receiver.got();
     assert_eq!(got.len(), 3);
-    assert!(got.iter().all(|g| g.body == got[0].body && g.event_id == got[0].event_id));
+    assert!(
+        got.iter()
+            .all(|g| g.body == got[0].body && g.event_id == got[0].event_id)
+    );
     let times: std::collections::HashSet<&str> = got
         .iter()
         .map(|g| g.signature.split(',').next().unwrap())
         .collect();
     assert_eq!(times.len(), 3);
     assert_eq!(
-        verify(&secret, &got[2].signature, &got[2].body, w.clock.now().timestamp()),
+        verify(
+            &secret,
+            &got[2].signature,
+            &got[2].body,
+            w.clock.now().timestamp()
+        ),
         Ok(())
     );
 }
@@ -483,12 +520,19 @@ async fn an_endpoint_that_never_answers_well_is_given_up_after_a_day_of_retries(
     let d = deliveries(&w, &endpoint).await.remove(0);
     assert_eq!(d["state"], "failed", "{d}");
     let attempts = d["attempts"].as_array().unwrap();
-    let last: chrono::DateTime<chrono::Utc> = attempts.last().unwrap()["at"].as_str().unwrap().parse().unwrap();
+    let last: chrono::DateTime<chrono::Utc> =
+        attempts.last().unwrap()["at"].as_str().unwrap().parse().unwrap();
     assert!(last >= claimed_at + Duration::hours(24), "{last}");
-    assert!(last <= claimed_at + Duration::hours(24) + Duration::minutes(3), "{last}");
+    assert!(
+        last <= claimed_at + Duration::hours(24) + Duration::minutes(3),
+        "{last}"
+    );
     assert_eq!(attempts.len(), receiver.got().len());
     assert!((12..=16).contains(&attempts.len()), "{} attempts", attempts.len());
-    println!("webhooks: a failing endpoint got {} attempts over 24 hours", attempts.len());
+    println!(
+        "webhooks: a failing endpoint got {} attempts over 24 hours",
+        attempts.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,9 +561,7 @@ async fn private_and_plain_http_addresses_are_refused_at_registration() {
         assert_eq!(answer.status, 422, "{url}: {}", answer.text());
         assert_eq!(answer.json()["errors"][0]["error_key"], "url", "{url}");
     }
-    let listed = w
-        .send("GET", "/v1/webhook_endpoints", Some(PARTNER), None)
-        .await;
+    let listed = w.send("GET", "/v1/webhook_endpoints", Some(PARTNER), None).await;
     assert_eq!(listed.json()["items"], json!([]));
     // The devserver's sandbox mode: this machine, over plain http.
     let (_, local) = Receiver::start().await;
@@ -658,8 +700,11 @@ async fn companies_and_open_dismissals_learn_of_an_endpoint_registered_later() {
     settle(&w).await;
     let carol = w.team_member(&co, person("Carol")).await;
     create_account(&w, &co, &carol).await;
-    w.clock
-        .set("2026-03-11T07:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+    w.clock.set(
+        "2026-03-11T07:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    );
     assert_eq!(w.local.tick().await.unwrap(), 1);
     w.local.work().await.unwrap();
 

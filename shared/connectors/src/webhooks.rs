@@ -92,7 +92,9 @@ pub fn endpoint_url(raw: &str, sandbox: bool) -> Result<Url, String> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if sandbox && ip.is_some_and(|ip| ip.is_loopback()) => Ok(url),
-        "http" if sandbox => Err("plain http is allowed only to this machine (loopback) in sandbox mode".into()),
+        "http" if sandbox => {
+            Err("plain http is allowed only to this machine (loopback) in sandbox mode".into())
+        }
         _ => Err("it is not https".into()),
     }
 }

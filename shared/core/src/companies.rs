@@ -60,7 +60,11 @@ pub async fn update_company(
         let listening = access.listening().clone();
         let mut company = access.into_company();
         company.plan = plan;
-        match svc.store.replace(company_item(&company, &listening)?, version).await {
+        match svc
+            .store
+            .replace(company_item(&company, &listening)?, version)
+            .await
+        {
             Ok(_) => {
                 audit::succeeded(
                     svc,

@@ -105,12 +105,18 @@ pub fn partner_companies_index(partner_id: &str) -> String {
 
 /// One of a partner's webhook endpoints.
 pub fn webhook_endpoint_key(partner_id: &str, endpoint_id: &str) -> Key {
-    Key::new(format!("PARTNER#{partner_id}"), format!("{WEBHOOK_ENDPOINTS}{endpoint_id}"))
+    Key::new(
+        format!("PARTNER#{partner_id}"),
+        format!("{WEBHOOK_ENDPOINTS}{endpoint_id}"),
+    )
 }
 
 /// An endpoint's signing secret, encrypted (the envelope secret store's item).
 pub fn webhook_secret_key(partner_id: &str, endpoint_id: &str) -> Key {
-    Key::new(format!("PARTNER#{partner_id}"), format!("HOOKSECRET#{endpoint_id}"))
+    Key::new(
+        format!("PARTNER#{partner_id}"),
+        format!("HOOKSECRET#{endpoint_id}"),
+    )
 }
 
 /// The event types a partner's endpoints listen for, together.

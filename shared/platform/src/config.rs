@@ -21,9 +21,9 @@ use crate::envelope::EnvelopeSecretStore;
 use crate::keyring::SecretsManagerKeyring;
 use crate::mailer::SesMailer;
 use crate::queue::SqsQueue;
-use prov_core::queue::NoQueue;
 use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
+use prov_core::queue::NoQueue;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -103,10 +103,7 @@ impl StoredDelivery {
             _ => None,
         };
         Ok(match at {
-            Some(at) => item.with_index(
-                WEBHOOKS_DUE,
-                due_at(at, &format!("D#{}#{}", d.endpoint_id, d.id)),
-            ),
+            Some(at) => item.with_index(WEBHOOKS_DUE, due_at(at, &format!("D#{}#{}", d.endpoint_id, d.id))),
             None => item,
         })
     }
@@ -123,10 +120,7 @@ pub async fn handle(hooks: &Hooks<'_>, body: &Value) -> Result<()> {
     let message: WebhookMessage = serde_json::from_value(body.clone())
         .map_err(|e| Error::Internal(format!("a queued message is not a webhook's: {e}")))?;
     match message {
-        WebhookMessage::WebhookEvent {
-            company_id,
-            event_id,
-        } => fan_out(hooks, &company_id, &event_id).await,
+        WebhookMessage::WebhookEvent { company_id, event_id } => fan_out(hooks, &company_id, &event_id).await,
         WebhookMessage::WebhookDelivery {
             endpoint_id,
             delivery_id,
@@ -234,7 +228,14 @@ async fn attempt(hooks: &Hooks<'_>, endpoint_id: &str, delivery_id: &str) -> Res
         Err(e) => return Err(e),
     };
     let Some(secret) = hooks.secrets.get(&endpoint.secret_name()).await? else {
-        return settle(hooks, &mut stored, item.version, None, "the endpoint's secret is missing").await;
+        return settle(
+            hooks,
+            &mut stored,
+            item.version,
+            None,
+            "the endpoint's secret is missing",
+        )
+        .await;
     };
     // Claimed first: of two workers with the same message, one POSTs.
     stored.lease_until = Some(now + Duration::seconds(LEASE_SECONDS));
@@ -317,7 +318,13 @@ async fn record(
 }
 
 /// Ends a delivery without an attempt (its endpoint or secret is gone).
-async fn settle(hooks: &Hooks<'_>, stored: &mut StoredDelivery, version: u64, status: Option<u16>, why: &str) -> Result<()> {
+async fn settle(
+    hooks: &Hooks<'_>,
+    stored: &mut StoredDelivery,
+    version: u64,
+    status: Option<u16>,
+    why: &str,
+) -> Result<()> {
     let now = hooks.svc.clock.now();
     let d = &mut stored.delivery;
     d.attempts.push(DeliveryAttempt {

@@ -56,7 +56,14 @@ pub struct NewEndpoint {
 impl Body for NewEndpoint {
     fn parse(v: &mut Validator, root: &Obj<'_>, (): ()) -> Option<Self> {
         v.only(root, &["url", "events"]);
-        let url = v.text(root, "url", true, Text { max_chars: MAX_URL_CHARS });
+        let url = v.text(
+            root,
+            "url",
+            true,
+            Text {
+                max_chars: MAX_URL_CHARS,
+            },
+        );
         let mut events = Vec::new();
         match v.array(root, "events", EventType::ALL.len()) {
             None if !root.has("events") || root.is_null("events") => {
@@ -192,7 +199,10 @@ fn partner_of(actor: &Actor) -> Result<&str> {
 }
 
 /// Every endpoint of a partner, oldest first.
-pub(crate) async fn stored_endpoints(store: &dyn ItemStore, partner_id: &str) -> Result<Vec<(u64, StoredEndpoint)>> {
+pub(crate) async fn stored_endpoints(
+    store: &dyn ItemStore,
+    partner_id: &str,
+) -> Result<Vec<(u64, StoredEndpoint)>> {
     let page = store
         .query(
             &partner_key(partner_id).pk,
@@ -555,13 +565,8 @@ mod tests {
         let ok = parse(json!({"url": "https://hooks.example.com/x", "events": ["account.created", "company.claimed", "account.created"]}))
             .unwrap();
         assert_eq!(ok.events, [EventType::CompanyClaimed, EventType::AccountCreated]);
-        let keys = |e: Error| -> Vec<String> {
-            e.details()
-                .unwrap()
-                .iter()
-                .map(|d| d.error_key.clone())
-                .collect()
-        };
+        let keys =
+            |e: Error| -> Vec<String> { e.details().unwrap().iter().map(|d| d.error_key.clone()).collect() };
         assert_eq!(
             keys(parse(json!({"url": "https://x.example"})).unwrap_err()),
             ["events"]
@@ -575,7 +580,10 @@ mod tests {
             ["url", "events[1]"]
         );
         assert_eq!(
-            keys(parse(json!({"url": "https://x.example", "events": ["company.claimed"], "secret": "x"})).unwrap_err()),
+            keys(
+                parse(json!({"url": "https://x.example", "events": ["company.claimed"], "secret": "x"}))
+                    .unwrap_err()
+            ),
             ["secret"]
         );
     }

@@ -209,7 +209,10 @@ pub enum WebhookMessage {
     /// An event in a company's outbox: make its deliveries, then attempt them.
     WebhookEvent { company_id: String, event_id: String },
     /// A delivery whose (next) attempt is due.
-    WebhookDelivery { endpoint_id: String, delivery_id: String },
+    WebhookDelivery {
+        endpoint_id: String,
+        delivery_id: String,
+    },
     /// A partner's endpoints changed: its companies (and their open dismissals) learn what
     /// it listens for now, a page of companies at a time.
     WebhookListening {
@@ -278,9 +281,16 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let (op, _) = outbox(&some, "c", EventType::AccountCreated, "evt_1", at, json!({"a": 1}))
-            .unwrap()
-            .unwrap();
+        let (op, _) = outbox(
+            &some,
+            "c",
+            EventType::AccountCreated,
+            "evt_1",
+            at,
+            json!({"a": 1}),
+        )
+        .unwrap()
+        .unwrap();
         let WriteOp::Create(item) = op else {
             panic!("an outbox write creates its item")
         };
@@ -294,7 +304,10 @@ mod tests {
         assert!(Listening::of_item(&item).is_empty());
         let l = Listening::new(vec![EventType::CompanyClaimed, EventType::CompanyClaimed]);
         l.put_on(&mut item);
-        assert_eq!(Listening::of_item(&item), Listening::new(vec![EventType::CompanyClaimed]));
+        assert_eq!(
+            Listening::of_item(&item),
+            Listening::new(vec![EventType::CompanyClaimed])
+        );
         Listening::default().put_on(&mut item);
         assert!(!item.data.contains_key(LISTENING));
     }

@@ -9,7 +9,9 @@ mod events;
 mod sender;
 pub mod signature;
 
-pub use deliveries::{Delivery, DeliveryAttempt, DeliveryState, RETRY_HOURS, backoff, deliveries, handle, sweep};
+pub use deliveries::{
+    Delivery, DeliveryAttempt, DeliveryState, RETRY_HOURS, backoff, deliveries, handle, sweep,
+};
 pub use endpoints::{
     MAX_ENDPOINTS, NewEndpoint, Registered, WebhookEndpoint, delete, list, partner_listening,
     partner_listening_check, register,

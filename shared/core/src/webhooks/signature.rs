@@ -107,8 +107,18 @@ mod tests {
             verify(SECRET, &replayed, BODY, now + 600),
             Err(SignatureError::Mismatch)
         );
-        for bad in ["", "v1=00", "t=x,v1=00", &format!("t={now}"), &format!("t={now},v1=zz")] {
-            assert_eq!(verify(SECRET, bad, BODY, now), Err(SignatureError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "v1=00",
+            "t=x,v1=00",
+            &format!("t={now}"),
+            &format!("t={now},v1=zz"),
+        ] {
+            assert_eq!(
+                verify(SECRET, bad, BODY, now),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
         }
     }
 

@@ -51,7 +51,16 @@ pub async fn act(
     let app = app_of(apps, slug)?;
     let company_id = access.company().id.as_str();
     let (version, account) = load(apps, company_id, slug, account_id).await?;
-    let done = perform_action(apps, company_id, access.listening(), app, version, account, action).await?;
+    let done = perform_action(
+        apps,
+        company_id,
+        access.listening(),
+        app,
+        version,
+        account,
+        action,
+    )
+    .await?;
     let said = match action {
         Action::Delete => app.remove_means.to_owned(),
         _ => format!("in {}", app.name),

@@ -70,7 +70,9 @@ pub(super) async fn write_with(
     match apps.services.store.transact(ops).await {
         // A transaction answers no version: the record's is one more (1 when created).
         Ok(()) => Ok(version.map_or(1, |v| v + 1)),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(StoreError::ConditionFailed),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+            Err(StoreError::ConditionFailed)
+        }
         Err(e) => Err(e),
     }
 }

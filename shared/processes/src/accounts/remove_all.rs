@@ -97,7 +97,8 @@ pub async fn remove_all(
                     account,
                     Action::Delete,
                 )
-                .await {
+                .await
+                {
                     Ok(done) => {
                         removal.result = Some("deleted");
                         let said = format!("remove all: {}", app.remove_means);

@@ -353,11 +353,24 @@ pub(super) async fn apply_page(
             && next.team_member_id().is_some();
         let (events, pending) = if accepted {
             let listening = scope.listening(apps).await?;
-            change_events(listening, company_id, Some(EventType::AccountConnected), &next, now)?
+            change_events(
+                listening,
+                company_id,
+                Some(EventType::AccountConnected),
+                &next,
+                now,
+            )?
         } else {
             Default::default()
         };
-        let version = write_with(apps, company_id, &next, existing.as_ref().map(|(v, _)| *v), events).await?;
+        let version = write_with(
+            apps,
+            company_id,
+            &next,
+            existing.as_ref().map(|(v, _)| *v),
+            events,
+        )
+        .await?;
         webhooks::nudge(apps.queue.as_ref(), &pending).await;
         if let Some(known) = &mut scope.known {
             known.insert(next.vendor_id.clone(), (version, next.clone()));

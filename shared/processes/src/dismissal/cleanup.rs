@@ -325,8 +325,8 @@ pub(super) async fn remove_one(
                 &account.id,
                 AccountStatus::Deleted,
             )
-                .await
-                .map_err(reason)?;
+            .await
+            .map_err(reason)?;
             return Ok(proof);
         }
     }
@@ -499,7 +499,11 @@ pub(super) async fn finish(
 /// The partner events a dismissal's settling causes, for its write: `dismissal.completed`
 /// (under the id reserved for its audit event), or `offboarding.needs_attention` when it
 /// comes to need an admin (failed or paused removals).
-fn partner_events(before: &Dismissal, next: &Dismissal, completed: bool) -> Result<(Vec<WriteOp>, Vec<Pending>)> {
+fn partner_events(
+    before: &Dismissal,
+    next: &Dismissal,
+    completed: bool,
+) -> Result<(Vec<WriteOp>, Vec<Pending>)> {
     let accounts = |steps: &[Step]| -> Vec<Value> {
         steps
             .iter()
@@ -541,8 +545,10 @@ fn partner_events(before: &Dismissal, next: &Dismissal, completed: bool) -> Resu
                 "accounts": accounts(&before.steps),
             }),
         )?
-    } else if matches!(next.state, DismissalState::NeedsAttention | DismissalState::Paused)
-        && next.state != before.state
+    } else if matches!(
+        next.state,
+        DismissalState::NeedsAttention | DismissalState::Paused
+    ) && next.state != before.state
     {
         webhooks::outbox(
             &before.webhooks,
