@@ -297,6 +297,15 @@ async fn record(
         retry_in = Some(next - now);
     }
     let (endpoint_id, delivery_id) = (d.endpoint_id.clone(), d.id.clone());
+    tracing::info!(
+        delivery = delivery_id,
+        endpoint = endpoint_id,
+        event = d.event.id,
+        status = ?d.attempts.last().and_then(|a| a.status),
+        state = ?d.state,
+        attempts = d.attempts.len(),
+        "webhook attempt"
+    );
     match hooks.svc.store.replace(stored.item()?, version).await {
         Ok(_) => {}
         // Only the lease holder writes; a write lost here leaves the lease to run out.
