@@ -3,6 +3,7 @@
 mod access;
 mod admins;
 mod after_removal;
+mod alerts;
 mod console;
 mod console_browser;
 mod credentials;

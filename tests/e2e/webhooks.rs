@@ -30,14 +30,14 @@ const TOKEN: &str = "sandbox-hooks";
 
 /// One delivery as the receiver got it.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     signature: String,
     event_id: String,
     body: String,
 }
 
 impl Got {
-    fn event(&self) -> Value {
+    pub(crate) fn event(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
 }
@@ -45,13 +45,13 @@ impl Got {
 /// A partner's endpoint: records what it gets, answers the statuses it is told to (200 once
 /// they run out).
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
 }
 
 impl Receiver {
-    async fn start() -> (Self, String) {
+    pub(crate) async fn start() -> (Self, String) {
         let receiver = Receiver::default();
         let app = Router::new()
             .route("/hook", post(receive))
@@ -66,7 +66,7 @@ impl Receiver {
         self.answers.lock().unwrap().extend(statuses);
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
@@ -151,7 +151,7 @@ fn verify(secret: &str, header: &str, body: &str, now: i64) -> Result<(), &'stat
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-async fn register(w: &Walk, url: &str, events: &[&str]) -> (String, String) {
+pub(crate) async fn register(w: &Walk, url: &str, events: &[&str]) -> (String, String) {
     let answer = w
         .send(
             "POST",
@@ -171,7 +171,7 @@ async fn register(w: &Walk, url: &str, events: &[&str]) -> (String, String) {
 
 /// Runs the worker until nothing is left: the partner's companies learn what it listens
 /// for (the second pass comes a minute later), and what is queued is delivered.
-async fn settle(w: &Walk) {
+pub(crate) async fn settle(w: &Walk) {
     w.local.work().await.unwrap();
     w.clock.advance(Duration::seconds(61));
     w.local.work().await.unwrap();

@@ -4,7 +4,8 @@
 //!   and partner webhook work (an event's deliveries, a retry, a partner's companies told
 //!   what its endpoints listen for);
 //! - `{"kind": "reconcile"}` from a rate schedule: hands on webhook work whose message was
-//!   lost, then starts the syncs of every connected app whose moment in the sync period came;
+//!   lost, sends the admins' daily digests that are due, then starts the syncs of every
+//!   connected app whose moment in the sync period came;
 //! - the dismissal cleanup: EventBridge Scheduler delivers `DismissalDue` when a dismissed
 //!   person's access must end, a rate schedule delivers `Sweep`. Both run the same
 //!   idempotent, resumable cleanup the devserver's local scheduler fires.
@@ -100,11 +101,15 @@ pub async fn handle(apps: &Apps, worker: Worker, event: LambdaEvent<Delivery>) -
                 tracing::error!(request_id, error = %e, "webhook sweep failed; the next tick tries again");
                 0
             });
+            let digests = worker::send_digests(apps).await.unwrap_or_else(|e| {
+                tracing::error!(request_id, error = %e, "digests not sent; the next tick tries again");
+                0
+            });
             let report = reconcile::tick(apps, worker.sync_every).await.map_err(|e| {
                 tracing::error!(request_id, error = %e, "reconciliation tick failed");
                 Error::from(e.to_string())
             })?;
-            tracing::info!(request_id, ?report, webhooks, "reconciliation tick");
+            tracing::info!(request_id, ?report, webhooks, digests, "reconciliation tick");
             Ok(json!(report))
         }
         Delivery::Cleanup(payload) => {

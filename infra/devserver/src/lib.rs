@@ -192,8 +192,9 @@ impl Local {
     }
 
     /// Fires the scheduled jobs that are due (through the cleanup function's own handler),
-    /// then sweeps, as the deployed rate schedule does, and hands on the webhook work whose
-    /// message was lost or whose retry is due. Answers how many jobs fired.
+    /// then sweeps, as the deployed rate schedule does, hands on the webhook work whose
+    /// message was lost or whose retry is due, and sends the admins' digests that are due.
+    /// Answers how many jobs fired.
     pub async fn tick(&self) -> Result<usize, prov_core::Error> {
         let due = self.scheduler.take_due(self.services.clock.now()).await?;
         let fired = due.len();
@@ -219,6 +220,7 @@ impl Local {
         }
         dismissal::handle(&self.apps, CleanupEvent::Sweep).await?;
         worker::sweep_webhooks(&self.apps).await?;
+        worker::send_digests(&self.apps).await?;
         Ok(fired)
     }
 

@@ -26,6 +26,7 @@
 //! | sync job (one per app) | `COMPANY#<company>` | `SYNCJOB#<app>` | |
 //! | vendor ids a sync job has seen, a page each | `COMPANY#<company>` | `SYNCSEEN#<app>#<job>#<page>` | |
 //! | access report finding | `COMPANY#<company>` | `FINDING#<app>#<kind>#<subject>` | |
+//! | the admins' daily digest of findings, when one is due | `COMPANY#<company>` | `ALERTDIGEST` | `ALERTS_DUE` by time |
 //! | webhook event in the outbox | `COMPANY#<company>` | `HOOKEVENT#<event>` | `WEBHOOKS_DUE` by time |
 //! | webhook delivery to one endpoint | `HOOKDLV#<endpoint>` | `DLV#<delivery>` | `WEBHOOKS_DUE` by next attempt |
 //! | onboarding task | `COMPANY#<company>` | `ONBOARDING#<team member>` | |
@@ -71,6 +72,9 @@ pub const CONNECTIONS_INDEX: &str = "CONNECTIONS";
 
 /// The sort-key prefix of a company's access report findings.
 pub const FINDINGS: &str = "FINDING#";
+
+/// The index partition of companies whose admins' daily digest of findings is due.
+pub const ALERTS_DUE: &str = "ALERTS_DUE";
 
 /// The sort-key prefix of a partner's webhook endpoints.
 pub const WEBHOOK_ENDPOINTS: &str = "HOOK#";
@@ -254,6 +258,11 @@ pub fn finding_key(company_id: &str, app: &str, kind: &str, subject: &str) -> Ke
     )
 }
 
+/// A company's daily digest of findings, present while one is due.
+pub fn alert_digest_key(company_id: &str) -> Key {
+    Key::new(company_partition(company_id), "ALERTDIGEST")
+}
+
 /// A message of the embedded job queue.
 pub fn queued_job_key(id: &str) -> Key {
     Key::new(JOBS_QUEUE, id)
@@ -334,6 +343,7 @@ mod tests {
             sync_seen_key("c1", "u", "j", 1).sk,
             finding_key("c1", "u", "k", "s").sk,
             webhook_event_key("c1", "e").sk,
+            alert_digest_key("c1").sk,
             onboarding_key("c1", "u").sk,
             dismissal_key("c1", "u").sk,
             breaker_key("c1", "u").sk,

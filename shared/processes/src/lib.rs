@@ -6,6 +6,7 @@
 //! AWS or HTTP; `Apps` carries the ports, built once by each function's `main`.
 
 pub mod accounts;
+mod alerts;
 pub mod connections;
 pub mod credentials;
 pub mod dismissal;

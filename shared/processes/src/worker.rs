@@ -1,6 +1,6 @@
 //! What the worker runs (the worker function in AWS, the devserver's in-process worker): a
-//! message of the jobs queue, a sync job's or a webhook's, and the webhook sweep of its
-//! periodic ticks.
+//! message of the jobs queue, a sync job's or a webhook's, and what its periodic ticks run
+//! besides the reconciliation: the webhook sweep and the admins' daily digests.
 
 use prov_core::error::Result;
 use prov_core::webhooks::{self, WebhookMessage};
@@ -30,4 +30,9 @@ pub async fn run_message(apps: &Apps, body: &Value, limits: RunLimits) -> Result
 /// than a message can be delayed). Answers how many it handed on.
 pub async fn sweep_webhooks(apps: &Apps) -> Result<usize> {
     webhooks::sweep(&apps.hooks()).await
+}
+
+/// Sends the admins' daily digests that are due. Answers how many companies' were sent.
+pub async fn send_digests(apps: &Apps) -> Result<usize> {
+    crate::reconcile::digest::send_due(apps).await
 }

@@ -357,6 +357,7 @@ async fn settle(
 pub async fn sweep(hooks: &Hooks<'_>) -> Result<usize> {
     let svc = hooks.svc;
     let cutoff = due_at(svc.clock.now() - Duration::seconds(SWEEP_GRACE_SECONDS), "");
+    let cutoff = cutoff.trim_end_matches('#');
     let mut handed = 0;
     let mut cursor = None;
     loop {
@@ -366,7 +367,7 @@ pub async fn sweep(hooks: &Hooks<'_>) -> Result<usize> {
             .await?;
         for item in &page.items {
             let due = item.index.as_ref().map(|i| i.sk.as_str()).unwrap_or_default();
-            if due > cutoff.as_str() || handed >= SWEEP_MAX {
+            if due.split('#').next().unwrap_or_default() > cutoff || handed >= SWEEP_MAX {
                 return Ok(handed); // the index is in time order
             }
             let message = if let Some(event_id) = item.key.sk.strip_prefix("HOOKEVENT#") {

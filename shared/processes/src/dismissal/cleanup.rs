@@ -8,6 +8,7 @@ use prov_core::audit::{self, ActorRef, Outcome, Target};
 use prov_core::connector::{AccountStatus, Verified};
 use prov_core::error::{Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
+use prov_core::mail::QueuedMail;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
 use prov_core::store::{PageRequest, WriteOp};
 use prov_core::webhooks::{self, EventType, Listening, Pending};
@@ -21,6 +22,7 @@ use super::records::{
     ReservedEvent, Step, StepState, load, pacific_today, save, save_with, schedule_name,
 };
 use crate::accounts::{self, Reach};
+use crate::alerts;
 use crate::connections::{Apps, bound_connector};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -477,11 +479,19 @@ pub(super) async fn finish(
         )
         .await;
     }
-    let (events, pending) = partner_events(d, &next, completed)?;
+    let (mut events, pending) = partner_events(d, &next, completed)?;
+    // Coming to need an admin: they are told at once, with the dismissal's write.
+    let mut mails = Vec::new();
+    if needs_an_admin(d, &next) {
+        let (ops, queued) = attention_alert(apps, d, &next).await?;
+        events.extend(ops);
+        mails = queued;
+    }
     if save_with(apps, &next, Some(version), events).await?.is_none() {
         return Ok(false);
     }
     webhooks::nudge(apps.queue.as_ref(), &pending).await;
+    alerts::send(apps, &mails).await;
     if second_step {
         apps.scheduler
             .schedule(&ScheduledJob {
@@ -494,6 +504,37 @@ pub(super) async fn finish(
     report.state = Some(next.state);
     *d = next;
     Ok(true)
+}
+
+/// Whether a dismissal's settling makes it need an admin (failed or paused removals) when
+/// it did not before.
+fn needs_an_admin(before: &Dismissal, next: &Dismissal) -> bool {
+    matches!(
+        next.state,
+        DismissalState::NeedsAttention | DismissalState::Paused
+    ) && next.state != before.state
+}
+
+/// The emails telling the admins who manage apps that an offboarding needs them.
+async fn attention_alert(
+    apps: &Apps,
+    before: &Dismissal,
+    next: &Dismissal,
+) -> Result<(Vec<WriteOp>, Vec<QueuedMail>)> {
+    let company_id = &before.company_id;
+    let tm = &before.team_member_id;
+    let name = match prov_core::team::load(&apps.services, company_id, tm).await {
+        Ok((_, member)) => member.full_name(),
+        Err(_) => "A dismissed team member".to_owned(),
+    };
+    let subject = format!("Offboarding needs attention: {name}");
+    let text = format!(
+        "Removing {name}'s app access did not finish: {}\n\nWhat to do: open the \"Remove app access\" task, then retry, confirm or remove the accounts left by hand: {}\n",
+        next.problem.as_deref().unwrap_or("some removals failed"),
+        alerts::console_link(apps, &format!("/team/{tm}/offboarding"))
+    );
+    let recipients = alerts::recipients(apps, company_id).await?;
+    alerts::emails(apps, &recipients, &subject, &text)
 }
 
 /// The partner events a dismissal's settling causes, for its write: `dismissal.completed`
@@ -545,11 +586,7 @@ fn partner_events(
                 "accounts": accounts(&before.steps),
             }),
         )?
-    } else if matches!(
-        next.state,
-        DismissalState::NeedsAttention | DismissalState::Paused
-    ) && next.state != before.state
-    {
+    } else if needs_an_admin(before, next) {
         webhooks::outbox(
             &before.webhooks,
             &before.company_id,
