@@ -25,4 +25,5 @@ mod support;
 mod trello;
 mod vendor_answers;
 mod vendor_faults;
+mod webhooks;
 mod zoho;
