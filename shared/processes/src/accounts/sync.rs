@@ -459,11 +459,10 @@ pub(super) async fn sweep_page(
         if !reach.owns(&account) {
             continue;
         }
-        if account.present && !seen.contains(&account.vendor_id) {
-            account.present = false;
-            account.updated_at = now;
-            write(apps, company_id, &account, Some(item.version)).await?;
-            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+        if account.present
+            && !seen.contains(&account.vendor_id)
+            && mark_gone(apps, company_id, &mut account, item.version, now).await?
+        {
             out.vanished.push(account.clone());
         }
         out.accounts.push(account);
@@ -486,16 +485,31 @@ pub(super) async fn sweep_known(
         next: None,
     };
     for (_, (version, mut account)) in known {
-        if account.present && !seen.contains(&account.vendor_id) {
-            account.present = false;
-            account.updated_at = now;
-            write(apps, company_id, &account, Some(version)).await?;
-            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+        if account.present
+            && !seen.contains(&account.vendor_id)
+            && mark_gone(apps, company_id, &mut account, version, now).await?
+        {
             out.vanished.push(account.clone());
         }
         out.accounts.push(account);
     }
     Ok(out)
+}
+
+/// Records that the listing no longer has the account; `true` when that is news, a removal
+/// outside the service (an account the service deleted is expected to be gone).
+async fn mark_gone(
+    apps: &Apps,
+    company_id: &str,
+    account: &mut AppAccount,
+    version: u64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    account.present = false;
+    account.updated_at = now;
+    write(apps, company_id, account, Some(version)).await?;
+    return_email_of_deleted_mailbox(apps, company_id, account).await;
+    Ok(account.status != AccountStatus::Deleted)
 }
 
 /// Records read per page when looking for vanished accounts.
