@@ -555,3 +555,71 @@ async fn a_job_whose_message_was_lost_is_started_again_after_30_minutes() {
         (again["id"].clone(), json!("succeeded"))
     );
 }
+
+/// A connection saved before the `CONNECTIONS` index existed (as every connection of a
+/// stack deployed before it was) is not in the index, so no tick would find it: the first
+/// tick of the new code gives it its entry, and it is synced on schedule from then on.
+async fn a_connection_saved_before_the_index_is_synced_on_schedule(w: Walk) {
+    use prov_core::keys::{CONNECTIONS_INDEX, connection_key};
+    use prov_core::store::{Item, PageRequest};
+
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "Ada", "Person");
+    let store = w.local.services.store.clone();
+    let key = connection_key(&co.id, "sandbox_scim");
+    let saved = store.get(&key).await.unwrap().unwrap();
+    store
+        .replace(
+            Item {
+                index: None,
+                ..saved.clone()
+            },
+            saved.version,
+        )
+        .await
+        .unwrap();
+    let indexed = || async {
+        store
+            .query_index(CONNECTIONS_INDEX, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+    };
+    assert!(indexed().await.is_empty());
+
+    let period = Duration::hours(1);
+    let first = prov_processes::reconcile::tick(&w.local.apps, period)
+        .await
+        .unwrap();
+    assert_eq!(first.indexed, 1, "{first:?}");
+    let entries = indexed().await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (&entries[0].key, &entries[0].index),
+        (&key, &saved.index),
+        "the entry saving it gives"
+    );
+    one_cycle(&w, period).await;
+    assert_eq!(
+        account_of(&w, &co, "ada@example.com").await["status"],
+        "connected"
+    );
+    // The migration is over: later ticks index nothing.
+    w.clock.advance(Duration::minutes(5));
+    let later = prov_processes::reconcile::tick(&w.local.apps, period)
+        .await
+        .unwrap();
+    assert_eq!(later.indexed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_saved_before_the_index_is_synced_on_schedule_on_the_embedded_store() {
+    a_connection_saved_before_the_index_is_synced_on_schedule(Walk::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_saved_before_the_index_is_synced_on_schedule_on_dynamodb() {
+    a_connection_saved_before_the_index_is_synced_on_schedule(Walk::start_on_dynamodb().await).await;
+}
