@@ -140,12 +140,17 @@ impl Local {
             scheduler: scheduler.clone(),
             queue: queue.clone(),
         };
+        // The sandbox apps tell time by the service's clock (Okta's `lastUpdated`).
+        let sandbox = {
+            let clock = services.clock.clone();
+            Sandbox::with_clock(move || clock.now())
+        };
         Ok(Self {
             services,
             outbox,
             apps,
             http,
-            sandbox: Sandbox::new(),
+            sandbox,
             scheduler,
             queue,
         })

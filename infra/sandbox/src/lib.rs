@@ -115,6 +115,13 @@ impl Sandbox {
         Self::default()
     }
 
+    /// A sandbox whose users' change times (Okta's `lastUpdated`) come from `now`.
+    pub fn with_clock(now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static) -> Self {
+        let sandbox = Self::default();
+        sandbox.state.lock().expect("sandbox lock").users.now = Arc::new(now);
+        sandbox
+    }
+
     /// Routes to mount at `/_sandbox`.
     pub fn router(&self) -> Router {
         let state = || self.state.clone();

@@ -387,14 +387,15 @@ pub(super) struct Swept {
 }
 
 /// Marks vanished the accounts of one page of records (from `cursor`) that the connection's
-/// tenant had and its listing (`seen`, the vendor ids) no longer has. A former tenant's
-/// accounts are not in the listing, and neither touched nor counted.
+/// tenant had and its listing (`seen`, the vendor ids) no longer has; with no `seen` (a
+/// listing of changes) none is. A former tenant's accounts are not in the listing, and
+/// neither touched nor counted.
 pub(super) async fn sweep_page(
     apps: &Apps,
     app: &App,
     company_id: &str,
     tenant: Option<&VendorTenant>,
-    seen: &HashSet<String>,
+    seen: Option<&HashSet<String>>,
     cursor: Option<Cursor>,
     now: DateTime<Utc>,
 ) -> Result<Swept> {
@@ -418,7 +419,7 @@ pub(super) async fn sweep_page(
         if !reach.owns(&account) {
             continue;
         }
-        if account.present && !seen.contains(&account.vendor_id) {
+        if account.present && seen.is_some_and(|seen| !seen.contains(&account.vendor_id)) {
             account.present = false;
             account.updated_at = now;
             write(apps, company_id, &account, Some(item.version)).await?;
@@ -436,7 +437,7 @@ pub(super) async fn sweep_known(
     apps: &Apps,
     company_id: &str,
     known: HashMap<String, (u64, AppAccount)>,
-    seen: &HashSet<String>,
+    seen: Option<&HashSet<String>>,
     now: DateTime<Utc>,
 ) -> Result<Swept> {
     let mut out = Swept {
@@ -445,7 +446,7 @@ pub(super) async fn sweep_known(
         next: None,
     };
     for (_, (version, mut account)) in known {
-        if account.present && !seen.contains(&account.vendor_id) {
+        if account.present && seen.is_some_and(|seen| !seen.contains(&account.vendor_id)) {
             account.present = false;
             account.updated_at = now;
             write(apps, company_id, &account, Some(version)).await?;
