@@ -37,7 +37,7 @@ async fn person(w: &Walk, co: &Co, name: &str) -> String {
     w.team_member(co, body).await
 }
 
-async fn report(w: &Walk, co: &Co) -> Value {
+pub(crate) async fn report(w: &Walk, co: &Co) -> Value {
     let answer = w
         .send("GET", &co.path("/access_report"), Some(&co.admin), None)
         .await;
@@ -45,7 +45,7 @@ async fn report(w: &Walk, co: &Co) -> Value {
     answer.json()
 }
 
-async fn account_of(w: &Walk, co: &Co, email: &str) -> Value {
+pub(crate) async fn account_of(w: &Walk, co: &Co, email: &str) -> Value {
     let listed = w
         .send(
             "GET",
@@ -64,7 +64,7 @@ async fn account_of(w: &Walk, co: &Co, email: &str) -> Value {
         .unwrap_or_else(|| panic!("no account {email}: {listed}"))
 }
 
-async fn events(w: &Walk, co: &Co) -> Vec<Value> {
+pub(crate) async fn events(w: &Walk, co: &Co) -> Vec<Value> {
     w.send("GET", &co.path("/events?limit=100"), Some(&co.admin), None)
         .await
         .json()["items"]
@@ -75,7 +75,7 @@ async fn events(w: &Walk, co: &Co) -> Vec<Value> {
 
 /// One period of the scheduled reconciliation: the clock moves a period on, the tick starts
 /// every connection's sync, the worker runs them.
-async fn one_cycle(w: &Walk, period: Duration) {
+pub(crate) async fn one_cycle(w: &Walk, period: Duration) {
     w.clock.advance(period + Duration::seconds(1));
     let started = w.local.reconcile(period).await.unwrap();
     assert!(started >= 1, "the tick started the app's sync");

@@ -49,6 +49,15 @@ pub(crate) struct Directory {
     /// Calls that change users, by method (`POST`, `PATCH`, `DELETE`).
     changes: HashMap<&'static str, usize>,
     pub(crate) now: Now,
+    /// Users invited through an app's API since the devserver last took them (to email).
+    pub(crate) invited: Vec<Invited>,
+}
+
+/// A user an app invited (by its API), as the vendor would email them.
+pub(crate) struct Invited {
+    pub app: &'static str,
+    pub tenant: String,
+    pub user_id: String,
 }
 
 impl Default for Directory {
@@ -58,6 +67,7 @@ impl Default for Directory {
             next_id: 0,
             changes: HashMap::new(),
             now: Arc::new(Utc::now),
+            invited: Vec::new(),
         }
     }
 }
@@ -178,6 +188,13 @@ impl Directory {
             return None;
         }
         let id = self.insert(tenant, email, first, last);
+        if let Some(app) = crate::app_scope::current() {
+            self.invited.push(Invited {
+                app,
+                tenant: tenant.to_owned(),
+                user_id: id.clone(),
+            });
+        }
         let user = self.user_mut(tenant, &id)?;
         user.invite_pending = true;
         Some(user.clone())
@@ -203,6 +220,13 @@ impl Directory {
         self.tenants
             .get_mut(tenant)
             .is_some_and(|t| t.remove(id).is_some())
+    }
+
+    /// The tenants that have users.
+    pub(crate) fn tenants(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tenants.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     pub(crate) fn changes(&self, method: &str) -> usize {
