@@ -16,6 +16,7 @@ mod dynamodb;
 mod faults;
 mod flows;
 mod local;
+mod offline;
 mod openapi;
 mod reconcile;
 mod round_trips;

@@ -18,7 +18,7 @@ use prov_core::connector::{
     Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{CONNECTIONS_INDEX, connection_key, oauth_state_key};
+use prov_core::keys::{connection_key, oauth_state_key};
 use prov_core::queue::JobQueue;
 use prov_core::schedule::Scheduler;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
@@ -190,11 +190,7 @@ async fn save_with(apps: &Apps, connection: &Connection, events: &[WriteOp]) -> 
     let store = &apps.services.store;
     let key = &key;
     let written = retry_lost_writes(3, move || async move {
-        // Indexed, so the scheduled reconciliation finds every company's connections.
-        let item = Item::from_record(key.clone(), connection)?.with_index(
-            CONNECTIONS_INDEX,
-            format!("{}#{}", connection.company_id, connection.app),
-        );
+        let item = connection.item()?;
         let existing = store.get(key).await?;
         if !events.is_empty() {
             let mut ops = vec![match &existing {
