@@ -142,6 +142,21 @@ async fn confirm(
     };
     let view = match claims::open_claim(&svc, &claim_id).await {
         Ok(view) => view,
+        // A post without the form's email is refused as such, whatever became of the link
+        // (a used or locked link still says it is gone to a real try).
+        Err(e)
+            if submitted.is_err()
+                && e.details()
+                    .is_some_and(|d| d.iter().any(|d| d.category == prov_core::Category::Gone)) =>
+        {
+            return page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(
+                    "Claim your account",
+                    html! { p.error role="alert" { "Enter your email address." } },
+                ),
+            );
+        }
         Err(e) => return failure(e),
     };
     let Ok(Form(submitted)) = submitted else {

@@ -211,6 +211,25 @@ async fn the_claim_form_works_without_script() {
 }
 
 #[tokio::test]
+async fn a_form_without_an_email_is_refused_as_such_even_on_a_used_link() {
+    let app = App::new().await;
+    let (_, id) = app.provisioned("frank@example.com").await;
+    let post = |form: &'static str| {
+        let req = Request::post(format!("/claim_account/{id}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap();
+        call(&app.router, req)
+    };
+    assert_eq!(post("email=frank%40example.com").await.status, 200);
+    // The link is used: a real try hears it is gone; a post without the email is malformed.
+    assert_eq!(post("email=frank%40example.com").await.status, 410);
+    let empty = post("").await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.text().contains("Enter your email address."));
+}
+
+#[tokio::test]
 async fn companies_are_visible_only_to_their_partner_and_admins() {
     let app = App::new().await;
     let (mine, admin) = app.claimed("mine@example.com").await;
