@@ -47,6 +47,11 @@ const DEMO_USERINFO: &str = "https://account-d.docusign.com/oauth/userinfo";
 const PAGE_SIZE: usize = 100;
 /// The statuses a listing asks for: every membership that is not closed.
 pub const LISTED_STATUSES: &str = "ActivationRequired,ActivationSent,Active,Disabled";
+/// How long a connection's account API host, once learned from `/oauth/userinfo`, is used
+/// without asking again. DocuSign asks integrations to cache the answer (it "changes very
+/// infrequently") and limits calls to the endpoint per hour
+/// (https://developers.docusign.com/platform/auth/reference/user-info).
+const USERINFO_TTL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 /// What a refusal for want of rights means for the admin.
 const ADMIN_NEEDED: &str = "the person who connects DocuSign must be an administrator of the DocuSign account to add and close users";
 
@@ -57,6 +62,8 @@ pub struct DocuSignConnector {
     account_id: Option<String>,
     /// `https://{host}/restapi/v2.1/accounts/{accountId}`, found once.
     api: OnceCell<Url>,
+    /// The connection, as the process's cache of learned API hosts knows it.
+    connection: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,52 +284,85 @@ impl DocuSignConnector {
                 ));
             }
         };
+        let connection = format!(
+            "docusign/{}/{userinfo}/{}",
+            session.company_id,
+            account_id.as_deref().unwrap_or("default")
+        );
         Ok(Self {
             session,
             userinfo: Url::parse(userinfo).expect("valid"),
             account_id,
             api: OnceCell::new(),
+            connection,
         })
     }
 
-    /// The account's API base, from `/oauth/userinfo` (asked once per connector).
+    /// The account's API base: learned from `/oauth/userinfo` once per connection (per
+    /// `USERINFO_TTL`) and kept by the process for the connectors that follow.
     async fn api(&self) -> Result<&Url, ConnectorError> {
         self.api
             .get_or_try_init(|| async {
-                let response = self
+                let now = self.session.http.now();
+                let learned = self
                     .session
-                    .send(VendorRequest::get(self.userinfo.clone()))
-                    .await?;
-                if !response.status.is_success() {
-                    return Err(docusign_error(&response));
+                    .http
+                    .learned
+                    .lock()
+                    .expect("learned lock")
+                    .get(&self.connection)
+                    .filter(|(_, at)| now.saturating_sub(*at) < USERINFO_TTL)
+                    .and_then(|(api, _)| Url::parse(api).ok());
+                if let Some(api) = learned {
+                    return Ok(api);
                 }
-                let info: UserInfo = response.json()?;
-                let chosen = match &self.account_id {
-                    Some(wanted) => info
-                        .accounts
-                        .iter()
-                        .find(|a| a.account_id.eq_ignore_ascii_case(wanted))
-                        .ok_or_else(|| {
-                            ConnectorError::Invalid(format!(
-                                "the connecting DocuSign user is not a member of account {wanted}"
-                            ))
-                        })?,
-                    None => match info.accounts.iter().find(|a| a.is_default()) {
-                        Some(default) => default,
-                        None if info.accounts.len() == 1 => &info.accounts[0],
-                        None => {
-                            return Err(ConnectorError::Invalid(
-                                "the connecting DocuSign user has no default account".into(),
-                            ));
-                        }
-                    },
-                };
-                let base_uri = chosen.base_uri.as_deref().ok_or_else(|| {
-                    ConnectorError::Invalid("DocuSign named no API host for the account".into())
-                })?;
-                account_api(base_uri, &chosen.account_id)
+                let api = self.ask_userinfo().await?;
+                self.session
+                    .http
+                    .learned
+                    .lock()
+                    .expect("learned lock")
+                    .insert(self.connection.clone(), (api.to_string(), now));
+                Ok(api)
             })
             .await
+    }
+
+    /// The account's API base, as `/oauth/userinfo` names it now.
+    async fn ask_userinfo(&self) -> Result<Url, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.userinfo.clone()))
+            .await?;
+        if !response.status.is_success() {
+            return Err(docusign_error(&response));
+        }
+        let info: UserInfo = response.json()?;
+        let chosen = match &self.account_id {
+            Some(wanted) => info
+                .accounts
+                .iter()
+                .find(|a| a.account_id.eq_ignore_ascii_case(wanted))
+                .ok_or_else(|| {
+                    ConnectorError::Invalid(format!(
+                        "the connecting DocuSign user is not a member of account {wanted}"
+                    ))
+                })?,
+            None => match info.accounts.iter().find(|a| a.is_default()) {
+                Some(default) => default,
+                None if info.accounts.len() == 1 => &info.accounts[0],
+                None => {
+                    return Err(ConnectorError::Invalid(
+                        "the connecting DocuSign user has no default account".into(),
+                    ));
+                }
+            },
+        };
+        let base_uri = chosen
+            .base_uri
+            .as_deref()
+            .ok_or_else(|| ConnectorError::Invalid("DocuSign named no API host for the account".into()))?;
+        account_api(base_uri, &chosen.account_id)
     }
 
     /// The account's `users` resource, or one user under it.
@@ -419,6 +459,14 @@ impl Connector for DocuSignConnector {
     }
 
     async fn verify(&self) -> Result<(), ConnectorError> {
+        // Proving credentials (a connect, a reconnect to another account) asks userinfo
+        // anew: what the process learned of the connection before may be another account's.
+        self.session
+            .http
+            .learned
+            .lock()
+            .expect("learned lock")
+            .remove(&self.connection);
         let mut url = self.users_url(None).await?;
         url.query_pairs_mut().append_pair("count", "1");
         self.read_list(url).await.map(|_| ())

@@ -14,11 +14,11 @@ use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
-    CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
-    Tenant, TokenKeeper, TokenSet, Vendors, brief,
+    CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, OAuthTokens, PRODUCTION,
+    Secrets, Tenant, TokenKeeper, TokenSet, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{connection_key, oauth_state_key};
+use prov_core::keys::{connection_key, oauth_state_key, refresh_lease_key};
 use prov_core::schedule::Scheduler;
 use prov_core::secrets::{SecretStore, connection_secret_name};
 use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
@@ -112,17 +112,29 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
         ConnectorError::Unsupported(what) => {
             Error::invalid("app", format!("{} does not support {what}.", app.name))
         }
-        ConnectorError::RateLimited { .. } => Error::refused(
-            "app",
-            Category::RateLimited,
-            format!("{} is rate limiting us; try again in a minute.", app.name),
-        ),
+        ConnectorError::RateLimited { retry_after } => rate_limited(app, retry_after),
         ConnectorError::Transient(why) => Error::refused(
             "app",
             Category::ServiceUnavailable,
             format!("{} could not be reached: {why}", app.name),
         ),
     }
+}
+
+/// The vendor's "slow down", said to the caller with the vendor's wait (`Retry-After`).
+pub fn rate_limited(app: &App, wait: Option<std::time::Duration>) -> Error {
+    let when = match wait {
+        Some(w) if w.as_secs() >= 1 => {
+            format!("in {} seconds", w.as_secs() + u64::from(w.subsec_nanos() > 0))
+        }
+        Some(_) => "in a second".to_owned(),
+        None => "in a minute".to_owned(),
+    };
+    Error::rate_limited(
+        "app",
+        format!("{} is rate limiting us; try again {when}.", app.name),
+        wait,
+    )
 }
 
 /// The app, if this company may connect it, and how it connects.
@@ -183,14 +195,25 @@ async fn save(apps: &Apps, connection: &Connection) -> Result<()> {
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Stored {
-    ApiKey {
-        fields: BTreeMap<String, SecretString>,
-    },
-    Oauth {
-        access_token: SecretString,
-        refresh_token: Option<SecretString>,
-        expires_at: Option<DateTime<Utc>>,
-    },
+    ApiKey { fields: BTreeMap<String, SecretString> },
+    Oauth(StoredTokens),
+}
+
+#[derive(Deserialize)]
+struct StoredTokens {
+    access_token: SecretString,
+    refresh_token: Option<SecretString>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<StoredTokens> for OAuthTokens {
+    fn from(t: StoredTokens) -> Self {
+        OAuthTokens {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_at: t.expires_at,
+        }
+    }
 }
 
 fn api_key_secret(fields: &Secrets) -> SecretString {
@@ -735,34 +758,101 @@ pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<
         .map_err(|_| Error::Internal(format!("the credentials of {slug} do not parse")))?;
     let credentials = match stored {
         Stored::ApiKey { fields } => Credentials::ApiKey(fields),
-        Stored::Oauth {
-            access_token,
-            refresh_token,
-            expires_at,
-        } => Credentials::Oauth {
-            access_token,
-            refresh_token,
-            expires_at,
-        },
+        Stored::Oauth(tokens) => Credentials::Oauth(tokens.into()),
     };
     let keeper = Arc::new(ConnectionTokens {
         apps: apps.clone(),
         connection: connection.clone(),
+        lease: std::sync::Mutex::new(None),
     });
     apps.vendors
         .connector(company_id, slug, &connection.tenant, credentials, keeper)
         .map_err(|e| connect_error(app, e))
 }
 
-/// Keeps what a connection's OAuth refresh brings, and marks the connection `needs_reauth`
-/// when the vendor refuses the refresh.
+/// A connection's OAuth tokens for its connector, shared by every instance: the secret
+/// store holds them, the item store holds the refresh lease (`REFRESH#<app>`, a conditional
+/// write with an expiry), and a refusal marks the connection `needs_reauth`.
 struct ConnectionTokens {
     apps: Apps,
     connection: Connection,
+    /// The lease this keeper holds: the version it wrote.
+    lease: std::sync::Mutex<Option<u64>>,
+}
+
+/// Who holds a connection's refresh lease, until when.
+#[derive(Serialize, Deserialize)]
+struct RefreshLease {
+    until: DateTime<Utc>,
 }
 
 #[async_trait]
 impl TokenKeeper for ConnectionTokens {
+    async fn stored(&self) -> std::result::Result<Option<OAuthTokens>, ConnectorError> {
+        let unavailable = |e: String| ConnectorError::Transient(format!("the stored credentials: {e}"));
+        let Some(raw) = self
+            .apps
+            .secrets
+            .get_fresh(&self.connection.secret_name)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Stored>(raw.expose_secret()) {
+            Ok(Stored::Oauth(tokens)) => Ok(Some(tokens.into())),
+            Ok(Stored::ApiKey { .. }) => Ok(None),
+            Err(_) => Err(unavailable("they do not parse".into())),
+        }
+    }
+
+    async fn take_refresh_lease(
+        &self,
+        ttl: std::time::Duration,
+    ) -> std::result::Result<bool, ConnectorError> {
+        let store = &self.apps.services.store;
+        let key = refresh_lease_key(&self.connection.company_id, &self.connection.app);
+        let unavailable = |e: StoreError| ConnectorError::Transient(format!("the refresh lease: {e}"));
+        let now = self.apps.services.clock.now();
+        let until = now + Duration::from_std(ttl).unwrap_or(Duration::minutes(5));
+        let item = Item::from_record(key.clone(), &RefreshLease { until })
+            .map_err(unavailable)?
+            .with_expiry(until.timestamp());
+        let written = match store.get(&key).await.map_err(unavailable)? {
+            None => store.create(item).await,
+            Some(held) => {
+                let lease: Option<RefreshLease> = held.record().ok();
+                if lease.is_some_and(|l| l.until > now) {
+                    return Ok(false);
+                }
+                // The holder is gone (its lease ran out): take it over.
+                store.replace(item, held.version).await
+            }
+        };
+        match written {
+            Ok(version) => {
+                *self.lease.lock().expect("lease lock") = Some(version);
+                Ok(true)
+            }
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release_refresh_lease(&self) {
+        let Some(version) = self.lease.lock().expect("lease lock").take() else {
+            return;
+        };
+        let key = refresh_lease_key(&self.connection.company_id, &self.connection.app);
+        match self.apps.services.store.delete(&key, Some(version)).await {
+            // Taken over meanwhile: the new holder's lease stays.
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, app = self.connection.app, "refresh lease not released; it expires")
+            }
+        }
+    }
+
     async fn save(&self, tokens: &TokenSet) -> std::result::Result<(), ConnectorError> {
         self.apps
             .secrets

@@ -39,15 +39,14 @@ pub fn session_for(server: &MockServer, config: HttpConfig) -> (Session, Arc<Rec
     let policy = EgressPolicy::sandbox().route(VENDOR, &server.uri()).unwrap();
     let sleeper = Arc::new(RecordingSleeper::default());
     let http = Arc::new(VendorHttp::with_sleeper(policy, config, sleeper.clone()));
-    let session = Session {
+    let session = Session::new(
         http,
-        app: "test",
-        company_id: "com_1".into(),
-        hosts: vec![HostPattern::new(VENDOR).unwrap()],
-        auth: Arc::new(StaticAuth::bearer(&SecretString::from("test-token"))),
-        limit: None,
-        rate_limit_signal: None,
-    };
+        "test",
+        "com_1",
+        vec![HostPattern::new(VENDOR).unwrap()],
+        Arc::new(StaticAuth::bearer(&SecretString::from("test-token"))),
+        None,
+    );
     (session, sleeper)
 }
 

@@ -1,0 +1,277 @@
+//! Pacing calls to a vendor at its published limit. One company's pace with one app is a
+//! GCRA schedule plus what the vendor's last rate-limit answer taught; it is kept in the
+//! process, or in the item store where every running instance of the service shares it (so
+//! eight instances together keep to the limit one would).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prov_core::clock::Clock;
+use prov_core::keys::vendor_budget_key;
+use prov_core::store::{Attempt, Item, ItemStore, StoreError, retry_lost_writes};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConnectorError;
+
+/// A vendor's published limit for one company's calls to one app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// The time between two calls at the sustained rate.
+    pub fn spacing(self) -> Duration {
+        Duration::from_secs(60) / self.per_minute.max(1)
+    }
+
+    /// How far ahead of the sustained rate a burst may run.
+    fn tolerance(self) -> Duration {
+        self.spacing() * (self.burst.max(1) - 1)
+    }
+}
+
+/// How long after a rate-limit answer's wait the pace is back to the published one (coming
+/// back linearly meanwhile): a vendor stricter than it publishes sees a 429 now and then, not
+/// one per call, and a vendor that was only busy is at full pace again within a minute.
+pub const RECOVERY: Duration = Duration::from_secs(60);
+
+/// A slowed pace is never slower than one call per this.
+const SLOWEST: Duration = Duration::from_secs(60);
+
+/// Tries of a read-modify-write of a shared pace that lost to other instances' writes.
+const CONTENTION_TRIES: usize = 32;
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One company's pace with one app, in milliseconds on its budget's clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pace {
+    /// When the next call would be due if no burst were allowed (GCRA's theoretical
+    /// arrival time).
+    tat_ms: u64,
+    /// No call before this: the wait a rate-limit answer asked for.
+    blocked_until_ms: u64,
+    /// The spacing the last rate-limit answer taught, from `slowed_from_ms` on.
+    slowed_spacing_ms: u64,
+    slowed_from_ms: u64,
+}
+
+impl Pace {
+    /// The spacing at `now`: the published one, or slower for a while after a rate-limit
+    /// answer.
+    fn spacing_ms(&self, limit: RateLimit, now: u64) -> u64 {
+        let published = ms(limit.spacing());
+        let since = now.saturating_sub(self.slowed_from_ms);
+        if self.slowed_spacing_ms <= published || since >= ms(RECOVERY) {
+            return published;
+        }
+        let left = (ms(RECOVERY) - since) as f64 / ms(RECOVERY) as f64;
+        published + ((self.slowed_spacing_ms - published) as f64 * left) as u64
+    }
+
+    /// When a call asking at `now` may go.
+    fn next_at(&self, limit: RateLimit, now: u64) -> u64 {
+        // While slowed there is no burst: calls go one spacing apart.
+        let slowed = self.spacing_ms(limit, now) > ms(limit.spacing());
+        let tolerance = if slowed { 0 } else { ms(limit.tolerance()) };
+        now.max(self.tat_ms.saturating_sub(tolerance))
+            .max(self.blocked_until_ms)
+    }
+
+    /// How long a call asking at `now` would wait for its turn.
+    pub fn wait(&self, limit: RateLimit, now: Duration) -> Duration {
+        let now = ms(now);
+        Duration::from_millis(self.next_at(limit, now) - now)
+    }
+
+    /// Takes the next turn for a call asking at `now`; answers how long it waits for it.
+    pub fn reserve(&mut self, limit: RateLimit, now: Duration) -> Duration {
+        let now = ms(now);
+        let at = self.next_at(limit, now);
+        self.tat_ms = self.tat_ms.max(at).saturating_add(self.spacing_ms(limit, at));
+        Duration::from_millis(at - now)
+    }
+
+    /// The vendor answered "slow down" at `now` and asked for `wait`: no call before it has
+    /// passed, then calls one at a time, half as slow again as the pace it refused, back to
+    /// the published pace within `RECOVERY`.
+    pub fn rate_limited(&mut self, limit: RateLimit, now: Duration, wait: Duration) {
+        let now = ms(now);
+        let refused = self.spacing_ms(limit, now);
+        self.blocked_until_ms = self.blocked_until_ms.max(now.saturating_add(ms(wait)));
+        self.slowed_spacing_ms = ((refused as f64 * 1.5) as u64)
+            .min(ms(SLOWEST))
+            .max(ms(limit.spacing()));
+        self.slowed_from_ms = self.blocked_until_ms;
+        self.tat_ms = self.tat_ms.max(self.blocked_until_ms);
+    }
+
+    /// Whether the pace says nothing a fresh one would not (it may be forgotten).
+    pub fn idle(&self, now: Duration) -> bool {
+        let now = ms(now);
+        self.tat_ms <= now
+            && self.blocked_until_ms <= now
+            && now.saturating_sub(self.slowed_from_ms) >= ms(RECOVERY)
+    }
+
+    /// Until when the pace matters (after that it is idle).
+    fn matters_until(&self) -> u64 {
+        self.tat_ms
+            .max(self.blocked_until_ms)
+            .max(self.slowed_from_ms.saturating_add(ms(RECOVERY)))
+    }
+}
+
+/// The paces of every company with every app, in the item store: every instance of the
+/// service reads and writes the same ones (conditional writes; a lost one is read again).
+/// Times come from the service's clock.
+pub struct SharedBudgets {
+    store: Arc<dyn ItemStore>,
+    clock: Arc<dyn Clock>,
+}
+
+fn unavailable(e: StoreError) -> ConnectorError {
+    ConnectorError::Transient(format!("the shared rate budget cannot be read: {e}"))
+}
+
+impl SharedBudgets {
+    pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0))
+    }
+
+    /// Takes `app`'s next turn for `company_id` unless it is more than `within` away:
+    /// `Ok(wait)` for a turn taken, `Err(wait)` for one too far off (nothing is taken).
+    pub async fn reserve(
+        &self,
+        app: &str,
+        company_id: &str,
+        limit: RateLimit,
+        within: Duration,
+    ) -> Result<Result<Duration, Duration>, ConnectorError> {
+        self.update(app, company_id, |pace, now| {
+            let wait = pace.wait(limit, now);
+            if wait > within {
+                Err(wait)
+            } else {
+                Ok(pace.reserve(limit, now))
+            }
+        })
+        .await
+    }
+
+    /// Tells every instance that `app` answered "slow down, for `wait`" for `company_id`.
+    pub async fn rate_limited(
+        &self,
+        app: &str,
+        company_id: &str,
+        limit: RateLimit,
+        wait: Duration,
+    ) -> Result<(), ConnectorError> {
+        self.update(app, company_id, |pace, now| {
+            pace.rate_limited(limit, now, wait);
+            Ok(Duration::ZERO)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Reads the pace, applies `change` and writes it back at the version read (nothing is
+    /// written when `change` answers `Err`).
+    async fn update(
+        &self,
+        app: &str,
+        company_id: &str,
+        change: impl Fn(&mut Pace, Duration) -> Result<Duration, Duration>,
+    ) -> Result<Result<Duration, Duration>, ConnectorError> {
+        let key = &vendor_budget_key(company_id, app);
+        let change = &change;
+        let outcome = retry_lost_writes(CONTENTION_TRIES, || async move {
+            let read = self.store.get(key).await.map_err(unavailable)?;
+            let (version, mut pace) = match read {
+                // A pace that does not parse is a fresh one: the limit still holds.
+                Some(item) => (Some(item.version), item.record::<Pace>().unwrap_or_default()),
+                None => (None, Pace::default()),
+            };
+            let now = self.now();
+            let outcome = change(&mut pace, now);
+            if outcome.is_err() {
+                return Ok(Attempt::Done(outcome));
+            }
+            let expires = i64::try_from(pace.matters_until() / 1000).unwrap_or(i64::MAX);
+            let item = Item::from_record(key.clone(), &pace)
+                .map_err(unavailable)?
+                .with_expiry(expires.saturating_add(3600));
+            let written = match version {
+                Some(v) => self.store.replace(item, v).await,
+                None => self.store.create(item).await,
+            };
+            Ok::<_, ConnectorError>(Attempt::of(written).map_err(unavailable)?.map(|_| outcome))
+        })
+        .await?;
+        outcome
+            .ok_or_else(|| ConnectorError::Transient("the vendor's shared rate budget kept changing".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: RateLimit = RateLimit {
+        per_minute: 60,
+        burst: 3,
+    };
+
+    fn s(secs: f64) -> Duration {
+        Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn a_burst_then_the_published_spacing() {
+        let mut pace = Pace::default();
+        let waits: Vec<Duration> = (0..6).map(|_| pace.reserve(LIMIT, s(100.0))).collect();
+        assert_eq!(waits, [s(0.0), s(0.0), s(0.0), s(1.0), s(2.0), s(3.0)]);
+        // Unused time refills the burst.
+        let mut pace = Pace::default();
+        pace.reserve(LIMIT, s(0.0));
+        assert_eq!(pace.wait(LIMIT, s(10.0)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_rate_limit_answer_blocks_then_slows_then_recovers_within_a_minute() {
+        let mut pace = Pace::default();
+        pace.reserve(LIMIT, s(0.0));
+        pace.rate_limited(LIMIT, s(0.0), s(10.0));
+        // Nobody calls before the vendor's wait has passed.
+        assert_eq!(pace.wait(LIMIT, s(4.0)), s(6.0));
+        assert_eq!(pace.reserve(LIMIT, s(10.0)), Duration::ZERO);
+        // Then one at a time, half as slow again as the published spacing, no burst.
+        assert_eq!(pace.reserve(LIMIT, s(10.0)), s(1.5));
+        // A minute of calls after the wait, the published pace and its burst are back.
+        assert_eq!(pace.spacing_ms(LIMIT, ms(s(70.0))), 1000);
+        assert!(pace.idle(s(75.0)));
+        let mut later = pace;
+        let burst: Vec<Duration> = (0..3).map(|_| later.reserve(LIMIT, s(75.0))).collect();
+        assert_eq!(burst, [s(0.0); 3]);
+        // Halfway through the recovery the spacing is halfway back.
+        assert_eq!(pace.spacing_ms(LIMIT, ms(s(40.0))), 1250);
+    }
+
+    #[test]
+    fn repeated_refusals_slow_further_but_never_below_one_call_a_minute() {
+        let mut pace = Pace::default();
+        for at in 0..40 {
+            pace.rate_limited(LIMIT, s(f64::from(at)), Duration::ZERO);
+        }
+        assert_eq!(pace.slowed_spacing_ms, ms(SLOWEST));
+        assert!(!pace.idle(s(39.0)));
+    }
+}
