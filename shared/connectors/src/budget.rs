@@ -102,12 +102,19 @@ impl Pace {
     pub fn rate_limited(&mut self, limit: RateLimit, now: Duration, wait: Duration) {
         let now = ms(now);
         let refused = self.spacing_ms(limit, now);
+        // The turns already given out end where a burst would have let the next one go;
+        // from there (after the wait), one at a time.
+        let tolerance = if refused > ms(limit.spacing()) {
+            0
+        } else {
+            ms(limit.tolerance())
+        };
         self.blocked_until_ms = self.blocked_until_ms.max(now.saturating_add(ms(wait)));
         self.slowed_spacing_ms = ((refused as f64 * 1.5) as u64)
             .min(ms(SLOWEST))
             .max(ms(limit.spacing()));
         self.slowed_from_ms = self.blocked_until_ms;
-        self.tat_ms = self.tat_ms.max(self.blocked_until_ms);
+        self.tat_ms = self.tat_ms.saturating_sub(tolerance).max(self.blocked_until_ms);
     }
 
     /// Whether the pace says nothing a fresh one would not (it may be forgotten).
@@ -263,6 +270,17 @@ mod tests {
         assert_eq!(burst, [s(0.0); 3]);
         // Halfway through the recovery the spacing is halfway back.
         assert_eq!(pace.spacing_ms(LIMIT, ms(s(40.0))), 1250);
+    }
+
+    #[test]
+    fn a_rate_limit_answer_after_a_burst_adds_no_wait_beyond_the_vendors() {
+        let mut pace = Pace::default();
+        for _ in 0..3 {
+            pace.reserve(LIMIT, s(0.0));
+        }
+        pace.rate_limited(LIMIT, s(0.0), s(5.0));
+        assert_eq!(pace.reserve(LIMIT, s(5.0)), Duration::ZERO);
+        assert_eq!(pace.reserve(LIMIT, s(5.0)), s(1.5));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::http::{HttpConfig, SharedBudgets, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClientSource, OAuthClients};
 use prov_core::clock::SystemClock;
 use prov_core::{Services, Settings};
@@ -307,11 +307,15 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
             .ok_or(ConfigError::Missing("SCHEDULER_GROUP"))?,
     );
     let clock = services.clock.clone();
+    let budgets = SharedBudgets::new(services.store.clone(), clock.clone());
     Ok(Apps {
         services,
         secrets: Arc::new(secrets),
         vendors: Arc::new(prov_connectors::Gateway::new(
-            Arc::new(VendorHttp::new(config.egress.clone(), HttpConfig::default())),
+            // Every instance keeps the vendors' pace together, through the table.
+            Arc::new(
+                VendorHttp::new(config.egress.clone(), HttpConfig::default()).with_shared_budgets(budgets),
+            ),
             Arc::new(oauth),
             clock,
         )),

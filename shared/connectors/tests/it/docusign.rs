@@ -834,7 +834,7 @@ async fn the_hourly_limit_as_a_400_is_a_rate_limit_and_a_far_reset_is_reported()
                 .and(path(USERS))
                 .and(query_param("start_position", "0"))
         },
-        limited(10),
+        limited(4),
         ResponseTemplate::new(200).set_body_json(page(&[], 0, 0)),
     )
     .await;

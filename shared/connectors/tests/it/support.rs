@@ -146,3 +146,124 @@ pub fn api_key_connector(
         .unwrap();
     (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
 }
+
+/// A simulated time that is both the service's clock and the machinery's sleeper: only
+/// waits move it (one caller at a time in these tests), so the shared budgets (dated by
+/// the clock) and the throttles (by the sleeper) agree.
+#[derive(Default)]
+pub struct SimTime {
+    elapsed: Mutex<Duration>,
+    waits: Mutex<Vec<Duration>>,
+}
+
+impl SimTime {
+    pub fn waits(&self) -> Vec<Duration> {
+        self.waits.lock().unwrap().clone()
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        *self.elapsed.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl Sleeper for SimTime {
+    async fn sleep(&self, duration: Duration) {
+        *self.elapsed.lock().unwrap() += duration;
+        self.waits.lock().unwrap().push(duration);
+        tokio::task::yield_now().await;
+    }
+
+    fn simulated_now(&self) -> Option<Duration> {
+        Some(self.elapsed())
+    }
+}
+
+impl prov_core::clock::Clock for SimTime {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        start + chrono::Duration::from_std(self.elapsed()).unwrap()
+    }
+}
+
+/// An item store in memory with the port's conditional writes (get, create, replace,
+/// delete; nothing else is needed here).
+#[derive(Default)]
+pub struct MemoryStore(Mutex<std::collections::HashMap<prov_core::store::Key, prov_core::store::Item>>);
+
+#[async_trait]
+impl prov_core::store::ItemStore for MemoryStore {
+    async fn get(
+        &self,
+        key: &prov_core::store::Key,
+    ) -> Result<Option<prov_core::store::Item>, prov_core::store::StoreError> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+
+    async fn create(&self, mut item: prov_core::store::Item) -> Result<u64, prov_core::store::StoreError> {
+        let mut items = self.0.lock().unwrap();
+        if items.contains_key(&item.key) {
+            return Err(prov_core::store::StoreError::ConditionFailed);
+        }
+        item.version = 1;
+        items.insert(item.key.clone(), item);
+        Ok(1)
+    }
+
+    async fn replace(
+        &self,
+        mut item: prov_core::store::Item,
+        expected_version: u64,
+    ) -> Result<u64, prov_core::store::StoreError> {
+        let mut items = self.0.lock().unwrap();
+        match items.get(&item.key) {
+            Some(stored) if stored.version == expected_version => {
+                item.version = expected_version + 1;
+                items.insert(item.key.clone(), item);
+                Ok(expected_version + 1)
+            }
+            _ => Err(prov_core::store::StoreError::ConditionFailed),
+        }
+    }
+
+    async fn delete(
+        &self,
+        key: &prov_core::store::Key,
+        expected_version: Option<u64>,
+    ) -> Result<(), prov_core::store::StoreError> {
+        let mut items = self.0.lock().unwrap();
+        match (items.get(key), expected_version) {
+            (Some(stored), Some(v)) if stored.version != v => {
+                Err(prov_core::store::StoreError::ConditionFailed)
+            }
+            (None, Some(_)) => Err(prov_core::store::StoreError::ConditionFailed),
+            _ => {
+                items.remove(key);
+                Ok(())
+            }
+        }
+    }
+
+    async fn transact(&self, _: Vec<prov_core::store::WriteOp>) -> Result<(), prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
+
+    async fn query(
+        &self,
+        _: &str,
+        _: &str,
+        _: prov_core::store::PageRequest,
+    ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
+
+    async fn query_index(
+        &self,
+        _: &str,
+        _: prov_core::store::PageRequest,
+    ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
+}
