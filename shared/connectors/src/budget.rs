@@ -43,12 +43,19 @@ const SLOWEST: Duration = Duration::from_secs(60);
 /// Tries of a read-modify-write of a shared pace that lost to other instances' writes.
 const CONTENTION_TRIES: usize = 32;
 
+/// A turn booked for a caller told to come back later is given up when nobody came for it
+/// within this long after its time.
+const BOOKED_KEPT: Duration = Duration::from_secs(60);
+
+/// At most this many turns are booked ahead; beyond, a wait is handed back without one.
+const MOST_BOOKED: usize = 1000;
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// One company's pace with one app, in milliseconds on its budget's clock.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pace {
     /// When the next call would be due if no burst were allowed (GCRA's theoretical
     /// arrival time).
@@ -58,6 +65,11 @@ pub struct Pace {
     /// The spacing the last rate-limit answer taught, from `slowed_from_ms` on.
     slowed_spacing_ms: u64,
     slowed_from_ms: u64,
+    /// Turns booked for callers told to come back at their time (a wait handed back): the
+    /// first caller at or after a booked turn's time takes it instead of a new one, so a
+    /// layoff's handed-back removals come back spread at the vendor's pace, not all at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    booked_ms: Vec<u64>,
 }
 
 impl Pace {
@@ -96,6 +108,31 @@ impl Pace {
         Duration::from_millis(at - now)
     }
 
+    /// Takes a turn for a call asking at `now` that may wait `within` at most: `Ok(wait)`
+    /// for a turn within it (a booked turn whose time has come is taken first), or
+    /// `Err(wait)`: come back after `wait`, when a turn booked now is yours.
+    pub fn take(&mut self, limit: RateLimit, now: Duration, within: Duration) -> Result<Duration, Duration> {
+        let now_ms = ms(now);
+        self.booked_ms
+            .retain(|at| at.saturating_add(ms(BOOKED_KEPT)) > now_ms);
+        if now_ms >= self.blocked_until_ms
+            && let Some(i) = self.booked_ms.iter().position(|at| *at <= now_ms)
+        {
+            self.booked_ms.remove(i);
+            return Ok(Duration::ZERO);
+        }
+        let wait = self.wait(limit, now);
+        if wait <= within {
+            return Ok(self.reserve(limit, now));
+        }
+        if self.booked_ms.len() < MOST_BOOKED {
+            let at = now_ms + ms(wait);
+            self.reserve(limit, now);
+            self.booked_ms.push(at);
+        }
+        Err(wait)
+    }
+
     /// The vendor answered "slow down" at `now` and asked for `wait`: no call before it has
     /// passed, then calls one at a time, half as slow again as the pace it refused, back to
     /// the published pace within `RECOVERY`.
@@ -115,6 +152,9 @@ impl Pace {
             .max(ms(limit.spacing()));
         self.slowed_from_ms = self.blocked_until_ms;
         self.tat_ms = self.tat_ms.saturating_sub(tolerance).max(self.blocked_until_ms);
+        // Turns booked at the old pace would all come back at once after the wait: their
+        // callers take new turns at the slower one.
+        self.booked_ms.clear();
     }
 
     /// Whether the pace says nothing a fresh one would not (it may be forgotten).
@@ -123,13 +163,16 @@ impl Pace {
         self.tat_ms <= now
             && self.blocked_until_ms <= now
             && now.saturating_sub(self.slowed_from_ms) >= ms(RECOVERY)
+            && self.booked_ms.is_empty()
     }
 
     /// Until when the pace matters (after that it is idle).
     fn matters_until(&self) -> u64 {
+        let booked = self.booked_ms.iter().max().copied().unwrap_or(0);
         self.tat_ms
             .max(self.blocked_until_ms)
             .max(self.slowed_from_ms.saturating_add(ms(RECOVERY)))
+            .max(booked.saturating_add(ms(BOOKED_KEPT)))
     }
 }
 
@@ -154,24 +197,17 @@ impl SharedBudgets {
         Duration::from_millis(u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0))
     }
 
-    /// Takes `app`'s next turn for `company_id` unless it is more than `within` away:
-    /// `Ok(wait)` for a turn taken, `Err(wait)` for one too far off (nothing is taken).
-    pub async fn reserve(
+    /// Takes `app`'s next turn for `company_id` (see `Pace::take`): `Ok(wait)` for a turn
+    /// within `within`, `Err(wait)` to come back after `wait` to a turn booked meanwhile.
+    pub async fn take(
         &self,
         app: &str,
         company_id: &str,
         limit: RateLimit,
         within: Duration,
     ) -> Result<Result<Duration, Duration>, ConnectorError> {
-        self.update(app, company_id, |pace, now| {
-            let wait = pace.wait(limit, now);
-            if wait > within {
-                Err(wait)
-            } else {
-                Ok(pace.reserve(limit, now))
-            }
-        })
-        .await
+        self.update(app, company_id, |pace, now| pace.take(limit, now, within))
+            .await
     }
 
     /// Tells every instance that `app` answered "slow down, for `wait`" for `company_id`.
@@ -191,7 +227,7 @@ impl SharedBudgets {
     }
 
     /// Reads the pace, applies `change` and writes it back at the version read (nothing is
-    /// written when `change` answers `Err`).
+    /// written when it did not change).
     async fn update(
         &self,
         app: &str,
@@ -208,8 +244,9 @@ impl SharedBudgets {
                 None => (None, Pace::default()),
             };
             let now = self.now();
+            let before = pace.clone();
             let outcome = change(&mut pace, now);
-            if outcome.is_err() {
+            if pace == before {
                 return Ok(Attempt::Done(outcome));
             }
             let expires = i64::try_from(pace.matters_until() / 1000).unwrap_or(i64::MAX);
@@ -265,7 +302,7 @@ mod tests {
         // A minute of calls after the wait, the published pace and its burst are back.
         assert_eq!(pace.spacing_ms(LIMIT, ms(s(70.0))), 1000);
         assert!(pace.idle(s(75.0)));
-        let mut later = pace;
+        let mut later = pace.clone();
         let burst: Vec<Duration> = (0..3).map(|_| later.reserve(LIMIT, s(75.0))).collect();
         assert_eq!(burst, [s(0.0); 3]);
         // Halfway through the recovery the spacing is halfway back.
@@ -281,6 +318,37 @@ mod tests {
         pace.rate_limited(LIMIT, s(0.0), s(5.0));
         assert_eq!(pace.reserve(LIMIT, s(5.0)), Duration::ZERO);
         assert_eq!(pace.reserve(LIMIT, s(5.0)), s(1.5));
+    }
+
+    #[test]
+    fn turns_beyond_a_callers_wait_are_booked_for_when_it_comes_back() {
+        let mut pace = Pace::default();
+        let within = s(1.5);
+        let taken: Vec<Result<Duration, Duration>> =
+            (0..6).map(|_| pace.take(LIMIT, s(0.0), within)).collect();
+        // The burst, one within the wait, then turns booked 2 s, 3 s, … away.
+        assert_eq!(
+            taken,
+            [
+                Ok(s(0.0)),
+                Ok(s(0.0)),
+                Ok(s(0.0)),
+                Ok(s(1.0)),
+                Err(s(2.0)),
+                Err(s(3.0))
+            ]
+        );
+        // A caller coming back at its time takes its booked turn at once; a booked turn
+        // nobody comes for is given up after a minute.
+        assert_eq!(pace.take(LIMIT, s(2.0), Duration::ZERO), Ok(Duration::ZERO));
+        assert_eq!(pace.booked_ms, [3000]);
+        assert_eq!(pace.take(LIMIT, s(64.0), Duration::ZERO), Ok(Duration::ZERO));
+        assert!(pace.booked_ms.is_empty());
+        // A rate-limit answer gives up the booked turns (their callers take new ones).
+        while pace.take(LIMIT, s(64.0), Duration::ZERO).is_ok() {}
+        assert_eq!(pace.booked_ms.len(), 1);
+        pace.rate_limited(LIMIT, s(64.0), s(5.0));
+        assert!(pace.booked_ms.is_empty());
     }
 
     #[test]

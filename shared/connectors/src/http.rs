@@ -615,20 +615,17 @@ impl Session {
         }
         let left = self.wait_left();
         let turn = match &self.http.shared {
-            Some(shared) => shared.reserve(self.app, &self.company_id, limit, left).await?,
+            Some(shared) => shared.take(self.app, &self.company_id, limit, left).await?,
             None => {
                 let now = self.http.now();
                 let mut paces = self.http.paces.lock().expect("pace lock");
                 if paces.len() > LOCAL_PACES {
                     paces.retain(|_, pace| !pace.idle(now));
                 }
-                let pace = paces.entry((self.app, self.company_id.clone())).or_default();
-                let wait = pace.wait(limit, now);
-                if wait > left {
-                    Err(wait)
-                } else {
-                    Ok(pace.reserve(limit, now))
-                }
+                paces
+                    .entry((self.app, self.company_id.clone()))
+                    .or_default()
+                    .take(limit, now, left)
             }
         };
         match turn {

@@ -5,19 +5,19 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
-use prov_core::connector::AccountStatus;
-use prov_core::error::{Error, Result};
+use prov_core::connector::{AccountStatus, ConnectorError};
+use prov_core::error::{Category, Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
-use prov_core::store::PageRequest;
+use prov_core::store::{PageRequest, StoreError, WriteOp};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::breaker::{BreakerRead, breaker_trips, count_removal};
+use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
 use super::planning::plan;
 use super::records::{
-    CLAIM_LEASE_MINUTES, CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
-    ReservedEvent, Step, StepState, load, save, schedule_name,
+    CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
+    claim_lease, item, load, runs_at, save, schedule_name,
 };
 use crate::accounts::{self};
 use crate::connections::{Apps, connector_for};
@@ -27,7 +27,47 @@ pub struct RunReport {
     pub removed: usize,
     pub failed: usize,
     pub paused: usize,
+    /// Removals a vendor asked to wait for (its rate limit): they run when the wait is over.
+    pub waiting: usize,
     pub state: Option<DismissalState>,
+}
+
+/// How a claim on a step ended.
+enum Claim {
+    /// Claimed, and its removal counted: the dismissal's new version.
+    Won(u64),
+    /// Another run wrote the dismissal first.
+    LostDismissal,
+    /// Another removal changed the app's breaker first: read it again.
+    LostBreaker,
+}
+
+/// Claims a step of `claiming` (the dismissal with the step marked claimed) and counts its
+/// removal in the app's breaker, in one write: the count happens exactly when the claim
+/// lands, and a run resuming the claim after a crash counts under the same attempt (so
+/// nothing twice, nothing missed).
+async fn claim(
+    apps: &Apps,
+    claiming: &Dismissal,
+    version: u64,
+    step: &Step,
+    breaker: &BreakerRead,
+) -> Result<Claim> {
+    let attempt = step.event.as_ref().map(|e| e.id.as_str()).unwrap_or_default();
+    let ops = vec![
+        WriteOp::Replace {
+            item: item(claiming)?,
+            expected_version: version,
+        },
+        count_write(apps, &claiming.company_id, &step.app, breaker, attempt)?,
+    ];
+    match apps.services.store.transact(ops).await {
+        // A replace moves the version on by one.
+        Ok(()) => Ok(Claim::Won(version + 1)),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Claim::LostDismissal),
+        Err(StoreError::TransactionCancelled { .. }) => Ok(Claim::LostBreaker),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs a due dismissal: safe to call any number of times, concurrently or after a crash.
@@ -57,86 +97,122 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             None => return Box::pin(run(apps, company_id, team_member_id)).await, // another run planned first
         }
     }
+    let lease = claim_lease(apps);
     let mut managed: HashMap<String, usize> = HashMap::new();
-    for i in 0..d.steps.len() {
-        let stale_claim = matches!(d.steps[i].state, StepState::Claimed { at } if at + Duration::minutes(CLAIM_LEASE_MINUTES) <= now);
-        let retry_due = matches!(d.steps[i].state, StepState::Failed { .. })
-            && d.steps[i].attempts < MAX_ATTEMPTS
+    'steps: for i in 0..d.steps.len() {
+        let step = &d.steps[i];
+        let pending_due =
+            matches!(step.state, StepState::Pending) && step.not_before.is_none_or(|t| t <= now);
+        let stale_claim = matches!(step.state, StepState::Claimed { at } if at + lease <= now);
+        let retry_due = matches!(step.state, StepState::Failed { .. })
+            && step.attempts < MAX_ATTEMPTS
             && d.next_run_at.is_some_and(|t| t <= now);
-        if !(matches!(d.steps[i].state, StepState::Pending) || stale_claim || retry_due) {
+        if !(pending_due || stale_claim || retry_due) {
             continue;
         }
-        let app_slug = d.steps[i].app.clone();
-        let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
-        if trips {
-            d.steps[i].state = StepState::Paused {
-                reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
-            };
-            report.paused += 1;
-            match save(apps, &d, Some(version)).await? {
-                Some(v) => version = v,
-                None => return Box::pin(run(apps, company_id, team_member_id)).await,
-            }
-            continue;
-        }
+        let app_slug = step.app.clone();
         // Claim the step: only the run whose write lands calls the vendor. A new attempt
         // reserves its audit event; resuming a dead run's attempt keeps that one's.
-        d.steps[i].state = StepState::Claimed { at: now };
-        d.steps[i].attempts += 1;
-        if !stale_claim || d.steps[i].event.is_none() {
-            d.steps[i].event = Some(ReservedEvent::new(now));
-        }
-        match save(apps, &d, Some(version)).await? {
-            Some(v) => version = v,
-            None => return Box::pin(run(apps, company_id, team_member_id)).await,
-        }
-        let outcome = remove_one(apps, company_id, &d.steps[i], stale_claim, breaker).await;
-        let done_at = apps.services.clock.now();
-        let result = match &outcome {
-            Ok(()) => {
-                report.removed += 1;
-                StepState::Done { at: done_at }
-            }
-            Err(reason) => {
-                report.failed += 1;
-                StepState::Failed {
-                    reason: reason.clone(),
+        let mut claimed = false;
+        for _ in 0..5 {
+            let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
+            if trips {
+                d.steps[i].state = StepState::Paused {
+                    reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
+                };
+                report.paused += 1;
+                match save(apps, &d, Some(version)).await? {
+                    Some(v) => version = v,
+                    None => return Box::pin(run(apps, company_id, team_member_id)).await,
                 }
+                continue 'steps;
             }
-        };
-        // The event first (once, under the reserved id): a crash before the result lands
-        // leaves the claim, and the run that resumes it logs the same event.
+            let mut claiming = d.clone();
+            let step = &mut claiming.steps[i];
+            step.state = StepState::Claimed { at: now };
+            step.attempts += 1;
+            step.not_before = None;
+            if !stale_claim || step.event.is_none() {
+                step.event = Some(ReservedEvent::new(now));
+            }
+            let step = step.clone();
+            match claim(apps, &claiming, version, &step, &breaker).await? {
+                Claim::Won(v) => {
+                    (version, d) = (v, claiming);
+                    claimed = true;
+                    break;
+                }
+                Claim::LostDismissal => return Box::pin(run(apps, company_id, team_member_id)).await,
+                Claim::LostBreaker => {}
+            }
+        }
+        if !claimed {
+            return Err(Error::Busy("the circuit breaker kept changing".into()));
+        }
         let step = d.steps[i].clone();
         let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
-        // A failed try and the success of the run that resumes it are two events.
-        let event_id = match outcome {
-            Ok(()) => event.id.clone(),
-            Err(_) => format!("{}f", event.id),
-        };
-        audit::record_once(
-            &apps.services,
-            audit::Record {
-                company_id,
-                actor: ActorRef::System,
-                request_id: "",
-                action: match step.removal {
-                    Removal::Delete => "account.removed_at_dismissal",
-                    Removal::Suspend => "account.suspended_at_dismissal",
+        let outcome = remove_one(apps, company_id, &step, stale_claim).await;
+        let done_at = apps.services.clock.now();
+        let mut result = step.clone();
+        match &outcome {
+            Ok(()) => {
+                report.removed += 1;
+                result.state = StepState::Done { at: done_at };
+            }
+            Err(StepFailure::Wait(wait)) => {
+                // Not the vendor's failure, and nothing removed: the step waits for the time
+                // the vendor asked (the schedule comes back then), its count taken back.
+                report.waiting += 1;
+                uncount(apps, company_id, &step.app, &event.id).await?;
+                result.state = StepState::Pending;
+                result.attempts -= 1;
+                result.event = None;
+                result.not_before = Some(done_at + Duration::from_std(*wait).unwrap_or(Duration::minutes(1)));
+            }
+            Err(StepFailure::Failed(reason)) => {
+                report.failed += 1;
+                uncount(apps, company_id, &step.app, &event.id).await?;
+                result.state = StepState::Failed {
+                    reason: reason.clone(),
+                };
+            }
+        }
+        if !matches!(outcome, Err(StepFailure::Wait(_))) {
+            // The event first (once, under the reserved id): a crash before the result lands
+            // leaves the claim, and the run that resumes it logs the same event.
+            // A failed try and the success of the run that resumes it are two events.
+            let event_id = match outcome {
+                Ok(()) => event.id.clone(),
+                Err(_) => format!("{}f", event.id),
+            };
+            audit::record_once(
+                &apps.services,
+                audit::Record {
+                    company_id,
+                    actor: ActorRef::System,
+                    request_id: "",
+                    action: match step.removal {
+                        Removal::Delete => "account.removed_at_dismissal",
+                        Removal::Suspend => "account.suspended_at_dismissal",
+                    },
+                    target: Target::new("account", &step.account_id),
+                    result: if outcome.is_ok() {
+                        Outcome::Succeeded
+                    } else {
+                        Outcome::Failed
+                    },
+                    detail: match &outcome {
+                        Err(StepFailure::Failed(reason)) => Some(reason.clone()),
+                        _ => None,
+                    },
                 },
-                target: Target::new("account", &step.account_id),
-                result: if outcome.is_ok() {
-                    Outcome::Succeeded
-                } else {
-                    Outcome::Failed
-                },
-                detail: outcome.clone().err(),
-            },
-            &event_id,
-            event.at,
-        )
-        .await;
+                &event_id,
+                event.at,
+            )
+            .await;
+        }
         // The vendor has acted: the result must land even if another run wrote meanwhile.
-        (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
+        (version, d) = record_step(apps, company_id, team_member_id, result, version, d).await?;
     }
     for _ in 0..10 {
         if finish(apps, &mut d, version, &mut report).await? {
@@ -155,13 +231,12 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
-/// Writes a step's result into the dismissal, re-reading it when another run changed it.
+/// Writes a step's new state into the dismissal, re-reading it when another run changed it.
 pub(super) async fn record_step(
     apps: &Apps,
     company_id: &str,
     team_member_id: &str,
-    step: &Step,
-    result: StepState,
+    step: Step,
     mut version: u64,
     mut d: Dismissal,
 ) -> Result<(u64, Dismissal)> {
@@ -171,7 +246,7 @@ pub(super) async fn record_step(
             .iter_mut()
             .find(|s| s.app == step.app && s.account_id == step.account_id)
         {
-            s.state = result.clone();
+            *s = step.clone();
         }
         d.updated_at = apps.services.clock.now();
         let all_done = d
@@ -192,6 +267,31 @@ pub(super) async fn record_step(
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
+/// Why a step's removal did not happen.
+pub(super) enum StepFailure {
+    /// The vendor asked for time (its rate limit): the step waits that long, without
+    /// counting as a failed attempt.
+    Wait(std::time::Duration),
+    /// It failed, for this reason (said to the admin).
+    Failed(String),
+}
+
+/// How long a step waits when the vendor rate limits without saying for how long.
+const UNTOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl From<Error> for StepFailure {
+    fn from(e: Error) -> Self {
+        let detail = e.details().and_then(|d| d.first());
+        match detail {
+            Some(d) if d.category == Category::RateLimited => {
+                StepFailure::Wait(d.retry_after.unwrap_or(UNTOLD_WAIT))
+            }
+            Some(d) => StepFailure::Failed(d.message.clone()),
+            None => StepFailure::Failed(e.to_string()),
+        }
+    }
+}
+
 /// The vendor call of one step. After a crash (`reconcile`), the vendor is asked first
 /// whether the account is already gone or suspended.
 pub(super) async fn remove_one(
@@ -199,49 +299,36 @@ pub(super) async fn remove_one(
     company_id: &str,
     step: &Step,
     reconcile: bool,
-    breaker: BreakerRead,
-) -> std::result::Result<(), String> {
-    let reason = |e: Error| {
-        e.details()
-            .and_then(|d| d.first())
-            .map(|d| d.message.clone())
-            .unwrap_or_else(|| e.to_string())
-    };
-    let app = apps.services.catalog.get(&step.app).map_err(reason)?;
-    let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id)
-        .await
-        .map_err(reason)?;
+) -> std::result::Result<(), StepFailure> {
+    let app = apps.services.catalog.get(&step.app)?;
+    let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id).await?;
     if account.team_member_id().is_none() {
-        return Err("The account was unmatched; it is no longer managed here.".into());
+        return Err(StepFailure::Failed(
+            "The account was unmatched; it is no longer managed here.".into(),
+        ));
     }
     if reconcile {
-        let connector = connector_for(apps, company_id, &step.app).await.map_err(reason)?;
-        let at_vendor = connector
-            .get(&account.vendor_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let connector = connector_for(apps, company_id, &step.app).await?;
+        let at_vendor = connector.get(&account.vendor_id).await.map_err(|e| match e {
+            ConnectorError::RateLimited { retry_after } => {
+                StepFailure::Wait(retry_after.unwrap_or(UNTOLD_WAIT))
+            }
+            other => StepFailure::Failed(other.to_string()),
+        })?;
         let already = matches!(
             (step.removal, at_vendor.as_ref().map(|a| a.status)),
             (Removal::Delete, None | Some(AccountStatus::Deleted))
                 | (Removal::Suspend, Some(AccountStatus::Suspended))
         );
         if already {
-            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor)
-                .await
-                .map_err(reason)?;
+            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor).await?;
             return Ok(());
         }
     }
     if !account.present || account.status == AccountStatus::Deleted {
         return Ok(()); // already gone
     }
-    accounts::perform_action(apps, company_id, app, version, account, step.removal.action())
-        .await
-        .map(|_| ())
-        .map_err(reason)?;
-    count_removal(apps, company_id, &step.app, breaker)
-        .await
-        .map_err(reason)?;
+    accounts::perform_action(apps, company_id, app, version, account, step.removal.action()).await?;
     Ok(())
 }
 
@@ -264,12 +351,19 @@ pub(super) async fn finish(
         .iter()
         .any(|s| matches!(s.state, StepState::Paused { .. }));
     let retryable = failed.iter().any(|s| s.attempts < MAX_ATTEMPTS);
-    let (state, next_run_at, problem) = if d.steps.iter().any(open) {
-        (
-            DismissalState::Running,
-            Some(now + Duration::minutes(CLAIM_LEASE_MINUTES)),
-            None,
-        )
+    // Open steps are looked at again when a vendor's wait ends, or when a claim's lease does.
+    let lease = claim_lease(apps);
+    let next_look = d
+        .steps
+        .iter()
+        .filter(|s| open(s))
+        .map(|s| match s.state {
+            StepState::Claimed { at } => at + lease,
+            _ => s.not_before.unwrap_or(now),
+        })
+        .min();
+    let (state, next_run_at, problem) = if let Some(next) = next_look {
+        (DismissalState::Running, Some(next.max(now)), None)
     } else if paused {
         (
             DismissalState::Paused,
@@ -306,7 +400,7 @@ pub(super) async fn finish(
         next.phase = Phase::DeleteSuspended;
         next.state = DismissalState::Scheduled;
         next.due_at = at;
-        next.next_run_at = Some(at);
+        next.next_run_at = Some(runs_at(&d.company_id, &d.team_member_id, at));
         next.choices = BTreeMap::new();
         next.two_step_days = None;
         next.steps = Vec::new();
@@ -349,11 +443,15 @@ pub(super) async fn finish(
     if save(apps, &next, Some(version)).await?.is_none() {
         return Ok(false);
     }
-    if second_step {
+    // The second step's removals, and steps waiting for a vendor, come back on their own
+    // schedule (the sweep is only a safety net).
+    let waiting = next.state == DismissalState::Running
+        && next.steps.iter().any(|s| s.not_before.is_some_and(|t| t > now));
+    if let (true, Some(at)) = (second_step || waiting, next.next_run_at) {
         apps.scheduler
             .schedule(&ScheduledJob {
                 name: schedule_name(&d.company_id, &d.team_member_id),
-                at: next.due_at,
+                at,
                 payload: json!({"kind": "dismissal_due", "company_id": d.company_id, "team_member_id": d.team_member_id}),
             })
             .await?;

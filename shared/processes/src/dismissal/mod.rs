@@ -17,7 +17,8 @@ mod task;
 pub use cleanup::{RunReport, handle, run, sweep};
 pub use planning::PlannedRemoval;
 pub use records::{
-    CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, schedule_name,
+    CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, claim_lease,
+    runs_at, schedule_name,
 };
 pub use task::{
     DismissalRequest, OffboardingChange, OffboardingView, RemovalChoices, cancel, dismiss, offboarding,

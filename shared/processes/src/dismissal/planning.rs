@@ -68,6 +68,7 @@ pub(super) async fn plan(
             state,
             attempts: 0,
             event: None,
+            not_before: None,
         });
     }
     Ok(steps)
