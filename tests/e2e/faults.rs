@@ -426,7 +426,8 @@ async fn dismissal_setup(w: &Walk) -> (Co, String) {
     .await
     .json();
     assert_eq!(scheduled["status"], "scheduled", "{scheduled}");
-    w.clock.set(at("2026-03-03T08:00:00Z"));
+    // 01:00 Pacific: the dismissal's moment within the hour after midnight has come.
+    w.clock.set(at("2026-03-03T09:00:00Z"));
     (co, bob)
 }
 
@@ -467,8 +468,9 @@ async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
         (_, Some(done)) => panic!("{what}: the cleanup ended ({done:?})"),
         (_, None) => {
             // Restart: the rate schedule's sweep comes by again after the claim lease.
+            let lease = prov_processes::dismissal::claim_lease(&w.local.apps);
             for _ in 0..3 {
-                w.clock.advance(Duration::minutes(3));
+                w.clock.advance(lease + Duration::minutes(1));
                 w.local.tick().await.unwrap();
                 outcome.restarts += 1;
                 let status = task(&w, &co, &bob).await["status"].clone();

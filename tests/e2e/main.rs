@@ -6,6 +6,7 @@ mod console_browser;
 mod dismissal;
 mod dynamodb;
 mod faults;
+mod fleet;
 mod flows;
 mod local;
 mod openapi;

@@ -43,6 +43,9 @@ pub struct HttpConfig {
     /// so an HTTP request answers long before API Gateway's 30 s and no function pays for
     /// sleeping.
     pub max_wait: Duration,
+    /// The longest a call waits in the process for its turn at the vendor's pace; a later
+    /// turn is booked and handed back (`RateLimited` with the wait until it).
+    pub max_turn_wait: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -55,12 +58,24 @@ impl Default for HttpConfig {
             base_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             max_wait: Duration::from_secs(10),
+            max_turn_wait: Duration::from_secs(10),
             max_body_bytes: 8 * 1024 * 1024,
         }
     }
 }
 
 impl HttpConfig {
+    /// For work nobody is waiting on (the dismissal cleanup): a call waits a second or two
+    /// for its turn at most; a later turn is booked and the work handed back to be
+    /// scheduled then, instead of a function paid to sleep (and holding a worker the
+    /// booked turns of others need).
+    pub fn background() -> Self {
+        Self {
+            max_turn_wait: Duration::from_secs(2),
+            ..Self::default()
+        }
+    }
+
     /// The longest one call through a connector may take: every try timing out, and the
     /// connector's whole wait.
     pub fn longest_call(&self) -> Duration {
@@ -605,15 +620,16 @@ impl Session {
         let handed_back = |wait| ConnectorError::RateLimited {
             retry_after: Some(wait),
         };
+        let left = || self.wait_left().min(self.http.config.max_turn_wait);
         let limiter = self.http.throttle(self.app, limit);
         while let Err(not_until) = limiter.check_key(&self.company_id) {
             let wait = not_until.wait_time_from(limiter.clock().now());
-            if wait > self.wait_left() {
+            if wait > left() {
                 return Err(handed_back(wait));
             }
             self.wait(wait).await;
         }
-        let left = self.wait_left();
+        let left = left();
         let turn = match &self.http.shared {
             Some(shared) => shared.take(self.app, &self.company_id, limit, left).await?,
             None => {

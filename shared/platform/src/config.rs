@@ -284,6 +284,17 @@ impl OAuthClientSource for OAuthSecret {
 /// Everything a function that talks to vendors needs: the services, Secrets Manager for
 /// connection credentials, the guarded HTTP client and our OAuth registrations.
 pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
+    apps_with(config, HttpConfig::default())
+}
+
+/// As `aws_apps`, for a function whose work nobody waits on (the dismissal cleanup): a turn
+/// at a vendor's pace more than a second or two away is booked and the work handed back to
+/// its schedule, instead of a function paid to sleep (`HttpConfig::background`).
+pub fn aws_background_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
+    apps_with(config, HttpConfig::background())
+}
+
+fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigError> {
     let sdk = &config.aws;
     let services = services_on(sdk, config);
     let prefix = config
@@ -314,7 +325,7 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
         vendors: Arc::new(prov_connectors::Gateway::new(
             // Every instance keeps the vendors' pace together, through the table.
             Arc::new(
-                VendorHttp::new(config.egress.clone(), HttpConfig::default()).with_shared_budgets(budgets),
+                VendorHttp::new(config.egress.clone(), http).with_shared_budgets(budgets),
             ),
             Arc::new(oauth),
             clock,
