@@ -446,3 +446,59 @@ async fn dismissal_cancel_and_rehire_through_the_console() {
     let page = admin.get(location(&rehired)).await.text();
     assert!(page.contains("Rehired"), "{page}");
 }
+
+#[tokio::test]
+async fn the_console_says_a_switch_of_tenant_before_it_and_shows_the_former_tenants_accounts() {
+    let w = Walk::start().await;
+    let co = w
+        .connected_company("console-switch@example.com", "sandbox-console-one")
+        .await;
+    w.local
+        .sandbox
+        .seed_user("sandbox-console-one", "grace@example.com", "Grace", "Hopper");
+    w.send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+        .await;
+    let mut admin = Client::new(&w);
+    admin.sign_in(&co.admin).await;
+    let csrf = admin.csrf().await;
+    let one = prov_sandbox::tenant_name("sandbox-console-one");
+
+    // Before any switch, the app's page says what the connection is bound to, and its
+    // connect form names the tenant and offers the switch.
+    let page = admin.get("/console/apps/sandbox_scim").await.text();
+    assert!(page.contains("A connection is bound to"), "{page}");
+    assert!(
+        page.contains(&one) && page.contains("name=\"switch_tenant\""),
+        "{page}"
+    );
+
+    // Another tenant's token without the box ticked: refused, naming both.
+    let fields = |token: &'static str| {
+        vec![
+            ("scim_base_url", "https://scim.sandbox.test/scim/v2"),
+            ("scim_token", token),
+        ]
+    };
+    let mut form = fields("sandbox-console-two");
+    form.push(("csrf", &csrf));
+    let refused = admin.post("/console/apps/sandbox_scim/connect", &form).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let text = refused.text();
+    assert!(
+        text.contains(&one) && text.contains(&prov_sandbox::tenant_name("sandbox-console-two")),
+        "{text}"
+    );
+    // Ticked: switched; Grace's account is shown as the former tenant's, counted apart.
+    form.push(("switch_tenant", "true"));
+    let switched = admin.post("/console/apps/sandbox_scim/connect", &form).await;
+    assert_eq!(switched.status, 303, "{}", switched.text());
+    let accounts = admin.get("/console/apps/sandbox_scim/accounts").await.text();
+    assert!(
+        accounts.contains("Tenant no longer connected") && accounts.contains(&one),
+        "{accounts}"
+    );
+    assert!(
+        accounts.contains("1 accounts belong to a sandbox tenant no longer connected"),
+        "{accounts}"
+    );
+}

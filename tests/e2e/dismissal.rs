@@ -461,7 +461,8 @@ async fn two_step_offboarding_suspends_then_deletes_unless_rehired() {
     .await;
     assert_eq!(first["status"], "scheduled", "{first}");
     assert_eq!(first["phase"], "delete_suspended");
-    assert_eq!(first["removes_access_at"], "2026-03-30T07:00:00Z");
+    // Suspended on March 1 (the last day had passed): deleted 30 days after that.
+    assert_eq!(first["removes_access_at"], "2026-03-31T07:00:00Z");
     assert!(vendor_has(&w, "bob"));
     let suspended = w
         .send(
@@ -489,12 +490,99 @@ async fn two_step_offboarding_suspends_then_deletes_unless_rehired() {
     )
     .await;
 
+    w.clock.set(at("2026-03-31T06:59:59Z"));
+    w.local.tick().await.unwrap();
+    assert!(vendor_has(&w, "bob"), "not before 30 days have passed");
     // The hour after midnight, when every dismissal's moment has come.
-    w.clock.set(at("2026-03-30T08:00:00Z"));
+    w.clock.set(at("2026-03-31T08:00:00Z"));
     w.local.tick().await.unwrap();
     assert!(!vendor_has(&w, "bob"), "deleted 30 days later");
     assert!(vendor_has(&w, "carol"), "a rehire cancels the deletion");
     assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_step_offboarding_with_a_long_past_last_day_counts_the_days_from_the_suspension() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob"]).await;
+    // The last day was six weeks ago; the suspension happens now (March 1).
+    let first = dismiss(
+        &w,
+        &co,
+        &ids[0],
+        json!({"last_day": "2026-01-15", "two_step_days": 7}),
+    )
+    .await;
+    assert_eq!(
+        (first["status"].as_str(), first["phase"].as_str()),
+        (Some("scheduled"), Some("delete_suspended")),
+        "{first}"
+    );
+    assert_eq!(first["removes_access_at"], "2026-03-08T08:00:00Z");
+    let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
+    assert!(!at_vendor.active, "suspended now: {at_vendor:?}");
+    w.local.tick().await.unwrap();
+    w.clock.set(at("2026-03-08T07:59:59Z"));
+    w.local.tick().await.unwrap();
+    assert!(vendor_has(&w, "bob"), "kept, suspended, for the seven days");
+    w.clock.set(at("2026-03-08T08:00:00Z"));
+    w.local.tick().await.unwrap();
+    assert!(!vendor_has(&w, "bob"));
+    assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_date_keeps_the_per_app_choices_and_two_step_offboarding() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob", "carol"]).await;
+    let (bob, carol) = (&ids[0], &ids[1]);
+    let chosen = dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-03-10", "removal": {"sandbox_scim": "suspend"}}),
+    )
+    .await;
+    assert_eq!(chosen["accounts"][0]["action"], "suspend");
+    let moved = dismiss(&w, &co, bob, json!({"last_day": "2026-03-20"})).await;
+    assert_eq!(moved["accounts"][0]["action"], "suspend", "{moved}");
+    assert_eq!(moved["removes_access_at"], "2026-03-21T07:00:00Z");
+    // The body's own choice still wins.
+    let changed = dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-03-20", "removal": {"sandbox_scim": "delete"}}),
+    )
+    .await;
+    assert_eq!(changed["accounts"][0]["action"], "delete");
+    dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-03-20", "removal": {"sandbox_scim": "suspend"}}),
+    )
+    .await;
+
+    dismiss(
+        &w,
+        &co,
+        carol,
+        json!({"last_day": "2026-03-10", "two_step_days": 5}),
+    )
+    .await;
+    let moved = dismiss(&w, &co, carol, json!({"last_day": "2026-03-12"})).await;
+    assert_eq!(moved["two_step_days"], 5, "{moved}");
+    assert_eq!(moved["accounts"][0]["action"], "suspend");
+
+    w.clock.set(at("2026-03-21T07:00:00Z"));
+    w.local.tick().await.unwrap();
+    let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
+    assert!(!at_vendor.active, "suspended, as chosen: {at_vendor:?}");
+    assert_eq!(task(&w, &co, bob).await["status"], "completed");
+    let carol_task = task(&w, &co, carol).await;
+    assert_eq!(carol_task["phase"], "delete_suspended", "{carol_task}");
+    assert!(vendor_has(&w, "carol"), "suspended first, deleted five days on");
 }
 
 #[tokio::test]
@@ -543,4 +631,256 @@ async fn the_sweep_runs_a_dismissal_whose_schedule_was_lost() {
     assert_eq!(w.local.tick().await.unwrap(), 0, "no schedule fired");
     assert!(!vendor_has(&w, "bob"), "the sweep removed access anyway");
     assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
+}
+
+/// A company with the sandbox app connected under `token` and one matched person, `name`:
+/// (company, team member id, the person's account id).
+async fn company_with_person(w: &Walk, owner: &str, token: &str, name: &str) -> (Co, String, String) {
+    let co = w.connected_company(owner, token).await;
+    let email = format!("{name}@example.com");
+    w.local.sandbox.seed_user(token, &email, name, "Person");
+    let tm = w
+        .team_member(
+            &co,
+            json!({"first_name": name, "last_name": "Person", "kind": "employee", "email": email}),
+        )
+        .await;
+    let synced = w
+        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_eq!(synced["auto_matched"], 1, "{synced}");
+    let account = w
+        .send(
+            "GET",
+            &co.path("/apps/sandbox_scim/accounts"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (co, tm, account)
+}
+
+async fn dismiss_as(w: &Walk, co: &Co, token: &str, tm: &str, body: Value) -> prov_testkit::Answer {
+    w.send(
+        "PUT",
+        &co.path(&format!("/team_members/{tm}/dismissal")),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// Overwrites a stored item's attributes with nonsense, keeping its key and index entry.
+async fn break_record(w: &Walk, key: &prov_core::store::Key) {
+    let store = &w.local.services.store;
+    let mut item = store.get(key).await.unwrap().unwrap();
+    item.data = json!({"state": 42, "steps": "not a list", "status": []})
+        .as_object()
+        .unwrap()
+        .clone();
+    let version = item.version;
+    store.replace(item, version).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_runs_every_due_dismissal_when_others_fail() {
+    use prov_core::keys::{account_key, dismissal_key};
+    use prov_core::schedule::Scheduler;
+    let w = Walk::start().await;
+    // Three companies with one dismissal each, due in this order (the sweep's index is in
+    // time order): the first fails when it runs (the person's account record no longer
+    // reads, so its plan cannot be made), the second's dismissal record no longer reads,
+    // the third is sound.
+    let (a, ann, ann_account) = company_with_person(&w, "a@example.com", "sandbox-sweep-a", "ann").await;
+    let (b, ben, _) = company_with_person(&w, "b@example.com", "sandbox-sweep-b", "ben").await;
+    let (c, cid, _) = company_with_person(&w, "c@example.com", "sandbox-sweep-c", "cid").await;
+    for (co, tm, day) in [
+        (&a, &ann, "2026-03-02"),
+        (&b, &ben, "2026-03-03"),
+        (&c, &cid, "2026-03-04"),
+    ] {
+        dismiss(&w, co, tm, json!({"last_day": day})).await;
+        // Only the sweep runs them: their schedules were lost.
+        w.local
+            .scheduler
+            .cancel(&schedule_name(&co.id, tm))
+            .await
+            .unwrap();
+    }
+    break_record(&w, &account_key(&a.id, "sandbox_scim", &ann_account)).await;
+    break_record(&w, &dismissal_key(&b.id, &ben)).await;
+
+    w.clock.set(at("2026-03-06T08:00:00Z"));
+    let ran = dismissal::sweep(&w.local.apps).await;
+    assert_eq!(
+        ran.ok(),
+        Some(1),
+        "the sound dismissal ran, the sweep itself did not fail"
+    );
+    assert!(
+        !w.local
+            .sandbox
+            .emails("sandbox-sweep-c")
+            .contains(&"cid@example.com".to_owned()),
+        "the third company's person lost access although the two before failed"
+    );
+    assert_eq!(task(&w, &c, &cid).await["status"], "completed");
+    assert!(
+        w.local
+            .sandbox
+            .emails("sandbox-sweep-a")
+            .contains(&"ann@example.com".to_owned()),
+        "the failing dismissal removed nothing"
+    );
+    // The failing one stays due: the next sweep tries it again.
+    assert_eq!(dismissal::sweep(&w.local.apps).await.ok(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_dismissals_leave_one_last_day_on_the_person_and_the_task() {
+    let w = Walk::start().await;
+    let people: Vec<String> = (0..10).map(|i| format!("race{i}")).collect();
+    let names: Vec<&str> = people.iter().map(String::as_str).collect();
+    let (co, ids) = setup(&w, &names).await;
+    let mut lost = 0;
+    for tm in &ids {
+        // Two admins dismiss the same person at once, with different last days.
+        let path = co.path(&format!("/team_members/{tm}/dismissal"));
+        let send = |day: &'static str| {
+            let (app, path, admin) = (w.app.clone(), path.clone(), co.admin.clone());
+            tokio::spawn(async move {
+                let request =
+                    prov_testkit::json_request("PUT", &path, Some(&admin), &json!({"last_day": day}));
+                (day, prov_testkit::call(&app, request).await)
+            })
+        };
+        let (first, second) = (send("2026-03-20"), send("2026-03-27"));
+        let answers = [first.await.unwrap(), second.await.unwrap()];
+        let won: Vec<&str> = answers
+            .iter()
+            .filter(|(_, a)| a.status == 200)
+            .map(|(day, _)| *day)
+            .collect();
+        for (_, answer) in &answers {
+            assert!(
+                answer.status == 200 || answer.status == 409,
+                "{} {}",
+                answer.status,
+                answer.text()
+            );
+            if answer.status == 409 {
+                assert_eq!(answer.category(), "conflict", "{}", answer.text());
+                lost += 1;
+            }
+        }
+        assert!(!won.is_empty(), "one of the two dismissals lands");
+        let member = w
+            .send(
+                "GET",
+                &co.path(&format!("/team_members/{tm}")),
+                Some(&co.admin),
+                None,
+            )
+            .await
+            .json();
+        let dismissal = task(&w, &co, tm).await;
+        assert_eq!(
+            member["last_day"], dismissal["last_day"],
+            "the person's last day is the dismissal's: {member} {dismissal}"
+        );
+        assert_eq!(member["employment_status"], "dismissed");
+        // The date that stands is the one of the request answered last among those that
+        // landed (a loser wrote nothing).
+        let standing = dismissal["last_day"].as_str().unwrap().to_owned();
+        assert!(
+            won.contains(&standing.as_str()),
+            "{standing} was not accepted: {won:?}"
+        );
+        if won.len() == 1 {
+            assert_eq!(standing, won[0]);
+        }
+    }
+    println!("race: concurrent dismissals: 10 tries, {lost} answered 409, 0 inconsistent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_without_manage_apps_dismisses_only_by_the_default_plan_and_sees_no_accounts() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob", "carol"]).await;
+    let invited = w
+        .send(
+            "POST",
+            &co.path("/admins"),
+            Some(&co.admin),
+            Some(json!({"first_name": "Hr", "last_name": "Admin", "email": "hr@example.com"})),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.text());
+    let (_, hr) = w.claim("hr@example.com").await;
+
+    // Choosing to delete an app's account now: refused, and nothing happened.
+    let refused = dismiss_as(
+        &w,
+        &co,
+        &hr,
+        &ids[0],
+        json!({"last_day": "2026-02-01", "removal": {"sandbox_scim": "delete"}}),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(refused.category(), "forbidden");
+    assert_eq!(refused.error_keys(), ["removal"]);
+    assert!(vendor_has(&w, "bob"), "no account was removed");
+    assert_eq!(task(&w, &co, &ids[0]).await["status"], "not_dismissed");
+    let dry = w
+        .send(
+            "PUT",
+            &co.path(&format!("/team_members/{}/dismissal?dry_run=true", ids[0])),
+            Some(&hr),
+            Some(json!({"last_day": "2026-02-01", "removal": {"sandbox_scim": "suspend"}})),
+        )
+        .await;
+    assert_eq!(dry.status, 403, "{}", dry.text());
+
+    // Dismissing stays theirs: the default plan runs at the removal time, and the answer
+    // leaves out the accounts (ids and emails) it will remove.
+    let scheduled = dismiss_as(&w, &co, &hr, &ids[0], json!({"last_day": "2026-03-10"})).await;
+    assert_eq!(scheduled.status, 200, "{}", scheduled.text());
+    let view = scheduled.json();
+    assert_eq!(view["status"], "scheduled");
+    assert!(view.get("accounts").is_none(), "{view}");
+    assert!(!scheduled.text().contains("bob@example.com"), "{view}");
+    let dry = w
+        .send(
+            "PUT",
+            &co.path(&format!("/team_members/{}/dismissal?dry_run=true", ids[1])),
+            Some(&hr),
+            Some(json!({"last_day": "2026-02-01"})),
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.text());
+    assert!(dry.json().get("accounts").is_none(), "{}", dry.text());
+    let cancelled = w
+        .send(
+            "DELETE",
+            &co.path(&format!("/team_members/{}/dismissal", ids[0])),
+            Some(&hr),
+            None,
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text());
+    assert!(cancelled.json().get("accounts").is_none(), "{}", cancelled.text());
+    let past = dismiss_as(&w, &co, &hr, &ids[0], json!({"last_day": "2026-02-01"})).await;
+    assert_eq!(past.status, 200, "{}", past.text());
+    assert_eq!(past.json()["status"], "completed");
+    assert!(!vendor_has(&w, "bob"), "the default plan removed the account");
+    // The primary admin still sees the plan.
+    let full = task(&w, &co, &ids[0]).await;
+    assert_eq!(full["accounts"][0]["email"], "bob@example.com", "{full}");
+    assert_eq!(full["accounts"][0]["action"], "delete");
 }

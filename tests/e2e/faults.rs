@@ -179,8 +179,12 @@ impl ItemStore for CrashingStore {
 /// The devserver's parts with every store call going through `store` (the process that
 /// will crash); the vendors, secrets and clock are the same.
 fn crashing_local(w: &Walk, store: &Arc<CrashingStore>) -> devserver::Local {
+    local_over(w, store.clone())
+}
+
+/// The devserver's parts with every store call going through `dyn_store`.
+fn local_over(w: &Walk, dyn_store: Arc<dyn ItemStore>) -> devserver::Local {
     let mut local = w.local.clone();
-    let dyn_store: Arc<dyn ItemStore> = store.clone();
     local.services.store = dyn_store.clone();
     local.services.audit = dyn_store.clone();
     local.scheduler = Arc::new(StoreScheduler::new(dyn_store));
@@ -361,6 +365,105 @@ async fn account_creation_survives_a_crash_at_every_write() {
         writes.len(),
         writes.join(", "),
         2 * writes.len(),
+    );
+}
+
+/// Forces the interleaving in which 20 racing creations once logged two `account.created`
+/// events: one request looks for the person's account before another links it, and claims
+/// the creation only after that other one has finished and cleared its intent. The second
+/// claim of a creation waits for an intent to be cleared; the first link waits until that
+/// second claim was tried (so its look for an account came before the link).
+struct LateClaimStore {
+    inner: Arc<dyn ItemStore>,
+    claims: AtomicUsize,
+    linked: std::sync::atomic::AtomicBool,
+    second_claim_tried: watch::Sender<bool>,
+    first_cleared: watch::Sender<bool>,
+}
+
+impl LateClaimStore {
+    async fn until(flag: &watch::Sender<bool>) {
+        let _ = flag.subscribe().wait_for(|set| *set).await;
+    }
+}
+
+#[async_trait]
+impl ItemStore for LateClaimStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn create(&self, item: Item) -> Result<u64, StoreError> {
+        if kind(&item.key) == "INTENT" && self.claims.fetch_add(1, Ordering::SeqCst) == 1 {
+            self.second_claim_tried.send_replace(true);
+            Self::until(&self.first_cleared).await;
+        }
+        self.inner.create(item).await
+    }
+
+    async fn replace(&self, item: Item, expected_version: u64) -> Result<u64, StoreError> {
+        self.inner.replace(item, expected_version).await
+    }
+
+    async fn delete(&self, key: &Key, expected_version: Option<u64>) -> Result<(), StoreError> {
+        let deleted = self.inner.delete(key, expected_version).await;
+        if kind(key) == "INTENT" {
+            self.first_cleared.send_replace(true);
+        }
+        deleted
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let links = ops.iter().any(|op| kind(op.key()) == "TMACCT");
+        if links && !self.linked.swap(true, Ordering::SeqCst) {
+            Self::until(&self.second_claim_tried).await;
+        }
+        self.inner.transact(ops).await
+    }
+
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.query(pk, sk_prefix, page).await
+    }
+
+    async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.query_index(index_pk, page).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creation_claimed_after_another_finished_is_not_logged_again() {
+    let w = Walk::start().await;
+    let (co, ada) = creation_setup(&w).await;
+    let posts_before = w.local.sandbox.changes("POST");
+    let store = Arc::new(LateClaimStore {
+        inner: w.local.services.store.clone(),
+        claims: AtomicUsize::new(0),
+        linked: false.into(),
+        second_claim_tried: watch::channel(false).0,
+        first_cleared: watch::channel(false).0,
+    });
+    let router = accounts::router(local_over(&w, store).apps);
+    let (first, second) = tokio::join!(
+        call(&router, create_request(&co, &ada)),
+        call(&router, create_request(&co, &ada)),
+    );
+    assert_eq!(
+        [first.status.as_u16(), second.status.as_u16()],
+        [201, 201],
+        "{} / {}",
+        first.text(),
+        second.text()
+    );
+    assert_eq!(first.json()["id"], second.json()["id"], "the same account");
+    assert_eq!(
+        w.local.sandbox.changes("POST") - posts_before,
+        1,
+        "one vendor create"
+    );
+    assert_eq!(
+        events(&w, &co, "account.created").await,
+        1,
+        "the creation is logged once"
     );
 }
 
@@ -643,11 +746,18 @@ async fn switchable_vendor(broken: &'static str) -> (String, Arc<std::sync::atom
     let base = format!("http://{}", listener.local_addr().unwrap());
     let broke = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = broke.clone();
-    let app = axum::Router::new().fallback(move || {
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
         let flag = flag.clone();
         async move {
             if flag.load(Ordering::SeqCst) {
                 ([("content-type", "text/html")], broken).into_response()
+            } else if uri.path().ends_with("/ServiceProviderConfig") {
+                // The sandbox SCIM app names the tenant a token opens here.
+                axum::Json(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                    prov_connectors::sandbox::SANDBOX_CONFIG_EXTENSION: {"id": "t1", "name": "Tenant one"}
+                }))
+                .into_response()
             } else {
                 axum::Json(json!({
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],

@@ -14,11 +14,11 @@ async fn setup(w: &Walk) -> Co {
     w.connected_company("owner@example.com", TOKEN).await
 }
 
-async fn member(w: &Walk, co: &Co, body: Value) -> String {
+pub(crate) async fn member(w: &Walk, co: &Co, body: Value) -> String {
     w.team_member(co, body).await
 }
 
-fn person(first: &str, last: &str, email: Option<&str>) -> Value {
+pub(crate) fn person(first: &str, last: &str, email: Option<&str>) -> Value {
     json!({"first_name": first, "last_name": last, "kind": "employee", "email": email})
 }
 
@@ -200,7 +200,7 @@ async fn matching_by_hand_do_not_match_unmatch_and_rematch() {
         .clone();
     assert_eq!(
         summary,
-        json!({"present": 3, "matched": 2, "unmatched": 0, "do_not_match": 1, "invite_sent": 0, "seats": 2}),
+        json!({"present": 3, "matched": 2, "unmatched": 0, "do_not_match": 1, "invite_sent": 0, "seats": 2, "tenant_not_connected": 0}),
         "the bot is not a seat"
     );
 
@@ -461,6 +461,64 @@ async fn racing_creates_make_one_vendor_account() {
     assert_eq!(accounts(&w, &co, "").await.len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_racing_creates_log_one_account_created_event() {
+    let w = Walk::start().await;
+    let co = setup(&w).await;
+    let path = co.path("/apps/sandbox_scim/accounts");
+    let mut answered = std::collections::BTreeMap::new();
+    // Five rounds of 20 concurrent creations of one person's account.
+    for round in 0..5 {
+        let email = format!("racer{round}@example.com");
+        let tm = member(&w, &co, person("Racer", &round.to_string(), Some(&email))).await;
+        let racers: Vec<_> = (0..20)
+            .map(|_| {
+                let (app, path, admin) = (w.app.clone(), path.clone(), co.admin.clone());
+                let body = json!({"team_member_id": tm});
+                tokio::spawn(async move {
+                    prov_testkit::call(
+                        &app,
+                        prov_testkit::json_request("POST", &path, Some(&admin), &body),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for racer in racers {
+            let answer = racer.await.unwrap();
+            assert!(
+                [200, 201, 409].contains(&answer.status.as_u16()),
+                "{} {}",
+                answer.status,
+                answer.text()
+            );
+            *answered.entry(answer.status.as_u16()).or_insert(0) += 1;
+        }
+        let at_vendor = w.local.sandbox.emails(TOKEN);
+        assert_eq!(
+            at_vendor.iter().filter(|e| **e == email).count(),
+            1,
+            "{at_vendor:?}"
+        );
+        let events = w
+            .send("GET", &co.path("/events?limit=100"), Some(&co.admin), None)
+            .await
+            .json();
+        let created: Vec<&Value> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["action"] == "account.created" && e["detail"].as_str().is_some_and(|d| d.contains(&tm))
+            })
+            .collect();
+        assert_eq!(created.len(), 1, "round {round}: {created:?}");
+    }
+    println!(
+        "race: 5 rounds of 20 concurrent account creations: answers {answered:?}, one account.created event each"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_mid_way_leave_a_true_record_and_a_crash_is_reconciled() {
     let w = Walk::start().await;
@@ -617,7 +675,7 @@ async fn invite_lifecycle(w: &Walk, co: &Co, app: &str, tenant: &str, seeded: us
 }
 
 /// Ada Lovelace as a team member, and her account in `app` (201); the account's view.
-async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
+pub(crate) async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
     let ada = member(w, co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -632,7 +690,7 @@ async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
 }
 
 /// Syncs `app`'s accounts.
-async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
+pub(crate) async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
     w.send(
         "POST",
         &co.path(&format!("/apps/{app}/sync")),
@@ -643,7 +701,7 @@ async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
 }
 
 /// The service's view of one of `app`'s accounts, by its id.
-async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
+pub(crate) async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
     let answer = w
         .send(
             "GET",
@@ -662,7 +720,7 @@ async fn app_account(w: &Walk, co: &Co, app: &str, id: &str) -> Value {
         .clone()
 }
 
-async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
+pub(crate) async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
     let path = co.path(&format!("/apps/{app}/accounts/{id}/{action}"));
     let answer = w.send("POST", &path, Some(&co.admin), None).await;
     assert_eq!(answer.status, 200, "{action}: {}", answer.text());
@@ -672,7 +730,7 @@ async fn act_on(w: &Walk, co: &Co, app: &str, id: &str, action: &str) -> Value {
 /// A Plus company that connects `app` through the sandbox's consent page at `consent_path`
 /// (where the vendor's authorize URL is routed); answers the authorize URL's query.
 /// A company on the Plus plan (which every provisioning app needs), owned by `owner`.
-async fn plus_company(w: &Walk, owner: &str) -> Co {
+pub(crate) async fn plus_company(w: &Walk, owner: &str) -> Co {
     let (id, admin) = w.company(crate::support::PARTNER, owner).await;
     let co = Co { id, admin };
     let plan = w
@@ -689,7 +747,7 @@ async fn plus_company(w: &Walk, owner: &str) -> Co {
 
 /// A company connected to API-key `app` with `fields`, after `wrong` fields were refused
 /// (422, nothing stored).
-async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, fields: Value) -> Co {
+pub(crate) async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, fields: Value) -> Co {
     let co = plus_company(w, owner).await;
     let path = co.path(&format!("/apps/{app}/connection"));
     let refused = w.send("POST", &path, Some(&co.admin), Some(wrong)).await;
@@ -701,7 +759,7 @@ async fn api_key_connected(w: &Walk, owner: &str, app: &str, wrong: Value, field
     co
 }
 
-async fn oauth_connected(
+pub(crate) async fn oauth_connected(
     w: &Walk,
     owner: &str,
     app: &str,
@@ -711,7 +769,7 @@ async fn oauth_connected(
 }
 
 /// As `oauth_connected`, starting the authorization with `start` (e.g. an environment).
-async fn oauth_connected_with(
+pub(crate) async fn oauth_connected_with(
     w: &Walk,
     owner: &str,
     app: &str,
@@ -725,7 +783,7 @@ async fn oauth_connected_with(
 
 /// Connects `co` to `app` through the sandbox's consent page at `consent_path`; answers the
 /// authorize URL's query.
-async fn oauth_connect(
+pub(crate) async fn oauth_connect(
     w: &Walk,
     co: &Co,
     app: &str,
@@ -750,7 +808,7 @@ async fn oauth_connect(
 
 /// Starts `app`'s OAuth connection for `co`, allows it on the sandbox's consent page at
 /// `consent_path`, and answers the service's callback answer and the authorize URL's query.
-async fn oauth_callback(
+pub(crate) async fn oauth_callback(
     w: &Walk,
     co: &Co,
     app: &str,
@@ -766,8 +824,27 @@ async fn oauth_callback(
         )
         .await;
     assert_eq!(started.status, 200, "{}", started.text());
-    let authorize = started.json()["authorize_url"].as_str().unwrap().to_owned();
-    let url = url::Url::parse(&authorize).unwrap();
+    // The admin's browser opens the service's start link, which ties the connect to it with
+    // a cookie and sends it on to the vendor's consent page.
+    let start = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
+    assert_eq!(start.path(), "/v1/oauth/start");
+    let opened = w
+        .send(
+            "GET",
+            &format!("{}?{}", start.path(), start.query().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let browser = opened
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = url::Url::parse(opened.header("location").unwrap()).unwrap();
     assert_eq!(
         url.path(),
         consent_path,
@@ -793,14 +870,11 @@ async fn oauth_callback(
         .replace("&amp;", "&");
     let decided = w.send("GET", &format!("{consent_dir}/{href}"), None, None).await;
     let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
-    let done = w
-        .send(
-            "GET",
-            &format!("{}?{}", callback.path(), callback.query().unwrap()),
-            None,
-            None,
-        )
-        .await;
+    let back = axum::http::Request::get(format!("{}?{}", callback.path(), callback.query().unwrap()))
+        .header("cookie", browser)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let done = prov_testkit::call(&w.app, back).await;
     (done, url.query_pairs().into_owned().collect())
 }
 
@@ -819,9 +893,14 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         .send("GET", &co.path("/apps/slack/connection"), Some(&co.admin), None)
         .await
         .json();
+    // The workspace the token answer names, and the same one `auth.test` names (the tenant
+    // the connection is bound to).
+    let tenant = prov_sandbox::oauth_tenant("slack");
+    let team_id = format!("T{}", prov_sandbox::tenant_id(&tenant).to_uppercase());
+    let team_name = prov_sandbox::tenant_name(&tenant);
     assert_eq!(
         status["tenant"],
-        json!({"team_id": "TSANDBOX", "team_name": "Sandbox workspace"})
+        json!({"team_id": team_id, "team_name": team_name, "tenant_id": team_id, "tenant_name": team_name})
     );
     w.local.sandbox.seed_user(
         &prov_sandbox::oauth_tenant("slack"),
@@ -837,7 +916,7 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
 }
 
 /// Creates `app`'s account for the team member `member_id` (201); the account's view.
-async fn account_for(w: &Walk, co: &Co, app: &str, member_id: &str) -> Value {
+pub(crate) async fn account_for(w: &Walk, co: &Co, app: &str, member_id: &str) -> Value {
     let created = w
         .send(
             "POST",

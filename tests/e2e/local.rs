@@ -77,9 +77,13 @@ async fn the_devserver_answers_unknown_routes_in_the_error_shape() {
 async fn the_devserver_offers_a_console_sign_in_link() {
     let dir = tempfile::tempdir().unwrap();
     let local = start(dir.path()).await;
-    let partner = prov_core::auth::authenticate(local.services.store.as_ref(), TOKEN)
-        .await
-        .unwrap();
+    let partner = prov_core::auth::authenticate(
+        local.services.store.as_ref(),
+        local.services.clock.as_ref(),
+        TOKEN,
+    )
+    .await
+    .unwrap();
     let link = devserver::console_sign_in_link(&local, &partner).await.unwrap();
     assert!(
         link.starts_with("http://127.0.0.1:3000/console/sign_in/link/"),

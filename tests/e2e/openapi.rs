@@ -132,11 +132,14 @@ fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
-/// Routes anyone may call: the claim (its secret is in the path), the OAuth callback (its
-/// secret is the single-use state) and this document.
+/// Routes anyone may call: the claim (its secret is in the path), the OAuth start link and
+/// callback (their secret is the single-use state, and the browser's cookie) and this
+/// document.
 fn public(method: &str, path: &str) -> bool {
     path.starts_with("/claim_account/")
+        || path.starts_with("/first_password/")
         || path.starts_with("/v1/claims/")
+        || path == "/v1/oauth/start"
         || path == "/v1/oauth/callback"
         || (method == "GET" && path == "/openapi.json")
 }

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use axum::Router;
 use chrono::{TimeZone, Utc};
 use devserver::{Local, LocalConfig};
+use prov_core::Services;
 use prov_core::auth::ensure_partner_token;
 use prov_core::clock::ManualClock;
+use prov_platform::{EnvelopeSecretStore, SecretsManagerKeyring};
+use prov_store::DynamoStore;
 use prov_testkit::{Answer, call, json_request};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -20,6 +23,8 @@ pub struct Walk {
     pub app: Router,
     pub local: Local,
     pub clock: ManualClock,
+    /// The main table's name, when the walk runs on DynamoDB.
+    pub table: Option<String>,
     dir: tempfile::TempDir,
 }
 
@@ -30,6 +35,16 @@ impl Walk {
 
     /// As `start`, with `host=base-url` vendor routes consulted before the sandbox's own.
     pub async fn start_routed(vendor_routes: &[String]) -> Self {
+        Self::open(vendor_routes, false).await
+    }
+
+    /// As `start`, with the main and audit tables on DynamoDB and connection credentials
+    /// kept as deployed: in the main table, under a keyring in Secrets Manager (moto).
+    pub async fn start_on_dynamodb() -> Self {
+        Self::open(&[], true).await
+    }
+
+    async fn open(vendor_routes: &[String], dynamodb: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let listen_url = format!("http://{}", listener.local_addr().unwrap());
@@ -40,7 +55,12 @@ impl Walk {
             listen_url: &listen_url,
             vendor_routes,
         };
-        let local = Local::open(&config, Arc::new(clock.clone())).unwrap();
+        let mut local = Local::open(&config, Arc::new(clock.clone())).unwrap();
+        let table = if dynamodb {
+            Some(on_dynamodb(&mut local).await)
+        } else {
+            None
+        };
         for token in [PARTNER, OTHER_PARTNER] {
             ensure_partner_token(
                 local.services.store.as_ref(),
@@ -58,6 +78,7 @@ impl Walk {
             app,
             local,
             clock,
+            table,
             dir,
         }
     }
@@ -149,6 +170,39 @@ impl Walk {
         assert_eq!(answer.status, 201, "{}", answer.text());
         answer.json()["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// Moves `local`'s tables to DynamoDB and its connection credentials to the envelope store
+/// there, as `prov_platform::aws_apps` wires them; answers the main table's name.
+async fn on_dynamodb(local: &mut Local) -> String {
+    let dynamodb = prov_testkit::dynamodb_client();
+    let (table, audit) = (
+        prov_testkit::unique_name("walk"),
+        prov_testkit::unique_name("walk-audit"),
+    );
+    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+    DynamoStore::create_table(&dynamodb, &audit).await.unwrap();
+    let secretsmanager = prov_testkit::secretsmanager_client();
+    let keyring = prov_testkit::unique_name("walk-keyring");
+    secretsmanager
+        .create_secret()
+        .name(&keyring)
+        .secret_string(r#"{"current": "k1", "k1": "walk-key-material-0123456789abcdefghij"}"#)
+        .send()
+        .await
+        .unwrap();
+    let services = Services {
+        store: Arc::new(DynamoStore::new(dynamodb.clone(), &table)),
+        audit: Arc::new(DynamoStore::new(dynamodb, audit)),
+        ..local.services.clone()
+    };
+    local.services = services.clone();
+    local.apps.services = services.clone();
+    local.apps.secrets = Arc::new(EnvelopeSecretStore::new(
+        services.store,
+        SecretsManagerKeyring::new(secretsmanager, &keyring),
+    ));
+    table
 }
 
 /// A company as its primary admin sees it.

@@ -1,6 +1,7 @@
-//! Admins and their permissions: list, invite a non-employee admin, grant or revoke.
+//! Admins and their permissions: list, invite a non-employee admin, grant or revoke, remove.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
@@ -17,6 +18,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/companies/{company_id}/admins"),
     ("POST", "/v1/companies/{company_id}/admins"),
     ("PATCH", "/v1/companies/{company_id}/admins/{admin_id}"),
+    ("DELETE", "/v1/companies/{company_id}/admins/{admin_id}"),
 ];
 
 pub(crate) fn routes() -> Router<Apps> {
@@ -27,12 +29,12 @@ pub(crate) fn routes() -> Router<Apps> {
         )
         .route(
             "/v1/companies/{company_id}/admins/{admin_id}",
-            patch(set_permissions),
+            patch(set_permissions).delete(remove_admin),
         )
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list_admins, invite_admin, set_permissions))]
+#[openapi(paths(list_admins, invite_admin, set_permissions, remove_admin))]
 pub(crate) struct Doc;
 
 /// The company's admins with their effective permissions.
@@ -117,4 +119,34 @@ async fn set_permissions(
     let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
     let change = body.parse()?;
     Ok(Json(admins::set_permissions(svc, &actor, &access, &admin_id, &change).await?).into_response())
+}
+
+/// Removes an admin (the owning partner or the primary admin; the primary admin cannot be
+/// removed): their API token and console sessions stop working at once, and they are told
+/// by email.
+#[utoipa::path(
+    delete,
+    path = "/v1/companies/{company_id}/admins/{admin_id}",
+    tag = "accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("admin_id" = String, Path, description = "The admin's id."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 403, response = prov_web::openapi::Forbidden),
+        (status = 409, response = prov_web::openapi::Conflict),
+        (status = 422, response = prov_web::openapi::Unprocessable),
+    )
+)]
+async fn remove_admin(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, admin_id)): PathParam<(String, String)>,
+) -> Answer {
+    let svc = &apps.services;
+    let access = authorize(svc, &actor.principal, &company_id, Need::ManageAdmins).await?;
+    admins::remove(svc, &actor, &access, &admin_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -56,8 +56,11 @@ pub(crate) fn routes() -> Router<Apps> {
 #[openapi(paths(dismiss, cancel_dismissal, rehire, offboarding, update_offboarding))]
 pub(crate) struct Doc;
 
-/// Dismisses (or moves the last day); `?dry_run=true` answers what would happen and when.
 /// Dismisses the person (or moves the last day); `dry_run=true` answers what would happen, saving nothing.
+///
+/// Any admin may dismiss: every matched account is then removed the default way. Choosing
+/// per-app removals (`removal`) needs the primary admin or `manage_apps` (403 otherwise), and
+/// only they see the account plan (`accounts` is left out of the answer for other admins).
 #[utoipa::path(
     put,
     path = "/v1/companies/{company_id}/team_members/{team_member_id}/dismissal",
@@ -71,6 +74,7 @@ pub(crate) struct Doc;
     request_body = DismissalRequest,
     responses(
         (status = 200, description = "The Remove app access task.", body = prov_processes::dismissal::OffboardingView),
+        (status = 403, response = prov_web::openapi::Forbidden),
         (status = 409, response = prov_web::openapi::Conflict),
     )
 )]

@@ -1,6 +1,7 @@
 //! The accounts function: team members, admins and permissions, the app directory, app
 //! accounts (sync, matching, create, suspend, delete, unmatch, remove all), the onboarding
-//! checklist, dismissal and offboarding, the audit log, and the OpenAPI document.
+//! checklist, dismissal and offboarding, the audit log, the page that reveals a new account's
+//! first password to its person, and the OpenAPI document.
 //!
 //! Each feature's module owns its routes and its part of the OpenAPI document (the request
 //! bodies are types of the use cases, each describing its own schema); this file only puts
@@ -14,6 +15,7 @@ mod common;
 mod dismissal;
 mod document;
 mod events;
+mod first_password;
 mod onboarding;
 mod team;
 
@@ -30,6 +32,7 @@ pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
     apps::ROUTES,
     events::ROUTES,
     app_accounts::ROUTES,
+    first_password::ROUTES,
     onboarding::ROUTES,
     dismissal::ROUTES,
 );
@@ -48,6 +51,7 @@ pub fn routes(apps: Apps) -> Router {
         .merge(apps::routes())
         .merge(events::routes())
         .merge(app_accounts::routes())
+        .merge(first_password::routes())
         .merge(onboarding::routes())
         .merge(dismissal::routes())
         .with_state(apps)
@@ -62,6 +66,7 @@ pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
         apps::Doc::openapi(),
         events::Doc::openapi(),
         app_accounts::Doc::openapi(),
+        first_password::Doc::openapi(),
         onboarding::Doc::openapi(),
         dismissal::Doc::openapi(),
     ] {

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use maud::{Markup, html};
 use prov_core::body::Unparsed;
-use prov_core::provisioning::{self, ClaimBody, ClaimView, NewClaimLink};
+use prov_core::claims::{self, ClaimBody, ClaimView, NewClaimLink};
 use prov_core::{Error, ErrorDetail, Services};
 use prov_web::html::{layout, page};
 use prov_web::{ApiError, Ctx, JsonBody, PathParam, ReqId};
@@ -107,7 +107,7 @@ async fn open(State(svc): State<Services>, claim_id: Result<PathParam<String>, A
         Ok(PathParam(claim_id)) => claim_id,
         Err(ApiError(e)) => return failure(e),
     };
-    match provisioning::open_claim(&svc, &claim_id).await {
+    match claims::open_claim(&svc, &claim_id).await {
         Ok(view) => page(StatusCode::OK, layout("Claim your account", form(&view, None))),
         Err(e) => failure(e),
     }
@@ -137,7 +137,7 @@ async fn confirm(
         Ok(PathParam(claim_id)) => claim_id,
         Err(ApiError(e)) => return failure(e),
     };
-    let view = match provisioning::open_claim(&svc, &claim_id).await {
+    let view = match claims::open_claim(&svc, &claim_id).await {
         Ok(view) => view,
         Err(e) => return failure(e),
     };
@@ -156,7 +156,7 @@ async fn confirm(
         Value::String(submitted.email),
     )]));
     let claimed = match body.parse() {
-        Ok(body) => provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await,
+        Ok(body) => claims::confirm_claim(&svc, &request_id, &claim_id, &body).await,
         Err(e) => Err(e),
     };
     match claimed {
@@ -215,7 +215,7 @@ async fn confirm_claim(
     JsonBody(body): JsonBody<ClaimBody>,
 ) -> Result<Response, ApiError> {
     let body = body.parse()?;
-    let granted = provisioning::confirm_claim(&svc, &request_id, &claim_id, &body).await?;
+    let granted = claims::confirm_claim(&svc, &request_id, &claim_id, &body).await?;
     let answer = ClaimAnswer {
         company_id: granted.company_id,
         user_id: granted.user_id,
@@ -234,7 +234,7 @@ async fn confirm_claim(
     params(("company_id" = String, Path, description = "The company's id.")),
     request_body = NewClaimLink,
     responses(
-        (status = 201, description = "A new claim link, also emailed to the admin.", body = prov_core::provisioning::ProvisionResponse),
+        (status = 201, description = "A new claim link, also emailed to the admin.", body = prov_core::claims::ProvisionResponse),
         (status = 403, response = prov_web::openapi::Forbidden),
     )
 )]
@@ -244,6 +244,6 @@ async fn new_claim_link(
     PathParam(company_id): PathParam<String>,
     JsonBody(body): JsonBody<NewClaimLink>,
 ) -> Result<Response, ApiError> {
-    let link = provisioning::new_claim_link(&svc, &actor, &company_id, &body).await?;
+    let link = claims::new_claim_link(&svc, &actor, &company_id, &body).await?;
     Ok(no_store((StatusCode::CREATED, Json(link)).into_response()))
 }

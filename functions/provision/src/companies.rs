@@ -5,8 +5,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use prov_core::Services;
+use prov_core::companies::{self, CompanyChange};
 use prov_core::listing::ListQuery;
-use prov_core::provisioning::{self, CompanyChange};
 use prov_web::{ApiError, Caller, Ctx, JsonBody, PathParam, QueryParams};
 use utoipa::OpenApi;
 
@@ -45,7 +45,7 @@ async fn list_companies(
     Caller(principal): Caller,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let listing = provisioning::list_companies(&svc, &principal, query).await?;
+    let listing = companies::list_companies(&svc, &principal, query).await?;
     Ok(Json(listing).into_response())
 }
 
@@ -70,7 +70,7 @@ async fn update_company(
     JsonBody(body): JsonBody<CompanyChange>,
 ) -> Result<Response, ApiError> {
     let change = body.parse()?;
-    let company = provisioning::update_company(&svc, &actor, &company_id, &change).await?;
+    let company = companies::update_company(&svc, &actor, &company_id, &change).await?;
     Ok(Json(company).into_response())
 }
 
@@ -90,6 +90,6 @@ async fn get_company(
     Caller(principal): Caller,
     PathParam(company_id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    let company = provisioning::get_company(&svc, &principal, &company_id).await?;
+    let company = companies::get_company(&svc, &principal, &company_id).await?;
     Ok(Json(company).into_response())
 }

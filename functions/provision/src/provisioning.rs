@@ -34,7 +34,7 @@ pub(crate) struct Doc;
     request_body = ProvisionBody,
     responses(
         (status = 200, description = "The company was created (or the answer is replayed, with `Idempotent-Replayed: true`).",
-            body = prov_core::provisioning::ProvisionResponse,
+            body = prov_core::claims::ProvisionResponse,
             headers(("Idempotent-Replayed" = String, description = "`true` on a replayed answer."))),
         (status = 403, response = prov_web::openapi::Forbidden),
     )

@@ -1,4 +1,7 @@
-//! What the benchmark harnesses share: order statistics over samples.
+//! What the benchmark harnesses share: order statistics over samples, and the cost model
+//! (`cost`) that `bin/cost.rs` writes BENCHMARKS.md's cost section with.
+
+pub mod cost;
 
 use std::time::Duration;
 

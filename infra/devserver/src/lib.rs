@@ -20,15 +20,16 @@ use prov_core::audit::Actor;
 use prov_core::auth::Principal;
 use prov_core::body::Unparsed;
 use prov_core::clock::Clock;
+use prov_core::companies::{CompanyChange, list_companies};
 use prov_core::company::Plan;
 use prov_core::listing::ListQuery;
 use prov_core::mail::MailQueue;
-use prov_core::provisioning::{self, CompanyChange, list_companies};
+use prov_core::provisioning;
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
 use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
 use prov_core::{Services, Settings};
-use prov_platform::{FileSecretStore, LocalOutbox, parse_routes};
+use prov_platform::{EnvelopeSecretStore, FileSecretStore, KeyFile, LocalOutbox, parse_routes};
 use prov_processes::Apps;
 use prov_processes::dismissal::{self, CleanupEvent};
 use prov_sandbox::Sandbox;
@@ -63,7 +64,7 @@ pub struct LocalConfig<'a> {
 }
 
 impl Local {
-    /// Opens the embedded store and secret files under `data_dir` (created if missing).
+    /// Opens the embedded store and the credentials' key file under `data_dir` (created if missing).
     /// Only its owner may read the data dir or its files (the store holds tokens' hashes,
     /// emails with claim links, everyone's data).
     pub fn open(config: &LocalConfig<'_>, clock: Arc<dyn Clock>) -> Result<Self, String> {
@@ -73,7 +74,17 @@ impl Local {
         let store: Arc<dyn ItemStore> =
             Arc::new(EmbeddedStore::open(&store_file).map_err(|e| e.to_string())?);
         private(&store_file, 0o600)?;
-        let secrets = FileSecretStore::open(&data_dir.join("secrets")).map_err(|e| e.to_string())?;
+        // Connection credentials: encrypted in the store under the data dir's key file; a
+        // data dir from before keeps one file per connection in `secrets/`, moved over as read.
+        let mut secrets = EnvelopeSecretStore::new(
+            store.clone(),
+            KeyFile::open(&data_dir.join(KEY_FILE)).map_err(|e| e.to_string())?,
+        );
+        let legacy_dir = data_dir.join(LEGACY_SECRETS_DIR);
+        if legacy_dir.exists() {
+            let legacy = FileSecretStore::open(&legacy_dir).map_err(|e| e.to_string())?;
+            secrets = secrets.with_legacy(Arc::new(legacy));
+        }
         let outbox = LocalOutbox::new(store.clone(), clock.clone());
         let mut settings = Settings::new(config.public_base_url);
         settings.sandbox = true;
@@ -223,7 +234,7 @@ pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<
             .last()
             .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
         let plus = CompanyChange { plan: Plan::Plus };
-        provisioning::update_company(svc, &actor, &company.id, &plus).await?;
+        prov_core::companies::update_company(svc, &actor, &company.id, &plus).await?;
         let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
         for (first, last, email) in [
             ("Ada", "Lovelace", "ada@demo.example"),
@@ -269,10 +280,14 @@ async fn outbox(
 
 /// The embedded store's file in the data dir.
 const STORE_FILE: &str = "store.redb";
+/// The keyring that encrypts connection credentials (0600, made with a random key when absent).
+const KEY_FILE: &str = "credentials.key";
+/// Where earlier versions kept one file per connection's credentials.
+const LEGACY_SECRETS_DIR: &str = "secrets";
 
 /// What the devserver keeps in its data dir; a dir holding anything else is not made private
 /// (it may be a shared place such as `/tmp`), only the devserver's own files are.
-const OWN_FILES: &[&str] = &[STORE_FILE, "secrets", "dev-partner-token"];
+const OWN_FILES: &[&str] = &[STORE_FILE, KEY_FILE, LEGACY_SECRETS_DIR, "dev-partner-token"];
 
 /// Creates `dir` (0700) if missing, or makes an existing devserver data dir 0700.
 fn private_dir(dir: &Path) -> Result<(), String> {
@@ -328,9 +343,10 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 // A connection that failed before it was accepted (reset, out of files): the
-                // next one may work.
+                // next one may work, after a pause so that a lasting failure does not spin.
                 Err(e) => {
                     tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },

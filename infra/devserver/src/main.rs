@@ -9,6 +9,7 @@ use devserver::{Local, LocalConfig};
 use prov_core::auth::{self, ensure_partner_token};
 use prov_core::clock::{Clock, SystemClock};
 use prov_core::store::ItemStore;
+use prov_core::tokens;
 use prov_store::DynamoStore;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -47,6 +48,20 @@ enum Command {
         #[arg(long)]
         dynamodb_table: Option<String>,
     },
+    /// Rotate every API token of a partner (a leaked or lost token) and print the new one
+    /// once. The old tokens stop working at once, or after `--overlap-hours` (at most 24).
+    RotatePartnerToken {
+        #[arg(long)]
+        partner_id: String,
+        #[arg(long, default_value_t = 0)]
+        overlap_hours: i64,
+        /// Rotate in this DynamoDB table (deployed stack) instead of the local data dir.
+        #[arg(long, requires = "audit_table")]
+        dynamodb_table: Option<String>,
+        /// The deployed stack's audit table, where the rotation is logged.
+        #[arg(long, requires = "dynamodb_table")]
+        audit_table: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -62,31 +77,54 @@ async fn run(cli: Cli) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
         Some(Command::CreatePartner { name, dynamodb_table }) => {
-            let store: Arc<dyn ItemStore> = match dynamodb_table {
-                Some(table) => {
-                    // The full provider chain (profiles, SSO): this runs on a laptop.
-                    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                        .http_client(prov_https::AwsHttpClient::shared())
-                        .load()
-                        .await;
-                    Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table))
-                }
-                // Links are not made here, so the URLs do not matter.
-                None => {
-                    let config = LocalConfig {
-                        data_dir: &cli.data_dir,
-                        public_base_url: "http://localhost",
-                        listen_url: "http://localhost",
-                        vendor_routes: &[],
-                    };
-                    Local::open(&config, clock.clone())?.services.store
-                }
-            };
+            let (store, _) = admin_stores(&cli.data_dir, dynamodb_table, None, &clock).await?;
             let (partner, token) = auth::create_partner(store.as_ref(), clock.as_ref(), &name, None)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("partner {} ({})", partner.id, partner.name);
             println!("token (shown once, store it now): {}", token.expose_secret());
+            Ok(())
+        }
+        Some(Command::RotatePartnerToken {
+            partner_id,
+            overlap_hours,
+            dynamodb_table,
+            audit_table,
+        }) => {
+            let local = dynamodb_table.is_none();
+            let (store, audit) = admin_stores(&cli.data_dir, dynamodb_table, audit_table, &clock).await?;
+            // The dev partner's token file follows a rotation of the dev partner.
+            let dev_token_file = cli.data_dir.join(DEV_TOKEN_FILE);
+            let dev_token = match std::fs::read_to_string(&dev_token_file) {
+                Ok(token) if local => Some(token.trim().to_owned()),
+                _ => None,
+            };
+            let is_dev_partner = match &dev_token {
+                Some(token) => matches!(
+                    auth::authenticate(store.as_ref(), clock.as_ref(), token).await,
+                    Ok(auth::Principal::Partner { partner_id: id }) if id == partner_id
+                ),
+                None => false,
+            };
+            let (token, retired) = tokens::rotate_partner(
+                store.as_ref(),
+                audit.as_ref(),
+                clock.as_ref(),
+                &partner_id,
+                overlap_hours,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            for old in &retired {
+                let until = old.expires_at.map(|at| at.to_rfc3339()).unwrap_or_default();
+                println!("old token {} works until {until}", old.id);
+            }
+            println!("new token (shown once, store it now): {}", token.expose_secret());
+            if is_dev_partner {
+                replace_private(&dev_token_file, token.expose_secret())
+                    .map_err(|e| format!("cannot write {}: {e}", dev_token_file.display()))?;
+                println!("{} now holds the new token", dev_token_file.display());
+            }
             Ok(())
         }
         None => {
@@ -96,6 +134,43 @@ async fn run(cli: Cli) -> Result<(), String> {
                 vendor_routes: cli.vendor_routes,
             };
             serve(cli.addr, &cli.data_dir, options, clock).await
+        }
+    }
+}
+
+/// The store (and audit store) an admin command works on: the deployed stack's tables
+/// (`dynamodb_table`, `audit_table`), or the local data dir's.
+async fn admin_stores(
+    data_dir: &Path,
+    dynamodb_table: Option<String>,
+    audit_table: Option<String>,
+    clock: &Arc<dyn Clock>,
+) -> Result<(Arc<dyn ItemStore>, Arc<dyn ItemStore>), String> {
+    match dynamodb_table {
+        Some(table) => {
+            // The full provider chain (profiles, SSO): this runs on a laptop.
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(prov_https::AwsHttpClient::shared())
+                .load()
+                .await;
+            let client = aws_sdk_dynamodb::Client::new(&sdk);
+            let store: Arc<dyn ItemStore> = Arc::new(DynamoStore::new(client.clone(), table));
+            let audit: Arc<dyn ItemStore> = match audit_table {
+                Some(audit) => Arc::new(DynamoStore::new(client, audit)),
+                None => store.clone(),
+            };
+            Ok((store, audit))
+        }
+        // Links are not made here, so the URLs do not matter.
+        None => {
+            let config = LocalConfig {
+                data_dir,
+                public_base_url: "http://localhost",
+                listen_url: "http://localhost",
+                vendor_routes: &[],
+            };
+            let services = Local::open(&config, clock.clone())?.services;
+            Ok((services.store, services.audit))
         }
     }
 }
@@ -176,15 +251,21 @@ async fn serve(
     }
     println!("admin console: {base_url}/console");
     println!("console sign-in link (one use, 15 minutes): {sign_in}");
+    if let auth::Principal::Partner { partner_id } = &partner {
+        println!("dev partner id (for rotate-partner-token): {partner_id}");
+    }
     devserver::serve(listener, local.app(), devserver::HEADER_READ_TIMEOUT, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
 }
 
+/// Where the data dir keeps the dev partner's token.
+const DEV_TOKEN_FILE: &str = "dev-partner-token";
+
 /// The dev partner token kept in the data dir (0600), made on first start.
 fn dev_token(data_dir: &Path) -> Result<SecretString, String> {
-    let path = data_dir.join("dev-partner-token");
+    let path = data_dir.join(DEV_TOKEN_FILE);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(existing.trim().to_owned()));
     }
@@ -203,4 +284,12 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     options.mode(0o600);
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Writes a private file in place of `path` (a new file, renamed over the old one).
+fn replace_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let fresh = path.with_extension("new");
+    let _ = std::fs::remove_file(&fresh);
+    write_private(&fresh, contents)?;
+    std::fs::rename(&fresh, path)
 }

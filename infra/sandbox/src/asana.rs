@@ -25,6 +25,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/1.0/users", get(list))
         .route("/api/1.0/users/{user}", get(read))
+        .route("/api/1.0/workspaces/{workspace}", get(workspace))
         .route("/api/1.0/workspaces/{workspace}/addUser", post(add))
         .route("/api/1.0/workspaces/{workspace}/removeUser", post(remove))
         .with_state(state)
@@ -40,6 +41,17 @@ fn refused(refusal: Refusal) -> Response {
         StatusCode::UNAUTHORIZED => error(status, "Not Authorized"),
         _ => error(status, "sandbox: injected fault"),
     })
+}
+
+/// `GET /workspaces/{gid}`: the organization (the admin's personal workspace is not asked).
+async fn workspace(AxState(state): AxState<Shared>, headers: HeaderMap, Path(gid): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let _tenant = tenant_or_refuse!(state, headers);
+    if gid != ORG {
+        return error(StatusCode::NOT_FOUND, "workspace: Unknown object");
+    }
+    Json(json!({"data": {"gid": ORG, "resource_type": "workspace", "name": "Sandbox organization", "is_organization": true}}))
+        .into_response()
 }
 
 fn user_json(user: &User) -> Value {

@@ -81,8 +81,14 @@ async fn list(
 
 async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
-    let _ = tenant_or_refuse!(state, headers);
-    Json(json!({"type": "user", "id": ADMIN_ID, "role": "admin"})).into_response()
+    let tenant = tenant_or_refuse!(state, headers);
+    // The admin's enterprise: the one the token opens.
+    Json(
+        json!({"type": "user", "id": ADMIN_ID, "role": "admin", "enterprise": {
+            "type": "enterprise", "id": crate::tenants::tenant_id(&tenant), "name": crate::tenants::tenant_name(&tenant)
+        }}),
+    )
+    .into_response()
 }
 
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {

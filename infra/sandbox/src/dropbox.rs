@@ -67,7 +67,13 @@ fn profile(user: &User) -> Value {
 async fn team_info(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     match tenant(&mut state, &headers) {
-        Ok(_) => Json(json!({"name": "Sandbox team", "team_id": "dbtid:sandbox", "num_licensed_users": 100, "num_provisioned_users": 0})).into_response(),
+        Ok(tenant) => Json(json!({
+            "name": crate::tenants::tenant_name(&tenant),
+            "team_id": format!("dbtid:{}", crate::tenants::tenant_id(&tenant)),
+            "num_licensed_users": 100,
+            "num_provisioned_users": 0
+        }))
+        .into_response(),
         Err(r) => refused(r),
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/user/memberships/orgs", get(my_memberships))
         .route("/user/memberships/orgs/{org}", get(my_membership))
+        .route("/orgs/{org}", get(organization))
         .route("/orgs/{org}/members", get(members))
         .route("/orgs/{org}/invitations", get(invitations).post(invite))
         .route("/orgs/{org}/invitations/{id}", delete(cancel))
@@ -259,6 +260,25 @@ async fn my_membership(
         MEMBER_ORG => Json(membership_in(MEMBER_ORG, "sandbox-owner", "active", "member")).into_response(),
         _ => error(StatusCode::NOT_FOUND, "Not Found"),
     }
+}
+
+/// `GET /orgs/{org}`: the organization's numeric id and login.
+async fn organization(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    if let Some(answer) = headers_missing(&headers) {
+        return answer;
+    }
+    let _ = tenant_or_refuse!(state, headers);
+    let id = match org.as_str() {
+        ORG => 9_100_001,
+        MEMBER_ORG => 9_100_002,
+        _ => return error(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    Json(json!({"login": org, "id": id, "url": format!("{API}/orgs/{org}"), "name": org})).into_response()
 }
 
 async fn members(

@@ -123,6 +123,7 @@ pub(crate) fn router(state: Shared) -> Router {
             get(read).put(update).delete(remove),
         )
         .route(&format!("{API}/customer/{{customer}}/domains"), get(domains))
+        .route(&format!("{API}/customers/{{customer}}"), get(customer))
         .route(&format!("{API}/groups"), get(groups))
         .route(&format!("{API}/groups/{{key}}/members"), post(add_member))
         .with_state(state)
@@ -377,6 +378,26 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(key): 
         group.members.remove(&user.id);
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `customers.get`: the customer the token opens, named by its primary domain.
+async fn customer(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    if !is_customer(&customer) {
+        return error(StatusCode::BAD_REQUEST, "badRequest", "Bad Request");
+    }
+    Json(json!({
+        "kind": "admin#directory#customer",
+        "id": format!("C{}", crate::tenants::tenant_id(&tenant)),
+        "customerDomain": PRIMARY_DOMAIN,
+        "language": "en"
+    }))
+    .into_response()
 }
 
 async fn domains(

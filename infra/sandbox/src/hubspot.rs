@@ -24,7 +24,35 @@ pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route(USERS, get(list).post(create))
         .route("/settings/v3/users/{id}", get(read).delete(remove))
+        .route("/account-info/v3/details", get(account_details))
         .with_state(state)
+}
+
+/// The account (portal) the token was installed in.
+async fn account_details(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return refused(r),
+    };
+    // The first sandbox portal is the token answer's `hub_id`.
+    let portal = if tenant == crate::oauth_tenant("hubspot") {
+        4242
+    } else {
+        u64::from_str_radix(&crate::tenants::tenant_id(&tenant)[..8], 16).unwrap_or(0)
+    };
+    Json(json!({
+        "portalId": portal,
+        "accountType": "STANDARD",
+        "timeZone": "US/Eastern",
+        "companyCurrency": "USD",
+        "additionalCurrencies": [],
+        "utcOffset": "-05:00",
+        "utcOffsetMilliseconds": -18_000_000,
+        "uiDomain": "app.hubspot.com",
+        "dataHostingLocation": "na1"
+    }))
+    .into_response()
 }
 
 fn error(status: StatusCode, category: &str, message: &str) -> Response {

@@ -150,6 +150,8 @@ async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
         "administrator": !tenant.starts_with(MEMBER_PREFIX),
         "enabled": true,
         "deleted": false,
+        // The account the token opens.
+        "organizationId": crate::tenants::tenant_id(&tenant),
     }))
     .into_response()
 }
@@ -221,8 +223,12 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     if field("password").is_none_or(|p| p.len() < 8) {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "password is required");
     }
+    let password = field("password").unwrap_or_default().to_owned();
     match state.scim.invite(&tenant, email, first, last) {
-        Some(user) => Json(user_json(&user)).into_response(),
+        Some(user) => {
+            state.passwords.insert((tenant, user.id.clone()), password);
+            Json(user_json(&user)).into_response()
+        }
         None => error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "A user with this email address already exists",

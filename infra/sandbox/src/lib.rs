@@ -47,6 +47,7 @@ mod okta;
 mod salesforce;
 mod sauce_labs;
 mod scim;
+mod tenants;
 mod trello;
 mod zoho;
 
@@ -61,6 +62,7 @@ pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
+pub use tenants::{tenant_id, tenant_name};
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
 pub use zoho::{BOOKS_ORG as ZOHO_BOOKS_ORG, DESK_ORG as ZOHO_DESK_ORG};
 
@@ -79,6 +81,12 @@ pub fn oauth_tenant(app: &str) -> String {
     format!("oauth:{app}")
 }
 
+/// The tenant a fake OAuth vendor's tokens open when the admin picked `other` on its consent
+/// page (`decide?…&tenant=other`): another workspace of the same vendor, with its own users.
+pub fn oauth_tenant_named(app: &str, other: &str) -> String {
+    format!("{}#{other}", oauth_tenant(app))
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     pub scim: scim::Directory,
@@ -89,6 +97,9 @@ pub(crate) struct State {
     pub microsoft_365: microsoft_365::Mailboxes,
     pub google: google_workspace::Workspaces,
     pub lastpass: lastpass::KeptAccounts,
+    /// The passwords users were created with, by tenant and user id, where the vendor takes
+    /// one at creation (LeanKit, Sauce Labs).
+    pub passwords: std::collections::HashMap<(String, String), String>,
 }
 
 /// The next `method` request to `path` (under `/_sandbox`) gets this answer instead of the
@@ -255,7 +266,7 @@ impl Sandbox {
         self.state.lock().expect("sandbox lock").oauth.refreshes
     }
 
-    /// The SCIM tenant an access token opens, if it is valid.
+    /// The tenant an access token opens, if it is valid.
     pub(crate) fn tenant_of(state: &State, token: &str) -> Option<String> {
         if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
             return Some(token.to_owned());
@@ -315,6 +326,18 @@ impl Sandbox {
             .lastpass
             .0
             .contains(&email.to_lowercase())
+    }
+
+    /// Whether `password` signs the tenant's user with this email in (the password it was
+    /// created with, where the vendor takes one: LeanKit, Sauce Labs).
+    pub fn signs_in(&self, tenant: &str, email: &str, password: &str) -> bool {
+        let state = self.state.lock().expect("sandbox lock");
+        state.scim.by_email(tenant, email).is_some_and(|u| {
+            state
+                .passwords
+                .get(&(tenant.to_owned(), u.id))
+                .is_some_and(|p| p == password)
+        })
     }
 
     /// Someone removes a user in the app itself (outside the service).

@@ -411,12 +411,21 @@ async fn assign_license(
 
 async fn organization(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
-    let _tenant = tenant_or_refuse!(state, headers);
+    let tenant = tenant_or_refuse!(state, headers);
+    // The Entra tenant the token opens (the first one keeps the sandbox's fixed id).
+    let id = if tenant == crate::oauth_tenant("microsoft_365") {
+        TENANT_ID.to_owned()
+    } else {
+        format!(
+            "5a4d6b3c-0000-4000-8000-{:0>12}",
+            crate::tenants::tenant_id(&tenant)
+        )
+    };
     Json(json!({
         "@odata.context": format!("{GRAPH}/$metadata#organization"),
         "value": [{
-            "id": TENANT_ID,
-            "displayName": "Sandbox Corp",
+            "id": id,
+            "displayName": crate::tenants::tenant_name(&tenant),
             "countryLetterCode": COUNTRY,
             "verifiedDomains": [{"name": DOMAIN, "isDefault": true, "isInitial": true, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"}]
         }]

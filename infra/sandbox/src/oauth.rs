@@ -29,6 +29,8 @@ struct PendingRequest {
 struct IssuedCode {
     redirect_uri: String,
     challenge: String,
+    /// Another workspace of the vendor the admin picked on the consent page, if any.
+    other_tenant: Option<String>,
 }
 
 #[derive(Default)]
@@ -119,7 +121,25 @@ pub(crate) fn slack_router(state: Shared) -> Router {
         .route("/oauth/v2/authorize", get(authorize))
         .route("/oauth/v2/decide", get(decide))
         .route("/api/oauth.v2.access", post(slack_access))
+        .route("/api/auth.test", post(slack_auth_test))
         .with_state(issuer(state, crate::oauth_tenant("slack")))
+}
+
+/// Slack's `auth.test`: HTTP 200 always; the token's workspace, or `ok: false`.
+async fn slack_auth_test(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    match crate::scim::tenant(&mut state, &headers) {
+        Ok(tenant) => Json(json!({
+            "ok": true,
+            "url": "https://sandbox-workspace.slack.com/",
+            "team": crate::tenants::tenant_name(&tenant),
+            "user": "sandbox-admin",
+            "team_id": format!("T{}", crate::tenants::tenant_id(&tenant).to_uppercase()),
+            "user_id": "USANDBOX"
+        }))
+        .into_response(),
+        Err(_) => Json(json!({"ok": false, "error": "invalid_auth"})).into_response(),
+    }
 }
 
 /// The same server at Dropbox's paths (`www.dropbox.com` and `api.dropboxapi.com` both
@@ -248,6 +268,7 @@ async fn authorize(AxState(state): AxState<Shared>, Query(q): Query<HashMap<Stri
          <body><main><h1>Allow the provisioning service to manage users of the Sandbox OAuth app?</h1>\
          <p>Scopes: {}</p>\
          <p><a id=\"allow\" href=\"decide?request={id}&amp;decision=allow\">Allow</a> \
+         <a id=\"allow-other\" href=\"decide?request={id}&amp;decision=allow&amp;tenant=other\">Allow for another workspace</a> \
          <a id=\"deny\" href=\"decide?request={id}&amp;decision=deny\">Deny</a></p></main></body></html>",
         escape(&get("scope"))
     );
@@ -270,6 +291,10 @@ async fn decide(AxState(state): AxState<Shared>, Query(q): Query<HashMap<String,
             IssuedCode {
                 redirect_uri: request.redirect_uri.clone(),
                 challenge: request.challenge,
+                other_tenant: q
+                    .get("tenant")
+                    .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric()))
+                    .cloned(),
             },
         );
         back.query_pairs_mut()
@@ -333,17 +358,25 @@ fn grant(
             if form.get("redirect_uri") != Some(&code.redirect_uri) || challenge != code.challenge {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             }
-            Ok(state.oauth.issue(tenant))
+            let opened = match &code.other_tenant {
+                Some(other) => format!("{tenant}#{other}"),
+                None => tenant.to_owned(),
+            };
+            Ok(state.oauth.issue(&opened))
         }
         Some("refresh_token") => {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
-            // A refresh token works only at the vendor that issued it.
-            if state.oauth.refresh.get(&presented).map(String::as_str) != Some(tenant) {
+            // A refresh token works only at the vendor that issued it (in any of its
+            // workspaces).
+            let Some(opened) = state.oauth.refresh.get(&presented).cloned() else {
+                return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
+            };
+            if opened != tenant && !opened.starts_with(&format!("{tenant}#")) {
                 return Err((StatusCode::BAD_REQUEST, "invalid_grant"));
             }
             state.oauth.refresh.remove(&presented);
             state.oauth.refreshes += 1;
-            Ok(state.oauth.issue(tenant))
+            Ok(state.oauth.issue(&opened))
         }
         _ => Err((StatusCode::BAD_REQUEST, "unsupported_grant_type")),
     }
@@ -383,7 +416,12 @@ async fn slack_access(
             answer["token_type"] = json!("user");
             Json(answer).into_response()
         }
-        Ok(tokens) => Json(json!({
+        Ok(tokens) => {
+            let opened = tokens["access_token"]
+                .as_str()
+                .and_then(|t| state.oauth.access_tenant(t))
+                .unwrap_or_default();
+            Json(json!({
             "ok": true,
             "app_id": "ASANDBOX",
             "authed_user": {
@@ -391,9 +429,10 @@ async fn slack_access(
                 "access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"],
                 "expires_in": tokens["expires_in"]
             },
-            "team": {"id": "TSANDBOX", "name": "Sandbox workspace"}
+            "team": {"id": format!("T{}", crate::tenants::tenant_id(&opened).to_uppercase()), "name": crate::tenants::tenant_name(&opened)}
         }))
-        .into_response(),
+        .into_response()
+        }
         Err((_, "invalid_grant")) if refresh => {
             Json(json!({"ok": false, "error": "invalid_refresh_token"})).into_response()
         }
@@ -585,7 +624,7 @@ async fn microsoft_token(
 }
 
 /// The Directory API scopes the Google Workspace connector asks for.
-const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly";
+const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly https://www.googleapis.com/auth/admin.directory.customer.readonly";
 
 /// Google's `/token`: credentials in the body, `token_type: Bearer`, and a refresh that
 /// answers a new access token only: the refresh token stays valid (Google does not rotate it).

@@ -29,7 +29,21 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v1/users/{id}/lifecycle/deactivate", post(deactivate))
         .route("/api/v1/users/{id}/lifecycle/suspend", post(suspend))
         .route("/api/v1/users/{id}/lifecycle/unsuspend", post(unsuspend))
+        .route("/.well-known/okta-organization", get(org_metadata))
         .with_state(state)
+}
+
+/// The org's well-known metadata (its id). The sandbox's orgs are its tokens' directories, so
+/// the org is the one the request's token opens.
+async fn org_metadata(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = tenant_or_refuse!(state, headers);
+    Json(json!({
+        "id": format!("00o{}", crate::tenants::tenant_id(&tenant)),
+        "pipeline": "idx",
+        "_links": {"organization": {"href": ORG}}
+    }))
+    .into_response()
 }
 
 fn error(status: StatusCode, code: &str, summary: &str) -> Response {

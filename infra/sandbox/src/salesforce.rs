@@ -1,7 +1,7 @@
 //! Salesforce's org APIs the connector uses: SCIM 2.0 users at `/services/scim/v2/Users`
 //! (the sandbox's SCIM app, as Salesforce: deactivated users stay listed) and the two REST
-//! queries it makes: the "Standard User" profile's id, and users' `LastLoginDate` (null until
-//! the person first signs in: `Sandbox::accept_invitation`).
+//! queries it makes: the org's `Organization` record, the "Standard User" profile's id, and
+//! users' `LastLoginDate` (null until the person first signs in: `Sandbox::accept_invitation`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -41,6 +41,15 @@ async fn query(
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     };
     let soql = q.get("q").map(String::as_str).unwrap_or_default();
+    if soql == "SELECT Id, Name FROM Organization LIMIT 1" {
+        // The org the token opens: 00D and a 15-character id.
+        let id = format!("00D{:0>12}", crate::tenants::tenant_id(&tenant));
+        return Json(json!({
+            "totalSize": 1, "done": true,
+            "records": [{"attributes": {"type": "Organization"}, "Id": id, "Name": crate::tenants::tenant_name(&tenant)}]
+        }))
+        .into_response();
+    }
     if soql == "SELECT Id FROM Profile WHERE Name = 'Standard User' LIMIT 1" {
         return Json(json!({
             "totalSize": 1, "done": true,

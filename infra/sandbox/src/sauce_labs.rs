@@ -213,6 +213,9 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         .scim
         .insert(&tenant, &email, &text("first_name"), &text("last_name"));
     state.sauce_labs.0.insert(id.clone(), username);
+    state
+        .passwords
+        .insert((tenant.clone(), id.clone()), text("password"));
     match state.scim.by_id(&tenant, &id) {
         Some(user) => (StatusCode::CREATED, Json(user_json(&state, &user))).into_response(),
         None => detail(StatusCode::INTERNAL_SERVER_ERROR, "the user vanished"),

@@ -16,6 +16,10 @@ use crate::{Sandbox, State};
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// Marks invitations not yet accepted (the service's sandbox connector reads it).
 const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
+/// Names the tenant a token opens in `ServiceProviderConfig` (the sandbox app's own
+/// documented extension).
+const CONFIG_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:ServiceProviderConfig";
+const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 #[derive(Clone, Debug)]
@@ -242,8 +246,31 @@ pub(crate) fn router_as(state: Shared, kind: Kind) -> Router {
     Router::new()
         .route("/scim/v2/Users", get(list).post(create))
         .route("/scim/v2/Users/{id}", get(read).patch(patch).delete(remove))
+        .route("/scim/v2/ServiceProviderConfig", get(service_provider_config))
         .layer(Extension(kind))
         .with_state(state)
+}
+
+/// RFC 7644 section 4's `ServiceProviderConfig`, with the sandbox app's extension naming the
+/// tenant the token opens.
+async fn service_provider_config(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r.answer(),
+    };
+    Json(json!({
+        "schemas": [CONFIG_SCHEMA, CONFIG_EXTENSION],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": 100},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{"type": "oauthbearertoken", "name": "Bearer token", "description": "A sandbox token"}],
+        CONFIG_EXTENSION: {"id": crate::tenants::tenant_id(&tenant), "name": crate::tenants::tenant_name(&tenant)}
+    }))
+    .into_response()
 }
 
 fn error(status: StatusCode, scim_type: &str, detail: &str) -> Response {

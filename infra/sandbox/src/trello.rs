@@ -4,6 +4,7 @@
 //! `invalid key` / `invalid token` 401s, and a JSON 429 without `Retry-After`.
 //!
 //! - `GET /1/members/me`: the token's member, the Workspace's admin.
+//! - `GET /1/organizations/{ws}`: the Workspace (`id`, `name`, `displayName`).
 //! - `GET /1/organizations/{ws}/memberships`: the whole list (Trello does not page it), the
 //!   admin first; invited people are `unconfirmed` (and `ghost` members) until they accept.
 //! - `PUT /1/organizations/{ws}/members?email=…&fullName=…&type=…`: invites the email (an
@@ -37,6 +38,7 @@ type Shared = Arc<Mutex<State>>;
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/1/members/me", get(me))
+        .route("/1/organizations/{ws}", get(workspace))
         .route("/1/organizations/{ws}/memberships", get(memberships))
         .route("/1/organizations/{ws}/members", put(invite))
         .route("/1/organizations/{ws}/members/{id}/all", delete(remove))
@@ -104,6 +106,18 @@ fn known_workspace(ws: &str) -> Result<(), Box<Response>> {
             "The requested resource was not found.",
         )))
     }
+}
+
+/// `GET /1/organizations/{ws}`: the Workspace's id and names.
+async fn workspace(AxState(state): AxState<Shared>, headers: HeaderMap, Path(ws): Path<String>) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    if let Err(refusal) = caller(&mut state, &headers) {
+        return *refusal;
+    }
+    if let Err(missing) = known_workspace(&ws) {
+        return *missing;
+    }
+    Json(json!({"id": WORKSPACE_ID, "name": WORKSPACE, "displayName": "Sandbox Workspace"})).into_response()
 }
 
 fn username(email: &str) -> String {

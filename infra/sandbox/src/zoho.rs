@@ -68,6 +68,7 @@ pub(crate) fn router(state: Shared) -> Router {
         // CRM
         .route("/crm/v7/settings/roles", get(crm_roles))
         .route("/crm/v7/settings/profiles", get(crm_profiles))
+        .route("/crm/v7/org", get(crm_org))
         .route("/crm/v7/users", get(crm_list).post(crm_create))
         .route(
             "/crm/v7/users/{id}",
@@ -640,6 +641,23 @@ fn crm_user_json(user: &User) -> Value {
         "role": {"id": CRM_ROLES[2].0, "name": CRM_ROLES[2].1},
         "profile": {"id": CRM_PROFILES[1].0, "name": CRM_PROFILES[1].1}
     })
+}
+
+/// CRM's organization: the one the token opens.
+async fn crm_org(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    let tenant = match crm_tenant(&mut state, &headers) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    Json(json!({"org": [{
+        "id": format!("4{:0>18}", u64::from_str_radix(&crate::tenants::tenant_id(&tenant), 16).unwrap_or(0)),
+        "company_name": crate::tenants::tenant_name(&tenant),
+        "domain_name": "sandbox",
+        "primary_email": "admin@sandbox.test",
+        "zgid": "90000001"
+    }]}))
+    .into_response()
 }
 
 async fn crm_roles(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {

@@ -20,7 +20,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::Tenant;
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
@@ -42,6 +43,7 @@ struct Data<T> {
 #[derive(Debug, Deserialize)]
 struct Workspace {
     gid: String,
+    name: Option<String>,
     #[serde(default)]
     is_organization: bool,
 }
@@ -209,6 +211,22 @@ impl Connector for AsanaConnector {
         self.workspace().await.map(|_| ())
     }
 
+    /// The organization, read as `GET /workspaces/{gid}`
+    /// (https://developers.asana.com/reference/getworkspace).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let gid = self.workspace().await?.to_owned();
+        let mut url = Self::url(&["workspaces", &gid])?;
+        url.query_pairs_mut()
+            .append_pair("opt_fields", "name,is_organization");
+        let workspace: Data<Workspace> = self.read(url).await?.ok_or_else(|| {
+            ConnectorError::Invalid(format!("Asana has no workspace {gid} this token can read"))
+        })?;
+        Ok(VendorTenant {
+            name: workspace.data.name.unwrap_or_else(|| gid.clone()),
+            id: workspace.data.gid,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let workspace = self.workspace().await?.to_owned();
         let mut url = Self::url(&["users"])?;
@@ -249,11 +267,19 @@ impl Connector for AsanaConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self.membership("removeUser", id).await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // not a member any more
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // A 404 of the organization's action proves nothing: the user's own resource
+            // says whether they are still a member.
+            StatusCode::NOT_FOUND => match self.member(id).await? {
+                None => Ok(Verified::ReadBack),
+                Some(_) => Err(ConnectorError::Invalid(
+                    "Asana answered \"not found\" to removeUser but still lists the user in the organization"
+                        .into(),
+                )),
+            },
             _ => Err(asana_error(&response)),
         }
     }
@@ -265,6 +291,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "Asana shows no invitation state, and the person sets their own name: a member added by email is listed as active.",
     ],
+    tenant: "Asana organization (workspace)",
     ..catalog::app("asana", "Asana", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 

@@ -18,7 +18,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
@@ -37,6 +38,18 @@ struct User {
     name: Option<String>,
     login: Option<String>,
     status: Option<String>,
+}
+
+/// The current user with their enterprise (a user object's `enterprise` field).
+#[derive(Debug, Deserialize)]
+struct Me {
+    enterprise: Option<Enterprise>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Enterprise {
+    id: String,
+    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +175,26 @@ impl Connector for BoxConnector {
             .map(|_| ())
     }
 
+    /// The enterprise of the connecting admin: `GET /users/me?fields=enterprise`
+    /// (https://developer.box.com/reference/get-users-me, the user object's `enterprise`).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let mut url = Self::url("users/me");
+        url.query_pairs_mut().append_pair("fields", "id,enterprise");
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(box_error(&response));
+        }
+        let enterprise = response.json::<Me>()?.enterprise.ok_or_else(|| {
+            ConnectorError::PlanRequired(
+                "the connecting Box user belongs to no enterprise (a personal Box account has no managed users)".into(),
+            )
+        })?;
+        Ok(VendorTenant {
+            name: enterprise.name.unwrap_or_else(|| enterprise.id.clone()),
+            id: enterprise.id,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let mut query = vec![("limit", PAGE_SIZE), ("usemarker", "true")];
         if let Some(marker) = cursor {
@@ -223,7 +256,7 @@ impl Connector for BoxConnector {
         self.set_status(id, "active").await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         // Move everything the user owns to the admin first, so nothing is destroyed.
         let admin = self.me().await?;
         let mut transfer = Self::user_url(id, &["folders", "0"])?;
@@ -248,8 +281,9 @@ impl Connector for BoxConnector {
             .append_pair("force", "false");
         let response = self.session.send(VendorRequest::new(Method::DELETE, url)).await?;
         match response.status {
+            s if s.is_success() => Ok(Verified::VendorAnswer),
             // The user's own resource: a 404 here is "already gone".
-            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(box_error(&response)),
         }
     }
@@ -262,6 +296,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "Box has no invitation state: a created managed user is an active account at once (Box emails them to set it up).",
     ],
+    tenant: "Box enterprise",
     ..catalog::app(
         "box",
         "Box",

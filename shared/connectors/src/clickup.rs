@@ -30,7 +30,8 @@ use crate::http::RateLimit;
 use crate::http::StaticAuth;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::ApiKeyContext;
 use crate::spec::AppSpec;
@@ -428,6 +429,19 @@ impl Connector for ClickUpConnector {
         Ok(())
     }
 
+    /// The Workspace as Get Authorized Workspaces (`GET /v2/team`,
+    /// https://developer.clickup.com/reference/getauthorizedteams) lists it for the token.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let team = self.workspace().await?;
+        Ok(VendorTenant {
+            name: team
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| team.id.clone()),
+            id: team.id,
+        })
+    }
+
     /// ClickUp answers the whole member list at once: one page, no cursor.
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         if cursor.is_some() {
@@ -480,24 +494,30 @@ impl Connector for ClickUpConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         if !is_user_id(id) {
-            return Ok(()); // no ClickUp user has this id
+            // No ClickUp user has this id, so no account known at this Workspace does:
+            // nothing is sent, and nothing is proven removed.
+            return Err(ConnectorError::Invalid(format!(
+                "`{}` is not a ClickUp user id",
+                brief(id)
+            )));
         }
+        let in_workspace = |team: Team| team.members.iter().any(|m| m.user.id == id);
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))
             .await?;
         if response.status.is_success() {
-            return Ok(());
+            return Ok(Verified::VendorAnswer);
         }
         let error = self.error(&response);
         // ClickUp does not document its answer for a user already gone: on a refusal that
         // may mean it, the Workspace's member list (authoritative) decides.
         let maybe_gone = self.says_missing(&response)
             || matches!(error, ConnectorError::Invalid(_) | ConnectorError::Conflict(_));
-        if maybe_gone && !self.workspace().await?.members.iter().any(|m| m.user.id == id) {
-            return Ok(());
+        if maybe_gone && !in_workspace(self.workspace().await?) {
+            return Ok(Verified::ReadBack);
         }
         Err(error)
     }
@@ -538,6 +558,7 @@ pub const APP: App = App {
         "Only members are listed and managed: the Workspace's guests are left out.",
         "ClickUp keeps one display name per user, not a first and last name.",
     ],
+    tenant: "ClickUp Workspace",
     ..catalog::app(
         "clickup",
         "ClickUp",

@@ -28,7 +28,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check};
 use crate::spec::{PRODUCTION, Tenant};
@@ -60,9 +61,9 @@ pub struct DocuSignConnector {
     userinfo: Url,
     /// The account the connection names, if any (else the user's default account).
     account_id: Option<String>,
-    /// `https://{host}/restapi/v2.1/accounts/{accountId}`, found once.
-    api: OnceCell<Url>,
-    /// The connection, as the process's cache of learned API hosts knows it.
+    /// `https://{host}/restapi/v2.1/accounts/{accountId}` and the account, found once.
+    api: OnceCell<(Url, VendorTenant)>,
+    /// The connection, as the process's cache of learned accounts knows it.
     connection: String,
 }
 
@@ -127,6 +128,7 @@ struct UserInfo {
 #[derive(Debug, Deserialize)]
 struct UserInfoAccount {
     account_id: String,
+    account_name: Option<String>,
     #[serde(default)]
     is_default: Value,
     base_uri: Option<String>,
@@ -298,9 +300,16 @@ impl DocuSignConnector {
         })
     }
 
-    /// The account's API base: learned from `/oauth/userinfo` once per connection (per
-    /// `USERINFO_TTL`) and kept by the process for the connectors that follow.
+    /// The account's API base.
     async fn api(&self) -> Result<&Url, ConnectorError> {
+        self.account().await.map(|(url, _)| url)
+    }
+
+    /// The account's API base and the account itself (its id and `account_name` as
+    /// `/oauth/userinfo` lists them, https://developers.docusign.com/platform/auth/reference/user-info/):
+    /// learned once per connection (per `USERINFO_TTL`) and kept by the process for the
+    /// connectors that follow.
+    async fn account(&self) -> Result<&(Url, VendorTenant), ConnectorError> {
         self.api
             .get_or_try_init(|| async {
                 let now = self.session.http.now();
@@ -312,24 +321,24 @@ impl DocuSignConnector {
                     .expect("learned lock")
                     .get(&self.connection)
                     .filter(|(_, at)| now.saturating_sub(*at) < USERINFO_TTL)
-                    .and_then(|(api, _)| Url::parse(api).ok());
-                if let Some(api) = learned {
-                    return Ok(api);
+                    .map(|(account, _)| account.clone());
+                if let Some(account) = learned {
+                    return Ok(account);
                 }
-                let api = self.ask_userinfo().await?;
+                let account = self.ask_userinfo().await?;
                 self.session
                     .http
                     .learned
                     .lock()
                     .expect("learned lock")
-                    .insert(self.connection.clone(), (api.to_string(), now));
-                Ok(api)
+                    .insert(self.connection.clone(), (account.clone(), now));
+                Ok(account)
             })
             .await
     }
 
-    /// The account's API base, as `/oauth/userinfo` names it now.
-    async fn ask_userinfo(&self) -> Result<Url, ConnectorError> {
+    /// The account's API base and the account, as `/oauth/userinfo` names them now.
+    async fn ask_userinfo(&self) -> Result<(Url, VendorTenant), ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::get(self.userinfo.clone()))
@@ -362,7 +371,15 @@ impl DocuSignConnector {
             .base_uri
             .as_deref()
             .ok_or_else(|| ConnectorError::Invalid("DocuSign named no API host for the account".into()))?;
-        account_api(base_uri, &chosen.account_id)
+        let tenant = VendorTenant {
+            id: chosen.account_id.clone(),
+            name: chosen
+                .account_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| chosen.account_id.clone()),
+        };
+        Ok((account_api(base_uri, &chosen.account_id)?, tenant))
     }
 
     /// The account's `users` resource, or one user under it.
@@ -390,10 +407,10 @@ impl DocuSignConnector {
     }
 
     /// The user is gone or closed after a close DocuSign did not confirm; else `error`.
-    async fn confirm_closed(&self, id: &str, error: ConnectorError) -> Result<(), ConnectorError> {
+    async fn confirm_closed(&self, id: &str, error: ConnectorError) -> Result<Verified, ConnectorError> {
         match self.get(id).await? {
-            None => Ok(()),
-            Some(user) if user.status == AccountStatus::Deleted => Ok(()),
+            None => Ok(Verified::ReadBack),
+            Some(user) if user.status == AccountStatus::Deleted => Ok(Verified::ReadBack),
             Some(_) => Err(error),
         }
     }
@@ -472,6 +489,10 @@ impl Connector for DocuSignConnector {
         self.read_list(url).await.map(|_| ())
     }
 
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        self.account().await.map(|(_, tenant)| tenant.clone())
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let start: usize = match cursor {
             None => 0,
@@ -547,7 +568,7 @@ impl Connector for DocuSignConnector {
     }
 
     /// Closes the membership; a user already closed or unknown is done.
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let url = self.users_url(None).await?;
         let request = VendorRequest::new(Method::DELETE, url).json(json!({"users": [{"userId": id}]}));
         let response = self.session.send(request).await?;
@@ -560,15 +581,17 @@ impl Connector for DocuSignConnector {
                     .filter(|u| u.user_id.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(id)))
                     .find_map(|u| u.error_details.as_ref());
                 match failed {
-                    None => Ok(()),
+                    None => Ok(Verified::VendorAnswer),
                     Some(details) => {
                         let error = details_error(s, details, "DocuSign did not close the user".into());
                         self.confirm_closed(id, error).await
                     }
                 }
             }
-            StatusCode::NOT_FOUND => Ok(()),
-            StatusCode::BAD_REQUEST => self.confirm_closed(id, docusign_error(&response)).await,
+            // The account's `users` collection, not the user's own resource: read the user.
+            StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => {
+                self.confirm_closed(id, docusign_error(&response)).await
+            }
             _ => Err(docusign_error(&response)),
         }
     }
@@ -577,11 +600,13 @@ impl Connector for DocuSignConnector {
 /// What the product shows of docusign (the app directory's entry).
 pub const APP: App = App {
     remove_means: "Closes the user's membership of the DocuSign account (DocuSign never deletes users; an admin can reactivate a closed user).",
+    removal_deactivates: true,
     differences_from_product_docs: &[
         "The person who connects DocuSign must be an administrator of the DocuSign account; the connection manages their default account.",
         "A created user gets DocuSign's activation email and shows as Invite Sent until they activate their account.",
         "Developer (demo) accounts can be connected: start the connection with `environment: demo` (account-d.docusign.com).",
     ],
+    tenant: "DocuSign account",
     ..catalog::app(
         "docusign",
         "DocuSign",

@@ -21,7 +21,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
@@ -290,13 +291,29 @@ impl Connector for DropboxConnector {
 
     async fn verify(&self) -> Result<(), ConnectorError> {
         // A user-linked (not team) token fails here; the answer names the team.
+        self.tenant().await.map(|_| ())
+    }
+
+    /// The team, from `team/get_info` (`team_id`, `name`;
+    /// https://www.dropbox.com/developers/documentation/http/teams#team-get_info).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
         let team = self.rpc("team/get_info", None, true).await?;
-        match team.get("team_id").and_then(Value::as_str) {
-            Some(_) => Ok(()),
-            None => Err(ConnectorError::Transient(
-                "Dropbox's answer did not parse: no `team_id`".into(),
-            )),
-        }
+        let id = team
+            .get("team_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                ConnectorError::Transient("Dropbox's answer did not parse: no `team_id`".into())
+            })?;
+        Ok(VendorTenant {
+            id: id.to_owned(),
+            name: team
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(id)
+                .to_owned(),
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -417,20 +434,23 @@ impl Connector for DropboxConnector {
         .await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let body = json!({"user": user(id), "wipe_data": true, "keep_account": false});
         let launched = match self.call("team/members/remove", Some(body), false).await? {
             Ok(v) => v,
             Err(r) => {
                 return match dropbox_error(&r) {
-                    ConnectorError::NotFound => Ok(()), // already gone
+                    // The route's own error about this member (`user_not_found`,
+                    // `user_not_in_team`): already gone.
+                    ConnectorError::NotFound => Ok(Verified::AlreadyGone),
                     other => Err(other),
                 };
             }
         };
+        // The call's answer (or its finished job) is Dropbox's word that the member is off.
         self.finish(launched, "team/members/remove/job_status/get")
             .await
-            .map(|_| ())
+            .map(|_| Verified::VendorAnswer)
     }
 }
 
@@ -438,6 +458,7 @@ impl Connector for DropboxConnector {
 pub const APP: App = App {
     remove_means: "Removes the member from the Dropbox team and wipes team data from their linked devices; for 7 days an admin can recover the member or transfer their files.",
     suspend_means: Some("Suspends the member: no sign-in, files kept."),
+    tenant: "Dropbox team",
     ..catalog::app(
         "dropbox",
         "Dropbox",

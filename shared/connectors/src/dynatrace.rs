@@ -21,7 +21,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Authenticator, Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::oauth::MintedToken;
 use crate::spec::AppSpec;
@@ -74,6 +75,8 @@ pub struct DynatraceConnector {
     session: Session,
     /// `…/iam/v1/accounts/{uuid}/users`.
     users: Url,
+    /// The account UUID.
+    account: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,7 +147,11 @@ impl DynatraceConnector {
     pub fn new(session: Session, tenant: &Tenant) -> Result<Self, ConnectorError> {
         let uuid = account_uuid(tenant)?;
         let users = Url::parse(&format!("{API}{uuid}/users")).expect("a checked UUID makes a valid URL");
-        Ok(Self { session, users })
+        Ok(Self {
+            session,
+            users,
+            account: uuid.to_owned(),
+        })
     }
 
     fn user_url(&self, email: &str) -> Url {
@@ -188,6 +195,17 @@ impl Connector for DynatraceConnector {
         } else {
             Err(dynatrace_error(&response))
         }
+    }
+
+    /// The account: the client's token is scoped to one account UUID, and the account's own
+    /// users listing (`/iam/v1/accounts/{uuid}/users`) answering proves the client reaches it.
+    /// (Reading the account's name needs another scope, `account-env-read`, which the
+    /// connection does not ask for.)
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        Ok(VendorTenant {
+            id: self.account.clone(),
+            name: format!("Dynatrace account {}", self.account),
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -237,14 +255,15 @@ impl Connector for DynatraceConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, self.user_url(id)))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // already gone
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(dynatrace_error(&response)),
         }
     }
@@ -264,6 +283,7 @@ pub const APP: App = App {
         "Dynatrace documents no plan gate for its API; a refusal is detected by the connect check.",
         "A created user is invited with no permissions: a Dynatrace admin puts them in groups.",
     ],
+    tenant: "Dynatrace account",
     ..catalog::app(
         "dynatrace",
         "Dynatrace",

@@ -5,7 +5,7 @@ use prov_core::catalog::{self, App, ConnectionType};
 
 use crate::error::ConnectorError;
 use crate::http::RateLimit;
-use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove, ScimTenant};
 use crate::spec::{AppSpec, Tenant, scim_token_bearer, tenant_url};
 
 const FIFTEEN_FIVE_HOSTS: &[&str] = &["*.15five.com"];
@@ -24,6 +24,7 @@ fn fifteen_five_check(tenant: &Tenant, field: &str, value: &str) -> Result<(), C
 /// What the product shows of fifteen_five (the app directory's entry).
 pub const APP: App = App {
     remove_means: "Deactivates the user through 15Five's SCIM API (15Five documents no hard delete).",
+    removal_deactivates: true,
     suspend_means: Some(
         "Deactivates the user (SCIM `active: false`), the same state removal leaves; reactivating sets them active again.",
     ),
@@ -34,6 +35,7 @@ pub const APP: App = App {
         ),
         catalog::secret("scim_token", "SCIM 2.0 token (30 characters)"),
     ],
+    tenant: "15Five company (its SCIM base URL)",
     ..catalog::app(
         "fifteen_five",
         "15Five",
@@ -67,6 +69,9 @@ pub const SPEC: AppSpec = AppSpec {
             forbidden_means_plan: None,
             search_emails: false,
             reactivate_on_create: true,
+            // The company is the SCIM base URL's own subdomain; 15Five's SCIM token is
+            // issued for that company and documents no call naming it.
+            tenant: ScimTenant::BaseUrl,
         };
         Ok(Box::new(ScimConnector::new(session, &base, flavor)))
     },

@@ -10,7 +10,7 @@ use chrono::Duration;
 use prov_core::clock::Clock;
 use prov_core::connector::{
     Authorization, CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT,
-    OAuthTokens, Secrets, Tenant, TokenKeeper, TokenSet, Vendors,
+    OAuthTokens, ProvenCredentials, Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors,
 };
 use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
@@ -85,7 +85,7 @@ impl Vendors for Gateway {
         app: &str,
         tenant: &Tenant,
         secrets: Secrets,
-    ) -> Result<Secrets, ConnectorError> {
+    ) -> Result<ProvenCredentials, ConnectorError> {
         let spec = spec(app)?;
         for (name, value) in &secrets {
             (spec.check)(tenant, name, value.expose_secret())?;
@@ -94,10 +94,10 @@ impl Vendors for Gateway {
             .exchanged(self.http.clone(), company_id, tenant, secrets)
             .await?;
         let auth = spec.api_key_authenticator(self.http.clone(), company_id, tenant, &secrets)?;
-        spec.connector(self.http.clone(), company_id, tenant, auth)?
-            .verify()
-            .await?;
-        Ok(secrets)
+        let connector = spec.connector(self.http.clone(), company_id, tenant, auth)?;
+        connector.verify().await?;
+        let tenant = connector.tenant().await?;
+        Ok(ProvenCredentials { secrets, tenant })
     }
 
     async fn oauth_registered(&self, app: &str) -> Result<bool, String> {
@@ -138,16 +138,15 @@ impl Vendors for Gateway {
         app: &str,
         tenant: &Tenant,
         access_token: &SecretString,
-    ) -> Result<(), ConnectorError> {
-        spec(app)?
-            .connector(
-                self.http.clone(),
-                company_id,
-                tenant,
-                Arc::new(StaticAuth::bearer(access_token)),
-            )?
-            .verify()
-            .await
+    ) -> Result<VendorTenant, ConnectorError> {
+        let connector = spec(app)?.connector(
+            self.http.clone(),
+            company_id,
+            tenant,
+            Arc::new(StaticAuth::bearer(access_token)),
+        )?;
+        connector.verify().await?;
+        connector.tenant().await
     }
 
     fn longest_call(&self) -> std::time::Duration {

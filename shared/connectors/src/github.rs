@@ -33,7 +33,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::Tenant;
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
@@ -471,11 +472,12 @@ impl GitHubConnector {
     }
 
     /// A DELETE where a 404 means already gone.
-    async fn remove(&self, url: Url) -> Result<(), ConnectorError> {
+    /// Deletes a membership or invitation: the account's own resource, whose 404 is gone.
+    async fn remove(&self, url: Url) -> Result<Verified, ConnectorError> {
         let response = self.send(Method::DELETE, url).await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()),
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(github_error(&response)),
         }
     }
@@ -520,6 +522,22 @@ impl Connector for GitHubConnector {
             )));
         }
         Ok(())
+    }
+
+    /// The organization: `GET /orgs/{org}` (its numeric `id`, which survives a rename, and
+    /// `login`; https://docs.github.com/en/rest/orgs/orgs#get-an-organization).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Organization {
+            id: u64,
+            login: String,
+        }
+        let org = self.org().await?.to_owned();
+        let (found, _): (Organization, _) = self.read(Self::url(&["orgs", &org])).await?;
+        Ok(VendorTenant {
+            id: found.id.to_string(),
+            name: found.login,
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -569,7 +587,7 @@ impl Connector for GitHubConnector {
         create_once(self, &new.email, self.invite(&new.email)).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let org = self.org().await?.to_owned();
         let url = match invitation_id(id)? {
             Some(n) => Self::url(&["orgs", &org, "invitations", &n.to_string()]),
@@ -592,6 +610,7 @@ pub const APP: App = App {
         "The organization is the one the person connecting owns; an account that owns several organizations is refused (choosing one is not built yet).",
         "If the organization restricts OAuth app access, an owner must approve the app in the organization's settings (Third-party access) before it can connect.",
     ],
+    tenant: "GitHub organization",
     ..catalog::app("github", "GitHub", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 

@@ -37,6 +37,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     VendorGroup, create_once, random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 /// The Directory API, Google's authorization page and its token endpoint.
@@ -439,6 +440,32 @@ impl Connector for GoogleWorkspaceConnector {
         }
     }
 
+    /// The Workspace customer: `customers.get` of `my_customer` (its `id` and
+    /// `customerDomain`, https://developers.google.com/admin-sdk/directory/reference/rest/v1/customers/get).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Customer {
+            id: String,
+            customer_domain: Option<String>,
+        }
+        let response = self
+            .session
+            .send(VendorRequest::get(Self::url(&["customers", CUSTOMER])?))
+            .await?;
+        if !response.status.is_success() {
+            return Err(not_found_as(google_error(&response), "the connection's customer"));
+        }
+        let customer: Customer = response.json()?;
+        Ok(VendorTenant {
+            name: customer
+                .customer_domain
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| customer.id.clone()),
+            id: customer.id,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let url = Self::users_url(USERS_PAGE, cursor)?;
         let response = self.session.send(VendorRequest::get(url)).await?;
@@ -484,14 +511,15 @@ impl Connector for GoogleWorkspaceConnector {
         self.set_suspended(id, false).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, Self::url(&["users", id])?))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // already gone
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(google_error(&response)),
         }
     }
@@ -528,6 +556,12 @@ impl Connector for GoogleWorkspaceConnector {
                 email: g.email,
             }));
             match page.next_page_token.filter(|t| !t.is_empty()) {
+                // The same token again: Google is not paging, and reading on would repeat it.
+                Some(next) if token.as_ref() == Some(&next) => {
+                    return Err(ConnectorError::Transient(
+                        "Google's group listing repeated a page".into(),
+                    ));
+                }
                 Some(next) => token = Some(next),
                 None => return Ok(groups),
             }
@@ -570,6 +604,7 @@ pub const APP: App = App {
         "Only addresses on the Workspace's verified domains can be created; Google cannot invite an outside address.",
         "The connection must be made by a super admin (or an admin with the user management privileges).",
     ],
+    tenant: "Google Workspace customer",
     ..catalog::app(
         "google_workspace",
         "Google Workspace",
@@ -592,12 +627,14 @@ pub const SPEC: AppSpec = AppSpec {
     oauth: Some(OAuthSpec {
         authorize_url: "https://accounts.google.com/o/oauth2/v2/auth",
         token_url: "https://oauth2.googleapis.com/token",
-        // The least that works: users, group listing and membership, domain listing.
+        // The least that works: users, group listing and membership, domain listing, and
+        // reading the customer (the tenant a connection is bound to).
         scopes: &[
             "https://www.googleapis.com/auth/admin.directory.user",
             "https://www.googleapis.com/auth/admin.directory.group.readonly",
             "https://www.googleapis.com/auth/admin.directory.group.member",
             "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+            "https://www.googleapis.com/auth/admin.directory.customer.readonly",
         ],
         // A refresh token comes back only with offline access, and reliably only when
         // consent is asked again.

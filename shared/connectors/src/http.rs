@@ -25,6 +25,7 @@ use crate::budget::Pace;
 pub use crate::budget::{RateLimit, SharedBudgets};
 use crate::egress::{EgressPolicy, GuardedResolver, HostPattern, configured_proxy_hosts, redact};
 use crate::error::{ConnectorError, brief};
+use crate::model::VendorTenant;
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -383,9 +384,9 @@ pub struct VendorHttp {
     shared: Option<SharedBudgets>,
     /// Tokens minted by grants the service makes itself, by grant (see `oauth::MintedToken`).
     pub(crate) minted: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
-    /// What a vendor told about a connection that rarely changes (DocuSign's account API
-    /// host from `/oauth/userinfo`), by connection, with when it was learned.
-    pub(crate) learned: Mutex<HashMap<String, (String, Duration)>>,
+    /// What a vendor told about a connection that rarely changes (DocuSign's account and
+    /// its API host from `/oauth/userinfo`), by connection, with when it was learned.
+    pub(crate) learned: Mutex<HashMap<String, ((Url, VendorTenant), Duration)>>,
 }
 
 impl VendorHttp {

@@ -18,12 +18,15 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 pub const HOSTS: &[&str] = &["api.hubapi.com", "app.hubspot.com"];
 const USERS: &str = "https://api.hubapi.com/settings/v3/users/";
+/// The account the token was installed in (https://developers.hubspot.com/docs/api-reference/legacy/account/account-information/get-account-details).
+const ACCOUNT_DETAILS: &str = "https://api.hubapi.com/account-info/v3/details";
 const PAGE_SIZE: &str = "100";
 
 pub struct HubSpotConnector {
@@ -54,6 +57,14 @@ struct Users {
     #[serde(default)]
     results: Vec<User>,
     paging: Option<Paging>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountDetails {
+    portal_id: u64,
+    /// Not in every version of the answer.
+    portal_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +163,24 @@ impl Connector for HubSpotConnector {
         }
     }
 
+    /// The HubSpot account (portal) the app was installed in: `portalId` of its details.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let url = Url::parse(ACCOUNT_DETAILS).expect("valid");
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(hubspot_error(&response));
+        }
+        let details: AccountDetails = response.json()?;
+        let id = details.portal_id.to_string();
+        Ok(VendorTenant {
+            name: details
+                .portal_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("HubSpot account {id}")),
+            id,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let mut url = Self::users();
         url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
@@ -211,14 +240,15 @@ impl Connector for HubSpotConnector {
         create_once(self, &new.email, post).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, Self::user_url(id)?))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // already gone
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(hubspot_error(&response)),
         }
     }
@@ -230,6 +260,7 @@ pub const APP: App = App {
     differences_from_product_docs: &[
         "HubSpot does not say whether an invited user has accepted: \"Invite Sent\" is what the service recorded when it sent HubSpot's welcome email, and it stays so.",
     ],
+    tenant: "HubSpot account (portal)",
     ..catalog::app(
         "hubspot",
         "HubSpot",

@@ -44,7 +44,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use prov_core::catalog::{self, App, ConnectionType};
+use prov_core::catalog::{self, App, Confirmation, ConnectionType};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -54,7 +54,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Authenticator, BodyAuth, Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::AppSpec;
 use crate::spec::{ApiKeyContext, Tenant};
@@ -160,6 +161,9 @@ pub struct LastPassConnector {
     endpoint: Url,
     /// The `deleteaction` remove sends (see [`removal`]).
     removal: u8,
+    /// The data center's host and the account number (checked when credentials are made).
+    host: &'static str,
+    cid: Option<u64>,
 }
 
 /// A refusal that speaks of a rate limit, whatever its HTTP status.
@@ -415,6 +419,8 @@ impl LastPassConnector {
             session,
             endpoint,
             removal: removal(tenant)?,
+            host: host(tenant)?,
+            cid: account_number(tenant).ok(),
         })
     }
 
@@ -443,12 +449,15 @@ impl LastPassConnector {
         answer(&response)
     }
 
-    async fn deluser(&self, username: &str, action: u8) -> Result<(), ConnectorError> {
+    /// `deluser` of one username: LastPass's success is its answer; its "user does not
+    /// exist" (about this user: LastPass has no per-user resource) is gone.
+    async fn deluser(&self, username: &str, action: u8) -> Result<Verified, ConnectorError> {
         match self
             .command("deluser", json!({"username": username, "deleteaction": action}))
             .await
         {
-            Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+            Ok(_) => Ok(Verified::VendorAnswer),
+            Err(ConnectorError::NotFound) => Ok(Verified::AlreadyGone),
             Err(e) => Err(e),
         }
     }
@@ -480,6 +489,19 @@ impl Connector for LastPassConnector {
                 "LastPass refused the account number and provisioning hash ({other})"
             ))),
         }
+    }
+
+    /// The company: LastPass's Enterprise API names no company, and the provisioning hash
+    /// works only with its own account number (`cid`) at its own data center, so the
+    /// account number the listing was proven with is the company's id.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let cid = self
+            .cid
+            .ok_or_else(|| ConnectorError::Invalid("`cid` must be the LastPass account number".into()))?;
+        Ok(VendorTenant {
+            id: format!("{}/{cid}", self.host),
+            name: format!("LastPass account {cid} ({})", self.host),
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -568,19 +590,20 @@ impl Connector for LastPassConnector {
         self.set_disabled(id, false).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
+        // LastPass has no per-user resource: the account's listing is read.
         let Some(found) = self.find_by_email(id).await? else {
-            return Ok(());
+            return Ok(Verified::ReadBack);
         };
         if found.status == AccountStatus::InviteSent {
             match self.deluser(&found.id, UNINVITE).await {
-                Ok(()) => {}
+                Ok(_) => {}
                 // Not an invitation to LastPass: the connection's removal below.
                 Err(ConnectorError::Invalid(_) | ConnectorError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
             if self.find_by_email(&found.id).await?.is_none() {
-                return Ok(());
+                return Ok(Verified::ReadBack);
             }
         }
         self.deluser(&found.id, self.removal).await
@@ -592,7 +615,7 @@ pub const APP: App = App {
     vendor_plan_note: Some(
         "Requires a LastPass Business (or Enterprise) account: the account number and provisioning hash are in its Admin Console under Advanced → Enterprise API.",
     ),
-    remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead.",
+    remove_means: "Removes the user from the LastPass Business account: the company's access and shared folders go, while their own LastPass account and vault stay theirs; an invitation not yet accepted is withdrawn instead. A connection whose removal is `delete_account` deletes the whole LastPass account, vault included, instead.",
     suspend_means: Some("Disables the user: no sign-in; their data and membership are kept."),
     credential_fields: &[
         catalog::choice(
@@ -602,11 +625,21 @@ pub const APP: App = App {
         ),
         catalog::text("cid", "Account number (CID)"),
         catalog::secret("provhash", "Provisioning hash"),
+        catalog::confirmed_choice(
+            REMOVAL_FIELD,
+            "Removal (remove_from_company, the default: the person leaves the company and keeps their own LastPass account; delete_account: LastPass deletes their account)",
+            &["remove_from_company", "delete_account"],
+            Confirmation {
+                field: "removal_confirmed",
+                warning: "With delete_account, removing someone deletes their whole LastPass account, their personal vault included, which LastPass cannot undo (its `deleteaction` 2).",
+            },
+        ),
     ],
     differences_from_product_docs: &[
         "LastPass offers no OAuth for provisioning: connect with the account number and provisioning hash.",
         "Adding someone makes LastPass email them an invitation; the account shows as Invite Sent until they set it up.",
     ],
+    tenant: "LastPass Business account (account number and data center)",
     ..catalog::app(
         "lastpass",
         "LastPass",

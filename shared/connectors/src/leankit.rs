@@ -4,9 +4,10 @@
 //! connect-time check (`GET /io/user/me`) refuses a token whose user is not one.
 //!
 //! Create is `POST /io/user`, which LeanKit documents with a required password and no
-//! invitation: the user is enabled at once. The connector sends a random strong password that
-//! is never logged, stored or returned, so the person gets in with LeanKit's "forgot password"
-//! (or the account's SSO). Until they first sign in LeanKit reports `lastAccess: null`, which
+//! invitation: the user is enabled at once. The connector sends a random strong password,
+//! never logged, and answers it with the new user (`create_with_first_password`): the product
+//! hands it to the person once through a reveal link emailed to them (after it expires, they
+//! use LeanKit's "forgot password" or the account's SSO). Until they first sign in LeanKit reports `lastAccess: null`, which
 //! is mapped to "Invite Sent"; afterwards "Active".
 //!
 //! Remove is `DELETE /io/user/{id}`: LeanKit deletes the user from the account. Suspend and
@@ -21,7 +22,7 @@
 use async_trait::async_trait;
 use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 use url::Url;
@@ -30,9 +31,10 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
-    random_password,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, Created, NewAccount, VendorAccount,
+    create_once_with_password, random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::AppSpec;
 use crate::spec::Tenant;
 use crate::spec::api_token_bearer;
@@ -115,6 +117,18 @@ struct User {
     deleted: bool,
     #[serde(default)]
     administrator: bool,
+    /// The LeanKit account (organization) the user belongs to.
+    #[serde(default, deserialize_with = "optional_id")]
+    organization_id: Option<String>,
+}
+
+/// An optional id, as a string or a number.
+fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(deserializer)? {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 impl User {
@@ -281,6 +295,25 @@ impl LeanKitConnector {
         }
     }
 
+    /// The token's own user, who must be an account administrator.
+    async fn me(&self) -> Result<User, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.url("user/me")?))
+            .await?;
+        if !response.status.is_success() {
+            return Err(leankit_error(&response));
+        }
+        let me: User = response.json()?;
+        if me.administrator {
+            Ok(me)
+        } else {
+            Err(ConnectorError::Unauthorized(
+                "the API token's LeanKit user is not an account administrator; only an account administrator can manage users".into(),
+            ))
+        }
+    }
+
     /// Sets `enabled` and answers the user as LeanKit returns them.
     async fn set_enabled(&self, id: &str, enabled: bool) -> Result<VendorAccount, ConnectorError> {
         let response = self
@@ -300,8 +333,11 @@ impl LeanKitConnector {
         Ok(account(user))
     }
 
-    async fn post_user(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        let password = random_password()?;
+    async fn post_user(
+        &self,
+        new: &NewAccount,
+        password: &SecretString,
+    ) -> Result<VendorAccount, ConnectorError> {
         let body = json!({
             "emailAddress": new.email,
             "firstName": new.first_name,
@@ -317,9 +353,10 @@ impl LeanKitConnector {
         }
         match leankit_error(&response) {
             // LeanKit does not document its answer to a taken email: whatever 400/422 it
-            // gives, an account that now has the email is the one asked for.
+            // gives, an account that now has the email means the email was taken (the one
+            // asked for, made by someone else; not with our password).
             ConnectorError::Invalid(why) => match self.find_by_email(&new.email).await? {
-                Some(existing) => Ok(existing),
+                Some(_) => Err(ConnectorError::Conflict(why)),
                 None => Err(ConnectorError::Invalid(why)),
             },
             other => Err(other),
@@ -341,21 +378,20 @@ impl Connector for LeanKitConnector {
 
     /// `GET /io/user/me`: the token works, and its user is an account administrator.
     async fn verify(&self) -> Result<(), ConnectorError> {
-        let response = self
-            .session
-            .send(VendorRequest::get(self.url("user/me")?))
-            .await?;
-        if !response.status.is_success() {
-            return Err(leankit_error(&response));
-        }
-        let me: User = response.json()?;
-        if me.administrator {
-            Ok(())
-        } else {
-            Err(ConnectorError::Unauthorized(
-                "the API token's LeanKit user is not an account administrator; only an account administrator can manage users".into(),
-            ))
-        }
+        self.me().await.map(|_| ())
+    }
+
+    /// The account: the `organizationId` of the token's own user (`GET /io/user/me`), named
+    /// by the account's host.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let me = self.me().await?;
+        let id = me.organization_id.ok_or_else(|| {
+            ConnectorError::Transient("LeanKit named no account for the token's user".into())
+        })?;
+        Ok(VendorTenant {
+            id,
+            name: self.base.host_str().unwrap_or_default().to_owned(),
+        })
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
@@ -397,7 +433,20 @@ impl Connector for LeanKitConnector {
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
-        create_once(self, &new.email, self.post_user(new)).await
+        self.create_with_first_password(new).await.map(|c| c.account)
+    }
+
+    /// LeanKit requires a password and sends nothing: the password goes back with the user.
+    async fn create_with_first_password(&self, new: &NewAccount) -> Result<Created, ConnectorError> {
+        let post = async {
+            let password = random_password()?;
+            Ok(Created {
+                account: self.post_user(new, &password).await?,
+                first_password: Some(password),
+                sign_in_name: None,
+            })
+        };
+        create_once_with_password(self, &new.email, post).await
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
@@ -409,20 +458,24 @@ impl Connector for LeanKitConnector {
     }
 
     /// `DELETE /io/user/{id}` (LeanKit answers 204); a user already gone is done.
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))
             .await?;
-        if response.status.is_success() || response.status == StatusCode::NOT_FOUND {
-            return Ok(());
+        if response.status.is_success() {
+            return Ok(Verified::VendorAnswer);
+        }
+        if response.status == StatusCode::NOT_FOUND {
+            // The user's own resource.
+            return Ok(Verified::AlreadyGone);
         }
         match leankit_error(&response) {
             // A refusal of a user LeanKit already marks deleted is a finished removal.
             error @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_)) => match self.fetch(id).await?
             {
-                None => Ok(()),
-                Some(user) if user.deleted => Ok(()),
+                None => Ok(Verified::ReadBack),
+                Some(user) if user.deleted => Ok(Verified::ReadBack),
                 Some(_) => Err(error),
             },
             other => Err(other),
@@ -444,8 +497,9 @@ pub const APP: App = App {
         catalog::secret("api_token", "API token of an account administrator"),
     ],
     differences_from_product_docs: &[
-        "LeanKit's API sends no invitation: creating an account creates an enabled user with a random password nobody is told, so the person sets a password with LeanKit's \"Forgot password\" (or signs in with the account's SSO). The account shows as Invite Sent until their first sign-in.",
+        "LeanKit's API sends no invitation: creating an account creates an enabled user with a random first password, which the service emails to the person as a one-time reveal link (valid 7 days; afterwards LeanKit's \"Forgot password\" or the account's SSO). The account shows as Invite Sent until their first sign-in.",
     ],
+    tenant: "Planview LeanKit account",
     ..catalog::app(
         "planview_leankit",
         "Planview LeanKit",

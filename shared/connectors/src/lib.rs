@@ -39,5 +39,5 @@ pub use error::ConnectorError;
 pub use gateway::Gateway;
 pub use model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
-    VendorGroup,
+    VendorGroup, VendorTenant, Verified,
 };

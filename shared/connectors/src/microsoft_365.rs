@@ -36,6 +36,7 @@ use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::Tenant;
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
@@ -588,6 +589,30 @@ impl Connector for Microsoft365Connector {
             .map(|_| ())
     }
 
+    /// The Microsoft Entra tenant: `GET /organization` answers the one organization
+    /// (its `id` is the tenant id; https://learn.microsoft.com/graph/api/organization-list).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Named {
+            id: String,
+            display_name: Option<String>,
+        }
+        let mut url = Self::url(&["organization"]);
+        url.query_pairs_mut().append_pair("$select", "id,displayName");
+        let answer: Collection<Named> = self.expect(url).await?;
+        let org = answer.value.into_iter().next().ok_or_else(|| {
+            ConnectorError::Invalid("Microsoft Graph named no organization for the token".into())
+        })?;
+        Ok(VendorTenant {
+            name: org
+                .display_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| org.id.clone()),
+            id: org.id,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let mut url = Self::url(&["users"]);
         url.query_pairs_mut()
@@ -630,14 +655,15 @@ impl Connector for Microsoft365Connector {
         self.set_enabled(id, true).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let response = self
             .session
             .send(VendorRequest::new(Method::DELETE, Self::user_url(id)))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()), // already gone
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(graph_error(&response)),
         }
     }
@@ -666,6 +692,7 @@ pub const APP: App = App {
         "Accounts are created only on the organization's verified domains; an outside address would be a guest, which the app does not invite.",
         "When no licence with Exchange Online is free, nothing is created and the error says so; a user created without one (the last licence taken meanwhile) gets a licence on the next attempt.",
     ],
+    tenant: "Microsoft Entra tenant",
     ..catalog::app(
         "microsoft_365",
         "Microsoft 365",

@@ -4,8 +4,8 @@
 use secrecy::SecretString;
 
 pub use prov_core::connector::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
-    VendorGroup,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, Created, NewAccount, NewWorkAccount,
+    VendorAccount, VendorGroup, VendorTenant, Verified,
 };
 
 use crate::error::ConnectorError;
@@ -63,6 +63,37 @@ where
         Err(ConnectorError::Conflict(why)) => connector
             .find_by_email(email)
             .await?
+            .ok_or(ConnectorError::Conflict(why)),
+        other => other,
+    }
+}
+
+/// `create_once` for a vendor that makes an account with a first password and sends the
+/// person nothing: `post` answers the account it made with that password; an account that
+/// existed (or that someone else made meanwhile, which `post` reports as a conflict) goes
+/// without one.
+pub async fn create_once_with_password<C, F>(
+    connector: &C,
+    email: &str,
+    post: F,
+) -> Result<Created, ConnectorError>
+where
+    C: Connector + ?Sized,
+    F: std::future::Future<Output = Result<Created, ConnectorError>>,
+{
+    let existing = |account| Created {
+        account,
+        first_password: None,
+        sign_in_name: None,
+    };
+    if let Some(found) = connector.find_by_email(email).await? {
+        return Ok(existing(found));
+    }
+    match post.await {
+        Err(ConnectorError::Conflict(why)) => connector
+            .find_by_email(email)
+            .await?
+            .map(existing)
             .ok_or(ConnectorError::Conflict(why)),
         other => other,
     }

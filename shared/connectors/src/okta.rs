@@ -20,7 +20,8 @@ use crate::http::RateLimit;
 use crate::http::StaticAuth;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::spec::ApiKeyContext;
 use crate::spec::Tenant;
@@ -246,6 +247,28 @@ impl Connector for OktaConnector {
         }
     }
 
+    /// The org: its id from the org's well-known metadata (`GET /.well-known/okta-organization`,
+    /// https://developer.okta.com/docs/api/openapi/okta-management/management/tag/OrgSettingMetadata/),
+    /// after the token is proven at the org. The id stays when a custom domain is added.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        #[derive(Deserialize)]
+        struct OrgMetadata {
+            id: String,
+        }
+        let response = self
+            .session
+            .send(VendorRequest::get(self.url(".well-known/okta-organization")?))
+            .await?;
+        if !response.status.is_success() {
+            return Err(okta_error(&response));
+        }
+        let org: OrgMetadata = response.json()?;
+        Ok(VendorTenant {
+            id: org.id,
+            name: self.org.host_str().unwrap_or_default().to_owned(),
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let mut url = self.url("api/v1/users")?;
         url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
@@ -314,9 +337,9 @@ impl Connector for OktaConnector {
         self.lifecycle(id, "unsuspend", "ACTIVE").await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let Some(user) = self.fetch(id).await? else {
-            return Ok(()); // already gone
+            return Ok(Verified::AlreadyGone); // the user's own resource
         };
         if user.status != "DEPROVISIONED" {
             let response = self
@@ -337,8 +360,8 @@ impl Connector for OktaConnector {
             .send(VendorRequest::new(Method::DELETE, self.user_url(id, None)?))
             .await?;
         match response.status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()),
+            s if s.is_success() => Ok(Verified::VendorAnswer),
+            StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
             _ => Err(okta_error(&response)),
         }
     }
@@ -363,6 +386,7 @@ pub const APP: App = App {
         catalog::url("org_url", "Okta org URL (https://your-org.okta.com)"),
         catalog::secret("api_token", "API token"),
     ],
+    tenant: "Okta org",
     ..catalog::app(
         "okta",
         "Okta",

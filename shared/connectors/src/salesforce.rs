@@ -24,9 +24,10 @@ use crate::error::ConnectorError;
 use crate::http::RateLimit;
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
-use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove, ScimTenant};
 use crate::spec::{AppSpec, OAuthEnvironment, OAuthSpec, TokenStyle, no_check, tenant_url};
 
 /// Where orgs authorize (production, sandboxes) and their My Domain API hosts.
@@ -48,6 +49,8 @@ const FLAVOR: ScimFlavor = ScimFlavor {
     // A Salesforce username is username-formatted and may differ from the email.
     search_emails: true,
     reactivate_on_create: true,
+    // Not used: the connector asks the org itself (`Organization`).
+    tenant: ScimTenant::BaseUrl,
 };
 
 pub struct SalesforceConnector {
@@ -66,6 +69,13 @@ struct QueryAnswer<R> {
 #[serde(rename_all = "PascalCase")]
 struct Record {
     id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Organization {
+    id: String,
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +209,25 @@ impl Connector for SalesforceConnector {
         self.scim.verify().await
     }
 
+    /// The org: its one `Organization` record, read with SOQL
+    /// (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let orgs: Vec<Organization> = self
+            .query("SELECT Id, Name FROM Organization LIMIT 1", "organization lookup")
+            .await?;
+        let org = orgs
+            .into_iter()
+            .next()
+            .ok_or_else(|| ConnectorError::Transient("Salesforce answered no Organization record".into()))?;
+        Ok(VendorTenant {
+            name: org
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| org.id.clone()),
+            id: org.id,
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let page = self.scim.list(cursor).await?;
         Ok(AccountPage {
@@ -240,7 +269,7 @@ impl Connector for SalesforceConnector {
         self.scim.reactivate(id).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         self.scim.delete(id).await
     }
 }
@@ -248,11 +277,13 @@ impl Connector for SalesforceConnector {
 /// What the product shows of salesforce (the app directory's entry).
 pub const APP: App = App {
     remove_means: "Deactivates the user (Salesforce never deletes users); their licence is freed.",
+    removal_deactivates: true,
     differences_from_product_docs: &[
         "Salesforce users cannot be deleted: removing one deactivates it.",
         "New users get the org's \"Standard User\" profile; Salesforce emails them to set a password, and shows no invitation state (they are listed active).",
         "Sandbox orgs can be connected: start the connection with `environment: sandbox` (test.salesforce.com).",
     ],
+    tenant: "Salesforce org",
     ..catalog::app(
         "salesforce",
         "Salesforce",

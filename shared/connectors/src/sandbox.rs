@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::error::ConnectorError;
 use crate::http::RateLimit;
-use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove, ScimTenant};
 use crate::spec::{AppSpec, OAuthSpec, Tenant, TokenStyle, no_check, scim_token_bearer, tenant_url};
 
 const SANDBOX_SCIM_HOSTS: &[&str] = &["scim.sandbox.test"];
@@ -24,7 +24,13 @@ const SANDBOX_FLAVOR: ScimFlavor = ScimFlavor {
     forbidden_means_plan: None,
     search_emails: false,
     reactivate_on_create: false,
+    // The sandbox names the tenant a token opens in its ServiceProviderConfig.
+    tenant: ScimTenant::ServiceProviderConfig(SANDBOX_CONFIG_EXTENSION),
 };
+
+/// The sandbox SCIM app's ServiceProviderConfig extension naming the tenant: `{"id", "name"}`.
+pub const SANDBOX_CONFIG_EXTENSION: &str =
+    "urn:ietf:params:scim:schemas:extension:sandbox:2.0:ServiceProviderConfig";
 
 /// The sandbox SCIM app's extension schema (it marks invitations not yet accepted).
 pub const SANDBOX_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:sandbox:2.0:User";
@@ -41,6 +47,7 @@ pub const SCIM_APP: App = App {
         ),
         catalog::secret("scim_token", "SCIM token (any value starting with sandbox-)"),
     ],
+    tenant: "sandbox tenant",
     ..catalog::app(
         "sandbox_scim",
         "Sandbox SCIM app",
@@ -72,6 +79,7 @@ pub const OAUTH_APP: App = App {
     requires_plus_or_premium: false,
     remove_means: "Deletes the user in the sandbox OAuth app.",
     suspend_means: Some("Sets the user inactive in the sandbox OAuth app."),
+    tenant: "sandbox tenant",
     ..catalog::app(
         "sandbox_oauth",
         "Sandbox OAuth app",

@@ -5,11 +5,13 @@
 //!
 //! Create makes a member (role 3) of the connection's organization (its id, which Sauce Labs'
 //! parameter table marks required, is the `org_uuid` of the organization's teams), with a
-//! username derived from the email and a random password that is sent once and never kept:
-//! the person signs in with "Forgot password" (or the organization's SSO). Sauce Labs sends no
-//! invitation and the user is active at once, so the listing shows no pending state
-//! (`shows_invites: false`). Source: https://docs.saucelabs.com/dev/api/accounts/ ("Create a
-//! New User", "Get Teams", "Deactivate a User", "Activate a User").
+//! username derived from the email and a random password, never logged, both answered with
+//! the new user (`create_with_first_password`): the product hands them to the person once
+//! through a reveal link emailed to them (afterwards "Forgot password" or the organization's
+//! SSO). Sauce Labs sends no invitation and the user is active at once, so the listing shows
+//! no pending state (`shows_invites: false`). Source:
+//! https://docs.saucelabs.com/dev/api/accounts/ ("Create a New User", "Get Teams",
+//! "Deactivate a User", "Activate a User").
 //!
 //! Sauce Labs has no user delete in its API. `POST …/users/{id}/deactivate/` "suspends the
 //! specified user's account, preventing all access to Sauce Labs while deactivated", and
@@ -33,9 +35,10 @@ use crate::http::RateLimit;
 use crate::http::StaticAuth;
 use crate::http::{Session, VendorRequest, VendorResponse, refusal};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
-    random_password,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, Created, NewAccount, VendorAccount,
+    create_once_with_password, random_password,
 };
+use crate::model::{VendorTenant, Verified};
 use crate::spec::ApiKeyContext;
 use crate::spec::AppSpec;
 use crate::spec::Tenant;
@@ -385,6 +388,22 @@ impl Connector for SauceLabsConnector {
         self.users_page(&[("limit", "1".into())]).await.map(|_| ())
     }
 
+    /// The organization (the `org_uuid` of its teams, from "Lookup Teams") in the
+    /// connection's data center, after the credentials are proven there.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let organization = self.organization().await?;
+        let data_center = self
+            .users
+            .host_str()
+            .and_then(|h| h.strip_prefix("api."))
+            .and_then(|h| h.strip_suffix(".saucelabs.com"))
+            .unwrap_or_default();
+        Ok(VendorTenant {
+            id: format!("{data_center}/{organization}"),
+            name: format!("Sauce Labs organization {organization} ({data_center})"),
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let offset: u64 = match cursor {
             None => 0,
@@ -429,26 +448,44 @@ impl Connector for SauceLabsConnector {
     }
 
     async fn create(&self, new: &NewAccount) -> Result<VendorAccount, ConnectorError> {
+        self.create_with_first_password(new).await.map(|c| c.account)
+    }
+
+    /// Sauce Labs requires a password and sends nothing: the password goes back with the
+    /// user this call made.
+    async fn create_with_first_password(&self, new: &NewAccount) -> Result<Created, ConnectorError> {
         let post = async {
             let password = random_password()?;
             for username in usernames(&new.email) {
-                if let Some(created) = self.post_user(new, &username, &password).await? {
-                    return Ok(created);
+                if let Some(account) = self.post_user(new, &username, &password).await? {
+                    // Sauce Labs signs people in by username.
+                    return Ok(Created {
+                        account,
+                        first_password: Some(password),
+                        sign_in_name: Some(username),
+                    });
                 }
             }
             Err(ConnectorError::Conflict(
                 "every username derived from the email is taken at Sauce Labs".into(),
             ))
         };
-        let found = create_once(self, &new.email, post).await?;
-        if found.status != AccountStatus::Suspended {
+        let found = create_once_with_password(self, &new.email, post).await?;
+        if found.account.status != AccountStatus::Suspended {
             return Ok(found);
         }
         // The person's old account, deactivated by an earlier remove: Sauce Labs keeps its
-        // email taken, so giving the person access again means activating it.
-        self.lifecycle(&found.id, "activate")
+        // email taken, so giving the person access again means activating it (their own
+        // password still opens it).
+        let account = self
+            .lifecycle(&found.account.id, "activate")
             .await?
-            .ok_or(ConnectorError::NotFound)
+            .ok_or(ConnectorError::NotFound)?;
+        Ok(Created {
+            account,
+            first_password: None,
+            sign_in_name: None,
+        })
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
@@ -463,27 +500,22 @@ impl Connector for SauceLabsConnector {
             .ok_or(ConnectorError::NotFound)
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         // Gone is what the user's own resource says, not a 404 of the action. Sauce Labs does
         // not document its answer for a user already deactivated: a refusal is fine when the
         // user is in fact deactivated.
-        match self.lifecycle(id, "deactivate").await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => match self.get(id).await? {
-                None => Ok(()),
-                Some(user) if user.status == AccountStatus::Suspended => Ok(()),
-                Some(_) => Err(ConnectorError::Invalid(
-                    "Sauce Labs answered \"not found\" to the deactivation but still lists the user as active".into(),
-                )),
-            },
-            Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => {
-                match self.get(id).await? {
-                    None => Ok(()),
-                    Some(user) if user.status == AccountStatus::Suspended => Ok(()),
-                    Some(_) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
+        let refused = match self.lifecycle(id, "deactivate").await {
+            Ok(Some(user)) if user.status == AccountStatus::Suspended => return Ok(Verified::VendorAnswer),
+            Ok(_) => ConnectorError::Invalid(
+                "Sauce Labs answered the deactivation but still lists the user as active".into(),
+            ),
+            Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => e,
+            Err(e) => return Err(e),
+        };
+        match self.get(id).await? {
+            None => Ok(Verified::AlreadyGone),
+            Some(user) if user.status == AccountStatus::Suspended => Ok(Verified::ReadBack),
+            Some(_) => Err(refused),
         }
     }
 }
@@ -526,6 +558,7 @@ pub const APP: App = App {
         "Requires a Live Testing plan or higher; connect with an organization admin's username and access key.",
     ),
     remove_means: "Deactivates the user (Sauce Labs offers no delete); the user can no longer sign in or run tests.",
+    removal_deactivates: true,
     suspend_means: Some(
         "Deactivates the user, which Sauce Labs calls suspending the account; activating restores access.",
     ),
@@ -541,9 +574,10 @@ pub const APP: App = App {
     ],
     differences_from_product_docs: &[
         "Sauce Labs has no delete: removing a user deactivates it.",
-        "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random password the person replaces through \"Forgot password\" (or signs in with the organization's SSO).",
+        "Sauce Labs sends no invitation: the user is created active, as a member of the organization's default team, with a random first password, which the service emails to the person as a one-time reveal link (valid 7 days; afterwards \"Forgot password\" or the organization's SSO).",
         "Adding someone whose Sauce Labs user was deactivated activates that user again (Sauce Labs keeps the email taken).",
     ],
+    tenant: "Sauce Labs organization and data center",
     ..catalog::app(
         "sauce_labs",
         "Sauce Labs",

@@ -1,6 +1,9 @@
 //! A generic SCIM 2.0 client (RFC 7643 resources, RFC 7644 protocol) for any app that
 //! offers SCIM: a base URL and a bearer token (or any `Authenticator`).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, IF_MATCH};
 use reqwest::{Method, StatusCode};
@@ -11,7 +14,8 @@ use url::Url;
 use crate::error::{ConnectorError, brief};
 use crate::http::{Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -25,6 +29,35 @@ pub enum ScimRemove {
     Delete,
     /// `active: false` (apps that never hard-delete through SCIM).
     Deactivate,
+}
+
+/// A vendor's own call naming the tenant a session's credentials reach (SCIM has none).
+pub type TenantCall =
+    for<'a> fn(
+        &'a Session,
+    ) -> Pin<Box<dyn Future<Output = Result<VendorTenant, ConnectorError>> + Send + 'a>>;
+
+/// How an app's SCIM connection learns the tenant its token reaches.
+#[derive(Clone, Copy)]
+pub enum ScimTenant {
+    /// The SCIM base URL is the tenant's own (one per company, e.g. 15Five's subdomain) and
+    /// the token is proven there by a listing: the base URL is the tenant's id.
+    BaseUrl,
+    /// `GET ServiceProviderConfig` (RFC 7644 section 4) carries the tenant under this
+    /// extension schema, as `{"id", "name"}` (the sandbox SCIM app).
+    ServiceProviderConfig(&'static str),
+    /// The vendor's own call (Slack's `auth.test`).
+    Call(TenantCall),
+}
+
+impl std::fmt::Debug for ScimTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScimTenant::BaseUrl => f.write_str("BaseUrl"),
+            ScimTenant::ServiceProviderConfig(schema) => write!(f, "ServiceProviderConfig({schema})"),
+            ScimTenant::Call(_) => f.write_str("Call"),
+        }
+    }
 }
 
 /// An app's SCIM specifics.
@@ -48,6 +81,8 @@ pub struct ScimFlavor {
     /// an account for someone whose account is deactivated activates it again, as the app's
     /// own re-provisioning does, rather than answering the deactivated account.
     pub reactivate_on_create: bool,
+    /// How the tenant the token reaches is learnt.
+    pub tenant: ScimTenant,
 }
 
 pub struct ScimConnector {
@@ -239,15 +274,16 @@ impl ScimConnector {
     }
 
     /// Sets `active`, with the account's ETag when the app offers one; a changed ETag is
-    /// read again once.
-    async fn set_active(&self, id: &str, active: bool) -> Result<VendorAccount, ConnectorError> {
+    /// read again once. The account must show the state asked for: in the answer to the
+    /// change (`VendorAnswer`), or when read (`ReadBack`: already so, or a 204 answer).
+    async fn set_active(&self, id: &str, active: bool) -> Result<(VendorAccount, Verified), ConnectorError> {
         for _ in 0..2 {
             let Some(user) = self.fetch(id).await? else {
                 return Err(ConnectorError::NotFound);
             };
             if user.active == Some(active) {
                 // Already so (a repeated removal, say): nothing to send.
-                return Ok(self.account(user));
+                return Ok((self.account(user), Verified::ReadBack));
             }
             let patch = json!({
                 "schemas": [PATCH_SCHEMA],
@@ -260,17 +296,48 @@ impl ScimConnector {
                 request = request.header(IF_MATCH, v);
             }
             let response = self.session.send(request).await?;
-            match response.status {
+            let (user, verified) = match response.status {
                 StatusCode::PRECONDITION_FAILED => continue,
-                StatusCode::NO_CONTENT => {
-                    let user = self.fetch(id).await?.ok_or(ConnectorError::NotFound)?;
-                    return Ok(self.account(user));
-                }
-                s if s.is_success() => return Ok(self.account(response.json()?)),
+                StatusCode::NO_CONTENT => (
+                    self.fetch(id).await?.ok_or(ConnectorError::NotFound)?,
+                    Verified::ReadBack,
+                ),
+                s if s.is_success() => (response.json::<ScimUser>()?, Verified::VendorAnswer),
                 _ => return Err(self.error(&response)),
-            }
+            };
+            return match user.active {
+                Some(now) if now == active => Ok((self.account(user), verified)),
+                _ => Err(ConnectorError::Conflict(format!(
+                    "the app answered the change but the account is still {}",
+                    if active { "inactive" } else { "active" }
+                ))),
+            };
         }
         Err(ConnectorError::Conflict("the account kept changing".into()))
+    }
+
+    /// The tenant named by the base URL, once the token is proven there.
+    async fn base_url_tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let id = self.base.as_str().trim_end_matches('/').to_owned();
+        Ok(VendorTenant {
+            name: self.base.host_str().unwrap_or(&id).to_owned(),
+            id,
+        })
+    }
+
+    /// The tenant named in `ServiceProviderConfig` under the app's extension `schema`.
+    async fn service_provider_tenant(&self, schema: &str) -> Result<VendorTenant, ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.url("ServiceProviderConfig")?))
+            .await?;
+        if !response.status.is_success() {
+            return Err(self.error(&response));
+        }
+        let config: Value = response.json()?;
+        let tenant = config.get(schema).cloned().unwrap_or_default();
+        serde_json::from_value(tenant)
+            .map_err(|_| ConnectorError::Transient("the app's ServiceProviderConfig names no tenant".into()))
     }
 }
 
@@ -315,7 +382,7 @@ impl ScimConnector {
     pub async fn reactivated(&self, account: VendorAccount) -> Result<VendorAccount, ConnectorError> {
         let inactive = matches!(account.status, AccountStatus::Deleted | AccountStatus::Suspended);
         if self.flavor.reactivate_on_create && inactive {
-            self.set_active(&account.id, true).await
+            self.set_active(&account.id, true).await.map(|(a, _)| a)
         } else {
             Ok(account)
         }
@@ -353,6 +420,14 @@ impl Connector for ScimConnector {
             response.json::<ListResponse>().map(|_| ())
         } else {
             Err(self.error(&response))
+        }
+    }
+
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        match self.flavor.tenant {
+            ScimTenant::BaseUrl => self.base_url_tenant().await,
+            ScimTenant::ServiceProviderConfig(schema) => self.service_provider_tenant(schema).await,
+            ScimTenant::Call(call) => call(&self.session).await,
         }
     }
 
@@ -421,20 +496,22 @@ impl Connector for ScimConnector {
         if !self.flavor.suspend {
             return Err(ConnectorError::Unsupported("suspend"));
         }
-        self.set_active(id, false).await
+        self.set_active(id, false).await.map(|(a, _)| a)
     }
 
     async fn reactivate(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
         if !self.flavor.suspend {
             return Err(ConnectorError::Unsupported("reactivate"));
         }
-        self.set_active(id, true).await
+        self.set_active(id, true).await.map(|(a, _)| a)
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         match self.flavor.remove {
+            // `set_active` reads the user's own resource first: its 404 is "already gone".
             ScimRemove::Deactivate => match self.set_active(id, false).await {
-                Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+                Ok((_, verified)) => Ok(verified),
+                Err(ConnectorError::NotFound) => Ok(Verified::AlreadyGone),
                 Err(e) => Err(e),
             },
             ScimRemove::Delete => {
@@ -443,8 +520,9 @@ impl Connector for ScimConnector {
                     .send(VendorRequest::new(Method::DELETE, self.user_url(id)?))
                     .await?;
                 match response.status {
-                    s if s.is_success() => Ok(()),
-                    StatusCode::NOT_FOUND => Ok(()),
+                    s if s.is_success() => Ok(Verified::VendorAnswer),
+                    // The user's own resource.
+                    StatusCode::NOT_FOUND => Ok(Verified::AlreadyGone),
                     _ => Err(self.error(&response)),
                 }
             }

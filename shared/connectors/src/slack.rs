@@ -1,11 +1,18 @@
 //! Slack: SCIM 2.0 with a user token holding the `admin` scope, connected by OAuth v2
 //! (Slack's `oauth.v2.access` answers in its own shape: `TokenStyle::SlackUser`).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use prov_core::catalog::{self, App, ConnectionType};
+use reqwest::Method;
+use serde::Deserialize;
 use url::Url;
 
-use crate::http::RateLimit;
-use crate::scim::{ScimConnector, ScimFlavor, ScimRemove};
+use crate::error::ConnectorError;
+use crate::http::{RateLimit, Session, VendorRequest};
+use crate::model::VendorTenant;
+use crate::scim::{ScimConnector, ScimFlavor, ScimRemove, ScimTenant};
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle, no_check};
 
 /// Slack's SCIM API (Business+ and Enterprise Grid only).
@@ -21,16 +28,71 @@ const SLACK_FLAVOR: ScimFlavor = ScimFlavor {
     // A member's `userName` is their Slack username, not their email.
     search_emails: true,
     reactivate_on_create: true,
+    tenant: ScimTenant::Call(auth_test),
 };
+
+/// Slack's `auth.test` answer (HTTP 200 always; `ok: false` with an error name).
+#[derive(Deserialize)]
+struct AuthTest {
+    ok: bool,
+    error: Option<String>,
+    team: Option<String>,
+    team_id: Option<String>,
+    /// On Enterprise Grid, the organization SCIM manages.
+    enterprise_id: Option<String>,
+}
+
+/// The workspace (or, on Enterprise Grid, the organization) the token reaches, from
+/// `auth.test`, which needs no scope (https://api.slack.com/methods/auth.test).
+fn auth_test(
+    session: &Session,
+) -> Pin<Box<dyn Future<Output = Result<VendorTenant, ConnectorError>> + Send + '_>> {
+    Box::pin(async move {
+        let url = Url::parse("https://slack.com/api/auth.test").expect("valid");
+        let response = session
+            .send(VendorRequest::new(Method::POST, url).repeatable())
+            .await?;
+        if !response.status.is_success() {
+            return Err(ConnectorError::Transient(format!(
+                "Slack answered {} to auth.test",
+                response.status
+            )));
+        }
+        let answer: AuthTest = response.json()?;
+        if !answer.ok {
+            let error = answer.error.unwrap_or_else(|| "unknown_error".into());
+            return Err(match error.as_str() {
+                "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive" => {
+                    ConnectorError::Unauthorized(format!("Slack: {error}"))
+                }
+                _ => ConnectorError::Invalid(format!("Slack: {error}")),
+            });
+        }
+        let id = answer
+            .enterprise_id
+            .filter(|e| !e.is_empty())
+            .or(answer.team_id)
+            .ok_or_else(|| ConnectorError::Transient("Slack's auth.test named no team".into()))?;
+        Ok(VendorTenant {
+            name: answer
+                .team
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| id.clone()),
+            id,
+        })
+    })
+}
 
 /// What the product shows of slack (the app directory's entry).
 pub const APP: App = App {
     vendor_plan_note: Some("Requires a paid Slack plan with SCIM: Business+ or Enterprise Grid."),
     remove_means: "Deactivates the member (Slack never deletes members; their messages stay).",
+    removal_deactivates: true,
     differences_from_product_docs: &[
         "Slack's SCIM API needs Business+ or Enterprise Grid; a Pro workspace is refused at connect.",
         "Slack deactivates rather than deletes members.",
     ],
+    tenant: "Slack workspace (or Enterprise Grid organization)",
     ..catalog::app("slack", "Slack", ConnectionType::Oauth, catalog::CREATE_REMOVE)
 };
 

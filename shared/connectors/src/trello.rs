@@ -42,6 +42,7 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Authenticator, Session, StaticAuth, VendorRequest, VendorResponse, refusal};
 use crate::model::{AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount};
+use crate::model::{VendorTenant, Verified};
 use crate::spec::AppSpec;
 use crate::spec::{ApiKeyContext, Tenant};
 
@@ -397,6 +398,40 @@ impl Connector for TrelloConnector {
         }
     }
 
+    /// The Workspace: `GET /organizations/{id}` (its `id`, which stays when the short name
+    /// changes, and `displayName`; https://developer.atlassian.com/cloud/trello/rest/api-group-organizations/#api-organizations-id-get).
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Organization {
+            id: String,
+            display_name: Option<String>,
+            name: Option<String>,
+        }
+        let mut url = Self::url(&["organizations", &self.workspace]);
+        url.query_pairs_mut().append_pair("fields", "id,name,displayName");
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        match response.status {
+            s if s.is_success() => {
+                let org: Organization = response.json()?;
+                Ok(VendorTenant {
+                    name: org
+                        .display_name
+                        .or(org.name)
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| org.id.clone()),
+                    id: org.id,
+                })
+            }
+            StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => Err(ConnectorError::Invalid(format!(
+                "Trello does not know the Workspace `{}` ({})",
+                self.workspace,
+                said(&response)
+            ))),
+            _ => Err(trello_error(&response)),
+        }
+    }
+
     async fn list(&self, _cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         Ok(AccountPage {
             accounts: self.memberships().await?.into_iter().map(account).collect(),
@@ -444,15 +479,15 @@ impl Connector for TrelloConnector {
         self.set_deactivated(id, false).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         let url = Self::url(&["organizations", &self.workspace, "members", id, "all"]);
         let response = self.session.send(VendorRequest::new(Method::DELETE, url)).await?;
         match response.status {
-            s if s.is_success() => Ok(()),
+            s if s.is_success() => Ok(Verified::VendorAnswer),
             // Trello answers a member it cannot find with 400 "invalid id" or 404: done when
-            // the Workspace really has no such member.
+            // the Workspace's memberships really have no such member.
             StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => match self.fetch(id).await? {
-                None => Ok(()),
+                None => Ok(Verified::ReadBack),
                 Some(_) => Err(trello_error(&response)),
             },
             _ => Err(trello_error(&response)),
@@ -488,6 +523,7 @@ pub const APP: App = App {
         "Trello does not show members' emails: an existing account is recognised by email only where Trello shows it, otherwise as the member the invitation added, or by full name when the person was already a member.",
         "Creating an account invites the email to the Workspace; until the person joins Trello or accepts, they are listed as \"Invite Sent\".",
     ],
+    tenant: "Trello Workspace",
     ..catalog::app(
         "trello",
         "Trello",

@@ -58,7 +58,8 @@ use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
 use crate::http::{Authenticator, Session, VendorRequest, VendorResponse};
 use crate::model::{
-    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, create_once,
+    AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, VendorAccount, VendorTenant,
+    Verified, create_once,
 };
 use crate::oauth::{MintedToken, request_grant};
 use crate::spec::AppSpec;
@@ -158,6 +159,14 @@ impl Product {
         }
     }
 
+    fn slug(self) -> &'static str {
+        match self {
+            Product::Desk => "desk",
+            Product::Books => "books",
+            Product::Crm => "crm",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Product::Desk => "Zoho Desk",
@@ -171,7 +180,9 @@ impl Product {
         match self {
             Product::Desk => "Desk.settings.ALL,Desk.basic.READ",
             Product::Books => "ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,ZohoBooks.settings.DELETE",
-            Product::Crm => "ZohoCRM.users.ALL,ZohoCRM.settings.roles.READ,ZohoCRM.settings.profiles.READ",
+            Product::Crm => {
+                "ZohoCRM.users.ALL,ZohoCRM.org.READ,ZohoCRM.settings.roles.READ,ZohoCRM.settings.profiles.READ"
+            }
         }
     }
 }
@@ -299,8 +310,9 @@ pub struct ZohoConnector {
     /// `https://desk.zoho.{…}/api/v1/`, `https://www.zohoapis.{…}/books/v3/` or
     /// `…/crm/v7/`.
     base: Url,
-    /// Desk's `orgId` or Books' `organization_id` (CRM's token names its organization).
-    org: OnceCell<String>,
+    /// The organization: Desk's `orgId` or Books' `organization_id` (the id every call
+    /// names; CRM's token names its own) and its name.
+    org: OnceCell<Organization>,
     defaults: OnceCell<Defaults>,
 }
 
@@ -619,10 +631,23 @@ impl ZohoConnector {
         }
     }
 
-    /// The organization this connection manages, found once.
+    /// The id of the organization this connection manages (Desk, Books), found once.
     async fn org(&self) -> Result<&str, ConnectorError> {
+        self.organization().await.map(|o| o.id.as_str())
+    }
+
+    /// The organization this connection manages, found once: Desk's default organization
+    /// (`GET /api/v1/organizations`, https://desk.zoho.com/DeskAPIDocument#Organizations),
+    /// Books' default one (`GET /books/v3/organizations`,
+    /// https://www.zoho.com/books/api/v3/organizations/), CRM's own (`GET /crm/v7/org`,
+    /// https://www.zoho.com/crm/developer/docs/api/v7/get-org-data.html).
+    async fn organization(&self) -> Result<&Organization, ConnectorError> {
         self.org
             .get_or_try_init(|| async {
+                if self.product == Product::Crm {
+                    let request = VendorRequest::get(self.url(&["org"], &[]));
+                    return crm_org(&self.call(request).await?);
+                }
                 let url = self.url(&["organizations"], &[]);
                 let response = self.session.send(VendorRequest::get(url)).await?;
                 if !response.status.is_success() {
@@ -651,7 +676,6 @@ impl ZohoConnector {
                 }
             })
             .await
-            .map(String::as_str)
     }
 
     /// One page of accounts from `cursor` (Desk: the `from` index; Books, CRM: the page).
@@ -1034,12 +1058,12 @@ impl ZohoConnector {
 
     /// Desk: an agent who never confirmed is deleted; one who did is deactivated. Gone is
     /// what the agent's own resource says (`GET /agents/{id}`), never a 404 of the action.
-    async fn remove_desk(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn remove_desk(&self, id: &str) -> Result<Verified, ConnectorError> {
         let Some(agent) = self.fetch(id).await? else {
-            return Ok(()); // already gone
+            return Ok(Verified::AlreadyGone); // the agent's own resource
         };
         let request = match agent.status {
-            AccountStatus::Deleted | AccountStatus::Suspended => return Ok(()),
+            AccountStatus::Deleted | AccountStatus::Suspended => return Ok(Verified::ReadBack),
             AccountStatus::InviteSent => self
                 .request(Method::POST, &["agents", "deleteUnconfirmed"], &[])
                 .await?
@@ -1050,10 +1074,12 @@ impl ZohoConnector {
                 .json(json!({})),
         };
         match self.call(request.repeatable()).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Verified::VendorAnswer),
             Err(ConnectorError::NotFound) => match self.fetch(id).await? {
-                None => Ok(()),
-                Some(a) if matches!(a.status, AccountStatus::Deleted | AccountStatus::Suspended) => Ok(()),
+                None => Ok(Verified::AlreadyGone),
+                Some(a) if matches!(a.status, AccountStatus::Deleted | AccountStatus::Suspended) => {
+                    Ok(Verified::ReadBack)
+                }
                 Some(_) => Err(ConnectorError::Invalid(
                     "Zoho Desk answered \"not found\" to the removal but still lists the agent".into(),
                 )),
@@ -1063,15 +1089,17 @@ impl ZohoConnector {
     }
 
     /// Books and CRM delete the user; one that is gone (or deleted already) is fine.
-    async fn remove_user(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn remove_user(&self, id: &str) -> Result<Verified, ConnectorError> {
         let request = self.request(Method::DELETE, &["users", id], &[]).await?;
         match self.call(request).await {
-            Ok(_) | Err(ConnectorError::NotFound) => Ok(()),
+            Ok(_) => Ok(Verified::VendorAnswer),
+            // The user's own resource.
+            Err(ConnectorError::NotFound) => Ok(Verified::AlreadyGone),
             Err(e @ (ConnectorError::Invalid(_) | ConnectorError::Conflict(_))) => {
                 // An unknown id is refused as invalid data: gone is fine, anything else is not.
                 match self.fetch(id).await? {
-                    None => Ok(()),
-                    Some(a) if a.status == AccountStatus::Deleted => Ok(()),
+                    None => Ok(Verified::AlreadyGone),
+                    Some(a) if a.status == AccountStatus::Deleted => Ok(Verified::ReadBack),
                     Some(_) => Err(e),
                 }
             }
@@ -1080,9 +1108,32 @@ impl ZohoConnector {
     }
 }
 
+/// A Zoho organization: its id and name.
+#[derive(Debug, Clone)]
+struct Organization {
+    id: String,
+    name: Option<String>,
+}
+
+/// CRM's organization, the one of the `org` answer.
+fn crm_org(body: &Value) -> Result<Organization, ConnectorError> {
+    let org = body
+        .get("org")
+        .and_then(Value::as_array)
+        .and_then(|orgs| orgs.first())
+        .ok_or_else(|| ConnectorError::Transient("Zoho CRM answered no organization".into()))?;
+    Ok(Organization {
+        id: org
+            .get("id")
+            .and_then(id_of)
+            .ok_or_else(|| ConnectorError::Transient("Zoho CRM sent an organization without an id".into()))?,
+        name: text(org, "company_name"),
+    })
+}
+
 /// Desk's organization: the default one (the first default when several are); a Free
 /// edition has no API.
-fn desk_org(body: &Value) -> Result<String, ConnectorError> {
+fn desk_org(body: &Value) -> Result<Organization, ConnectorError> {
     let orgs = body
         .get("data")
         .and_then(Value::as_array)
@@ -1101,13 +1152,16 @@ fn desk_org(body: &Value) -> Result<String, ConnectorError> {
             "the Zoho Desk organization is on the Free edition, which has no API: Standard, Professional or Enterprise is needed".into(),
         ));
     }
-    org.get("id")
-        .and_then(id_of)
-        .ok_or_else(|| ConnectorError::Transient("Zoho Desk sent an organization without an id".into()))
+    Ok(Organization {
+        id: org.get("id").and_then(id_of).ok_or_else(|| {
+            ConnectorError::Transient("Zoho Desk sent an organization without an id".into())
+        })?,
+        name: text(org, "companyName").or_else(|| text(org, "portalName")),
+    })
 }
 
 /// Books' organization: the default one, else the first.
-fn books_org(body: &Value) -> Result<String, ConnectorError> {
+fn books_org(body: &Value) -> Result<Organization, ConnectorError> {
     let orgs = body
         .get("organizations")
         .and_then(Value::as_array)
@@ -1116,7 +1170,12 @@ fn books_org(body: &Value) -> Result<String, ConnectorError> {
     orgs.iter()
         .find(|o| o["is_default_org"] == true)
         .or_else(|| orgs.first())
-        .and_then(|o| o.get("organization_id").and_then(id_of))
+        .and_then(|o| {
+            Some(Organization {
+                id: o.get("organization_id").and_then(id_of)?,
+                name: text(o, "name"),
+            })
+        })
         .ok_or_else(|| ConnectorError::Invalid("the Zoho account has no Zoho Books organization".into()))
 }
 
@@ -1183,6 +1242,20 @@ impl Connector for ZohoConnector {
         }
     }
 
+    /// The product and its organization: a Desk organization and a CRM organization are
+    /// different tenants even with the same Zoho account.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError> {
+        let org = self.organization().await?;
+        Ok(VendorTenant {
+            id: format!("{}:{}", self.product.slug(), org.id),
+            name: format!(
+                "{} ({})",
+                org.name.clone().unwrap_or_else(|| org.id.clone()),
+                self.product.name()
+            ),
+        })
+    }
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
         let size = if self.product == Product::Desk {
             DESK_PAGE
@@ -1208,7 +1281,13 @@ impl Connector for ZohoConnector {
                 Defaults::Crm { profile, role } => self.create_crm(new, profile, role).await,
             }
         };
-        create_once(self, &new.email, post).await
+        let found = create_once(self, &new.email, post).await?;
+        // A Desk agent an earlier removal deactivated keeps the email: giving the person
+        // access again means activating it.
+        match (self.product, found.status) {
+            (Product::Desk, AccountStatus::Suspended) => self.set_active(&found.id, true).await,
+            _ => Ok(found),
+        }
     }
 
     async fn suspend(&self, id: &str) -> Result<VendorAccount, ConnectorError> {
@@ -1219,7 +1298,7 @@ impl Connector for ZohoConnector {
         self.set_active(id, true).await
     }
 
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError> {
         match self.product {
             Product::Desk => self.remove_desk(id).await,
             Product::Books | Product::Crm => self.remove_user(id).await,
@@ -1251,6 +1330,8 @@ pub const APP: App = App {
         "Supports Zoho Desk, Zoho Books and Zoho CRM (one product per connection). Zoho Desk needs a paid edition (Standard, Professional or Enterprise): its Free edition has no API.",
     ),
     remove_means: "Zoho Desk: deletes agents who never accepted their invitation and deactivates those who did (kept as deactivated, seat freed). Zoho Books and Zoho CRM: deletes the user.",
+    // Zoho Desk's confirmed agents; Books and CRM users are deleted and leave the listing.
+    removal_deactivates: true,
     suspend_means: Some(
         "Zoho Desk: deactivates the agent (the state a confirmed agent's removal leaves too). Zoho Books: marks the user inactive. Zoho CRM: sets the user's status to inactive. Reactivating undoes it.",
     ),
@@ -1273,10 +1354,11 @@ pub const APP: App = App {
     ],
     differences_from_product_docs: &[
         "Zoho has no static API keys: the admin pastes a Self Client's ID, secret and grant code, exchanged once for a refresh token.",
-        "Scopes for the grant code: Zoho Desk `Desk.settings.ALL,Desk.basic.READ`; Zoho Books `ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,ZohoBooks.settings.DELETE`; Zoho CRM `ZohoCRM.users.ALL,ZohoCRM.settings.roles.READ,ZohoCRM.settings.profiles.READ`. The Self Client's user must be an administrator of the product.",
+        "Scopes for the grant code: Zoho Desk `Desk.settings.ALL,Desk.basic.READ`; Zoho Books `ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,ZohoBooks.settings.DELETE`; Zoho CRM `ZohoCRM.users.ALL,ZohoCRM.org.READ,ZohoCRM.settings.roles.READ,ZohoCRM.settings.profiles.READ`. The Self Client's user must be an administrator of the product.",
         "The organization managed is the product's default one for the Zoho account (Zoho Desk: the first default when several are).",
         "Creating an account sends Zoho's invitation; the person is \"Invite Sent\" until they accept. New Zoho Desk agents get Desk's standard Agent permissions in the default department, new Zoho Books users the Staff role, new Zoho CRM users the Standard profile and the lowest role of the hierarchy; an admin can change them in Zoho.",
     ],
+    tenant: "Zoho product and organization",
     ..catalog::app(
         "zoho",
         "Zoho",

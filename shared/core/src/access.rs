@@ -52,6 +52,22 @@ impl Access {
     pub fn admin(&self) -> Option<&User> {
         self.admin.as_ref()
     }
+
+    /// Whether the caller may also do what `need` allows (a route authorized for less that
+    /// offers more to those who may, e.g. a dismissal's per-app removal choices).
+    pub fn allows(&self, need: Need) -> bool {
+        self.admin.as_ref().is_none_or(|admin| permits(admin, need))
+    }
+}
+
+/// What an admin may do (the owning partner may do all but what is checked elsewhere).
+fn permits(admin: &User, need: Need) -> bool {
+    match need {
+        Need::Read | Need::ManageTeam => true,
+        Need::ManageApps => admin.has(Permission::ManageApps),
+        Need::ManageAdmins => admin.role == Role::PrimaryAdmin,
+        Need::ChangePlan => false,
+    }
 }
 
 pub async fn authorize(
@@ -85,21 +101,15 @@ pub async fn authorize(
             Some(user_item.record::<User>()?)
         }
     };
-    if let Some(admin) = &admin {
-        let allowed = match need {
-            Need::Read | Need::ManageTeam => true,
-            Need::ManageApps => admin.has(Permission::ManageApps),
-            Need::ManageAdmins => admin.role == Role::PrimaryAdmin,
-            Need::ChangePlan => false,
+    if let Some(admin) = &admin
+        && !permits(admin, need)
+    {
+        let why = match need {
+            Need::ManageApps => "Managing apps needs the primary admin or the `manage_apps` permission.",
+            Need::ManageAdmins => "Only the primary admin can manage admins and permissions.",
+            _ => "Only the company's partner can change its plan.",
         };
-        if !allowed {
-            let why = match need {
-                Need::ManageApps => "Managing apps needs the primary admin or the `manage_apps` permission.",
-                Need::ManageAdmins => "Only the primary admin can manage admins and permissions.",
-                _ => "Only the company's partner can change its plan.",
-            };
-            return Err(Error::forbidden("authorization", why));
-        }
+        return Err(Error::forbidden("authorization", why));
     }
     Ok(Access {
         company,

@@ -1,5 +1,6 @@
-//! A company's admins: listing them, inviting non-employee admins, and granting or revoking
-//! the `manage_apps` permission (the grantee is told by email).
+//! A company's admins: listing them, inviting non-employee admins, granting or revoking the
+//! `manage_apps` permission (the grantee is told by email), and removing an admin (their
+//! tokens revoked, their console sessions ended, and they are told by email).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,15 +9,18 @@ use utoipa::ToSchema;
 use crate::access::Access;
 use crate::audit::{self, Actor, Target};
 use crate::body::Body;
+use crate::claims::{ADMIN_EMAIL_OP, admin_with_claim};
+use crate::company::EmailOwner;
 use crate::company::{Permission, Role, User};
 use crate::error::{Category, Error, Result};
-use crate::keys::{USERS, company_partition, user_key};
+use crate::keys::{USERS, company_partition, email_owner_key, user_key};
 use crate::listing::{ListQuery, Listing};
-use crate::mail::{Email, MailQueue};
-use crate::provisioning::{ADMIN_EMAIL_OP, admin_with_claim, email_taken, send_queued};
+use crate::mail::{Email, MailQueue, send_queued};
+use crate::provisioning::email_taken;
 use crate::secret::new_id;
 use crate::services::Services;
 use crate::store::{Item, StoreError, WriteOp};
+use crate::tokens;
 use crate::validate::{Obj, Text, Validator, join};
 use crate::values;
 
@@ -37,6 +41,8 @@ pub struct AdminView {
     /// Whether the admin has claimed their access (confirmed their email).
     pub claimed: bool,
     pub created_at: DateTime<Utc>,
+    /// When the admin's API token was last used, to the minute (`null`: never, or no token).
+    pub token_last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<&User> for AdminView {
@@ -56,8 +62,17 @@ impl From<&User> for AdminView {
             non_employee: u.team_member_id.is_none(),
             claimed: u.email_confirmed_at.is_some(),
             created_at: u.created_at,
+            token_last_used_at: None,
         }
     }
+}
+
+/// The admin as the API shows them, with their token's last use.
+async fn shown(svc: &Services, user: &User) -> Result<AdminView> {
+    Ok(AdminView {
+        token_last_used_at: tokens::last_used(svc, user).await?,
+        ..AdminView::from(user)
+    })
 }
 
 pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<Listing<AdminView>> {
@@ -66,7 +81,15 @@ pub async fn list(svc: &Services, access: &Access, query: &ListQuery) -> Result<
         .store
         .query(&company_partition(company_id), USERS, query.page_request()?)
         .await?;
-    Ok(Listing::<User>::from_page(page)?.map(|u| AdminView::from(&u)))
+    let listing = Listing::<User>::from_page(page)?;
+    let mut items = Vec::with_capacity(listing.items.len());
+    for user in &listing.items {
+        items.push(shown(svc, user).await?);
+    }
+    Ok(Listing {
+        items,
+        next_cursor: listing.next_cursor,
+    })
 }
 
 fn permissions(v: &mut Validator, root: &Obj<'_>, required: bool) -> Option<Vec<Permission>> {
@@ -165,6 +188,7 @@ pub async fn invite(
         team_member_id: None,
         email_confirmed_at: None,
         created_at: svc.clock.now(),
+        tokens: Vec::new(),
     };
     // Not read first: the transaction's condition on the email lock answers "taken".
     let can_manage_apps = user.has(Permission::ManageApps);
@@ -201,7 +225,7 @@ pub async fn invite(
         can_manage_apps.then(|| "with manage_apps".to_owned()),
     )
     .await;
-    send_queued(svc, &mail).await;
+    send_queued(svc.store.as_ref(), svc.mailer.as_ref(), &mail).await;
     Ok(AdminView::from(&user))
 }
 
@@ -239,7 +263,7 @@ pub async fn set_permissions(
         user.permissions = wanted.clone();
         let has = user.has(Permission::ManageApps);
         if had == has {
-            return Ok(AdminView::from(&user));
+            return shown(svc, &user).await;
         }
         let (subject, text) = if has {
             (
@@ -289,8 +313,91 @@ pub async fn set_permissions(
                     Some(change.to_owned()),
                 )
                 .await;
-                send_queued(svc, &mail).await;
-                return Ok(AdminView::from(&user));
+                send_queued(svc.store.as_ref(), svc.mailer.as_ref(), &mail).await;
+                return shown(svc, &user).await;
+            }
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
+                if attempt < CONFLICT_ATTEMPTS => {}
+            Err(StoreError::TransactionCancelled { .. }) => {
+                return Err(Error::refused(
+                    "admin",
+                    Category::Conflict,
+                    "The admin kept changing; retry.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The write that frees an admin's email address (with the admin's removal), if the admin
+/// holds it: it can then be given to an admin again.
+async fn release_email(svc: &Services, user: &User) -> Result<Option<WriteOp>> {
+    let Some(lock) = svc.store.get(&email_owner_key(&user.email)).await? else {
+        return Ok(None);
+    };
+    let owner: EmailOwner = lock.record()?;
+    Ok(
+        (owner.company_id == user.company_id && owner.user_id == user.id).then(|| WriteOp::Delete {
+            key: lock.key.clone(),
+            expected_version: Some(lock.version),
+        }),
+    )
+}
+
+/// Removes an admin (the owning partner or the primary admin; not the primary admin). In one
+/// transaction: the admin, their API tokens and their hold on their email address go, and
+/// the email telling them is queued. Their console sessions end at once too: every console
+/// request authorizes its admin again, and the admin is gone.
+pub async fn remove(svc: &Services, actor: &Actor, access: &Access, admin_id: &str) -> Result<()> {
+    let company = access.company();
+    let not_found = || Error::not_found("admin");
+    if admin_id.is_empty() || admin_id.len() > 64 {
+        return Err(not_found());
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let item = svc
+            .store
+            .get(&user_key(&company.id, admin_id))
+            .await?
+            .ok_or_else(not_found)?;
+        let user: User = item.record()?;
+        if user.role == Role::PrimaryAdmin || company.primary_admin_id == user.id {
+            return Err(Error::invalid("admin_id", "The primary admin cannot be removed."));
+        }
+        let mut ops = vec![WriteOp::Delete {
+            key: item.key.clone(),
+            expected_version: Some(item.version),
+        }];
+        ops.extend(release_email(svc, &user).await?);
+        ops.extend(tokens::revoke_ops(&user));
+        let (mail_op, mail) = MailQueue::enqueue(
+            Email {
+                to: user.email.clone(),
+                subject: format!("You are no longer an admin of {}", company.name),
+                text: format!(
+                    "Hi {},\n\nYou were removed as an admin of {}. Your admin token and console sign-in no longer work. Ask the company's primary admin if this is unexpected.\n",
+                    user.first_name, company.name
+                ),
+            },
+            svc.clock.as_ref(),
+        )?;
+        ops.push(mail_op);
+        match svc.store.transact(ops).await {
+            Ok(()) => {
+                audit::succeeded(
+                    svc,
+                    actor,
+                    &company.id,
+                    "admin.removed",
+                    Target::new("user", &user.id),
+                    Some(format!("{} token(s) revoked", user.tokens.len())),
+                )
+                .await;
+                send_queued(svc.store.as_ref(), svc.mailer.as_ref(), &mail).await;
+                return Ok(());
             }
             Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
                 if attempt < CONFLICT_ATTEMPTS => {}

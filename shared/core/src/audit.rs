@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Access;
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::error::Result;
-use crate::keys::audit_partition;
+use crate::keys::{audit_partition, partner_audit_partition};
 use crate::listing::{ListQuery, Listing};
 use crate::secret::new_ordered_id;
 use crate::services::Services;
-use crate::store::{Item, Key};
+use crate::store::{Item, ItemStore, Key};
 
 pub const RETENTION_DAYS: i64 = 400;
 
@@ -37,6 +38,10 @@ pub enum ActorRef {
     /// The person who opened a claim link.
     Claimant {
         user_id: String,
+    },
+    /// A team member, through a link emailed to them (a first password's reveal).
+    TeamMember {
+        team_member_id: String,
     },
     /// The service itself (scheduled work).
     System,
@@ -121,6 +126,31 @@ pub fn new_event_id() -> String {
     new_ordered_id("evt")
 }
 
+/// Writes an event about a partner itself (its tokens) to the audit table `audit`, in the
+/// partner's own partition: it concerns none of its companies (`company_id` is empty).
+pub async fn record_partner(
+    audit: &dyn ItemStore,
+    clock: &dyn Clock,
+    partner_id: &str,
+    actor: ActorRef,
+    request_id: &str,
+    action: &str,
+    detail: Option<String>,
+) {
+    let event = AuditEvent {
+        id: new_event_id(),
+        company_id: String::new(),
+        at: clock.now(),
+        actor,
+        action: action.to_owned(),
+        target: Target::new("partner", partner_id),
+        result: Outcome::Succeeded,
+        detail,
+        request_id: request_id.to_owned(),
+    };
+    store(audit, partner_audit_partition(partner_id), event).await;
+}
+
 async fn write(svc: &Services, event: Record<'_>, id: String, at: DateTime<Utc>) {
     let event = AuditEvent {
         id,
@@ -133,14 +163,18 @@ async fn write(svc: &Services, event: Record<'_>, id: String, at: DateTime<Utc>)
         detail: event.detail,
         request_id: event.request_id.to_owned(),
     };
+    store(svc.audit.as_ref(), audit_partition(&event.company_id), event).await;
+}
+
+async fn store(audit: &dyn ItemStore, partition: String, event: AuditEvent) {
+    let at = event.at;
     // Timestamps order events; the time-ordered id breaks ties in creation order.
     let key = Key::new(
-        audit_partition(&event.company_id),
+        partition,
         format!("{}#{}", at.format("%Y%m%dT%H%M%S%.9fZ"), event.id),
     );
     let written = match Item::from_record(key, &event) {
-        Ok(item) => svc
-            .audit
+        Ok(item) => audit
             .create(item.with_expiry((at + Duration::days(RETENTION_DAYS)).timestamp()))
             .await
             .map(|_| ()),

@@ -3,8 +3,11 @@
 //! A token is a high-entropy string. Its first 16 characters are a lookup id (stored in
 //! the clear as part of the key), the whole token is stored only as a SHA-256 hash and
 //! compared in constant time. Generated tokens are 56 lowercase hex characters, like the
-//! provisioning API's documented example.
+//! provisioning API's documented example. The owner's record (the partner, the admin)
+//! lists its tokens' lookup ids, so they can be revoked without the token (`tokens`); each
+//! token records when it was last used, and a rotated partner token may expire later.
 
+use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -28,22 +31,40 @@ pub enum Principal {
     Admin { company_id: String, user_id: String },
 }
 
+/// How often a token's last use is written: at most once a minute per token, so a busy
+/// caller does not write on every request.
+const LAST_USE_EVERY_SECONDS: i64 = 60;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct TokenRecord {
-    hash: String,
-    principal: Principal,
-    created_at: chrono::DateTime<chrono::Utc>,
+pub(crate) struct TokenRecord {
+    pub(crate) hash: String,
+    pub(crate) principal: Principal,
+    pub(crate) created_at: DateTime<Utc>,
+    /// When the token was last presented (to the minute).
+    #[serde(default)]
+    pub(crate) last_used_at: Option<DateTime<Utc>>,
+    /// A partner's rotated token keeps working until then (the overlap it was given).
+    #[serde(default)]
+    pub(crate) expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Partner {
     pub id: String,
     pub name: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub created_at: DateTime<Utc>,
+    /// The lookup ids of the partner's tokens (see the module's notes).
+    #[serde(default)]
+    pub tokens: Vec<String>,
+}
+
+/// The lookup id of a well-formed token: its first characters.
+pub(crate) fn lookup_of(token: &str) -> Option<&str> {
+    token.get(..LOOKUP_LEN)
 }
 
 fn token_key(token: &str) -> Option<Key> {
-    Some(keys::token_key(token.get(..LOOKUP_LEN)?))
+    Some(keys::token_key(lookup_of(token)?))
 }
 
 /// Whether `token` has the shape of a token (so it can be looked up at all).
@@ -75,12 +96,15 @@ pub fn store_token_op(token: &SecretString, principal: Principal, clock: &dyn Cl
         hash: hash_secret(token),
         principal,
         created_at: clock.now(),
+        last_used_at: None,
+        expires_at: None,
     };
     Ok(WriteOp::Create(Item::from_record(key, &record)?))
 }
 
-/// The principal a presented token stands for, or `unauthorized`.
-pub async fn authenticate(store: &dyn ItemStore, token: &str) -> Result<Principal> {
+/// The principal a presented token stands for, or `unauthorized` (unknown, wrong, revoked or
+/// expired). Records the token's last use.
+pub async fn authenticate(store: &dyn ItemStore, clock: &dyn Clock, token: &str) -> Result<Principal> {
     if !well_formed(token) {
         return Err(Error::unauthorized());
     }
@@ -88,12 +112,27 @@ pub async fn authenticate(store: &dyn ItemStore, token: &str) -> Result<Principa
     let Some(item) = store.get(&key).await? else {
         return Err(Error::unauthorized());
     };
-    let record: TokenRecord = item.record()?;
-    if secret_matches(token, &record.hash) {
-        Ok(record.principal)
-    } else {
-        Err(Error::unauthorized())
+    let mut record: TokenRecord = item.record()?;
+    let now = clock.now();
+    if !secret_matches(token, &record.hash) || record.expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::unauthorized());
     }
+    let principal = record.principal.clone();
+    if record
+        .last_used_at
+        .is_none_or(|at| now - at >= Duration::seconds(LAST_USE_EVERY_SECONDS))
+    {
+        record.last_used_at = Some(now);
+        let mut used = Item::from_record(key, &record)?;
+        used.expires_at = item.expires_at;
+        // Never fails the request: a lost race means another request just recorded a use,
+        // or the token was rotated meanwhile.
+        match store.replace(used, item.version).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => tracing::warn!(error = %e, "a token's last use was not recorded"),
+        }
+    }
+    Ok(principal)
 }
 
 /// Creates a partner and its first token. The token is returned once and never stored.
@@ -107,12 +146,16 @@ pub async fn create_partner(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "A partner name is 1 to 200 characters."));
     }
+    let token = token.unwrap_or_else(generate_token);
     let partner = Partner {
         id: new_id("ptn"),
         name: name.to_owned(),
         created_at: clock.now(),
+        tokens: lookup_of(token.expose_secret())
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
     };
-    let token = token.unwrap_or_else(generate_token);
     let ops = vec![
         WriteOp::Create(Item::from_record(partner_key(&partner.id), &partner)?),
         store_token_op(
@@ -141,7 +184,7 @@ pub async fn ensure_partner_token(
     name: &str,
     token: &SecretString,
 ) -> Result<Principal> {
-    match authenticate(store, token.expose_secret()).await {
+    match authenticate(store, clock, token.expose_secret()).await {
         Ok(principal @ Principal::Partner { .. }) => Ok(principal),
         Ok(Principal::Admin { .. }) => Err(Error::invalid("token", "This token belongs to a company admin.")),
         Err(Error::Refused(_)) => {

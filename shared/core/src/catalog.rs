@@ -50,6 +50,21 @@ pub struct CredentialField {
     pub secret: bool,
     #[serde(flatten)]
     pub kind: FieldKind,
+    /// Whether the connect form must carry it (an optional choice left out is its first
+    /// option).
+    pub required: bool,
+    /// For a choice whose options after the first cannot be undone: what they do, and the
+    /// field that must confirm them.
+    pub confirmation: Option<Confirmation>,
+}
+
+/// A choice an admin must confirm: a connect form choosing any option but the first must
+/// also carry `field: true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Confirmation {
+    pub field: &'static str,
+    /// What the choice does, said before the admin confirms it.
+    pub warning: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -64,10 +79,23 @@ pub struct App {
     /// What the vendor's own plan must be, when it matters.
     pub vendor_plan_note: Option<&'static str>,
     pub remove_means: &'static str,
+    /// Whether removal deactivates the account at the vendor, leaving it in the state
+    /// suspension leaves (15Five, Sauce Labs, Zoho Desk's confirmed agents, Slack,
+    /// Salesforce): the vendor then lists a removed account as inactive, and the product
+    /// keeps it recorded as removed.
+    pub removal_deactivates: bool,
     pub suspend_means: Option<&'static str>,
     pub credential_fields: &'static [CredentialField],
     pub differences_from_product_docs: &'static [&'static str],
+    /// The vendor tenant a connection is bound to (e.g. "Slack workspace"), as the vendor
+    /// names it at connect.
+    pub tenant: &'static str,
+    /// What connecting credentials of another tenant does (the same for every app).
+    pub tenant_switch: &'static str,
 }
+
+/// What every app's entry says about connecting credentials that reach another tenant.
+pub const TENANT_SWITCH: &str = "A connection is bound to the tenant its credentials reach, as the vendor names it at connect. Connecting again with credentials of the same tenant only replaces them. Credentials that reach another tenant are refused unless the switch is confirmed (`switch_tenant: true`); after a switch, the previous tenant's accounts are shown as \"tenant no longer connected\", are never changed through the new credentials, and a dismissal asks you to remove them in the previous tenant yourself.";
 
 /// Capabilities in the product table's order: create, suspend, delete, groups, work email.
 pub const fn caps(create: bool, suspend: bool, delete: bool, groups: bool, work_email: bool) -> Capabilities {
@@ -91,6 +119,8 @@ pub const fn secret(name: &'static str, label: &'static str) -> CredentialField 
         label,
         secret: true,
         kind: FieldKind::Text,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -101,6 +131,8 @@ pub const fn text(name: &'static str, label: &'static str) -> CredentialField {
         label,
         secret: false,
         kind: FieldKind::Text,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -111,6 +143,8 @@ pub const fn url(name: &'static str, label: &'static str) -> CredentialField {
         label,
         secret: false,
         kind: FieldKind::Url,
+        required: true,
+        confirmation: None,
     }
 }
 
@@ -125,11 +159,31 @@ pub const fn choice(
         label,
         secret: false,
         kind: FieldKind::Choice { options },
+        required: true,
+        confirmation: None,
+    }
+}
+
+/// An optional choice whose first option is the default and whose others cannot be undone
+/// (`warning` says what they do): choosing one takes the confirmation's field, `true`, besides.
+pub const fn confirmed_choice(
+    name: &'static str,
+    label: &'static str,
+    options: &'static [&'static str],
+    confirmation: Confirmation,
+) -> CredentialField {
+    CredentialField {
+        name,
+        label,
+        secret: false,
+        kind: FieldKind::Choice { options },
+        required: false,
+        confirmation: Some(confirmation),
     }
 }
 
 /// An app entry with the usual defaults (Plus or Premium, "Deletes the account in the app.",
-/// no suspend, no credential fields); entries change what differs with struct update.
+/// a removal that deletes, no suspend, no credential fields); entries change what differs with struct update.
 pub const fn app(
     slug: &'static str,
     name: &'static str,
@@ -144,9 +198,12 @@ pub const fn app(
         requires_plus_or_premium: true,
         vendor_plan_note: None,
         remove_means: "Deletes the account in the app.",
+        removal_deactivates: false,
         suspend_means: None,
         credential_fields: &[],
         differences_from_product_docs: &[],
+        tenant: "account",
+        tenant_switch: TENANT_SWITCH,
     }
 }
 

@@ -62,6 +62,9 @@ pub struct User {
     pub team_member_id: Option<String>,
     pub email_confirmed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The lookup ids of the admin's API tokens, so removing the admin revokes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<String>,
 }
 
 impl User {
@@ -87,4 +90,21 @@ pub fn may_see(principal: &Principal, company: &Company) -> bool {
         Principal::Partner { partner_id } => *partner_id == company.partner_id,
         Principal::Admin { company_id, .. } => *company_id == company.id,
     }
+}
+
+/// A company as stored: listed in its partner's index in the order companies were made.
+pub(crate) fn company_item(company: &Company) -> crate::error::Result<crate::store::Item> {
+    Ok(
+        crate::store::Item::from_record(crate::keys::company_key(&company.id), company)?.with_index(
+            crate::keys::partner_companies_index(&company.partner_id),
+            format!("{}#{}", company.created_at.to_rfc3339(), company.id),
+        ),
+    )
+}
+
+/// Owner of an email address; its key makes emails unique across the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct EmailOwner {
+    pub(crate) company_id: String,
+    pub(crate) user_id: String,
 }

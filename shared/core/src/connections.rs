@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::ActorRef;
+use crate::connector::VendorTenant;
 use crate::error::Result;
 use crate::keys::{CONNECTIONS, company_partition};
 use crate::services::Services;
@@ -48,8 +49,25 @@ pub struct Connection {
     pub problem: Option<String>,
 }
 
-/// Every connection record of a company (at most one per app, so one page).
+impl Connection {
+    /// The vendor tenant the connection's credentials reach, as recorded at connect (`None`
+    /// for a connection made before tenants were recorded).
+    pub fn vendor_tenant(&self) -> Option<VendorTenant> {
+        VendorTenant::recorded(&self.tenant)
+    }
+}
+
+/// Every connection of a company (at most one per app, so one page).
+pub async fn all(svc: &Services, company_id: &str) -> Result<Vec<Connection>> {
+    records(svc, company_id).await
+}
+
+/// Every connection record of a company, in its short form.
 pub async fn summaries(svc: &Services, company_id: &str) -> Result<Vec<ConnectionSummary>> {
+    records(svc, company_id).await
+}
+
+async fn records<T: serde::de::DeserializeOwned>(svc: &Services, company_id: &str) -> Result<Vec<T>> {
     let page = svc
         .store
         .query(

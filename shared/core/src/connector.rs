@@ -27,6 +27,72 @@ pub const ENVIRONMENT: &str = "environment";
 /// The environment a connection uses when it names none.
 pub const PRODUCTION: &str = "production";
 
+/// The tenant details naming the vendor tenant a connection's credentials reach (its id and
+/// name as the vendor gave them at connect).
+pub const TENANT_ID: &str = "tenant_id";
+pub const TENANT_NAME: &str = "tenant_name";
+
+/// The vendor tenant a connection's credentials reach (a Slack workspace, a Google Workspace
+/// customer, a Microsoft Entra tenant, an Okta org, …), as the vendor itself names it: never
+/// taken from what an admin typed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VendorTenant {
+    /// The vendor's id for the tenant (stable across renames).
+    pub id: String,
+    /// What people call it (a workspace or organization name, a domain).
+    pub name: String,
+}
+
+impl VendorTenant {
+    /// The tenant recorded in a connection's tenant details, if one was.
+    pub fn recorded(details: &Tenant) -> Option<Self> {
+        let id = details.get(TENANT_ID).filter(|id| !id.is_empty())?;
+        Some(Self {
+            id: id.clone(),
+            name: details.get(TENANT_NAME).cloned().unwrap_or_else(|| id.clone()),
+        })
+    }
+
+    /// Records the tenant in a connection's tenant details.
+    pub fn record(&self, details: &mut Tenant) {
+        details.insert(TENANT_ID.to_owned(), self.id.clone());
+        details.insert(TENANT_NAME.to_owned(), self.name.clone());
+    }
+}
+
+impl std::fmt::Display for VendorTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.name == self.id {
+            write!(f, "{}", self.id)
+        } else {
+            write!(f, "{} ({})", self.name, self.id)
+        }
+    }
+}
+
+/// How a change at a vendor was proven before it is recorded as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verified {
+    /// The vendor's answer to the change itself says it was made.
+    VendorAnswer,
+    /// The account read again at the tenant shows the change.
+    ReadBack,
+    /// The account's own resource answered that it does not exist (it was known at this
+    /// tenant), so there was nothing left to remove.
+    AlreadyGone,
+}
+
+impl Verified {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verified::VendorAnswer => "vendor_answer",
+            Verified::ReadBack => "read_back",
+            Verified::AlreadyGone => "already_gone",
+        }
+    }
+}
+
 /// The one error type of every connector. Vendor messages are kept short and never carry
 /// credentials (requests are not echoed into errors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +177,17 @@ pub struct NewAccount {
     pub last_name: String,
 }
 
+/// An account a creation answered, with the first password it was made with where the
+/// vendor sends the person nothing (Planview LeanKit, Sauce Labs): the product hands that
+/// password to the person once, through a reveal link emailed to them. `None` where the
+/// vendor invites the person itself, or the account existed already.
+pub struct Created {
+    pub account: VendorAccount,
+    pub first_password: Option<SecretString>,
+    /// What the person signs in with, when it is not their email (a Sauce Labs username).
+    pub sign_in_name: Option<String>,
+}
+
 /// A new mailbox user for a new employee (Google Workspace, Microsoft 365): the work
 /// address is created; the person's personal email (if any) becomes the account's recovery
 /// address, so they can set their own password (the random one set at creation is never
@@ -174,6 +251,12 @@ pub trait Connector: Send + Sync {
     /// One cheap call proving the credentials work (used before a connection is saved).
     async fn verify(&self) -> Result<(), ConnectorError>;
 
+    /// The vendor tenant these credentials reach, from the vendor's own documented call
+    /// (recorded at connect; a connection is bound to it). Asked right after `verify`: where
+    /// the tenant is what the credentials were proven against (a SCIM base URL, an account
+    /// number), `verify`'s answer is the proof.
+    async fn tenant(&self) -> Result<VendorTenant, ConnectorError>;
+
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError>;
 
     async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError>;
@@ -181,7 +264,19 @@ pub trait Connector: Send + Sync {
     async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError>;
 
     /// Creates (or invites) the account; an existing account with the email is returned.
+    /// A vendor that needs a first password and sends the person nothing tells that password
+    /// only through `create_with_first_password`, which is what the product calls.
     async fn create(&self, account: &NewAccount) -> Result<VendorAccount, ConnectorError>;
+
+    /// As `create`, with the first password of an account this call made where the vendor
+    /// sends the person nothing. Vendors that invite keep this default.
+    async fn create_with_first_password(&self, account: &NewAccount) -> Result<Created, ConnectorError> {
+        Ok(Created {
+            account: self.create(account).await?,
+            first_password: None,
+            sign_in_name: None,
+        })
+    }
 
     /// Takes the account's access away, keeping it (vendors without a suspend keep this
     /// default).
@@ -193,8 +288,10 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("reactivate"))
     }
 
-    /// Removes the account the way the vendor removes (see the catalog); gone is fine.
-    async fn delete(&self, id: &str) -> Result<(), ConnectorError>;
+    /// Removes the account the way the vendor removes (see the catalog), answering how that
+    /// is proven. Gone is fine only when the account's own resource says so
+    /// (`AlreadyGone`); a 404 of a sub-resource or a listing proves nothing.
+    async fn delete(&self, id: &str) -> Result<Verified, ConnectorError>;
 
     /// The domains a work address may be created on (apps with mailboxes).
     async fn work_email_domains(&self) -> Result<Vec<String>, ConnectorError> {
@@ -296,6 +393,13 @@ pub struct ConnectOptions {
     pub organization_field: Option<&'static str>,
 }
 
+/// Pasted credentials proven at the vendor: the secret fields to keep and the tenant they
+/// reach.
+pub struct ProvenCredentials {
+    pub secrets: Secrets,
+    pub tenant: VendorTenant,
+}
+
 /// The gateway to the vendors.
 #[async_trait]
 pub trait Vendors: Send + Sync {
@@ -303,15 +407,16 @@ pub trait Vendors: Send + Sync {
     fn connect_options(&self, app: &str) -> Option<ConnectOptions>;
 
     /// Checks what an admin pasted for an API-key app, trades a one-time grant where the
-    /// app uses one, and proves the credentials with one call. Answers the secret fields to
-    /// keep. Refused credentials are an error; nothing is kept by the gateway.
+    /// app uses one, proves the credentials with one call and asks the vendor which tenant
+    /// they reach. Answers the secret fields to keep and that tenant. Refused credentials are
+    /// an error; nothing is kept by the gateway.
     async fn connect_api_key(
         &self,
         company_id: &str,
         app: &str,
         tenant: &Tenant,
         secrets: Secrets,
-    ) -> Result<Secrets, ConnectorError>;
+    ) -> Result<ProvenCredentials, ConnectorError>;
 
     /// Whether our OAuth registration for the app is configured (`Err`: it cannot be read).
     async fn oauth_registered(&self, app: &str) -> Result<bool, String>;
@@ -333,14 +438,14 @@ pub trait Vendors: Send + Sync {
     ) -> Result<TokenSet, ConnectorError>;
 
     /// Proves new tokens work at the tenant with one call (also where a vendor plan that
-    /// cannot provision is detected).
+    /// cannot provision is detected), and answers the vendor tenant they reach.
     async fn verify_tokens(
         &self,
         company_id: &str,
         app: &str,
         tenant: &Tenant,
         access_token: &SecretString,
-    ) -> Result<(), ConnectorError>;
+    ) -> Result<VendorTenant, ConnectorError>;
 
     /// The longest one call through a connector may take, its retries, waits and credential
     /// refresh included: longer waits are handed back (`RateLimited` with the wait) instead

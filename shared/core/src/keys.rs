@@ -10,10 +10,12 @@
 //! | admin (user) | `COMPANY#<company>` | `USER#<user>` | |
 //! | email owner (unique across the service) | `EMAIL#<email key>` | `EMAIL` | |
 //! | claim (by the hash of its id) | `CLAIM#<hash>` | `CLAIM` | |
+//! | first password's reveal link (by the hash of its id) | `FIRSTPW#<hash>` | `FIRSTPW` | |
 //! | idempotency record | `IDEMPOTENCY#<partner>#<hash of the key>` | `IDEMPOTENCY` | |
 //! | team member | `COMPANY#<company>` | `TM#<team member>` | |
 //! | team member's email lock | `COMPANY#<company>` | `TMEMAIL#<email key>` | |
 //! | connection | `COMPANY#<company>` | `CONNECTION#<app>` | |
+//! | connection's credentials (encrypted) | `COMPANY#<company>` | `CREDENTIALS#<app>` | |
 //! | app account | `COMPANY#<company>` | `ACCT#<app>#<account>` | |
 //! | account link (one per person per app) | `COMPANY#<company>` | `TMACCT#<team member>#<app>` | |
 //! | creation in flight | `COMPANY#<company>` | `INTENT#<app>#<team member>` | |
@@ -28,7 +30,8 @@
 //! | queued email | `MAILQ` | `<time>#<id>` | |
 //! | console session / sign-in link | `CONSOLE#SESSION#<lookup>`, `CONSOLE#LINK#<hash>` | `SESSION`, `LINK` | |
 //!
-//! The audit table: pk `AUDIT#<company>`, sk `<time>#<event>`.
+//! The audit table: pk `AUDIT#<company>` (a partner's own events: `AUDIT#PARTNER#<partner>`),
+//! sk `<time>#<event>`.
 
 use crate::secret::hash_secret;
 use crate::store::Key;
@@ -84,6 +87,12 @@ pub fn claim_key(claim_id: &str) -> Key {
     Key::new(format!("CLAIM#{}", hash_secret(claim_id)), "CLAIM")
 }
 
+/// A first password's reveal link, under the hash of its id (the id is a bearer secret,
+/// and the key its password is sealed with comes from it).
+pub fn first_password_key(link_id: &str) -> Key {
+    Key::new(format!("FIRSTPW#{}", hash_secret(link_id)), "FIRSTPW")
+}
+
 /// An `Idempotency-Key` of a partner, stored hashed.
 pub fn idempotency_key(partner_id: &str, header: &str) -> Key {
     Key::new(
@@ -106,6 +115,11 @@ pub fn team_email_key(company_id: &str, email: &str) -> Key {
 
 pub fn connection_key(company_id: &str, app: &str) -> Key {
     Key::new(company_partition(company_id), format!("CONNECTION#{app}"))
+}
+
+/// A connection's credentials, encrypted (the envelope secret store's item).
+pub fn credentials_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("CREDENTIALS#{app}"))
 }
 
 pub fn account_key(company_id: &str, app: &str, id: &str) -> Key {
@@ -194,6 +208,12 @@ pub fn audit_partition(company_id: &str) -> String {
     format!("AUDIT#{company_id}")
 }
 
+/// The audit table's partition of a partner's own events (its tokens), apart from its
+/// companies' (company ids never start with `PARTNER#`).
+pub fn partner_audit_partition(partner_id: &str) -> String {
+    format!("AUDIT#PARTNER#{partner_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +227,7 @@ mod tests {
             team_member_key("c1", "u").sk,
             team_email_key("c1", "a@b.c").sk,
             connection_key("c1", "u").sk,
+            credentials_key("c1", "u").sk,
             account_key("c1", "u", "u").sk,
             link_key("c1", "u", "u").sk,
             intent_key("c1", "u", "u").sk,
@@ -224,6 +245,7 @@ mod tests {
         for key in [
             user_key("c1", "u"),
             account_key("c1", "a", "x"),
+            credentials_key("c1", "a"),
             dismissal_key("c1", "t"),
         ] {
             assert_eq!(key.pk, company.pk);
@@ -236,6 +258,7 @@ mod tests {
         assert!(link_key("c1", "t", "slack").sk.starts_with(&links_prefix("t")));
         // Secrets in keys are hashed.
         assert!(!claim_key("secret-claim").pk.contains("secret-claim"));
+        assert!(!first_password_key("secret-link").pk.contains("secret-link"));
         assert!(!oauth_state_key("secret-state").pk.contains("secret-state"));
     }
 }

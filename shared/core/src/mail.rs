@@ -138,3 +138,10 @@ impl MailQueue {
         }
     }
 }
+
+/// Tries to send a queued email now; on failure it stays queued for the next drain.
+pub(crate) async fn send_queued(store: &dyn ItemStore, mailer: &dyn Mailer, mail: &QueuedMail) {
+    if let Err(e) = MailQueue::deliver(store, mailer, mail).await {
+        tracing::warn!(error = %e, "email not sent yet; it stays queued");
+    }
+}

@@ -1,5 +1,6 @@
 //! The `SecretStore` port: credentials of app connections, by name. Nothing else ever
-//! holds them: not the item store, not a log line, not an API answer.
+//! holds them in plain text: not the item store (where an adapter may keep them encrypted),
+//! not a log line, not an API answer.
 
 use async_trait::async_trait;
 use secrecy::SecretString;

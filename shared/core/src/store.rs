@@ -248,6 +248,9 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// Retries of a transaction that met contention before giving up with `Busy`.
+pub const CONTENTION_ATTEMPTS: usize = 3;
+
 /// How one try of a read-modify-write ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt<T> {

@@ -510,6 +510,78 @@ pub async fn update(
     }
 }
 
+/// Gives a team member their email before a work mailbox became it, once that mailbox is
+/// deleted: `from` (the mailbox's address) becomes `to` (the earlier address; none when they
+/// had none), only while their email is still `from`. Answers whether it changed. The
+/// service does it (the audit names the system), as a consequence of the deletion.
+pub async fn return_email(
+    svc: &Services,
+    company_id: &str,
+    id: &str,
+    from: &str,
+    to: Option<&str>,
+) -> Result<bool> {
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let (version, current) = load(svc, company_id, id).await?;
+        if current.email.as_deref().map(values::email_key) != Some(values::email_key(from)) {
+            return Ok(false);
+        }
+        let updated = TeamMember {
+            email: to.map(str::to_owned),
+            updated_at: svc.clock.now(),
+            ..current
+        };
+        let mut ops = vec![
+            WriteOp::Replace {
+                item: Item::from_record(team_member_key(company_id, id), &updated)?,
+                expected_version: version,
+            },
+            WriteOp::Delete {
+                key: team_email_key(company_id, from),
+                expected_version: None,
+            },
+        ];
+        if let Some(to) = to {
+            ops.push(WriteOp::Create(Item::from_record(
+                team_email_key(company_id, to),
+                &serde_json::json!({ "team_member_id": id }),
+            )?));
+        }
+        match svc.store.transact(ops).await {
+            Ok(()) => {
+                audit::record(
+                    svc,
+                    audit::Record {
+                        company_id,
+                        actor: audit::ActorRef::System,
+                        request_id: "",
+                        action: "team_member.updated",
+                        target: Target::new("team_member", id),
+                        result: audit::Outcome::Succeeded,
+                        detail: Some(
+                            "changed: email (their work mailbox was deleted; the email they had before is theirs again)"
+                                .into(),
+                        ),
+                    },
+                )
+                .await;
+                return Ok(true);
+            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&2) => {
+                return Err(email_taken());
+            }
+            // Someone else changed the team member meanwhile: look again.
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::refused(
+        "team_member",
+        Category::Conflict,
+        "The team member kept changing; read it again and retry.",
+    ))
+}
+
 /// Sets a team member's employment status (dismissal, cancel, rehire), re-reading on a
 /// concurrent change. Answers the member as stored.
 pub async fn set_employment(
@@ -521,14 +593,8 @@ pub async fn set_employment(
     rehired_on: Option<NaiveDate>,
 ) -> Result<TeamMember> {
     let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
-        let (version, mut member) = load(svc, company_id, id).await?;
-        member.employment_status = status;
-        member.last_day = last_day;
-        if rehired_on.is_some() {
-            member.rehired_on = rehired_on;
-        }
-        member.updated_at = svc.clock.now();
-        let item = Item::from_record(team_member_key(company_id, id), &member)?;
+        let (version, member) = load(svc, company_id, id).await?;
+        let (item, member) = employment_changed(svc, member, status, last_day, rehired_on)?;
         Ok::<_, Error>(Attempt::of(svc.store.replace(item, version).await)?.map(|_| member))
     })
     .await?;
@@ -539,6 +605,25 @@ pub async fn set_employment(
             "The team member kept changing; read it again and retry.",
         )
     })
+}
+
+/// The team member with their employment changed, and the item to write at the version read
+/// (a dismissal writes it in one transaction with the dismissal).
+pub fn employment_changed(
+    svc: &Services,
+    mut member: TeamMember,
+    status: EmploymentStatus,
+    last_day: Option<NaiveDate>,
+    rehired_on: Option<NaiveDate>,
+) -> Result<(Item, TeamMember)> {
+    member.employment_status = status;
+    member.last_day = last_day;
+    if rehired_on.is_some() {
+        member.rehired_on = rehired_on;
+    }
+    member.updated_at = svc.clock.now();
+    let item = Item::from_record(team_member_key(&member.company_id, &member.id), &member)?;
+    Ok((item, member))
 }
 
 /// A company's team members in the order they were added.
@@ -619,6 +704,7 @@ mod tests {
             team_member_id: None,
             email_confirmed_at: None,
             created_at: t,
+            tokens: Vec::new(),
         };
         let why = refusal(eligibility(Subject::Admin(&admin)));
         assert!(why.contains("not an employee"), "{why}");

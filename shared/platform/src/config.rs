@@ -15,6 +15,8 @@ use prov_store::DynamoStore;
 use secrecy::SecretString;
 
 use crate::SdkClient;
+use crate::envelope::EnvelopeSecretStore;
+use crate::keyring::SecretsManagerKeyring;
 use crate::mailer::SesMailer;
 use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
@@ -37,8 +39,14 @@ pub struct FunctionConfig {
     pub public_base_url: String,
     /// `SES_SENDER`: the verified address emails come from.
     pub ses_sender: String,
-    /// `SECRETS_PREFIX`: where connection credentials live in Secrets Manager
-    /// (e.g. `app-provisioning/prod`). Needed by the functions that talk to vendors.
+    /// `CREDENTIALS_KEYRING_SECRET`: the Secrets Manager secret (name or ARN) holding the
+    /// keyring that encrypts connection credentials in the main table,
+    /// `{"current": "<id>", "<id>": "<material>", …}`. Needed by the functions that talk to
+    /// vendors; read on first use.
+    pub credentials_keyring_secret: Option<String>,
+    /// `SECRETS_PREFIX`: where connection credentials were kept, one Secrets Manager secret
+    /// each (e.g. `app-provisioning/prod`); those left there move into the table as they are
+    /// read. Optional.
     pub secrets_prefix: Option<String>,
     /// `OAUTH_CLIENTS_SECRET`: the Secrets Manager secret holding our OAuth registrations,
     /// `{"<app>": {"client_id": "…", "client_secret": "…"}}`.
@@ -127,6 +135,7 @@ impl FunctionConfig {
             aws: sdk_config(&get)?,
             scheduler,
             egress,
+            credentials_keyring_secret: optional("CREDENTIALS_KEYRING_SECRET"),
             secrets_prefix: optional("SECRETS_PREFIX"),
             oauth_clients_secret: optional("OAUTH_CLIENTS_SECRET"),
             oauth_return_origins,
@@ -281,8 +290,9 @@ impl OAuthClientSource for OAuthSecret {
     }
 }
 
-/// Everything a function that talks to vendors needs: the services, Secrets Manager for
-/// connection credentials, the guarded HTTP client and our OAuth registrations.
+/// Everything a function that talks to vendors needs: the services, connection credentials
+/// (encrypted in the main table under the keyring of Secrets Manager), the guarded HTTP client
+/// and our OAuth registrations.
 pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
     apps_with(config, HttpConfig::default())
 }
@@ -297,10 +307,10 @@ pub fn aws_background_apps(config: &FunctionConfig) -> Result<Apps, ConfigError>
 fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigError> {
     let sdk = &config.aws;
     let services = services_on(sdk, config);
-    let prefix = config
-        .secrets_prefix
+    let keyring = config
+        .credentials_keyring_secret
         .as_deref()
-        .ok_or(ConfigError::Missing("SECRETS_PREFIX"))?;
+        .ok_or(ConfigError::Missing("CREDENTIALS_KEYRING_SECRET"))?;
     let secrets_client = SdkClient::on_first_use(sdk, aws_sdk_secretsmanager::Client::new);
     let oauth = match &config.oauth_clients_secret {
         Some(name) => OAuthClients::lazy(Box::new(OAuthSecret {
@@ -309,7 +319,15 @@ fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigEr
         })),
         None => OAuthClients::none(),
     };
-    let secrets = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::from_secs(300));
+    let mut secrets = EnvelopeSecretStore::new(
+        services.store.clone(),
+        SecretsManagerKeyring::new(secrets_client.clone(), keyring),
+    );
+    if let Some(prefix) = &config.secrets_prefix {
+        // Read once, then deleted: nothing worth caching.
+        let legacy = SecretsManagerStore::new(secrets_client, prefix, std::time::Duration::ZERO);
+        secrets = secrets.with_legacy(Arc::new(legacy));
+    }
     let scheduler = EventBridgeScheduler::new(
         SdkClient::on_first_use(sdk, aws_sdk_scheduler::Client::new),
         config
@@ -464,6 +482,33 @@ mod tests {
             ("PUBLIC_BASE_URL", "https://api.example.com"),
             ("SES_SENDER", "no-reply@example.com"),
         ]
+    }
+
+    #[test]
+    fn functions_that_talk_to_vendors_need_the_credentials_keyring() {
+        let mut vars = base();
+        vars.extend([
+            ("SCHEDULER_GROUP", "dismissals"),
+            (
+                "CLEANUP_FUNCTION_ARN",
+                "arn:aws:lambda:eu-west-1:1:function:cleanup",
+            ),
+            ("SCHEDULER_ROLE_ARN", "arn:aws:iam::1:role/scheduler"),
+            ("DEAD_LETTER_QUEUE_ARN", "arn:aws:sqs:eu-west-1:1:dlq"),
+        ]);
+        let without = FunctionConfig::from_lookup(env(&vars)).unwrap();
+        assert_eq!(
+            aws_apps(&without).err().map(|e| e.to_string()).as_deref(),
+            Some("environment variable CREDENTIALS_KEYRING_SECRET is not set")
+        );
+        // The keyring is read on first use, the legacy prefix optional: both build offline.
+        vars.push((
+            "CREDENTIALS_KEYRING_SECRET",
+            "app-provisioning/prod/credentials-keyring",
+        ));
+        assert!(aws_apps(&FunctionConfig::from_lookup(env(&vars)).unwrap()).is_ok());
+        vars.push(("SECRETS_PREFIX", "app-provisioning/prod"));
+        assert!(aws_apps(&FunctionConfig::from_lookup(env(&vars)).unwrap()).is_ok());
     }
 
     #[test]

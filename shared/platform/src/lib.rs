@@ -1,9 +1,12 @@
 //! Platform adapters and start-up wiring shared by the functions:
-//! the `Mailer` adapters (SES v2 and a local outbox), the `SecretStore` adapters (Secrets
-//! Manager and local files), typed configuration read once from
+//! the `Mailer` adapters (SES v2 and a local outbox), the `SecretStore` adapters (credentials
+//! encrypted in the main table under a keyring, and the per-connection Secrets Manager and
+//! local-file stores it migrates from), typed configuration read once from
 //! the environment, tracing set-up, and the AWS `Services` a Lambda function runs on.
 
 mod config;
+mod envelope;
+mod keyring;
 mod mailer;
 mod scheduler;
 mod sdk_client;
@@ -12,6 +15,8 @@ mod secrets;
 pub use config::{
     ConfigError, FunctionConfig, aws_apps, aws_background_apps, aws_services, init_tracing, oauth_clients, parse_routes,
 };
+pub use envelope::EnvelopeSecretStore;
+pub use keyring::{KeyFile, Keyring, KeyringSource, SecretsManagerKeyring};
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
 pub use scheduler::{EventBridgeScheduler, EventBridgeTarget};
 pub use sdk_client::SdkClient;

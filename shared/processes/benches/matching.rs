@@ -69,6 +69,8 @@ fn account(i: usize) -> AppAccount {
         suggestions: Vec::new(),
         first_seen_at: now,
         updated_at: now,
+        work_email: None,
+        tenant: None,
     }
 }
 

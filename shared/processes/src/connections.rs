@@ -11,29 +11,30 @@ use prov_core::Services;
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, ActorRef, Outcome, Target};
 use prov_core::body::{Body, Unparsed};
-use prov_core::catalog::{App, Catalog, ConnectionType, FieldKind};
+use prov_core::catalog::{App, ConnectionType};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
     CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, OAuthTokens, PRODUCTION,
-    Secrets, Tenant, TokenKeeper, TokenSet, Vendors, brief,
+    Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{connection_key, oauth_state_key, refresh_lease_key};
 use prov_core::schedule::Scheduler;
+use prov_core::secret::{hash_secret, random_hex, secret_matches};
 use prov_core::secrets::{SecretStore, connection_secret_name};
 use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
+
+pub use crate::credentials::ApiKeyCredentials;
+pub use crate::tenancy::SWITCH_TENANT;
+use crate::tenancy::{bind, settle_binding};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{
-    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
-};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 
 /// How long an OAuth `state` may wait for the vendor's redirect.
-const STATE_TTL_MINUTES: i64 = 10;
+pub const STATE_TTL_MINUTES: i64 = 10;
 
 /// What app connections need besides the core services.
 #[derive(Clone)]
@@ -257,96 +258,6 @@ fn new_connection(
     }
 }
 
-/// API-key connect: exactly the app's credential fields (`credential_fields` of
-/// `GET /v1/apps/{app}`), each required: a string, an https URL for `url` fields, one of
-/// the options for `choice` fields. Secret fields go to the secret store only.
-///
-/// The schema is built from the app directory: one alternative per API-key app (titled
-/// with its slug; the `sandbox_*` apps exist on the devserver only); the body is read
-/// against the app in the path.
-pub struct ApiKeyCredentials {
-    /// The fields that are not secret, kept with the connection.
-    pub tenant: Tenant,
-    /// The secret fields, for the vendor's check and the secret store only.
-    pub secrets: Secrets,
-}
-
-impl Body<&App> for ApiKeyCredentials {
-    fn parse(v: &mut Validator, root: &Obj<'_>, app: &App) -> Option<Self> {
-        let names: Vec<&str> = app.credential_fields.iter().map(|f| f.name).collect();
-        v.only(root, &names);
-        let mut tenant = Tenant::new();
-        let mut secrets = Secrets::new();
-        for field in app.credential_fields {
-            let value = match field.kind {
-                FieldKind::Choice { options } => v.parsed(root, field.name, true, |raw| {
-                    if options.contains(&raw) {
-                        Ok(raw.to_owned())
-                    } else {
-                        Err(format!("must be one of {}.", options.join(", ")))
-                    }
-                }),
-                FieldKind::Url => v.parsed(root, field.name, true, |raw| {
-                    url::Url::parse(raw)
-                        .ok()
-                        .filter(|u| u.scheme() == "https" && u.host_str().is_some())
-                        .map(|_| raw.to_owned())
-                        .ok_or_else(|| "must be an https URL.".to_owned())
-                }),
-                FieldKind::Text => v.text(root, field.name, true, Text { max_chars: 4096 }),
-            };
-            if let Some(value) = value {
-                if field.secret {
-                    secrets.insert(field.name.to_owned(), SecretString::from(value));
-                } else {
-                    tenant.insert(field.name.to_owned(), value);
-                }
-            }
-        }
-        Some(ApiKeyCredentials { tenant, secrets })
-    }
-}
-
-impl PartialSchema for ApiKeyCredentials {
-    fn schema() -> RefOr<Schema> {
-        Self::schema_for(&Catalog::new(&[]))
-    }
-}
-
-impl ToSchema for ApiKeyCredentials {}
-
-impl ApiKeyCredentials {
-    /// The schema for the apps of `catalog` (the OpenAPI document is built with it).
-    pub fn schema_for(catalog: &Catalog) -> RefOr<Schema> {
-        let mut any_of = AnyOfBuilder::new().description(Some(
-            "The credential fields of the app in the path, and no others.",
-        ));
-        for app in catalog
-            .directory()
-            .filter(|a| a.connection_type == ConnectionType::ApiKey)
-        {
-            let mut fields = ObjectBuilder::new()
-                .title(Some(app.slug))
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            for field in app.credential_fields {
-                let value = ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some(field.label));
-                let value = match field.kind {
-                    FieldKind::Text => value.min_length(Some(1)).max_length(Some(4096)),
-                    FieldKind::Url => value
-                        .format(Some(SchemaFormat::Custom("uri".into())))
-                        .pattern(Some("^https://")),
-                    FieldKind::Choice { options } => value.enum_values(Some(options.iter().copied())),
-                };
-                fields = fields.property(field.name, value).required(field.name);
-            }
-            any_of = any_of.item(fields);
-        }
-        any_of.into()
-    }
-}
-
 /// Connects an API-key app: the credentials are checked with one real call to the vendor
 /// before anything is saved; refused credentials store nothing.
 pub async fn connect_api_key(
@@ -366,18 +277,38 @@ pub async fn connect_api_key(
             ),
         ));
     }
-    let ApiKeyCredentials { tenant, secrets } = body.parse_for(app)?;
+    let ApiKeyCredentials {
+        mut tenant,
+        secrets,
+        switch_tenant: switch,
+    } = body.parse_for(app)?;
     let company_id = &access.company().id;
-    let secrets = apps
+    let proven = apps
         .vendors
         .connect_api_key(company_id, slug, &tenant, secrets)
         .await
         .map_err(|e| connect_error(app, e))?;
+    let recorded = load(apps, company_id, slug)
+        .await?
+        .and_then(|(_, c)| c.vendor_tenant());
+    let binding = bind(app, recorded, &proven.tenant, switch)?;
 
     let now = apps.services.clock.now();
-    let connection = new_connection(company_id, slug, tenant, ActorRef::from(&actor.principal), now);
+    let by = ActorRef::from(&actor.principal);
+    settle_binding(
+        &apps.services,
+        by.clone(),
+        &actor.request_id,
+        company_id,
+        slug,
+        &binding,
+        &proven.tenant,
+    )
+    .await?;
+    proven.tenant.record(&mut tenant);
+    let connection = new_connection(company_id, slug, tenant, by, now);
     apps.secrets
-        .put(&connection.secret_name, &api_key_secret(&secrets))
+        .put(&connection.secret_name, &api_key_secret(&proven.secrets))
         .await?;
     save(apps, &connection).await?;
     audit::succeeded(
@@ -386,7 +317,7 @@ pub async fn connect_api_key(
         company_id,
         "connection.connected",
         Target::new("app", slug),
-        None,
+        Some(format!("{} {}", app.tenant, proven.tenant)),
     )
     .await;
     Ok(ConnectionView::of(&connection))
@@ -407,7 +338,18 @@ struct PendingAuthorization {
     /// reaches several.
     #[serde(default)]
     organization: Option<String>,
+    /// Whether the admin confirmed a switch to another vendor tenant.
+    #[serde(default)]
+    switch_tenant: bool,
     expires_at: DateTime<Utc>,
+    /// The vendor's consent page, where the start link sends the browser (empty in a state
+    /// started before start links existed: such a state cannot be finished).
+    #[serde(default)]
+    vendor_url: String,
+    /// The hash of the secret in the cookie of the browser that opened the start link: only
+    /// that browser can finish the connect (RFC 9700, section 4.7).
+    #[serde(default)]
+    browser: Option<String>,
 }
 
 fn redirect_uri(apps: &Apps) -> String {
@@ -416,7 +358,9 @@ fn redirect_uri(apps: &Apps) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StartedAuthorization {
-    /// Send the admin's browser here.
+    /// Send the admin's browser here: the service's start link (`GET /v1/oauth/start`),
+    /// which ties the connect to that browser and sends it on to the app's consent page.
+    /// Only that browser can finish the connect.
     pub authorize_url: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -448,15 +392,18 @@ pub struct OAuthStart {
     /// workspace gid, DocuSign account id): the one to manage. Refused by other apps.
     #[schema(min_length = 1, max_length = 200)]
     pub organization: Option<String>,
+    /// Confirms a switch to another vendor tenant than the one connected (the accounts of
+    /// the former one are then no longer managed here).
+    pub switch_tenant: Option<bool>,
 }
 
 /// Read against the service's return origins and how the app connects.
 impl Body<(&Apps, &ConnectOptions)> for OAuthStart {
     fn parse(v: &mut Validator, root: &Obj<'_>, (apps, options): (&Apps, &ConnectOptions)) -> Option<Self> {
         let allowed: &[&str] = if options.organization_field.is_some() {
-            &["return_url", "environment", "organization"]
+            &["return_url", "environment", "organization", SWITCH_TENANT]
         } else {
-            &["return_url", "environment"]
+            &["return_url", "environment", SWITCH_TENANT]
         };
         v.only(root, allowed);
         let return_url = v.parsed(root, "return_url", false, |raw| {
@@ -475,10 +422,12 @@ impl Body<(&Apps, &ConnectOptions)> for OAuthStart {
             }
         });
         let organization = v.text(root, "organization", false, Text { max_chars: 200 });
+        let switch_tenant = v.boolish(root, SWITCH_TENANT);
         Some(OAuthStart {
             return_url,
             environment,
             organization,
+            switch_tenant,
         })
     }
 }
@@ -506,6 +455,7 @@ pub async fn start_oauth(
         return_url,
         environment,
         organization,
+        switch_tenant,
     } = body.parse_for((apps, &options))?;
     let environment = environment.filter(|e| e != PRODUCTION);
     if !apps
@@ -534,15 +484,85 @@ pub async fn start_oauth(
         return_url,
         environment,
         organization,
+        switch_tenant: switch_tenant.unwrap_or(false),
         expires_at,
+        vendor_url: authorization.url.to_string(),
+        browser: None,
     };
-    let item = Item::from_record(oauth_state_key(authorization.state.expose_secret()), &pending)?
-        .with_expiry(expires_at.timestamp());
+    let state = authorization.state.expose_secret();
+    let item = Item::from_record(oauth_state_key(state), &pending)?.with_expiry(expires_at.timestamp());
     apps.services.store.create(item).await?;
+    let mut start = url::Url::parse(&format!(
+        "{}/v1/oauth/start",
+        apps.services.settings.public_base_url
+    ))
+    .map_err(|e| Error::Internal(format!("the public base URL does not parse: {e}")))?;
+    start.query_pairs_mut().append_pair("state", state);
     Ok(StartedAuthorization {
-        authorize_url: authorization.url.to_string(),
+        authorize_url: start.to_string(),
         expires_at,
     })
+}
+
+/// Whether `secret` has the shape of a browser binding this service makes.
+fn binding_shaped(secret: &str) -> bool {
+    secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The start link opened: where to send the browser, and the binding secret its cookie keeps.
+#[derive(Debug)]
+pub struct OpenedAuthorization {
+    pub vendor_url: String,
+    pub browser: SecretString,
+}
+
+/// Opens an OAuth connect's start link: ties the connect to this browser (its binding
+/// cookie's secret, or a new one) and answers the vendor's consent page. The first browser
+/// to open it keeps it: another browser is refused, the same one may open it again.
+pub async fn open_authorization(
+    apps: &Apps,
+    query: &HashMap<String, String>,
+    browser: Option<&str>,
+) -> Result<std::result::Result<OpenedAuthorization, CallbackError>> {
+    let invalid = || {
+        Err(CallbackError {
+            code: "invalid_state",
+            message: "This link is not valid, has expired or was opened in another browser. Start connecting again."
+                .into(),
+        })
+    };
+    let Some(state) = query.get("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return Ok(invalid());
+    };
+    let key = oauth_state_key(state);
+    let Some(item) = apps.services.store.get(&key).await? else {
+        return Ok(invalid());
+    };
+    let mut pending: PendingAuthorization = item.record()?;
+    if pending.expires_at <= apps.services.clock.now() || pending.vendor_url.is_empty() {
+        return Ok(invalid());
+    }
+    let browser = browser
+        .filter(|b| binding_shaped(b))
+        .map_or_else(|| random_hex(32), str::to_owned);
+    match &pending.browser {
+        Some(bound) if secret_matches(&browser, bound) => {}
+        Some(_) => return Ok(invalid()),
+        None => {
+            pending.browser = Some(hash_secret(&browser));
+            let bound = Item::from_record(key, &pending)?.with_expiry(pending.expires_at.timestamp());
+            match apps.services.store.replace(bound, item.version).await {
+                Ok(_) => {}
+                // Another browser opened it first, or the callback already used it.
+                Err(StoreError::ConditionFailed) => return Ok(invalid()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Ok(OpenedAuthorization {
+        vendor_url: pending.vendor_url,
+        browser: SecretString::from(browser),
+    }))
 }
 
 /// How an OAuth callback ended, for the page or redirect that tells the admin.
@@ -556,8 +576,8 @@ pub struct CallbackOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackError {
-    /// `invalid_state`, `expired`, `access_denied`, `vendor_error`, `exchange_failed`,
-    /// `verification_failed`.
+    /// `invalid_state`, `other_browser`, `expired`, `access_denied`, `vendor_error`,
+    /// `exchange_failed`, `verification_failed`, `tenant_mismatch`.
     pub code: &'static str,
     pub message: String,
 }
@@ -569,12 +589,14 @@ fn failed(code: &'static str, message: impl Into<String>) -> std::result::Result
     })
 }
 
-/// Finishes an OAuth connect. Forged, replayed or expired states, a vendor refusal, a failed
-/// exchange or tokens that do not work store nothing.
+/// Finishes an OAuth connect in the browser that opened its start link (`browser`: the secret
+/// of its binding cookie). Forged, replayed or expired states, another browser, a vendor
+/// refusal, a failed exchange or tokens that do not work store nothing.
 pub async fn finish_oauth(
     apps: &Apps,
     request_id: &str,
     query: &HashMap<String, String>,
+    browser: Option<&str>,
 ) -> Result<CallbackOutcome> {
     let invalid = || CallbackOutcome {
         return_url: None,
@@ -598,6 +620,27 @@ pub async fn finish_oauth(
         Err(e) => return Err(e.into()),
     }
     let pending: PendingAuthorization = item.record()?;
+    // Only the browser that opened the start link may finish: a consent approved anywhere
+    // else (a link sent to someone in another organization) connects nothing, and the state
+    // is used up. That browser is not sent to the return URL either.
+    let same_browser = matches!(
+        (browser, &pending.browser),
+        (Some(presented), Some(bound)) if secret_matches(presented, bound)
+    );
+    if !same_browser {
+        tracing::warn!(
+            app = pending.app,
+            "OAuth callback from a browser that did not start the connect"
+        );
+        return Ok(CallbackOutcome {
+            return_url: None,
+            app: Some(pending.app.clone()),
+            result: failed(
+                "other_browser",
+                "This connection was started in another browser, so it was not made. Start connecting again in the browser you use for the admin console.",
+            ),
+        });
+    }
     let outcome = |result| CallbackOutcome {
         return_url: pending.return_url.clone(),
         app: Some(pending.app.clone()),
@@ -674,16 +717,39 @@ pub async fn finish_oauth(
     }
     // The new tokens must work before they are kept (this is also where a vendor plan
     // that cannot provision is detected).
-    let verified = apps
+    let reached = match apps
         .vendors
         .verify_tokens(&pending.company_id, &pending.app, &tenant, &tokens.access_token)
-        .await;
-    if let Err(e) = verified {
-        return Ok(outcome(failed(
-            "verification_failed",
-            connect_error(app, e).to_string_for_people(),
-        )));
-    }
+        .await
+    {
+        Ok(reached) => reached,
+        Err(e) => {
+            return Ok(outcome(failed(
+                "verification_failed",
+                connect_error(app, e).to_string_for_people(),
+            )));
+        }
+    };
+    let recorded = load(apps, &pending.company_id, &pending.app)
+        .await?
+        .and_then(|(_, c)| c.vendor_tenant());
+    let binding = match bind(app, recorded, &reached, pending.switch_tenant) {
+        Ok(binding) => binding,
+        Err(refused) => {
+            return Ok(outcome(failed("tenant_mismatch", refused.to_string_for_people())));
+        }
+    };
+    settle_binding(
+        &apps.services,
+        pending.started_by.clone(),
+        request_id,
+        &pending.company_id,
+        &pending.app,
+        &binding,
+        &reached,
+    )
+    .await?;
+    reached.record(&mut tenant);
 
     let now = apps.services.clock.now();
     let connection = new_connection(
@@ -706,7 +772,7 @@ pub async fn finish_oauth(
             action: "connection.connected",
             target: Target::new("app", &pending.app),
             result: Outcome::Succeeded,
-            detail: Some("oauth".into()),
+            detail: Some(format!("oauth; {} {reached}", app.tenant)),
         },
     )
     .await;
@@ -741,8 +807,20 @@ pub async fn disconnect(apps: &Apps, actor: &Actor, access: &Access, slug: &str)
     Ok(ConnectionView::of(&connection))
 }
 
+/// A connected app's connector and the vendor tenant its connection is bound to (`None`
+/// for a connection made before tenants were recorded).
+pub struct Bound {
+    pub connector: Box<dyn Connector>,
+    pub tenant: Option<VendorTenant>,
+}
+
 /// The connector of a company's connected app.
 pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<Box<dyn Connector>> {
+    bound_connector(apps, company_id, slug).await.map(|b| b.connector)
+}
+
+/// The connector of a company's connected app, with the tenant it reaches.
+pub async fn bound_connector(apps: &Apps, company_id: &str, slug: &str) -> Result<Bound> {
     let app = apps.services.catalog.get(slug)?;
     let not_connected = || Error::invalid("app", format!("{} is not connected.", app.name));
     let (_, connection) = load(apps, company_id, slug).await?.ok_or_else(not_connected)?;
@@ -765,9 +843,14 @@ pub async fn connector_for(apps: &Apps, company_id: &str, slug: &str) -> Result<
         connection: connection.clone(),
         lease: std::sync::Mutex::new(None),
     });
-    apps.vendors
+    let connector = apps
+        .vendors
         .connector(company_id, slug, &connection.tenant, credentials, keeper)
-        .map_err(|e| connect_error(app, e))
+        .map_err(|e| connect_error(app, e))?;
+    Ok(Bound {
+        connector,
+        tenant: connection.vendor_tenant(),
+    })
 }
 
 /// A connection's OAuth tokens for its connector, shared by every instance: the secret

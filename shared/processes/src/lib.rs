@@ -6,7 +6,9 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod credentials;
 pub mod dismissal;
 pub mod onboarding;
+pub mod tenancy;
 
 pub use connections::Apps;

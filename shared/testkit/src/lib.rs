@@ -6,6 +6,7 @@
 //! - AWS SDK clients pointed at it.
 //! - `dynamodb_mock_client()`: a DynamoDB client answered by `aws-smithy-mocks` rules
 //!   (throttling, cancelled transactions, 5xx) instead of a server.
+//! - `RoundTrips`: what the service sends to AWS, with DynamoDB's item sizes.
 //! - `call()`: one request through an axum router, answer parsed as JSON.
 
 use std::io::{BufRead, BufReader};
@@ -15,6 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub use aws_smithy_mocks;
+pub use round_trips::{DynamoUsage, RoundTrips, Trip, Written, item_size};
+
+mod round_trips;
 
 use axum::Router;
 use axum::body::Body;
@@ -130,42 +134,6 @@ pub fn counted_clients() -> CountedClients {
         secretsmanager: moto_client!(aws_sdk_secretsmanager, counter),
         scheduler: moto_client!(aws_sdk_scheduler, counter),
         round_trips,
-    }
-}
-
-/// An SDK interceptor that records each request sent to AWS (every attempt, retries
-/// included) as `(service, operation)`.
-#[derive(Debug, Clone, Default)]
-pub struct RoundTrips(std::sync::Arc<Mutex<Vec<(String, String)>>>);
-
-impl RoundTrips {
-    /// The round trips since the last call, in order.
-    pub fn take(&self) -> Vec<(String, String)> {
-        std::mem::take(&mut *self.0.lock().expect("round trips lock"))
-    }
-}
-
-impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
-    fn name(&self) -> &'static str {
-        "RoundTrips"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        use aws_smithy_runtime_api::client::orchestrator::Metadata;
-        let (service, operation) = cfg
-            .load::<Metadata>()
-            .map(|m| (m.service().to_owned(), m.name().to_owned()))
-            .unwrap_or_else(|| ("unknown".into(), "unknown".into()));
-        self.0
-            .lock()
-            .expect("round trips lock")
-            .push((service, operation));
-        Ok(())
     }
 }
 

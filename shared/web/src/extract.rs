@@ -195,22 +195,19 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError(Error::unauthorized()))?;
-        let (scheme, token) = header
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| ApiError(Error::unauthorized()))?;
-        if !scheme.eq_ignore_ascii_case("token") && !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ApiError(Error::unauthorized()));
-        }
+        let token = presented_token(&parts.headers).ok_or_else(|| ApiError(Error::unauthorized()))?;
         let services = state.as_ref();
-        let principal = authenticate(services.store.as_ref(), token.trim()).await?;
+        let principal = authenticate(services.store.as_ref(), services.clock.as_ref(), token).await?;
         Ok(Caller(principal))
     }
+}
+
+/// The token of `Authorization: Token <token>` (or `Bearer <token>`), as presented (the
+/// rotation of a token needs to know which one the caller used).
+pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let header = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = header.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")).then(|| token.trim())
 }
 
 /// The request's id (see `RequestId`), for audit records.

@@ -15,5 +15,5 @@ pub mod routes;
 
 pub use body::JsonBody;
 pub use error::ApiError;
-pub use extract::{Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId};
+pub use extract::{Caller, Ctx, JsonObject, PathParam, QueryParams, ReqId, presented_token};
 pub use layers::{MAX_BODY_BYTES, REQUEST_ID, RequestId, finish};

@@ -6,7 +6,7 @@ use prov_connectors::{AccountStatus, ConnectorError, NewAccount};
 use prov_processes::connections::connector_for;
 use serde_json::json;
 
-use crate::support::{RETURN_ORIGIN, World};
+use crate::support::{Company, RETURN_ORIGIN, World};
 
 const SCIM_BASE: &str = "https://scim.sandbox.test/scim/v2";
 
@@ -61,7 +61,15 @@ async fn an_api_key_is_verified_before_anything_is_saved() {
     assert_eq!(good.status, 200, "{}", good.text());
     let body = good.json();
     assert_eq!(body["state"], "connected");
-    assert_eq!(body["tenant"], json!({"scim_base_url": SCIM_BASE}));
+    // What the admin typed, and the tenant the vendor says the token reaches.
+    assert_eq!(
+        body["tenant"],
+        json!({
+            "scim_base_url": SCIM_BASE,
+            "tenant_id": prov_sandbox::tenant_id("sandbox-acme"),
+            "tenant_name": prov_sandbox::tenant_name("sandbox-acme")
+        })
+    );
     assert!(!good.text().contains("sandbox-acme"), "no secret in the answer");
     assert!(
         w.secret_of(&c, "sandbox_scim")
@@ -279,6 +287,97 @@ async fn every_failed_callback_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_browser_without_the_start_cookie_cannot_finish_another_admins_connect() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let assert_nothing = |label: &'static str| {
+        let (w, c) = (&w, &c);
+        async move {
+            assert_eq!(w.secret_of(c, "sandbox_oauth").await, None, "{label}");
+            assert_eq!(w.state_of(c, "sandbox_oauth").await, "not_connected", "{label}");
+        }
+    };
+
+    // The start link binds the connect to the browser that opens it, with a cookie only the
+    // OAuth routes receive, that scripts cannot read, and that comes back with the vendor's
+    // cross-site redirect.
+    let started = w
+        .send(
+            "POST",
+            &format!("{}/oauth", w.connection_path(&c, "sandbox_oauth")),
+            Some(&c.admin),
+            Some(json!({})),
+        )
+        .await;
+    let start_link = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    let opened = w.in_browser(&start_link, true).await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let cookie = opened.header("set-cookie").unwrap().to_owned();
+    for part in [
+        "oauth_browser=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/v1/oauth",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(part), "{cookie} lacks {part}");
+    }
+    assert_eq!(opened.header("cache-control"), Some("no-store"));
+    // Another browser cannot take the link over once it is opened.
+    let elsewhere = w.in_browser(&start_link, false).await;
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.text());
+    assert!(elsewhere.header("set-cookie").is_none());
+    assert!(elsewhere.header("location").is_none());
+
+    // The admin sends the consent to someone in another organization, who approves it: their
+    // browser has no cookie, so nothing is connected, and they are not sent to the return URL.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    let stranger = w.in_browser(&location, false).await;
+    assert_eq!(stranger.status, 400, "{}", stranger.text());
+    assert!(stranger.header("location").is_none());
+    assert!(stranger.text().contains("another browser"), "{}", stranger.text());
+    assert_nothing("no cookie").await;
+    // The state is used up: not even the admin's browser can finish it now.
+    let replay = w.callback(&location).await;
+    assert_eq!(replay.status, 400, "{}", replay.text());
+    assert_nothing("replayed by the admin").await;
+
+    // A cookie of another browser (well formed, not this connect's) is refused too.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    let path = location.strip_prefix("https://api.example.test").unwrap();
+    let request = axum::http::Request::builder()
+        .uri(path)
+        .header("cookie", format!("oauth_browser={}", "ab".repeat(32)))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let forged = prov_testkit::call(&w.router, request).await;
+    assert_eq!(forged.status, 400, "{}", forged.text());
+    assert_nothing("another cookie").await;
+
+    // The admin's own browser finishes a connect it started.
+    let location = w.oauth_round_trip(&c, "allow").await;
+    assert_eq!(w.callback(&location).await.status, 303);
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "connected");
+    let events = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await
+        .json();
+    let connected = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "connection.connected")
+        .count();
+    assert_eq!(connected, 1, "only the admin's own connect: {events}");
+}
+
+#[tokio::test]
 async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     let w = World::new().await;
     let c = w.company("owner@example.com", "simple").await;
@@ -309,7 +408,15 @@ async fn oauth_start_checks_the_app_the_plan_and_the_return_url() {
     let started = start("sandbox_oauth", json!({})).await;
     assert_eq!(started.status, 200);
     assert_eq!(started.header("cache-control"), Some("no-store"));
-    let url = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
+    // The browser goes to the service's start link first, then on to the vendor.
+    let start_link = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    assert!(
+        start_link.starts_with("https://api.example.test/v1/oauth/start?state="),
+        "{start_link}"
+    );
+    let opened = w.in_browser(&start_link, true).await;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let url = url::Url::parse(opened.header("location").unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["code_challenge"].len(), 43);
@@ -569,4 +676,132 @@ async fn no_credential_reaches_a_response_or_a_log_line() {
             }
         }
     }
+}
+
+/// Recent audit events of a company, newest first: (action, detail).
+async fn events(w: &World, c: &Company) -> Vec<(String, String)> {
+    let events = w
+        .send(
+            "GET",
+            &format!("/v1/companies/{}/events", c.id),
+            Some(&c.admin),
+            None,
+        )
+        .await
+        .json();
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["detail"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_connection_is_bound_to_the_tenant_its_credentials_reach() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let path = w.connection_path(&c, "sandbox_scim");
+    let (one, two) = ("sandbox-tenant-one", "sandbox-tenant-two");
+    let first = w.send("POST", &path, Some(&c.admin), Some(api_key(one))).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.json()["tenant"]["tenant_id"], prov_sandbox::tenant_id(one));
+
+    // The same tenant again: the credentials are replaced, the binding stays.
+    let same = w.send("POST", &path, Some(&c.admin), Some(api_key(one))).await;
+    assert_eq!(same.status, 200, "{}", same.text());
+    assert_eq!(same.json()["tenant"], first.json()["tenant"]);
+
+    // Another tenant: refused, naming both, and nothing changes.
+    let other = w.send("POST", &path, Some(&c.admin), Some(api_key(two))).await;
+    assert_eq!(other.status, 422, "{}", other.text());
+    assert_eq!(other.error_keys(), ["switch_tenant"]);
+    let message = other.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains(&prov_sandbox::tenant_id(one)), "{message}");
+    assert!(message.contains(&prov_sandbox::tenant_id(two)), "{message}");
+    assert!(w.secret_of(&c, "sandbox_scim").await.unwrap().contains(one));
+    let status = w.send("GET", &path, Some(&c.admin), None).await.json();
+    assert_eq!(status["tenant"]["tenant_id"], prov_sandbox::tenant_id(one));
+
+    // Confirmed: switched, and the switch is in the audit log with both tenants.
+    let mut confirmed = api_key(two);
+    confirmed["switch_tenant"] = json!(true);
+    let switched = w.send("POST", &path, Some(&c.admin), Some(confirmed)).await;
+    assert_eq!(switched.status, 200, "{}", switched.text());
+    assert_eq!(
+        switched.json()["tenant"]["tenant_id"],
+        prov_sandbox::tenant_id(two)
+    );
+    assert!(w.secret_of(&c, "sandbox_scim").await.unwrap().contains(two));
+    let (action, detail) = events(&w, &c)
+        .await
+        .into_iter()
+        .find(|(a, _)| a == "connection.tenant_switched")
+        .unwrap();
+    assert_eq!(action, "connection.tenant_switched");
+    assert!(
+        detail.contains(&prov_sandbox::tenant_id(one)) && detail.contains(&prov_sandbox::tenant_id(two)),
+        "{detail}"
+    );
+    // `switch_tenant` must be a boolean.
+    let mut wrong = api_key(one);
+    wrong["switch_tenant"] = json!("yes");
+    let wrong = w.send("POST", &path, Some(&c.admin), Some(wrong)).await;
+    assert_eq!(wrong.status, 422);
+    assert_eq!(wrong.error_keys(), ["switch_tenant"]);
+}
+
+#[tokio::test]
+async fn an_oauth_sign_in_to_another_workspace_needs_the_switch_confirmed() {
+    let w = World::new().await;
+    let c = w.company("owner@example.com", "plus").await;
+    let first = w.callback(&w.oauth_round_trip(&c, "allow").await).await;
+    assert_eq!(first.status, 303, "{}", first.text());
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "connected");
+    let path = w.connection_path(&c, "sandbox_oauth");
+    let bound = w.send("GET", &path, Some(&c.admin), None).await.json()["tenant"].clone();
+    assert_eq!(
+        bound["tenant_id"],
+        prov_sandbox::tenant_id(prov_sandbox::OAUTH_TENANT)
+    );
+    let kept = w.secret_of(&c, "sandbox_oauth").await;
+
+    // Signed in to another workspace without confirming: refused, nothing stored.
+    let other = w.callback(&w.oauth_round_trip(&c, "allow-other").await).await;
+    let location = other.header("location").unwrap().to_owned();
+    assert!(location.contains("error=tenant_mismatch"), "{location}");
+    assert_eq!(w.secret_of(&c, "sandbox_oauth").await, kept);
+    assert_eq!(
+        w.send("GET", &path, Some(&c.admin), None).await.json()["tenant"],
+        bound
+    );
+
+    // Confirmed at the start: switched.
+    let switched = w
+        .callback(
+            &w.oauth_round_trip_with(&c, "allow-other", json!({"switch_tenant": true}))
+                .await,
+        )
+        .await;
+    assert!(
+        switched.header("location").unwrap().contains("status=connected"),
+        "{:?}",
+        switched.header("location")
+    );
+    let now = w.send("GET", &path, Some(&c.admin), None).await.json()["tenant"].clone();
+    assert_eq!(
+        now["tenant_id"],
+        prov_sandbox::tenant_id(&format!("{}#other", prov_sandbox::OAUTH_TENANT))
+    );
+    assert!(
+        events(&w, &c)
+            .await
+            .iter()
+            .any(|(a, _)| a == "connection.tenant_switched")
+    );
 }

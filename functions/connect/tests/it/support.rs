@@ -35,6 +35,8 @@ pub struct World {
     pub clock: ManualClock,
     pub outbox: LocalOutbox,
     pub partner: String,
+    /// The admin's browser's `oauth_browser` cookie, once the service has set one.
+    browser: std::sync::Mutex<Option<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -112,6 +114,7 @@ impl World {
             clock,
             outbox,
             partner: partner.expose_secret().to_owned(),
+            browser: std::sync::Mutex::new(None),
             _dir: dir,
         }
     }
@@ -197,23 +200,39 @@ impl World {
         call(&self.sandbox_router, prov_testkit::get(path, None)).await
     }
 
-    /// Starts an OAuth connect and answers (authorize URL, the callback URL the sandbox
-    /// sends the browser to after `decision`).
+    /// Starts an OAuth connect, opens its start link in the admin's browser and answers
+    /// the callback URL the sandbox sends that browser to after `decision`.
     pub async fn oauth_round_trip(&self, company: &Company, decision: &str) -> String {
+        self.oauth_round_trip_with(company, decision, json!({})).await
+    }
+
+    /// As `oauth_round_trip`, with more fields in the start body; `decision` may also be
+    /// `allow-other` (the consent page's other workspace of the vendor).
+    pub async fn oauth_round_trip_with(&self, company: &Company, decision: &str, extra: Value) -> String {
+        let mut body = json!({"return_url": format!("{RETURN_ORIGIN}/apps")});
+        if let (Some(fields), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+            fields.extend(more.clone());
+        }
         let started = self
             .send(
                 "POST",
                 &format!("{}/oauth", self.connection_path(company, "sandbox_oauth")),
                 Some(&company.admin),
-                Some(json!({"return_url": format!("{RETURN_ORIGIN}/apps")})),
+                Some(body),
             )
             .await;
         assert_eq!(started.status, 200, "{}", started.text());
-        let authorize_url = started.json()["authorize_url"].as_str().unwrap().to_owned();
+        let start_url = started.json()["authorize_url"].as_str().unwrap().to_owned();
+        let opened = self.in_browser(&start_url, true).await;
+        assert_eq!(opened.status, 303, "{}", opened.text());
+        let authorize_url = opened.header("location").unwrap().to_owned();
         let consent = self.browser_at_sandbox(&authorize_url).await;
         assert_eq!(consent.status, 200, "{}", consent.text());
         let html = consent.text();
-        let id = if decision == "allow" { "allow" } else { "deny" };
+        let id = match decision {
+            "allow" | "allow-other" => decision,
+            _ => "deny",
+        };
         let href = html
             .split(&format!("id=\"{id}\" href=\""))
             .nth(1)
@@ -221,7 +240,7 @@ impl World {
             .unwrap()
             .replace("&amp;", "&");
         let decided = self
-            .browser_at_sandbox(&format!("{}/oauth/oauth/{href}", self.sandbox_base))
+            .browser_at_sandbox(&format!("{}/sandbox_oauth/oauth/{href}", self.sandbox_base))
             .await;
         assert!(decided.status.is_redirection(), "{}", decided.text());
         let location = decided.header("location").unwrap().to_owned();
@@ -232,9 +251,28 @@ impl World {
         location
     }
 
-    /// Follows the vendor's redirect to our callback; answers the callback's answer.
+    /// Opens one of the service's pages at `url` in the admin's browser (`own_browser`) or in
+    /// another one with no cookie; the admin's browser keeps the cookie it is given.
+    pub async fn in_browser(&self, url: &str, own_browser: bool) -> Answer {
+        let path = url.strip_prefix("https://api.example.test").unwrap();
+        let mut request = axum::http::Request::builder().method("GET").uri(path);
+        if own_browser && let Some(value) = self.browser.lock().unwrap().clone() {
+            request = request.header("cookie", format!("oauth_browser={value}"));
+        }
+        let answer = call(&self.router, request.body(axum::body::Body::empty()).unwrap()).await;
+        if own_browser
+            && let Some(set) = answer.header("set-cookie")
+            && let Some(value) = set.strip_prefix("oauth_browser=")
+        {
+            let value = value.split(';').next().unwrap_or_default().to_owned();
+            *self.browser.lock().unwrap() = Some(value);
+        }
+        answer
+    }
+
+    /// Follows the vendor's redirect to our callback in the admin's browser; answers the
+    /// callback's answer.
     pub async fn callback(&self, location: &str) -> Answer {
-        let path = location.strip_prefix("https://api.example.test").unwrap();
-        self.send("GET", path, None, None).await
+        self.in_browser(location, true).await
     }
 }

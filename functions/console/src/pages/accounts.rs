@@ -14,7 +14,7 @@ use prov_core::body::Unparsed;
 use prov_core::listing::ListQuery;
 use prov_core::team::{self, TeamMember};
 use prov_processes::accounts::{self, AccountQuery, AccountView, Action, Matching};
-use prov_processes::connections::{self, Apps};
+use prov_processes::connections::Apps;
 use prov_web::PathParam;
 use serde_json::{Map, Value, json};
 
@@ -151,6 +151,11 @@ async fn accounts_page(
         }
         @if let Some(n) = q.matched { p.notice role="status" { (n) " matches saved." } }
         p { (s.present) " accounts: " (s.matched) " matched, " (s.unmatched) " unmatched, " (s.do_not_match) " do not match; " (s.invite_sent) " Invite Sent; " (s.seats) " seats." }
+        @if s.tenant_not_connected > 0 {
+            p.warning role="note" {
+                (s.tenant_not_connected) " accounts belong to a " (app.tenant) " no longer connected: they are not managed from here. Remove them in that " (app.tenant) " yourself."
+            }
+        }
         div.actions {
             (button_form(&admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
             a.button.secondary href={ "/console/apps/" (slug) } { "About " (app.name) }
@@ -218,7 +223,11 @@ async fn accounts_page(
                     @for a in &listing.items {
                         tr {
                             td { (account_name(a)) @if let Some(e) = &a.email { br; span.muted { (e) } } }
-                            td { (badge(a.status_label)) @if !a.present { " " span.muted { "(gone from the app)" } } }
+                            td {
+                                (badge(a.status_label))
+                                @if !a.present { " " span.muted { "(gone from the app)" } }
+                                @if !a.tenant_connected { " " (badge("Tenant no longer connected")) @if let Some(t) = &a.tenant { br; span.muted { "in " (t) } } }
+                            }
                             td {
                                 @match &a.matching {
                                     Matching::Matched { team_member_id, .. } => a href={ "/console/team/" (team_member_id) } { (name_of(team_member_id)) },
@@ -320,8 +329,8 @@ async fn action_form(
     let parsed = parse_action(&action)?;
     let app = *apps.services.catalog.get(&slug)?;
     let (_, account) = accounts::load(&apps, admin.company_id(), &slug, &account_id).await?;
-    let connected = connections::status(&apps, &admin.access, &slug).await?.state == "connected";
-    let view_ = AccountView::of(&app, account, connected);
+    let reach = accounts::reach(&apps, admin.company_id(), &slug).await?;
+    let view_ = AccountView::of(&app, account, &reach);
     let back = back_to(
         &Fields::from_iter([("back".to_owned(), q.back.unwrap_or_default())]),
         format!("/console/apps/{slug}/accounts"),

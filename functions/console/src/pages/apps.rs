@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use prov_core::body::Unparsed;
 use prov_core::catalog::{App, ConnectionType, FieldKind};
 use prov_core::company_apps;
-use prov_core::connector::Vendors;
+use prov_core::connector::{VendorTenant, Vendors};
 use prov_core::{Error, ErrorDetail};
 use prov_processes::connections::{self, Apps};
 use prov_web::PathParam;
@@ -134,7 +134,24 @@ struct AppQuery {
     again: Option<String>,
 }
 
-fn credential_form(admin: &Admin, app: &App, kept: &Fields) -> Markup {
+/// The tenant the connection was bound to, when it had one: connecting credentials of
+/// another needs the switch confirmed, and the form says so before.
+fn switch_field(app: &App, bound_to: Option<&VendorTenant>) -> Markup {
+    html! {
+        @if let Some(old) = bound_to {
+            div.warning role="note" {
+                p { (app.name) " was connected to the " (app.tenant) " " strong { (old) } ". Credentials of the same " (app.tenant) " only replace the stored ones. Credentials of another one are refused unless you confirm the switch: the accounts of " (old) " would then no longer be managed here (shown as \"Tenant no longer connected\"; remove them in " (old) " yourself)." }
+                p {
+                    input id="switch_tenant" name=(connections::SWITCH_TENANT) type="checkbox" value="true";
+                    " "
+                    label for="switch_tenant" { "Switch to another " (app.tenant) " if these credentials reach one" }
+                }
+            }
+        }
+    }
+}
+
+fn credential_form(admin: &Admin, app: &App, kept: &Fields, bound_to: Option<&VendorTenant>) -> Markup {
     html! {
         form method="post" action={ "/console/apps/" (app.slug) "/connect" } {
             (csrf_field(admin))
@@ -143,10 +160,17 @@ fn credential_form(admin: &Admin, app: &App, kept: &Fields) -> Markup {
                 label for=(id) { (field.label) }
                 @match field.kind {
                     FieldKind::Choice { options } => {
-                        select id=(id) name=(field.name) required {
+                        select id=(id) name=(field.name) required[field.required] {
                             @for option in options {
                                 option value=(option) selected[kept.get(field.name).is_some_and(|v| v == option)] { (option) }
                             }
+                        }
+                        // A choice that cannot be undone says so, and asks to be confirmed.
+                        @if let Some(confirmation) = field.confirmation {
+                            @let confirm_id = format!("field-{}", confirmation.field);
+                            p.warning { (confirmation.warning) }
+                            input id=(confirm_id) name=(confirmation.field) type="checkbox" value="true" checked[kept.get(confirmation.field).is_some_and(|v| v == "true")];
+                            label for=(confirm_id) { "I confirm this choice (needed for any option but " (options.first().copied().unwrap_or_default()) ")" }
                         }
                     }
                     FieldKind::Url => {
@@ -162,12 +186,13 @@ fn credential_form(admin: &Admin, app: &App, kept: &Fields) -> Markup {
                     }
                 }
             }
+            (switch_field(app, bound_to))
             p { button type="submit" { "Connect " (app.name) } }
         }
     }
 }
 
-fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors) -> Markup {
+fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors, bound_to: Option<&VendorTenant>) -> Markup {
     let options = vendors.connect_options(app.slug);
     let environments = options
         .as_ref()
@@ -187,9 +212,23 @@ fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors) -> Markup {
                 label for="organization" { "Organization to manage (optional)" }
                 input id="organization" name="organization" type="text";
             }
+            (switch_field(app, bound_to))
             p { "You will sign in at " (app.name) " to approve access, then come back here." }
             p { button type="submit" { "Get " (app.name) } }
         }
+    }
+}
+
+fn connect_form(
+    apps: &Apps,
+    admin: &Admin,
+    app: &App,
+    kept: &Fields,
+    bound_to: Option<&VendorTenant>,
+) -> Markup {
+    match app.connection_type {
+        ConnectionType::ApiKey => credential_form(admin, app, kept, bound_to),
+        ConnectionType::Oauth => oauth_form(admin, app, apps.vendors.as_ref(), bound_to),
     }
 }
 
@@ -205,7 +244,14 @@ async fn render_app(
     let status = connections::status(apps, &admin.access, slug).await?;
     let connected = status.state == "connected";
     let plan = app.allowed_on(admin.access.company().plan);
+    let bound_to = VendorTenant::recorded(&status.tenant);
     let oauth_problem = q.error.as_ref().map(|code| {
+        if code == "tenant_mismatch" {
+            return format!(
+                "{} was not connected: you signed in to another {} than the one connected. Nothing was changed. To switch, tick the box below and connect again.",
+                app.name, app.tenant
+            );
+        }
         let code = label_of(code);
         format!("{} was not connected ({code}). Try again.", app.name)
     });
@@ -235,6 +281,7 @@ async fn render_app(
             }
             dt { "What \"remove\" means here" } dd { (app.remove_means) }
             @if let Some(s) = app.suspend_means { dt { "What \"suspend\" means here" } dd { (s) } }
+            dt { "A connection is bound to" } dd { "the " (app.tenant) " its credentials reach. " (app.tenant_switch) }
         }
         @if !app.differences_from_product_docs.is_empty() {
             ul { @for d in app.differences_from_product_docs { li { (d) } } }
@@ -245,21 +292,30 @@ async fn render_app(
             @if !status.tenant.is_empty() {
                 dl { @for (k, v) in &status.tenant { dt { (label_of(k)) } dd { (v) } } }
             }
+            // A confirmed choice this connection made is said again where it acts.
+            @for field in app.credential_fields {
+                @if let (Some(confirmation), FieldKind::Choice { options }) = (field.confirmation, field.kind) {
+                    @if status.tenant.get(field.name).is_some_and(|v| options.first() != Some(&v.as_str())) {
+                        p.warning { (confirmation.warning) }
+                    }
+                }
+            }
             div.actions {
                 a.button href={ "/console/apps/" (slug) "/accounts" } { "Accounts" }
                 (button_form(admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
                 a.button.secondary href={ "/console/apps/" (slug) "/disconnect" } { "Disconnect" }
             }
-        } @else {
+        }
+        @if connected && plan.is_ok() {
+            details open[!refused.is_empty() || oauth_problem.is_some()] {
+                summary { "Connect again (new credentials)" }
+                (connect_form(apps, admin, &app, kept, bound_to.as_ref()))
+            }
+        } @else if !connected {
             h2 { "Connect" }
-            @match plan {
+            @match &plan {
                 Err(why) => p.warning { (why) },
-                Ok(()) => {
-                    @match app.connection_type {
-                        ConnectionType::ApiKey => (credential_form(admin, &app, kept)),
-                        ConnectionType::Oauth => (oauth_form(admin, &app, apps.vendors.as_ref())),
-                    }
-                }
+                Ok(()) => (connect_form(apps, admin, &app, kept, bound_to.as_ref())),
             }
         }
     };
@@ -342,7 +398,7 @@ async fn start_oauth(
             apps.services.settings.public_base_url
         )),
     );
-    for name in ["environment", "organization"] {
+    for name in ["environment", "organization", connections::SWITCH_TENANT] {
         if let Some(v) = fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             body.insert(name.into(), json!(v));
         }

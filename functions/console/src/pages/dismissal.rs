@@ -114,8 +114,9 @@ async fn dismissal_page(
         @if let Ok(Some(view)) = &preview {
             h2 { "What will happen" }
             @if let Some(at) = view.removes_access_at { p { "Access ends " strong { (at.format("%B %-d, %Y at %H:%M UTC")) } "." } }
-            @if view.accounts.is_empty() { p { "No matched app accounts: nothing to remove." } }
-            @else { (plan_rows(&view.accounts)) }
+            @let accounts = view.accounts.as_deref().unwrap_or_default();
+            @if accounts.is_empty() { p { "No matched app accounts: nothing to remove." } }
+            @else { (plan_rows(accounts)) }
             form method="post" action={ "/console/team/" (member_id) "/dismissal" } {
                 (csrf_field(&admin))
                 input type="hidden" name="last_day" value=(day);
@@ -195,9 +196,10 @@ async fn offboarding_page(
         @if let Some(day) = task.last_day { p { "Last day: " (day) "." } }
         @if let Some(at) = task.removes_access_at { p { "Access ends " (at.format("%B %-d, %Y at %H:%M UTC")) "." } }
         @if let Some(problem) = &task.problem { p.warning { (problem) } }
-        @if !task.accounts.is_empty() { (plan_rows(&task.accounts)) }
+        @let accounts = task.accounts.as_deref().unwrap_or_default();
+        @if !accounts.is_empty() { (plan_rows(accounts)) }
         @if task.status == "scheduled" {
-            @let suspendable: Vec<_> = task.accounts.iter().filter(|p| apps.services.catalog.get(&p.app).is_ok_and(|a| a.capabilities.suspend)).collect();
+            @let suspendable: Vec<_> = accounts.iter().filter(|p| apps.services.catalog.get(&p.app).is_ok_and(|a| a.capabilities.suspend)).collect();
             @if !suspendable.is_empty() {
                 h2 { "Suspend or delete" }
                 form method="post" action={ "/console/team/" (member_id) "/offboarding" } {

@@ -27,6 +27,7 @@ fn actor_text(actor: &ActorRef, names: &HashMap<String, String>) -> String {
         ActorRef::Partner { partner_id } => format!("partner {partner_id}"),
         ActorRef::Admin { user_id } => name(user_id),
         ActorRef::Claimant { user_id } => format!("{} (claiming)", name(user_id)),
+        ActorRef::TeamMember { team_member_id } => format!("team member {team_member_id}"),
         ActorRef::System => "the service".to_owned(),
     }
 }

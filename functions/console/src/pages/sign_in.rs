@@ -152,11 +152,12 @@ async fn sign_in(
         );
     }
     let secret = fields.get("token").map(|t| t.trim()).unwrap_or_default();
-    let principal = match authenticate(apps.services.store.as_ref(), secret).await {
-        Ok(p) => p,
-        Err(Error::Refused(_)) => return refuse(StatusCode::UNAUTHORIZED, "That token is not valid."),
-        Err(e) => return Fail(e).into_response(),
-    };
+    let principal =
+        match authenticate(apps.services.store.as_ref(), apps.services.clock.as_ref(), secret).await {
+            Ok(p) => p,
+            Err(Error::Refused(_)) => return refuse(StatusCode::UNAUTHORIZED, "That token is not valid."),
+            Err(e) => return Fail(e).into_response(),
+        };
     match open_session(&apps, &request_id, principal).await {
         Ok(response) => response,
         Err(Fail(Error::Refused(details))) => {

@@ -219,6 +219,10 @@ fn function_env(name: &str, api: &str, moto: &str) -> Vec<(String, String)> {
         ("AUDIT_TABLE_NAME", "bench-missing-audit"),
         ("PUBLIC_BASE_URL", "https://api.example.test"),
         ("SES_SENDER", "no-reply@example.com"),
+        (
+            "CREDENTIALS_KEYRING_SECRET",
+            "app-provisioning/bench/credentials-keyring",
+        ),
         ("SECRETS_PREFIX", "app-provisioning/bench"),
         ("OAUTH_CLIENTS_SECRET", "app-provisioning/bench/oauth-clients"),
         ("OAUTH_RETURN_ORIGINS", "https://app.example.test"),

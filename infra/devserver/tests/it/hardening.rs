@@ -70,16 +70,22 @@ fn the_data_dir_and_its_store_are_the_owners_alone() {
     drop(open(&fresh));
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("store.redb")), 0o600);
-    assert_eq!(mode(&fresh.join("secrets")), 0o700);
+    assert_eq!(mode(&fresh.join("credentials.key")), 0o600);
+    // Credentials are in the store, encrypted: no file per connection any more.
+    assert!(!fresh.join("secrets").exists());
 
     // A data dir made before: readable by everyone, tightened at the next start.
     let older = parent.path().join("older");
     drop(open(&older));
     std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(older.join("store.redb"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    // It still has the secret files of a version from before (moved into the store as read).
+    std::fs::create_dir(older.join("secrets")).unwrap();
+    std::fs::set_permissions(older.join("secrets"), std::fs::Permissions::from_mode(0o755)).unwrap();
     drop(open(&older));
     assert_eq!(mode(&older), 0o700);
     assert_eq!(mode(&older.join("store.redb")), 0o600);
+    assert_eq!(mode(&older.join("secrets")), 0o700);
 
     // A directory that holds other things (e.g. `/tmp`) keeps its mode; the store does not.
     let shared = parent.path().join("shared");

@@ -142,17 +142,95 @@ async fn create_partner_prints_a_token_that_works() {
     assert_eq!(companies(&server, &token).await.status(), 200);
 }
 
+/// Runs an admin command on `data_dir`; answers its standard output.
+fn admin_command(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn printed<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {stdout}"))
+}
+
+#[tokio::test]
+async fn rotate_partner_token_retires_the_old_token_at_once_or_after_the_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = admin_command(dir.path(), &["create-partner", "--name", "Acme Payroll"]);
+    let partner_id = printed(&created, "partner ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let first = printed(&created, "token (shown once, store it now): ").to_owned();
+
+    // With an overlap, the old token keeps working (until the time printed).
+    let rotated = admin_command(
+        dir.path(),
+        &[
+            "rotate-partner-token",
+            "--partner-id",
+            &partner_id,
+            "--overlap-hours",
+            "2",
+        ],
+    );
+    let second = printed(&rotated, "new token (shown once, store it now): ").to_owned();
+    assert!(rotated.contains(" works until "), "{rotated}");
+    let server = start(dir.path(), &[]);
+    assert_eq!(companies(&server, &first).await.status(), 200, "the overlap");
+    assert_eq!(companies(&server, &second).await.status(), 200);
+    drop(server);
+
+    // Without one, every old token stops at once; more than 24 hours is refused.
+    let too_long = Command::new(BIN)
+        .args([
+            "rotate-partner-token",
+            "--partner-id",
+            &partner_id,
+            "--overlap-hours",
+            "25",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!too_long.status.success());
+    let rotated = admin_command(dir.path(), &["rotate-partner-token", "--partner-id", &partner_id]);
+    let third = printed(&rotated, "new token (shown once, store it now): ").to_owned();
+    let server = start(dir.path(), &[]);
+    assert_eq!(companies(&server, &first).await.status(), 401);
+    assert_eq!(companies(&server, &second).await.status(), 401);
+    assert_eq!(companies(&server, &third).await.status(), 200);
+}
+
 /// What a fake vendor received.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
 
-/// A fake vendor that records requests and answers an empty SCIM list.
+/// A fake vendor that records requests and answers an empty SCIM list (and, as the sandbox
+/// SCIM app does, its `ServiceProviderConfig` naming the token's tenant).
 async fn recording_vendor() -> (String, Seen) {
     use axum::extract::{Request, State};
     let seen: Seen = Default::default();
     let app = axum::Router::new()
         .fallback(|State(seen): State<Seen>, req: Request| async move {
             let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let tenant_asked = req.uri().path().ends_with("/ServiceProviderConfig");
             seen.lock().unwrap().push((req.method().to_string(), req.uri().to_string(), auth));
+            if tenant_asked {
+                return axum::Json(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                    prov_connectors::sandbox::SANDBOX_CONFIG_EXTENSION: {"id": "t1", "name": "Tenant one"}
+                }));
+            }
             axum::Json(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []}))
         })
         .with_state(seen.clone());
@@ -193,13 +271,21 @@ async fn vendor_routes_send_a_vendors_calls_elsewhere_with_their_own_paths() {
         .unwrap();
     assert_eq!(connected.status(), 200, "{}", connected.text().await.unwrap());
     let seen = seen.lock().unwrap().clone();
+    // The check of the token, then the tenant it reaches.
     assert_eq!(
         seen,
-        [(
-            "GET".to_owned(),
-            "/recorded/scim/v2/Users?count=1".to_owned(),
-            Some("Bearer sandbox-routed".to_owned())
-        )]
+        [
+            (
+                "GET".to_owned(),
+                "/recorded/scim/v2/Users?count=1".to_owned(),
+                Some("Bearer sandbox-routed".to_owned())
+            ),
+            (
+                "GET".to_owned(),
+                "/recorded/scim/v2/ServiceProviderConfig".to_owned(),
+                Some("Bearer sandbox-routed".to_owned())
+            )
+        ]
     );
 }
 
@@ -287,8 +373,12 @@ async fn outbound_calls_go_through_the_configured_proxy() {
     let _ = child.wait();
     assert_eq!(status, 200);
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].1, "http://127.0.0.1:9/behind-proxy/scim/v2/Users?count=1");
+    assert_eq!(
+        seen[1].1,
+        "http://127.0.0.1:9/behind-proxy/scim/v2/ServiceProviderConfig"
+    );
 }
 
 /// What a recording vendor saw: method, path and query, and the `Authorization` header.
@@ -452,11 +542,12 @@ async fn an_api_key_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths
     create_sync_delete(&server, &company, &ada, "okta").await;
     let paths = paths(&calls);
     let expected = [
-        ("GET", "/api/v1/users/me"),   // connect: the token works
-        ("GET", "/api/v1/users"),      // create: is there one with the email?
-        ("POST", "/api/v1/users"),     // create, activation email
-        ("GET", "/api/v1/users"),      // sync
-        ("GET", "/api/v1/users/{id}"), // delete: read it
+        ("GET", "/api/v1/users/me"),               // connect: the token works
+        ("GET", "/.well-known/okta-organization"), // connect: the org it reaches
+        ("GET", "/api/v1/users"),                  // create: is there one with the email?
+        ("POST", "/api/v1/users"),                 // create, activation email
+        ("GET", "/api/v1/users"),                  // sync
+        ("GET", "/api/v1/users/{id}"),             // delete: read it
         ("POST", "/api/v1/users/{id}/lifecycle/deactivate"),
         ("DELETE", "/api/v1/users/{id}"),
     ];
@@ -499,16 +590,31 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
     )
     .await;
     assert_eq!(status, 200, "{started}");
-    // The admin's browser is sent where HubSpot's authorize host is routed, same path.
-    let authorize = started["authorize_url"].as_str().unwrap().to_owned();
+    // The admin's browser opens the service's start link, which ties the connect to it
+    // (a cookie) and sends it where HubSpot's authorize host is routed, same path.
+    let start = started["authorize_url"].as_str().unwrap().to_owned();
     assert!(
-        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
-        "{authorize}"
+        start.starts_with(&format!("{}/v1/oauth/start?", server.url)),
+        "{start}"
     );
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let opened = browser.get(&start).send().await.unwrap();
+    assert_eq!(opened.status(), 303);
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = opened.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        authorize.starts_with(&format!("{vendors}/hubspot/oauth/authorize?")),
+        "{authorize}"
+    );
     let consent = browser
         .get(&authorize)
         .send()
@@ -531,7 +637,12 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
         .await
         .unwrap();
     let callback = decided.headers()["location"].to_str().unwrap().to_owned();
-    let done = browser.get(&callback).send().await.unwrap();
+    let done = browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
     create_sync_delete(&server, &company, &ada, "hubspot").await;
 
@@ -541,6 +652,7 @@ async fn an_oauth_apps_whole_flow_reaches_the_routed_vendor_with_its_own_paths()
         ("GET", "/oauth/decide"),              // consent given
         ("POST", "/oauth/v3/token"),           // the code exchange
         ("GET", "/settings/v3/users/"),        // the new token works
+        ("GET", "/account-info/v3/details"),   // the account it reaches
         ("GET", "/settings/v3/users/"),        // create: is there one with the email?
         ("POST", "/settings/v3/users/"),       // create
         ("GET", "/settings/v3/users/"),        // sync

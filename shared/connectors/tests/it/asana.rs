@@ -144,8 +144,16 @@ async fn remove_uses_remove_user_and_a_non_member_is_gone() {
         .unwrap()
         .connector(http, "com_1", &tenant, auth)
         .unwrap();
-    connector.delete("9").await.unwrap();
-    connector.delete("10").await.unwrap();
+    // Asana's answer proves the first; the 404 of the organization's action proves nothing,
+    // so the user's own resource is read (not found: no longer a member).
+    assert_eq!(
+        connector.delete("9").await,
+        Ok(prov_connectors::Verified::VendorAnswer)
+    );
+    assert_eq!(
+        connector.delete("10").await,
+        Ok(prov_connectors::Verified::ReadBack)
+    );
     assert_eq!(
         connector.suspend("9").await,
         Err(ConnectorError::Unsupported("suspend"))
@@ -216,4 +224,28 @@ async fn a_premium_gate_a_non_admin_and_429_are_typed() {
         Err(ConnectorError::PlanRequired(_))
     ));
     assert_eq!(sleeper.waits(), [Duration::from_secs(5)]);
+}
+
+/// The tenant is the organization as Asana names it (`GET /workspaces/{gid}`).
+#[tokio::test]
+async fn the_tenant_is_the_organization_as_asana_names_it() {
+    let server = MockServer::start().await;
+    me(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/1.0/workspaces/{ORG}")))
+        .and(header("authorization", "Bearer asana-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "gid": ORG, "resource_type": "workspace", "name": "Acme Inc", "is_organization": true
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = asana(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: ORG.into(),
+            name: "Acme Inc".into()
+        }
+    );
 }

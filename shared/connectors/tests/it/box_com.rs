@@ -241,7 +241,10 @@ async fn a_404_from_the_content_move_is_not_taken_for_a_removed_user() {
         .mount(&server)
         .await;
     let (connector, _) = boxed(&server);
-    connector.delete("9").await.unwrap();
+    assert_eq!(
+        connector.delete("9").await,
+        Ok(prov_connectors::Verified::VendorAnswer)
+    );
     assert!(matches!(
         connector.delete("11").await,
         Err(ConnectorError::Invalid(why)) if why.contains("bad_request")
@@ -276,4 +279,46 @@ async fn a_non_admin_is_refused_and_429_is_waited_out() {
     }
     assert!(connector.get("9").await.unwrap().is_some());
     assert_eq!(sleeper.waits(), [Duration::from_secs(4)]);
+}
+
+/// The tenant is the connecting admin's enterprise (`GET /users/me?fields=…enterprise`).
+#[tokio::test]
+async fn the_tenant_is_the_admins_enterprise() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2.0/users/me"))
+        .and(query_param("fields", "id,enterprise"))
+        .and(header("authorization", "Bearer box-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "type": "user", "id": "1", "enterprise": {"type": "enterprise", "id": "11446498", "name": "Acme Inc"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = boxed(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "11446498".into(),
+            name: "Acme Inc".into()
+        }
+    );
+}
+
+/// A personal Box account has no enterprise to bind a connection to.
+#[tokio::test]
+async fn a_user_without_an_enterprise_has_no_tenant() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2.0/users/me"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"type": "user", "id": "1", "enterprise": null})),
+        )
+        .mount(&server)
+        .await;
+    let (connector, _) = boxed(&server);
+    assert!(matches!(
+        connector.tenant().await,
+        Err(ConnectorError::PlanRequired(_))
+    ));
 }

@@ -474,8 +474,11 @@ async fn delete_removes_the_member_and_a_missing_one_is_done() {
     connector.delete("812").await.unwrap();
     connector.delete("404").await.unwrap();
     connector.delete("405").await.unwrap();
-    // Not a ClickUp user id: nothing to remove, nothing sent.
-    connector.delete("u-1").await.unwrap();
+    // Not a ClickUp user id: nothing sent, and not proven removed.
+    assert!(matches!(
+        connector.delete("u-1").await,
+        Err(ConnectorError::Invalid(_))
+    ));
     assert_eq!(server.received_requests().await.unwrap().len(), 5);
     assert!(matches!(
         connector.suspend("812").await,
@@ -572,4 +575,28 @@ async fn clickups_rate_limit_reset_header_is_waited_for() {
         "{waits:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// The tenant is the Workspace as Get Authorized Workspaces lists it for the token.
+#[tokio::test]
+async fn the_tenant_is_the_workspace_the_token_sees() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/team"))
+        .and(header("authorization", TOKEN))
+        .respond_with(teams(vec![
+            workspace("77", vec![owner()]),
+            workspace(TEAM, vec![owner()]),
+        ]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = clickup(&server, TOKEN);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: TEAM.into(),
+            name: format!("Workspace {TEAM}")
+        }
+    );
 }

@@ -911,3 +911,17 @@ async fn userinfo_is_asked_once_per_connection_and_again_when_credentials_are_pr
         .count();
     assert_eq!(asked, 2);
 }
+
+/// The tenant is the account the connection manages, with the name `/oauth/userinfo` gives.
+#[tokio::test]
+async fn the_tenant_is_the_account_userinfo_names() {
+    let server = MockServer::start().await;
+    let (connector, _, _server) = docusign(&server).await;
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: ACCOUNT.into(),
+            name: format!("Account {ACCOUNT}")
+        }
+    );
+}

@@ -378,3 +378,24 @@ async fn an_add_that_finds_the_member_already_on_the_team_returns_that_member() 
         ("dbmid:5", AccountStatus::InviteSent)
     );
 }
+
+/// The tenant is the team `team/get_info` names.
+#[tokio::test]
+async fn the_tenant_is_the_team_get_info_names() {
+    let server = MockServer::start().await;
+    rpc("get_info")
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "Acme", "team_id": "dbtid:AAC-acme", "num_licensed_users": 5, "num_provisioned_users": 2
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = dropbox(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "dbtid:AAC-acme".into(),
+            name: "Acme".into()
+        }
+    );
+}

@@ -352,3 +352,22 @@ async fn a_token_is_reused_by_the_next_connector_of_the_process() {
         connector.verify().await.unwrap();
     }
 }
+
+/// The tenant is the account UUID the client's token is scoped to, once the account's users
+/// answer it.
+#[tokio::test]
+async fn the_tenant_is_the_account_the_client_reaches() {
+    let server = MockServer::start().await;
+    mint(&server, "secret", "dt-token", 1).await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .and(header("authorization", "Bearer dt-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 0, "items": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = dynatrace(&server, "secret");
+    connector.verify().await.unwrap();
+    let tenant = connector.tenant().await.unwrap();
+    assert_eq!(tenant.id, ACCOUNT);
+}

@@ -344,3 +344,25 @@ async fn a_429_is_waited_out_for_its_retry_after() {
     connector.list(None).await.unwrap();
     assert_eq!(sleeper.waits(), [std::time::Duration::from_secs(3)]);
 }
+
+/// The tenant is the company's own SCIM base URL, once the token is proven there.
+#[tokio::test]
+async fn the_tenant_is_the_companys_scim_base_url() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(&[], 1, 0)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = fifteen_five(&server, TOKEN);
+    connector.verify().await.unwrap();
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "https://acme.15five.com/scim/v2".into(),
+            name: "acme.15five.com".into()
+        }
+    );
+}

@@ -785,3 +785,27 @@ async fn an_organization_restricting_oauth_apps_says_an_owner_must_approve() {
         other => panic!("expected Unauthorized, got {other:?}"),
     }
 }
+
+/// The tenant is the organization's numeric id (`GET /orgs/{org}`), which a rename keeps.
+#[tokio::test]
+async fn the_tenant_is_the_organization_by_its_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/orgs/{ORG}")))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"login": ORG, "id": 1234567, "name": "Acme Inc"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = github_of(&server, ORG);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "1234567".into(),
+            name: ORG.into()
+        }
+    );
+}

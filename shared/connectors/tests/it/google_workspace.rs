@@ -25,7 +25,7 @@ const HOSTS: &[&str] = &[
     "oauth2.googleapis.com",
 ];
 const API: &str = "/admin/directory/v1";
-const SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly";
+const SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly https://www.googleapis.com/auth/admin.directory.customer.readonly";
 
 fn client() -> OAuthClientConfig {
     OAuthClientConfig {
@@ -830,4 +830,27 @@ async fn a_rate_limit_that_does_not_end_is_reported_as_one() {
     // A backoff before each of the three retries (and perhaps pauses for the slower pace
     // the 429s taught); four calls in all (the mock expects exactly four).
     assert!(sleeper.waits().len() >= 3, "{:?}", sleeper.waits());
+}
+
+/// The tenant is the Workspace customer (`customers.get` of `my_customer`).
+#[tokio::test]
+async fn the_tenant_is_the_workspace_customer() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("/customers/my_customer")))
+        .and(header("authorization", "Bearer gw-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "admin#directory#customer", "id": "C03az79cb", "customerDomain": "acme.example"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = google(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "C03az79cb".into(),
+            name: "acme.example".into()
+        }
+    );
 }

@@ -322,3 +322,28 @@ async fn a_refresh_uses_the_v3_body_and_keeps_a_rotated_refresh_token() {
     );
     assert_eq!(tokens.expires_at, Some(now + chrono::Duration::seconds(1799)));
 }
+
+/// The tenant is the HubSpot account (portal) the app was installed in.
+#[tokio::test]
+async fn the_tenant_is_the_portal() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/account-info/v3/details"))
+        .and(header("authorization", "Bearer hs-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "portalId": 62515, "accountType": "STANDARD", "timeZone": "US/Eastern", "companyCurrency": "USD",
+            "additionalCurrencies": [], "utcOffset": "-05:00", "utcOffsetMilliseconds": -18000000,
+            "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = hubspot(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "62515".into(),
+            name: "HubSpot account 62515".into()
+        }
+    );
+}

@@ -783,3 +783,24 @@ async fn a_full_seat_count_is_plan_required() {
     ));
     assert!(connector.capabilities().shows_invites);
 }
+
+/// The tenant is the account number at its data center, once the provisioning hash is
+/// proven with it.
+#[tokio::test]
+async fn the_tenant_is_the_account_number_at_its_data_center() {
+    let server = MockServer::start().await;
+    command("getuserdata", json!({"pagesize": 1, "pageindex": 0}))
+        .respond_with(users(&[]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = lastpass_in(&server, "eu", HASH);
+    connector.verify().await.unwrap();
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "lastpass.eu/1234567".into(),
+            name: "LastPass account 1234567 (lastpass.eu)".into()
+        }
+    );
+}

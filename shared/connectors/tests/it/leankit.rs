@@ -547,3 +547,27 @@ async fn leankits_429_retry_after_date_is_waited_for() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+/// The tenant is the account of the token's own user (`organizationId` of `/io/user/me`).
+#[tokio::test]
+async fn the_tenant_is_the_account_of_the_tokens_user() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/io/user/me"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "478440842", "username": "admin@acme.example", "emailAddress": "admin@acme.example",
+            "administrator": true, "enabled": true, "deleted": false, "organizationId": "10187654101"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = leankit(&server, TOKEN);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "10187654101".into(),
+            name: "acme.leankit.com".into()
+        }
+    );
+}

@@ -1000,3 +1000,27 @@ async fn a_just_created_user_not_yet_replicated_is_licensed_after_a_short_wait()
     assert_eq!(connector.create_work_account(&ada()).await.unwrap().id, "u-ada");
     assert_eq!(sleeper.waits(), [Duration::from_secs(2)]);
 }
+
+/// The tenant is the organization Graph answers: its id is the Entra tenant id.
+#[tokio::test]
+async fn the_tenant_is_the_entra_organization() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/organization"))
+        .and(query_param("$select", "id,displayName"))
+        .and(header("authorization", AUTH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": "84da47f7-0000-4000-8000-00000000aaaa", "displayName": "Acme Ltd"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = m365(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "84da47f7-0000-4000-8000-00000000aaaa".into(),
+            name: "Acme Ltd".into()
+        }
+    );
+}

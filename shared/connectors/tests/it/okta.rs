@@ -353,3 +353,35 @@ async fn oktas_rate_limit_reset_header_is_waited_for() {
         "{waits:?}"
     );
 }
+
+/// The tenant is the org's id from its well-known metadata, once the token is proven at it.
+#[tokio::test]
+async fn the_tenant_is_the_org_id_of_its_well_known_metadata() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "00u1", "status": "ACTIVE", "profile": {"email": "admin@acme.example", "login": "admin@acme.example"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/okta-organization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "00o5rb5mt2H3d1TJd0h7", "pipeline": "idx",
+            "_links": {"organization": {"href": ORG}}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "token");
+    connector.verify().await.unwrap();
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "00o5rb5mt2H3d1TJd0h7".into(),
+            name: "acme.okta.com".into()
+        }
+    );
+}

@@ -515,3 +515,28 @@ async fn the_orgs_request_limit_is_a_rate_limit() {
     connector.list(None).await.unwrap();
     assert_eq!(sleeper.waits().len(), 1, "{:?}", sleeper.waits());
 }
+
+/// The tenant is the org: its one `Organization` record.
+#[tokio::test]
+async fn the_tenant_is_the_orgs_organization_record() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v62.0/query"))
+        .and(query_param("q", "SELECT Id, Name FROM Organization LIMIT 1"))
+        .and(header("authorization", "Bearer sf-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalSize": 1, "done": true,
+            "records": [{"attributes": {"type": "Organization"}, "Id": "00D5g000004xyzEAA", "Name": "Acme"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = salesforce(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "00D5g000004xyzEAA".into(),
+            name: "Acme".into()
+        }
+    );
+}

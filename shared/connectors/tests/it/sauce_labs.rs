@@ -597,3 +597,20 @@ async fn a_429_with_retry_after_is_waited_for_then_retried() {
     assert_eq!(sleeper.waits(), [Duration::from_secs(7)]);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+/// The tenant is the organization (its teams' `org_uuid`) in the connection's data center.
+#[tokio::test]
+async fn the_tenant_is_the_organization_in_its_data_center() {
+    let server = MockServer::start().await;
+    teams(&server).await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .and(header("authorization", BASIC))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], 0, None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = sauce(&server);
+    connector.verify().await.unwrap();
+    assert_eq!(connector.tenant().await.unwrap().id, "us-west-1/org1");
+}

@@ -468,3 +468,50 @@ async fn slacks_rate_limit_is_waited_out() {
     assert!(connector.get("U1").await.unwrap().is_some());
     assert_eq!(sleeper.waits(), [Duration::from_secs(3)]);
 }
+
+/// The tenant is the workspace `auth.test` names (the organization on Enterprise Grid).
+#[tokio::test]
+async fn the_tenant_is_the_workspace_auth_test_names() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/auth.test"))
+        .and(header("authorization", "Bearer slack-user-token-fake"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "url": "https://acme.slack.com/", "team": "Acme", "user": "grace",
+            "team_id": "T12345678", "user_id": "W12345678"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = slack_connector(&server);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "T12345678".into(),
+            name: "Acme".into()
+        }
+    );
+    // On Enterprise Grid, SCIM manages the organization.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/auth.test"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "team": "Acme EU", "team_id": "T2", "enterprise_id": "E12345"
+        })))
+        .mount(&server)
+        .await;
+    assert_eq!(connector.tenant().await.unwrap().id, "E12345");
+    // A revoked token says so in a 200.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/auth.test"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "token_revoked"})),
+        )
+        .mount(&server)
+        .await;
+    assert!(matches!(
+        connector.tenant().await,
+        Err(ConnectorError::Unauthorized(_))
+    ));
+}

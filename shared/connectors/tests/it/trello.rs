@@ -559,3 +559,27 @@ async fn an_invitation_over_the_free_collaborator_limit_needs_a_paid_plan() {
         other => panic!("expected PlanRequired, got {other:?}"),
     }
 }
+
+/// The tenant is the Workspace by its id (`GET /1/organizations/{ws}`), which a new short
+/// name keeps.
+#[tokio::test]
+async fn the_tenant_is_the_workspace_by_its_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/1/organizations/acme_team"))
+        .and(Authorized(AUTHORIZATION))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "5f0000000000000000000ws1", "name": "acme_team", "displayName": "Acme Team"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (connector, _) = trello(&server, TOKEN);
+    assert_eq!(
+        connector.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "5f0000000000000000000ws1".into(),
+            name: "Acme Team".into()
+        }
+    );
+}

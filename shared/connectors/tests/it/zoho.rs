@@ -1390,3 +1390,44 @@ async fn a_suspend_the_product_ignored_is_no_success() {
         Err(ConnectorError::Invalid(why)) if why.contains("deactivated")
     ));
 }
+
+/// The tenant is the product and its organization: Desk's default one, CRM's own.
+#[tokio::test]
+async fn the_tenant_is_the_product_and_its_organization() {
+    let server = MockServer::start().await;
+    mint(&server, 2).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/organizations"))
+        .and(header("authorization", AUTH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": DESK_ORG, "companyName": "Acme", "portalName": "acme", "isDefault": true, "edition": "PROFESSIONAL"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v7/org"))
+        .and(header("authorization", AUTH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"org": [
+            {"id": "4150868000000225013", "company_name": "Acme CRM", "zgid": "6666"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (desk, _) = zoho(&server, "desk");
+    let (crm, _) = zoho(&server, "crm");
+    assert_eq!(
+        desk.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: format!("desk:{DESK_ORG}"),
+            name: "Acme (Zoho Desk)".into()
+        }
+    );
+    assert_eq!(
+        crm.tenant().await.unwrap(),
+        prov_connectors::VendorTenant {
+            id: "crm:4150868000000225013".into(),
+            name: "Acme CRM (Zoho CRM)".into()
+        }
+    );
+}

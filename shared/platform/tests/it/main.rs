@@ -1,4 +1,6 @@
-//! Platform adapter tests: the SecretStore conformance suite on both adapters.
+//! Platform adapter tests: the SecretStore conformance suite on every adapter, the envelope
+//! store's encryption, rotation and migration, the scheduler.
 
+mod envelope;
 mod scheduler;
 mod secrets;

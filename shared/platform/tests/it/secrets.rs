@@ -1,4 +1,5 @@
-//! One conformance suite for both `SecretStore` adapters (Secrets Manager on moto).
+//! One conformance suite for every `SecretStore` adapter (Secrets Manager on moto, files; the
+//! envelope store's runs are in `envelope.rs`).
 
 use std::time::Duration;
 
@@ -6,7 +7,7 @@ use prov_core::secrets::{SecretError, SecretStore};
 use prov_platform::{FileSecretStore, SecretsManagerStore};
 use secrecy::{ExposeSecret, SecretString};
 
-async fn value(store: &dyn SecretStore, name: &str) -> Option<String> {
+pub(crate) async fn value(store: &dyn SecretStore, name: &str) -> Option<String> {
     store
         .get(name)
         .await
@@ -14,7 +15,7 @@ async fn value(store: &dyn SecretStore, name: &str) -> Option<String> {
         .map(|s| s.expose_secret().to_owned())
 }
 
-async fn put_get_replace_delete(store: &dyn SecretStore) {
+pub(crate) async fn put_get_replace_delete(store: &dyn SecretStore) {
     let name = "connections/com_1/slack";
     assert_eq!(value(store, name).await, None);
     store
@@ -50,7 +51,7 @@ async fn put_get_replace_delete(store: &dyn SecretStore) {
     assert_eq!(value(store, name).await.as_deref(), Some("three"));
 }
 
-async fn bad_names_are_refused(store: &dyn SecretStore) {
+pub(crate) async fn bad_names_are_refused(store: &dyn SecretStore) {
     for bad in ["", "../etc/passwd", "/abs", "a b"] {
         assert!(
             matches!(store.get(bad).await, Err(SecretError::InvalidName(_))),

@@ -4,15 +4,18 @@
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
-use prov_core::connector::{AccountStatus, ConnectorError, VendorAccount};
+use prov_core::connector::{AccountStatus, Connector, ConnectorError, VendorAccount, VendorTenant, Verified};
 use prov_core::error::{Error, Result};
 use prov_core::store::{Attempt, StoreError, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
-use super::records::{AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, unlink, write};
+use super::records::{
+    AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, return_email_of_deleted_mailbox,
+    unlink, write,
+};
 use super::sync::from_vendor;
-use super::views::{AccountView, is_connected};
-use crate::connections::{Apps, connector_for};
+use super::views::{AccountView, Reach, reach};
+use crate::connections::{Apps, Bound, bound_connector};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,21 +49,30 @@ pub async fn act(
     let app = app_of(apps, slug)?;
     let company_id = access.company().id.as_str();
     let (version, account) = load(apps, company_id, slug, account_id).await?;
-    let account = perform_action(apps, company_id, app, version, account, action).await?;
+    let done = perform_action(apps, company_id, app, version, account, action).await?;
+    let said = match action {
+        Action::Delete => app.remove_means.to_owned(),
+        _ => format!("in {}", app.name),
+    };
     audit::succeeded(
         &apps.services,
         actor,
         company_id,
         &format!("account.{}", past(action)),
         Target::new("account", account_id),
-        Some(match action {
-            Action::Delete => app.remove_means.to_owned(),
-            _ => format!("in {}", app.name),
+        Some(match done.verified {
+            Some(verified) => with_proof(&said, verified),
+            None => said,
         }),
     )
     .await;
-    let connected = is_connected(apps, company_id, slug).await?;
-    Ok(AccountView::of(app, account, connected))
+    let reach = reach(apps, company_id, slug).await?;
+    Ok(AccountView::of(app, done.account, &reach))
+}
+
+/// An audit detail that says how the change was proven.
+pub(crate) fn with_proof(detail: &str, verified: Verified) -> String {
+    format!("{detail} (verified: {})", verified.as_str())
 }
 
 pub(super) fn past(action: Action) -> &'static str {
@@ -73,7 +85,7 @@ pub(super) fn past(action: Action) -> &'static str {
 }
 
 /// Whether `action` can be done to `account` at all (before any vendor call).
-pub(super) fn check_action(app: &App, account: &AppAccount, action: Action) -> Result<()> {
+pub(super) fn check_action(app: &App, account: &AppAccount, action: Action, reach: &Reach) -> Result<()> {
     if account.team_member_id().is_none() {
         return Err(Error::invalid(
             "account",
@@ -82,6 +94,12 @@ pub(super) fn check_action(app: &App, account: &AppAccount, action: Action) -> R
     }
     if action == Action::Unmatch {
         return Ok(());
+    }
+    if let Some(former) = reach.former(account) {
+        return Err(Error::invalid(
+            "account",
+            not_this_tenant(app, account, former, reach),
+        ));
     }
     let supported = match action {
         Action::Suspend | Action::Reactivate => app.capabilities.suspend,
@@ -147,9 +165,9 @@ pub async fn plan_action(
     let app = app_of(apps, slug)?;
     let company_id = access.company().id.as_str();
     let (_, account) = load(apps, company_id, slug, account_id).await?;
-    check_action(app, &account, action)?;
-    let connected = is_connected(apps, company_id, slug).await?;
-    if !connected && action != Action::Unmatch {
+    let reach = reach(apps, company_id, slug).await?;
+    check_action(app, &account, action, &reach)?;
+    if !reach.connected && action != Action::Unmatch {
         return Err(Error::invalid(
             "app",
             format!("{} is not connected: connect it again first.", app.name),
@@ -159,12 +177,76 @@ pub async fn plan_action(
         dry_run: true,
         action: action.name(),
         means: action_means(app, action),
-        account: AccountView::of(app, account, connected),
+        account: AccountView::of(app, account, &reach),
     })
 }
 
+/// Why an account of a tenant the app is no longer connected to is not acted on.
+pub(crate) fn not_this_tenant(
+    app: &App,
+    account: &AppAccount,
+    former: &VendorTenant,
+    reach: &Reach,
+) -> String {
+    let who = account
+        .email
+        .as_deref()
+        .or(account.display_name.as_deref())
+        .unwrap_or(&account.vendor_id);
+    remove_yourself(app, who, former, reach.tenant.as_ref())
+}
+
+/// "Remove it in <tenant> yourself": an account of a tenant the app is no longer connected to.
+pub(crate) fn remove_yourself(
+    app: &App,
+    who: &str,
+    former: &VendorTenant,
+    now: Option<&VendorTenant>,
+) -> String {
+    let now = now
+        .map(|t| format!(", and {} now reaches {t}", app.name))
+        .unwrap_or_default();
+    format!(
+        "{who} is in {former}, which is no longer connected{now}. Nothing was done: remove it in {former} yourself."
+    )
+}
+
+/// An action done at the vendor, and how it was proven (`None` for an unmatch, which
+/// changes nothing there).
+#[derive(Debug, Clone)]
+pub struct Performed {
+    pub account: AppAccount,
+    pub verified: Option<Verified>,
+}
+
+/// The vendor's account after a suspend or reactivate, proven: the answer shows the state
+/// asked for, or else the account read again does; otherwise nothing is recorded.
+async fn proven_state(
+    app: &App,
+    connector: &dyn Connector,
+    vendor_id: &str,
+    answer: VendorAccount,
+    wanted: &[AccountStatus],
+) -> Result<(VendorAccount, Verified)> {
+    if wanted.contains(&answer.status) {
+        return Ok((answer, Verified::VendorAnswer));
+    }
+    match connector.get(vendor_id).await.map_err(|e| action_error(app, e))? {
+        Some(read) if wanted.contains(&read.status) => Ok((read, Verified::ReadBack)),
+        read => Err(Error::invalid(
+            "account",
+            format!(
+                "{} answered, but the account still shows as {}: nothing was recorded.",
+                app.name,
+                read.map(|a| super::views::status_name(a.status).1)
+                    .unwrap_or("gone")
+            ),
+        )),
+    }
+}
+
 /// The action itself (vendor call, then the record), shared by single actions, "remove
-/// all" and dismissals.
+/// all" and dismissals. It is recorded as done only when proven (see [`Verified`]).
 pub async fn perform_action(
     apps: &Apps,
     company_id: &str,
@@ -172,78 +254,157 @@ pub async fn perform_action(
     version: u64,
     account: AppAccount,
     action: Action,
-) -> Result<AppAccount> {
-    check_action(app, &account, action)?;
+) -> Result<Performed> {
     if action == Action::Unmatch {
-        return unlink(apps, company_id, &account, version, Matching::Unmatched).await;
+        check_action(app, &account, action, &Reach::default())?;
+        let account = unlink(apps, company_id, &account, version, Matching::Unmatched).await?;
+        return Ok(Performed {
+            account,
+            verified: None,
+        });
     }
-    let connector = connector_for(apps, company_id, app.slug).await?;
+    let bound = bound_connector(apps, company_id, app.slug).await?;
+    perform_with(apps, company_id, app, &bound, version, account, action).await
+}
+
+/// `perform_action` (not an unmatch) through a connection already at hand.
+pub(crate) async fn perform_with(
+    apps: &Apps,
+    company_id: &str,
+    app: &App,
+    bound: &Bound,
+    version: u64,
+    account: AppAccount,
+    action: Action,
+) -> Result<Performed> {
+    let reach = Reach::connected(bound.tenant.clone());
+    check_action(app, &account, action, &reach)?;
+    let connector = bound.connector.as_ref();
+    let vendor_id = &account.vendor_id;
     let vendor = match action {
-        Action::Suspend => connector.suspend(&account.vendor_id).await.map(Some),
-        Action::Reactivate => connector.reactivate(&account.vendor_id).await.map(Some),
-        Action::Delete => connector.delete(&account.vendor_id).await.map(|()| None),
+        Action::Suspend => match connector.suspend(vendor_id).await {
+            Ok(v) => proven_state(app, connector, vendor_id, v, &[AccountStatus::Suspended])
+                .await
+                .map(|(v, proof)| (Some(v), proof))
+                .map_err(Gone::Refused),
+            Err(e) => Err(action_error_or_gone(e)),
+        },
+        Action::Reactivate => match connector.reactivate(vendor_id).await {
+            Ok(v) => proven_state(
+                app,
+                connector,
+                vendor_id,
+                v,
+                &[AccountStatus::Active, AccountStatus::InviteSent],
+            )
+            .await
+            .map(|(v, proof)| (Some(v), proof))
+            .map_err(Gone::Refused),
+            Err(e) => Err(action_error_or_gone(e)),
+        },
+        Action::Delete => connector
+            .delete(vendor_id)
+            .await
+            .map(|proof| (None, proof))
+            .map_err(action_error_or_gone),
         Action::Unmatch => unreachable!("handled above"),
     };
     let now = apps.services.clock.now();
-    let next = match vendor {
-        Ok(Some(v)) => AppAccount {
-            updated_at: now,
-            ..from_vendor(Some(&account), app.slug, &v, connector.capabilities(), now)
-        },
-        Ok(None) => AppAccount {
-            status: AccountStatus::Deleted,
-            updated_at: now,
-            ..account
-        },
-        // Gone at the vendor: record the truth.
-        Err(ConnectorError::NotFound) => {
+    let (next, verified) = match vendor {
+        Ok((Some(v), proof)) => (
+            AppAccount {
+                updated_at: now,
+                ..from_vendor(
+                    Some(&account),
+                    app,
+                    bound.tenant.as_ref(),
+                    &v,
+                    connector.capabilities(),
+                    now,
+                )
+            },
+            proof,
+        ),
+        Ok((None, proof)) => (
+            AppAccount {
+                status: AccountStatus::Deleted,
+                // Gone from the vendor's own resource: no longer listed either.
+                present: account.present && proof != Verified::AlreadyGone,
+                updated_at: now,
+                ..account
+            },
+            proof,
+        ),
+        // The account's own resource is gone at the vendor: record the truth.
+        Err(Gone::Yes) => {
             let gone = AppAccount {
                 present: false,
                 updated_at: now,
                 ..account
             };
             write(apps, company_id, &gone, Some(version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &gone).await;
             return Err(action_error(app, ConnectorError::NotFound));
         }
-        Err(e) => return Err(action_error(app, e)),
+        Err(Gone::No(e)) => return Err(action_error(app, e)),
+        Err(Gone::Refused(e)) => return Err(e),
     };
     // The vendor changed; record it even if someone else updated the record meanwhile.
-    match write(apps, company_id, &next, Some(version)).await {
-        Ok(_) => Ok(next),
+    let recorded = match write(apps, company_id, &next, Some(version)).await {
+        Ok(_) => next,
         Err(StoreError::ConditionFailed) => {
             let (v, mut fresh) = load(apps, company_id, app.slug, &next.id).await?;
             fresh.status = next.status;
             fresh.present = next.present;
             fresh.updated_at = now;
             write(apps, company_id, &fresh, Some(v)).await?;
-            Ok(fresh)
+            fresh
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    if action == Action::Delete {
+        return_email_of_deleted_mailbox(apps, company_id, &recorded).await;
+    }
+    Ok(Performed {
+        account: recorded,
+        verified: Some(verified),
+    })
+}
+
+/// Why an action was not recorded: the account is gone at the vendor, the vendor refused,
+/// or the answer did not prove it.
+enum Gone {
+    Yes,
+    No(ConnectorError),
+    Refused(Error),
+}
+
+fn action_error_or_gone(e: ConnectorError) -> Gone {
+    match e {
+        ConnectorError::NotFound => Gone::Yes,
+        other => Gone::No(other),
     }
 }
 
-/// Records what the vendor says of an account (after a dismissal found it already handled).
+/// Records the status a dismissal found an account already in at the vendor (removed or
+/// suspended by a run that died before recording it).
 pub async fn record_status(
     apps: &Apps,
     company_id: &str,
     app: &str,
     id: &str,
-    at_vendor: Option<VendorAccount>,
+    status: AccountStatus,
 ) -> Result<()> {
-    let at_vendor = &at_vendor;
     let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
         let (version, mut account) = load(apps, company_id, app, id).await?;
-        match at_vendor {
-            Some(v) => account.status = v.status,
-            None => account.status = AccountStatus::Deleted,
-        }
+        account.status = status;
         account.updated_at = apps.services.clock.now();
-        Ok::<_, Error>(Attempt::of(
-            write(apps, company_id, &account, Some(version)).await,
-        )?)
+        Ok::<_, Error>(Attempt::of(write(apps, company_id, &account, Some(version)).await)?.map(|_| account))
     })
     .await?;
-    written
-        .map(|_| ())
-        .ok_or_else(|| Error::Busy("account kept changing".into()))
+    let account = written.ok_or_else(|| Error::Busy("account kept changing".into()))?;
+    if status == AccountStatus::Deleted {
+        return_email_of_deleted_mailbox(apps, company_id, &account).await;
+    }
+    Ok(())
 }

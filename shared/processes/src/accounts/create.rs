@@ -6,21 +6,23 @@ use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::App;
-use prov_core::connector::{self, Connector, NewWorkAccount};
+use prov_core::connector::{self, Connector, Created, NewWorkAccount, VendorTenant};
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{account_key, intent_key, link_key};
+use prov_core::first_password;
+use prov_core::keys::{intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Text, Validator};
+use secrecy::SecretString;
 use utoipa::ToSchema;
 
 use super::records::{
-    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, account_id, action_error,
-    app_of, conflict, link, load, write,
+    AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, action_error,
+    app_of, conflict, link, load, record_of, write,
 };
 use super::sync::from_vendor;
-use super::views::{AccountView, status_name};
-use crate::connections::{Apps, connector_for};
+use super::views::{AccountView, Reach, status_name};
+use crate::connections::{Apps, bound_connector};
 
 /// `POST …/apps/{app}/accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
@@ -93,40 +95,44 @@ pub async fn create_account(
             format!("{} cannot create accounts.", app.name),
         ));
     }
-    let connector = connector_for(apps, company_id, slug).await?;
+    let bound = bound_connector(apps, company_id, slug).await?;
+    let (connector, tenant) = (bound.connector, bound.tenant);
+    let reach = Reach::connected(tenant.clone());
     if work_email.is_some() {
         on_a_work_domain(app, connector.as_ref(), &email).await?;
     }
 
     let key = intent_key(company_id, slug, team_member_id);
+    let in_flight = || {
+        Error::refused(
+            "team_member_id",
+            Category::Conflict,
+            "An account is already being created for this team member in this app; wait for it.",
+        )
+    };
+    let now = apps.services.clock.now();
+    let lease_ended = |intent: &Intent| intent.started_at + Duration::minutes(INTENT_LEASE_MINUTES) <= now;
     // Already has a live account here? Then that is the answer. A creation that died after
     // linking the account (before logging it and clearing its intent) left the intent:
-    // finish its work now (the event is written at most once), so nothing stays "in
-    // flight" and nothing is missing from the log.
+    // once its lease has ended, finish its work now (the event is written at most once), so
+    // nothing stays "in flight" and nothing is missing from the log. Within the lease the
+    // creation may still be running, and it logs its own event.
     if let Some(existing) = existing_live(apps, company_id, team_member_id, slug).await? {
         if let Some(leftover) = apps.services.store.get(&key).await? {
-            let died = leftover.record::<Intent>()?;
-            let event_id = died.event_id.unwrap_or_else(audit::new_event_id);
-            log_created(
-                apps,
-                actor,
-                company_id,
-                &existing,
-                team_member_id,
-                &event_id,
-                died.started_at,
-            )
-            .await;
+            let earlier = leftover.record::<Intent>()?;
+            if !lease_ended(&earlier) {
+                return Err(in_flight());
+            }
+            finish_died(apps, actor, company_id, &existing, team_member_id, earlier).await;
             match apps.services.store.delete(&key, Some(leftover.version)).await {
                 Ok(()) | Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        return Ok(AccountView::of(app, existing, true));
+        return Ok(AccountView::of(app, existing, &reach));
     }
 
     // Claim the creation.
-    let now = apps.services.clock.now();
     let event_id = audit::new_event_id();
     let intent = Item::from_record(
         key.clone(),
@@ -137,53 +143,63 @@ pub async fn create_account(
         },
     )?
     .with_expiry((now + Duration::days(1)).timestamp());
-    // The address an earlier, unfinished attempt was creating (its account may exist).
+    // The unfinished attempt this one takes over (its account may exist).
     let resumed = match apps.services.store.create(intent.clone()).await {
         Ok(_) => None,
-        Err(StoreError::ConditionFailed) => {
-            let held = apps.services.store.get(&key).await?;
-            match held {
-                Some(item)
-                    if item.record::<Intent>()?.started_at + Duration::minutes(INTENT_LEASE_MINUTES)
-                        > now =>
-                {
-                    return Err(Error::refused(
-                        "team_member_id",
-                        Category::Conflict,
-                        "An account is already being created for this team member in this app; wait for it.",
-                    ));
-                }
-                // A creation that never finished (crash, timeout): take it over. The vendor
-                // lookup inside `create` finds an account it may have made.
-                Some(item) => {
-                    let earlier = item.record::<Intent>()?.email;
-                    apps.services
-                        .store
-                        .replace(intent, item.version)
-                        .await
-                        .map_err(|_| {
-                            Error::refused(
-                                "team_member_id",
-                                Category::Conflict,
-                                "Another request took over this creation.",
-                            )
-                        })?;
-                    Some(earlier)
-                }
-                None => {
-                    apps.services.store.create(intent).await.map_err(|_| {
+        Err(StoreError::ConditionFailed) => match apps.services.store.get(&key).await? {
+            Some(item) if !lease_ended(&item.record::<Intent>()?) => return Err(in_flight()),
+            // A creation that never finished (crash, timeout): take it over. The vendor
+            // lookup inside `create` finds an account it may have made.
+            Some(item) => {
+                let earlier = item.record::<Intent>()?;
+                apps.services
+                    .store
+                    .replace(intent, item.version)
+                    .await
+                    .map_err(|_| {
                         Error::refused(
                             "team_member_id",
                             Category::Conflict,
-                            "Another request is creating this account.",
+                            "Another request took over this creation.",
                         )
                     })?;
-                    None
-                }
+                Some(earlier)
             }
-        }
+            None => {
+                apps.services.store.create(intent).await.map_err(|_| {
+                    Error::refused(
+                        "team_member_id",
+                        Category::Conflict,
+                        "Another request is creating this account.",
+                    )
+                })?;
+                None
+            }
+        },
         Err(e) => return Err(e.into()),
     };
+    let clear_intent = || async {
+        if let Err(e) = apps.services.store.delete(&key, None).await {
+            tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
+        }
+    };
+    // Looked at again under the claim: a creation that finished between the first look and
+    // the claim made the account (and logged it); this request must neither make another
+    // nor log it again. Only a dead creation's account is logged here, under its event.
+    let existing = match existing_live(apps, company_id, team_member_id, slug).await {
+        Ok(existing) => existing,
+        Err(e) => {
+            clear_intent().await;
+            return Err(e);
+        }
+    };
+    if let Some(existing) = existing {
+        if let Some(earlier) = resumed {
+            finish_died(apps, actor, company_id, &existing, team_member_id, earlier).await;
+        }
+        clear_intent().await;
+        return Ok(AccountView::of(app, existing, &reach));
+    }
 
     let kind = match work_email {
         Some(_) => Creation::WorkEmail,
@@ -192,7 +208,7 @@ pub async fn create_account(
     let result = async {
         // A work address is new: one that exists already belongs to someone (unless this
         // creation's own earlier attempt made it), and is never handed to this person.
-        let own_earlier = resumed.is_some_and(|e| e.eq_ignore_ascii_case(&email));
+        let own_earlier = resumed.is_some_and(|e| e.email.eq_ignore_ascii_case(&email));
         if kind == Creation::WorkEmail && !own_earlier {
             let existing = connector
                 .find_by_email(&email)
@@ -205,19 +221,18 @@ pub async fn create_account(
                 )));
             }
         }
-        create_and_record(apps, company_id, app, connector.as_ref(), &member, &email, kind).await
+        let at = At {
+            connector: connector.as_ref(),
+            tenant: tenant.as_ref(),
+        };
+        create_and_record(apps, company_id, app, at, &member, &email, kind).await
     }
     .await;
     // The intent goes whatever happened, last: on success the account is recorded and
     // logged; on a clear failure nothing was made. (A crash leaves it, and the next attempt
     // reconciles.)
-    let clear_intent = || async {
-        if let Err(e) = apps.services.store.delete(&key, None).await {
-            tracing::warn!(error = %e, "creation intent not cleared; it expires with its lease");
-        }
-    };
-    let account = match result {
-        Ok(account) => account,
+    let (account, first_password) = match result {
+        Ok(made) => made,
         Err(e) => {
             clear_intent().await;
             return Err(e);
@@ -227,8 +242,96 @@ pub async fn create_account(
         adopt_work_email(apps, actor, company_id, &member, &email).await;
     }
     log_created(apps, actor, company_id, &account, &member.id, &event_id, now).await;
+    if let Some(first) = first_password {
+        send_first_password(apps, actor, company_id, app, &account, &member.id, first).await;
+    }
     clear_intent().await;
-    Ok(AccountView::of(app, account, true))
+    Ok(AccountView::of(app, account, &reach))
+}
+
+/// Logs the account a dead creation made, under the event its intent reserved.
+async fn finish_died(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    account: &AppAccount,
+    team_member_id: &str,
+    died: Intent,
+) {
+    let event_id = died.event_id.unwrap_or_else(audit::new_event_id);
+    log_created(
+        apps,
+        actor,
+        company_id,
+        account,
+        team_member_id,
+        &event_id,
+        died.started_at,
+    )
+    .await;
+}
+
+/// The first password an account was made with, where the vendor sends the person nothing.
+pub(super) struct FirstPassword {
+    password: SecretString,
+    /// The address the account was made for, the person's: the link goes there.
+    to: String,
+    /// What they sign in with, when it is not that address.
+    sign_in_name: Option<String>,
+}
+
+/// Emails the person a one-time link to their new account's first password. A failure
+/// leaves the account made and says so in the audit log (the person can use the app's
+/// "Forgot password"); the password itself is never logged.
+pub(super) async fn send_first_password(
+    apps: &Apps,
+    actor: &Actor,
+    company_id: &str,
+    app: &App,
+    account: &AppAccount,
+    team_member_id: &str,
+    first: FirstPassword,
+) {
+    let offer = first_password::Offer {
+        company_id,
+        app_name: app.name,
+        account_id: &account.id,
+        team_member_id,
+        to: &first.to,
+        sign_in_name: first.sign_in_name.as_deref(),
+    };
+    let (result, detail) = match first_password::send(&apps.services, offer, &first.password).await {
+        Ok(expires_at) => (
+            audit::Outcome::Succeeded,
+            format!(
+                "a one-time link to the first password, emailed to the team member, works until {}",
+                expires_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "the first password was not kept for a reveal link");
+            (
+                audit::Outcome::Failed,
+                format!(
+                    "the first password could not be emailed; the person can use {}'s \"Forgot password\"",
+                    app.name
+                ),
+            )
+        }
+    };
+    audit::record(
+        &apps.services,
+        audit::Record {
+            company_id,
+            actor: audit::ActorRef::from(&actor.principal),
+            request_id: &actor.request_id,
+            action: "account.first_password_sent",
+            target: Target::new("account", &account.id),
+            result,
+            detail: Some(detail),
+        },
+    )
+    .await;
 }
 
 /// The `account.created` event of the creation whose intent reserved `event_id` at
@@ -342,51 +445,63 @@ pub(super) async fn adopt_work_email(
     }
 }
 
+/// Where an account is created: the connection's connector and the tenant it reaches.
+#[derive(Clone, Copy)]
+pub(super) struct At<'a> {
+    pub(super) connector: &'a dyn Connector,
+    pub(super) tenant: Option<&'a VendorTenant>,
+}
+
 pub(super) async fn create_and_record(
     apps: &Apps,
     company_id: &str,
     app: &App,
-    connector: &dyn Connector,
+    at: At<'_>,
     member: &TeamMember,
     email: &str,
     kind: Creation,
-) -> Result<AppAccount> {
+) -> Result<(AppAccount, Option<FirstPassword>)> {
+    let connector = at.connector;
     let made = match kind {
         Creation::Account => {
             connector
-                .create(&connector::NewAccount {
+                .create_with_first_password(&connector::NewAccount {
                     email: email.to_owned(),
                     first_name: member.first_name.clone(),
                     last_name: member.last_name.clone(),
                 })
                 .await
         }
-        Creation::WorkEmail => {
-            connector
-                .create_work_account(&NewWorkAccount {
-                    work_email: email.to_owned(),
-                    first_name: member.first_name.clone(),
-                    last_name: member.last_name.clone(),
-                    personal_email: member.email.clone(),
-                })
-                .await
-        }
+        Creation::WorkEmail => connector
+            .create_work_account(&NewWorkAccount {
+                work_email: email.to_owned(),
+                first_name: member.first_name.clone(),
+                last_name: member.last_name.clone(),
+                personal_email: member.email.clone(),
+            })
+            .await
+            .map(|account| Created {
+                account,
+                first_password: None,
+                sign_in_name: None,
+            }),
     };
-    let vendor = made.map_err(|e| action_error(app, e))?;
+    let Created {
+        account: vendor,
+        first_password,
+        sign_in_name,
+    } = made.map_err(|e| action_error(app, e))?;
+    let mut first_password = first_password.map(|password| FirstPassword {
+        password,
+        to: email.to_owned(),
+        sign_in_name,
+    });
     let caps = connector.capabilities();
     let now = apps.services.clock.now();
     for _ in 0..CONFLICT_ATTEMPTS {
-        let existing = apps
-            .services
-            .store
-            .get(&account_key(
-                company_id,
-                app.slug,
-                &account_id(app.slug, &vendor.id),
-            ))
-            .await?;
-        let (version, before) = match &existing {
-            Some(item) => (Some(item.version), Some(item.record::<AppAccount>()?)),
+        let existing = record_of(apps, company_id, app.slug, at.tenant, &vendor.id).await?;
+        let (version, before) = match existing {
+            Some((version, record)) => (Some(version), Some(record)),
             None => (None, None),
         };
         if let Some(other) = before.as_ref().and_then(|b| b.team_member_id())
@@ -397,8 +512,14 @@ pub(super) async fn create_and_record(
                 app.name
             )));
         }
-        let mut account = from_vendor(before.as_ref(), app.slug, &vendor, caps, now);
+        let mut account = from_vendor(before.as_ref(), app, at.tenant, &vendor, caps, now);
         account.updated_at = now;
+        if kind == Creation::WorkEmail && account.work_email.is_none() {
+            // The address becomes the person's email; the one they had is kept to give back.
+            account.work_email = Some(WorkEmail {
+                previous_email: member.email.clone().filter(|e| !e.eq_ignore_ascii_case(email)),
+            });
+        }
         let version = match write(apps, company_id, &account, version).await {
             Ok(v) => v,
             Err(StoreError::ConditionFailed) => continue, // changed meanwhile: read again
@@ -414,7 +535,7 @@ pub(super) async fn create_and_record(
         )
         .await
         {
-            Ok(linked) => return Ok(linked),
+            Ok(linked) => return Ok((linked, first_password.take())),
             Err(Error::Refused(d)) if d.iter().all(|d| d.category == Category::Conflict) => continue,
             Err(e) => return Err(e),
         }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::records::{AppAccount, MatchedBy, Matching, app_of, link, load, unlink};
-use super::views::{AccountView, is_connected};
+use super::views::{AccountView, reach};
 use crate::connections::Apps;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -99,7 +99,7 @@ pub async fn submit_matches(
     let company_id = access.company().id.as_str();
     // Read once the app is known: an unknown one is a 404, whatever the body says.
     let Matches { matches } = body.parse()?;
-    let connected = is_connected(apps, company_id, slug).await?;
+    let reach = reach(apps, company_id, slug).await?;
     let mut results = Vec::with_capacity(matches.len());
     for MatchRequest {
         account_id,
@@ -112,7 +112,7 @@ pub async fn submit_matches(
         results.push(match outcome {
             Ok(account) => MatchResult {
                 account_id,
-                account: Some(AccountView::of(app, account, connected)),
+                account: Some(AccountView::of(app, account, &reach)),
                 error: None,
             },
             Err(Error::Refused(details)) => MatchResult {

@@ -366,6 +366,8 @@ mod tests {
             suggestions: Vec::new(),
             first_seen_at: now,
             updated_at: now,
+            tenant: None,
+            work_email: None,
         };
         let got = match_accounts(
             &members,

@@ -18,7 +18,10 @@ mod remove_all;
 mod sync;
 mod views;
 
-pub use actions::{Action, ActionPlan, act, action_means, perform_action, plan_action, record_status};
+pub use actions::{
+    Action, ActionPlan, Performed, act, action_means, perform_action, plan_action, record_status,
+};
+pub(crate) use actions::{perform_with, remove_yourself};
 pub use create::{NewAccount, create_account};
 pub use matches::{MatchRequest, MatchResult, Matches, submit_matches};
 pub use matching::match_accounts;
@@ -27,6 +30,6 @@ pub use remove_all::{GroupMember, Removal, RemoveAll, add_to_group, groups, remo
 pub use sync::{SyncReport, sync};
 pub(crate) use views::apps_of_member;
 pub use views::{
-    AccountListing, AccountQuery, AccountSummary, AccountView, MemberApp, list_accounts, member_apps,
-    status_name,
+    AccountListing, AccountQuery, AccountSummary, AccountView, MemberApp, Reach, list_accounts, member_apps,
+    reach, status_name,
 };

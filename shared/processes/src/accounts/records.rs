@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use prov_core::catalog::App;
-use prov_core::connector::{AccountStatus, ConnectorError};
+use prov_core::connector::{AccountStatus, ConnectorError, VendorTenant};
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{TEAM_MEMBERS, company_partition};
 use prov_core::keys::{account_key, link_key};
@@ -65,6 +65,23 @@ pub struct AppAccount {
     pub suggestions: Vec<Suggestion>,
     pub first_seen_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when the account is a work mailbox made for its team member, whose email it
+    /// became.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_email: Option<WorkEmail>,
+    /// The vendor tenant the account was seen in (`None`: recorded before connections knew
+    /// their tenant; such accounts belong to the tenant the connection has, and a switch
+    /// gives them to the tenant it leaves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<VendorTenant>,
+}
+
+/// A work mailbox made for a team member (Google Workspace, Microsoft 365): its address
+/// became their email, and the email they had before is the mailbox's recovery address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkEmail {
+    /// Their email before (`None`: they had none): theirs again once the mailbox is deleted.
+    pub previous_email: Option<String>,
 }
 
 impl AppAccount {
@@ -80,8 +97,51 @@ impl AppAccount {
     }
 }
 
-pub fn account_id(app: &str, vendor_id: &str) -> String {
-    format!("acc_{}", &hash_secret(&format!("{app}\0{vendor_id}"))[..24])
+/// An account's id: one per vendor account in one tenant (two tenants may use the same
+/// vendor id). Accounts of a connection that has no tenant recorded keep the id they had
+/// before tenants were recorded.
+pub fn account_id(app: &str, tenant: Option<&VendorTenant>, vendor_id: &str) -> String {
+    let key = match tenant {
+        Some(t) => format!("{app}\0{}\0{vendor_id}", t.id),
+        None => format!("{app}\0{vendor_id}"),
+    };
+    format!("acc_{}", &hash_secret(&key)[..24])
+}
+
+/// The record of the vendor account `vendor_id` seen in `tenant`: under its id, or, for an
+/// account recorded before tenants were, under the id it had then (if no other tenant has
+/// claimed it since).
+pub(super) async fn record_of(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    tenant: Option<&VendorTenant>,
+    vendor_id: &str,
+) -> Result<Option<(u64, AppAccount)>> {
+    let keyed = |id: String| account_key(company_id, app, &id);
+    if let Some(item) = apps
+        .services
+        .store
+        .get(&keyed(account_id(app, tenant, vendor_id)))
+        .await?
+    {
+        return Ok(Some((item.version, item.record()?)));
+    }
+    if tenant.is_none() {
+        return Ok(None);
+    }
+    match apps
+        .services
+        .store
+        .get(&keyed(account_id(app, None, vendor_id)))
+        .await?
+    {
+        Some(item) => {
+            let legacy: AppAccount = item.record()?;
+            Ok(legacy.tenant.is_none().then_some((item.version, legacy)))
+        }
+        None => Ok(None),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -300,5 +360,30 @@ pub(super) async fn unlink(
             "The account changed meanwhile; read it again.",
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Once a work mailbox is deleted, its address is dead: the team member's email returns to
+/// the one they had before, so later invitations reach them. Nothing changes when their
+/// email is no longer the mailbox's. A failure is logged, not raised: the mailbox is gone
+/// either way, and an admin can set the email by hand.
+pub(crate) async fn return_email_of_deleted_mailbox(apps: &Apps, company_id: &str, account: &AppAccount) {
+    let (Some(work), Some(team_member_id), Some(address)) = (
+        account.work_email.as_ref(),
+        account.team_member_id(),
+        account.email.as_deref(),
+    ) else {
+        return;
+    };
+    if let Err(e) = prov_core::team::return_email(
+        &apps.services,
+        company_id,
+        team_member_id,
+        address,
+        work.previous_email.as_deref(),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "the team member's email before their deleted mailbox was not given back");
     }
 }

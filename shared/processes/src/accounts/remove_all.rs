@@ -10,10 +10,10 @@ use prov_core::validate::{Obj, Text, Validator};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::actions::{Action, perform_action};
+use super::actions::{Action, not_this_tenant, perform_action, with_proof};
 use super::records::{action_error, app_of, load};
-use super::views::{AccountView, is_connected, member_links};
-use crate::connections::{Apps, connector_for};
+use super::views::{AccountView, Reach, member_links, reach};
+use crate::connections::{Apps, bound_connector, connector_for};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Removal {
@@ -54,8 +54,8 @@ pub async fn remove_all(
         if !account.live() {
             continue;
         }
-        let connected = is_connected(apps, company_id, &slug).await?;
-        let (action, means) = if !connected {
+        let reach = reach(apps, company_id, &slug).await?;
+        let (action, means) = if !reach.connected {
             (
                 "skip",
                 format!(
@@ -63,6 +63,8 @@ pub async fn remove_all(
                     app.name
                 ),
             )
+        } else if let Some(former) = reach.former(&account) {
+            ("skip", not_this_tenant(app, &account, former, &reach))
         } else if !app.capabilities.delete {
             ("skip", format!("{} cannot remove accounts from here.", app.name))
         } else {
@@ -87,15 +89,19 @@ pub async fn remove_all(
                 removal.result = Some("skipped");
             } else {
                 match perform_action(apps, company_id, app, version, account, Action::Delete).await {
-                    Ok(_) => {
+                    Ok(done) => {
                         removal.result = Some("deleted");
+                        let said = format!("remove all: {}", app.remove_means);
                         audit::succeeded(
                             &apps.services,
                             actor,
                             company_id,
                             "account.deleted",
                             Target::new("account", &removal.account_id),
-                            Some(format!("remove all: {}", app.remove_means)),
+                            Some(match done.verified {
+                                Some(verified) => with_proof(&said, verified),
+                                None => said,
+                            }),
                         )
                         .await;
                     }
@@ -192,8 +198,16 @@ pub async fn add_to_group(
             format!("The {} account is gone.", app.name),
         ));
     }
-    let connector = connector_for(apps, company_id, slug).await?;
-    connector
+    let bound = bound_connector(apps, company_id, slug).await?;
+    let reach = Reach::connected(bound.tenant);
+    if let Some(former) = reach.former(&account) {
+        return Err(Error::invalid(
+            "account_id",
+            not_this_tenant(app, &account, former, &reach),
+        ));
+    }
+    bound
+        .connector
         .add_to_group(&account.vendor_id, group_id)
         .await
         .map_err(|e| action_error(app, e))?;
@@ -206,5 +220,5 @@ pub async fn add_to_group(
         Some(format!("group {group_id}")),
     )
     .await;
-    Ok(AccountView::of(app, account, true))
+    Ok(AccountView::of(app, account, &reach))
 }

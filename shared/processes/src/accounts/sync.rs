@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, Actor, Target};
-use prov_core::connector::{AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount};
+use prov_core::catalog::App;
+use prov_core::connector::{
+    AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount, VendorTenant,
+};
 use prov_core::error::Result;
 use prov_core::keys::sync_key;
 use prov_core::keys::{LINKS, accounts_prefix, company_partition};
@@ -18,9 +21,10 @@ use serde_json::Value;
 use super::matching::{Identity, Roster};
 use super::records::{
     AppAccount, MatchedBy, Matching, account_id, action_error, all_records, all_team_members, app_of, link,
-    write,
+    return_email_of_deleted_mailbox, write,
 };
-use crate::connections::{Apps, connector_for};
+use super::views::Reach;
+use crate::connections::{Apps, bound_connector};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncReport {
@@ -38,16 +42,18 @@ pub(super) struct SyncRecord {
     report: SyncReport,
 }
 
+/// The record of what the vendor says of an account seen in `tenant` (the connection's).
 pub(super) fn from_vendor(
     existing: Option<&AppAccount>,
-    app: &str,
+    app: &App,
+    tenant: Option<&VendorTenant>,
     v: &VendorAccount,
     caps: ConnectorCapabilities,
     now: DateTime<Utc>,
 ) -> AppAccount {
     let base = existing.cloned().unwrap_or_else(|| AppAccount {
-        id: account_id(app, &v.id),
-        app: app.to_owned(),
+        id: account_id(app.slug, tenant, &v.id),
+        app: app.slug.to_owned(),
         vendor_id: v.id.clone(),
         email: None,
         first_name: None,
@@ -59,29 +65,42 @@ pub(super) fn from_vendor(
         suggestions: Vec::new(),
         first_seen_at: now,
         updated_at: now,
+        work_email: None,
+        tenant: None,
     });
     AppAccount {
+        // Seen in the connection's tenant now (an account recorded before tenants were
+        // learns it here).
+        tenant: tenant.cloned().or(base.tenant.clone()),
         email: v.email.clone(),
         first_name: v.first_name.clone(),
         last_name: v.last_name.clone(),
         display_name: v.display_name.clone(),
-        status: status_from_vendor(existing.map(|a| a.status), v.status, caps),
+        status: status_from_vendor(
+            existing.map(|a| a.status),
+            v.status,
+            caps,
+            app.removal_deactivates,
+        ),
         present: true,
         ..base
     }
 }
 
 /// The status to record: the vendor's, except that an invitation we sent stays "Invite
-/// Sent" while a vendor that cannot show invitations calls the account active.
+/// Sent" while a vendor that cannot show invitations calls the account active, and a removal
+/// stays a removal where the vendor shows it as the suspension it also is (`deactivates`).
 pub(super) fn status_from_vendor(
     recorded: Option<AccountStatus>,
     vendor: AccountStatus,
     caps: ConnectorCapabilities,
+    deactivates: bool,
 ) -> AccountStatus {
     match (recorded, vendor) {
         (Some(AccountStatus::InviteSent), AccountStatus::Active) if !caps.shows_invites => {
             AccountStatus::InviteSent
         }
+        (Some(AccountStatus::Deleted), AccountStatus::Suspended) if deactivates => AccountStatus::Deleted,
         _ => vendor,
     }
 }
@@ -103,7 +122,9 @@ pub(super) const MAX_SYNC_PAGES: usize = 10_000;
 pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<SyncReport> {
     let app = app_of(apps, slug)?;
     let company_id = access.company().id.as_str();
-    let connector = connector_for(apps, company_id, slug).await?;
+    let bound = bound_connector(apps, company_id, slug).await?;
+    let (connector, tenant) = (bound.connector, bound.tenant);
+    let reach = Reach::connected(tenant.clone());
     let caps = connector.capabilities();
     // The whole listing or nothing: a listing cut short would make the rest look vanished.
     let mut vendor = Vec::new();
@@ -127,10 +148,13 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
         cursor = Some(next);
     }
     let now = apps.services.clock.now();
+    // Only the accounts of the tenant the connection reaches: a former tenant's are not in
+    // this listing, and are neither updated nor marked vanished by it.
     let mut known: HashMap<String, (u64, AppAccount)> =
         all_records::<AppAccount>(apps, &company_partition(company_id), &accounts_prefix(slug))
             .await?
             .into_iter()
+            .filter(|(_, a)| reach.owns(a))
             .map(|(v, a)| (a.vendor_id.clone(), (v, a)))
             .collect();
     let mut report = SyncReport {
@@ -144,7 +168,14 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
             continue; // a vendor listing an account twice (pages shifting) counts once
         }
         let existing = known.remove(&v.id);
-        let next = from_vendor(existing.as_ref().map(|(_, a)| a), slug, v, caps, now);
+        let next = from_vendor(
+            existing.as_ref().map(|(_, a)| a),
+            app,
+            tenant.as_ref(),
+            v,
+            caps,
+            now,
+        );
         match &existing {
             Some((_, before)) if !differs(before, &next) => {
                 report.unchanged += 1;
@@ -167,6 +198,7 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
             gone.present = false;
             gone.updated_at = now;
             write(apps, company_id, &gone, Some(version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &gone).await;
             report.vanished += 1;
         }
     }
@@ -258,12 +290,40 @@ mod tests {
     fn an_invitation_stays_sent_where_the_vendor_cannot_show_it() {
         use AccountStatus::*;
         let blind = caps(false);
-        assert_eq!(status_from_vendor(Some(InviteSent), Active, blind), InviteSent);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Active, blind, false),
+            InviteSent
+        );
         // Everything else the vendor says is recorded as said.
-        assert_eq!(status_from_vendor(None, Active, blind), Active);
-        assert_eq!(status_from_vendor(Some(Active), Active, blind), Active);
-        assert_eq!(status_from_vendor(Some(InviteSent), Deleted, blind), Deleted);
+        assert_eq!(status_from_vendor(None, Active, blind, false), Active);
+        assert_eq!(status_from_vendor(Some(Active), Active, blind, false), Active);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Deleted, blind, false),
+            Deleted
+        );
         // A vendor that shows invitations is believed when it says the person joined.
-        assert_eq!(status_from_vendor(Some(InviteSent), Active, caps(true)), Active);
+        assert_eq!(
+            status_from_vendor(Some(InviteSent), Active, caps(true), false),
+            Active
+        );
+    }
+
+    #[test]
+    fn a_removal_stays_recorded_where_the_vendor_shows_it_as_a_suspension() {
+        use AccountStatus::*;
+        let seen = caps(true);
+        assert_eq!(status_from_vendor(Some(Deleted), Suspended, seen, true), Deleted);
+        // A suspension is still a suspension, and an account brought back is back.
+        assert_eq!(
+            status_from_vendor(Some(Suspended), Suspended, seen, true),
+            Suspended
+        );
+        assert_eq!(status_from_vendor(Some(Active), Suspended, seen, true), Suspended);
+        assert_eq!(status_from_vendor(Some(Deleted), Active, seen, true), Active);
+        // Where removal deletes, an inactive account the vendor lists is a suspended one.
+        assert_eq!(
+            status_from_vendor(Some(Deleted), Suspended, seen, false),
+            Suspended
+        );
     }
 }

@@ -1,13 +1,13 @@
 //! What the API and the console show of accounts: the app's accounts with a summary, and a
 //! team member's apps.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::catalog::App;
-use prov_core::connections::{ConnectionState, summaries};
-use prov_core::connector::AccountStatus;
+use prov_core::connections::{self, Connection, ConnectionState};
+use prov_core::connector::{AccountStatus, VendorTenant};
 use prov_core::error::{Error, Result};
 use prov_core::keys::{accounts_prefix, company_partition, connection_key, links_prefix};
 use prov_core::listing::ListQuery;
@@ -20,12 +20,47 @@ use serde_json::Value;
 use super::records::{AppAccount, Matching, Suggestion, all_records, app_of, load};
 use crate::connections::Apps;
 
+/// Where an app's accounts can be acted on now: whether the app is connected, and the vendor
+/// tenant its connection reaches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub connected: bool,
+    /// The connection's tenant (`None`: no connection, or one made before tenants were
+    /// recorded).
+    pub tenant: Option<VendorTenant>,
+}
+
+impl Reach {
+    /// A connected app whose connection reaches `tenant` (the processes that just built its
+    /// connector know it).
+    pub fn connected(tenant: Option<VendorTenant>) -> Self {
+        Self {
+            connected: true,
+            tenant,
+        }
+    }
+
+    /// The tenant `account` belongs to when it is not the one the connection reaches: its
+    /// accounts are never acted on through this connection.
+    pub fn former<'a>(&self, account: &'a AppAccount) -> Option<&'a VendorTenant> {
+        match (&account.tenant, &self.tenant) {
+            (Some(own), Some(now)) if own.id != now.id => Some(own),
+            _ => None,
+        }
+    }
+
+    /// Whether actions on `account` go through this connection's credentials.
+    pub fn owns(&self, account: &AppAccount) -> bool {
+        self.former(account).is_none()
+    }
+}
+
 /// What an admin may do with an account now.
-pub(super) fn allowed_actions(app: &App, account: &AppAccount, connected: bool) -> Vec<&'static str> {
+pub(super) fn allowed_actions(app: &App, account: &AppAccount, reach: &Reach) -> Vec<&'static str> {
     let mut actions = Vec::new();
     match &account.matching {
         Matching::Matched { .. } => {
-            if connected && account.live() {
+            if reach.connected && reach.owns(account) && account.live() {
                 if app.capabilities.suspend && account.status != AccountStatus::Suspended {
                     actions.push("suspend");
                 }
@@ -60,8 +95,15 @@ pub struct AccountView {
     pub present: bool,
     #[serde(rename = "match")]
     pub matching: Matching,
-    /// Managed from here: matched, and the app connected.
+    /// Managed from here: matched, the app connected, and the account in the tenant the
+    /// connection reaches.
     pub managed: bool,
+    /// The vendor tenant the account was seen in, when known.
+    pub tenant: Option<VendorTenant>,
+    /// `false` when the account belongs to a tenant the app is no longer connected to (the
+    /// connection was switched to another): it is never acted on from here; remove it in
+    /// that tenant yourself.
+    pub tenant_connected: bool,
     pub suggestions: Vec<Suggestion>,
     pub allowed_actions: Vec<&'static str>,
     pub updated_at: DateTime<Utc>,
@@ -85,11 +127,14 @@ impl AccountView {
         }
     }
 
-    pub fn of(app: &App, account: AppAccount, connected: bool) -> Self {
+    pub fn of(app: &App, account: AppAccount, reach: &Reach) -> Self {
         let (status, status_label) = status_name(account.status);
-        let allowed = allowed_actions(app, &account, connected);
+        let allowed = allowed_actions(app, &account, reach);
+        let tenant_connected = reach.owns(&account);
         Self {
-            managed: connected && account.team_member_id().is_some(),
+            managed: reach.connected && tenant_connected && account.team_member_id().is_some(),
+            tenant_connected,
+            tenant: account.tenant,
             id: account.id,
             app: account.app,
             email: account.email,
@@ -107,14 +152,18 @@ impl AccountView {
     }
 }
 
-pub(super) async fn is_connected(apps: &Apps, company_id: &str, app: &str) -> Result<bool> {
+/// Whether the app is connected, and the tenant its connection reaches.
+pub async fn reach(apps: &Apps, company_id: &str, app: &str) -> Result<Reach> {
     Ok(
         match apps.services.store.get(&connection_key(company_id, app)).await? {
             Some(item) => {
-                item.record::<prov_core::connections::ConnectionSummary>()?.state
-                    == ConnectionState::Connected
+                let connection: Connection = item.record()?;
+                Reach {
+                    connected: connection.state == ConnectionState::Connected,
+                    tenant: connection.vendor_tenant(),
+                }
             }
-            None => false,
+            None => Reach::default(),
         },
     )
 }
@@ -171,7 +220,7 @@ pub async fn list_accounts(
         Err(e) => return Err(e),
     };
     let request = v.finish(page)?;
-    let connected = is_connected(apps, company_id, slug).await?;
+    let reach = reach(apps, company_id, slug).await?;
     let wanted = |a: &AppAccount| {
         query
             .status
@@ -205,7 +254,7 @@ pub async fn list_accounts(
         for (i, item) in page.items.iter().enumerate() {
             let account: AppAccount = item.record()?;
             if wanted(&account) {
-                items.push(AccountView::of(app, account, connected));
+                items.push(AccountView::of(app, account, &reach));
                 if items.len() == limit {
                     let more = i + 1 < count || page.next.is_some();
                     if more {
@@ -225,7 +274,7 @@ pub async fn list_accounts(
             None => break,
         }
     }
-    let summary = summarise(apps, company_id, slug).await?;
+    let summary = summarise(apps, company_id, slug, &reach).await?;
     Ok(AccountListing {
         items,
         next_cursor: next_cursor.map(|c| c.as_str().to_owned()),
@@ -252,14 +301,26 @@ pub struct AccountSummary {
     /// Accounts that take a seat: present, not deleted, not marked "do not match" (bots and
     /// service accounts are not seats).
     pub seats: usize,
+    /// Accounts of a tenant the app is no longer connected to (counted apart from the rest,
+    /// which are the connected tenant's): remove them in that tenant yourself.
+    pub tenant_not_connected: usize,
 }
 
-pub(super) async fn summarise(apps: &Apps, company_id: &str, slug: &str) -> Result<AccountSummary> {
+pub(super) async fn summarise(
+    apps: &Apps,
+    company_id: &str,
+    slug: &str,
+    reach: &Reach,
+) -> Result<AccountSummary> {
     let mut s = AccountSummary::default();
     for (_, a) in
         all_records::<AppAccount>(apps, &company_partition(company_id), &accounts_prefix(slug)).await?
     {
         if !a.live() {
+            continue;
+        }
+        if !reach.owns(&a) {
+            s.tenant_not_connected += 1;
             continue;
         }
         s.present += 1;
@@ -327,18 +388,25 @@ pub(crate) async fn apps_of_member(
         .await?
         .into_iter()
         .collect();
-    let connected: HashSet<String> = summaries(&apps.services, company_id)
+    // Every app's reach from one read of the company's connections.
+    let reaches: HashMap<String, Reach> = connections::all(&apps.services, company_id)
         .await?
         .into_iter()
-        .filter(|c| c.state == ConnectionState::Connected)
-        .map(|c| c.app)
+        .map(|c| {
+            let reach = Reach {
+                connected: c.state == ConnectionState::Connected,
+                tenant: c.vendor_tenant(),
+            };
+            (c.app, reach)
+        })
         .collect();
     let can_create = eligibility(Subject::TeamMember(&member)).is_ok()
         && member.email.is_some()
         && member.employment_status != EmploymentStatus::Dismissed;
     let mut out = Vec::new();
     for app in apps.services.catalog.directory() {
-        let is_connected = connected.contains(app.slug);
+        let reach = reaches.get(app.slug).cloned().unwrap_or_default();
+        let is_connected = reach.connected;
         let account = match links.get(app.slug) {
             Some(id) => Some(load(apps, company_id, app.slug, id).await?.1),
             None => None,
@@ -346,7 +414,7 @@ pub(crate) async fn apps_of_member(
         if account.is_none() && !is_connected {
             continue;
         }
-        let view = account.map(|a| AccountView::of(app, a, is_connected));
+        let view = account.map(|a| AccountView::of(app, a, &reach));
         let mut allowed = view
             .as_ref()
             .map(|v| v.allowed_actions.clone())

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
-use prov_core::connector::{AccountStatus, ConnectorError};
+use prov_core::connector::{AccountStatus, ConnectorError, Verified};
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
@@ -17,10 +17,10 @@ use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
 use super::planning::plan;
 use super::records::{
     CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
-    claim_lease, item, load, runs_at, save, schedule_name,
+    claim_lease, item, load, pacific_today, runs_at, save, schedule_name,
 };
-use crate::accounts::{self};
-use crate::connections::{Apps, connector_for};
+use crate::accounts::{self, Reach};
+use crate::connections::{Apps, bound_connector};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunReport {
@@ -96,6 +96,15 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             Some(v) => version = v,
             None => return Box::pin(run(apps, company_id, team_member_id)).await, // another run planned first
         }
+        // Steps no run can do (accounts of a tenant no longer connected) are in the log
+        // from the start.
+        for step in d
+            .steps
+            .iter()
+            .filter(|s| matches!(s.state, StepState::Failed { .. }))
+        {
+            log_step(apps, company_id, step, None).await;
+        }
     }
     let lease = claim_lease(apps);
     let mut managed: HashMap<String, usize> = HashMap::new();
@@ -155,9 +164,12 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         let done_at = apps.services.clock.now();
         let mut result = step.clone();
         match &outcome {
-            Ok(()) => {
+            Ok(verified) => {
                 report.removed += 1;
-                result.state = StepState::Done { at: done_at };
+                result.state = StepState::Done {
+                    at: done_at,
+                    verified: Some(*verified),
+                };
             }
             Err(StepFailure::Wait(wait)) => {
                 // Not the vendor's failure, and nothing removed: the step waits for the time
@@ -169,9 +181,13 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                 result.event = None;
                 result.not_before = Some(done_at + Duration::from_std(*wait).unwrap_or(Duration::minutes(1)));
             }
-            Err(StepFailure::Failed(reason)) => {
+            Err(StepFailure::Failed { reason, final_ }) => {
                 report.failed += 1;
                 uncount(apps, company_id, &step.app, &event.id).await?;
+                if *final_ {
+                    // No retry can do it: an admin must (e.g. in a tenant no longer connected).
+                    result.attempts = MAX_ATTEMPTS;
+                }
                 result.state = StepState::Failed {
                     reason: reason.clone(),
                 };
@@ -180,36 +196,7 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         if !matches!(outcome, Err(StepFailure::Wait(_))) {
             // The event first (once, under the reserved id): a crash before the result lands
             // leaves the claim, and the run that resumes it logs the same event.
-            // A failed try and the success of the run that resumes it are two events.
-            let event_id = match outcome {
-                Ok(()) => event.id.clone(),
-                Err(_) => format!("{}f", event.id),
-            };
-            audit::record_once(
-                &apps.services,
-                audit::Record {
-                    company_id,
-                    actor: ActorRef::System,
-                    request_id: "",
-                    action: match step.removal {
-                        Removal::Delete => "account.removed_at_dismissal",
-                        Removal::Suspend => "account.suspended_at_dismissal",
-                    },
-                    target: Target::new("account", &step.account_id),
-                    result: if outcome.is_ok() {
-                        Outcome::Succeeded
-                    } else {
-                        Outcome::Failed
-                    },
-                    detail: match &outcome {
-                        Err(StepFailure::Failed(reason)) => Some(reason.clone()),
-                        _ => None,
-                    },
-                },
-                &event_id,
-                event.at,
-            )
-            .await;
+            log_step(apps, company_id, &result, Some(&outcome)).await;
         }
         // The vendor has acted: the result must land even if another run wrote meanwhile.
         (version, d) = record_step(apps, company_id, team_member_id, result, version, d).await?;
@@ -267,69 +254,194 @@ pub(super) async fn record_step(
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
-/// Why a step's removal did not happen.
+/// A step's `account.*_at_dismissal` event, once under the id its attempt reserved: the
+/// removal's proof, or why it failed (`outcome` `None`: the step failed at planning).
+async fn log_step(
+    apps: &Apps,
+    company_id: &str,
+    step: &Step,
+    outcome: Option<&std::result::Result<Verified, StepFailure>>,
+) {
+    let now = apps.services.clock.now();
+    let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
+    let (result, detail) = match (outcome, &step.state) {
+        (Some(Ok(verified)), _) => (Outcome::Succeeded, format!("verified: {}", verified.as_str())),
+        (Some(Err(StepFailure::Failed { reason, .. })), _) => (Outcome::Failed, reason.clone()),
+        (Some(Err(StepFailure::Wait(_))), _) => return,
+        (None, StepState::Failed { reason }) => (Outcome::Failed, reason.clone()),
+        (None, _) => return,
+    };
+    // A failed try and the success of the run that resumes it are two events.
+    let event_id = match result {
+        Outcome::Succeeded => event.id.clone(),
+        Outcome::Failed => format!("{}f", event.id),
+    };
+    audit::record_once(
+        &apps.services,
+        audit::Record {
+            company_id,
+            actor: ActorRef::System,
+            request_id: "",
+            action: match step.removal {
+                Removal::Delete => "account.removed_at_dismissal",
+                Removal::Suspend => "account.suspended_at_dismissal",
+            },
+            target: Target::new("account", &step.account_id),
+            result,
+            detail: Some(detail),
+        },
+        &event_id,
+        event.at,
+    )
+    .await;
+}
+
+/// Why a step did not remove its account.
+#[derive(Debug, Clone)]
 pub(super) enum StepFailure {
     /// The vendor asked for time (its rate limit): the step waits that long, without
     /// counting as a failed attempt.
     Wait(std::time::Duration),
-    /// It failed, for this reason (said to the admin).
-    Failed(String),
+    Failed {
+        /// Said to the admin.
+        reason: String,
+        /// No automatic retry can succeed: an admin must act.
+        final_: bool,
+    },
 }
 
 /// How long a step waits when the vendor rate limits without saying for how long.
 const UNTOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-impl From<Error> for StepFailure {
-    fn from(e: Error) -> Self {
-        let detail = e.details().and_then(|d| d.first());
-        match detail {
-            Some(d) if d.category == Category::RateLimited => {
-                StepFailure::Wait(d.retry_after.unwrap_or(UNTOLD_WAIT))
-            }
-            Some(d) => StepFailure::Failed(d.message.clone()),
-            None => StepFailure::Failed(e.to_string()),
+impl From<String> for StepFailure {
+    fn from(reason: String) -> Self {
+        Self::Failed {
+            reason,
+            final_: false,
         }
     }
 }
 
-/// The vendor call of one step. After a crash (`reconcile`), the vendor is asked first
-/// whether the account is already gone or suspended.
+impl From<Error> for StepFailure {
+    fn from(e: Error) -> Self {
+        match e.details().and_then(|d| d.first()) {
+            Some(d) if d.category == Category::RateLimited => {
+                Self::Wait(d.retry_after.unwrap_or(UNTOLD_WAIT))
+            }
+            Some(d) => d.message.clone().into(),
+            None => e.to_string().into(),
+        }
+    }
+}
+
+impl From<ConnectorError> for StepFailure {
+    fn from(e: ConnectorError) -> Self {
+        match e {
+            ConnectorError::RateLimited { retry_after } => Self::Wait(retry_after.unwrap_or(UNTOLD_WAIT)),
+            other => other.to_string().into(),
+        }
+    }
+}
+
+/// The vendor call of one step, answering how the removal was proven. After a crash
+/// (`reconcile`), or when the record says the account is gone already, the vendor is asked
+/// first whether it is gone or suspended; an account of a tenant the app is no longer
+/// connected to is never touched.
 pub(super) async fn remove_one(
     apps: &Apps,
     company_id: &str,
     step: &Step,
     reconcile: bool,
-) -> std::result::Result<(), StepFailure> {
+) -> std::result::Result<Verified, StepFailure> {
     let app = apps.services.catalog.get(&step.app)?;
     let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id).await?;
     if account.team_member_id().is_none() {
-        return Err(StepFailure::Failed(
-            "The account was unmatched; it is no longer managed here.".into(),
-        ));
+        return Err("The account was unmatched; it is no longer managed here."
+            .to_owned()
+            .into());
     }
-    if reconcile {
-        let connector = connector_for(apps, company_id, &step.app).await?;
-        let at_vendor = connector.get(&account.vendor_id).await.map_err(|e| match e {
-            ConnectorError::RateLimited { retry_after } => {
-                StepFailure::Wait(retry_after.unwrap_or(UNTOLD_WAIT))
+    let bound = bound_connector(apps, company_id, &step.app).await?;
+    let reach = Reach::connected(bound.tenant.clone());
+    if let Some(former) = reach.former(&account) {
+        let who = account.email.as_deref().unwrap_or(&account.vendor_id);
+        return Err(StepFailure::Failed {
+            reason: accounts::remove_yourself(app, who, former, reach.tenant.as_ref()),
+            final_: true,
+        });
+    }
+    let recorded_gone = !account.present || account.status == AccountStatus::Deleted;
+    if reconcile || recorded_gone {
+        let at_vendor = bound
+            .connector
+            .get(&account.vendor_id)
+            .await?;
+        // The account's own resource: not found is gone. Where removal deactivates, a
+        // removed account reads as suspended: already removed.
+        let status = at_vendor.map(|a| a.status);
+        let proof = match (step.removal, status) {
+            (_, None) => Some(Verified::AlreadyGone),
+            (Removal::Delete, Some(AccountStatus::Deleted))
+            | (Removal::Suspend, Some(AccountStatus::Suspended)) => Some(Verified::ReadBack),
+            (Removal::Delete, Some(AccountStatus::Suspended)) if app.removal_deactivates => {
+                Some(Verified::ReadBack)
             }
-            other => StepFailure::Failed(other.to_string()),
-        })?;
-        let already = matches!(
-            (step.removal, at_vendor.as_ref().map(|a| a.status)),
-            (Removal::Delete, None | Some(AccountStatus::Deleted))
-                | (Removal::Suspend, Some(AccountStatus::Suspended))
-        );
-        if already {
-            accounts::record_status(apps, company_id, &step.app, &account.id, at_vendor).await?;
-            return Ok(());
+            _ => None,
+        };
+        if let Some(proof) = proof {
+            let status = match (step.removal, status) {
+                (Removal::Suspend, Some(_)) => AccountStatus::Suspended,
+                _ => AccountStatus::Deleted,
+            };
+            accounts::record_status(apps, company_id, &step.app, &account.id, status).await?;
+            return Ok(proof);
+        }
+        if recorded_gone && step.removal == Removal::Delete {
+            // Recorded as removed, still listed: an app whose removal deactivates (it
+            // reads as suspended). Removing again is safe (gone is fine) and proves it.
+            let proof = bound
+                .connector
+                .delete(&account.vendor_id)
+                .await?;
+            accounts::record_status(apps, company_id, &step.app, &account.id, AccountStatus::Deleted).await?;
+            return Ok(proof);
         }
     }
-    if !account.present || account.status == AccountStatus::Deleted {
-        return Ok(()); // already gone
-    }
-    accounts::perform_action(apps, company_id, app, version, account, step.removal.action()).await?;
-    Ok(())
+    let done = accounts::perform_with(
+        apps,
+        company_id,
+        app,
+        &bound,
+        version,
+        account,
+        step.removal.action(),
+    )
+    .await?;
+    done.verified
+        .ok_or_else(|| "The removal was not proven by the app.".to_owned().into())
+}
+
+/// The completed dismissal's account by account summary: what was done to each and how it
+/// was proven.
+fn completion_detail(steps: &[Step]) -> String {
+    let each: Vec<String> = steps
+        .iter()
+        .map(|s| {
+            let who = s.email.as_deref().unwrap_or(&s.account_id);
+            let done = match s.removal {
+                Removal::Delete => "removed",
+                Removal::Suspend => "suspended",
+            };
+            match &s.state {
+                StepState::Done {
+                    verified: Some(v), ..
+                } => format!("{} {who}: {done} (verified: {})", s.app, v.as_str()),
+                StepState::Done { verified: None, .. } => format!("{} {who}: {done}", s.app),
+                StepState::Skipped { reason } => format!("{} {who}: skipped ({reason})", s.app),
+                _ => format!("{} {who}: not done", s.app),
+            }
+        })
+        .collect();
+    format!("{} accounts: {}", steps.len(), each.join("; "))
 }
 
 /// Settles the dismissal's state after a run; `false` when another run wrote first.
@@ -395,8 +507,11 @@ pub(super) async fn finish(
     let mut next = d.clone();
     if second_step {
         let days = i64::from(d.two_step_days.unwrap_or(0));
-        // Midnight Pacific again, N days on (not N × 24 hours: DST may change between).
-        let at = removal_time(d.last_day + Duration::days(days));
+        // Counted from the suspension, not from the nominal removal time (a past last day
+        // suspends now): 00:00 Pacific on the Nth day after the day of the suspension, as
+        // access ends at 00:00 after the last day (days, not N × 24 hours: DST may change).
+        let suspended_on = pacific_today(now.max(d.due_at));
+        let at = removal_time(suspended_on + Duration::days(days - 1));
         next.phase = Phase::DeleteSuspended;
         next.state = DismissalState::Scheduled;
         next.due_at = at;
@@ -433,7 +548,7 @@ pub(super) async fn finish(
                 action: "dismissal.completed",
                 target: Target::new("team_member", &d.team_member_id),
                 result: Outcome::Succeeded,
-                detail: Some(format!("{} accounts", d.steps.len())),
+                detail: Some(completion_detail(&d.steps)),
             },
             &event.id,
             event.at,
@@ -462,22 +577,44 @@ pub(super) async fn finish(
 }
 
 /// Runs every dismissal whose time has come (lost schedules, retries, stale runs) and sends
-/// queued email. The rate schedule calls it; so does the devserver's ticker.
+/// queued email. The rate schedule calls it; so does the devserver's ticker. Each dismissal
+/// is run on its own: one that fails (a broken record, a store error in one company) is
+/// logged and left for the next sweep, and the others still run. Answers how many ran.
 pub async fn sweep(apps: &Apps) -> Result<usize> {
     let now = apps.services.clock.now();
-    let page = apps
-        .services
-        .store
-        .query_index(DISMISSALS_INDEX, PageRequest::first(100))
-        .await?;
     let mut ran = 0;
-    for item in &page.items {
-        let d: Dismissal = item.record()?;
-        if d.next_run_at.is_none_or(|t| t > now) {
-            break; // the index is in time order
+    let mut cursor = None;
+    'pages: loop {
+        let page = apps
+            .services
+            .store
+            .query_index(DISMISSALS_INDEX, PageRequest::first(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let d = match item.record::<Dismissal>() {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, key = ?item.key, "a dismissal record does not read; the sweep goes on");
+                    continue;
+                }
+            };
+            if d.next_run_at.is_none_or(|t| t > now) {
+                break 'pages; // the index is in time order
+            }
+            match run(apps, &d.company_id, &d.team_member_id).await {
+                Ok(_) => ran += 1,
+                Err(e) => tracing::error!(
+                    error = %e,
+                    company_id = d.company_id,
+                    team_member_id = d.team_member_id,
+                    "a dismissal failed in the sweep; the next sweep tries it again"
+                ),
+            }
         }
-        run(apps, &d.company_id, &d.team_member_id).await?;
-        ran += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
     }
     if let Err(e) =
         prov_core::mail::MailQueue::drain(apps.services.store.as_ref(), apps.services.mailer.as_ref()).await

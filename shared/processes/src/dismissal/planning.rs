@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use prov_core::error::Result;
 use serde::Serialize;
 
-use super::records::{Removal, Step, StepState};
+use super::records::{MAX_ATTEMPTS, Removal, Step, StepState};
 use crate::accounts::{self};
 use crate::connections::Apps;
 
@@ -50,12 +50,21 @@ pub(super) async fn plan(
         } else {
             wanted
         };
+        let mut attempts = 0;
         let state = if !app_view.connected {
             StepState::Skipped {
                 reason: format!(
                     "{} is not connected: remove the account in the app itself.",
                     app.name
                 ),
+            }
+        } else if let (false, Some(former)) = (account.tenant_connected, &account.tenant) {
+            // An account of a tenant the app is no longer connected to: nothing here can
+            // remove it, and no retry will.
+            attempts = MAX_ATTEMPTS;
+            let who = account.email.as_deref().unwrap_or(&account.id);
+            StepState::Failed {
+                reason: accounts::remove_yourself(app, who, former, None),
             }
         } else {
             StepState::Pending
@@ -66,7 +75,7 @@ pub(super) async fn plan(
             email: account.email,
             removal,
             state,
-            attempts: 0,
+            attempts,
             event: None,
             not_before: None,
         });
@@ -82,7 +91,9 @@ pub(super) fn describe(apps: &Apps, steps: &[Step]) -> Vec<PlannedRemoval> {
             let (state, detail) = match &s.state {
                 StepState::Pending => ("pending", None),
                 StepState::Claimed { .. } => ("claimed", None),
-                StepState::Done { .. } => ("done", None),
+                StepState::Done { verified, .. } => {
+                    ("done", verified.map(|v| format!("verified: {}", v.as_str())))
+                }
                 StepState::Failed { reason } => ("failed", Some(reason.clone())),
                 StepState::Skipped { reason } => ("skipped", Some(reason.clone())),
                 StepState::Paused { reason } => ("paused", Some(reason.clone())),

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use prov_core::audit::{self};
+use prov_core::connector::Verified;
 use prov_core::error::Result;
 use prov_core::schedule::removal_run_at;
 use prov_core::secret::hash_secret;
-use prov_core::store::{Item, StoreError};
+use prov_core::store::{Item, StoreError, WriteOp};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Action;
@@ -59,6 +60,9 @@ pub enum StepState {
     },
     Done {
         at: DateTime<Utc>,
+        /// How the removal was proven (absent on steps done before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verified: Option<Verified>,
     },
     Failed {
         reason: String,
@@ -208,6 +212,18 @@ pub(super) async fn load(
             None => None,
         },
     )
+}
+
+/// The write of the dismissal at the version read (`None`: it must not exist yet), for a
+/// transaction.
+pub(super) fn write_op(d: &Dismissal, version: Option<u64>) -> Result<WriteOp> {
+    Ok(match version {
+        Some(v) => WriteOp::Replace {
+            item: item(d)?,
+            expected_version: v,
+        },
+        None => WriteOp::Create(item(d)?),
+    })
 }
 
 /// Writes the dismissal at the version read; `Ok(None)` when someone else changed it.

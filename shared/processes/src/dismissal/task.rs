@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use prov_core::access::Access;
+use prov_core::access::{Access, Need};
 use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Boolish, Unparsed};
 use prov_core::catalog::Catalog;
 use prov_core::error::{Category, Error, Result};
 use prov_core::schedule::{ScheduledJob, removal_time};
+use prov_core::store::{StoreError, WriteOp};
 use prov_core::team::{self, EmploymentStatus};
 use prov_core::validate::{Obj, Validator};
 use serde::Serialize;
@@ -23,9 +24,14 @@ use super::cleanup::run;
 use super::planning::{PlannedRemoval, describe, plan};
 use super::records::{
     CleanupEvent, Dismissal, DismissalState, Phase, Removal, StepState, load, pacific_today, runs_at, save,
-    schedule_name,
+    schedule_name, write_op,
 };
 use crate::connections::Apps;
+
+/// Attempts of a dismissal whose team member another request changed meanwhile.
+const CONFLICT_ATTEMPTS: usize = 3;
+/// The dismissal's place in the transaction that writes it with the last day.
+const DISMISSAL_OP: usize = 0;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OffboardingView {
@@ -41,8 +47,10 @@ pub struct OffboardingView {
     pub two_step_days: Option<u32>,
     pub phase: Option<Phase>,
     pub problem: Option<String>,
-    /// Per account: what will be (or was) done, and how far it got.
-    pub accounts: Vec<PlannedRemoval>,
+    /// Per account: what will be (or was) done, and how far it got. Left out for callers
+    /// who may not manage apps (the plan names the person's accounts and their emails).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<PlannedRemoval>>,
     /// Dry runs only: nothing was saved.
     pub dry_run: bool,
 }
@@ -58,19 +66,30 @@ pub(super) fn status(d: &Dismissal) -> &'static str {
     }
 }
 
-pub(super) async fn view_of(apps: &Apps, d: &Dismissal, dry_run: bool) -> Result<OffboardingView> {
-    // Before it runs, the task shows what it would do to the accounts as they are now.
-    let steps = if d.steps.is_empty() && matches!(d.state, DismissalState::Scheduled) {
-        plan(
-            apps,
-            &d.company_id,
-            &d.team_member_id,
-            &d.choices,
-            d.two_step_days.is_some(),
-        )
-        .await?
+/// The task as `access` may see it: the account plan only for those who may manage apps.
+pub(super) async fn view_of(
+    apps: &Apps,
+    access: &Access,
+    d: &Dismissal,
+    dry_run: bool,
+) -> Result<OffboardingView> {
+    let accounts = if access.allows(Need::ManageApps) {
+        // Before it runs, the task shows what it would do to the accounts as they are now.
+        let steps = if d.steps.is_empty() && matches!(d.state, DismissalState::Scheduled) {
+            plan(
+                apps,
+                &d.company_id,
+                &d.team_member_id,
+                &d.choices,
+                d.two_step_days.is_some(),
+            )
+            .await?
+        } else {
+            d.steps.clone()
+        };
+        Some(describe(apps, &steps))
     } else {
-        d.steps.clone()
+        None
     };
     Ok(OffboardingView {
         team_member_id: d.team_member_id.clone(),
@@ -82,7 +101,7 @@ pub(super) async fn view_of(apps: &Apps, d: &Dismissal, dry_run: bool) -> Result
         two_step_days: d.two_step_days,
         phase: Some(d.phase),
         problem: d.problem.clone(),
-        accounts: describe(apps, &steps),
+        accounts,
         dry_run,
     })
 }
@@ -91,7 +110,7 @@ pub async fn offboarding(apps: &Apps, access: &Access, team_member_id: &str) -> 
     let company_id = access.company().id.as_str();
     team::get(&apps.services, access, team_member_id).await?;
     match load(apps, company_id, team_member_id).await? {
-        Some((_, d)) => view_of(apps, &d, false).await,
+        Some((_, d)) => view_of(apps, access, &d, false).await,
         None => Ok(OffboardingView {
             team_member_id: team_member_id.to_owned(),
             task: "remove_app_access",
@@ -102,7 +121,7 @@ pub async fn offboarding(apps: &Apps, access: &Access, team_member_id: &str) -> 
             two_step_days: None,
             phase: None,
             problem: None,
-            accounts: Vec::new(),
+            accounts: access.allows(Need::ManageApps).then(Vec::new),
             dry_run: false,
         }),
     }
@@ -181,16 +200,19 @@ impl RemovalChoices {
     }
 }
 
-/// `PUT …/dismissal`.
+/// `PUT …/dismissal`. Moving a scheduled dismissal's date keeps its per-app choices and its
+/// two-step offboarding; the body's own `removal` choices replace those of the apps it names.
 #[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DismissalRequest {
     /// Access ends at 00:00 America/Los_Angeles the day after.
     #[schema(value_type = String, format = Date)]
     pub last_day: NaiveDate,
+    /// Per-app removals: the primary admin or `manage_apps` only (403 for other admins).
     #[schema(value_type = Option<RemovalChoices>, required = false)]
     pub removal: RemovalChoices,
-    /// Two-step offboarding: suspend at dismissal, delete this many days later.
+    /// Two-step offboarding: suspend at dismissal, delete this many days after the
+    /// suspension (at 00:00 America/Los_Angeles).
     #[schema(minimum = 1, maximum = 90)]
     pub two_step_days: Option<u32>,
 }
@@ -244,7 +266,10 @@ impl Body<&Catalog> for OffboardingChange {
 }
 
 /// Dismisses a team member with a last day (or moves the date). With `dry_run`, answers what
-/// would happen and when, saving nothing.
+/// would happen and when, saving nothing. Any admin may dismiss (the default plan removes
+/// every matched account); choosing per-app removals needs `manage_apps`. The last day on
+/// the team member and the dismissal are written in one transaction: a request that loses a
+/// race to another dismissal of the same person writes neither.
 pub async fn dismiss(
     apps: &Apps,
     actor: &Actor,
@@ -261,63 +286,97 @@ pub async fn dismiss(
         removal: RemovalChoices(choices),
         two_step_days,
     } = body.parse_for(&apps.services.catalog)?;
-    let now = apps.services.clock.now();
-    let existing = load(apps, company_id, team_member_id).await?;
-    if let Some((_, d)) = &existing
-        && matches!(
-            d.state,
-            DismissalState::Running
-                | DismissalState::Done
-                | DismissalState::NeedsAttention
-                | DismissalState::Paused
-        )
-    {
-        return Err(Error::invalid(
-            "last_day",
-            "App access is already being removed; this dismissal can no longer be moved.",
+    if !choices.is_empty() && !access.allows(Need::ManageApps) {
+        return Err(Error::forbidden(
+            "removal",
+            "Choosing how each app's account is removed needs the primary admin or the `manage_apps` permission; leave `removal` out to remove every account the default way.",
         ));
     }
+    let now = apps.services.clock.now();
     let due_at = removal_time(last_day);
-    let dismissal = Dismissal {
-        company_id: company_id.to_owned(),
-        team_member_id: team_member_id.to_owned(),
-        last_day,
-        due_at,
-        choices,
-        two_step_days,
-        phase: Phase::Remove,
-        state: DismissalState::Scheduled,
-        steps: Vec::new(),
-        next_run_at: Some(runs_at(company_id, team_member_id, due_at).max(now)),
-        problem: None,
-        updated_at: now,
-        completed_at: None,
-        completion_event: None,
-    };
-    if dry_run {
-        return view_of(apps, &dismissal, true).await;
-    }
-    team::set_employment(
-        &apps.services,
-        company_id,
-        team_member_id,
-        EmploymentStatus::Dismissed,
-        Some(last_day),
-        None,
-    )
-    .await?;
-    if save(apps, &dismissal, existing.as_ref().map(|(v, _)| *v))
-        .await?
-        .is_none()
-    {
-        return Err(Error::refused(
+    let changed_meanwhile = || {
+        Error::refused(
             "last_day",
             Category::Conflict,
             "The dismissal changed meanwhile; retry.",
-        ));
-    }
+        )
+    };
+    let mut attempt = 0;
+    let moved = loop {
+        attempt += 1;
+        let existing = load(apps, company_id, team_member_id).await?;
+        // Moving the date changes what the body names and keeps the rest: the per-app
+        // choices (the body's own win) and two-step offboarding.
+        let (choices, two_step_days) = match &existing {
+            Some((_, d)) if d.state == DismissalState::Scheduled => {
+                let mut kept = d.choices.clone();
+                kept.extend(choices.clone());
+                (kept, two_step_days.or(d.two_step_days))
+            }
+            _ => (choices.clone(), two_step_days),
+        };
+        if let Some((_, d)) = &existing
+            && matches!(
+                d.state,
+                DismissalState::Running
+                    | DismissalState::Done
+                    | DismissalState::NeedsAttention
+                    | DismissalState::Paused
+            )
+        {
+            return Err(Error::invalid(
+                "last_day",
+                "App access is already being removed; this dismissal can no longer be moved.",
+            ));
+        }
+        let dismissal = Dismissal {
+            company_id: company_id.to_owned(),
+            team_member_id: team_member_id.to_owned(),
+            last_day,
+            due_at,
+            choices,
+            two_step_days,
+            phase: Phase::Remove,
+            state: DismissalState::Scheduled,
+            steps: Vec::new(),
+            next_run_at: Some(runs_at(company_id, team_member_id, due_at).max(now)),
+            problem: None,
+            updated_at: now,
+            completed_at: None,
+            completion_event: None,
+        };
+        if dry_run {
+            return view_of(apps, access, &dismissal, true).await;
+        }
+        let (member_version, member) = team::load(&apps.services, company_id, team_member_id).await?;
+        let (member_item, _) = team::employment_changed(
+            &apps.services,
+            member,
+            EmploymentStatus::Dismissed,
+            Some(last_day),
+            None,
+        )?;
+        let ops = vec![
+            write_op(&dismissal, existing.as_ref().map(|(v, _)| *v))?,
+            WriteOp::Replace {
+                item: member_item,
+                expected_version: member_version,
+            },
+        ];
+        match apps.services.store.transact(ops).await {
+            Ok(()) => break existing.is_some_and(|(_, d)| d.state == DismissalState::Scheduled),
+            // Another dismissal of this person landed first: it wins, this one writes nothing.
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&DISMISSAL_OP) => {
+                return Err(changed_meanwhile());
+            }
+            // Only the team member changed (another edit): read both again.
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))
+                if attempt < CONFLICT_ATTEMPTS => {}
+            Err(StoreError::TransactionCancelled { .. }) => return Err(changed_meanwhile()),
+            Err(e) => return Err(e.into()),
+        }
+    };
     let name = schedule_name(company_id, team_member_id);
-    let moved = existing.is_some_and(|(_, d)| d.state == DismissalState::Scheduled);
     audit::succeeded(
         &apps.services,
         actor,
