@@ -3,12 +3,13 @@
 //! process, or in the item store where every running instance of the service shares it (so
 //! eight instances together keep to the limit one would).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prov_core::clock::Clock;
 use prov_core::keys::vendor_budget_key;
-use prov_core::store::{Attempt, Item, ItemStore, StoreError, retry_lost_writes};
+use prov_core::store::{Attempt, Item, ItemStore, Key, StoreError, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
@@ -179,9 +180,34 @@ impl Pace {
 /// The paces of every company with every app, in the item store: every instance of the
 /// service reads and writes the same ones (conditional writes; a lost one is read again).
 /// Times come from the service's clock.
+///
+/// Round trips: a turn costs one conditional write when this instance wrote the pace last
+/// (it writes at the version it knows, without reading first), a read and a write when
+/// another instance did (a lost write is one more). While the vendor's burst has room, one
+/// write takes a lease of a few turns (`lease_turns`) that this instance spends on its next
+/// calls within `LEASE_LIFE`, without the store: a removal's few calls to one app cost one
+/// write, not one each.
 pub struct SharedBudgets {
     store: Arc<dyn ItemStore>,
     clock: Arc<dyn Clock>,
+    /// Each pace as this instance last read or wrote it, with its version.
+    known: Mutex<HashMap<Key, (u64, Pace)>>,
+    /// Turns leased and not spent yet: how many, and until when (ms) they may be spent.
+    leased: Mutex<HashMap<Key, (u32, u64)>>,
+}
+
+/// A lease's turns are spent within this long of being taken, or given up: a call spends
+/// one the moment it is ready, so a lease never lets calls bunch up later.
+pub const LEASE_LIFE: Duration = Duration::from_secs(2);
+
+/// Above this many paces known, those that say nothing any more are forgotten.
+const KNOWN_PACES: usize = 10_000;
+
+/// How many turns one write takes while the burst has room: a third of the burst, at most
+/// three (a removal's usual calls to one app), so instances that find the burst free at
+/// once still each get theirs.
+pub fn lease_turns(limit: RateLimit) -> u32 {
+    (limit.burst / 3).clamp(1, 3)
 }
 
 fn unavailable(e: StoreError) -> ConnectorError {
@@ -190,11 +216,30 @@ fn unavailable(e: StoreError) -> ConnectorError {
 
 impl SharedBudgets {
     pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            known: Mutex::new(HashMap::new()),
+            leased: Mutex::new(HashMap::new()),
+        }
     }
 
     fn now(&self) -> Duration {
         Duration::from_millis(u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0))
+    }
+
+    /// Spends a turn of this instance's lease on `key`, if one is left and still valid.
+    fn spend_leased(&self, key: &Key, now: Duration) -> bool {
+        let mut leased = self.leased.lock().expect("lease lock");
+        let Some((left, until)) = leased.get_mut(key) else {
+            return false;
+        };
+        if *left == 0 || ms(now) > *until {
+            leased.remove(key);
+            return false;
+        }
+        *left -= 1;
+        true
     }
 
     /// Takes `app`'s next turn for `company_id` (see `Pace::take`): `Ok(wait)` for a turn
@@ -206,8 +251,31 @@ impl SharedBudgets {
         limit: RateLimit,
         within: Duration,
     ) -> Result<Result<Duration, Duration>, ConnectorError> {
-        self.update(app, company_id, |pace, now| pace.take(limit, now, within))
-            .await
+        let key = vendor_budget_key(company_id, app);
+        if self.spend_leased(&key, self.now()) {
+            return Ok(Ok(Duration::ZERO));
+        }
+        let (turn, extra, at) = self
+            .update(&key, |pace, now| {
+                let turn = pace.take(limit, now, within);
+                // The burst has room: a few more turns now, for this instance's next calls.
+                let mut extra = 0;
+                if turn == Ok(Duration::ZERO) {
+                    while extra + 1 < lease_turns(limit) && pace.wait(limit, now).is_zero() {
+                        pace.reserve(limit, now);
+                        extra += 1;
+                    }
+                }
+                (turn, extra, now)
+            })
+            .await?;
+        if extra > 0 {
+            self.leased
+                .lock()
+                .expect("lease lock")
+                .insert(key, (extra, ms(at + LEASE_LIFE)));
+        }
+        Ok(turn)
     }
 
     /// Tells every instance that `app` answered "slow down, for `wait`" for `company_id`.
@@ -218,50 +286,70 @@ impl SharedBudgets {
         limit: RateLimit,
         wait: Duration,
     ) -> Result<(), ConnectorError> {
-        self.update(app, company_id, |pace, now| {
-            pace.rate_limited(limit, now, wait);
-            Ok(Duration::ZERO)
-        })
-        .await
-        .map(|_| ())
+        let key = vendor_budget_key(company_id, app);
+        // Turns leased before the vendor's answer are not spent after it.
+        self.leased.lock().expect("lease lock").remove(&key);
+        self.update(&key, |pace, now| pace.rate_limited(limit, now, wait))
+            .await
     }
 
-    /// Reads the pace, applies `change` and writes it back at the version read (nothing is
-    /// written when it did not change).
-    async fn update(
+    /// Applies `change` to the pace and writes it at the version it was at: first the
+    /// version this instance knows (no read), after a lost write the one read now.
+    async fn update<T>(
         &self,
-        app: &str,
-        company_id: &str,
-        change: impl Fn(&mut Pace, Duration) -> Result<Duration, Duration>,
-    ) -> Result<Result<Duration, Duration>, ConnectorError> {
-        let key = &vendor_budget_key(company_id, app);
+        key: &Key,
+        change: impl Fn(&mut Pace, Duration) -> T,
+    ) -> Result<T, ConnectorError> {
         let change = &change;
-        let outcome = retry_lost_writes(CONTENTION_TRIES, || async move {
-            let read = self.store.get(key).await.map_err(unavailable)?;
-            let (version, mut pace) = match read {
-                // A pace that does not parse is a fresh one: the limit still holds.
-                Some(item) => (Some(item.version), item.record::<Pace>().unwrap_or_default()),
-                None => (None, Pace::default()),
-            };
-            let now = self.now();
-            let before = pace.clone();
-            let outcome = change(&mut pace, now);
-            if pace == before {
-                return Ok(Attempt::Done(outcome));
+        let mut known = self.known.lock().expect("known lock").get(key).cloned();
+        let outcome = retry_lost_writes(CONTENTION_TRIES, || {
+            let known = known.take();
+            async move {
+                let (version, mut pace) = match known {
+                    Some((version, pace)) => (Some(version), pace),
+                    None => match self.store.get(key).await.map_err(unavailable)? {
+                        // A pace that does not parse is a fresh one: the limit still holds.
+                        Some(item) => (Some(item.version), item.record::<Pace>().unwrap_or_default()),
+                        None => (None, Pace::default()),
+                    },
+                };
+                let now = self.now();
+                let before = pace.clone();
+                let outcome = change(&mut pace, now);
+                if pace == before {
+                    return Ok(Attempt::Done(outcome));
+                }
+                let expires = i64::try_from(pace.matters_until() / 1000).unwrap_or(i64::MAX);
+                let item = Item::from_record(key.clone(), &pace)
+                    .map_err(unavailable)?
+                    .with_expiry(expires.saturating_add(3600));
+                let written = match version {
+                    Some(v) => self.store.replace(item, v).await,
+                    None => self.store.create(item).await,
+                };
+                Ok::<_, ConnectorError>(match Attempt::of(written).map_err(unavailable)? {
+                    Attempt::Done(version) => {
+                        self.remember(key, version, pace, now);
+                        Attempt::Done(outcome)
+                    }
+                    Attempt::Lost => {
+                        self.known.lock().expect("known lock").remove(key);
+                        Attempt::Lost
+                    }
+                })
             }
-            let expires = i64::try_from(pace.matters_until() / 1000).unwrap_or(i64::MAX);
-            let item = Item::from_record(key.clone(), &pace)
-                .map_err(unavailable)?
-                .with_expiry(expires.saturating_add(3600));
-            let written = match version {
-                Some(v) => self.store.replace(item, v).await,
-                None => self.store.create(item).await,
-            };
-            Ok::<_, ConnectorError>(Attempt::of(written).map_err(unavailable)?.map(|_| outcome))
         })
         .await?;
         outcome
             .ok_or_else(|| ConnectorError::Transient("the vendor's shared rate budget kept changing".into()))
+    }
+
+    fn remember(&self, key: &Key, version: u64, pace: Pace, now: Duration) {
+        let mut known = self.known.lock().expect("known lock");
+        if known.len() > KNOWN_PACES {
+            known.retain(|_, (_, pace)| !pace.idle(now));
+        }
+        known.insert(key.clone(), (version, pace));
     }
 }
 

@@ -189,9 +189,26 @@ impl prov_core::clock::Clock for SimTime {
 }
 
 /// An item store in memory with the port's conditional writes (get, create, replace,
-/// delete; nothing else is needed here).
+/// delete; nothing else is needed here), counting its reads and writes (round trips).
 #[derive(Default)]
-pub struct MemoryStore(Mutex<std::collections::HashMap<prov_core::store::Key, prov_core::store::Item>>);
+pub struct MemoryStore {
+    items: Mutex<std::collections::HashMap<prov_core::store::Key, prov_core::store::Item>>,
+    reads: std::sync::atomic::AtomicUsize,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryStore {
+    /// Reads and writes (a refused conditional write included) so far.
+    pub fn round_trips(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.reads.load(SeqCst), self.writes.load(SeqCst))
+    }
+
+    fn counted(&self, write: bool) {
+        let counter = if write { &self.writes } else { &self.reads };
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 #[async_trait]
 impl prov_core::store::ItemStore for MemoryStore {
@@ -199,11 +216,13 @@ impl prov_core::store::ItemStore for MemoryStore {
         &self,
         key: &prov_core::store::Key,
     ) -> Result<Option<prov_core::store::Item>, prov_core::store::StoreError> {
-        Ok(self.0.lock().unwrap().get(key).cloned())
+        self.counted(false);
+        Ok(self.items.lock().unwrap().get(key).cloned())
     }
 
     async fn create(&self, mut item: prov_core::store::Item) -> Result<u64, prov_core::store::StoreError> {
-        let mut items = self.0.lock().unwrap();
+        self.counted(true);
+        let mut items = self.items.lock().unwrap();
         if items.contains_key(&item.key) {
             return Err(prov_core::store::StoreError::ConditionFailed);
         }
@@ -217,7 +236,8 @@ impl prov_core::store::ItemStore for MemoryStore {
         mut item: prov_core::store::Item,
         expected_version: u64,
     ) -> Result<u64, prov_core::store::StoreError> {
-        let mut items = self.0.lock().unwrap();
+        self.counted(true);
+        let mut items = self.items.lock().unwrap();
         match items.get(&item.key) {
             Some(stored) if stored.version == expected_version => {
                 item.version = expected_version + 1;
@@ -233,7 +253,8 @@ impl prov_core::store::ItemStore for MemoryStore {
         key: &prov_core::store::Key,
         expected_version: Option<u64>,
     ) -> Result<(), prov_core::store::StoreError> {
-        let mut items = self.0.lock().unwrap();
+        self.counted(true);
+        let mut items = self.items.lock().unwrap();
         match (items.get(key), expected_version) {
             (Some(stored), Some(v)) if stored.version != v => {
                 Err(prov_core::store::StoreError::ConditionFailed)

@@ -383,3 +383,70 @@ async fn instances_sharing_budgets_keep_to_one_limit_and_to_one_rate_limit_answe
         .count();
     assert_eq!(busy, 2, "one 429, then the retry");
 }
+
+/// The shared budget's round trips (issue 24): one instance's turns cost one write per
+/// lease of turns while the burst has room, and no read while it wrote the pace last; after
+/// another instance wrote, a turn reads it again (its write at the old version is refused);
+/// a lease not spent within its life goes back to the store.
+#[tokio::test]
+async fn shared_budget_turns_cost_one_write_per_lease_and_read_only_after_another_instance() {
+    use prov_connectors::budget::{LEASE_LIFE, lease_turns};
+    use prov_connectors::http::Sleeper;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let limit = RateLimit {
+        per_minute: 60,
+        burst: 9,
+    };
+    assert_eq!(lease_turns(limit), 3);
+    let time = Arc::new(SimTime::default());
+    let store = Arc::new(MemoryStore::default());
+    let instance = || {
+        let policy = EgressPolicy::sandbox().route(VENDOR, &server.uri()).unwrap();
+        Arc::new(
+            VendorHttp::with_sleeper(policy, HttpConfig::default(), time.clone())
+                .with_shared_budgets(SharedBudgets::new(store.clone(), time.clone())),
+        )
+    };
+    let (one, two) = (instance(), instance());
+    let call = |http: &Arc<VendorHttp>| {
+        let session = paced(http.clone(), limit);
+        async move {
+            session
+                .send(VendorRequest::get(at(VENDOR, "/calls")))
+                .await
+                .unwrap()
+        }
+    };
+    // Six calls within the burst: two leases of three turns; the first read finds nothing.
+    for _ in 0..6 {
+        call(&one).await;
+    }
+    assert_eq!(store.round_trips(), (1, 2));
+    // Another instance: it reads, takes what is left of the burst (three) in one write.
+    call(&two).await;
+    assert_eq!(store.round_trips(), (2, 3));
+    // The first instance's write at the version it knew is refused: it reads and writes
+    // again. The burst is spent: this turn waits a second at the published pace, one turn.
+    call(&one).await;
+    assert_eq!(store.round_trips(), (3, 5));
+    assert_eq!(time.elapsed(), Duration::from_secs(1));
+    // The second instance's two leased turns are spent without the store, within their life.
+    call(&two).await;
+    call(&two).await;
+    assert_eq!(store.round_trips(), (3, 5));
+    // Later, the burst refilled: the first instance wrote last, so it writes without a read,
+    // and takes a lease again.
+    time.sleep(Duration::from_secs(30)).await;
+    call(&one).await;
+    assert_eq!(store.round_trips(), (3, 6));
+    // A lease not spent within its life is given up: the next call goes to the store.
+    time.sleep(LEASE_LIFE + Duration::from_secs(1)).await;
+    call(&one).await;
+    assert_eq!(store.round_trips(), (3, 7));
+    let calls = server.received_requests().await.unwrap().len();
+    assert_eq!(calls, 12);
+}
