@@ -232,7 +232,9 @@ async fn moving_cancelling_and_rehiring_before_the_time_remove_nothing() {
     let moved = dismiss(&w, &co, bob, json!({"last_day": "2026-03-20"})).await;
     assert_eq!(moved["removes_access_at"], "2026-03-21T07:00:00Z");
     let pending = w.local.scheduler.pending().await.unwrap();
-    assert_eq!((pending.len(), pending[0].at), (1, at("2026-03-21T07:00:00Z")));
+    // The removal's own moment in the hour after that midnight (issue 24).
+    let moment = dismissal::runs_at(&co.id, bob, at("2026-03-21T07:00:00Z"));
+    assert_eq!((pending.len(), pending[0].at), (1, moment));
     w.clock.set(at("2026-03-12T00:00:00Z"));
     w.local.tick().await.unwrap();
     assert!(vendor_has(&w, "bob"), "the old date no longer applies");
@@ -525,7 +527,12 @@ async fn two_step_offboarding_with_a_long_past_last_day_counts_the_days_from_the
     w.clock.set(at("2026-03-08T07:59:59Z"));
     w.local.tick().await.unwrap();
     assert!(vendor_has(&w, "bob"), "kept, suspended, for the seven days");
-    w.clock.set(at("2026-03-08T08:00:00Z"));
+    // The deletion runs at the dismissal's own moment in the hour after that midnight.
+    let moment = dismissal::runs_at(&co.id, &ids[0], at("2026-03-08T08:00:00Z"));
+    w.clock.set(moment - Duration::seconds(1));
+    w.local.tick().await.unwrap();
+    assert!(vendor_has(&w, "bob"), "not before its moment");
+    w.clock.set(moment);
     w.local.tick().await.unwrap();
     assert!(!vendor_has(&w, "bob"));
     assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
@@ -575,7 +582,8 @@ async fn moving_the_date_keeps_the_per_app_choices_and_two_step_offboarding() {
     assert_eq!(moved["two_step_days"], 5, "{moved}");
     assert_eq!(moved["accounts"][0]["action"], "suspend");
 
-    w.clock.set(at("2026-03-21T07:00:00Z"));
+    // The hour after midnight, when every dismissal's moment has come (issue 24).
+    w.clock.set(at("2026-03-21T08:00:00Z"));
     w.local.tick().await.unwrap();
     let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
     assert!(!at_vendor.active, "suspended, as chosen: {at_vendor:?}");

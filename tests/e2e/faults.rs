@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use prov_core::keys::breaker_key;
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::{Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp};
 use prov_testkit::{Answer, call, json_request};
@@ -628,6 +629,20 @@ async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
         (2, 1),
         "{what}: removals and completion logged"
     );
+    // The safeguard counted each removal once, whatever the crash (issue 24: the count is
+    // written with the step's claim, under its attempt).
+    for app in ["sandbox_scim", "fifteen_five"] {
+        let breaker = w
+            .local
+            .services
+            .store
+            .get(&breaker_key(&co.id, app))
+            .await
+            .unwrap()
+            .unwrap();
+        let counted = breaker.data["counted"].as_object().map_or(0, |c| c.len());
+        assert_eq!(counted, 1, "{what}: {app}'s safeguard count");
+    }
     (store.writes(), outcome)
 }
 
@@ -657,7 +672,8 @@ async fn the_dismissal_cleanup_survives_a_crash_at_every_write() {
     }
     println!(
         "fault-injection: dismissal cleanup (2 apps): {} writes ({}); {} crash points, {survived} survived \
-         (completed, access removed in both apps, one removal call per app, each audit event once); \
+         (completed, access removed in both apps, one removal call per app, each audit event once, \
+         each removal counted once by the safeguard); \
          at most {most_restarts} sweep(s) after a restart",
         writes.len(),
         writes.join(", "),

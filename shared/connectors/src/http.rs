@@ -376,7 +376,7 @@ pub struct VendorHttp {
     config: HttpConfig,
     sleeper: Arc<dyn Sleeper>,
     clock: ThrottleClock,
-    /// The first gate: this process's own GCRA limiter per app, one key per company.
+    /// The last gate: this process's own GCRA limiter per app, one key per company.
     throttles: Mutex<HashMap<&'static str, Arc<Throttle>>>,
     /// Per app and company, the pace kept in this process (when no shared budget is set).
     paces: Mutex<HashMap<(&'static str, String), Pace>>,
@@ -413,7 +413,7 @@ impl VendorHttp {
     }
 
     /// Paces calls with the budgets every instance shares (the item store, the service's
-    /// clock) instead of this process's alone; this process's throttle stays the first gate.
+    /// clock) instead of this process's alone; this process's throttle stays a gate.
     pub fn with_shared_budgets(mut self, budgets: SharedBudgets) -> Self {
         self.shared = Some(budgets);
         self
@@ -579,6 +579,18 @@ impl Session {
         }
     }
 
+    /// This session for token requests: not paced by the app's published limit. A vendor's
+    /// authorization server limits token requests apart from the API calls that limit
+    /// describes (DocuSign's OAuth service at `account.docusign.com` is not an account's API,
+    /// https://developers.docusign.com/platform/resource-limits; Salesforce's
+    /// `/services/oauth2/token` is not a REST API request), a connection refreshes at most once
+    /// per token lifetime under its lease, and a refresh waiting for a turn behind the API
+    /// calls it is needed for would never get one when those are handed back to a backlog.
+    pub fn unpaced(mut self) -> Self {
+        self.limit = None;
+        self
+    }
+
     /// The wait before retry `attempt` when the vendor did not say how long.
     fn backoff(&self, attempt: u32) -> Duration {
         let config = &self.http.config;
@@ -611,9 +623,12 @@ impl Session {
         self.http.sleeper.sleep(duration).await;
     }
 
-    /// Waits for this call's turn at the vendor's pace: this process's throttle first, then
-    /// the pace every instance shares (or this process's own). A turn further off than the
-    /// connector may still wait is not taken: the wait is handed back.
+    /// Waits for this call's turn at the vendor's pace: the pace every instance shares (or
+    /// this process's own), then this process's throttle. A turn further off than the
+    /// connector may still wait is not taken: the wait is handed back (with a turn booked
+    /// for when the caller comes back). The throttle is asked only for a call about to go:
+    /// a cell spent on a call handed back would hold this process's next calls behind turns
+    /// nobody used, and handed-back callers would find it closed at their booked turns.
     async fn take_turn(&self) -> Result<(), ConnectorError> {
         let Some(limit) = self.limit else {
             return Ok(());
@@ -622,17 +637,9 @@ impl Session {
             retry_after: Some(wait),
         };
         let left = || self.wait_left().min(self.http.config.max_turn_wait);
-        let limiter = self.http.throttle(self.app, limit);
-        while let Err(not_until) = limiter.check_key(&self.company_id) {
-            let wait = not_until.wait_time_from(limiter.clock().now());
-            if wait > left() {
-                return Err(handed_back(wait));
-            }
-            self.wait(wait).await;
-        }
-        let left = left();
+        let within = left();
         let turn = match &self.http.shared {
-            Some(shared) => shared.take(self.app, &self.company_id, limit, left).await?,
+            Some(shared) => shared.take(self.app, &self.company_id, limit, within).await?,
             None => {
                 let now = self.http.now();
                 let mut paces = self.http.paces.lock().expect("pace lock");
@@ -642,16 +649,22 @@ impl Session {
                 paces
                     .entry((self.app, self.company_id.clone()))
                     .or_default()
-                    .take(limit, now, left)
+                    .take(limit, now, within)
             }
         };
         match turn {
-            Ok(wait) => {
-                self.wait(wait).await;
-                Ok(())
-            }
-            Err(wait) => Err(handed_back(wait)),
+            Ok(wait) => self.wait(wait).await,
+            Err(wait) => return Err(handed_back(wait)),
         }
+        let limiter = self.http.throttle(self.app, limit);
+        while let Err(not_until) = limiter.check_key(&self.company_id) {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            if wait > left() {
+                return Err(handed_back(wait));
+            }
+            self.wait(wait).await;
+        }
+        Ok(())
     }
 
     /// A rate-limit answer asking for `wait`: every caller of this app for this company

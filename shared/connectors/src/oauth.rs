@@ -172,8 +172,9 @@ fn token_error(app: &str, e: TokenError) -> ConnectorError {
     }
 }
 
+/// A session to the app's token endpoint (unpaced: see `Session::unpaced`).
 fn session(http: Arc<VendorHttp>, spec: &AppSpec, company_id: &str) -> Session {
-    spec.session(http, company_id, Arc::new(NoAuth))
+    spec.session(http, company_id, Arc::new(NoAuth)).unpaced()
 }
 
 /// The fields of a token answer beyond RFC 6749's (e.g. Salesforce's `instance_url`).
@@ -553,6 +554,7 @@ impl MintedToken {
             .collect::<Vec<_>>()
             .join("\n");
         let key = prov_core::secret::hash_secret(&grant);
+        let session = session.unpaced();
         let cached = session
             .http
             .minted

@@ -342,9 +342,7 @@ fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigEr
         secrets: Arc::new(secrets),
         vendors: Arc::new(prov_connectors::Gateway::new(
             // Every instance keeps the vendors' pace together, through the table.
-            Arc::new(
-                VendorHttp::new(config.egress.clone(), http).with_shared_budgets(budgets),
-            ),
+            Arc::new(VendorHttp::new(config.egress.clone(), http).with_shared_budgets(budgets)),
             Arc::new(oauth),
             clock,
         )),

@@ -4,21 +4,17 @@
 //! scheduler and the sweep deliver it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use prov_connectors::Gateway;
-use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, Sleeper, SharedBudgets, VendorHttp};
-use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
-use prov_connectors::registry;
+use prov_connectors::http::{HttpConfig, SharedBudgets, Sleeper, VendorHttp};
 use prov_core::clock::Clock;
-use prov_core::keys::DISMISSALS_INDEX;
-use prov_core::schedule::StoreScheduler;
+use prov_core::keys::{DISMISSALS_INDEX, TIMERS_INDEX};
+use prov_core::schedule::{ScheduledJob, StoreScheduler};
 use prov_core::secrets::{SecretError, SecretStore};
-use prov_core::store::PageRequest;
+use prov_core::store::{Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp};
 use prov_processes::Apps;
 use prov_processes::dismissal::{self, CleanupEvent};
 use secrecy::SecretString;
@@ -26,8 +22,10 @@ use secrecy::SecretString;
 use super::sim::FleetTime;
 use crate::support::Walk;
 
-/// The secret store as one warm instance sees it: a few minutes' cache (as Secrets Manager's
-/// adapter keeps) over the store every instance shares.
+/// The secret store as one warm instance sees it: a few minutes' cache over the store every
+/// instance shares. The deployed envelope store reads the table each time; a cache is the
+/// harder case (a token another instance refreshed is not seen without `get_fresh`), and
+/// Secrets Manager's adapter, still read for credentials stored before, keeps one.
 struct CachedSecrets {
     shared: Arc<dyn SecretStore>,
     time: Arc<FleetTime>,
@@ -76,42 +74,73 @@ impl SecretStore for CachedSecrets {
     }
 }
 
-/// The egress routes of every vendor host to its (strict) fake under `vendors`.
-fn policy(vendors: &str) -> EgressPolicy {
-    let mut policy = EgressPolicy::sandbox();
-    let mut routed = std::collections::HashSet::new();
-    for spec in registry::all() {
-        for host in spec.hosts.iter().filter(|h| routed.insert(**h)) {
-            policy = policy
-                .route(host, &format!("{vendors}/_sandbox/{}", spec.slug()))
-                .unwrap();
-        }
-    }
-    policy.routed_only()
+/// The store as the instances reach it: every round trip counted, and those on the vendors'
+/// shared rate budgets apart.
+pub struct CountedStore {
+    inner: Arc<dyn ItemStore>,
+    pub round_trips: AtomicUsize,
+    pub budget_round_trips: AtomicUsize,
 }
 
-/// One instance of the service on the walk's store and secrets, on the fleet's time.
-pub fn instance(w: &Walk, vendors: &str, time: &Arc<FleetTime>) -> Apps {
+impl CountedStore {
+    fn count(&self, key: Option<&Key>) {
+        self.round_trips.fetch_add(1, Ordering::SeqCst);
+        if key.is_some_and(|k| k.sk.starts_with("BUDGET#")) {
+            self.budget_round_trips.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[async_trait]
+impl ItemStore for CountedStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.count(Some(key));
+        self.inner.get(key).await
+    }
+
+    async fn create(&self, item: Item) -> Result<u64, StoreError> {
+        self.count(Some(&item.key));
+        self.inner.create(item).await
+    }
+
+    async fn replace(&self, item: Item, expected_version: u64) -> Result<u64, StoreError> {
+        self.count(Some(&item.key));
+        self.inner.replace(item, expected_version).await
+    }
+
+    async fn delete(&self, key: &Key, expected_version: Option<u64>) -> Result<(), StoreError> {
+        self.count(Some(key));
+        self.inner.delete(key, expected_version).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.count(None);
+        self.inner.transact(ops).await
+    }
+
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.count(None);
+        self.inner.query(pk, sk_prefix, page).await
+    }
+
+    async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.count(None);
+        self.inner.query_index(index_pk, page).await
+    }
+}
+
+/// One instance of the service on the fleet's store and the walk's secrets, on the fleet's
+/// time.
+pub fn instance(w: &Walk, store: Arc<dyn ItemStore>, vendors: &str, time: &Arc<FleetTime>) -> Apps {
     let local = &w.local;
-    let store = local.services.store.clone();
     let clock: Arc<dyn Clock> = time.clone();
     let sleeper: Arc<dyn Sleeper> = time.clone();
     // The cleanup function's configuration: long turns are booked and handed back.
-    let http = VendorHttp::with_sleeper(policy(vendors), HttpConfig::background(), sleeper)
+    let policy = devserver::sandbox_policy(&format!("{vendors}/_sandbox"), &[]).unwrap();
+    let http = VendorHttp::with_sleeper(policy, HttpConfig::background(), sleeper)
         .with_shared_budgets(SharedBudgets::new(store.clone(), clock.clone()));
-    let clients = registry::all()
-        .filter(|spec| spec.oauth.is_some())
-        .map(|spec| {
-            (
-                spec.slug().to_owned(),
-                OAuthClientConfig {
-                    client_id: prov_sandbox::CLIENT_ID.to_owned(),
-                    client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
-                },
-            )
-        })
-        .collect();
     let services = prov_core::Services {
+        store: store.clone(),
         clock: clock.clone(),
         mailer: Arc::new(prov_platform::LocalOutbox::new(store.clone(), clock.clone())),
         ..local.services.clone()
@@ -123,11 +152,7 @@ pub fn instance(w: &Walk, vendors: &str, time: &Arc<FleetTime>) -> Apps {
             time: time.clone(),
             cache: Mutex::new(HashMap::new()),
         }),
-        vendors: Arc::new(Gateway::new(
-            Arc::new(http),
-            Arc::new(OAuthClients::fixed(clients)),
-            clock,
-        )),
+        vendors: Arc::new(devserver::sandbox_gateway(Arc::new(http), clock)),
         scheduler: Arc::new(StoreScheduler::new(store)),
     }
 }
@@ -138,6 +163,13 @@ pub fn instance(w: &Walk, vendors: &str, time: &Arc<FleetTime>) -> Apps {
 pub struct Fleet {
     pub time: Arc<FleetTime>,
     instances: Vec<Apps>,
+    /// The store the instances share (the dispatcher's own reads are not counted).
+    pub store: Arc<CountedStore>,
+    /// The walk's store, uncounted.
+    plain: Arc<dyn ItemStore>,
+    /// Cleanup runs of a dismissal, and of those steps a vendor's pace handed back.
+    pub runs: AtomicUsize,
+    pub handed_back: AtomicUsize,
     scheduler: StoreScheduler,
     queue: Mutex<VecDeque<CleanupEvent>>,
     stop: AtomicBool,
@@ -149,18 +181,27 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
 
 impl Fleet {
     pub fn new(w: &Walk, vendors: &str, time: Arc<FleetTime>, size: usize) -> Arc<Self> {
+        let plain = w.local.services.store.clone();
+        let store = Arc::new(CountedStore {
+            inner: plain.clone(),
+            round_trips: AtomicUsize::new(0),
+            budget_round_trips: AtomicUsize::new(0),
+        });
+        let shared: Arc<dyn ItemStore> = store.clone();
         Arc::new(Self {
-            instances: (0..size).map(|_| instance(w, vendors, &time)).collect(),
-            scheduler: StoreScheduler::new(w.local.services.store.clone()),
+            instances: (0..size)
+                .map(|_| instance(w, shared.clone(), vendors, &time))
+                .collect(),
+            scheduler: StoreScheduler::new(plain.clone()),
+            store,
+            plain,
+            runs: AtomicUsize::new(0),
+            handed_back: AtomicUsize::new(0),
             time,
             queue: Mutex::new(VecDeque::new()),
             stop: AtomicBool::new(false),
             errors: Mutex::new(Vec::new()),
         })
-    }
-
-    pub fn instance(&self, i: usize) -> &Apps {
-        &self.instances[i]
     }
 
     /// Runs until every dismissal is done (no active one left), or fails after `limit` of
@@ -187,13 +228,25 @@ impl Fleet {
 
     async fn dispatch(&self) {
         let clock = &self.instances[0].services.clock;
-        let store = &self.instances[0].services.store;
+        let store = &self.plain;
         let mut next_sweep = self.time.elapsed() + SWEEP_EVERY;
         let mut next_look = Duration::ZERO;
         loop {
-            for job in self.scheduler.take_due(clock.now()).await.unwrap() {
-                let event: CleanupEvent = serde_json::from_value(job.payload).unwrap();
-                self.queue.lock().unwrap().push_back(event);
+            // The next schedule's time (the index is in time order): the due ones are taken
+            // when it has come, so each second costs one read of one item.
+            let next = store
+                .query_index(TIMERS_INDEX, PageRequest::first(1))
+                .await
+                .unwrap();
+            let due = next.items.first().is_some_and(|item| {
+                item.record::<ScheduledJob>()
+                    .is_ok_and(|job| job.at <= clock.now())
+            });
+            if due {
+                for job in self.scheduler.take_due(clock.now()).await.unwrap() {
+                    let event: CleanupEvent = serde_json::from_value(job.payload).unwrap();
+                    self.queue.lock().unwrap().push_back(event);
+                }
             }
             let now = self.time.elapsed();
             if now >= next_sweep {
@@ -226,7 +279,10 @@ impl Fleet {
                     team_member_id,
                 }) => dismissal::run(apps, &company_id, &team_member_id)
                     .await
-                    .map(|_| ()),
+                    .map(|report| {
+                        self.runs.fetch_add(1, Ordering::SeqCst);
+                        self.handed_back.fetch_add(report.waiting, Ordering::SeqCst);
+                    }),
                 Some(CleanupEvent::Sweep) => dismissal::sweep(apps).await.map(|_| ()),
                 None if self.stop.load(Ordering::SeqCst) => break,
                 None => {

@@ -11,6 +11,7 @@ mod vendors;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -62,6 +63,14 @@ struct Figures {
     took: Duration,
     /// What the vendors' limits (and, with the spread, the removals' moments) allow.
     floor: Duration,
+    /// Cleanup runs, and steps handed back to come again at the vendor's time.
+    runs: usize,
+    handed_back: usize,
+    /// The instances' round trips to the store, and of those on the shared rate budgets.
+    round_trips: usize,
+    budget_round_trips: usize,
+    /// API calls the vendors received (answered, refused as rate limited or expired).
+    api_calls: usize,
     per_app: BTreeMap<&'static str, AppFigures>,
 }
 
@@ -149,7 +158,11 @@ async fn verified(
             .local
             .services
             .audit
-            .query(&audit_partition(&co.id), "", PageRequest::first(1000).after(cursor))
+            .query(
+                &audit_partition(&co.id),
+                "",
+                PageRequest::first(1000).after(cursor),
+            )
             .await
             .unwrap();
         removed_events += page
@@ -214,18 +227,30 @@ async fn verified(
             },
         );
     }
+    let api_calls = vendors.record(|r| {
+        r.served.values().sum::<usize>()
+            + r.refused.values().map(Vec::len).sum::<usize>()
+            + r.expired.values().sum::<usize>()
+    });
     Figures {
         took,
         floor,
+        runs: fleet.runs.load(Ordering::SeqCst),
+        handed_back: fleet.handed_back.load(Ordering::SeqCst),
+        round_trips: fleet.store.round_trips.load(Ordering::SeqCst),
+        budget_round_trips: fleet.store.budget_round_trips.load(Ordering::SeqCst),
+        api_calls,
         per_app,
     }
 }
 
 fn print(title: &str, figures: &Figures) {
-    println!("fleet: {title}");
+    println!("fleet: {title}:");
+    println!("fleet:");
     println!(
-        "fleet: | instances | removals | simulated time | floor | ÷ floor | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
+        "fleet: | instances | removals | simulated time | floor | ÷ floor | cleanup runs (steps handed back) | store round trips per removal | rate-budget round trips per API call | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
     );
+    println!("fleet: |---|---|---|---|---|---|---|---|---|");
     let vendors: Vec<String> = figures
         .per_app
         .iter()
@@ -236,12 +261,16 @@ fn print(title: &str, figures: &Figures) {
             )
         })
         .collect();
+    let removals = PEOPLE * APPS.len();
     println!(
-        "fleet: | {INSTANCES} | {} | {:.1} s | {:.1} s | {:.3} | {} |",
-        PEOPLE * APPS.len(),
+        "fleet: | {INSTANCES} | {removals} | {:.1} s | {:.1} s | {:.3} | {} ({}) | {:.1} | {:.2} | {} |",
         figures.took.as_secs_f64(),
         figures.floor.as_secs_f64(),
         figures.took.as_secs_f64() / figures.floor.as_secs_f64(),
+        figures.runs,
+        figures.handed_back,
+        figures.round_trips as f64 / removals as f64,
+        figures.budget_round_trips as f64 / figures.api_calls as f64,
         vendors.join("; ")
     );
 }
@@ -299,7 +328,10 @@ async fn a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit() {
     let fleet = Fleet::new(&w, &base, time.clone(), INSTANCES);
     fleet.run(REAL_LIMIT).await;
     let figures = verified(&w, &co, &vendors, &fleet, start, start, Duration::ZERO).await;
-    print("the same layoff caught up at once (all 200 due at 01:00)", &figures);
+    print(
+        "the same layoff caught up at once (all 200 due at 01:00)",
+        &figures,
+    );
     assert!(
         figures.took.as_secs_f64() <= 1.1 * figures.floor.as_secs_f64(),
         "{:?} against {:?}",

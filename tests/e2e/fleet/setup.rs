@@ -7,48 +7,13 @@ use serde_json::json;
 
 use crate::support::{Co, PARTNER, Walk};
 
-/// Connects `app` for `co` as an admin does: start, the vendor's consent page, the callback.
+/// Connects `app` for `co` as an admin does: start, the start link in the admin's
+/// browser, the vendor's consent page (its authorize path under the sandbox), the callback.
 async fn connect(w: &Walk, co: &Co, app: &str) {
-    let started = w
-        .send(
-            "POST",
-            &co.path(&format!("/apps/{app}/connection/oauth")),
-            Some(&co.admin),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(started.status, 200, "{app}: {}", started.text());
-    let authorize = url::Url::parse(started.json()["authorize_url"].as_str().unwrap()).unwrap();
-    let consent = w
-        .send(
-            "GET",
-            &format!("{}?{}", authorize.path(), authorize.query().unwrap()),
-            None,
-            None,
-        )
-        .await;
-    let href = consent
-        .text()
-        .split("id=\"allow\" href=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
-    let (consent_dir, _) = authorize.path().rsplit_once('/').unwrap();
-    let decided = w.send("GET", &format!("{consent_dir}/{href}"), None, None).await;
-    let callback = url::Url::parse(decided.header("location").unwrap()).unwrap();
-    let done = w
-        .send(
-            "GET",
-            &format!("{}?{}", callback.path(), callback.query().unwrap()),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(done.status, 200, "{app}: {}", done.text());
-    assert!(done.text().contains("App connected"), "{app}");
+    let oauth = prov_connectors::registry::spec(app).unwrap().oauth.unwrap();
+    let authorize = url::Url::parse(oauth.authorize_url).unwrap();
+    let consent_path = format!("/_sandbox/{app}{}", authorize.path());
+    crate::flows::oauth_connect(w, co, app, &consent_path, json!({})).await;
 }
 
 /// A Plus company with `apps` connected, `people` team members each matched to an account
@@ -60,13 +25,24 @@ pub async fn layoff(w: &Walk, owner: &str, people: usize, apps: &[&str]) -> (Co,
     let (id, admin) = w.company(PARTNER, owner).await;
     let co = Co { id, admin };
     let plan = w
-        .send("PATCH", &co.path(""), Some(PARTNER), Some(json!({"plan": "plus"})))
+        .send(
+            "PATCH",
+            &co.path(""),
+            Some(PARTNER),
+            Some(json!({"plan": "plus"})),
+        )
         .await;
     assert_eq!(plan.status, 200, "{}", plan.text());
     for app in apps {
         connect(w, &co, app).await;
     }
-    let person = |i: usize| (format!("person{i:03}@example.com"), format!("First{i:03}"), format!("Last{i:03}"));
+    let person = |i: usize| {
+        (
+            format!("person{i:03}@example.com"),
+            format!("First{i:03}"),
+            format!("Last{i:03}"),
+        )
+    };
     let mut team = Vec::new();
     for i in 0..people {
         let (email, first, last) = person(i);
@@ -80,7 +56,12 @@ pub async fn layoff(w: &Walk, owner: &str, people: usize, apps: &[&str]) -> (Co,
     }
     for app in apps {
         let synced = w
-            .send("POST", &co.path(&format!("/apps/{app}/sync")), Some(&co.admin), None)
+            .send(
+                "POST",
+                &co.path(&format!("/apps/{app}/sync")),
+                Some(&co.admin),
+                None,
+            )
             .await;
         assert_eq!(synced.status, 200, "{app}: {}", synced.text());
         assert_eq!(synced.json()["auto_matched"], people, "{app}: {}", synced.text());

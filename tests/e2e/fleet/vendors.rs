@@ -53,8 +53,6 @@ struct Strict {
     issued: HashMap<String, Duration>,
     /// Per app: GCRA's theoretical arrival time.
     tat: HashMap<String, Duration>,
-    /// Per app: the next calls answered 429 with this `Retry-After` (seconds) instead.
-    held: HashMap<String, Vec<u64>>,
     record: Record,
 }
 
@@ -65,17 +63,6 @@ impl StrictVendors {
             lifetime,
             state: Mutex::new(Strict::default()),
         })
-    }
-
-    /// The next `count` API calls to `app` are answered 429 `Retry-After: seconds`.
-    pub fn hold(&self, app: &str, count: usize, seconds: u64) {
-        self.state
-            .lock()
-            .unwrap()
-            .held
-            .entry(app.to_owned())
-            .or_default()
-            .extend(std::iter::repeat_n(seconds, count));
     }
 
     pub fn record<T>(&self, read: impl FnOnce(&Record) -> T) -> T {
@@ -121,10 +108,6 @@ pub async fn strict(State(vendors): State<Arc<StrictVendors>>, request: Request,
                 *state.record.expired.entry(app.to_owned()).or_default() += 1;
                 return (StatusCode::UNAUTHORIZED, "expired access token").into_response();
             }
-        }
-        if let Some(wait) = state.held.get_mut(app).and_then(|held| (!held.is_empty()).then(|| held.remove(0))) {
-            state.record.refused.entry(app.to_owned()).or_default().push(now);
-            return too_many(wait);
         }
         if let Some(limit) = spec.limit {
             let spacing = limit.spacing();

@@ -163,14 +163,24 @@ fn tokens(access: &str, refresh: &str, expired: bool) -> OAuthTokens {
 
 /// An instance: its own gateway and machinery, its own keeper of the shared connection.
 fn instance(server: &MockServer, shared: &Arc<Shared>) -> (Gateway, Arc<Keeper>) {
+    instance_with(
+        server,
+        shared,
+        HttpConfig::default(),
+        Arc::new(UntilChanged(shared.clone())),
+    )
+}
+
+fn instance_with(
+    server: &MockServer,
+    shared: &Arc<Shared>,
+    config: HttpConfig,
+    sleeper: Arc<dyn Sleeper>,
+) -> (Gateway, Arc<Keeper>) {
     let policy = EgressPolicy::sandbox()
         .route("api.box.com", &server.uri())
         .unwrap();
-    let http = Arc::new(VendorHttp::with_sleeper(
-        policy,
-        HttpConfig::default(),
-        Arc::new(UntilChanged(shared.clone())),
-    ));
+    let http = Arc::new(VendorHttp::with_sleeper(policy, config, sleeper));
     let clients = OAuthClients::fixed(
         [(
             "box".to_owned(),
@@ -319,4 +329,52 @@ async fn a_refused_refresh_reads_the_stored_tokens_before_marking_the_connection
         ["invalid_grant: Invalid refresh token"]
     );
     assert!(!*shared.leased.lock().unwrap(), "the lease is released");
+}
+
+/// A refresh is not paced behind the API calls it is needed for (issue 24): with Box's pace
+/// spent (its burst used; this instance may not wait for a turn), a call whose access token
+/// expired still gets it refreshed and goes. Before, the refresh asked for a turn after the
+/// call had taken the last one and was handed back with it, each time the call came back:
+/// a layoff's removals stopped once the tokens expired, with a backlog at the vendor.
+#[tokio::test]
+async fn a_refresh_goes_out_when_the_apps_pace_is_spent() {
+    let (server, issued) = box_vendor("rt-0", "at-0").await;
+    let shared = Shared::new(tokens("at-0", "rt-0", false));
+    let config = HttpConfig {
+        max_turn_wait: Duration::ZERO,
+        ..HttpConfig::default()
+    };
+    // Simulated time: the pace does not refill while the test runs.
+    let (gateway, keeper) = instance_with(
+        &server,
+        &shared,
+        config,
+        Arc::new(crate::support::SimTime::default()),
+    );
+    let connector = |tokens: OAuthTokens| {
+        gateway
+            .connector(
+                "com_1",
+                "box",
+                &Tenant::new(),
+                Credentials::Oauth(tokens),
+                keeper.clone(),
+            )
+            .unwrap()
+    };
+    let burst = prov_connectors::box_com::SPEC.limit.unwrap().burst;
+    let current = connector(tokens("at-0", "rt-0", false));
+    for _ in 1..burst {
+        current.list(None).await.unwrap();
+    }
+    // The burst's last turn, the access token expired meanwhile: refreshed, and listed.
+    connector(tokens("at-0", "rt-0", true)).list(None).await.unwrap();
+    assert_eq!(issued.lock().unwrap().refreshes, 1);
+    // The pace is spent: the next call is handed back with its wait.
+    let stored = shared.stored.lock().unwrap().clone();
+    let next = connector(stored).list(None).await.unwrap_err();
+    assert!(
+        matches!(next, ConnectorError::RateLimited { retry_after: Some(_) }),
+        "{next:?}"
+    );
 }

@@ -32,6 +32,19 @@ pub struct RunReport {
     pub state: Option<DismissalState>,
 }
 
+impl RunReport {
+    /// This run's report followed by a later run's.
+    fn and(self, later: RunReport) -> RunReport {
+        RunReport {
+            removed: self.removed + later.removed,
+            failed: self.failed + later.failed,
+            paused: self.paused + later.paused,
+            waiting: later.waiting,
+            state: later.state,
+        }
+    }
+}
+
 /// How a claim on a step ended.
 enum Claim {
     /// Claimed, and its removal counted: the dismissal's new version.
@@ -203,6 +216,17 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
     }
     for _ in 0..10 {
         if finish(apps, &mut d, version, &mut report).await? {
+            // A step whose vendor wait ended while this run waited for others is due now:
+            // no schedule was made for it (that is for waits still ahead), so it runs now.
+            let now = apps.services.clock.now();
+            let due_now = d.state == DismissalState::Running
+                && d.steps
+                    .iter()
+                    .any(|s| matches!(s.state, StepState::Pending) && s.not_before.is_some_and(|t| t <= now));
+            if due_now {
+                let more = Box::pin(run(apps, company_id, team_member_id)).await?;
+                return Ok(report.and(more));
+            }
             return Ok(report);
         }
         // Another run wrote meanwhile: decide again on what is stored now.
@@ -371,10 +395,7 @@ pub(super) async fn remove_one(
     }
     let recorded_gone = !account.present || account.status == AccountStatus::Deleted;
     if reconcile || recorded_gone {
-        let at_vendor = bound
-            .connector
-            .get(&account.vendor_id)
-            .await?;
+        let at_vendor = bound.connector.get(&account.vendor_id).await?;
         // The account's own resource: not found is gone. Where removal deactivates, a
         // removed account reads as suspended: already removed.
         let status = at_vendor.map(|a| a.status);
@@ -398,10 +419,7 @@ pub(super) async fn remove_one(
         if recorded_gone && step.removal == Removal::Delete {
             // Recorded as removed, still listed: an app whose removal deactivates (it
             // reads as suspended). Removing again is safe (gone is fine) and proves it.
-            let proof = bound
-                .connector
-                .delete(&account.vendor_id)
-                .await?;
+            let proof = bound.connector.delete(&account.vendor_id).await?;
             accounts::record_status(apps, company_id, &step.app, &account.id, AccountStatus::Deleted).await?;
             return Ok(proof);
         }
