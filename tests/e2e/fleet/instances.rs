@@ -4,7 +4,7 @@
 //! scheduler and the sweep deliver it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,12 +129,49 @@ impl ItemStore for CountedStore {
     }
 }
 
+/// What the instances' vendor machinery slept (a function is paid while it does): the
+/// longest single wait and all of them together, in milliseconds.
+#[derive(Default)]
+pub struct Waits {
+    pub longest_ms: AtomicU64,
+    pub total_ms: AtomicU64,
+}
+
+/// The fleet's time as one instance's vendor machinery sleeps on it, its waits counted.
+struct CountedSleeper {
+    time: Arc<FleetTime>,
+    waits: Arc<Waits>,
+}
+
+#[async_trait]
+impl Sleeper for CountedSleeper {
+    async fn sleep(&self, duration: Duration) {
+        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        self.waits.longest_ms.fetch_max(ms, Ordering::SeqCst);
+        self.waits.total_ms.fetch_add(ms, Ordering::SeqCst);
+        self.time.sleep(duration).await;
+    }
+
+    fn simulated_now(&self) -> Option<Duration> {
+        self.time.simulated_now()
+    }
+}
+
 /// One instance of the service on the fleet's store and the walk's secrets, on the fleet's
 /// time.
-pub fn instance(w: &Walk, store: Arc<dyn ItemStore>, vendors: &str, time: &Arc<FleetTime>) -> Apps {
+pub fn instance(
+    w: &Walk,
+    store: Arc<dyn ItemStore>,
+    vendors: &str,
+    time: &Arc<FleetTime>,
+    waits: &Arc<Waits>,
+) -> Apps {
     let local = &w.local;
     let clock: Arc<dyn Clock> = time.clone();
-    let sleeper: Arc<dyn Sleeper> = time.clone();
+    let sleeper: Arc<dyn Sleeper> = Arc::new(CountedSleeper {
+        time: time.clone(),
+        waits: waits.clone(),
+    });
     // The cleanup function's configuration: long turns are booked and handed back.
     let policy = devserver::sandbox_policy(&format!("{vendors}/_sandbox"), &[]).unwrap();
     let http = VendorHttp::with_sleeper(policy, HttpConfig::background(), sleeper)
@@ -167,6 +204,8 @@ pub struct Fleet {
     pub store: Arc<CountedStore>,
     /// The walk's store, uncounted.
     plain: Arc<dyn ItemStore>,
+    /// What the instances slept on vendors.
+    pub waits: Arc<Waits>,
     /// Cleanup runs of a dismissal, and of those steps a vendor's pace handed back.
     pub runs: AtomicUsize,
     pub handed_back: AtomicUsize,
@@ -188,10 +227,12 @@ impl Fleet {
             budget_round_trips: AtomicUsize::new(0),
         });
         let shared: Arc<dyn ItemStore> = store.clone();
+        let waits = Arc::new(Waits::default());
         Arc::new(Self {
             instances: (0..size)
-                .map(|_| instance(w, shared.clone(), vendors, &time))
+                .map(|_| instance(w, shared.clone(), vendors, &time, &waits))
                 .collect(),
+            waits,
             scheduler: StoreScheduler::new(plain.clone()),
             store,
             plain,

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use axum::Router;
 use chrono::{DateTime, Utc};
+use prov_connectors::http::HttpConfig;
 use prov_core::keys::{audit_partition, breaker_key, company_partition};
 use prov_core::store::PageRequest;
 use prov_processes::dismissal::Dismissal;
@@ -71,6 +72,9 @@ struct Figures {
     budget_round_trips: usize,
     /// API calls the vendors received (answered, refused as rate limited or expired).
     api_calls: usize,
+    /// What the instances slept on vendors: the longest wait, and all together.
+    longest_wait: Duration,
+    waited: Duration,
     per_app: BTreeMap<&'static str, AppFigures>,
 }
 
@@ -194,6 +198,13 @@ async fn verified(
         "{:?}",
         fleet.errors.lock().unwrap()
     );
+    // No paid waiting (issue 27): the cleanup never sleeps longer than its turn wait on a
+    // vendor (later turns are booked and the work handed back to its schedule).
+    let longest = Duration::from_millis(fleet.waits.longest_ms.load(Ordering::SeqCst));
+    assert!(
+        longest <= HttpConfig::background().max_turn_wait,
+        "a wait of {longest:?}"
+    );
     // The vendors' floor: each served its calls no faster than its limit allows.
     let mut floor = floor_of_moments;
     let mut per_app = BTreeMap::new();
@@ -240,6 +251,8 @@ async fn verified(
         round_trips: fleet.store.round_trips.load(Ordering::SeqCst),
         budget_round_trips: fleet.store.budget_round_trips.load(Ordering::SeqCst),
         api_calls,
+        longest_wait: Duration::from_millis(fleet.waits.longest_ms.load(Ordering::SeqCst)),
+        waited: Duration::from_millis(fleet.waits.total_ms.load(Ordering::SeqCst)),
         per_app,
     }
 }
@@ -248,9 +261,9 @@ fn print(title: &str, figures: &Figures) {
     println!("fleet: {title}:");
     println!("fleet:");
     println!(
-        "fleet: | instances | removals | simulated time | floor | ÷ floor | cleanup runs (steps handed back) | store round trips per removal | rate-budget round trips per API call | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
+        "fleet: | instances | removals | simulated time | floor | ÷ floor | cleanup runs (steps handed back) | store round trips per removal | rate-budget round trips per API call | slept on vendors: longest wait, per removal | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
     );
-    println!("fleet: |---|---|---|---|---|---|---|---|---|");
+    println!("fleet: |---|---|---|---|---|---|---|---|---|---|");
     let vendors: Vec<String> = figures
         .per_app
         .iter()
@@ -263,7 +276,7 @@ fn print(title: &str, figures: &Figures) {
         .collect();
     let removals = PEOPLE * APPS.len();
     println!(
-        "fleet: | {INSTANCES} | {removals} | {:.1} s | {:.1} s | {:.3} | {} ({}) | {:.1} | {:.2} | {} |",
+        "fleet: | {INSTANCES} | {removals} | {:.1} s | {:.1} s | {:.3} | {} ({}) | {:.1} | {:.2} | {:.1} s, {:.2} s | {} |",
         figures.took.as_secs_f64(),
         figures.floor.as_secs_f64(),
         figures.took.as_secs_f64() / figures.floor.as_secs_f64(),
@@ -271,6 +284,8 @@ fn print(title: &str, figures: &Figures) {
         figures.handed_back,
         figures.round_trips as f64 / removals as f64,
         figures.budget_round_trips as f64 / figures.api_calls as f64,
+        figures.longest_wait.as_secs_f64(),
+        figures.waited.as_secs_f64() / removals as f64,
         vendors.join("; ")
     );
 }
