@@ -258,8 +258,11 @@ async fn verified(
 }
 
 fn print(title: &str, figures: &Figures) {
+    // A line of its own (the test harness's name of the test may precede it), then the
+    // title and the table apart.
+    println!();
     println!("fleet: {title}:");
-    println!("fleet:");
+    println!("fleet: ");
     println!(
         "fleet: | instances | removals | simulated time | floor | ÷ floor | cleanup runs (steps handed back) | store round trips per removal | rate-budget round trips per API call | slept on vendors: longest wait, per removal | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
     );
@@ -288,6 +291,7 @@ fn print(title: &str, figures: &Figures) {
         figures.waited.as_secs_f64() / removals as f64,
         vendors.join("; ")
     );
+    println!("fleet: ");
 }
 
 /// The midnight layoff: every dismissal's removals run at its own moment in the hour after
