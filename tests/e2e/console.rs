@@ -114,10 +114,8 @@ async fn sign_in_sessions_csrf_and_company_scope() {
             json!({"first_name": "Bob", "last_name": "Builder", "kind": "employee", "email": "bob@example.com"}),
         )
         .await;
-    let synced = w
-        .send("POST", &a.path("/apps/sandbox_scim/sync"), Some(&a.admin), None)
-        .await;
-    assert_eq!(synced.json()["auto_matched"], 1);
+    let synced = w.sync(&a, "sandbox_scim").await;
+    assert_eq!(synced.json()["changes"]["auto_matched"], 1);
     let account = w
         .send(
             "GET",
@@ -163,7 +161,7 @@ async fn sign_in_sessions_csrf_and_company_scope() {
     let (_, plain) = w.claim("plain-console@example.com").await;
     let refused = anon.sign_in(&plain).await;
     assert_eq!(refused.status, 403);
-    assert!(refused.text().contains("manage_apps"), "{}", refused.text());
+    assert!(refused.text().contains("Manage apps"), "{}", refused.text());
     assert!(!anon.cookies.contains_key("console_session"));
     assert!(
         !refused.text().contains(&plain),
@@ -456,8 +454,7 @@ async fn the_console_says_a_switch_of_tenant_before_it_and_shows_the_former_tena
     w.local
         .sandbox
         .seed_user("sandbox-console-one", "grace@example.com", "Grace", "Hopper");
-    w.send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
-        .await;
+    w.sync(&co, "sandbox_scim").await;
     let mut admin = Client::new(&w);
     admin.sign_in(&co.admin).await;
     let csrf = admin.csrf().await;

@@ -121,9 +121,7 @@ async fn credentials_are_encrypted_in_the_local_store_and_a_disconnect_deletes_t
         }
     }
     // The app still works from the encrypted credentials.
-    let synced = w
-        .send("POST", &co.path("/apps/okta/sync"), Some(&co.admin), None)
-        .await;
+    let synced = w.sync(&co, "okta").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
 
     for app in ["okta", "hubspot"] {
@@ -179,9 +177,7 @@ async fn no_item_in_dynamodb_holds_a_credential_in_plain_text() {
         }
     }
     // The app works from the encrypted credentials.
-    let synced = w
-        .send("POST", &co.path("/apps/okta/sync"), Some(&co.admin), None)
-        .await;
+    let synced = w.sync(&co, "okta").await;
     assert_eq!(synced.status, 200, "{}", synced.text());
 
     for app in &apps {

@@ -26,10 +26,7 @@ async fn setup(w: &Walk, people: &[&str]) -> (Co, Vec<String>) {
     w.local
         .sandbox
         .seed_user(TOKEN, "stranger@example.com", "Some", "Stranger");
-    let synced = w
-        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
-        .await
-        .json();
+    let synced = w.sync(&co, "sandbox_scim").await.json()["changes"].clone();
     assert_eq!(synced["auto_matched"], people.len());
     let bot = w
         .send(
@@ -612,14 +609,19 @@ async fn the_typed_lambda_handler_runs_the_same_cleanup() {
     let (co, ids) = setup(&w, &["bob"]).await;
     dismiss(&w, &co, &ids[0], json!({"last_day": "2026-03-02"})).await;
     w.clock.set(at("2026-03-03T08:00:00Z"));
-    let event = lambda_runtime::LambdaEvent::new(
-        CleanupEvent::DismissalDue {
-            company_id: co.id.clone(),
-            team_member_id: ids[0].clone(),
-        },
-        lambda_runtime::Context::default(),
-    );
-    let answer = dismissal_cleanup::handle(&w.local.apps, event).await.unwrap();
+    // The worker function's delivery, as EventBridge Scheduler sends it.
+    let delivery: dismissal_cleanup::Delivery = serde_json::from_value(
+        json!({"kind": "dismissal_due", "company_id": co.id, "team_member_id": ids[0]}),
+    )
+    .unwrap();
+    let event = lambda_runtime::LambdaEvent::new(delivery, lambda_runtime::Context::default());
+    let worker = dismissal_cleanup::Worker {
+        sync_every: Duration::hours(1),
+        limits: prov_processes::accounts::RunLimits::default(),
+    };
+    let answer = dismissal_cleanup::handle(&w.local.apps, worker, event)
+        .await
+        .unwrap();
     assert_eq!(answer["removed"], 1);
     assert!(!vendor_has(&w, "bob"));
 }
@@ -653,10 +655,7 @@ async fn company_with_person(w: &Walk, owner: &str, token: &str, name: &str) -> 
             json!({"first_name": name, "last_name": "Person", "kind": "employee", "email": email}),
         )
         .await;
-    let synced = w
-        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
-        .await
-        .json();
+    let synced = w.sync(&co, "sandbox_scim").await.json()["changes"].clone();
     assert_eq!(synced["auto_matched"], 1, "{synced}");
     let account = w
         .send(

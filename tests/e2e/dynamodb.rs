@@ -53,6 +53,11 @@ async fn deployed_like() -> (axum::Router, String) {
             services.clock.clone(),
         )),
         scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
+        queue: Arc::new(prov_core::queue::StoreQueue::new(
+            services.store.clone(),
+            services.clock.clone(),
+            5,
+        )),
     };
     let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
     (router, token.expose_secret().to_owned())
@@ -288,7 +293,11 @@ async fn team_admins_plan_and_audit_through_dynamodb() {
     )
     .await
     .json();
-    assert_eq!(apps["available"].as_array().unwrap().len(), 19);
+    // Premium makes the whole directory available.
+    assert_eq!(
+        apps["available"].as_array().unwrap().len(),
+        prov_connectors::registry::catalog(false).directory().count()
+    );
 
     let events = call(
         &router,

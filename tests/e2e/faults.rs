@@ -20,8 +20,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use prov_core::keys::breaker_key;
+use prov_core::queue::StoreQueue;
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::{Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp};
+use prov_processes::accounts::RunLimits;
 use prov_testkit::{Answer, call, json_request};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -188,9 +190,11 @@ fn local_over(w: &Walk, dyn_store: Arc<dyn ItemStore>) -> devserver::Local {
     let mut local = w.local.clone();
     local.services.store = dyn_store.clone();
     local.services.audit = dyn_store.clone();
-    local.scheduler = Arc::new(StoreScheduler::new(dyn_store));
+    local.scheduler = Arc::new(StoreScheduler::new(dyn_store.clone()));
+    local.queue = Arc::new(StoreQueue::new(dyn_store, local.services.clock.clone(), 5));
     local.apps.services = local.services.clone();
     local.apps.scheduler = local.scheduler.clone();
+    local.apps.queue = local.queue.clone();
     local
 }
 
@@ -515,9 +519,7 @@ async fn dismissal_setup(w: &Walk) -> (Co, String) {
         }
     }
     for app in ["sandbox_scim", "fifteen_five"] {
-        let synced = send(w, "POST", &co.path(&format!("/apps/{app}/sync")), &co.admin, None)
-            .await
-            .json();
+        let synced = w.sync(&co, app).await.json()["changes"].clone();
         assert_eq!(synced["auto_matched"], 2, "{app}: {synced}");
     }
     let scheduled = send(
@@ -789,7 +791,7 @@ async fn switchable_vendor(broken: &'static str) -> (String, Arc<std::sync::atom
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vendors_unreadable_answer_is_a_503_in_the_one_error_shape() {
-    let mut answered = 0;
+    let (mut answered, mut jobs) = (0, 0);
     for broken in [
         "<!DOCTYPE html><html><body>Service temporarily unavailable</body></html>",
         r#"{"Resources": [{"id": "u1", "userName": "ada@exa"#,
@@ -799,13 +801,22 @@ async fn a_vendors_unreadable_answer_is_a_503_in_the_one_error_shape() {
         let w = Walk::start_routed(&[format!("scim.sandbox.test={base}")]).await;
         let (co, ada) = creation_setup(&w).await;
         broke.store(true, Ordering::SeqCst);
-        for (path, body) in [
-            (co.path("/apps/sandbox_scim/sync"), None),
-            (
-                co.path("/apps/sandbox_scim/accounts"),
-                Some(json!({"team_member_id": ada})),
-            ),
-        ] {
+        // A sync answers 202 at once (the vendor is read by the worker); its job says why
+        // it did not go on, in the same words, and is tried again later.
+        let sync = co.path("/apps/sandbox_scim/sync");
+        let started = w.send("POST", &sync, Some(&co.admin), None).await;
+        assert_eq!(started.status, 202, "{}", started.text());
+        w.local.work().await.unwrap();
+        let job = w.send("GET", &sync, Some(&co.admin), None).await.json();
+        assert_eq!(job["state"], "running", "{job}");
+        let message = job["errors"][0].as_str().unwrap().to_owned();
+        assert!(message.contains("did not parse"), "{message}");
+        assert!(!message.contains(CREATE_TOKEN), "{message}");
+        jobs += 1;
+        for (path, body) in [(
+            co.path("/apps/sandbox_scim/accounts"),
+            Some(json!({"team_member_id": ada})),
+        )] {
             let answer = w.send("POST", &path, Some(&co.admin), body).await;
             assert_eq!(answer.status, 503, "{path}: {}", answer.text());
             assert_eq!(answer.category(), "service_unavailable");
@@ -828,6 +839,134 @@ async fn a_vendors_unreadable_answer_is_a_503_in_the_one_error_shape() {
         assert_eq!(listed["items"], json!([]));
     }
     println!(
-        "fault-injection: vendors at the HTTP API (HTML page, truncated JSON, wrong types with 200; sync and create): {answered}/{answered} answered 503 service_unavailable in the one error shape, nothing recorded"
+        "fault-injection: vendors at the HTTP API (HTML page, truncated JSON, wrong types with 200): create {answered}/{answered} answered 503 service_unavailable in the one error shape; sync {jobs}/{jobs} jobs recorded the error (\"did not parse\") and wait to retry; nothing recorded"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A sync job killed between checkpoints
+
+const SYNC_TOKEN: &str = "sandbox-crash-sync";
+/// Vendor accounts of the app (three pages of the SCIM listing), and the team members among them.
+const SYNC_ACCOUNTS: usize = 250;
+const SYNC_MEMBERS: usize = 20;
+
+/// One page per worker invocation, so the job goes through continuations.
+const ONE_PAGE: RunLimits = RunLimits {
+    budget: std::time::Duration::from_secs(600),
+    max_pages: 1,
+    lease: chrono::Duration::minutes(2),
+};
+
+/// A company whose sandbox app has `SYNC_ACCOUNTS` accounts, `SYNC_MEMBERS` of them team
+/// members', and a sync requested (202).
+async fn sync_setup(w: &Walk) -> Co {
+    let co = w.connected_company("owner@example.com", SYNC_TOKEN).await;
+    for i in 0..SYNC_ACCOUNTS {
+        let (first, email) = (format!("P{i}"), format!("p{i}@example.com"));
+        w.local.sandbox.seed_user(SYNC_TOKEN, &email, &first, "Person");
+        if i < SYNC_MEMBERS {
+            w.team_member(
+                &co,
+                json!({"first_name": first, "last_name": "Person", "kind": "employee", "email": email}),
+            )
+            .await;
+        }
+    }
+    let started = w
+        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+        .await;
+    assert_eq!(started.status, 202, "{}", started.text());
+    co
+}
+
+/// Every account record of the app, as stored.
+async fn account_records(w: &Walk, co: &Co) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = w
+            .local
+            .services
+            .store
+            .query(
+                &format!("COMPANY#{}", co.id),
+                "ACCT#sandbox_scim#",
+                PageRequest::first(1000).after(cursor),
+            )
+            .await
+            .unwrap();
+        out.extend(page.items.iter().map(|i| i.record::<Value>().unwrap()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_between_checkpoints_resumes_and_keeps_one_record_per_vendor_account() {
+    // The writes of a whole run (queue and job included), to choose where to die.
+    let w = Walk::start().await;
+    sync_setup(&w).await;
+    let counting = CrashingStore::new(w.local.services.store.clone(), Crash::Never);
+    let ran = crashing_local(&w, &counting).work_with(ONE_PAGE).await.unwrap();
+    let total = counting.writes().len();
+    assert!(ran >= 4, "one invocation per page and one for the rest: {ran}");
+    // Points spread over the run, both sides of a write (a fixed sample, so a failure repeats).
+    let points: Vec<Crash> = (1..=8)
+        .map(|k| k * total / 9)
+        .flat_map(|n| [Crash::Before(n), Crash::After(n + 1)])
+        .collect();
+    let mut resumed = 0;
+    for crash in &points {
+        let w = Walk::start().await;
+        let co = sync_setup(&w).await;
+        let store = CrashingStore::new(w.local.services.store.clone(), *crash);
+        let dying = crashing_local(&w, &store);
+        let ended = until_crash(&store, dying.work_with(ONE_PAGE)).await;
+        assert!(ended.is_none(), "{}: the run ended before it", crash.describe());
+        // The restarted worker: the message comes back once its visibility ran out (the
+        // job's lease with it), and the job goes on from its last checkpoint.
+        w.clock.advance(Duration::minutes(4));
+        w.local.work_with(ONE_PAGE).await.unwrap();
+        let job = w
+            .send("GET", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+            .await
+            .json();
+        assert_eq!(job["state"], "succeeded", "{}: {job}", crash.describe());
+        let records = account_records(&w, &co).await;
+        let mut vendor_ids: Vec<&str> = records.iter().map(|a| a["vendor_id"].as_str().unwrap()).collect();
+        vendor_ids.sort();
+        vendor_ids.dedup();
+        assert_eq!(
+            (records.len(), vendor_ids.len()),
+            (SYNC_ACCOUNTS, SYNC_ACCOUNTS),
+            "{}: one record per vendor account",
+            crash.describe()
+        );
+        assert!(
+            records.iter().all(|a| a["present"] == true),
+            "{}",
+            crash.describe()
+        );
+        let matched = records
+            .iter()
+            .filter(|a| a["matching"]["state"] == "matched")
+            .count();
+        assert_eq!(matched, SYNC_MEMBERS, "{}", crash.describe());
+        // Nothing of the job's work is left behind.
+        let left = w
+            .local
+            .services
+            .store
+            .query(&format!("COMPANY#{}", co.id), "SYNCSEEN#", PageRequest::first(10))
+            .await
+            .unwrap();
+        assert!(left.items.is_empty(), "{}", crash.describe());
+        resumed += 1;
+    }
+    println!(
+        "fault-injection: a sync of {SYNC_ACCOUNTS} vendor accounts (a page per invocation, {ran} invocations, {total} writes) killed at {resumed} points: {resumed}/{resumed} resumed from the last checkpoint and succeeded with one record per vendor account, {SYNC_MEMBERS} matched, no working record left"
     );
 }

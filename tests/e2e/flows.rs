@@ -23,11 +23,7 @@ pub(crate) fn person(first: &str, last: &str, email: Option<&str>) -> Value {
 }
 
 async fn sync(w: &Walk, co: &Co) -> Value {
-    let answer = w
-        .send("POST", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()
+    w.sync(co, "sandbox_scim").await.json()["changes"].clone()
 }
 
 async fn accounts(w: &Walk, co: &Co, filter: &str) -> Vec<Value> {
@@ -661,13 +657,13 @@ async fn invite_lifecycle(w: &Walk, co: &Co, app: &str, tenant: &str, seeded: us
             .seed_user(tenant, &format!("{app}{i}@example.com"), "P", &i.to_string());
     }
     let synced = sync_app(w, co, app).await;
-    assert_eq!(synced.json()["created"], listed, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["created"], listed, "{}", synced.text());
     let created = ada_account(w, co, app).await;
     assert_eq!(created["status"], "invite_sent");
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(w, co, app).await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["updated"], 1, "{}", synced.text());
     assert_eq!(act_on(w, co, app, &id, "delete").await["status"], "deleted");
     let left = w.local.sandbox.emails(tenant);
     assert!(!left.contains(&"ada@example.com".to_owned()), "{left:?}");
@@ -690,14 +686,9 @@ pub(crate) async fn ada_account(w: &Walk, co: &Co, app: &str) -> Value {
 }
 
 /// Syncs `app`'s accounts.
+/// Syncs `app` (202, the worker, then the job); the answer is the finished job's.
 pub(crate) async fn sync_app(w: &Walk, co: &Co, app: &str) -> prov_testkit::Answer {
-    w.send(
-        "POST",
-        &co.path(&format!("/apps/{app}/sync")),
-        Some(&co.admin),
-        None,
-    )
-    .await
+    w.sync(co, app).await
 }
 
 /// The service's view of one of `app`'s accounts, by its id.
@@ -908,11 +899,8 @@ async fn slack_connects_with_oauth_and_syncs_offline_through_the_sandbox() {
         "Grace",
         "Hopper",
     );
-    let synced = w
-        .send("POST", &co.path("/apps/slack/sync"), Some(&co.admin), None)
-        .await;
-    assert_eq!(synced.status, 200, "{}", synced.text());
-    assert_eq!(synced.json()["created"], 1);
+    let synced = w.sync(&co, "slack").await;
+    assert_eq!(synced.json()["changes"]["created"], 1);
 }
 
 /// Creates `app`'s account for the team member `member_id` (201); the account's view.
@@ -1006,17 +994,16 @@ async fn hubspot_connects_invites_keeps_invite_sent_and_removes_offline() {
 
     // HubSpot cannot show that Ada accepted: the recorded "Invite Sent" stays through a sync.
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
-    let synced = w
-        .send("POST", &co.path("/apps/hubspot/sync"), Some(&co.admin), None)
-        .await;
-    assert_eq!(synced.status, 200, "{}", synced.text());
-    assert_eq!(synced.json()["created"], 1, "Grace is new; Ada is known");
+    let synced = w.sync(&co, "hubspot").await;
+    assert_eq!(
+        synced.json()["changes"]["created"],
+        1,
+        "Grace is new; Ada is known"
+    );
     // HubSpot's access tokens last 30 minutes: an expired one is refreshed (v3, credentials
     // in the body) and the call goes through.
     w.local.sandbox.expire_access_tokens();
-    let again = w
-        .send("POST", &co.path("/apps/hubspot/sync"), Some(&co.admin), None)
-        .await;
+    let again = w.sync(&co, "hubspot").await;
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(w.local.sandbox.refreshes(), 1);
     let id = account["id"].as_str().unwrap();
@@ -1099,10 +1086,7 @@ async fn dropbox_connects_invites_suspends_and_removes_offline() {
             .sandbox
             .seed_user(tenant, &format!("p{i}@example.com"), "P", &i.to_string());
     }
-    let synced = w
-        .send("POST", &co.path("/apps/dropbox/sync"), Some(&co.admin), None)
-        .await
-        .json();
+    let synced = w.sync(&co, "dropbox").await.json()["changes"].clone();
     assert_eq!(
         (synced["updated"].as_u64(), synced["created"].as_u64()),
         (Some(1), Some(200)),
@@ -1205,9 +1189,9 @@ async fn each_sandbox_vendor_keeps_its_own_users() {
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
     // Box's user is not a Dropbox member, and Dropbox's member is not a Box user.
-    let dropbox = sync_app(&w, &co, "dropbox").await.json();
+    let dropbox = sync_app(&w, &co, "dropbox").await.json()["changes"].clone();
     assert_eq!(dropbox["total"], 1, "{dropbox}");
-    let boxed = sync_app(&w, &co, "box").await.json();
+    let boxed = sync_app(&w, &co, "box").await.json()["changes"].clone();
     assert_eq!(boxed["total"], 1, "{boxed}");
     assert_eq!(
         w.local.sandbox.emails(&prov_sandbox::oauth_tenant("dropbox")),
@@ -1229,10 +1213,8 @@ async fn asana_connects_adds_and_removes_a_member_offline() {
     w.local
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
-    let synced = w
-        .send("POST", &co.path("/apps/asana/sync"), Some(&co.admin), None)
-        .await;
-    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+    let synced = w.sync(&co, "asana").await;
+    assert_eq!(synced.json()["changes"]["created"], 1, "{}", synced.text());
     let ada = member(&w, &co, person("Ada", "Lovelace", Some("ada@example.com"))).await;
     let created = w
         .send(
@@ -1350,7 +1332,7 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
         .sandbox
         .seed_user(tenant, "grace@example.com", "Grace", "Hopper");
     let synced = sync_app(&w, &co, "salesforce").await;
-    assert_eq!(synced.json()["created"], 1, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["created"], 1, "{}", synced.text());
     let created = ada_account(&w, &co, "salesforce").await;
     // Salesforce emails a password link; until the first sign-in (LastLoginDate null) the
     // user is "Invite Sent", then Connected.
@@ -1358,7 +1340,7 @@ async fn salesforce_connects_a_sandbox_org_creates_with_a_profile_and_deactivate
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(&w, &co, "salesforce").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["updated"], 1, "{}", synced.text());
     assert_eq!(
         app_account(&w, &co, "salesforce", &id).await["status"],
         "connected"
@@ -1418,7 +1400,7 @@ async fn sauce_labs_connects_on_a_data_center_creates_active_users_and_deactivat
             .seed_user(key, &format!("s{i}@example.com"), "S", &i.to_string());
     }
     let synced = sync_app(&w, &co, "sauce_labs").await;
-    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["created"], 101, "{}", synced.text());
     let created = ada_account(&w, &co, "sauce_labs").await;
     // Users made by the API are active at once (no invitation at Sauce Labs), in the
     // organization Sauce Labs requires.
@@ -1529,7 +1511,7 @@ async fn fifteen_five_connects_with_its_scim_token_pages_creates_and_deactivates
             .seed_user(token, &format!("f{i}@example.com"), "F", &i.to_string());
     }
     let synced = sync_app(&w, &co, "fifteen_five").await;
-    assert_eq!(synced.json()["created"], 101, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["created"], 101, "{}", synced.text());
     let created = ada_account(&w, &co, "fifteen_five").await;
     let id = created["id"].as_str().unwrap().to_owned();
     // Suspend and reactivate set SCIM `active`.
@@ -1647,7 +1629,7 @@ async fn docusign_connects_a_demo_account_adds_a_user_pending_activation_and_clo
     let tenant = &prov_sandbox::oauth_tenant("docusign");
     assert!(w.local.sandbox.accept_invitation(tenant, "ada@example.com"));
     let synced = sync_app(&w, &co, "docusign").await;
-    assert_eq!(synced.json()["updated"], 1, "{}", synced.text());
+    assert_eq!(synced.json()["changes"]["updated"], 1, "{}", synced.text());
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(
         act_on(&w, &co, "docusign", &id, "delete").await["status"],

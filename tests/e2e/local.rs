@@ -84,19 +84,40 @@ async fn the_devserver_offers_a_console_sign_in_link() {
     )
     .await
     .unwrap();
-    let link = devserver::console_sign_in_link(&local, &partner).await.unwrap();
+    let first = devserver::console_sign_in_link(&local, &partner).await.unwrap();
+    assert_eq!(
+        first.company, "Demo Company, Inc.",
+        "the printed link names its company"
+    );
+    let link = first.url;
     assert!(
         link.starts_with("http://127.0.0.1:3000/console/sign_in/link/"),
         "{link}"
     );
-    let again = devserver::console_sign_in_link(&local, &partner).await.unwrap();
-    assert_ne!(link, again, "each link is new");
     let app = local.app();
+    // Another company of the partner: the link still opens the demo company.
+    let body = json!({"user": {"first_name": "Late", "last_name": "Comer", "email": "late@example.com"},
+                      "company": {"name": "Made Later, LLC"}});
+    let later = call(&app, json_request("POST", "/v1/provision", Some(TOKEN), &body)).await;
+    assert_eq!(later.status, 200, "{}", later.text());
+    let again = devserver::console_sign_in_link(&local, &partner).await.unwrap();
+    assert_ne!(link, again.url, "each link is new");
+    assert_eq!(again.company, "Demo Company, Inc.");
+    let secret = again.url.rsplit('/').next().unwrap();
+    let opened = console::session::redeem_link(&local.apps, secret).await.unwrap();
+    let prov_core::auth::Principal::Admin { company_id, .. } = opened else {
+        panic!("an admin's link")
+    };
     let companies = call(&app, get("/v1/companies", Some(TOKEN))).await.json();
     let items = companies["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "one demo company, not one per start");
+    assert_eq!(
+        items.len(),
+        2,
+        "one demo company, not one per start (and the later one)"
+    );
     assert_eq!(items[0]["plan"], "plus");
     let id = items[0]["id"].as_str().unwrap();
+    assert_eq!(company_id, id, "the link opens the demo company");
     let team = call(
         &app,
         get(&format!("/v1/companies/{id}/team_members"), Some(TOKEN)),

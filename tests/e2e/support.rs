@@ -101,6 +101,27 @@ impl Walk {
         }
     }
 
+    /// Syncs `app` as the API does: `POST …/sync` answers 202 at once with the job; the
+    /// worker then runs the jobs queue until it is empty (as the devserver's does), and the
+    /// answer is `GET …/sync`'s: the job, succeeded. Its `changes` are the counts.
+    pub async fn sync(&self, co: &Co, app: &str) -> Answer {
+        let path = co.path(&format!("/apps/{app}/sync"));
+        let started = self.send("POST", &path, Some(&co.admin), None).await;
+        assert_eq!(started.status, 202, "{}", started.text());
+        // Tests that sync several companies at once share the worker's queue: another
+        // test's `work` may be running this job's message, so wait for the job to be over.
+        for _ in 0..10_000 {
+            self.local.work().await.unwrap();
+            let job = self.send("GET", &path, Some(&co.admin), None).await;
+            if !matches!(job.json()["state"].as_str(), Some("queued" | "running")) {
+                assert_eq!(job.json()["state"], "succeeded", "{}", job.text());
+                return job;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the sync of {app} did not end")
+    }
+
     pub async fn claim(&self, email: &str) -> (String, String) {
         let mail = self
             .local

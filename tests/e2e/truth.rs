@@ -1,9 +1,9 @@
 //! The proof that the service tells the truth about vendor accounts: for every app with a
-//! sandbox fake (the 19 vendors, Zoho once per product that removes differently, and the two
-//! sandbox apps), each action the app supports is done through the API, and after each the
-//! status the service recorded is compared with the fake vendor's own state, read directly
-//! (`Sandbox::user`). The table is printed (`cargo test -p e2e-tests --test e2e truth --
-//! --nocapture`); every cell must agree.
+//! sandbox fake (every vendor of the registry, Zoho once per product that removes
+//! differently, and the two sandbox apps), each action the app supports is done through the
+//! API, and after each the status the service recorded is compared with the fake vendor's own
+//! state, read directly (`Sandbox::user`). The table is printed (`cargo test -p e2e-tests
+//! --test e2e truth -- --nocapture`); every cell must agree.
 
 use std::fmt::Write as _;
 
@@ -412,6 +412,17 @@ async fn every_app_records_what_its_vendor_fake_holds_after_every_action() {
     table.push('\n');
     let mut wrong = Vec::new();
     let rows = rows();
+    // Every app of the sandbox-mode directory has its row, so no vendor goes without this
+    // proof.
+    let apps: Vec<&str> = prov_connectors::registry::catalog(true)
+        .directory()
+        .map(|a| a.slug)
+        .collect();
+    let without: Vec<_> = apps
+        .iter()
+        .filter(|slug| !rows.iter().any(|r| r.app == **slug))
+        .collect();
+    assert!(without.is_empty(), "apps without a row: {without:?}");
     let count = rows.len();
     // The rows at once (each its own company and vendor directory): the vendors' request
     // limits make some wait, and they wait side by side.
@@ -435,6 +446,10 @@ async fn every_app_records_what_its_vendor_fake_holds_after_every_action() {
         wrong.extend(walked.wrong);
     }
     println!("recorded status = the vendor fake's own state, per app and action:\n{table}");
-    assert_eq!(count, 22, "the 19 vendors, Zoho twice, the two sandbox apps");
+    assert_eq!(
+        count,
+        apps.len() + 1,
+        "every vendor and sandbox app once, Zoho once per product that removes differently"
+    );
     assert!(wrong.is_empty(), "{table}\n{}", wrong.join("\n"));
 }

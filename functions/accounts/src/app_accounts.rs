@@ -3,6 +3,7 @@
 //! "remove all".
 
 use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,6 +18,7 @@ use crate::common::{Answer, DryRun, Items, created};
 
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/companies/{company_id}/apps/{app}/sync"),
+    ("GET", "/v1/companies/{company_id}/apps/{app}/sync"),
     ("GET", "/v1/companies/{company_id}/apps/{app}/accounts"),
     ("POST", "/v1/companies/{company_id}/apps/{app}/accounts"),
     ("POST", "/v1/companies/{company_id}/apps/{app}/matches"),
@@ -54,7 +56,10 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
 
 pub(crate) fn routes() -> Router<Apps> {
     Router::new()
-        .route("/v1/companies/{company_id}/apps/{app}/sync", post(sync))
+        .route(
+            "/v1/companies/{company_id}/apps/{app}/sync",
+            post(sync).get(sync_status),
+        )
         .route(
             "/v1/companies/{company_id}/apps/{app}/accounts",
             get(list_accounts).post(create_account),
@@ -95,6 +100,7 @@ pub(crate) fn routes() -> Router<Apps> {
 #[derive(OpenApi)]
 #[openapi(paths(
     sync,
+    sync_status,
     list_accounts,
     create_account,
     matches,
@@ -110,7 +116,10 @@ pub(crate) fn routes() -> Router<Apps> {
 ))]
 pub(crate) struct Doc;
 
-/// Pulls every vendor account, records changes and auto-matches.
+/// Starts syncing the app's accounts in the background (or joins the sync already
+/// running): the vendor's accounts are read page by page, changes recorded, new accounts
+/// matched automatically where name and email agree, vanished ones marked, and the access
+/// report's findings for the app settled. Answers at once; follow the job with `GET`.
 #[utoipa::path(
     post,
     path = "/v1/companies/{company_id}/apps/{app}/sync",
@@ -121,7 +130,8 @@ pub(crate) struct Doc;
         ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
     ),
     responses(
-        (status = 200, description = "Counts of what the sync found.", body = prov_processes::accounts::SyncReport),
+        (status = 202, description = "The sync job: started, or the one already running (joined). `Location` is where to follow it.", body = prov_processes::accounts::SyncJobView,
+            headers(("Location" = String, description = "`GET` this to follow the job."))),
         (status = 409, response = prov_web::openapi::Conflict),
         prov_web::openapi::CompanyAppRoute,
     )
@@ -132,7 +142,38 @@ async fn sync(
     PathParam((company_id, app)): PathParam<(String, String)>,
 ) -> Answer {
     let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
-    Ok(Json(accounts::sync(&apps, &actor, &access, &app).await?).into_response())
+    let started = accounts::start_sync(&apps, &actor, &access, &app).await?;
+    let location = format!("/v1/companies/{company_id}/apps/{app}/sync");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(started.job),
+    )
+        .into_response())
+}
+
+/// The app's sync job: the one running, or the last one (its counts, errors and times).
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company_id}/apps/{app}/sync",
+    tag = "app accounts",
+    security(("token" = [])),
+    params(
+        ("company_id" = String, Path, description = "The company's id."),
+        ("app" = String, Path, description = "The app's slug (`GET /v1/apps`)."),
+    ),
+    responses(
+        (status = 200, description = "The current or last sync job (404 before the app's first sync).", body = prov_processes::accounts::SyncJobView),
+        (status = 403, response = prov_web::openapi::Forbidden),
+    )
+)]
+async fn sync_status(
+    State(apps): State<Apps>,
+    Ctx(actor): Ctx,
+    PathParam((company_id, app)): PathParam<(String, String)>,
+) -> Answer {
+    let access = authorize(&apps.services, &actor.principal, &company_id, Need::ManageApps).await?;
+    Ok(Json(accounts::sync_status(&apps, &access, &app).await?).into_response())
 }
 
 /// The app's accounts, with suggestions and allowed actions.

@@ -66,7 +66,7 @@ fn offer(view: &LinkView) -> maud::Markup {
         form method="post" {
             button type="submit" { "Show my password" }
         }
-        p { small { "The link works until " (view.expires_at.format("%B %-d, %Y at %H:%M UTC")) "." } }
+        p { small { "The link works until " (prov_core::schedule::pacific_for_people(view.expires_at)) "." } }
     }
 }
 

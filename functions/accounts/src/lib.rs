@@ -8,6 +8,7 @@
 //! them together. Handlers only translate HTTP: each authorizes the caller for the company
 //! with the `Need` of its route, then calls one use case of `prov-core` or `prov-processes`.
 
+mod access_report;
 mod admins;
 mod app_accounts;
 mod apps;
@@ -32,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
     apps::ROUTES,
     events::ROUTES,
     app_accounts::ROUTES,
+    access_report::ROUTES,
     first_password::ROUTES,
     onboarding::ROUTES,
     dismissal::ROUTES,
@@ -51,6 +53,7 @@ pub fn routes(apps: Apps) -> Router {
         .merge(apps::routes())
         .merge(events::routes())
         .merge(app_accounts::routes())
+        .merge(access_report::routes())
         .merge(first_password::routes())
         .merge(onboarding::routes())
         .merge(dismissal::routes())
@@ -66,6 +69,7 @@ pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
         apps::Doc::openapi(),
         events::Doc::openapi(),
         app_accounts::Doc::openapi(),
+        access_report::Doc::openapi(),
         first_password::Doc::openapi(),
         onboarding::Doc::openapi(),
         dismissal::Doc::openapi(),

@@ -38,4 +38,6 @@ pub(crate) struct DoneQuery {
     pub(crate) done: Option<String>,
     /// The onboarding task's "Start setup" step: show the app picker.
     pub(crate) setup: Option<String>,
+    /// The app a `done` is about (an account just created there).
+    pub(crate) app: Option<String>,
 }

@@ -15,7 +15,7 @@ pub mod session;
 mod view;
 
 use axum::Router;
-use pages::{accounts, apps, dismissal, events, onboarding, sign_in, team};
+use pages::{accounts, admins, apps, dismissal, events, groups, onboarding, people, report, sign_in, team};
 use prov_processes::Apps;
 
 pub use session::mint_link;
@@ -25,10 +25,14 @@ pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
     sign_in::ROUTES,
     apps::ROUTES,
     accounts::ROUTES,
+    groups::ROUTES,
     team::ROUTES,
+    people::ROUTES,
     onboarding::ROUTES,
     dismissal::ROUTES,
     events::ROUTES,
+    admins::ROUTES,
+    report::ROUTES,
 );
 
 /// The function's HTTP surface, ready to serve.
@@ -42,9 +46,17 @@ pub fn routes(apps: Apps) -> Router {
         .merge(sign_in::routes())
         .merge(apps::routes())
         .merge(accounts::routes())
+        .merge(groups::routes())
         .merge(team::routes())
+        .merge(people::routes())
         .merge(onboarding::routes())
         .merge(dismissal::routes())
         .merge(events::routes())
+        .merge(admins::routes())
+        .merge(report::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            apps.clone(),
+            answer::reframe,
+        ))
         .with_state(apps)
 }

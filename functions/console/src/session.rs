@@ -1,10 +1,10 @@
 //! Console sign-in, sessions and CSRF.
 //!
-//! - An admin signs in with what the service already gives admins: the company admin token
-//!   from the claim flow (or an invited admin's claim), pasted once into the sign-in form,
-//!   or a one-time sign-in link (15 minutes) that an operator mints (the devserver prints
-//!   one at start). Only admins who may manage apps (the primary admin, `manage_apps`) get
-//!   in; partner tokens do not.
+//! - An admin signs in with a one-time sign-in link (15 minutes, `prov_core::sign_in_links`)
+//!   that the claim page gives them right after they confirm their email (or an operator
+//!   mints; the devserver prints one at start), or with the company admin token from the
+//!   claim, pasted into the sign-in form. Only admins who may manage apps (the primary
+//!   admin, `manage_apps`) get in; partner tokens do not.
 //! - A session is a 256-bit random id in an `HttpOnly; Secure; SameSite=Strict` cookie. The
 //!   store keeps only its SHA-256 hash (looked up by a 16-character prefix, compared in
 //!   constant time), with the admin it stands for, its CSRF token and an expiry (the item's
@@ -23,6 +23,7 @@ use prov_core::audit::Actor;
 use prov_core::auth::Principal;
 use prov_core::keys;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
+use prov_core::sign_in_links;
 use prov_core::store::{Item, Key, StoreError};
 use prov_core::{Error, Result};
 use prov_processes::Apps;
@@ -34,8 +35,7 @@ pub const SESSION_COOKIE: &str = "console_session";
 pub const PRESESSION_COOKIE: &str = "console_presession";
 /// How long a session lasts from sign-in (no sliding renewal).
 pub const SESSION_HOURS: i64 = 8;
-/// How long a sign-in link works.
-pub const LINK_MINUTES: i64 = 15;
+pub use prov_core::sign_in_links::LINK_MINUTES;
 const LOOKUP_LEN: usize = 16;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,13 +45,6 @@ struct SessionRecord {
     user_id: String,
     csrf: String,
     created_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct LinkRecord {
-    company_id: String,
-    user_id: String,
     expires_at: DateTime<Utc>,
 }
 
@@ -72,6 +65,8 @@ pub struct Admin {
     pub actor: Actor,
     pub access: Access,
     pub csrf: String,
+    /// The access report's open findings (the navigation shows the count).
+    pub open_findings: usize,
 }
 
 impl Admin {
@@ -83,6 +78,13 @@ impl Admin {
     /// `manage_team`), checked as the API checks it.
     pub async fn access_for(&self, apps: &Apps, need: Need) -> Result<Access> {
         authorize(&apps.services, &self.actor.principal, self.company_id(), need).await
+    }
+
+    /// The company's primary admin (who manages roles and permissions).
+    pub fn is_primary(&self) -> bool {
+        self.access
+            .admin()
+            .is_some_and(|u| u.role == prov_core::company::Role::PrimaryAdmin)
     }
 
     pub fn name(&self) -> String {
@@ -150,6 +152,9 @@ impl FromRequestParts<Apps> for Admin {
             Err(Error::Refused(_)) => return Err(Rejection::SignIn),
             Err(e) => return Err(Rejection::Failed(e)),
         };
+        let open_findings = prov_processes::reconcile::open_findings(apps, company_id)
+            .await
+            .map_err(Rejection::Failed)?;
         Ok(Admin {
             actor: Actor {
                 principal,
@@ -157,6 +162,7 @@ impl FromRequestParts<Apps> for Admin {
             },
             access,
             csrf,
+            open_findings,
         })
     }
 }
@@ -237,55 +243,12 @@ pub async fn end(apps: &Apps, headers: &HeaderMap, secure: bool) -> Result<Heade
 
 /// Mints a one-time sign-in link for an admin (operators, the devserver).
 pub async fn mint_link(apps: &Apps, company_id: &str, user_id: &str) -> Result<String> {
-    let principal = Principal::Admin {
-        company_id: company_id.to_owned(),
-        user_id: user_id.to_owned(),
-    };
-    admit(apps, &principal).await?;
-    let secret = random_hex(32);
-    let expires_at = apps.services.clock.now() + Duration::minutes(LINK_MINUTES);
-    let record = LinkRecord {
-        company_id: company_id.to_owned(),
-        user_id: user_id.to_owned(),
-        expires_at,
-    };
-    let item =
-        Item::from_record(keys::console_link_key(&secret), &record)?.with_expiry(expires_at.timestamp());
-    apps.services.store.create(item).await?;
-    Ok(format!(
-        "{}/console/sign_in/link/{secret}",
-        apps.services.settings.public_base_url
-    ))
+    sign_in_links::mint(&apps.services, company_id, user_id).await
 }
 
 /// Uses up a sign-in link: answers the admin it was for, once.
 pub async fn redeem_link(apps: &Apps, secret: &str) -> Result<Principal> {
-    let gone = || {
-        Error::refused(
-            "link",
-            prov_core::Category::Gone,
-            "This sign-in link is not valid, was already used or has expired. Sign in with your admin token, or ask for a new link.",
-        )
-    };
-    if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(gone());
-    }
-    let key = keys::console_link_key(secret);
-    let item = apps.services.store.get(&key).await?.ok_or_else(gone)?;
-    let record: LinkRecord = item.record()?;
-    // Deleting at the version read makes the link single-use even under a race.
-    match apps.services.store.delete(&key, Some(item.version)).await {
-        Ok(()) => {}
-        Err(StoreError::ConditionFailed) => return Err(gone()),
-        Err(e) => return Err(e.into()),
-    }
-    if record.expires_at <= apps.services.clock.now() {
-        return Err(gone());
-    }
-    Ok(Principal::Admin {
-        company_id: record.company_id,
-        user_id: record.user_id,
-    })
+    sign_in_links::redeem(&apps.services, secret).await
 }
 
 /// The pre-session CSRF token of the sign-in forms (double-submit cookie): the one the

@@ -1,9 +1,9 @@
-//! The dismissal cleanup Lambda function: AWS adapters built once at init, then the typed
-//! handler.
+//! The worker Lambda function: AWS adapters built once at init, then the typed handler.
 
+use dismissal_cleanup::{Delivery, Worker};
 use lambda_runtime::{LambdaEvent, service_fn};
 use prov_platform::{FunctionConfig, aws_background_apps, init_tracing};
-use prov_processes::dismissal::CleanupEvent;
+use prov_processes::accounts::RunLimits;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -12,8 +12,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Its work is nobody's request: long waits for a vendor are handed back to the schedule.
     let apps = aws_background_apps(&config)?;
     let apps = &apps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<CleanupEvent>| async move {
-        dismissal_cleanup::handle(apps, event).await
+    let worker = Worker {
+        sync_every: config.sync_every,
+        limits: RunLimits::default(),
+    };
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Delivery>| async move {
+        dismissal_cleanup::handle(apps, worker, event).await
     }))
     .await
 }

@@ -1,5 +1,6 @@
 //! The account claim. The link in the welcome email opens a page where the new admin
-//! confirms their email and receives the company's admin token, once: plain HTML forms, no
+//! confirms their email, then goes on into the admin console with a one-time sign-in link
+//! (the company's admin token for programs is shown there once too): plain HTML forms, no
 //! script; the pages send no referrer, so the secret link never leaks onward. Programs
 //! confirm with `POST /v1/claims/{claim_id}` instead. A link lost, expired or locked after
 //! wrong emails is replaced with `POST /v1/companies/{company_id}/claims`.
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use maud::{Markup, html};
 use prov_core::body::Unparsed;
 use prov_core::claims::{self, ClaimBody, ClaimView, NewClaimLink};
+use prov_core::sign_in_links;
 use prov_core::{Error, ErrorDetail, Services};
 use prov_web::html::{layout, page};
 use prov_web::{ApiError, Ctx, JsonBody, PathParam, ReqId};
@@ -56,7 +58,7 @@ fn form(view: &ClaimView, problem: Option<&str>) -> Markup {
             input id="email" name="email" type="email" autocomplete="email" required;
             button type="submit" { "Claim account" }
         }
-        p { small { "This link works once and expires on " (view.expires_at.format("%B %-d, %Y at %H:%M UTC")) "." } }
+        p { small { "This link works once and expires on " (prov_core::schedule::pacific_for_people(view.expires_at)) "." } }
     }
 }
 
@@ -113,7 +115,8 @@ async fn open(State(svc): State<Services>, claim_id: Result<PathParam<String>, A
     }
 }
 
-/// The claim page's form: confirms the email and shows the admin token once (HTML).
+/// The claim page's form: confirms the email, then offers a one-time sign-in link into the
+/// admin console and shows the admin token once (HTML).
 #[utoipa::path(
     post,
     path = "/claim_account/{claim_id}",
@@ -121,7 +124,7 @@ async fn open(State(svc): State<Services>, claim_id: Result<PathParam<String>, A
     params(("claim_id" = String, Path, description = "The id in the account claim link.")),
     request_body(content = ClaimForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Claimed: the admin token, shown once (a page).", content_type = "text/html", body = String),
+        (status = 200, description = "Claimed: a one-time sign-in link into the admin console (for admins who may use it), and the admin token, shown once (a page).", content_type = "text/html", body = String),
         (status = 404, description = "No such claim (a page).", content_type = "text/html", body = String),
         (status = 410, description = "Used or expired (a page).", content_type = "text/html", body = String),
         (status = 422, description = "Not the email the account was created for, or none (the form again).", content_type = "text/html", body = String),
@@ -160,19 +163,44 @@ async fn confirm(
         Err(e) => Err(e),
     };
     match claimed {
-        Ok(granted) => page(
-            StatusCode::OK,
-            layout(
-                "Your account is ready",
-                html! {
-                    p { "You are now the admin of " strong { (view.company_name) } "." }
-                    p { "Your company ID: " code { (granted.company_id) } }
-                    p { "Your admin API token. It is shown " strong { "only once" } "; store it in a password manager now:" }
-                    p { code { (granted.token.expose_secret()) } }
-                    p { "Use it as " code { "Authorization: Token <token>" } "." }
-                },
-            ),
-        ),
+        Ok(granted) => {
+            // The email was just proven: the new admin goes on into the console with a
+            // one-time sign-in link, no token to paste (or is told why they cannot).
+            let console = sign_in_links::mint(&svc, &granted.company_id, &granted.user_id).await;
+            page(
+                StatusCode::OK,
+                layout(
+                    "Your account is ready",
+                    html! {
+                        p { "You are now an admin of " strong { (view.company_name) } "." }
+                        @match &console {
+                            Ok(link) => {
+                                p { a.button href=(link) { "Open the admin console" } }
+                                p { small { "This sign-in link works once, for " (sign_in_links::LINK_MINUTES) " minutes." } }
+                            }
+                            Err(Error::Refused(details)) => {
+                                p.error role="alert" {
+                                    "You cannot use the admin console: "
+                                    @if details.iter().any(|d| d.category == prov_core::Category::Forbidden) {
+                                        "it is for the primary admin and admins who may manage apps. Ask your company's primary admin to grant you \"Manage apps\" in Roles and permissions."
+                                    } @else {
+                                        (details.first().map(|d| d.message.as_str()).unwrap_or_default())
+                                    }
+                                }
+                            }
+                            Err(_) => p { "The admin console could not be opened just now; sign in there with the token below." },
+                        }
+                        details {
+                            summary { "API token, for programs" }
+                            p { "Your company ID: " code { (granted.company_id) } }
+                            p { "Your admin API token is shown " strong { "only once" } "; store it in a password manager now:" }
+                            p { code { (granted.token.expose_secret()) } }
+                            p { "Use it as " code { "Authorization: Token <token>" } "." }
+                        }
+                    },
+                ),
+            )
+        }
         Err(Error::Refused(details))
             if details
                 .iter()

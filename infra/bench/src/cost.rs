@@ -424,7 +424,7 @@ impl Cost {
 /// Which function serves a measured operation, and whether it comes through the HTTP API
 /// (else a schedule invokes it). Every measured operation must be named here.
 pub fn function_of(operation: &str) -> Result<(&'static str, bool), String> {
-    const ROUTES: [(&str, &str, bool); 8] = [
+    const ROUTES: [(&str, &str, bool); 9] = [
         ("provision a company", "provision", true),
         ("claim the company", "provision", true),
         ("set the plan", "provision", true),
@@ -433,6 +433,9 @@ pub fn function_of(operation: &str) -> Result<(&'static str, bool), String> {
         ("open the OAuth start link", "connect", true),
         ("finish an OAuth connection", "connect", true),
         ("the s", "dismissal-cleanup", false),
+        // Syncs run in the worker (a jobs-queue message), started by the request or the
+        // reconciliation's tick.
+        ("reconcile an app", "dismissal-cleanup", false),
     ];
     const ACCOUNTS: [&str; 6] = [
         "add a team member",
@@ -440,7 +443,7 @@ pub fn function_of(operation: &str) -> Result<(&'static str, bool), String> {
         "create another",
         "list a person's apps",
         "dismiss a person",
-        "reconcile an app",
+        "start a sync",
     ];
     if let Some((_, function, api)) = ROUTES.iter().find(|(prefix, ..)| operation.starts_with(prefix)) {
         return Ok((function, *api));
@@ -600,7 +603,8 @@ pub fn company_items(c: &Company) -> Vec<(&'static str, f64)> {
         ("CONNECTION", c.apps),
         ("CREDENTIALS", c.apps),
         ("BREAKER", c.apps),
-        ("SYNC", c.apps),
+        // The app's sync job, which is also the record of its last sync.
+        ("SYNCJOB", c.apps),
         ("TM", people),
         ("TMEMAIL", people),
         ("DISMISSAL", c.former_people),

@@ -20,18 +20,21 @@ use prov_core::audit::Actor;
 use prov_core::auth::Principal;
 use prov_core::body::Unparsed;
 use prov_core::clock::Clock;
-use prov_core::companies::{CompanyChange, list_companies};
-use prov_core::company::Plan;
-use prov_core::listing::ListQuery;
+use prov_core::companies::{CompanyChange, get_company};
+use prov_core::company::{Company, Plan};
+use prov_core::keys;
 use prov_core::mail::MailQueue;
 use prov_core::provisioning;
+use prov_core::queue::{JobQueue, StoreQueue};
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::ItemStore;
 use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
 use prov_core::{Services, Settings};
 use prov_platform::{EnvelopeSecretStore, FileSecretStore, KeyFile, LocalOutbox, parse_routes};
 use prov_processes::Apps;
+use prov_processes::accounts::{RunLimits, deliver};
 use prov_processes::dismissal::{self, CleanupEvent};
+use prov_processes::reconcile;
 use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_web::ApiError;
@@ -83,6 +86,8 @@ pub struct Local {
     pub sandbox: Sandbox,
     /// The local scheduler: `tick` fires what is due through the cleanup handler.
     pub scheduler: Arc<StoreScheduler>,
+    /// The local jobs queue: `work` runs what it holds, as the worker function does in AWS.
+    pub queue: Arc<StoreQueue>,
 }
 
 /// Where a local run lives and how it is reached.
@@ -124,6 +129,7 @@ impl Local {
         settings.sandbox = true;
         settings.oauth_return_origins = vec![origin(config.public_base_url)?];
         let scheduler = Arc::new(StoreScheduler::new(store.clone()));
+        let queue = Arc::new(StoreQueue::new(store.clone(), clock.clone(), MAX_RECEIVES));
         let services = Services::new(
             store.clone(),
             store,
@@ -140,6 +146,7 @@ impl Local {
             secrets: Arc::new(secrets),
             vendors: Arc::new(sandbox_gateway(http.clone(), services.clock.clone())),
             scheduler: scheduler.clone(),
+            queue: queue.clone(),
         };
         Ok(Self {
             services,
@@ -148,7 +155,44 @@ impl Local {
             http,
             sandbox: Sandbox::new(),
             scheduler,
+            queue,
         })
+    }
+
+    /// Runs the jobs queue's messages until none is visible (continuations included), through
+    /// the worker's own entry, as the worker function does in AWS. A message that fails is
+    /// left to come back after its visibility timeout. Answers how many messages ran.
+    pub async fn work(&self) -> Result<usize, prov_core::Error> {
+        self.work_with(WORKER_LIMITS).await
+    }
+
+    /// As `work`, with other limits per message (tests force continuations with them).
+    pub async fn work_with(&self, limits: RunLimits) -> Result<usize, prov_core::Error> {
+        let visibility = limits.lease + chrono::Duration::minutes(1);
+        let mut ran = 0;
+        loop {
+            let received = self.queue.receive(10, visibility).await?;
+            if received.is_empty() {
+                return Ok(ran);
+            }
+            for message in received {
+                ran += 1;
+                // Each message on its own task: one that panics cannot take the others down.
+                let apps = self.apps.clone();
+                let body = message.body.clone();
+                match tokio::spawn(async move { deliver(&apps, &body, limits).await }).await {
+                    Ok(Ok(_)) => self.queue.delete(&message.receipt).await?,
+                    Ok(Err(e)) => tracing::error!(error = %e, "job message failed; it comes back"),
+                    Err(e) => tracing::error!(error = %e, "job message panicked; it comes back"),
+                }
+            }
+        }
+    }
+
+    /// Starts the syncs whose moment in the period came (the scheduled reconciliation).
+    pub async fn reconcile(&self, period: chrono::Duration) -> Result<usize, prov_core::Error> {
+        let report = reconcile::tick(&self.apps, period).await?;
+        Ok(report.started)
     }
 
     /// Fires the scheduled jobs that are due (through the cleanup function's own handler),
@@ -201,71 +245,93 @@ impl Local {
     }
 }
 
-/// A one-time sign-in link to the admin console for the newest company of `partner`. A
-/// partner without companies first gets a demo company (Plus plan, a few team members), so
-/// the whole product can be tried offline right after start.
-pub async fn console_sign_in_link(local: &Local, partner: &Principal) -> Result<String, prov_core::Error> {
+/// The demo company's primary admin: their email identifies the company across restarts.
+pub const DEMO_ADMIN_EMAIL: &str = "dana@demo.example";
+
+/// A console sign-in link, and the company it opens.
+#[derive(Debug, Clone)]
+pub struct ConsoleLink {
+    pub url: String,
+    pub company: String,
+}
+
+/// A one-time sign-in link to the admin console of the partner's demo company (Plus plan,
+/// a few team members), made on first start, so the whole product can be tried offline
+/// right after start; whatever companies the partner adds later, the link opens the demo.
+pub async fn console_sign_in_link(
+    local: &Local,
+    partner: &Principal,
+) -> Result<ConsoleLink, prov_core::Error> {
     let svc = &local.services;
+    let company = match demo_company(svc, partner).await? {
+        Some(company) => company,
+        None => {
+            make_demo_company(svc, partner).await?;
+            demo_company(svc, partner)
+                .await?
+                .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?
+        }
+    };
+    let url = console::mint_link(&local.apps, &company.id, &company.primary_admin_id).await?;
+    Ok(ConsoleLink {
+        url,
+        company: company.name,
+    })
+}
+
+/// The partner's demo company, found by its primary admin's email.
+async fn demo_company(svc: &Services, partner: &Principal) -> Result<Option<Company>, prov_core::Error> {
+    let Some(owner) = svc.store.get(&keys::email_owner_key(DEMO_ADMIN_EMAIL)).await? else {
+        return Ok(None);
+    };
+    let owner: serde_json::Value = owner.record()?;
+    let Some(company_id) = owner.get("company_id").and_then(|c| c.as_str()) else {
+        return Ok(None);
+    };
+    match get_company(svc, partner, company_id).await {
+        Ok(company) => Ok(Some(company)),
+        // Another partner's demo (a shared data dir): not this partner's to open.
+        Err(prov_core::Error::Refused(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn make_demo_company(svc: &Services, partner: &Principal) -> Result<(), prov_core::Error> {
     let actor = Actor {
         principal: partner.clone(),
         request_id: "devserver-start".to_owned(),
     };
-    let mut companies = list_companies(
-        svc,
-        partner,
-        ListQuery {
-            limit: Some("100".into()),
-            cursor: None,
-        },
-    )
-    .await?;
-    if companies.items.is_empty() {
-        let body = json!({
-            "user": {"first_name": "Dana", "last_name": "Demo", "email": "dana@demo.example"},
-            "company": {"name": "Demo Company, Inc."}
-        });
-        let serde_json::Value::Object(body) = body else {
-            unreachable!()
+    let body = json!({
+        "user": {"first_name": "Dana", "last_name": "Demo", "email": DEMO_ADMIN_EMAIL},
+        "company": {"name": "Demo Company, Inc."}
+    });
+    let serde_json::Value::Object(body) = body else {
+        unreachable!()
+    };
+    provisioning::provision(svc, &actor, &Unparsed::new(body), None).await?;
+    let company = demo_company(svc, partner)
+        .await?
+        .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
+    let plus = CompanyChange { plan: Plan::Plus };
+    prov_core::companies::update_company(svc, &actor, &company.id, &plus).await?;
+    let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
+    for (first, last, email) in [
+        ("Ada", "Lovelace", "ada@demo.example"),
+        ("Grace", "Hopper", "grace@demo.example"),
+        ("Alan", "Turing", "alan@demo.example"),
+    ] {
+        let member = NewTeamMember {
+            first_name: first.into(),
+            last_name: last.into(),
+            email: Some(email.into()),
+            kind: Kind::Employee,
+            work_country: "US".into(),
+            start_date: None,
+            offer_status: OfferStatus::None,
         };
-        provisioning::provision(svc, &actor, &Unparsed::new(body), None).await?;
-        companies = list_companies(
-            svc,
-            partner,
-            ListQuery {
-                limit: Some("100".into()),
-                cursor: None,
-            },
-        )
-        .await?;
-        let company = companies
-            .items
-            .last()
-            .ok_or_else(|| prov_core::Error::Internal("demo company missing".into()))?;
-        let plus = CompanyChange { plan: Plan::Plus };
-        prov_core::companies::update_company(svc, &actor, &company.id, &plus).await?;
-        let access = authorize(svc, partner, &company.id, Need::ManageTeam).await?;
-        for (first, last, email) in [
-            ("Ada", "Lovelace", "ada@demo.example"),
-            ("Grace", "Hopper", "grace@demo.example"),
-            ("Alan", "Turing", "alan@demo.example"),
-        ] {
-            let member = NewTeamMember {
-                first_name: first.into(),
-                last_name: last.into(),
-                email: Some(email.into()),
-                kind: Kind::Employee,
-                work_country: "US".into(),
-                start_date: None,
-                offer_status: OfferStatus::None,
-            };
-            team::create(svc, &actor, &access, &member).await?;
-        }
+        team::create(svc, &actor, &access, &member).await?;
     }
-    let company = companies
-        .items
-        .last()
-        .ok_or_else(|| prov_core::Error::Internal("no company".into()))?;
-    console::mint_link(&local.apps, &company.id, &company.primary_admin_id).await
+    Ok(())
 }
 
 /// The emails "sent" so far, newest first: claim and sign-in links, so only for this
@@ -285,6 +351,16 @@ async fn outbox(
     let items = outbox.recent(100).await?;
     Ok(Json(json!({ "items": items })))
 }
+
+/// Receives of one message before it goes to the dead letters (the template's redrive count).
+const MAX_RECEIVES: u32 = 5;
+
+/// How much one message may do in the devserver (as in AWS: continuations past that).
+const WORKER_LIMITS: RunLimits = RunLimits {
+    budget: Duration::from_secs(20),
+    max_pages: u64::MAX,
+    lease: chrono::Duration::minutes(2),
+};
 
 /// The embedded store's file in the data dir.
 const STORE_FILE: &str = "store.redb";
@@ -396,6 +472,26 @@ where
             Err(e) => tracing::error!(error = %e, "scheduler tick panicked; the next one runs"),
         }
     }
+}
+
+/// A period such as `30s`, `5m` or `1h` (at least a second).
+pub fn parse_period(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a period such as 30s, 5m or 1h"))?;
+    let period = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        _ => return Err(format!("`{text}` is not a period such as 30s, 5m or 1h")),
+    };
+    if period < chrono::Duration::seconds(1) || period > chrono::Duration::days(7) {
+        return Err(format!("`{text}`: a period is 1s to 7 days"));
+    }
+    Ok(period)
 }
 
 /// The origin (`scheme://host:port`) of a base URL.

@@ -33,6 +33,10 @@ struct Cli {
     /// Repeatable; consulted before the sandbox's own routes.
     #[arg(long = "vendor-route", value_name = "HOST=BASE_URL")]
     vendor_routes: Vec<String>,
+    /// How often every connected app is synced (the scheduled reconciliation), each at its
+    /// own moment in the period: `30s`, `5m`, `1h`.
+    #[arg(long, value_name = "PERIOD", default_value = "1h", value_parser = devserver::parse_period)]
+    sync_every: chrono::Duration,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -132,6 +136,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_base_url: cli.public_base_url,
                 partner_token: cli.partner_token,
                 vendor_routes: cli.vendor_routes,
+                sync_every: cli.sync_every,
             };
             serve(cli.addr, &cli.data_dir, options, clock).await
         }
@@ -179,6 +184,7 @@ struct ServeOptions {
     public_base_url: Option<String>,
     partner_token: Option<String>,
     vendor_routes: Vec<String>,
+    sync_every: chrono::Duration,
 }
 
 async fn serve(
@@ -191,6 +197,7 @@ async fn serve(
         public_base_url,
         partner_token,
         vendor_routes,
+        sync_every,
     } = options;
     // Bind first, so `--addr 127.0.0.1:0` works and the printed URL has the real port.
     let listener = tokio::net::TcpListener::bind(addr)
@@ -236,6 +243,29 @@ async fn serve(
         },
     ));
 
+    // The worker runs the jobs queue in process, as the worker function does in AWS.
+    let worker = local.clone();
+    tokio::spawn(devserver::run_every(
+        std::time::Duration::from_secs(1),
+        move || {
+            let worker = worker.clone();
+            async move { worker.work().await }
+        },
+    ));
+    // The scheduled reconciliation: ticks often enough to spread the syncs over the period.
+    let reconciler = local.clone();
+    let every = (sync_every / 6).to_std().unwrap_or_default();
+    tokio::spawn(devserver::run_every(
+        every.clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(60),
+        ),
+        move || {
+            let reconciler = reconciler.clone();
+            async move { reconciler.reconcile(sync_every).await }
+        },
+    ));
+
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
     // The outbox holds claim and sign-in links: it answers this machine only.
@@ -250,7 +280,10 @@ async fn serve(
         println!("sent emails: not served on {bound} (only to this machine over loopback)");
     }
     println!("admin console: {base_url}/console");
-    println!("console sign-in link (one use, 15 minutes): {sign_in}");
+    println!(
+        "console sign-in link for {} (one use, 15 minutes): {}",
+        sign_in.company, sign_in.url
+    );
     if let auth::Principal::Partner { partner_id } = &partner {
         println!("dev partner id (for rotate-partner-token): {partner_id}");
     }

@@ -13,8 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The sandbox organization's gid.
 const ORG: &str = "1200000000000001";
@@ -28,7 +29,18 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/1.0/workspaces/{workspace}", get(workspace))
         .route("/api/1.0/workspaces/{workspace}/addUser", post(add))
         .route("/api/1.0/workspaces/{workspace}/removeUser", post(remove))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Asana's authorization server.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "asana",
+        ["/-/oauth_authorize", "/-/decide", "/-/oauth_token"],
+        post(oauth::token),
+    )
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -71,7 +83,7 @@ async fn list(
     }
     let limit = page_size(&q, "limit", 100, 100);
     let (page, next) = state
-        .scim
+        .users
         .page(&tenant, q.get("offset").map(String::as_str), limit);
     Json(json!({"data": page.iter().map(user_json).collect::<Vec<_>>(), "next_page": next.map(|o| json!({"offset": o}))}))
         .into_response()
@@ -88,9 +100,9 @@ async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(user): P
         .into_response();
     }
     let found = if user.contains('@') {
-        state.scim.by_email(&tenant, &user)
+        state.users.by_email(&tenant, &user)
     } else {
-        state.scim.by_id(&tenant, &user)
+        state.users.by_id(&tenant, &user)
     };
     match found {
         Some(u) => Json(json!({"data": user_json(&u)})).into_response(),
@@ -109,19 +121,19 @@ async fn add(
     if workspace != ORG {
         return error(StatusCode::NOT_FOUND, "workspace: Unknown object");
     }
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["data"]["user"].as_str().filter(|e| e.contains('@')) else {
         return error(StatusCode::BAD_REQUEST, "user: Missing input");
     };
     // Adding a member again answers the member, as Asana does.
-    let user = match state.scim.by_email(&tenant, email) {
+    let user = match state.users.by_email(&tenant, email) {
         Some(existing) => existing,
         None => {
-            let Some(user) = state.scim.invite(&tenant, email, "", "") else {
+            let Some(user) = state.users.invite(&tenant, email, "", "") else {
                 return error(StatusCode::INTERNAL_SERVER_ERROR, "sandbox: add failed");
             };
             // No invitation state at Asana: the member is listed at once.
-            state.scim.accept(&tenant, email);
+            state.users.accept(&tenant, email);
             user
         }
     };
@@ -139,12 +151,12 @@ async fn remove(
     if workspace != ORG {
         return error(StatusCode::NOT_FOUND, "workspace: Unknown object");
     }
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let user = body["data"]["user"].as_str().unwrap_or_default().to_owned();
     let removed = if user.contains('@') {
-        state.scim.remove_by_email(&tenant, &user)
+        state.users.remove_by_email(&tenant, &user)
     } else {
-        state.scim.remove(&tenant, &user)
+        state.users.remove(&tenant, &user)
     };
     if removed {
         Json(json!({"data": {}})).into_response()

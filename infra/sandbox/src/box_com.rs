@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The id of the admin who connected (the sandbox's `/users/me`).
 const ADMIN_ID: &str = "admin";
@@ -27,7 +28,18 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/2.0/users/me", get(me))
         .route("/2.0/users/{id}", get(read).put(update).delete(remove))
         .route("/2.0/users/{id}/folders/0", put(move_content))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Box's authorization server (`account.box.com` and `api.box.com` both land here).
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "box",
+        ["/api/oauth2/authorize", "/api/oauth2/decide", "/oauth2/token"],
+        post(oauth::token),
+    )
 }
 
 fn error(status: StatusCode, code: &str) -> Response {
@@ -61,7 +73,7 @@ async fn list(
     if let Some(term) = q.get("filter_term").map(|t| t.to_lowercase()) {
         // A prefix match on login or name, as Box's is.
         let found: Vec<Value> = state
-            .scim
+            .users
             .users(&tenant)
             .iter()
             .filter(|u| {
@@ -73,7 +85,7 @@ async fn list(
         return Json(json!({"entries": found, "limit": limit})).into_response();
     }
     let (page, next) = state
-        .scim
+        .users
         .page(&tenant, q.get("marker").map(String::as_str), limit);
     Json(json!({"entries": page.iter().map(user_json).collect::<Vec<_>>(), "limit": limit, "next_marker": next}))
         .into_response()
@@ -94,15 +106,15 @@ async fn me(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     let (Some(name), Some(login)) = (body["name"].as_str(), body["login"].as_str()) else {
         return error(StatusCode::BAD_REQUEST, "bad_request");
     };
     let (given, family) = name.split_once(' ').unwrap_or((name, ""));
-    match state.scim.invite(&tenant, login, given, family) {
+    match state.users.invite(&tenant, login, given, family) {
         Some(user) => {
             // Box has no invitation state: the managed user is active at once.
-            state.scim.accept(&tenant, login);
+            state.users.accept(&tenant, login);
             (StatusCode::CREATED, Json(user_json(&user))).into_response()
         }
         None => error(StatusCode::CONFLICT, "user_login_already_used"),
@@ -112,7 +124,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
 async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found"),
     }
@@ -126,13 +138,13 @@ async fn update(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let active = match body["status"].as_str() {
         Some("active") => true,
         Some("inactive") => false,
         _ => return error(StatusCode::BAD_REQUEST, "bad_request"),
     };
-    match state.scim.set_active(&tenant, &id, active) {
+    match state.users.set_active(&tenant, &id, active) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found"),
     }
@@ -149,7 +161,7 @@ async fn move_content(
     if body["owned_by"]["id"] != ADMIN_ID {
         return error(StatusCode::BAD_REQUEST, "bad_request");
     }
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(json!({"type": "folder", "id": format!("moved-{id}"), "name": format!("{} Files and Folders", user.user_name)}))
             .into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found"),
@@ -159,8 +171,8 @@ async fn move_content(
 async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         error(StatusCode::NOT_FOUND, "not_found")

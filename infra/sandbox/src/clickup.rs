@@ -18,8 +18,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
-use crate::scim::{Refusal, User, tenant};
+use crate::directory::User;
+use crate::state::{Refusal, State, tenant};
 
 /// The sandbox Workspace's ID (the `team_id` to connect with).
 pub const TEAM_ID: &str = "9000001";
@@ -152,7 +152,7 @@ fn team_json(state: &State, tenant: &str) -> Value {
     let members: Vec<Value> = std::iter::once(owner_json())
         .chain(
             state
-                .scim
+                .users
                 .users(tenant)
                 .iter()
                 .filter(|u| u.active)
@@ -166,7 +166,7 @@ fn team_json(state: &State, tenant: &str) -> Value {
 fn member(state: &State, tenant: &str, id: &str) -> Option<User> {
     let wanted: u64 = id.parse().ok()?;
     state
-        .scim
+        .users
         .users(tenant)
         .into_iter()
         .find(|u| u.active && numeric_id(&u.id) == wanted)
@@ -216,7 +216,7 @@ async fn invite(
     if team != TEAM_ID {
         return other_team();
     }
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
         return error(StatusCode::BAD_REQUEST, "SANDBOX_INPUT", "Email invalid");
     };
@@ -227,7 +227,7 @@ async fn invite(
             "admin must be a boolean",
         );
     }
-    if state.scim.invite(&tenant, email, "", "").is_none() {
+    if state.users.invite(&tenant, email, "", "").is_none() {
         return error(
             StatusCode::BAD_REQUEST,
             "SANDBOX_USER_EXISTS",
@@ -274,10 +274,10 @@ async fn remove(
     if team != TEAM_ID {
         return other_team();
     }
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Some(user) = member(&state, &tenant, &id) else {
         return no_user();
     };
-    state.scim.remove(&tenant, &user.id);
+    state.users.remove(&tenant, &user.id);
     Json(json!({"team": team_json(&state, &tenant)})).into_response()
 }

@@ -8,15 +8,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The sandbox's DocuSign account (the default account of every sandbox token).
 pub const ACCOUNT_ID: &str = "5a4d0c00-5a4d-4b0c-8d0c-000000000001";
@@ -32,7 +33,76 @@ pub(crate) fn router(state: Shared) -> Router {
             get(list).post(create).delete(close),
         )
         .route("/restapi/v2.1/accounts/{account}/users/{id}", get(read))
-        .with_state(state)
+        .route("/oauth/userinfo", get(docusign_userinfo))
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// DocuSign's authorization server (`account.docusign.com` and, for demo connections,
+/// `account-d.docusign.com` both land here): our client in HTTP Basic authentication only,
+/// eight-hour access tokens; its `/oauth/userinfo` names the sandbox's DocuSign account.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "docusign",
+        ["/oauth/auth", "/oauth/decide", "/oauth/token"],
+        post(docusign_token),
+    )
+}
+
+/// DocuSign's `/oauth/token`: the integration key and secret only as HTTP Basic
+/// authentication; access tokens last eight hours (`expires_in` 28800).
+async fn docusign_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Basic "));
+    if !basic
+        || oauth::client(&headers, &form)
+            != Some((oauth::CLIENT_ID.to_owned(), oauth::CLIENT_SECRET.to_owned()))
+    {
+        return oauth::token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            tokens["token_type"] = json!("Bearer");
+            tokens["expires_in"] = json!(28800);
+            if let Some(fields) = tokens.as_object_mut() {
+                fields.remove("scope");
+            }
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
+}
+
+/// DocuSign's `/oauth/userinfo`: the token's user and their one (default) account, whose
+/// `base_uri` is the sandbox's `*.docusign.net` host.
+async fn docusign_userinfo(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    let mut state = state.lock().expect("sandbox lock");
+    if let Err(refusal) = tenant(&mut state, &headers) {
+        return refused(refusal);
+    }
+    Json(json!({
+        "sub": "5a4d0c00-0000-4000-8000-00000000a0d1",
+        "name": "Sandbox Admin",
+        "given_name": "Sandbox",
+        "family_name": "Admin",
+        "created": "2025-01-01T00:00:00.000",
+        "email": "admin@sandbox.test",
+        "accounts": [{
+            "account_id": ACCOUNT_ID,
+            "is_default": true,
+            "account_name": "Sandbox DocuSign account",
+            "base_uri": BASE_URI
+        }]
+    }))
+    .into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -144,7 +214,7 @@ async fn list(
         .get("status")
         .map(|s| s.split(',').map(|s| s.trim().to_ascii_lowercase()).collect());
     let matching: Vec<User> = state
-        .scim
+        .users
         .users(&tenant)
         .into_iter()
         .filter(|u| {
@@ -192,7 +262,7 @@ async fn read(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = account_tenant!(state, headers, account);
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(user_information(&user)).into_response(),
         None => (StatusCode::BAD_REQUEST, Json(no_such_user())).into_response(),
     }
@@ -208,7 +278,7 @@ async fn create(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = account_tenant!(state, headers, account);
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(new_users) = body["newUsers"].as_array().filter(|u| !u.is_empty()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -227,7 +297,7 @@ async fn create(
             }}));
             continue;
         }
-        if let Some(existing) = state.scim.by_email(&tenant, email) {
+        if let Some(existing) = state.users.by_email(&tenant, email) {
             if existing.active {
                 answers.push(json!({
                     "userId": existing.id, "uri": format!("/users/{}", existing.id), "email": existing.user_name,
@@ -238,7 +308,7 @@ async fn create(
                 continue;
             }
             // A closed membership: the user is added again.
-            state.scim.remove(&tenant, &existing.id);
+            state.users.remove(&tenant, &existing.id);
         }
         let mut words = user_name.split_whitespace();
         let first = new["firstName"]
@@ -249,7 +319,7 @@ async fn create(
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| words.collect::<Vec<_>>().join(" "));
-        let Some(user) = state.scim.invite(&tenant, email, &first, &last) else {
+        let Some(user) = state.users.invite(&tenant, email, &first, &last) else {
             continue;
         };
         answers.push(json!({
@@ -271,7 +341,7 @@ async fn close(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = account_tenant!(state, headers, account);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Some(users) = body["users"].as_array().filter(|u| !u.is_empty()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -282,12 +352,12 @@ async fn close(
     let mut answers = Vec::new();
     for entry in users {
         let id = entry["userId"].as_str().unwrap_or_default();
-        let Some(user) = state.scim.set_active(&tenant, id, false) else {
+        let Some(user) = state.users.set_active(&tenant, id, false) else {
             answers.push(json!({"userId": id, "errorDetails": no_such_user()}));
             continue;
         };
         // An invitation not yet accepted is withdrawn with the membership.
-        state.scim.accept(&tenant, &user.user_name);
+        state.users.accept(&tenant, &user.user_name);
         answers.push(json!({
             "userId": user.id, "userName": full_name(&user), "email": user.user_name,
             "userStatus": "Closed", "uri": format!("/users/{}", user.id)

@@ -12,8 +12,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
-use crate::scim::{Refusal, User, tenant};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, tenant};
 
 type Shared = Arc<Mutex<State>>;
 
@@ -27,7 +28,19 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/2/team/members/suspend", post(suspend))
         .route("/2/team/members/unsuspend", post(unsuspend))
         .route("/2/team/members/remove", post(remove))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Dropbox's authorization server (`www.dropbox.com` and `api.dropboxapi.com` both land
+/// here).
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "dropbox",
+        ["/oauth2/authorize", "/oauth2/decide", "/oauth2/token"],
+        post(oauth::token),
+    )
 }
 
 fn route_error(tag: &str) -> Response {
@@ -95,7 +108,7 @@ async fn list(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): J
             body["limit"].as_u64().unwrap_or(1000).clamp(1, 1000) as usize,
         ),
     };
-    let (page, next) = state.scim.page(&tenant, after.as_deref(), limit);
+    let (page, next) = state.users.page(&tenant, after.as_deref(), limit);
     let members: Vec<Value> = page
         .iter()
         .map(|u| json!({"profile": profile(u), "roles": []}))
@@ -129,11 +142,11 @@ async fn get_info(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body
             let (found, key) = match s[".tag"].as_str() {
                 Some("email") => {
                     let email = s["email"].as_str().unwrap_or_default();
-                    (state.scim.by_email(&tenant, email), email)
+                    (state.users.by_email(&tenant, email), email)
                 }
                 _ => {
                     let id = s["team_member_id"].as_str().unwrap_or_default();
-                    (state.scim.by_id(&tenant, id), id)
+                    (state.users.by_id(&tenant, id), id)
                 }
             };
             match found {
@@ -160,11 +173,11 @@ async fn add(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Js
     };
     let mut results = Vec::new();
     for m in new {
-        state.scim.count("POST");
+        state.users.count("POST");
         let email = m["member_email"].as_str().unwrap_or_default();
         let given = m["member_given_name"].as_str().unwrap_or_default();
         let surname = m["member_surname"].as_str().unwrap_or_default();
-        results.push(match state.scim.invite(&tenant, email, given, surname) {
+        results.push(match state.users.invite(&tenant, email, given, surname) {
             Some(user) => json!({".tag": "success", "profile": profile(&user), "roles": []}),
             None => json!({".tag": "user_already_on_team", "user_already_on_team": email}),
         });
@@ -185,9 +198,9 @@ async fn set_active(state: Shared, headers: HeaderMap, body: Value, active: bool
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let id = selected(&body);
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         None => route_error("user_not_found"),
         // Only an active member can be suspended: an invited one has not joined yet
         // (`suspend_inactive_user`, "The user is not active, so it cannot be suspended").
@@ -198,7 +211,7 @@ async fn set_active(state: Shared, headers: HeaderMap, body: Value, active: bool
             "suspend_inactive_user"
         }),
         Some(_) => {
-            state.scim.set_active(&tenant, &id, active);
+            state.users.set_active(&tenant, &id, active);
             Json(Value::Null).into_response()
         }
     }
@@ -218,8 +231,8 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &selected(&body)) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &selected(&body)) {
         Json(json!({".tag": "complete"})).into_response()
     } else {
         route_error("user_not_found")

@@ -13,8 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{API_TOKEN_PREFIX, State};
+use crate::directory::User;
+use crate::state::{Refusal, State, tenant};
+use crate::tenants::API_TOKEN_PREFIX;
 
 type Shared = Arc<Mutex<State>>;
 
@@ -118,7 +119,7 @@ async fn list(AxState(state): AxState<Shared>, headers: HeaderMap, Path(account)
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let items: Vec<Value> = state.scim.users(&tenant).iter().map(user_json).collect();
+    let items: Vec<Value> = state.users.users(&tenant).iter().map(user_json).collect();
     Json(json!({"count": items.len(), "items": items})).into_response()
 }
 
@@ -133,12 +134,12 @@ async fn create(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
         return error(StatusCode::BAD_REQUEST, "email must be a valid email address");
     };
     // Dynatrace takes only the email; the person sets their name when signing up.
-    match state.scim.invite(&tenant, email, "", "") {
+    match state.users.invite(&tenant, email, "", "") {
         Some(user) => (StatusCode::CREATED, Json(json!({"userUuid": user.id}))).into_response(),
         None => error(StatusCode::BAD_REQUEST, "User already exists in the account"),
     }
@@ -154,7 +155,7 @@ async fn read(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    match state.scim.by_email(&tenant, &email) {
+    match state.users.by_email(&tenant, &email) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(StatusCode::NOT_FOUND, "User not found"),
     }
@@ -170,10 +171,10 @@ async fn remove(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("DELETE");
-    match state.scim.by_email(&tenant, &email) {
+    state.users.count("DELETE");
+    match state.users.by_email(&tenant, &email) {
         Some(user) => {
-            state.scim.remove(&tenant, &user.id);
+            state.users.remove(&tenant, &user.id);
             StatusCode::OK.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "User not found"),

@@ -13,15 +13,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The one organization of the sandbox (its owner is whoever holds a token).
 pub const ORG: &str = "sandbox-org";
@@ -47,7 +48,54 @@ pub(crate) fn router(state: Shared) -> Router {
             "/orgs/{org}/memberships/{login}",
             get(membership).delete(remove_membership),
         )
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// GitHub's authorization server (`github.com`): client credentials in the body,
+/// answers without a refresh token or expiry (a classic OAuth app token lasts until
+/// revoked), and token errors with HTTP 200 as GitHub sends them.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "github",
+        [
+            "/login/oauth/authorize",
+            "/login/oauth/decide",
+            "/login/oauth/access_token",
+        ],
+        post(github_token),
+    )
+}
+
+/// GitHub's `/login/oauth/access_token`: `{access_token, token_type, scope}` only; a bad
+/// client or code is an `error` in an HTTP 200 answer (GitHub's own error names).
+async fn github_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let refusal = |error: &str, description: &str| {
+        Json(json!({"error": error, "error_description": description,
+                    "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"}))
+        .into_response()
+    };
+    if !oauth::client_in_body(&form) {
+        return refusal(
+            "incorrect_client_credentials",
+            "The client_id and/or client_secret passed are incorrect.",
+        );
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(tokens) => Json(json!({
+            "access_token": tokens["access_token"], "token_type": "bearer", "scope": "admin:org"
+        }))
+        .into_response(),
+        Err(_) => refusal(
+            "bad_verification_code",
+            "The code passed is incorrect or expired.",
+        ),
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -136,7 +184,7 @@ fn login_base(email: &str) -> String {
 fn members_of(state: &State, tenant: &str) -> Vec<(String, User)> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     state
-        .scim
+        .users
         .users(tenant)
         .into_iter()
         .filter(|u| !u.invite_pending)
@@ -157,7 +205,7 @@ fn number(user: &User) -> u64 {
 
 fn pending_of(state: &State, tenant: &str) -> Vec<User> {
     state
-        .scim
+        .users
         .users(tenant)
         .into_iter()
         .filter(|u| u.invite_pending)
@@ -351,7 +399,7 @@ async fn invite(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = github_tenant!(state, headers, org);
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
         return unprocessable("Invitee email or invitee_id is required");
     };
@@ -359,14 +407,14 @@ async fn invite(
     if !["direct_member", "admin", "billing_manager", "reinstate"].contains(&role) {
         return unprocessable("role is not included in the list");
     }
-    if let Some(existing) = state.scim.by_email(&tenant, email) {
+    if let Some(existing) = state.users.by_email(&tenant, email) {
         return unprocessable(if existing.invite_pending {
             "Invitee is already invited"
         } else {
             "A user with this email address is already a part of this organization"
         });
     }
-    match state.scim.invite(&tenant, email, "", "") {
+    match state.users.invite(&tenant, email, "", "") {
         Some(user) => (StatusCode::CREATED, Json(invitation_json(&user))).into_response(),
         None => error(StatusCode::INTERNAL_SERVER_ERROR, "sandbox: invite failed"),
     }
@@ -379,14 +427,14 @@ async fn cancel(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = github_tenant!(state, headers, org);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Ok(id) = id.parse::<u64>() else {
         return unprocessable("invitation_id is invalid");
     };
     let found = pending_of(&state, &tenant).into_iter().find(|u| number(u) == id);
     match found {
         Some(user) => {
-            state.scim.remove(&tenant, &user.id);
+            state.users.remove(&tenant, &user.id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "Not Found"),
@@ -422,10 +470,10 @@ async fn remove_membership(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = github_tenant!(state, headers, org);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     match member_by_login(&state, &tenant, &login) {
         Some(user) => {
-            state.scim.remove(&tenant, &user.id);
+            state.users.remove(&tenant, &user.id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "Not Found"),

@@ -19,15 +19,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The primary domain of every sandbox Workspace.
 pub const PRIMARY_DOMAIN: &str = "sandbox-workspace.test";
@@ -126,7 +127,53 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(&format!("{API}/customers/{{customer}}"), get(customer))
         .route(&format!("{API}/groups"), get(groups))
         .route(&format!("{API}/groups/{{key}}/members"), post(add_member))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// Google's authorization server (`accounts.google.com` and `oauth2.googleapis.com` both land
+/// here): credentials in the body, and refresh tokens that do not rotate.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "google_workspace",
+        ["/o/oauth2/v2/auth", "/o/oauth2/v2/decide", "/token"],
+        post(google_token),
+    )
+}
+
+/// The Directory API scopes the Google Workspace connector asks for.
+const GOOGLE_SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user https://www.googleapis.com/auth/admin.directory.group.readonly https://www.googleapis.com/auth/admin.directory.group.member https://www.googleapis.com/auth/admin.directory.domain.readonly https://www.googleapis.com/auth/admin.directory.customer.readonly";
+
+/// Google's `/token`: credentials in the body, `token_type: Bearer`, and a refresh that
+/// answers a new access token only: the refresh token stays valid (Google does not rotate it).
+async fn google_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !oauth::client_in_body(&form) {
+        return oauth::token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let refreshing = form.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let presented = form.get("refresh_token").cloned().unwrap_or_default();
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            if refreshing
+                && let Some(fields) = tokens.as_object_mut()
+                && let Some(issued) = fields
+                    .remove("refresh_token")
+                    .and_then(|t| t.as_str().map(str::to_owned))
+            {
+                state.tokens.keep_refresh(presented, &issued);
+            }
+            tokens["token_type"] = json!("Bearer");
+            tokens["expires_in"] = json!(oauth::ACCESS_TOKEN_SECONDS - 1);
+            tokens["scope"] = json!(GOOGLE_SCOPES);
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
 }
 
 /// Google's error body.
@@ -202,9 +249,9 @@ fn domain_of(email: &str) -> Option<String> {
 /// The tenant's domains: primary first, then added ones, then those of its users.
 fn tenant_domains(state: &mut State, tenant: &str) -> Vec<String> {
     let mut domains = vec![PRIMARY_DOMAIN.to_owned()];
-    let added = state.google.of(tenant).domains.clone();
+    let added = state.part::<Workspaces>().of(tenant).domains.clone();
     let of_users = state
-        .scim
+        .users
         .emails(tenant)
         .iter()
         .filter_map(|e| domain_of(e))
@@ -220,9 +267,9 @@ fn tenant_domains(state: &mut State, tenant: &str) -> Vec<String> {
 /// A user by Google's `userKey`: the id or the primary email.
 fn by_key(state: &State, tenant: &str, key: &str) -> Option<User> {
     state
-        .scim
+        .users
         .by_id(tenant, key)
-        .or_else(|| state.scim.by_email(tenant, key))
+        .or_else(|| state.users.by_email(tenant, key))
 }
 
 /// Google's refusal of a listing without a `customer` (or `domain`), or for another customer.
@@ -246,12 +293,12 @@ async fn list(
     }
     let limit = page_size(&q, "maxResults", 100, 500);
     let (mut page, mut next) = state
-        .scim
+        .users
         .page(&tenant, q.get("pageToken").map(String::as_str), limit);
     if let Some(domain) = q.get("domain").map(|d| d.to_ascii_lowercase()) {
         // One domain: the whole filtered list (the sandbox's tenants are small).
         page = state
-            .scim
+            .users
             .users(&tenant)
             .into_iter()
             .filter(|u| domain_of(&u.user_name).as_deref() == Some(domain.as_str()))
@@ -272,7 +319,7 @@ async fn list(
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["primaryEmail"]
         .as_str()
         .map(str::trim)
@@ -305,13 +352,13 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
             "Not Authorized to access this resource/api",
         );
     }
-    let Some(user) = state.scim.invite(&tenant, email, given, family) else {
+    let Some(user) = state.users.invite(&tenant, email, given, family) else {
         return error(StatusCode::CONFLICT, "duplicate", "Entity already exists.");
     };
     let mut answer = user_json(&user);
     if let Some(recovery) = body["recoveryEmail"].as_str() {
         state
-            .google
+            .part::<Workspaces>()
             .of(&tenant)
             .recovery
             .insert(user.id.clone(), recovery.to_owned());
@@ -349,13 +396,13 @@ async fn update(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let Some(user) = by_key(&state, &tenant, &key) else {
         return not_found("userKey");
     };
     let user = match body.get("suspended").map(Value::as_bool) {
         None => user,
-        Some(Some(suspended)) => match state.scim.set_active(&tenant, &user.id, !suspended) {
+        Some(Some(suspended)) => match state.users.set_active(&tenant, &user.id, !suspended) {
             Some(user) => user,
             None => return not_found("userKey"),
         },
@@ -369,12 +416,12 @@ async fn update(
 async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     let Some(user) = by_key(&state, &tenant, &key) else {
         return not_found("userKey");
     };
-    state.scim.remove(&tenant, &user.id);
-    for group in state.google.of(&tenant).groups() {
+    state.users.remove(&tenant, &user.id);
+    for group in state.part::<Workspaces>().of(&tenant).groups() {
         group.members.remove(&user.id);
     }
     StatusCode::NO_CONTENT.into_response()
@@ -440,7 +487,7 @@ async fn groups(
         Some(Ok(start)) => start,
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "invalid", "Invalid page token"),
     };
-    let all = state.google.of(&tenant).groups();
+    let all = state.part::<Workspaces>().of(&tenant).groups();
     let page: Vec<Value> = all
         .iter()
         .skip(start)
@@ -475,7 +522,7 @@ async fn add_member(
     let Some(user) = member_key.and_then(|k| by_key(&state, &tenant, k)) else {
         return not_found("memberKey");
     };
-    let Some(group) = state.google.of(&tenant).group(&key) else {
+    let Some(group) = state.part::<Workspaces>().of(&tenant).group(&key) else {
         return not_found("groupKey");
     };
     if !group.members.insert(user.id.clone()) {

@@ -6,15 +6,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 const USERS: &str = "/settings/v3/users/";
 
@@ -25,7 +26,39 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(USERS, get(list).post(create))
         .route("/settings/v3/users/{id}", get(read).delete(remove))
         .route("/account-info/v3/details", get(account_details))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// HubSpot's authorization server; its v3 token endpoint takes our client's id and secret
+/// only in the form body.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "hubspot",
+        ["/oauth/authorize", "/oauth/decide", "/oauth/v3/token"],
+        post(hubspot_token),
+    )
+}
+
+/// HubSpot's `/oauth/v3/token`: every parameter in the body (Basic authentication is not
+/// read), RFC 6749 answers plus the portal's `hub_id`.
+async fn hubspot_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !oauth::client_in_body(&form) {
+        return oauth::token_error(StatusCode::BAD_REQUEST, "invalid_client");
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            tokens["hub_id"] = json!(4242);
+            tokens["scope"] = json!("settings.users.read settings.users.write");
+            Json(tokens).into_response()
+        }
+        Err((status, error)) => oauth::token_error(status, error),
+    }
 }
 
 /// The account (portal) the token was installed in.
@@ -36,7 +69,7 @@ async fn account_details(AxState(state): AxState<Shared>, headers: HeaderMap) ->
         Err(r) => return refused(r),
     };
     // The first sandbox portal is the token answer's `hub_id`.
-    let portal = if tenant == crate::oauth_tenant("hubspot") {
+    let portal = if tenant == crate::tenants::oauth_tenant("hubspot") {
         4242
     } else {
         u64::from_str_radix(&crate::tenants::tenant_id(&tenant)[..8], 16).unwrap_or(0)
@@ -96,7 +129,7 @@ async fn list(
     };
     let limit = page_size(&q, "limit", 100, 100);
     let (page, next) = state
-        .scim
+        .users
         .page(&tenant, q.get("after").map(String::as_str), limit);
     let mut answer = json!({"results": page.iter().map(public_user).collect::<Vec<_>>()});
     if let Some(after) = next {
@@ -112,7 +145,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = body["email"].as_str().filter(|e| e.contains('@')) else {
         return error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "email is required");
     };
@@ -125,7 +158,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     };
     let first = body["firstName"].as_str().unwrap_or_default();
     let last = body["lastName"].as_str().unwrap_or_default();
-    let Some(user) = state.scim.invite(&tenant, email, first, last) else {
+    let Some(user) = state.users.invite(&tenant, email, first, last) else {
         return error(
             StatusCode::CONFLICT,
             "CONFLICT",
@@ -149,8 +182,8 @@ async fn read(
         Err(r) => return refused(r),
     };
     let user = match q.get("idProperty").map(String::as_str) {
-        Some("EMAIL") => state.scim.by_email(&tenant, &id),
-        None | Some("USER_ID") => state.scim.by_id(&tenant, &id),
+        Some("EMAIL") => state.users.by_email(&tenant, &id),
+        None | Some("USER_ID") => state.users.by_id(&tenant, &id),
         Some(_) => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -171,8 +204,8 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): P
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         error(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", "User not found")

@@ -31,8 +31,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use crate::State;
-use crate::scim::{Refusal, User, tenant_of_token};
+use crate::directory::User;
+use crate::state::{Refusal, State, tenant_of_token};
 
 type Shared = Arc<Mutex<State>>;
 
@@ -152,10 +152,10 @@ fn user_data(state: &State, tenant: &str, data: &Value) -> Response {
     let empty = Map::new();
     let data = data.as_object().unwrap_or(&empty);
     if let Some(username) = data.get("username").and_then(Value::as_str) {
-        let found: Vec<User> = state.scim.by_email(tenant, username).into_iter().collect();
+        let found: Vec<User> = state.users.by_email(tenant, username).into_iter().collect();
         return users_answer(&found, None);
     }
-    let all = state.scim.users(tenant);
+    let all = state.users.users(tenant);
     let total = all.len();
     let Some(size) = number(data.get("pagesize")).filter(|s| *s > 0) else {
         return users_answer(&all, Some(total));
@@ -186,11 +186,11 @@ fn batch_add(state: &mut State, tenant: &str, data: &Value) -> Response {
             continue;
         }
         let (first, last) = split_name(entry.get("fullname").and_then(Value::as_str).unwrap_or_default());
-        if state.scim.by_email(tenant, username).is_some() {
+        if state.users.by_email(tenant, username).is_some() {
             continue; // batchadd updates an existing user; the sandbox keeps its name
         }
-        state.scim.invite(tenant, username, &first, &last);
-        state.scim.count("POST");
+        state.users.invite(tenant, username, &first, &last);
+        state.users.count("POST");
     }
     if errors.is_empty() {
         ok()
@@ -201,27 +201,33 @@ fn batch_add(state: &mut State, tenant: &str, data: &Value) -> Response {
 
 fn delete_user(state: &mut State, tenant: &str, data: &Value) -> Response {
     let username = data.get("username").and_then(Value::as_str).unwrap_or_default();
-    let Some(user) = state.scim.by_email(tenant, username) else {
+    let Some(user) = state.users.by_email(tenant, username) else {
         return fail("User not found");
     };
     match number(data.get("deleteaction")).unwrap_or(0) {
         0 => {
-            state.scim.set_active(tenant, &user.id, false);
-            state.scim.count("PATCH");
+            state.users.set_active(tenant, &user.id, false);
+            state.users.count("PATCH");
         }
         1 => {
-            state.scim.remove(tenant, &user.id);
-            state.lastpass.0.insert(user.user_name.to_lowercase());
-            state.scim.count("DELETE");
+            state.users.remove(tenant, &user.id);
+            state
+                .part::<KeptAccounts>()
+                .0
+                .insert(user.user_name.to_lowercase());
+            state.users.count("DELETE");
         }
         2 => {
-            state.scim.remove(tenant, &user.id);
-            state.lastpass.0.remove(&user.user_name.to_lowercase());
-            state.scim.count("DELETE");
+            state.users.remove(tenant, &user.id);
+            state
+                .part::<KeptAccounts>()
+                .0
+                .remove(&user.user_name.to_lowercase());
+            state.users.count("DELETE");
         }
         3 if user.invite_pending => {
-            state.scim.remove(tenant, &user.id);
-            state.scim.count("DELETE");
+            state.users.remove(tenant, &user.id);
+            state.users.count("DELETE");
         }
         3 => return fail("The user has no pending invitation"),
         _ => return fail("Invalid deleteaction"),
@@ -236,10 +242,10 @@ fn set_disabled(state: &mut State, tenant: &str, data: &Value, disable: bool) ->
     };
     let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
     for username in usernames.iter().filter_map(Value::as_str) {
-        match state.scim.by_email(tenant, username) {
+        match state.users.by_email(tenant, username) {
             Some(user) if user.active == disable => {
-                state.scim.set_active(tenant, &user.id, !disable);
-                state.scim.count("PATCH");
+                state.users.set_active(tenant, &user.id, !disable);
+                state.users.count("PATCH");
                 changed.push(username.to_owned());
             }
             _ => unchanged.push(username.to_owned()),

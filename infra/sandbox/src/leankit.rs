@@ -21,8 +21,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// When the sandbox says a user who is not pending last signed in.
 const SIGNED_IN: &str = "2024-01-02T09:30:00.000Z";
@@ -173,7 +173,7 @@ async fn list(
         .map(|s| s.to_lowercase())
         .filter(|s| !s.is_empty());
     let mut users: Vec<User> = state
-        .scim
+        .users
         .users(&tenant)
         .into_iter()
         .filter(|u| {
@@ -204,7 +204,7 @@ async fn list(
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     let field = |name: &str| body[name].as_str().map(str::trim).filter(|v| !v.is_empty());
     let (Some(email), Some(first), Some(last)) =
         (field("emailAddress"), field("firstName"), field("lastName"))
@@ -224,7 +224,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         return error(StatusCode::UNPROCESSABLE_ENTITY, "password is required");
     }
     let password = field("password").unwrap_or_default().to_owned();
-    match state.scim.invite(&tenant, email, first, last) {
+    match state.users.invite(&tenant, email, first, last) {
         Some(user) => {
             state.passwords.insert((tenant, user.id.clone()), password);
             Json(user_json(&user)).into_response()
@@ -239,7 +239,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
 async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(StatusCode::NOT_FOUND, "Not Found"),
     }
@@ -255,7 +255,7 @@ async fn update(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let enabled = match &body["enabled"] {
         Value::Bool(b) => Some(*b),
         // LeanKit's own example sends the boolean as a string.
@@ -263,13 +263,13 @@ async fn update(
         Value::Null => None,
         _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "enabled must be a boolean"),
     };
-    if state.scim.by_id(&tenant, &id).is_none() {
+    if state.users.by_id(&tenant, &id).is_none() {
         return error(StatusCode::NOT_FOUND, "Not Found");
     }
     if let Some(enabled) = enabled {
-        state.scim.set_suspended(&tenant, &id, !enabled);
+        state.users.set_suspended(&tenant, &id, !enabled);
     }
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(StatusCode::NOT_FOUND, "Not Found"),
     }
@@ -278,8 +278,8 @@ async fn update(
 async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         error(StatusCode::NOT_FOUND, "Not Found")

@@ -4,6 +4,10 @@
 //! and by tests. The service reaches them through its normal egress routing (the vendors'
 //! hosts are routed here), so every call goes through the real connector code.
 //!
+//! What every fake shares (the user directory, the issued tokens, injected faults, each
+//! fake's own part of the state, and how a request's token opens a tenant) is in `state`,
+//! `directory`, `tokens` and `tenants`, which name no fake; this file mounts the fakes.
+//!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
 /// The tenant of a fake vendor's request, or the `refused(…)` answer of the calling module.
@@ -16,23 +20,10 @@ macro_rules! tenant_or_refuse {
     };
 }
 
-/// A page size from a query parameter: `default` when absent, kept within 1..=`max`.
-fn page_size(
-    query: &std::collections::HashMap<String, String>,
-    name: &str,
-    default: usize,
-    max: usize,
-) -> usize {
-    query
-        .get(name)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-        .clamp(1, max)
-}
-
 mod asana;
 mod box_com;
 mod clickup;
+mod directory;
 mod docusign;
 mod dropbox;
 mod dynatrace;
@@ -47,7 +38,10 @@ mod okta;
 mod salesforce;
 mod sauce_labs;
 mod scim;
+mod slack;
+mod state;
 mod tenants;
+mod tokens;
 mod trello;
 mod zoho;
 
@@ -62,54 +56,12 @@ pub use google_workspace::PRIMARY_DOMAIN as GOOGLE_WORKSPACE_DOMAIN;
 pub use microsoft_365::DOMAIN as MICROSOFT_365_DOMAIN;
 pub use oauth::{CLIENT_ID, CLIENT_SECRET};
 pub use okta::ORG as OKTA_ORG;
-pub use tenants::{tenant_id, tenant_name};
+pub use salesforce::INSTANCE as SALESFORCE_INSTANCE;
+pub use tenants::{API_TOKEN_PREFIX, OAUTH_TENANT, oauth_tenant, oauth_tenant_named, tenant_id, tenant_name};
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
 pub use zoho::{BOOKS_ORG as ZOHO_BOOKS_ORG, DESK_ORG as ZOHO_DESK_ORG};
 
-/// The My Domain host the sandbox's Salesforce token answers name as `instance_url`.
-pub const SALESFORCE_INSTANCE: &str = "https://sandbox.my.salesforce.com";
-
-/// API-key tokens the sandbox SCIM app accepts start with this.
-pub const API_TOKEN_PREFIX: &str = "sandbox-";
-/// The tenant the sandbox OAuth app's access tokens open.
-pub const OAUTH_TENANT: &str = "oauth";
-
-/// The tenant (directory of users) the access tokens of a fake OAuth vendor open, by the
-/// product's app slug (`slack`, `dropbox`, `box`, …): each fake vendor keeps its own users,
-/// as each real vendor does.
-pub fn oauth_tenant(app: &str) -> String {
-    format!("oauth:{app}")
-}
-
-/// The tenant a fake OAuth vendor's tokens open when the admin picked `other` on its consent
-/// page (`decide?…&tenant=other`): another workspace of the same vendor, with its own users.
-pub fn oauth_tenant_named(app: &str, other: &str) -> String {
-    format!("{}#{other}", oauth_tenant(app))
-}
-
-#[derive(Default)]
-pub(crate) struct State {
-    pub scim: scim::Directory,
-    /// Answers forced on the next request of a method and path (see `Sandbox::fail_request`).
-    pub request_faults: Vec<RequestFault>,
-    pub oauth: oauth::Grants,
-    pub sauce_labs: sauce_labs::Usernames,
-    pub microsoft_365: microsoft_365::Mailboxes,
-    pub google: google_workspace::Workspaces,
-    pub lastpass: lastpass::KeptAccounts,
-    /// The passwords users were created with, by tenant and user id, where the vendor takes
-    /// one at creation (LeanKit, Sauce Labs).
-    pub passwords: std::collections::HashMap<(String, String), String>,
-}
-
-/// The next `method` request to `path` (under `/_sandbox`) gets this answer instead of the
-/// fake's own.
-pub(crate) struct RequestFault {
-    method: String,
-    path: String,
-    status: u16,
-    body: serde_json::Value,
-}
+use crate::state::{RequestFault, State};
 
 /// Answers a request with its injected fault, if one is waiting.
 async fn injected_fault(
@@ -165,61 +117,32 @@ impl Sandbox {
 
     /// Routes to mount at `/_sandbox`.
     pub fn router(&self) -> Router {
+        let state = || self.state.clone();
         Router::new()
             // Each app's fake under the app's slug (the devserver routes each spec's hosts
-            // there); 15Five is a SCIM server, so the SCIM app's fake serves it.
-            .nest("/sandbox_scim", scim::router(self.state.clone()))
-            .nest("/sandbox_oauth", oauth::router(self.state.clone()))
-            .nest("/fifteen_five", scim::router(self.state.clone()))
-            .nest(
-                "/slack",
-                oauth::slack_router(self.state.clone())
-                    .merge(scim::router_as(self.state.clone(), scim::Kind::Slack)),
-            )
-            .nest("/okta", okta::router(self.state.clone()))
-            .nest("/dynatrace", dynatrace::router(self.state.clone()))
-            .nest("/sauce_labs", sauce_labs::router(self.state.clone()))
-            .nest("/planview_leankit", leankit::router(self.state.clone()))
-            .nest("/clickup", clickup::router(self.state.clone()))
-            .nest("/trello", trello::router(self.state.clone()))
-            .nest("/zoho", zoho::router(self.state.clone()))
-            .nest("/lastpass", lastpass::router(self.state.clone()))
-            .nest(
-                "/asana",
-                oauth::asana_router(self.state.clone()).merge(asana::router(self.state.clone())),
-            )
-            .nest(
-                "/box",
-                oauth::box_router(self.state.clone()).merge(box_com::router(self.state.clone())),
-            )
-            .nest(
-                "/docusign",
-                oauth::docusign_router(self.state.clone()).merge(docusign::router(self.state.clone())),
-            )
-            .nest(
-                "/dropbox",
-                oauth::dropbox_router(self.state.clone()).merge(dropbox::router(self.state.clone())),
-            )
-            .nest(
-                "/salesforce",
-                oauth::salesforce_router(self.state.clone()).merge(salesforce::router(self.state.clone())),
-            )
-            .nest(
-                "/github",
-                oauth::github_router(self.state.clone()).merge(github::router(self.state.clone())),
-            )
-            .nest(
-                "/google_workspace",
-                oauth::google_router(self.state.clone()).merge(google_workspace::router(self.state.clone())),
-            )
-            .nest(
-                "/hubspot",
-                oauth::hubspot_router(self.state.clone()).merge(hubspot::router(self.state.clone())),
-            )
-            .nest(
-                "/microsoft_365",
-                oauth::microsoft_router(self.state.clone()).merge(microsoft_365::router(self.state.clone())),
-            )
+            // there), an OAuth vendor's authorization server included; 15Five is a SCIM
+            // server, so the SCIM app's fake serves it.
+            .nest("/sandbox_scim", scim::router(state()))
+            .nest("/sandbox_oauth", oauth::router(state()))
+            .nest("/fifteen_five", scim::router(state()))
+            .nest("/asana", asana::router(state()))
+            .nest("/box", box_com::router(state()))
+            .nest("/clickup", clickup::router(state()))
+            .nest("/docusign", docusign::router(state()))
+            .nest("/dropbox", dropbox::router(state()))
+            .nest("/dynatrace", dynatrace::router(state()))
+            .nest("/github", github::router(state()))
+            .nest("/google_workspace", google_workspace::router(state()))
+            .nest("/hubspot", hubspot::router(state()))
+            .nest("/lastpass", lastpass::router(state()))
+            .nest("/microsoft_365", microsoft_365::router(state()))
+            .nest("/okta", okta::router(state()))
+            .nest("/planview_leankit", leankit::router(state()))
+            .nest("/salesforce", salesforce::router(state()))
+            .nest("/sauce_labs", sauce_labs::router(state()))
+            .nest("/slack", slack::router(state()))
+            .nest("/trello", trello::router(state()))
+            .nest("/zoho", zoho::router(state()))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 injected_fault,
@@ -247,31 +170,23 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .oauth
+            .tokens
             .expire_access_tokens();
     }
 
     /// Makes every token invalid (as a vendor's revocation would).
     pub fn revoke_all_tokens(&self) {
-        self.state.lock().expect("sandbox lock").oauth.revoke_all();
+        self.state.lock().expect("sandbox lock").tokens.revoke_all();
     }
 
     /// The access and refresh tokens the authorization server has issued and not revoked.
     pub fn live_tokens(&self) -> Vec<String> {
-        self.state.lock().expect("sandbox lock").oauth.live_tokens()
+        self.state.lock().expect("sandbox lock").tokens.live()
     }
 
     /// How many token refreshes the authorization server answered.
     pub fn refreshes(&self) -> usize {
-        self.state.lock().expect("sandbox lock").oauth.refreshes
-    }
-
-    /// The tenant an access token opens, if it is valid.
-    pub(crate) fn tenant_of(state: &State, token: &str) -> Option<String> {
-        if token.starts_with(API_TOKEN_PREFIX) && token.len() > API_TOKEN_PREFIX.len() {
-            return Some(token.to_owned());
-        }
-        state.oauth.access_tenant(token)
+        self.state.lock().expect("sandbox lock").tokens.refreshes()
     }
 
     /// Adds users straight into a tenant (test and demo fixtures).
@@ -279,7 +194,7 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .scim
+            .users
             .insert(tenant, email, first, last)
     }
 
@@ -294,21 +209,21 @@ impl Sandbox {
         last: &str,
     ) -> String {
         let mut state = self.state.lock().expect("sandbox lock");
-        let id = state.scim.insert(tenant, email, first, last);
-        state.scim.set_login(tenant, &id, login);
+        let id = state.users.insert(tenant, email, first, last);
+        state.users.set_login(tenant, &id, login);
         id
     }
 
     /// The emails of a tenant's users, in creation order.
     pub fn emails(&self, tenant: &str) -> Vec<String> {
-        self.state.lock().expect("sandbox lock").scim.emails(tenant)
+        self.state.lock().expect("sandbox lock").users.emails(tenant)
     }
 
     /// A tenant's user as the fake app itself holds it (for comparing with what the service
     /// recorded), by email.
     pub fn user(&self, tenant: &str, email: &str) -> Option<SandboxUser> {
         let state = self.state.lock().expect("sandbox lock");
-        state.scim.by_email(tenant, email).map(|u| SandboxUser {
+        state.users.by_email(tenant, email).map(|u| SandboxUser {
             id: u.id,
             email: u.user_name,
             active: u.active,
@@ -323,7 +238,7 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .lastpass
+            .part::<lastpass::KeptAccounts>()
             .0
             .contains(&email.to_lowercase())
     }
@@ -332,7 +247,7 @@ impl Sandbox {
     /// created with, where the vendor takes one: LeanKit, Sauce Labs).
     pub fn signs_in(&self, tenant: &str, email: &str, password: &str) -> bool {
         let state = self.state.lock().expect("sandbox lock");
-        state.scim.by_email(tenant, email).is_some_and(|u| {
+        state.users.by_email(tenant, email).is_some_and(|u| {
             state
                 .passwords
                 .get(&(tenant.to_owned(), u.id))
@@ -345,7 +260,7 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .scim
+            .users
             .remove_by_email(tenant, email)
     }
 
@@ -354,7 +269,7 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .scim
+            .users
             .accept(tenant, email)
     }
 
@@ -364,7 +279,7 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .google
+            .part::<google_workspace::Workspaces>()
             .add_domain(tenant, domain);
     }
 
@@ -372,27 +287,31 @@ impl Sandbox {
     /// e.g. `engineering@sandbox-workspace.test`).
     pub fn workspace_group_members(&self, tenant: &str, group: &str) -> Vec<String> {
         let mut state = self.state.lock().expect("sandbox lock");
-        let ids = state.google.member_ids(tenant, group);
+        let ids = state
+            .part::<google_workspace::Workspaces>()
+            .member_ids(tenant, group);
         ids.iter()
-            .filter_map(|id| state.scim.by_id(tenant, id).map(|u| u.user_name))
+            .filter_map(|id| state.users.by_id(tenant, id).map(|u| u.user_name))
             .collect()
     }
 
     /// The recovery email a Google Workspace user was created with.
     pub fn workspace_recovery_email(&self, tenant: &str, email: &str) -> Option<String> {
-        let state = self.state.lock().expect("sandbox lock");
-        let user = state.scim.by_email(tenant, email)?;
-        state.google.recovery_email(tenant, &user.id)
+        let mut state = self.state.lock().expect("sandbox lock");
+        let user = state.users.by_email(tenant, email)?;
+        state
+            .part::<google_workspace::Workspaces>()
+            .recovery_email(tenant, &user.id)
     }
 
     /// How many user-changing calls (`POST`, `PATCH`, `DELETE`) the SCIM app answered.
     pub fn changes(&self, method: &str) -> usize {
-        self.state.lock().expect("sandbox lock").scim.changes(method)
+        self.state.lock().expect("sandbox lock").users.changes(method)
     }
 
     /// Drops the faults not yet answered.
     pub fn clear_faults(&self) {
-        self.state.lock().expect("sandbox lock").scim.clear_faults();
+        self.state.lock().expect("sandbox lock").faults.clear();
     }
 
     /// Makes the next `count` SCIM calls answer `status` (with `Retry-After` for 429).
@@ -400,7 +319,7 @@ impl Sandbox {
         self.state
             .lock()
             .expect("sandbox lock")
-            .scim
-            .fail_next(count, status);
+            .faults
+            .extend(std::iter::repeat_n(status, count));
     }
 }

@@ -13,15 +13,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Form, Path, Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::oauth;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The tenant's verified domain: sandbox users are created on it.
 pub const DOMAIN: &str = "sandbox-m365.test";
@@ -63,7 +64,71 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1.0/organization", get(organization))
         .route("/v1.0/domains", get(domains))
         .route("/v1.0/subscribedSkus", get(subscribed_skus))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(authorization_server(state))
+}
+
+/// The Microsoft identity platform's authorization server at its multi-tenant paths
+/// (`login.microsoftonline.com/organizations/oauth2/v2.0/…`), with its token answers.
+fn authorization_server(state: Shared) -> Router {
+    oauth::server(
+        state,
+        "microsoft_365",
+        [
+            "/organizations/oauth2/v2.0/authorize",
+            "/organizations/oauth2/v2.0/decide",
+            "/organizations/oauth2/v2.0/token",
+        ],
+        post(microsoft_token),
+    )
+}
+
+/// The Microsoft identity platform's v2.0 token endpoint: a web app's secret in the form body;
+/// answers with `ext_expires_in` and the granted Graph scopes as full URIs, errors with an
+/// `AADSTS` description and `error_codes`; refresh tokens rotate.
+async fn microsoft_token(
+    AxState(oauth::Issuer { state, tenant }): AxState<oauth::Issuer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let aad_error = |status: StatusCode, error: &str, code: u32, description: &str| {
+        let body = json!({
+            "error": error, "error_description": format!("AADSTS{code}: {description}"),
+            "error_codes": [code], "timestamp": "2025-01-01 00:00:00Z",
+            "trace_id": "sandbox", "correlation_id": "sandbox"
+        });
+        (status, Json(body)).into_response()
+    };
+    if !oauth::client_in_body(&form) {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7_000_215,
+            "Invalid client secret provided.",
+        );
+    }
+    let mut state = state.lock().expect("sandbox lock");
+    match oauth::grant(&mut state, &form, &tenant) {
+        Ok(mut tokens) => {
+            tokens["token_type"] = json!("Bearer");
+            tokens["ext_expires_in"] = tokens["expires_in"].clone();
+            tokens["scope"] = json!(
+                "https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/User.ReadWrite.All"
+            );
+            Json(tokens).into_response()
+        }
+        Err((_, "invalid_grant")) => aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70_008,
+            "The provided authorization code or refresh token has expired due to inactivity.",
+        ),
+        Err((status, error)) => aad_error(
+            status,
+            error,
+            70_003,
+            "The app requested an unsupported grant type.",
+        ),
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -110,16 +175,16 @@ fn refused(refusal: Refusal) -> Response {
     })
 }
 
-fn extra(state: &State, tenant: &str, id: &str) -> Extra {
+fn extra(state: &mut State, tenant: &str, id: &str) -> Extra {
     state
-        .microsoft_365
+        .part::<Mailboxes>()
         .extra
         .get(&(tenant.to_owned(), id.to_owned()))
         .cloned()
         .unwrap_or_default()
 }
 
-fn user_json(state: &State, tenant: &str, user: &User) -> Value {
+fn user_json(state: &mut State, tenant: &str, user: &User) -> Value {
     let extra = extra(state, tenant, &user.id);
     let display = format!("{} {}", user.given, user.family).trim().to_owned();
     json!({
@@ -142,12 +207,17 @@ fn user_json(state: &State, tenant: &str, user: &User) -> Value {
 }
 
 /// The users holding the mailbox licence in a tenant (still existing).
-fn consumed(state: &State, tenant: &str) -> i64 {
-    state
-        .microsoft_365
+fn consumed(state: &mut State, tenant: &str) -> i64 {
+    let licensed: Vec<String> = state
+        .part::<Mailboxes>()
         .extra
         .iter()
-        .filter(|((t, id), e)| t == tenant && e.licensed && state.scim.by_id(tenant, id).is_some())
+        .filter(|((t, _), e)| t == tenant && e.licensed)
+        .map(|((_, id), _)| id.clone())
+        .collect();
+    licensed
+        .iter()
+        .filter(|id| state.users.by_id(tenant, id).is_some())
         .count() as i64
 }
 
@@ -200,11 +270,11 @@ async fn list(
             );
         };
         let found: Vec<Value> = state
-            .scim
+            .users
             .users(&tenant)
             .iter()
             .filter(|u| wanted.iter().any(|w| u.user_name.eq_ignore_ascii_case(w)))
-            .map(|u| user_json(&state, &tenant, u))
+            .map(|u| user_json(&mut state, &tenant, u))
             .collect();
         return Json(json!({"@odata.context": format!("{GRAPH}/$metadata#users"), "value": found}))
             .into_response();
@@ -217,14 +287,14 @@ async fn list(
         ));
     }
     let top = page_size(&q, "$top", 100, 999);
-    let (page, next) = state.scim.page(
+    let (page, next) = state.users.page(
         &tenant,
         q.get("$skiptoken").map(String::as_str),
         top.min(MOST_PER_PAGE),
     );
     let mut answer = json!({
         "@odata.context": format!("{GRAPH}/$metadata#users"),
-        "value": page.iter().map(|u| user_json(&state, &tenant, u)).collect::<Vec<_>>()
+        "value": page.iter().map(|u| user_json(&mut state, &tenant, u)).collect::<Vec<_>>()
     });
     if let Some(token) = next {
         let mut link = url::Url::parse(&format!("{GRAPH}/users")).expect("valid");
@@ -242,8 +312,8 @@ async fn list(
 async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    match state.scim.by_id(&tenant, &id) {
-        Some(user) => Json(user_json(&state, &tenant, &user)).into_response(),
+    match state.users.by_id(&tenant, &id) {
+        Some(user) => Json(user_json(&mut state, &tenant, &user)).into_response(),
         None => not_found(&id),
     }
 }
@@ -263,7 +333,7 @@ fn complex_enough(password: &str) -> bool {
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     for required in ["displayName", "mailNickname", "userPrincipalName"] {
         if body[required].as_str().is_none_or(|v| v.trim().is_empty()) {
             return bad_request(&format!(
@@ -291,7 +361,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
             "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
         );
     }
-    if state.scim.by_email(&tenant, upn).is_some() {
+    if state.users.by_email(&tenant, upn).is_some() {
         return bad_request(
             "Another object with the same value for property userPrincipalName already exists.",
         );
@@ -299,9 +369,9 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     let given = body["givenName"].as_str().unwrap_or_default();
     let family = body["surname"].as_str().unwrap_or_default();
     // Members are live accounts at once: no invitation.
-    let id = state.scim.insert(&tenant, upn, given, family);
+    let id = state.users.insert(&tenant, upn, given, family);
     if !enabled {
-        state.scim.set_active(&tenant, &id, false);
+        state.users.set_active(&tenant, &id, false);
     }
     let extra = Extra {
         usage_location: body["usageLocation"].as_str().map(str::to_owned),
@@ -312,11 +382,11 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
             .unwrap_or_default(),
     };
     state
-        .microsoft_365
+        .part::<Mailboxes>()
         .extra
         .insert((tenant.clone(), id.clone()), extra);
-    let user = state.scim.by_id(&tenant, &id).expect("just created");
-    (StatusCode::CREATED, Json(user_json(&state, &tenant, &user))).into_response()
+    let user = state.users.by_id(&tenant, &id).expect("just created");
+    (StatusCode::CREATED, Json(user_json(&mut state, &tenant, &user))).into_response()
 }
 
 /// `accountEnabled` and `usageLocation`; other properties are accepted and ignored.
@@ -328,8 +398,8 @@ async fn update(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
-    if state.scim.by_id(&tenant, &id).is_none() {
+    state.users.count("PATCH");
+    if state.users.by_id(&tenant, &id).is_none() {
         return not_found(&id);
     }
     if let Some(location) = body.get("usageLocation") {
@@ -340,10 +410,15 @@ async fn update(
             return bad_request("Invalid value specified for property 'usageLocation' of resource 'User'.");
         };
         let key = (tenant.clone(), id.clone());
-        state.microsoft_365.extra.entry(key).or_default().usage_location = Some(code.to_ascii_uppercase());
+        state
+            .part::<Mailboxes>()
+            .extra
+            .entry(key)
+            .or_default()
+            .usage_location = Some(code.to_ascii_uppercase());
     }
     if let Some(enabled) = body["accountEnabled"].as_bool() {
-        state.scim.set_active(&tenant, &id, enabled);
+        state.users.set_active(&tenant, &id, enabled);
     }
     StatusCode::NO_CONTENT.into_response()
 }
@@ -352,11 +427,11 @@ async fn update(
 async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("DELETE");
-    if !state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if !state.users.remove(&tenant, &id) {
         return not_found(&id);
     }
-    state.microsoft_365.extra.remove(&(tenant, id));
+    state.part::<Mailboxes>().extra.remove(&(tenant, id));
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -368,13 +443,13 @@ async fn assign_license(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    let Some(user) = state.scim.by_id(&tenant, &id) else {
+    let Some(user) = state.users.by_id(&tenant, &id) else {
         return not_found(&id);
     };
     let (Some(add), Some(_)) = (body["addLicenses"].as_array(), body["removeLicenses"].as_array()) else {
         return bad_request("Invalid value specified for property 'addLicenses' or 'removeLicenses'.");
     };
-    let current = extra(&state, &tenant, &id);
+    let current = extra(&mut state, &tenant, &id);
     for licence in add {
         let sku = licence["skuId"].as_str().unwrap_or_default();
         if !sku.eq_ignore_ascii_case(MAILBOX_SKU) && !sku.eq_ignore_ascii_case(NO_MAILBOX_SKU) {
@@ -387,7 +462,7 @@ async fn assign_license(
         }
         if sku.eq_ignore_ascii_case(MAILBOX_SKU)
             && !current.licensed
-            && consumed(&state, &tenant) >= MAILBOX_SKU_UNITS
+            && consumed(&mut state, &tenant) >= MAILBOX_SKU_UNITS
         {
             return bad_request(&format!(
                 "Subscription with SKU {MAILBOX_SKU} does not have any available licenses."
@@ -400,20 +475,20 @@ async fn assign_license(
             .is_some_and(|s| s.eq_ignore_ascii_case(MAILBOX_SKU))
     }) {
         state
-            .microsoft_365
+            .part::<Mailboxes>()
             .extra
             .entry((tenant.clone(), id.clone()))
             .or_default()
             .licensed = true;
     }
-    Json(user_json(&state, &tenant, &user)).into_response()
+    Json(user_json(&mut state, &tenant, &user)).into_response()
 }
 
 async fn organization(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
     // The Entra tenant the token opens (the first one keeps the sandbox's fixed id).
-    let id = if tenant == crate::oauth_tenant("microsoft_365") {
+    let id = if tenant == crate::tenants::oauth_tenant("microsoft_365") {
         TENANT_ID.to_owned()
     } else {
         format!(
@@ -461,7 +536,7 @@ async fn subscribed_skus(AxState(state): AxState<Shared>, headers: HeaderMap) ->
         "value": [
             {"id": format!("{TENANT_ID}_{MAILBOX_SKU}"), "skuId": MAILBOX_SKU,
              "skuPartNumber": "O365_BUSINESS_ESSENTIALS", "appliesTo": "User", "capabilityStatus": "Enabled",
-             "consumedUnits": consumed(&state, &tenant), "prepaidUnits": units(MAILBOX_SKU_UNITS),
+             "consumedUnits": consumed(&mut state, &tenant), "prepaidUnits": units(MAILBOX_SKU_UNITS),
              "servicePlans": [plan("EXCHANGE_S_STANDARD"), plan("TEAMS1"), plan("SHAREPOINTSTANDARD")]},
             {"id": format!("{TENANT_ID}_{NO_MAILBOX_SKU}"), "skuId": NO_MAILBOX_SKU,
              "skuPartNumber": "POWER_BI_STANDARD", "appliesTo": "User", "capabilityStatus": "Enabled",

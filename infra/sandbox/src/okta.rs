@@ -14,8 +14,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 /// The org the sandbox's links point at (connect with this org URL).
 pub const ORG: &str = "https://sandbox.okta.com";
@@ -82,8 +82,8 @@ fn status_of(user: &User) -> &'static str {
 fn suspension(state: &Shared, headers: &HeaderMap, id: &str, suspend: bool) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
-    let Some(user) = state.scim.by_id(&tenant, id) else {
+    state.users.count("PATCH");
+    let Some(user) = state.users.by_id(&tenant, id) else {
         return error(
             StatusCode::NOT_FOUND,
             "E0000007",
@@ -102,7 +102,7 @@ fn suspension(state: &Shared, headers: &HeaderMap, id: &str, suspend: bool) -> R
                           "errorCauses": [{"errorSummary": summary}]});
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
-    state.scim.set_suspended(&tenant, id, suspend);
+    state.users.set_suspended(&tenant, id, suspend);
     Json(json!({})).into_response()
 }
 
@@ -129,7 +129,7 @@ async fn list(
             return error(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.");
         };
         let found: Vec<Value> = state
-            .scim
+            .users
             .by_email(&tenant, email)
             .iter()
             .map(user_json)
@@ -138,7 +138,7 @@ async fn list(
     }
     let limit = page_size(&q, "limit", 200, 200);
     let (page, next) = state
-        .scim
+        .users
         .page(&tenant, q.get("after").map(String::as_str), limit);
     let mut response = Json(page.iter().map(user_json).collect::<Vec<_>>()).into_response();
     let mut link = format!("<{ORG}/api/v1/users?limit={limit}>; rel=\"self\"");
@@ -157,7 +157,7 @@ async fn list(
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     let profile = &body["profile"];
     let Some(login) = profile["login"].as_str().filter(|l| l.contains('@')) else {
         return error(
@@ -168,7 +168,7 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     };
     let first = profile["firstName"].as_str().unwrap_or_default();
     let last = profile["lastName"].as_str().unwrap_or_default();
-    match state.scim.invite(&tenant, login, first, last) {
+    match state.users.invite(&tenant, login, first, last) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(
             StatusCode::BAD_REQUEST,
@@ -187,7 +187,7 @@ async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Pat
         )
         .into_response();
     }
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
@@ -200,7 +200,7 @@ async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Pat
 async fn deactivate(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     if deprovision(&mut state, &tenant, &id) {
         Json(json!({})).into_response()
     } else {
@@ -214,11 +214,11 @@ async fn deactivate(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id
 
 /// `DEPROVISIONED`: inactive, and no activation pending any more.
 fn deprovision(state: &mut State, tenant: &str, id: &str) -> bool {
-    let Some(user) = state.scim.set_active(tenant, id, false) else {
+    let Some(user) = state.users.set_active(tenant, id, false) else {
         return false;
     };
-    state.scim.set_suspended(tenant, id, false);
-    state.scim.accept(tenant, &user.user_name);
+    state.users.set_suspended(tenant, id, false);
+    state.users.accept(tenant, &user.user_name);
     true
 }
 
@@ -226,8 +226,8 @@ fn deprovision(state: &mut State, tenant: &str, id: &str) -> bool {
 async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("DELETE");
-    match state.scim.by_id(&tenant, &id) {
+    state.users.count("DELETE");
+    match state.users.by_id(&tenant, &id) {
         None => error(
             StatusCode::NOT_FOUND,
             "E0000007",
@@ -238,7 +238,7 @@ async fn remove(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): P
             StatusCode::NO_CONTENT.into_response()
         }
         Some(_) => {
-            state.scim.remove(&tenant, &id);
+            state.users.remove(&tenant, &id);
             StatusCode::NO_CONTENT.into_response()
         }
     }

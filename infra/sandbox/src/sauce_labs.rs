@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
 
 const USERS: &str = "/team-management/v1/users/";
 /// The sandbox organization's id (every tenant's, as each is its own organization).
@@ -59,9 +59,9 @@ fn refused(refusal: Refusal) -> Response {
     })
 }
 
-fn user_json(state: &State, user: &User) -> Value {
+fn user_json(state: &mut State, user: &User) -> Value {
     let username = state
-        .sauce_labs
+        .part::<Usernames>()
         .0
         .get(&user.id)
         .cloned()
@@ -107,7 +107,7 @@ async fn list(
     let phrase = q.get("phrase").map(|p| p.to_lowercase());
     let status = q.get("status").map(String::as_str);
     let matching: Vec<User> = state
-        .scim
+        .users
         .users(&tenant)
         .into_iter()
         .filter(|u| {
@@ -129,7 +129,7 @@ async fn list(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|u| user_json(&state, u))
+        .map(|u| user_json(&mut state, u))
         .collect();
     let next = (offset + limit < count).then(|| page_link(limit, offset + limit));
     let previous = (offset > 0).then(|| page_link(limit, offset.saturating_sub(limit)));
@@ -159,7 +159,7 @@ fn strong(password: &str) -> bool {
 async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("POST");
+    state.users.count("POST");
     let text = |field: &str| body[field].as_str().map(str::trim).unwrap_or_default().to_owned();
     for field in [
         "first_name",
@@ -198,11 +198,11 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
     if !matches!(body.get("role").and_then(Value::as_u64), None | Some(1 | 3 | 4)) {
         return field_error("role", "Select a valid choice.");
     }
-    if state.scim.by_email(&tenant, &email).is_some() {
+    if state.users.by_email(&tenant, &email).is_some() {
         return field_error("email", "user with this email already exists.");
     }
     if state
-        .sauce_labs
+        .part::<Usernames>()
         .0
         .values()
         .any(|u| u.eq_ignore_ascii_case(&username))
@@ -210,14 +210,14 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
         return field_error("username", "A user with that username already exists.");
     }
     let id = state
-        .scim
+        .users
         .insert(&tenant, &email, &text("first_name"), &text("last_name"));
-    state.sauce_labs.0.insert(id.clone(), username);
+    state.part::<Usernames>().0.insert(id.clone(), username);
     state
         .passwords
         .insert((tenant.clone(), id.clone()), text("password"));
-    match state.scim.by_id(&tenant, &id) {
-        Some(user) => (StatusCode::CREATED, Json(user_json(&state, &user))).into_response(),
+    match state.users.by_id(&tenant, &id) {
+        Some(user) => (StatusCode::CREATED, Json(user_json(&mut state, &user))).into_response(),
         None => detail(StatusCode::INTERNAL_SERVER_ERROR, "the user vanished"),
     }
 }
@@ -225,8 +225,8 @@ async fn create(AxState(state): AxState<Shared>, headers: HeaderMap, Json(body):
 async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    match state.scim.by_id(&tenant, &id) {
-        Some(user) => Json(user_json(&state, &user)).into_response(),
+    match state.users.by_id(&tenant, &id) {
+        Some(user) => Json(user_json(&mut state, &user)).into_response(),
         None => detail(StatusCode::NOT_FOUND, "Not found."),
     }
 }
@@ -234,9 +234,9 @@ async fn read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id): Pat
 fn set_active(state: &Shared, headers: &HeaderMap, id: &str, active: bool) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    state.scim.count("PATCH");
-    match state.scim.set_active(&tenant, id, active) {
-        Some(user) => Json(user_json(&state, &user)).into_response(),
+    state.users.count("PATCH");
+    match state.users.set_active(&tenant, id, active) {
+        Some(user) => Json(user_json(&mut state, &user)).into_response(),
         None => detail(StatusCode::NOT_FOUND, "Not found."),
     }
 }

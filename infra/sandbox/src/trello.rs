@@ -24,8 +24,8 @@ use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::State;
-use crate::scim::{Refusal, User, tenant};
+use crate::directory::User;
+use crate::state::{Refusal, State, tenant};
 
 /// The Workspace's short name (connect with this, or with its id).
 pub const WORKSPACE: &str = "sandbox_workspace";
@@ -164,7 +164,7 @@ fn admin_membership() -> Value {
 
 fn all_memberships(state: &State, tenant: &str) -> Vec<Value> {
     std::iter::once(admin_membership())
-        .chain(state.scim.users(tenant).iter().map(membership_json))
+        .chain(state.users.users(tenant).iter().map(membership_json))
         .collect()
 }
 
@@ -202,7 +202,7 @@ async fn invite(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(email) = q.get("email").filter(|e| e.contains('@')) else {
         return text(StatusCode::BAD_REQUEST, "invalid value for email");
     };
@@ -215,9 +215,9 @@ async fn invite(
     if !matches!(q.get("type").map(String::as_str), None | Some("normal" | "admin")) {
         return text(StatusCode::BAD_REQUEST, "invalid value for type");
     }
-    if state.scim.by_email(&tenant, email).is_none() {
+    if state.users.by_email(&tenant, email).is_none() {
         let (first, last) = full_name.split_once(' ').unwrap_or((full_name, ""));
-        state.scim.invite(&tenant, email, first, last);
+        state.users.invite(&tenant, email, first, last);
     }
     Json(json!({"id": WORKSPACE_ID, "name": WORKSPACE, "memberships": all_memberships(&state, &tenant)}))
         .into_response()
@@ -235,7 +235,7 @@ async fn deactivated(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let value = match q.get("value").map(String::as_str) {
         Some("true") => true,
         Some("false") => false,
@@ -247,7 +247,7 @@ async fn deactivated(
             "A Workspace must have at least one admin",
         );
     }
-    match state.scim.set_active(&tenant, &id, !value) {
+    match state.users.set_active(&tenant, &id, !value) {
         Some(user) => Json(json!({"id": user.id})).into_response(),
         None => text(StatusCode::BAD_REQUEST, "invalid id"),
     }
@@ -263,14 +263,14 @@ async fn remove(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("DELETE");
+    state.users.count("DELETE");
     if id == ADMIN_ID {
         return text(
             StatusCode::BAD_REQUEST,
             "A Workspace must have at least one admin",
         );
     }
-    if state.scim.remove(&tenant, &id) {
+    if state.users.remove(&tenant, &id) {
         Json(json!({"_value": null})).into_response()
     } else {
         text(StatusCode::BAD_REQUEST, "invalid id")

@@ -22,8 +22,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::scim::{Refusal, User, tenant};
-use crate::{API_TOKEN_PREFIX, State, page_size};
+use crate::directory::User;
+use crate::state::{Refusal, State, page_size, tenant};
+use crate::tenants::API_TOKEN_PREFIX;
 
 type Shared = Arc<Mutex<State>>;
 
@@ -211,7 +212,7 @@ async fn desk_list(
     let limit = page_size(&q, "limit", 10, 200);
     let from: usize = q.get("from").and_then(|f| f.parse().ok()).unwrap_or(0);
     let agents: Vec<Value> = state
-        .scim
+        .users
         .users(&tenant)
         .iter()
         .skip(from)
@@ -230,7 +231,7 @@ async fn desk_read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id)
         Ok(t) => t,
         Err(r) => return *r,
     };
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(agent_json(&user)).into_response(),
         None => desk_error(
             StatusCode::NOT_FOUND,
@@ -252,7 +253,7 @@ async fn desk_create(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let invalid = |field: &str, kind: &str| {
         let body = json!({
             "errorCode": "INVALID_DATA", "message": "An invalid value was given for a field.",
@@ -274,7 +275,7 @@ async fn desk_create(
     if text(&body, "rolePermissionType").is_empty() {
         return invalid("rolePermissionType", "missing");
     }
-    match state.scim.invite(
+    match state.users.invite(
         &tenant,
         &email,
         &text(&body, "firstName"),
@@ -295,8 +296,8 @@ async fn desk_deactivate(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
-    match state.scim.set_active(&tenant, &id, false) {
+    state.users.count("POST");
+    match state.users.set_active(&tenant, &id, false) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => desk_error(
             StatusCode::NOT_FOUND,
@@ -317,8 +318,8 @@ async fn desk_activate(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
-    match state.scim.set_active(&tenant, &id, true) {
+    state.users.count("POST");
+    match state.users.set_active(&tenant, &id, true) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => desk_error(
             StatusCode::NOT_FOUND,
@@ -339,7 +340,7 @@ async fn desk_delete_unconfirmed(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let ids: Vec<String> = body["agentIds"]
         .as_array()
         .map(|ids| ids.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
@@ -352,7 +353,7 @@ async fn desk_delete_unconfirmed(
         );
     }
     for id in &ids {
-        if state.scim.by_id(&tenant, id).is_some_and(|u| !u.invite_pending) {
+        if state.users.by_id(&tenant, id).is_some_and(|u| !u.invite_pending) {
             return desk_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "INVALID_DATA",
@@ -361,7 +362,7 @@ async fn desk_delete_unconfirmed(
         }
     }
     for id in &ids {
-        state.scim.remove(&tenant, id);
+        state.users.remove(&tenant, id);
     }
     StatusCode::NO_CONTENT.into_response()
 }
@@ -458,7 +459,7 @@ async fn books_list(
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let filter = q.get("filter_by").map(String::as_str).unwrap_or("Status.All");
     let matching: Vec<Value> = state
-        .scim
+        .users
         .users(&tenant)
         .iter()
         .map(books_user_json)
@@ -496,7 +497,7 @@ async fn books_read(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => {
             Json(json!({"code": 0, "message": "success", "user": books_user_json(&user)})).into_response()
         }
@@ -517,7 +518,7 @@ async fn books_create(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let (name, email) = (text(&body, "name"), text(&body, "email"));
     if name.is_empty() {
         return books_error(StatusCode::BAD_REQUEST, 4, "Invalid value passed for Name");
@@ -531,7 +532,7 @@ async fn books_create(
         return books_error(StatusCode::BAD_REQUEST, 4, "Invalid value passed for role_id");
     }
     let (first, last) = name_parts(&name);
-    match state.scim.invite(&tenant, &email, &first, &last) {
+    match state.users.invite(&tenant, &email, &first, &last) {
         Some(user) => (
             StatusCode::CREATED,
             Json(json!({"code": 0, "message": "Your invitation has been sent.", "user": books_user_json(&user)})),
@@ -558,8 +559,8 @@ fn books_mark(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
-    match state.scim.set_active(&tenant, id, active) {
+    state.users.count("POST");
+    match state.users.set_active(&tenant, id, active) {
         Some(_) => {
             let said = if active { "active" } else { "inactive" };
             Json(json!({"code": 0, "message": format!("The user has been marked as {said}.")}))
@@ -598,8 +599,8 @@ async fn books_delete(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &id) {
         Json(json!({"code": 0, "message": "The user has been removed from your organization."}))
             .into_response()
     } else {
@@ -715,7 +716,7 @@ async fn crm_list(
     }
     let per_page = page_size(&q, "per_page", 200, 200);
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let all = state.scim.users(&tenant);
+    let all = state.users.users(&tenant);
     let users: Vec<Value> = all
         .iter()
         .skip((page - 1) * per_page)
@@ -739,7 +740,7 @@ async fn crm_read(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id):
         Ok(t) => t,
         Err(r) => return *r,
     };
-    match state.scim.by_id(&tenant, &id) {
+    match state.users.by_id(&tenant, &id) {
         Some(user) => Json(json!({"users": [crm_user_json(&user)]})).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }
@@ -757,7 +758,7 @@ async fn crm_create(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("POST");
+    state.users.count("POST");
     let Some(user) = body["users"].as_array().filter(|u| u.len() == 1).map(|u| &u[0]) else {
         return crm_error(StatusCode::BAD_REQUEST, "INVALID_DATA", "one user per request");
     };
@@ -782,7 +783,7 @@ async fn crm_create(
     if !CRM_PROFILES.iter().any(|p| user["profile"] == p.0) {
         return invalid("profile");
     }
-    match state.scim.invite(
+    match state.users.invite(
         &tenant,
         &email,
         &text(user, "first_name"),
@@ -815,7 +816,7 @@ async fn crm_update(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("PATCH");
+    state.users.count("PATCH");
     let Some(user) = body["users"].as_array().filter(|u| u.len() == 1).map(|u| &u[0]) else {
         return crm_error(StatusCode::BAD_REQUEST, "INVALID_DATA", "one user per request");
     };
@@ -833,8 +834,8 @@ async fn crm_update(
         }
     };
     let updated = match active {
-        Some(active) => state.scim.set_active(&tenant, &id, active),
-        None => state.scim.by_id(&tenant, &id),
+        Some(active) => state.users.set_active(&tenant, &id, active),
+        None => state.users.by_id(&tenant, &id),
     };
     match updated {
         Some(_) => crm_record(StatusCode::OK, "SUCCESS", json!({"id": id}), "User updated"),
@@ -853,8 +854,8 @@ async fn crm_delete(AxState(state): AxState<Shared>, headers: HeaderMap, Path(id
         Ok(t) => t,
         Err(r) => return *r,
     };
-    state.scim.count("DELETE");
-    if state.scim.remove(&tenant, &id) {
+    state.users.count("DELETE");
+    if state.users.remove(&tenant, &id) {
         crm_record(StatusCode::OK, "SUCCESS", json!({"id": id}), "User deleted")
     } else {
         crm_record(

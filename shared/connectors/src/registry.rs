@@ -1,15 +1,11 @@
 //! The registry: the one list of vendor specs (each vendor's module exports its own `SPEC`),
 //! and lookups by slug. Apps without an entry here cannot be connected yet. Adding a vendor
-//! means its module, its sandbox fake, its tests and one line in `VENDORS`.
+//! means its module, its sandbox fake, its tests and one line in `VENDORS` (ARCHITECTURE.md,
+//! "Adding a vendor").
 
 use std::sync::LazyLock;
 
 use prov_core::catalog::{App, Catalog};
-
-use crate::{
-    asana, box_com, clickup, docusign, dropbox, dynatrace, fifteen_five, github, google_workspace, hubspot,
-    lastpass, leankit, microsoft_365, okta, salesforce, sandbox, sauce_labs, slack, trello, zoho,
-};
 
 pub use crate::spec::{
     ApiKeyAuth, ApiKeyContext, AppSpec, Build, Exchange, OAuthEnvironment, OAuthSpec, PRODUCTION, Secrets,
@@ -18,29 +14,29 @@ pub use crate::spec::{
 
 /// Every vendor the service can connect, by product order.
 pub const VENDORS: &[&AppSpec] = &[
-    &fifteen_five::SPEC,
-    &asana::SPEC,
-    &box_com::SPEC,
-    &clickup::SPEC,
-    &docusign::SPEC,
-    &dropbox::SPEC,
-    &dynatrace::SPEC,
-    &github::SPEC,
-    &google_workspace::SPEC,
-    &hubspot::SPEC,
-    &microsoft_365::SPEC,
-    &lastpass::SPEC,
-    &okta::SPEC,
-    &salesforce::SPEC,
-    &sauce_labs::SPEC,
-    &leankit::SPEC,
-    &slack::SPEC,
-    &trello::SPEC,
-    &zoho::SPEC,
+    &crate::fifteen_five::SPEC,
+    &crate::asana::SPEC,
+    &crate::box_com::SPEC,
+    &crate::clickup::SPEC,
+    &crate::docusign::SPEC,
+    &crate::dropbox::SPEC,
+    &crate::dynatrace::SPEC,
+    &crate::github::SPEC,
+    &crate::google_workspace::SPEC,
+    &crate::hubspot::SPEC,
+    &crate::microsoft_365::SPEC,
+    &crate::lastpass::SPEC,
+    &crate::okta::SPEC,
+    &crate::salesforce::SPEC,
+    &crate::sauce_labs::SPEC,
+    &crate::leankit::SPEC,
+    &crate::slack::SPEC,
+    &crate::trello::SPEC,
+    &crate::zoho::SPEC,
 ];
 
 /// The sandbox apps (served only in sandbox mode).
-pub const SANDBOX: &[&AppSpec] = &[&sandbox::SCIM_SPEC, &sandbox::OAUTH_SPEC];
+pub const SANDBOX: &[&AppSpec] = &[&crate::sandbox::SCIM_SPEC, &crate::sandbox::OAUTH_SPEC];
 
 /// Every spec, the sandbox apps' included.
 pub fn all() -> impl Iterator<Item = &'static AppSpec> {

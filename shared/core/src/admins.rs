@@ -206,7 +206,7 @@ pub async fn invite(
             } else {
                 ""
             },
-            expires.format("%B %-d, %Y at %H:%M UTC"),
+            crate::schedule::pacific_for_people(expires),
         ),
     })?;
     match svc.store.transact(ops).await {

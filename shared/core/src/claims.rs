@@ -121,7 +121,7 @@ pub(crate) fn claim_email(company_name: &str, user: &User, url: &str, expires: D
              Confirm your email and claim your account here:\n\n{url}\n\n\
              This link works once and expires on {}.\n",
             user.first_name,
-            expires.format("%B %-d, %Y at %H:%M UTC"),
+            crate::schedule::pacific_for_people(expires),
         ),
     }
 }

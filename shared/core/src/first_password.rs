@@ -142,7 +142,7 @@ pub async fn send(svc: &Services, offer: Offer<'_>, password: &SecretString) -> 
              your first password is behind this link. It shows the password once, until {}:\n\n{url}\n\n\
              Sign in to {app} as {sign_in} with that password, then choose your own. If the link has \
              expired or was already used, use {app}'s \"Forgot password\" instead.\n",
-            expires_at.format("%B %-d, %Y at %H:%M UTC")
+            crate::schedule::pacific_for_people(expires_at)
         ),
     };
     let (queue, queued) = MailQueue::enqueue(email, svc.clock.as_ref())?;

@@ -14,12 +14,15 @@
 //! | idempotency record | `IDEMPOTENCY#<partner>#<hash of the key>` | `IDEMPOTENCY` | |
 //! | team member | `COMPANY#<company>` | `TM#<team member>` | |
 //! | team member's email lock | `COMPANY#<company>` | `TMEMAIL#<email key>` | |
-//! | connection | `COMPANY#<company>` | `CONNECTION#<app>` | |
+//! | connection | `COMPANY#<company>` | `CONNECTION#<app>` | `CONNECTIONS` by company and app |
 //! | connection's credentials (encrypted) | `COMPANY#<company>` | `CREDENTIALS#<app>` | |
 //! | app account | `COMPANY#<company>` | `ACCT#<app>#<account>` | |
 //! | account link (one per person per app) | `COMPANY#<company>` | `TMACCT#<team member>#<app>` | |
 //! | creation in flight | `COMPANY#<company>` | `INTENT#<app>#<team member>` | |
-//! | last sync | `COMPANY#<company>` | `SYNC#<app>` | |
+//! | last sync (before sync jobs: read once, to know an app was synced) | `COMPANY#<company>` | `SYNC#<app>` | |
+//! | sync job (one per app) | `COMPANY#<company>` | `SYNCJOB#<app>` | |
+//! | vendor ids a sync job has seen, a page each | `COMPANY#<company>` | `SYNCSEEN#<app>#<job>#<page>` | |
+//! | access report finding | `COMPANY#<company>` | `FINDING#<app>#<kind>#<subject>` | |
 //! | onboarding task | `COMPANY#<company>` | `ONBOARDING#<team member>` | |
 //! | dismissal | `COMPANY#<company>` | `DISMISSAL#<team member>` | `DISMISSALS` by next run |
 //! | circuit breaker | `COMPANY#<company>` | `BREAKER#<app>` | |
@@ -28,6 +31,8 @@
 //! | pending OAuth authorization | `OAUTHSTATE#<hash of state>` | `STATE` | |
 //! | local timer (embedded scheduler) | `TIMER#<name>` | `TIMER` | `TIMERS` by due time |
 //! | queued email | `MAILQ` | `<time>#<id>` | |
+//! | queued job (embedded queue), its dead letters | `JOBQ`, `JOBDLQ` | `<id>` | |
+//! | scheduled reconciliation's progress | `RECONCILE` | `RECONCILE` | |
 //! | console session / sign-in link | `CONSOLE#SESSION#<lookup>`, `CONSOLE#LINK#<hash>` | `SESSION`, `LINK` | |
 //!
 //! The audit table: pk `AUDIT#<company>` (a partner's own events: `AUDIT#PARTNER#<partner>`),
@@ -37,11 +42,18 @@ use crate::secret::hash_secret;
 use crate::store::Key;
 use crate::values;
 
-/// The sort-key prefixes of a company's admins, team members, connections and account links.
+/// The sort-key prefixes of a company's admins, team members, connections, account links,
+/// onboarding tasks and dismissals.
 pub const USERS: &str = "USER#";
 pub const TEAM_MEMBERS: &str = "TM#";
 pub const CONNECTIONS: &str = "CONNECTION#";
 pub const LINKS: &str = "TMACCT#";
+pub const ONBOARDING: &str = "ONBOARDING#";
+pub const DISMISSAL: &str = "DISMISSAL#";
+
+/// The sort-key prefixes of a company's dismissals and sync jobs.
+pub const DISMISSALS: &str = "DISMISSAL#";
+pub const SYNC_JOBS: &str = "SYNCJOB#";
 
 /// The secondary index's partitions: dismissals by next run time, local timers by due time.
 pub const DISMISSALS_INDEX: &str = "DISMISSALS";
@@ -49,6 +61,16 @@ pub const TIMERS_INDEX: &str = "TIMERS";
 
 /// The mail queue's partition (sorted by the time an email was queued).
 pub const MAIL_QUEUE: &str = "MAILQ";
+
+/// The embedded job queue's partitions (messages in the order sent, and those given up on).
+pub const JOBS_QUEUE: &str = "JOBQ";
+pub const JOBS_DEAD_LETTERS: &str = "JOBDLQ";
+
+/// The index partition of every company's connections (the scheduled reconciliation's list).
+pub const CONNECTIONS_INDEX: &str = "CONNECTIONS";
+
+/// The sort-key prefix of a company's access report findings.
+pub const FINDINGS: &str = "FINDING#";
 
 /// The partition holding everything of one company.
 pub fn company_partition(company_id: &str) -> String {
@@ -154,17 +176,58 @@ pub fn sync_key(company_id: &str, app: &str) -> Key {
     Key::new(company_partition(company_id), format!("SYNC#{app}"))
 }
 
+/// An app's sync job: one per company and app (a second request joins it).
+pub fn sync_job_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("SYNCJOB#{app}"))
+}
+
+/// The sort-key prefix of the vendor ids one sync job has seen.
+pub fn sync_seen_prefix(app: &str, job_id: &str) -> String {
+    format!("SYNCSEEN#{app}#{job_id}#")
+}
+
+/// One page of vendor ids a sync job has seen (pages numbered in order).
+pub fn sync_seen_key(company_id: &str, app: &str, job_id: &str, page: u64) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("{}{page:010}", sync_seen_prefix(app, job_id)),
+    )
+}
+
+/// The sort-key prefix of one app's findings.
+pub fn findings_prefix(app: &str) -> String {
+    format!("{FINDINGS}{app}#")
+}
+
+/// A finding of the access report: one per app, kind and subject (an account, or the app).
+pub fn finding_key(company_id: &str, app: &str, kind: &str, subject: &str) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!("{}{kind}#{subject}", findings_prefix(app)),
+    )
+}
+
+/// A message of the embedded job queue.
+pub fn queued_job_key(id: &str) -> Key {
+    Key::new(JOBS_QUEUE, id)
+}
+
+/// Where the scheduled reconciliation records how far it has come.
+pub fn reconcile_key() -> Key {
+    Key::new("RECONCILE", "RECONCILE")
+}
+
 pub fn onboarding_key(company_id: &str, team_member_id: &str) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("ONBOARDING#{team_member_id}"),
+        format!("{ONBOARDING}{team_member_id}"),
     )
 }
 
 pub fn dismissal_key(company_id: &str, team_member_id: &str) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("DISMISSAL#{team_member_id}"),
+        format!("{DISMISSAL}{team_member_id}"),
     )
 }
 
@@ -232,6 +295,9 @@ mod tests {
             link_key("c1", "u", "u").sk,
             intent_key("c1", "u", "u").sk,
             sync_key("c1", "u").sk,
+            sync_job_key("c1", "u").sk,
+            sync_seen_key("c1", "u", "j", 1).sk,
+            finding_key("c1", "u", "k", "s").sk,
             onboarding_key("c1", "u").sk,
             dismissal_key("c1", "u").sk,
             breaker_key("c1", "u").sk,

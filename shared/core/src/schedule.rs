@@ -48,6 +48,14 @@ pub fn pacific_wall_clock(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A moment as people read it, in Pacific time (the product states its rules in Pacific
+/// time): "March 11, 2026 at 12:00 AM PDT". Pages and emails show times this one way.
+pub fn pacific_for_people(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Los_Angeles)
+        .format("%B %-d, %Y at %-I:%M %p %Z")
+        .to_string()
+}
+
 /// A one-time job: at `at`, deliver `payload` to the cleanup handler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledJob {

@@ -8,6 +8,7 @@ use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, SharedBudgets, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClientSource, OAuthClients};
 use prov_core::clock::SystemClock;
+use prov_core::queue::JobQueue;
 use prov_core::{Services, Settings};
 use prov_processes::Apps;
 use prov_store::DynamoStore;
@@ -18,6 +19,7 @@ use crate::SdkClient;
 use crate::envelope::EnvelopeSecretStore;
 use crate::keyring::SecretsManagerKeyring;
 use crate::mailer::SesMailer;
+use crate::queue::{NoQueue, SqsQueue};
 use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
 
@@ -56,6 +58,11 @@ pub struct FunctionConfig {
     /// `SCHEDULER_GROUP`, `CLEANUP_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`, `DEAD_LETTER_QUEUE_ARN`:
     /// where dismissal schedules go and what they invoke (all four, or none).
     pub scheduler: Option<EventBridgeTarget>,
+    /// `JOBS_QUEUE_URL`: the SQS queue of background jobs (syncs), consumed by the worker
+    /// function. Optional: without it, starting a sync is refused as unavailable.
+    pub jobs_queue_url: Option<String>,
+    /// `SYNC_EVERY_MINUTES`: how often every connected app is synced (default 60).
+    pub sync_every: chrono::Duration,
     /// `VENDOR_ROUTES` (`host-or-*.domain=base-url`, comma-separated) and `EGRESS_MODE`
     /// (`production`, the default, or `sandbox`): the vendor routing table. Overrides to
     /// loopback or private addresses are refused at start outside sandbox mode.
@@ -131,8 +138,22 @@ impl FunctionConfig {
             }),
             None => None,
         };
+        let sync_every = match optional("SYNC_EVERY_MINUTES") {
+            None => chrono::Duration::minutes(60),
+            Some(v) => match v.parse::<i64>() {
+                Ok(m) if (5..=7 * 24 * 60).contains(&m) => chrono::Duration::minutes(m),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "SYNC_EVERY_MINUTES",
+                        why: "must be a whole number of minutes from 5 to 10080".into(),
+                    });
+                }
+            },
+        };
         Ok(Self {
             aws: sdk_config(&get)?,
+            jobs_queue_url: optional("JOBS_QUEUE_URL"),
+            sync_every,
             scheduler,
             egress,
             credentials_keyring_secret: optional("CREDENTIALS_KEYRING_SECRET"),
@@ -335,6 +356,13 @@ fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigEr
             .clone()
             .ok_or(ConfigError::Missing("SCHEDULER_GROUP"))?,
     );
+    let queue: Arc<dyn JobQueue> = match &config.jobs_queue_url {
+        Some(url) => Arc::new(SqsQueue::new(
+            SdkClient::on_first_use(sdk, aws_sdk_sqs::Client::new),
+            url,
+        )),
+        None => Arc::new(NoQueue),
+    };
     let clock = services.clock.clone();
     let budgets = SharedBudgets::new(services.store.clone(), clock.clone());
     Ok(Apps {
@@ -347,6 +375,7 @@ fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigEr
             clock,
         )),
         scheduler: Arc::new(scheduler),
+        queue,
     })
 }
 

@@ -18,7 +18,8 @@ use prov_core::connector::{
     Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{connection_key, oauth_state_key, refresh_lease_key};
+use prov_core::keys::{CONNECTIONS_INDEX, connection_key, oauth_state_key, refresh_lease_key};
+use prov_core::queue::JobQueue;
 use prov_core::schedule::Scheduler;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
 use prov_core::secrets::{SecretStore, connection_secret_name};
@@ -45,6 +46,8 @@ pub struct Apps {
     pub vendors: Arc<dyn Vendors>,
     /// Schedules dismissals' removals.
     pub scheduler: Arc<dyn Scheduler>,
+    /// Background jobs (syncs) for the worker.
+    pub queue: Arc<dyn JobQueue>,
 }
 
 /// Routers whose state is `Apps` hand the services to the extractors that need them.
@@ -160,6 +163,11 @@ async fn load(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<(u64, 
     )
 }
 
+/// A company's connection to an app, if it has one (in any state).
+pub(crate) async fn connection_of(apps: &Apps, company_id: &str, slug: &str) -> Result<Option<Connection>> {
+    Ok(load(apps, company_id, slug).await?.map(|(_, c)| c))
+}
+
 pub async fn status(apps: &Apps, access: &Access, slug: &str) -> Result<ConnectionView> {
     let company_id = &access.company().id;
     apps.services.catalog.get(slug)?;
@@ -175,7 +183,11 @@ async fn save(apps: &Apps, connection: &Connection) -> Result<()> {
     let store = &apps.services.store;
     let key = &key;
     let written = retry_lost_writes(3, move || async move {
-        let item = Item::from_record(key.clone(), connection)?;
+        // Indexed, so the scheduled reconciliation finds every company's connections.
+        let item = Item::from_record(key.clone(), connection)?.with_index(
+            CONNECTIONS_INDEX,
+            format!("{}#{}", connection.company_id, connection.app),
+        );
         let written = match store.get(key).await? {
             Some(existing) => store.replace(item, existing.version).await,
             None => store.create(item).await,

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod credentials;
 pub mod dismissal;
 pub mod onboarding;
+pub mod reconcile;
 pub mod tenancy;
 
 pub use connections::Apps;

@@ -116,6 +116,10 @@ pub fn scheduler_client() -> aws_sdk_scheduler::Client {
     moto_client!(aws_sdk_scheduler, None::<&RoundTrips>)
 }
 
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    moto_client!(aws_sdk_sqs, None::<&RoundTrips>)
+}
+
 /// Every AWS client the service uses, pointed at moto, all counting into one `RoundTrips`.
 pub struct CountedClients {
     pub dynamodb: aws_sdk_dynamodb::Client,

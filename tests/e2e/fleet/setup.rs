@@ -55,16 +55,13 @@ pub async fn layoff(w: &Walk, owner: &str, people: usize, apps: &[&str]) -> (Co,
         team.push(w.team_member(&co, body).await);
     }
     for app in apps {
-        let synced = w
-            .send(
-                "POST",
-                &co.path(&format!("/apps/{app}/sync")),
-                Some(&co.admin),
-                None,
-            )
-            .await;
-        assert_eq!(synced.status, 200, "{app}: {}", synced.text());
-        assert_eq!(synced.json()["auto_matched"], people, "{app}: {}", synced.text());
+        let synced = w.sync(&co, app).await;
+        assert_eq!(
+            synced.json()["changes"]["auto_matched"],
+            people,
+            "{app}: {}",
+            synced.text()
+        );
         let confirmed = Item::from_record(
             breaker_key(&co.id, app),
             &json!({"confirmed_until": "2026-03-04T00:00:00Z"}),

@@ -71,6 +71,11 @@ impl World {
                 services.clock.clone(),
             )),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
+            queue: Arc::new(prov_core::queue::StoreQueue::new(
+                services.store.clone(),
+                services.clock.clone(),
+                5,
+            )),
         };
         let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
         Self {

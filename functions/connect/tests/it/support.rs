@@ -95,6 +95,11 @@ impl World {
                 services.clock.clone(),
             )),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
+            queue: Arc::new(prov_core::queue::StoreQueue::new(
+                services.store.clone(),
+                services.clock.clone(),
+                5,
+            )),
         };
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await

@@ -83,10 +83,10 @@ async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<
                 }
                 p { "Connection: " (match entry.connection_type { ConnectionType::Oauth => "OAuth", ConnectionType::ApiKey => "API key" }) }
                 @if let Some(app) = app {
-                    p.muted { (plan_note(&app)) }
-                    p.muted { "Remove: " (app.remove_means) }
+                    // The company's plan is said once per page, not on every card.
+                    @if let Some(vendor) = app.vendor_plan_note { p.muted { (vendor) } }
+                    p.muted { "Delete: " (app.remove_means) }
                 }
-                @if let Some(why) = &entry.unavailable_reason { p.warning { (why) } }
                 p { a href={ "/console/apps/" (entry.slug) } aria-label={ "Learn more about " (entry.name) } { "Learn More" } }
             }
         }
@@ -117,11 +117,42 @@ async fn directory(State(apps): State<Apps>, admin: Admin, Query(search): Query<
             ul.cards { @for a in &available { (card(a)) } }
             @if !unavailable.is_empty() {
                 h2 { "Not in your plan" }
+                // One note for the section: every app here waits for the same upgrade.
+                div.warning role="note" {
+                    p { strong { "Upgrade to Plus or Premium" } " to connect these apps. Your company is on the Simple plan, which includes Google Workspace and Microsoft 365. Your payroll provider changes the plan." }
+                }
                 ul.cards { @for a in &unavailable { (card(a)) } }
             }
             }
         },
     ))
+}
+
+/// Where a company without the app signs up for it (the seed's "Get [App Name]"): the
+/// vendor's own site.
+fn vendor_site(slug: &str) -> Option<&'static str> {
+    Some(match slug {
+        "asana" => "https://asana.com/",
+        "box" => "https://www.box.com/",
+        "clickup" => "https://clickup.com/",
+        "docusign" => "https://www.docusign.com/",
+        "dropbox" => "https://www.dropbox.com/business",
+        "dynatrace" => "https://www.dynatrace.com/",
+        "fifteen_five" => "https://www.15five.com/",
+        "github" => "https://github.com/",
+        "google_workspace" => "https://workspace.google.com/",
+        "hubspot" => "https://www.hubspot.com/",
+        "lastpass" => "https://www.lastpass.com/",
+        "microsoft_365" => "https://www.microsoft.com/microsoft-365",
+        "okta" => "https://www.okta.com/",
+        "planview_leankit" => "https://www.planview.com/",
+        "salesforce" => "https://www.salesforce.com/",
+        "sauce_labs" => "https://saucelabs.com/",
+        "slack" => "https://slack.com/",
+        "trello" => "https://trello.com/",
+        "zoho" => "https://www.zoho.com/",
+        _ => return None,
+    })
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -151,16 +182,42 @@ fn switch_field(app: &App, bound_to: Option<&VendorTenant>) -> Markup {
     }
 }
 
-fn credential_form(admin: &Admin, app: &App, kept: &Fields, bound_to: Option<&VendorTenant>) -> Markup {
+/// The labels of an app's credential fields, to say a refusal in the form's words.
+fn field_labels(app: &App) -> Vec<(&'static str, &'static str)> {
+    app.credential_fields.iter().map(|f| (f.name, f.label)).collect()
+}
+
+fn credential_form(
+    admin: &Admin,
+    app: &App,
+    kept: &Fields,
+    bound_to: Option<&VendorTenant>,
+    refused: &[ErrorDetail],
+) -> Markup {
+    let labels = field_labels(app);
+    // The first field with a problem takes the focus.
+    let first = app
+        .credential_fields
+        .iter()
+        .find(|f| refused.iter().any(|d| d.error_key == f.name))
+        .map(|f| f.name);
     html! {
-        form method="post" action={ "/console/apps/" (app.slug) "/connect" } {
+        form method="post" action={ "/console/apps/" (app.slug) "/connect" } novalidate {
             (csrf_field(admin))
             @for field in app.credential_fields {
                 @let id = format!("field-{}", field.name);
+                @let problem = refused.iter().find(|d| d.error_key == field.name);
+                @let problem_id = format!("{id}-problem");
+                @let described = problem.map(|_| problem_id.as_str());
+                @let invalid = problem.map(|_| "true");
+                @let focus = first == Some(field.name);
                 label for=(id) { (field.label) }
+                @if let Some(d) = problem {
+                    p.field-problem id=(problem_id) { (view::plain_with(&d.message, &labels)) }
+                }
                 @match field.kind {
                     FieldKind::Choice { options } => {
-                        select id=(id) name=(field.name) required[field.required] {
+                        select id=(id) name=(field.name) required[field.required] aria-invalid=[invalid] aria-describedby=[described] autofocus[focus] {
                             @for option in options {
                                 option value=(option) selected[kept.get(field.name).is_some_and(|v| v == option)] { (option) }
                             }
@@ -174,14 +231,14 @@ fn credential_form(admin: &Admin, app: &App, kept: &Fields, bound_to: Option<&Ve
                         }
                     }
                     FieldKind::Url => {
-                        input id=(id) name=(field.name) type="url" required value=[kept.get(field.name)];
+                        input id=(id) name=(field.name) type="url" required value=[kept.get(field.name)] aria-invalid=[invalid] aria-describedby=[described] autofocus[focus];
                     }
                     FieldKind::Text => {
                         @if field.secret {
                             // Secrets are never rendered back, not even after a refusal.
-                            input id=(id) name=(field.name) type="password" autocomplete="off" required spellcheck="false";
+                            input id=(id) name=(field.name) type="password" autocomplete="off" required spellcheck="false" aria-invalid=[invalid] aria-describedby=[described] autofocus[focus];
                         } @else {
-                            input id=(id) name=(field.name) type="text" required value=[kept.get(field.name)];
+                            input id=(id) name=(field.name) type="text" required value=[kept.get(field.name)] aria-invalid=[invalid] aria-describedby=[described] autofocus[focus];
                         }
                     }
                 }
@@ -213,8 +270,8 @@ fn oauth_form(admin: &Admin, app: &App, vendors: &dyn Vendors, bound_to: Option<
                 input id="organization" name="organization" type="text";
             }
             (switch_field(app, bound_to))
-            p { "You will sign in at " (app.name) " to approve access, then come back here." }
-            p { button type="submit" { "Get " (app.name) } }
+            p { "You will sign in at " (app.name) " with your admin credentials to approve access, then come back here." }
+            p { button type="submit" { "Connect " (app.name) } }
         }
     }
 }
@@ -225,9 +282,10 @@ fn connect_form(
     app: &App,
     kept: &Fields,
     bound_to: Option<&VendorTenant>,
+    refused: &[ErrorDetail],
 ) -> Markup {
     match app.connection_type {
-        ConnectionType::ApiKey => credential_form(admin, app, kept, bound_to),
+        ConnectionType::ApiKey => credential_form(admin, app, kept, bound_to, refused),
         ConnectionType::Oauth => oauth_form(admin, app, apps.vendors.as_ref(), bound_to),
     }
 }
@@ -263,7 +321,8 @@ async fn render_app(
         (notice(done_text(q.done.as_deref())))
         @if oauth_ok { p.notice role="status" { (app.name) " is connected." } }
         @if let Some(p) = &oauth_problem { div.problems role="alert" { p { (p) } } }
-        (problems(refused))
+        // Problems of one credential field are said at the field; the rest here.
+        (problems(&refused.iter().filter(|d| !app.credential_fields.iter().any(|f| f.name == d.error_key)).cloned().collect::<Vec<_>>()))
         p { "Status: " (badge(&label_of(&status.state))) }
         @if let Some(problem) = &status.problem { p.warning { (problem) } }
         h2 { "About" }
@@ -274,21 +333,18 @@ async fn render_app(
             dd {
                 (["Create accounts"].iter().filter(|_| caps.create)
                     .chain(["Suspend"].iter().filter(|_| caps.suspend))
-                    .chain(["Remove"].iter().filter(|_| caps.delete))
+                    .chain(["Delete"].iter().filter(|_| caps.delete))
                     .chain(["Groups"].iter().filter(|_| caps.groups))
                     .chain(["Work emails"].iter().filter(|_| caps.work_email))
                     .copied().collect::<Vec<_>>().join(", "))
             }
-            dt { "What \"remove\" means here" } dd { (app.remove_means) }
-            @if let Some(s) = app.suspend_means { dt { "What \"suspend\" means here" } dd { (s) } }
-            dt { "A connection is bound to" } dd { "the " (app.tenant) " its credentials reach. " (app.tenant_switch) }
-        }
-        @if !app.differences_from_product_docs.is_empty() {
-            ul { @for d in app.differences_from_product_docs { li { (d) } } }
+            dt { "What Delete does in " (app.name) } dd { (app.remove_means) }
+            @if let Some(s) = app.suspend_means { dt { "What Suspend does in " (app.name) } dd { (s) } }
+            dt { "A connection is bound to" } dd { "the " (app.tenant) " its credentials reach. Connecting again with credentials of the same " (app.tenant) " only replaces them; credentials of another " (app.tenant) " need you to confirm the switch." }
         }
         @if connected {
             h2 { "Connected" }
-            @if let Some(at) = status.connected_at { p { "Since " (at.format("%B %-d, %Y %H:%M UTC")) "." } }
+            @if let Some(at) = status.connected_at { p { "Since " (view::pacific(at)) "." } }
             @if !status.tenant.is_empty() {
                 dl { @for (k, v) in &status.tenant { dt { (label_of(k)) } dd { (v) } } }
             }
@@ -302,6 +358,7 @@ async fn render_app(
             }
             div.actions {
                 a.button href={ "/console/apps/" (slug) "/accounts" } { "Accounts" }
+                @if caps.groups { a.button.secondary href={ "/console/apps/" (slug) "/groups" } { "Groups" } }
                 (button_form(admin, &format!("/console/apps/{slug}/sync"), "Sync accounts", "secondary"))
                 a.button.secondary href={ "/console/apps/" (slug) "/disconnect" } { "Disconnect" }
             }
@@ -309,13 +366,20 @@ async fn render_app(
         @if connected && plan.is_ok() {
             details open[!refused.is_empty() || oauth_problem.is_some()] {
                 summary { "Connect again (new credentials)" }
-                (connect_form(apps, admin, &app, kept, bound_to.as_ref()))
+                (connect_form(apps, admin, &app, kept, bound_to.as_ref(), refused))
             }
         } @else if !connected {
             h2 { "Connect" }
             @match &plan {
                 Err(why) => p.warning { (why) },
-                Ok(()) => (connect_form(apps, admin, &app, kept, bound_to.as_ref())),
+                Ok(()) => {
+                    p { "If your company already has an account with " (app.name) ", connect it here." }
+                    (connect_form(apps, admin, &app, kept, bound_to.as_ref(), refused))
+                    @if let Some(site) = vendor_site(slug) {
+                        p { "Your company does not have " (app.name) " yet? "
+                            a.button.secondary href=(site) rel="noreferrer" { "Get " (app.name) } }
+                    }
+                },
             }
         }
     };

@@ -152,24 +152,36 @@ async fn sign_in(
         );
     }
     let secret = fields.get("token").map(|t| t.trim()).unwrap_or_default();
-    let principal =
-        match authenticate(apps.services.store.as_ref(), apps.services.clock.as_ref(), secret).await {
-            Ok(p) => p,
-            Err(Error::Refused(_)) => return refuse(StatusCode::UNAUTHORIZED, "That token is not valid."),
-            Err(e) => return Fail(e).into_response(),
-        };
+    let principal = match authenticate(apps.services.store.as_ref(), apps.services.clock.as_ref(), secret)
+        .await
+    {
+        Ok(p) => p,
+        Err(Error::Refused(_)) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "That token is not valid: check it was pasted whole. A token that was replaced or revoked no longer works; ask your primary admin if yours was.",
+            );
+        }
+        Err(e) => return Fail(e).into_response(),
+    };
     match open_session(&apps, &request_id, principal).await {
         Ok(response) => response,
-        Err(Fail(Error::Refused(details))) => {
-            let why = details.first().map(|d| d.message.clone()).unwrap_or_default();
-            let why = if details.iter().any(|d| d.category == Category::NotFound) {
-                "That token is not valid.".to_owned()
-            } else {
-                why
-            };
-            refuse(StatusCode::FORBIDDEN, &why)
-        }
+        Err(Fail(Error::Refused(details))) => refuse(StatusCode::FORBIDDEN, &why_not(&details)),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Why an authenticated admin may not use the console, in plain words.
+fn why_not(details: &[prov_core::ErrorDetail]) -> String {
+    if details.iter().any(|d| d.category == Category::NotFound) {
+        "That sign-in is no longer valid: your admin access was removed.".to_owned()
+    } else if details.iter().any(|d| d.error_key == "authorization") {
+        "The admin console is for the primary admin and admins who may manage apps. Ask your company's primary admin to grant you \"Manage apps\" in Roles and permissions.".to_owned()
+    } else {
+        details
+            .first()
+            .map(|d| view::plain(&d.message))
+            .unwrap_or_default()
     }
 }
 
@@ -206,9 +218,17 @@ async fn link_sign_in(
         Ok(p) => p,
         Err(e) => return Fail(e).into_response(),
     };
-    open_session(&apps, &request_id, principal)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    match open_session(&apps, &request_id, principal).await {
+        Ok(response) => response,
+        Err(Fail(Error::Refused(details))) => {
+            let why = why_not(&details);
+            view::send(
+                StatusCode::FORBIDDEN,
+                view::bare("Not allowed", html! { div.problems role="alert" { p { (why) } } }),
+            )
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn sign_out(

@@ -34,6 +34,9 @@ async fn the_claim_page_opens_and_hides_what_it_must() {
     assert!(!html.contains("<script>"));
     assert!(html.contains("f***@example.com"));
     assert!(!html.contains("frank@example.com"));
+    // Provisioned at 12:00 UTC on March 1, 2026; the link lasts 7 days, said in Pacific time
+    // (daylight time has begun by then: 12:00 UTC on March 8 is 5:00 AM PDT).
+    assert!(html.contains("expires on March 8, 2026 at 5:00 AM PDT"), "{html}");
 
     let unknown = call(
         &app.router,

@@ -498,6 +498,23 @@ async fn company_with_ada(server: &Server, name: &str) -> (String, String) {
     (company, member["id"].as_str().unwrap().to_owned())
 }
 
+/// Syncs `app` (`base` is its path): the request answers 202 at once, the devserver's own
+/// worker runs the job in the background; answers the job once it is over (its state is
+/// polled: the worker is another process's).
+async fn sync(server: &Server, base: &str) -> Value {
+    let (status, started) = call(server, reqwest::Method::POST, &format!("{base}/sync"), None).await;
+    assert_eq!(status, 202, "{started}");
+    for _ in 0..600 {
+        let (status, job) = call(server, reqwest::Method::GET, &format!("{base}/sync"), None).await;
+        assert_eq!(status, 200, "{job}");
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the sync of {base} did not end in 30 seconds");
+}
+
 /// Creates Ada's account in `app`, syncs, and deletes it; answers nothing (the calls are
 /// what the test reads).
 async fn create_sync_delete(server: &Server, company: &str, ada: &str, app: &str) {
@@ -510,8 +527,8 @@ async fn create_sync_delete(server: &Server, company: &str, ada: &str, app: &str
     )
     .await;
     assert_eq!(status, 201, "{created}");
-    let (status, synced) = call(server, reqwest::Method::POST, &format!("{base}/sync"), None).await;
-    assert_eq!(status, 200, "{synced}");
+    let synced = sync(server, &base).await;
+    assert_eq!(synced["state"], "succeeded", "{synced}");
     let id = created["id"].as_str().unwrap();
     let (status, deleted) = call(
         server,
@@ -695,13 +712,18 @@ async fn okta_preview_and_emea_orgs_are_served_by_the_sandbox_offline() {
         )
         .await;
         assert_eq!(status, 200, "{org}: {connected}");
-        let (status, synced) = call(
-            &server,
-            reqwest::Method::POST,
-            &format!("/v1/companies/{company}/apps/okta/sync"),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{org}: {synced}");
+        let synced = sync(&server, &format!("/v1/companies/{company}/apps/okta")).await;
+        assert_eq!(synced["state"], "succeeded", "{org}: {synced}");
+    }
+}
+
+#[test]
+fn the_sync_period_flag_reads_seconds_minutes_and_hours() {
+    use chrono::Duration;
+    assert_eq!(devserver::parse_period("30s"), Ok(Duration::seconds(30)));
+    assert_eq!(devserver::parse_period("5m"), Ok(Duration::minutes(5)));
+    assert_eq!(devserver::parse_period("1h"), Ok(Duration::hours(1)));
+    for bad in ["0s", "30", "5x", "m", "8d", "200h"] {
+        assert!(devserver::parse_period(bad).is_err(), "{bad}");
     }
 }

@@ -305,7 +305,7 @@ pub(super) async fn send_first_password(
             audit::Outcome::Succeeded,
             format!(
                 "a one-time link to the first password, emailed to the team member, works until {}",
-                expires_at.format("%Y-%m-%d %H:%M UTC")
+                prov_core::schedule::pacific_for_people(expires_at)
             ),
         ),
         Err(e) => {

@@ -1,30 +1,29 @@
-//! Sync: the vendor's listing read page by page into the account records, writing only what
-//! changed, marking vanished accounts, matching new ones.
+//! Sync: the vendor's listing applied page by page to the account records (writing only what
+//! changed, matching what agrees with one team member, noting what changed at the vendor
+//! outside the service), then the accounts the listing no longer has marked vanished. The
+//! sync job (`jobs.rs`) drives these steps across worker invocations, checkpointing between
+//! pages; every write here is keyed by the vendor account, so a page applied twice (a crash
+//! before its checkpoint) changes nothing the second time.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use prov_core::access::Access;
-use prov_core::audit::{self, Actor, Target};
 use prov_core::catalog::App;
-use prov_core::connector::{
-    AccountStatus, ConnectorCapabilities, ConnectorError, VendorAccount, VendorTenant,
-};
+use prov_core::connector::{AccountStatus, ConnectorCapabilities, VendorAccount, VendorTenant};
 use prov_core::error::Result;
-use prov_core::keys::sync_key;
 use prov_core::keys::{LINKS, accounts_prefix, company_partition};
-use prov_core::store::Item;
-use prov_core::team::{Subject, eligibility};
+use prov_core::store::{Cursor, PageRequest};
+use prov_core::team::{Subject, TeamMember, eligibility};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::matching::{Identity, Roster};
 use super::records::{
-    AppAccount, MatchedBy, Matching, account_id, action_error, all_records, all_team_members, app_of, link,
+    AppAccount, MatchedBy, Matching, account_id, all_records, all_team_members, link, record_of,
     return_email_of_deleted_mailbox, write,
 };
 use super::views::Reach;
-use crate::connections::{Apps, bound_connector};
+use crate::connections::Apps;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncReport {
@@ -34,12 +33,6 @@ pub struct SyncReport {
     pub unchanged: usize,
     pub vanished: usize,
     pub auto_matched: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct SyncRecord {
-    synced_at: DateTime<Utc>,
-    report: SyncReport,
 }
 
 /// The record of what the vendor says of an account seen in `tenant` (the connection's).
@@ -114,123 +107,255 @@ pub(super) fn differs(a: &AppAccount, b: &AppAccount) -> bool {
 }
 
 /// A sync reads at most this many pages (at 100 a page, a million accounts).
-pub(super) const MAX_SYNC_PAGES: usize = 10_000;
+pub(super) const MAX_SYNC_PAGES: u64 = 10_000;
 
-/// Pulls every account of a connected app (all pages), records what changed, marks the
-/// ones that vanished, and matches those whose name and email agree with one team member.
-/// Running it again without vendor changes writes nothing.
-pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Result<SyncReport> {
-    let app = app_of(apps, slug)?;
-    let company_id = access.company().id.as_str();
-    let bound = bound_connector(apps, company_id, slug).await?;
-    let (connector, tenant) = (bound.connector, bound.tenant);
-    let reach = Reach::connected(tenant.clone());
-    let caps = connector.capabilities();
-    // The whole listing or nothing: a listing cut short would make the rest look vanished.
-    let mut vendor = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut cursors = std::collections::HashSet::new();
-    loop {
-        let page = connector
-            .list(cursor.as_deref())
-            .await
-            .map_err(|e| action_error(app, e))?;
-        vendor.extend(page.accounts);
-        let Some(next) = page.next else { break };
-        if cursors.len() >= MAX_SYNC_PAGES || !cursors.insert(next.clone()) {
-            return Err(action_error(
-                app,
-                ConnectorError::Transient(format!(
-                    "the listing did not end (a repeated page, or more than {MAX_SYNC_PAGES} pages); nothing was changed"
-                )),
-            ));
+/// A change at the vendor that the service did not make, seen by a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorChange {
+    /// An account the service did not create appeared.
+    Created,
+    /// The person accepted the invitation ("Invite Sent" became "Connected").
+    Accepted,
+    /// A suspended or removed account is active again.
+    Reactivated,
+    Suspended,
+    /// Deleted at the vendor, or gone from its listing.
+    Deleted,
+}
+
+impl VendorChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorChange::Created => "created",
+            VendorChange::Accepted => "accepted",
+            VendorChange::Reactivated => "reactivated",
+            VendorChange::Suspended => "suspended",
+            VendorChange::Deleted => "deleted",
         }
-        cursor = Some(next);
     }
-    let now = apps.services.clock.now();
-    // Only the accounts of the tenant the connection reaches: a former tenant's are not in
-    // this listing, and are neither updated nor marked vanished by it.
-    let mut known: HashMap<String, (u64, AppAccount)> =
-        all_records::<AppAccount>(apps, &company_partition(company_id), &accounts_prefix(slug))
+}
+
+/// What changed between the record before a sync and after it (`None`: nothing that counts).
+pub(super) fn change_of(before: Option<&AppAccount>, after: &AppAccount) -> Option<VendorChange> {
+    use AccountStatus::*;
+    let Some(before) = before else {
+        return Some(VendorChange::Created);
+    };
+    let was_live = before.live() && before.status != Suspended;
+    let now_live = after.live() && after.status != Suspended;
+    match (before.live(), after.live()) {
+        (true, false) => return Some(VendorChange::Deleted),
+        (false, true) if after.status == Suspended => return Some(VendorChange::Suspended),
+        (false, true) => return Some(VendorChange::Reactivated),
+        (false, false) => return None,
+        (true, true) => {}
+    }
+    match (before.status, after.status) {
+        (InviteSent, Active) => Some(VendorChange::Accepted),
+        _ if was_live && !now_live => Some(VendorChange::Suspended),
+        _ if !was_live && now_live => Some(VendorChange::Reactivated),
+        _ => None,
+    }
+}
+
+/// What applying pages needs, read once per worker invocation.
+pub(super) struct Scope {
+    pub(super) app: &'static App,
+    pub(super) company_id: String,
+    pub(super) tenant: Option<VendorTenant>,
+    pub(super) caps: ConnectorCapabilities,
+    members: Vec<TeamMember>,
+    identities: Vec<Identity>,
+    /// The team members who have an account of this app linked.
+    linked: HashSet<String>,
+    /// The app's account records in the connection's tenant by vendor id, read at once when
+    /// there are few enough (one query reads a thousand); `None` for a big app, whose
+    /// records are read one by one as its pages come. Kept up to date with every write.
+    pub(super) known: Option<HashMap<String, (u64, AppAccount)>>,
+}
+
+/// Up to this many account records are read at once (a few MB in memory).
+const KNOWN_AT_ONCE: usize = 5_000;
+
+/// The app's account records in `tenant`, if there are at most `KNOWN_AT_ONCE`.
+async fn known_records(
+    apps: &Apps,
+    company_id: &str,
+    slug: &str,
+    tenant: Option<&VendorTenant>,
+) -> Result<Option<HashMap<String, (u64, AppAccount)>>> {
+    let reach = Reach::connected(tenant.cloned());
+    let mut known = HashMap::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut read = 0;
+    loop {
+        let page = apps
+            .services
+            .store
+            .query(
+                &company_partition(company_id),
+                &accounts_prefix(slug),
+                PageRequest::first(1000).after(cursor),
+            )
+            .await?;
+        read += page.items.len();
+        if read > KNOWN_AT_ONCE {
+            return Ok(None);
+        }
+        for item in &page.items {
+            let account: AppAccount = item.record()?;
+            if reach.owns(&account) {
+                known.insert(account.vendor_id.clone(), (item.version, account));
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(Some(known)),
+        }
+    }
+}
+
+impl Scope {
+    pub(super) async fn load(
+        apps: &Apps,
+        app: &'static App,
+        company_id: &str,
+        tenant: Option<VendorTenant>,
+        caps: ConnectorCapabilities,
+    ) -> Result<Self> {
+        let members = all_team_members(apps, company_id).await?;
+        let identities = Roster::identities(&members);
+        let linked = all_records::<Value>(apps, &company_partition(company_id), LINKS)
             .await?
             .into_iter()
-            .filter(|(_, a)| reach.owns(a))
-            .map(|(v, a)| (a.vendor_id.clone(), (v, a)))
+            .filter(|(_, v)| v.get("app").and_then(Value::as_str) == Some(app.slug))
+            .filter_map(|(_, v)| v.get("team_member_id").and_then(Value::as_str).map(str::to_owned))
             .collect();
-    let mut report = SyncReport {
-        total: vendor.len(),
-        ..SyncReport::default()
-    };
+        let known = known_records(apps, company_id, app.slug, tenant.as_ref()).await?;
+        Ok(Self {
+            app,
+            company_id: company_id.to_owned(),
+            tenant,
+            caps,
+            members,
+            identities,
+            linked,
+            known,
+        })
+    }
+}
+
+/// One page read against the records: what each account was and will be, before anything
+/// is written (so what changed at the vendor is logged first, and a page applied again
+/// after a crash finds the same changes it has not written yet).
+#[derive(Debug, Default)]
+pub(super) struct Planned {
+    accounts: Vec<(Option<(u64, AppAccount)>, AppAccount)>,
+    pub(super) report: SyncReport,
+    /// The accounts that changed at the vendor, as they will be recorded.
+    pub(super) changes: Vec<(AppAccount, VendorChange)>,
+}
+
+/// Reads one page of the vendor's listing against the records. An account listed twice
+/// counts once.
+pub(super) async fn plan_page(
+    apps: &Apps,
+    scope: &Scope,
+    accounts: &[VendorAccount],
+    now: DateTime<Utc>,
+) -> Result<Planned> {
+    let company_id = scope.company_id.as_str();
+    let mut out = Planned::default();
     let mut seen = HashSet::new();
-    let mut current: Vec<(Option<u64>, AppAccount)> = Vec::with_capacity(vendor.len());
-    for v in &vendor {
-        if !seen.insert(v.id.clone()) {
-            continue; // a vendor listing an account twice (pages shifting) counts once
+    for v in accounts {
+        if !seen.insert(v.id.as_str()) {
+            continue;
         }
-        let existing = known.remove(&v.id);
+        out.report.total += 1;
+        let existing = match &scope.known {
+            Some(known) => known.get(&v.id).cloned(),
+            None => record_of(apps, company_id, scope.app.slug, scope.tenant.as_ref(), &v.id).await?,
+        };
         let next = from_vendor(
             existing.as_ref().map(|(_, a)| a),
-            app,
-            tenant.as_ref(),
+            scope.app,
+            scope.tenant.as_ref(),
             v,
-            caps,
+            scope.caps,
             now,
         );
-        match &existing {
+        let next = match &existing {
             Some((_, before)) if !differs(before, &next) => {
-                report.unchanged += 1;
-                current.push((existing.as_ref().map(|(ver, _)| *ver), next));
-                continue;
+                out.report.unchanged += 1;
+                next
             }
-            Some(_) => report.updated += 1,
-            None => report.created += 1,
-        }
-        let version = existing.as_ref().map(|(ver, _)| *ver);
-        let next = AppAccount {
-            updated_at: now,
-            ..next
+            _ => {
+                if existing.is_some() {
+                    out.report.updated += 1;
+                } else {
+                    out.report.created += 1;
+                }
+                let next = AppAccount {
+                    updated_at: now,
+                    ..next
+                };
+                if let Some(change) = change_of(existing.as_ref().map(|(_, a)| a), &next) {
+                    out.changes.push((next.clone(), change));
+                }
+                next
+            }
         };
-        let new_version = write(apps, company_id, &next, version).await?;
-        current.push((Some(new_version), next));
+        out.accounts.push((existing, next));
     }
-    for (_, (version, mut gone)) in known {
-        if gone.present {
-            gone.present = false;
-            gone.updated_at = now;
-            write(apps, company_id, &gone, Some(version)).await?;
-            return_email_of_deleted_mailbox(apps, company_id, &gone).await;
-            report.vanished += 1;
-        }
-    }
+    Ok(out)
+}
 
+/// Records a planned page: each account created or updated where it differs, then matched
+/// when its name and email agree with one team member (suggestions for the rest). Answers
+/// the page's counts.
+pub(super) async fn apply_page(
+    apps: &Apps,
+    scope: &mut Scope,
+    planned: Planned,
+    now: DateTime<Utc>,
+) -> Result<SyncReport> {
+    let company_id = scope.company_id.as_str();
+    let mut report = planned.report;
+    let mut current: Vec<(u64, AppAccount)> = Vec::with_capacity(planned.accounts.len());
+    for (existing, next) in planned.accounts {
+        if let Some((version, before)) = &existing
+            && !differs(before, &next)
+        {
+            current.push((*version, next));
+            continue;
+        }
+        let version = write(apps, company_id, &next, existing.as_ref().map(|(v, _)| *v)).await?;
+        if let Some(known) = &mut scope.known {
+            known.insert(next.vendor_id.clone(), (version, next.clone()));
+        }
+        current.push((version, next));
+    }
     // Match what agrees exactly; suggest for the rest.
-    let members = all_team_members(apps, company_id).await?;
-    let identities = Roster::identities(&members);
-    let roster = Roster::new(&members, &identities);
-    let links: HashSet<(String, String)> = all_records::<Value>(apps, &company_partition(company_id), LINKS)
-        .await?
-        .into_iter()
-        .filter_map(|(_, v)| {
-            v.get("app")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .zip(v.get("team_member_id").and_then(Value::as_str).map(str::to_owned))
-        })
-        .collect();
+    let roster = Roster::new(&scope.members, &scope.identities);
     for (version, account) in current {
         if account.matching != Matching::Unmatched || !account.live() {
             continue;
         }
-        let version = version.expect("every current account is stored");
         let mut id = Identity::default();
         id.fill_from_account(&account);
         if let Some(tm) = roster.exact(&id)
             && eligibility(Subject::TeamMember(tm)).is_ok()
-            && !links.contains(&(slug.to_owned(), tm.id.clone()))
+            && !scope.linked.contains(&tm.id)
         {
             match link(apps, company_id, &account, version, &tm.id, MatchedBy::Auto).await {
-                Ok(_) => {
+                Ok(linked) => {
+                    if let Some(known) = &mut scope.known {
+                        // A transaction answers no version: the account's is one more.
+                        known.insert(linked.vendor_id.clone(), (version + 1, linked));
+                    }
                     report.auto_matched += 1;
+                    scope.linked.insert(tm.id.clone());
                     continue;
                 }
                 Err(e) if e.details().is_some() => {} // lost a race: leave it for the admin
@@ -244,33 +369,96 @@ pub async fn sync(apps: &Apps, actor: &Actor, access: &Access, slug: &str) -> Re
                 updated_at: now,
                 ..account
             };
-            write(apps, company_id, &next, Some(version)).await?;
+            let version = write(apps, company_id, &next, Some(version)).await?;
+            if let Some(known) = &mut scope.known {
+                known.insert(next.vendor_id.clone(), (version, next));
+            }
         }
     }
-    let record = SyncRecord {
-        synced_at: now,
-        report: report.clone(),
-    };
-    let key = sync_key(company_id, slug);
-    let item = Item::from_record(key.clone(), &record)?;
-    match apps.services.store.get(&key).await? {
-        Some(old) => apps.services.store.replace(item, old.version).await.map(|_| ())?,
-        None => apps.services.store.create(item).await.map(|_| ())?,
-    }
-    audit::succeeded(
-        &apps.services,
-        actor,
-        company_id,
-        "app.synced",
-        Target::new("app", slug),
-        Some(format!(
-            "{} accounts: {} new, {} changed, {} vanished, {} matched automatically",
-            report.total, report.created, report.updated, report.vanished, report.auto_matched
-        )),
-    )
-    .await;
     Ok(report)
 }
+
+/// One page of an app's account records, those the listing did not have marked vanished.
+pub(super) struct Swept {
+    /// Every record of the page in the connection's tenant, as it is now.
+    pub(super) accounts: Vec<AppAccount>,
+    pub(super) vanished: Vec<AppAccount>,
+    pub(super) next: Option<Cursor>,
+}
+
+/// Marks vanished the accounts of one page of records (from `cursor`) that the connection's
+/// tenant had and its listing (`seen`, the vendor ids) no longer has. A former tenant's
+/// accounts are not in the listing, and neither touched nor counted.
+pub(super) async fn sweep_page(
+    apps: &Apps,
+    app: &App,
+    company_id: &str,
+    tenant: Option<&VendorTenant>,
+    seen: &HashSet<String>,
+    cursor: Option<Cursor>,
+    now: DateTime<Utc>,
+) -> Result<Swept> {
+    let reach = Reach::connected(tenant.cloned());
+    let page = apps
+        .services
+        .store
+        .query(
+            &company_partition(company_id),
+            &accounts_prefix(app.slug),
+            PageRequest::first(SWEEP_PAGE).after(cursor),
+        )
+        .await?;
+    let mut out = Swept {
+        accounts: Vec::with_capacity(page.items.len()),
+        vanished: Vec::new(),
+        next: page.next,
+    };
+    for item in &page.items {
+        let mut account: AppAccount = item.record()?;
+        if !reach.owns(&account) {
+            continue;
+        }
+        if account.present && !seen.contains(&account.vendor_id) {
+            account.present = false;
+            account.updated_at = now;
+            write(apps, company_id, &account, Some(item.version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+            out.vanished.push(account.clone());
+        }
+        out.accounts.push(account);
+    }
+    Ok(out)
+}
+
+/// As `sweep_page`, over the records already in memory (`Scope::known`, read in this
+/// invocation and kept up to date since): no read of the records again.
+pub(super) async fn sweep_known(
+    apps: &Apps,
+    company_id: &str,
+    known: HashMap<String, (u64, AppAccount)>,
+    seen: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> Result<Swept> {
+    let mut out = Swept {
+        accounts: Vec::with_capacity(known.len()),
+        vanished: Vec::new(),
+        next: None,
+    };
+    for (_, (version, mut account)) in known {
+        if account.present && !seen.contains(&account.vendor_id) {
+            account.present = false;
+            account.updated_at = now;
+            write(apps, company_id, &account, Some(version)).await?;
+            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+            out.vanished.push(account.clone());
+        }
+        out.accounts.push(account);
+    }
+    Ok(out)
+}
+
+/// Records read per page when looking for vanished accounts.
+const SWEEP_PAGE: u32 = 500;
 
 #[cfg(test)]
 mod tests {

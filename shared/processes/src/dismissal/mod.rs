@@ -10,11 +10,13 @@
 
 mod breaker;
 mod cleanup;
+mod listing;
 mod planning;
 mod records;
 mod task;
 
 pub use cleanup::{RunReport, handle, run, sweep};
+pub use listing::{FINISHED_LISTED_DAYS, OpenOffboarding, open_offboardings};
 pub use planning::PlannedRemoval;
 pub use records::{
     CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, claim_lease,
