@@ -27,6 +27,9 @@ use crate::egress::{EgressPolicy, GuardedResolver, HostPattern, configured_proxy
 use crate::error::{ConnectorError, brief};
 use crate::model::VendorTenant;
 
+/// A connection's account as its vendor names it: the account's API base and the tenant.
+pub(crate) type LearnedAccount = (Url, VendorTenant);
+
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub connect_timeout: Duration,
@@ -386,7 +389,7 @@ pub struct VendorHttp {
     pub(crate) minted: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
     /// What a vendor told about a connection that rarely changes (DocuSign's account and
     /// its API host from `/oauth/userinfo`), by connection, with when it was learned.
-    pub(crate) learned: Mutex<HashMap<String, ((Url, VendorTenant), Duration)>>,
+    pub(crate) learned: Mutex<HashMap<String, (LearnedAccount, Duration)>>,
 }
 
 impl VendorHttp {

@@ -29,6 +29,9 @@ fn at(host: &str, p: &str) -> Url {
     Url::parse(&format!("https://{host}{p}")).unwrap()
 }
 
+/// Response headers a vendor sends.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 /// GitHub, DocuSign, Okta, ClickUp and LeanKit send their reset header on every answer, a
 /// 5xx included: it says when the hour's (or minute's) allowance refills, not when to retry.
 /// A 5xx carrying one is retried after the standard backoff's first wait (125–250 ms), not
@@ -38,7 +41,7 @@ async fn server_errors_carrying_a_vendors_reset_header_wait_the_backoff_not_the_
     let reset = (chrono::Utc::now() + chrono::Duration::seconds(60))
         .timestamp()
         .to_string();
-    let vendors: [(&AppSpec, &str, &[(&str, &str)]); 5] = [
+    let vendors: [(&AppSpec, &str, Headers); 5] = [
         (
             &prov_connectors::github::SPEC,
             "api.github.com",
