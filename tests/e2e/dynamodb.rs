@@ -34,6 +34,12 @@ async fn deployed_like() -> (axum::Router, String) {
         Settings::new("https://api.example.test"),
         prov_connectors::registry::catalog(false),
     );
+    let queue: Arc<dyn prov_core::queue::JobQueue> = Arc::new(prov_core::queue::StoreQueue::new(
+        services.store.clone(),
+        services.clock.clone(),
+        5,
+    ));
+    let services = services.with_queue(queue.clone());
     let (_, token) = create_partner(services.store.as_ref(), &SystemClock, "Acme", None)
         .await
         .unwrap();
@@ -53,11 +59,8 @@ async fn deployed_like() -> (axum::Router, String) {
             services.clock.clone(),
         )),
         scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
-        queue: Arc::new(prov_core::queue::StoreQueue::new(
-            services.store.clone(),
-            services.clock.clone(),
-            5,
-        )),
+        queue,
+        webhooks: Arc::new(prov_connectors::webhooks::HttpWebhookSender::new(false)),
     };
     let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
     (router, token.expose_secret().to_owned())

@@ -3,6 +3,7 @@
 mod access;
 mod admins;
 mod after_removal;
+mod alerts;
 mod axe;
 mod console;
 mod console_browser;
@@ -23,3 +24,4 @@ mod support;
 mod template;
 mod tenancy;
 mod truth;
+mod webhooks;

@@ -555,3 +555,42 @@ async fn a_job_whose_message_was_lost_is_started_again_after_30_minutes() {
         (again["id"].clone(), json!("succeeded"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_the_service_deleted_is_no_change_outside_the_service() {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    let period = Duration::hours(1);
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "ada", "Person");
+    person(&w, &co, "ada").await;
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    assert_eq!(
+        w.sync(&co, "sandbox_scim").await.json()["changes"]["auto_matched"],
+        1
+    );
+    let ada = account_of(&w, &co, "ada@example.com").await;
+    let deleted = crate::flows::act_on(&w, &co, "sandbox_scim", ada["id"].as_str().unwrap(), "delete").await;
+    assert_eq!(deleted["status"], "deleted", "{deleted}");
+    assert!(w.local.sandbox.user(TOKEN, "ada@example.com").is_none());
+
+    // The next scheduled sync no longer lists her: expected, not news.
+    one_cycle(&w, period).await;
+    let job = w
+        .send("GET", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["changes"]["vanished"], 0, "{job}");
+    let report = report(&w, &co).await;
+    assert_eq!(report["open"], 0, "{report}");
+    assert!(
+        !events(&w, &co)
+            .await
+            .iter()
+            .any(|e| e["action"].as_str().unwrap_or_default().contains("outside")
+                || e["detail"].as_str().unwrap_or_default().contains("outside")),
+        "no change outside the service is logged"
+    );
+}

@@ -10,6 +10,7 @@ use devserver::{Local, LocalConfig};
 use prov_core::Services;
 use prov_core::auth::ensure_partner_token;
 use prov_core::clock::ManualClock;
+use prov_core::store::ItemStore;
 use prov_platform::{EnvelopeSecretStore, SecretsManagerKeyring};
 use prov_store::DynamoStore;
 use prov_testkit::{Answer, call, json_request};
@@ -44,7 +45,21 @@ impl Walk {
         Self::open(&[], true).await
     }
 
+    /// As `start`, with the services' main store seen through `wrap` (a store that injects
+    /// faults); the queue, the scheduler and the credentials keep the store itself.
+    pub async fn start_wrapped(wrap: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>) -> Self {
+        Self::open_with(&[], false, wrap).await
+    }
+
     async fn open(vendor_routes: &[String], dynamodb: bool) -> Self {
+        Self::open_with(vendor_routes, dynamodb, |store| store).await
+    }
+
+    async fn open_with(
+        vendor_routes: &[String],
+        dynamodb: bool,
+        wrap: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let listen_url = format!("http://{}", listener.local_addr().unwrap());
@@ -61,6 +76,9 @@ impl Walk {
         } else {
             None
         };
+        let store = wrap(local.services.store.clone());
+        local.services.store = store.clone();
+        local.apps.services.store = store;
         for token in [PARTNER, OTHER_PARTNER] {
             ensure_partner_token(
                 local.services.store.as_ref(),

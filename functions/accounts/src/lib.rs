@@ -1,7 +1,7 @@
 //! The accounts function: team members, admins and permissions, the app directory, app
 //! accounts (sync, matching, create, suspend, delete, unmatch, remove all), the onboarding
 //! checklist, dismissal and offboarding, the audit log, the page that reveals a new account's
-//! first password to its person, and the OpenAPI document.
+//! first password to its person, partners' webhook endpoints, and the OpenAPI document.
 //!
 //! Each feature's module owns its routes and its part of the OpenAPI document (the request
 //! bodies are types of the use cases, each describing its own schema); this file only puts
@@ -19,6 +19,7 @@ mod events;
 mod first_password;
 mod onboarding;
 mod team;
+mod webhooks;
 
 use axum::Router;
 use prov_core::catalog::Catalog;
@@ -37,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = prov_web::join_routes!(
     first_password::ROUTES,
     onboarding::ROUTES,
     dismissal::ROUTES,
+    webhooks::ROUTES,
 );
 
 /// The function's HTTP surface, ready to serve.
@@ -57,6 +59,7 @@ pub fn routes(apps: Apps) -> Router {
         .merge(first_password::routes())
         .merge(onboarding::routes())
         .merge(dismissal::routes())
+        .merge(webhooks::routes())
         .with_state(apps)
 }
 
@@ -73,6 +76,7 @@ pub fn openapi(catalog: &Catalog) -> utoipa::openapi::OpenApi {
         first_password::Doc::openapi(),
         onboarding::Doc::openapi(),
         dismissal::Doc::openapi(),
+        webhooks::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -1,8 +1,11 @@
 //! The worker function. Three kinds of delivery:
 //! - SQS messages of the jobs queue (its event source mapping): background syncs, each
-//!   message run within the invocation's time (a big sync continues in a follow-up message);
-//! - `{"kind": "reconcile"}` from a rate schedule: starts the syncs of every connected app
-//!   whose moment in the sync period came;
+//!   message run within the invocation's time (a big sync continues in a follow-up message),
+//!   and partner webhook work (an event's deliveries, a retry, a partner's companies told
+//!   what its endpoints listen for);
+//! - `{"kind": "reconcile"}` from a rate schedule: hands on webhook work whose message was
+//!   lost, sends the admins' daily digests that are due, then starts the syncs of every
+//!   connected app whose moment in the sync period came;
 //! - the dismissal cleanup: EventBridge Scheduler delivers `DismissalDue` when a dismissed
 //!   person's access must end, a rate schedule delivers `Sweep`. Both run the same
 //!   idempotent, resumable cleanup the devserver's local scheduler fires.
@@ -11,9 +14,9 @@ use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent};
 use prov_processes::Apps;
-use prov_processes::accounts::{self, RunLimits};
+use prov_processes::accounts::RunLimits;
 use prov_processes::dismissal::{self, CleanupEvent};
-use prov_processes::reconcile;
+use prov_processes::{reconcile, worker};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -92,11 +95,21 @@ pub async fn handle(apps: &Apps, worker: Worker, event: LambdaEvent<Delivery>) -
             Ok(serde_json::to_value(run_jobs(apps, limits, &jobs).await)?)
         }
         Delivery::Reconcile(ReconcileEvent::Reconcile) => {
+            // Webhook work whose message was lost (or that waits longer than a message can
+            // be delayed) is handed on first: it does not wait for the syncs' start.
+            let webhooks = worker::sweep_webhooks(apps).await.unwrap_or_else(|e| {
+                tracing::error!(request_id, error = %e, "webhook sweep failed; the next tick tries again");
+                0
+            });
+            let digests = worker::send_digests(apps).await.unwrap_or_else(|e| {
+                tracing::error!(request_id, error = %e, "digests not sent; the next tick tries again");
+                0
+            });
             let report = reconcile::tick(apps, worker.sync_every).await.map_err(|e| {
                 tracing::error!(request_id, error = %e, "reconciliation tick failed");
                 Error::from(e.to_string())
             })?;
-            tracing::info!(request_id, ?report, "reconciliation tick");
+            tracing::info!(request_id, ?report, webhooks, digests, "reconciliation tick");
             Ok(json!(report))
         }
         Delivery::Cleanup(payload) => {
@@ -114,7 +127,7 @@ pub async fn run_jobs(apps: &Apps, limits: RunLimits, jobs: &SqsEvent) -> BatchR
     let mut response = BatchResponse::default();
     for record in &jobs.records {
         let outcome = match serde_json::from_str::<Value>(&record.body) {
-            Ok(body) => accounts::deliver(apps, &body, limits)
+            Ok(body) => worker::run_message(apps, &body, limits)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(format!("the message is not JSON: {e}")),

@@ -14,6 +14,7 @@ use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClients};
 use prov_connectors::registry;
+use prov_connectors::webhooks::HttpWebhookSender;
 use prov_core::Category;
 use prov_core::access::{Need, authorize};
 use prov_core::audit::Actor;
@@ -32,9 +33,9 @@ use prov_core::team::{self, Kind, NewTeamMember, OfferStatus};
 use prov_core::{Services, Settings};
 use prov_platform::{EnvelopeSecretStore, FileSecretStore, KeyFile, LocalOutbox, parse_routes};
 use prov_processes::Apps;
-use prov_processes::accounts::{RunLimits, deliver};
+use prov_processes::accounts::RunLimits;
 use prov_processes::dismissal::{self, CleanupEvent};
-use prov_processes::reconcile;
+use prov_processes::{reconcile, worker};
 use prov_sandbox::Sandbox;
 use prov_store::EmbeddedStore;
 use prov_web::ApiError;
@@ -137,7 +138,8 @@ impl Local {
             clock,
             settings,
             prov_connectors::registry::catalog(true),
-        );
+        )
+        .with_queue(queue.clone());
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
         let policy = sandbox_policy(&sandbox_base, config.vendor_routes)?;
         let http = Arc::new(VendorHttp::new(policy, HttpConfig::default()));
@@ -147,6 +149,8 @@ impl Local {
             vendors: Arc::new(sandbox_gateway(http.clone(), services.clock.clone())),
             scheduler: scheduler.clone(),
             queue: queue.clone(),
+            // Sandbox mode: partners may try webhooks on this machine over plain http.
+            webhooks: Arc::new(HttpWebhookSender::new(true)),
         };
         Ok(Self {
             services,
@@ -180,7 +184,7 @@ impl Local {
                 // Each message on its own task: one that panics cannot take the others down.
                 let apps = self.apps.clone();
                 let body = message.body.clone();
-                match tokio::spawn(async move { deliver(&apps, &body, limits).await }).await {
+                match tokio::spawn(async move { worker::run_message(&apps, &body, limits).await }).await {
                     Ok(Ok(_)) => self.queue.delete(&message.receipt).await?,
                     Ok(Err(e)) => tracing::error!(error = %e, "job message failed; it comes back"),
                     Err(e) => tracing::error!(error = %e, "job message panicked; it comes back"),
@@ -196,7 +200,9 @@ impl Local {
     }
 
     /// Fires the scheduled jobs that are due (through the cleanup function's own handler),
-    /// then sweeps, as the deployed rate schedule does. Answers how many jobs fired.
+    /// then sweeps, as the deployed rate schedule does, hands on the webhook work whose
+    /// message was lost or whose retry is due, and sends the admins' digests that are due.
+    /// Answers how many jobs fired.
     pub async fn tick(&self) -> Result<usize, prov_core::Error> {
         let due = self.scheduler.take_due(self.services.clock.now()).await?;
         let fired = due.len();
@@ -221,6 +227,8 @@ impl Local {
             }
         }
         dismissal::handle(&self.apps, CleanupEvent::Sweep).await?;
+        worker::sweep_webhooks(&self.apps).await?;
+        worker::send_digests(&self.apps).await?;
         Ok(fired)
     }
 

@@ -1,7 +1,8 @@
 //! The adapter of the vendor port (`prov_core::connector`): everything that talks to vendors.
 //! The HTTP plumbing every connector shares (written once: `http`, `egress`, `oauth`), the
 //! generic SCIM 2.0 connector, one module per vendor, the registry of their specs, and the
-//! `Gateway` the processes reach them through.
+//! `Gateway` the processes reach them through. Partners' webhook endpoints are called under
+//! the same egress rules (`webhooks`).
 
 pub mod asana;
 pub mod box_com;
@@ -33,6 +34,7 @@ pub mod scim;
 pub mod slack;
 pub mod spec;
 pub mod trello;
+pub mod webhooks;
 pub mod zoho;
 
 pub use error::ConnectorError;

@@ -8,6 +8,7 @@ use crate::company::{Company, Permission, Role, User, may_see};
 use crate::error::{Error, Result};
 use crate::keys::{company_key, user_key};
 use crate::services::Services;
+use crate::webhooks::Listening;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -32,6 +33,8 @@ pub struct Access {
     company: Company,
     company_version: u64,
     admin: Option<User>,
+    /// What the company's partner listens for (from the company record).
+    listening: Listening,
 }
 
 impl Access {
@@ -46,6 +49,12 @@ impl Access {
 
     pub fn into_company(self) -> Company {
         self.company
+    }
+
+    /// The event types the company's partner listens for: a change writes its event with
+    /// itself only when it is one of them.
+    pub fn listening(&self) -> &Listening {
+        &self.listening
     }
 
     /// The calling admin (`None` for the owning partner).
@@ -115,5 +124,6 @@ pub async fn authorize(
         company,
         company_version: item.version,
         admin,
+        listening: Listening::of_item(&item),
     })
 }

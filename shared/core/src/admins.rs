@@ -192,7 +192,7 @@ pub async fn invite(
     };
     // Not read first: the transaction's condition on the email lock answers "taken".
     let can_manage_apps = user.has(Permission::ManageApps);
-    let (ops, mail, _) = admin_with_claim(svc, &company.name, &user, |url, expires| Email {
+    let (ops, mail, _) = admin_with_claim(svc, company, &user, |url, expires| Email {
         to: user.email.clone(),
         subject: format!("You are invited to be an admin of {}", company.name),
         text: format!(

@@ -11,15 +11,16 @@ use crate::access::{Need, authorize};
 use crate::audit::{self, Actor, ActorRef, Outcome, Target};
 use crate::auth::{Principal, generate_token, lookup_of, store_token_op};
 use crate::body::{Body, Unparsed};
-use crate::company::{EmailOwner, Role, User};
+use crate::company::{Company, EmailOwner, Role, User};
 use crate::error::{Category, Error, Result};
-use crate::keys::{claim_key, email_owner_key, user_key};
+use crate::keys::{claim_key, company_key, email_owner_key, user_key};
 use crate::mail::{Email, MailQueue, QueuedMail, send_queued};
 use crate::secret::random_hex;
 use crate::services::Services;
 use crate::store::{CONTENTION_ATTEMPTS, Item, StoreError, WriteOp};
 use crate::validate::{Obj, Text, Validator};
 use crate::values;
+use crate::webhooks::{self, EventType, Listening, partner_listening, partner_listening_check};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Claim {
@@ -32,6 +33,9 @@ pub(crate) struct Claim {
     /// Emails entered that were not the account's; at `CLAIM_TRIES` the claim is locked.
     #[serde(default)]
     wrong_emails: u32,
+    /// The company's partner (claims made before it was recorded read the company).
+    #[serde(default)]
+    partner_id: Option<String>,
 }
 
 /// Wrong email addresses a claim link takes before it is locked: a person mistypes once or
@@ -53,7 +57,7 @@ pub(crate) const ADMIN_EMAIL_OP: usize = 0;
 /// email. Returns them with the queued email and the claim URL.
 pub(crate) fn admin_with_claim(
     svc: &Services,
-    company_name: &str,
+    company: &Company,
     user: &User,
     invitation: impl FnOnce(&str, DateTime<Utc>) -> Email,
 ) -> Result<(Vec<WriteOp>, QueuedMail, String)> {
@@ -67,7 +71,7 @@ pub(crate) fn admin_with_claim(
         )?),
         WriteOp::Create(Item::from_record(user_key(&user.company_id, &user.id), user)?),
     ];
-    let (claim_ops, queued, url) = claim_with_email(svc, company_name, user, invitation)?;
+    let (claim_ops, queued, url) = claim_with_email(svc, company, user, invitation)?;
     ops.extend(claim_ops);
     Ok((ops, queued, url))
 }
@@ -76,7 +80,7 @@ pub(crate) fn admin_with_claim(
 /// returns them with the queued email and the claim URL.
 pub(crate) fn claim_with_email(
     svc: &Services,
-    company_name: &str,
+    company: &Company,
     user: &User,
     invitation: impl FnOnce(&str, DateTime<Utc>) -> Email,
 ) -> Result<(Vec<WriteOp>, QueuedMail, String)> {
@@ -86,11 +90,12 @@ pub(crate) fn claim_with_email(
     let claim = Claim {
         company_id: user.company_id.clone(),
         user_id: user.id.clone(),
-        company_name: company_name.to_owned(),
+        company_name: company.name.clone(),
         email_key: values::email_key(&user.email),
         expires_at,
         claimed_at: None,
         wrong_emails: 0,
+        partner_id: Some(company.partner_id.clone()),
     };
     let (mail_op, queued) = MailQueue::enqueue(invitation(&url, expires_at), svc.clock.as_ref())?;
     let ops = vec![
@@ -262,6 +267,19 @@ impl Body for ClaimBody {
     }
 }
 
+/// Where the claim's check of the partner's webhook listening is in its transaction.
+const LISTENING_OP: usize = 3;
+
+/// The partner of a company (for a claim made before claims recorded it).
+async fn partner_of(svc: &Services, company_id: &str) -> Result<String> {
+    let item = svc
+        .store
+        .get(&company_key(company_id))
+        .await?
+        .ok_or_else(claim_not_found)?;
+    Ok(item.record::<Company>()?.partner_id)
+}
+
 /// Confirms the claimant's email and hands out the company's admin token, once.
 pub async fn confirm_claim(
     svc: &Services,
@@ -270,6 +288,9 @@ pub async fn confirm_claim(
     body: &ClaimBody,
 ) -> Result<ClaimGranted> {
     let email = &body.email;
+    // What the company's partner's webhook endpoints listen for, with the version of the
+    // partner's record: believed to be nothing (no read), checked by the transaction.
+    let mut listening: (Listening, Option<u64>) = (Listening::default(), None);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -306,7 +327,7 @@ pub async fn confirm_claim(
             company_id: claim.company_id.clone(),
             user_id: claim.user_id.clone(),
         };
-        let ops = vec![
+        let mut ops = vec![
             WriteOp::Replace {
                 item: Item::from_record(claim_item.key.clone(), &claimed)?
                     .with_expiry(claim.expires_at.timestamp()),
@@ -318,8 +339,33 @@ pub async fn confirm_claim(
             },
             store_token_op(&token, principal, svc.clock.as_ref())?,
         ];
+        // The primary admin's claim is the company's: `company.claimed`, with it.
+        let mut pending = Vec::new();
+        let mut partner = None;
+        if user.role == Role::PrimaryAdmin {
+            let partner_id = match &claim.partner_id {
+                Some(p) => p.clone(),
+                None => partner_of(svc, &claim.company_id).await?,
+            };
+            ops.push(partner_listening_check(&partner_id, listening.1));
+            let data = serde_json::json!({"user_id": claim.user_id, "claimed_at": now});
+            let event = audit::new_event_id();
+            if let Some((op, p)) = webhooks::outbox(
+                &listening.0,
+                &claim.company_id,
+                EventType::CompanyClaimed,
+                &event,
+                now,
+                data,
+            )? {
+                ops.push(op);
+                pending.push(p);
+            }
+            partner = Some(partner_id);
+        }
         match svc.store.transact(ops).await {
             Ok(()) => {
+                webhooks::nudge(svc.queue.as_ref(), &pending).await;
                 tracing::info!(
                     company_id = claim.company_id,
                     user_id = claim.user_id,
@@ -345,6 +391,15 @@ pub async fn confirm_claim(
                     user_id: claim.user_id,
                     token,
                 });
+            }
+            // The partner's endpoints listen after all: read what for, and write again.
+            Err(StoreError::TransactionCancelled { failed })
+                if failed == [LISTENING_OP] && attempt < CONTENTION_ATTEMPTS =>
+            {
+                if let Some(partner_id) = &partner {
+                    listening = partner_listening(svc.store.as_ref(), partner_id).await?;
+                }
+                continue;
             }
             // Someone changed the claim or the user meanwhile: read again. A claim used by
             // the other request now answers "already claimed".
@@ -404,7 +459,7 @@ pub async fn new_claim_link(
         ));
     }
     let company = access.company();
-    let (ops, mail, url) = claim_with_email(svc, &company.name, &user, |url, expires| {
+    let (ops, mail, url) = claim_with_email(svc, company, &user, |url, expires| {
         claim_email(&company.name, &user, url, expires)
     })?;
     svc.store.transact(ops).await?;

@@ -57,9 +57,14 @@ pub async fn update_company(
             return Ok(access.into_company());
         }
         let version = access.company_version();
+        let listening = access.listening().clone();
         let mut company = access.into_company();
         company.plan = plan;
-        match svc.store.replace(company_item(&company)?, version).await {
+        match svc
+            .store
+            .replace(company_item(&company, &listening)?, version)
+            .await
+        {
             Ok(_) => {
                 audit::succeeded(
                     svc,

@@ -92,14 +92,19 @@ pub fn may_see(principal: &Principal, company: &Company) -> bool {
     }
 }
 
-/// A company as stored: listed in its partner's index in the order companies were made.
-pub(crate) fn company_item(company: &Company) -> crate::error::Result<crate::store::Item> {
-    Ok(
-        crate::store::Item::from_record(crate::keys::company_key(&company.id), company)?.with_index(
+/// A company as stored: listed in its partner's index in the order companies were made,
+/// with what its partner's webhook endpoints listen for (not part of the company as shown).
+pub(crate) fn company_item(
+    company: &Company,
+    listening: &crate::webhooks::Listening,
+) -> crate::error::Result<crate::store::Item> {
+    let mut item = crate::store::Item::from_record(crate::keys::company_key(&company.id), company)?
+        .with_index(
             crate::keys::partner_companies_index(&company.partner_id),
             format!("{}#{}", company.created_at.to_rfc3339(), company.id),
-        ),
-    )
+        );
+    listening.put_on(&mut item);
+    Ok(item)
 }
 
 /// Owner of an email address; its key makes emails unique across the service.

@@ -5,6 +5,9 @@
 //! | item | pk | sk | index |
 //! |---|---|---|---|
 //! | partner | `PARTNER#<partner>` | `PARTNER` | |
+//! | partner's webhook endpoint | `PARTNER#<partner>` | `HOOK#<endpoint>` | |
+//! | its signing secret (encrypted) | `PARTNER#<partner>` | `HOOKSECRET#<endpoint>` | |
+//! | what the partner's endpoints listen for | `PARTNER#<partner>` | `HOOKS` | `WEBHOOKS_DUE` until every company knows |
 //! | token (partner or admin) | `TOKEN#<first 16 chars>` | `TOKEN` | |
 //! | company | `COMPANY#<company>` | `COMPANY` | `PARTNER#<partner>#COMPANIES` |
 //! | admin (user) | `COMPANY#<company>` | `USER#<user>` | |
@@ -23,6 +26,9 @@
 //! | sync job (one per app) | `COMPANY#<company>` | `SYNCJOB#<app>` | |
 //! | vendor ids a sync job has seen, a page each | `COMPANY#<company>` | `SYNCSEEN#<app>#<job>#<page>` | |
 //! | access report finding | `COMPANY#<company>` | `FINDING#<app>#<kind>#<subject>` | |
+//! | the admins' daily digest of findings, when one is due | `COMPANY#<company>` | `ALERTDIGEST` | `ALERTS_DUE` by time |
+//! | webhook event in the outbox | `COMPANY#<company>` | `HOOKEVENT#<event>` | `WEBHOOKS_DUE` by time |
+//! | webhook delivery to one endpoint | `HOOKDLV#<endpoint>` | `DLV#<delivery>` | `WEBHOOKS_DUE` by next attempt |
 //! | onboarding task | `COMPANY#<company>` | `ONBOARDING#<team member>` | |
 //! | dismissal | `COMPANY#<company>` | `DISMISSAL#<team member>` | `DISMISSALS` by next run |
 //! | circuit breaker | `COMPANY#<company>` | `BREAKER#<app>` | |
@@ -72,6 +78,17 @@ pub const CONNECTIONS_INDEX: &str = "CONNECTIONS";
 /// The sort-key prefix of a company's access report findings.
 pub const FINDINGS: &str = "FINDING#";
 
+/// The index partition of companies whose admins' daily digest of findings is due.
+pub const ALERTS_DUE: &str = "ALERTS_DUE";
+
+/// The sort-key prefix of a partner's webhook endpoints.
+pub const WEBHOOK_ENDPOINTS: &str = "HOOK#";
+/// The sort-key prefix of an endpoint's deliveries.
+pub const WEBHOOK_DELIVERIES: &str = "DLV#";
+/// The index partition of webhook work whose time has come: outbox events, deliveries to
+/// attempt, partners whose companies must learn what their endpoints listen for.
+pub const WEBHOOKS_DUE: &str = "WEBHOOKS_DUE";
+
 /// The partition holding everything of one company.
 pub fn company_partition(company_id: &str) -> String {
     format!("COMPANY#{company_id}")
@@ -93,6 +110,45 @@ pub fn company_key(company_id: &str) -> Key {
 /// The index of a partner's companies.
 pub fn partner_companies_index(partner_id: &str) -> String {
     format!("PARTNER#{partner_id}#COMPANIES")
+}
+
+/// One of a partner's webhook endpoints.
+pub fn webhook_endpoint_key(partner_id: &str, endpoint_id: &str) -> Key {
+    Key::new(
+        format!("PARTNER#{partner_id}"),
+        format!("{WEBHOOK_ENDPOINTS}{endpoint_id}"),
+    )
+}
+
+/// An endpoint's signing secret, encrypted (the envelope secret store's item).
+pub fn webhook_secret_key(partner_id: &str, endpoint_id: &str) -> Key {
+    Key::new(
+        format!("PARTNER#{partner_id}"),
+        format!("HOOKSECRET#{endpoint_id}"),
+    )
+}
+
+/// The event types a partner's endpoints listen for, together.
+pub fn partner_webhooks_key(partner_id: &str) -> Key {
+    Key::new(format!("PARTNER#{partner_id}"), "HOOKS")
+}
+
+/// An event in a company's outbox, written with the change that causes it.
+pub fn webhook_event_key(company_id: &str, event_id: &str) -> Key {
+    Key::new(company_partition(company_id), format!("HOOKEVENT#{event_id}"))
+}
+
+/// The partition of one endpoint's deliveries.
+pub fn webhook_deliveries_partition(endpoint_id: &str) -> String {
+    format!("HOOKDLV#{endpoint_id}")
+}
+
+/// One delivery of an event to one endpoint.
+pub fn webhook_delivery_key(endpoint_id: &str, delivery_id: &str) -> Key {
+    Key::new(
+        webhook_deliveries_partition(endpoint_id),
+        format!("{WEBHOOK_DELIVERIES}{delivery_id}"),
+    )
 }
 
 pub fn user_key(company_id: &str, user_id: &str) -> Key {
@@ -207,6 +263,11 @@ pub fn finding_key(company_id: &str, app: &str, kind: &str, subject: &str) -> Ke
     )
 }
 
+/// A company's daily digest of findings, present while one is due.
+pub fn alert_digest_key(company_id: &str) -> Key {
+    Key::new(company_partition(company_id), "ALERTDIGEST")
+}
+
 /// A message of the embedded job queue.
 pub fn queued_job_key(id: &str) -> Key {
     Key::new(JOBS_QUEUE, id)
@@ -298,6 +359,8 @@ mod tests {
             sync_job_key("c1", "u").sk,
             sync_seen_key("c1", "u", "j", 1).sk,
             finding_key("c1", "u", "k", "s").sk,
+            webhook_event_key("c1", "e").sk,
+            alert_digest_key("c1").sk,
             onboarding_key("c1", "u").sk,
             dismissal_key("c1", "u").sk,
             breaker_key("c1", "u").sk,
@@ -322,6 +385,16 @@ mod tests {
                 .starts_with(&accounts_prefix("slack"))
         );
         assert!(link_key("c1", "t", "slack").sk.starts_with(&links_prefix("t")));
+        // A partner's endpoints, their secrets and what they listen for never collide.
+        let hooks = [
+            webhook_endpoint_key("p", "e"),
+            webhook_secret_key("p", "e"),
+            partner_webhooks_key("p"),
+            partner_key("p"),
+        ];
+        assert!(hooks.iter().all(|k| k.pk == partner_key("p").pk));
+        assert!(!partner_webhooks_key("p").sk.starts_with(WEBHOOK_ENDPOINTS));
+        assert!(!webhook_secret_key("p", "e").sk.starts_with(WEBHOOK_ENDPOINTS));
         // Secrets in keys are hashed.
         assert!(!claim_key("secret-claim").pk.contains("secret-claim"));
         assert!(!first_password_key("secret-link").pk.contains("secret-link"));

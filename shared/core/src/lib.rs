@@ -31,6 +31,7 @@ pub mod team;
 pub mod tokens;
 pub mod validate;
 pub mod values;
+pub mod webhooks;
 
 pub use error::{Category, Error, ErrorDetail, Result};
 pub use services::{Services, Settings};

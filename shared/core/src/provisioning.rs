@@ -20,6 +20,7 @@ use crate::services::Services;
 use crate::store::{CONTENTION_ATTEMPTS, Item, Key, StoreError, WriteOp};
 use crate::validate::{Obj, Text, Validator, join};
 use crate::values;
+use crate::webhooks::{Listening, partner_listening, partner_listening_check};
 
 // ---------------------------------------------------------------------------------------
 // Request
@@ -409,13 +410,14 @@ pub async fn provision(
         created_at: now,
         tokens: Vec::new(),
     };
-    let (mut ops, queued_mail, claim_url) = admin_with_claim(svc, &company.name, &user, |url, expires| {
+    let (mut ops, queued_mail, claim_url) = admin_with_claim(svc, &company, &user, |url, expires| {
         claim_email(&company.name, &user, url, expires)
     })?;
     let response = ProvisionResponse {
         account_claim_url: claim_url,
     };
-    ops.push(WriteOp::Create(company_item(&company)?));
+    let company_op = ops.len();
+    ops.push(WriteOp::Create(company_item(&company, &Listening::default())?));
     let idempotency_op = idempotency
         .as_ref()
         .map(|idem| -> Result<usize> {
@@ -430,6 +432,11 @@ pub async fn provision(
             Ok(ops.len() - 1)
         })
         .transpose()?;
+    // The company carries what its partner's webhook endpoints listen for. Believed to be
+    // nothing (most partners: no read) and checked by the transaction; a partner whose
+    // endpoints listen is read, and the company written with it.
+    let listening_op = ops.len();
+    ops.push(partner_listening_check(partner_id, None));
 
     let mut attempt = 0;
     loop {
@@ -439,6 +446,12 @@ pub async fn provision(
             Err(StoreError::TransactionCancelled { failed }) => {
                 if failed.contains(&ADMIN_EMAIL_OP) || idempotency_op.is_some_and(|i| failed.contains(&i)) {
                     return taken().await;
+                }
+                if failed == [listening_op] && attempt < CONTENTION_ATTEMPTS {
+                    let (listening, version) = partner_listening(svc.store.as_ref(), partner_id).await?;
+                    ops[company_op] = WriteOp::Create(company_item(&company, &listening)?);
+                    ops[listening_op] = partner_listening_check(partner_id, version);
+                    continue;
                 }
                 return Err(Error::Internal(format!(
                     "provision transaction cancelled at {failed:?}"

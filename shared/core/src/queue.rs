@@ -66,6 +66,27 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
 }
 
+/// The queue of a process deployed without one (`JOBS_QUEUE_URL` unset): starting a
+/// background job is refused as unavailable, nothing else is affected.
+pub struct NoQueue;
+
+#[async_trait]
+impl JobQueue for NoQueue {
+    async fn send(&self, _: &Value, _: Duration) -> Result<(), QueueError> {
+        Err(QueueError::Unavailable(
+            "no jobs queue is configured (JOBS_QUEUE_URL)".into(),
+        ))
+    }
+
+    async fn receive(&self, _: u32, _: Duration) -> Result<Vec<Received>, QueueError> {
+        Ok(Vec::new())
+    }
+
+    async fn delete(&self, _: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+}
+
 /// Checks a delay as SQS does.
 pub fn check_delay(delay: Duration) -> Result<(), QueueError> {
     if delay < Duration::zero() || delay > Duration::seconds(MAX_DELAY_SECONDS) {

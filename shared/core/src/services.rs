@@ -7,6 +7,7 @@ use chrono::Duration;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::mail::Mailer;
+use crate::queue::{JobQueue, NoQueue};
 use crate::store::ItemStore;
 
 #[derive(Debug, Clone)]
@@ -47,6 +48,9 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// The apps this service offers (from the vendor adapter's specs).
     pub catalog: Catalog,
+    /// The worker's queue, where a use case hands on what follows a change (a webhook
+    /// event to deliver); `NoQueue` unless `with_queue` gives one.
+    pub queue: Arc<dyn JobQueue>,
 }
 
 impl Services {
@@ -65,7 +69,14 @@ impl Services {
             clock,
             settings: Arc::new(settings),
             catalog,
+            queue: Arc::new(NoQueue),
         }
+    }
+
+    /// The same services, handing work to `queue`.
+    pub fn with_queue(mut self, queue: Arc<dyn JobQueue>) -> Self {
+        self.queue = queue;
+        self
     }
 }
 

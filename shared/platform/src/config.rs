@@ -7,6 +7,7 @@ use std::sync::Arc;
 use prov_connectors::egress::EgressPolicy;
 use prov_connectors::http::{HttpConfig, SharedBudgets, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClientSource, OAuthClients};
+use prov_connectors::webhooks::HttpWebhookSender;
 use prov_core::clock::SystemClock;
 use prov_core::queue::JobQueue;
 use prov_core::{Services, Settings};
@@ -19,9 +20,10 @@ use crate::SdkClient;
 use crate::envelope::EnvelopeSecretStore;
 use crate::keyring::SecretsManagerKeyring;
 use crate::mailer::SesMailer;
-use crate::queue::{NoQueue, SqsQueue};
+use crate::queue::SqsQueue;
 use crate::scheduler::{EventBridgeScheduler, EventBridgeTarget};
 use crate::secrets::SecretsManagerStore;
+use prov_core::queue::NoQueue;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -58,8 +60,9 @@ pub struct FunctionConfig {
     /// `SCHEDULER_GROUP`, `CLEANUP_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`, `DEAD_LETTER_QUEUE_ARN`:
     /// where dismissal schedules go and what they invoke (all four, or none).
     pub scheduler: Option<EventBridgeTarget>,
-    /// `JOBS_QUEUE_URL`: the SQS queue of background jobs (syncs), consumed by the worker
-    /// function. Optional: without it, starting a sync is refused as unavailable.
+    /// `JOBS_QUEUE_URL`: the SQS queue of background jobs (syncs, webhook deliveries),
+    /// consumed by the worker function. Optional: without it, starting a sync is refused as
+    /// unavailable, and webhook events wait for the worker's sweep.
     pub jobs_queue_url: Option<String>,
     /// `SYNC_EVERY_MINUTES`: how often every connected app is synced (default 60).
     pub sync_every: chrono::Duration,
@@ -252,6 +255,18 @@ fn services_on(sdk: &aws_types::SdkConfig, config: &FunctionConfig) -> Services 
         settings,
         prov_connectors::registry::catalog(false),
     )
+    .with_queue(jobs_queue(sdk, config))
+}
+
+/// The worker's queue (SQS, built on first use), or `NoQueue` without `JOBS_QUEUE_URL`.
+fn jobs_queue(sdk: &aws_types::SdkConfig, config: &FunctionConfig) -> Arc<dyn JobQueue> {
+    match &config.jobs_queue_url {
+        Some(url) => Arc::new(SqsQueue::new(
+            SdkClient::on_first_use(sdk, aws_sdk_sqs::Client::new),
+            url,
+        )),
+        None => Arc::new(NoQueue),
+    }
 }
 
 /// Parses our OAuth registrations (`{"<app>": {"client_id", "client_secret"}}`).
@@ -356,13 +371,7 @@ fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigEr
             .clone()
             .ok_or(ConfigError::Missing("SCHEDULER_GROUP"))?,
     );
-    let queue: Arc<dyn JobQueue> = match &config.jobs_queue_url {
-        Some(url) => Arc::new(SqsQueue::new(
-            SdkClient::on_first_use(sdk, aws_sdk_sqs::Client::new),
-            url,
-        )),
-        None => Arc::new(NoQueue),
-    };
+    let queue = services.queue.clone();
     let clock = services.clock.clone();
     let budgets = SharedBudgets::new(services.store.clone(), clock.clone());
     Ok(Apps {
@@ -376,6 +385,7 @@ fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigEr
         )),
         scheduler: Arc::new(scheduler),
         queue,
+        webhooks: Arc::new(HttpWebhookSender::new(config.egress.is_sandbox())),
     })
 }
 

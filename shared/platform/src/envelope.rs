@@ -1,6 +1,7 @@
 //! A `SecretStore` whose fixed cost does not grow with the connections: each connection's
 //! credentials are encrypted (AES-256-GCM, `keyring.rs`) and kept in the main table beside the
-//! connection, under `keys::credentials_key`. Only the keyring is a secret of its own.
+//! connection, under `keys::credentials_key` (and each partner webhook endpoint's signing
+//! secret beside the endpoint). Only the keyring is a secret of its own.
 //!
 //! - The secret's name (`connections/{company}/{app}`) is the associated data: a ciphertext
 //!   copied onto another connection does not decrypt.
@@ -12,7 +13,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use prov_core::keys::credentials_key;
+use prov_core::keys::{credentials_key, webhook_secret_key};
 use prov_core::secrets::{SecretError, SecretStore, validate_name};
 use prov_core::store::{Attempt, Item, ItemStore, Key, StoreError, retry_lost_writes};
 use secrecy::SecretString;
@@ -41,12 +42,17 @@ fn store_error(e: StoreError) -> SecretError {
     SecretError::Unavailable(e.to_string())
 }
 
-/// The item of a connection's secret: names are `connections/{company_id}/{app}`.
+/// The item of a secret: a connection's (`connections/{company_id}/{app}`, beside the
+/// connection) or a partner's webhook endpoint's signing secret
+/// (`webhooks/{partner_id}/{endpoint_id}`, beside the endpoint).
 fn item_key(name: &str) -> Result<Key, SecretError> {
     validate_name(name)?;
     match name.split('/').collect::<Vec<_>>()[..] {
         ["connections", company_id, app] if !company_id.is_empty() && !app.is_empty() => {
             Ok(credentials_key(company_id, app))
+        }
+        ["webhooks", partner_id, endpoint_id] if !partner_id.is_empty() && !endpoint_id.is_empty() => {
+            Ok(webhook_secret_key(partner_id, endpoint_id))
         }
         _ => Err(SecretError::InvalidName(name.to_owned())),
     }

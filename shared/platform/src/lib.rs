@@ -20,7 +20,8 @@ pub use config::{
 pub use envelope::EnvelopeSecretStore;
 pub use keyring::{KeyFile, Keyring, KeyringSource, SecretsManagerKeyring};
 pub use mailer::{LocalOutbox, SentEmail, SesMailer};
-pub use queue::{NoQueue, SqsQueue};
+pub use prov_core::queue::NoQueue;
+pub use queue::SqsQueue;
 pub use scheduler::{EventBridgeScheduler, EventBridgeTarget};
 pub use sdk_client::SdkClient;
 pub use secrets::{FileSecretStore, SecretsManagerStore};

@@ -89,24 +89,3 @@ impl JobQueue for SqsQueue {
         Ok(())
     }
 }
-
-/// The queue of a function deployed without one (`JOBS_QUEUE_URL` unset): starting a
-/// background job is refused as unavailable, nothing else is affected.
-pub struct NoQueue;
-
-#[async_trait]
-impl JobQueue for NoQueue {
-    async fn send(&self, _: &Value, _: Duration) -> Result<(), QueueError> {
-        Err(QueueError::Unavailable(
-            "no jobs queue is configured (JOBS_QUEUE_URL)".into(),
-        ))
-    }
-
-    async fn receive(&self, _: u32, _: Duration) -> Result<Vec<Received>, QueueError> {
-        Ok(Vec::new())
-    }
-
-    async fn delete(&self, _: &str) -> Result<(), QueueError> {
-        Ok(())
-    }
-}

@@ -23,8 +23,9 @@ use prov_core::queue::JobQueue;
 use prov_core::schedule::Scheduler;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
 use prov_core::secrets::{SecretStore, connection_secret_name};
-use prov_core::store::{Attempt, Item, StoreError, retry_lost_writes};
+use prov_core::store::{Attempt, Item, StoreError, WriteOp, retry_lost_writes};
 use prov_core::validate::{Obj, Text, Validator};
+use prov_core::webhooks::{self, EventType, Hooks, Listening, WebhookSender};
 
 pub use crate::credentials::ApiKeyCredentials;
 pub use crate::tenancy::SWITCH_TENANT;
@@ -48,6 +49,19 @@ pub struct Apps {
     pub scheduler: Arc<dyn Scheduler>,
     /// Background jobs (syncs) for the worker.
     pub queue: Arc<dyn JobQueue>,
+    /// Where partners' webhook deliveries go out.
+    pub webhooks: Arc<dyn WebhookSender>,
+}
+
+impl Apps {
+    /// The ports webhook work needs.
+    pub fn hooks(&self) -> Hooks<'_> {
+        Hooks {
+            svc: &self.services,
+            secrets: self.secrets.as_ref(),
+            sender: self.webhooks.as_ref(),
+        }
+    }
 }
 
 /// Routers whose state is `Apps` hand the services to the extractors that need them.
@@ -179,6 +193,11 @@ pub async fn status(apps: &Apps, access: &Access, slug: &str) -> Result<Connecti
 
 /// Writes the connection record, whatever state it was in.
 async fn save(apps: &Apps, connection: &Connection) -> Result<()> {
+    save_with(apps, connection, &[]).await
+}
+
+/// `save`, with the partner events the change causes in the same transaction.
+async fn save_with(apps: &Apps, connection: &Connection, events: &[WriteOp]) -> Result<()> {
     let key = connection_key(&connection.company_id, &connection.app);
     let store = &apps.services.store;
     let key = &key;
@@ -188,7 +207,23 @@ async fn save(apps: &Apps, connection: &Connection) -> Result<()> {
             CONNECTIONS_INDEX,
             format!("{}#{}", connection.company_id, connection.app),
         );
-        let written = match store.get(key).await? {
+        let existing = store.get(key).await?;
+        if !events.is_empty() {
+            let mut ops = vec![match &existing {
+                Some(old) => WriteOp::Replace {
+                    item,
+                    expected_version: old.version,
+                },
+                None => WriteOp::Create(item),
+            }];
+            ops.extend(events.iter().cloned());
+            return match store.transact(ops).await {
+                Ok(()) => Ok(Attempt::Done(0)),
+                Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Attempt::Lost),
+                Err(e) => Err(Error::from(e)),
+            };
+        }
+        let written = match existing {
             Some(existing) => store.replace(item, existing.version).await,
             None => store.create(item).await,
         };
@@ -961,7 +996,24 @@ impl TokenKeeper for ConnectionTokens {
         connection.state = ConnectionState::NeedsReauth;
         connection.problem = Some(format!("The app refused our access; connect it again. ({why})"));
         connection.updated_at = self.apps.services.clock.now();
-        if let Err(e) = save(&self.apps, &connection).await {
+        // Rare enough to read the company for: does its partner listen for it?
+        let marked = async {
+            let store = self.apps.services.store.as_ref();
+            let listening = Listening::of_company(store, &connection.company_id).await?;
+            let event = webhooks::outbox(
+                &listening,
+                &connection.company_id,
+                EventType::ConnectionNeedsReauth,
+                &audit::new_event_id(),
+                connection.updated_at,
+                json!({"app": connection.app, "problem": connection.problem}),
+            )?;
+            let (events, pending): (Vec<_>, Vec<_>) = event.into_iter().unzip();
+            save_with(&self.apps, &connection, &events).await?;
+            webhooks::nudge(self.apps.queue.as_ref(), &pending).await;
+            Ok::<_, Error>(())
+        };
+        if let Err(e) = marked.await {
             tracing::error!(error = %e, app = connection.app, "could not mark the connection needs_reauth");
         }
         audit::record(

@@ -192,6 +192,7 @@ pub fn instance(
         vendors: Arc::new(devserver::sandbox_gateway(Arc::new(http), clock)),
         scheduler: Arc::new(StoreScheduler::new(store)),
         queue: local.apps.queue.clone(),
+        webhooks: local.apps.webhooks.clone(),
     }
 }
 

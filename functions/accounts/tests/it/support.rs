@@ -58,6 +58,12 @@ impl World {
             Settings::new("https://api.example.test"),
             prov_connectors::registry::catalog(false),
         );
+        let queue: Arc<dyn prov_core::queue::JobQueue> = Arc::new(prov_core::queue::StoreQueue::new(
+            services.store.clone(),
+            services.clock.clone(),
+            5,
+        ));
+        let services = services.with_queue(queue.clone());
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await
             .unwrap();
@@ -71,11 +77,8 @@ impl World {
                 services.clock.clone(),
             )),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
-            queue: Arc::new(prov_core::queue::StoreQueue::new(
-                services.store.clone(),
-                services.clock.clone(),
-                5,
-            )),
+            queue,
+            webhooks: Arc::new(prov_connectors::webhooks::HttpWebhookSender::new(false)),
         };
         let router = prov_web::finish(provision::routes(services.clone()).merge(accounts::routes(apps)));
         Self {

@@ -805,3 +805,72 @@ async fn an_oauth_sign_in_to_another_workspace_needs_the_switch_confirmed() {
             .any(|(a, _)| a == "connection.tenant_switched")
     );
 }
+
+/// Issue 23: a connection marked `needs_reauth` writes the partner's webhook event with the
+/// connection's own write (when the partner listens for it), and hands it to the worker.
+#[tokio::test]
+async fn a_connection_needing_reauth_is_announced_to_a_partner_that_listens() {
+    let w = World::new().await;
+    let registered = w
+        .send(
+            "POST",
+            "/v1/webhook_endpoints",
+            Some(&w.partner),
+            Some(json!({"url": "https://hooks.example.test/provisioning", "events": ["connection.needs_reauth"]})),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text());
+    let c = w.company("reauth@example.com", "plus").await;
+    let location = w.oauth_round_trip(&c, "allow").await;
+    assert_eq!(w.callback(&location).await.status, 303);
+    let connector = connector_for(&w.apps, &c.id, "sandbox_oauth").await.unwrap();
+    // Nothing so far is an event of this kind.
+    let outbox = |w: &World| {
+        let store = w.apps.services.store.clone();
+        let company = c.id.clone();
+        async move {
+            store
+                .query(
+                    &prov_core::keys::company_partition(&company),
+                    "HOOKEVENT#",
+                    prov_core::store::PageRequest::first(10),
+                )
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    assert!(outbox(&w).await.is_empty());
+
+    w.sandbox.revoke_all_tokens();
+    assert!(matches!(
+        connector.list(None).await,
+        Err(ConnectorError::Unauthorized(_))
+    ));
+    assert_eq!(w.state_of(&c, "sandbox_oauth").await, "needs_reauth");
+    let written = outbox(&w).await;
+    assert_eq!(written.len(), 1);
+    let event = &written[0].data["event"];
+    assert_eq!(event["type"], "connection.needs_reauth");
+    assert_eq!(event["company_id"], c.id.as_str());
+    assert_eq!(event["data"]["app"], "sandbox_oauth");
+    assert!(
+        event["data"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("connect it again")),
+        "{event}"
+    );
+    // Handed to the worker at once.
+    let queued = w
+        .apps
+        .queue
+        .receive(10, chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(
+        queued
+            .iter()
+            .any(|m| m.body["kind"] == "webhook_event" && m.body["event_id"] == event["id"]),
+        "{queued:?}"
+    );
+}

@@ -63,6 +63,12 @@ impl World {
             settings,
             prov_connectors::registry::catalog(true),
         );
+        let queue: Arc<dyn prov_core::queue::JobQueue> = Arc::new(prov_core::queue::StoreQueue::new(
+            services.store.clone(),
+            services.clock.clone(),
+            5,
+        ));
+        let services = services.with_queue(queue.clone());
 
         let sandbox = Sandbox::new();
         let sandbox_router = sandbox.router();
@@ -95,11 +101,8 @@ impl World {
                 services.clock.clone(),
             )),
             scheduler: Arc::new(prov_core::schedule::StoreScheduler::new(services.store.clone())),
-            queue: Arc::new(prov_core::queue::StoreQueue::new(
-                services.store.clone(),
-                services.clock.clone(),
-                5,
-            )),
+            queue,
+            webhooks: Arc::new(prov_connectors::webhooks::HttpWebhookSender::new(true)),
         };
         let (_, partner) = create_partner(services.store.as_ref(), &clock, "Acme Payroll", None)
             .await

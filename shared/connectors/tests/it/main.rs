@@ -27,4 +27,5 @@ mod trello;
 mod vendor_answers;
 mod vendor_faults;
 mod waits;
+mod webhooks;
 mod zoho;

@@ -7,8 +7,10 @@ use prov_core::catalog::App;
 use prov_core::connector::{AccountStatus, Connector, ConnectorError, VendorAccount, VendorTenant, Verified};
 use prov_core::error::{Error, Result};
 use prov_core::store::{Attempt, StoreError, retry_lost_writes};
+use prov_core::webhooks::{self, EventType, Listening};
 use serde::{Deserialize, Serialize};
 
+use super::events::{change_events, write_with};
 use super::records::{
     AppAccount, CONFLICT_ATTEMPTS, Matching, action_error, app_of, load, return_email_of_deleted_mailbox,
     unlink, write,
@@ -49,7 +51,16 @@ pub async fn act(
     let app = app_of(apps, slug)?;
     let company_id = access.company().id.as_str();
     let (version, account) = load(apps, company_id, slug, account_id).await?;
-    let done = perform_action(apps, company_id, app, version, account, action).await?;
+    let done = perform_action(
+        apps,
+        company_id,
+        access.listening(),
+        app,
+        version,
+        account,
+        action,
+    )
+    .await?;
     let said = match action {
         Action::Delete => app.remove_means.to_owned(),
         _ => format!("in {}", app.name),
@@ -250,6 +261,7 @@ async fn proven_state(
 pub async fn perform_action(
     apps: &Apps,
     company_id: &str,
+    listening: &Listening,
     app: &App,
     version: u64,
     account: AppAccount,
@@ -264,13 +276,15 @@ pub async fn perform_action(
         });
     }
     let bound = bound_connector(apps, company_id, app.slug).await?;
-    perform_with(apps, company_id, app, &bound, version, account, action).await
+    perform_with(apps, company_id, listening, app, &bound, version, account, action).await
 }
 
 /// `perform_action` (not an unmatch) through a connection already at hand.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn perform_with(
     apps: &Apps,
     company_id: &str,
+    listening: &Listening,
     app: &App,
     bound: &Bound,
     version: u64,
@@ -349,19 +363,29 @@ pub(crate) async fn perform_with(
         Err(Gone::No(e)) => return Err(action_error(app, e)),
         Err(Gone::Refused(e)) => return Err(e),
     };
-    // The vendor changed; record it even if someone else updated the record meanwhile.
-    let recorded = match write(apps, company_id, &next, Some(version)).await {
+    // The vendor changed; record it even if someone else updated the record meanwhile,
+    // with the event it causes for the partner (in the same write).
+    let kind = match action {
+        Action::Suspend => Some(EventType::AccountSuspended),
+        Action::Delete => Some(EventType::AccountRemoved),
+        Action::Reactivate | Action::Unmatch => None,
+    };
+    let (events, mut pending) = change_events(listening, company_id, kind, &next, now)?;
+    let recorded = match write_with(apps, company_id, &next, Some(version), events).await {
         Ok(_) => next,
         Err(StoreError::ConditionFailed) => {
             let (v, mut fresh) = load(apps, company_id, app.slug, &next.id).await?;
             fresh.status = next.status;
             fresh.present = next.present;
             fresh.updated_at = now;
-            write(apps, company_id, &fresh, Some(v)).await?;
+            let events;
+            (events, pending) = change_events(listening, company_id, kind, &fresh, now)?;
+            write_with(apps, company_id, &fresh, Some(v), events).await?;
             fresh
         }
         Err(e) => return Err(e.into()),
     };
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
     if action == Action::Delete {
         return_email_of_deleted_mailbox(apps, company_id, &recorded).await;
     }
@@ -391,18 +415,28 @@ fn action_error_or_gone(e: ConnectorError) -> Gone {
 pub async fn record_status(
     apps: &Apps,
     company_id: &str,
+    listening: &Listening,
     app: &str,
     id: &str,
     status: AccountStatus,
 ) -> Result<()> {
+    let kind = match status {
+        AccountStatus::Deleted => Some(EventType::AccountRemoved),
+        AccountStatus::Suspended => Some(EventType::AccountSuspended),
+        AccountStatus::Active | AccountStatus::InviteSent => None,
+    };
     let written = retry_lost_writes(CONFLICT_ATTEMPTS, move || async move {
         let (version, mut account) = load(apps, company_id, app, id).await?;
+        let now = apps.services.clock.now();
         account.status = status;
-        account.updated_at = apps.services.clock.now();
-        Ok::<_, Error>(Attempt::of(write(apps, company_id, &account, Some(version)).await)?.map(|_| account))
+        account.updated_at = now;
+        let (events, pending) = change_events(listening, company_id, kind, &account, now)?;
+        let written = write_with(apps, company_id, &account, Some(version), events).await;
+        Ok::<_, Error>(Attempt::of(written)?.map(|_| (account, pending)))
     })
     .await?;
-    let account = written.ok_or_else(|| Error::Busy("account kept changing".into()))?;
+    let (account, pending) = written.ok_or_else(|| Error::Busy("account kept changing".into()))?;
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
     if status == AccountStatus::Deleted {
         return_email_of_deleted_mailbox(apps, company_id, &account).await;
     }

@@ -13,12 +13,14 @@ use prov_core::keys::{intent_key, link_key};
 use prov_core::store::{Item, StoreError};
 use prov_core::team::{self, EmploymentStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Text, Validator};
+use prov_core::webhooks::{self, EventType, Listening};
 use secrecy::SecretString;
 use utoipa::ToSchema;
 
+use super::events::account_event;
 use super::records::{
     AppAccount, CONFLICT_ATTEMPTS, INTENT_LEASE_MINUTES, Intent, Link, MatchedBy, WorkEmail, action_error,
-    app_of, conflict, link, load, record_of, write,
+    app_of, conflict, link_with, load, record_of, write,
 };
 use super::sync::from_vendor;
 use super::views::{AccountView, Reach, status_name};
@@ -225,7 +227,12 @@ pub async fn create_account(
             connector: connector.as_ref(),
             tenant: tenant.as_ref(),
         };
-        create_and_record(apps, company_id, app, at, &member, &email, kind).await
+        let event = Announced {
+            listening: access.listening(),
+            event_id: &event_id,
+            at: now,
+        };
+        create_and_record(apps, company_id, app, at, &member, &email, kind, event).await
     }
     .await;
     // The intent goes whatever happened, last: on success the account is recorded and
@@ -452,6 +459,16 @@ pub(super) struct At<'a> {
     pub(super) tenant: Option<&'a VendorTenant>,
 }
 
+/// The partner event a creation announces: `account.created` under the id (and time) the
+/// creation reserved for its audit event, if the company's partner listens for it.
+#[derive(Clone, Copy)]
+pub(super) struct Announced<'a> {
+    pub(super) listening: &'a Listening,
+    pub(super) event_id: &'a str,
+    pub(super) at: DateTime<Utc>,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn create_and_record(
     apps: &Apps,
     company_id: &str,
@@ -460,6 +477,7 @@ pub(super) async fn create_and_record(
     member: &TeamMember,
     email: &str,
     kind: Creation,
+    announced: Announced<'_>,
 ) -> Result<(AppAccount, Option<FirstPassword>)> {
     let connector = at.connector;
     let made = match kind {
@@ -525,17 +543,32 @@ pub(super) async fn create_and_record(
             Err(StoreError::ConditionFailed) => continue, // changed meanwhile: read again
             Err(e) => return Err(e.into()),
         };
-        match link(
+        // The link is the creation's last write: the partner's event goes with it.
+        let event = account_event(
+            announced.listening,
+            company_id,
+            EventType::AccountCreated,
+            Some(announced.event_id),
+            &account,
+            Some(&member.id),
+            announced.at,
+        )?;
+        let (events, pending): (Vec<_>, Vec<_>) = event.into_iter().unzip();
+        match link_with(
             apps,
             company_id,
             &account,
             version,
             &member.id,
             MatchedBy::Created,
+            events,
         )
         .await
         {
-            Ok(linked) => return Ok((linked, first_password.take())),
+            Ok(linked) => {
+                webhooks::nudge(apps.queue.as_ref(), &pending).await;
+                return Ok((linked, first_password.take()));
+            }
             Err(Error::Refused(d)) if d.iter().all(|d| d.category == Category::Conflict) => continue,
             Err(e) => return Err(e),
         }

@@ -13,6 +13,7 @@
 
 mod actions;
 mod create;
+mod events;
 mod jobs;
 mod matches;
 mod matching;

@@ -276,6 +276,19 @@ pub(super) async fn link(
     team_member_id: &str,
     by: MatchedBy,
 ) -> Result<AppAccount> {
+    link_with(apps, company_id, account, version, team_member_id, by, Vec::new()).await
+}
+
+/// `link`, with the events the link causes written in its transaction.
+pub(super) async fn link_with(
+    apps: &Apps,
+    company_id: &str,
+    account: &AppAccount,
+    version: u64,
+    team_member_id: &str,
+    by: MatchedBy,
+    events: Vec<WriteOp>,
+) -> Result<AppAccount> {
     let now = apps.services.clock.now();
     let mut ops = Vec::new();
     if let Some(old) = account.team_member_id() {
@@ -319,6 +332,7 @@ pub(super) async fn link(
     let link_value =
         serde_json::json!({"account_id": account.id, "app": account.app, "team_member_id": team_member_id});
     ops.push(put(Item::from_record(lock, &link_value)?, lock_version));
+    ops.extend(events);
     match apps.services.store.transact(ops).await {
         Ok(()) => Ok(next),
         Err(StoreError::TransactionCancelled { .. }) => Err(conflict(

@@ -88,7 +88,17 @@ pub async fn remove_all(
             if action == "skip" {
                 removal.result = Some("skipped");
             } else {
-                match perform_action(apps, company_id, app, version, account, Action::Delete).await {
+                match perform_action(
+                    apps,
+                    company_id,
+                    access.listening(),
+                    app,
+                    version,
+                    account,
+                    Action::Delete,
+                )
+                .await
+                {
                     Ok(done) => {
                         removal.result = Some("deleted");
                         let said = format!("remove all: {}", app.remove_means);

@@ -14,9 +14,11 @@ use prov_core::error::Result;
 use prov_core::keys::{LINKS, accounts_prefix, company_partition};
 use prov_core::store::{Cursor, PageRequest};
 use prov_core::team::{Subject, TeamMember, eligibility};
+use prov_core::webhooks::{self, EventType, Listening};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::events::{change_events, write_with};
 use super::matching::{Identity, Roster};
 use super::records::{
     AppAccount, MatchedBy, Matching, account_id, all_records, all_team_members, link, record_of,
@@ -173,6 +175,9 @@ pub(super) struct Scope {
     /// there are few enough (one query reads a thousand); `None` for a big app, whose
     /// records are read one by one as its pages come. Kept up to date with every write.
     pub(super) known: Option<HashMap<String, (u64, AppAccount)>>,
+    /// What the company's partner listens for, read when a page first needs it (an
+    /// invitation accepted).
+    listening: Option<Listening>,
 }
 
 /// Up to this many account records are read at once (a few MB in memory).
@@ -242,7 +247,17 @@ impl Scope {
             identities,
             linked,
             known,
+            listening: None,
         })
+    }
+
+    /// What the company's partner listens for (read once per invocation, when needed).
+    async fn listening(&mut self, apps: &Apps) -> Result<&Listening> {
+        if self.listening.is_none() {
+            let read = Listening::of_company(apps.services.store.as_ref(), &self.company_id).await?;
+            self.listening = Some(read);
+        }
+        Ok(self.listening.get_or_insert_default())
     }
 }
 
@@ -320,7 +335,8 @@ pub(super) async fn apply_page(
     planned: Planned,
     now: DateTime<Utc>,
 ) -> Result<SyncReport> {
-    let company_id = scope.company_id.as_str();
+    let company_id = scope.company_id.clone();
+    let company_id = company_id.as_str();
     let mut report = planned.report;
     let mut current: Vec<(u64, AppAccount)> = Vec::with_capacity(planned.accounts.len());
     for (existing, next) in planned.accounts {
@@ -330,7 +346,32 @@ pub(super) async fn apply_page(
             current.push((*version, next));
             continue;
         }
-        let version = write(apps, company_id, &next, existing.as_ref().map(|(v, _)| *v)).await?;
+        // A matched account's invitation accepted: the partner hears of it with the write.
+        let accepted = existing
+            .as_ref()
+            .is_some_and(|(_, before)| change_of(Some(before), &next) == Some(VendorChange::Accepted))
+            && next.team_member_id().is_some();
+        let (events, pending) = if accepted {
+            let listening = scope.listening(apps).await?;
+            change_events(
+                listening,
+                company_id,
+                Some(EventType::AccountConnected),
+                &next,
+                now,
+            )?
+        } else {
+            Default::default()
+        };
+        let version = write_with(
+            apps,
+            company_id,
+            &next,
+            existing.as_ref().map(|(v, _)| *v),
+            events,
+        )
+        .await?;
+        webhooks::nudge(apps.queue.as_ref(), &pending).await;
         if let Some(known) = &mut scope.known {
             known.insert(next.vendor_id.clone(), (version, next.clone()));
         }
@@ -418,11 +459,10 @@ pub(super) async fn sweep_page(
         if !reach.owns(&account) {
             continue;
         }
-        if account.present && !seen.contains(&account.vendor_id) {
-            account.present = false;
-            account.updated_at = now;
-            write(apps, company_id, &account, Some(item.version)).await?;
-            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+        if account.present
+            && !seen.contains(&account.vendor_id)
+            && mark_gone(apps, company_id, &mut account, item.version, now).await?
+        {
             out.vanished.push(account.clone());
         }
         out.accounts.push(account);
@@ -445,16 +485,31 @@ pub(super) async fn sweep_known(
         next: None,
     };
     for (_, (version, mut account)) in known {
-        if account.present && !seen.contains(&account.vendor_id) {
-            account.present = false;
-            account.updated_at = now;
-            write(apps, company_id, &account, Some(version)).await?;
-            return_email_of_deleted_mailbox(apps, company_id, &account).await;
+        if account.present
+            && !seen.contains(&account.vendor_id)
+            && mark_gone(apps, company_id, &mut account, version, now).await?
+        {
             out.vanished.push(account.clone());
         }
         out.accounts.push(account);
     }
     Ok(out)
+}
+
+/// Records that the listing no longer has the account; `true` when that is news, a removal
+/// outside the service (an account the service deleted is expected to be gone).
+async fn mark_gone(
+    apps: &Apps,
+    company_id: &str,
+    account: &mut AppAccount,
+    version: u64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    account.present = false;
+    account.updated_at = now;
+    write(apps, company_id, account, Some(version)).await?;
+    return_email_of_deleted_mailbox(apps, company_id, account).await;
+    Ok(account.status != AccountStatus::Deleted)
 }
 
 /// Records read per page when looking for vanished accounts.

@@ -8,8 +8,10 @@ use prov_core::audit::{self, ActorRef, Outcome, Target};
 use prov_core::connector::{AccountStatus, ConnectorError, Verified};
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
+use prov_core::mail::QueuedMail;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
 use prov_core::store::{PageRequest, StoreError, WriteOp};
+use prov_core::webhooks::{self, EventType, Listening, Pending};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -17,9 +19,10 @@ use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
 use super::planning::plan;
 use super::records::{
     CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
-    claim_lease, item, load, pacific_today, runs_at, save, schedule_name,
+    claim_lease, item, load, pacific_today, runs_at, save, save_with, schedule_name,
 };
 use crate::accounts::{self, Reach};
+use crate::alerts;
 use crate::connections::{Apps, bound_connector};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -173,7 +176,7 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         }
         let step = d.steps[i].clone();
         let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
-        let outcome = remove_one(apps, company_id, &step, stale_claim).await;
+        let outcome = remove_one(apps, company_id, &d.webhooks, &step, stale_claim).await;
         let done_at = apps.services.clock.now();
         let mut result = step.clone();
         match &outcome {
@@ -374,6 +377,7 @@ impl From<ConnectorError> for StepFailure {
 pub(super) async fn remove_one(
     apps: &Apps,
     company_id: &str,
+    listening: &Listening,
     step: &Step,
     reconcile: bool,
 ) -> std::result::Result<Verified, StepFailure> {
@@ -413,20 +417,29 @@ pub(super) async fn remove_one(
                 (Removal::Suspend, Some(_)) => AccountStatus::Suspended,
                 _ => AccountStatus::Deleted,
             };
-            accounts::record_status(apps, company_id, &step.app, &account.id, status).await?;
+            accounts::record_status(apps, company_id, listening, &step.app, &account.id, status).await?;
             return Ok(proof);
         }
         if recorded_gone && step.removal == Removal::Delete {
             // Recorded as removed, still listed: an app whose removal deactivates (it
             // reads as suspended). Removing again is safe (gone is fine) and proves it.
             let proof = bound.connector.delete(&account.vendor_id).await?;
-            accounts::record_status(apps, company_id, &step.app, &account.id, AccountStatus::Deleted).await?;
+            accounts::record_status(
+                apps,
+                company_id,
+                listening,
+                &step.app,
+                &account.id,
+                AccountStatus::Deleted,
+            )
+            .await?;
             return Ok(proof);
         }
     }
     let done = accounts::perform_with(
         apps,
         company_id,
+        listening,
         app,
         &bound,
         version,
@@ -573,9 +586,19 @@ pub(super) async fn finish(
         )
         .await;
     }
-    if save(apps, &next, Some(version)).await?.is_none() {
+    let (mut events, pending) = partner_events(d, &next, completed)?;
+    // Coming to need an admin: they are told at once, with the dismissal's write.
+    let mut mails = Vec::new();
+    if needs_an_admin(d, &next) {
+        let (ops, queued) = attention_alert(apps, d, &next).await?;
+        events.extend(ops);
+        mails = queued;
+    }
+    if save_with(apps, &next, Some(version), events).await?.is_none() {
         return Ok(false);
     }
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
+    alerts::send(apps, &mails).await;
     // The second step's removals, and steps waiting for a vendor, come back on their own
     // schedule (the sweep is only a safety net).
     let waiting = next.state == DismissalState::Running
@@ -592,6 +615,107 @@ pub(super) async fn finish(
     report.state = Some(next.state);
     *d = next;
     Ok(true)
+}
+
+/// Whether a dismissal's settling makes it need an admin (failed or paused removals) when
+/// it did not before.
+fn needs_an_admin(before: &Dismissal, next: &Dismissal) -> bool {
+    matches!(
+        next.state,
+        DismissalState::NeedsAttention | DismissalState::Paused
+    ) && next.state != before.state
+}
+
+/// The emails telling the admins who manage apps that an offboarding needs them.
+async fn attention_alert(
+    apps: &Apps,
+    before: &Dismissal,
+    next: &Dismissal,
+) -> Result<(Vec<WriteOp>, Vec<QueuedMail>)> {
+    let company_id = &before.company_id;
+    let tm = &before.team_member_id;
+    let name = match prov_core::team::load(&apps.services, company_id, tm).await {
+        Ok((_, member)) => member.full_name(),
+        Err(_) => "A dismissed team member".to_owned(),
+    };
+    let subject = format!("Offboarding needs attention: {name}");
+    let text = format!(
+        "Removing {name}'s app access did not finish: {}\n\nWhat to do: open the \"Remove app access\" task, then retry, confirm or remove the accounts left by hand: {}\n",
+        next.problem.as_deref().unwrap_or("some removals failed"),
+        alerts::console_link(apps, &format!("/team/{tm}/offboarding"))
+    );
+    let recipients = alerts::recipients(apps, company_id).await?;
+    alerts::emails(apps, &recipients, &subject, &text)
+}
+
+/// The partner events a dismissal's settling causes, for its write: `dismissal.completed`
+/// (under the id reserved for its audit event), or `offboarding.needs_attention` when it
+/// comes to need an admin (failed or paused removals).
+fn partner_events(
+    before: &Dismissal,
+    next: &Dismissal,
+    completed: bool,
+) -> Result<(Vec<WriteOp>, Vec<Pending>)> {
+    let accounts = |steps: &[Step]| -> Vec<Value> {
+        steps
+            .iter()
+            .map(|s| {
+                let (state, verified, reason) = match &s.state {
+                    StepState::Done { verified, .. } => ("done", verified.map(|v| v.as_str()), None),
+                    StepState::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
+                    StepState::Failed { reason } => ("failed", None, Some(reason.as_str())),
+                    StepState::Paused { reason } => ("paused", None, Some(reason.as_str())),
+                    StepState::Pending | StepState::Claimed { .. } => ("pending", None, None),
+                };
+                json!({
+                    "app": s.app,
+                    "account_id": s.account_id,
+                    "email": s.email,
+                    "removal": s.removal,
+                    "state": state,
+                    "verified": verified,
+                    "reason": reason,
+                })
+            })
+            .collect()
+    };
+    let event = if completed {
+        let reserved = before
+            .completion_event
+            .clone()
+            .unwrap_or_else(|| ReservedEvent::new(next.updated_at));
+        webhooks::outbox(
+            &before.webhooks,
+            &before.company_id,
+            EventType::DismissalCompleted,
+            &reserved.id,
+            reserved.at,
+            json!({
+                "team_member_id": before.team_member_id,
+                "last_day": before.last_day,
+                "completed_at": next.completed_at,
+                "accounts": accounts(&before.steps),
+            }),
+        )?
+    } else if needs_an_admin(before, next) {
+        webhooks::outbox(
+            &before.webhooks,
+            &before.company_id,
+            EventType::OffboardingNeedsAttention,
+            &audit::new_event_id(),
+            next.updated_at,
+            json!({
+                "team_member_id": before.team_member_id,
+                "last_day": before.last_day,
+                "state": if next.state == DismissalState::Paused { "paused" } else { "needs_attention" },
+                "problem": next.problem,
+                "accounts": accounts(&before.steps),
+            }),
+        )?
+    } else {
+        None
+    };
+    Ok(event.map(|(op, p)| (vec![op], vec![p])).unwrap_or_default())
 }
 
 /// Runs every dismissal whose time has come (lost schedules, retries, stale runs) and sends

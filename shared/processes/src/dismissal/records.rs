@@ -11,6 +11,7 @@ use prov_core::error::Result;
 use prov_core::schedule::removal_run_at;
 use prov_core::secret::hash_secret;
 use prov_core::store::{Item, StoreError, WriteOp};
+use prov_core::webhooks::Listening;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Action;
@@ -151,6 +152,11 @@ pub struct Dismissal {
     /// The `dismissal.completed` event, reserved with the last step's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_event: Option<ReservedEvent>,
+    /// What the company's partner's webhook endpoints listen for (copied from the company,
+    /// kept current while the dismissal is open): the worker's removals and completion
+    /// write their events from here, without reading the company.
+    #[serde(default, skip_serializing_if = "Listening::is_empty")]
+    pub webhooks: Listening,
 }
 
 /// When a dismissal's removals due at `due_at` run: its own moment within the hour after
@@ -224,6 +230,25 @@ pub(super) fn write_op(d: &Dismissal, version: Option<u64>) -> Result<WriteOp> {
         },
         None => WriteOp::Create(item(d)?),
     })
+}
+
+/// `save`, with the partner events the change causes in the same transaction.
+pub(super) async fn save_with(
+    apps: &Apps,
+    d: &Dismissal,
+    version: Option<u64>,
+    events: Vec<WriteOp>,
+) -> Result<Option<u64>> {
+    if events.is_empty() {
+        return save(apps, d, version).await;
+    }
+    let mut ops = vec![write_op(d, version)?];
+    ops.extend(events);
+    match apps.services.store.transact(ops).await {
+        Ok(()) => Ok(Some(version.map_or(1, |v| v + 1))),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Writes the dismissal at the version read; `Ok(None)` when someone else changed it.

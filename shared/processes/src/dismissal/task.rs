@@ -9,10 +9,12 @@ use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Boolish, Unparsed};
 use prov_core::catalog::Catalog;
 use prov_core::error::{Category, Error, Result};
+use prov_core::keys::company_key;
 use prov_core::schedule::{ScheduledJob, removal_time};
-use prov_core::store::{StoreError, WriteOp};
+use prov_core::store::{Expect, StoreError, WriteOp};
 use prov_core::team::{self, EmploymentStatus};
 use prov_core::validate::{Obj, Validator};
+use prov_core::webhooks::Listening;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::openapi::RefOr;
@@ -32,6 +34,8 @@ use crate::connections::Apps;
 const CONFLICT_ATTEMPTS: usize = 3;
 /// The dismissal's place in the transaction that writes it with the last day.
 const DISMISSAL_OP: usize = 0;
+/// The check of the company's version in that transaction.
+const COMPANY_OP: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OffboardingView {
@@ -301,6 +305,7 @@ pub async fn dismiss(
             "The dismissal changed meanwhile; retry.",
         )
     };
+    let mut company_at = (access.company_version(), access.listening().clone());
     let mut attempt = 0;
     let moved = loop {
         attempt += 1;
@@ -344,6 +349,7 @@ pub async fn dismiss(
             updated_at: now,
             completed_at: None,
             completion_event: None,
+            webhooks: company_at.1.clone(),
         };
         if dry_run {
             return view_of(apps, access, &dismissal, true).await;
@@ -362,12 +368,29 @@ pub async fn dismiss(
                 item: member_item,
                 expected_version: member_version,
             },
+            // The company as read: what its partner listens for is still what the dismissal
+            // copies (a change of it updates open dismissals, this one included).
+            WriteOp::Check {
+                key: company_key(company_id),
+                expect: Expect::Version(company_at.0),
+            },
         ];
         match apps.services.store.transact(ops).await {
             Ok(()) => break existing.is_some_and(|(_, d)| d.state == DismissalState::Scheduled),
             // Another dismissal of this person landed first: it wins, this one writes nothing.
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&DISMISSAL_OP) => {
                 return Err(changed_meanwhile());
+            }
+            Err(StoreError::TransactionCancelled { failed })
+                if failed.contains(&COMPANY_OP) && attempt < CONFLICT_ATTEMPTS =>
+            {
+                let item = apps
+                    .services
+                    .store
+                    .get(&company_key(company_id))
+                    .await?
+                    .ok_or_else(|| Error::not_found("company"))?;
+                company_at = (item.version, Listening::of_item(&item));
             }
             // Only the team member changed (another edit): read both again.
             Err(StoreError::TransactionCancelled { .. } | StoreError::Contention(_))

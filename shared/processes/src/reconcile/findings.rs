@@ -8,12 +8,18 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use prov_core::access::Access;
 use prov_core::audit::{self, ActorRef, Outcome, Record, Target};
+use prov_core::company::User;
 use prov_core::error::Result;
 use prov_core::keys::{FINDINGS, company_partition, finding_key, findings_prefix};
-use prov_core::store::{Cursor, Item, PageRequest, StoreError};
+use prov_core::mail::QueuedMail;
+use prov_core::secret::hash_secret;
+use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
+use prov_core::webhooks::{self, EventType, Listening};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::accounts::VendorChange;
+use crate::alerts;
 use crate::connections::Apps;
 
 /// What a finding is about, in the order the report shows them (most urgent first).
@@ -50,6 +56,11 @@ impl FindingKind {
             FindingKind::InvitationsPending => "invitations_pending",
             FindingKind::Seats => "seats",
         }
+    }
+
+    /// Whether the admins are emailed at once (else in the daily digest).
+    pub fn alerts_at_once(self) -> bool {
+        matches!(self, FindingKind::AccessNotRemoved | FindingKind::NeedsReconnect)
     }
 
     /// Every kind a successful sync of a connected app decides on.
@@ -178,38 +189,127 @@ async fn write(
     by: &Logged<'_>,
 ) -> Result<()> {
     let key = finding_key(company_id, app, observed.kind.as_str(), &observed.subject);
-    match existing {
+    let store = apps.services.store.as_ref();
+    let (finding, version, alerted) = match &existing {
         Some(item) => {
             let before: Finding = item.record()?;
-            let after = observed.into_finding(app, before.first_seen_at, now);
-            match apps
-                .services
-                .store
-                .replace(Item::from_record(key, &after)?, item.version)
-                .await
-            {
-                // Another sync of the app saw it at the same time: seen either way.
-                Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
+            let alerted = item.data.get(ALERTED).and_then(Value::as_str).map(str::to_owned);
+            (
+                observed.into_finding(app, before.first_seen_at, now),
+                Some(item.version),
+                alerted,
+            )
         }
-        None => {
-            let finding = observed.into_finding(app, now, now);
-            match apps
-                .services
-                .store
-                .create(Item::from_record(key, &finding)?)
-                .await
-            {
-                Ok(_) => {
-                    log(apps, company_id, &finding, "finding.opened", by).await;
-                    Ok(())
-                }
-                Err(StoreError::ConditionFailed) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
+        None => (observed.into_finding(app, now, now), None, None),
+    };
+    let mut item = Item::from_record(key, &finding)?;
+    let mut ops = Vec::new();
+    // Mailed once until it changes: at once for what cannot wait (with the finding's own
+    // write), in the next daily digest for the rest (which marks them mailed).
+    let print = fingerprint(&finding);
+    let changed = alerted.as_deref() != Some(print.as_str());
+    let mut mails = Vec::new();
+    if changed && finding.kind.alerts_at_once() {
+        let recipients = alerts::recipients(apps, company_id).await?;
+        let (mail_ops, queued) = at_once(apps, &finding, &recipients)?;
+        ops.extend(mail_ops);
+        mails = queued;
+        item.data.insert(ALERTED.to_owned(), Value::from(print));
+    } else if let Some(alerted) = alerted {
+        item.data.insert(ALERTED.to_owned(), Value::from(alerted));
+    }
+    let digest = changed && !finding.kind.alerts_at_once();
+    // A new finding is rare: reading the company for whether its partner listens for it
+    // costs little. The event is written with the finding.
+    let mut pending = Vec::new();
+    if existing.is_none() {
+        let listening = Listening::of_company(store, company_id).await?;
+        let data = serde_json::to_value(&finding).map_err(|e| prov_core::Error::Internal(e.to_string()))?;
+        let event = webhooks::outbox(
+            &listening,
+            company_id,
+            EventType::FindingOpened,
+            &audit::new_event_id(),
+            now,
+            data,
+        )?;
+        if let Some((op, p)) = event {
+            ops.push(op);
+            pending.push(p);
         }
     }
+    let first = match version {
+        Some(expected_version) => WriteOp::Replace {
+            item,
+            expected_version,
+        },
+        None => WriteOp::Create(item),
+    };
+    let written = if ops.is_empty() {
+        match first {
+            WriteOp::Replace {
+                item,
+                expected_version,
+            } => store.replace(item, expected_version).await.map(|_| ()),
+            WriteOp::Create(item) => store.create(item).await.map(|_| ()),
+            other => store.transact(vec![other]).await,
+        }
+    } else {
+        ops.insert(0, first);
+        store.transact(ops).await
+    };
+    match written {
+        Ok(()) => {}
+        // Another sync of the app saw it at the same time: seen either way.
+        Err(StoreError::ConditionFailed) => return Ok(()),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    webhooks::nudge(apps.queue.as_ref(), &pending).await;
+    alerts::send(apps, &mails).await;
+    if digest {
+        alerts::digest_due(apps, company_id).await?;
+    }
+    if existing.is_none() {
+        log(apps, company_id, &finding, "finding.opened", by).await;
+    }
+    Ok(())
+}
+
+/// The stored attribute that says which state of a finding was mailed.
+pub(crate) const ALERTED: &str = "alerted";
+
+/// What a finding's alert is about: its kind, subject and what it counts or saw (not its
+/// wording, which may differ between the syncs and reviews that see it).
+pub(crate) fn fingerprint(finding: &Finding) -> String {
+    let print = format!(
+        "{}|{:?}|{:?}",
+        finding.id,
+        finding.count,
+        finding.change.map(VendorChange::as_str)
+    );
+    hash_secret(&print)[..16].to_owned()
+}
+
+/// The emails that cannot wait for the digest.
+fn at_once(apps: &Apps, finding: &Finding, to: &[User]) -> Result<(Vec<WriteOp>, Vec<QueuedMail>)> {
+    let app = apps
+        .services
+        .catalog
+        .get(&finding.app)
+        .map(|a| a.name)
+        .unwrap_or("an app");
+    let subject = match finding.kind {
+        FindingKind::AccessNotRemoved => format!("Access not removed in {app}"),
+        _ => format!("Connect {app} again"),
+    };
+    let text = format!(
+        "{}\n\nWhat to do: {}\n\nThe access report: {}\n",
+        finding.summary,
+        finding.action,
+        alerts::console_link(apps, "/access_report")
+    );
+    alerts::emails(apps, to, &subject, &text)
 }
 
 async fn log(apps: &Apps, company_id: &str, finding: &Finding, action: &str, by: &Logged<'_>) {

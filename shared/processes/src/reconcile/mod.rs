@@ -1,6 +1,8 @@
 //! Reconciliation: every connected app of every company synced on a schedule (spread over
-//! the period), and the access report the syncs keep (`findings`).
+//! the period), the access report the syncs keep (`findings`), and the admins' daily digest
+//! of its news (`digest`).
 
+pub mod digest;
 pub mod findings;
 mod schedule;
 
