@@ -177,6 +177,10 @@ impl ItemStore for CrashingStore {
     async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError> {
         self.read(self.inner.query_index(index_pk, page)).await
     }
+
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.read(self.inner.scan(sk_prefix, page)).await
+    }
 }
 
 /// The devserver's parts with every store call going through `store` (the process that
@@ -432,6 +436,10 @@ impl ItemStore for LateClaimStore {
 
     async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError> {
         self.inner.query_index(index_pk, page).await
+    }
+
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.scan(sk_prefix, page).await
     }
 }
 

@@ -2029,6 +2029,10 @@ async fn no_credential_reaches_a_log_an_answer_or_the_store() {
         .with_ansi(false)
         .with_writer(move || sink.clone())
         .finish();
+    // With one dispatcher registered, tracing-core takes it for everyone's: a log callsite
+    // first reached on another test's thread would be cached as of no interest to this
+    // subscriber. A second, silent dispatcher makes every callsite ask each of them.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let w = Walk::start().await;

@@ -17,6 +17,7 @@ mod faults;
 mod fleet;
 mod flows;
 mod local;
+mod offline;
 mod openapi;
 mod reconcile;
 mod round_trips;

@@ -37,7 +37,7 @@ async fn person(w: &Walk, co: &Co, name: &str) -> String {
     w.team_member(co, body).await
 }
 
-async fn report(w: &Walk, co: &Co) -> Value {
+pub(crate) async fn report(w: &Walk, co: &Co) -> Value {
     let answer = w
         .send("GET", &co.path("/access_report"), Some(&co.admin), None)
         .await;
@@ -45,7 +45,7 @@ async fn report(w: &Walk, co: &Co) -> Value {
     answer.json()
 }
 
-async fn account_of(w: &Walk, co: &Co, email: &str) -> Value {
+pub(crate) async fn account_of(w: &Walk, co: &Co, email: &str) -> Value {
     let listed = w
         .send(
             "GET",
@@ -64,7 +64,7 @@ async fn account_of(w: &Walk, co: &Co, email: &str) -> Value {
         .unwrap_or_else(|| panic!("no account {email}: {listed}"))
 }
 
-async fn events(w: &Walk, co: &Co) -> Vec<Value> {
+pub(crate) async fn events(w: &Walk, co: &Co) -> Vec<Value> {
     w.send("GET", &co.path("/events?limit=100"), Some(&co.admin), None)
         .await
         .json()["items"]
@@ -75,7 +75,7 @@ async fn events(w: &Walk, co: &Co) -> Vec<Value> {
 
 /// One period of the scheduled reconciliation: the clock moves a period on, the tick starts
 /// every connection's sync, the worker runs them.
-async fn one_cycle(w: &Walk, period: Duration) {
+pub(crate) async fn one_cycle(w: &Walk, period: Duration) {
     w.clock.advance(period + Duration::seconds(1));
     let started = w.local.reconcile(period).await.unwrap();
     assert!(started >= 1, "the tick started the app's sync");
@@ -593,4 +593,325 @@ async fn an_account_the_service_deleted_is_no_change_outside_the_service() {
                 || e["detail"].as_str().unwrap_or_default().contains("outside")),
         "no change outside the service is logged"
     );
+}
+
+/// A connection saved before the `CONNECTIONS` index existed (as every connection of a
+/// stack deployed before it was) is not in the index, so no tick would find it: the first
+/// tick of the new code gives it its entry, and it is synced on schedule from then on.
+async fn a_connection_saved_before_the_index_is_synced_on_schedule(w: Walk) {
+    use prov_core::keys::{CONNECTIONS_INDEX, connection_key};
+    use prov_core::store::{Item, PageRequest};
+
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "Ada", "Person");
+    let store = w.local.services.store.clone();
+    let key = connection_key(&co.id, "sandbox_scim");
+    let saved = store.get(&key).await.unwrap().unwrap();
+    store
+        .replace(
+            Item {
+                index: None,
+                ..saved.clone()
+            },
+            saved.version,
+        )
+        .await
+        .unwrap();
+    let indexed = || async {
+        store
+            .query_index(CONNECTIONS_INDEX, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+    };
+    assert!(indexed().await.is_empty());
+
+    let period = Duration::hours(1);
+    let first = prov_processes::reconcile::tick(&w.local.apps, period)
+        .await
+        .unwrap();
+    assert_eq!(first.indexed, 1, "{first:?}");
+    let entries = indexed().await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (&entries[0].key, &entries[0].index),
+        (&key, &saved.index),
+        "the entry saving it gives"
+    );
+    one_cycle(&w, period).await;
+    assert_eq!(
+        account_of(&w, &co, "ada@example.com").await["status"],
+        "connected"
+    );
+    // The migration is over: later ticks index nothing.
+    w.clock.advance(Duration::minutes(5));
+    let later = prov_processes::reconcile::tick(&w.local.apps, period)
+        .await
+        .unwrap();
+    assert_eq!(later.indexed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_saved_before_the_index_is_synced_on_schedule_on_the_embedded_store() {
+    a_connection_saved_before_the_index_is_synced_on_schedule(Walk::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_saved_before_the_index_is_synced_on_schedule_on_dynamodb() {
+    a_connection_saved_before_the_index_is_synced_on_schedule(Walk::start_on_dynamodb().await).await;
+}
+
+const OKTA_TOKEN: &str = "sandbox-okta-changes";
+
+/// Someone changes a user at Okta itself (its own API, not through the service).
+async fn okta_lifecycle(w: &Walk, email: &str, action: &str) {
+    let id = w.local.sandbox.user(OKTA_TOKEN, email).unwrap().id;
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/_sandbox/okta/api/v1/users/{id}/lifecycle/{action}"))
+        .header("authorization", format!("SSWS {OKTA_TOKEN}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let answer = prov_testkit::call(&w.app, request).await;
+    assert!(answer.status.is_success(), "{}", answer.text());
+}
+
+async fn okta_users(w: &Walk, query: &str) -> prov_testkit::Answer {
+    let request = axum::http::Request::builder()
+        .uri(format!("/_sandbox/okta/api/v1/users?{query}"))
+        .header("authorization", format!("SSWS {OKTA_TOKEN}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    prov_testkit::call(&w.app, request).await
+}
+
+fn filter(expression: &str) -> String {
+    format!(
+        "filter={}",
+        url::form_urlencoded::byte_serialize(expression.as_bytes()).collect::<String>()
+    )
+}
+
+/// Okta documents `filter=lastUpdated gt "…"` (also `ge`, `lt`, `le`) on the user listing,
+/// against current data and in pages; every user carries its `lastUpdated`. The fake
+/// answers so, and refuses what it cannot read as Okta does (`E0000031`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_okta_fake_answers_the_last_updated_filter_as_okta_does() {
+    let w = Walk::start().await;
+    for i in 0..3 {
+        w.local
+            .sandbox
+            .seed_user(OKTA_TOKEN, &format!("old{i}@example.com"), "Old", "User");
+    }
+    w.clock.advance(Duration::minutes(10));
+    for i in 0..3 {
+        w.local
+            .sandbox
+            .seed_user(OKTA_TOKEN, &format!("new{i}@example.com"), "New", "User");
+    }
+    w.clock.advance(Duration::minutes(10));
+    okta_lifecycle(&w, "old1@example.com", "suspend").await;
+
+    let all = okta_users(&w, "limit=200").await.json();
+    assert_eq!(all.as_array().unwrap().len(), 6);
+    assert_eq!(all[0]["lastUpdated"], "2026-03-01T12:00:00.000Z");
+    assert_eq!(all[1]["lastUpdated"], "2026-03-01T12:20:00.000Z");
+    assert_eq!(all[3]["lastUpdated"], "2026-03-01T12:10:00.000Z");
+
+    // Changed after 12:05: the three new users and the one suspended, in pages of 2 whose
+    // next link repeats the filter.
+    let changed = filter("lastUpdated gt \"2026-03-01T12:05:00.000Z\"");
+    let first = okta_users(&w, &format!("limit=2&{changed}")).await;
+    let emails = |answer: &Value| -> Vec<String> {
+        answer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["profile"]["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(emails(&first.json()), ["old1@example.com", "new0@example.com"]);
+    let link = first.header("link").unwrap().to_owned();
+    let next = link
+        .split(',')
+        .find(|l| l.contains("rel=\"next\""))
+        .and_then(|l| {
+            l.trim()
+                .strip_prefix(&format!("<{}/api/v1/users?", prov_sandbox::OKTA_ORG))
+        })
+        .and_then(|l| l.split('>').next())
+        .unwrap()
+        .to_owned();
+    assert!(next.contains("filter=lastUpdated"), "{link}");
+    let second = okta_users(&w, &next).await;
+    assert_eq!(emails(&second.json()), ["new1@example.com", "new2@example.com"]);
+    assert!(second.header("link").is_none_or(|l| !l.contains("rel=\"next\"")));
+    // The boundary: `gt` leaves out a user changed at that very time, `ge` keeps them.
+    let at = |op: &str| filter(&format!("lastUpdated {op} \"2026-03-01T12:10:00.000Z\""));
+    assert_eq!(
+        okta_users(&w, &at("gt")).await.json().as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        okta_users(&w, &at("ge")).await.json().as_array().unwrap().len(),
+        4
+    );
+    assert_eq!(
+        okta_users(&w, &at("lt")).await.json().as_array().unwrap().len(),
+        2
+    );
+
+    for bad in [
+        "lastUpdated gt 2026-03-01",
+        "lastUpdated ne \"2026-03-01T12:10:00.000Z\"",
+        "created gt \"2026-03-01T12:10:00.000Z\"",
+    ] {
+        let refused = okta_users(&w, &filter(bad)).await;
+        assert_eq!(refused.status, 400, "{bad}");
+        assert_eq!(refused.json()["errorCode"], "E0000031", "{bad}");
+    }
+}
+
+async fn okta_sync_job(w: &Walk, co: &Co) -> Value {
+    w.send("GET", &co.path("/apps/okta/sync"), Some(&co.admin), None)
+        .await
+        .json()
+}
+
+async fn okta_account(w: &Walk, co: &Co, email: &str) -> Value {
+    let listed = w
+        .send(
+            "GET",
+            &co.path("/apps/okta/accounts?limit=100"),
+            Some(&co.admin),
+            None,
+        )
+        .await
+        .json();
+    let mut cursor = listed["next_cursor"].clone();
+    let mut items = listed["items"].as_array().unwrap().clone();
+    while let Some(next) = cursor.as_str() {
+        let page = w
+            .send(
+                "GET",
+                &co.path(&format!("/apps/okta/accounts?limit=100&cursor={next}")),
+                Some(&co.admin),
+                None,
+            )
+            .await
+            .json();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        cursor = page["next_cursor"].clone();
+    }
+    items
+        .into_iter()
+        .find(|a| a["email"] == email)
+        .unwrap_or_else(|| panic!("no account {email}"))
+}
+
+/// Between whole listings, a scheduled sync of Okta lists only what changed at Okta since the
+/// last listing began (its `lastUpdated` filter): changes are recorded, nothing is marked
+/// vanished. A deletion at Okta shows at the whole listing, which a scheduled sync reads
+/// once a day (and every requested sync).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_syncs_of_okta_list_only_its_changes_and_the_whole_listing_once_a_day() {
+    let w = Walk::start().await;
+    let co = crate::flows::api_key_connected(
+        &w,
+        "okta-changes@example.com",
+        "okta",
+        json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": "wrong"}),
+        json!({"org_url": prov_sandbox::OKTA_ORG, "api_token": OKTA_TOKEN}),
+    )
+    .await;
+    for i in 0..250 {
+        w.local.sandbox.seed_user(
+            OKTA_TOKEN,
+            &format!("p{i}@example.com"),
+            &format!("P{i}"),
+            "Person",
+        );
+    }
+    let period = Duration::hours(1);
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    w.clock.advance(Duration::minutes(10));
+    let whole = w.sync(&co, "okta").await.json();
+    assert_eq!(
+        (whole["changes_since"].clone(), whole["accounts_seen"].as_u64()),
+        (Value::Null, Some(250)),
+        "{whole}"
+    );
+    let began = whole["started_at"].as_str().unwrap().to_owned();
+
+    // At Okta: one user suspended, one created, one deleted.
+    w.clock.advance(Duration::minutes(20));
+    okta_lifecycle(&w, "p1@example.com", "suspend").await;
+    w.local
+        .sandbox
+        .seed_user(OKTA_TOKEN, "newcomer@example.com", "New", "Comer");
+    assert!(w.local.sandbox.remove_user(OKTA_TOKEN, "p2@example.com"));
+
+    one_cycle(&w, period).await;
+    let changes = okta_sync_job(&w, &co).await;
+    let since: chrono::DateTime<chrono::Utc> = changes["changes_since"].as_str().unwrap().parse().unwrap();
+    let began: chrono::DateTime<chrono::Utc> = began.parse().unwrap();
+    assert_eq!(since, began - Duration::minutes(5), "{changes}");
+    assert_eq!(
+        (
+            changes["state"].as_str(),
+            changes["trigger"].as_str(),
+            changes["pages_read"].as_u64(),
+            changes["accounts_seen"].as_u64(),
+            changes["changes"]["created"].as_u64(),
+            changes["changes"]["vanished"].as_u64()
+        ),
+        (
+            Some("succeeded"),
+            Some("scheduled"),
+            Some(1),
+            Some(2),
+            Some(1),
+            Some(0)
+        ),
+        "{changes}"
+    );
+    assert_eq!(
+        okta_account(&w, &co, "p1@example.com").await["status"],
+        "suspended"
+    );
+    assert_eq!(
+        okta_account(&w, &co, "newcomer@example.com").await["status"],
+        "connected"
+    );
+    // Deleted at Okta, not yet seen: a listing of changes cannot show it.
+    let p2 = okta_account(&w, &co, "p2@example.com").await;
+    assert_eq!(
+        (&p2["present"], &p2["status"]),
+        (&json!(true), &json!("connected"))
+    );
+
+    // A day after the last whole listing, the scheduled sync reads it all again.
+    w.clock.advance(Duration::hours(23));
+    one_cycle(&w, period).await;
+    let daily = okta_sync_job(&w, &co).await;
+    assert_eq!(
+        (
+            daily["changes_since"].clone(),
+            daily["trigger"].as_str(),
+            daily["accounts_seen"].as_u64(),
+            daily["changes"]["vanished"].as_u64()
+        ),
+        (Value::Null, Some("scheduled"), Some(250), Some(1)),
+        "{daily}"
+    );
+    assert_eq!(okta_account(&w, &co, "p2@example.com").await["present"], false);
+
+    // The next hour lists changes again; a requested sync always reads everything.
+    one_cycle(&w, period).await;
+    assert!(okta_sync_job(&w, &co).await["changes_since"].is_string());
+    let requested = w.sync(&co, "okta").await.json();
+    assert_eq!(requested["changes_since"], Value::Null, "{requested}");
+    assert_eq!(requested["accounts_seen"], 250);
 }

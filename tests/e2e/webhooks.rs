@@ -615,6 +615,9 @@ impl ItemStore for FailingEventWrites {
     async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError> {
         self.inner.query_index(index_pk, page).await
     }
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.scan(sk_prefix, page).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

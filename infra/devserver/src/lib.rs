@@ -24,7 +24,7 @@ use prov_core::clock::Clock;
 use prov_core::companies::{CompanyChange, get_company};
 use prov_core::company::{Company, Plan};
 use prov_core::keys;
-use prov_core::mail::MailQueue;
+use prov_core::mail::{Email, MailQueue, Mailer};
 use prov_core::provisioning;
 use prov_core::queue::{JobQueue, StoreQueue};
 use prov_core::schedule::StoreScheduler;
@@ -152,12 +152,17 @@ impl Local {
             // Sandbox mode: partners may try webhooks on this machine over plain http.
             webhooks: Arc::new(HttpWebhookSender::new(true)),
         };
+        // The sandbox apps tell time by the service's clock (Okta's `lastUpdated`).
+        let sandbox = {
+            let clock = services.clock.clone();
+            Sandbox::with_clock(move || clock.now())
+        };
         Ok(Self {
             services,
             outbox,
             apps,
             http,
-            sandbox: Sandbox::new(),
+            sandbox,
             scheduler,
             queue,
         })
@@ -248,9 +253,64 @@ impl Local {
                 .merge(connect::routes(self.apps.clone()))
                 .merge(console::routes(self.apps.clone()))
                 .merge(dev)
-                .nest("/_sandbox", self.sandbox.router()),
+                .nest(
+                    "/_sandbox",
+                    self.sandbox.router().layer(axum::middleware::from_fn_with_state(
+                        self.clone(),
+                        mail_invitations,
+                    )),
+                ),
         )
     }
+
+    /// Emails the invitations the sandbox apps sent (as the vendors email people) to the
+    /// outbox, each with the link that accepts it. Answers how many were sent.
+    pub async fn mail_invitations(&self) -> usize {
+        let mut sent = 0;
+        for invitation in self.sandbox.take_invitations() {
+            let app = self
+                .services
+                .catalog
+                .get(&invitation.app)
+                .map_or(invitation.app.as_str(), |a| a.name);
+            let email = Email {
+                to: invitation.email.clone(),
+                subject: format!("You are invited to join {} in {app}", invitation.tenant),
+                text: format!(
+                    "Hello {name},\n\n{app} (a sandbox app of the devserver) invites you to join {tenant} as {to}.\n\n\
+                     Accept the invitation: {link}\n\n\
+                     Until you accept, the provisioning service shows the account as \"Invite Sent\"; \
+                     after its next sync of {app} (scheduled, or Sync accounts in the console) it shows \"Connected\".\n",
+                    name = if invitation.name.is_empty() {
+                        &invitation.email
+                    } else {
+                        &invitation.name
+                    },
+                    tenant = invitation.tenant,
+                    to = invitation.email,
+                    link = invitation.link(&self.services.settings.public_base_url),
+                ),
+            };
+            match self.outbox.send(&email).await {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    tracing::error!(error = %e, app = invitation.app, "a sandbox invitation could not be written to the outbox")
+                }
+            }
+        }
+        sent
+    }
+}
+
+/// After each request to a sandbox app, the invitations it sent go to the outbox.
+async fn mail_invitations(
+    State(local): State<Local>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    local.mail_invitations().await;
+    response
 }
 
 /// The demo company's primary admin: their email identifies the company across restarts.

@@ -268,6 +268,7 @@ async fn serve(
 
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
+    println!("sandbox apps' users (change them by hand): {base_url}/_sandbox");
     // The outbox holds claim and sign-in links: it answers this machine only.
     if bound.ip().is_loopback() {
         println!("sent emails: {base_url}/_dev/outbox");

@@ -1,7 +1,13 @@
 //! The user directory every fake serves in its own shapes: per tenant (the directory a token
-//! opens), users in creation order.
+//! opens), users in creation order, each with the time it last changed (the sandbox's clock).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+/// The sandbox's clock: the devserver's, so that its tests move both together.
+pub type Now = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 #[derive(Clone, Debug)]
 pub(crate) struct User {
@@ -21,6 +27,8 @@ pub(crate) struct User {
     pub invite_pending: bool,
     /// Counts the user's changes (a SCIM `ETag`).
     pub version: u64,
+    /// When the user was created or last changed (Okta's `lastUpdated`).
+    pub updated_at: DateTime<Utc>,
 }
 
 impl User {
@@ -35,12 +43,33 @@ impl User {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Directory {
     tenants: HashMap<String, BTreeMap<String, User>>,
     next_id: u64,
     /// Calls that change users, by method (`POST`, `PATCH`, `DELETE`).
     changes: HashMap<&'static str, usize>,
+    pub(crate) now: Now,
+    /// Users invited through an app's API since the devserver last took them (to email).
+    pub(crate) invited: Vec<Invited>,
+}
+
+/// A user an app invited (by its API), as the vendor would email them.
+pub(crate) struct Invited {
+    pub app: &'static str,
+    pub tenant: String,
+    pub user_id: String,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Self {
+            tenants: HashMap::new(),
+            next_id: 0,
+            changes: HashMap::new(),
+            now: Arc::new(Utc::now),
+            invited: Vec::new(),
+        }
+    }
 }
 
 impl Directory {
@@ -60,6 +89,7 @@ impl Directory {
                 suspended: false,
                 invite_pending: false,
                 version: 1,
+                updated_at: (self.now)(),
             },
         );
         id
@@ -100,6 +130,7 @@ impl Directory {
         };
         user.invite_pending = false;
         user.version += 1;
+        user.updated_at = (self.now)();
         true
     }
 
@@ -142,9 +173,13 @@ impl Directory {
         self.tenants.get(tenant)?.get(id).cloned()
     }
 
-    /// A user to change in place (whoever changes it counts the change in `version`).
+    /// A user to change in place (whoever changes it counts the change in `version`); its
+    /// change time is now.
     pub(crate) fn user_mut(&mut self, tenant: &str, id: &str) -> Option<&mut User> {
-        self.tenants.get_mut(tenant)?.get_mut(id)
+        let now = (self.now)();
+        let user = self.tenants.get_mut(tenant)?.get_mut(id)?;
+        user.updated_at = now;
+        Some(user)
     }
 
     /// Creates an invited user; `None` when the email is taken.
@@ -153,6 +188,13 @@ impl Directory {
             return None;
         }
         let id = self.insert(tenant, email, first, last);
+        if let Some(app) = crate::app_scope::current() {
+            self.invited.push(Invited {
+                app,
+                tenant: tenant.to_owned(),
+                user_id: id.clone(),
+            });
+        }
         let user = self.user_mut(tenant, &id)?;
         user.invite_pending = true;
         Some(user.clone())
@@ -178,6 +220,13 @@ impl Directory {
         self.tenants
             .get_mut(tenant)
             .is_some_and(|t| t.remove(id).is_some())
+    }
+
+    /// The tenants that have users.
+    pub(crate) fn tenants(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tenants.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     pub(crate) fn changes(&self, method: &str) -> usize {

@@ -8,6 +8,9 @@
 //! fake's own part of the state, and how a request's token opens a tenant) is in `state`,
 //! `directory`, `tokens` and `tenants`, which name no fake; this file mounts the fakes.
 //!
+//! `by_hand` is a person's side of the apps: the invitations they send (the devserver emails
+//! them to its outbox, with a link to accept) and a page of their users to change by hand.
+//!
 //! State is in memory: a restart of the devserver empties the sandbox apps.
 
 /// The tenant of a fake vendor's request, or the `refused(…)` answer of the calling module.
@@ -20,8 +23,10 @@ macro_rules! tenant_or_refuse {
     };
 }
 
+mod app_scope;
 mod asana;
 mod box_com;
+mod by_hand;
 mod clickup;
 mod directory;
 mod docusign;
@@ -35,6 +40,7 @@ mod leankit;
 mod microsoft_365;
 mod oauth;
 mod okta;
+mod page;
 mod salesforce;
 mod sauce_labs;
 mod scim;
@@ -49,6 +55,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+pub use by_hand::Invitation;
 pub use clickup::TEAM_ID as CLICKUP_TEAM_ID;
 pub use docusign::{ACCOUNT_ID as DOCUSIGN_ACCOUNT_ID, BASE_URI as DOCUSIGN_BASE_URI};
 pub use github::{MEMBER_ORG as GITHUB_MEMBER_ORG, ORG as GITHUB_ORG};
@@ -61,6 +68,7 @@ pub use tenants::{API_TOKEN_PREFIX, OAUTH_TENANT, oauth_tenant, oauth_tenant_nam
 pub use trello::WORKSPACE as TRELLO_WORKSPACE;
 pub use zoho::{BOOKS_ORG as ZOHO_BOOKS_ORG, DESK_ORG as ZOHO_DESK_ORG};
 
+use crate::app_scope::scoped;
 use crate::state::{RequestFault, State};
 
 /// Answers a request with its injected fault, if one is waiting.
@@ -115,6 +123,13 @@ impl Sandbox {
         Self::default()
     }
 
+    /// A sandbox whose users' change times (Okta's `lastUpdated`) come from `now`.
+    pub fn with_clock(now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static) -> Self {
+        let sandbox = Self::default();
+        sandbox.state.lock().expect("sandbox lock").users.now = Arc::new(now);
+        sandbox
+    }
+
     /// Routes to mount at `/_sandbox`.
     pub fn router(&self) -> Router {
         let state = || self.state.clone();
@@ -122,27 +137,38 @@ impl Sandbox {
             // Each app's fake under the app's slug (the devserver routes each spec's hosts
             // there), an OAuth vendor's authorization server included; 15Five is a SCIM
             // server, so the SCIM app's fake serves it.
-            .nest("/sandbox_scim", scim::router(state()))
-            .nest("/sandbox_oauth", oauth::router(state()))
-            .nest("/fifteen_five", scim::router(state()))
-            .nest("/asana", asana::router(state()))
-            .nest("/box", box_com::router(state()))
-            .nest("/clickup", clickup::router(state()))
-            .nest("/docusign", docusign::router(state()))
-            .nest("/dropbox", dropbox::router(state()))
-            .nest("/dynatrace", dynatrace::router(state()))
-            .nest("/github", github::router(state()))
-            .nest("/google_workspace", google_workspace::router(state()))
-            .nest("/hubspot", hubspot::router(state()))
-            .nest("/lastpass", lastpass::router(state()))
-            .nest("/microsoft_365", microsoft_365::router(state()))
-            .nest("/okta", okta::router(state()))
-            .nest("/planview_leankit", leankit::router(state()))
-            .nest("/salesforce", salesforce::router(state()))
-            .nest("/sauce_labs", sauce_labs::router(state()))
-            .nest("/slack", slack::router(state()))
-            .nest("/trello", trello::router(state()))
-            .nest("/zoho", zoho::router(state()))
+            .nest("/sandbox_scim", scoped("sandbox_scim", scim::router(state())))
+            .nest("/sandbox_oauth", scoped("sandbox_oauth", oauth::router(state())))
+            .nest("/fifteen_five", scoped("fifteen_five", scim::router(state())))
+            .nest("/asana", scoped("asana", asana::router(state())))
+            .nest("/box", scoped("box", box_com::router(state())))
+            .nest("/clickup", scoped("clickup", clickup::router(state())))
+            .nest("/docusign", scoped("docusign", docusign::router(state())))
+            .nest("/dropbox", scoped("dropbox", dropbox::router(state())))
+            .nest("/dynatrace", scoped("dynatrace", dynatrace::router(state())))
+            .nest("/github", scoped("github", github::router(state())))
+            .nest(
+                "/google_workspace",
+                scoped("google_workspace", google_workspace::router(state())),
+            )
+            .nest("/hubspot", scoped("hubspot", hubspot::router(state())))
+            .nest("/lastpass", scoped("lastpass", lastpass::router(state())))
+            .nest(
+                "/microsoft_365",
+                scoped("microsoft_365", microsoft_365::router(state())),
+            )
+            .nest("/okta", scoped("okta", okta::router(state())))
+            .nest(
+                "/planview_leankit",
+                scoped("planview_leankit", leankit::router(state())),
+            )
+            .nest("/salesforce", scoped("salesforce", salesforce::router(state())))
+            .nest("/sauce_labs", scoped("sauce_labs", sauce_labs::router(state())))
+            .nest("/slack", scoped("slack", slack::router(state())))
+            .nest("/trello", scoped("trello", trello::router(state())))
+            .nest("/zoho", scoped("zoho", zoho::router(state())))
+            // A person's side of the apps: invitations' links, and their users by hand.
+            .merge(by_hand::router(state()))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 injected_fault,
@@ -262,6 +288,12 @@ impl Sandbox {
             .expect("sandbox lock")
             .users
             .remove_by_email(tenant, email)
+    }
+
+    /// The invitations the apps sent since the last call and not yet accepted, for the
+    /// devserver to email (each with the link that accepts it).
+    pub fn take_invitations(&self) -> Vec<Invitation> {
+        by_hand::take(&mut self.state.lock().expect("sandbox lock"))
     }
 
     /// The invited person accepts (as clicking the app's invitation email would).

@@ -16,6 +16,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::page::escape;
 use crate::state::State;
 use crate::tenants::{OAUTH_TENANT, oauth_tenant};
 
@@ -100,13 +101,6 @@ pub(crate) fn server(
         .route(decide_at, get(decide))
         .route(token_at, answer)
         .with_state(issuer(state, oauth_tenant(app)))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The consent page. It checks the request like a real server: our client id, a code

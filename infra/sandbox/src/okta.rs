@@ -1,8 +1,12 @@
 //! Okta's Users API (`/api/v1/users`) over the sandbox's users, with Okta's answers: `SSWS`
 //! tokens, `Link: <…>; rel="next"` pages (on the sandbox org `https://sandbox.okta.com`),
-//! `filter=profile.email eq "…"`, `PROVISIONED` until the person activates, suspend (ACTIVE
-//! users only) and unsuspend (SUSPENDED users only), deactivate then delete, and errors as
-//! `{errorCode, errorSummary, errorCauses}`.
+//! `filter=profile.email eq "…"` and `filter=lastUpdated gt "…"` (also `ge`, `lt`, `le`: the
+//! one property Okta's `filter` compares with inequalities, against current data, in pages),
+//! each user's `lastUpdated` (any change of the user moves it, a status change included),
+//! `PROVISIONED` until the person activates, suspend (ACTIVE users only) and unsuspend
+//! (SUSPENDED users only), deactivate then delete, and errors as
+//! `{errorCode, errorSummary, errorCauses}`. Filter semantics:
+//! https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/listUsers
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::directory::User;
@@ -64,9 +69,44 @@ fn refused(refusal: Refusal) -> Response {
 }
 
 fn user_json(user: &User) -> Value {
-    json!({"id": user.id, "status": status_of(user), "profile": {
+    json!({"id": user.id, "status": status_of(user), "lastUpdated": timestamp(user.updated_at), "profile": {
         "firstName": user.given, "lastName": user.family, "email": user.user_name, "login": user.user_name
     }})
+}
+
+/// Okta's timestamps: UTC with milliseconds (`2013-07-02T21:36:25.344Z`).
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// What a `filter` asks for: one expression of the two the sandbox's users can answer.
+enum Filter {
+    Email(String),
+    /// `lastUpdated <op> "<time>"`: the users whose last change compares so (to the ms).
+    LastUpdated(fn(i64, i64) -> bool, i64),
+}
+
+fn parse_filter(filter: &str) -> Option<Filter> {
+    if let Some(email) = filter
+        .strip_prefix("profile.email eq \"")
+        .and_then(|r| r.strip_suffix('"'))
+    {
+        return Some(Filter::Email(email.to_owned()));
+    }
+    let rest = filter.strip_prefix("lastUpdated ")?;
+    let (op, value) = rest.split_once(' ')?;
+    // Operators are case-insensitive; attribute names and values are not.
+    let compare: fn(i64, i64) -> bool = match op.to_ascii_lowercase().as_str() {
+        "gt" => |a, b| a > b,
+        "ge" => |a, b| a >= b,
+        "lt" => |a, b| a < b,
+        "le" => |a, b| a <= b,
+        "eq" => |a, b| a == b,
+        _ => return None,
+    };
+    let value = value.strip_prefix('"')?.strip_suffix('"')?;
+    let at = DateTime::parse_from_rfc3339(value).ok()?;
+    Some(Filter::LastUpdated(compare, at.timestamp_millis()))
 }
 
 fn status_of(user: &User) -> &'static str {
@@ -121,30 +161,57 @@ async fn list(
 ) -> Response {
     let mut state = state.lock().expect("sandbox lock");
     let tenant = tenant_or_refuse!(state, headers);
-    if let Some(filter) = q.get("filter") {
-        let Some(email) = filter
-            .strip_prefix("profile.email eq \"")
-            .and_then(|r| r.strip_suffix('"'))
-        else {
-            return error(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.");
-        };
-        let found: Vec<Value> = state
-            .users
-            .by_email(&tenant, email)
-            .iter()
-            .map(user_json)
-            .collect();
-        return Json(found).into_response();
-    }
+    let filter = match q.get("filter").map(|f| parse_filter(f)) {
+        None => None,
+        Some(Some(filter)) => Some(filter),
+        Some(None) => return error(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria."),
+    };
+    let changed = match filter {
+        Some(Filter::Email(email)) => {
+            let found: Vec<Value> = state
+                .users
+                .by_email(&tenant, &email)
+                .iter()
+                .map(user_json)
+                .collect();
+            return Json(found).into_response();
+        }
+        Some(Filter::LastUpdated(compare, at)) => Some((compare, at)),
+        None => None,
+    };
     let limit = page_size(&q, "limit", 200, 200);
-    let (page, next) = state
-        .users
-        .page(&tenant, q.get("after").map(String::as_str), limit);
+    let after = q.get("after").map(String::as_str);
+    let (page, next) = match changed {
+        None => state.users.page(&tenant, after, limit),
+        Some((compare, at)) => {
+            let mut rest: Vec<User> = state
+                .users
+                .users(&tenant)
+                .into_iter()
+                .filter(|u| compare(u.updated_at.timestamp_millis(), at))
+                .filter(|u| after.is_none_or(|a| u.id.as_str() > a))
+                .collect();
+            let more = rest.len() > limit;
+            rest.truncate(limit);
+            let next = more.then(|| rest.last().map(|u| u.id.clone())).flatten();
+            (rest, next)
+        }
+    };
     let mut response = Json(page.iter().map(user_json).collect::<Vec<_>>()).into_response();
-    let mut link = format!("<{ORG}/api/v1/users?limit={limit}>; rel=\"self\"");
+    // The links repeat the request's filter, as Okta's do.
+    let filtered = q
+        .get("filter")
+        .map(|f| {
+            format!(
+                "&filter={}",
+                url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
+    let mut link = format!("<{ORG}/api/v1/users?limit={limit}{filtered}>; rel=\"self\"");
     if let Some(after) = next {
         link.push_str(&format!(
-            ", <{ORG}/api/v1/users?after={after}&limit={limit}>; rel=\"next\""
+            ", <{ORG}/api/v1/users?after={after}&limit={limit}{filtered}>; rel=\"next\""
         ));
     }
     if let Ok(value) = link.parse() {

@@ -8,6 +8,7 @@
 //! ACTIVE): https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserLifecycle
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use prov_core::catalog::{self, App, ConnectionType};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -209,6 +210,31 @@ impl OktaConnector {
         }
     }
 
+    /// One page of `GET /api/v1/users`, filtered or not, and the `after` of the next.
+    async fn page_of_users(
+        &self,
+        filter: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage, ConnectorError> {
+        let mut url = self.url("api/v1/users")?;
+        url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
+        if let Some(filter) = filter {
+            url.query_pairs_mut().append_pair("filter", filter);
+        }
+        if let Some(after) = cursor {
+            url.query_pairs_mut().append_pair("after", after);
+        }
+        let response = self.session.send(VendorRequest::get(url)).await?;
+        if !response.status.is_success() {
+            return Err(okta_error(&response));
+        }
+        let users: Vec<User> = response.json()?;
+        Ok(AccountPage {
+            next: next_cursor(&response, &self.org),
+            accounts: users.into_iter().map(account).collect(),
+        })
+    }
+
     async fn fetch(&self, id: &str) -> Result<Option<User>, ConnectorError> {
         let response = self
             .session
@@ -270,20 +296,19 @@ impl Connector for OktaConnector {
     }
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError> {
-        let mut url = self.url("api/v1/users")?;
-        url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
-        if let Some(after) = cursor {
-            url.query_pairs_mut().append_pair("after", after);
-        }
-        let response = self.session.send(VendorRequest::get(url)).await?;
-        if !response.status.is_success() {
-            return Err(okta_error(&response));
-        }
-        let users: Vec<User> = response.json()?;
-        Ok(AccountPage {
-            next: next_cursor(&response, &self.org),
-            accounts: users.into_iter().map(account).collect(),
-        })
+        self.page_of_users(None, cursor).await
+    }
+
+    /// `filter=lastUpdated gt "…"`: Okta's `filter` compares `lastUpdated` with `gt` and reads
+    /// current data (its `search` may lag behind a change), in pages like the plain listing
+    /// (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/listUsers).
+    async fn list_changed(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage, ConnectorError> {
+        let filter = format!("lastUpdated gt \"{}\"", since.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        self.page_of_users(Some(&filter), cursor).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError> {

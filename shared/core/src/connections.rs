@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::audit::ActorRef;
 use crate::connector::VendorTenant;
 use crate::error::Result;
-use crate::keys::{CONNECTIONS, company_partition};
+use crate::keys::{CONNECTIONS, CONNECTIONS_INDEX, company_partition, connection_key, connections_index_sk};
 use crate::services::Services;
-use crate::store::PageRequest;
+use crate::store::{Item, PageRequest, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +50,17 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The record as stored: in the `CONNECTIONS` index, where the scheduled reconciliation
+    /// finds every company's connections.
+    pub fn item(&self) -> std::result::Result<Item, StoreError> {
+        Ok(
+            Item::from_record(connection_key(&self.company_id, &self.app), self)?.with_index(
+                CONNECTIONS_INDEX,
+                connections_index_sk(&self.company_id, &self.app),
+            ),
+        )
+    }
+
     /// The vendor tenant the connection's credentials reach, as recorded at connect (`None`
     /// for a connection made before tenants were recorded).
     pub fn vendor_tenant(&self) -> Option<VendorTenant> {

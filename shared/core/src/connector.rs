@@ -259,6 +259,18 @@ pub trait Connector: Send + Sync {
 
     async fn list(&self, cursor: Option<&str>) -> Result<AccountPage, ConnectorError>;
 
+    /// One page of the accounts changed at the vendor after `since`, by the vendor's
+    /// documented change filter (scheduled syncs between whole listings). An account deleted
+    /// since may not be in it: only a whole listing shows an account gone. Vendors without a
+    /// filter that is simple to use safely keep this default.
+    async fn list_changed(
+        &self,
+        _since: DateTime<Utc>,
+        _cursor: Option<&str>,
+    ) -> Result<AccountPage, ConnectorError> {
+        Err(ConnectorError::Unsupported("a listing of changes"))
+    }
+
     async fn get(&self, id: &str) -> Result<Option<VendorAccount>, ConnectorError>;
 
     async fn find_by_email(&self, email: &str) -> Result<Option<VendorAccount>, ConnectorError>;

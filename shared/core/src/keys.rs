@@ -39,6 +39,7 @@
 //! | queued email | `MAILQ` | `<time>#<id>` | |
 //! | queued job (embedded queue), its dead letters | `JOBQ`, `JOBDLQ` | `<id>` | |
 //! | scheduled reconciliation's progress | `RECONCILE` | `RECONCILE` | |
+//! | a one-off migration's progress | `MIGRATION#<name>` | `MIGRATION` | |
 //! | console session / sign-in link | `CONSOLE#SESSION#<lookup>`, `CONSOLE#LINK#<hash>` | `SESSION`, `LINK` | |
 //!
 //! The audit table: pk `AUDIT#<company>` (a partner's own events: `AUDIT#PARTNER#<partner>`),
@@ -271,6 +272,16 @@ pub fn alert_digest_key(company_id: &str) -> Key {
 /// A message of the embedded job queue.
 pub fn queued_job_key(id: &str) -> Key {
     Key::new(JOBS_QUEUE, id)
+}
+
+/// A connection's place in the `CONNECTIONS` index.
+pub fn connections_index_sk(company_id: &str, app: &str) -> String {
+    format!("{company_id}#{app}")
+}
+
+/// Where a one-off migration of the table records how far it has come.
+pub fn migration_key(name: &str) -> Key {
+    Key::new(format!("MIGRATION#{name}"), "MIGRATION")
 }
 
 /// Where the scheduled reconciliation records how far it has come.

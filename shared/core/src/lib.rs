@@ -19,6 +19,7 @@ pub mod first_password;
 pub mod keys;
 pub mod listing;
 pub mod mail;
+pub mod migrations;
 pub mod provisioning;
 pub mod queue;
 pub mod schedule;

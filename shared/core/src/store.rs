@@ -217,6 +217,15 @@ impl Cursor {
         Ok(keys)
     }
 
+    /// Decodes a cursor for a scan: the last item read, whatever its partition.
+    pub fn decode_for_scan(&self) -> Result<CursorKeys, StoreError> {
+        let keys = self.decode()?;
+        if keys.ipk.is_some() {
+            return Err(StoreError::InvalidCursor);
+        }
+        Ok(keys)
+    }
+
     fn decode(&self) -> Result<CursorKeys, StoreError> {
         let bytes = URL_SAFE_NO_PAD
             .decode(self.0.as_bytes())
@@ -347,6 +356,13 @@ pub trait ItemStore: Send + Sync + 'static {
 
     /// Items whose index partition key is `index_pk`, in index sort-key order.
     async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError>;
+
+    /// Items of every partition whose sort key starts with `sk_prefix`, in no particular
+    /// order: the whole table read, for one-off migrations only. A page reads at most
+    /// `page.limit` items and answers those that match (as a DynamoDB scan with a filter
+    /// does), so it may hold fewer, even none, while `next` is set; `next` is absent once
+    /// the table is read to its end. `descending` is refused.
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError>;
 }
 
 #[cfg(test)]

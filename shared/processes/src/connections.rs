@@ -18,7 +18,7 @@ use prov_core::connector::{
     Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::{CONNECTIONS_INDEX, connection_key, oauth_state_key, refresh_lease_key};
+use prov_core::keys::{connection_key, oauth_state_key};
 use prov_core::queue::JobQueue;
 use prov_core::schedule::Scheduler;
 use prov_core::secret::{hash_secret, random_hex, secret_matches};
@@ -28,6 +28,8 @@ use prov_core::validate::{Obj, Text, Validator};
 use prov_core::webhooks::{self, EventType, Hooks, Listening, WebhookSender};
 
 pub use crate::credentials::ApiKeyCredentials;
+use crate::rate_limits::rate_limited;
+use crate::refresh_lease::RefreshLease;
 pub use crate::tenancy::SWITCH_TENANT;
 use crate::tenancy::{bind, settle_binding};
 use secrecy::{ExposeSecret, SecretString};
@@ -139,22 +141,6 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
     }
 }
 
-/// The vendor's "slow down", said to the caller with the vendor's wait (`Retry-After`).
-pub fn rate_limited(app: &App, wait: Option<std::time::Duration>) -> Error {
-    let when = match wait {
-        Some(w) if w.as_secs() >= 1 => {
-            format!("in {} seconds", w.as_secs() + u64::from(w.subsec_nanos() > 0))
-        }
-        Some(_) => "in a second".to_owned(),
-        None => "in a minute".to_owned(),
-    };
-    Error::rate_limited(
-        "app",
-        format!("{} is rate limiting us; try again {when}.", app.name),
-        wait,
-    )
-}
-
 /// The app, if this company may connect it, and how it connects.
 fn connectable(apps: &Apps, access: &Access, slug: &str) -> Result<(&'static App, ConnectOptions)> {
     let app = apps.services.catalog.get(slug)?;
@@ -202,11 +188,7 @@ async fn save_with(apps: &Apps, connection: &Connection, events: &[WriteOp]) -> 
     let store = &apps.services.store;
     let key = &key;
     let written = retry_lost_writes(3, move || async move {
-        // Indexed, so the scheduled reconciliation finds every company's connections.
-        let item = Item::from_record(key.clone(), connection)?.with_index(
-            CONNECTIONS_INDEX,
-            format!("{}#{}", connection.company_id, connection.app),
-        );
+        let item = connection.item()?;
         let existing = store.get(key).await?;
         if !events.is_empty() {
             let mut ops = vec![match &existing {
@@ -888,7 +870,7 @@ pub async fn bound_connector(apps: &Apps, company_id: &str, slug: &str) -> Resul
     let keeper = Arc::new(ConnectionTokens {
         apps: apps.clone(),
         connection: connection.clone(),
-        lease: std::sync::Mutex::new(None),
+        lease: RefreshLease::new(&apps.services, company_id, slug),
     });
     let connector = apps
         .vendors
@@ -901,19 +883,12 @@ pub async fn bound_connector(apps: &Apps, company_id: &str, slug: &str) -> Resul
 }
 
 /// A connection's OAuth tokens for its connector, shared by every instance: the secret
-/// store holds them, the item store holds the refresh lease (`REFRESH#<app>`, a conditional
-/// write with an expiry), and a refusal marks the connection `needs_reauth`.
+/// store holds them, the item store the refresh lease (`refresh_lease`), and a refusal marks
+/// the connection `needs_reauth`.
 struct ConnectionTokens {
     apps: Apps,
     connection: Connection,
-    /// The lease this keeper holds: the version it wrote.
-    lease: std::sync::Mutex<Option<u64>>,
-}
-
-/// Who holds a connection's refresh lease, until when.
-#[derive(Serialize, Deserialize)]
-struct RefreshLease {
-    until: DateTime<Utc>,
+    lease: RefreshLease,
 }
 
 #[async_trait]
@@ -940,47 +915,11 @@ impl TokenKeeper for ConnectionTokens {
         &self,
         ttl: std::time::Duration,
     ) -> std::result::Result<bool, ConnectorError> {
-        let store = &self.apps.services.store;
-        let key = refresh_lease_key(&self.connection.company_id, &self.connection.app);
-        let unavailable = |e: StoreError| ConnectorError::Transient(format!("the refresh lease: {e}"));
-        let now = self.apps.services.clock.now();
-        let until = now + Duration::from_std(ttl).unwrap_or(Duration::minutes(5));
-        let item = Item::from_record(key.clone(), &RefreshLease { until })
-            .map_err(unavailable)?
-            .with_expiry(until.timestamp());
-        let written = match store.get(&key).await.map_err(unavailable)? {
-            None => store.create(item).await,
-            Some(held) => {
-                let lease: Option<RefreshLease> = held.record().ok();
-                if lease.is_some_and(|l| l.until > now) {
-                    return Ok(false);
-                }
-                // The holder is gone (its lease ran out): take it over.
-                store.replace(item, held.version).await
-            }
-        };
-        match written {
-            Ok(version) => {
-                *self.lease.lock().expect("lease lock") = Some(version);
-                Ok(true)
-            }
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        self.lease.take(ttl).await
     }
 
     async fn release_refresh_lease(&self) {
-        let Some(version) = self.lease.lock().expect("lease lock").take() else {
-            return;
-        };
-        let key = refresh_lease_key(&self.connection.company_id, &self.connection.app);
-        match self.apps.services.store.delete(&key, Some(version)).await {
-            // Taken over meanwhile: the new holder's lease stays.
-            Ok(()) | Err(StoreError::ConditionFailed) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, app = self.connection.app, "refresh lease not released; it expires")
-            }
-        }
+        self.lease.release().await
     }
 
     async fn save(&self, tokens: &TokenSet) -> std::result::Result<(), ConnectorError> {

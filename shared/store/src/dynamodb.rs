@@ -435,4 +435,54 @@ impl ItemStore for DynamoStore {
         let items = self.collect(request, start, limit).await?;
         Ok(finish_page(items, limit, true))
     }
+
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        if page.descending {
+            return Err(StoreError::Invalid("a scan reads in no order".into()));
+        }
+        let start = match &page.cursor {
+            Some(c) => {
+                let k = c.decode_for_scan()?;
+                Some(key_attrs(&Key::new(k.pk, k.sk)))
+            }
+            None => None,
+        };
+        let limit = i32::try_from(page.effective_limit()).expect("page sizes are small");
+        let mut request = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(limit)
+            .consistent_read(true)
+            .set_exclusive_start_key(start);
+        // DynamoDB refuses an empty string in an expression: an empty prefix filters nothing.
+        if !sk_prefix.is_empty() {
+            request = request
+                .filter_expression("begins_with(sk, :p)")
+                .expression_attribute_values(":p", s(sk_prefix));
+        }
+        let out = request.send().await.map_err(map_error)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attrs)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The last item read (matching or not), as DynamoDB gives it: where the next page starts.
+        let next = match out.last_evaluated_key {
+            Some(mut last) => match (last.remove("pk"), last.remove("sk")) {
+                (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => {
+                    Some(Cursor::encode(&CursorKeys {
+                        pk,
+                        sk,
+                        ipk: None,
+                        isk: None,
+                    }))
+                }
+                _ => return Err(StoreError::Corrupt("a scan's last key has no pk and sk".into())),
+            },
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
 }

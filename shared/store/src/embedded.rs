@@ -450,4 +450,53 @@ impl ItemStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        if page.descending {
+            return Err(StoreError::Invalid("a scan reads in no order".into()));
+        }
+        let resume = match &page.cursor {
+            Some(c) => Some(c.decode_for_scan()?),
+            None => None,
+        };
+        let sk_prefix = sk_prefix.to_owned();
+        self.blocking(move |db| {
+            let limit = page.effective_limit();
+            let from = match resume {
+                Some(c) => Bound::Excluded(join(&[&c.pk, &c.sk])),
+                None => Bound::Unbounded,
+            };
+            let txn = db.begin_read().map_err(unavailable)?;
+            let items = txn.open_table(ITEMS).map_err(unavailable)?;
+            let keys = scan(&items, (from, Bound::Unbounded), false, limit)?;
+            let more = keys.len() > limit;
+            let mut out = Vec::new();
+            let mut last = None;
+            for raw in keys.into_iter().take(limit) {
+                let [pk, sk] = split_key(&raw)?
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("bad item key".into()))?;
+                let key = Key::new(pk, sk);
+                if key.sk.starts_with(&sk_prefix) {
+                    let guard = items
+                        .get(raw.as_slice())
+                        .map_err(unavailable)?
+                        .expect("key just listed");
+                    out.push(decode(key.clone(), guard.value())?);
+                }
+                last = Some(key);
+            }
+            let next = match (more, last) {
+                (true, Some(last)) => Some(Cursor::encode(&CursorKeys {
+                    pk: last.pk,
+                    sk: last.sk,
+                    ipk: None,
+                    isk: None,
+                })),
+                _ => None,
+            };
+            Ok(Page { items: out, next })
+        })
+        .await
+    }
 }

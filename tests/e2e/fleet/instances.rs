@@ -127,6 +127,11 @@ impl ItemStore for CountedStore {
         self.count(None);
         self.inner.query_index(index_pk, page).await
     }
+
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.count(None);
+        self.inner.scan(sk_prefix, page).await
+    }
 }
 
 /// What the instances' vendor machinery slept (a function is paid while it does): the

@@ -367,7 +367,7 @@ async fn render(
         .iter()
         .filter(|a| live(a) && !a.tenant_connected)
         .collect();
-    let job = accounts::sync_status(&apps, &admin.access, &slug).await.ok();
+    let job = accounts::sync_status(apps, &admin.access, slug).await.ok();
     let back = format!("/console/apps/{slug}/accounts");
     let s = &listing.summary;
     let (page_problems, match_problems) = match refused {

@@ -352,6 +352,9 @@ impl ItemStore for BrokenWrites {
     async fn query_index(&self, pk: &str, page: PageRequest) -> Result<Page, StoreError> {
         self.0.query_index(pk, page).await
     }
+    async fn scan(&self, p: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.0.scan(p, page).await
+    }
 }
 
 #[tokio::test]

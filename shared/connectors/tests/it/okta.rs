@@ -96,6 +96,53 @@ async fn users_page_with_the_link_header_and_never_leave_the_org() {
     assert_eq!((second.accounts.len(), second.next), (1, None));
 }
 
+/// Okta's `filter=lastUpdated gt "…"` (UTC, milliseconds), paged like the plain listing,
+/// the filter sent again with each page's `after`.
+#[tokio::test]
+async fn changes_are_listed_with_the_last_updated_filter_in_pages() {
+    let server = MockServer::start().await;
+    let filter = "lastUpdated gt \"2026-03-01T11:55:00.250Z\"";
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "200"))
+        .and(query_param("filter", filter))
+        .and(query_param("after", "00u7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([user(
+            "00u9",
+            "c@example.com",
+            "DEPROVISIONED"
+        )])))
+        .mount(&server)
+        .await;
+    let next = format!(
+        "<{ORG}/api/v1/users?after=00u7&limit=200&filter=lastUpdated%20gt%20%222026-03-01T11%3A55%3A00.250Z%22>; rel=\"next\""
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "200"))
+        .and(query_param("filter", filter))
+        .and(header("authorization", "SSWS good-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", next.as_str())
+                .set_body_json(json!([user("00u7", "a@example.com", "SUSPENDED")])),
+        )
+        .expect(1..)
+        .mount(&server)
+        .await;
+    let (connector, _) = okta(&server, "good-token");
+    let since = "2026-03-01T11:55:00.250Z".parse().unwrap();
+    let first = connector.list_changed(since, None).await.unwrap();
+    assert_eq!(first.accounts[0].status, AccountStatus::Suspended);
+    assert_eq!(first.next.as_deref(), Some("00u7"));
+    let second = connector
+        .list_changed(since, first.next.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(second.accounts[0].status, AccountStatus::Deleted);
+    assert_eq!(second.next, None);
+}
+
 #[tokio::test]
 async fn create_invites_and_is_pending_until_activated() {
     let server = MockServer::start().await;

@@ -287,4 +287,12 @@ impl prov_core::store::ItemStore for MemoryStore {
     ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
         Err(prov_core::store::StoreError::Invalid("not needed here".into()))
     }
+
+    async fn scan(
+        &self,
+        _: &str,
+        _: prov_core::store::PageRequest,
+    ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
 }

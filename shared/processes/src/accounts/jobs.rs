@@ -7,6 +7,12 @@
 //! checkpoint; a crash resumes from the last checkpoint once the lease and the message's
 //! visibility run out. After the listing come the accounts it no longer has (vanished), then
 //! the findings of the access report, then the job is done.
+//!
+//! A scheduled job after a successful one lists only what changed at the vendor since the
+//! last listing began, where the vendor has a change filter (`Connector::list_changed`), as
+//! long as the last whole listing is less than `FULL_LISTING_EVERY` old: an account deleted
+//! at the vendor is seen only by a whole listing, so one runs at least that often (and for
+//! every requested sync).
 
 use chrono::{DateTime, Duration, Utc};
 use prov_core::access::Access;
@@ -26,6 +32,12 @@ use crate::reconcile::findings::Logged;
 /// A job neither finished nor touched for this long was lost (its message went to the
 /// dead-letter queue): a new request starts it again.
 const STALE_MINUTES: i64 = 30;
+
+/// How often a scheduled sync reads the whole listing where it could read only the changes.
+pub const FULL_LISTING_EVERY: Duration = Duration::hours(24);
+/// A listing of changes starts this long before the last listing began, so a change made
+/// while it ran, or stamped by a vendor clock a little behind ours, is not missed.
+const CHANGES_OVERLAP: Duration = Duration::minutes(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +136,13 @@ pub(super) struct SyncJob {
     /// Failed attempts in a row (vendor calls that may succeed later).
     pub(super) failures: u32,
     pub(super) tally: Tally,
+    /// Only the accounts changed at the vendor after this time are listed (none: the whole
+    /// listing). The worker lists everything when the vendor has no change filter.
+    #[serde(default)]
+    pub(super) since: Option<DateTime<Utc>>,
+    /// When the last whole listing that succeeded began (carried from job to job).
+    #[serde(default)]
+    pub(super) full_listing_at: Option<DateTime<Utc>>,
 }
 
 /// A sync job as the API shows it.
@@ -147,6 +166,10 @@ pub struct SyncJobView {
     pub finished_at: Option<DateTime<Utc>>,
     /// Worker invocations so far.
     pub invocations: u32,
+    /// The listing read only the accounts changed at the vendor after this time (a scheduled
+    /// sync between whole listings, where the vendor has a change filter); null: the whole
+    /// listing, which alone shows accounts deleted at the vendor.
+    pub changes_since: Option<DateTime<Utc>>,
 }
 
 impl SyncJob {
@@ -165,6 +188,27 @@ impl SyncJob {
             started_at: self.started_at,
             finished_at: self.finished_at,
             invocations: self.invocations,
+            changes_since: self.since,
+        }
+    }
+
+    /// When the last whole listing that succeeded began, as of this job.
+    fn last_full_listing(&self) -> Option<DateTime<Utc>> {
+        match (self.state, self.since) {
+            (JobState::Succeeded, None) => self.started_at,
+            _ => self.full_listing_at,
+        }
+    }
+
+    /// What the next job lists after this one: only the changes since this one began (a
+    /// scheduled job after a successful one, the last whole listing recent enough), or all.
+    fn next_listing(&self, trigger: Trigger, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let recent = self
+            .last_full_listing()
+            .is_some_and(|full| now - full < FULL_LISTING_EVERY);
+        match (trigger, self.state, self.started_at) {
+            (Trigger::Scheduled, JobState::Succeeded, Some(began)) if recent => Some(began - CHANGES_OVERLAP),
+            _ => None,
         }
     }
 
@@ -244,20 +288,27 @@ pub(crate) async fn start(
         let existing = apps.services.store.get(key).await?;
         // Whether a sync of the app completed before: the last job's word, or for an app
         // synced before sync jobs, its record of the last sync.
-        let baseline = match &existing {
+        let (baseline, since, full_listing_at) = match &existing {
             Some(item) => {
                 let job: SyncJob = item.record()?;
                 if job.active(now) {
                     return Ok::<_, Error>(Attempt::Done((job, false)));
                 }
-                job.baseline || job.state == JobState::Succeeded
+                (
+                    job.baseline || job.state == JobState::Succeeded,
+                    job.next_listing(trigger, now),
+                    job.last_full_listing(),
+                )
             }
-            None => apps
-                .services
-                .store
-                .get(&sync_key(company_id, slug))
-                .await?
-                .is_some(),
+            None => (
+                apps.services
+                    .store
+                    .get(&sync_key(company_id, slug))
+                    .await?
+                    .is_some(),
+                None,
+                None,
+            ),
         };
         let job = SyncJob {
             id: new_ordered_id("job"),
@@ -286,6 +337,8 @@ pub(crate) async fn start(
             baseline,
             failures: 0,
             tally: Tally::default(),
+            since,
+            full_listing_at,
         };
         let item = Item::from_record(key.clone(), &job)?;
         let written = match &existing {

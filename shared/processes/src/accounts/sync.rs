@@ -428,14 +428,15 @@ pub(super) struct Swept {
 }
 
 /// Marks vanished the accounts of one page of records (from `cursor`) that the connection's
-/// tenant had and its listing (`seen`, the vendor ids) no longer has. A former tenant's
-/// accounts are not in the listing, and neither touched nor counted.
+/// tenant had and its listing (`seen`, the vendor ids) no longer has; with no `seen` (a
+/// listing of changes) none is. A former tenant's accounts are not in the listing, and
+/// neither touched nor counted.
 pub(super) async fn sweep_page(
     apps: &Apps,
     app: &App,
     company_id: &str,
     tenant: Option<&VendorTenant>,
-    seen: &HashSet<String>,
+    seen: Option<&HashSet<String>>,
     cursor: Option<Cursor>,
     now: DateTime<Utc>,
 ) -> Result<Swept> {
@@ -460,7 +461,7 @@ pub(super) async fn sweep_page(
             continue;
         }
         if account.present
-            && !seen.contains(&account.vendor_id)
+            && seen.is_some_and(|seen| !seen.contains(&account.vendor_id))
             && mark_gone(apps, company_id, &mut account, item.version, now).await?
         {
             out.vanished.push(account.clone());
@@ -476,7 +477,7 @@ pub(super) async fn sweep_known(
     apps: &Apps,
     company_id: &str,
     known: HashMap<String, (u64, AppAccount)>,
-    seen: &HashSet<String>,
+    seen: Option<&HashSet<String>>,
     now: DateTime<Utc>,
 ) -> Result<Swept> {
     let mut out = Swept {
@@ -486,7 +487,7 @@ pub(super) async fn sweep_known(
     };
     for (_, (version, mut account)) in known {
         if account.present
-            && !seen.contains(&account.vendor_id)
+            && seen.is_some_and(|seen| !seen.contains(&account.vendor_id))
             && mark_gone(apps, company_id, &mut account, version, now).await?
         {
             out.vanished.push(account.clone());

@@ -190,15 +190,27 @@ impl<'a> Worker<'a> {
             Ok(ready) => ready,
             Err(refused) => return self.fail(refused, false).await,
         };
-        // A listing read from its first page in this invocation: what it saw is in memory.
-        if self.job.pages_read == 0 {
+        // A whole listing read from its first page in this invocation: what it saw is in memory.
+        if self.job.pages_read == 0 && self.job.since.is_none() {
             self.seen_here = Some(HashSet::new());
         }
         loop {
             if self.out_of_budget() {
                 return Ok(Progress::OutOfBudget);
             }
-            let page = match connector.list(cursor.as_deref()).await {
+            let listed = match self.job.since {
+                Some(since) => match connector.list_changed(since, cursor.as_deref()).await {
+                    // No change filter at this vendor: the whole listing, from its start.
+                    Err(ConnectorError::Unsupported(_)) if self.job.pages_read == 0 => {
+                        self.job.since = None;
+                        self.seen_here = Some(HashSet::new());
+                        connector.list(cursor.as_deref()).await
+                    }
+                    listed => listed,
+                },
+                None => connector.list(cursor.as_deref()).await,
+            };
+            let page = match listed {
                 Ok(page) => page,
                 Err(e) => return self.vendor_failed(e).await,
             };
@@ -211,15 +223,20 @@ impl<'a> Worker<'a> {
             if let Some(seen) = &mut self.seen_here {
                 seen.extend(ids.iter().map(|id| (*id).to_owned()));
             }
-            let seen = Item::from_record(
-                sync_seen_key(
-                    &self.job.company_id,
-                    &self.job.app,
-                    &self.job.id,
-                    self.job.pages_read,
-                ),
-                &json!({ "ids": ids }),
-            )?;
+            // The vendor ids of a whole listing, for the vanished accounts after it (a listing
+            // of changes marks nothing vanished).
+            let seen = match self.job.since {
+                Some(_) => Vec::new(),
+                None => vec![WriteOp::Create(Item::from_record(
+                    sync_seen_key(
+                        &self.job.company_id,
+                        &self.job.app,
+                        &self.job.id,
+                        self.job.pages_read,
+                    ),
+                    &json!({ "ids": ids }),
+                )?)],
+            };
             self.job.pages_read += 1;
             self.job.accounts_seen += report.total as u64;
             add(&mut self.job.changes, &report);
@@ -242,7 +259,7 @@ impl<'a> Worker<'a> {
                 None => Step::Vanishing { cursor: None },
             };
             self.job.step = next_step;
-            if !self.checkpoint(vec![WriteOp::Create(seen)]).await? {
+            if !self.checkpoint(seen).await? {
                 return Ok(Progress::Lost);
             }
             match page.next {
@@ -352,9 +369,12 @@ impl<'a> Worker<'a> {
                 }
             },
         };
-        let seen = match self.seen_here.take() {
-            Some(seen) => seen,
-            None => self.seen().await?,
+        // A listing of changes saw only what changed: nothing is marked vanished, the records
+        // are read for the report alone.
+        let seen = match (self.job.since, self.seen_here.take()) {
+            (Some(_), _) => None,
+            (None, Some(seen)) => Some(seen),
+            (None, None) => Some(self.seen().await?),
         };
         let dismissed = dismissed(self.apps, &self.job.company_id, self.apps.services.clock.now()).await?;
         loop {
@@ -363,14 +383,16 @@ impl<'a> Worker<'a> {
             }
             let now = self.apps.services.clock.now();
             let swept = match self.known.take() {
-                Some(known) => sweep_known(self.apps, &self.job.company_id, known, &seen, now).await?,
+                Some(known) => {
+                    sweep_known(self.apps, &self.job.company_id, known, seen.as_ref(), now).await?
+                }
                 None => {
                     sweep_page(
                         self.apps,
                         self.app,
                         &self.job.company_id,
                         tenant.as_ref(),
-                        &seen,
+                        seen.as_ref(),
                         cursor.clone(),
                         now,
                     )
@@ -462,9 +484,14 @@ impl<'a> Worker<'a> {
     }
 
     async fn finish(&mut self, at: DateTime<Utc>, event: &str) -> Result<Progress> {
-        // The working records go first, one per page read, by key (deleting one already
-        // gone is fine, so a finish resumed after a crash deletes them again).
-        for page in 0..self.job.pages_read {
+        // The working records go first, one per page of a whole listing, by key (deleting
+        // one already gone is fine, so a finish resumed after a crash deletes them again).
+        let working = if self.job.since.is_some() {
+            0
+        } else {
+            self.job.pages_read
+        };
+        for page in 0..working {
             if self.began.elapsed() >= self.limits.budget {
                 return Ok(Progress::OutOfBudget);
             }
@@ -494,8 +521,16 @@ impl<'a> Worker<'a> {
                 target: Target::new("app", &self.job.app),
                 result: Outcome::Succeeded,
                 detail: Some(format!(
-                    "{} accounts: {} new, {} changed, {} vanished, {} matched automatically",
-                    report.total, report.created, report.updated, report.vanished, report.auto_matched
+                    "{} accounts{}: {} new, {} changed, {} vanished, {} matched automatically",
+                    report.total,
+                    match self.job.since {
+                        Some(since) => format!(" changed since {}", since.format("%Y-%m-%d %H:%M UTC")),
+                        None => String::new(),
+                    },
+                    report.created,
+                    report.updated,
+                    report.vanished,
+                    report.auto_matched
                 )),
             },
             event,

@@ -11,6 +11,7 @@ use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
 use prov_core::keys::{CONNECTIONS_INDEX, accounts_prefix, company_partition, reconcile_key};
+use prov_core::migrations::{self, Limits};
 use prov_core::secret::hash_secret;
 use prov_core::store::{Cursor, Item, PageRequest, StoreError};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,8 @@ pub struct TickReport {
     pub reviewed: usize,
     /// Connections whose sync could not be started (logged; the next period tries again).
     pub failed: usize,
+    /// Connections saved before the `CONNECTIONS` index, given their entry by this tick.
+    pub indexed: u64,
 }
 
 /// A connection's moment within each period.
@@ -72,6 +75,14 @@ pub async fn tick(apps: &Apps, period: Duration) -> Result<TickReport> {
         None => now,
     };
     let mut report = TickReport::default();
+    // Connections saved before the index had no entry: the first ticks of a deployment give
+    // them theirs (once; a marker keeps the progress), before the index is read.
+    match migrations::index_connections(store.as_ref(), Limits::TICK).await {
+        Ok(ran) => report.indexed = ran.changed,
+        Err(e) => {
+            tracing::error!(error = %e, "indexing the connections saved before the index failed; the next tick resumes it")
+        }
+    }
     let mut cursor: Option<Cursor> = None;
     // Nothing fell since the last tick when it was at this very time.
     let mut more = from < now;

@@ -334,6 +334,79 @@ pub async fn the_index_finds_items_and_follows_their_changes(store: &dyn ItemSto
     assert!(none.items.is_empty() && none.next.is_none());
 }
 
+pub async fn a_scan_reads_every_partition_a_page_at_a_time(store: &dyn ItemStore) {
+    // 30 items whose sort key starts with the prefix, over 10 partitions, among 40 others
+    // (another prefix, a sort key the prefix extends, indexed or not).
+    let mut expected = std::collections::BTreeSet::new();
+    for p in 0..10 {
+        let pk = format!("COMPANY#{p}");
+        for i in 0..3 {
+            let sk = format!("CONNECTION#app{i}");
+            let it = item(&pk, &sk, json!({"p": p, "i": i}));
+            let it = if i == 0 {
+                it.with_index("IX", format!("{p}"))
+            } else {
+                it
+            };
+            store.create(it).await.unwrap();
+            expected.insert((pk.clone(), sk));
+        }
+        for sk in ["COMPANY", "TM#1", "CONNECTIO", "ACCT#app0#1"] {
+            store.create(item(&pk, sk, json!({}))).await.unwrap();
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    let mut cursor = None;
+    loop {
+        let page = store
+            .scan("CONNECTION#", PageRequest::first(7).after(cursor))
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 7);
+        for it in page.items {
+            assert!(it.key.sk.starts_with("CONNECTION#"), "{:?}", it.key);
+            // Whole items: data, version, index.
+            let (p, i) = (it.data["p"].as_i64().unwrap(), it.data["i"].as_i64().unwrap());
+            assert_eq!(
+                it.key,
+                Key::new(format!("COMPANY#{p}"), format!("CONNECTION#app{i}"))
+            );
+            assert_eq!(it.version, 1);
+            assert_eq!(it.index.is_some(), i == 0);
+            assert!(seen.insert((it.key.pk, it.key.sk)), "an item scanned twice");
+        }
+        assert!(pages < 100, "the scan does not end");
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    // A page reads at most 7 items of the table, matching or not: 70 items take 10 pages.
+    assert!(pages >= 10, "{pages} pages");
+
+    // An empty prefix reads everything.
+    let everything = store.scan("", PageRequest::first(1000)).await.unwrap();
+    assert_eq!(everything.items.len(), 70);
+    // No order to reverse; an index query's cursor or garbage is not a scan's.
+    assert!(matches!(
+        store.scan("", PageRequest::first(10).descending()).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let on_index = store.query_index("IX", PageRequest::first(1)).await.unwrap().next;
+    assert_eq!(
+        store.scan("", PageRequest::first(10).after(on_index)).await,
+        Err(StoreError::InvalidCursor)
+    );
+    let garbage = Some(prov_core::store::Cursor::from_client("%%%"));
+    assert_eq!(
+        store.scan("", PageRequest::first(10).after(garbage)).await,
+        Err(StoreError::InvalidCursor)
+    );
+}
+
 pub async fn concurrent_creates_of_one_key_have_one_winner(store: Arc<dyn ItemStore>) {
     let tasks: Vec<_> = (0..8)
         .map(|i| {

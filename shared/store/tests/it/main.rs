@@ -2,6 +2,7 @@
 
 mod conformance;
 mod faults;
+mod migrations;
 
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ both_adapters!(
     queries_page_through_a_prefix_in_order,
     a_cursor_only_works_for_its_own_query,
     the_index_finds_items_and_follows_their_changes,
+    a_scan_reads_every_partition_a_page_at_a_time,
     bad_keys_are_refused,
 );
 
