@@ -268,7 +268,6 @@ async fn serve(
 
     println!("devserver listening on {base_url}");
     println!("dev partner token: {}", token.expose_secret());
-    println!("sandbox apps' users (change them by hand): {base_url}/_sandbox");
     // The outbox holds claim and sign-in links: it answers this machine only.
     if bound.ip().is_loopback() {
         println!("sent emails: {base_url}/_dev/outbox");
@@ -288,6 +287,7 @@ async fn serve(
     if let auth::Principal::Partner { partner_id } = &partner {
         println!("dev partner id (for rotate-partner-token): {partner_id}");
     }
+    println!("sandbox apps' users (change them by hand): {base_url}/_sandbox");
     devserver::serve(listener, local.app(), devserver::HEADER_READ_TIMEOUT, async {
         let _ = tokio::signal::ctrl_c().await;
     })
