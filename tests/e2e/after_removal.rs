@@ -430,6 +430,8 @@ async fn a_resumed_dismissal_does_not_deactivate_again_what_removal_deactivated(
     let item = store.get(&dismissal).await.unwrap().unwrap();
     let mut record = Value::Object(item.data.clone());
     record["state"] = json!("running");
+    // The run came at 08:00 (its moment in the hour after midnight, issue 24).
+    record["next_run_at"] = json!("2026-03-03T08:00:00Z");
     record["steps"] = json!([{
         "app": "sauce_labs", "account_id": id, "email": "bob@example.com", "removal": "delete",
         "state": {"state": "claimed", "at": "2026-03-03T08:00:00Z"}, "attempts": 1
@@ -440,7 +442,10 @@ async fn a_resumed_dismissal_does_not_deactivate_again_what_removal_deactivated(
     store.replace(crashed, item.version).await.unwrap();
     let sent = w.local.sandbox.changes("PATCH");
 
-    w.clock.set("2026-03-03T08:05:00Z".parse().unwrap());
+    // After the claim's lease (longer than the vendor calls may take, issue 24).
+    let lease = prov_processes::dismissal::claim_lease(&w.local.apps);
+    let claimed: chrono::DateTime<chrono::Utc> = "2026-03-03T08:00:00Z".parse().unwrap();
+    w.clock.set(claimed + lease);
     w.local.tick().await.unwrap();
     assert_eq!(w.local.sandbox.changes("PATCH"), sent, "no second deactivation");
     let task = w

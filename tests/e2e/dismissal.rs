@@ -103,7 +103,13 @@ async fn a_future_last_day_ends_access_at_midnight_pacific_the_next_day() {
     let pending = w.local.scheduler.pending().await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].name, schedule_name(&co.id, bob));
-    assert_eq!(pending[0].at, at("2026-03-11T07:00:00Z"));
+    // The removal runs at the dismissal's own moment of the hour after midnight (issue 24:
+    // a layoff's removals spread over it), never before midnight.
+    let runs = pending[0].at;
+    assert!(
+        runs >= at("2026-03-11T07:00:00Z") && runs < at("2026-03-11T08:00:00Z"),
+        "{runs}"
+    );
     let member = w
         .send(
             "GET",
@@ -118,11 +124,15 @@ async fn a_future_last_day_ends_access_at_midnight_pacific_the_next_day() {
         (Some("dismissed"), Some("2026-03-10"))
     );
 
-    // Still their last day in California one second before midnight: nothing happens.
+    // Still their last day in California one second before midnight: nothing happens; nor
+    // a second before the dismissal's moment.
     w.clock.set(at("2026-03-11T06:59:59Z"));
     assert_eq!(w.local.tick().await.unwrap(), 0);
     assert!(vendor_has(&w, "bob"));
-    w.clock.set(at("2026-03-11T07:00:00Z"));
+    w.clock.set(runs - Duration::seconds(1));
+    assert_eq!(w.local.tick().await.unwrap(), 0);
+    assert!(vendor_has(&w, "bob"));
+    w.clock.set(runs);
     assert_eq!(w.local.tick().await.unwrap(), 1);
     assert!(!vendor_has(&w, "bob"));
     assert!(
@@ -219,7 +229,9 @@ async fn moving_cancelling_and_rehiring_before_the_time_remove_nothing() {
     let moved = dismiss(&w, &co, bob, json!({"last_day": "2026-03-20"})).await;
     assert_eq!(moved["removes_access_at"], "2026-03-21T07:00:00Z");
     let pending = w.local.scheduler.pending().await.unwrap();
-    assert_eq!((pending.len(), pending[0].at), (1, at("2026-03-21T07:00:00Z")));
+    // The removal's own moment in the hour after that midnight (issue 24).
+    let moment = dismissal::runs_at(&co.id, bob, at("2026-03-21T07:00:00Z"));
+    assert_eq!((pending.len(), pending[0].at), (1, moment));
     w.clock.set(at("2026-03-12T00:00:00Z"));
     w.local.tick().await.unwrap();
     assert!(vendor_has(&w, "bob"), "the old date no longer applies");
@@ -339,7 +351,8 @@ async fn a_crash_between_the_vendor_call_and_the_record_is_resumed_without_repea
         0
     );
     // After it, the sweep finds it, asks the vendor, sees the account gone, and records it.
-    w.clock.set(at("2026-03-03T08:05:00Z"));
+    let lease = dismissal::claim_lease(&w.local.apps);
+    w.clock.set(at("2026-03-03T08:00:00Z") + lease);
     w.local.tick().await.unwrap();
     assert_eq!(w.local.sandbox.changes("DELETE"), 0, "no second removal");
     let done = task(&w, &co, bob).await;
@@ -479,7 +492,8 @@ async fn two_step_offboarding_suspends_then_deletes_unless_rehired() {
     w.clock.set(at("2026-03-31T06:59:59Z"));
     w.local.tick().await.unwrap();
     assert!(vendor_has(&w, "bob"), "not before 30 days have passed");
-    w.clock.set(at("2026-03-31T07:00:00Z"));
+    // The hour after midnight, when every dismissal's moment has come.
+    w.clock.set(at("2026-03-31T08:00:00Z"));
     w.local.tick().await.unwrap();
     assert!(!vendor_has(&w, "bob"), "deleted 30 days later");
     assert!(vendor_has(&w, "carol"), "a rehire cancels the deletion");
@@ -510,7 +524,12 @@ async fn two_step_offboarding_with_a_long_past_last_day_counts_the_days_from_the
     w.clock.set(at("2026-03-08T07:59:59Z"));
     w.local.tick().await.unwrap();
     assert!(vendor_has(&w, "bob"), "kept, suspended, for the seven days");
-    w.clock.set(at("2026-03-08T08:00:00Z"));
+    // The deletion runs at the dismissal's own moment in the hour after that midnight.
+    let moment = dismissal::runs_at(&co.id, &ids[0], at("2026-03-08T08:00:00Z"));
+    w.clock.set(moment - Duration::seconds(1));
+    w.local.tick().await.unwrap();
+    assert!(vendor_has(&w, "bob"), "not before its moment");
+    w.clock.set(moment);
     w.local.tick().await.unwrap();
     assert!(!vendor_has(&w, "bob"));
     assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");
@@ -560,7 +579,8 @@ async fn moving_the_date_keeps_the_per_app_choices_and_two_step_offboarding() {
     assert_eq!(moved["two_step_days"], 5, "{moved}");
     assert_eq!(moved["accounts"][0]["action"], "suspend");
 
-    w.clock.set(at("2026-03-21T07:00:00Z"));
+    // The hour after midnight, when every dismissal's moment has come (issue 24).
+    w.clock.set(at("2026-03-21T08:00:00Z"));
     w.local.tick().await.unwrap();
     let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
     assert!(!at_vendor.active, "suspended, as chosen: {at_vendor:?}");
@@ -617,7 +637,7 @@ async fn the_sweep_runs_a_dismissal_whose_schedule_was_lost() {
         .cancel(&schedule_name(&co.id, &ids[0]))
         .await
         .unwrap();
-    w.clock.set(at("2026-03-06T08:00:00Z"));
+    w.clock.set(at("2026-03-06T09:00:00Z"));
     assert_eq!(w.local.tick().await.unwrap(), 0, "no schedule fired");
     assert!(!vendor_has(&w, "bob"), "the sweep removed access anyway");
     assert_eq!(task(&w, &co, &ids[0]).await["status"], "completed");

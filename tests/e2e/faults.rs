@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use prov_core::keys::breaker_key;
 use prov_core::queue::StoreQueue;
 use prov_core::schedule::StoreScheduler;
 use prov_core::store::{Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp};
@@ -539,7 +540,8 @@ async fn dismissal_setup(w: &Walk) -> (Co, String) {
     .await
     .json();
     assert_eq!(scheduled["status"], "scheduled", "{scheduled}");
-    w.clock.set(at("2026-03-03T08:00:00Z"));
+    // 01:00 Pacific: the dismissal's moment within the hour after midnight has come.
+    w.clock.set(at("2026-03-03T09:00:00Z"));
     (co, bob)
 }
 
@@ -580,8 +582,9 @@ async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
         (_, Some(done)) => panic!("{what}: the cleanup ended ({done:?})"),
         (_, None) => {
             // Restart: the rate schedule's sweep comes by again after the claim lease.
+            let lease = prov_processes::dismissal::claim_lease(&w.local.apps);
             for _ in 0..3 {
-                w.clock.advance(Duration::minutes(3));
+                w.clock.advance(lease + Duration::minutes(1));
                 w.local.tick().await.unwrap();
                 outcome.restarts += 1;
                 let status = task(&w, &co, &bob).await["status"].clone();
@@ -636,6 +639,20 @@ async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
         (2, 1),
         "{what}: removals and completion logged"
     );
+    // The safeguard counted each removal once, whatever the crash (issue 24: the count is
+    // written with the step's claim, under its attempt).
+    for app in ["sandbox_scim", "fifteen_five"] {
+        let breaker = w
+            .local
+            .services
+            .store
+            .get(&breaker_key(&co.id, app))
+            .await
+            .unwrap()
+            .unwrap();
+        let counted = breaker.data["counted"].as_object().map_or(0, |c| c.len());
+        assert_eq!(counted, 1, "{what}: {app}'s safeguard count");
+    }
     (store.writes(), outcome)
 }
 
@@ -665,7 +682,8 @@ async fn the_dismissal_cleanup_survives_a_crash_at_every_write() {
     }
     println!(
         "fault-injection: dismissal cleanup (2 apps): {} writes ({}); {} crash points, {survived} survived \
-         (completed, access removed in both apps, one removal call per app, each audit event once); \
+         (completed, access removed in both apps, one removal call per app, each audit event once, \
+         each removal counted once by the safeguard); \
          at most {most_restarts} sweep(s) after a restart",
         writes.len(),
         writes.join(", "),

@@ -14,6 +14,7 @@ mod credentials;
 mod dismissal;
 mod dynamodb;
 mod faults;
+mod fleet;
 mod flows;
 mod local;
 mod offline;

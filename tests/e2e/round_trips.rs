@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{TimeZone, Utc};
 use devserver::{Local, LocalConfig};
+use prov_connectors::http::{HttpConfig, SharedBudgets, VendorHttp};
 use prov_core::Services;
 use prov_core::auth::ensure_partner_token;
 use prov_core::clock::ManualClock;
@@ -111,6 +112,15 @@ impl Deployed {
             )
             .with_legacy(Arc::new(legacy)),
         );
+        // Vendor calls paced as `aws_apps` paces them: the budgets every instance shares,
+        // in the table.
+        let sandbox_base = format!("{listen_url}/_sandbox");
+        let http = VendorHttp::new(
+            devserver::sandbox_policy(&sandbox_base, &[]).unwrap(),
+            HttpConfig::default(),
+        )
+        .with_shared_budgets(SharedBudgets::new(services.store.clone(), services.clock.clone()));
+        local.apps.vendors = Arc::new(devserver::sandbox_gateway(Arc::new(http), services.clock.clone()));
         local.apps.scheduler = Arc::new(EventBridgeScheduler::new(
             aws.scheduler.clone(),
             EventBridgeTarget {
@@ -640,8 +650,10 @@ async fn round_trips_per_operation_are_what_the_data_needs() {
         ("claim the company", 4),
         // 14 before credentials moved into the table (one GetItem for them) and before
         // tenants (one GetItem: the vendor account may be recorded under the id it had
-        // before its connection knew its tenant).
-        ("create an account", 16),
+        // before its connection knew its tenant); issue 24: one PutItem for the vendor's
+        // rate budget every instance shares (a write per lease of up to three turns, no
+        // read while this instance wrote it last).
+        ("create an account", 17),
         ("dismiss a person with 5 accounts (schedule)", 20),
         ("the scheduled cleanup removing 5 accounts", 57),
     ];

@@ -703,11 +703,12 @@ async fn companies_and_open_dismissals_learn_of_an_endpoint_registered_later() {
     settle(&w).await;
     let carol = w.team_member(&co, person("Carol")).await;
     create_account(&w, &co, &carol).await;
-    w.clock.set(
-        "2026-03-11T07:00:00Z"
-            .parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap(),
-    );
+    // The dismissal's own moment in the hour after midnight (issue 24).
+    let midnight = "2026-03-11T07:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    w.clock
+        .set(prov_processes::dismissal::runs_at(&co.id, &bob, midnight));
     assert_eq!(w.local.tick().await.unwrap(), 1);
     w.local.work().await.unwrap();
 

@@ -2,14 +2,15 @@
 
 use dismissal_cleanup::{Delivery, Worker};
 use lambda_runtime::{LambdaEvent, service_fn};
-use prov_platform::{FunctionConfig, aws_apps, init_tracing};
+use prov_platform::{FunctionConfig, aws_background_apps, init_tracing};
 use prov_processes::accounts::RunLimits;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = FunctionConfig::from_env()?;
-    let apps = aws_apps(&config)?;
+    // Its work is nobody's request: long waits for a vendor are handed back to the schedule.
+    let apps = aws_background_apps(&config)?;
     let apps = &apps;
     let worker = Worker {
         sync_every: config.sync_every,

@@ -42,6 +42,40 @@ use prov_web::ApiError;
 use secrecy::SecretString;
 use serde_json::json;
 
+/// The egress of a local run: `--vendor-route` overrides first, then each vendor host to the
+/// sandbox's fake of its app, mounted under the app's slug (`{sandbox_base}/{slug}`): the
+/// same connector code, other hosts. Built from the registry, so a vendor's spec routes it;
+/// a host two apps share goes to the first (the sandbox OAuth app's SCIM API is the sandbox
+/// SCIM app's). Offline means offline: a vendor host without a route is refused, not called.
+pub fn sandbox_policy(sandbox_base: &str, vendor_routes: &[String]) -> Result<EgressPolicy, String> {
+    let mut policy = parse_routes(EgressPolicy::sandbox(), &vendor_routes.join(","))?;
+    let mut routed = std::collections::HashSet::new();
+    for spec in registry::all() {
+        for host in spec.hosts.iter().filter(|h| routed.insert(**h)) {
+            policy = policy.route(host, &format!("{sandbox_base}/{}", spec.slug()))?;
+        }
+    }
+    Ok(policy.routed_only())
+}
+
+/// The vendor gateway of a local run over `http`: every OAuth app is registered with the
+/// sandbox's OAuth server.
+pub fn sandbox_gateway(http: Arc<VendorHttp>, clock: Arc<dyn Clock>) -> prov_connectors::Gateway {
+    let oauth_clients: HashMap<String, OAuthClientConfig> = registry::all()
+        .filter(|spec| spec.oauth.is_some())
+        .map(|spec| {
+            (
+                spec.slug().to_owned(),
+                OAuthClientConfig {
+                    client_id: prov_sandbox::CLIENT_ID.to_owned(),
+                    client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
+                },
+            )
+        })
+        .collect();
+    prov_connectors::Gateway::new(http, Arc::new(OAuthClients::fixed(oauth_clients)), clock)
+}
+
 /// What a local run is made of.
 #[derive(Clone)]
 pub struct Local {
@@ -107,38 +141,12 @@ impl Local {
         )
         .with_queue(queue.clone());
         let sandbox_base = format!("{}/_sandbox", config.listen_url.trim_end_matches('/'));
-        let mut policy = parse_routes(EgressPolicy::sandbox(), &config.vendor_routes.join(","))?;
-        // Offline, each vendor host goes to the sandbox's fake of its app, mounted under the
-        // app's slug (`/_sandbox/{slug}`): the same connector code, other hosts. Built from the
-        // registry, so a vendor's spec routes it; `--vendor-route` overrides come first, and a
-        // host two apps share goes to the first (the sandbox OAuth app's SCIM API is the
-        // sandbox SCIM app's).
-        let mut routed = std::collections::HashSet::new();
-        for spec in registry::all() {
-            for host in spec.hosts.iter().filter(|h| routed.insert(**h)) {
-                policy = policy.route(host, &format!("{sandbox_base}/{}", spec.slug()))?;
-            }
-        }
-        // Offline means offline: a vendor host without a route is refused, not called.
-        let policy = policy.routed_only();
-        let sandbox_client = || OAuthClientConfig {
-            client_id: prov_sandbox::CLIENT_ID.to_owned(),
-            client_secret: SecretString::from(prov_sandbox::CLIENT_SECRET),
-        };
-        // Every OAuth app is registered with the sandbox's OAuth server.
-        let oauth_clients: HashMap<String, OAuthClientConfig> = registry::all()
-            .filter(|spec| spec.oauth.is_some())
-            .map(|spec| (spec.slug().to_owned(), sandbox_client()))
-            .collect();
+        let policy = sandbox_policy(&sandbox_base, config.vendor_routes)?;
         let http = Arc::new(VendorHttp::new(policy, HttpConfig::default()));
         let apps = Apps {
             services: services.clone(),
             secrets: Arc::new(secrets),
-            vendors: Arc::new(prov_connectors::Gateway::new(
-                http.clone(),
-                Arc::new(OAuthClients::fixed(oauth_clients)),
-                services.clock.clone(),
-            )),
+            vendors: Arc::new(sandbox_gateway(http.clone(), services.clock.clone())),
             scheduler: scheduler.clone(),
             queue: queue.clone(),
             // Sandbox mode: partners may try webhooks on this machine over plain http.

@@ -48,6 +48,11 @@ const DEMO_USERINFO: &str = "https://account-d.docusign.com/oauth/userinfo";
 const PAGE_SIZE: usize = 100;
 /// The statuses a listing asks for: every membership that is not closed.
 pub const LISTED_STATUSES: &str = "ActivationRequired,ActivationSent,Active,Disabled";
+/// How long a connection's account API host, once learned from `/oauth/userinfo`, is used
+/// without asking again. DocuSign asks integrations to cache the answer (it "changes very
+/// infrequently") and limits calls to the endpoint per hour
+/// (https://developers.docusign.com/platform/auth/reference/user-info).
+const USERINFO_TTL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 /// What a refusal for want of rights means for the admin.
 const ADMIN_NEEDED: &str = "the person who connects DocuSign must be an administrator of the DocuSign account to add and close users";
 
@@ -58,6 +63,8 @@ pub struct DocuSignConnector {
     account_id: Option<String>,
     /// `https://{host}/restapi/v2.1/accounts/{accountId}` and the account, found once.
     api: OnceCell<(Url, VendorTenant)>,
+    /// The connection, as the process's cache of learned accounts knows it.
+    connection: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -279,66 +286,100 @@ impl DocuSignConnector {
                 ));
             }
         };
+        let connection = format!(
+            "docusign/{}/{userinfo}/{}",
+            session.company_id,
+            account_id.as_deref().unwrap_or("default")
+        );
         Ok(Self {
             session,
             userinfo: Url::parse(userinfo).expect("valid"),
             account_id,
             api: OnceCell::new(),
+            connection,
         })
     }
 
-    /// The account's API base, from `/oauth/userinfo` (asked once per connector).
+    /// The account's API base.
     async fn api(&self) -> Result<&Url, ConnectorError> {
         self.account().await.map(|(url, _)| url)
     }
 
     /// The account's API base and the account itself (its id and `account_name` as
-    /// `/oauth/userinfo` lists them, https://developers.docusign.com/platform/auth/reference/user-info/).
+    /// `/oauth/userinfo` lists them, https://developers.docusign.com/platform/auth/reference/user-info/):
+    /// learned once per connection (per `USERINFO_TTL`) and kept by the process for the
+    /// connectors that follow.
     async fn account(&self) -> Result<&(Url, VendorTenant), ConnectorError> {
         self.api
             .get_or_try_init(|| async {
-                let response = self
+                let now = self.session.http.now();
+                let learned = self
                     .session
-                    .send(VendorRequest::get(self.userinfo.clone()))
-                    .await?;
-                if !response.status.is_success() {
-                    return Err(docusign_error(&response));
+                    .http
+                    .learned
+                    .lock()
+                    .expect("learned lock")
+                    .get(&self.connection)
+                    .filter(|(_, at)| now.saturating_sub(*at) < USERINFO_TTL)
+                    .map(|(account, _)| account.clone());
+                if let Some(account) = learned {
+                    return Ok(account);
                 }
-                let info: UserInfo = response.json()?;
-                let chosen = match &self.account_id {
-                    Some(wanted) => info
-                        .accounts
-                        .iter()
-                        .find(|a| a.account_id.eq_ignore_ascii_case(wanted))
-                        .ok_or_else(|| {
-                            ConnectorError::Invalid(format!(
-                                "the connecting DocuSign user is not a member of account {wanted}"
-                            ))
-                        })?,
-                    None => match info.accounts.iter().find(|a| a.is_default()) {
-                        Some(default) => default,
-                        None if info.accounts.len() == 1 => &info.accounts[0],
-                        None => {
-                            return Err(ConnectorError::Invalid(
-                                "the connecting DocuSign user has no default account".into(),
-                            ));
-                        }
-                    },
-                };
-                let base_uri = chosen.base_uri.as_deref().ok_or_else(|| {
-                    ConnectorError::Invalid("DocuSign named no API host for the account".into())
-                })?;
-                let tenant = VendorTenant {
-                    id: chosen.account_id.clone(),
-                    name: chosen
-                        .account_name
-                        .clone()
-                        .filter(|n| !n.trim().is_empty())
-                        .unwrap_or_else(|| chosen.account_id.clone()),
-                };
-                Ok((account_api(base_uri, &chosen.account_id)?, tenant))
+                let account = self.ask_userinfo().await?;
+                self.session
+                    .http
+                    .learned
+                    .lock()
+                    .expect("learned lock")
+                    .insert(self.connection.clone(), (account.clone(), now));
+                Ok(account)
             })
             .await
+    }
+
+    /// The account's API base and the account, as `/oauth/userinfo` names them now.
+    async fn ask_userinfo(&self) -> Result<(Url, VendorTenant), ConnectorError> {
+        let response = self
+            .session
+            .send(VendorRequest::get(self.userinfo.clone()))
+            .await?;
+        if !response.status.is_success() {
+            return Err(docusign_error(&response));
+        }
+        let info: UserInfo = response.json()?;
+        let chosen = match &self.account_id {
+            Some(wanted) => info
+                .accounts
+                .iter()
+                .find(|a| a.account_id.eq_ignore_ascii_case(wanted))
+                .ok_or_else(|| {
+                    ConnectorError::Invalid(format!(
+                        "the connecting DocuSign user is not a member of account {wanted}"
+                    ))
+                })?,
+            None => match info.accounts.iter().find(|a| a.is_default()) {
+                Some(default) => default,
+                None if info.accounts.len() == 1 => &info.accounts[0],
+                None => {
+                    return Err(ConnectorError::Invalid(
+                        "the connecting DocuSign user has no default account".into(),
+                    ));
+                }
+            },
+        };
+        let base_uri = chosen
+            .base_uri
+            .as_deref()
+            .ok_or_else(|| ConnectorError::Invalid("DocuSign named no API host for the account".into()))?;
+        let tenant = VendorTenant {
+            id: chosen.account_id.clone(),
+            name: chosen
+                .account_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| chosen.account_id.clone()),
+        };
+        Ok((account_api(base_uri, &chosen.account_id)?, tenant))
     }
 
     /// The account's `users` resource, or one user under it.
@@ -435,6 +476,14 @@ impl Connector for DocuSignConnector {
     }
 
     async fn verify(&self) -> Result<(), ConnectorError> {
+        // Proving credentials (a connect, a reconnect to another account) asks userinfo
+        // anew: what the process learned of the connection before may be another account's.
+        self.session
+            .http
+            .learned
+            .lock()
+            .expect("learned lock")
+            .remove(&self.connection);
         let mut url = self.users_url(None).await?;
         url.query_pairs_mut().append_pair("count", "1");
         self.read_list(url).await.map(|_| ())

@@ -10,7 +10,7 @@ use chrono::Duration;
 use prov_core::clock::Clock;
 use prov_core::connector::{
     Authorization, CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT,
-    ProvenCredentials, Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors,
+    OAuthTokens, ProvenCredentials, Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors,
 };
 use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,6 +22,11 @@ use crate::registry::{self, AppSpec};
 
 /// Refresh an access token this long before it expires.
 const REFRESH_MARGIN_SECONDS: i64 = 120;
+
+/// How often an instance waiting for another's refresh of a connection looks at what is
+/// stored, and how long it waits at most before it answers "retry".
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The vendors, reached through one guarded HTTP client with our OAuth registrations.
 pub struct Gateway {
@@ -42,6 +47,12 @@ impl Gateway {
     /// The guarded HTTP client every connector shares (its throttles and minted tokens).
     pub fn http(&self) -> &Arc<VendorHttp> {
         &self.http
+    }
+
+    /// How long one instance may hold a connection's refresh lease: its token request, every
+    /// try and wait included, is over by then; a crashed holder's lease ends with it.
+    fn refresh_lease(&self) -> std::time::Duration {
+        self.http.config().longest_call()
     }
 
     async fn client(&self, app: &str) -> Result<OAuthClientConfig, ConnectorError> {
@@ -138,6 +149,12 @@ impl Vendors for Gateway {
         connector.tenant().await
     }
 
+    fn longest_call(&self) -> std::time::Duration {
+        // The call itself, and before it a refresh of its credentials (another instance's,
+        // waited for, or its own token request).
+        self.http.config().longest_call() + REFRESH_WAIT + self.refresh_lease()
+    }
+
     fn connector(
         &self,
         company_id: &str,
@@ -151,11 +168,7 @@ impl Vendors for Gateway {
             Credentials::ApiKey(fields) => {
                 spec.api_key_authenticator(self.http.clone(), company_id, tenant, &fields)?
             }
-            Credentials::Oauth {
-                access_token,
-                refresh_token,
-                expires_at,
-            } => Arc::new(OAuthAuthenticator {
+            Credentials::Oauth(tokens) => Arc::new(OAuthAuthenticator {
                 http: self.http.clone(),
                 oauth_clients: self.oauth_clients.clone(),
                 clock: self.clock.clone(),
@@ -163,26 +176,20 @@ impl Vendors for Gateway {
                 company_id: company_id.to_owned(),
                 environment: tenant.get(ENVIRONMENT).cloned(),
                 keeper,
-                tokens: Mutex::new(Tokens {
-                    access_token,
-                    refresh_token,
-                    expires_at,
-                }),
+                lease: self.refresh_lease(),
+                tokens: Mutex::new(tokens),
             }),
         };
         spec.connector(self.http.clone(), company_id, tenant, auth)
     }
 }
 
-struct Tokens {
-    access_token: SecretString,
-    refresh_token: Option<SecretString>,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// OAuth credentials of a connection: refreshed shortly before they expire and once after a
-/// 401; what a refresh brings (a rotated refresh token included) is kept by the keeper
-/// before it is used. A refused refresh is told to the keeper.
+/// 401. Every instance of the service shares the connection's tokens through the keeper:
+/// one refreshes at a time (the keeper's lease), the others take what it stored; what a
+/// refresh brings (a rotated refresh token included) is kept before it is used. A refresh
+/// the vendor refuses marks the connection only when the stored tokens are the refused ones
+/// (another instance may have rotated them meanwhile).
 struct OAuthAuthenticator {
     http: Arc<VendorHttp>,
     oauth_clients: Arc<OAuthClients>,
@@ -191,11 +198,75 @@ struct OAuthAuthenticator {
     company_id: String,
     environment: Option<String>,
     keeper: Arc<dyn TokenKeeper>,
-    tokens: Mutex<Tokens>,
+    /// How long this instance may hold the connection's refresh lease.
+    lease: std::time::Duration,
+    tokens: Mutex<OAuthTokens>,
+}
+
+fn same(a: &SecretString, b: &SecretString) -> bool {
+    a.expose_secret() == b.expose_secret()
 }
 
 impl OAuthAuthenticator {
-    async fn refresh_locked(&self, tokens: &mut Tokens) -> Result<bool, ConnectorError> {
+    fn expiring(&self, tokens: &OAuthTokens) -> bool {
+        tokens
+            .expires_at
+            .is_some_and(|at| at - Duration::seconds(REFRESH_MARGIN_SECONDS) <= self.clock.now())
+    }
+
+    /// Takes the stored tokens when another instance renewed ours (and they are not about
+    /// to expire themselves).
+    async fn adopt_stored(&self, tokens: &mut OAuthTokens) -> Result<bool, ConnectorError> {
+        let Some(stored) = self.keeper.stored().await? else {
+            return Ok(false);
+        };
+        if same(&stored.access_token, &tokens.access_token) || self.expiring(&stored) {
+            return Ok(false);
+        }
+        *tokens = stored;
+        Ok(true)
+    }
+
+    /// New credentials in place of `tokens` (expiring, or refused by the vendor): what
+    /// another instance stored meanwhile, or a refresh of this instance's own under the
+    /// connection's lease. `false` when there is nothing to refresh with.
+    async fn renew(&self, tokens: &mut OAuthTokens) -> Result<bool, ConnectorError> {
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            if self.adopt_stored(tokens).await? {
+                return Ok(true);
+            }
+            if tokens.refresh_token.is_none() {
+                return Ok(false);
+            }
+            if self.keeper.take_refresh_lease(self.lease).await? {
+                let renewed = self.refresh_leased(tokens).await;
+                self.keeper.release_refresh_lease().await;
+                return renewed;
+            }
+            if waited >= REFRESH_WAIT {
+                return Err(ConnectorError::Transient(
+                    "another instance is refreshing the app's credentials; retry shortly".into(),
+                ));
+            }
+            self.http.sleep(REFRESH_POLL).await;
+            waited += REFRESH_POLL;
+        }
+    }
+
+    /// The refresh itself, holding the lease.
+    async fn refresh_leased(&self, tokens: &mut OAuthTokens) -> Result<bool, ConnectorError> {
+        // What is stored now is what to refresh with: another instance may have rotated the
+        // refresh token after this one read it (and released its lease before we took ours).
+        if let Some(stored) = self.keeper.stored().await? {
+            if !same(&stored.access_token, &tokens.access_token) && !self.expiring(&stored) {
+                *tokens = stored;
+                return Ok(true);
+            }
+            if stored.refresh_token.is_some() {
+                *tokens = stored;
+            }
+        }
         let Some(refresh_token) = tokens.refresh_token.clone() else {
             return Ok(false);
         };
@@ -218,6 +289,16 @@ impl OAuthAuthenticator {
         {
             Ok(fresh) => fresh,
             Err(ConnectorError::Unauthorized(why)) => {
+                // Refused: still ours to mark only if the stored refresh token is the one refused.
+                if let Some(stored) = self.keeper.stored().await?
+                    && stored
+                        .refresh_token
+                        .as_ref()
+                        .is_some_and(|stored| !same(stored, &refresh_token))
+                {
+                    *tokens = stored;
+                    return Ok(true);
+                }
                 self.keeper.refused(&why).await;
                 return Err(ConnectorError::Unauthorized(why));
             }
@@ -232,7 +313,7 @@ impl OAuthAuthenticator {
             tenant: fresh.tenant,
         };
         self.keeper.save(&kept).await?;
-        *tokens = Tokens {
+        *tokens = OAuthTokens {
             access_token: kept.access_token,
             refresh_token: kept.refresh_token,
             expires_at: kept.expires_at,
@@ -245,11 +326,8 @@ impl OAuthAuthenticator {
 impl Authenticator for OAuthAuthenticator {
     async fn header(&self) -> Result<Option<(HeaderName, SecretString)>, ConnectorError> {
         let mut tokens = self.tokens.lock().await;
-        let expiring = tokens
-            .expires_at
-            .is_some_and(|at| at - Duration::seconds(REFRESH_MARGIN_SECONDS) <= self.clock.now());
-        if expiring {
-            self.refresh_locked(&mut tokens).await?;
+        if self.expiring(&tokens) && tokens.refresh_token.is_some() {
+            self.renew(&mut tokens).await?;
         }
         Ok(Some((
             reqwest::header::AUTHORIZATION,
@@ -259,6 +337,6 @@ impl Authenticator for OAuthAuthenticator {
 
     async fn refresh(&self) -> Result<bool, ConnectorError> {
         let mut tokens = self.tokens.lock().await;
-        self.refresh_locked(&mut tokens).await
+        self.renew(&mut tokens).await
     }
 }

@@ -19,6 +19,7 @@
 //! rate limits and backs off.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use prov_core::catalog::{self, App, ConnectionType};
@@ -31,7 +32,7 @@ use url::Url;
 
 use crate::error::{ConnectorError, brief};
 use crate::http::RateLimit;
-use crate::http::{Session, VendorRequest, VendorResponse};
+use crate::http::{Backoff, Jitter, Session, VendorRequest, VendorResponse};
 use crate::model::{
     AccountPage, AccountStatus, Connector, ConnectorCapabilities, NewAccount, NewWorkAccount, VendorAccount,
     VendorGroup, create_once, random_password,
@@ -267,9 +268,20 @@ fn domain_of(email: &str) -> Option<String> {
     (!local.is_empty() && !domain.is_empty()).then(|| domain.to_ascii_lowercase())
 }
 
+/// Google's exponential backoff for the Directory API: 1 s, 2 s, 4 s, … each plus up to a
+/// second at random, never more than 32 s at a time
+/// (https://developers.google.com/workspace/admin/directory/v1/limits#backoff). What the
+/// connector's wait cannot hold is handed back with the next wait.
+pub const BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    cap: Duration::from_secs(32),
+    jitter: Jitter::Added(Duration::from_secs(1)),
+};
+
 impl GoogleWorkspaceConnector {
     pub fn new(mut session: Session) -> Self {
         session.rate_limit_signal = Some(rate_limit_signal);
+        session.backoff = Some(BACKOFF);
         Self {
             session,
             domains: OnceCell::new(),

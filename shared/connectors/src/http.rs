@@ -1,6 +1,9 @@
 //! The HTTP plumbing every connector shares, written once: timeouts, the egress policy, a
-//! per company+app throttle, retries with backoff and jitter that honour `Retry-After` and
-//! the vendors' reset headers, and one credential refresh on 401.
+//! per company+app pace at the vendor's published limit (in the process, and shared by
+//! every instance through the item store when configured), retries as the vendors document
+//! them (a rate-limit answer's `Retry-After` or reset header; exponential backoff with
+//! jitter for server errors), waits bounded per connector with the rest handed back to the
+//! caller, and one credential refresh on 401.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -18,8 +21,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::budget::Pace;
+pub use crate::budget::{RateLimit, SharedBudgets};
 use crate::egress::{EgressPolicy, GuardedResolver, HostPattern, configured_proxy_hosts, redact};
 use crate::error::{ConnectorError, brief};
+use crate::model::VendorTenant;
+
+/// A connection's account as its vendor names it: the account's API base and the tenant.
+pub(crate) type LearnedAccount = (Url, VendorTenant);
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -28,10 +37,19 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Tries per call, the first included.
     pub max_attempts: u32,
+    /// The first wait of the standard backoff (doubled on each retry, with jitter).
     pub base_backoff: Duration,
+    /// No single backoff wait is longer (a server error's `Retry-After` included).
     pub max_backoff: Duration,
-    /// A vendor asking us to wait longer than this gets `RateLimited` back instead of a wait.
+    /// The most one connector (one request's, or one removal's) waits in all: for its turn
+    /// at the vendor's pace, for a rate-limit answer's wait, between retries. A wait beyond
+    /// what is left is not waited: the caller gets it back (`RateLimited` with the wait),
+    /// so an HTTP request answers long before API Gateway's 30 s and no function pays for
+    /// sleeping.
     pub max_wait: Duration,
+    /// The longest a call waits in the process for its turn at the vendor's pace; a later
+    /// turn is booked and handed back (`RateLimited` with the wait until it).
+    pub max_turn_wait: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -42,9 +60,62 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(20),
             max_attempts: 4,
             base_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(20),
-            max_wait: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(8),
+            max_wait: Duration::from_secs(10),
+            max_turn_wait: Duration::from_secs(10),
             max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// For work nobody is waiting on (the dismissal cleanup): a call waits a second or two
+    /// for its turn at most; a later turn is booked and the work handed back to be
+    /// scheduled then, instead of a function paid to sleep (and holding a worker the
+    /// booked turns of others need).
+    pub fn background() -> Self {
+        Self {
+            max_turn_wait: Duration::from_secs(2),
+            ..Self::default()
+        }
+    }
+
+    /// The longest one call through a connector may take: every try timing out, and the
+    /// connector's whole wait.
+    pub fn longest_call(&self) -> Duration {
+        (self.connect_timeout + self.request_timeout) * self.max_attempts + self.max_wait
+    }
+}
+
+/// How long to wait before retrying when the vendor did not say how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait; each retry doubles it.
+    pub first: Duration,
+    /// No single wait is longer.
+    pub cap: Duration,
+    pub jitter: Jitter,
+}
+
+/// The random part of a backoff wait, so retries of many callers spread out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Anywhere from half to all of the wait.
+    Half,
+    /// Up to this much added to the wait.
+    Added(Duration),
+}
+
+impl Backoff {
+    /// The wait before retry `attempt` (1 for the first retry).
+    pub fn wait(&self, attempt: u32) -> Duration {
+        let exp = self
+            .first
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.cap);
+        match self.jitter {
+            Jitter::Half => exp.mul_f64(0.5 + 0.5 * rand_fraction()),
+            Jitter::Added(most) => exp + most.mul_f64(rand_fraction()),
         }
     }
 }
@@ -79,17 +150,8 @@ impl Clock for ThrottleClock {
     }
 }
 
-/// The pace a vendor stricter than its published limit taught us: after a 429, calls of
-/// that app for that company are spaced at least `spacing` apart (half as fast again as the
-/// published rate, then slower still on each further 429); each call that gets through
-/// shortens the spacing by 1 %, back to the published limit alone once below it. So a vendor
-/// that refuses beyond its real pace sees a 429 now and then, not one per call.
-#[derive(Debug, Clone, Copy)]
-struct Pace {
-    spacing: Duration,
-    /// On the throttle clock: when the next call may go.
-    next_at: Duration,
-}
+/// The in-process paces kept before they are forgotten when idle.
+const LOCAL_PACES: usize = 10_000;
 
 /// One app's throttle: a GCRA limiter per company.
 type Throttle = RateLimiter<String, DefaultKeyedStateStore<String>, ThrottleClock, NoOpMiddleware<Duration>>;
@@ -306,20 +368,6 @@ impl VendorResponse {
 /// How a vendor says "slow down", beyond a plain 429.
 pub type RateLimitSignal = fn(&VendorResponse) -> bool;
 
-/// A vendor's published limit for the per company+app throttle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub per_minute: u32,
-    pub burst: u32,
-}
-
-impl RateLimit {
-    /// The time between two calls at the sustained rate.
-    pub fn spacing(self) -> Duration {
-        Duration::from_secs(60) / self.per_minute.max(1)
-    }
-}
-
 /// The process-wide HTTP machinery: one client (connection pool), the egress policy and
 /// the throttles. Build once at start and share.
 pub struct VendorHttp {
@@ -330,11 +378,18 @@ pub struct VendorHttp {
     policy: Arc<EgressPolicy>,
     config: HttpConfig,
     sleeper: Arc<dyn Sleeper>,
+    clock: ThrottleClock,
+    /// The last gate: this process's own GCRA limiter per app, one key per company.
     throttles: Mutex<HashMap<&'static str, Arc<Throttle>>>,
-    /// Per app and company, the slower pace a 429 taught us (see `Pace`).
+    /// Per app and company, the pace kept in this process (when no shared budget is set).
     paces: Mutex<HashMap<(&'static str, String), Pace>>,
+    /// The paces every instance of the service shares, when configured.
+    shared: Option<SharedBudgets>,
     /// Tokens minted by grants the service makes itself, by grant (see `oauth::MintedToken`).
     pub(crate) minted: Mutex<HashMap<String, (SecretString, std::time::Instant)>>,
+    /// What a vendor told about a connection that rarely changes (DocuSign's account and
+    /// its API host from `/oauth/userinfo`), by connection, with when it was learned.
+    pub(crate) learned: Mutex<HashMap<String, (LearnedAccount, Duration)>>,
 }
 
 impl VendorHttp {
@@ -347,15 +402,42 @@ impl VendorHttp {
             client: std::sync::OnceLock::new(),
             policy: Arc::new(policy),
             config,
+            clock: ThrottleClock {
+                started: std::time::Instant::now(),
+                sleeper: sleeper.clone(),
+            },
             sleeper,
             throttles: Mutex::new(HashMap::new()),
             paces: Mutex::new(HashMap::new()),
+            shared: None,
             minted: Mutex::new(HashMap::new()),
+            learned: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Paces calls with the budgets every instance shares (the item store, the service's
+    /// clock) instead of this process's alone; this process's throttle stays a gate.
+    pub fn with_shared_budgets(mut self, budgets: SharedBudgets) -> Self {
+        self.shared = Some(budgets);
+        self
     }
 
     pub fn policy(&self) -> &EgressPolicy {
         &self.policy
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Now on the machinery's clock (the sleeper's simulated time in tests).
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// Waits on the machinery's sleeper (simulated in tests).
+    pub(crate) async fn sleep(&self, duration: Duration) {
+        self.sleeper.sleep(duration).await;
     }
 
     fn client(&self) -> &reqwest::Client {
@@ -383,21 +465,17 @@ impl VendorHttp {
             .or_insert_with(|| {
                 let per_minute = NonZeroU32::new(limit.per_minute.max(1)).expect("non-zero");
                 let burst = NonZeroU32::new(limit.burst.max(1)).expect("non-zero");
-                let clock = ThrottleClock {
-                    started: std::time::Instant::now(),
-                    sleeper: self.sleeper.clone(),
-                };
                 Arc::new(RateLimiter::new(
                     Quota::per_minute(per_minute).allow_burst(burst),
                     DefaultKeyedStateStore::default(),
-                    clock,
+                    self.clock.clone(),
                 ))
             })
             .clone()
     }
 }
 
-/// What one connection talks to, and how.
+/// What one connection talks to, and how. Clones share the connector's wait.
 #[derive(Clone)]
 pub struct Session {
     pub http: Arc<VendorHttp>,
@@ -408,6 +486,11 @@ pub struct Session {
     pub auth: Arc<dyn Authenticator>,
     pub limit: Option<RateLimit>,
     pub rate_limit_signal: Option<RateLimitSignal>,
+    /// The vendor's own backoff, where it documents one (`None`: the standard one of
+    /// `HttpConfig`).
+    pub backoff: Option<Backoff>,
+    /// How long this connector has waited so far (see `HttpConfig::max_wait`).
+    pub waited: Arc<Mutex<Duration>>,
 }
 
 /// The default reading of a vendor's refusal, for what a connector does not read itself: 401
@@ -439,20 +522,29 @@ fn told_seconds(secs: f64) -> Option<Duration> {
     ))
 }
 
-/// Seconds to wait from `Retry-After` (seconds or an HTTP date) or the vendors' reset
-/// headers (epoch seconds, or seconds from now for small values). Never more than
-/// `LONGEST_TOLD_WAIT`, whatever the vendor sent; an unreadable value is no answer.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(v) = get("retry-after") {
-        if let Some(wait) = v.parse::<f64>().ok().and_then(told_seconds) {
-            return Some(wait);
-        }
-        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
-            let wait = at.signed_duration_since(chrono::Utc::now()).num_milliseconds();
-            return told_seconds(wait as f64 / 1000.0);
-        }
+/// A `Retry-After` (seconds or an HTTP date), which any answer may carry (RFC 9110 §10.2.3;
+/// a 503's says how long the outage is expected to last).
+fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Some(wait) = v.parse::<f64>().ok().and_then(told_seconds) {
+        return Some(wait);
     }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let wait = at.signed_duration_since(chrono::Utc::now()).num_milliseconds();
+    told_seconds(wait as f64 / 1000.0)
+}
+
+/// The wait a rate-limit answer asks for: its `Retry-After`, else the vendors' reset headers
+/// (epoch seconds, or seconds from now for small values). Read on rate-limit answers only:
+/// GitHub, DocuSign, Okta, ClickUp and LeanKit send their reset headers on every answer,
+/// where they say when the hour's (or minute's) allowance refills, not when to retry a
+/// failure. Never more than `LONGEST_TOLD_WAIT`, whatever the vendor sent; an unreadable
+/// value is no answer.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(wait) = retry_after_header(headers) {
+        return Some(wait);
+    }
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     for name in ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"] {
         if let Some(secs) = get(name)
             .and_then(|v| v.parse::<f64>().ok())
@@ -468,15 +560,64 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl Session {
+    /// A session of one company with `app`'s hosts, limit and credentials.
+    pub fn new(
+        http: Arc<VendorHttp>,
+        app: &'static str,
+        company_id: &str,
+        hosts: Vec<HostPattern>,
+        auth: Arc<dyn Authenticator>,
+        limit: Option<RateLimit>,
+    ) -> Self {
+        Self {
+            http,
+            app,
+            company_id: company_id.to_owned(),
+            hosts,
+            auth,
+            limit,
+            rate_limit_signal: None,
+            backoff: None,
+            waited: Arc::default(),
+        }
+    }
+
+    /// This session for token requests: not paced by the app's published limit. A vendor's
+    /// authorization server limits token requests apart from the API calls that limit
+    /// describes (DocuSign's OAuth service at `account.docusign.com` is not an account's API,
+    /// https://developers.docusign.com/platform/resource-limits; Salesforce's
+    /// `/services/oauth2/token` is not a REST API request), a connection refreshes at most once
+    /// per token lifetime under its lease, and a refresh waiting for a turn behind the API
+    /// calls it is needed for would never get one when those are handed back to a backlog.
+    pub fn unpaced(mut self) -> Self {
+        self.limit = None;
+        self
+    }
+
+    /// The wait before retry `attempt` when the vendor did not say how long.
     fn backoff(&self, attempt: u32) -> Duration {
         let config = &self.http.config;
-        let exp = config
-            .base_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        let capped = exp.min(config.max_backoff);
-        // Full jitter: anywhere from half to all of the capped backoff.
-        let jitter = rand_fraction();
-        capped.mul_f64(0.5 + 0.5 * jitter)
+        let backoff = self.backoff.unwrap_or(Backoff {
+            first: config.base_backoff,
+            cap: config.max_backoff,
+            jitter: Jitter::Half,
+        });
+        backoff.wait(attempt)
+    }
+
+    /// What is left of the connector's wait (`HttpConfig::max_wait`).
+    fn wait_left(&self) -> Duration {
+        let waited = *self.waited.lock().expect("wait lock");
+        self.http.config.max_wait.saturating_sub(waited)
+    }
+
+    /// Waits `duration` as part of the connector's wait.
+    async fn wait(&self, duration: Duration) {
+        if duration.is_zero() {
+            return;
+        }
+        *self.waited.lock().expect("wait lock") += duration;
+        self.http.sleeper.sleep(duration).await;
     }
 
     /// Waits between polls of a vendor's asynchronous job (on the session's sleeper, so
@@ -485,58 +626,67 @@ impl Session {
         self.http.sleeper.sleep(duration).await;
     }
 
-    async fn wait_for_throttle(&self) {
-        let Some(limit) = self.limit else { return };
-        let limiter = self.http.throttle(self.app, limit);
-        while let Err(not_until) = limiter.check_key(&self.company_id) {
-            self.http
-                .sleeper
-                .sleep(not_until.wait_time_from(limiter.clock().now()))
-                .await;
-        }
-        let wait = {
-            let mut paces = self.http.paces.lock().expect("pace lock");
-            match paces.get_mut(&(self.app, self.company_id.clone())) {
-                Some(pace) => {
-                    let now = limiter.clock().now();
-                    let at = pace.next_at.max(now);
-                    pace.next_at = at + pace.spacing;
-                    at - now
+    /// Waits for this call's turn at the vendor's pace: the pace every instance shares (or
+    /// this process's own), then this process's throttle. A turn further off than the
+    /// connector may still wait is not taken: the wait is handed back (with a turn booked
+    /// for when the caller comes back). The throttle is asked only for a call about to go:
+    /// a cell spent on a call handed back would hold this process's next calls behind turns
+    /// nobody used, and handed-back callers would find it closed at their booked turns.
+    async fn take_turn(&self) -> Result<(), ConnectorError> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        let handed_back = |wait| ConnectorError::RateLimited {
+            retry_after: Some(wait),
+        };
+        let left = || self.wait_left().min(self.http.config.max_turn_wait);
+        let within = left();
+        let turn = match &self.http.shared {
+            Some(shared) => shared.take(self.app, &self.company_id, limit, within).await?,
+            None => {
+                let now = self.http.now();
+                let mut paces = self.http.paces.lock().expect("pace lock");
+                if paces.len() > LOCAL_PACES {
+                    paces.retain(|_, pace| !pace.idle(now));
                 }
-                None => Duration::ZERO,
+                paces
+                    .entry((self.app, self.company_id.clone()))
+                    .or_default()
+                    .take(limit, now, within)
             }
         };
-        if !wait.is_zero() {
-            self.http.sleeper.sleep(wait).await;
+        match turn {
+            Ok(wait) => self.wait(wait).await,
+            Err(wait) => return Err(handed_back(wait)),
         }
+        let limiter = self.http.throttle(self.app, limit);
+        while let Err(not_until) = limiter.check_key(&self.company_id) {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            if wait > left() {
+                return Err(handed_back(wait));
+            }
+            self.wait(wait).await;
+        }
+        Ok(())
     }
 
-    /// A 429: space this app's calls for this company further apart.
-    fn slow_down(&self) {
-        let Some(limit) = self.limit else { return };
-        let published = limit.spacing();
-        let mut paces = self.http.paces.lock().expect("pace lock");
-        let pace = paces.entry((self.app, self.company_id.clone())).or_insert(Pace {
-            spacing: Duration::ZERO,
-            next_at: Duration::ZERO,
-        });
-        pace.spacing = pace
-            .spacing
-            .max(published)
-            .mul_f64(1.5)
-            .min(self.http.config.max_wait);
-    }
-
-    /// A call got through: move back toward the published pace.
-    fn speed_up(&self) {
-        let Some(limit) = self.limit else { return };
-        let published = limit.spacing();
-        let key = (self.app, self.company_id.clone());
-        let mut paces = self.http.paces.lock().expect("pace lock");
-        if let Some(pace) = paces.get_mut(&key) {
-            pace.spacing = pace.spacing.mul_f64(0.99);
-            if pace.spacing <= published {
-                paces.remove(&key);
+    /// A rate-limit answer asking for `wait`: every caller of this app for this company
+    /// (every instance, with a shared budget) holds off until it has passed, then goes
+    /// slower for a while.
+    async fn slow_down(&self, wait: Duration) -> Result<(), ConnectorError> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        match &self.http.shared {
+            Some(shared) => shared.rate_limited(self.app, &self.company_id, limit, wait).await,
+            None => {
+                let now = self.http.now();
+                let mut paces = self.http.paces.lock().expect("pace lock");
+                paces
+                    .entry((self.app, self.company_id.clone()))
+                    .or_default()
+                    .rate_limited(limit, now, wait);
+                Ok(())
             }
         }
     }
@@ -594,8 +744,14 @@ impl Session {
     }
 
     /// Sends `request`, retrying what may be retried. Answers with the vendor's response for
-    /// every status the plumbing does not handle itself (429 and 5xx are retried, a 401 gets
-    /// one credential refresh); the connector maps those to its errors.
+    /// every status the plumbing does not handle itself (rate-limit answers and 5xx are
+    /// retried, a 401 gets one credential refresh); the connector maps those to its errors.
+    ///
+    /// Waits are the vendors' documented ones: a rate-limit answer's `Retry-After` or reset
+    /// header (else the backoff), told to every caller of the app through the pace; for a
+    /// server error or a failed connection the exponential backoff (or the 503's
+    /// `Retry-After`), capped per wait, never the reset headers. A wait beyond what is left
+    /// of the connector's is handed back: `RateLimited` with the wait, or the failure.
     pub async fn send(&self, request: VendorRequest) -> Result<VendorResponse, ConnectorError> {
         let target = self.http.policy.prepare(&request.url, &self.hosts)?;
         let config = &self.http.config;
@@ -603,7 +759,7 @@ impl Session {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for_throttle().await;
+            self.take_turn().await?;
             let last = attempt >= config.max_attempts;
             // Credentials that cannot be had (a refused token grant) send nothing.
             let auth = self.auth.header().await?;
@@ -619,11 +775,12 @@ impl Session {
                     let unsent = e.is_connect();
                     let what = if e.is_timeout() { "timed out" } else { "failed" };
                     let error = ConnectorError::Transient(format!("the call to {} {what}", redact(&target)));
-                    if last || !(unsent || request.idempotent()) {
+                    let wait = self.backoff(attempt);
+                    if last || !(unsent || request.idempotent()) || wait > self.wait_left() {
                         return Err(error);
                     }
                     tracing::warn!(app = self.app, attempt, "vendor call {what}; retrying");
-                    self.http.sleeper.sleep(self.backoff(attempt)).await;
+                    self.wait(wait).await;
                     continue;
                 }
             };
@@ -631,29 +788,31 @@ impl Session {
             let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
                 || self.rate_limit_signal.is_some_and(|signal| signal(&response));
             if rate_limited {
-                let told = retry_after(&response.headers);
-                let wait = told.unwrap_or_else(|| self.backoff(attempt));
-                if last || wait > config.max_wait {
-                    return Err(ConnectorError::RateLimited { retry_after: told });
+                let wait = retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
+                self.slow_down(wait).await?;
+                if last || wait > self.wait_left() {
+                    return Err(ConnectorError::RateLimited {
+                        retry_after: Some(wait),
+                    });
                 }
                 tracing::info!(
                     app = self.app,
                     wait_ms = wait.as_millis() as u64,
                     "vendor rate limit; waiting"
                 );
-                self.slow_down();
-                self.http.sleeper.sleep(wait).await;
+                self.wait(wait).await;
                 continue;
             }
             if status.is_server_error() {
-                if last || !request.idempotent() {
+                let wait = retry_after_header(&response.headers)
+                    .map_or_else(|| self.backoff(attempt), |told| told.min(config.max_backoff));
+                if last || !request.idempotent() || wait > self.wait_left() {
                     return Err(ConnectorError::Transient(format!(
                         "the vendor answered {status}: {}",
                         response.text()
                     )));
                 }
-                let wait = retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
-                self.http.sleeper.sleep(wait.min(config.max_wait)).await;
+                self.wait(wait).await;
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED && !refreshed {
@@ -668,7 +827,6 @@ impl Session {
                     "the vendor answered with a redirect ({status}), which is not followed"
                 )));
             }
-            self.speed_up();
             return Ok(response);
         }
     }

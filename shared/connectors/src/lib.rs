@@ -6,6 +6,7 @@
 
 pub mod asana;
 pub mod box_com;
+pub mod budget;
 pub mod clickup;
 pub mod docusign;
 pub mod dropbox;
@@ -16,6 +17,7 @@ pub mod fifteen_five;
 pub mod gateway;
 pub mod github;
 pub mod google_workspace;
+pub mod grant_refusals;
 pub mod http;
 pub mod hubspot;
 pub mod lastpass;

@@ -19,6 +19,7 @@ use url::Url;
 pub use prov_core::connector::{Authorization, CodeGrant, TokenSet};
 
 use crate::error::{ConnectorError, brief};
+use crate::grant_refusals;
 use crate::http::{Body, NoAuth, Session, VendorHttp, VendorRequest};
 use crate::spec::{AppSpec, OAuthSpec, TokenStyle};
 
@@ -145,44 +146,35 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Through<'_> {
 
 type TokenError = RequestTokenError<ConnectorError, StandardErrorResponse<BasicErrorResponseType>>;
 
-fn token_error(e: TokenError) -> ConnectorError {
+/// A token request's failure, as `app`'s token endpoint meant it (see `grant_refusals`).
+fn token_error(app: &str, e: TokenError) -> ConnectorError {
     match e {
         RequestTokenError::ServerResponse(r) => {
-            let description = r
-                .error_description()
-                .map(|d| format!(": {}", brief(d)))
-                .unwrap_or_default();
-            match r.error() {
-                BasicErrorResponseType::InvalidGrant
-                | BasicErrorResponseType::InvalidClient
-                | BasicErrorResponseType::UnauthorizedClient => {
-                    ConnectorError::Unauthorized(format!("{}{description}", r.error()))
-                }
-                other => ConnectorError::Invalid(format!("{other}{description}")),
-            }
+            let body = serde_json::to_vec(&r).unwrap_or_default();
+            grant_refusals::read(app, &body).unwrap_or_else(|| {
+                let description = r
+                    .error_description()
+                    .map(|d| format!(": {}", brief(d)))
+                    .unwrap_or_default();
+                ConnectorError::Invalid(format!("{}{description}", r.error()))
+            })
         }
         RequestTokenError::Request(e) => e,
-        RequestTokenError::Parse(e, body) => {
-            // Some vendors (GitHub) send an RFC 6749 error with HTTP 200.
+        // An answer that is not tokens in RFC 6749's shape: a vendor's own refusal (HubSpot's
+        // `status`, GitHub's errors sent with HTTP 200), or nonsense.
+        RequestTokenError::Parse(e, body) => grant_refusals::read(app, &body).unwrap_or_else(|| {
             match serde_json::from_slice::<StandardErrorResponse<BasicErrorResponseType>>(&body) {
-                Ok(refusal) => token_error(RequestTokenError::ServerResponse(refusal)),
+                Ok(refusal) => token_error(app, RequestTokenError::ServerResponse(refusal)),
                 Err(_) => ConnectorError::Transient(format!("the token answer did not parse: {e}")),
             }
-        }
+        }),
         RequestTokenError::Other(e) => ConnectorError::Transient(brief(&e)),
     }
 }
 
+/// A session to the app's token endpoint (unpaced: see `Session::unpaced`).
 fn session(http: Arc<VendorHttp>, spec: &AppSpec, company_id: &str) -> Session {
-    Session {
-        http,
-        app: spec.slug(),
-        company_id: company_id.to_owned(),
-        hosts: spec.host_patterns(),
-        auth: Arc::new(NoAuth),
-        limit: spec.limit,
-        rate_limit_signal: None,
-    }
+    spec.session(http, company_id, Arc::new(NoAuth)).unpaced()
 }
 
 /// The fields of a token answer beyond RFC 6749's (e.g. Salesforce's `instance_url`).
@@ -293,7 +285,7 @@ pub async fn exchange_code(
         .set_pkce_verifier(PkceCodeVerifier::new(grant.verifier.expose_secret().to_owned()))
         .request_async(&Through(&session))
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(spec.slug(), e))?;
     Ok(tokens(&response, &oauth_spec(spec)?, now))
 }
 
@@ -323,7 +315,7 @@ pub async fn refresh(
         .exchange_refresh_token(&token)
         .request_async(&Through(&session))
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(spec.slug(), e))?;
     Ok(tokens(&response, &oauth_spec(spec)?, now))
 }
 
@@ -377,18 +369,11 @@ async fn slack_token(
     }
     let answer: SlackAnswer = response.json()?;
     if !answer.ok {
-        let error = answer.error.unwrap_or_else(|| "unknown_error".into());
-        return Err(match error.as_str() {
-            "invalid_code"
-            | "code_already_used"
-            | "invalid_refresh_token"
-            | "invalid_client_id"
-            | "bad_client_secret"
-            | "token_revoked"
-            | "invalid_grant_type" => ConnectorError::Unauthorized(error),
-            "ratelimited" => ConnectorError::RateLimited { retry_after: None },
-            _ => ConnectorError::Invalid(error),
-        });
+        return Err(
+            grant_refusals::read(spec.slug(), &response.body).unwrap_or_else(|| {
+                ConnectorError::Invalid(brief(answer.error.as_deref().unwrap_or("unknown_error")))
+            }),
+        );
     }
     let tokens = answer
         .authed_user
@@ -452,6 +437,12 @@ pub async fn request_grant(
     }
     request.body = Body::Form(fields);
     let response = session.send(request).await?;
+    // The vendor's words for "refused", or "not now", whatever the status (Zoho's come with 200).
+    if let Some(refusal) = grant_refusals::read(session.app, &response.body)
+        && !serde_json::from_slice::<RawGrantAnswer>(&response.body).is_ok_and(|a| a.access_token.is_some())
+    {
+        return Err(refusal);
+    }
     // RFC 6749 errors (`error`, `error_description`) or a vendor's own (`message`).
     let said: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
     let reason = || {
@@ -563,6 +554,7 @@ impl MintedToken {
             .collect::<Vec<_>>()
             .join("\n");
         let key = prov_core::secret::hash_secret(&grant);
+        let session = session.unpaced();
         let cached = session
             .http
             .minted

@@ -167,15 +167,14 @@ impl AppSpec {
 
     /// A session of one company with this app's hosts, limit and credentials.
     pub fn session(&self, http: Arc<VendorHttp>, company_id: &str, auth: Arc<dyn Authenticator>) -> Session {
-        Session {
+        Session::new(
             http,
-            app: self.slug(),
-            company_id: company_id.to_owned(),
-            hosts: self.host_patterns(),
+            self.slug(),
+            company_id,
+            self.host_patterns(),
             auth,
-            limit: self.limit,
-            rate_limit_signal: None,
-        }
+            self.limit,
+        )
     }
 
     /// The connector of one connection.

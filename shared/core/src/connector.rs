@@ -358,17 +358,34 @@ pub struct CodeGrant<'a> {
 pub enum Credentials {
     /// The secret fields an admin pasted (or what they were exchanged for at connect).
     ApiKey(Secrets),
-    Oauth {
-        access_token: SecretString,
-        refresh_token: Option<SecretString>,
-        expires_at: Option<DateTime<Utc>>,
-    },
+    Oauth(OAuthTokens),
 }
 
-/// Where a connector's refreshed OAuth tokens go: the process that owns the connection
-/// keeps them, and hears when the vendor refused a refresh.
+/// The OAuth tokens a connection holds.
+#[derive(Clone)]
+pub struct OAuthTokens {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Where a connector's OAuth tokens are kept, shared by every instance of the service: the
+/// process that owns the connection stores what a refresh brings, lets one instance refresh
+/// at a time (a lease), shows the others what it stored, and hears when the vendor refused
+/// a refresh.
 #[async_trait]
 pub trait TokenKeeper: Send + Sync {
+    /// The connection's tokens as stored now, read past any cache: another instance may
+    /// have refreshed them a moment ago. `None` when the connection holds none.
+    async fn stored(&self) -> Result<Option<OAuthTokens>, ConnectorError>;
+
+    /// Takes the connection's refresh lease for `ttl`: true when this keeper holds it now,
+    /// false while another instance does (its lease ends at the latest after its `ttl`).
+    async fn take_refresh_lease(&self, ttl: Duration) -> Result<bool, ConnectorError>;
+
+    /// Gives the lease back, if this keeper still holds it.
+    async fn release_refresh_lease(&self);
+
     /// Keeps the tokens of a refresh (a rotated refresh token included) before they are used.
     async fn save(&self, tokens: &TokenSet) -> Result<(), ConnectorError>;
 
@@ -441,6 +458,11 @@ pub trait Vendors: Send + Sync {
         tenant: &Tenant,
         access_token: &SecretString,
     ) -> Result<VendorTenant, ConnectorError>;
+
+    /// The longest one call through a connector may take, its retries, waits and credential
+    /// refresh included: longer waits are handed back (`RateLimited` with the wait) instead
+    /// of waited. A claim on work that calls a vendor must outlast a few of these.
+    fn longest_call(&self) -> Duration;
 
     /// The connector of one connection. OAuth credentials are refreshed shortly before they
     /// expire and once after a 401; `keeper` keeps what a refresh brings.

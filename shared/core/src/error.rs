@@ -66,6 +66,10 @@ pub struct ErrorDetail {
     pub error_key: String,
     pub category: Category,
     pub message: String,
+    /// How long the client should wait before retrying, when someone said (a vendor's
+    /// `Retry-After`): the edge sends it as the answer's `Retry-After`, not in the body.
+    #[serde(skip)]
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ErrorDetail {
@@ -74,6 +78,7 @@ impl ErrorDetail {
             error_key: error_key.into(),
             category,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -113,6 +118,22 @@ impl Error {
     /// The resource does not exist *or the caller may not know it does*.
     pub fn not_found(what: &str) -> Self {
         Self::refused(what, Category::NotFound, format!("No such {what}."))
+    }
+
+    /// Refused for now (429): retry after `wait` when known.
+    pub fn rate_limited(
+        error_key: impl Into<String>,
+        message: impl Into<String>,
+        wait: Option<std::time::Duration>,
+    ) -> Self {
+        let mut detail = ErrorDetail::new(error_key, Category::RateLimited, message);
+        detail.retry_after = wait;
+        Error::Refused(vec![detail])
+    }
+
+    /// The longest wait any detail asks for.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.details()?.iter().filter_map(|d| d.retry_after).max()
     }
 
     pub fn forbidden(error_key: impl Into<String>, message: impl Into<String>) -> Self {

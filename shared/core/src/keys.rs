@@ -32,6 +32,8 @@
 //! | onboarding task | `COMPANY#<company>` | `ONBOARDING#<team member>` | |
 //! | dismissal | `COMPANY#<company>` | `DISMISSAL#<team member>` | `DISMISSALS` by next run |
 //! | circuit breaker | `COMPANY#<company>` | `BREAKER#<app>` | |
+//! | OAuth refresh lease (one refresh at a time per connection) | `COMPANY#<company>` | `REFRESH#<app>` | |
+//! | vendor rate budget (shared by every instance) | `COMPANY#<company>` | `BUDGET#<app>` | |
 //! | pending OAuth authorization | `OAUTHSTATE#<hash of state>` | `STATE` | |
 //! | local timer (embedded scheduler) | `TIMER#<name>` | `TIMER` | `TIMERS` by due time |
 //! | queued email | `MAILQ` | `<time>#<id>` | |
@@ -305,6 +307,18 @@ pub fn breaker_key(company_id: &str, app: &str) -> Key {
     Key::new(company_partition(company_id), format!("BREAKER#{app}"))
 }
 
+/// Held by the one instance refreshing a connection's OAuth tokens (the others wait for
+/// what it stores).
+pub fn refresh_lease_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("REFRESH#{app}"))
+}
+
+/// The pace every instance keeps with one app of one company (the vendor's published limit,
+/// and what its last rate-limit answer taught).
+pub fn vendor_budget_key(company_id: &str, app: &str) -> Key {
+    Key::new(company_partition(company_id), format!("BUDGET#{app}"))
+}
+
 /// A pending OAuth authorization, under the hash of its `state`.
 pub fn oauth_state_key(state: &str) -> Key {
     Key::new(format!("OAUTHSTATE#{}", hash_secret(state)), "STATE")
@@ -361,6 +375,8 @@ mod tests {
             onboarding_key("c1", "u").sk,
             dismissal_key("c1", "u").sk,
             breaker_key("c1", "u").sk,
+            refresh_lease_key("c1", "u").sk,
+            vendor_budget_key("c1", "u").sk,
         ];
         let mut distinct = sks.to_vec();
         distinct.sort();

@@ -26,6 +26,20 @@ pub fn removal_time(last_day: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The hour after the removal time in which removals run ("access is removed between
+/// 12:00am and 1:00am PT").
+pub const REMOVAL_WINDOW_SECONDS: i64 = 60 * 60;
+
+/// When the removals of the dismissal known by `key` run: at its own moment within the hour
+/// after `due_at`, never before it. A layoff's removals, all due at the same midnight, are
+/// spread over the hour instead of meeting every vendor at once. The moment is a hash of the
+/// key: the same dismissal always gets the same one, in every instance.
+pub fn removal_run_at(due_at: DateTime<Utc>, key: &str) -> DateTime<Utc> {
+    let hash = crate::secret::hash_secret(key);
+    let spread = u64::from_str_radix(&hash[..12], 16).unwrap_or(0) % REMOVAL_WINDOW_SECONDS as u64;
+    due_at + Duration::seconds(spread as i64)
+}
+
 /// The wall-clock form EventBridge Scheduler's `at(...)` expressions take, in
 /// `REMOVAL_TIME_ZONE`.
 pub fn pacific_wall_clock(at: DateTime<Utc>) -> String {
@@ -203,6 +217,27 @@ mod tests {
             pacific_wall_clock(utc("2026-01-02T08:00:00Z")),
             "2026-01-02T00:00:00"
         );
+    }
+
+    #[test]
+    fn a_layoffs_removals_spread_over_the_hour_after_midnight_never_before() {
+        let midnight = utc("2026-03-11T07:00:00Z");
+        let moments: Vec<DateTime<Utc>> = (0..200)
+            .map(|i| removal_run_at(midnight, &format!("company/tm-{i}")))
+            .collect();
+        let last = midnight + Duration::seconds(REMOVAL_WINDOW_SECONDS);
+        assert!(moments.iter().all(|m| *m >= midnight && *m < last));
+        // Spread, not bunched: every quarter of the hour has its share (50 ± 20).
+        for quarter in 0..4 {
+            let from = midnight + Duration::minutes(15 * quarter);
+            let n = moments
+                .iter()
+                .filter(|m| **m >= from && **m < from + Duration::minutes(15))
+                .count();
+            assert!((30..=70).contains(&n), "quarter {quarter}: {n}");
+        }
+        // The same dismissal, the same moment (every instance computes it alike).
+        assert_eq!(removal_run_at(midnight, "company/tm-7"), moments[7]);
     }
 
     proptest! {

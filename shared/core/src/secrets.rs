@@ -24,6 +24,11 @@ pub trait SecretStore: Send + Sync + 'static {
     /// Creates or replaces the secret.
     async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretError>;
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError>;
+    /// As `get`, read from the store itself past any cache: what another instance wrote a
+    /// moment ago (a refreshed token) is seen. Stores without a cache read as `get` does.
+    async fn get_fresh(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
+        self.get(name).await
+    }
     /// Removes the secret; removing a missing one succeeds.
     async fn delete(&self, name: &str) -> Result<(), SecretError>;
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prov_connectors::egress::EgressPolicy;
-use prov_connectors::http::{HttpConfig, VendorHttp};
+use prov_connectors::http::{HttpConfig, SharedBudgets, VendorHttp};
 use prov_connectors::oauth::{OAuthClientConfig, OAuthClientSource, OAuthClients};
 use prov_connectors::webhooks::HttpWebhookSender;
 use prov_core::clock::SystemClock;
@@ -330,6 +330,17 @@ impl OAuthClientSource for OAuthSecret {
 /// (encrypted in the main table under the keyring of Secrets Manager), the guarded HTTP client
 /// and our OAuth registrations.
 pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
+    apps_with(config, HttpConfig::default())
+}
+
+/// As `aws_apps`, for a function whose work nobody waits on (the dismissal cleanup): a turn
+/// at a vendor's pace more than a second or two away is booked and the work handed back to
+/// its schedule, instead of a function paid to sleep (`HttpConfig::background`).
+pub fn aws_background_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
+    apps_with(config, HttpConfig::background())
+}
+
+fn apps_with(config: &FunctionConfig, http: HttpConfig) -> Result<Apps, ConfigError> {
     let sdk = &config.aws;
     let services = services_on(sdk, config);
     let keyring = config
@@ -362,11 +373,13 @@ pub fn aws_apps(config: &FunctionConfig) -> Result<Apps, ConfigError> {
     );
     let queue = services.queue.clone();
     let clock = services.clock.clone();
+    let budgets = SharedBudgets::new(services.store.clone(), clock.clone());
     Ok(Apps {
         services,
         secrets: Arc::new(secrets),
         vendors: Arc::new(prov_connectors::Gateway::new(
-            Arc::new(VendorHttp::new(config.egress.clone(), HttpConfig::default())),
+            // Every instance keeps the vendors' pace together, through the table.
+            Arc::new(VendorHttp::new(config.egress.clone(), http).with_shared_budgets(budgets)),
             Arc::new(oauth),
             clock,
         )),

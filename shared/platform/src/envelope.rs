@@ -148,7 +148,9 @@ impl EnvelopeSecretStore {
         let Some(legacy) = &self.legacy else {
             return Ok(None);
         };
-        let Some(value) = legacy.get(name).await? else {
+        // Past the legacy store's cache: another instance may have moved and deleted the
+        // secret meanwhile (or a disconnect deleted it), and a cached copy would bring it back.
+        let Some(value) = legacy.get_fresh(name).await? else {
             return Ok(None);
         };
         let ring = self.ring().await?;
@@ -198,6 +200,8 @@ impl SecretStore for EnvelopeSecretStore {
         Ok(())
     }
 
+    /// Always read from the table (strongly consistent), so `get_fresh` is `get`: what another
+    /// instance stored a moment ago (a refreshed token) is seen.
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
         let key = item_key(name)?;
         let Some(item) = self.store.get(&key).await.map_err(store_error)? else {

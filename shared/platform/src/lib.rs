@@ -14,7 +14,8 @@ mod sdk_client;
 mod secrets;
 
 pub use config::{
-    ConfigError, FunctionConfig, aws_apps, aws_services, init_tracing, oauth_clients, parse_routes,
+    ConfigError, FunctionConfig, aws_apps, aws_background_apps, aws_services, init_tracing, oauth_clients,
+    parse_routes,
 };
 pub use envelope::EnvelopeSecretStore;
 pub use keyring::{KeyFile, Keyring, KeyringSource, SecretsManagerKeyring};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -44,6 +45,27 @@ impl SecretsManagerStore {
     fn id(&self, name: &str) -> Result<String, SecretError> {
         validate_name(name)?;
         Ok(format!("{}{name}", self.prefix))
+    }
+
+    /// Reads the secret from Secrets Manager, and keeps what it read in the cache.
+    async fn read(&self, id: &str) -> Result<Option<SecretString>, SecretError> {
+        match self.client.get().get_secret_value().secret_id(id).send().await {
+            Ok(out) => {
+                let value = out.secret_string.map(SecretString::from);
+                self.remember(id, value.as_ref());
+                Ok(value)
+            }
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("ResourceNotFoundException" | "InvalidRequestException")
+                ) =>
+            {
+                self.remember(id, None);
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     fn remember(&self, id: &str, value: Option<&SecretString>) {
@@ -110,23 +132,11 @@ impl SecretStore for SecretsManagerStore {
         {
             return Ok(Some(value.clone()));
         }
-        match self.client.get().get_secret_value().secret_id(&id).send().await {
-            Ok(out) => {
-                let value = out.secret_string.map(SecretString::from);
-                self.remember(&id, value.as_ref());
-                Ok(value)
-            }
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("ResourceNotFoundException" | "InvalidRequestException")
-                ) =>
-            {
-                self.remember(&id, None);
-                Ok(None)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.read(&id).await
+    }
+
+    async fn get_fresh(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
+        self.read(&self.id(name)?).await
     }
 
     async fn delete(&self, name: &str) -> Result<(), SecretError> {
@@ -180,7 +190,14 @@ impl SecretStore for FileSecretStore {
     async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretError> {
         use std::io::Write;
         let path = self.path(name)?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per write, not per process: concurrent writes of one secret (two refreshes,
+        // two devservers on one data dir) each rename their own complete file into place.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let tmp = path.with_extension(format!(
+            "tmp{}-{}",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         let write = || -> std::io::Result<()> {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
@@ -194,7 +211,11 @@ impl SecretStore for FileSecretStore {
             file.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
-        write().map_err(|e| SecretError::Unavailable(e.to_string()))
+        write().map_err(|e| {
+            // A write that failed leaves no half-written file behind.
+            let _ = std::fs::remove_file(&tmp);
+            SecretError::Unavailable(e.to_string())
+        })
     }
 
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError> {

@@ -14,8 +14,8 @@ use prov_core::body::{Body, Unparsed};
 use prov_core::catalog::{App, ConnectionType};
 use prov_core::connections::{Connection, ConnectionState};
 use prov_core::connector::{
-    CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, PRODUCTION, Secrets,
-    Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
+    CodeGrant, ConnectOptions, Connector, ConnectorError, Credentials, ENVIRONMENT, OAuthTokens, PRODUCTION,
+    Secrets, Tenant, TokenKeeper, TokenSet, VendorTenant, Vendors, brief,
 };
 use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{connection_key, oauth_state_key};
@@ -28,6 +28,8 @@ use prov_core::validate::{Obj, Text, Validator};
 use prov_core::webhooks::{self, EventType, Hooks, Listening, WebhookSender};
 
 pub use crate::credentials::ApiKeyCredentials;
+use crate::rate_limits::rate_limited;
+use crate::refresh_lease::RefreshLease;
 pub use crate::tenancy::SWITCH_TENANT;
 use crate::tenancy::{bind, settle_binding};
 use secrecy::{ExposeSecret, SecretString};
@@ -130,11 +132,7 @@ pub fn connect_error(app: &App, e: ConnectorError) -> Error {
         ConnectorError::Unsupported(what) => {
             Error::invalid("app", format!("{} does not support {what}.", app.name))
         }
-        ConnectorError::RateLimited { .. } => Error::refused(
-            "app",
-            Category::RateLimited,
-            format!("{} is rate limiting us; try again in a minute.", app.name),
-        ),
+        ConnectorError::RateLimited { retry_after } => rate_limited(app, retry_after),
         ConnectorError::Transient(why) => Error::refused(
             "app",
             Category::ServiceUnavailable,
@@ -227,14 +225,25 @@ async fn save_with(apps: &Apps, connection: &Connection, events: &[WriteOp]) -> 
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Stored {
-    ApiKey {
-        fields: BTreeMap<String, SecretString>,
-    },
-    Oauth {
-        access_token: SecretString,
-        refresh_token: Option<SecretString>,
-        expires_at: Option<DateTime<Utc>>,
-    },
+    ApiKey { fields: BTreeMap<String, SecretString> },
+    Oauth(StoredTokens),
+}
+
+#[derive(Deserialize)]
+struct StoredTokens {
+    access_token: SecretString,
+    refresh_token: Option<SecretString>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<StoredTokens> for OAuthTokens {
+    fn from(t: StoredTokens) -> Self {
+        OAuthTokens {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_at: t.expires_at,
+        }
+    }
 }
 
 fn api_key_secret(fields: &Secrets) -> SecretString {
@@ -856,19 +865,12 @@ pub async fn bound_connector(apps: &Apps, company_id: &str, slug: &str) -> Resul
         .map_err(|_| Error::Internal(format!("the credentials of {slug} do not parse")))?;
     let credentials = match stored {
         Stored::ApiKey { fields } => Credentials::ApiKey(fields),
-        Stored::Oauth {
-            access_token,
-            refresh_token,
-            expires_at,
-        } => Credentials::Oauth {
-            access_token,
-            refresh_token,
-            expires_at,
-        },
+        Stored::Oauth(tokens) => Credentials::Oauth(tokens.into()),
     };
     let keeper = Arc::new(ConnectionTokens {
         apps: apps.clone(),
         connection: connection.clone(),
+        lease: RefreshLease::new(&apps.services, company_id, slug),
     });
     let connector = apps
         .vendors
@@ -880,15 +882,46 @@ pub async fn bound_connector(apps: &Apps, company_id: &str, slug: &str) -> Resul
     })
 }
 
-/// Keeps what a connection's OAuth refresh brings, and marks the connection `needs_reauth`
-/// when the vendor refuses the refresh.
+/// A connection's OAuth tokens for its connector, shared by every instance: the secret
+/// store holds them, the item store the refresh lease (`refresh_lease`), and a refusal marks
+/// the connection `needs_reauth`.
 struct ConnectionTokens {
     apps: Apps,
     connection: Connection,
+    lease: RefreshLease,
 }
 
 #[async_trait]
 impl TokenKeeper for ConnectionTokens {
+    async fn stored(&self) -> std::result::Result<Option<OAuthTokens>, ConnectorError> {
+        let unavailable = |e: String| ConnectorError::Transient(format!("the stored credentials: {e}"));
+        let Some(raw) = self
+            .apps
+            .secrets
+            .get_fresh(&self.connection.secret_name)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Stored>(raw.expose_secret()) {
+            Ok(Stored::Oauth(tokens)) => Ok(Some(tokens.into())),
+            Ok(Stored::ApiKey { .. }) => Ok(None),
+            Err(_) => Err(unavailable("they do not parse".into())),
+        }
+    }
+
+    async fn take_refresh_lease(
+        &self,
+        ttl: std::time::Duration,
+    ) -> std::result::Result<bool, ConnectorError> {
+        self.lease.take(ttl).await
+    }
+
+    async fn release_refresh_lease(&self) {
+        self.lease.release().await
+    }
+
     async fn save(&self, tokens: &TokenSet) -> std::result::Result<(), ConnectorError> {
         self.apps
             .secrets

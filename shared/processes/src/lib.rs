@@ -11,7 +11,9 @@ pub mod connections;
 pub mod credentials;
 pub mod dismissal;
 pub mod onboarding;
+mod rate_limits;
 pub mod reconcile;
+mod refresh_lease;
 pub mod tenancy;
 pub mod worker;
 

@@ -42,7 +42,14 @@ pub(crate) fn respond(details: &[ErrorDetail]) -> Response {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
         }
         Category::ServiceUnavailable | Category::RateLimited => {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            // The wait someone asked for (a vendor's), in whole seconds rounded up; else 1.
+            let wait = details
+                .iter()
+                .filter_map(|d| d.retry_after)
+                .max()
+                .map_or(1, |w| w.as_secs() + u64::from(w.subsec_nanos() > 0))
+                .max(1);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
         }
         _ => {}
     }
@@ -77,5 +84,38 @@ impl IntoResponse for ApiError {
                 response
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn retry_after(error: Error) -> Option<String> {
+        ApiError(error)
+            .into_response()
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn a_429_tells_the_vendors_wait_rounded_up_and_others_say_one_second() {
+        let told = |wait| Error::rate_limited("app", "Slow down.", wait);
+        assert_eq!(
+            retry_after(told(Some(Duration::from_secs(120)))).as_deref(),
+            Some("120")
+        );
+        assert_eq!(
+            retry_after(told(Some(Duration::from_millis(2500)))).as_deref(),
+            Some("3")
+        );
+        assert_eq!(retry_after(told(Some(Duration::ZERO))).as_deref(), Some("1"));
+        assert_eq!(retry_after(told(None)).as_deref(), Some("1"));
+        let busy = Error::Busy("contention".into());
+        assert_eq!(retry_after(busy).as_deref(), Some("1"));
+        assert_eq!(retry_after(Error::not_found("account")), None);
     }
 }

@@ -212,15 +212,14 @@ fn every_host_of_every_app_goes_to_the_sandbox_offline() {
 async fn a_vendor_host_without_a_sandbox_route_is_refused_offline_before_any_lookup() {
     let dir = tempfile::tempdir().unwrap();
     let local = open(dir.path());
-    let session = Session {
-        http: local.http.clone(),
-        app: "okta",
-        company_id: "com_1".into(),
-        hosts: vec![HostPattern::new("*.unrouted-vendor.example").unwrap()],
-        auth: Arc::new(StaticAuth::bearer(&SecretString::from("typed-by-an-admin"))),
-        limit: None,
-        rate_limit_signal: None,
-    };
+    let session = Session::new(
+        local.http.clone(),
+        "okta",
+        "com_1",
+        vec![HostPattern::new("*.unrouted-vendor.example").unwrap()],
+        Arc::new(StaticAuth::bearer(&SecretString::from("typed-by-an-admin"))),
+        None,
+    );
     let url = url::Url::parse("https://acme.unrouted-vendor.example/api/v1/users/me").unwrap();
     match session.send(VendorRequest::get(url)).await {
         // Refused by the policy: no name was resolved, no connection opened (either would

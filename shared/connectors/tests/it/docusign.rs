@@ -834,7 +834,7 @@ async fn the_hourly_limit_as_a_400_is_a_rate_limit_and_a_far_reset_is_reported()
                 .and(path(USERS))
                 .and(query_param("start_position", "0"))
         },
-        limited(10),
+        limited(4),
         ResponseTemplate::new(200).set_body_json(page(&[], 0, 0)),
     )
     .await;
@@ -853,6 +853,63 @@ async fn the_hourly_limit_as_a_400_is_a_rate_limit_and_a_far_reset_is_reported()
         }) => assert!(wait > Duration::from_secs(1700), "{wait:?}"),
         other => panic!("expected RateLimited, got {other:?}"),
     }
+}
+
+/// Issue 24: `/oauth/userinfo` is asked once per connection, not once per connector (it
+/// was 34 calls for 19 listings); DocuSign asks integrations to cache it and limits it per
+/// hour (https://developers.docusign.com/platform/auth/reference/user-info). Proving
+/// credentials (a connect) asks anew: the connection may now be another account.
+#[tokio::test]
+async fn userinfo_is_asked_once_per_connection_and_again_when_credentials_are_proven() {
+    use prov_connectors::egress::EgressPolicy;
+    use prov_connectors::http::{HttpConfig, StaticAuth, VendorHttp};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/userinfo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sub": "4799e5e9-0000-4000-8000-cf4713bbcacc",
+            "accounts": [account_entry(ACCOUNT, true, "https://na3.docusign.net")]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(&[], 0, 0)))
+        .mount(&server)
+        .await;
+    let policy = EgressPolicy::sandbox()
+        .route("account.docusign.com", &server.uri())
+        .unwrap()
+        .route("na3.docusign.net", &server.uri())
+        .unwrap();
+    let http = Arc::new(VendorHttp::with_sleeper(
+        policy,
+        HttpConfig::default(),
+        Arc::new(RecordingSleeper::default()),
+    ));
+    let spec = registry::spec("docusign").unwrap();
+    let connector = || {
+        let auth = Arc::new(StaticAuth::bearer(&SecretString::from(TOKEN)));
+        spec.connector(http.clone(), "com_1", &Tenant::new(), auth)
+            .unwrap()
+    };
+    // Five requests, five connectors: one userinfo.
+    for _ in 0..5 {
+        connector().list(None).await.unwrap();
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1 + 5);
+    // Proving credentials asks again, and what it learned serves the next request.
+    connector().verify().await.unwrap();
+    connector().list(None).await.unwrap();
+    let asked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/userinfo")
+        .count();
+    assert_eq!(asked, 2);
 }
 
 /// The tenant is the account the connection manages, with the name `/oauth/userinfo` gives.

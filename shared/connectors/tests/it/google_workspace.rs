@@ -817,10 +817,16 @@ async fn a_rate_limit_that_does_not_end_is_reported_as_one() {
         .mount(&server)
         .await;
     let (connector, sleeper) = google(&server);
-    assert_eq!(
-        connector.list(None).await,
-        Err(ConnectorError::RateLimited { retry_after: None })
-    );
+    // The next of Google's backoff waits (8 s, plus up to a second) is handed back.
+    match connector.list(None).await {
+        Err(ConnectorError::RateLimited {
+            retry_after: Some(next),
+        }) => assert!(
+            next >= std::time::Duration::from_secs(8) && next < std::time::Duration::from_secs(9),
+            "{next:?}"
+        ),
+        other => panic!("expected the rate limit with the next wait, got {other:?}"),
+    }
     // A backoff before each of the three retries (and perhaps pauses for the slower pace
     // the 429s taught); four calls in all (the mock expects exactly four).
     assert!(sleeper.waits().len() >= 3, "{:?}", sleeper.waits());

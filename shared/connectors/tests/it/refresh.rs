@@ -4,6 +4,7 @@
 //! where the vendor wants our client's credentials (form body or HTTP Basic).
 
 use base64::Engine as _;
+use prov_connectors::ConnectorError;
 use prov_connectors::oauth::{self, OAuthClientConfig};
 use prov_connectors::registry::{self, PRODUCTION};
 use secrecy::{ExposeSecret, SecretString};
@@ -108,4 +109,179 @@ async fn every_oauth_app_refreshes_at_its_own_token_endpoint_in_its_vendors_shap
     }
     assert!(checked.contains(&("salesforce", Some("sandbox"))));
     assert!(checked.contains(&("docusign", Some("demo"))));
+}
+
+/// Issue 24: each vendor's documented way of refusing a refresh token is read as refused
+/// credentials (the connection needs an admin again), whatever its status or shape; a
+/// vendor's "not now" is not. One row per vendor, with its source.
+#[tokio::test]
+async fn every_vendors_refusal_of_a_refresh_is_recognised() {
+    let rows: &[(&str, u16, serde_json::Value)] = &[
+        // https://developers.asana.com/docs/oauth (RFC 6749 errors)
+        (
+            "asana",
+            400,
+            json!({"error": "invalid_grant", "error_description": "The refresh token is invalid or expired."}),
+        ),
+        // https://developer.box.com/guides/authentication/tokens/refresh
+        (
+            "box",
+            400,
+            json!({"error": "invalid_grant", "error_description": "Refresh token has expired"}),
+        ),
+        // https://developers.docusign.com/platform/auth/reference/obtain-access-token/
+        ("docusign", 400, json!({"error": "invalid_grant"})),
+        // https://developers.dropbox.com/oauth-guide
+        (
+            "dropbox",
+            400,
+            json!({"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"}),
+        ),
+        // https://developers.google.com/identity/protocols/oauth2#expiration
+        (
+            "google_workspace",
+            400,
+            json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}),
+        ),
+        // HubSpot's own shape, from before v3's RFC fields and kept beside them
+        // (https://developers.hubspot.com/changelog/new-oauth-v3-api-endpoints-and-standardized-error-responses)
+        (
+            "hubspot",
+            400,
+            json!({"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token", "correlationId": "c0ffee"}),
+        ),
+        (
+            "hubspot",
+            400,
+            json!({"error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked", "status": "BAD_REFRESH_TOKEN", "message": "refresh token is invalid, expired or revoked"}),
+        ),
+        // https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+        (
+            "microsoft_365",
+            400,
+            json!({"error": "invalid_grant", "error_description": "AADSTS700082: The refresh token has expired due to inactivity.", "error_codes": [700082]}),
+        ),
+        (
+            "microsoft_365",
+            400,
+            json!({"error": "interaction_required", "error_description": "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.", "error_codes": [50076]}),
+        ),
+        // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm
+        (
+            "salesforce",
+            400,
+            json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}),
+        ),
+        // https://docs.slack.dev/reference/methods/oauth.v2.access (always HTTP 200)
+        (
+            "slack",
+            200,
+            json!({"ok": false, "error": "invalid_refresh_token"}),
+        ),
+    ];
+    let mut vendors = std::collections::BTreeSet::new();
+    for (app, status, body) in rows {
+        let refused = refusal_of(app, *status, body.clone()).await;
+        assert!(
+            matches!(&refused, ConnectorError::Unauthorized(_)),
+            "{app} {body}: {refused:?}"
+        );
+        vendors.insert(*app);
+    }
+    // Every OAuth app with refresh tokens has a row (GitHub's is below, in a 200).
+    for spec in prov_connectors::registry::VENDORS {
+        if spec.oauth.is_some() && spec.slug() != "github" {
+            assert!(vendors.contains(spec.slug()), "{} has no row", spec.slug());
+        }
+    }
+    // A rate limit on the token endpoint is not a refusal.
+    assert_eq!(
+        refusal_of("slack", 200, json!({"ok": false, "error": "ratelimited"})).await,
+        ConnectorError::RateLimited { retry_after: None }
+    );
+}
+
+/// A refresh of `app` (production) answered `status` with `body`: the error it became.
+async fn refusal_of(app: &str, status: u16, body: serde_json::Value) -> ConnectorError {
+    let spec = registry::spec(app).unwrap();
+    let token_url = url::Url::parse(spec.oauth.unwrap().token_url).unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(token_url.path()))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (http, _) = vendor_http(&server, &[token_url.host_str().unwrap()]);
+    oauth::refresh(
+        http,
+        spec,
+        "com_1",
+        &client(),
+        &SecretString::from("old-refresh"),
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("{app}: the refusal was taken for tokens"))
+}
+
+/// GitHub App user tokens: a used or expired refresh token is `bad_refresh_token` in an
+/// HTTP 200 (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens).
+/// It was a 422 with the connection left connected.
+#[tokio::test]
+async fn githubs_bad_refresh_token_in_a_200_is_a_refusal() {
+    let refused = refusal_of(
+        "github",
+        200,
+        json!({"error": "bad_refresh_token", "error_description": "The refresh token passed is incorrect or expired.",
+               "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"}),
+    )
+    .await;
+    assert_eq!(
+        refused,
+        ConnectorError::Unauthorized(
+            "bad_refresh_token: The refresh token passed is incorrect or expired.".into()
+        )
+    );
+}
+
+/// Zoho's grants (pasted Self Client credentials): an unknown refresh token is refused in
+/// an HTTP 200; too many tokens minted from one refresh token ("Access Denied", also a 200)
+/// is only "not now" (https://www.zoho.com/crm/developer/docs/api/v8/token-validity.html).
+#[tokio::test]
+async fn zohos_refusal_and_its_minting_limit_are_told_apart() {
+    use prov_connectors::oauth::request_grant;
+    for (body, refused) in [
+        (json!({"error": "invalid_code"}), true),
+        (
+            json!({"error": "Access Denied", "error_description": "You have made too many requests continuously. Please try again after some time.", "status": "failure"}),
+            false,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/v2/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body.clone()))
+            .mount(&server)
+            .await;
+        let (http, _) = vendor_http(&server, &["accounts.zoho.com"]);
+        let session = registry::spec("zoho").unwrap().session(
+            http,
+            "com_1",
+            std::sync::Arc::new(prov_connectors::http::NoAuth),
+        );
+        let form = vec![("grant_type".to_owned(), SecretString::from("refresh_token"))];
+        let token_url = url::Url::parse("https://accounts.zoho.com/oauth/v2/token").unwrap();
+        let error = request_grant(&session, &token_url, &form, true)
+            .await
+            .err()
+            .unwrap();
+        if refused {
+            assert!(matches!(error, ConnectorError::Unauthorized(_)), "{error:?}");
+        } else {
+            assert_eq!(error, ConnectorError::RateLimited { retry_after: None });
+        }
+    }
 }

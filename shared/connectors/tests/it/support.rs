@@ -39,15 +39,14 @@ pub fn session_for(server: &MockServer, config: HttpConfig) -> (Session, Arc<Rec
     let policy = EgressPolicy::sandbox().route(VENDOR, &server.uri()).unwrap();
     let sleeper = Arc::new(RecordingSleeper::default());
     let http = Arc::new(VendorHttp::with_sleeper(policy, config, sleeper.clone()));
-    let session = Session {
+    let session = Session::new(
         http,
-        app: "test",
-        company_id: "com_1".into(),
-        hosts: vec![HostPattern::new(VENDOR).unwrap()],
-        auth: Arc::new(StaticAuth::bearer(&SecretString::from("test-token"))),
-        limit: None,
-        rate_limit_signal: None,
-    };
+        "test",
+        "com_1",
+        vec![HostPattern::new(VENDOR).unwrap()],
+        Arc::new(StaticAuth::bearer(&SecretString::from("test-token"))),
+        None,
+    );
     (session, sleeper)
 }
 
@@ -146,4 +145,154 @@ pub fn api_key_connector(
         .api_key_authenticator(http.clone(), "com_1", &tenant, &secrets)
         .unwrap();
     (spec.connector(http, "com_1", &tenant, auth).unwrap(), sleeper)
+}
+
+/// A simulated time that is both the service's clock and the machinery's sleeper: only
+/// waits move it (one caller at a time in these tests), so the shared budgets (dated by
+/// the clock) and the throttles (by the sleeper) agree.
+#[derive(Default)]
+pub struct SimTime {
+    elapsed: Mutex<Duration>,
+    waits: Mutex<Vec<Duration>>,
+}
+
+impl SimTime {
+    pub fn waits(&self) -> Vec<Duration> {
+        self.waits.lock().unwrap().clone()
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        *self.elapsed.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl Sleeper for SimTime {
+    async fn sleep(&self, duration: Duration) {
+        *self.elapsed.lock().unwrap() += duration;
+        self.waits.lock().unwrap().push(duration);
+        tokio::task::yield_now().await;
+    }
+
+    fn simulated_now(&self) -> Option<Duration> {
+        Some(self.elapsed())
+    }
+}
+
+impl prov_core::clock::Clock for SimTime {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        start + chrono::Duration::from_std(self.elapsed()).unwrap()
+    }
+}
+
+/// An item store in memory with the port's conditional writes (get, create, replace,
+/// delete; nothing else is needed here), counting its reads and writes (round trips).
+#[derive(Default)]
+pub struct MemoryStore {
+    items: Mutex<std::collections::HashMap<prov_core::store::Key, prov_core::store::Item>>,
+    reads: std::sync::atomic::AtomicUsize,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryStore {
+    /// Reads and writes (a refused conditional write included) so far.
+    pub fn round_trips(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.reads.load(SeqCst), self.writes.load(SeqCst))
+    }
+
+    fn counted(&self, write: bool) {
+        let counter = if write { &self.writes } else { &self.reads };
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl prov_core::store::ItemStore for MemoryStore {
+    async fn get(
+        &self,
+        key: &prov_core::store::Key,
+    ) -> Result<Option<prov_core::store::Item>, prov_core::store::StoreError> {
+        self.counted(false);
+        Ok(self.items.lock().unwrap().get(key).cloned())
+    }
+
+    async fn create(&self, mut item: prov_core::store::Item) -> Result<u64, prov_core::store::StoreError> {
+        self.counted(true);
+        let mut items = self.items.lock().unwrap();
+        if items.contains_key(&item.key) {
+            return Err(prov_core::store::StoreError::ConditionFailed);
+        }
+        item.version = 1;
+        items.insert(item.key.clone(), item);
+        Ok(1)
+    }
+
+    async fn replace(
+        &self,
+        mut item: prov_core::store::Item,
+        expected_version: u64,
+    ) -> Result<u64, prov_core::store::StoreError> {
+        self.counted(true);
+        let mut items = self.items.lock().unwrap();
+        match items.get(&item.key) {
+            Some(stored) if stored.version == expected_version => {
+                item.version = expected_version + 1;
+                items.insert(item.key.clone(), item);
+                Ok(expected_version + 1)
+            }
+            _ => Err(prov_core::store::StoreError::ConditionFailed),
+        }
+    }
+
+    async fn delete(
+        &self,
+        key: &prov_core::store::Key,
+        expected_version: Option<u64>,
+    ) -> Result<(), prov_core::store::StoreError> {
+        self.counted(true);
+        let mut items = self.items.lock().unwrap();
+        match (items.get(key), expected_version) {
+            (Some(stored), Some(v)) if stored.version != v => {
+                Err(prov_core::store::StoreError::ConditionFailed)
+            }
+            (None, Some(_)) => Err(prov_core::store::StoreError::ConditionFailed),
+            _ => {
+                items.remove(key);
+                Ok(())
+            }
+        }
+    }
+
+    async fn transact(&self, _: Vec<prov_core::store::WriteOp>) -> Result<(), prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
+
+    async fn query(
+        &self,
+        _: &str,
+        _: &str,
+        _: prov_core::store::PageRequest,
+    ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
+
+    async fn query_index(
+        &self,
+        _: &str,
+        _: prov_core::store::PageRequest,
+    ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
+
+    async fn scan(
+        &self,
+        _: &str,
+        _: prov_core::store::PageRequest,
+    ) -> Result<prov_core::store::Page, prov_core::store::StoreError> {
+        Err(prov_core::store::StoreError::Invalid("not needed here".into()))
+    }
 }

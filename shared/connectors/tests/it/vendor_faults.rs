@@ -233,15 +233,14 @@ async fn stalling_vendor() -> (String, Arc<AtomicUsize>) {
 
 fn session_to(uri: &str, config: HttpConfig) -> Session {
     let policy = EgressPolicy::sandbox().route(VENDOR, uri).unwrap();
-    Session {
-        http: Arc::new(VendorHttp::new(policy, config)),
-        app: "test",
-        company_id: "com_1".into(),
-        hosts: vec![HostPattern::new(VENDOR).unwrap()],
-        auth: Arc::new(StaticAuth::bearer(&SecretString::from(SECRET))),
-        limit: None,
-        rate_limit_signal: None,
-    }
+    Session::new(
+        Arc::new(VendorHttp::new(policy, config)),
+        "test",
+        "com_1",
+        vec![HostPattern::new(VENDOR).unwrap()],
+        Arc::new(StaticAuth::bearer(&SecretString::from(SECRET))),
+        None,
+    )
 }
 
 #[tokio::test]

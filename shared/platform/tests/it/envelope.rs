@@ -400,3 +400,76 @@ async fn the_key_file_is_made_private_once_and_refused_when_others_may_read_it()
     let refused = local.envelope().get("connections/com_1/okta").await.unwrap_err();
     assert!(refused.to_string().contains("0600"), "{refused}");
 }
+
+/// A legacy store with a cache, as Secrets Manager's adapter keeps one: `get` answers what it
+/// read before, `get_fresh` reads the store.
+struct CachedLegacy {
+    inner: Arc<FileSecretStore>,
+    remembered: std::sync::Mutex<std::collections::HashMap<String, SecretString>>,
+}
+
+#[async_trait]
+impl SecretStore for CachedLegacy {
+    async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretError> {
+        self.inner.put(name, value).await?;
+        self.remembered
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), value.clone());
+        Ok(())
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
+        let remembered = self.remembered.lock().unwrap().get(name).cloned();
+        match remembered {
+            Some(value) => Ok(Some(value)),
+            None => self.get_fresh(name).await,
+        }
+    }
+
+    async fn get_fresh(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
+        let value = self.inner.get(name).await?;
+        if let Some(value) = &value {
+            self.remembered
+                .lock()
+                .unwrap()
+                .insert(name.to_owned(), value.clone());
+        }
+        Ok(value)
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), SecretError> {
+        self.remembered.lock().unwrap().remove(name);
+        self.inner.delete(name).await
+    }
+}
+
+/// Issue 24: a legacy secret is moved with a read past the legacy store's cache. An instance
+/// whose cache still holds a copy of credentials another instance moved and a disconnect then
+/// deleted does not bring them back.
+#[tokio::test]
+async fn a_cached_legacy_copy_does_not_bring_back_credentials_moved_and_deleted() {
+    let local = Local::new();
+    let name = "connections/com_1/okta";
+    local
+        .legacy
+        .put(name, &SecretString::from("from before"))
+        .await
+        .unwrap();
+    // This instance read the legacy secret once (its cache holds it).
+    let cached = Arc::new(CachedLegacy {
+        inner: local.legacy.clone(),
+        remembered: std::sync::Mutex::new(std::collections::HashMap::new()),
+    });
+    assert!(cached.get(name).await.unwrap().is_some());
+    // Another instance moves it into the table, then the app is disconnected.
+    let other = local.envelope();
+    assert_eq!(value(&other, name).await.as_deref(), Some("from before"));
+    other.delete(name).await.unwrap();
+    // This instance finds nothing, and writes nothing back.
+    let this = EnvelopeSecretStore::new(local.store.clone(), KeyFile::open(&local.key_file()).unwrap())
+        .with_legacy(cached);
+    assert_eq!(value(&this, name).await, None);
+    assert_eq!(value(&this, name).await, None);
+    assert!(stored(local.store.as_ref(), "com_1", "okta").await.is_none());
+}

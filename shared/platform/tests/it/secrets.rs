@@ -128,3 +128,60 @@ async fn the_cache_serves_warm_reads_and_forgets_deleted_secrets() {
     cached.delete("a").await.unwrap();
     assert_eq!(value(&cached, "a").await, None);
 }
+
+/// Issue 24: a fresh read sees what another instance wrote behind this one's cache (a
+/// refreshed token), and refreshes the cache with it.
+#[tokio::test]
+async fn a_fresh_read_sees_past_the_cache_and_refreshes_it() {
+    let client = prov_testkit::secretsmanager_client();
+    let prefix = prov_testkit::unique_name("fresh");
+    let cached = SecretsManagerStore::new(client.clone(), &prefix, Duration::from_secs(300));
+    cached.put("a", &SecretString::from("v1")).await.unwrap();
+    client
+        .put_secret_value()
+        .secret_id(format!("{prefix}/a"))
+        .secret_string("v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value(&cached, "a").await.as_deref(), Some("v1"));
+    let fresh = cached.get_fresh("a").await.unwrap();
+    assert_eq!(fresh.as_ref().map(|v| v.expose_secret()), Some("v2"));
+    assert_eq!(
+        value(&cached, "a").await.as_deref(),
+        Some("v2"),
+        "the cache keeps what the fresh read saw"
+    );
+    assert_eq!(cached.get_fresh("missing").await.unwrap().map(|_| ()), None);
+}
+
+/// Issue 24: concurrent writes of one secret (refreshes in several instances on one data
+/// dir) each land whole: no write fails, the file holds one of the values written, and no
+/// temporary file is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_of_one_file_secret_each_land_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    let stores: Vec<std::sync::Arc<FileSecretStore>> = (0..4)
+        .map(|_| std::sync::Arc::new(FileSecretStore::open(&secrets).unwrap()))
+        .collect();
+    let written: Vec<String> = (0..64).map(|i| format!("{i:02}-{}", "x".repeat(4096))).collect();
+    let mut tasks = Vec::new();
+    for (i, value) in written.iter().enumerate() {
+        let store = stores[i % stores.len()].clone();
+        let value = value.clone();
+        tasks.push(tokio::spawn(async move {
+            store.put("connections/c/app", &SecretString::from(value)).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let kept = value(stores[0].as_ref(), "connections/c/app").await.unwrap();
+    assert!(written.contains(&kept), "a whole value, not a mix");
+    let files: Vec<String> = std::fs::read_dir(&secrets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+}

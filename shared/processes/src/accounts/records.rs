@@ -176,11 +176,7 @@ pub fn action_error(app: &App, e: ConnectorError) -> Error {
         ConnectorError::Unsupported(what) => {
             Error::invalid("action", format!("{} cannot {what} accounts.", app.name))
         }
-        ConnectorError::RateLimited { .. } => Error::refused(
-            "app",
-            Category::RateLimited,
-            format!("{} is rate limiting us; try again in a minute.", app.name),
-        ),
+        ConnectorError::RateLimited { retry_after } => crate::rate_limits::rate_limited(app, retry_after),
         ConnectorError::Transient(why) | ConnectorError::Refused(why) => Error::refused(
             "app",
             Category::ServiceUnavailable,

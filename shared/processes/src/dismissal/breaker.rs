@@ -1,13 +1,13 @@
 //! The circuit breaker: removals of one app beyond a share of its managed accounts within
 //! an hour pause until an admin confirms.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use prov_core::connector::AccountStatus;
 use prov_core::error::{Error, Result};
 use prov_core::keys::{accounts_prefix, breaker_key, company_partition};
-use prov_core::store::{Attempt, Item, PageRequest, retry_lost_writes};
+use prov_core::store::{Attempt, Item, PageRequest, WriteOp, retry_lost_writes};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::AppAccount;
@@ -20,13 +20,36 @@ pub(super) const BREAKER_FLOOR: usize = 5;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Breaker {
-    /// When removals of this app happened, within the last hour.
+    /// When removals of this app happened, within the last hour (as counted before removals
+    /// were counted by step; they age out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     removals: Vec<DateTime<Utc>>,
+    /// Removals within the last hour, by the step attempt that made them (its reserved
+    /// event's id): counted in the same write as the step's claim, so each once, whatever
+    /// crashes or duplicate runs.
+    #[serde(default)]
+    counted: BTreeMap<String, DateTime<Utc>>,
     /// An admin confirmed unusual removals until then.
     confirmed_until: Option<DateTime<Utc>>,
 }
 
+impl Breaker {
+    /// Forgets what is older than the hour the breaker looks at.
+    fn prune(&mut self, now: DateTime<Utc>) {
+        let since = now - Duration::hours(1);
+        self.removals.retain(|t| *t > since);
+        self.counted.retain(|_, t| *t > since);
+    }
+
+    fn recent(&self, now: DateTime<Utc>) -> usize {
+        let since = now - Duration::hours(1);
+        self.removals.iter().filter(|t| **t > since).count()
+            + self.counted.values().filter(|t| **t > since).count()
+    }
+}
+
 /// A breaker as read: its stored version (`None`: not stored yet) and content.
+#[derive(Clone)]
 pub(super) struct BreakerRead {
     version: Option<u64>,
     breaker: Breaker,
@@ -79,8 +102,7 @@ async fn update_breaker(
                 Some(read) => read,
                 None => read_breaker(apps, company_id, app).await?,
             };
-            let now = apps.services.clock.now();
-            read.breaker.removals.retain(|t| *t > now - Duration::hours(1));
+            read.breaker.prune(apps.services.clock.now());
             change(&mut read.breaker);
             let item = Item::from_record(key.clone(), &read.breaker)?;
             let written = match read.version {
@@ -96,10 +118,40 @@ async fn update_breaker(
         .ok_or_else(|| Error::Busy("breaker contention".into()))
 }
 
-/// Counts a removal done now in the app's breaker.
-pub(super) async fn count_removal(apps: &Apps, company_id: &str, app: &str, read: BreakerRead) -> Result<()> {
+/// The write that counts the removal of step attempt `attempt` now, over the breaker as
+/// `read`: part of the claim's transaction (a lost race re-reads both).
+pub(super) fn count_write(
+    apps: &Apps,
+    company_id: &str,
+    app: &str,
+    read: &BreakerRead,
+    attempt: &str,
+) -> Result<WriteOp> {
     let now = apps.services.clock.now();
-    update_breaker(apps, company_id, app, read, |b| b.removals.push(now)).await
+    let mut breaker = read.breaker.clone();
+    breaker.prune(now);
+    breaker.counted.entry(attempt.to_owned()).or_insert(now);
+    let item = Item::from_record(breaker_key(company_id, app), &breaker)?;
+    Ok(match read.version {
+        Some(expected_version) => WriteOp::Replace {
+            item,
+            expected_version,
+        },
+        None => WriteOp::Create(item),
+    })
+}
+
+/// Takes back the count of step attempt `attempt`, which removed nothing (it failed, or
+/// waits for the vendor). Taking back one never counted is nothing.
+pub(super) async fn uncount(apps: &Apps, company_id: &str, app: &str, attempt: &str) -> Result<()> {
+    let read = read_breaker(apps, company_id, app).await?;
+    if !read.breaker.counted.contains_key(attempt) {
+        return Ok(());
+    }
+    update_breaker(apps, company_id, app, read, |b| {
+        b.counted.remove(attempt);
+    })
+    .await
 }
 
 /// Whether one more removal in `app` now would be unusual: more than a fifth of its managed
@@ -120,11 +172,7 @@ pub(super) async fn breaker_trips(
     if breaker.confirmed_until.is_some_and(|t| t > now) {
         return Ok((false, read));
     }
-    let recent = breaker
-        .removals
-        .iter()
-        .filter(|t| **t > now - Duration::hours(1))
-        .count();
+    let recent = breaker.recent(now);
     if recent < BREAKER_FLOOR {
         return Ok((false, read));
     }

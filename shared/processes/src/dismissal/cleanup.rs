@@ -5,21 +5,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
-use prov_core::connector::{AccountStatus, Verified};
-use prov_core::error::{Error, Result};
+use prov_core::connector::{AccountStatus, ConnectorError, Verified};
+use prov_core::error::{Category, Error, Result};
 use prov_core::keys::DISMISSALS_INDEX;
 use prov_core::mail::QueuedMail;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
-use prov_core::store::{PageRequest, WriteOp};
+use prov_core::store::{PageRequest, StoreError, WriteOp};
 use prov_core::webhooks::{self, EventType, Listening, Pending};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::breaker::{BreakerRead, breaker_trips, count_removal};
+use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
 use super::planning::plan;
 use super::records::{
-    CLAIM_LEASE_MINUTES, CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal,
-    ReservedEvent, Step, StepState, load, pacific_today, save, save_with, schedule_name,
+    CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
+    claim_lease, item, load, pacific_today, runs_at, save, save_with, schedule_name,
 };
 use crate::accounts::{self, Reach};
 use crate::alerts;
@@ -30,7 +30,60 @@ pub struct RunReport {
     pub removed: usize,
     pub failed: usize,
     pub paused: usize,
+    /// Removals a vendor asked to wait for (its rate limit): they run when the wait is over.
+    pub waiting: usize,
     pub state: Option<DismissalState>,
+}
+
+impl RunReport {
+    /// This run's report followed by a later run's.
+    fn and(self, later: RunReport) -> RunReport {
+        RunReport {
+            removed: self.removed + later.removed,
+            failed: self.failed + later.failed,
+            paused: self.paused + later.paused,
+            waiting: later.waiting,
+            state: later.state,
+        }
+    }
+}
+
+/// How a claim on a step ended.
+enum Claim {
+    /// Claimed, and its removal counted: the dismissal's new version.
+    Won(u64),
+    /// Another run wrote the dismissal first.
+    LostDismissal,
+    /// Another removal changed the app's breaker first: read it again.
+    LostBreaker,
+}
+
+/// Claims a step of `claiming` (the dismissal with the step marked claimed) and counts its
+/// removal in the app's breaker, in one write: the count happens exactly when the claim
+/// lands, and a run resuming the claim after a crash counts under the same attempt (so
+/// nothing twice, nothing missed).
+async fn claim(
+    apps: &Apps,
+    claiming: &Dismissal,
+    version: u64,
+    step: &Step,
+    breaker: &BreakerRead,
+) -> Result<Claim> {
+    let attempt = step.event.as_ref().map(|e| e.id.as_str()).unwrap_or_default();
+    let ops = vec![
+        WriteOp::Replace {
+            item: item(claiming)?,
+            expected_version: version,
+        },
+        count_write(apps, &claiming.company_id, &step.app, breaker, attempt)?,
+    ];
+    match apps.services.store.transact(ops).await {
+        // A replace moves the version on by one.
+        Ok(()) => Ok(Claim::Won(version + 1)),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Claim::LostDismissal),
+        Err(StoreError::TransactionCancelled { .. }) => Ok(Claim::LostBreaker),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs a due dismissal: safe to call any number of times, concurrently or after a crash.
@@ -69,69 +122,114 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             log_step(apps, company_id, step, None).await;
         }
     }
+    let lease = claim_lease(apps);
     let mut managed: HashMap<String, usize> = HashMap::new();
-    for i in 0..d.steps.len() {
-        let stale_claim = matches!(d.steps[i].state, StepState::Claimed { at } if at + Duration::minutes(CLAIM_LEASE_MINUTES) <= now);
-        let retry_due = matches!(d.steps[i].state, StepState::Failed { .. })
-            && d.steps[i].attempts < MAX_ATTEMPTS
+    'steps: for i in 0..d.steps.len() {
+        let step = &d.steps[i];
+        let pending_due =
+            matches!(step.state, StepState::Pending) && step.not_before.is_none_or(|t| t <= now);
+        let stale_claim = matches!(step.state, StepState::Claimed { at } if at + lease <= now);
+        let retry_due = matches!(step.state, StepState::Failed { .. })
+            && step.attempts < MAX_ATTEMPTS
             && d.next_run_at.is_some_and(|t| t <= now);
-        if !(matches!(d.steps[i].state, StepState::Pending) || stale_claim || retry_due) {
+        if !(pending_due || stale_claim || retry_due) {
             continue;
         }
-        let app_slug = d.steps[i].app.clone();
-        let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
-        if trips {
-            d.steps[i].state = StepState::Paused {
-                reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
-            };
-            report.paused += 1;
-            match save(apps, &d, Some(version)).await? {
-                Some(v) => version = v,
-                None => return Box::pin(run(apps, company_id, team_member_id)).await,
-            }
-            continue;
-        }
+        let app_slug = step.app.clone();
         // Claim the step: only the run whose write lands calls the vendor. A new attempt
         // reserves its audit event; resuming a dead run's attempt keeps that one's.
-        d.steps[i].state = StepState::Claimed { at: now };
-        d.steps[i].attempts += 1;
-        if !stale_claim || d.steps[i].event.is_none() {
-            d.steps[i].event = Some(ReservedEvent::new(now));
+        let mut claimed = false;
+        for _ in 0..5 {
+            let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
+            if trips {
+                d.steps[i].state = StepState::Paused {
+                    reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
+                };
+                report.paused += 1;
+                match save(apps, &d, Some(version)).await? {
+                    Some(v) => version = v,
+                    None => return Box::pin(run(apps, company_id, team_member_id)).await,
+                }
+                continue 'steps;
+            }
+            let mut claiming = d.clone();
+            let step = &mut claiming.steps[i];
+            step.state = StepState::Claimed { at: now };
+            step.attempts += 1;
+            step.not_before = None;
+            if !stale_claim || step.event.is_none() {
+                step.event = Some(ReservedEvent::new(now));
+            }
+            let step = step.clone();
+            match claim(apps, &claiming, version, &step, &breaker).await? {
+                Claim::Won(v) => {
+                    (version, d) = (v, claiming);
+                    claimed = true;
+                    break;
+                }
+                Claim::LostDismissal => return Box::pin(run(apps, company_id, team_member_id)).await,
+                Claim::LostBreaker => {}
+            }
         }
-        match save(apps, &d, Some(version)).await? {
-            Some(v) => version = v,
-            None => return Box::pin(run(apps, company_id, team_member_id)).await,
+        if !claimed {
+            return Err(Error::Busy("the circuit breaker kept changing".into()));
         }
-        let outcome = remove_one(apps, company_id, &d.webhooks, &d.steps[i], stale_claim, breaker).await;
+        let step = d.steps[i].clone();
+        let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
+        let outcome = remove_one(apps, company_id, &d.webhooks, &step, stale_claim).await;
         let done_at = apps.services.clock.now();
-        let result = match &outcome {
+        let mut result = step.clone();
+        match &outcome {
             Ok(verified) => {
                 report.removed += 1;
-                StepState::Done {
+                result.state = StepState::Done {
                     at: done_at,
                     verified: Some(*verified),
-                }
+                };
             }
-            Err(failure) => {
+            Err(StepFailure::Wait(wait)) => {
+                // Not the vendor's failure, and nothing removed: the step waits for the time
+                // the vendor asked (the schedule comes back then), its count taken back.
+                report.waiting += 1;
+                uncount(apps, company_id, &step.app, &event.id).await?;
+                result.state = StepState::Pending;
+                result.attempts -= 1;
+                result.event = None;
+                result.not_before = Some(done_at + Duration::from_std(*wait).unwrap_or(Duration::minutes(1)));
+            }
+            Err(StepFailure::Failed { reason, final_ }) => {
                 report.failed += 1;
-                if failure.final_ {
+                uncount(apps, company_id, &step.app, &event.id).await?;
+                if *final_ {
                     // No retry can do it: an admin must (e.g. in a tenant no longer connected).
-                    d.steps[i].attempts = MAX_ATTEMPTS;
+                    result.attempts = MAX_ATTEMPTS;
                 }
-                StepState::Failed {
-                    reason: failure.reason.clone(),
-                }
+                result.state = StepState::Failed {
+                    reason: reason.clone(),
+                };
             }
-        };
-        // The event first (once, under the reserved id): a crash before the result lands
-        // leaves the claim, and the run that resumes it logs the same event.
-        let step = d.steps[i].clone();
-        log_step(apps, company_id, &step, Some(&outcome)).await;
+        }
+        if !matches!(outcome, Err(StepFailure::Wait(_))) {
+            // The event first (once, under the reserved id): a crash before the result lands
+            // leaves the claim, and the run that resumes it logs the same event.
+            log_step(apps, company_id, &result, Some(&outcome)).await;
+        }
         // The vendor has acted: the result must land even if another run wrote meanwhile.
-        (version, d) = record_step(apps, company_id, team_member_id, &step, result, version, d).await?;
+        (version, d) = record_step(apps, company_id, team_member_id, result, version, d).await?;
     }
     for _ in 0..10 {
         if finish(apps, &mut d, version, &mut report).await? {
+            // A step whose vendor wait ended while this run waited for others is due now:
+            // no schedule was made for it (that is for waits still ahead), so it runs now.
+            let now = apps.services.clock.now();
+            let due_now = d.state == DismissalState::Running
+                && d.steps
+                    .iter()
+                    .any(|s| matches!(s.state, StepState::Pending) && s.not_before.is_some_and(|t| t <= now));
+            if due_now {
+                let more = Box::pin(run(apps, company_id, team_member_id)).await?;
+                return Ok(report.and(more));
+            }
             return Ok(report);
         }
         // Another run wrote meanwhile: decide again on what is stored now.
@@ -147,13 +245,12 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
-/// Writes a step's result into the dismissal, re-reading it when another run changed it.
+/// Writes a step's new state into the dismissal, re-reading it when another run changed it.
 pub(super) async fn record_step(
     apps: &Apps,
     company_id: &str,
     team_member_id: &str,
-    step: &Step,
-    result: StepState,
+    step: Step,
     mut version: u64,
     mut d: Dismissal,
 ) -> Result<(u64, Dismissal)> {
@@ -163,9 +260,7 @@ pub(super) async fn record_step(
             .iter_mut()
             .find(|s| s.app == step.app && s.account_id == step.account_id)
         {
-            s.state = result.clone();
-            // A failure no retry can mend comes with its attempts used up.
-            s.attempts = s.attempts.max(step.attempts);
+            *s = step.clone();
         }
         d.updated_at = apps.services.clock.now();
         let all_done = d
@@ -198,7 +293,8 @@ async fn log_step(
     let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
     let (result, detail) = match (outcome, &step.state) {
         (Some(Ok(verified)), _) => (Outcome::Succeeded, format!("verified: {}", verified.as_str())),
-        (Some(Err(failure)), _) => (Outcome::Failed, failure.reason.clone()),
+        (Some(Err(StepFailure::Failed { reason, .. })), _) => (Outcome::Failed, reason.clone()),
+        (Some(Err(StepFailure::Wait(_))), _) => return,
         (None, StepState::Failed { reason }) => (Outcome::Failed, reason.clone()),
         (None, _) => return,
     };
@@ -229,17 +325,47 @@ async fn log_step(
 
 /// Why a step did not remove its account.
 #[derive(Debug, Clone)]
-pub(super) struct StepFailure {
-    pub(super) reason: String,
-    /// No automatic retry can succeed: an admin must act.
-    pub(super) final_: bool,
+pub(super) enum StepFailure {
+    /// The vendor asked for time (its rate limit): the step waits that long, without
+    /// counting as a failed attempt.
+    Wait(std::time::Duration),
+    Failed {
+        /// Said to the admin.
+        reason: String,
+        /// No automatic retry can succeed: an admin must act.
+        final_: bool,
+    },
 }
+
+/// How long a step waits when the vendor rate limits without saying for how long.
+const UNTOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl From<String> for StepFailure {
     fn from(reason: String) -> Self {
-        Self {
+        Self::Failed {
             reason,
             final_: false,
+        }
+    }
+}
+
+impl From<Error> for StepFailure {
+    fn from(e: Error) -> Self {
+        match e.details().and_then(|d| d.first()) {
+            Some(d) if d.category == Category::RateLimited => {
+                Self::Wait(d.retry_after.unwrap_or(UNTOLD_WAIT))
+            }
+            Some(d) => d.message.clone().into(),
+            None => e.to_string().into(),
+        }
+    }
+}
+
+impl From<ConnectorError> for StepFailure {
+    fn from(e: ConnectorError) -> Self {
+        match e {
+            ConnectorError::RateLimited { retry_after } => Self::Wait(retry_after.unwrap_or(UNTOLD_WAIT)),
+            other => other.to_string().into(),
         }
     }
 }
@@ -254,41 +380,26 @@ pub(super) async fn remove_one(
     listening: &Listening,
     step: &Step,
     reconcile: bool,
-    breaker: BreakerRead,
 ) -> std::result::Result<Verified, StepFailure> {
-    let reason = |e: Error| {
-        e.details()
-            .and_then(|d| d.first())
-            .map(|d| d.message.clone())
-            .unwrap_or_else(|| e.to_string())
-    };
-    let app = apps.services.catalog.get(&step.app).map_err(reason)?;
-    let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id)
-        .await
-        .map_err(reason)?;
+    let app = apps.services.catalog.get(&step.app)?;
+    let (version, account) = accounts::load(apps, company_id, &step.app, &step.account_id).await?;
     if account.team_member_id().is_none() {
         return Err("The account was unmatched; it is no longer managed here."
             .to_owned()
             .into());
     }
-    let bound = bound_connector(apps, company_id, &step.app)
-        .await
-        .map_err(reason)?;
+    let bound = bound_connector(apps, company_id, &step.app).await?;
     let reach = Reach::connected(bound.tenant.clone());
     if let Some(former) = reach.former(&account) {
         let who = account.email.as_deref().unwrap_or(&account.vendor_id);
-        return Err(StepFailure {
+        return Err(StepFailure::Failed {
             reason: accounts::remove_yourself(app, who, former, reach.tenant.as_ref()),
             final_: true,
         });
     }
     let recorded_gone = !account.present || account.status == AccountStatus::Deleted;
     if reconcile || recorded_gone {
-        let at_vendor = bound
-            .connector
-            .get(&account.vendor_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let at_vendor = bound.connector.get(&account.vendor_id).await?;
         // The account's own resource: not found is gone. Where removal deactivates, a
         // removed account reads as suspended: already removed.
         let status = at_vendor.map(|a| a.status);
@@ -306,19 +417,13 @@ pub(super) async fn remove_one(
                 (Removal::Suspend, Some(_)) => AccountStatus::Suspended,
                 _ => AccountStatus::Deleted,
             };
-            accounts::record_status(apps, company_id, listening, &step.app, &account.id, status)
-                .await
-                .map_err(reason)?;
+            accounts::record_status(apps, company_id, listening, &step.app, &account.id, status).await?;
             return Ok(proof);
         }
         if recorded_gone && step.removal == Removal::Delete {
             // Recorded as removed, still listed: an app whose removal deactivates (it
             // reads as suspended). Removing again is safe (gone is fine) and proves it.
-            let proof = bound
-                .connector
-                .delete(&account.vendor_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let proof = bound.connector.delete(&account.vendor_id).await?;
             accounts::record_status(
                 apps,
                 company_id,
@@ -327,8 +432,7 @@ pub(super) async fn remove_one(
                 &account.id,
                 AccountStatus::Deleted,
             )
-            .await
-            .map_err(reason)?;
+            .await?;
             return Ok(proof);
         }
     }
@@ -342,11 +446,7 @@ pub(super) async fn remove_one(
         account,
         step.removal.action(),
     )
-    .await
-    .map_err(reason)?;
-    count_removal(apps, company_id, &step.app, breaker)
-        .await
-        .map_err(reason)?;
+    .await?;
     done.verified
         .ok_or_else(|| "The removal was not proven by the app.".to_owned().into())
 }
@@ -394,12 +494,19 @@ pub(super) async fn finish(
         .iter()
         .any(|s| matches!(s.state, StepState::Paused { .. }));
     let retryable = failed.iter().any(|s| s.attempts < MAX_ATTEMPTS);
-    let (state, next_run_at, problem) = if d.steps.iter().any(open) {
-        (
-            DismissalState::Running,
-            Some(now + Duration::minutes(CLAIM_LEASE_MINUTES)),
-            None,
-        )
+    // Open steps are looked at again when a vendor's wait ends, or when a claim's lease does.
+    let lease = claim_lease(apps);
+    let next_look = d
+        .steps
+        .iter()
+        .filter(|s| open(s))
+        .map(|s| match s.state {
+            StepState::Claimed { at } => at + lease,
+            _ => s.not_before.unwrap_or(now),
+        })
+        .min();
+    let (state, next_run_at, problem) = if let Some(next) = next_look {
+        (DismissalState::Running, Some(next.max(now)), None)
     } else if paused {
         (
             DismissalState::Paused,
@@ -439,7 +546,7 @@ pub(super) async fn finish(
         next.phase = Phase::DeleteSuspended;
         next.state = DismissalState::Scheduled;
         next.due_at = at;
-        next.next_run_at = Some(at);
+        next.next_run_at = Some(runs_at(&d.company_id, &d.team_member_id, at));
         next.choices = BTreeMap::new();
         next.two_step_days = None;
         next.steps = Vec::new();
@@ -492,11 +599,15 @@ pub(super) async fn finish(
     }
     webhooks::nudge(apps.queue.as_ref(), &pending).await;
     alerts::send(apps, &mails).await;
-    if second_step {
+    // The second step's removals, and steps waiting for a vendor, come back on their own
+    // schedule (the sweep is only a safety net).
+    let waiting = next.state == DismissalState::Running
+        && next.steps.iter().any(|s| s.not_before.is_some_and(|t| t > now));
+    if let (true, Some(at)) = (second_step || waiting, next.next_run_at) {
         apps.scheduler
             .schedule(&ScheduledJob {
                 name: schedule_name(&d.company_id, &d.team_member_id),
-                at: next.due_at,
+                at,
                 payload: json!({"kind": "dismissal_due", "company_id": d.company_id, "team_member_id": d.team_member_id}),
             })
             .await?;

@@ -19,7 +19,8 @@ pub use cleanup::{RunReport, handle, run, sweep};
 pub use listing::{FINISHED_LISTED_DAYS, OpenOffboarding, open_offboardings};
 pub use planning::PlannedRemoval;
 pub use records::{
-    CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, schedule_name,
+    CleanupEvent, Dismissal, DismissalState, Phase, Removal, ReservedEvent, Step, StepState, claim_lease,
+    runs_at, schedule_name,
 };
 pub use task::{
     DismissalRequest, OffboardingChange, OffboardingView, RemovalChoices, cancel, dismiss, offboarding,

@@ -77,6 +77,7 @@ pub(super) async fn plan(
             state,
             attempts,
             event: None,
+            not_before: None,
         });
     }
     Ok(steps)

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::America::Los_Angeles;
 use prov_core::audit::{self};
 use prov_core::connector::Verified;
 use prov_core::error::Result;
+use prov_core::schedule::removal_run_at;
 use prov_core::secret::hash_secret;
 use prov_core::store::{Item, StoreError, WriteOp};
 use prov_core::webhooks::Listening;
@@ -16,8 +17,21 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::Action;
 use crate::connections::Apps;
 use prov_core::keys::{DISMISSALS_INDEX, dismissal_key};
-/// A step claimed longer ago than this belongs to a run that died.
-pub(super) const CLAIM_LEASE_MINUTES: i64 = 2;
+
+/// The shortest a claim on a step lasts.
+const CLAIM_LEASE_FLOOR_MINUTES: i64 = 2;
+/// The vendor calls one removal may make: a reconciling read after a crash, the removal,
+/// and a second call some vendors' removals take.
+const CALLS_PER_REMOVAL: u32 = 3;
+
+/// How long a claimed step belongs to the run that claimed it; after that it belongs to a
+/// run that died. Longer than the removal's vendor calls may take, every try, wait and
+/// credential refresh included (longer waits are handed back, not waited), so a live run's
+/// claim is never taken over.
+pub fn claim_lease(apps: &Apps) -> Duration {
+    let calls = Duration::from_std(apps.vendors.longest_call() * CALLS_PER_REMOVAL).unwrap_or(Duration::MAX);
+    calls.max(Duration::minutes(CLAIM_LEASE_FLOOR_MINUTES))
+}
 /// Automatic retries of a failing removal before an admin must act.
 pub(super) const MAX_ATTEMPTS: u32 = 5;
 
@@ -72,9 +86,13 @@ pub struct Step {
     pub state: StepState,
     pub attempts: u32,
     /// The audit event of the current attempt, reserved when it was claimed: a run that
-    /// resumes the attempt after a crash logs the same event, so the log has it once.
+    /// resumes the attempt after a crash logs the same event, so the log has it once. Its
+    /// id also counts the removal in the app's circuit breaker, once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<ReservedEvent>,
+    /// A pending step the vendor asked to wait for (its rate limit): not tried before then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// An audit event's id and time, chosen before the change it describes (`audit::record_once`).
@@ -139,6 +157,12 @@ pub struct Dismissal {
     /// write their events from here, without reading the company.
     #[serde(default, skip_serializing_if = "Listening::is_empty")]
     pub webhooks: Listening,
+}
+
+/// When a dismissal's removals due at `due_at` run: its own moment within the hour after
+/// (a layoff's removals, due at one midnight, spread over the hour).
+pub fn runs_at(company_id: &str, team_member_id: &str, due_at: DateTime<Utc>) -> DateTime<Utc> {
+    removal_run_at(due_at, &format!("{company_id}/{team_member_id}"))
 }
 
 /// One schedule per dismissal, named deterministically (EventBridge allows 64 characters).

@@ -25,7 +25,7 @@ use super::breaker::confirm_breaker;
 use super::cleanup::run;
 use super::planning::{PlannedRemoval, describe, plan};
 use super::records::{
-    CleanupEvent, Dismissal, DismissalState, Phase, Removal, StepState, load, pacific_today, save,
+    CleanupEvent, Dismissal, DismissalState, Phase, Removal, StepState, load, pacific_today, runs_at, save,
     schedule_name, write_op,
 };
 use crate::connections::Apps;
@@ -344,7 +344,7 @@ pub async fn dismiss(
             phase: Phase::Remove,
             state: DismissalState::Scheduled,
             steps: Vec::new(),
-            next_run_at: Some(due_at.max(now)),
+            next_run_at: Some(runs_at(company_id, team_member_id, due_at).max(now)),
             problem: None,
             updated_at: now,
             completed_at: None,
@@ -421,7 +421,7 @@ pub async fn dismiss(
         apps.scheduler
             .schedule(&ScheduledJob {
                 name,
-                at: due_at,
+                at: runs_at(company_id, team_member_id, due_at),
                 payload: serde_json::to_value(CleanupEvent::DismissalDue {
                     company_id: company_id.to_owned(),
                     team_member_id: team_member_id.to_owned(),
