@@ -23,7 +23,7 @@ const INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("index");
 const SEP: u8 = 0;
 /// The pages redb keeps in memory (its default is 1 GiB): a local server's working set fits,
 /// and its memory stays the service's own (the sync benchmark measures it).
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What is stored for an item besides its key.
 #[derive(Serialize, Deserialize)]
