@@ -142,6 +142,19 @@ impl Directory {
             .unwrap_or_default()
     }
 
+    /// `take` of a tenant's users from position `skip` in creation order, copying only those.
+    pub(crate) fn slice(&self, tenant: &str, skip: usize, take: usize) -> Vec<User> {
+        self.tenants
+            .get(tenant)
+            .map(|t| t.values().skip(skip).take(take).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many users a tenant has.
+    pub(crate) fn count_of(&self, tenant: &str) -> usize {
+        self.tenants.get(tenant).map_or(0, BTreeMap::len)
+    }
+
     /// One page of a tenant's users after the cursor `after` (the last id of the previous
     /// page: ids sort in creation order), with the next cursor when more follow.
     pub(crate) fn page(
@@ -150,10 +163,17 @@ impl Directory {
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<User>, Option<String>) {
-        let mut rest: Vec<User> = self
-            .users(tenant)
-            .into_iter()
-            .filter(|u| after.is_none_or(|a| u.id.as_str() > a))
+        let Some(users) = self.tenants.get(tenant) else {
+            return (Vec::new(), None);
+        };
+        let from = match after {
+            Some(a) => std::ops::Bound::Excluded(a.to_owned()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut rest: Vec<User> = users
+            .range((from, std::ops::Bound::Unbounded))
+            .take(limit + 1)
+            .map(|(_, u)| u.clone())
             .collect();
         let more = rest.len() > limit;
         rest.truncate(limit);

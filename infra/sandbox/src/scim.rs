@@ -118,8 +118,7 @@ async fn list(
         Ok(t) => t,
         Err(r) => return refused(r),
     };
-    let users = state.users.users(&tenant);
-    let filtered: Vec<User> = match q.get("filter") {
+    let wanted = match q.get("filter") {
         Some(f) => {
             let Some(wanted) = f.strip_prefix("userName eq \"").and_then(|r| r.strip_suffix('"')) else {
                 return error(
@@ -128,12 +127,9 @@ async fn list(
                     "only userName eq is supported",
                 );
             };
-            users
-                .into_iter()
-                .filter(|u| u.scim_user_name().eq_ignore_ascii_case(wanted))
-                .collect()
+            Some(wanted)
         }
-        None => users,
+        None => None,
     };
     let start: usize = q
         .get("startIndex")
@@ -145,15 +141,36 @@ async fn list(
         .and_then(|s| s.parse().ok())
         .unwrap_or(100)
         .min(100);
-    let page: Vec<Value> = filtered
-        .iter()
-        .skip(start - 1)
-        .take(count)
-        .map(resource)
-        .collect();
+    // A page without copying the tenant's other users (tenants of 100,000 in the benchmarks).
+    let (page, total): (Vec<Value>, usize) = match wanted {
+        Some(wanted) => {
+            let filtered: Vec<User> = state
+                .users
+                .users(&tenant)
+                .into_iter()
+                .filter(|u| u.scim_user_name().eq_ignore_ascii_case(wanted))
+                .collect();
+            let page = filtered
+                .iter()
+                .skip(start - 1)
+                .take(count)
+                .map(resource)
+                .collect();
+            (page, filtered.len())
+        }
+        None => (
+            state
+                .users
+                .slice(&tenant, start - 1, count)
+                .iter()
+                .map(resource)
+                .collect(),
+            state.users.count_of(&tenant),
+        ),
+    };
     Json(json!({
         "schemas": [LIST_SCHEMA],
-        "totalResults": filtered.len(),
+        "totalResults": total,
         "startIndex": start,
         "itemsPerPage": page.len(),
         "Resources": page

@@ -469,7 +469,8 @@ impl<'a> Worker<'a> {
                 .query(
                     &company_partition(&self.job.company_id),
                     &sync_seen_prefix(&self.job.app, &self.job.id),
-                    PageRequest::first(1000).after(cursor),
+                    // 100 pages of ids at a time (10,000 at most): the set is all that stays.
+                    PageRequest::first(100).after(cursor),
                 )
                 .await?;
             for item in &page.items {
