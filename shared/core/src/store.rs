@@ -303,6 +303,24 @@ where
     Ok(None)
 }
 
+/// Every item of one partition under a sort-key prefix, in sort-key order, read page after
+/// page of the largest size. For partitions a company's size bounds (its admins, team members,
+/// findings); a listing that can grow without bound pages for itself.
+pub async fn query_all(store: &dyn ItemStore, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .query(pk, sk_prefix, PageRequest::first(MAX_PAGE_SIZE).after(cursor))
+            .await?;
+        out.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Checks a transaction the way DynamoDB does, so both adapters refuse the same requests.
 pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {

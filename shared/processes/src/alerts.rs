@@ -11,7 +11,7 @@ use prov_core::company::{Permission, User};
 use prov_core::error::Result;
 use prov_core::keys::{ALERTS_DUE, USERS, alert_digest_key, company_partition};
 use prov_core::mail::{Email, MailQueue, QueuedMail};
-use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
+use prov_core::store::{Item, StoreError, WriteOp, query_all};
 use serde_json::json;
 
 use crate::connections::Apps;
@@ -22,28 +22,19 @@ const DIGEST_AT: NaiveTime = NaiveTime::from_hms_opt(15, 0, 0).expect("a time of
 /// The admins an alert goes to: the primary admin and every admin with `manage_apps`.
 pub(crate) async fn recipients(apps: &Apps, company_id: &str) -> Result<Vec<User>> {
     let mut out = Vec::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = apps
-            .services
-            .store
-            .query(
-                &company_partition(company_id),
-                USERS,
-                PageRequest::first(100).after(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            let user: User = item.record()?;
-            if user.has(Permission::ManageApps) {
-                out.push(user);
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
+    for item in query_all(
+        apps.services.store.as_ref(),
+        &company_partition(company_id),
+        USERS,
+    )
+    .await?
+    {
+        let user: User = item.record()?;
+        if user.has(Permission::ManageApps) {
+            out.push(user);
         }
     }
+    Ok(out)
 }
 
 /// The queued emails of one alert, one per recipient: the writes for the transaction of the

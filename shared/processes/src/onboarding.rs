@@ -10,7 +10,7 @@ use prov_core::audit::{self, Actor, Target};
 use prov_core::body::{Body, Unparsed};
 use prov_core::connections::{ConnectionState, summaries};
 use prov_core::error::{Category, Error, ErrorDetail, Result};
-use prov_core::store::{Item, PageRequest};
+use prov_core::store::{Item, query_all};
 use prov_core::team::{self, EmploymentStatus, OfferStatus, Subject, TeamMember, eligibility};
 use prov_core::validate::{Obj, Validator};
 use prov_core::values;
@@ -190,7 +190,7 @@ pub async fn open_tasks(apps: &Apps, access: &Access) -> Result<Vec<OpenTask>> {
                 .is_ok_and(|a| a.capabilities.work_email)
     });
     let mut tasks: BTreeMap<String, TaskRecord> = BTreeMap::new();
-    for item in query_all(apps, &partition, ONBOARDING).await? {
+    for item in query_all(apps.services.store.as_ref(), &partition, ONBOARDING).await? {
         if let Some(id) = item.key.sk.strip_prefix(ONBOARDING) {
             tasks.insert(id.to_owned(), item.record()?);
         }
@@ -198,7 +198,7 @@ pub async fn open_tasks(apps: &Apps, access: &Access) -> Result<Vec<OpenTask>> {
     let now = apps.services.clock.now();
     let since = now - Duration::days(NEW_HIRE_DAYS);
     let mut open = Vec::new();
-    for item in query_all(apps, &partition, TEAM_MEMBERS).await? {
+    for item in query_all(apps.services.store.as_ref(), &partition, TEAM_MEMBERS).await? {
         let member: TeamMember = item.record()?;
         if member.employment_status == EmploymentStatus::Dismissed {
             continue;
@@ -223,24 +223,6 @@ pub async fn open_tasks(apps: &Apps, access: &Access) -> Result<Vec<OpenTask>> {
         }
     }
     Ok(open)
-}
-
-/// Every item of a partition under a sort-key prefix, following pages.
-pub(crate) async fn query_all(apps: &Apps, partition: &str, prefix: &str) -> Result<Vec<Item>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = apps
-            .services
-            .store
-            .query(partition, prefix, PageRequest::first(1000).after(cursor))
-            .await?;
-        out.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
 }
 
 /// `POST …/onboarding`: the connected apps to create the new hire's accounts in (at least

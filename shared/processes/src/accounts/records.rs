@@ -8,7 +8,7 @@ use prov_core::error::{Category, Error, Result};
 use prov_core::keys::{TEAM_MEMBERS, company_partition};
 use prov_core::keys::{account_key, link_key};
 use prov_core::secret::hash_secret;
-use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
+use prov_core::store::{Item, StoreError, WriteOp, query_all};
 use prov_core::team::TeamMember;
 use serde::{Deserialize, Serialize};
 
@@ -210,22 +210,11 @@ pub(super) async fn all_records<T: serde::de::DeserializeOwned>(
     pk: &str,
     prefix: &str,
 ) -> Result<Vec<(u64, T)>> {
-    let mut out = Vec::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = apps
-            .services
-            .store
-            .query(pk, prefix, PageRequest::first(1000).after(cursor))
-            .await?;
-        for item in &page.items {
-            out.push((item.version, item.record()?));
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
+    query_all(apps.services.store.as_ref(), pk, prefix)
+        .await?
+        .iter()
+        .map(|item| Ok((item.version, item.record()?)))
+        .collect()
 }
 
 pub(super) async fn all_team_members(apps: &Apps, company_id: &str) -> Result<Vec<TeamMember>> {

@@ -17,7 +17,7 @@ use prov_core::connector::{AccountStatus, ConnectorError};
 use prov_core::error::{Error, Result};
 use prov_core::keys::{DISMISSALS, company_partition, sync_job_key, sync_seen_key, sync_seen_prefix};
 use prov_core::secret::hash_secret;
-use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
+use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp, query_all};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -756,26 +756,17 @@ struct DismissalDue {
 /// The team members whose dismissal's removal time has passed (and was not cancelled).
 async fn dismissed(apps: &Apps, company_id: &str, now: DateTime<Utc>) -> Result<HashSet<String>> {
     let mut out = HashSet::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = apps
-            .services
-            .store
-            .query(
-                &company_partition(company_id),
-                DISMISSALS,
-                PageRequest::first(1000).after(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            let d: DismissalDue = item.record()?;
-            if d.state != "cancelled" && d.due_at <= now {
-                out.insert(d.team_member_id);
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
+    for item in query_all(
+        apps.services.store.as_ref(),
+        &company_partition(company_id),
+        DISMISSALS,
+    )
+    .await?
+    {
+        let d: DismissalDue = item.record()?;
+        if d.state != "cancelled" && d.due_at <= now {
+            out.insert(d.team_member_id);
         }
     }
+    Ok(out)
 }

@@ -6,13 +6,13 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use prov_core::access::Access;
 use prov_core::error::Result;
 use prov_core::keys::{DISMISSAL, TEAM_MEMBERS, company_partition};
+use prov_core::store::query_all;
 use prov_core::team::TeamMember;
 use serde::Serialize;
 
 use super::records::{Dismissal, DismissalState};
 use super::task::status;
 use crate::connections::Apps;
-use crate::onboarding::query_all;
 
 /// How long a finished removal stays listed.
 pub const FINISHED_LISTED_DAYS: i64 = 30;
@@ -36,12 +36,12 @@ pub async fn open_offboardings(apps: &Apps, access: &Access) -> Result<Vec<OpenO
     let partition = company_partition(&access.company().id);
     let since = apps.services.clock.now() - Duration::days(FINISHED_LISTED_DAYS);
     let mut members: HashMap<String, TeamMember> = HashMap::new();
-    for item in query_all(apps, &partition, TEAM_MEMBERS).await? {
+    for item in query_all(apps.services.store.as_ref(), &partition, TEAM_MEMBERS).await? {
         let member: TeamMember = item.record()?;
         members.insert(member.id.clone(), member);
     }
     let mut open = Vec::new();
-    for item in query_all(apps, &partition, DISMISSAL).await? {
+    for item in query_all(apps.services.store.as_ref(), &partition, DISMISSAL).await? {
         let d: Dismissal = item.record()?;
         let listed = match d.state {
             DismissalState::Cancelled => false,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use prov_core::company::Company;
 use prov_core::error::Result;
 use prov_core::keys::{ALERTS_DUE, FINDINGS, company_key, company_partition};
-use prov_core::store::{Cursor, Item, ItemStore, PageRequest, StoreError, WriteOp};
+use prov_core::store::{Item, ItemStore, PageRequest, StoreError, WriteOp, query_all};
 use serde_json::Value;
 
 use super::findings::{ALERTED, Finding, fingerprint};
@@ -50,25 +50,11 @@ pub async fn send_due(apps: &Apps) -> Result<usize> {
 async fn send(apps: &Apps, company_id: &str, due: &Item, now: DateTime<Utc>) -> Result<bool> {
     let store = apps.services.store.as_ref();
     let mut news: Vec<(Item, Finding)> = Vec::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = store
-            .query(
-                &company_partition(company_id),
-                FINDINGS,
-                PageRequest::first(1000).after(cursor),
-            )
-            .await?;
-        for item in page.items {
-            let finding: Finding = item.record()?;
-            let mailed = item.data.get(ALERTED).and_then(Value::as_str);
-            if !finding.kind.alerts_at_once() && mailed != Some(fingerprint(&finding).as_str()) {
-                news.push((item, finding));
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
+    for item in query_all(store, &company_partition(company_id), FINDINGS).await? {
+        let finding: Finding = item.record()?;
+        let mailed = item.data.get(ALERTED).and_then(Value::as_str);
+        if !finding.kind.alerts_at_once() && mailed != Some(fingerprint(&finding).as_str()) {
+            news.push((item, finding));
         }
     }
     let done = WriteOp::Delete {

@@ -13,7 +13,7 @@ use prov_core::error::Result;
 use prov_core::keys::{FINDINGS, company_partition, finding_key, findings_prefix};
 use prov_core::mail::QueuedMail;
 use prov_core::secret::hash_secret;
-use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp};
+use prov_core::store::{Item, PageRequest, StoreError, WriteOp, query_all};
 use prov_core::webhooks::{self, EventType, Listening};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -330,26 +330,16 @@ async fn log(apps: &Apps, company_id: &str, finding: &Finding, action: &str, by:
 
 /// Every stored finding of one app, by sort key.
 pub(crate) async fn stored(apps: &Apps, company_id: &str, app: &str) -> Result<HashMap<String, Item>> {
-    let mut out = HashMap::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = apps
-            .services
-            .store
-            .query(
-                &company_partition(company_id),
-                &findings_prefix(app),
-                PageRequest::first(1000).after(cursor),
-            )
-            .await?;
-        for item in page.items {
-            out.insert(item.key.sk.clone(), item);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
+    let items = query_all(
+        apps.services.store.as_ref(),
+        &company_partition(company_id),
+        &findings_prefix(app),
+    )
+    .await?;
+    Ok(items
+        .into_iter()
+        .map(|item| (item.key.sk.clone(), item))
+        .collect())
 }
 
 /// Settles an app's findings of the given kinds on what was just seen: each observed one is
@@ -417,26 +407,15 @@ pub async fn open_findings(apps: &Apps, company_id: &str) -> Result<usize> {
 /// The company's access report.
 pub async fn access_report(apps: &Apps, access: &Access) -> Result<AccessReport> {
     let company_id = access.company().id.as_str();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let page = apps
-            .services
-            .store
-            .query(
-                &company_partition(company_id),
-                FINDINGS,
-                PageRequest::first(1000).after(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            findings.push(item.record()?);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let mut findings: Vec<Finding> = query_all(
+        apps.services.store.as_ref(),
+        &company_partition(company_id),
+        FINDINGS,
+    )
+    .await?
+    .iter()
+    .map(Item::record)
+    .collect::<std::result::Result<_, _>>()?;
     findings.sort_by(|a, b| (a.kind, a.first_seen_at, &a.id).cmp(&(b.kind, b.first_seen_at, &b.id)));
     Ok(AccessReport {
         open: findings.len(),

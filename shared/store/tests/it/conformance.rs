@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use prov_core::store::{Expect, Item, ItemStore, Key, PageRequest, StoreError, WriteOp};
+use prov_core::store::{
+    Expect, Item, ItemStore, Key, MAX_PAGE_SIZE, MAX_TRANSACTION_OPS, PageRequest, StoreError, WriteOp,
+    query_all,
+};
 use serde_json::{Value, json};
 
 fn item(pk: &str, sk: &str, data: Value) -> Item {
@@ -239,6 +242,25 @@ pub async fn queries_page_through_a_prefix_in_order(store: &dyn ItemStore) {
         all_pages(store, "NOPE", "", 10, false).await,
         vec![Vec::<String>::new()]
     );
+}
+
+pub async fn query_all_reads_past_the_largest_page(store: &dyn ItemStore) {
+    // One more full page than a query answers at once, and neighbours that must not show up.
+    let count = MAX_PAGE_SIZE as usize + 150;
+    let items: Vec<WriteOp> = (0..count)
+        .map(|i| WriteOp::Create(item("P", &format!("ITEM#{i:05}"), json!({"i": i}))))
+        .collect();
+    for chunk in items.chunks(MAX_TRANSACTION_OPS) {
+        store.transact(chunk.to_vec()).await.unwrap();
+    }
+    store.create(item("P", "ITEMS", json!({}))).await.unwrap();
+    store.create(item("PX", "ITEM#00000", json!({}))).await.unwrap();
+
+    let all = query_all(store, "P", "ITEM#").await.unwrap();
+    let keys: Vec<String> = all.iter().map(|i| i.key.sk.clone()).collect();
+    let expected: Vec<String> = (0..count).map(|i| format!("ITEM#{i:05}")).collect();
+    assert_eq!(keys, expected);
+    assert!(query_all(store, "NOPE", "").await.unwrap().is_empty());
 }
 
 pub async fn a_cursor_only_works_for_its_own_query(store: &dyn ItemStore) {

@@ -71,6 +71,7 @@ both_adapters!(
     transactions_report_every_failed_check,
     transactions_refuse_two_operations_on_one_item,
     queries_page_through_a_prefix_in_order,
+    query_all_reads_past_the_largest_page,
     a_cursor_only_works_for_its_own_query,
     the_index_finds_items_and_follows_their_changes,
     a_scan_reads_every_partition_a_page_at_a_time,
