@@ -595,6 +595,41 @@ async fn an_account_the_service_deleted_is_no_change_outside_the_service() {
     );
 }
 
+/// The log keeps what happened: a scheduled sync that found nothing changed adds no line
+/// (its job record says when it ran), one that found a change is logged, and an admin's
+/// sync is logged whatever it found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_sync_that_changes_nothing_adds_nothing_to_the_log() {
+    let w = Walk::start().await;
+    let co = w.connected_company("quiet@example.com", TOKEN).await;
+    let period = Duration::hours(1);
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "ada", "Person");
+    person(&w, &co, "ada").await;
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    let synced = |events: Vec<Value>| events.iter().filter(|e| e["action"] == "app.synced").count();
+    // The first cycle matches her: logged.
+    one_cycle(&w, period).await;
+    assert_eq!(synced(events(&w, &co).await), 1);
+    // Nothing changed: the job ran and says so, the log is as it was.
+    one_cycle(&w, period).await;
+    let job = w
+        .send("GET", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
+        .await
+        .json();
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["trigger"], "scheduled", "{job}");
+    assert_eq!(synced(events(&w, &co).await), 1);
+    // Suspended at the vendor: the next cycle's sync is logged.
+    set_active_at_vendor(&w, "ada@example.com", false).await;
+    one_cycle(&w, period).await;
+    assert_eq!(synced(events(&w, &co).await), 2);
+    // An admin's sync with nothing new is logged all the same.
+    assert_eq!(w.sync(&co, "sandbox_scim").await.json()["changes"]["updated"], 0);
+    assert_eq!(synced(events(&w, &co).await), 3);
+}
+
 /// A connection saved before the `CONNECTIONS` index existed (as every connection of a
 /// stack deployed before it was) is not in the index, so no tick would find it: the first
 /// tick of the new code gives it its entry, and it is synced on schedule from then on.

@@ -17,11 +17,14 @@ use prov_connectors::http::{HttpConfig, SharedBudgets, VendorHttp};
 use prov_core::Services;
 use prov_core::auth::ensure_partner_token;
 use prov_core::clock::ManualClock;
+use prov_core::queue::JobQueue;
 use prov_platform::{
     EnvelopeSecretStore, EventBridgeScheduler, EventBridgeTarget, SecretsManagerKeyring, SecretsManagerStore,
-    SesMailer,
+    SesMailer, SqsQueue,
 };
+use prov_processes::accounts::RunLimits;
 use prov_processes::dismissal::{self, CleanupEvent};
+use prov_processes::reconcile;
 use prov_store::DynamoStore;
 use prov_testkit::{Answer, RoundTrips, Trip, call, json_request};
 use secrecy::SecretString;
@@ -38,6 +41,8 @@ struct Deployed {
     /// Requests the sandbox vendors received (over the network, from the service).
     vendor_calls: Arc<AtomicUsize>,
     dynamodb: aws_sdk_dynamodb::Client,
+    /// The jobs queue (SQS): the worker's messages, sent and consumed through counted calls.
+    jobs: Arc<SqsQueue>,
     /// The main and audit tables.
     tables: [String; 2],
     /// Each measured operation: (name, its round trips, its vendor calls).
@@ -61,6 +66,16 @@ impl Deployed {
             .send()
             .await
             .unwrap();
+        let queue_url = aws
+            .sqs
+            .create_queue()
+            .queue_name(prov_testkit::unique_name("rt-jobs"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let jobs = Arc::new(SqsQueue::new(aws.sqs.clone(), queue_url));
         let group = prov_testkit::unique_name("rt-dismissals");
         aws.scheduler
             .create_schedule_group()
@@ -87,9 +102,11 @@ impl Deployed {
             audit: Arc::new(DynamoStore::new(aws.dynamodb.clone(), audit)),
             mailer: Arc::new(SesMailer::new(aws.sesv2.clone(), SENDER)),
             ..local.services.clone()
-        };
+        }
+        .with_queue(jobs.clone());
         local.services = services.clone();
         local.apps.services = services.clone();
+        local.apps.queue = jobs.clone();
         // Credentials as `prov_platform::aws_apps` keeps them: in the table, under the
         // keyring of Secrets Manager, moving per-connection secrets of before as read.
         let keyring = prov_testkit::unique_name("rt-keyring");
@@ -159,6 +176,7 @@ impl Deployed {
             round_trips: aws.round_trips,
             vendor_calls,
             dynamodb: aws.dynamodb,
+            jobs,
             tables,
             measured: Vec::new(),
             _dir: dir,
@@ -190,6 +208,28 @@ impl Deployed {
         assert!(answer.status.is_success(), "{name}: {}", answer.text());
         self.record(name);
         answer
+    }
+
+    /// Runs the jobs queue's messages as the worker function's event source mapping does in
+    /// AWS: one message an invocation (`BatchSize: 1`), deleted once it ran. Its receives and
+    /// deletes are SQS requests billed like the sends. The receive that finds the queue empty
+    /// is not counted here: the mapping polls an idle queue all the time, a cost of the
+    /// deployment that the cost model books as such.
+    async fn work_jobs(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            let received = self.jobs.receive(1, chrono::Duration::minutes(6)).await.unwrap();
+            let Some(message) = received.into_iter().next() else {
+                let empty = self.round_trips.pop().expect("the empty receive");
+                assert_eq!(empty.operation, "ReceiveMessage");
+                return ran;
+            };
+            prov_processes::worker::run_message(&self.local.apps, &message.body, RunLimits::default())
+                .await
+                .unwrap();
+            self.jobs.delete(&message.receipt).await.unwrap();
+            ran += 1;
+        }
     }
 
     /// Starts a measurement: what came before is not counted.
@@ -605,13 +645,31 @@ async fn round_trips_per_operation_are_what_the_data_needs() {
     let sync = path("/apps/sandbox_scim/sync");
     d.measure("start a sync (202)", "POST", &sync, &admin, None).await;
     d.begin();
-    d.local.work().await.unwrap();
+    assert_eq!(d.work_jobs().await, 1);
     d.record("reconcile an app of 50 people (first time: all matched)");
     let first = d.send("GET", &sync, &admin, None).await.json();
     assert_eq!(first["changes"]["auto_matched"], PEOPLE, "{first}");
-    d.measure("start a sync (202)", "POST", &sync, &admin, None).await;
+    // The hourly reconciliation as deployed: the tick (every 5 minutes) starts the syncs whose
+    // moment in the hour came since the last tick; ticks just before this app's moment, then
+    // one just after it, which starts its sync alone.
+    let period = chrono::Duration::minutes(60);
+    let offset = reconcile::slot_offset(&company, "sandbox_scim", period);
+    let hour = Utc.with_ymd_and_hms(2026, 3, 22, 10, 0, 0).unwrap();
+    // The deployment's first tick only marks where its schedule begins.
+    d.clock.set(hour + offset - chrono::Duration::seconds(2));
+    reconcile::tick(&d.local.apps, period).await.unwrap();
+    d.clock.set(hour + offset - chrono::Duration::seconds(1));
     d.begin();
-    d.local.work().await.unwrap();
+    let quiet = reconcile::tick(&d.local.apps, period).await.unwrap();
+    assert_eq!(quiet.started, 0, "{quiet:?}");
+    d.record("the reconciliation tick (nothing due)");
+    d.clock.set(hour + offset + chrono::Duration::seconds(1));
+    d.begin();
+    let ticked = reconcile::tick(&d.local.apps, period).await.unwrap();
+    assert_eq!(ticked.started, 1, "{ticked:?}");
+    d.record("the reconciliation tick starting one app's sync");
+    d.begin();
+    assert_eq!(d.work_jobs().await, 1);
     d.record("reconcile an app of 50 people (nothing changed)");
     let again = d.send("GET", &sync, &admin, None).await.json()["changes"].clone();
     assert_eq!(
@@ -656,6 +714,14 @@ async fn round_trips_per_operation_are_what_the_data_needs() {
         ("create an account", 17),
         ("dismiss a person with 5 accounts (schedule)", 20),
         ("the scheduled cleanup removing 5 accounts", 57),
+        // The hourly reconciliation: the tick reads its progress, the migrations' marker and
+        // the connections' index, and records its progress; starting a sync reads the
+        // connection and the last job, writes the job and sends its message. The worker's
+        // run of it receives and deletes the message (the event source mapping's calls) and
+        // logs nothing when nothing changed.
+        ("the reconciliation tick (nothing due)", 4),
+        ("the reconciliation tick starting one app's sync", 8),
+        ("reconcile an app of 50 people (nothing changed)", 16),
     ];
     for (name, budget) in budgets {
         assert!(

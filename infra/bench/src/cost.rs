@@ -124,7 +124,7 @@ pub mod price {
         source: "https://aws.amazon.com/ses/pricing/",
     };
     pub const SQS_REQUEST: Price = Price {
-        what: "SQS standard requests (the dead-letter queue)",
+        what: "SQS standard requests (the jobs queue, the dead-letter queues)",
         usd: 0.40,
         per: 1e6,
         unit: "requests",
@@ -164,6 +164,7 @@ pub struct Latency {
     pub secrets_manager_ms: f64,
     pub ses_ms: f64,
     pub scheduler_ms: f64,
+    pub sqs_ms: f64,
     pub vendor_ms: f64,
     /// Lambda's START, END and REPORT lines in JSON and our request line.
     pub log_bytes_per_invocation: f64,
@@ -174,6 +175,7 @@ pub const LATENCY: Latency = Latency {
     secrets_manager_ms: 30.0,
     ses_ms: 50.0,
     scheduler_ms: 50.0,
+    sqs_ms: 10.0,
     vendor_ms: 300.0,
     log_bytes_per_invocation: 1024.0,
 };
@@ -388,12 +390,20 @@ pub struct Cost {
     pub secrets: f64,
     pub scheduler: f64,
     pub ses: f64,
+    pub sqs: f64,
     pub logs: f64,
 }
 
 impl Cost {
     pub fn total(&self) -> f64 {
-        self.lambda + self.api + self.dynamodb + self.secrets + self.scheduler + self.ses + self.logs
+        self.lambda
+            + self.api
+            + self.dynamodb
+            + self.secrets
+            + self.scheduler
+            + self.ses
+            + self.sqs
+            + self.logs
     }
 
     pub fn plus(self, o: Cost) -> Cost {
@@ -404,6 +414,7 @@ impl Cost {
             secrets: self.secrets + o.secrets,
             scheduler: self.scheduler + o.scheduler,
             ses: self.ses + o.ses,
+            sqs: self.sqs + o.sqs,
             logs: self.logs + o.logs,
         }
     }
@@ -416,6 +427,7 @@ impl Cost {
             secrets: self.secrets * k,
             scheduler: self.scheduler * k,
             ses: self.ses * k,
+            sqs: self.sqs * k,
             logs: self.logs * k,
         }
     }
@@ -424,7 +436,7 @@ impl Cost {
 /// Which function serves a measured operation, and whether it comes through the HTTP API
 /// (else a schedule invokes it). Every measured operation must be named here.
 pub fn function_of(operation: &str) -> Result<(&'static str, bool), String> {
-    const ROUTES: [(&str, &str, bool); 9] = [
+    const ROUTES: [(&str, &str, bool); 10] = [
         ("provision a company", "provision", true),
         ("claim the company", "provision", true),
         ("set the plan", "provision", true),
@@ -433,6 +445,7 @@ pub fn function_of(operation: &str) -> Result<(&'static str, bool), String> {
         ("open the OAuth start link", "connect", true),
         ("finish an OAuth connection", "connect", true),
         ("the s", "dismissal-cleanup", false),
+        ("the reconciliation tick", "dismissal-cleanup", false),
         // Syncs run in the worker (a jobs-queue message), started by the request or the
         // reconciliation's tick.
         ("reconcile an app", "dismissal-cleanup", false),
@@ -481,7 +494,7 @@ pub fn price_operation(
         .get(function)
         .ok_or_else(|| format!("no cold-start figures for the {function} function"))?;
     let (mut reads, mut writes, mut waited) = (0.0, 0.0, op.vendor_calls as f64 * LATENCY.vendor_ms);
-    let (mut secrets_calls, mut emails, mut schedules) = (0.0, 0.0, 0.0);
+    let (mut secrets_calls, mut emails, mut schedules, mut queue_requests) = (0.0, 0.0, 0.0, 0.0);
     for call in &op.calls {
         let (r, w) = request_units(call);
         reads += r;
@@ -503,6 +516,12 @@ pub fn price_operation(
                 }
                 LATENCY.scheduler_ms
             }
+            // The jobs queue: the sends of a use case, the receives and deletes of the worker's
+            // event source mapping (billed to the account like any request).
+            "SQS" => {
+                queue_requests += 1.0;
+                LATENCY.sqs_ms
+            }
             other => return Err(format!("no latency stated for {other}")),
         };
     }
@@ -519,6 +538,7 @@ pub fn price_operation(
         secrets: price::SECRETS_CALL.of(secrets_calls),
         scheduler: price::SCHEDULER_INVOCATION.of(schedules),
         ses: price::SES_EMAIL.of(emails),
+        sqs: price::SQS_REQUEST.of(queue_requests),
         logs: price::LOG_INGESTION.of(LATENCY.log_bytes_per_invocation / 1e9),
     };
     Ok(Priced {
@@ -584,6 +604,17 @@ pub const TYPICAL: Company = Company {
 pub const HOURS_A_MONTH: f64 = 730.0;
 /// The deployment's sweep runs every 15 minutes.
 pub const SWEEPS_A_MONTH: f64 = HOURS_A_MONTH * 4.0;
+/// The reconciliation's tick runs every 5 minutes (`template.yaml`, `Reconcile`).
+pub const TICKS_A_MONTH: f64 = HOURS_A_MONTH * 12.0;
+/// The jobs queue's event source mapping polls with this many pollers while the queue is
+/// idle: its maximum concurrency (`template.yaml`), which also keeps Lambda from scaling
+/// back to two (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
+pub const JOB_POLLERS: f64 = 5.0;
+/// Receives an idle poller sends a minute: each long poll of an empty queue waits up to 20
+/// seconds (SQS's longest). Stated, not measured.
+pub const RECEIVES_A_POLLER_MINUTE: f64 = 3.0;
+/// A query answers at most this many items a page (the store's page size).
+pub const QUERY_PAGE_ITEMS: f64 = 1000.0;
 /// Audit events are kept 400 days (their TTL), in months.
 pub const AUDIT_MONTHS: f64 = 400.0 * 12.0 / 365.0;
 /// Storage counts 100 bytes of overhead per item.
@@ -758,6 +789,21 @@ cost-input {"stored":"main","kinds":[{"kind":"TM","items":2,"bytes":800}]}
         assert!((priced.cost.lambda - (gb_s * 0.000_013_333_4 + 0.20 / 1e6)).abs() < 1e-15);
         assert!((priced.cost.dynamodb - (0.125 + 0.625) / 1e6).abs() < 1e-15);
         assert_eq!(priced.cost.api, 1.0 / 1e6);
+        // A jobs-queue send is an SQS request, waited on like any call.
+        let sqs = |operation: &str| Call {
+            service: "SQS".into(),
+            ..call(operation, &[], false, false, &[])
+        };
+        let queued = Operation {
+            calls: vec![sqs("SendMessage"), sqs("ReceiveMessage"), sqs("DeleteMessage")],
+            ..op.clone()
+        };
+        let queued = price_operation(&queued, &timings, 256.0).unwrap();
+        assert!((queued.cost.sqs - 3.0 * 0.40 / 1e6).abs() < 1e-15);
+        assert_eq!(
+            queued.billed_ms,
+            (3.8 + LATENCY.vendor_ms + 3.0 * LATENCY.sqs_ms).ceil()
+        );
         let unknown = Operation {
             name: "something new".into(),
             ..op

@@ -126,6 +126,7 @@ pub struct CountedClients {
     pub sesv2: aws_sdk_sesv2::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub scheduler: aws_sdk_scheduler::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub round_trips: RoundTrips,
 }
 
@@ -137,6 +138,7 @@ pub fn counted_clients() -> CountedClients {
         sesv2: moto_client!(aws_sdk_sesv2, counter),
         secretsmanager: moto_client!(aws_sdk_secretsmanager, counter),
         scheduler: moto_client!(aws_sdk_scheduler, counter),
+        sqs: moto_client!(aws_sdk_sqs, counter),
         round_trips,
     }
 }

@@ -78,6 +78,11 @@ impl RoundTrips {
     pub fn take(&self) -> Vec<Trip> {
         std::mem::take(&mut *self.0.lock().expect("round trips lock"))
     }
+
+    /// Takes back the last round trip recorded (one that belongs to nothing measured).
+    pub fn pop(&self) -> Option<Trip> {
+        self.0.lock().expect("round trips lock").pop()
+    }
 }
 
 /// Which trip an attempt's answer belongs to (requests run concurrently).

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use bench::cost::{
-    AUDIT_MONTHS, Company, Cost, DEPLOYMENT_SECRETS, HOURS_A_MONTH, ITEM_OVERHEAD, LATENCY, Measured,
-    Operation, Priced, SWEEPS_A_MONTH, TYPICAL, along, at_rest, company_items, memory_mb, parse_coldstart,
-    parse_inputs, price, price_operation, write_units_by_kind, writes_of,
+    AUDIT_MONTHS, Company, Cost, DEPLOYMENT_SECRETS, HOURS_A_MONTH, ITEM_OVERHEAD, JOB_POLLERS, LATENCY,
+    Measured, Operation, Priced, QUERY_PAGE_ITEMS, RECEIVES_A_POLLER_MINUTE, SWEEPS_A_MONTH, TICKS_A_MONTH,
+    TYPICAL, along, at_rest, company_items, memory_mb, parse_coldstart, parse_inputs, price, price_operation,
+    write_units_by_kind, writes_of,
 };
 
 /// The deployment size the issue asks about.
@@ -90,6 +91,7 @@ fn dominated_by(c: &Cost) -> String {
         ("Secrets Manager", c.secrets),
         ("Scheduler", c.scheduler),
         ("SES", c.ses),
+        ("SQS", c.sqs),
         ("CloudWatch Logs", c.logs),
     ];
     let (name, part) = parts
@@ -163,7 +165,7 @@ impl Book {
 }
 
 fn row(out: &mut String, name: &str, function: &str, p: &Priced) {
-    let other = p.cost.secrets + p.cost.scheduler + p.cost.ses + p.cost.logs;
+    let other = p.cost.secrets + p.cost.scheduler + p.cost.ses + p.cost.sqs + p.cost.logs;
     let _ = writeln!(
         out,
         "| {name} | {function} | {} | {} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | **{}** |",
@@ -189,6 +191,20 @@ fn both(a: &Priced, b: &Priced) -> Priced {
         write_units: a.write_units + b.write_units,
         billed_ms: a.billed_ms + b.billed_ms,
         cost: a.cost.plus(b.cost),
+        ..a.clone()
+    }
+}
+
+/// What `a` takes beyond `b`, two runs of one invocation, `a` with one thing more to do: that
+/// thing's share (its calls, units and billed time; the invocation's own fee and logs are `b`'s).
+fn beyond(a: &Priced, b: &Priced) -> Priced {
+    Priced {
+        round_trips: a.round_trips.saturating_sub(b.round_trips),
+        vendor_calls: a.vendor_calls.saturating_sub(b.vendor_calls),
+        read_units: a.read_units - b.read_units,
+        write_units: a.write_units - b.write_units,
+        billed_ms: a.billed_ms - b.billed_ms,
+        cost: a.cost.plus(b.cost.times(-1.0)),
         ..a.clone()
     }
 }
@@ -228,21 +244,27 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
          mostly on AWS and vendors, so billed duration = the function's measured init and first \
          invocation (section 1, x86_64 here for arm64 there; every invocation counted as a cold \
          start) + {:.0} ms per DynamoDB call, {:.0} ms \
-         per Secrets Manager call, {:.0} ms per SES or Scheduler call, {:.0} ms per vendor call; \
+         per Secrets Manager call, {:.0} ms per SES or Scheduler call, {:.0} ms per SQS call, {:.0} ms \
+         per vendor call; the jobs queue's event source mapping polls with {:.0} pollers (its maximum \
+         concurrency) at {:.0} receives a minute each while the queue is idle (a long poll waits up to \
+         20 s); \
          {:.0} bytes of logs per invocation. DynamoDB units follow its rules: reads by 4 KB (strongly \
          consistent; index queries half), writes by 1 KB, transactions twice, an item with index keys \
          written to the index too, a delete or condition check (only the key is sent) one unit.\n",
         LATENCY.dynamodb_ms,
         LATENCY.secrets_manager_ms,
         LATENCY.ses_ms,
+        LATENCY.sqs_ms,
         LATENCY.vendor_ms,
+        JOB_POLLERS,
+        RECEIVES_A_POLLER_MINUTE,
         LATENCY.log_bytes_per_invocation
     );
 
     // Per operation.
     out.push_str("### Per operation\n\n");
     out.push_str(
-        "| operation | function | AWS round trips | vendor calls | read units | write units | billed ms | Lambda | API Gateway | DynamoDB | Secrets Manager, Scheduler, SES, logs | total |\n\
+        "| operation | function | AWS round trips | vendor calls | read units | write units | billed ms | Lambda | API Gateway | DynamoDB | Secrets Manager, Scheduler, SES, SQS, logs | total |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (name, p, n) in &book.rows {
@@ -269,7 +291,16 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
         book.get("dismiss a person with 5 accounts (schedule)")?,
         book.get("the scheduled cleanup removing 5 accounts")?,
     );
-    let reconcile = book.get("reconcile an app of 50 people (nothing changed)")?;
+    // A scheduled reconciliation of an app: its start by the tick (the tick that starts it
+    // beyond one that starts nothing) and the worker's run of its jobs-queue message.
+    let started = beyond(
+        book.get("the reconciliation tick starting one app's sync")?,
+        book.get("the reconciliation tick (nothing due)")?,
+    );
+    let reconcile = &both(
+        book.get("reconcile an app of 50 people (nothing changed)")?,
+        &started,
+    );
     let hour = Priced {
         round_trips: reconcile.round_trips * c.apps as usize,
         vendor_calls: reconcile.vendor_calls * c.apps as u64,
@@ -311,14 +342,14 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
     );
     row(
         &mut out,
-        "**one reconciliation of an app (50 accounts, nothing changed)**",
-        "accounts",
+        "**one reconciliation of an app (50 accounts, nothing changed): its start by the tick, the worker's run**",
+        "dismissal-cleanup",
         reconcile,
     );
     row(
         &mut out,
         &format!("**an hour of reconciliation ({} apps)**", c.apps),
-        "accounts",
+        "dismissal-cleanup",
         &hour,
     );
 
@@ -343,7 +374,10 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
     let audit_events = c.hires
         * (book.audit("add a team member")? + c.apps * book.audit("create another account")?)
         + c.dismissals * audit_per_dismissal
-        + reconciliations * book.audit("reconcile an app of 50 people (nothing changed)")?;
+        + reconciliations
+            * (book.audit("reconcile an app of 50 people (nothing changed)")?
+                + book.audit("the reconciliation tick starting one app's sync")?
+                - book.audit("the reconciliation tick (nothing due)")?);
     let stored = |table: &str, kind: &str| -> Result<f64, String> {
         measured
             .stored
@@ -369,7 +403,27 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
             scheduler: price::SCHEDULER_INVOCATION.of(1.0),
             ..Cost::default()
         });
-    let deployment = price::SECRET.of(DEPLOYMENT_SECRETS) + sweep.total() * SWEEPS_A_MONTH;
+    // The tick reads every connection of the deployment from the index each time (eventually
+    // consistent, a page of at most 1,000), besides what the measured tick read of its own.
+    let connections = COMPANIES * c.apps;
+    let index_units = (connections * stored("main", "CONNECTION")? / 4096.0).ceil() / 2.0;
+    let index_ms = (connections / QUERY_PAGE_ITEMS).ceil() * LATENCY.dynamodb_ms;
+    let tick = book
+        .get("the reconciliation tick (nothing due)")?
+        .cost
+        .plus(Cost {
+            dynamodb: price::DYNAMODB_READ.of(index_units),
+            lambda: price::LAMBDA_GB_SECOND.of(memory / 1024.0 * index_ms / 1000.0),
+            scheduler: price::SCHEDULER_INVOCATION.of(1.0),
+            ..Cost::default()
+        });
+    // The jobs queue's event source mapping polls all the time, messages or not.
+    let idle_receives = JOB_POLLERS * RECEIVES_A_POLLER_MINUTE * 60.0 * HOURS_A_MONTH;
+    let polling = price::SQS_REQUEST.of(idle_receives);
+    let deployment = price::SECRET.of(DEPLOYMENT_SECRETS)
+        + sweep.total() * SWEEPS_A_MONTH
+        + tick.total() * TICKS_A_MONTH
+        + polling;
     let usage = hire
         .times(c.hires)
         .plus(dismissal_n.times(c.dismissals))
@@ -384,8 +438,8 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
          dismissals a month, each app reconciled every hour; its data after a year ({:.0} former team \
          members kept). A hire is a team member added and an account created in each app; a dismissal \
          of {:.0} accounts lies on the line through the measured dismissals of 5 and 10; a \
-         reconciliation is priced as measured, an admin's sync through the API (the product has no \
-         hourly schedule yet: one would cost a Scheduler invocation instead of an API request).\n",
+         reconciliation is its start by the reconciliation's tick and the worker's run of its \
+         jobs-queue message, as measured (the ticks themselves are the deployment's).\n",
         c.people, c.apps, c.hires, c.dismissals, c.former_people, c.apps
     );
     out.push_str("| what | how many a month | each | a month |\n|---|---|---|---|\n");
@@ -419,7 +473,7 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
     );
     let _ = writeln!(
         out,
-        "| **the company's use** | | | **{}** |\n| the company's data at rest: {data_items:.0} items, {:.2} MB ({}each with 100 B of overhead; storage and point-in-time recovery) | | | {} |\n| its share of the deployment at {} companies ({DEPLOYMENT_SECRETS:.0} secrets, a sweep every 15 minutes) | | | {} |\n| **fixed** | | | **{}** |\n| **total** | | | **{}** |",
+        "| **the company's use** | | | **{}** |\n| the company's data at rest: {data_items:.0} items, {:.2} MB ({}each with 100 B of overhead; storage and point-in-time recovery) | | | {} |\n| its share of the deployment at {} companies ({DEPLOYMENT_SECRETS:.0} secrets, a sweep every 15 minutes, the reconciliation's tick every 5, the jobs queue's polling) | | | {} |\n| **fixed** | | | **{}** |\n| **total** | | | **{}** |",
         usd(usage_total),
         data_bytes / 1e6,
         kinds,
@@ -436,7 +490,7 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
         out,
         "\n### At {} companies, a month\n\n| what | a month |\n|---|---|\n\
          | the companies' use | {} |\n| their data at rest | {} |\n\
-         | the deployment: the credentials' keyring and the OAuth registrations ({}), the sweep ({} runs, {}) | {} |\n\
+         | the deployment: the credentials' keyring and the OAuth registrations ({}), the sweep ({} runs, {}), the reconciliation's tick ({} runs, each reading the index of all {} connections: {}), the jobs queue's idle polling ({} receives, {}) | {} |\n\
          | **total** | **{}** |\n\
          | before issue 27, connection credentials alone: one Secrets Manager secret per connection ({} × {}) | {} |",
         count(COMPANIES),
@@ -445,6 +499,11 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
         usd(price::SECRET.of(DEPLOYMENT_SECRETS)),
         count(SWEEPS_A_MONTH),
         usd(sweep.total() * SWEEPS_A_MONTH),
+        count(TICKS_A_MONTH),
+        count(connections),
+        usd(tick.total() * TICKS_A_MONTH),
+        count(idle_receives),
+        usd(polling),
         usd(deployment),
         usd((usage_total + data) * COMPANIES + deployment),
         count(c.apps * COMPANIES),
@@ -526,8 +585,9 @@ fn report(inputs: &str, coldstart: &str, template: &str) -> Result<String, Strin
         out,
         "\nNot in the model: pages and API reads by admins (each a few reads, priced like the rows \
          above), CloudWatch metrics and alarms, data transfer, the index's copy of the company and \
-         dismissal items, the dead-letter queue (only schedules that failed every retry reach it), \
-         free tiers. The SQS price is listed for that queue."
+         dismissal items, the dead-letter queues (only what failed every retry reaches them), \
+         webhook deliveries and alert emails (only for partners with endpoints and companies with \
+         findings), free tiers."
     );
     Ok(out)
 }

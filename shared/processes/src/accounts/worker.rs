@@ -21,7 +21,9 @@ use prov_core::store::{Cursor, Item, PageRequest, StoreError, WriteOp, query_all
 use serde::Deserialize;
 use serde_json::json;
 
-use super::jobs::{JobMessage, JobState, RunLimits, RunOutcome, Step, SyncJob, load, message_of, save, send};
+use super::jobs::{
+    JobMessage, JobState, RunLimits, RunOutcome, Step, SyncJob, Trigger, load, message_of, save, send,
+};
 use super::records::app_of;
 use super::records::{AppAccount, action_error};
 use super::sync::{
@@ -512,32 +514,39 @@ impl<'a> Worker<'a> {
         )
         .await?;
         let report = &self.job.changes;
-        audit::record_once(
-            &self.apps.services,
-            Record {
-                company_id: &self.job.company_id,
-                actor: self.job.requested_by.clone(),
-                request_id: &self.job.request_id,
-                action: "app.synced",
-                target: Target::new("app", &self.job.app),
-                result: Outcome::Succeeded,
-                detail: Some(format!(
-                    "{} accounts{}: {} new, {} changed, {} vanished, {} matched automatically",
-                    report.total,
-                    match self.job.since {
-                        Some(since) => format!(" changed since {}", since.format("%Y-%m-%d %H:%M UTC")),
-                        None => String::new(),
-                    },
-                    report.created,
-                    report.updated,
-                    report.vanished,
-                    report.auto_matched
-                )),
-            },
-            event,
-            at,
-        )
-        .await;
+        // A scheduled sync that found nothing to change is no event of the company's (its job
+        // record says when it last ran): logged hourly per app it would be most of the log,
+        // and of what the log costs. An admin's sync is logged whatever it found.
+        let quiet = self.job.trigger == Trigger::Scheduled
+            && report.created + report.updated + report.vanished + report.auto_matched == 0;
+        if !quiet {
+            audit::record_once(
+                &self.apps.services,
+                Record {
+                    company_id: &self.job.company_id,
+                    actor: self.job.requested_by.clone(),
+                    request_id: &self.job.request_id,
+                    action: "app.synced",
+                    target: Target::new("app", &self.job.app),
+                    result: Outcome::Succeeded,
+                    detail: Some(format!(
+                        "{} accounts{}: {} new, {} changed, {} vanished, {} matched automatically",
+                        report.total,
+                        match self.job.since {
+                            Some(since) => format!(" changed since {}", since.format("%Y-%m-%d %H:%M UTC")),
+                            None => String::new(),
+                        },
+                        report.created,
+                        report.updated,
+                        report.vanished,
+                        report.auto_matched
+                    )),
+                },
+                event,
+                at,
+            )
+            .await;
+        }
         self.job.state = JobState::Succeeded;
         self.job.step = Step::Done;
         self.job.finished_at = Some(self.apps.services.clock.now());
