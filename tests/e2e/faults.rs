@@ -914,13 +914,29 @@ async fn account_records(w: &Walk, co: &Co) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_between_checkpoints_resumes_and_keeps_one_record_per_vendor_account() {
+    // One invocation per page and one for the rest.
+    killed_sync(ONE_PAGE, 4, "a page per invocation").await;
+}
+
+/// The whole listing in one invocation: its last page is not checkpointed (the sweep follows
+/// with every id in memory), so a death after it lists that page again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_read_whole_in_one_invocation_killed_anywhere_resumes_and_keeps_one_record_per_vendor_account()
+{
+    killed_sync(RunLimits::default(), 1, "the whole listing in one invocation").await;
+}
+
+/// Kills the worker at points spread over a sync's writes run with `limits` (`runs`
+/// invocations at least), both sides of a write; each time the restarted worker ends the
+/// job with one record per vendor account and nothing of its work left behind.
+async fn killed_sync(limits: RunLimits, runs: usize, how: &str) {
     // The writes of a whole run (queue and job included), to choose where to die.
     let w = Walk::start().await;
     sync_setup(&w).await;
     let counting = CrashingStore::new(w.local.services.store.clone(), Crash::Never);
-    let ran = crashing_local(&w, &counting).work_with(ONE_PAGE).await.unwrap();
+    let ran = crashing_local(&w, &counting).work_with(limits).await.unwrap();
     let total = counting.writes().len();
-    assert!(ran >= 4, "one invocation per page and one for the rest: {ran}");
+    assert!(ran >= runs, "{how}: {ran} invocations");
     // Points spread over the run, both sides of a write (a fixed sample, so a failure repeats).
     let points: Vec<Crash> = (1..=8)
         .map(|k| k * total / 9)
@@ -932,12 +948,12 @@ async fn a_sync_killed_between_checkpoints_resumes_and_keeps_one_record_per_vend
         let co = sync_setup(&w).await;
         let store = CrashingStore::new(w.local.services.store.clone(), *crash);
         let dying = crashing_local(&w, &store);
-        let ended = until_crash(&store, dying.work_with(ONE_PAGE)).await;
+        let ended = until_crash(&store, dying.work_with(limits)).await;
         assert!(ended.is_none(), "{}: the run ended before it", crash.describe());
         // The restarted worker: the message comes back once its visibility ran out (the
         // job's lease with it), and the job goes on from its last checkpoint.
-        w.clock.advance(Duration::minutes(4));
-        w.local.work_with(ONE_PAGE).await.unwrap();
+        w.clock.advance(limits.lease + Duration::minutes(2));
+        w.local.work_with(limits).await.unwrap();
         let job = w
             .send("GET", &co.path("/apps/sandbox_scim/sync"), Some(&co.admin), None)
             .await
@@ -975,6 +991,6 @@ async fn a_sync_killed_between_checkpoints_resumes_and_keeps_one_record_per_vend
         resumed += 1;
     }
     println!(
-        "fault-injection: a sync of {SYNC_ACCOUNTS} vendor accounts (a page per invocation, {ran} invocations, {total} writes) killed at {resumed} points: {resumed}/{resumed} resumed from the last checkpoint and succeeded with one record per vendor account, {SYNC_MEMBERS} matched, no working record left"
+        "fault-injection: a sync of {SYNC_ACCOUNTS} vendor accounts ({how}, {ran} invocations, {total} writes) killed at {resumed} points: {resumed}/{resumed} resumed from the last checkpoint and succeeded with one record per vendor account, {SYNC_MEMBERS} matched, no working record left"
     );
 }

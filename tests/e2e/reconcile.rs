@@ -595,6 +595,43 @@ async fn an_account_the_service_deleted_is_no_change_outside_the_service() {
     );
 }
 
+/// A listing read whole in one invocation is swept in it with its ids in memory, its last
+/// page not checkpointed; when the invocation must stop before the sweep, the job it leaves
+/// carries that page's ids, so the next invocation marks vanished only what the vendor no
+/// longer had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_left_between_its_listing_and_its_sweep_marks_only_what_is_gone() {
+    let w = Walk::start().await;
+    let co = w.connected_company("sweep@example.com", TOKEN).await;
+    for i in 0..30 {
+        w.local
+            .sandbox
+            .seed_user(TOKEN, &format!("p{i}@example.com"), &format!("P{i}"), "Person");
+    }
+    assert_eq!(w.sync(&co, "sandbox_scim").await.json()["changes"]["created"], 30);
+    assert!(w.local.sandbox.remove_user(TOKEN, "p7@example.com"));
+    // One page per invocation: the listing (one page of 29) ends the first, the sweep waits
+    // for the next.
+    let sync = co.path("/apps/sandbox_scim/sync");
+    assert_eq!(w.send("POST", &sync, Some(&co.admin), None).await.status, 202);
+    let one_page = RunLimits {
+        budget: std::time::Duration::from_secs(600),
+        max_pages: 1,
+        lease: Duration::minutes(2),
+    };
+    w.local.work_with(one_page).await.unwrap();
+    let done = w.send("GET", &sync, Some(&co.admin), None).await.json();
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(done["invocations"].as_u64().unwrap() >= 2, "{done}");
+    assert_eq!(done["changes"]["vanished"], 1, "{done}");
+    let gone = account_of(&w, &co, "p7@example.com").await;
+    assert_eq!(gone["present"], false, "{gone}");
+    for i in [0, 6, 8, 29] {
+        let kept = account_of(&w, &co, &format!("p{i}@example.com")).await;
+        assert_eq!(kept["present"], true, "{kept}");
+    }
+}
+
 /// The log keeps what happened: a scheduled sync that found nothing changed adds no line
 /// (its job record says when it ran), one that found a change is logged, and an admin's
 /// sync is logged whatever it found.

@@ -87,6 +87,9 @@ pub(super) struct Worker<'a> {
     known: Option<HashMap<String, (u64, AppAccount)>>,
     /// The vendor ids of the whole listing, when this invocation read all of it.
     seen_here: Option<HashSet<String>>,
+    /// The last page's working record (its vendor ids) and number, not written yet: a listing
+    /// read whole in this invocation needs it only if the job is left mid-sweep.
+    unsaved_seen: Option<(WriteOp, u64)>,
 }
 
 impl<'a> Worker<'a> {
@@ -108,6 +111,7 @@ impl<'a> Worker<'a> {
             tenant: None,
             known: None,
             seen_here: None,
+            unsaved_seen: None,
         }
     }
 
@@ -116,8 +120,14 @@ impl<'a> Worker<'a> {
     }
 
     /// Writes the job (with `extra` in one transaction); `false` when the lease was lost to
-    /// another worker.
-    async fn checkpoint(&mut self, extra: Vec<WriteOp>) -> Result<bool> {
+    /// another worker. A job left mid-sweep takes the last page's working record with it, so
+    /// whoever resumes the sweep has every id the listing had.
+    async fn checkpoint(&mut self, mut extra: Vec<WriteOp>) -> Result<bool> {
+        if matches!(self.job.step, Step::Vanishing { .. })
+            && let Some((seen, _)) = self.unsaved_seen.take()
+        {
+            extra.push(seen);
+        }
         self.job.updated_at = self.apps.services.clock.now();
         let item = Item::from_record(sync_job_key(&self.job.company_id, &self.job.app), &self.job)?;
         if extra.is_empty() {
@@ -261,6 +271,15 @@ impl<'a> Worker<'a> {
                 None => Step::Vanishing { cursor: None },
             };
             self.job.step = next_step;
+            // The last page of a listing read whole here: the sweep follows in this invocation
+            // with every id in memory, so the page is not checkpointed (a crash lists it again,
+            // which applies nothing twice); its working record waits in case the job is left
+            // mid-sweep.
+            if page.next.is_none() && self.seen_here.is_some() {
+                self.unsaved_seen = seen.into_iter().next().map(|op| (op, self.job.pages_read - 1));
+                self.known = scope.known.take();
+                return Ok(Progress::Next);
+            }
             if !self.checkpoint(seen).await? {
                 return Ok(Progress::Lost);
             }
@@ -494,7 +513,8 @@ impl<'a> Worker<'a> {
         } else {
             self.job.pages_read
         };
-        for page in 0..working {
+        let never_written = self.unsaved_seen.as_ref().map(|(_, page)| *page);
+        for page in (0..working).filter(|page| Some(*page) != never_written) {
             if self.began.elapsed() >= self.limits.budget {
                 return Ok(Progress::OutOfBudget);
             }
