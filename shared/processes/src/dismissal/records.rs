@@ -224,20 +224,20 @@ pub enum CleanupEvent {
     Sweep,
 }
 
-/// The `dismissal.completed` event: its reserved id, at the last removal (or at the
-/// reservation, when that is later or nothing was removed), so a run that completes the
-/// dismissal again after a crash logs the same event.
+/// The `dismissal.completed` event: its reserved id, just after the last removal (the log
+/// orders events by time; or at the reservation, when that is later or nothing was removed),
+/// so a run that completes the dismissal again after a crash logs the same event.
 pub(super) fn completion_event(d: &Dismissal, now: DateTime<Utc>) -> ReservedEvent {
     let reserved = d
         .completion_event
         .clone()
         .unwrap_or_else(|| ReservedEvent::new(now));
-    let last_removal = d.steps.iter().filter_map(|s| match s.state {
-        StepState::Done { at, .. } => Some(at),
+    let after_removals = d.steps.iter().filter_map(|s| match s.state {
+        StepState::Done { at, .. } => Some(at + Duration::microseconds(1)),
         _ => None,
     });
     ReservedEvent {
-        at: last_removal.fold(reserved.at, DateTime::max),
+        at: after_removals.fold(reserved.at, DateTime::max),
         id: reserved.id,
     }
 }
