@@ -311,10 +311,19 @@ pub fn dismissal_steps_prefix(team_member_id: &str, plan: u32) -> String {
 }
 
 /// One step of a dismissal's plan, in its own item: a claim or a result writes it alone.
-pub fn dismissal_step_key(company_id: &str, team_member_id: &str, plan: u32, app: &str, account_id: &str) -> Key {
+pub fn dismissal_step_key(
+    company_id: &str,
+    team_member_id: &str,
+    plan: u32,
+    app: &str,
+    account_id: &str,
+) -> Key {
     Key::new(
         company_partition(company_id),
-        format!("{}{app}#{account_id}", dismissal_steps_prefix(team_member_id, plan)),
+        format!(
+            "{}{app}#{account_id}",
+            dismissal_steps_prefix(team_member_id, plan)
+        ),
     )
 }
 
@@ -417,7 +426,11 @@ mod tests {
         let step = dismissal_step_key("c1", "t", 1, "slack", "x").sk;
         assert!(!step.starts_with(DISMISSALS));
         assert!(step.starts_with(&dismissal_steps_prefix("t", 1)));
-        assert!(!dismissal_step_key("c1", "t", 10, "slack", "x").sk.starts_with(&dismissal_steps_prefix("t", 1)));
+        assert!(
+            !dismissal_step_key("c1", "t", 10, "slack", "x")
+                .sk
+                .starts_with(&dismissal_steps_prefix("t", 1))
+        );
         // A partner's endpoints, their secrets and what they listen for never collide.
         let hooks = [
             webhook_endpoint_key("p", "e"),

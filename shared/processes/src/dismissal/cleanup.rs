@@ -19,8 +19,8 @@ use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
 use super::planning::plan;
 use super::records::{
     CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
-    claim_lease, completion_event, forget_steps, load, pacific_today, runs_at, save,
-    save_step, save_with, schedule_name, step_version, step_write, stoppable,
+    claim_lease, completion_event, forget_steps, load, pacific_today, runs_at, save, save_step, save_with,
+    schedule_name, step_version, step_write, stoppable,
 };
 use crate::accounts::{self, Reach};
 use crate::alerts;
