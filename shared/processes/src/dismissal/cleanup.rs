@@ -15,12 +15,12 @@ use prov_core::webhooks::{self, EventType, Listening, Pending};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
+use super::breaker::{BreakerRead, breaker_trips, count_write, read_breaker, uncount_write};
 use super::planning::plan;
 use super::records::{
     CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
-    claim_lease, completion_event, forget_steps, load, pacific_today, runs_at, save, save_step, save_with,
-    schedule_name, step_version, step_write, stoppable,
+    claim_lease, completion_event, forget_steps, load, pacific_today, put_step, runs_at, save, save_step,
+    save_with, schedule_name, step_version, step_write, stoppable,
 };
 use crate::accounts::{self, Reach};
 use crate::alerts;
@@ -59,22 +59,33 @@ enum Claim {
     LostBreaker,
 }
 
-/// Claims step `read` of `d` (`claiming`: the step marked claimed) and counts its removal in
-/// the app's breaker, in one write: the count happens exactly when the claim lands, and a
-/// run resuming the claim after a crash counts under the same attempt (so nothing twice,
-/// nothing missed). The write is the step's own item, not the dismissal's record.
+/// Claims step `read` of `d` (`claiming`: the step marked claimed, with its attempt's
+/// reserved event) and, with `count`, counts its removal in the app's breaker in the same
+/// write: the count happens exactly when the claim lands. A run resuming a claim after a
+/// crash does not count again (the claim it resumes was counted when it landed). The write
+/// is the step's own item, not the dismissal's record.
 async fn claim(
     apps: &Apps,
     d: &Dismissal,
     read: &Step,
     claiming: &Step,
     breaker: &BreakerRead,
+    count: bool,
 ) -> Result<Claim> {
-    let attempt = claiming.event.as_ref().map(|e| e.id.as_str()).unwrap_or_default();
+    if !count {
+        return Ok(match put_step(apps, d, read, claiming).await? {
+            Some(version) => Claim::Won(version),
+            None => Claim::LostStep,
+        });
+    }
+    let claimed_at = claiming
+        .event
+        .as_ref()
+        .map_or_else(|| apps.services.clock.now(), |e| e.at);
     let (write, version) = step_write(d, read, claiming)?;
     let ops = vec![
         write,
-        count_write(apps, &d.company_id, &claiming.app, breaker, attempt)?,
+        count_write(apps, &d.company_id, &claiming.app, breaker, claimed_at)?,
     ];
     match apps.services.store.transact(ops).await {
         Ok(()) => Ok(Claim::Won(version)),
@@ -188,7 +199,15 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             if !stale_claim || claiming.event.is_none() {
                 claiming.event = Some(ReservedEvent::new(now));
             }
-            match claim(apps, &d, &read, &claiming, &breaker).await? {
+            // A new attempt is counted with its claim; a resumed one was counted when its
+            // claim landed (before steps had items, under its attempt: counted again if not).
+            let count = !stale_claim
+                || (read.item_version.is_none()
+                    && !claiming
+                        .event
+                        .as_ref()
+                        .is_some_and(|e| breaker.counted_by_attempt(&e.id)));
+            match claim(apps, &d, &read, &claiming, &breaker, count).await? {
                 Claim::Won(v) => {
                     claiming.item_version = Some(v);
                     d.steps[i] = claiming;
@@ -206,10 +225,8 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             // Stopped meanwhile: the claim is given back and its count taken back.
             let claimed = d.steps[i].clone();
             given_back.item_version = claimed.item_version;
-            let attempt = claimed.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-            uncount(apps, company_id, &claimed.app, &attempt).await?;
             d.steps[i] = given_back;
-            save_step(apps, &mut d, i).await?;
+            record_step(apps, &mut d, i, claimed.event.as_ref()).await?;
             report.state = Some(DismissalState::Cancelled);
             return Ok(report);
         }
@@ -230,7 +247,6 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                 // Not the vendor's failure, and nothing removed: the step waits for the time
                 // the vendor asked (the schedule comes back then), its count taken back.
                 report.waiting += 1;
-                uncount(apps, company_id, &step.app, &event.id).await?;
                 result.state = StepState::Pending;
                 result.attempts -= 1;
                 result.event = None;
@@ -238,7 +254,6 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             }
             Err(StepFailure::Failed { reason, final_ }) => {
                 report.failed += 1;
-                uncount(apps, company_id, &step.app, &event.id).await?;
                 if *final_ {
                     // No retry can do it: an admin must (e.g. in a tenant no longer connected).
                     result.attempts = MAX_ATTEMPTS;
@@ -254,8 +269,10 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             log_step(apps, company_id, &result, Some(&outcome)).await;
         }
         // The vendor has acted: the result must land even if another run wrote meanwhile.
+        // A removal that did not happen takes its count back in the same write.
         d.steps[i] = result;
-        record_step(apps, &mut d, i).await?;
+        let removed_nothing = outcome.is_err().then_some(&event);
+        record_step(apps, &mut d, i, removed_nothing).await?;
     }
     for _ in 0..10 {
         if finish(apps, &mut d, version, &mut report).await? {
@@ -285,13 +302,44 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
-/// Writes step `i`'s result into its item, over whatever another run wrote meanwhile.
-pub(super) async fn record_step(apps: &Apps, d: &mut Dismissal, i: usize) -> Result<()> {
+/// Writes step `i`'s new state into its item, over whatever another run wrote meanwhile;
+/// with `uncount` (the attempt that removed nothing), takes its count back from the app's
+/// breaker in the same write, so a removal is counted exactly while its claim stands.
+pub(super) async fn record_step(
+    apps: &Apps,
+    d: &mut Dismissal,
+    i: usize,
+    uncount: Option<&ReservedEvent>,
+) -> Result<()> {
+    let (company_id, app) = (d.company_id.clone(), d.steps[i].app.clone());
     for _ in 0..10 {
-        if save_step(apps, d, i).await? {
-            return Ok(());
+        let taken_back = match uncount {
+            Some(attempt) => {
+                let read = read_breaker(apps, &company_id, &app).await?;
+                uncount_write(apps, &company_id, &app, &read, &attempt.id, attempt.at)?
+            }
+            None => None,
+        };
+        let Some(taken_back) = taken_back else {
+            if save_step(apps, d, i).await? {
+                return Ok(());
+            }
+            d.steps[i].item_version = step_version(apps, d, &d.steps[i]).await?;
+            continue;
+        };
+        let (write, version) = step_write(d, &d.steps[i], &d.steps[i])?;
+        match apps.services.store.transact(vec![write, taken_back]).await {
+            Ok(()) => {
+                d.steps[i].item_version = Some(version);
+                return Ok(());
+            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                d.steps[i].item_version = step_version(apps, d, &d.steps[i]).await?;
+            }
+            // The breaker changed meanwhile: read it again.
+            Err(StoreError::TransactionCancelled { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
-        d.steps[i].item_version = step_version(apps, d, &d.steps[i]).await?;
     }
     Err(Error::Busy("the dismissal's step kept changing".into()))
 }

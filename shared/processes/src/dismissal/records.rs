@@ -332,23 +332,29 @@ pub(super) fn step_write(d: &Dismissal, read: &Step, step: &Step) -> Result<(Wri
     })
 }
 
-/// Writes step `i` of `d` as it is now over the step's item as read; `Ok(false)` when
-/// someone else wrote it first. Its new version goes into `d`.
-pub(super) async fn save_step(apps: &Apps, d: &mut Dismissal, i: usize) -> Result<bool> {
-    let step = &d.steps[i];
+/// Writes `step` over the step's item as `read` (`read.item_version`; `None`: its first item);
+/// answers its new version, `None` when someone else wrote it first.
+pub(super) async fn put_step(apps: &Apps, d: &Dismissal, read: &Step, step: &Step) -> Result<Option<u64>> {
     let item = Item::from_record(step_key(d, step), step)?;
-    let written = match step.item_version {
+    let written = match read.item_version {
         Some(v) => apps.services.store.replace(item, v).await,
         None => apps.services.store.create(item).await,
     };
     match written {
-        Ok(v) => {
-            d.steps[i].item_version = Some(v);
-            Ok(true)
-        }
-        Err(StoreError::ConditionFailed) => Ok(false),
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::ConditionFailed) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Writes step `i` of `d` as it is now over the step's item as read; `Ok(false)` when
+/// someone else wrote it first. Its new version goes into `d`.
+pub(super) async fn save_step(apps: &Apps, d: &mut Dismissal, i: usize) -> Result<bool> {
+    let written = put_step(apps, d, &d.steps[i], &d.steps[i]).await?;
+    if let Some(v) = written {
+        d.steps[i].item_version = Some(v);
+    }
+    Ok(written.is_some())
 }
 
 /// The version of step `step`'s item as stored now (`None`: it has none).
