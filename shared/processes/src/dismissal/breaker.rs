@@ -273,3 +273,62 @@ pub(super) async fn managed_count(apps: &Apps, company_id: &str, app: &str) -> R
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_removal_counts_for_an_hour_and_at_most_five_minutes_more() {
+        let mut b = Breaker::default();
+        let claimed = at("2026-03-03T08:07:30Z");
+        *b.recent.entry(bucket(claimed)).or_default() += 1;
+        assert_eq!(bucket(claimed), "202603030805");
+        assert_eq!(b.recent(claimed), 1);
+        // Never less than the hour after its claim.
+        assert_eq!(b.recent(claimed + Duration::minutes(60) - Duration::seconds(1)), 1);
+        // Its five minutes end at 08:10: gone once they are an hour old.
+        assert_eq!(b.recent(at("2026-03-03T09:09:59Z")), 1);
+        assert_eq!(b.recent(at("2026-03-03T09:10:00Z")), 0);
+        b.prune(at("2026-03-03T09:10:00Z"));
+        assert!(b.recent.is_empty());
+    }
+
+    #[test]
+    fn the_count_keeps_its_size_however_many_are_removed() {
+        let mut b = Breaker::default();
+        let start = at("2026-03-03T08:00:00Z");
+        // A removal every three seconds for two hours.
+        for i in 0..2400 {
+            let now = start + Duration::seconds(3 * i);
+            b.prune(now);
+            *b.recent.entry(bucket(now)).or_default() += 1;
+            assert!(b.recent.len() <= 13, "{} counts", b.recent.len());
+        }
+        let now = start + Duration::seconds(3 * 2399);
+        // The last hour's 1,200 removals, and those of the five minutes before at most.
+        assert!((1200..=1300).contains(&b.recent(now)), "{}", b.recent(now));
+    }
+
+    #[test]
+    fn counts_by_attempt_written_before_still_count_and_age_out() {
+        let stored = serde_json::json!({
+            "counted": {"evt_a": "2026-03-03T08:00:00Z", "evt_b": "2026-03-03T08:30:00Z"},
+            "recent": {"202603030830": 2},
+            "confirmed_until": null
+        });
+        let mut b: Breaker = serde_json::from_value(stored).unwrap();
+        assert_eq!(b.recent(at("2026-03-03T08:40:00Z")), 4);
+        b.prune(at("2026-03-03T09:00:30Z"));
+        assert_eq!(b.recent(at("2026-03-03T09:00:30Z")), 3);
+        assert!(!b.counted.contains_key("evt_a"));
+        // Once every old count has aged out, the breaker is written without them.
+        b.prune(at("2026-03-03T09:40:00Z"));
+        let written = serde_json::to_value(&b).unwrap();
+        assert_eq!(written, serde_json::json!({"confirmed_until": null}));
+    }
+}
