@@ -148,3 +148,46 @@ async fn a_record_with_every_step_inline_is_finished_from_where_it_stood() {
             .contains(&"stranger@example.com".to_owned())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_plan_of_a_two_step_offboarding_has_its_own_steps() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob"]).await;
+    let bob = &ids[0];
+    // The last day has passed: suspended now (the first plan), deleted 30 days later.
+    let first = dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-02-27", "two_step_days": 30}),
+    )
+    .await;
+    assert_eq!(first["phase"], "delete_suspended", "{first}");
+    // The second step is a plan of its own, not yet made: the first's items are gone and
+    // the task shows what the second will do.
+    let record = w
+        .local
+        .services
+        .store
+        .get(&dismissal_key(&co.id, bob))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.data["plan"], 2);
+    assert!(step_items(&w, &co.id, bob, 1).await.is_empty());
+    assert_eq!(first["accounts"][0]["action"], "delete", "{first}");
+    assert_eq!(first["accounts"][0]["state"], "pending", "{first}");
+
+    w.clock.set(at("2026-03-31T08:00:00Z"));
+    w.local.tick().await.unwrap();
+    assert!(!vendor_has(&w, "bob"));
+    let steps = step_items(&w, &co.id, bob, 2).await;
+    assert_eq!(steps.len(), 1);
+    assert_eq!(
+        (steps[0].data["removal"].as_str(), steps[0].data["state"]["state"].as_str()),
+        (Some("delete"), Some("done"))
+    );
+    let done = task(&w, &co, bob).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["accounts"][0]["action"], "delete", "{done}");
+}
