@@ -2,8 +2,12 @@
 //! it, the record written when the plan is made and when a run settles; records written
 //! with every step inline are read and finished the same way.
 
-use prov_core::keys::{dismissal_key, dismissal_steps_prefix};
-use prov_core::store::{Item, PageRequest};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use prov_core::keys::{breaker_key, dismissal_key, dismissal_steps_prefix};
+use prov_core::store::{Item, ItemStore, Key, Page, PageRequest, StoreError, WriteOp};
 use prov_processes::dismissal;
 use serde_json::{Value, json};
 
@@ -184,10 +188,112 @@ async fn each_plan_of_a_two_step_offboarding_has_its_own_steps() {
     let steps = step_items(&w, &co.id, bob, 2).await;
     assert_eq!(steps.len(), 1);
     assert_eq!(
-        (steps[0].data["removal"].as_str(), steps[0].data["state"]["state"].as_str()),
+        (
+            steps[0].data["removal"].as_str(),
+            steps[0].data["state"]["state"].as_str()
+        ),
         (Some("delete"), Some("done"))
     );
     let done = task(&w, &co, bob).await;
     assert_eq!(done["status"], "completed");
     assert_eq!(done["accounts"][0]["action"], "delete", "{done}");
+}
+
+/// The store as it is, except that right after the first claim of a step lands, the
+/// dismissal is cancelled (what a rehire's `stop` writes), before the run calls the vendor.
+struct CancelledAfterTheClaim {
+    inner: Arc<dyn ItemStore>,
+    dismissal: Key,
+    cancelled: AtomicBool,
+}
+
+#[async_trait]
+impl ItemStore for CancelledAfterTheClaim {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn create(&self, item: Item) -> Result<u64, StoreError> {
+        self.inner.create(item).await
+    }
+
+    async fn replace(&self, item: Item, expected_version: u64) -> Result<u64, StoreError> {
+        self.inner.replace(item, expected_version).await
+    }
+
+    async fn delete(&self, key: &Key, expected_version: Option<u64>) -> Result<(), StoreError> {
+        self.inner.delete(key, expected_version).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let claim = ops.iter().any(|op| op.key().sk.starts_with("DISMISSALSTEP#"));
+        self.inner.transact(ops).await?;
+        if claim && !self.cancelled.swap(true, Ordering::SeqCst) {
+            let stored = self.inner.get(&self.dismissal).await?.unwrap();
+            let mut record = Value::Object(stored.data.clone());
+            record["state"] = json!("cancelled");
+            record["next_run_at"] = Value::Null;
+            let cancelled = Item::from_record(self.dismissal.clone(), &record).unwrap();
+            self.inner.replace(cancelled, stored.version).await?;
+        }
+        Ok(())
+    }
+
+    async fn query(&self, pk: &str, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.query(pk, sk_prefix, page).await
+    }
+
+    async fn query_index(&self, index_pk: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.query_index(index_pk, page).await
+    }
+
+    async fn scan(&self, sk_prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.scan(sk_prefix, page).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_step_cancelled_after_its_claim_landed_deletes_nothing() {
+    let w = Walk::start().await;
+    let (co, ids) = setup(&w, &["bob"]).await;
+    let bob = &ids[0];
+    // Suspended now; the deletion comes 30 days later, and a rehire may cancel it until it
+    // is over. A claim writes only the step's item: the run reads the dismissal again.
+    dismiss(
+        &w,
+        &co,
+        bob,
+        json!({"last_day": "2026-02-27", "two_step_days": 30}),
+    )
+    .await;
+    w.clock.set(at("2026-03-31T08:00:00Z"));
+    let mut local = w.local.clone();
+    local.services.store = Arc::new(CancelledAfterTheClaim {
+        inner: w.local.services.store.clone(),
+        dismissal: dismissal_key(&co.id, bob),
+        cancelled: AtomicBool::new(false),
+    });
+    local.apps.services = local.services.clone();
+    let ran = dismissal::run(&local.apps, &co.id, bob).await.unwrap();
+    assert_eq!((ran.removed, ran.failed), (0, 0), "{ran:?}");
+
+    let at_vendor = w.local.sandbox.user(TOKEN, "bob@example.com").unwrap();
+    assert!(!at_vendor.active, "still there, suspended: {at_vendor:?}");
+    let task = task(&w, &co, bob).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    assert_eq!(
+        task["accounts"][0]["state"], "pending",
+        "the claim given back: {task}"
+    );
+    // The deletion's count in the safeguard taken back (the suspension's, a month ago, has
+    // aged out): nothing counts.
+    let breaker = w
+        .local
+        .services
+        .store
+        .get(&breaker_key(&co.id, "sandbox_scim"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(crate::support::removals_counted(&breaker.data), 0);
 }

@@ -290,7 +290,10 @@ mod tests {
         assert_eq!(bucket(claimed), "202603030805");
         assert_eq!(b.recent(claimed), 1);
         // Never less than the hour after its claim.
-        assert_eq!(b.recent(claimed + Duration::minutes(60) - Duration::seconds(1)), 1);
+        assert_eq!(
+            b.recent(claimed + Duration::minutes(60) - Duration::seconds(1)),
+            1
+        );
         // Its five minutes end at 08:10: gone once they are an hour old.
         assert_eq!(b.recent(at("2026-03-03T09:09:59Z")), 1);
         assert_eq!(b.recent(at("2026-03-03T09:10:00Z")), 0);
