@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 
 use crate::support::{Co, Walk};
 
-const TOKEN: &str = "sandbox-dismiss";
+pub(crate) const TOKEN: &str = "sandbox-dismiss";
 
 /// A company whose sandbox app has one matched account per person in `people`, plus a
 /// do-not-match bot and an unmatched stranger. Answers the team member ids in order.
-async fn setup(w: &Walk, people: &[&str]) -> (Co, Vec<String>) {
+pub(crate) async fn setup(w: &Walk, people: &[&str]) -> (Co, Vec<String>) {
     let co = w.connected_company("owner@example.com", TOKEN).await;
     let mut ids = Vec::new();
     for name in people {
@@ -53,7 +53,7 @@ async fn setup(w: &Walk, people: &[&str]) -> (Co, Vec<String>) {
     (co, ids)
 }
 
-async fn dismiss(w: &Walk, co: &Co, tm: &str, body: Value) -> Value {
+pub(crate) async fn dismiss(w: &Walk, co: &Co, tm: &str, body: Value) -> Value {
     let answer = w
         .send(
             "PUT",
@@ -66,7 +66,7 @@ async fn dismiss(w: &Walk, co: &Co, tm: &str, body: Value) -> Value {
     answer.json()
 }
 
-async fn task(w: &Walk, co: &Co, tm: &str) -> Value {
+pub(crate) async fn task(w: &Walk, co: &Co, tm: &str) -> Value {
     w.send(
         "GET",
         &co.path(&format!("/team_members/{tm}/offboarding")),
@@ -77,11 +77,11 @@ async fn task(w: &Walk, co: &Co, tm: &str) -> Value {
     .json()
 }
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-fn vendor_has(w: &Walk, name: &str) -> bool {
+pub(crate) fn vendor_has(w: &Walk, name: &str) -> bool {
     w.local
         .sandbox
         .emails(TOKEN)

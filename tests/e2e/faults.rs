@@ -650,7 +650,7 @@ async fn dismiss_with_crash(crash: Crash) -> (Vec<String>, DismissalOutcome) {
             .await
             .unwrap()
             .unwrap();
-        let counted = breaker.data["counted"].as_object().map_or(0, |c| c.len());
+        let counted = crate::support::removals_counted(&breaker.data);
         assert_eq!(counted, 1, "{what}: {app}'s safeguard count");
     }
     (store.writes(), outcome)

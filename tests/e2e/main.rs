@@ -12,6 +12,7 @@ mod console_paths;
 mod console_readable;
 mod credentials;
 mod dismissal;
+mod dismissal_steps;
 mod dynamodb;
 mod faults;
 mod fleet;

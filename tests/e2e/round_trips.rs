@@ -712,8 +712,12 @@ async fn round_trips_per_operation_are_what_the_data_needs() {
         // rate budget every instance shares (a write per lease of up to three turns, no
         // read while this instance wrote it last).
         ("create an account", 17),
-        ("dismiss a person with 5 accounts (schedule)", 20),
+        ("dismiss a person with 5 accounts (schedule)", 19),
+        // Issue 27: a step's claim and result write the step's own item, not the dismissal's
+        // record (the same round trips, a fifth of the write units).
         ("the scheduled cleanup removing 5 accounts", 57),
+        ("dismiss a person with 10 accounts (schedule)", 24),
+        ("the scheduled cleanup removing 10 accounts", 116),
         // The hourly reconciliation: the tick reads its progress, the migrations' marker and
         // the connections' index, and records its progress; starting a sync reads the
         // connection and the last job, writes the job and sends its message. The worker's

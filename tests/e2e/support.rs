@@ -255,3 +255,17 @@ impl Co {
         format!("/v1/companies/{}{rest}", self.id)
     }
 }
+
+/// The removals an app's safeguard (its `BREAKER` item) counts: by the five minutes they
+/// were claimed in, and any still counted by attempt as before (issue 27).
+pub fn removals_counted(breaker: &serde_json::Map<String, Value>) -> u64 {
+    let by_time: u64 = breaker
+        .get("recent")
+        .and_then(Value::as_object)
+        .map_or(0, |r| r.values().filter_map(Value::as_u64).sum());
+    let by_attempt = breaker
+        .get("counted")
+        .and_then(Value::as_object)
+        .map_or(0, |c| c.len() as u64);
+    by_time + by_attempt
+}

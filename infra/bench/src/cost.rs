@@ -639,6 +639,8 @@ pub fn company_items(c: &Company) -> Vec<(&'static str, f64)> {
         ("TM", people),
         ("TMEMAIL", people),
         ("DISMISSAL", c.former_people),
+        // A dismissal's steps each in an item of their own once claimed: one per app.
+        ("DISMISSALSTEP", c.former_people * c.apps),
         ("ACCT", people * c.apps),
         ("TMACCT", people * c.apps),
     ]

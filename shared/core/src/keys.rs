@@ -30,7 +30,8 @@
 //! | webhook event in the outbox | `COMPANY#<company>` | `HOOKEVENT#<event>` | `WEBHOOKS_DUE` by time |
 //! | webhook delivery to one endpoint | `HOOKDLV#<endpoint>` | `DLV#<delivery>` | `WEBHOOKS_DUE` by next attempt |
 //! | onboarding task | `COMPANY#<company>` | `ONBOARDING#<team member>` | |
-//! | dismissal | `COMPANY#<company>` | `DISMISSAL#<team member>` | `DISMISSALS` by next run |
+//! | dismissal (its steps as planned inline) | `COMPANY#<company>` | `DISMISSAL#<team member>` | `DISMISSALS` by next run |
+//! | a dismissal's step, once a run has claimed it (each plan's own) | `COMPANY#<company>` | `DISMISSALSTEP#<team member>#<plan>#<app>#<account>` | |
 //! | circuit breaker | `COMPANY#<company>` | `BREAKER#<app>` | |
 //! | OAuth refresh lease (one refresh at a time per connection) | `COMPANY#<company>` | `REFRESH#<app>` | |
 //! | vendor rate budget (shared by every instance) | `COMPANY#<company>` | `BUDGET#<app>` | |
@@ -303,6 +304,29 @@ pub fn dismissal_key(company_id: &str, team_member_id: &str) -> Key {
     )
 }
 
+/// The sort-key prefix of the step items of one plan of a dismissal (not under `DISMISSAL#`:
+/// the company-wide reads of dismissals read their records only).
+pub fn dismissal_steps_prefix(team_member_id: &str, plan: u32) -> String {
+    format!("DISMISSALSTEP#{team_member_id}#{plan}#")
+}
+
+/// One step of a dismissal's plan, in its own item: a claim or a result writes it alone.
+pub fn dismissal_step_key(
+    company_id: &str,
+    team_member_id: &str,
+    plan: u32,
+    app: &str,
+    account_id: &str,
+) -> Key {
+    Key::new(
+        company_partition(company_id),
+        format!(
+            "{}{app}#{account_id}",
+            dismissal_steps_prefix(team_member_id, plan)
+        ),
+    )
+}
+
 pub fn breaker_key(company_id: &str, app: &str) -> Key {
     Key::new(company_partition(company_id), format!("BREAKER#{app}"))
 }
@@ -374,6 +398,7 @@ mod tests {
             alert_digest_key("c1").sk,
             onboarding_key("c1", "u").sk,
             dismissal_key("c1", "u").sk,
+            dismissal_step_key("c1", "u", 1, "a", "x").sk,
             breaker_key("c1", "u").sk,
             refresh_lease_key("c1", "u").sk,
             vendor_budget_key("c1", "u").sk,
@@ -396,6 +421,16 @@ mod tests {
                 .starts_with(&accounts_prefix("slack"))
         );
         assert!(link_key("c1", "t", "slack").sk.starts_with(&links_prefix("t")));
+        // A dismissal's steps are not read with the company's dismissals, and one plan's
+        // steps not with another's.
+        let step = dismissal_step_key("c1", "t", 1, "slack", "x").sk;
+        assert!(!step.starts_with(DISMISSALS));
+        assert!(step.starts_with(&dismissal_steps_prefix("t", 1)));
+        assert!(
+            !dismissal_step_key("c1", "t", 10, "slack", "x")
+                .sk
+                .starts_with(&dismissal_steps_prefix("t", 1))
+        );
         // A partner's endpoints, their secrets and what they listen for never collide.
         let hooks = [
             webhook_endpoint_key("p", "e"),

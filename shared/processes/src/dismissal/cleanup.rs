@@ -7,7 +7,7 @@ use chrono::Duration;
 use prov_core::audit::{self, ActorRef, Outcome, Target};
 use prov_core::connector::{AccountStatus, ConnectorError, Verified};
 use prov_core::error::{Category, Error, Result};
-use prov_core::keys::DISMISSALS_INDEX;
+use prov_core::keys::{DISMISSALS_INDEX, dismissal_key};
 use prov_core::mail::QueuedMail;
 use prov_core::schedule::{ScheduledJob, grace, removal_time};
 use prov_core::store::{PageRequest, StoreError, WriteOp};
@@ -15,11 +15,12 @@ use prov_core::webhooks::{self, EventType, Listening, Pending};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::breaker::{BreakerRead, breaker_trips, count_write, uncount};
+use super::breaker::{BreakerRead, breaker_trips, count_write, read_breaker, uncount_write};
 use super::planning::plan;
 use super::records::{
     CleanupEvent, Dismissal, DismissalState, MAX_ATTEMPTS, Phase, Removal, ReservedEvent, Step, StepState,
-    claim_lease, item, load, pacific_today, runs_at, save, save_with, schedule_name,
+    claim_lease, completion_event, forget_steps, load, pacific_today, put_step, runs_at, save, save_step,
+    save_with, schedule_name, step_version, step_write, stoppable,
 };
 use crate::accounts::{self, Reach};
 use crate::alerts;
@@ -50,40 +51,69 @@ impl RunReport {
 
 /// How a claim on a step ended.
 enum Claim {
-    /// Claimed, and its removal counted: the dismissal's new version.
+    /// Claimed, and its removal counted: the step item's new version.
     Won(u64),
-    /// Another run wrote the dismissal first.
-    LostDismissal,
+    /// Another run wrote the step first.
+    LostStep,
     /// Another removal changed the app's breaker first: read it again.
     LostBreaker,
 }
 
-/// Claims a step of `claiming` (the dismissal with the step marked claimed) and counts its
-/// removal in the app's breaker, in one write: the count happens exactly when the claim
-/// lands, and a run resuming the claim after a crash counts under the same attempt (so
-/// nothing twice, nothing missed).
+/// Claims step `read` of `d` (`claiming`: the step marked claimed, with its attempt's
+/// reserved event) and, with `count`, counts its removal in the app's breaker in the same
+/// write: the count happens exactly when the claim lands. A run resuming a claim after a
+/// crash does not count again (the claim it resumes was counted when it landed). The write
+/// is the step's own item, not the dismissal's record.
 async fn claim(
     apps: &Apps,
-    claiming: &Dismissal,
-    version: u64,
-    step: &Step,
+    d: &Dismissal,
+    read: &Step,
+    claiming: &Step,
     breaker: &BreakerRead,
+    count: bool,
 ) -> Result<Claim> {
-    let attempt = step.event.as_ref().map(|e| e.id.as_str()).unwrap_or_default();
+    if !count {
+        return Ok(match put_step(apps, d, read, claiming).await? {
+            Some(version) => Claim::Won(version),
+            None => Claim::LostStep,
+        });
+    }
+    let claimed_at = claiming
+        .event
+        .as_ref()
+        .map_or_else(|| apps.services.clock.now(), |e| e.at);
+    let (write, version) = step_write(d, read, claiming)?;
     let ops = vec![
-        WriteOp::Replace {
-            item: item(claiming)?,
-            expected_version: version,
-        },
-        count_write(apps, &claiming.company_id, &step.app, breaker, attempt)?,
+        write,
+        count_write(apps, &d.company_id, &claiming.app, breaker, claimed_at)?,
     ];
     match apps.services.store.transact(ops).await {
-        // A replace moves the version on by one.
-        Ok(()) => Ok(Claim::Won(version + 1)),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Claim::LostDismissal),
+        Ok(()) => Ok(Claim::Won(version)),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Claim::LostStep),
         Err(StoreError::TransactionCancelled { .. }) => Ok(Claim::LostBreaker),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether the dismissal is still to run as `d` was read: a claim's write is the step's
+/// own, so a run that may be stopped meanwhile (the second step of a two-step offboarding:
+/// a rehire cancels it) reads the record again once its claim has landed.
+async fn still_to_run(apps: &Apps, d: &Dismissal) -> Result<bool> {
+    if !stoppable(d) {
+        return Ok(true);
+    }
+    let stored = apps
+        .services
+        .store
+        .get(&dismissal_key(&d.company_id, &d.team_member_id))
+        .await?;
+    Ok(match stored {
+        Some(item) => {
+            let stored: Dismissal = item.record()?;
+            stored.state != DismissalState::Cancelled && stored.plan == d.plan
+        }
+        None => false,
+    })
 }
 
 /// Runs a due dismissal: safe to call any number of times, concurrently or after a crash.
@@ -108,6 +138,8 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         .await?;
         d.state = DismissalState::Running;
         d.updated_at = now;
+        // Reserved with the plan, so that completing it never writes the record twice.
+        d.completion_event = Some(ReservedEvent::new(now));
         match save(apps, &d, Some(version)).await? {
             Some(v) => version = v,
             None => return Box::pin(run(apps, company_id, team_member_id)).await, // another run planned first
@@ -120,6 +152,14 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             .filter(|s| matches!(s.state, StepState::Failed { .. }))
         {
             log_step(apps, company_id, step, None).await;
+        }
+    }
+    if d.completion_event.is_none() && !d.steps.is_empty() {
+        // A record planned before the completion was reserved with the plan.
+        d.completion_event = Some(ReservedEvent::new(now));
+        match save(apps, &d, Some(version)).await? {
+            Some(v) => version = v,
+            None => return Box::pin(run(apps, company_id, team_member_id)).await,
         }
     }
     let lease = claim_lease(apps);
@@ -138,7 +178,7 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
         let app_slug = step.app.clone();
         // Claim the step: only the run whose write lands calls the vendor. A new attempt
         // reserves its audit event; resuming a dead run's attempt keeps that one's.
-        let mut claimed = false;
+        let mut before_claim = None;
         for _ in 0..5 {
             let (trips, breaker) = breaker_trips(apps, company_id, &app_slug, &mut managed).await?;
             if trips {
@@ -146,33 +186,49 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                     reason: "An unusual share of this app's accounts is being removed within an hour; an admin must confirm.".into(),
                 };
                 report.paused += 1;
-                match save(apps, &d, Some(version)).await? {
-                    Some(v) => version = v,
-                    None => return Box::pin(run(apps, company_id, team_member_id)).await,
+                if !save_step(apps, &mut d, i).await? {
+                    return Box::pin(run(apps, company_id, team_member_id)).await;
                 }
                 continue 'steps;
             }
-            let mut claiming = d.clone();
-            let step = &mut claiming.steps[i];
-            step.state = StepState::Claimed { at: now };
-            step.attempts += 1;
-            step.not_before = None;
-            if !stale_claim || step.event.is_none() {
-                step.event = Some(ReservedEvent::new(now));
+            let read = d.steps[i].clone();
+            let mut claiming = read.clone();
+            claiming.state = StepState::Claimed { at: now };
+            claiming.attempts += 1;
+            claiming.not_before = None;
+            if !stale_claim || claiming.event.is_none() {
+                claiming.event = Some(ReservedEvent::new(now));
             }
-            let step = step.clone();
-            match claim(apps, &claiming, version, &step, &breaker).await? {
+            // A new attempt is counted with its claim; a resumed one was counted when its
+            // claim landed (before steps had items, under its attempt: counted again if not).
+            let count = !stale_claim
+                || (read.item_version.is_none()
+                    && !claiming
+                        .event
+                        .as_ref()
+                        .is_some_and(|e| breaker.counted_by_attempt(&e.id)));
+            match claim(apps, &d, &read, &claiming, &breaker, count).await? {
                 Claim::Won(v) => {
-                    (version, d) = (v, claiming);
-                    claimed = true;
+                    claiming.item_version = Some(v);
+                    d.steps[i] = claiming;
+                    before_claim = Some(read);
                     break;
                 }
-                Claim::LostDismissal => return Box::pin(run(apps, company_id, team_member_id)).await,
+                Claim::LostStep => return Box::pin(run(apps, company_id, team_member_id)).await,
                 Claim::LostBreaker => {}
             }
         }
-        if !claimed {
+        let Some(mut given_back) = before_claim else {
             return Err(Error::Busy("the circuit breaker kept changing".into()));
+        };
+        if !still_to_run(apps, &d).await? {
+            // Stopped meanwhile: the claim is given back and its count taken back.
+            let claimed = d.steps[i].clone();
+            given_back.item_version = claimed.item_version;
+            d.steps[i] = given_back;
+            record_step(apps, &mut d, i, claimed.event.as_ref()).await?;
+            report.state = Some(DismissalState::Cancelled);
+            return Ok(report);
         }
         let step = d.steps[i].clone();
         let event = step.event.clone().unwrap_or_else(|| ReservedEvent::new(now));
@@ -191,7 +247,6 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
                 // Not the vendor's failure, and nothing removed: the step waits for the time
                 // the vendor asked (the schedule comes back then), its count taken back.
                 report.waiting += 1;
-                uncount(apps, company_id, &step.app, &event.id).await?;
                 result.state = StepState::Pending;
                 result.attempts -= 1;
                 result.event = None;
@@ -199,7 +254,6 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             }
             Err(StepFailure::Failed { reason, final_ }) => {
                 report.failed += 1;
-                uncount(apps, company_id, &step.app, &event.id).await?;
                 if *final_ {
                     // No retry can do it: an admin must (e.g. in a tenant no longer connected).
                     result.attempts = MAX_ATTEMPTS;
@@ -215,7 +269,10 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
             log_step(apps, company_id, &result, Some(&outcome)).await;
         }
         // The vendor has acted: the result must land even if another run wrote meanwhile.
-        (version, d) = record_step(apps, company_id, team_member_id, result, version, d).await?;
+        // A removal that did not happen takes its count back in the same write.
+        d.steps[i] = result;
+        let removed_nothing = outcome.is_err().then_some(&event);
+        record_step(apps, &mut d, i, removed_nothing).await?;
     }
     for _ in 0..10 {
         if finish(apps, &mut d, version, &mut report).await? {
@@ -245,40 +302,46 @@ pub async fn run(apps: &Apps, company_id: &str, team_member_id: &str) -> Result<
     Err(Error::Busy("the dismissal kept changing".into()))
 }
 
-/// Writes a step's new state into the dismissal, re-reading it when another run changed it.
+/// Writes step `i`'s new state into its item, over whatever another run wrote meanwhile;
+/// with `uncount` (the attempt that removed nothing), takes its count back from the app's
+/// breaker in the same write, so a removal is counted exactly while its claim stands.
 pub(super) async fn record_step(
     apps: &Apps,
-    company_id: &str,
-    team_member_id: &str,
-    step: Step,
-    mut version: u64,
-    mut d: Dismissal,
-) -> Result<(u64, Dismissal)> {
+    d: &mut Dismissal,
+    i: usize,
+    uncount: Option<&ReservedEvent>,
+) -> Result<()> {
+    let (company_id, app) = (d.company_id.clone(), d.steps[i].app.clone());
     for _ in 0..10 {
-        if let Some(s) = d
-            .steps
-            .iter_mut()
-            .find(|s| s.app == step.app && s.account_id == step.account_id)
-        {
-            *s = step.clone();
-        }
-        d.updated_at = apps.services.clock.now();
-        let all_done = d
-            .steps
-            .iter()
-            .all(|s| matches!(s.state, StepState::Done { .. } | StepState::Skipped { .. }));
-        if all_done && d.completion_event.is_none() {
-            d.completion_event = Some(ReservedEvent::new(d.updated_at));
-        }
-        if let Some(v) = save(apps, &d, Some(version)).await? {
-            return Ok((v, d));
-        }
-        let Some((v, latest)) = load(apps, company_id, team_member_id).await? else {
-            return Err(Error::Internal("the dismissal vanished during its run".into()));
+        let taken_back = match uncount {
+            Some(attempt) => {
+                let read = read_breaker(apps, &company_id, &app).await?;
+                uncount_write(apps, &company_id, &app, &read, &attempt.id, attempt.at)?
+            }
+            None => None,
         };
-        (version, d) = (v, latest);
+        let Some(taken_back) = taken_back else {
+            if save_step(apps, d, i).await? {
+                return Ok(());
+            }
+            d.steps[i].item_version = step_version(apps, d, &d.steps[i]).await?;
+            continue;
+        };
+        let (write, version) = step_write(d, &d.steps[i], &d.steps[i])?;
+        match apps.services.store.transact(vec![write, taken_back]).await {
+            Ok(()) => {
+                d.steps[i].item_version = Some(version);
+                return Ok(());
+            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                d.steps[i].item_version = step_version(apps, d, &d.steps[i]).await?;
+            }
+            // The breaker changed meanwhile: read it again.
+            Err(StoreError::TransactionCancelled { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    Err(Error::Busy("the dismissal kept changing".into()))
+    Err(Error::Busy("the dismissal's step kept changing".into()))
 }
 
 /// A step's `account.*_at_dismissal` event, once under the id its attempt reserved: the
@@ -550,6 +613,7 @@ pub(super) async fn finish(
         next.choices = BTreeMap::new();
         next.two_step_days = None;
         next.steps = Vec::new();
+        next.plan = d.plan + 1;
         next.problem = None;
         next.updated_at = now;
         next.completion_event = None;
@@ -566,10 +630,7 @@ pub(super) async fn finish(
     if completed {
         // Logged before the state is saved, once, under the reserved id: a crash between
         // the two leaves the dismissal running, and the run that finishes it logs the same.
-        let event = d
-            .completion_event
-            .clone()
-            .unwrap_or_else(|| ReservedEvent::new(now));
+        let event = completion_event(d, now);
         audit::record_once(
             &apps.services,
             audit::Record {
@@ -599,6 +660,9 @@ pub(super) async fn finish(
     }
     webhooks::nudge(apps.queue.as_ref(), &pending).await;
     alerts::send(apps, &mails).await;
+    if second_step {
+        forget_steps(apps, d).await;
+    }
     // The second step's removals, and steps waiting for a vendor, come back on their own
     // schedule (the sweep is only a safety net).
     let waiting = next.state == DismissalState::Running
@@ -680,10 +744,7 @@ fn partner_events(
             .collect()
     };
     let event = if completed {
-        let reserved = before
-            .completion_event
-            .clone()
-            .unwrap_or_else(|| ReservedEvent::new(next.updated_at));
+        let reserved = completion_event(before, next.updated_at);
         webhooks::outbox(
             &before.webhooks,
             &before.company_id,

@@ -2,9 +2,9 @@
 //! day (or now, when that has passed), the offboarding checklist's "Remove app access" task,
 //! and the cleanup that the scheduler (or the sweep) runs.
 //!
-//! The cleanup is idempotent and resumable. Each account removal is a step in the dismissal
-//! record; a run claims a step with a conditional write before calling the vendor and records
-//! the result after. A step found claimed by a run that died is reconciled by asking the
+//! The cleanup is idempotent and resumable. Each account removal is a step of the dismissal's
+//! plan; a run claims a step with a conditional write of the step's own item before calling
+//! the vendor and records the result there after. A step found claimed by a run that died is reconciled by asking the
 //! vendor whether the account is already gone or suspended, so no account is removed twice
 //! and none is missed. Only matched accounts are touched.
 

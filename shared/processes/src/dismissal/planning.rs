@@ -78,6 +78,7 @@ pub(super) async fn plan(
             attempts,
             event: None,
             not_before: None,
+            item_version: None,
         });
     }
     Ok(steps)

@@ -1,5 +1,11 @@
-//! The dismissal record, its steps (one per account to remove) and its key; the event that
-//! starts a cleanup.
+//! The dismissal record, its steps (one per account to remove) and their keys; the event
+//! that starts a cleanup.
+//!
+//! The record holds the steps as planned. A run's claim of a step writes that step alone, in
+//! an item of its own (its first claim creates it), and so does its result: the record is
+//! written when the plan is made and when a run settles, so what a removal writes does not
+//! grow with the number of accounts. A step's item, where there is one, says how far it got;
+//! records written before steps had items hold every step inline and are read the same way.
 
 use std::collections::BTreeMap;
 
@@ -10,13 +16,15 @@ use prov_core::connector::Verified;
 use prov_core::error::Result;
 use prov_core::schedule::removal_run_at;
 use prov_core::secret::hash_secret;
-use prov_core::store::{Item, StoreError, WriteOp};
+use prov_core::store::{Item, Key, PageRequest, StoreError, WriteOp};
 use prov_core::webhooks::Listening;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Action;
 use crate::connections::Apps;
-use prov_core::keys::{DISMISSALS_INDEX, dismissal_key};
+use prov_core::keys::{
+    DISMISSALS_INDEX, company_partition, dismissal_key, dismissal_step_key, dismissal_steps_prefix,
+};
 
 /// The shortest a claim on a step lasts.
 const CLAIM_LEASE_FLOOR_MINUTES: i64 = 2;
@@ -93,6 +101,22 @@ pub struct Step {
     /// A pending step the vendor asked to wait for (its rate limit): not tried before then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<DateTime<Utc>>,
+    /// The version of the step's own item (`None`: the step is only in the record, as planned).
+    #[serde(skip)]
+    pub(super) item_version: Option<u64>,
+}
+
+impl Step {
+    /// The step as the record keeps it once it has an item of its own (which says more).
+    fn as_planned(&self) -> Step {
+        Step {
+            state: StepState::Pending,
+            attempts: 0,
+            event: None,
+            not_before: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// An audit event's id and time, chosen before the change it describes (`audit::record_once`).
@@ -143,13 +167,19 @@ pub struct Dismissal {
     pub two_step_days: Option<u32>,
     pub phase: Phase,
     pub state: DismissalState,
+    /// Each as it stands: its own item where it has one, else as the record holds it.
     pub steps: Vec<Step>,
+    /// The plan whose steps' items are this dismissal's (a new plan, for the second step of
+    /// a two-step offboarding or a dismissal made again, leaves the earlier one's behind).
+    #[serde(default)]
+    pub plan: u32,
     /// When the sweep should look at it next.
     pub next_run_at: Option<DateTime<Utc>>,
     pub problem: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
-    /// The `dismissal.completed` event, reserved with the last step's result.
+    /// The `dismissal.completed` event's id, reserved with the plan (by older runs: with the
+    /// last step's result). See `completion_event`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_event: Option<ReservedEvent>,
     /// What the company's partner's webhook endpoints listen for (copied from the company,
@@ -157,6 +187,15 @@ pub struct Dismissal {
     /// write their events from here, without reading the company.
     #[serde(default, skip_serializing_if = "Listening::is_empty")]
     pub webhooks: Listening,
+}
+
+/// Whether a cancel or a rehire may stop the dismissal as it is: before it runs, and in the
+/// second step of a two-step offboarding until that is over.
+pub(super) fn stoppable(d: &Dismissal) -> bool {
+    d.state == DismissalState::Scheduled
+        || (d.phase == Phase::DeleteSuspended
+            && d.state != DismissalState::Done
+            && d.state != DismissalState::Cancelled)
 }
 
 /// When a dismissal's removals due at `due_at` run: its own moment within the hour after
@@ -185,8 +224,31 @@ pub enum CleanupEvent {
     Sweep,
 }
 
+/// The `dismissal.completed` event: its reserved id, just after the last removal (the log
+/// orders events by time; or at the reservation, when that is later or nothing was removed),
+/// so a run that completes the dismissal again after a crash logs the same event.
+pub(super) fn completion_event(d: &Dismissal, now: DateTime<Utc>) -> ReservedEvent {
+    let reserved = d
+        .completion_event
+        .clone()
+        .unwrap_or_else(|| ReservedEvent::new(now));
+    let after_removals = d.steps.iter().filter_map(|s| match s.state {
+        StepState::Done { at, .. } => Some(at + Duration::microseconds(1)),
+        _ => None,
+    });
+    ReservedEvent {
+        at: after_removals.fold(reserved.at, DateTime::max),
+        id: reserved.id,
+    }
+}
+
 pub(super) fn item(d: &Dismissal) -> Result<Item> {
-    let item = Item::from_record(dismissal_key(&d.company_id, &d.team_member_id), d)?;
+    // Steps with an item of their own are kept as planned: the record's size stays the plan's.
+    let mut record = d.clone();
+    for step in record.steps.iter_mut().filter(|s| s.item_version.is_some()) {
+        *step = step.as_planned();
+    }
+    let item = Item::from_record(dismissal_key(&d.company_id, &d.team_member_id), &record)?;
     // Active dismissals are in the sweep's index, by when they next need a look.
     Ok(match (d.state, d.next_run_at) {
         (DismissalState::Done | DismissalState::Cancelled, _) | (_, None) => item,
@@ -202,22 +264,117 @@ pub(super) fn item(d: &Dismissal) -> Result<Item> {
     })
 }
 
+/// The dismissal and its version, each step as it stands (its item's, where it has one).
 pub(super) async fn load(
     apps: &Apps,
     company_id: &str,
     team_member_id: &str,
 ) -> Result<Option<(u64, Dismissal)>> {
-    Ok(
-        match apps
-            .services
-            .store
-            .get(&dismissal_key(company_id, team_member_id))
-            .await?
-        {
-            Some(item) => Some((item.version, item.record()?)),
-            None => None,
-        },
+    let store = &apps.services.store;
+    let Some(item) = store.get(&dismissal_key(company_id, team_member_id)).await? else {
+        return Ok(None);
+    };
+    let mut d: Dismissal = item.record()?;
+    if d.steps.is_empty() {
+        return Ok(Some((item.version, d))); // nothing planned: no step has an item
+    }
+    let (partition, prefix) = (
+        company_partition(company_id),
+        dismissal_steps_prefix(team_member_id, d.plan),
+    );
+    let mut cursor = None;
+    loop {
+        let page = store
+            .query(&partition, &prefix, PageRequest::first(100).after(cursor))
+            .await?;
+        for stored in &page.items {
+            let mut step: Step = stored.record()?;
+            step.item_version = Some(stored.version);
+            if let Some(planned) = d
+                .steps
+                .iter_mut()
+                .find(|s| s.app == step.app && s.account_id == step.account_id)
+            {
+                *planned = step;
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(Some((item.version, d))),
+        }
+    }
+}
+
+/// A step's own item.
+fn step_key(d: &Dismissal, step: &Step) -> Key {
+    dismissal_step_key(
+        &d.company_id,
+        &d.team_member_id,
+        d.plan,
+        &step.app,
+        &step.account_id,
     )
+}
+
+/// The write of `step` over the step as read (`read.item_version`; `None`: its first item),
+/// for a transaction. Answers the version the step's item has once it lands.
+pub(super) fn step_write(d: &Dismissal, read: &Step, step: &Step) -> Result<(WriteOp, u64)> {
+    let item = Item::from_record(step_key(d, step), step)?;
+    Ok(match read.item_version {
+        Some(v) => (
+            WriteOp::Replace {
+                item,
+                expected_version: v,
+            },
+            v + 1,
+        ),
+        None => (WriteOp::Create(item), 1),
+    })
+}
+
+/// Writes `step` over the step's item as `read` (`read.item_version`; `None`: its first item);
+/// answers its new version, `None` when someone else wrote it first.
+pub(super) async fn put_step(apps: &Apps, d: &Dismissal, read: &Step, step: &Step) -> Result<Option<u64>> {
+    let item = Item::from_record(step_key(d, step), step)?;
+    let written = match read.item_version {
+        Some(v) => apps.services.store.replace(item, v).await,
+        None => apps.services.store.create(item).await,
+    };
+    match written {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::ConditionFailed) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes step `i` of `d` as it is now over the step's item as read; `Ok(false)` when
+/// someone else wrote it first. Its new version goes into `d`.
+pub(super) async fn save_step(apps: &Apps, d: &mut Dismissal, i: usize) -> Result<bool> {
+    let written = put_step(apps, d, &d.steps[i], &d.steps[i]).await?;
+    if let Some(v) = written {
+        d.steps[i].item_version = Some(v);
+    }
+    Ok(written.is_some())
+}
+
+/// The version of step `step`'s item as stored now (`None`: it has none).
+pub(super) async fn step_version(apps: &Apps, d: &Dismissal, step: &Step) -> Result<Option<u64>> {
+    Ok(apps
+        .services
+        .store
+        .get(&step_key(d, step))
+        .await?
+        .map(|item| item.version))
+}
+
+/// Deletes the items of `d`'s steps once a new plan has replaced them. A delete that fails
+/// leaves an item no read looks at (its plan is not the dismissal's): logged, not fatal.
+pub(super) async fn forget_steps(apps: &Apps, d: &Dismissal) {
+    for step in d.steps.iter().filter(|s| s.item_version.is_some()) {
+        if let Err(e) = apps.services.store.delete(&step_key(d, step), None).await {
+            tracing::warn!(error = %e, "a replaced plan's step was not deleted");
+        }
+    }
 }
 
 /// The write of the dismissal at the version read (`None`: it must not exist yet), for a

@@ -25,8 +25,8 @@ use super::breaker::confirm_breaker;
 use super::cleanup::run;
 use super::planning::{PlannedRemoval, describe, plan};
 use super::records::{
-    CleanupEvent, Dismissal, DismissalState, Phase, Removal, StepState, load, pacific_today, runs_at, save,
-    schedule_name, write_op,
+    CleanupEvent, Dismissal, DismissalState, Phase, Removal, StepState, forget_steps, load, pacific_today,
+    runs_at, save, schedule_name, step_write, stoppable, write_op,
 };
 use crate::connections::Apps;
 
@@ -344,6 +344,8 @@ pub async fn dismiss(
             phase: Phase::Remove,
             state: DismissalState::Scheduled,
             steps: Vec::new(),
+            // A plan of its own: the steps of one made before (cancelled) are not its steps.
+            plan: existing.as_ref().map_or(1, |(_, d)| d.plan + 1),
             next_run_at: Some(runs_at(company_id, team_member_id, due_at).max(now)),
             problem: None,
             updated_at: now,
@@ -376,7 +378,12 @@ pub async fn dismiss(
             },
         ];
         match apps.services.store.transact(ops).await {
-            Ok(()) => break existing.is_some_and(|(_, d)| d.state == DismissalState::Scheduled),
+            Ok(()) => {
+                if let Some((_, before)) = &existing {
+                    forget_steps(apps, before).await;
+                }
+                break existing.is_some_and(|(_, d)| d.state == DismissalState::Scheduled);
+            }
             // Another dismissal of this person landed first: it wins, this one writes nothing.
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&DISMISSAL_OP) => {
                 return Err(changed_meanwhile());
@@ -439,11 +446,7 @@ pub(super) async fn stop(apps: &Apps, company_id: &str, team_member_id: &str) ->
         let Some((version, mut d)) = load(apps, company_id, team_member_id).await? else {
             return Ok(None);
         };
-        let stoppable = d.state == DismissalState::Scheduled
-            || (d.phase == Phase::DeleteSuspended
-                && d.state != DismissalState::Done
-                && d.state != DismissalState::Cancelled);
-        if !stoppable {
+        if !stoppable(&d) {
             return Ok(None);
         }
         d.state = DismissalState::Cancelled;
@@ -565,6 +568,8 @@ pub async fn update_offboarding(
         }
         d.choices.extend(choices);
     }
+    // Steps with an item of their own are written there, with the record.
+    let mut changed = Vec::new();
     if confirm {
         let apps_paused: Vec<String> = d
             .steps
@@ -575,26 +580,42 @@ pub async fn update_offboarding(
         for app in &apps_paused {
             confirm_breaker(apps, company_id, app, now).await?;
         }
-        for s in d
-            .steps
-            .iter_mut()
-            .filter(|s| matches!(s.state, StepState::Paused { .. }))
-        {
-            s.state = StepState::Pending;
+        for (i, s) in d.steps.iter_mut().enumerate() {
+            if matches!(s.state, StepState::Paused { .. }) {
+                s.state = StepState::Pending;
+                changed.push(i);
+            }
         }
     }
     if retry {
-        for s in d
-            .steps
-            .iter_mut()
-            .filter(|s| matches!(s.state, StepState::Failed { .. }))
-        {
-            s.state = StepState::Pending;
-            s.attempts = 0;
+        for (i, s) in d.steps.iter_mut().enumerate() {
+            if matches!(s.state, StepState::Failed { .. }) {
+                s.state = StepState::Pending;
+                s.attempts = 0;
+                changed.push(i);
+            }
         }
     }
     d.updated_at = now;
-    if save(apps, &d, Some(version)).await?.is_none() {
+    let mut steps = Vec::new();
+    for &i in &changed {
+        let step = &d.steps[i];
+        if step.item_version.is_some() {
+            steps.push(step_write(&d, step, step)?.0);
+        }
+    }
+    let written = if steps.is_empty() {
+        save(apps, &d, Some(version)).await?.is_some()
+    } else {
+        let mut ops = vec![write_op(&d, Some(version))?];
+        ops.extend(steps);
+        match apps.services.store.transact(ops).await {
+            Ok(()) => true,
+            Err(StoreError::TransactionCancelled { .. }) => false,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if !written {
         return Err(Error::refused(
             "dismissal",
             Category::Conflict,
