@@ -307,6 +307,23 @@ fn print(title: &str, w: &Walk, real: Duration, figures: &Figures) {
     );
 }
 
+/// The tests of a scenario: on the embedded store, and with the eight instances sharing
+/// DynamoDB (moto), each with its own clients of the tables, so that the rate budgets, the
+/// refresh leases and the claims meet in the table's conditional writes and transactions.
+macro_rules! on_both_stores {
+    ($scenario:ident, $embedded:ident, $dynamodb:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $embedded() {
+            $scenario(Walk::start().await).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $dynamodb() {
+            $scenario(Walk::start_on_dynamodb().await).await;
+        }
+    };
+}
+
 /// The midnight layoff: every dismissal's removals run at its own moment in the hour after
 /// midnight (never before), on whichever of the eight instances is free, each vendor kept
 /// to its limit together, tokens refreshed once per connection however many instances find
@@ -345,18 +362,11 @@ async fn a_midnight_layoff(w: Walk) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour() {
-    a_midnight_layoff(Walk::start().await).await;
-}
-
-/// The same with the eight instances sharing DynamoDB (moto), each with its own clients:
-/// the rate budgets, the refresh leases and the claims meet in the table's conditional
-/// writes and transactions.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour_on_dynamodb() {
-    a_midnight_layoff(Walk::start_on_dynamodb().await).await;
-}
+on_both_stores!(
+    a_midnight_layoff,
+    a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour,
+    a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour_on_dynamodb
+);
 
 /// The same layoff caught up at once (its schedules lost, the sweep and the one-off
 /// schedules deliver all 200 at 01:00): now the vendors' limits bind. The eight instances
@@ -400,13 +410,8 @@ async fn a_layoff_caught_up_at_once(w: Walk) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit() {
-    a_layoff_caught_up_at_once(Walk::start().await).await;
-}
-
-/// The same with the eight instances sharing DynamoDB (moto), each with its own clients.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit_on_dynamodb() {
-    a_layoff_caught_up_at_once(Walk::start_on_dynamodb().await).await;
-}
+on_both_stores!(
+    a_layoff_caught_up_at_once,
+    a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit,
+    a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit_on_dynamodb
+);
