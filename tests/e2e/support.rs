@@ -10,6 +10,8 @@ use devserver::{Local, LocalConfig};
 use prov_core::Services;
 use prov_core::auth::ensure_partner_token;
 use prov_core::clock::ManualClock;
+use prov_core::schedule::StoreScheduler;
+use prov_core::secrets::SecretStore;
 use prov_core::store::ItemStore;
 use prov_platform::{EnvelopeSecretStore, SecretsManagerKeyring};
 use prov_store::DynamoStore;
@@ -26,7 +28,24 @@ pub struct Walk {
     pub clock: ManualClock,
     /// The main table's name, when the walk runs on DynamoDB.
     pub table: Option<String>,
+    /// On DynamoDB, what another instance of the service opens: the tables and the keyring.
+    deployed: Option<Deployed>,
     dir: tempfile::TempDir,
+}
+
+/// Where the walk's data lives on AWS (moto).
+struct Deployed {
+    table: String,
+    audit: String,
+    keyring: String,
+}
+
+/// What one instance of the service holds of the walk's data: its store, audit store and
+/// connection credentials.
+pub struct Wiring {
+    pub store: Arc<dyn ItemStore>,
+    pub audit: Arc<dyn ItemStore>,
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 impl Walk {
@@ -71,7 +90,7 @@ impl Walk {
             vendor_routes,
         };
         let mut local = Local::open(&config, Arc::new(clock.clone())).unwrap();
-        let table = if dynamodb {
+        let deployed = if dynamodb {
             Some(on_dynamodb(&mut local).await)
         } else {
             None
@@ -96,8 +115,34 @@ impl Walk {
             app,
             local,
             clock,
-            table,
+            table: deployed.as_ref().map(|d| d.table.clone()),
+            deployed,
             dir,
+        }
+    }
+
+    /// The wiring another instance of the service opens, as a Lambda instance does at its
+    /// start: on DynamoDB its own clients of the same tables and keyring (its own keyring
+    /// cache, nothing shared but the data); the embedded store is a file one process holds,
+    /// so there the walk's own.
+    pub fn another_instance(&self) -> Wiring {
+        let services = &self.local.services;
+        let Some(deployed) = &self.deployed else {
+            return Wiring {
+                store: services.store.clone(),
+                audit: services.audit.clone(),
+                secrets: self.local.apps.secrets.clone(),
+            };
+        };
+        let dynamodb = prov_testkit::dynamodb_client();
+        let store: Arc<dyn ItemStore> = Arc::new(DynamoStore::new(dynamodb.clone(), &deployed.table));
+        Wiring {
+            store: store.clone(),
+            audit: Arc::new(DynamoStore::new(dynamodb, &deployed.audit)),
+            secrets: Arc::new(EnvelopeSecretStore::new(
+                store,
+                SecretsManagerKeyring::new(prov_testkit::secretsmanager_client(), &deployed.keyring),
+            )),
         }
     }
 
@@ -212,8 +257,9 @@ impl Walk {
 }
 
 /// Moves `local`'s tables to DynamoDB and its connection credentials to the envelope store
-/// there, as `prov_platform::aws_apps` wires them; answers the main table's name.
-async fn on_dynamodb(local: &mut Local) -> String {
+/// there, as `prov_platform::aws_apps` wires them, and the local scheduler's timers to the
+/// main table (EventBridge Scheduler's stand-in: every instance sees what another scheduled).
+async fn on_dynamodb(local: &mut Local) -> Deployed {
     let dynamodb = prov_testkit::dynamodb_client();
     let (table, audit) = (
         prov_testkit::unique_name("walk"),
@@ -232,16 +278,22 @@ async fn on_dynamodb(local: &mut Local) -> String {
         .unwrap();
     let services = Services {
         store: Arc::new(DynamoStore::new(dynamodb.clone(), &table)),
-        audit: Arc::new(DynamoStore::new(dynamodb, audit)),
+        audit: Arc::new(DynamoStore::new(dynamodb, &audit)),
         ..local.services.clone()
     };
     local.services = services.clone();
     local.apps.services = services.clone();
+    local.scheduler = Arc::new(StoreScheduler::new(services.store.clone()));
+    local.apps.scheduler = local.scheduler.clone();
     local.apps.secrets = Arc::new(EnvelopeSecretStore::new(
         services.store,
         SecretsManagerKeyring::new(secretsmanager, &keyring),
     ));
-    table
+    Deployed {
+        table,
+        audit,
+        keyring,
+    }
 }
 
 /// A company as its primary admin sees it.

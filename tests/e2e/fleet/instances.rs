@@ -1,7 +1,8 @@
 //! Independent instances of the service over one store: each with its own vendor machinery
 //! (throttles, pacing, caches), its own secret cache and its own gateway, as separate Lambda
-//! instances are; and the fleet that runs the dismissal cleanup on them, the way the
-//! scheduler and the sweep deliver it.
+//! instances are (on DynamoDB also its own clients of the tables and the keyring); and the
+//! fleet that runs the dismissal cleanup on them, the way the scheduler and the sweep
+//! deliver it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -74,19 +75,25 @@ impl SecretStore for CachedSecrets {
     }
 }
 
-/// The store as the instances reach it: every round trip counted, and those on the vendors'
-/// shared rate budgets apart.
-pub struct CountedStore {
-    inner: Arc<dyn ItemStore>,
+/// The instances' round trips to the store, and of those on the vendors' shared rate
+/// budgets.
+#[derive(Default)]
+pub struct StoreCounts {
     pub round_trips: AtomicUsize,
     pub budget_round_trips: AtomicUsize,
 }
 
+/// The store as one instance reaches it, every round trip counted with the fleet's.
+struct CountedStore {
+    inner: Arc<dyn ItemStore>,
+    counts: Arc<StoreCounts>,
+}
+
 impl CountedStore {
     fn count(&self, key: Option<&Key>) {
-        self.round_trips.fetch_add(1, Ordering::SeqCst);
+        self.counts.round_trips.fetch_add(1, Ordering::SeqCst);
         if key.is_some_and(|k| k.sk.starts_with("BUDGET#")) {
-            self.budget_round_trips.fetch_add(1, Ordering::SeqCst);
+            self.counts.budget_round_trips.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -162,16 +169,21 @@ impl Sleeper for CountedSleeper {
     }
 }
 
-/// One instance of the service on the fleet's store and the walk's secrets, on the fleet's
-/// time.
-pub fn instance(
+/// One instance of the service on its own wiring of the walk's data (`Walk::another_instance`),
+/// its store round trips counted in `counts`, on the fleet's time.
+fn instance(
     w: &Walk,
-    store: Arc<dyn ItemStore>,
+    counts: &Arc<StoreCounts>,
     vendors: &str,
     time: &Arc<FleetTime>,
     waits: &Arc<Waits>,
 ) -> Apps {
     let local = &w.local;
+    let own = w.another_instance();
+    let store: Arc<dyn ItemStore> = Arc::new(CountedStore {
+        inner: own.store,
+        counts: counts.clone(),
+    });
     let clock: Arc<dyn Clock> = time.clone();
     let sleeper: Arc<dyn Sleeper> = Arc::new(CountedSleeper {
         time: time.clone(),
@@ -183,6 +195,7 @@ pub fn instance(
         .with_shared_budgets(SharedBudgets::new(store.clone(), clock.clone()));
     let services = prov_core::Services {
         store: store.clone(),
+        audit: own.audit,
         clock: clock.clone(),
         mailer: Arc::new(prov_platform::LocalOutbox::new(store.clone(), clock.clone())),
         ..local.services.clone()
@@ -190,7 +203,7 @@ pub fn instance(
     Apps {
         services,
         secrets: Arc::new(CachedSecrets {
-            shared: local.apps.secrets.clone(),
+            shared: own.secrets,
             time: time.clone(),
             cache: Mutex::new(HashMap::new()),
         }),
@@ -207,8 +220,8 @@ pub fn instance(
 pub struct Fleet {
     pub time: Arc<FleetTime>,
     instances: Vec<Apps>,
-    /// The store the instances share (the dispatcher's own reads are not counted).
-    pub store: Arc<CountedStore>,
+    /// The instances' store round trips (the dispatcher's own are not counted).
+    pub counts: Arc<StoreCounts>,
     /// The walk's store, uncounted.
     plain: Arc<dyn ItemStore>,
     /// What the instances slept on vendors.
@@ -228,20 +241,15 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
 impl Fleet {
     pub fn new(w: &Walk, vendors: &str, time: Arc<FleetTime>, size: usize) -> Arc<Self> {
         let plain = w.local.services.store.clone();
-        let store = Arc::new(CountedStore {
-            inner: plain.clone(),
-            round_trips: AtomicUsize::new(0),
-            budget_round_trips: AtomicUsize::new(0),
-        });
-        let shared: Arc<dyn ItemStore> = store.clone();
+        let counts = Arc::new(StoreCounts::default());
         let waits = Arc::new(Waits::default());
         Arc::new(Self {
             instances: (0..size)
-                .map(|_| instance(w, shared.clone(), vendors, &time, &waits))
+                .map(|_| instance(w, &counts, vendors, &time, &waits))
                 .collect(),
             waits,
             scheduler: StoreScheduler::new(plain.clone()),
-            store,
+            counts,
             plain,
             runs: AtomicUsize::new(0),
             handed_back: AtomicUsize::new(0),
@@ -253,8 +261,9 @@ impl Fleet {
     }
 
     /// Runs until every dismissal is done (no active one left), or fails after `limit` of
-    /// real time.
-    pub async fn run(self: &Arc<Self>, limit: Duration) {
+    /// real time; answers the real time it took.
+    pub async fn run(self: &Arc<Self>, limit: Duration) -> Duration {
+        let began = std::time::Instant::now();
         let mut tasks = Vec::new();
         self.time.enter();
         let fleet = self.clone();
@@ -272,6 +281,7 @@ impl Fleet {
         tokio::time::timeout(limit, all)
             .await
             .expect("the fleet finished in time");
+        began.elapsed()
     }
 
     async fn dispatch(&self) {

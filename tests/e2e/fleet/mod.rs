@@ -3,6 +3,8 @@
 //! instances share the table, against vendor fakes that enforce their published limits,
 //! expire access tokens after ten minutes and rotate refresh tokens. A layoff of 200 people
 //! with five apps each is dismissed for the same midnight. On simulated time (see `sim`).
+//! Each scenario runs on the embedded store and on DynamoDB (moto), where each instance has
+//! its own clients of the tables and the keyring.
 
 mod instances;
 mod setup;
@@ -248,8 +250,8 @@ async fn verified(
         floor,
         runs: fleet.runs.load(Ordering::SeqCst),
         handed_back: fleet.handed_back.load(Ordering::SeqCst),
-        round_trips: fleet.store.round_trips.load(Ordering::SeqCst),
-        budget_round_trips: fleet.store.budget_round_trips.load(Ordering::SeqCst),
+        round_trips: fleet.counts.round_trips.load(Ordering::SeqCst),
+        budget_round_trips: fleet.counts.budget_round_trips.load(Ordering::SeqCst),
         api_calls,
         longest_wait: Duration::from_millis(fleet.waits.longest_ms.load(Ordering::SeqCst)),
         waited: Duration::from_millis(fleet.waits.total_ms.load(Ordering::SeqCst)),
@@ -257,16 +259,26 @@ async fn verified(
     }
 }
 
-fn print(title: &str, figures: &Figures) {
+/// The store a walk's fleet shares, as the figures name it.
+fn store_of(w: &Walk) -> &'static str {
+    if w.table.is_some() {
+        "DynamoDB (moto)"
+    } else {
+        "embedded"
+    }
+}
+
+/// `real` is the fleet run's real time (a debug build; what moto costs shows here).
+fn print(title: &str, w: &Walk, real: Duration, figures: &Figures) {
     // A line of its own (the test harness's name of the test may precede it), then the
-    // title and the table apart.
+    // title, the table's header and this run's row; `infra/scripts/bench` puts the rows of
+    // one title in one table.
     println!();
     println!("fleet: {title}:");
-    println!("fleet: ");
     println!(
-        "fleet: | instances | removals | simulated time | floor | ÷ floor | cleanup runs (steps handed back) | store round trips per removal | rate-budget round trips per API call | slept on vendors: longest wait, per removal | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
+        "fleet: | store | instances | removals | simulated time | floor | ÷ floor | real time | cleanup runs (steps handed back) | store round trips per removal | rate-budget round trips per API call | slept on vendors: longest wait, per removal | per vendor: removals, calls served, 429s (throttle windows), token refreshes |"
     );
-    println!("fleet: |---|---|---|---|---|---|---|---|---|---|");
+    println!("fleet: |---|---|---|---|---|---|---|---|---|---|---|---|");
     let vendors: Vec<String> = figures
         .per_app
         .iter()
@@ -279,10 +291,12 @@ fn print(title: &str, figures: &Figures) {
         .collect();
     let removals = PEOPLE * APPS.len();
     println!(
-        "fleet: | {INSTANCES} | {removals} | {:.1} s | {:.1} s | {:.3} | {} ({}) | {:.1} | {:.2} | {:.1} s, {:.2} s | {} |",
+        "fleet: | {} | {INSTANCES} | {removals} | {:.1} s | {:.1} s | {:.3} | {:.0} s | {} ({}) | {:.1} | {:.2} | {:.1} s, {:.2} s | {} |",
+        store_of(w),
         figures.took.as_secs_f64(),
         figures.floor.as_secs_f64(),
         figures.took.as_secs_f64() / figures.floor.as_secs_f64(),
+        real.as_secs_f64(),
         figures.runs,
         figures.handed_back,
         figures.round_trips as f64 / removals as f64,
@@ -291,7 +305,23 @@ fn print(title: &str, figures: &Figures) {
         figures.waited.as_secs_f64() / removals as f64,
         vendors.join("; ")
     );
-    println!("fleet: ");
+}
+
+/// The tests of a scenario: on the embedded store, and with the eight instances sharing
+/// DynamoDB (moto), each with its own clients of the tables, so that the rate budgets, the
+/// refresh leases and the claims meet in the table's conditional writes and transactions.
+macro_rules! on_both_stores {
+    ($scenario:ident, $embedded:ident, $dynamodb:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $embedded() {
+            $scenario(Walk::start().await).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $dynamodb() {
+            $scenario(Walk::start_on_dynamodb().await).await;
+        }
+    };
 }
 
 /// The midnight layoff: every dismissal's removals run at its own moment in the hour after
@@ -299,9 +329,7 @@ fn print(title: &str, figures: &Figures) {
 /// to its limit together, tokens refreshed once per connection however many instances find
 /// them expired. Done within 1.1× the last moment (the floor: the vendors' limits do not
 /// bind at 200 people an hour).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour() {
-    let w = Walk::start().await;
+async fn a_midnight_layoff(w: Walk) {
     let (co, team) = setup::layoff(&w, "layoff-owner@example.com", PEOPLE, &APPS).await;
     // The fleet starts a minute before midnight Pacific.
     let start = midnight() - chrono::Duration::minutes(1);
@@ -309,7 +337,7 @@ async fn a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_
     let vendors = StrictVendors::new(time.clone(), TOKEN_LIFETIME);
     let base = serve_strict(&w, &vendors).await;
     let fleet = Fleet::new(&w, &base, time.clone(), INSTANCES);
-    fleet.run(REAL_LIMIT).await;
+    let real = fleet.run(REAL_LIMIT).await;
     // The floor: the last dismissal's moment (every removal at or after its own).
     let last_moment = team
         .iter()
@@ -320,7 +348,12 @@ async fn a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_
     let figures = verified(&w, &co, &vendors, &fleet, start, midnight(), floor).await;
     // Spread: no removal came before its dismissal's moment; the hour was used.
     assert!(floor > Duration::from_secs(50 * 60), "{floor:?}");
-    print("a midnight layoff (spread over 00:00–01:00 Pacific)", &figures);
+    print(
+        "a midnight layoff (spread over 00:00–01:00 Pacific)",
+        &w,
+        real,
+        &figures,
+    );
     assert!(
         figures.took.as_secs_f64() <= 1.1 * figures.floor.as_secs_f64(),
         "{:?} against {:?}",
@@ -329,15 +362,19 @@ async fn a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_
     );
 }
 
+on_both_stores!(
+    a_midnight_layoff,
+    a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour,
+    a_midnight_layoff_on_eight_instances_removes_every_account_once_spread_over_the_hour_on_dynamodb
+);
+
 /// The same layoff caught up at once (its schedules lost, the sweep and the one-off
 /// schedules deliver all 200 at 01:00): now the vendors' limits bind. The eight instances
 /// keep each vendor to its limit together (at most one 429 per throttle window), waits
 /// beyond a few seconds are handed back and come back at their booked turn, and the whole
 /// is done within 1.1× what the slowest vendor's limit allows. Each removal counts once in
 /// its app's safeguard.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit() {
-    let w = Walk::start().await;
+async fn a_layoff_caught_up_at_once(w: Walk) {
     let (co, _) = setup::layoff(&w, "catch-up-owner@example.com", PEOPLE, &APPS).await;
     // Everything is due when the fleet starts, an hour after midnight.
     let start = midnight() + chrono::Duration::hours(1);
@@ -345,10 +382,12 @@ async fn a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit() {
     let vendors = StrictVendors::new(time.clone(), TOKEN_LIFETIME);
     let base = serve_strict(&w, &vendors).await;
     let fleet = Fleet::new(&w, &base, time.clone(), INSTANCES);
-    fleet.run(REAL_LIMIT).await;
+    let real = fleet.run(REAL_LIMIT).await;
     let figures = verified(&w, &co, &vendors, &fleet, start, start, Duration::ZERO).await;
     print(
         "the same layoff caught up at once (all 200 due at 01:00)",
+        &w,
+        real,
         &figures,
     );
     assert!(
@@ -370,3 +409,9 @@ async fn a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit() {
         assert_eq!(counted, PEOPLE as u64, "{app}: each removal counted once");
     }
 }
+
+on_both_stores!(
+    a_layoff_caught_up_at_once,
+    a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit,
+    a_layoff_caught_up_at_once_keeps_every_vendor_to_its_limit_on_dynamodb
+);
