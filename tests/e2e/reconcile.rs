@@ -73,6 +73,20 @@ pub(crate) async fn events(w: &Walk, co: &Co) -> Vec<Value> {
         .clone()
 }
 
+/// A company with the sandbox app connected, Ada a team member with an account there (not
+/// matched yet), and the hourly schedule begun (its first tick starts nothing).
+async fn ada_on_an_hourly_schedule() -> (Walk, Co, Duration) {
+    let w = Walk::start().await;
+    let co = w.connected_company("owner@example.com", TOKEN).await;
+    let period = Duration::hours(1);
+    w.local
+        .sandbox
+        .seed_user(TOKEN, "ada@example.com", "ada", "Person");
+    person(&w, &co, "ada").await;
+    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    (w, co, period)
+}
+
 /// One period of the scheduled reconciliation: the clock moves a period on, the tick starts
 /// every connection's sync, the worker runs them.
 pub(crate) async fn one_cycle(w: &Walk, period: Duration) {
@@ -558,14 +572,7 @@ async fn a_job_whose_message_was_lost_is_started_again_after_30_minutes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_the_service_deleted_is_no_change_outside_the_service() {
-    let w = Walk::start().await;
-    let co = w.connected_company("owner@example.com", TOKEN).await;
-    let period = Duration::hours(1);
-    w.local
-        .sandbox
-        .seed_user(TOKEN, "ada@example.com", "ada", "Person");
-    person(&w, &co, "ada").await;
-    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    let (w, co, period) = ada_on_an_hourly_schedule().await;
     assert_eq!(
         w.sync(&co, "sandbox_scim").await.json()["changes"]["auto_matched"],
         1
@@ -637,14 +644,7 @@ async fn a_sync_left_between_its_listing_and_its_sweep_marks_only_what_is_gone()
 /// sync is logged whatever it found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_sync_that_changes_nothing_adds_nothing_to_the_log() {
-    let w = Walk::start().await;
-    let co = w.connected_company("quiet@example.com", TOKEN).await;
-    let period = Duration::hours(1);
-    w.local
-        .sandbox
-        .seed_user(TOKEN, "ada@example.com", "ada", "Person");
-    person(&w, &co, "ada").await;
-    assert_eq!(w.local.reconcile(period).await.unwrap(), 0);
+    let (w, co, period) = ada_on_an_hourly_schedule().await;
     let synced = |events: Vec<Value>| events.iter().filter(|e| e["action"] == "app.synced").count();
     // The first cycle matches her: logged.
     one_cycle(&w, period).await;
