@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+use crate::reconcile::{person, set_active_at_vendor};
 use crate::support::{Co, Walk};
 use crate::webhooks::{Receiver, register, settle};
 
@@ -57,32 +58,6 @@ fn recipients(mails: &[(String, String, String)]) -> Vec<&str> {
 
 const MANAGERS: [&str; 2] = ["apps-admin@example.com", "owner@example.com"];
 
-/// Someone changes a user in the app itself (its own SCIM API, not through the service).
-async fn set_active_at_vendor(w: &Walk, email: &str, active: bool) {
-    let id = w.local.sandbox.user(TOKEN, email).unwrap().id;
-    let request = axum::http::Request::builder()
-        .method("PATCH")
-        .uri(format!("/_sandbox/sandbox_scim/scim/v2/Users/{id}"))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(axum::body::Body::from(
-            json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "value": {"active": active}}]
-            })
-            .to_string(),
-        ))
-        .unwrap();
-    let answer = prov_testkit::call(&w.app, request).await;
-    assert!(answer.status.is_success(), "{}", answer.text());
-}
-
-async fn person(w: &Walk, co: &Co, name: &str) -> String {
-    let email = format!("{name}@example.com");
-    let body = json!({"first_name": name, "last_name": "Person", "kind": "employee", "email": email});
-    w.team_member(co, body).await
-}
-
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
@@ -111,7 +86,7 @@ async fn access_not_removed_is_mailed_at_once_and_the_rest_in_one_daily_digest()
 
     // Behind the service's back, the dismissed person's account is active again, and a
     // stranger's account appears.
-    set_active_at_vendor(&w, "dan@example.com", true).await;
+    set_active_at_vendor(&w, TOKEN, "dan@example.com", true).await;
     w.local
         .sandbox
         .seed_user(TOKEN, "eve@example.com", "Eve", "Outsider");

@@ -11,13 +11,14 @@ use crate::support::{Co, Walk};
 
 const TOKEN: &str = "sandbox-reconcile";
 
-/// Someone changes a user in the app itself (its own SCIM API, not through the service).
-async fn set_active_at_vendor(w: &Walk, email: &str, active: bool) {
-    let id = w.local.sandbox.user(TOKEN, email).unwrap().id;
+/// Someone changes a user of tenant `token` in the app itself (its own SCIM API, not
+/// through the service).
+pub(crate) async fn set_active_at_vendor(w: &Walk, token: &str, email: &str, active: bool) {
+    let id = w.local.sandbox.user(token, email).unwrap().id;
     let request = axum::http::Request::builder()
         .method("PATCH")
         .uri(format!("/_sandbox/sandbox_scim/scim/v2/Users/{id}"))
-        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(axum::body::Body::from(
             json!({
@@ -31,7 +32,7 @@ async fn set_active_at_vendor(w: &Walk, email: &str, active: bool) {
     assert!(answer.status.is_success(), "{}", answer.text());
 }
 
-async fn person(w: &Walk, co: &Co, name: &str) -> String {
+pub(crate) async fn person(w: &Walk, co: &Co, name: &str) -> String {
     let email = format!("{name}@example.com");
     let body = json!({"first_name": name, "last_name": "Person", "kind": "employee", "email": email});
     w.team_member(co, body).await
@@ -207,9 +208,9 @@ async fn after_one_scheduled_cycle_each_change_behind_the_services_back_is_recor
     w.local
         .sandbox
         .seed_user(TOKEN, "eve@example.com", "Eve", "Outsider");
-    set_active_at_vendor(&w, "grace@example.com", false).await;
+    set_active_at_vendor(&w, TOKEN, "grace@example.com", false).await;
     assert!(w.local.sandbox.remove_user(TOKEN, "bob@example.com"));
-    set_active_at_vendor(&w, "dan@example.com", true).await;
+    set_active_at_vendor(&w, TOKEN, "dan@example.com", true).await;
     assert!(w.local.sandbox.accept_invitation(TOKEN, "carl@example.com"));
 
     one_cycle(&w, period).await;
@@ -306,7 +307,7 @@ async fn after_one_scheduled_cycle_each_change_behind_the_services_back_is_recor
 
     // Problems gone resolve themselves: Grace active again at the vendor, Dan's account
     // suspended through the service, Eve marked "do not match".
-    set_active_at_vendor(&w, "grace@example.com", true).await;
+    set_active_at_vendor(&w, TOKEN, "grace@example.com", true).await;
     let dan = account_of(&w, &co, "dan@example.com").await;
     let suspended = w
         .send(
@@ -659,7 +660,7 @@ async fn a_scheduled_sync_that_changes_nothing_adds_nothing_to_the_log() {
     assert_eq!(job["trigger"], "scheduled", "{job}");
     assert_eq!(synced(events(&w, &co).await), 1);
     // Suspended at the vendor: the next cycle's sync is logged.
-    set_active_at_vendor(&w, "ada@example.com", false).await;
+    set_active_at_vendor(&w, TOKEN, "ada@example.com", false).await;
     one_cycle(&w, period).await;
     assert_eq!(synced(events(&w, &co).await), 2);
     // An admin's sync with nothing new is logged all the same.
